@@ -1,0 +1,39 @@
+# merchflow — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint openapi bench migrate clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "merchflow needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+## run: install, migrate, seed the demo catalog on an empty database, serve on http://127.0.0.1:8000
+run: $(STAMP)
+	$(BIN)/merch serve --demo
+
+## test: install and run the whole suite against a real (embedded) PostgreSQL
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+migrate: $(STAMP)
+	$(BIN)/merch migrate
+
+lint: $(STAMP)
+	$(BIN)/ruff check merchflow tests bench
+	$(BIN)/mypy
+
+## openapi: regenerate the committed openapi/openapi.json from the app
+openapi: $(STAMP)
+	$(BIN)/python -m merchflow.api.openapi > openapi/openapi.json
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) *.egg-info

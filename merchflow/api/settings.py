@@ -1,0 +1,26 @@
+"""Process settings, read from the environment (and a `.env` file in development)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
+    data_dir: Path = Field(default=Path(".merchflow"), validation_alias=AliasChoices("MERCH_DATA_DIR"))
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("MERCH_HOST"))
+    port: int = Field(default=8000, ge=1, le=65535, validation_alias=AliasChoices("MERCH_PORT"))
+    workers: int = Field(default=1, ge=1, le=64, validation_alias=AliasChoices("MERCH_WORKERS"))
+    log_level: str = Field(default="info", validation_alias=AliasChoices("MERCH_LOG_LEVEL"))
+    db_pool_max: int = Field(default=16, ge=1, le=500, validation_alias=AliasChoices("MERCH_DB_POOL_MAX"))
+    statement_timeout_ms: int = Field(
+        default=30_000, ge=0, validation_alias=AliasChoices("MERCH_STATEMENT_TIMEOUT_MS")
+    )
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, validation_alias=AliasChoices("MERCH_MAX_BODY_BYTES")
+    )

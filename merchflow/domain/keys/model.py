@@ -1,0 +1,34 @@
+"""API keys and the principal a request acts as."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+Role = Literal["admin", "purchasing", "warehouse", "listing", "marketing", "service", "finance", "storefront"]
+ROLES: tuple[Role, ...] = ("admin", "purchasing", "warehouse", "listing", "marketing", "service", "finance", "storefront")
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is calling: the key's name (recorded in the audit trail) and its roles."""
+
+    name: str
+    roles: frozenset[str]
+
+    def has_any(self, roles: frozenset[str]) -> bool:
+        return "admin" in self.roles or not self.roles.isdisjoint(roles)
+
+
+class KeyInfo(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    prefix: str
+    roles: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class NewKey(msgspec.Struct, frozen=True, kw_only=True):
+    info: KeyInfo
+    secret: str

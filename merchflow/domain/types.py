@@ -1,0 +1,43 @@
+"""Constraint aliases and small shapes shared by every area."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+import msgspec
+
+CODE_PATTERN = "^[a-z0-9][a-z0-9_-]{0,63}$"
+LOCALE_PATTERN = "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+
+Code = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=CODE_PATTERN,
+        min_length=1,
+        max_length=64,
+        description="A stable identifier: lower-case letters, digits, `_` and `-`, at most 64 characters.",
+        examples=["silk-scarves"],
+    ),
+]
+Locale = Annotated[str, msgspec.Meta(pattern=LOCALE_PATTERN, max_length=35, examples=["zh-CN", "en"])]
+LabelText = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
+Labels = Annotated[
+    dict[Locale, LabelText],
+    msgspec.Meta(
+        description="A locale map of display names.",
+        examples=[{"zh-CN": "真丝方巾", "en": "Silk square scarf"}],
+    ),
+]
+Position = Annotated[int, msgspec.Meta(ge=0, le=1_000_000, description="0-based position among siblings.")]
+Version = Annotated[int, msgspec.Meta(ge=1, description="Increases by one on every change; sent as the ETag.")]
+Limit = Annotated[int, msgspec.Meta(ge=1, le=500)]
+
+T = TypeVar("T")
+
+
+class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
+    """One page of a keyset-paginated list."""
+
+    items: list[T]
+    next_cursor: str | None

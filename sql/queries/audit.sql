@@ -1,0 +1,16 @@
+-- name: insert_entry :exec
+-- Append one audit record.
+INSERT INTO audit_log (actor, action, entity, code, version, changes)
+VALUES ($1::text, $2::text, $3::text, $4::text, $5::integer, $6::jsonb);
+
+-- name: list_entries :many
+-- Audit records newest first, optionally filtered, after a keyset cursor (id).
+SELECT id, at, actor, action, entity, code, version, changes
+  FROM audit_log
+ WHERE ($1::text IS NULL OR entity = $1)
+   AND ($2::text IS NULL OR code = $2)
+   AND ($3::text IS NULL OR actor = $3)
+   AND ($4::timestamptz IS NULL OR at >= $4)
+   AND ($5::bigint IS NULL OR id < $5)
+ ORDER BY id DESC
+ LIMIT $6::integer;

