@@ -12,7 +12,6 @@ import os
 import uuid
 import warnings
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +81,7 @@ async def template(server: Server) -> AsyncIterator[str]:
     name = f"merch_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = await _admin(server)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\'')
+        await admin.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")
     finally:
         await admin.close()
     conn = await asyncpg.connect(server.dsn(name))
@@ -91,7 +90,10 @@ async def template(server: Server) -> AsyncIterator[str]:
         for role, secret in KEYS.items():
             await conn.execute(
                 "INSERT INTO api_keys (name, prefix, secret_hash, roles) VALUES ($1, $2, $3, $4)",
-                f"test-{role}", secret[:7], hash_secret(secret), [role],
+                f"test-{role}",
+                secret[:7],
+                hash_secret(secret),
+                [role],
             )
     finally:
         await conn.close()
@@ -108,16 +110,7 @@ async def session_db(server: Server, template: str) -> AsyncIterator[str]:
     await drop(server, name)
 
 
-class OneConnectionPool:
-    """Hands the app the test's own connection, so that everything a request does is rolled back."""
-
-    def __init__(self) -> None:
-        self.conn: asyncpg.Connection | None = None
-
-    @asynccontextmanager
-    async def acquire(self, timeout: float | None = None) -> AsyncIterator[asyncpg.Connection]:
-        assert self.conn is not None, "no test connection is active"
-        yield self.conn
+OneConnectionPool = db.OneConnectionPool
 
 
 @pytest.fixture(scope="session")

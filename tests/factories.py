@@ -7,17 +7,28 @@ from typing import Any
 import asyncpg
 
 
-async def tree(conn: asyncpg.Connection, code: str = "merch", levels: tuple[str, ...] = ("major", "middle", "minor"), labels: dict[str, str] | None = None) -> int:
+async def tree(
+    conn: asyncpg.Connection,
+    code: str = "merch",
+    levels: tuple[str, ...] = ("major", "middle", "minor"),
+    labels: dict[str, str] | None = None,
+) -> int:
     return int(
         await conn.fetchval(
             "INSERT INTO category_trees (code, labels, level_names) VALUES ($1, $2, $3) RETURNING id",
-            code, labels or {"en": code}, list(levels),
+            code,
+            labels or {"en": code},
+            list(levels),
         )
     )
 
 
 async def category(
-    conn: asyncpg.Connection, code: str, tree: str = "merch", parent: str | None = None, labels: dict[str, str] | None = None
+    conn: asyncpg.Connection,
+    code: str,
+    tree: str = "merch",
+    parent: str | None = None,
+    labels: dict[str, str] | None = None,
 ) -> int:
     """A category appended as the last child of `parent` (or as the last root)."""
     tree_id = await conn.fetchval("SELECT id FROM category_trees WHERE code = $1", tree)
@@ -37,7 +48,12 @@ async def category(
               FROM new
             RETURNING id
             """,
-            code, tree_id, parent_id, position, labels or {"en": code}, parent_row["path"] if parent_row else None,
+            code,
+            tree_id,
+            parent_id,
+            position,
+            labels or {"en": code},
+            parent_row["path"] if parent_row else None,
         )
     )
 
@@ -60,34 +76,58 @@ async def attribute(
         INSERT INTO attributes (code, type, group_id, labels, visibility, display_priority, filterable, validation)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
         """,
-        code, type, group_id, {"en": code}, visibility, display_priority, filterable, validation or {},
+        code,
+        type,
+        group_id,
+        {"en": code},
+        visibility,
+        display_priority,
+        filterable,
+        validation or {},
     )
     for position, option in enumerate(options):
         await conn.execute(
             "INSERT INTO attribute_options (attribute_id, code, labels, position) VALUES ($1, $2, $3, $4)",
-            attribute_id, option, {"en": option}, position,
+            attribute_id,
+            option,
+            {"en": option},
+            position,
         )
     return int(attribute_id)
 
 
 async def bind(
-    conn: asyncpg.Connection, category: str, attribute: str, required_for: tuple[str, ...] = (), display_priority: int | None = None
+    conn: asyncpg.Connection,
+    category: str,
+    attribute: str,
+    required_for: tuple[str, ...] = (),
+    display_priority: int | None = None,
 ) -> None:
     await conn.execute(
         """
         INSERT INTO category_attributes (category_id, attribute_id, required_for, display_priority)
         SELECT c.id, a.id, $3, $4 FROM categories c, attributes a WHERE c.code = $1 AND a.code = $2
         """,
-        category, attribute, list(required_for), display_priority,
+        category,
+        attribute,
+        list(required_for),
+        display_priority,
     )
 
 
 async def series(conn: asyncpg.Connection, code: str) -> int:
-    return int(await conn.fetchval("INSERT INTO series (code, labels) VALUES ($1, $2) RETURNING id", code, {"en": code}))
+    return int(
+        await conn.fetchval("INSERT INTO series (code, labels) VALUES ($1, $2) RETURNING id", code, {"en": code})
+    )
 
 
 async def product(
-    conn: asyncpg.Connection, code: str, category: str, role: str = "routine", attributes: dict[str, Any] | None = None, **fields: Any
+    conn: asyncpg.Connection,
+    code: str,
+    category: str,
+    role: str = "routine",
+    attributes: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> int:
     columns = {"labels": {"en": code}, **fields}
     names = ", ".join(columns)
@@ -99,15 +139,25 @@ async def product(
             SELECT $1, c.id, r.id, $4, {params} FROM categories c, roles r WHERE c.code = $2 AND r.code = $3
             RETURNING id
             """,
-            code, category, role, attributes or {}, *columns.values(),
+            code,
+            category,
+            role,
+            attributes or {},
+            *columns.values(),
         )
     )
 
 
-async def sku(conn: asyncpg.Connection, sku: str, product: str, barcode: str | None = None, axes: dict[str, Any] | None = None) -> int:
+async def sku(
+    conn: asyncpg.Connection, sku: str, product: str, barcode: str | None = None, axes: dict[str, Any] | None = None
+) -> int:
     return int(
         await conn.fetchval(
-            "INSERT INTO skus (sku, product_id, barcode, axes) SELECT $1, id, $3, $4 FROM products WHERE code = $2 RETURNING id",
-            sku, product, barcode, axes or {},
+            "INSERT INTO skus (sku, product_id, barcode, axes)"
+            " SELECT $1, id, $3, $4 FROM products WHERE code = $2 RETURNING id",
+            sku,
+            product,
+            barcode,
+            axes or {},
         )
     )

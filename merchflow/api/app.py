@@ -17,11 +17,12 @@ from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
 from merchflow import __version__
-from merchflow.api import db
+from merchflow.api import db, metrics
 from merchflow.api.auth import PUBLIC, declared_roles, guard
 from merchflow.api.http import DEPENDENCIES
+from merchflow.api.metrics import metrics_middleware
 from merchflow.api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
-from merchflow.api.routes import audit, health, trees
+from merchflow.api.routes import audit, health, trees, vocabularies
 from merchflow.api.settings import Settings
 
 log = logging.getLogger("merchflow")
@@ -29,8 +30,12 @@ log = logging.getLogger("merchflow")
 ROUTE_HANDLERS: list[Any] = [
     health.healthz,
     health.readyz,
+    metrics.metrics,
     audit.list_audit,
     trees.TreeController,
+    vocabularies.SeriesController,
+    vocabularies.RoleController,
+    vocabularies.AttributeGroupController,
 ]
 
 DOCS_ASSETS = "/schema/assets"
@@ -88,6 +93,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
         route_handlers=[*ROUTE_HANDLERS, docs_assets],
         dependencies=DEPENDENCIES,
         guards=[guard],
+        middleware=[metrics_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         lifespan=[lifespan],

@@ -67,7 +67,8 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     connection.scope["user"] = principal
     if not principal.has_any(roles):
         raise PermissionDeniedException(
-            f"This route needs one of the roles {', '.join(sorted(roles))}; the key has {', '.join(sorted(principal.roles))}."
+            f"This route needs one of the roles {', '.join(sorted(roles))}; "
+            f"the key has {', '.join(sorted(principal.roles))}."
         )
 
 

@@ -72,7 +72,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"applied migrations: {', '.join(applied)}", flush=True)
         if not args.demo:
             return None
-        from merchflow.domain.seed import demo
+        from merchflow.api import demo
 
         if await demo.is_empty(conn):
             summary = await demo.seed(conn)
@@ -80,7 +80,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return await _demo_key(conn, settings.data_dir)
 
     # Keep the embedded server handle for the life of this process: workers join the same server.
-    dsn, server = asyncio.run(db.prepare_database(settings))
+    _dsn, server = asyncio.run(db.prepare_database(settings))
     key = _run(settings, prepare)
     base = f"http://{host}:{port}"
     print(f"merchflow serving on {base}  (API docs: {base}/schema/swagger)", flush=True)
@@ -110,7 +110,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
-    from merchflow.domain.seed import demo, scale
+    from merchflow.api import demo
+    from merchflow.domain.seed import scale
 
     async def work(conn: asyncpg.Connection) -> str:
         await _migrate(conn)
@@ -151,7 +152,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
-    serve.add_argument("--demo", action="store_true", help="load the demo catalog into an empty database; print an admin key")
+    serve.add_argument(
+        "--demo", action="store_true", help="load the demo catalog into an empty database; print an admin key"
+    )
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply pending migrations and exit").set_defaults(func=cmd_migrate)

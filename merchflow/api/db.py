@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -41,7 +43,7 @@ async def ensure_database(admin_dsn: str, database: str) -> None:
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
         if not exists:
-            await conn.execute(f'CREATE DATABASE "{database}" TEMPLATE template0 ENCODING \'UTF8\'')
+            await conn.execute(f"CREATE DATABASE \"{database}\" TEMPLATE template0 ENCODING 'UTF8'")
     finally:
         await conn.close()
 
@@ -88,3 +90,19 @@ async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
     )
     assert pool is not None
     return pool
+
+
+class OneConnectionPool:
+    """A pool of exactly one connection: every request runs on it (and inside its open transaction).
+
+    Used to apply a batch of API calls atomically (the demo seed) and by the tests' rolled-back
+    transactions.
+    """
+
+    def __init__(self, conn: asyncpg.Connection | None = None) -> None:
+        self.conn = conn
+
+    @asynccontextmanager
+    async def acquire(self, timeout: float | None = None) -> AsyncIterator[asyncpg.Connection]:
+        assert self.conn is not None, "no connection is active"
+        yield self.conn

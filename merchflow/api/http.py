@@ -8,8 +8,7 @@ from typing import Annotated, Any, TypeVar
 import asyncpg
 from litestar import Request, Response
 from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_304_NOT_MODIFIED
 
@@ -25,17 +24,25 @@ Actor = NamedDependency[Principal]
 
 IfMatch = Annotated[
     str | None,
-    HeaderParameter(name="If-Match", required=False, description="Write only if the resource is still at this ETag (else 412)."),
+    HeaderParameter(
+        name="If-Match", required=False, description="Write only if the resource is still at this ETag (else 412)."
+    ),
 ]
 IfNoneMatch = Annotated[
     str | None,
-    HeaderParameter(name="If-None-Match", required=False, description="Answer 304 if the resource is still at this ETag."),
+    HeaderParameter(
+        name="If-None-Match", required=False, description="Answer 304 if the resource is still at this ETag."
+    ),
 ]
 LimitQ = Annotated[
-    int, QueryParameter(name="limit", ge=1, le=MAX_LIMIT, description=f"Page size (default {DEFAULT_LIMIT}, max {MAX_LIMIT}).")
+    int,
+    QueryParameter(
+        name="limit", ge=1, le=MAX_LIMIT, description=f"Page size (default {DEFAULT_LIMIT}, max {MAX_LIMIT})."
+    ),
 ]
 CursorQ = Annotated[
-    str | None, QueryParameter(name="cursor", required=False, max_length=2000, description="Opaque cursor from `next_cursor`.")
+    str | None,
+    QueryParameter(name="cursor", required=False, max_length=2000, description="Opaque cursor from `next_cursor`."),
 ]
 
 

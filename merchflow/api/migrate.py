@@ -61,7 +61,9 @@ async def pending(conn: asyncpg.Connection, migrations: list[Migration] | None =
     has_ledger = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
     applied: dict[int, str] = {}
     if has_ledger:
-        applied = {r["version"]: r["checksum"] for r in await conn.fetch("SELECT version, checksum FROM schema_migrations")}
+        applied = {
+            r["version"]: r["checksum"] for r in await conn.fetch("SELECT version, checksum FROM schema_migrations")
+        }
     known = {m.version for m in migrations}
     unknown = sorted(v for v in applied if v not in known)
     if unknown:

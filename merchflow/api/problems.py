@@ -84,7 +84,9 @@ def on_validation_error(request: Request[Any, Any, Any], exc: ValidationExceptio
         key = str(e.get("key", ""))
         message = str(e.get("message", "is invalid"))
         if e.get("source") == "body":
-            errors.append(FieldError(pointer="/" + key.replace(".", "/") if key else "", code="invalid", message=message))
+            errors.append(
+                FieldError(pointer="/" + key.replace(".", "/") if key else "", code="invalid", message=message)
+            )
         else:
             errors.append(FieldError(parameter=key, code="invalid", message=f"{message}."))
     status = 422 if body_failed else 400
@@ -135,7 +137,9 @@ def _is_decode_error(exc: BaseException) -> bool:
     return "malformed" in text or "truncated" in text or "trailing characters" in text
 
 
-def on_integrity_error(request: Request[Any, Any, Any], exc: asyncpg.IntegrityConstraintViolationError) -> Response[Problem]:
+def on_integrity_error(
+    request: Request[Any, Any, Any], exc: asyncpg.IntegrityConstraintViolationError
+) -> Response[Problem]:
     # Stores translate the constraints they expect; this is the net for a race they could not see.
     constraint = getattr(exc, "constraint_name", None) or "a constraint"
     log.warning("integrity error reached the API: %s", exc)
@@ -151,7 +155,11 @@ def on_integrity_error(request: Request[Any, Any, Any], exc: asyncpg.IntegrityCo
 
 def on_query_canceled(request: Request[Any, Any, Any], exc: asyncpg.QueryCanceledError) -> Response[Problem]:
     return problem_response(
-        request, 503, "statement-timeout", "Service unavailable", "The query took too long and was cancelled; try again.",
+        request,
+        503,
+        "statement-timeout",
+        "Service unavailable",
+        "The query took too long and was cancelled; try again.",
         headers={"Retry-After": "1"},
     )
 

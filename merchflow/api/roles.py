@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 from litestar import Litestar
@@ -32,7 +33,8 @@ def markdown(app: Litestar) -> str:
     lines = [head, sep]
     for method, path, roles in route_table(app):
         cells = ["✓" if roles is None or role in roles else "" for role in ROLES]
-        lines.append(f"| {method} | `{path}` | " + " | ".join(cells) + " |")
+        pretty = re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
+        lines.append(f"| {method} | `{pretty}` | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -28,8 +28,10 @@ def _code_for(message: str) -> str:
         return "too_short"
     if "matching regex" in message:
         return "invalid_format"
-    if message.startswith("Expected `int` >=") or message.startswith("Expected `int` <=") or (
-        "` >= " in message or "` <= " in message or "` > " in message or "` < " in message
+    if (
+        message.startswith("Expected `int` >=")
+        or message.startswith("Expected `int` <=")
+        or ("` >= " in message or "` <= " in message or "` > " in message or "` < " in message)
     ):
         return "out_of_range"
     if message.startswith("Invalid enum value"):
@@ -59,7 +61,9 @@ def _from_msgspec(exc: msgspec.ValidationError, base: str) -> FieldError:
         return FieldError(pointer=pointer_join(pointer, name), code="required", message=f"`{name}` is required.")
     if message.startswith("Object contains unknown field `"):
         name = message.split("`")[1]
-        return FieldError(pointer=pointer_join(pointer, name), code="unknown_field", message=f"`{name}` is not a field here.")
+        return FieldError(
+            pointer=pointer_join(pointer, name), code="unknown_field", message=f"`{name}` is not a field here."
+        )
     return FieldError(pointer=pointer, code=_code_for(message), message=message + ".")
 
 
@@ -100,7 +104,11 @@ def collect(value: Any, tp: Any, base: str = "") -> list[FieldError]:
             try:
                 msgspec.convert(key, key_tp, strict=False)
             except msgspec.ValidationError as exc:
-                errors.append(FieldError(pointer=where, code="invalid_key", message=f"Invalid key {key!r}: {str(exc).split(' - at')[0]}."))
+                errors.append(
+                    FieldError(
+                        pointer=where, code="invalid_key", message=f"Invalid key {key!r}: {str(exc).split(' - at')[0]}."
+                    )
+                )
             errors.extend(collect(item, val_tp, where))
         if not errors:
             errors.append(_from_msgspec(first, base))
@@ -117,11 +125,17 @@ def _collect_struct(value: dict[str, Any], tp: type[msgspec.Struct], base: str) 
     if tp.__struct_config__.forbid_unknown_fields:
         for key in value:
             if key not in fields:
-                errors.append(FieldError(pointer=pointer_join(base, key), code="unknown_field", message=f"`{key}` is not a field here."))
+                errors.append(
+                    FieldError(
+                        pointer=pointer_join(base, key), code="unknown_field", message=f"`{key}` is not a field here."
+                    )
+                )
     for name, field in fields.items():
         if name not in value:
             if field.required:
-                errors.append(FieldError(pointer=pointer_join(base, name), code="required", message=f"`{name}` is required."))
+                errors.append(
+                    FieldError(pointer=pointer_join(base, name), code="required", message=f"`{name}` is required.")
+                )
             continue
         errors.extend(collect(value[name], hints[field.name], pointer_join(base, name)))
     return errors

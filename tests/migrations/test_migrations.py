@@ -29,7 +29,9 @@ async def test_all_migrations_apply_to_an_empty_database_and_a_second_run_applie
         assert [m.version for m in applied] == list(range(1, len(migrate.discover()) + 1))
         assert await migrate.migrate(conn) == []
         assert await migrate.pending(conn) == []
-        tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        tables = {
+            r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
         assert {"categories", "products", "skus", "attributes", "api_keys", "audit_log"} <= tables
     finally:
         await conn.close()
@@ -60,7 +62,10 @@ async def test_an_edited_migration_is_refused(empty_db: str) -> None:
 async def test_a_failing_migration_leaves_nothing_behind(empty_db: str) -> None:
     conn = await asyncpg.connect(empty_db)
     try:
-        broken = [*migrate.discover(), migrate.Migration(len(migrate.discover()) + 1, "broken", "CREATE TABLE half (id int); SELECT 1/0;")]
+        broken = [
+            *migrate.discover(),
+            migrate.Migration(len(migrate.discover()) + 1, "broken", "CREATE TABLE half (id int); SELECT 1/0;"),
+        ]
         with pytest.raises(asyncpg.DivisionByZeroError):
             await migrate.migrate(conn, broken)
         assert await conn.fetchval("SELECT to_regclass('half')") is None

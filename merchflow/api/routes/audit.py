@@ -24,10 +24,18 @@ from merchflow.domain.types import Page
 )
 async def list_audit(
     conn: Conn,
-    entity: Annotated[str | None, QueryParameter(name="entity", required=False, description="e.g. `product`, `category`.")] = None,
-    code: Annotated[str | None, QueryParameter(name="code", required=False, description="The changed resource's code.")] = None,
-    actor: Annotated[str | None, QueryParameter(name="actor", required=False, description="The key name that wrote.")] = None,
-    since: Annotated[datetime | None, QueryParameter(name="since", required=False, description="RFC 3339 moment.")] = None,
+    entity: Annotated[
+        str | None, QueryParameter(name="entity", required=False, description="e.g. `product`, `category`.")
+    ] = None,
+    code: Annotated[
+        str | None, QueryParameter(name="code", required=False, description="The changed resource's code.")
+    ] = None,
+    actor: Annotated[
+        str | None, QueryParameter(name="actor", required=False, description="The key name that wrote.")
+    ] = None,
+    since: Annotated[
+        datetime | None, QueryParameter(name="since", required=False, description="RFC 3339 moment.")
+    ] = None,
     limit: LimitQ = 50,
     cursor: CursorQ = None,
 ) -> Page[AuditEntry]:

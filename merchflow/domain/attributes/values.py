@@ -124,7 +124,7 @@ def _integer(defn: AttributeDef, value: Any, pointer: str) -> tuple[Any, list[Fi
 def _decimal_value(defn: AttributeDef, value: Any, pointer: str) -> tuple[Any, list[FieldError]]:
     d = _decimal(value)
     if d is None or not d.is_finite():
-        return None, _err(pointer, "wrong_type", f"`{defn.code}` takes a decimal string such as \"12.50\".")
+        return None, _err(pointer, "wrong_type", f'`{defn.code}` takes a decimal string such as "12.50".')
     errors = _check_decimals(d, defn.validation, pointer) or _check_range(d, defn.validation, pointer)
     return _canonical(d), errors
 
@@ -171,11 +171,11 @@ def _multiselect(defn: AttributeDef, value: Any, pointer: str) -> tuple[Any, lis
 
 def _measurement(defn: AttributeDef, value: Any, pointer: str) -> tuple[Any, list[FieldError]]:
     if not isinstance(value, dict) or set(value) != {"value", "unit"}:
-        return None, _err(pointer, "wrong_type", f"`{defn.code}` takes {{\"value\": decimal, \"unit\": unit}}.")
+        return None, _err(pointer, "wrong_type", f'`{defn.code}` takes {{"value": decimal, "unit": unit}}.')
     v = defn.validation
     d = _decimal(value["value"])
     if d is None or not d.is_finite():
-        return None, _err(pointer_join(pointer, "value"), "wrong_type", "Takes a decimal string such as \"12.5\".")
+        return None, _err(pointer_join(pointer, "value"), "wrong_type", 'Takes a decimal string such as "12.5".')
     unit = value["unit"]
     family = v.unit_family or "length"
     if not isinstance(unit, str) or unit not in units.FAMILIES.get(family, {}):

@@ -63,9 +63,7 @@ async def list_entries(
 ) -> Page[AuditEntry]:
     """Audit records, newest first."""
     after = decode_cursor(cursor, (int,))
-    rows = await conn.fetch(
-        Q.list_entries.sql, entity, code, actor, since, after[0] if after else None, limit + 1
-    )
+    rows = await conn.fetch(Q.list_entries.sql, entity, code, actor, since, after[0] if after else None, limit + 1)
     items = [msgspec.convert(dict(r), AuditEntry) for r in rows]
     items, next_cursor = split_page(items, limit, lambda e: [e.id])
     return Page(items=items, next_cursor=next_cursor)

@@ -107,7 +107,9 @@ async def _update(
             )
     row = await conn.fetchrow(Q.update_tree.sql, current.code, fields.labels, fields.level_names)
     tree = _tree(row)
-    await audit.record(conn, actor, "update", "category-tree", tree.code, version=tree.version, before=current, after=tree)
+    await audit.record(
+        conn, actor, "update", "category-tree", tree.code, version=tree.version, before=current, after=tree
+    )
     return tree
 
 
@@ -120,7 +122,9 @@ async def put_tree(
         if row is None:
             if expected is not None:
                 raise PreconditionFailed(f"Category tree {code!r} does not exist.", code="version-mismatch")
-            body = TreeCreate(code=convert_or_raise(code, Code, "/code"), labels=fields.labels, level_names=fields.level_names)
+            body = TreeCreate(
+                code=convert_or_raise(code, Code, "/code"), labels=fields.labels, level_names=fields.level_names
+            )
             return await create_tree(conn, actor, body), True
         return await _update(conn, actor, _tree(row), fields, expected), False
 

@@ -8,7 +8,16 @@ from typing import Literal
 import msgspec
 
 Role = Literal["admin", "purchasing", "warehouse", "listing", "marketing", "service", "finance", "storefront"]
-ROLES: tuple[Role, ...] = ("admin", "purchasing", "warehouse", "listing", "marketing", "service", "finance", "storefront")
+ROLES: tuple[Role, ...] = (
+    "admin",
+    "purchasing",
+    "warehouse",
+    "listing",
+    "marketing",
+    "service",
+    "finance",
+    "storefront",
+)
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):

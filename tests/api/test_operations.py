@@ -1,0 +1,81 @@
+"""Health, readiness, metrics and the docs page: what operators and newcomers touch first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+async def test_healthz_and_readyz_answer_without_a_key(app: Any, conn: Any) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "database": "ok", "pending_migrations": []}
+
+
+async def test_metrics_count_requests_by_route_template(app: Any, api: httpx.AsyncClient) -> None:
+    await api.get("/v1/category-trees/nope")
+    text = (await api.get("/metrics")).text
+    assert 'merchflow_http_requests_total{method="GET",route="/v1/category-trees/{code}",status="404"}' in text
+    assert "# TYPE merchflow_http_request_seconds histogram" in text
+
+
+async def test_the_docs_page_and_its_assets_are_served_by_the_app(app: Any, conn: Any) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        page = await client.get("/schema/swagger")
+        script = await client.get("/schema/assets/swagger-ui-bundle.js")
+        spec = await client.get("/schema/openapi.json")
+    assert page.status_code == 200
+    assert "/schema/assets/swagger-ui-bundle.js" in page.text
+    assert "cdn." not in page.text
+    assert script.status_code == 200 and len(script.content) > 100_000
+    assert spec.json()["info"]["title"] == "merchflow"
+
+
+async def test_an_unknown_route_is_a_404_problem(api: httpx.AsyncClient) -> None:
+    r = await api.get("/v1/nothing-here")
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "not-found"
+
+
+async def test_a_wrong_method_is_a_405_problem(api: httpx.AsyncClient) -> None:
+    r = await api.request("TRACE", "/v1/category-trees")
+    assert r.status_code == 405
+    assert r.json()["code"] == "method-not-allowed"
+
+
+async def test_an_unexpected_error_is_a_500_problem_that_reveals_nothing(
+    api: httpx.AsyncClient, monkeypatch: Any
+) -> None:
+    from merchflow.domain.catalog import trees
+
+    async def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("password=hunter2 in a stack trace")
+
+    monkeypatch.setattr(trees, "list_trees", boom)
+    r = await api.get("/v1/category-trees")
+    assert r.status_code == 500
+    assert r.json() == {
+        "type": "/problems/internal-error",
+        "title": "Internal server error",
+        "status": 500,
+        "detail": "Something went wrong on our side; it has been logged.",
+        "code": "internal-error",
+        "instance": "/v1/category-trees",
+    }
+
+
+async def test_a_body_over_the_configured_limit_is_a_413_problem(conn: Any, shared_pool: Any) -> None:
+    from merchflow.api.app import create_app
+    from merchflow.api.settings import Settings
+    from tests.conftest import client_for
+
+    small = create_app(Settings(MERCH_MAX_BODY_BYTES=2048), pool=shared_pool)  # type: ignore[call-arg]
+    async with client_for(small) as client:
+        r = await client.post("/v1/category-trees", json={"code": "big", "labels": {"en": "x" * 5000}})
+    assert r.status_code == 413
+    assert r.json()["code"] == "body-too-large"
+    assert await conn.fetchval("SELECT count(*) FROM category_trees") == 0
