@@ -116,7 +116,7 @@ OneConnectionPool = db.OneConnectionPool
 @pytest.fixture(scope="session")
 async def session_conn(server: Server, session_db: str) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(server.dsn(session_db))
-    await db._init_connection(conn)
+    await db.init_connection(conn)
     yield conn
     await conn.close()
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from litestar import Litestar, Router
+from litestar import Litestar
 from litestar.handlers.http_handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -22,7 +22,7 @@ from merchflow.api.auth import PUBLIC, declared_roles, guard
 from merchflow.api.http import DEPENDENCIES
 from merchflow.api.metrics import metrics_middleware
 from merchflow.api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
-from merchflow.api.routes import audit, health, trees, vocabularies
+from merchflow.api.routes import attributes, audit, categories, health, products, skus, trees, vocabularies
 from merchflow.api.settings import Settings
 
 log = logging.getLogger("merchflow")
@@ -33,9 +33,17 @@ ROUTE_HANDLERS: list[Any] = [
     metrics.metrics,
     audit.list_audit,
     trees.TreeController,
+    categories.CategoryController,
+    categories.get_tree_nested,
     vocabularies.SeriesController,
     vocabularies.RoleController,
     vocabularies.AttributeGroupController,
+    attributes.AttributeController,
+    attributes.OptionController,
+    attributes.AttributeSetController,
+    products.ProductController,
+    skus.ProductSkuController,
+    skus.SkuController,
 ]
 
 DOCS_ASSETS = "/schema/assets"

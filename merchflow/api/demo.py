@@ -468,8 +468,8 @@ async def seed(conn: asyncpg.Connection) -> str:
             secret[:7],
             hash_secret(secret),
         )
-        app = create_app(Settings(), pool=OneConnectionPool(conn))  # type: ignore[arg-type]
-        transport = httpx.ASGITransport(app=app)
+        app = create_app(Settings(), pool=OneConnectionPool(conn))
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
         headers = {"Authorization": f"Bearer {secret}"}
         async with httpx.AsyncClient(transport=transport, base_url="http://seed", headers=headers) as client:
             for tree in TREES:
@@ -483,19 +483,19 @@ async def seed(conn: asyncpg.Connection) -> str:
             for attribute in ATTRIBUTES:
                 await _call(client, "POST", "/v1/attributes", attribute)
             for code, options in OPTIONS.items():
-                body = {
+                options_body = {
                     "options": [
                         {"code": c, "labels": labels(z, e), "position": i} for i, (c, z, e) in enumerate(options)
                     ]
                 }
-                await _call(client, "PUT", f"/v1/attributes/{code}/options", body)
-            for category, entries in BINDINGS.items():
-                await _call(client, "PUT", f"/v1/categories/{category}/attributes", {"attributes": entries})
+                await _call(client, "PUT", f"/v1/attributes/{code}/options", options_body)
+            for category_code, entries in BINDINGS.items():
+                await _call(client, "PUT", f"/v1/categories/{category_code}/attributes", {"attributes": entries})
             for product in PRODUCTS:
                 await _call(client, "POST", "/v1/products", product)
             for n, (product_code, sku, axes) in enumerate(SKUS, start=1):
-                body = {"sku": sku, "barcode": ean13(f"690123456{n:03d}"), "axes": axes}
-                await _call(client, "POST", f"/v1/products/{product_code}/skus", body)
+                sku_body = {"sku": sku, "barcode": ean13(f"690123456{n:03d}"), "axes": axes}
+                await _call(client, "POST", f"/v1/products/{product_code}/skus", sku_body)
         await conn.execute("UPDATE api_keys SET revoked_at = now() WHERE name = $1", key_name)
     return (
         f"{len(TREES)} trees, {len(CATEGORIES)} categories, {len(SERIES)} series, {len(ATTRIBUTES)} attributes, "

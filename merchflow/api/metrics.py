@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from merchflow.api.auth import PUBLIC
@@ -60,7 +61,7 @@ REGISTRY = Registry()
 
 def metrics_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -75,8 +76,8 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, capture)
         finally:
-            route = scope.get("path_template") or "unmatched"  # type: ignore[typeddict-item]
-            REGISTRY.observe(scope["method"], str(route), status, time.perf_counter() - started)
+            route = scope.get("path_template") or "unmatched"
+            REGISTRY.observe(str(scope.get("method")), str(route), status, time.perf_counter() - started)
 
     return middleware
 

@@ -14,7 +14,8 @@ from merchflow.api.app import create_app
 def document() -> dict[str, Any]:
     app = create_app()
     # msgspec knows how to encode the Structs that appear as defaults and examples.
-    return json.loads(msgspec.json.encode(app.openapi_schema.to_schema()))
+    doc: dict[str, Any] = json.loads(msgspec.json.encode(app.openapi_schema.to_schema()))
+    return doc
 
 
 def render() -> str:

@@ -107,7 +107,10 @@ def _text(defn: AttributeDef, value: Any, pointer: str) -> tuple[Any, list[Field
     if not value.strip():
         return None, _err(pointer, "empty", "Must not be empty; leave the attribute out instead.")
     if defn.type == "url":
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+        except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL, never a server error
+            return None, _err(pointer, "invalid_url", "Must be an absolute http(s) URL.")
         if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
             return None, _err(pointer, "invalid_url", "Must be an absolute http(s) URL.")
     if defn.validation.regex is not None and not _compiled(defn.validation.regex).fullmatch(value):

@@ -1,0 +1,44 @@
+"""The demo catalog loads through the API, whole, into an empty database — and only into an empty one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import httpx
+
+from merchflow.api import demo
+
+
+async def test_the_demo_catalog_loads_whole_and_reads_back_through_the_api(
+    conn: asyncpg.Connection, api: httpx.AsyncClient
+) -> None:
+    assert await demo.is_empty(conn)
+    summary = await demo.seed(conn)
+    assert summary == "2 trees, 12 categories, 2 series, 16 attributes, 8 products, 9 SKUs"
+    assert not await demo.is_empty(conn)
+    roles = await conn.fetch(
+        "SELECT r.code, count(*) AS n FROM products p JOIN roles r ON r.id = p.role_id GROUP BY 1 ORDER BY 1"
+    )
+    assert [(r["code"], r["n"]) for r in roles] == [("destination", 2), ("image", 2), ("promotion", 2), ("routine", 2)]
+    nested = (await api.get("/v1/category-trees/merch/tree")).json()
+    assert [c["labels"]["zh-CN"] for c in nested["categories"]] == ["服饰配件", "家居香氛"]
+    assert [c["subtree_products"] for c in nested["categories"]] == [4, 4]
+    scarves = nested["categories"][0]["children"][0]
+    assert [c["labels"]["zh-CN"] for c in scarves["children"]] == ["真丝方巾", "真丝长巾"]
+    product: dict[str, Any] = (await api.get("/v1/products/silk-square-peony")).json()
+    assert product["categories"] == ["web-gifts-for-her"]
+    assert product["attributes"]["width"] == {"value": "90", "unit": "cm"}
+    skus = (await api.get("/v1/products/silk-square-peony/skus")).json()["items"]
+    assert [(s["sku"], s["barcode"]) for s in skus] == [("SSP-NAVY", "6901234560022"), ("SSP-RED", "6901234560015")]
+    # The seed key is revoked once it is done; its name stays in the audit trail as the author.
+    assert (
+        await conn.fetchval("SELECT count(*) FROM api_keys WHERE name LIKE 'seed-demo-%' AND revoked_at IS NULL") == 0
+    )
+    audit = (await api.get("/v1/audit", params={"entity": "product", "code": "silk-square-peony"})).json()
+    assert audit["items"][0]["actor"].startswith("seed-demo-")
+
+
+def test_ean13_completes_the_check_digit() -> None:
+    assert demo.ean13("400638133393") == "4006381333931"
+    assert demo.ean13("690123456001") == "6901234560015"
