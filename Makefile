@@ -28,9 +28,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check merchflow tests bench
 	$(BIN)/mypy
 
-## openapi: regenerate the committed openapi/openapi.json from the app
+## openapi: regenerate the committed openapi/openapi.json and the README role table from the app
 openapi: $(STAMP)
 	$(BIN)/python -m merchflow.api.openapi > openapi/openapi.json
+	$(BIN)/python -m merchflow.api.roles --update README.md
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

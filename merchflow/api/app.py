@@ -22,8 +22,19 @@ from merchflow.api.auth import PUBLIC, declared_roles, guard
 from merchflow.api.http import DEPENDENCIES
 from merchflow.api.metrics import metrics_middleware
 from merchflow.api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
-from merchflow.api.routes import attributes, audit, categories, health, products, skus, trees, vocabularies
+from merchflow.api.routes import (
+    attributes,
+    audit,
+    categories,
+    health,
+    products,
+    skus,
+    stages,
+    trees,
+    vocabularies,
+)
 from merchflow.api.settings import Settings
+from merchflow.domain.jobs.service import JobRunner
 
 log = logging.getLogger("merchflow")
 
@@ -44,6 +55,12 @@ ROUTE_HANDLERS: list[Any] = [
     products.ProductController,
     skus.ProductSkuController,
     skus.SkuController,
+    stages.StageController,
+    stages.get_product_completeness,
+    stages.get_stage_view,
+    stages.transition_product,
+    stages.list_incomplete,
+    stages.JobController,
 ]
 
 DOCS_ASSETS = "/schema/assets"
@@ -89,9 +106,12 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
         dsn, server = await db.prepare_database(settings)
         app.state.embedded_server = server  # keeps the embedded server alive while this worker runs
         app.state.pool = await db.create_pool(dsn, settings)
+        runner = JobRunner(app.state.pool, workers=settings.job_workers, poll_seconds=1.0)
+        runner.start()
         try:
             yield
         finally:
+            await runner.stop()
             await app.state.pool.close()
 
     docs_assets = create_static_files_router(

@@ -114,16 +114,40 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
     from merchflow.api import demo
     from merchflow.domain.seed import scale
 
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
     async def work(conn: asyncpg.Connection) -> str:
         await _migrate(conn)
         if args.what == "demo":
             if not await demo.is_empty(conn):
                 return "the database already has a catalog; the demo catalog loads only into an empty one"
             return f"loaded the demo catalog: {await demo.seed(conn)}"
-        return await scale.seed(conn, products=args.products, progress=lambda m: print(m, file=sys.stderr, flush=True))
+        return await scale.seed(conn, products=args.products, progress=progress)
 
     print(_run(settings, work))
+    if args.what == "scale":
+        asyncio.run(_run_jobs(settings, progress))
     return 0
+
+
+async def _run_jobs(settings: Settings, progress: Callable[[str], None]) -> None:
+    """Run queued jobs here and now (the scale seed's completeness), printing progress."""
+    from merchflow.domain.jobs.service import run_pending
+
+    dsn, _server = await db.prepare_database(settings)
+    pool = await db.create_pool(dsn, settings)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(f"completeness: {done:,} products")
+
+    try:
+        await run_pending(pool, workers=settings.job_workers, on_progress=tick)
+    finally:
+        await pool.close()
 
 
 def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:

@@ -221,6 +221,11 @@ BINDINGS: dict[str, list[dict[str, Any]]] = {
     "essential-oils": [{"attribute": "volume", "required_for": ["listing", "warehousing"]}],
 }
 
+WAREHOUSING_NEEDS = {
+    "reads": ["skus", "barcode", "stock", "stock_by_location", "locations", "weight", "storage", "volume"],
+    "requires": ["barcode", "weight"],
+}
+
 IMG = "https://images.example.com/merchflow/demo"
 
 
@@ -489,6 +494,8 @@ async def seed(conn: asyncpg.Connection) -> str:
                     ]
                 }
                 await _call(client, "PUT", f"/v1/attributes/{code}/options", options_body)
+            # Warehousing reads the logistics attributes too, and cannot work without the weight.
+            await _call(client, "PUT", "/v1/stages/warehousing/needs", WAREHOUSING_NEEDS)
             for category_code, entries in BINDINGS.items():
                 await _call(client, "PUT", f"/v1/categories/{category_code}/attributes", {"attributes": entries})
             for product in PRODUCTS:

@@ -48,6 +48,14 @@ class BadRequest(DomainError):
     title = "Bad request"
 
 
+class PermissionDenied(DomainError):
+    """The caller's role may use the route, but not for this (e.g. another stage's view)."""
+
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
 class NotFound(DomainError):
     status = 404
     code = "not-found"

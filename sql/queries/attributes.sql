@@ -209,3 +209,7 @@ SELECT a.code, a.type, a.visibility, a.validation,
  )
  ORDER BY a.code
    FOR SHARE OF a;
+
+-- name: is_information_field :val
+-- Whether a code names a built-in information item (attribute codes may not take those names).
+SELECT EXISTS (SELECT 1 FROM information_fields WHERE code = $1::text);

@@ -22,18 +22,18 @@ SELECT s.id, s.product_id, s.sku, p.code AS product, s.barcode, s.axes, s.attrib
    FOR UPDATE OF s;
 
 -- name: lock_sku_product :one
--- The product of a SKU (id, code, home category), share-locked so its home category cannot change meanwhile.
+-- The product of a SKU (id, code, home category), locked: SKU writes of one product take turns.
 SELECT p.id, p.code, p.category_id
   FROM products p
  WHERE p.id = (SELECT s.product_id FROM skus s WHERE s.sku = $1::text)
-   FOR SHARE;
+   FOR NO KEY UPDATE;
 
 -- name: lock_product_for_skus :one
--- A product by code (id, code, home category), share-locked while one of its SKUs is written.
+-- A product by code (id, code, home category), locked while one of its SKUs is written.
 SELECT id, code, category_id
   FROM products
  WHERE code = $1::text
-   FOR SHARE;
+   FOR NO KEY UPDATE;
 
 -- name: get_product_id :val
 -- The id of a product by code.

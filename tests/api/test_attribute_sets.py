@@ -122,7 +122,12 @@ async def test_replacing_a_binding_answers_it_and_records_one_bind_audit_row(
     }
     r = await api.put("/v1/categories/scarves/attributes", json=body)
     assert r.status_code == 200
+    # What the binding requires changed, so the products below are recomputed by a job.
+    job = await conn.fetchrow("SELECT id, scope_path::text AS scope, reason FROM jobs ORDER BY id DESC LIMIT 1")
+    scarves_path = await conn.fetchval("SELECT path::text FROM categories WHERE code = 'scarves'")
+    assert (job["scope"], job["reason"]) == (scarves_path, "attribute set of scarves changed")
     assert r.json() == {
+        "recompute": {"id": job["id"], "href": f"/v1/jobs/{job['id']}"},
         "category": "scarves",
         "effective": False,
         "attributes": [

@@ -21,6 +21,7 @@ CELLS = [(m, p, roles, role) for (m, p, roles) in TABLE for role in ROLES]
 
 
 def concrete(path: str) -> str:
+    path = re.sub(r"\{([a-z_]+):int\}", "0", path)
     return re.sub(r"\{([a-z_]+)(:[a-z]+)?\}", "zz-nothing-here", path)
 
 

@@ -12,6 +12,7 @@ import msgspec
 from merchflow.domain.attributes import units
 from merchflow.domain.attributes.values import AttributeType, Validation, Visibility
 from merchflow.domain.errors import FieldError, pointer_join
+from merchflow.domain.jobs.service import JobRef
 from merchflow.domain.types import Code, Labels, Position
 
 Stage = Literal["purchasing", "warehousing", "listing", "marketing", "service", "finance"]
@@ -169,10 +170,11 @@ class AttributeSetEntry(msgspec.Struct, frozen=True, kw_only=True):
     inherited: bool
 
 
-class AttributeSet(msgspec.Struct, frozen=True, kw_only=True):
+class AttributeSet(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     category: str
     effective: bool
     attributes: list[AttributeSetEntry]
+    recompute: JobRef | None = None
 
 
 def rule_errors(type_: str, rules: ValidationRules, base: str = "/validation") -> list[FieldError]:

@@ -36,6 +36,7 @@ from merchflow.domain.errors import (
     ValidationFailed,
     pointer_join,
 )
+from merchflow.domain.jobs import service as jobs
 from merchflow.domain.keys.model import Principal
 from merchflow.domain.paging import decode_cursor, split_page
 from merchflow.domain.types import Code, Page
@@ -130,6 +131,9 @@ async def get_attribute(conn: asyncpg.Connection, code: str) -> Attribute:
 async def create_attribute(conn: asyncpg.Connection, actor: Principal, body: AttributeCreate) -> Attribute:
     """Create an attribute; rules that do not fit its type are 422, a taken code is 409."""
     async with conn.transaction():
+        if await store.is_information_field(conn, body.code):
+            message = f"`{body.code}` names a built-in information item; choose another code."
+            raise ValidationFailed([FieldError(pointer="/code", code="reserved_code", message=message)])
         fields, group_id = await _checked(conn, body)
         if await store.insert_attribute(conn, body.code, fields, group_id) is None:
             raise Conflict(f"An attribute with the code {body.code!r} exists already.", code="attribute-exists")
@@ -227,7 +231,14 @@ async def delete_attribute(conn: asyncpg.Connection, actor: Principal, code: str
                     "skus": skus,
                 },
             )
-        await store.delete_attribute(conn, locked.id)
+        try:
+            await store.delete_attribute(conn, locked.id)
+        except (asyncpg.ForeignKeyViolationError, asyncpg.RestrictViolationError):
+            raise Conflict(
+                f"Attribute {code!r} is read by a stage (see /v1/stages); remove it from the stage's needs first.",
+                code="still-referenced",
+                references={"stage_needs": True},
+            ) from None
         await audit.record(conn, actor, "delete", "attribute", code, version=current.version, before=current)
 
 
@@ -454,8 +465,14 @@ async def put_attribute_set(conn: asyncpg.Connection, actor: Principal, code: st
             msgspec.structs.replace(b, required_for=[s for s in STAGES if s in b.required_for]) for b in body.attributes
         ]
         current = await store.list_own_bindings(conn, category_id)
+        recompute = None
         if wanted != current:
             await store.replace_bindings(conn, category_id, wanted)
+            changed = _requirements(wanted) ^ _requirements(current)
+            if changed:
+                reason = f"attribute set of {code} changed"
+                stages = [s for s in STAGES if s in {stage for _, stage in changed}]
+                recompute = await jobs.enqueue_for_category(conn, actor, reason, category_id, stages)
             await audit.record(
                 conn,
                 actor,
@@ -467,7 +484,12 @@ async def put_attribute_set(conn: asyncpg.Connection, actor: Principal, code: st
                 after={"attributes": wanted},
             )
         entries = await store.list_attribute_set(conn, category_id, False)
-        return AttributeSet(category=code, effective=False, attributes=entries)
+        return AttributeSet(category=code, effective=False, attributes=entries, recompute=recompute)
+
+
+def _requirements(bindings: list[Any]) -> set[tuple[str, str]]:
+    # Only what a binding requires, and for which stage, changes completeness.
+    return {(b.attribute, stage) for b in bindings for stage in b.required_for}
 
 
 async def effective_attribute_set(conn: asyncpg.Connection, category_id: int) -> list[AttributeSetEntry]:

@@ -27,6 +27,7 @@ LIST_ATTRIBUTES = Q.list_attributes.sql
 GET_ATTRIBUTE = Q.get_attribute.sql
 LOCK_ATTRIBUTE = Q.lock_attribute.sql
 GET_GROUP_ID = Q.get_group_id.sql
+IS_INFORMATION_FIELD = Q.is_information_field.sql
 INSERT_ATTRIBUTE = Q.insert_attribute.sql
 UPDATE_ATTRIBUTE = Q.update_attribute.sql
 UPDATE_ATTRIBUTE_VERSION = Q.update_attribute_version.sql
@@ -87,6 +88,10 @@ async def get_attribute(conn: asyncpg.Connection, code: str) -> Attribute | None
 async def lock_attribute(conn: asyncpg.Connection, code: str) -> Locked | None:
     row = await conn.fetchrow(LOCK_ATTRIBUTE, code)
     return Locked(id=row["id"], attribute=_attribute(row)) if row is not None else None
+
+
+async def is_information_field(conn: asyncpg.Connection, code: str) -> bool:
+    return bool(await conn.fetchval(IS_INFORMATION_FIELD, code))
 
 
 async def get_group_id(conn: asyncpg.Connection, code: str) -> int | None:

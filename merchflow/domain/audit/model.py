@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 
-Action = Literal["create", "update", "delete", "move", "transition", "bind"]
+Action = Literal["create", "update", "delete", "move", "transition", "bind", "needs"]
 
 
 class Change(msgspec.Struct, frozen=True, kw_only=True):

@@ -34,6 +34,7 @@ from merchflow.domain.errors import (
     field_error,
     param_error,
 )
+from merchflow.domain.jobs import service as jobs
 from merchflow.domain.keys.model import Principal
 from merchflow.domain.paging import decode_cursor, split_page
 from merchflow.domain.sql import load
@@ -331,6 +332,9 @@ async def _change(
         await conn.execute(Q.update_open_gap.sql, node.tree_id, parent_id, target, node.id)
         await conn.execute(Q.update_subtree_parent.sql, node.id, node.lpath, parent_lpath, parent_id, target)
     await conn.execute(Q.update_category.sql, node.id, labels)
+    if not same_parent:
+        # Its ancestors changed, and with them the attribute sets its products inherit.
+        await jobs.enqueue_for_category(conn, actor, f"category {current.code} moved", node.id)
     changed = await _get(conn, current.code)
     action = "move" if moving else "update"
     await audit.record(

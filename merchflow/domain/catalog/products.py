@@ -30,6 +30,7 @@ from merchflow.domain.errors import (
 from merchflow.domain.keys.model import Principal
 from merchflow.domain.paging import decode_cursor, split_page
 from merchflow.domain.sql import load
+from merchflow.domain.stages import completeness
 from merchflow.domain.types import Code, Labels, Locale, Page
 from merchflow.domain.validation import convert_or_raise, merge_patch
 from merchflow.domain.versioning import check_version
@@ -283,6 +284,7 @@ async def _write(conn: asyncpg.Connection, product_id: int | None, code: str, pl
         await conn.execute(Q.insert_product_placements.sql, product_id, plan.tree_ids, plan.placement_ids)
     if plan.series_ids:
         await conn.execute(Q.insert_product_series.sql, product_id, plan.series_ids)
+    await completeness.refresh(conn, [product_id])
     return product_id
 
 

@@ -27,6 +27,7 @@ from merchflow.domain.errors import (
 from merchflow.domain.keys.model import Principal
 from merchflow.domain.paging import decode_cursor, split_page
 from merchflow.domain.sql import load
+from merchflow.domain.stages import completeness
 from merchflow.domain.types import Code, Page
 from merchflow.domain.validation import convert_or_raise, merge_patch
 from merchflow.domain.versioning import check_version
@@ -178,6 +179,7 @@ async def _insert(
         raise _unique_conflict(exc, sku) from None
     if sku_id is None:
         raise Conflict(f"A SKU with the code {sku!r} exists already.", code="sku-exists")
+    await completeness.refresh(conn, [product["id"]])
     created = await _read(conn, sku)
     await audit.record(conn, actor, "create", "sku", sku, version=created.version, after=created)
     return created
@@ -207,6 +209,7 @@ async def _update(
         await conn.execute(Q.update_sku.sql, row["id"], values["barcode"], values["axes"], values["attributes"])
     except asyncpg.UniqueViolationError as exc:
         raise _unique_conflict(exc, current.sku) from None
+    await completeness.refresh(conn, [product["id"]])
     sku = await _read(conn, current.sku)
     await audit.record(conn, actor, "update", "sku", sku.sku, version=sku.version, before=current, after=sku)
     return sku
@@ -311,4 +314,5 @@ async def delete_sku(conn: asyncpg.Connection, actor: Principal, sku: str, expec
             await conn.execute(Q.delete_sku.sql, locked[1]["id"])
         except asyncpg.ForeignKeyViolationError as exc:
             raise still_referenced(f"SKU {sku!r}", exc) from None
+        await completeness.refresh(conn, [locked[0]["id"]])
         await audit.record(conn, actor, "delete", "sku", sku, version=current.version, before=current)

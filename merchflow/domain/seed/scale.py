@@ -9,6 +9,8 @@ from collections.abc import Callable
 import asyncpg
 
 from merchflow.domain.errors import Conflict
+from merchflow.domain.jobs import service as jobs
+from merchflow.domain.keys.model import Principal
 from merchflow.domain.sql import load
 
 Q = load("seed_scale")
@@ -40,4 +42,6 @@ async def seed(conn: asyncpg.Connection, *, products: int, progress: Callable[[s
             await conn.execute(Q.insert_scale_skus.sql, first, last)
         progress(f"products: {last:,} / {products:,} ({time.perf_counter() - started:.0f} s)")
     await conn.execute("ANALYZE")
+    # Completeness of the new products is computed by a job (the seed command runs it right away).
+    await jobs.enqueue_recompute(conn, Principal(name="seed-scale", roles=frozenset({"admin"})), "scale seed", None)
     return f"scale catalog: {products:,} products in {time.perf_counter() - started:.1f} s"

@@ -1,0 +1,87 @@
+-- name: insert_job :one
+-- Queue a recompute job, unless an identical one is still queued (then that one answers).
+WITH existing AS (
+    SELECT id FROM jobs
+     WHERE state = 'queued' AND kind = $1::text AND scope_path IS NOT DISTINCT FROM $3::ltree
+       AND stages IS NOT DISTINCT FROM $5::text[]
+     ORDER BY id LIMIT 1
+), inserted AS (
+    INSERT INTO jobs (kind, reason, scope_path, requested_by, stages)
+    SELECT $1::text, $2::text, $3::ltree, $4::text, $5::text[]
+     WHERE NOT EXISTS (SELECT 1 FROM existing)
+    RETURNING id
+)
+SELECT id FROM inserted UNION ALL SELECT id FROM existing;
+
+-- name: get_job :one
+-- One job.
+SELECT id, kind, reason, scope_path::text AS scope, stages, state, total, done, error, requested_by,
+       created_at, started_at, finished_at
+  FROM jobs WHERE id = $1::bigint;
+
+-- name: list_jobs :many
+-- Jobs newest first, after a keyset cursor.
+SELECT id, kind, reason, scope_path::text AS scope, stages, state, total, done, error, requested_by,
+       created_at, started_at, finished_at
+  FROM jobs
+ WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR state = $2)
+ ORDER BY id DESC
+ LIMIT $3::integer;
+
+-- name: update_job_claimed :one
+-- Claim the oldest queued job (or one whose runner stopped sending heartbeats) for this runner.
+UPDATE jobs
+   SET state = 'running', started_at = coalesce(started_at, clock_timestamp()), heartbeat_at = clock_timestamp(),
+       done = 0
+ WHERE id = (SELECT id FROM jobs
+              WHERE state = 'queued'
+                 OR (state = 'running' AND heartbeat_at < clock_timestamp() - make_interval(secs => $1::integer))
+              ORDER BY id
+              LIMIT 1
+                FOR UPDATE SKIP LOCKED)
+RETURNING id, kind, scope_path::text AS scope, stages, created_at;
+
+-- name: update_job_total :exec
+-- Record how many products a job covers.
+UPDATE jobs SET total = $2::integer, heartbeat_at = clock_timestamp() WHERE id = $1::bigint;
+
+-- name: update_job_progress :exec
+-- Count products done and keep the job's heartbeat fresh.
+UPDATE jobs SET done = least(done + $2::integer, coalesce(total, done + $2::integer)), heartbeat_at = clock_timestamp()
+ WHERE id = $1::bigint;
+
+-- name: update_job_finished :exec
+-- Mark a job done or failed.
+UPDATE jobs SET state = $2::text, error = $3::text, finished_at = clock_timestamp(), heartbeat_at = clock_timestamp()
+ WHERE id = $1::bigint;
+
+-- name: list_job_chunk_bounds :many
+-- The last product id of every full chunk of $2 products a job covers (chunk k is (bound k-1, bound k]).
+SELECT id
+  FROM (SELECT p.id, row_number() OVER (ORDER BY p.id) AS n
+          FROM products p
+         WHERE $1::ltree IS NULL OR p.category_id IN (SELECT c.id FROM categories c WHERE c.path <@ $1::ltree)) x
+ WHERE n % $2::integer = 0
+ ORDER BY id;
+
+-- name: list_job_product_ids :many
+-- The product ids of one chunk of a job: after $2 and up to $3 (no upper bound when null).
+SELECT p.id
+  FROM products p
+ WHERE p.id > $2::bigint AND ($3::bigint IS NULL OR p.id <= $3)
+   AND ($1::ltree IS NULL OR p.category_id IN (SELECT c.id FROM categories c WHERE c.path <@ $1::ltree))
+ ORDER BY p.id;
+
+-- name: count_job_products :val
+-- How many products a job covers.
+SELECT count(*)
+  FROM products p
+ WHERE $1::ltree IS NULL OR p.category_id IN (SELECT c.id FROM categories c WHERE c.path <@ $1::ltree);
+
+-- name: lock_completeness_sources :exec
+-- Hold writers of the data completeness is computed from while a chunk is recomputed (they wait a moment).
+LOCK TABLE products, skus, product_series IN SHARE MODE;
+
+-- name: get_category_path :val
+-- A category's path (the scope of a recompute of the products below it).
+SELECT path::text FROM categories WHERE id = $1::bigint;

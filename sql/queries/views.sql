@@ -1,0 +1,37 @@
+-- name: get_view_product :one
+-- A product with what every stage view draws on: role, home category and its path, series.
+SELECT p.id, p.code, p.category_id, p.labels, p.description, p.selling_points, p.images, p.quality_tags,
+       p.attributes, p.lifecycle, p.version,
+       jsonb_build_object('code', r.code, 'labels', r.labels) AS role,
+       jsonb_build_object('code', c.code, 'labels', c.labels) AS category,
+       (SELECT jsonb_agg(jsonb_build_object('code', anc.code, 'labels', anc.labels) ORDER BY nlevel(anc.path))
+          FROM categories anc WHERE anc.path @> c.path) AS category_path,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object('code', s.code, 'labels', s.labels) ORDER BY s.code), '[]')
+          FROM product_series ps JOIN series s ON s.id = ps.series_id WHERE ps.product_id = p.id) AS series
+  FROM products p
+  JOIN roles r ON r.id = p.role_id
+  JOIN categories c ON c.id = p.category_id
+ WHERE p.code = $1::text;
+
+-- name: list_view_skus :many
+-- A product's SKUs for the views.
+SELECT id, sku, barcode, axes, attributes FROM skus WHERE product_id = $1::bigint ORDER BY sku;
+
+-- name: lock_product_lifecycle :one
+-- A product's lifecycle, locked for a transition.
+SELECT id, code, lifecycle, version FROM products WHERE code = $1::text FOR UPDATE;
+
+-- name: update_product_lifecycle :exec
+-- Move a product to another lifecycle state.
+UPDATE products SET lifecycle = $2::text, version = version + 1, updated_at = now() WHERE id = $1::bigint;
+
+-- name: is_stock_received :val
+-- Whether a product has received stock (the extra condition for `stocked`).
+SELECT merch_product_has_stock($1::bigint);
+
+-- name: list_skus_without_sale_price :many
+-- A product's SKUs with no sale price in force (the extra condition for `listed`); no SKU at all answers one NULL.
+SELECT s.sku FROM skus s WHERE s.product_id = $1::bigint AND NOT merch_sku_has_price(s.id, 'sale')
+UNION ALL
+SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM skus s WHERE s.product_id = $1::bigint)
+ORDER BY 1;

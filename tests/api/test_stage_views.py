@@ -1,0 +1,125 @@
+"""Stage views: exactly what a stage reads, for the role that works in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from merchflow.domain.keys.model import ROLES
+from merchflow.domain.stages.model import STAGE_ROLE, STAGES
+from tests import scenario
+from tests.conftest import client_for
+
+
+async def view(api: httpx.AsyncClient, stage: str) -> dict[str, Any]:
+    r = await api.get(f"/v1/products/p1/views/{stage}")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_the_listing_view_reads_its_needs_and_the_attributes_listing_requires(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await scenario.build(conn, api)
+    body = await view(api, "listing")
+    items = {i["item"]: i for i in body["items"]}
+    assert [i["item"] for i in body["items"]] == [
+        "labels",
+        "description",
+        "images",
+        "selling_points",
+        "public_attributes",
+        "sale_price",
+        "category_path",
+        "in_stock",
+        "colour",
+        "material",
+        "width",
+    ]
+    assert items["labels"]["value"] == {"zh-CN": "真丝方巾", "en": "Silk square"}
+    # Public attributes only, in shopper-attention order (display priority, highest first).
+    assert [a["code"] for a in items["public_attributes"]["value"]] == ["material", "width", "origin"]
+    assert items["category_path"]["value"] == [
+        {"code": "accessories", "labels": {"en": "accessories"}},
+        {"code": "scarves", "labels": {"en": "scarves"}},
+        {"code": "silk-squares", "labels": {"en": "silk-squares"}},
+    ]
+    # No prices exist yet: shown as missing, not invented.
+    assert items["sale_price"] == {
+        "item": "sale_price",
+        "kind": "field",
+        "labels": {"zh-CN": "销售价", "en": "Sale price"},
+        "required": True,
+        "present": False,
+    }
+    assert items["colour"]["present"] is False and items["material"]["value"] == "silk"
+    assert body["complete"] is False
+    assert body["missing"] == [
+        {"item": "colour"},
+        {"item": "sale_price", "sku": "S1"},
+        {"item": "sale_price", "sku": "S2"},
+    ]
+
+
+async def test_the_warehousing_view_has_skus_barcodes_and_logistics_attributes(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await scenario.build(conn, api)
+    body = await view(api, "warehousing")
+    items = {i["item"]: i for i in body["items"]}
+    assert items["skus"]["value"] == [
+        {"sku": "S1", "barcode": "4006381333931", "axes": {"size": "s"}},
+        {"sku": "S2", "barcode": None, "axes": {"size": "m"}},
+    ]
+    assert items["barcode"]["present"] is False
+    assert items["weight"] == {
+        "item": "weight",
+        "kind": "attribute",
+        "labels": {"en": "weight"},
+        "required": True,
+        "present": False,
+    }
+    assert "labels" not in items and "description" not in items
+
+
+async def test_confidential_items_in_a_view_are_redacted_for_roles_outside_finance_and_purchasing(
+    api: httpx.AsyncClient, conn: asyncpg.Connection, as_role: Any
+) -> None:
+    await scenario.build(conn, api)
+    r = await api.put(
+        "/v1/stages/marketing/needs", json={"reads": ["role", "cost_price", "secret"], "requires": ["role"]}
+    )
+    assert r.status_code == 200, r.text
+    async with as_role("marketing") as marketing:
+        body = (await marketing.get("/v1/products/p1/views/marketing")).json()
+    items = {i["item"]: i for i in body["items"]}
+    assert items["secret"]["redacted"] is True and "value" not in items["secret"]
+    assert items["cost_price"]["redacted"] is True
+    admin_items = {i["item"]: i for i in (await view(api, "marketing"))["items"]}
+    assert admin_items["secret"]["value"] == "x"
+    assert "redacted" not in admin_items["secret"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("stage", STAGES)
+async def test_a_role_reads_only_its_own_stage_view(
+    app: Any, api: httpx.AsyncClient, conn: asyncpg.Connection, role: str, stage: str
+) -> None:
+    await scenario.build(conn, api)
+    async with client_for(app, role) as client:
+        r = await client.get(f"/v1/products/p1/views/{stage}")
+    if role == "admin" or STAGE_ROLE[stage] == role:
+        assert r.status_code == 200, r.text
+        assert r.json()["stage"] == stage
+    else:
+        assert r.status_code == 403
+        assert r.json()["code"] == "forbidden"
+
+
+async def test_an_unknown_stage_or_product_is_a_404(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+    await scenario.build(conn, api)
+    assert (await api.get("/v1/products/p1/views/shipping")).json()["code"] == "stage-not-found"
+    assert (await api.get("/v1/products/nope/views/listing")).json()["code"] == "product-not-found"
