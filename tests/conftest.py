@@ -128,7 +128,8 @@ def shared_pool() -> OneConnectionPool:
 
 @pytest.fixture(scope="session")
 def app(shared_pool: OneConnectionPool) -> Any:
-    return create_app(Settings(), pool=shared_pool)  # type: ignore[arg-type]
+    # No key cache: a test that revokes a key sees it refused at once.
+    return create_app(Settings(MERCH_KEY_CACHE_SECONDS=0), pool=shared_pool)  # type: ignore[arg-type,call-arg]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from merchflow import __version__
 from merchflow.api import db, metrics
-from merchflow.api.auth import PUBLIC, declared_roles, guard
+from merchflow.api.auth import PUBLIC, KeyCache, declared_roles, guard
 from merchflow.api.http import DEPENDENCIES
 from merchflow.api.metrics import metrics_middleware
 from merchflow.api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
@@ -30,8 +30,10 @@ from merchflow.api.routes import (
     products,
     skus,
     stages,
+    stock,
     trees,
     vocabularies,
+    warehouses,
 )
 from merchflow.api.settings import Settings
 from merchflow.domain.jobs.service import JobRunner
@@ -61,6 +63,10 @@ ROUTE_HANDLERS: list[Any] = [
     stages.transition_product,
     stages.list_incomplete,
     stages.JobController,
+    stock.StockController,
+    warehouses.WarehouseController,
+    warehouses.LocationController,
+    warehouses.PickListController,
 ]
 
 DOCS_ASSETS = "/schema/assets"
@@ -130,6 +136,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
     )
     if pool is not None:
         app.state.pool = pool
+    app.state.key_cache = KeyCache(settings.key_cache_seconds)
     check_declared_roles(app)
     document_problems(app)
     return app

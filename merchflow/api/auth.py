@@ -7,6 +7,7 @@ call every route.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -52,6 +53,29 @@ def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+class KeyCache:
+    """Recently seen valid keys, so that a request does not pay a database round trip to authenticate.
+    A revoked key stops working within `ttl` seconds (0 turns the cache off)."""
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, secret: str) -> Principal | None:
+        entry = self._entries.get(secret)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, secret: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[secret] = (principal, time.monotonic() + self.ttl)
+
+
 async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """The one guard of the app: find the key's principal, then check the handler's roles."""
     roles = declared_roles(handler)
@@ -60,8 +84,13 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     secret = _bearer(connection)
     if secret is None:
         raise NotAuthorizedException("An API key is required: send `Authorization: Bearer <key>`.")
-    async with connection.app.state.pool.acquire() as conn:
-        principal = await keys.authenticate(conn, secret)
+    cache: KeyCache = connection.app.state.key_cache
+    principal = cache.get(secret)
+    if principal is None:
+        async with connection.app.state.pool.acquire() as conn:
+            principal = await keys.authenticate(conn, secret)
+        if principal is not None:
+            cache.put(secret, principal)
     if principal is None:
         raise NotAuthorizedException("The API key is unknown or revoked.")
     connection.scope["user"] = principal

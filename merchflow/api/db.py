@@ -70,6 +70,14 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(name, encoder=_json_text, decoder=msgspec.json.decode, schema="pg_catalog")
 
 
+async def release_connection(conn: asyncpg.Connection) -> None:
+    # No request leaves session state behind (no SET, LISTEN, session advisory locks, temp tables or open
+    # cursors), so the pool's default reset query — a round trip on every release — is not needed; only a
+    # transaction left open by an interrupted request is rolled back.
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 def _json_text(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
@@ -86,6 +94,7 @@ async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
         min_size=1,
         max_size=settings.db_pool_max,
         init=init_connection,
+        reset=release_connection,
         server_settings=server_settings,
     )
     assert pool is not None

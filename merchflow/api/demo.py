@@ -447,6 +447,61 @@ SKUS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
+WAREHOUSES = [
+    {"code": "hz", "labels": labels("杭州仓", "Hangzhou warehouse")},
+    {"code": "sh", "labels": labels("上海仓", "Shanghai warehouse")},
+]
+# (warehouse, bin, zone, pick sequence)
+LOCATIONS = [
+    ("hz", "A-01-01-01", "A", 10),
+    ("hz", "A-01-02-01", "A", 20),
+    ("hz", "B-01-01-01", "B", 30),
+    ("hz", "B-01-02-01", "B", 40),
+    ("sh", "A-01-01-01", "A", 10),
+    ("sh", "A-02-01-01", "A", 20),
+]
+# Receipts (sku, warehouse, bin, qty, unit cost in CNY), then a few moves of a normal day.
+RECEIPTS = [
+    ("SSP-RED", "hz", "A-01-01-01", 120, "38.50"),
+    ("SSP-NAVY", "hz", "A-01-02-01", 80, "38.50"),
+    ("SSC-NAVY", "hz", "A-01-02-01", 150, "22.00"),
+    ("SLH-IVORY", "hz", "B-01-01-01", 30, "260.00"),
+    ("SLF-RED", "sh", "A-01-01-01", 200, "45.00"),
+    ("LO-10", "sh", "A-02-01-01", 300, "18.00"),
+    ("LO-30", "sh", "A-02-01-01", 60, "52.00"),
+    ("LS-3", "hz", "B-01-02-01", 400, "9.80"),
+]
+DAY_MOVES = [
+    {
+        "type": "reserve",
+        "sku": "SSP-RED",
+        "qty": 6,
+        "warehouse": "hz",
+        "location": "A-01-01-01",
+        "reference": "SO-1001",
+    },
+    {"type": "pick", "sku": "SSP-RED", "qty": 6, "warehouse": "hz", "location": "A-01-01-01", "reference": "SO-1001"},
+    {
+        "type": "transfer",
+        "sku": "LS-3",
+        "qty": 50,
+        "warehouse": "hz",
+        "location": "B-01-02-01",
+        "to_warehouse": "sh",
+        "to_location": "A-02-01-01",
+        "reference": "TR-0007",
+    },
+    {
+        "type": "count",
+        "sku": "SSC-NAVY",
+        "qty": 148,
+        "warehouse": "hz",
+        "location": "A-01-02-01",
+        "reason": "cycle count",
+    },
+]
+
+
 async def is_empty(conn: asyncpg.Connection) -> bool:
     """True when the database holds no catalog yet (no trees, no products)."""
     return bool(
@@ -503,8 +558,28 @@ async def seed(conn: asyncpg.Connection) -> str:
             for n, (product_code, sku, axes) in enumerate(SKUS, start=1):
                 sku_body = {"sku": sku, "barcode": ean13(f"690123456{n:03d}"), "axes": axes}
                 await _call(client, "POST", f"/v1/products/{product_code}/skus", sku_body)
+            for warehouse in WAREHOUSES:
+                await _call(client, "POST", "/v1/warehouses", warehouse)
+            for wh, code, zone, seq in LOCATIONS:
+                await _call(
+                    client, "POST", f"/v1/warehouses/{wh}/locations", {"code": code, "zone": zone, "pick_sequence": seq}
+                )
+            receipts = [
+                {
+                    "type": "receive",
+                    "sku": sku,
+                    "qty": qty,
+                    "warehouse": wh,
+                    "location": loc,
+                    "unit_cost": {"amount": cost, "currency": "CNY"},
+                    "reference": f"PO-2026-{n:03d}",
+                }
+                for n, (sku, wh, loc, qty, cost) in enumerate(RECEIPTS, start=101)
+            ]
+            await _call(client, "POST", "/v1/stock/movements", {"movements": receipts})
+            await _call(client, "POST", "/v1/stock/movements", {"movements": DAY_MOVES})
         await conn.execute("UPDATE api_keys SET revoked_at = now() WHERE name = $1", key_name)
     return (
         f"{len(TREES)} trees, {len(CATEGORIES)} categories, {len(SERIES)} series, {len(ATTRIBUTES)} attributes, "
-        f"{len(PRODUCTS)} products, {len(SKUS)} SKUs"
+        f"{len(PRODUCTS)} products, {len(SKUS)} SKUs, {len(WAREHOUSES)} warehouses with {len(LOCATIONS)} bins"
     )

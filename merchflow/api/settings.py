@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", validation_alias=AliasChoices("MERCH_LOG_LEVEL"))
     db_pool_max: int = Field(default=16, ge=1, le=500, validation_alias=AliasChoices("MERCH_DB_POOL_MAX"))
     statement_timeout_ms: int = Field(default=30_000, ge=0, validation_alias=AliasChoices("MERCH_STATEMENT_TIMEOUT_MS"))
+    key_cache_seconds: float = Field(
+        default=5.0, ge=0, le=3600, validation_alias=AliasChoices("MERCH_KEY_CACHE_SECONDS")
+    )
     job_workers: int = Field(default=2, ge=1, le=16, validation_alias=AliasChoices("MERCH_JOB_WORKERS"))
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, validation_alias=AliasChoices("MERCH_MAX_BODY_BYTES")

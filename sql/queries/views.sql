@@ -35,3 +35,14 @@ SELECT s.sku FROM skus s WHERE s.product_id = $1::bigint AND NOT merch_sku_has_p
 UNION ALL
 SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM skus s WHERE s.product_id = $1::bigint)
 ORDER BY 1;
+
+-- name: list_view_stock :many
+-- Where a product's SKUs lie (bins holding or reserving something), in pick order.
+SELECT s.sku, w.code AS warehouse, l.code AS location, l.zone, l.pick_sequence, sl.on_hand, sl.reserved,
+       sl.on_hand - sl.reserved AS available
+  FROM stock_levels sl
+  JOIN skus s ON s.id = sl.sku_id
+  JOIN warehouses w ON w.id = sl.warehouse_id
+  JOIN locations l ON l.id = sl.location_id
+ WHERE s.product_id = $1::bigint AND (sl.on_hand > 0 OR sl.reserved > 0)
+ ORDER BY s.sku, w.code, l.pick_sequence, l.code;

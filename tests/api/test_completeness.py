@@ -162,3 +162,20 @@ async def test_an_unknown_product_is_a_404(api: httpx.AsyncClient) -> None:
     r = await api.get("/v1/products/nope/completeness")
     assert r.status_code == 404
     assert r.json()["code"] == "product-not-found"
+
+
+async def test_where_a_stage_requires_stock_a_first_receipt_completes_it(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await scenario.build(conn, api)
+    r = await api.put("/v1/stages/warehousing/needs", json={"reads": ["skus", "stock"], "requires": ["stock"]})
+    assert r.status_code == 200
+    await run_jobs(conn)
+    assert (await completeness(api))["stages"]["warehousing"] == stage(2, 0, [{"item": "stock"}, {"item": "weight"}])
+    wid = await conn.fetchval("INSERT INTO warehouses (code) VALUES ('hz') RETURNING id")
+    await conn.execute("INSERT INTO locations (warehouse_id, code) VALUES ($1, 'A-01')", wid)
+    received = await api.post(
+        "/v1/stock/movements", json={"type": "receive", "sku": "S2", "qty": 1, "warehouse": "hz", "location": "A-01"}
+    )
+    assert received.status_code == 201
+    assert (await completeness(api))["stages"]["warehousing"] == stage(2, 1, [{"item": "weight"}])

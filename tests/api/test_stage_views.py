@@ -123,3 +123,56 @@ async def test_an_unknown_stage_or_product_is_a_404(api: httpx.AsyncClient, conn
     await scenario.build(conn, api)
     assert (await api.get("/v1/products/p1/views/shipping")).json()["code"] == "stage-not-found"
     assert (await api.get("/v1/products/nope/views/listing")).json()["code"] == "product-not-found"
+
+
+async def test_the_warehousing_view_shows_stock_by_location_once_stock_is_received(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await scenario.build(conn, api)
+    wid = await conn.fetchval("INSERT INTO warehouses (code) VALUES ('hz') RETURNING id")
+    for code, seq in (("A-01", 2), ("B-07", 1)):
+        await conn.execute(
+            "INSERT INTO locations (warehouse_id, code, zone, pick_sequence) VALUES ($1, $2, $3, $4)",
+            wid,
+            code,
+            code[0],
+            seq,
+        )
+    r = await api.post(
+        "/v1/stock/movements",
+        json={
+            "movements": [
+                {"type": "receive", "sku": "S1", "qty": 5, "warehouse": "hz", "location": "A-01"},
+                {"type": "receive", "sku": "S2", "qty": 2, "warehouse": "hz", "location": "B-07"},
+                {"type": "reserve", "sku": "S2", "qty": 2, "warehouse": "hz", "location": "B-07"},
+            ]
+        },
+    )
+    assert r.status_code == 201, r.text
+    items = {i["item"]: i for i in (await view(api, "warehousing"))["items"]}
+    assert items["stock_by_location"]["value"] == [
+        {
+            "sku": "S1",
+            "warehouse": "hz",
+            "location": "A-01",
+            "zone": "A",
+            "pick_sequence": 2,
+            "on_hand": 5,
+            "reserved": 0,
+            "available": 5,
+        },
+        {
+            "sku": "S2",
+            "warehouse": "hz",
+            "location": "B-07",
+            "zone": "B",
+            "pick_sequence": 1,
+            "on_hand": 2,
+            "reserved": 2,
+            "available": 0,
+        },
+    ]
+    assert items["stock"]["value"] == {"on_hand": 7, "reserved": 2, "available": 5}
+    assert [loc["location"] for loc in items["locations"]["value"]] == ["A-01", "B-07"]
+    listing = {i["item"]: i for i in (await view(api, "listing"))["items"]}
+    assert listing["in_stock"]["value"] is True

@@ -15,7 +15,7 @@ async def test_the_demo_catalog_loads_whole_and_reads_back_through_the_api(
 ) -> None:
     assert await demo.is_empty(conn)
     summary = await demo.seed(conn)
-    assert summary == "2 trees, 12 categories, 2 series, 16 attributes, 8 products, 9 SKUs"
+    assert summary == "2 trees, 12 categories, 2 series, 16 attributes, 8 products, 9 SKUs, 2 warehouses with 6 bins"
     assert not await demo.is_empty(conn)
     roles = await conn.fetch(
         "SELECT r.code, count(*) AS n FROM products p JOIN roles r ON r.id = p.role_id GROUP BY 1 ORDER BY 1"
@@ -42,3 +42,20 @@ async def test_the_demo_catalog_loads_whole_and_reads_back_through_the_api(
 def test_ean13_completes_the_check_digit() -> None:
     assert demo.ean13("400638133393") == "4006381333931"
     assert demo.ean13("690123456001") == "6901234560015"
+
+
+async def test_the_demo_warehouses_hold_received_stock_with_costs(
+    conn: asyncpg.Connection, api: httpx.AsyncClient
+) -> None:
+    await demo.seed(conn)
+    stock = (await api.get("/v1/stock", params={"sku": "LS-3"})).json()
+    assert [(i["warehouse"], i["location"], i["on_hand"]) for i in stock["items"]] == [
+        ("hz", "B-01-02-01", 350),
+        ("sh", "A-02-01-01", 50),
+    ]
+    red = (await api.get("/v1/stock", params={"sku": "SSP-RED"})).json()["totals"]
+    assert red == {"on_hand": 114, "reserved": 0, "available": 114}
+    cost = await conn.fetchval(
+        "SELECT avg_unit_cost::text FROM sku_costs c JOIN skus s ON s.id = c.sku_id WHERE s.sku = 'LO-30'"
+    )
+    assert cost == "52.000000"

@@ -471,7 +471,7 @@ async def put_attribute_set(conn: asyncpg.Connection, actor: Principal, code: st
             changed = _requirements(wanted) ^ _requirements(current)
             if changed:
                 reason = f"attribute set of {code} changed"
-                stages = [s for s in STAGES if s in {stage for _, stage in changed}]
+                stages: list[str] = [s for s in STAGES if s in {stage for _, stage in changed}]
                 recompute = await jobs.enqueue_for_category(conn, actor, reason, category_id, stages)
             await audit.record(
                 conn,

@@ -59,7 +59,7 @@ class Context:
     product: asyncpg.Record
     skus: list[asyncpg.Record]
     attribute_set: list[AttributeSetEntry]
-    extra: dict[str, Any] = field(default_factory=dict)
+    stock: list[asyncpg.Record] = field(default_factory=list)
 
 
 Resolver = Callable[[Context], Any]
@@ -79,6 +79,29 @@ def _non_empty(value: Any) -> Any:
     return value if value else None
 
 
+def _stock_total(ctx: Context) -> dict[str, int] | None:
+    if not ctx.stock:
+        return None
+    on_hand = sum(r["on_hand"] for r in ctx.stock)
+    reserved = sum(r["reserved"] for r in ctx.stock)
+    return {"on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved}
+
+
+def _locations(ctx: Context) -> list[dict[str, Any]] | None:
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in ctx.stock:
+        seen.setdefault(
+            (r["warehouse"], r["location"]),
+            {
+                "warehouse": r["warehouse"],
+                "location": r["location"],
+                "zone": r["zone"],
+                "pick_sequence": r["pick_sequence"],
+            },
+        )
+    return list(seen.values()) or None
+
+
 # Built-in items with data today; items whose data arrives with later capabilities resolve to None.
 RESOLVERS: dict[str, Resolver] = {
     "category": lambda c: c.product["category"],
@@ -93,6 +116,10 @@ RESOLVERS: dict[str, Resolver] = {
     "public_attributes": _public_attributes,
     "skus": lambda c: _non_empty([{"sku": s["sku"], "barcode": s["barcode"], "axes": s["axes"]} for s in c.skus]),
     "barcode": lambda c: _non_empty({s["sku"]: s["barcode"] for s in c.skus}),
+    "stock": _stock_total,
+    "stock_by_location": lambda c: _non_empty([dict(r) for r in c.stock]),
+    "locations": _locations,
+    "in_stock": lambda c: any(r["available"] > 0 for r in c.stock),
 }
 
 
@@ -123,7 +150,8 @@ async def stage_view(conn: asyncpg.Connection, principal: Principal, code: str, 
         raise NotFound(f"No product has the code {code!r}.", code="product-not-found")
     skus = await conn.fetch(Q.list_view_skus.sql, product["id"])
     attribute_set = await effective_attribute_set(conn, product["category_id"])
-    ctx = Context(conn=conn, product=product, skus=list(skus), attribute_set=attribute_set)
+    stock = await conn.fetch(Q.list_view_stock.sql, product["id"])
+    ctx = Context(conn=conn, product=product, skus=list(skus), attribute_set=attribute_set, stock=list(stock))
     needs = (await get_needs(conn, stage)).needs
     state = await completeness.get_completeness(conn, code)
     mine = state.stages[stage]

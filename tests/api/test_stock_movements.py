@@ -1,0 +1,255 @@
+"""The stock ledger over HTTP: every movement type, all-or-nothing batches, never below zero,
+idempotent retries, moving-average cost, and every kind of bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import httpx
+
+from tests import stockbed
+from tests.stockbed import move
+
+
+async def post(api: httpx.AsyncClient, body: Any, key: str | None = None) -> httpx.Response:
+    headers = {"Idempotency-Key": key} if key else {}
+    return await api.post("/v1/stock/movements", json=body, headers=headers)
+
+
+async def level(api: httpx.AsyncClient, location: str = "A-01-01-01", sku: str = "S-RED") -> dict[str, Any]:
+    body = (await api.get("/v1/stock", params={"sku": sku, "warehouse": "hz", "location": location})).json()
+    return body["items"][0] if body["items"] else {}
+
+
+async def test_a_receipt_raises_on_hand_and_answers_the_level_after(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    r = await post(api, move("receive", 10, reference="PO-1", unit_cost={"amount": "20.00", "currency": "CNY"}))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["replayed"] is False
+    assert body["movements"] == [
+        {
+            "line": 0,
+            "type": "receive",
+            "sku": "S-RED",
+            "warehouse": "hz",
+            "location": "A-01-01-01",
+            "qty": 10,
+            "on_hand": 10,
+            "reserved": 0,
+            "available": 10,
+        }
+    ]
+    assert await level(api) == {
+        "sku": "S-RED",
+        "warehouse": "hz",
+        "location": "A-01-01-01",
+        "zone": "A",
+        "on_hand": 10,
+        "reserved": 0,
+        "available": 10,
+        "reorder_point": None,
+    }
+
+
+async def test_reserve_pick_release_and_count_keep_reserved_within_on_hand(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    assert (await post(api, move("receive", 10))).status_code == 201
+    assert (await post(api, move("reserve", 4))).json()["movements"][0]["available"] == 6
+    picked = (await post(api, move("pick", 3))).json()["movements"][0]
+    assert (picked["on_hand"], picked["reserved"], picked["available"]) == (7, 1, 6)  # picking fulfils reservations
+    released = (await post(api, move("release", 1))).json()["movements"][0]
+    assert (released["on_hand"], released["reserved"]) == (7, 0)
+    counted = (await post(api, move("count", 5, reason="stocktake"))).json()["movements"][0]
+    assert counted["on_hand"] == 5
+    ledger = (await api.get("/v1/stock/movements", params={"sku": "S-RED", "type": "count"})).json()["items"]
+    assert [(e["qty"], e["on_hand_delta"]) for e in ledger] == [(5, -2)]
+
+
+async def test_a_transfer_moves_stock_across_warehouses_and_writes_both_sides(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    await post(api, move("receive", 8))
+    r = await post(api, move("transfer", 3, to_warehouse="sh", to_location="B-02-01-01", reference="T-9"))
+    assert r.status_code == 201, r.text
+    assert [(m["type"], m["warehouse"], m["location"], m["on_hand"]) for m in r.json()["movements"]] == [
+        ("transfer", "hz", "A-01-01-01", 5),
+        ("transfer-in", "sh", "B-02-01-01", 3),
+    ]
+    totals = (await api.get("/v1/stock", params={"sku": "S-RED"})).json()["totals"]
+    assert totals == {"on_hand": 8, "reserved": 0, "available": 8}
+
+
+async def test_a_movement_that_would_go_below_zero_is_a_409_saying_what_is_where(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    await post(api, move("receive", 5))
+    await post(api, move("reserve", 3))
+    r = await post(api, move("transfer", 3, to_location="A-01-01-02"))
+    assert r.status_code == 409
+    assert r.json()["code"] == "insufficient-stock"
+    assert r.json()["detail"] == (
+        "Line 0 (transfer 3 of S-RED) needs 3 available at hz/A-01-01-01; on hand 5, reserved 3, available 2."
+    )
+    assert r.json()["context"] == {
+        "line": 0,
+        "type": "transfer",
+        "sku": "S-RED",
+        "warehouse": "hz",
+        "location": "A-01-01-01",
+        "requested": 3,
+        "on_hand": 5,
+        "reserved": 3,
+        "available": 2,
+    }
+    assert (await post(api, move("adjust", -3, reason="damaged"))).status_code == 409
+    assert (await post(api, move("release", 4))).json()["code"] == "insufficient-reservation"
+    assert (await level(api))["on_hand"] == 5
+
+
+async def test_a_batch_is_all_or_nothing(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+    await stockbed.build(conn)
+    r = await post(api, {"movements": [move("receive", 5), move("pick", 2), move("pick", 9)]})
+    assert r.status_code == 409
+    assert r.json()["context"]["line"] == 2
+    assert await level(api) == {}
+    assert await conn.fetchval("SELECT count(*) FROM stock_movements") == 0
+    ok = await post(api, {"movements": [move("receive", 5), move("pick", 2), move("pick", 3)]})
+    assert [m["on_hand"] for m in ok.json()["movements"]] == [5, 3, 0]
+
+
+async def test_a_retry_with_the_same_key_and_body_replays_the_first_answer_with_no_second_effect(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    first = await post(api, move("receive", 7), key="scan-0001")
+    again = await post(api, move("receive", 7), key="scan-0001")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["idempotency-replayed"] == "true"
+    assert again.json() == {**first.json(), "replayed": True}
+    assert (await level(api))["on_hand"] == 7
+    other = await post(api, move("receive", 8), key="scan-0001")
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency-key-reused"
+    assert (await level(api))["on_hand"] == 7
+
+
+async def test_moving_average_cost_follows_receipts(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+    await stockbed.build(conn)
+    await post(api, move("receive", 10, unit_cost={"amount": "20.00", "currency": "CNY"}))
+    await post(api, move("receive", 30, location="A-01-01-02", unit_cost={"amount": "24.0000", "currency": "CNY"}))
+    cost = await conn.fetchrow("SELECT currency, avg_unit_cost FROM sku_costs c JOIN skus s ON s.id = c.sku_id")
+    assert (cost["currency"], str(cost["avg_unit_cost"])) == ("CNY", "23.000000")
+    wrong = await post(api, move("receive", 1, unit_cost={"amount": "3.00", "currency": "USD"}))
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"] == [
+        {
+            "pointer": "/movements/0/unit_cost/currency",
+            "code": "currency_mismatch",
+            "message": "SKU S-RED is costed in CNY.",
+        }
+    ]
+
+
+async def test_unknown_inactive_or_same_bins_are_422s_naming_each_line_and_field(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    r = await post(
+        api,
+        {
+            "movements": [
+                move("receive", 1, sku="NOPE"),
+                {**move("receive", 1), "warehouse": "nowhere"},
+                move("count", 1, location="Z-99"),
+                move("transfer", 1, to_location="A-01-01-01"),
+                move("receive", 1, location="X-00"),
+            ]
+        },
+    )
+    assert r.status_code == 422
+    assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [
+        ("/movements/0/sku", "unknown_sku"),
+        ("/movements/1/warehouse", "unknown_warehouse"),
+        ("/movements/2/location", "inactive_location"),
+        ("/movements/3/to_location", "same_location"),
+        ("/movements/4/location", "unknown_location"),
+    ]
+    assert await conn.fetchval("SELECT count(*) FROM stock_levels") == 0
+
+
+async def test_quantities_and_type_rules_are_checked_before_anything_is_applied(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    r = await post(
+        api,
+        {
+            "movements": [
+                move("receive", 0),
+                move("pick", -2),
+                move("adjust", 0),
+                move("transfer", 1),
+                move("pick", 1, unit_cost={"amount": "1.00", "currency": "CNY"}),
+                move("receive", 1, unit_cost={"amount": "1.12345", "currency": "XXX"}),
+            ]
+        },
+    )
+    assert r.status_code == 422
+    assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [
+        ("/movements/0/qty", "out_of_range"),
+        ("/movements/1/qty", "out_of_range"),
+        ("/movements/2/qty", "zero_quantity"),
+        ("/movements/2/reason", "required"),
+        ("/movements/3/to_location", "required"),
+        ("/movements/4/unit_cost", "not_applicable"),
+        ("/movements/5/unit_cost/currency", "unknown_currency"),
+    ]
+    # A malformed amount is caught with the body's shape, before these rules.
+    shape = await post(api, move("receive", 1, unit_cost={"amount": 1.5, "currency": "CNY"}))
+    assert shape.status_code == 422
+    assert shape.json()["errors"] == [
+        {"pointer": "/unit_cost/amount", "code": "wrong_type", "message": "Expected `str`, got `float`."}
+    ]
+
+
+async def test_a_batch_over_1000_lines_is_refused(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+    await stockbed.build(conn)
+    r = await post(api, {"movements": [move("receive", 1)] * 1001})
+    assert r.status_code == 422
+    assert r.json()["errors"][0] == {
+        "pointer": "/movements",
+        "code": "too_long",
+        "message": "At most 1000 movements per request; split the batch.",
+    }
+
+
+async def test_the_ledger_is_append_only(conn: asyncpg.Connection, api: httpx.AsyncClient) -> None:
+    await stockbed.build(conn)
+    await post(api, move("receive", 1))
+    try:
+        async with conn.transaction():
+            await conn.execute("UPDATE stock_movements SET qty = 2")
+        raise AssertionError("the update went through")
+    except asyncpg.RaiseError as exc:
+        assert "append-only" in str(exc)
+
+
+async def test_unit_costs_in_the_ledger_are_for_finance_purchasing_and_admin(
+    api: httpx.AsyncClient, conn: asyncpg.Connection, as_role: Any
+) -> None:
+    await stockbed.build(conn)
+    await post(api, move("receive", 2, unit_cost={"amount": "9.50", "currency": "CNY"}))
+    async with as_role("warehouse") as warehouse:
+        entry = (await warehouse.get("/v1/stock/movements")).json()["items"][0]
+    assert "unit_cost" not in entry
+    async with as_role("finance") as finance:
+        entry = (await finance.get("/v1/stock/movements")).json()["items"][0]
+    assert entry["unit_cost"] == {"amount": "9.50", "currency": "CNY"}
