@@ -33,8 +33,11 @@ openapi: $(STAMP)
 	$(BIN)/python -m merchflow.api.openapi > openapi/openapi.json
 	$(BIN)/python -m merchflow.api.roles --update README.md
 
+## bench: the benchmarks of bench/ (never part of make test); figures go to bench/RESULTS.md by hand
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || echo "install wrk for the HTTP benchmark"
+	$(BIN)/python -m bench.completeness
+	$(BIN)/python -m bench.stock
 
 clean:
 	rm -rf $(VENV) *.egg-info
