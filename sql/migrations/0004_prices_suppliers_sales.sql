@@ -1,0 +1,142 @@
+-- Prices (effective-dated, never overlapping), suppliers and their terms per product, promotions, daily
+-- sales facts — what finance, purchasing and marketing decide from.
+
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+
+-- A price of one kind for one SKU in one currency, in force over [valid_from, valid_to) — valid_to null is
+-- open-ended. History is kept for ever; periods of the same SKU, kind and currency never overlap.
+CREATE TABLE prices (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    sku_id bigint NOT NULL,
+    kind text NOT NULL,
+    currency text NOT NULL,
+    amount numeric(18, 4) NOT NULL,
+    valid_from timestamptz NOT NULL,
+    valid_to timestamptz,
+    actor text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT prices_pkey PRIMARY KEY (id),
+    CONSTRAINT prices_sku_id_fkey FOREIGN KEY (sku_id) REFERENCES skus (id) ON DELETE RESTRICT,
+    CONSTRAINT prices_kind_check CHECK (kind IN ('sale', 'distribution', 'cost')),
+    CONSTRAINT prices_currency_check CHECK (currency ~ '^[A-Z]{3}$'),
+    CONSTRAINT prices_amount_check CHECK (amount >= 0),
+    CONSTRAINT prices_valid_to_check CHECK (valid_to IS NULL OR valid_to > valid_from),
+    CONSTRAINT prices_sku_id_kind_currency_excl EXCLUDE USING gist (
+        sku_id WITH =, kind WITH =, currency WITH =, tstzrange(valid_from, valid_to) WITH &&
+    )
+);
+CREATE INDEX prices_sku_id_kind_valid_from_idx ON prices (sku_id, kind, valid_from);
+
+-- Suppliers, ranked by type: manufacturer (制造商) > agent (代理商) > wholesaler (批发商) > trading company (商贸公司).
+CREATE TABLE suppliers (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    code code NOT NULL,
+    type text NOT NULL,
+    labels jsonb NOT NULL DEFAULT '{}',
+    contacts jsonb NOT NULL DEFAULT '[]',
+    active boolean NOT NULL DEFAULT true,
+    version integer NOT NULL DEFAULT 1,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT suppliers_pkey PRIMARY KEY (id),
+    CONSTRAINT suppliers_code_key UNIQUE (code),
+    CONSTRAINT suppliers_type_check CHECK (type IN ('manufacturer', 'agent', 'wholesaler', 'trading_company')),
+    CONSTRAINT suppliers_labels_check CHECK (is_label_map(labels)),
+    CONSTRAINT suppliers_contacts_check CHECK (jsonb_typeof(contacts) = 'array')
+);
+
+-- A supplier's terms for a product: purchase price, minimum order quantity, lead time, preferred flag.
+CREATE TABLE product_suppliers (
+    product_id bigint NOT NULL,
+    supplier_id bigint NOT NULL,
+    purchase_price numeric(18, 4) NOT NULL,
+    currency text NOT NULL,
+    moq integer NOT NULL DEFAULT 1,
+    lead_time_days integer NOT NULL DEFAULT 0,
+    preferred boolean NOT NULL DEFAULT false,
+    version integer NOT NULL DEFAULT 1,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT product_suppliers_pkey PRIMARY KEY (product_id, supplier_id),
+    CONSTRAINT product_suppliers_product_id_fkey FOREIGN KEY (product_id) REFERENCES products (id) ON DELETE CASCADE,
+    CONSTRAINT product_suppliers_supplier_id_fkey FOREIGN KEY (supplier_id) REFERENCES suppliers (id) ON DELETE RESTRICT,
+    CONSTRAINT product_suppliers_purchase_price_check CHECK (purchase_price >= 0),
+    CONSTRAINT product_suppliers_currency_check CHECK (currency ~ '^[A-Z]{3}$'),
+    CONSTRAINT product_suppliers_moq_check CHECK (moq >= 1),
+    CONSTRAINT product_suppliers_lead_time_days_check CHECK (lead_time_days BETWEEN 0 AND 3650)
+);
+CREATE INDEX product_suppliers_supplier_id_idx ON product_suppliers (supplier_id);
+-- At most one preferred supplier per product.
+CREATE UNIQUE INDEX product_suppliers_product_id_preferred_key ON product_suppliers (product_id) WHERE preferred;
+
+-- Promotions (活动): a date range and items with a promotion price.
+CREATE TABLE promotions (
+    id bigint GENERATED ALWAYS AS IDENTITY,
+    code code NOT NULL,
+    labels jsonb NOT NULL DEFAULT '{}',
+    starts_at timestamptz NOT NULL,
+    ends_at timestamptz NOT NULL,
+    active boolean NOT NULL DEFAULT true,
+    version integer NOT NULL DEFAULT 1,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT promotions_pkey PRIMARY KEY (id),
+    CONSTRAINT promotions_code_key UNIQUE (code),
+    CONSTRAINT promotions_labels_check CHECK (is_label_map(labels)),
+    CONSTRAINT promotions_ends_at_check CHECK (ends_at > starts_at)
+);
+CREATE INDEX promotions_period_idx ON promotions USING gist (tstzrange(starts_at, ends_at));
+
+CREATE TABLE promotion_items (
+    promotion_id bigint NOT NULL,
+    sku_id bigint NOT NULL,
+    price numeric(18, 4) NOT NULL,
+    currency text NOT NULL,
+    CONSTRAINT promotion_items_pkey PRIMARY KEY (promotion_id, sku_id),
+    CONSTRAINT promotion_items_promotion_id_fkey FOREIGN KEY (promotion_id) REFERENCES promotions (id) ON DELETE CASCADE,
+    CONSTRAINT promotion_items_sku_id_fkey FOREIGN KEY (sku_id) REFERENCES skus (id) ON DELETE RESTRICT,
+    CONSTRAINT promotion_items_price_check CHECK (price >= 0),
+    CONSTRAINT promotion_items_currency_check CHECK (currency ~ '^[A-Z]{3}$')
+);
+CREATE INDEX promotion_items_sku_id_idx ON promotion_items (sku_id);
+
+-- Daily sales facts per SKU and channel; a re-sent day replaces rather than doubles.
+CREATE TABLE sales_facts (
+    day date NOT NULL,
+    sku_id bigint NOT NULL,
+    channel text NOT NULL,
+    qty integer NOT NULL,
+    revenue numeric(18, 4) NOT NULL,
+    currency text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT sales_facts_pkey PRIMARY KEY (day, sku_id, channel),
+    CONSTRAINT sales_facts_sku_id_fkey FOREIGN KEY (sku_id) REFERENCES skus (id) ON DELETE RESTRICT,
+    CONSTRAINT sales_facts_channel_check CHECK (channel ~ '^[a-z0-9][a-z0-9_-]{0,63}$'),
+    CONSTRAINT sales_facts_qty_check CHECK (qty >= 0),
+    CONSTRAINT sales_facts_revenue_check CHECK (revenue >= 0),
+    CONSTRAINT sales_facts_currency_check CHECK (currency ~ '^[A-Z]{3}$')
+);
+CREATE INDEX sales_facts_sku_id_day_idx ON sales_facts (sku_id, day);
+
+-- Idempotency records of sales uploads (the first answer is replayed for a retry).
+CREATE TABLE sales_requests (
+    actor text NOT NULL,
+    idempotency_key text NOT NULL,
+    request_hash bytea NOT NULL,
+    response jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT sales_requests_pkey PRIMARY KEY (actor, idempotency_key)
+);
+
+-- Completeness items that have data now: a supplier with a purchase price, and prices in force.
+CREATE OR REPLACE FUNCTION merch_product_has_supplier(product_id bigint) RETURNS boolean
+    LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM product_suppliers ps JOIN suppliers s ON s.id = ps.supplier_id
+                    WHERE ps.product_id = merch_product_has_supplier.product_id AND s.active)
+$$;
+CREATE OR REPLACE FUNCTION merch_sku_has_price(sku_id bigint, kind text) RETURNS boolean
+    LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM prices p
+                    WHERE p.sku_id = merch_sku_has_price.sku_id AND p.kind = merch_sku_has_price.kind
+                      AND p.valid_from <= now() AND (p.valid_to IS NULL OR p.valid_to > now()))
+$$;
