@@ -27,10 +27,15 @@ from merchflow.api.routes import (
     audit,
     categories,
     health,
+    prices,
     products,
+    promotions,
+    reports,
+    sales,
     skus,
     stages,
     stock,
+    suppliers,
     trees,
     vocabularies,
     warehouses,
@@ -67,6 +72,12 @@ ROUTE_HANDLERS: list[Any] = [
     warehouses.WarehouseController,
     warehouses.LocationController,
     warehouses.PickListController,
+    sales.SalesController,
+    reports.ReportController,
+    prices.PriceController,
+    promotions.PromotionController,
+    suppliers.SupplierController,
+    suppliers.ProductSupplierController,
 ]
 
 DOCS_ASSETS = "/schema/assets"

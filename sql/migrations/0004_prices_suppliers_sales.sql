@@ -26,6 +26,9 @@ CREATE TABLE prices (
     )
 );
 CREATE INDEX prices_sku_id_kind_valid_from_idx ON prices (sku_id, kind, valid_from);
+-- Prices that start or stop being in force: completeness of their products is refreshed then.
+CREATE INDEX prices_valid_from_idx ON prices (valid_from);
+CREATE INDEX prices_valid_to_idx ON prices (valid_to) WHERE valid_to IS NOT NULL;
 
 -- Suppliers, ranked by type: manufacturer (制造商) > agent (代理商) > wholesaler (批发商) > trading company (商贸公司).
 CREATE TABLE suppliers (

@@ -80,7 +80,7 @@ SELECT count(*)
 
 -- name: lock_completeness_sources :exec
 -- Hold writers of the data completeness is computed from while a chunk is recomputed (they wait a moment).
-LOCK TABLE products, skus, product_series IN SHARE MODE;
+LOCK TABLE products, skus, product_series, prices, product_suppliers, suppliers IN SHARE MODE;
 
 -- name: get_category_path :val
 -- A category's path (the scope of a recompute of the products below it).

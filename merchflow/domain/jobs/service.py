@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
@@ -20,6 +21,7 @@ import msgspec
 from merchflow.domain.errors import NotFound
 from merchflow.domain.keys.model import Principal
 from merchflow.domain.paging import decode_cursor, split_page
+from merchflow.domain.pricing.validity import refresh_price_validity
 from merchflow.domain.sql import load
 from merchflow.domain.types import Page
 
@@ -29,6 +31,8 @@ log = logging.getLogger("merchflow.jobs")
 
 CHUNK = 10_000
 STALE_AFTER_SECONDS = 60
+# Prices that start or stop being in force change completeness with no write: checked this often.
+PRICE_CHECK_SECONDS = 60.0
 JobState = Literal["queued", "running", "done", "failed"]
 
 
@@ -186,9 +190,14 @@ class JobRunner:
                 pass
 
     async def _loop(self) -> None:
+        last_price_check = -PRICE_CHECK_SECONDS
         while True:
             try:
                 await run_pending(self.pool, workers=self.workers)
+                if time.monotonic() - last_price_check >= PRICE_CHECK_SECONDS:
+                    last_price_check = time.monotonic()
+                    async with self.pool.acquire() as conn:
+                        await refresh_price_validity(conn)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -15,6 +15,7 @@ from merchflow.domain.attributes.model import AttributeSetEntry
 from merchflow.domain.attributes.service import effective_attribute_set
 from merchflow.domain.errors import NotFound, PermissionDenied
 from merchflow.domain.keys.model import Principal
+from merchflow.domain.pricing import views as pricing
 from merchflow.domain.sql import load
 from merchflow.domain.stages import completeness
 from merchflow.domain.stages.model import STAGE_ROLE, Missing, Recomputing
@@ -60,6 +61,9 @@ class Context:
     skus: list[asyncpg.Record]
     attribute_set: list[AttributeSetEntry]
     stock: list[asyncpg.Record] = field(default_factory=list)
+    principal: Principal | None = None
+    prices: list[asyncpg.Record] = field(default_factory=list)
+    promotions: list[asyncpg.Record] = field(default_factory=list)
 
 
 Resolver = Callable[[Context], Any]
@@ -120,6 +124,15 @@ RESOLVERS: dict[str, Resolver] = {
     "stock_by_location": lambda c: _non_empty([dict(r) for r in c.stock]),
     "locations": _locations,
     "in_stock": lambda c: any(r["available"] > 0 for r in c.stock),
+    "sale_price": lambda c: pricing.prices_in_force(c.prices, "sale"),
+    "cost_price": lambda c: pricing.prices_in_force(c.prices, "cost"),
+    "distribution_price": lambda c: pricing.prices_in_force(c.prices, "distribution"),
+    "price_history": lambda c: pricing.price_history(c.prices),
+    "promotions": lambda c: pricing.running_promotions(c.promotions),
+    # Margin amounts derive from cost prices: other roles (marketing) see the percent only.
+    "margin": lambda c: pricing.margins(
+        c.prices, amounts=c.principal is not None and not CONFIDENTIAL_READERS.isdisjoint(c.principal.roles)
+    ),
 }
 
 
@@ -151,7 +164,16 @@ async def stage_view(conn: asyncpg.Connection, principal: Principal, code: str, 
     skus = await conn.fetch(Q.list_view_skus.sql, product["id"])
     attribute_set = await effective_attribute_set(conn, product["category_id"])
     stock = await conn.fetch(Q.list_view_stock.sql, product["id"])
-    ctx = Context(conn=conn, product=product, skus=list(skus), attribute_set=attribute_set, stock=list(stock))
+    ctx = Context(
+        conn=conn,
+        product=product,
+        skus=list(skus),
+        attribute_set=attribute_set,
+        stock=list(stock),
+        principal=principal,
+        prices=await pricing.list_product_prices(conn, product["id"]),
+        promotions=await pricing.list_product_promotions(conn, product["id"]),
+    )
     needs = (await get_needs(conn, stage)).needs
     state = await completeness.get_completeness(conn, code)
     mine = state.stages[stage]

@@ -1,0 +1,175 @@
+"""Report benchmarks (issue: prices, suppliers, promotions, sales, reports).
+
+Times every report for the whole catalog and for one category on the scale catalog, each the median of 3
+runs (query + JSON encoding, through the same service calls the routes make), next to the goals:
+≤ 2 s for the whole tree, ≤ 200 ms for one category.
+
+Loads what is missing, set-based: the scale catalog (`--products`), sale / distribution / cost prices for
+every SKU, a year of daily sales facts (two channels) for `--sales-skus` SKUs in one INSERT … SELECT
+generate_series, stock and receipts for those SKUs in one warehouse.
+
+    python -m bench.reports --products 1000000 --sales-skus 100000     (the real run)
+    python -m bench.reports --products 20000 --sales-skus 5000         (a quick check)
+
+Uses MERCH_DATA_DIR (default bench/out/data) or DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from merchflow.api import db, migrate
+from merchflow.api.settings import Settings
+from merchflow.domain.jobs import service as jobs
+from merchflow.domain.keys.model import Principal
+from merchflow.domain.reports import service as reports
+from merchflow.domain.seed import scale
+
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+FINANCE = Principal(name="bench", roles=frozenset({"finance"}))
+GOAL_TREE, GOAL_CATEGORY = 2.0, 0.2
+
+PRICES = """
+INSERT INTO prices (sku_id, kind, currency, amount, valid_from, actor)
+SELECT s.id, k.kind, 'CNY', round((50 + s.id % 200) * k.factor, 2), now() - interval '2 years', 'bench'
+  FROM skus s
+  JOIN products p ON p.id = s.product_id AND p.code LIKE 'sp-%'
+ CROSS JOIN (VALUES ('sale', 1.0), ('distribution', 0.8), ('cost', 0.55)) AS k(kind, factor)
+"""
+# A year of daily facts, web and distribution, for the first $1 SKUs of the scale catalog: one statement.
+SALES = """
+INSERT INTO sales_facts (day, sku_id, channel, qty, revenue, currency)
+SELECT d::date, s.id, c.channel, q.qty, q.qty * (50 + s.id % 200) * c.factor, 'CNY'
+  FROM (SELECT s.id FROM skus s JOIN products p ON p.id = s.product_id AND p.code LIKE 'sp-%'
+         ORDER BY s.id LIMIT $1::integer) s
+ CROSS JOIN generate_series(current_date - 365, current_date - 1, interval '1 day') AS d
+ CROSS JOIN (VALUES ('web', 1.0), ('distribution', 0.8)) AS c(channel, factor)
+ CROSS JOIN LATERAL (SELECT (s.id * 7 + extract(doy FROM d)::integer * 13) % 9 AS qty) q
+"""
+WAREHOUSE = """
+WITH w AS (INSERT INTO warehouses (code, labels) VALUES ('bench-wh', '{"en": "Bench"}') RETURNING id)
+INSERT INTO locations (warehouse_id, code, zone) SELECT id, 'A-01', 'A' FROM w
+"""
+STOCK = """
+INSERT INTO stock_levels (sku_id, location_id, warehouse_id, on_hand)
+SELECT s.id, l.id, l.warehouse_id, 1 + s.id % 50
+  FROM (SELECT DISTINCT sku_id AS id FROM sales_facts) s, locations l
+ WHERE l.code = 'A-01' AND l.warehouse_id = (SELECT id FROM warehouses WHERE code = 'bench-wh')
+"""
+RECEIPTS = """
+WITH r AS (INSERT INTO stock_requests (actor, request_hash) VALUES ('bench', '\\x00') RETURNING id)
+INSERT INTO stock_movements (request_id, line, type, sku_id, warehouse_id, location_id, qty, on_hand_delta,
+                             reserved_delta, unit_cost, currency, supplier, actor, created_at)
+SELECT r.id, 0, 'receive', sl.sku_id, sl.warehouse_id, sl.location_id, sl.on_hand, sl.on_hand, 0,
+       (50 + sl.sku_id % 200) * 0.55, 'CNY', 'supplier-' || sl.sku_id % 40, 'bench',
+       now() - (sl.sku_id % 300) * interval '1 day'
+  FROM r, stock_levels sl
+"""
+
+
+async def prepare(pool: asyncpg.Pool, products: int, sales_skus: int) -> None:
+    async with pool.acquire() as conn:
+        await migrate.migrate(conn)
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM products WHERE code LIKE 'sp-%')"):
+            print(f"loading the scale catalog: {products:,} products …", flush=True)
+            print(await scale.seed(conn, products=products, progress=lambda m: print("  " + m, flush=True)))
+    await jobs.run_pending(pool, workers=2)  # the seed's completeness job, if still queued
+    async with pool.acquire() as conn:
+        await conn.execute("SET statement_timeout = 0")  # the loads below are long single statements
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM prices WHERE actor = 'bench')"):
+            started = time.perf_counter()
+            await conn.execute(PRICES)
+            print(f"prices: {time.perf_counter() - started:.1f} s", flush=True)
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM sales_facts)"):
+            started = time.perf_counter()
+            status = await conn.execute(SALES, sales_skus)
+            print(f"sales facts: {int(status.split()[-1]):,} rows in {time.perf_counter() - started:.1f} s", flush=True)
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM warehouses WHERE code = 'bench-wh')"):
+            await conn.execute(WAREHOUSE)
+            await conn.execute(STOCK)
+            await conn.execute(RECEIPTS)
+        await conn.execute("ANALYZE")
+
+
+def runners(category: str | None) -> dict[str, Callable[[asyncpg.Connection], Awaitable[Any]]]:
+    scope: dict[str, Any] = {"category": category, "role": None, "series": None}
+    period: dict[str, Any] = {"since": None, "until": None}
+    limit = 10_000
+    return {
+        "margins (by sku)": lambda c: reports.margins(c, **scope, by="sku", at=None, limit=limit),
+        "margins (by category)": lambda c: reports.margins(c, **scope, by="category", at=None, limit=limit),
+        "inventory-valuation": lambda c: reports.inventory_valuation(c, **scope, limit=limit),
+        "assortment": lambda c: reports.assortment(c, FINANCE, **scope, **period, target=None),
+        "abc": lambda c: reports.abc(c, FINANCE, **scope, **period, classes=None, limit=limit),
+        "purchasing-scorecard": lambda c: reports.purchasing_scorecard(
+            c, **scope, **period, weights=None, currency="CNY", limit=limit
+        ),
+        "payables": lambda c: reports.payables(c, **scope, **period, limit=limit),
+        "receivables": lambda c: reports.receivables(c, **scope, **period, limit=limit),
+    }
+
+
+async def measure(conn: asyncpg.Connection, run: Callable[[asyncpg.Connection], Awaitable[Any]]) -> tuple[float, int]:
+    times, rows = [], 0
+    for _ in range(3):
+        started = time.perf_counter()
+        answer = await run(conn)
+        msgspec.json.encode(answer)
+        times.append(time.perf_counter() - started)
+        rows = len(answer.items)
+    return statistics.median(times), rows
+
+
+async def main(args: argparse.Namespace) -> None:
+    os.environ.setdefault("MERCH_DATA_DIR", str(Path("bench/out/data")))
+    Path(os.environ["MERCH_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    settings = Settings()
+    dsn, _server = await db.prepare_database(settings)
+    pool = await db.create_pool(dsn, settings)
+    try:
+        await prepare(pool, args.products, args.sales_skus)
+        async with pool.acquire() as conn:
+            await conn.execute("SET statement_timeout = 0")
+            products = await conn.fetchval("SELECT count(*) FROM products")
+            facts = await conn.fetchval("SELECT count(*) FROM sales_facts")
+            category = args.category
+            under = await conn.fetchval(
+                "SELECT count(*) FROM products p JOIN categories c ON c.id = p.category_id"
+                " WHERE c.path <@ (SELECT path FROM categories WHERE code = $1)",
+                category,
+            )
+            print(f"\ncatalog: {products:,} products, {facts:,} sales facts; category {category}: {under:,} products")
+            print(f"{'report':<24} {'whole tree':>12} {'rows':>7}  {'category':>10} {'rows':>6}")
+            for name, run in runners(None).items():
+                tree, tree_rows = await measure(conn, run)
+                one, one_rows = await measure(conn, runners(category)[name])
+                print(
+                    f"{name:<24} {tree * 1000:>9.0f} ms {tree_rows:>7,}  {one * 1000:>7.0f} ms {one_rows:>6,}"
+                    f"  {'ok' if tree <= GOAL_TREE else 'SLOW'} / {'ok' if one <= GOAL_CATEGORY else 'SLOW'}",
+                    flush=True,
+                )
+            print(
+                f"goal: whole tree ≤ {GOAL_TREE * 1000:.0f} ms, one category ≤ {GOAL_CATEGORY * 1000:.0f} ms "
+                "(median of 3, query + JSON)"
+            )
+    finally:
+        await pool.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--products", type=int, default=1_000_000)
+    parser.add_argument("--sales-skus", type=int, default=100_000)
+    parser.add_argument("--category", default="sc-1-1", help="the one category timed (default: a middle one)")
+    asyncio.run(main(parser.parse_args()))

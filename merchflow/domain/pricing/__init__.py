@@ -1,0 +1,2 @@
+"""Pricing: effective-dated SKU prices (sale, distribution, cost) with their history, promotions, and the
+price a shopper pays."""

@@ -1,0 +1,1 @@
+"""Purchasing (采购): suppliers and their terms per product."""

@@ -1,0 +1,1 @@
+"""Read-model reports over prices, stock, sales facts and receipts: one set-based query each."""

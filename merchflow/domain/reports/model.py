@@ -1,0 +1,130 @@
+"""Report read models: one row Struct per report, wrapped in a `Report` that echoes its parameters.
+
+Amounts are decimal strings in the row's `currency` (one currency per row), percentages decimal strings
+with two decimals. Fields a role may not see (cost amounts for marketing) are left out of the row and
+listed in `omitted`; `columns` names the fields of every row, in order (the CSV header)."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+import msgspec
+
+R = TypeVar("R")
+
+Hidden = msgspec.UnsetType
+HIDDEN = msgspec.UNSET
+
+
+class Report(msgspec.Struct, Generic[R], frozen=True, kw_only=True, omit_defaults=True):
+    """A report: its rows and what produced them."""
+
+    report: str
+    parameters: dict[str, str | None]
+    columns: list[str]
+    items: list[R]
+    truncated: bool = msgspec.field(default=False)
+    omitted: list[str] = msgspec.field(default_factory=list)
+    basis: str | None = None
+
+
+class MarginRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Prices in force against the cost price, summed over the group's SKUs that have both (one unit each)."""
+
+    group: str | None
+    currency: str
+    skus: int
+    sale: str | None
+    sale_cost: str | None
+    sale_margin: str | None
+    sale_margin_pct: str | None
+    distribution: str | None
+    distribution_cost: str | None
+    distribution_margin: str | None
+    distribution_margin_pct: str | None
+
+
+class ValuationRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Stock on hand valued at a unit cost, per warehouse, category and where the cost came from."""
+
+    warehouse: str
+    category: str
+    cost_source: str
+    currency: str | None
+    skus: int
+    on_hand: int
+    value: str | None
+
+
+class AssortmentRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One role or series of the subtree: products, revenue and margin, and their shares of the subtree."""
+
+    dimension: str
+    group: str | None
+    products: int
+    currency: str | None
+    qty: int
+    revenue: str
+    revenue_share: str | None
+    cost: str | Hidden | None = HIDDEN
+    margin: str | Hidden | None = HIDDEN
+    margin_pct: str | None
+    margin_share: str | None
+    target_share: str | None
+    target_diff: str | None
+
+
+class AbcRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One SKU ranked by revenue, with its share, the cumulative share and its class."""
+
+    rank: int
+    sku: str
+    product: str
+    currency: str
+    qty: int
+    revenue: str
+    share: str | None
+    cumulative_share: str | None
+    class_: str = msgspec.field(name="class")
+    cost: str | Hidden | None = HIDDEN
+    margin: str | Hidden | None = HIDDEN
+    margin_pct: str | None
+
+
+class ScorecardRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One product's components, each normalised to 0..1 within the result, and its weighted score."""
+
+    rank: int
+    product: str
+    volume: int
+    margin_pct: str | None
+    appeal: str
+    value: str
+    currency: str
+    volume_score: str
+    margin_score: str
+    appeal_score: str
+    value_score: str
+    score: str
+
+
+class PayableRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Receipts at their unit cost, per supplier and month of receipt."""
+
+    month: str
+    supplier: str | None
+    currency: str
+    receipts: int
+    qty: int
+    amount: str
+
+
+class ReceivableRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Distribution-channel sales at the distribution price in force on the day, per month."""
+
+    month: str
+    currency: str
+    facts: int
+    qty: int
+    amount: str | None
+    unpriced_qty: int

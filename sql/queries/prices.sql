@@ -1,0 +1,73 @@
+-- name: get_price_sku :one
+-- A SKU by its code: its id and product.
+SELECT s.id, s.sku, s.product_id FROM skus s WHERE s.sku = $1::text;
+
+-- name: lock_price_product :one
+-- The product of a SKU, locked first (SKU writes of one product take turns, product before SKU).
+SELECT p.id
+  FROM products p
+ WHERE p.id = (SELECT s.product_id FROM skus s WHERE s.sku = $1::text)
+   FOR NO KEY UPDATE;
+
+-- name: lock_price_sku :one
+-- A SKU locked for a price write (its prices change one writer at a time), with the transaction's now().
+SELECT s.id, s.sku, s.product_id, now() AS now
+  FROM skus s
+ WHERE s.sku = $1::text
+   FOR NO KEY UPDATE;
+
+-- name: list_prices :many
+-- A SKU's prices of some kinds, newest valid_from first, optionally of one currency or in force at a moment.
+SELECT p.id, p.kind, p.amount, p.currency, p.valid_from, p.valid_to
+  FROM prices p
+ WHERE p.sku_id = $1::bigint
+   AND p.kind = ANY($2::text[])
+   AND ($3::text IS NULL OR p.currency = $3::text)
+   AND ($4::timestamptz IS NULL OR (p.valid_from <= $4::timestamptz
+                                     AND (p.valid_to IS NULL OR p.valid_to > $4::timestamptz)))
+   AND ($5::timestamptz IS NULL OR (p.valid_from, p.id) < ($5::timestamptz, $6::bigint))
+ ORDER BY p.valid_from DESC, p.id DESC
+ LIMIT $7::integer;
+
+-- name: list_overlapping_prices :many
+-- Prices of a SKU, kind and currency whose period overlaps [$4, $5) (a null end is open), earliest first.
+SELECT p.id, p.kind, p.amount, p.currency, p.valid_from, p.valid_to
+  FROM prices p
+ WHERE p.sku_id = $1::bigint AND p.kind = $2::text AND p.currency = $3::text
+   AND tstzrange(p.valid_from, p.valid_to) && tstzrange($4::timestamptz, $5::timestamptz)
+ ORDER BY p.valid_from, p.id;
+
+-- name: update_price_valid_to :one
+-- Close an open-ended price period at a moment; no row back means it was closed meanwhile.
+UPDATE prices
+   SET valid_to = $2::timestamptz
+ WHERE id = $1::bigint AND valid_to IS NULL
+RETURNING id, kind, amount, currency, valid_from, valid_to;
+
+-- name: insert_price :one
+-- Record a price period of a SKU (the EXCLUDE constraint refuses an overlap).
+INSERT INTO prices (sku_id, kind, currency, amount, valid_from, valid_to, actor)
+VALUES ($1::bigint, $2::text, $3::text, $4::numeric, $5::timestamptz, $6::timestamptz, $7::text)
+RETURNING id, kind, amount, currency, valid_from, valid_to;
+
+-- name: list_product_prices :many
+-- Every price of a product's SKUs for the stage views, flagged when in force now, newest first per SKU.
+SELECT s.sku, p.kind, p.amount, p.currency, p.valid_from, p.valid_to,
+       (p.valid_from <= now() AND (p.valid_to IS NULL OR p.valid_to > now())) AS in_force
+  FROM prices p
+  JOIN skus s ON s.id = p.sku_id
+ WHERE s.product_id = $1::bigint
+ ORDER BY s.sku, p.valid_from DESC, p.kind, p.currency;
+
+-- name: list_price_boundary_products :many
+-- Products with a SKU price that started or ended within the last $1 seconds (up to now()).
+SELECT DISTINCT s.product_id AS id
+  FROM prices p
+  JOIN skus s ON s.id = p.sku_id
+ WHERE p.valid_from BETWEEN now() - make_interval(secs => $1::double precision) AND now()
+    OR p.valid_to BETWEEN now() - make_interval(secs => $1::double precision) AND now()
+ ORDER BY 1;
+
+-- name: lock_price_validity_sources :exec
+-- Hold writers of what completeness is computed from while products are refreshed for price boundaries.
+LOCK TABLE products, skus, product_series, prices, product_suppliers, suppliers IN SHARE MODE;

@@ -1,0 +1,388 @@
+-- Reports: one set-based statement each. Every one takes the same scope filters first:
+-- $1 the category's path (its subtree; home categories and placements in other trees), $2 a role id,
+-- $3 a series id — each NULL for "all". Sales days are in UTC; "the price in force on a day" is the price
+-- in force at the last moment of that day (UTC).
+
+-- name: get_report_scope :one
+-- The ids behind the filter codes (NULL where the code is NULL); a code that names nothing gives `found` false.
+SELECT (SELECT c.path FROM categories c WHERE c.code = $1::text) AS category_path,
+       (SELECT r.id FROM roles r WHERE r.code = $2::text) AS role_id,
+       (SELECT s.id FROM series s WHERE s.code = $3::text) AS series_id;
+
+-- name: list_margins :many
+-- Sale and distribution prices in force at $4 against the cost price in force then, per group ($5: sku,
+-- product, category, role or series) and currency, summed over the SKUs that have both prices.
+WITH scope AS (
+    -- the subtree's products by their home category or a placement in another tree; joined from the
+    -- categories so that the planner sees a small scope for one category
+    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
+      FROM products p
+     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
+                    UNION ALL
+                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
+                    UNION ALL
+                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
+                     WHERE c.path <@ $1::ltree)
+       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
+       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
+                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
+), per_sku AS (
+    SELECT s.id AS sku_id, s.sku, sp.id AS product_id, sp.code AS product, sp.category_id, sp.role_id, pr.currency,
+           max(pr.amount) FILTER (WHERE pr.kind = 'sale') AS sale,
+           max(pr.amount) FILTER (WHERE pr.kind = 'distribution') AS distribution,
+           max(pr.amount) FILTER (WHERE pr.kind = 'cost') AS cost
+      FROM scope sp
+      JOIN skus s ON s.product_id = sp.id
+      JOIN prices pr ON pr.sku_id = s.id AND pr.valid_from <= $4::timestamptz
+                    AND (pr.valid_to IS NULL OR pr.valid_to > $4::timestamptz)
+     GROUP BY s.id, s.sku, sp.id, sp.code, sp.category_id, sp.role_id, pr.currency
+), keyed AS (
+    SELECT CASE $5::text
+               WHEN 'sku' THEN ps.sku WHEN 'product' THEN ps.product WHEN 'category' THEN c.code
+               WHEN 'role' THEN r.code ELSE se.code
+           END AS grp,
+           ps.currency, ps.sale, ps.distribution, ps.cost
+      FROM per_sku ps
+      JOIN categories c ON c.id = ps.category_id
+      JOIN roles r ON r.id = ps.role_id
+      -- only grouping by series multiplies a SKU by its product's series (one row with NULL when it has none)
+      LEFT JOIN product_series pser ON $5::text = 'series' AND pser.product_id = ps.product_id
+      LEFT JOIN series se ON se.id = pser.series_id
+), totals AS (
+    SELECT grp, currency, count(*) AS skus,
+           sum(sale) FILTER (WHERE sale IS NOT NULL AND cost IS NOT NULL) AS sale,
+           sum(cost) FILTER (WHERE sale IS NOT NULL AND cost IS NOT NULL) AS sale_cost,
+           sum(distribution) FILTER (WHERE distribution IS NOT NULL AND cost IS NOT NULL) AS distribution,
+           sum(cost) FILTER (WHERE distribution IS NOT NULL AND cost IS NOT NULL) AS distribution_cost
+      FROM keyed
+     GROUP BY grp, currency
+)
+SELECT grp AS "group", currency, skus::integer AS skus,
+       sale, sale_cost, sale - sale_cost AS sale_margin,
+       round((sale - sale_cost) / nullif(sale, 0) * 100, 2) AS sale_margin_pct,
+       distribution, distribution_cost, distribution - distribution_cost AS distribution_margin,
+       round((distribution - distribution_cost) / nullif(distribution, 0) * 100, 2) AS distribution_margin_pct
+  FROM totals
+ ORDER BY grp NULLS LAST, currency
+ LIMIT $6::integer;
+
+-- name: list_inventory_valuation :many
+-- On-hand stock × unit cost per warehouse, home category, cost source and currency: the moving-average
+-- cost where the SKU has one, else the cost price in force now, else no value (cost_source 'none').
+WITH scope AS (
+    -- the subtree's products by their home category or a placement in another tree; joined from the
+    -- categories so that the planner sees a small scope for one category
+    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
+      FROM products p
+     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
+                    UNION ALL
+                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
+                    UNION ALL
+                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
+                     WHERE c.path <@ $1::ltree)
+       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
+       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
+                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
+), stock AS (
+    SELECT sl.warehouse_id, sp.category_id, sl.sku_id, sum(sl.on_hand) AS on_hand
+      FROM scope sp
+      JOIN skus s ON s.product_id = sp.id
+      JOIN stock_levels sl ON sl.sku_id = s.id
+     WHERE sl.on_hand > 0
+     GROUP BY sl.warehouse_id, sp.category_id, sl.sku_id
+), cost_prices AS (
+    -- one cost price in force per SKU (the first currency, should a SKU have several)
+    SELECT DISTINCT ON (pr.sku_id) pr.sku_id, pr.currency, pr.amount
+      FROM prices pr
+     WHERE pr.kind = 'cost' AND pr.sku_id IN (SELECT sku_id FROM stock)
+       AND pr.valid_from <= now() AND (pr.valid_to IS NULL OR pr.valid_to > now())
+     ORDER BY pr.sku_id, pr.currency
+), costed AS (
+    SELECT st.warehouse_id, st.category_id, st.sku_id, st.on_hand,
+           CASE WHEN sc.sku_id IS NOT NULL THEN 'moving-average'
+                WHEN cp.sku_id IS NOT NULL THEN 'cost-price' ELSE 'none' END AS cost_source,
+           coalesce(sc.currency, cp.currency) AS currency,
+           coalesce(sc.avg_unit_cost, cp.amount) AS unit_cost
+      FROM stock st
+      LEFT JOIN sku_costs sc ON sc.sku_id = st.sku_id
+      LEFT JOIN cost_prices cp ON cp.sku_id = st.sku_id
+)
+SELECT w.code AS warehouse, c.code AS category, k.cost_source, k.currency,
+       count(DISTINCT k.sku_id)::integer AS skus, sum(k.on_hand)::bigint AS on_hand,
+       sum(k.on_hand * k.unit_cost) AS value
+  FROM costed k
+  JOIN warehouses w ON w.id = k.warehouse_id
+  JOIN categories c ON c.id = k.category_id
+ GROUP BY w.code, c.code, k.cost_source, k.currency
+ ORDER BY w.code, c.code, k.cost_source, k.currency NULLS LAST
+ LIMIT $4::integer;
+
+-- name: list_assortment :many
+-- Per role (every role) and per series of the subtree: products, and over days $4..$5 qty, revenue, cost
+-- (qty × cost price in force on the day, where there is one) and margin, with shares of the subtree totals.
+WITH scope AS (
+    -- the subtree's products by their home category or a placement in another tree; joined from the
+    -- categories so that the planner sees a small scope for one category
+    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
+      FROM products p
+     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
+                    UNION ALL
+                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
+                    UNION ALL
+                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
+                     WHERE c.path <@ $1::ltree)
+       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
+       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
+                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
+), costs AS MATERIALIZED (
+    -- the scope's cost prices, materialised: the facts probe them in a hash, not an index scan per fact
+    SELECT pr.sku_id, pr.currency, pr.amount, pr.valid_from, pr.valid_to
+      FROM prices pr JOIN skus s ON s.id = pr.sku_id JOIN scope sp ON sp.id = s.product_id
+     WHERE pr.kind = 'cost'
+), per_product AS (
+    SELECT s.product_id, f.currency, sum(f.qty) AS qty, sum(f.revenue) AS revenue,
+           sum(f.revenue) FILTER (WHERE cp.amount IS NOT NULL) AS costed_revenue,
+           sum(f.qty * cp.amount) AS cost
+      FROM sales_facts f
+      JOIN skus s ON s.id = f.sku_id
+      JOIN scope sp ON sp.id = s.product_id
+      CROSS JOIN LATERAL (SELECT (f.day + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond' AS t) eod
+      LEFT JOIN costs cp ON cp.sku_id = f.sku_id AND cp.currency = f.currency
+            AND cp.valid_from <= eod.t AND (cp.valid_to IS NULL OR cp.valid_to > eod.t)
+     WHERE ($4::date IS NULL OR f.day >= $4::date) AND ($5::date IS NULL OR f.day <= $5::date)
+     GROUP BY s.product_id, f.currency
+), members AS (
+    SELECT 'role' AS dimension, r.code AS grp, sp.id AS product_id
+      FROM roles r LEFT JOIN scope sp ON sp.role_id = r.id
+     WHERE $2::bigint IS NULL OR r.id = $2::bigint
+    UNION ALL
+    SELECT 'series', se.code, sp.id
+      FROM scope sp
+      LEFT JOIN product_series ps ON ps.product_id = sp.id
+      LEFT JOIN series se ON se.id = ps.series_id
+), counted AS (
+    SELECT dimension, grp, count(product_id) AS products FROM members GROUP BY dimension, grp
+), sold AS (
+    SELECT m.dimension, m.grp, pp.currency, sum(pp.qty) AS qty, sum(pp.revenue) AS revenue,
+           sum(pp.costed_revenue) AS costed_revenue, sum(pp.cost) AS cost
+      FROM members m JOIN per_product pp ON pp.product_id = m.product_id
+     GROUP BY m.dimension, m.grp, pp.currency
+), totals AS (
+    -- the subtree's totals count each product once, whatever its series
+    SELECT currency, sum(revenue) AS revenue, sum(costed_revenue) - sum(cost) AS margin
+      FROM per_product GROUP BY currency
+)
+SELECT k.dimension, k.grp AS "group", k.products::integer AS products, s.currency,
+       coalesce(s.qty, 0)::bigint AS qty, coalesce(s.revenue, 0) AS revenue,
+       round(s.revenue / nullif(t.revenue, 0) * 100, 2) AS revenue_share,
+       s.cost, s.costed_revenue - s.cost AS margin,
+       round((s.costed_revenue - s.cost) / nullif(s.costed_revenue, 0) * 100, 2) AS margin_pct,
+       round((s.costed_revenue - s.cost) / nullif(t.margin, 0) * 100, 2) AS margin_share
+  FROM counted k
+  LEFT JOIN sold s ON s.dimension = k.dimension AND s.grp IS NOT DISTINCT FROM k.grp
+  LEFT JOIN totals t ON t.currency = s.currency
+ ORDER BY k.dimension, k.grp NULLS LAST, s.currency NULLS LAST;
+
+-- name: list_abc :many
+-- SKUs ranked by revenue over days $4..$5 per currency, classed by the cumulative share before each one:
+-- the class whose cumulative upper bound ($6, ascending, last 100) is the first above it.
+WITH scope AS (
+    -- the subtree's products by their home category or a placement in another tree; joined from the
+    -- categories so that the planner sees a small scope for one category
+    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
+      FROM products p
+     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
+                    UNION ALL
+                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
+                    UNION ALL
+                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
+                     WHERE c.path <@ $1::ltree)
+       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
+       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
+                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
+), costs AS MATERIALIZED (
+    -- the scope's cost prices, materialised: the facts probe them in a hash, not an index scan per fact
+    SELECT pr.sku_id, pr.currency, pr.amount, pr.valid_from, pr.valid_to
+      FROM prices pr JOIN skus s ON s.id = pr.sku_id JOIN scope sp ON sp.id = s.product_id
+     WHERE pr.kind = 'cost'
+), per_sku AS (
+    SELECT s.sku, sp.code AS product, f.currency, sum(f.qty) AS qty, sum(f.revenue) AS revenue,
+           sum(f.revenue) FILTER (WHERE cp.amount IS NOT NULL) AS costed_revenue,
+           sum(f.qty * cp.amount) AS cost
+      FROM sales_facts f
+      JOIN skus s ON s.id = f.sku_id
+      JOIN scope sp ON sp.id = s.product_id
+      CROSS JOIN LATERAL (SELECT (f.day + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond' AS t) eod
+      LEFT JOIN costs cp ON cp.sku_id = f.sku_id AND cp.currency = f.currency
+            AND cp.valid_from <= eod.t AND (cp.valid_to IS NULL OR cp.valid_to > eod.t)
+     WHERE ($4::date IS NULL OR f.day >= $4::date) AND ($5::date IS NULL OR f.day <= $5::date)
+     GROUP BY s.sku, sp.code, f.currency
+), ranked AS (
+    SELECT ps.*,
+           row_number() OVER w AS rank,
+           sum(ps.revenue) OVER w AS running,
+           sum(ps.revenue) OVER (PARTITION BY ps.currency) AS total
+      FROM per_sku ps
+    WINDOW w AS (PARTITION BY ps.currency ORDER BY ps.revenue DESC, ps.sku)
+)
+SELECT r.rank::integer AS rank, r.sku, r.product, r.currency, r.qty::bigint AS qty, r.revenue,
+       round(r.revenue / nullif(r.total, 0) * 100, 2) AS share,
+       round(r.running / nullif(r.total, 0) * 100, 2) AS cumulative_share,
+       (SELECT b.ord::integer FROM unnest($6::numeric[]) WITH ORDINALITY AS b(bound, ord)
+         WHERE coalesce((r.running - r.revenue) / nullif(r.total, 0) * 100, 0) < b.bound
+            OR b.ord = cardinality($6::numeric[])
+         ORDER BY b.ord LIMIT 1) AS class_index,
+       r.cost, r.costed_revenue - r.cost AS margin,
+       round((r.costed_revenue - r.cost) / nullif(r.costed_revenue, 0) * 100, 2) AS margin_pct
+  FROM ranked r
+ ORDER BY r.currency, r.rank
+ LIMIT $7::integer;
+
+-- name: list_purchasing_scorecard :many
+-- Products ranked by the weighted score ($6: volume, margin, appeal, value weights) of their components over
+-- days $4..$5 (value and margin in currency $7), each normalised min-max to 0..1 within the result.
+WITH scope AS (
+    -- the subtree's products by their home category or a placement in another tree; joined from the
+    -- categories so that the planner sees a small scope for one category
+    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
+      FROM products p
+     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
+                    UNION ALL
+                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
+                    UNION ALL
+                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
+                     WHERE c.path <@ $1::ltree)
+       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
+       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
+                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
+), costs AS MATERIALIZED (
+    -- the scope's cost prices, materialised: the facts probe them in a hash, not an index scan per fact
+    SELECT pr.sku_id, pr.currency, pr.amount, pr.valid_from, pr.valid_to
+      FROM prices pr JOIN skus s ON s.id = pr.sku_id JOIN scope sp ON sp.id = s.product_id
+     WHERE pr.kind = 'cost'
+), sold AS (
+    SELECT s.product_id, sum(f.qty) AS qty,
+           sum(f.revenue) FILTER (WHERE f.currency = $7::text) AS revenue,
+           sum(f.revenue) FILTER (WHERE f.currency = $7::text AND cp.amount IS NOT NULL) AS costed_revenue,
+           sum(f.qty * cp.amount) FILTER (WHERE f.currency = $7::text) AS cost
+      FROM sales_facts f
+      JOIN skus s ON s.id = f.sku_id
+      JOIN scope sp ON sp.id = s.product_id
+      CROSS JOIN LATERAL (SELECT (f.day + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond' AS t) eod
+      LEFT JOIN costs cp ON cp.sku_id = f.sku_id AND cp.currency = f.currency
+            AND cp.valid_from <= eod.t AND (cp.valid_to IS NULL OR cp.valid_to > eod.t)
+     WHERE ($4::date IS NULL OR f.day >= $4::date) AND ($5::date IS NULL OR f.day <= $5::date)
+     GROUP BY s.product_id
+), components AS (
+    SELECT sp.code AS product,
+           coalesce(so.qty, 0) AS volume,
+           round((so.costed_revenue - so.cost) / nullif(so.costed_revenue, 0) * 100, 2) AS margin_pct,
+           least(1, coalesce(
+               (pc.stages -> 'listing' ->> 'present')::numeric
+                   / nullif((pc.stages -> 'listing' ->> 'required')::numeric, 0),
+               CASE WHEN pc.product_id IS NULL THEN 0 ELSE 1 END)  -- nothing required: complete
+             + 0.25 * cardinality(ARRAY(SELECT DISTINCT t FROM unnest(sp.quality_tags) t
+                                         WHERE t IN ('famous', 'specialty', 'quality', 'new')))) AS appeal,
+           coalesce(so.revenue, 0) AS value
+      FROM scope sp
+      LEFT JOIN sold so ON so.product_id = sp.id
+      LEFT JOIN product_completeness pc ON pc.product_id = sp.id
+), bounds AS (
+    SELECT c.*,
+           min(volume) OVER () AS v_min, max(volume) OVER () AS v_max,
+           min(margin_pct) OVER () AS m_min, max(margin_pct) OVER () AS m_max,
+           min(appeal) OVER () AS a_min, max(appeal) OVER () AS a_max,
+           min(value) OVER () AS x_min, max(value) OVER () AS x_max
+      FROM components c
+), normalised AS (
+    -- a component equal on every line normalises to 1; a line without a margin scores 0 on it
+    SELECT b.product, b.volume, b.margin_pct, b.appeal, b.value,
+           coalesce((b.volume - b.v_min)::numeric / nullif(b.v_max - b.v_min, 0), 1) AS volume_score,
+           CASE WHEN b.margin_pct IS NULL THEN 0
+                ELSE coalesce((b.margin_pct - b.m_min) / nullif(b.m_max - b.m_min, 0), 1) END AS margin_score,
+           coalesce((b.appeal - b.a_min) / nullif(b.a_max - b.a_min, 0), 1) AS appeal_score,
+           coalesce((b.value - b.x_min) / nullif(b.x_max - b.x_min, 0), 1) AS value_score
+      FROM bounds b
+), scored AS (
+    SELECT n.*,
+           n.volume_score * ($6::numeric[])[1] + n.margin_score * ($6::numeric[])[2]
+             + n.appeal_score * ($6::numeric[])[3] + n.value_score * ($6::numeric[])[4] AS score
+      FROM normalised n
+)
+SELECT (row_number() OVER (ORDER BY round(s.score, 4) DESC, s.product))::integer AS rank,
+       s.product, s.volume::bigint AS volume, s.margin_pct, round(s.appeal, 4) AS appeal, s.value,
+       round(s.volume_score, 4) AS volume_score, round(s.margin_score, 4) AS margin_score,
+       round(s.appeal_score, 4) AS appeal_score, round(s.value_score, 4) AS value_score,
+       round(s.score, 4) AS score
+  FROM scored s
+ ORDER BY rank
+ LIMIT $8::integer;
+
+-- name: list_payables :many
+-- Accrued payables: receipts with a unit cost (qty × unit cost) per supplier, month of receipt (UTC) and
+-- currency, for receipts on days $4..$5.
+WITH scope AS (
+    -- the subtree's products by their home category or a placement in another tree; joined from the
+    -- categories so that the planner sees a small scope for one category
+    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
+      FROM products p
+     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
+                    UNION ALL
+                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
+                    UNION ALL
+                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
+                     WHERE c.path <@ $1::ltree)
+       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
+       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
+                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
+)
+SELECT to_char(date_trunc('month', m.created_at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month,
+       m.supplier, m.currency, count(*)::integer AS receipts, sum(m.qty)::bigint AS qty,
+       sum(m.qty * m.unit_cost) AS amount
+  FROM stock_movements m
+  JOIN skus s ON s.id = m.sku_id
+  JOIN scope sp ON sp.id = s.product_id
+ WHERE m.type = 'receive' AND m.unit_cost IS NOT NULL
+   AND ($4::date IS NULL OR m.created_at >= $4::date::timestamp AT TIME ZONE 'UTC')
+   AND ($5::date IS NULL OR m.created_at < ($5::date + 1)::timestamp AT TIME ZONE 'UTC')
+ GROUP BY 1, m.supplier, m.currency
+ ORDER BY 1, m.supplier NULLS LAST, m.currency
+ LIMIT $6::integer;
+
+-- name: list_receivables :many
+-- Accrued receivables: distribution-channel facts on days $4..$5 at qty × the distribution price in force
+-- on the day (in the fact's currency), per month and currency; qty without such a price is counted apart.
+WITH scope AS (
+    -- the subtree's products by their home category or a placement in another tree; joined from the
+    -- categories so that the planner sees a small scope for one category
+    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
+      FROM products p
+     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
+                    UNION ALL
+                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
+                    UNION ALL
+                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
+                     WHERE c.path <@ $1::ltree)
+       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
+       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
+                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
+), dist AS MATERIALIZED (
+    -- the scope's distribution prices, materialised: the facts probe them in a hash, not an index scan per fact
+    SELECT pr.sku_id, pr.currency, pr.amount, pr.valid_from, pr.valid_to
+      FROM prices pr JOIN skus s ON s.id = pr.sku_id JOIN scope sp ON sp.id = s.product_id
+     WHERE pr.kind = 'distribution'
+)
+SELECT to_char(f.day, 'YYYY-MM') AS month, f.currency, count(*)::integer AS facts, sum(f.qty)::bigint AS qty,
+       sum(f.qty * dp.amount) AS amount,
+       (coalesce(sum(f.qty) FILTER (WHERE dp.amount IS NULL), 0))::bigint AS unpriced_qty
+  FROM sales_facts f
+  JOIN skus s ON s.id = f.sku_id
+  JOIN scope sp ON sp.id = s.product_id
+  CROSS JOIN LATERAL (SELECT (f.day + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond' AS t) eod
+  LEFT JOIN dist dp ON dp.sku_id = f.sku_id AND dp.currency = f.currency
+        AND dp.valid_from <= eod.t AND (dp.valid_to IS NULL OR dp.valid_to > eod.t)
+ WHERE f.channel = 'distribution'
+   AND ($4::date IS NULL OR f.day >= $4::date) AND ($5::date IS NULL OR f.day <= $5::date)
+ GROUP BY 1, f.currency
+ ORDER BY 1, f.currency
+ LIMIT $6::integer;

@@ -1,0 +1,54 @@
+-- name: lock_sales_request :exec
+-- Serialise uploads that carry the same actor and Idempotency-Key (until the transaction ends).
+SELECT pg_advisory_xact_lock(hashtextextended('sales/' || $1::text || '/' || $2::text, 0));
+
+-- name: get_sales_request :one
+-- The stored first answer of an upload with this actor and Idempotency-Key, with its body's hash.
+SELECT request_hash, response
+  FROM sales_requests
+ WHERE actor = $1::text AND idempotency_key = $2::text;
+
+-- name: insert_sales_request :exec
+-- Remember an upload's answer under its actor and Idempotency-Key, for retries.
+INSERT INTO sales_requests (actor, idempotency_key, request_hash, response)
+VALUES ($1::text, $2::text, $3::bytea, $4::jsonb);
+
+-- name: list_sku_ids :many
+-- The ids of the SKUs among these codes (the unknown ones are simply absent).
+SELECT s.sku, s.id
+  FROM skus s
+ WHERE s.sku = ANY ($1::text[])
+ ORDER BY s.sku;
+
+-- name: upsert_sales_facts :one
+-- Insert or replace facts by (day, SKU, channel) in one statement; counts new rows and replaced ones.
+WITH input AS (
+    SELECT t.day, t.sku_id, t.channel, t.qty, t.revenue, t.currency
+      FROM unnest($1::date[], $2::bigint[], $3::text[], $4::integer[], $5::numeric[], $6::text[])
+           AS t(day, sku_id, channel, qty, revenue, currency)
+), upserted AS (
+    INSERT INTO sales_facts AS f (day, sku_id, channel, qty, revenue, currency)
+    SELECT i.day, i.sku_id, i.channel, i.qty, i.revenue, i.currency
+      FROM input i
+     ORDER BY i.day, i.sku_id, i.channel  -- key order: two uploads never deadlock on each other's rows
+    ON CONFLICT (day, sku_id, channel) DO UPDATE
+       SET qty = EXCLUDED.qty, revenue = EXCLUDED.revenue, currency = EXCLUDED.currency, updated_at = now()
+    RETURNING (f.xmax = 0) AS inserted  -- xmax is 0 on a freshly inserted row version
+)
+SELECT count(*)::integer AS accepted,
+       (count(*) FILTER (WHERE inserted))::integer AS inserted,
+       (count(*) FILTER (WHERE NOT inserted))::integer AS replaced
+  FROM upserted;
+
+-- name: list_sales_facts :many
+-- Sales facts by optional SKU, channel and day range, keyset-paged by (day, SKU, channel).
+SELECT f.day, s.sku, f.channel, f.qty, f.revenue, f.currency, f.updated_at
+  FROM sales_facts f
+  JOIN skus s ON s.id = f.sku_id
+ WHERE ($1::text IS NULL OR s.sku = $1::text)
+   AND ($2::text IS NULL OR f.channel = $2::text)
+   AND ($3::date IS NULL OR f.day >= $3::date)
+   AND ($4::date IS NULL OR f.day <= $4::date)
+   AND ($5::date IS NULL OR (f.day, s.sku, f.channel) > ($5::date, $6::text, $7::text))
+ ORDER BY f.day, s.sku, f.channel
+ LIMIT $8::integer;
