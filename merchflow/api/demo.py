@@ -9,6 +9,8 @@ their SKUs — labels in zh-CN and en.
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -502,6 +504,89 @@ DAY_MOVES = [
 ]
 
 
+SUPPLIERS = [
+    {
+        "code": "hz-silk-mill",
+        "type": "manufacturer",
+        "labels": labels("杭州丝绸厂", "Hangzhou Silk Mill"),
+        "contacts": [{"name": "王芳", "phone": "+86 571 8800 1234", "role": "sales"}],
+    },
+    {
+        "code": "suzhou-embroidery-agency",
+        "type": "agent",
+        "labels": labels("苏绣代理", "Suzhou Embroidery Agency"),
+        "contacts": [{"name": "李娜", "email": "li.na@example.com"}],
+    },
+    {
+        "code": "provence-oils",
+        "type": "manufacturer",
+        "labels": labels("普罗旺斯精油", "Provence Oils"),
+        "contacts": [{"name": "Claire Martin", "email": "claire@example.com"}],
+    },
+    {
+        "code": "yili-lavender-wholesale",
+        "type": "wholesaler",
+        "labels": labels("伊犁薰衣草批发", "Yili Lavender Wholesale"),
+        "contacts": [],
+    },
+    {
+        "code": "shanghai-trading",
+        "type": "trading_company",
+        "labels": labels("上海商贸", "Shanghai Trading Co."),
+        "contacts": [],
+    },
+]
+# (product, supplier, purchase price CNY, moq, lead time days, preferred)
+TERMS = [
+    ("silk-square-peony", "hz-silk-mill", "36.00", 50, 21, True),
+    ("silk-square-peony", "shanghai-trading", "41.00", 10, 5, False),
+    ("silk-square-classic", "hz-silk-mill", "21.00", 100, 21, True),
+    ("silk-long-heritage", "suzhou-embroidery-agency", "250.00", 5, 45, True),
+    ("silk-long-festival", "hz-silk-mill", "43.00", 100, 30, True),
+    ("lavender-oil-10ml", "provence-oils", "17.00", 200, 40, True),
+    ("lavender-oil-10ml", "shanghai-trading", "19.50", 20, 7, False),
+    ("lavender-oil-30ml", "provence-oils", "50.00", 50, 40, True),
+    ("lavender-sachet-3pack", "yili-lavender-wholesale", "9.50", 300, 14, True),
+    ("lavender-sachet-gift", "yili-lavender-wholesale", "24.00", 100, 14, True),
+]
+# Per SKU: cost, distribution and sale price (CNY) in force now; the sale price was raised 30 days ago.
+PRICES = {
+    "SSP-RED": ("38.50", "69.00", "129.00", "119.00"),
+    "SSP-NAVY": ("38.50", "69.00", "129.00", "119.00"),
+    "SSC-NAVY": ("22.00", "45.00", "79.00", "79.00"),
+    "SLH-IVORY": ("260.00", "520.00", "899.00", "859.00"),
+    "SLF-RED": ("45.00", "80.00", "139.00", "139.00"),
+    "LO-10": ("18.00", "39.00", "69.00", "65.00"),
+    "LO-30": ("52.00", "99.00", "179.00", "179.00"),
+    "LS-3": ("9.80", "22.00", "39.00", "36.00"),
+    "LS-GIFT": ("26.00", "55.00", "99.00", "99.00"),
+}
+PROMOTED = {"SLF-RED": "109.00", "LS-GIFT": "79.00", "SSP-RED": "109.00"}
+
+
+def _sales(today: date) -> list[dict[str, Any]]:
+    """90 days of daily sales per SKU on the web and distribution channels, deterministic."""
+    facts = []
+    for n, (sku, (_, dist, sale, _old)) in enumerate(PRICES.items()):
+        for back in range(90, 0, -1):
+            day = today - timedelta(days=back)
+            web = (n * 7 + back * 3) % 11 + (4 if sku in PROMOTED and back <= 10 else 0)
+            wholesale = ((n + back) % 5) * 2
+            for channel, qty, price in (("web", web, sale), ("distribution", wholesale, dist)):
+                if qty:
+                    revenue = format(Decimal(price) * qty, "f")
+                    facts.append(
+                        {
+                            "day": day.isoformat(),
+                            "sku": sku,
+                            "channel": channel,
+                            "qty": qty,
+                            "revenue": {"amount": revenue, "currency": "CNY"},
+                        }
+                    )
+    return facts
+
+
 async def is_empty(conn: asyncpg.Connection) -> bool:
     """True when the database holds no catalog yet (no trees, no products)."""
     return bool(
@@ -578,8 +663,56 @@ async def seed(conn: asyncpg.Connection) -> str:
             ]
             await _call(client, "POST", "/v1/stock/movements", {"movements": receipts})
             await _call(client, "POST", "/v1/stock/movements", {"movements": DAY_MOVES})
+            for supplier in SUPPLIERS:
+                await _call(client, "POST", "/v1/suppliers", supplier)
+            for product_code, supplier_code, price, moq, lead, preferred in TERMS:
+                await _call(
+                    client,
+                    "POST",
+                    f"/v1/products/{product_code}/suppliers",
+                    {
+                        "supplier": supplier_code,
+                        "purchase_price": {"amount": price, "currency": "CNY"},
+                        "moq": moq,
+                        "lead_time_days": lead,
+                        "preferred": preferred,
+                    },
+                )
+            now = datetime.now(UTC).replace(microsecond=0)
+            opened, raised = now - timedelta(days=120), now - timedelta(days=30)
+            for sku, (cost, dist, sale, old_sale) in PRICES.items():
+                for kind, amount, since in (
+                    ("cost", cost, opened),
+                    ("distribution", dist, opened),
+                    ("sale", old_sale, opened),
+                    ("sale", sale, raised),
+                ):
+                    if kind == "sale" and since == raised and sale == old_sale:
+                        continue
+                    await _call(
+                        client,
+                        "POST",
+                        f"/v1/skus/{sku}/prices",
+                        {"kind": kind, "amount": amount, "currency": "CNY", "valid_from": since.isoformat()},
+                    )
+            await _call(
+                client,
+                "POST",
+                "/v1/promotions",
+                {
+                    "code": "double-twelve",
+                    "labels": labels("双十二", "Double Twelve"),
+                    "starts_at": (now - timedelta(days=3)).isoformat(),
+                    "ends_at": (now + timedelta(days=14)).isoformat(),
+                    "items": [
+                        {"sku": sku, "price": {"amount": price, "currency": "CNY"}} for sku, price in PROMOTED.items()
+                    ],
+                },
+            )
+            await _call(client, "POST", "/v1/sales", {"facts": _sales(now.date())})
         await conn.execute("UPDATE api_keys SET revoked_at = now() WHERE name = $1", key_name)
     return (
         f"{len(TREES)} trees, {len(CATEGORIES)} categories, {len(SERIES)} series, {len(ATTRIBUTES)} attributes, "
-        f"{len(PRODUCTS)} products, {len(SKUS)} SKUs, {len(WAREHOUSES)} warehouses with {len(LOCATIONS)} bins"
+        f"{len(PRODUCTS)} products, {len(SKUS)} SKUs, {len(WAREHOUSES)} warehouses with {len(LOCATIONS)} bins, "
+        f"{len(SUPPLIERS)} suppliers, prices, 1 promotion, 90 days of sales"
     )

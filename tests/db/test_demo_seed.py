@@ -15,7 +15,10 @@ async def test_the_demo_catalog_loads_whole_and_reads_back_through_the_api(
 ) -> None:
     assert await demo.is_empty(conn)
     summary = await demo.seed(conn)
-    assert summary == "2 trees, 12 categories, 2 series, 16 attributes, 8 products, 9 SKUs, 2 warehouses with 6 bins"
+    assert summary == (
+        "2 trees, 12 categories, 2 series, 16 attributes, 8 products, 9 SKUs, 2 warehouses with 6 bins, "
+        "5 suppliers, prices, 1 promotion, 90 days of sales"
+    )
     assert not await demo.is_empty(conn)
     roles = await conn.fetch(
         "SELECT r.code, count(*) AS n FROM products p JOIN roles r ON r.id = p.role_id GROUP BY 1 ORDER BY 1"
@@ -59,3 +62,20 @@ async def test_the_demo_warehouses_hold_received_stock_with_costs(
         "SELECT avg_unit_cost::text FROM sku_costs c JOIN skus s ON s.id = c.sku_id WHERE s.sku = 'LO-30'"
     )
     assert cost == "52.000000"
+
+
+async def test_the_demo_catalog_has_suppliers_prices_promotions_and_sales_that_complete_stages(
+    conn: asyncpg.Connection, api: httpx.AsyncClient
+) -> None:
+    await demo.seed(conn)
+    ranked = (await api.get("/v1/products/silk-square-peony/suppliers", params={"ranked": "true"})).json()["items"]
+    assert [(t["supplier"], t["rank"]) for t in ranked] == [("hz-silk-mill", 1), ("shanghai-trading", 2)]
+    completeness = (await api.get("/v1/products/silk-square-peony/completeness")).json()["stages"]
+    assert completeness["purchasing"]["missing"] == []
+    assert completeness["finance"]["missing"] == []
+    prices = (await api.get("/v1/skus/SSP-RED/prices", params={"kind": "sale"})).json()["items"]
+    assert [(p["amount"], p["valid_to"] is None) for p in prices] == [("129.00", True), ("119.00", False)]
+    sales = await conn.fetchval("SELECT count(DISTINCT day) FROM sales_facts")
+    assert sales == 90
+    moved = await api.post("/v1/products/silk-square-peony/transitions", json={"to": "sourced"})
+    assert moved.status_code == 200, moved.text
