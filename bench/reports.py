@@ -6,7 +6,8 @@ runs (query + JSON encoding, through the same service calls the routes make), ne
 
 Loads what is missing, set-based: the scale catalog (`--products`), sale / distribution / cost prices for
 every SKU, a year of daily sales facts (two channels) for `--sales-skus` SKUs in one INSERT … SELECT
-generate_series, stock and receipts for those SKUs in one warehouse.
+generate_series (each fact costed at the prices of its day), their monthly rollup `sales_monthly` in one
+INSERT … SELECT, stock and receipts for those SKUs in one warehouse.
 
     python -m bench.reports --products 1000000 --sales-skus 100000     (the real run)
     python -m bench.reports --products 20000 --sales-skus 5000         (a quick check)
@@ -47,15 +48,34 @@ SELECT s.id, k.kind, 'CNY', round((50 + s.id % 200) * k.factor, 2), now() - inte
   JOIN products p ON p.id = s.product_id AND p.code LIKE 'sp-%'
  CROSS JOIN (VALUES ('sale', 1.0), ('distribution', 0.8), ('cost', 0.55)) AS k(kind, factor)
 """
-# A year of daily facts, web and distribution, for the first $1 SKUs of the scale catalog: one statement.
+# A year of daily facts, web and distribution, for the first $1 SKUs of the scale catalog, each costed at the
+# cost and distribution prices in force on its day (as an upload would): one statement.
 SALES = """
-INSERT INTO sales_facts (day, sku_id, channel, qty, revenue, currency)
-SELECT d::date, s.id, c.channel, q.qty, q.qty * (50 + s.id % 200) * c.factor, 'CNY'
+INSERT INTO sales_facts (day, sku_id, channel, qty, revenue, currency, cost, distribution_value)
+SELECT d.day, s.id, c.channel, q.qty, q.qty * (50 + s.id % 200) * c.factor, 'CNY', q.qty * pc.amount,
+       q.qty * pd.amount
   FROM (SELECT s.id FROM skus s JOIN products p ON p.id = s.product_id AND p.code LIKE 'sp-%'
          ORDER BY s.id LIMIT $1::integer) s
- CROSS JOIN generate_series(current_date - 365, current_date - 1, interval '1 day') AS d
+ CROSS JOIN (SELECT g::date AS day, (g::date + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond' AS eod
+               FROM generate_series(current_date - 365, current_date - 1, interval '1 day') AS g) d
  CROSS JOIN (VALUES ('web', 1.0), ('distribution', 0.8)) AS c(channel, factor)
- CROSS JOIN LATERAL (SELECT (s.id * 7 + extract(doy FROM d)::integer * 13) % 9 AS qty) q
+ CROSS JOIN LATERAL (SELECT (s.id * 7 + extract(doy FROM d.day)::integer * 13) % 9 AS qty) q
+  LEFT JOIN prices pc ON pc.sku_id = s.id AND pc.kind = 'cost' AND pc.currency = 'CNY' AND pc.valid_from <= d.eod
+        AND (pc.valid_to IS NULL OR pc.valid_to > d.eod)
+  LEFT JOIN prices pd ON pd.sku_id = s.id AND pd.kind = 'distribution' AND pd.currency = 'CNY'
+        AND pd.valid_from <= d.eod AND (pd.valid_to IS NULL OR pd.valid_to > d.eod)
+"""
+# The monthly rollup of those facts, as the uploads keep it: one statement.
+ROLLUP = """
+INSERT INTO sales_monthly (month, sku_id, channel, currency, facts, qty, revenue, cost, costed_qty, costed_facts,
+                           costed_revenue, distribution_value, distributed_qty, distributed_facts)
+SELECT date_trunc('month', f.day::timestamp)::date, f.sku_id, f.channel, f.currency, count(*), sum(f.qty),
+       sum(f.revenue), coalesce(sum(f.cost), 0), coalesce(sum(f.qty) FILTER (WHERE f.cost IS NOT NULL), 0),
+       count(f.cost), coalesce(sum(f.revenue) FILTER (WHERE f.cost IS NOT NULL), 0),
+       coalesce(sum(f.distribution_value), 0),
+       coalesce(sum(f.qty) FILTER (WHERE f.distribution_value IS NOT NULL), 0), count(f.distribution_value)
+  FROM sales_facts f
+ GROUP BY 1, f.sku_id, f.channel, f.currency
 """
 WAREHOUSE = """
 WITH w AS (INSERT INTO warehouses (code, labels) VALUES ('bench-wh', '{"en": "Bench"}') RETURNING id)
@@ -95,6 +115,11 @@ async def prepare(pool: asyncpg.Pool, products: int, sales_skus: int) -> None:
             started = time.perf_counter()
             status = await conn.execute(SALES, sales_skus)
             print(f"sales facts: {int(status.split()[-1]):,} rows in {time.perf_counter() - started:.1f} s", flush=True)
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM sales_monthly)"):
+            started = time.perf_counter()
+            status = await conn.execute(ROLLUP)
+            rows = int(status.split()[-1])
+            print(f"sales rollup: {rows:,} rows in {time.perf_counter() - started:.1f} s", flush=True)
         if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM warehouses WHERE code = 'bench-wh')"):
             await conn.execute(WAREHOUSE)
             await conn.execute(STOCK)
@@ -143,13 +168,17 @@ async def main(args: argparse.Namespace) -> None:
             await conn.execute("SET statement_timeout = 0")
             products = await conn.fetchval("SELECT count(*) FROM products")
             facts = await conn.fetchval("SELECT count(*) FROM sales_facts")
+            monthly = await conn.fetchval("SELECT count(*) FROM sales_monthly")
             category = args.category
             under = await conn.fetchval(
                 "SELECT count(*) FROM products p JOIN categories c ON c.id = p.category_id"
                 " WHERE c.path <@ (SELECT path FROM categories WHERE code = $1)",
                 category,
             )
-            print(f"\ncatalog: {products:,} products, {facts:,} sales facts; category {category}: {under:,} products")
+            print(
+                f"\ncatalog: {products:,} products, {facts:,} sales facts ({monthly:,} monthly rollup rows);"
+                f" category {category}: {under:,} products"
+            )
             print(f"{'report':<24} {'whole tree':>12} {'rows':>7}  {'category':>10} {'rows':>6}")
             for name, run in runners(None).items():
                 tree, tree_rows = await measure(conn, run)

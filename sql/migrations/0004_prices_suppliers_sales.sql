@@ -143,3 +143,65 @@ CREATE OR REPLACE FUNCTION merch_sku_has_price(sku_id bigint, kind text) RETURNS
                     WHERE p.sku_id = merch_sku_has_price.sku_id AND p.kind = merch_sku_has_price.kind
                       AND p.valid_from <= now() AND (p.valid_to IS NULL OR p.valid_to > now()))
 $$;
+
+-- Each fact's cost and distribution value: qty × the price of that kind in force on its day (at the last
+-- moment of the day, UTC) in its currency; NULL where there is none. Set at upload (re-costed only by
+-- merch_rebuild_sales_monthly: a price changed later for past days does not re-cost loaded facts by itself).
+ALTER TABLE sales_facts ADD COLUMN cost numeric(20, 4), ADD COLUMN distribution_value numeric(20, 4);
+
+-- The facts summed per month (first day), SKU, channel and currency, moved by every sales upload in its
+-- transaction. The *_facts counts tell a sum of no costed/priced facts (NULL in a report) from a zero.
+CREATE TABLE sales_monthly (
+    month date NOT NULL,
+    sku_id bigint NOT NULL,
+    channel text NOT NULL,
+    currency text NOT NULL,
+    facts integer NOT NULL,
+    qty bigint NOT NULL,
+    revenue numeric(20, 4) NOT NULL,
+    cost numeric(20, 4) NOT NULL,
+    costed_qty bigint NOT NULL,
+    costed_facts integer NOT NULL,
+    costed_revenue numeric(20, 4) NOT NULL,
+    distribution_value numeric(20, 4) NOT NULL,
+    distributed_qty bigint NOT NULL,
+    distributed_facts integer NOT NULL,
+    CONSTRAINT sales_monthly_pkey PRIMARY KEY (month, sku_id, channel, currency),
+    CONSTRAINT sales_monthly_sku_id_fkey FOREIGN KEY (sku_id) REFERENCES skus (id) ON DELETE RESTRICT,
+    -- no sign checks: an upload proposes its deltas (negative for replaced facts) as rows to insert, and
+    -- CHECK constraints apply to a proposed row before ON CONFLICT adds it to the existing one
+    CONSTRAINT sales_monthly_month_check CHECK (month = date_trunc('month', month)::date)
+);
+CREATE INDEX sales_monthly_sku_id_month_idx ON sales_monthly (sku_id, month);
+
+-- The amount of a price of one kind for a SKU in a currency in force on a day: at its last moment (UTC).
+CREATE OR REPLACE FUNCTION merch_price_on_day(sku_id bigint, kind text, currency text, day date) RETURNS numeric
+    LANGUAGE sql STABLE AS $$
+    SELECT p.amount FROM prices p
+     WHERE p.sku_id = merch_price_on_day.sku_id AND p.kind = merch_price_on_day.kind
+       AND p.currency = merch_price_on_day.currency
+       AND p.valid_from <= (merch_price_on_day.day + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond'
+       AND (p.valid_to IS NULL
+            OR p.valid_to > (merch_price_on_day.day + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond')
+$$;
+
+-- Re-cost the facts of months from_month..to_month (first days) at the prices in force on their days and
+-- recompute their rollup rows from them: after a retroactive price change, and to check the rollup.
+CREATE OR REPLACE FUNCTION merch_rebuild_sales_monthly(from_month date, to_month date) RETURNS void
+    LANGUAGE sql VOLATILE AS $$
+    UPDATE sales_facts f
+       SET cost = f.qty * merch_price_on_day(f.sku_id, 'cost', f.currency, f.day),
+           distribution_value = f.qty * merch_price_on_day(f.sku_id, 'distribution', f.currency, f.day)
+     WHERE f.day >= from_month AND f.day < to_month + interval '1 month';
+    DELETE FROM sales_monthly m WHERE m.month >= from_month AND m.month <= to_month;
+    INSERT INTO sales_monthly (month, sku_id, channel, currency, facts, qty, revenue, cost, costed_qty, costed_facts,
+                               costed_revenue, distribution_value, distributed_qty, distributed_facts)
+    SELECT date_trunc('month', f.day)::date, f.sku_id, f.channel, f.currency, count(*), sum(f.qty), sum(f.revenue),
+           coalesce(sum(f.cost), 0), coalesce(sum(f.qty) FILTER (WHERE f.cost IS NOT NULL), 0),
+           count(f.cost), coalesce(sum(f.revenue) FILTER (WHERE f.cost IS NOT NULL), 0),
+           coalesce(sum(f.distribution_value), 0),
+           coalesce(sum(f.qty) FILTER (WHERE f.distribution_value IS NOT NULL), 0), count(f.distribution_value)
+      FROM sales_facts f
+     WHERE f.day >= from_month AND f.day < to_month + interval '1 month'
+     GROUP BY 1, f.sku_id, f.channel, f.currency;
+$$;

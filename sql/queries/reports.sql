@@ -134,23 +134,46 @@ WITH scope AS (
        AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
        AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
                                            WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
-), costs AS MATERIALIZED (
-    -- the scope's cost prices, materialised: the facts probe them in a hash, not an index scan per fact
-    SELECT pr.sku_id, pr.currency, pr.amount, pr.valid_from, pr.valid_to
-      FROM prices pr JOIN skus s ON s.id = pr.sku_id JOIN scope sp ON sp.id = s.product_id
-     WHERE pr.kind = 'cost'
+), period AS (
+    -- the period's whole months are read from the rollup, the days of its partial edge months — [$4, lo) and
+    -- [hi, $5] — from the facts (every day from the facts when $6 is false)
+    SELECT b.lo, greatest(b.lo, b.hi) AS hi
+      FROM (SELECT CASE WHEN $6::boolean
+                        THEN coalesce((date_trunc('month', ($4::date - 1)::timestamp) + interval '1 month')::date,
+                                      '-infinity'::date)
+                        ELSE 'infinity'::date END AS lo,
+                   coalesce(date_trunc('month', ($5::date + 1)::timestamp)::date, 'infinity'::date) AS hi) b
+), sales AS (
+    -- cost and distribution value are NULL where no fact had the price (as a sum over no priced facts)
+    SELECT s.product_id, m.sku_id, m.month, m.currency, m.facts, m.qty, m.revenue::numeric AS revenue,
+           CASE WHEN m.costed_facts > 0 THEN m.cost::numeric END AS cost,
+           CASE WHEN m.costed_facts > 0 THEN m.costed_revenue::numeric END AS costed_revenue,
+           CASE WHEN m.distributed_facts > 0 THEN m.distribution_value::numeric END AS distribution_value,
+           m.qty - m.distributed_qty AS unpriced_qty
+      FROM scope sp
+      JOIN skus s ON s.product_id = sp.id
+      JOIN sales_monthly m ON m.sku_id = s.id
+     WHERE m.month >= (SELECT lo FROM period) AND m.month < (SELECT hi FROM period)
+    UNION ALL
+    SELECT s.product_id, f.sku_id, date_trunc('month', f.day::timestamp)::date, f.currency, 1, f.qty::bigint,
+           f.revenue::numeric, f.cost::numeric, CASE WHEN f.cost IS NOT NULL THEN f.revenue::numeric END,
+           f.distribution_value::numeric, (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
+      FROM scope sp
+      JOIN skus s ON s.product_id = sp.id
+      JOIN sales_facts f ON f.sku_id = s.id
+     WHERE ((f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
+             AND f.day < (SELECT lo FROM period))
+            OR (f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
+                AND f.day >= (SELECT hi FROM period)))
+       -- a one-time gate: no facts are scanned when both ranges are empty (a period of whole months)
+       AND ((SELECT lo FROM period) > coalesce($4::date, '-infinity'::date)
+            OR ((SELECT hi FROM period) <= coalesce($5::date, 'infinity'::date)
+                AND (SELECT hi FROM period) <> 'infinity'::date))
 ), per_product AS (
-    SELECT s.product_id, f.currency, sum(f.qty) AS qty, sum(f.revenue) AS revenue,
-           sum(f.revenue) FILTER (WHERE cp.amount IS NOT NULL) AS costed_revenue,
-           sum(f.qty * cp.amount) AS cost
-      FROM sales_facts f
-      JOIN skus s ON s.id = f.sku_id
-      JOIN scope sp ON sp.id = s.product_id
-      CROSS JOIN LATERAL (SELECT (f.day + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond' AS t) eod
-      LEFT JOIN costs cp ON cp.sku_id = f.sku_id AND cp.currency = f.currency
-            AND cp.valid_from <= eod.t AND (cp.valid_to IS NULL OR cp.valid_to > eod.t)
-     WHERE ($4::date IS NULL OR f.day >= $4::date) AND ($5::date IS NULL OR f.day <= $5::date)
-     GROUP BY s.product_id, f.currency
+    SELECT so.product_id, so.currency, sum(so.qty) AS qty, sum(so.revenue) AS revenue,
+           sum(so.costed_revenue) AS costed_revenue, sum(so.cost) AS cost
+      FROM sales so
+     GROUP BY so.product_id, so.currency
 ), members AS (
     SELECT 'role' AS dimension, r.code AS grp, sp.id AS product_id
       FROM roles r LEFT JOIN scope sp ON sp.role_id = r.id
@@ -200,23 +223,48 @@ WITH scope AS (
        AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
        AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
                                            WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
-), costs AS MATERIALIZED (
-    -- the scope's cost prices, materialised: the facts probe them in a hash, not an index scan per fact
-    SELECT pr.sku_id, pr.currency, pr.amount, pr.valid_from, pr.valid_to
-      FROM prices pr JOIN skus s ON s.id = pr.sku_id JOIN scope sp ON sp.id = s.product_id
-     WHERE pr.kind = 'cost'
+), period AS (
+    -- the period's whole months are read from the rollup, the days of its partial edge months — [$4, lo) and
+    -- [hi, $5] — from the facts (every day from the facts when $8 is false)
+    SELECT b.lo, greatest(b.lo, b.hi) AS hi
+      FROM (SELECT CASE WHEN $8::boolean
+                        THEN coalesce((date_trunc('month', ($4::date - 1)::timestamp) + interval '1 month')::date,
+                                      '-infinity'::date)
+                        ELSE 'infinity'::date END AS lo,
+                   coalesce(date_trunc('month', ($5::date + 1)::timestamp)::date, 'infinity'::date) AS hi) b
+), sales AS (
+    -- cost and distribution value are NULL where no fact had the price (as a sum over no priced facts)
+    SELECT s.product_id, m.sku_id, m.month, m.currency, m.facts, m.qty, m.revenue::numeric AS revenue,
+           CASE WHEN m.costed_facts > 0 THEN m.cost::numeric END AS cost,
+           CASE WHEN m.costed_facts > 0 THEN m.costed_revenue::numeric END AS costed_revenue,
+           CASE WHEN m.distributed_facts > 0 THEN m.distribution_value::numeric END AS distribution_value,
+           m.qty - m.distributed_qty AS unpriced_qty
+      FROM scope sp
+      JOIN skus s ON s.product_id = sp.id
+      JOIN sales_monthly m ON m.sku_id = s.id
+     WHERE m.month >= (SELECT lo FROM period) AND m.month < (SELECT hi FROM period)
+    UNION ALL
+    SELECT s.product_id, f.sku_id, date_trunc('month', f.day::timestamp)::date, f.currency, 1, f.qty::bigint,
+           f.revenue::numeric, f.cost::numeric, CASE WHEN f.cost IS NOT NULL THEN f.revenue::numeric END,
+           f.distribution_value::numeric, (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
+      FROM scope sp
+      JOIN skus s ON s.product_id = sp.id
+      JOIN sales_facts f ON f.sku_id = s.id
+     WHERE ((f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
+             AND f.day < (SELECT lo FROM period))
+            OR (f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
+                AND f.day >= (SELECT hi FROM period)))
+       -- a one-time gate: no facts are scanned when both ranges are empty (a period of whole months)
+       AND ((SELECT lo FROM period) > coalesce($4::date, '-infinity'::date)
+            OR ((SELECT hi FROM period) <= coalesce($5::date, 'infinity'::date)
+                AND (SELECT hi FROM period) <> 'infinity'::date))
 ), per_sku AS (
-    SELECT s.sku, sp.code AS product, f.currency, sum(f.qty) AS qty, sum(f.revenue) AS revenue,
-           sum(f.revenue) FILTER (WHERE cp.amount IS NOT NULL) AS costed_revenue,
-           sum(f.qty * cp.amount) AS cost
-      FROM sales_facts f
-      JOIN skus s ON s.id = f.sku_id
-      JOIN scope sp ON sp.id = s.product_id
-      CROSS JOIN LATERAL (SELECT (f.day + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond' AS t) eod
-      LEFT JOIN costs cp ON cp.sku_id = f.sku_id AND cp.currency = f.currency
-            AND cp.valid_from <= eod.t AND (cp.valid_to IS NULL OR cp.valid_to > eod.t)
-     WHERE ($4::date IS NULL OR f.day >= $4::date) AND ($5::date IS NULL OR f.day <= $5::date)
-     GROUP BY s.sku, sp.code, f.currency
+    SELECT s.sku, sp.code AS product, so.currency, sum(so.qty) AS qty, sum(so.revenue) AS revenue,
+           sum(so.costed_revenue) AS costed_revenue, sum(so.cost) AS cost
+      FROM sales so
+      JOIN skus s ON s.id = so.sku_id
+      JOIN scope sp ON sp.id = so.product_id
+     GROUP BY s.sku, sp.code, so.currency
 ), ranked AS (
     SELECT ps.*,
            row_number() OVER w AS rank,
@@ -255,24 +303,48 @@ WITH scope AS (
        AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
        AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
                                            WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
-), costs AS MATERIALIZED (
-    -- the scope's cost prices, materialised: the facts probe them in a hash, not an index scan per fact
-    SELECT pr.sku_id, pr.currency, pr.amount, pr.valid_from, pr.valid_to
-      FROM prices pr JOIN skus s ON s.id = pr.sku_id JOIN scope sp ON sp.id = s.product_id
-     WHERE pr.kind = 'cost'
+), period AS (
+    -- the period's whole months are read from the rollup, the days of its partial edge months — [$4, lo) and
+    -- [hi, $5] — from the facts (every day from the facts when $9 is false)
+    SELECT b.lo, greatest(b.lo, b.hi) AS hi
+      FROM (SELECT CASE WHEN $9::boolean
+                        THEN coalesce((date_trunc('month', ($4::date - 1)::timestamp) + interval '1 month')::date,
+                                      '-infinity'::date)
+                        ELSE 'infinity'::date END AS lo,
+                   coalesce(date_trunc('month', ($5::date + 1)::timestamp)::date, 'infinity'::date) AS hi) b
+), sales AS (
+    -- cost and distribution value are NULL where no fact had the price (as a sum over no priced facts)
+    SELECT s.product_id, m.sku_id, m.month, m.currency, m.facts, m.qty, m.revenue::numeric AS revenue,
+           CASE WHEN m.costed_facts > 0 THEN m.cost::numeric END AS cost,
+           CASE WHEN m.costed_facts > 0 THEN m.costed_revenue::numeric END AS costed_revenue,
+           CASE WHEN m.distributed_facts > 0 THEN m.distribution_value::numeric END AS distribution_value,
+           m.qty - m.distributed_qty AS unpriced_qty
+      FROM scope sp
+      JOIN skus s ON s.product_id = sp.id
+      JOIN sales_monthly m ON m.sku_id = s.id
+     WHERE m.month >= (SELECT lo FROM period) AND m.month < (SELECT hi FROM period)
+    UNION ALL
+    SELECT s.product_id, f.sku_id, date_trunc('month', f.day::timestamp)::date, f.currency, 1, f.qty::bigint,
+           f.revenue::numeric, f.cost::numeric, CASE WHEN f.cost IS NOT NULL THEN f.revenue::numeric END,
+           f.distribution_value::numeric, (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
+      FROM scope sp
+      JOIN skus s ON s.product_id = sp.id
+      JOIN sales_facts f ON f.sku_id = s.id
+     WHERE ((f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
+             AND f.day < (SELECT lo FROM period))
+            OR (f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
+                AND f.day >= (SELECT hi FROM period)))
+       -- a one-time gate: no facts are scanned when both ranges are empty (a period of whole months)
+       AND ((SELECT lo FROM period) > coalesce($4::date, '-infinity'::date)
+            OR ((SELECT hi FROM period) <= coalesce($5::date, 'infinity'::date)
+                AND (SELECT hi FROM period) <> 'infinity'::date))
 ), sold AS (
-    SELECT s.product_id, sum(f.qty) AS qty,
-           sum(f.revenue) FILTER (WHERE f.currency = $7::text) AS revenue,
-           sum(f.revenue) FILTER (WHERE f.currency = $7::text AND cp.amount IS NOT NULL) AS costed_revenue,
-           sum(f.qty * cp.amount) FILTER (WHERE f.currency = $7::text) AS cost
-      FROM sales_facts f
-      JOIN skus s ON s.id = f.sku_id
-      JOIN scope sp ON sp.id = s.product_id
-      CROSS JOIN LATERAL (SELECT (f.day + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond' AS t) eod
-      LEFT JOIN costs cp ON cp.sku_id = f.sku_id AND cp.currency = f.currency
-            AND cp.valid_from <= eod.t AND (cp.valid_to IS NULL OR cp.valid_to > eod.t)
-     WHERE ($4::date IS NULL OR f.day >= $4::date) AND ($5::date IS NULL OR f.day <= $5::date)
-     GROUP BY s.product_id
+    SELECT sa.product_id, sum(sa.qty)::bigint AS qty,
+           sum(sa.revenue) FILTER (WHERE sa.currency = $7::text) AS revenue,
+           sum(sa.costed_revenue) FILTER (WHERE sa.currency = $7::text) AS costed_revenue,
+           sum(sa.cost) FILTER (WHERE sa.currency = $7::text) AS cost
+      FROM sales sa
+     GROUP BY sa.product_id
 ), components AS (
     SELECT sp.code AS product,
            coalesce(so.qty, 0) AS volume,
@@ -366,23 +438,47 @@ WITH scope AS (
        AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
        AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
                                            WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
-), dist AS MATERIALIZED (
-    -- the scope's distribution prices, materialised: the facts probe them in a hash, not an index scan per fact
-    SELECT pr.sku_id, pr.currency, pr.amount, pr.valid_from, pr.valid_to
-      FROM prices pr JOIN skus s ON s.id = pr.sku_id JOIN scope sp ON sp.id = s.product_id
-     WHERE pr.kind = 'distribution'
+), period AS (
+    -- the period's whole months are read from the rollup, the days of its partial edge months — [$4, lo) and
+    -- [hi, $5] — from the facts (every day from the facts when $7 is false)
+    SELECT b.lo, greatest(b.lo, b.hi) AS hi
+      FROM (SELECT CASE WHEN $7::boolean
+                        THEN coalesce((date_trunc('month', ($4::date - 1)::timestamp) + interval '1 month')::date,
+                                      '-infinity'::date)
+                        ELSE 'infinity'::date END AS lo,
+                   coalesce(date_trunc('month', ($5::date + 1)::timestamp)::date, 'infinity'::date) AS hi) b
+), sales AS (
+    -- cost and distribution value are NULL where no fact had the price (as a sum over no priced facts)
+    SELECT s.product_id, m.sku_id, m.month, m.currency, m.facts, m.qty, m.revenue::numeric AS revenue,
+           CASE WHEN m.costed_facts > 0 THEN m.cost::numeric END AS cost,
+           CASE WHEN m.costed_facts > 0 THEN m.costed_revenue::numeric END AS costed_revenue,
+           CASE WHEN m.distributed_facts > 0 THEN m.distribution_value::numeric END AS distribution_value,
+           m.qty - m.distributed_qty AS unpriced_qty
+      FROM scope sp
+      JOIN skus s ON s.product_id = sp.id
+      JOIN sales_monthly m ON m.sku_id = s.id
+     WHERE m.month >= (SELECT lo FROM period) AND m.month < (SELECT hi FROM period)
+       AND m.channel = 'distribution'
+    UNION ALL
+    SELECT s.product_id, f.sku_id, date_trunc('month', f.day::timestamp)::date, f.currency, 1, f.qty::bigint,
+           f.revenue::numeric, f.cost::numeric, CASE WHEN f.cost IS NOT NULL THEN f.revenue::numeric END,
+           f.distribution_value::numeric, (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
+      FROM scope sp
+      JOIN skus s ON s.product_id = sp.id
+      JOIN sales_facts f ON f.sku_id = s.id
+     WHERE ((f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
+             AND f.day < (SELECT lo FROM period))
+            OR (f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
+                AND f.day >= (SELECT hi FROM period)))
+       -- a one-time gate: no facts are scanned when both ranges are empty (a period of whole months)
+       AND ((SELECT lo FROM period) > coalesce($4::date, '-infinity'::date)
+            OR ((SELECT hi FROM period) <= coalesce($5::date, 'infinity'::date)
+                AND (SELECT hi FROM period) <> 'infinity'::date))
+       AND f.channel = 'distribution'
 )
-SELECT to_char(f.day, 'YYYY-MM') AS month, f.currency, count(*)::integer AS facts, sum(f.qty)::bigint AS qty,
-       sum(f.qty * dp.amount) AS amount,
-       (coalesce(sum(f.qty) FILTER (WHERE dp.amount IS NULL), 0))::bigint AS unpriced_qty
-  FROM sales_facts f
-  JOIN skus s ON s.id = f.sku_id
-  JOIN scope sp ON sp.id = s.product_id
-  CROSS JOIN LATERAL (SELECT (f.day + 1)::timestamp AT TIME ZONE 'UTC' - interval '1 microsecond' AS t) eod
-  LEFT JOIN dist dp ON dp.sku_id = f.sku_id AND dp.currency = f.currency
-        AND dp.valid_from <= eod.t AND (dp.valid_to IS NULL OR dp.valid_to > eod.t)
- WHERE f.channel = 'distribution'
-   AND ($4::date IS NULL OR f.day >= $4::date) AND ($5::date IS NULL OR f.day <= $5::date)
- GROUP BY 1, f.currency
- ORDER BY 1, f.currency
+SELECT to_char(so.month, 'YYYY-MM') AS month, so.currency, sum(so.facts)::integer AS facts,
+       sum(so.qty)::bigint AS qty, sum(so.distribution_value) AS amount, sum(so.unpriced_qty)::bigint AS unpriced_qty
+  FROM sales so
+ GROUP BY so.month, so.currency
+ ORDER BY so.month, so.currency
  LIMIT $6::integer;

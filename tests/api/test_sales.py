@@ -294,3 +294,64 @@ async def test_finance_and_marketing_upload_purchasing_only_reads_and_storefront
         async with as_role(role) as client:
             assert (await client.post("/v1/sales", json=body)).status_code == post_status, role
             assert (await client.get("/v1/sales")).status_code == get_status, role
+
+
+ROLLUP = (
+    "SELECT month, s.sku, channel, currency, facts, qty, revenue, cost, costed_qty, costed_facts, costed_revenue,"
+    " distribution_value, distributed_qty, distributed_facts"
+    " FROM sales_monthly m JOIN skus s ON s.id = m.sku_id ORDER BY month, s.sku, channel, currency"
+)
+
+
+async def test_the_monthly_rollup_moves_with_every_upload_and_equals_a_full_recomputation(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await catalog(conn)
+    await conn.execute(
+        "INSERT INTO prices (sku_id, kind, currency, amount, valid_from, valid_to, actor)"
+        " SELECT s.id, p.kind, p.currency, p.amount, p.valid_from::timestamptz, p.valid_to::timestamptz, 'test'"
+        " FROM skus s, (VALUES ('cost', 'CNY', 60.0, '2025-01-01T00:00:00Z', '2026-01-06T00:00:00Z'),"
+        "                      ('cost', 'CNY', 70.0, '2026-01-06T00:00:00Z', NULL),"
+        "                      ('distribution', 'CNY', 80.0, '2025-01-01T00:00:00Z', NULL),"
+        "                      ('cost', 'USD', 9.0, '2025-01-01T00:00:00Z', NULL))"
+        " AS p(kind, currency, amount, valid_from, valid_to) WHERE s.sku = 'SQ-RED'"
+    )
+    await post(
+        api,
+        [
+            fact("2026-01-05", "SQ-RED", "web", 3, "387.00"),  # cost 3 × 60
+            fact("2026-01-06", "SQ-RED", "web", 2, "258.00"),  # cost 2 × 70
+            fact("2026-01-05", "SQ-RED", "distribution", 10, "900.00"),  # cost 600, distribution 800
+            fact("2026-01-05", "SQ-BLUE", "web", 1, "129.00"),  # no prices
+            fact("2026-02-01", "SQ-RED", "web", 1, "129.00"),
+        ],
+    )
+    jan = {"facts": 2, "qty": 5, "revenue": "645.0000", "cost": "320.0000", "costed_facts": 2}
+    rows = [dict(r) for r in await conn.fetch(ROLLUP)]
+    assert [
+        {k: str(r[k]) if k in ("revenue", "cost") else r[k] for k in jan} for r in rows if r["channel"] == "web"
+    ] == [
+        {"facts": 1, "qty": 1, "revenue": "129.0000", "cost": "0.0000", "costed_facts": 0},  # SQ-BLUE
+        jan,
+        {"facts": 1, "qty": 1, "revenue": "129.0000", "cost": "70.0000", "costed_facts": 1},
+    ]
+    # a re-sent day: one fact replaced in the same currency, one in another currency, one new
+    await post(
+        api,
+        [
+            fact("2026-01-05", "SQ-RED", "web", 4, "516.00"),
+            fact("2026-01-05", "SQ-RED", "distribution", 2, "30.00", currency="USD"),  # cost 2 × 9, no distribution
+            fact("2026-01-07", "SQ-BLUE", "distribution", 5, "500.00"),
+        ],
+    )
+    maintained = [dict(r) for r in await conn.fetch(ROLLUP)]
+    # no row is left for the CNY distribution facts that are gone
+    assert [(r["channel"], r["currency"]) for r in maintained if r["sku"] == "SQ-RED" and r["month"].month == 1] == [
+        ("distribution", "USD"),
+        ("web", "CNY"),
+    ]
+    await conn.execute("SELECT merch_rebuild_sales_monthly('2026-01-01', '2026-02-01')")
+    assert [dict(r) for r in await conn.fetch(ROLLUP)] == maintained
+    # re-sending the very same facts leaves the rollup as it was
+    await post(api, [fact("2026-01-05", "SQ-RED", "web", 4, "516.00")])
+    assert [dict(r) for r in await conn.fetch(ROLLUP)] == maintained

@@ -236,13 +236,20 @@ async def assortment(
     since: date | None,
     until: date | None,
     target: str | None,
+    rollup: bool = True,
 ) -> Report[AssortmentRow]:
     """Per role and per series of a subtree: products, revenue and margin with their shares, and each role's
-    revenue share against a target mix."""
+    revenue share against a target mix.
+
+    Sales are read from the monthly rollup `sales_monthly` for the whole months of the period and from the
+    facts for the days of its partial edge months (`rollup=False`: every day from the facts, to check the
+    rollup). A fact is costed (cost and distribution price in force on its day) when uploaded: a price changed
+    retroactively for past days does not re-cost loaded facts until `merch_rebuild_sales_monthly` is run
+    over those months."""
     period = _period(since, until)
     mix = _mix(target, "target", None, Decimal(100)) if target is not None else {}
     scope = await scope_of(conn, category, role, series)
-    rows = await conn.fetch(Q.list_assortment.sql, *scope.args(), since, until)
+    rows = await conn.fetch(Q.list_assortment.sql, *scope.args(), since, until, rollup)
     if mix and scope.role_id is None:
         roles = {r["group"] for r in rows if r["dimension"] == "role"}
         unknown = sorted(set(mix) - roles)
@@ -289,12 +296,19 @@ async def abc(
     until: date | None,
     classes: str | None,
     limit: int,
+    rollup: bool = True,
 ) -> Report[AbcRow]:
-    """SKUs ranked by revenue over the period, classed by the cumulative share before each one."""
+    """SKUs ranked by revenue over the period, classed by the cumulative share before each one.
+
+    Sales are read from the monthly rollup `sales_monthly` for the whole months of the period and from the
+    facts for the days of its partial edge months (`rollup=False`: every day from the facts, to check the
+    rollup). A fact is costed (cost and distribution price in force on its day) when uploaded: a price changed
+    retroactively for past days does not re-cost loaded facts until `merch_rebuild_sales_monthly` is run
+    over those months."""
     period = _period(since, until)
     bounds = class_bounds(classes or DEFAULT_CLASSES)
     scope = await scope_of(conn, category, role, series)
-    rows = await conn.fetch(Q.list_abc.sql, *scope.args(), since, until, bounds, limit + 1)
+    rows = await conn.fetch(Q.list_abc.sql, *scope.args(), since, until, bounds, limit + 1, rollup)
     show = sees_cost(principal)
     items = [
         AbcRow(
@@ -332,15 +346,24 @@ async def purchasing_scorecard(
     weights: str | None,
     currency: str,
     limit: int,
+    rollup: bool = True,
 ) -> Report[ScorecardRow]:
-    """Products ranked by a weighted score of volume, margin, appeal and value, each normalised 0..1."""
+    """Products ranked by a weighted score of volume, margin, appeal and value, each normalised 0..1.
+
+    Sales are read from the monthly rollup `sales_monthly` for the whole months of the period and from the
+    facts for the days of its partial edge months (`rollup=False`: every day from the facts, to check the
+    rollup). A fact is costed (cost and distribution price in force on its day) when uploaded: a price changed
+    retroactively for past days does not re-cost loaded facts until `merch_rebuild_sales_monthly` is run
+    over those months."""
     period = _period(since, until)
     mix = _mix(weights or DEFAULT_WEIGHTS, "weights", WEIGHT_KEYS, Decimal(1))
     if currency not in CURRENCIES:
         raise param_error("currency", "unknown_currency", f"{currency} is not an ISO 4217 currency merchflow knows.")
     scope = await scope_of(conn, category, role, series)
     vector = [mix.get(k, Decimal(0)) for k in WEIGHT_KEYS]
-    rows = await conn.fetch(Q.list_purchasing_scorecard.sql, *scope.args(), since, until, vector, currency, limit + 1)
+    rows = await conn.fetch(
+        Q.list_purchasing_scorecard.sql, *scope.args(), since, until, vector, currency, limit + 1, rollup
+    )
     items = [
         ScorecardRow(
             rank=r["rank"],
@@ -404,11 +427,18 @@ async def receivables(
     since: date | None,
     until: date | None,
     limit: int,
+    rollup: bool = True,
 ) -> Report[ReceivableRow]:
-    """Accrued receivables: distribution-channel sales at the distribution price in force, by month."""
+    """Accrued receivables: distribution-channel sales at the distribution price in force, by month.
+
+    Sales are read from the monthly rollup `sales_monthly` for the whole months of the period and from the
+    facts for the days of its partial edge months (`rollup=False`: every day from the facts, to check the
+    rollup). A fact is costed (cost and distribution price in force on its day) when uploaded: a price changed
+    retroactively for past days does not re-cost loaded facts until `merch_rebuild_sales_monthly` is run
+    over those months."""
     period = _period(since, until)
     scope = await scope_of(conn, category, role, series)
-    rows = await conn.fetch(Q.list_receivables.sql, *scope.args(), since, until, limit + 1)
+    rows = await conn.fetch(Q.list_receivables.sql, *scope.args(), since, until, limit + 1, rollup)
     items = [
         ReceivableRow(
             month=r["month"],

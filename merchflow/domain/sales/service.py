@@ -1,5 +1,6 @@
 """Sales facts: uploads checked row by row (every bad row named at once), applied all or nothing as one
-set-based upsert by (day, SKU, channel), idempotent under an Idempotency-Key; and their keyset listing."""
+set-based upsert by (day, SKU, channel) that also moves the monthly rollup `sales_monthly` in the same
+transaction, idempotent under an Idempotency-Key; and their keyset listing."""
 
 from __future__ import annotations
 
@@ -164,15 +165,17 @@ async def post_sales(
         ]
         if unknown:
             raise ValidationFailed(unknown)
+        days, sku_ids = [f.day for f in facts], [ids[f.sku] for f in facts]
         row = await conn.fetchrow(
             Q.upsert_sales_facts.sql,
-            [f.day for f in facts],
-            [ids[f.sku] for f in facts],
+            days,
+            sku_ids,
             [f.channel for f in facts],
             [f.qty for f in facts],
             [Decimal(f.revenue.amount) for f in facts],
             [f.revenue.currency for f in facts],
         )
+        await conn.execute(Q.delete_empty_sales_monthly.sql, days, sku_ids)
         result = msgspec.convert(dict(row), SalesResult)
         if idempotency_key is not None:
             await conn.execute(
