@@ -100,3 +100,7 @@ SELECT f.day, s.sku, f.channel, f.qty, f.revenue, f.currency, f.updated_at
    AND ($5::date IS NULL OR (f.day, s.sku, f.channel) > ($5::date, $6::text, $7::text))
  ORDER BY f.day, s.sku, f.channel
  LIMIT $8::integer;
+
+-- name: delete_expired_sales_requests :exec
+-- Forget sales upload idempotency keys older than the retention.
+DELETE FROM sales_requests WHERE created_at < now() - make_interval(hours => $1::integer);

@@ -168,6 +168,9 @@ async def run_pending(pool: Any, *, workers: int = 2, on_progress: Callable[[int
         ran += 1
 
 
+HOUSEKEEPING_SECONDS = 3600
+
+
 class JobRunner:
     """Runs queued jobs in the background of an API worker: polls, and wakes at once when this process queues one."""
 
@@ -190,7 +193,10 @@ class JobRunner:
                 pass
 
     async def _loop(self) -> None:
+        from merchflow.domain.housekeeping import forget_old_idempotency_keys
+
         last_price_check = -PRICE_CHECK_SECONDS
+        last_housekeeping = -float(HOUSEKEEPING_SECONDS)
         while True:
             try:
                 await run_pending(self.pool, workers=self.workers)
@@ -198,6 +204,10 @@ class JobRunner:
                     last_price_check = time.monotonic()
                     async with self.pool.acquire() as conn:
                         await refresh_price_validity(conn)
+                if time.monotonic() - last_housekeeping >= HOUSEKEEPING_SECONDS:
+                    last_housekeeping = time.monotonic()
+                    async with self.pool.acquire() as conn:
+                        await forget_old_idempotency_keys(conn)
             except asyncio.CancelledError:
                 raise
             except Exception:

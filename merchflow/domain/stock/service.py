@@ -37,7 +37,6 @@ from merchflow.domain.types import Page
 
 Q = load("stock")
 COST_READERS = frozenset({"admin", "finance", "purchasing"})
-KEY_RETENTION_HOURS = 48
 
 
 def _line_errors(m: Movement, base: str) -> list[FieldError]:
@@ -218,8 +217,3 @@ async def list_movements(
         entries.append(msgspec.convert(data, LedgerEntry))
     items, next_cursor = split_page(entries, limit, lambda e: [e.id])
     return Page(items=items, next_cursor=next_cursor)
-
-
-async def forget_old_keys(conn: asyncpg.Connection) -> None:
-    """Idempotency keys are kept at least 24 hours (48 here); older ones are forgotten."""
-    await conn.execute(Q.update_expired_request_keys.sql, KEY_RETENTION_HOURS)
