@@ -205,3 +205,71 @@ CREATE OR REPLACE FUNCTION merch_rebuild_sales_monthly(from_month date, to_month
      WHERE f.day >= from_month AND f.day < to_month + interval '1 month'
      GROUP BY 1, f.sku_id, f.channel, f.currency;
 $$;
+
+-- What the reports share, once: the products a report covers — under a category path (by home category or
+-- a placement in another tree; read from the categories so that the planner sees a small scope for one
+-- category), of a role, in a series — and their sales over [p_from, p_to].
+CREATE FUNCTION merch_report_products(p_path ltree, p_role bigint, p_series bigint)
+RETURNS TABLE (id bigint, code text, category_id bigint, role_id bigint, quality_tags text[])
+LANGUAGE sql STABLE AS $$
+    SELECT p.id, p.code::text, p.category_id, p.role_id, p.quality_tags
+      FROM products p
+     WHERE p.id IN (SELECT a.id FROM products a WHERE p_path IS NULL
+                    UNION ALL
+                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ p_path
+                    UNION ALL
+                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
+                     WHERE c.path <@ p_path)
+       AND (p_role IS NULL OR p.role_id = p_role)
+       AND (p_series IS NULL OR EXISTS (SELECT 1 FROM product_series ps
+                                           WHERE ps.product_id = p.id AND ps.series_id = p_series))
+$$;
+
+-- Sales of the products of merch_report_products: whole months from the rollup `sales_monthly`, the days of
+-- the partial edge months from the facts (with p_rollup false every day from the facts, to check the rollup);
+-- one channel or all. Cost and distribution value are NULL where no fact had the price.
+CREATE FUNCTION merch_report_sales(p_path ltree, p_role bigint, p_series bigint, p_from date, p_to date,
+                                   p_rollup boolean, p_channel text DEFAULT NULL)
+RETURNS TABLE (product_id bigint, sku_id bigint, month date, currency text, facts bigint, qty bigint,
+               revenue numeric, cost numeric, costed_revenue numeric, distribution_value numeric,
+               unpriced_qty bigint)
+LANGUAGE sql STABLE AS $$
+WITH scope AS (
+    SELECT * FROM merch_report_products(p_path, p_role, p_series)
+), period AS (
+    -- the period's whole months are read from the rollup, the days of its partial edge months — [p_from, lo) and
+    -- [hi, p_to] — from the facts (every day from the facts when p_rollup is false)
+    SELECT b.lo, greatest(b.lo, b.hi) AS hi
+      FROM (SELECT CASE WHEN p_rollup
+                        THEN coalesce((date_trunc('month', (p_from - 1)::timestamp) + interval '1 month')::date,
+                                      '-infinity'::date)
+                        ELSE 'infinity'::date END AS lo,
+                   coalesce(date_trunc('month', (p_to + 1)::timestamp)::date, 'infinity'::date) AS hi) b
+)
+    SELECT s.product_id, m.sku_id, m.month, m.currency, m.facts::bigint, m.qty, m.revenue::numeric AS revenue,
+           CASE WHEN m.costed_facts > 0 THEN m.cost::numeric END AS cost,
+           CASE WHEN m.costed_facts > 0 THEN m.costed_revenue::numeric END AS costed_revenue,
+           CASE WHEN m.distributed_facts > 0 THEN m.distribution_value::numeric END AS distribution_value,
+           m.qty - m.distributed_qty AS unpriced_qty
+      FROM scope sp
+      JOIN skus s ON s.product_id = sp.id
+      JOIN sales_monthly m ON m.sku_id = s.id
+     WHERE m.month >= (SELECT lo FROM period) AND m.month < (SELECT hi FROM period)
+       AND (p_channel IS NULL OR m.channel = p_channel)
+    UNION ALL
+    SELECT s.product_id, f.sku_id, date_trunc('month', f.day::timestamp)::date, f.currency, 1::bigint, f.qty::bigint,
+           f.revenue::numeric, f.cost::numeric, CASE WHEN f.cost IS NOT NULL THEN f.revenue::numeric END,
+           f.distribution_value::numeric, (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
+      FROM scope sp
+      JOIN skus s ON s.product_id = sp.id
+      JOIN sales_facts f ON f.sku_id = s.id
+     WHERE ((f.day >= coalesce(p_from, '-infinity'::date) AND f.day <= coalesce(p_to, 'infinity'::date)
+             AND f.day < (SELECT lo FROM period))
+            OR (f.day >= coalesce(p_from, '-infinity'::date) AND f.day <= coalesce(p_to, 'infinity'::date)
+                AND f.day >= (SELECT hi FROM period)))
+       -- a one-time gate: no facts are scanned when both ranges are empty (a period of whole months)
+       AND ((SELECT lo FROM period) > coalesce(p_from, '-infinity'::date)
+            OR ((SELECT hi FROM period) <= coalesce(p_to, 'infinity'::date)
+                AND (SELECT hi FROM period) <> 'infinity'::date))
+       AND (p_channel IS NULL OR f.channel = p_channel)
+$$;

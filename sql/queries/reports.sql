@@ -13,19 +13,7 @@ SELECT (SELECT c.path FROM categories c WHERE c.code = $1::text) AS category_pat
 -- Sale and distribution prices in force at $4 against the cost price in force then, per group ($5: sku,
 -- product, category, role or series) and currency, summed over the SKUs that have both prices.
 WITH scope AS (
-    -- the subtree's products by their home category or a placement in another tree; joined from the
-    -- categories so that the planner sees a small scope for one category
-    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
-      FROM products p
-     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
-                    UNION ALL
-                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
-                    UNION ALL
-                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
-                     WHERE c.path <@ $1::ltree)
-       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
-       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
-                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
+    SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
 ), per_sku AS (
     SELECT s.id AS sku_id, s.sku, sp.id AS product_id, sp.code AS product, sp.category_id, sp.role_id, pr.currency,
            max(pr.amount) FILTER (WHERE pr.kind = 'sale') AS sale,
@@ -70,19 +58,7 @@ SELECT grp AS "group", currency, skus::integer AS skus,
 -- On-hand stock × unit cost per warehouse, home category, cost source and currency: the moving-average
 -- cost where the SKU has one, else the cost price in force now, else no value (cost_source 'none').
 WITH scope AS (
-    -- the subtree's products by their home category or a placement in another tree; joined from the
-    -- categories so that the planner sees a small scope for one category
-    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
-      FROM products p
-     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
-                    UNION ALL
-                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
-                    UNION ALL
-                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
-                     WHERE c.path <@ $1::ltree)
-       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
-       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
-                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
+    SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
 ), stock AS (
     SELECT sl.warehouse_id, sp.category_id, sl.sku_id, sum(sl.on_hand) AS on_hand
       FROM scope sp
@@ -121,54 +97,9 @@ SELECT w.code AS warehouse, c.code AS category, k.cost_source, k.currency,
 -- Per role (every role) and per series of the subtree: products, and over days $4..$5 qty, revenue, cost
 -- (qty × cost price in force on the day, where there is one) and margin, with shares of the subtree totals.
 WITH scope AS (
-    -- the subtree's products by their home category or a placement in another tree; joined from the
-    -- categories so that the planner sees a small scope for one category
-    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
-      FROM products p
-     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
-                    UNION ALL
-                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
-                    UNION ALL
-                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
-                     WHERE c.path <@ $1::ltree)
-       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
-       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
-                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
-), period AS (
-    -- the period's whole months are read from the rollup, the days of its partial edge months — [$4, lo) and
-    -- [hi, $5] — from the facts (every day from the facts when $6 is false)
-    SELECT b.lo, greatest(b.lo, b.hi) AS hi
-      FROM (SELECT CASE WHEN $6::boolean
-                        THEN coalesce((date_trunc('month', ($4::date - 1)::timestamp) + interval '1 month')::date,
-                                      '-infinity'::date)
-                        ELSE 'infinity'::date END AS lo,
-                   coalesce(date_trunc('month', ($5::date + 1)::timestamp)::date, 'infinity'::date) AS hi) b
+    SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
 ), sales AS (
-    -- cost and distribution value are NULL where no fact had the price (as a sum over no priced facts)
-    SELECT s.product_id, m.sku_id, m.month, m.currency, m.facts, m.qty, m.revenue::numeric AS revenue,
-           CASE WHEN m.costed_facts > 0 THEN m.cost::numeric END AS cost,
-           CASE WHEN m.costed_facts > 0 THEN m.costed_revenue::numeric END AS costed_revenue,
-           CASE WHEN m.distributed_facts > 0 THEN m.distribution_value::numeric END AS distribution_value,
-           m.qty - m.distributed_qty AS unpriced_qty
-      FROM scope sp
-      JOIN skus s ON s.product_id = sp.id
-      JOIN sales_monthly m ON m.sku_id = s.id
-     WHERE m.month >= (SELECT lo FROM period) AND m.month < (SELECT hi FROM period)
-    UNION ALL
-    SELECT s.product_id, f.sku_id, date_trunc('month', f.day::timestamp)::date, f.currency, 1, f.qty::bigint,
-           f.revenue::numeric, f.cost::numeric, CASE WHEN f.cost IS NOT NULL THEN f.revenue::numeric END,
-           f.distribution_value::numeric, (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
-      FROM scope sp
-      JOIN skus s ON s.product_id = sp.id
-      JOIN sales_facts f ON f.sku_id = s.id
-     WHERE ((f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
-             AND f.day < (SELECT lo FROM period))
-            OR (f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
-                AND f.day >= (SELECT hi FROM period)))
-       -- a one-time gate: no facts are scanned when both ranges are empty (a period of whole months)
-       AND ((SELECT lo FROM period) > coalesce($4::date, '-infinity'::date)
-            OR ((SELECT hi FROM period) <= coalesce($5::date, 'infinity'::date)
-                AND (SELECT hi FROM period) <> 'infinity'::date))
+    SELECT * FROM merch_report_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $6::boolean)
 ), per_product AS (
     SELECT so.product_id, so.currency, sum(so.qty) AS qty, sum(so.revenue) AS revenue,
            sum(so.costed_revenue) AS costed_revenue, sum(so.cost) AS cost
@@ -210,54 +141,9 @@ SELECT k.dimension, k.grp AS "group", k.products::integer AS products, s.currenc
 -- SKUs ranked by revenue over days $4..$5 per currency, classed by the cumulative share before each one:
 -- the class whose cumulative upper bound ($6, ascending, last 100) is the first above it.
 WITH scope AS (
-    -- the subtree's products by their home category or a placement in another tree; joined from the
-    -- categories so that the planner sees a small scope for one category
-    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
-      FROM products p
-     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
-                    UNION ALL
-                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
-                    UNION ALL
-                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
-                     WHERE c.path <@ $1::ltree)
-       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
-       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
-                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
-), period AS (
-    -- the period's whole months are read from the rollup, the days of its partial edge months — [$4, lo) and
-    -- [hi, $5] — from the facts (every day from the facts when $8 is false)
-    SELECT b.lo, greatest(b.lo, b.hi) AS hi
-      FROM (SELECT CASE WHEN $8::boolean
-                        THEN coalesce((date_trunc('month', ($4::date - 1)::timestamp) + interval '1 month')::date,
-                                      '-infinity'::date)
-                        ELSE 'infinity'::date END AS lo,
-                   coalesce(date_trunc('month', ($5::date + 1)::timestamp)::date, 'infinity'::date) AS hi) b
+    SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
 ), sales AS (
-    -- cost and distribution value are NULL where no fact had the price (as a sum over no priced facts)
-    SELECT s.product_id, m.sku_id, m.month, m.currency, m.facts, m.qty, m.revenue::numeric AS revenue,
-           CASE WHEN m.costed_facts > 0 THEN m.cost::numeric END AS cost,
-           CASE WHEN m.costed_facts > 0 THEN m.costed_revenue::numeric END AS costed_revenue,
-           CASE WHEN m.distributed_facts > 0 THEN m.distribution_value::numeric END AS distribution_value,
-           m.qty - m.distributed_qty AS unpriced_qty
-      FROM scope sp
-      JOIN skus s ON s.product_id = sp.id
-      JOIN sales_monthly m ON m.sku_id = s.id
-     WHERE m.month >= (SELECT lo FROM period) AND m.month < (SELECT hi FROM period)
-    UNION ALL
-    SELECT s.product_id, f.sku_id, date_trunc('month', f.day::timestamp)::date, f.currency, 1, f.qty::bigint,
-           f.revenue::numeric, f.cost::numeric, CASE WHEN f.cost IS NOT NULL THEN f.revenue::numeric END,
-           f.distribution_value::numeric, (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
-      FROM scope sp
-      JOIN skus s ON s.product_id = sp.id
-      JOIN sales_facts f ON f.sku_id = s.id
-     WHERE ((f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
-             AND f.day < (SELECT lo FROM period))
-            OR (f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
-                AND f.day >= (SELECT hi FROM period)))
-       -- a one-time gate: no facts are scanned when both ranges are empty (a period of whole months)
-       AND ((SELECT lo FROM period) > coalesce($4::date, '-infinity'::date)
-            OR ((SELECT hi FROM period) <= coalesce($5::date, 'infinity'::date)
-                AND (SELECT hi FROM period) <> 'infinity'::date))
+    SELECT * FROM merch_report_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $8::boolean)
 ), per_sku AS (
     SELECT s.sku, sp.code AS product, so.currency, sum(so.qty) AS qty, sum(so.revenue) AS revenue,
            sum(so.costed_revenue) AS costed_revenue, sum(so.cost) AS cost
@@ -290,54 +176,9 @@ SELECT r.rank::integer AS rank, r.sku, r.product, r.currency, r.qty::bigint AS q
 -- Products ranked by the weighted score ($6: volume, margin, appeal, value weights) of their components over
 -- days $4..$5 (value and margin in currency $7), each normalised min-max to 0..1 within the result.
 WITH scope AS (
-    -- the subtree's products by their home category or a placement in another tree; joined from the
-    -- categories so that the planner sees a small scope for one category
-    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
-      FROM products p
-     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
-                    UNION ALL
-                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
-                    UNION ALL
-                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
-                     WHERE c.path <@ $1::ltree)
-       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
-       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
-                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
-), period AS (
-    -- the period's whole months are read from the rollup, the days of its partial edge months — [$4, lo) and
-    -- [hi, $5] — from the facts (every day from the facts when $9 is false)
-    SELECT b.lo, greatest(b.lo, b.hi) AS hi
-      FROM (SELECT CASE WHEN $9::boolean
-                        THEN coalesce((date_trunc('month', ($4::date - 1)::timestamp) + interval '1 month')::date,
-                                      '-infinity'::date)
-                        ELSE 'infinity'::date END AS lo,
-                   coalesce(date_trunc('month', ($5::date + 1)::timestamp)::date, 'infinity'::date) AS hi) b
+    SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
 ), sales AS (
-    -- cost and distribution value are NULL where no fact had the price (as a sum over no priced facts)
-    SELECT s.product_id, m.sku_id, m.month, m.currency, m.facts, m.qty, m.revenue::numeric AS revenue,
-           CASE WHEN m.costed_facts > 0 THEN m.cost::numeric END AS cost,
-           CASE WHEN m.costed_facts > 0 THEN m.costed_revenue::numeric END AS costed_revenue,
-           CASE WHEN m.distributed_facts > 0 THEN m.distribution_value::numeric END AS distribution_value,
-           m.qty - m.distributed_qty AS unpriced_qty
-      FROM scope sp
-      JOIN skus s ON s.product_id = sp.id
-      JOIN sales_monthly m ON m.sku_id = s.id
-     WHERE m.month >= (SELECT lo FROM period) AND m.month < (SELECT hi FROM period)
-    UNION ALL
-    SELECT s.product_id, f.sku_id, date_trunc('month', f.day::timestamp)::date, f.currency, 1, f.qty::bigint,
-           f.revenue::numeric, f.cost::numeric, CASE WHEN f.cost IS NOT NULL THEN f.revenue::numeric END,
-           f.distribution_value::numeric, (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
-      FROM scope sp
-      JOIN skus s ON s.product_id = sp.id
-      JOIN sales_facts f ON f.sku_id = s.id
-     WHERE ((f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
-             AND f.day < (SELECT lo FROM period))
-            OR (f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
-                AND f.day >= (SELECT hi FROM period)))
-       -- a one-time gate: no facts are scanned when both ranges are empty (a period of whole months)
-       AND ((SELECT lo FROM period) > coalesce($4::date, '-infinity'::date)
-            OR ((SELECT hi FROM period) <= coalesce($5::date, 'infinity'::date)
-                AND (SELECT hi FROM period) <> 'infinity'::date))
+    SELECT * FROM merch_report_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $9::boolean)
 ), sold AS (
     SELECT sa.product_id, sum(sa.qty)::bigint AS qty,
            sum(sa.revenue) FILTER (WHERE sa.currency = $7::text) AS revenue,
@@ -425,56 +266,9 @@ SELECT to_char(date_trunc('month', m.created_at AT TIME ZONE 'UTC'), 'YYYY-MM') 
 -- Accrued receivables: distribution-channel facts on days $4..$5 at qty × the distribution price in force
 -- on the day (in the fact's currency), per month and currency; qty without such a price is counted apart.
 WITH scope AS (
-    -- the subtree's products by their home category or a placement in another tree; joined from the
-    -- categories so that the planner sees a small scope for one category
-    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
-      FROM products p
-     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
-                    UNION ALL
-                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
-                    UNION ALL
-                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
-                     WHERE c.path <@ $1::ltree)
-       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
-       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
-                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
-), period AS (
-    -- the period's whole months are read from the rollup, the days of its partial edge months — [$4, lo) and
-    -- [hi, $5] — from the facts (every day from the facts when $7 is false)
-    SELECT b.lo, greatest(b.lo, b.hi) AS hi
-      FROM (SELECT CASE WHEN $7::boolean
-                        THEN coalesce((date_trunc('month', ($4::date - 1)::timestamp) + interval '1 month')::date,
-                                      '-infinity'::date)
-                        ELSE 'infinity'::date END AS lo,
-                   coalesce(date_trunc('month', ($5::date + 1)::timestamp)::date, 'infinity'::date) AS hi) b
+    SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
 ), sales AS (
-    -- cost and distribution value are NULL where no fact had the price (as a sum over no priced facts)
-    SELECT s.product_id, m.sku_id, m.month, m.currency, m.facts, m.qty, m.revenue::numeric AS revenue,
-           CASE WHEN m.costed_facts > 0 THEN m.cost::numeric END AS cost,
-           CASE WHEN m.costed_facts > 0 THEN m.costed_revenue::numeric END AS costed_revenue,
-           CASE WHEN m.distributed_facts > 0 THEN m.distribution_value::numeric END AS distribution_value,
-           m.qty - m.distributed_qty AS unpriced_qty
-      FROM scope sp
-      JOIN skus s ON s.product_id = sp.id
-      JOIN sales_monthly m ON m.sku_id = s.id
-     WHERE m.month >= (SELECT lo FROM period) AND m.month < (SELECT hi FROM period)
-       AND m.channel = 'distribution'
-    UNION ALL
-    SELECT s.product_id, f.sku_id, date_trunc('month', f.day::timestamp)::date, f.currency, 1, f.qty::bigint,
-           f.revenue::numeric, f.cost::numeric, CASE WHEN f.cost IS NOT NULL THEN f.revenue::numeric END,
-           f.distribution_value::numeric, (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
-      FROM scope sp
-      JOIN skus s ON s.product_id = sp.id
-      JOIN sales_facts f ON f.sku_id = s.id
-     WHERE ((f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
-             AND f.day < (SELECT lo FROM period))
-            OR (f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
-                AND f.day >= (SELECT hi FROM period)))
-       -- a one-time gate: no facts are scanned when both ranges are empty (a period of whole months)
-       AND ((SELECT lo FROM period) > coalesce($4::date, '-infinity'::date)
-            OR ((SELECT hi FROM period) <= coalesce($5::date, 'infinity'::date)
-                AND (SELECT hi FROM period) <> 'infinity'::date))
-       AND f.channel = 'distribution'
+    SELECT * FROM merch_report_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $7::boolean, 'distribution')
 )
 SELECT to_char(so.month, 'YYYY-MM') AS month, so.currency, sum(so.facts)::integer AS facts,
        sum(so.qty)::bigint AS qty, sum(so.distribution_value) AS amount, sum(so.unpriced_qty)::bigint AS unpriced_qty

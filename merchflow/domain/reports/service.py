@@ -1,5 +1,11 @@
 """The reports: each one set-based statement over the scope a request names (a category subtree, a role,
-a series), shaped into a `Report`; cost amounts are left out for roles that may not see them."""
+a series), shaped into a `Report`; cost amounts are left out for roles that may not see them.
+
+The reports over sales (assortment, abc, purchasing-scorecard, receivables) read them through
+`merch_report_sales`: the monthly rollup `sales_monthly` for the whole months of the period, the facts for
+the days of its partial edge months (`rollup=False`: every day from the facts, to check the rollup). A fact is
+costed (cost and distribution price in force on its day) when uploaded: a price changed retroactively for
+past days does not re-cost loaded facts until `merch_rebuild_sales_monthly` is run over those months."""
 
 from __future__ import annotations
 
@@ -30,7 +36,6 @@ from merchflow.domain.sql import load
 Q = load("reports")
 R = TypeVar("R", bound=msgspec.Struct)
 
-COST_READERS = frozenset({"admin", "finance", "purchasing"})
 COST_FIELDS = ("cost", "margin")
 MarginsBy = Literal["sku", "product", "category", "role", "series"]
 DEFAULT_CLASSES = "70,20,5,5"
@@ -85,10 +90,6 @@ async def scope_of(conn: asyncpg.Connection, category: str | None, role: str | N
         role_id=row["role_id"],
         series_id=row["series_id"],
     )
-
-
-def sees_cost(principal: Principal) -> bool:
-    return not COST_READERS.isdisjoint(principal.roles)
 
 
 def amount(value: Decimal | None, currency: str | None) -> str | None:
@@ -241,11 +242,7 @@ async def assortment(
     """Per role and per series of a subtree: products, revenue and margin with their shares, and each role's
     revenue share against a target mix.
 
-    Sales are read from the monthly rollup `sales_monthly` for the whole months of the period and from the
-    facts for the days of its partial edge months (`rollup=False`: every day from the facts, to check the
-    rollup). A fact is costed (cost and distribution price in force on its day) when uploaded: a price changed
-    retroactively for past days does not re-cost loaded facts until `merch_rebuild_sales_monthly` is run
-    over those months."""
+    Sales as described in the module docstring."""
     period = _period(since, until)
     mix = _mix(target, "target", None, Decimal(100)) if target is not None else {}
     scope = await scope_of(conn, category, role, series)
@@ -255,7 +252,7 @@ async def assortment(
         unknown = sorted(set(mix) - roles)
         if unknown:
             raise param_error("target", "unknown_code", f"No product role has the code {unknown[0]!r}.")
-    show = sees_cost(principal)
+    show = principal.sees_confidential
     items = []
     for r in rows:
         goal = mix.get(r["group"]) if r["dimension"] == "role" and mix else None
@@ -300,16 +297,12 @@ async def abc(
 ) -> Report[AbcRow]:
     """SKUs ranked by revenue over the period, classed by the cumulative share before each one.
 
-    Sales are read from the monthly rollup `sales_monthly` for the whole months of the period and from the
-    facts for the days of its partial edge months (`rollup=False`: every day from the facts, to check the
-    rollup). A fact is costed (cost and distribution price in force on its day) when uploaded: a price changed
-    retroactively for past days does not re-cost loaded facts until `merch_rebuild_sales_monthly` is run
-    over those months."""
+    Sales as described in the module docstring."""
     period = _period(since, until)
     bounds = class_bounds(classes or DEFAULT_CLASSES)
     scope = await scope_of(conn, category, role, series)
     rows = await conn.fetch(Q.list_abc.sql, *scope.args(), since, until, bounds, limit + 1, rollup)
-    show = sees_cost(principal)
+    show = principal.sees_confidential
     items = [
         AbcRow(
             rank=r["rank"],
@@ -350,11 +343,7 @@ async def purchasing_scorecard(
 ) -> Report[ScorecardRow]:
     """Products ranked by a weighted score of volume, margin, appeal and value, each normalised 0..1.
 
-    Sales are read from the monthly rollup `sales_monthly` for the whole months of the period and from the
-    facts for the days of its partial edge months (`rollup=False`: every day from the facts, to check the
-    rollup). A fact is costed (cost and distribution price in force on its day) when uploaded: a price changed
-    retroactively for past days does not re-cost loaded facts until `merch_rebuild_sales_monthly` is run
-    over those months."""
+    Sales as described in the module docstring."""
     period = _period(since, until)
     mix = _mix(weights or DEFAULT_WEIGHTS, "weights", WEIGHT_KEYS, Decimal(1))
     if currency not in CURRENCIES:
@@ -431,11 +420,7 @@ async def receivables(
 ) -> Report[ReceivableRow]:
     """Accrued receivables: distribution-channel sales at the distribution price in force, by month.
 
-    Sales are read from the monthly rollup `sales_monthly` for the whole months of the period and from the
-    facts for the days of its partial edge months (`rollup=False`: every day from the facts, to check the
-    rollup). A fact is costed (cost and distribution price in force on its day) when uploaded: a price changed
-    retroactively for past days does not re-cost loaded facts until `merch_rebuild_sales_monthly` is run
-    over those months."""
+    Sales as described in the module docstring."""
     period = _period(since, until)
     scope = await scope_of(conn, category, role, series)
     rows = await conn.fetch(Q.list_receivables.sql, *scope.args(), since, until, limit + 1, rollup)
