@@ -18,6 +18,8 @@ ROLES: tuple[Role, ...] = (
     "finance",
     "storefront",
 )
+# Who may see money confidential to the business (cost, distribution prices, supplier terms, margins in money).
+CONFIDENTIAL_ROLES = frozenset({"admin", "finance", "purchasing"})
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,6 +30,12 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 
     def has_any(self, roles: frozenset[str]) -> bool:
         return "admin" in self.roles or not self.roles.isdisjoint(roles)
+
+    @property
+    def sees_confidential(self) -> bool:
+        """Cost and distribution prices, supplier terms, margins in money, confidential attributes: finance,
+        purchasing and admin only — whatever route or view shows them."""
+        return not CONFIDENTIAL_ROLES.isdisjoint(self.roles)
 
 
 class KeyInfo(msgspec.Struct, frozen=True, kw_only=True):

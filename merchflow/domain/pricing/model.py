@@ -16,7 +16,6 @@ PriceKind = Literal["sale", "distribution", "cost"]
 PRICE_KINDS: tuple[PriceKind, ...] = ("sale", "distribution", "cost")
 # Cost and distribution prices are for these roles only; sale prices for every internal role.
 CONFIDENTIAL_KINDS = frozenset({"cost", "distribution"})
-CONFIDENTIAL_READERS = frozenset({"admin", "finance", "purchasing"})
 
 Moment = Annotated[
     datetime,

@@ -19,7 +19,6 @@ from merchflow.domain.money import CURRENCIES, Money, money, money_errors
 from merchflow.domain.paging import decode_cursor, encode_cursor
 from merchflow.domain.pricing.model import (
     CONFIDENTIAL_KINDS,
-    CONFIDENTIAL_READERS,
     PRICE_KINDS,
     Price,
     PriceCreate,
@@ -33,7 +32,6 @@ Q = load("prices")
 
 OVERLAP_CONSTRAINT = "prices_sku_id_kind_currency_excl"
 # Writers of cost and distribution prices; listing keys may write sale prices only.
-CONFIDENTIAL_WRITERS = frozenset({"admin", "finance", "purchasing"})
 
 
 def _price(sku: str, row: asyncpg.Record) -> Price:
@@ -54,7 +52,7 @@ def sku_not_found(sku: str) -> NotFound:
 
 def visible_kinds(principal: Principal) -> list[str]:
     """The price kinds a principal may read: sale for every internal role, all for the confidential readers."""
-    if CONFIDENTIAL_READERS.isdisjoint(principal.roles):
+    if not principal.sees_confidential:
         return [k for k in PRICE_KINDS if k not in CONFIDENTIAL_KINDS]
     return list(PRICE_KINDS)
 
@@ -95,7 +93,7 @@ async def list_prices(
 
 
 def _check(principal: Principal, body: PriceCreate) -> None:
-    if body.kind in CONFIDENTIAL_KINDS and CONFIDENTIAL_WRITERS.isdisjoint(principal.roles):
+    if body.kind in CONFIDENTIAL_KINDS and not principal.sees_confidential:
         raise PermissionDenied(
             f"{body.kind.capitalize()} prices are written by the finance or purchasing role; "
             f"the key has {', '.join(sorted(principal.roles))}.",

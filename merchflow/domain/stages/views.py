@@ -27,7 +27,6 @@ Q = load("views")
 CONFIDENTIAL_ITEMS = frozenset(
     {"cost_price", "distribution_price", "supplier_terms", "price_history", "stock_valuation"}
 )
-CONFIDENTIAL_READERS = frozenset({"admin", "finance", "purchasing"})
 
 
 class ViewItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -130,9 +129,7 @@ RESOLVERS: dict[str, Resolver] = {
     "price_history": lambda c: pricing.price_history(c.prices),
     "promotions": lambda c: pricing.running_promotions(c.promotions),
     # Margin amounts derive from cost prices: other roles (marketing) see the percent only.
-    "margin": lambda c: pricing.margins(
-        c.prices, amounts=c.principal is not None and not CONFIDENTIAL_READERS.isdisjoint(c.principal.roles)
-    ),
+    "margin": lambda c: pricing.margins(c.prices, amounts=c.principal is not None and c.principal.sees_confidential),
 }
 
 
@@ -178,7 +175,7 @@ async def stage_view(conn: asyncpg.Connection, principal: Principal, code: str, 
     state = await completeness.get_completeness(conn, code)
     mine = state.stages[stage]
     missing_items = {m.item for m in mine.missing}
-    confidential_ok = not CONFIDENTIAL_READERS.isdisjoint(principal.roles)
+    confidential_ok = principal.sees_confidential
     by_code = {e.attribute: e for e in attribute_set}
     items: list[ViewItem] = []
     listed: set[str] = set()

@@ -36,7 +36,6 @@ from merchflow.domain.stock.model import (
 from merchflow.domain.types import Page
 
 Q = load("stock")
-COST_READERS = frozenset({"admin", "finance", "purchasing"})
 
 
 def _line_errors(m: Movement, base: str) -> list[FieldError]:
@@ -205,7 +204,7 @@ async def list_movements(
     rows = await conn.fetch(
         Q.list_movements.sql, sku, warehouse, location, type, reference, since, after[0] if after else None, limit + 1
     )
-    show_cost = not COST_READERS.isdisjoint(principal.roles)
+    show_cost = principal.sees_confidential
     entries = []
     for r in rows:
         data = dict(r)
