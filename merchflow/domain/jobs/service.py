@@ -172,13 +172,13 @@ HOUSEKEEPING_SECONDS = 3600
 
 
 class JobRunner:
-    """Runs queued jobs in the background of an API worker: polls, and wakes at once when this process queues one."""
+    """Runs queued jobs in the background of an API worker, polling every `poll_seconds`; also checks prices
+    that start or stop being in force (every minute) and forgets old idempotency keys (every hour)."""
 
     def __init__(self, pool: Any, *, workers: int = 2, poll_seconds: float = 2.0) -> None:
         self.pool = pool
         self.workers = workers
         self.poll_seconds = poll_seconds
-        self.wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -212,8 +212,4 @@ class JobRunner:
                 raise
             except Exception:
                 log.warning("job runner: a job failed; polling on")
-            try:
-                await asyncio.wait_for(self.wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
-            self.wake.clear()
+            await asyncio.sleep(self.poll_seconds)
