@@ -10,47 +10,60 @@ SELECT (SELECT c.path FROM categories c WHERE c.code = $1::text) AS category_pat
        (SELECT s.id FROM series s WHERE s.code = $3::text) AS series_id;
 
 -- name: list_margins :many
--- Sale and distribution prices in force at $4 against the cost price in force then, per group ($5: sku,
--- product, category, role or series) and currency, summed over the SKUs that have both prices.
-WITH scope AS (
-    SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
-), per_sku AS (
-    SELECT s.id AS sku_id, s.sku, sp.id AS product_id, sp.code AS product, sp.category_id, sp.role_id, pr.currency,
-           max(pr.amount) FILTER (WHERE pr.kind = 'sale') AS sale,
-           max(pr.amount) FILTER (WHERE pr.kind = 'distribution') AS distribution,
-           max(pr.amount) FILTER (WHERE pr.kind = 'cost') AS cost
-      FROM scope sp
-      JOIN skus s ON s.product_id = sp.id
-      JOIN prices pr ON pr.sku_id = s.id AND pr.valid_from <= $4::timestamptz
-                    AND (pr.valid_to IS NULL OR pr.valid_to > $4::timestamptz)
-     GROUP BY s.id, s.sku, sp.id, sp.code, sp.category_id, sp.role_id, pr.currency
+-- Sale and distribution prices in force at $4 (NULL: now, from the maintained prices_in_force) against the
+-- cost price in force then, per group ($5: sku, product, category, role or series) and currency, summed over
+-- the SKUs that have both prices.
+WITH per_sku AS (
+    SELECT f.sku_id, s.sku, sp.id AS product_id, sp.code AS product, sp.category_id, sp.role_id, f.currency,
+           f.sale, f.distribution, f.cost
+      FROM merch_prices_in_force($4::timestamptz) f
+      JOIN skus s ON s.id = f.sku_id
+      JOIN merch_report_products($1::ltree, $2::bigint, $3::bigint) sp ON sp.id = s.product_id
 ), keyed AS (
+    -- grouped by id; the label is carried along where it is at hand (sku, product) and looked up per group
+    -- otherwise. Only grouping by series multiplies a SKU by its product's series (one row, NULL, if none).
     SELECT CASE $5::text
-               WHEN 'sku' THEN ps.sku WHEN 'product' THEN ps.product WHEN 'category' THEN c.code
-               WHEN 'role' THEN r.code ELSE se.code
-           END AS grp,
+               WHEN 'sku' THEN ps.sku_id WHEN 'product' THEN ps.product_id WHEN 'category' THEN ps.category_id
+               WHEN 'role' THEN ps.role_id ELSE pser.series_id
+           END AS gid,
+           CASE $5::text WHEN 'sku' THEN ps.sku WHEN 'product' THEN ps.product END AS label,
            ps.currency, ps.sale, ps.distribution, ps.cost
       FROM per_sku ps
-      JOIN categories c ON c.id = ps.category_id
-      JOIN roles r ON r.id = ps.role_id
-      -- only grouping by series multiplies a SKU by its product's series (one row with NULL when it has none)
       LEFT JOIN product_series pser ON $5::text = 'series' AND pser.product_id = ps.product_id
-      LEFT JOIN series se ON se.id = pser.series_id
 ), totals AS (
-    SELECT grp, currency, count(*) AS skus,
+    -- per SKU each row is its own group (no aggregation needed); otherwise summed per group
+    SELECT gid, label, currency, 1 AS skus,
+           CASE WHEN sale IS NOT NULL AND cost IS NOT NULL THEN sale END AS sale,
+           CASE WHEN sale IS NOT NULL AND cost IS NOT NULL THEN cost END AS sale_cost,
+           CASE WHEN distribution IS NOT NULL AND cost IS NOT NULL THEN distribution END AS distribution,
+           CASE WHEN distribution IS NOT NULL AND cost IS NOT NULL THEN cost END AS distribution_cost
+      FROM keyed
+     WHERE $5::text = 'sku'
+    UNION ALL
+    SELECT gid, label, currency, count(*) AS skus,
            sum(sale) FILTER (WHERE sale IS NOT NULL AND cost IS NOT NULL) AS sale,
            sum(cost) FILTER (WHERE sale IS NOT NULL AND cost IS NOT NULL) AS sale_cost,
            sum(distribution) FILTER (WHERE distribution IS NOT NULL AND cost IS NOT NULL) AS distribution,
            sum(cost) FILTER (WHERE distribution IS NOT NULL AND cost IS NOT NULL) AS distribution_cost
       FROM keyed
-     GROUP BY grp, currency
+     WHERE $5::text <> 'sku'
+     GROUP BY gid, label, currency
+), labelled AS (
+    SELECT coalesce(t.label,
+                    CASE $5::text
+                        WHEN 'category' THEN (SELECT c.code::text FROM categories c WHERE c.id = t.gid)
+                        WHEN 'role' THEN (SELECT r.code::text FROM roles r WHERE r.id = t.gid)
+                        WHEN 'series' THEN (SELECT se.code::text FROM series se WHERE se.id = t.gid)
+                    END) AS grp,
+           t.*
+      FROM totals t
 )
 SELECT grp AS "group", currency, skus::integer AS skus,
        sale, sale_cost, sale - sale_cost AS sale_margin,
        round((sale - sale_cost) / nullif(sale, 0) * 100, 2) AS sale_margin_pct,
        distribution, distribution_cost, distribution - distribution_cost AS distribution_margin,
        round((distribution - distribution_cost) / nullif(distribution, 0) * 100, 2) AS distribution_margin_pct
-  FROM totals
+  FROM labelled
  ORDER BY grp NULLS LAST, currency
  LIMIT $6::integer;
 
@@ -68,11 +81,10 @@ WITH scope AS (
      GROUP BY sl.warehouse_id, sp.category_id, sl.sku_id
 ), cost_prices AS (
     -- one cost price in force per SKU (the first currency, should a SKU have several)
-    SELECT DISTINCT ON (pr.sku_id) pr.sku_id, pr.currency, pr.amount
-      FROM prices pr
-     WHERE pr.kind = 'cost' AND pr.sku_id IN (SELECT sku_id FROM stock)
-       AND pr.valid_from <= now() AND (pr.valid_to IS NULL OR pr.valid_to > now())
-     ORDER BY pr.sku_id, pr.currency
+    SELECT DISTINCT ON (f.sku_id) f.sku_id, f.currency, f.cost AS amount
+      FROM merch_prices_in_force(NULL) f
+     WHERE f.cost IS NOT NULL AND f.sku_id IN (SELECT sku_id FROM stock)
+     ORDER BY f.sku_id, f.currency
 ), costed AS (
     SELECT st.warehouse_id, st.category_id, st.sku_id, st.on_hand,
            CASE WHEN sc.sku_id IS NOT NULL THEN 'moving-average'
@@ -98,29 +110,40 @@ SELECT w.code AS warehouse, c.code AS category, k.cost_source, k.currency,
 -- (qty × cost price in force on the day, where there is one) and margin, with shares of the subtree totals.
 WITH scope AS (
     SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
-), sales AS (
-    SELECT * FROM merch_report_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $6::boolean)
-), per_product AS (
-    SELECT so.product_id, so.currency, sum(so.qty) AS qty, sum(so.revenue) AS revenue,
+), per_sku AS (
+    SELECT so.sku_id, so.currency, sum(so.qty) AS qty, sum(so.revenue) AS revenue,
            sum(so.costed_revenue) AS costed_revenue, sum(so.cost) AS cost
-      FROM sales so
-     GROUP BY so.product_id, so.currency
-), members AS (
-    SELECT 'role' AS dimension, r.code AS grp, sp.id AS product_id
-      FROM roles r LEFT JOIN scope sp ON sp.role_id = r.id
+      FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $6::boolean) so
+     GROUP BY so.sku_id, so.currency
+), per_product AS (
+    SELECT s.product_id, ps.currency, sum(ps.qty) AS qty, sum(ps.revenue) AS revenue,
+           sum(ps.costed_revenue) AS costed_revenue, sum(ps.cost) AS cost
+      FROM per_sku ps
+      JOIN skus s ON s.id = ps.sku_id
+     GROUP BY s.product_id, ps.currency
+), by_role AS (
+    SELECT sp.role_id, count(*) AS products FROM scope sp GROUP BY sp.role_id
+), by_series AS (
+    SELECT ps.series_id, count(*) AS products
+      FROM scope sp LEFT JOIN product_series ps ON ps.product_id = sp.id
+     GROUP BY ps.series_id
+), counted AS (
+    -- every role (0 products where none), and the series of the subtree's products (NULL: in none)
+    SELECT 'role' AS dimension, r.id AS gid, r.code::text AS grp, coalesce(b.products, 0) AS products
+      FROM roles r LEFT JOIN by_role b ON b.role_id = r.id
      WHERE $2::bigint IS NULL OR r.id = $2::bigint
     UNION ALL
-    SELECT 'series', se.code, sp.id
-      FROM scope sp
-      LEFT JOIN product_series ps ON ps.product_id = sp.id
-      LEFT JOIN series se ON se.id = ps.series_id
-), counted AS (
-    SELECT dimension, grp, count(product_id) AS products FROM members GROUP BY dimension, grp
+    SELECT 'series', b.series_id, se.code::text, b.products
+      FROM by_series b LEFT JOIN series se ON se.id = b.series_id
 ), sold AS (
-    SELECT m.dimension, m.grp, pp.currency, sum(pp.qty) AS qty, sum(pp.revenue) AS revenue,
+    SELECT 'role' AS dimension, p.role_id AS gid, pp.currency, sum(pp.qty) AS qty, sum(pp.revenue) AS revenue,
            sum(pp.costed_revenue) AS costed_revenue, sum(pp.cost) AS cost
-      FROM members m JOIN per_product pp ON pp.product_id = m.product_id
-     GROUP BY m.dimension, m.grp, pp.currency
+      FROM per_product pp JOIN products p ON p.id = pp.product_id
+     GROUP BY p.role_id, pp.currency
+    UNION ALL
+    SELECT 'series', ps.series_id, pp.currency, sum(pp.qty), sum(pp.revenue), sum(pp.costed_revenue), sum(pp.cost)
+      FROM per_product pp LEFT JOIN product_series ps ON ps.product_id = pp.product_id
+     GROUP BY ps.series_id, pp.currency
 ), totals AS (
     -- the subtree's totals count each product once, whatever its series
     SELECT currency, sum(revenue) AS revenue, sum(costed_revenue) - sum(cost) AS margin
@@ -133,30 +156,29 @@ SELECT k.dimension, k.grp AS "group", k.products::integer AS products, s.currenc
        round((s.costed_revenue - s.cost) / nullif(s.costed_revenue, 0) * 100, 2) AS margin_pct,
        round((s.costed_revenue - s.cost) / nullif(t.margin, 0) * 100, 2) AS margin_share
   FROM counted k
-  LEFT JOIN sold s ON s.dimension = k.dimension AND s.grp IS NOT DISTINCT FROM k.grp
+  LEFT JOIN sold s ON s.dimension = k.dimension AND s.gid IS NOT DISTINCT FROM k.gid
   LEFT JOIN totals t ON t.currency = s.currency
  ORDER BY k.dimension, k.grp NULLS LAST, s.currency NULLS LAST;
 
 -- name: list_abc :many
 -- SKUs ranked by revenue over days $4..$5 per currency, classed by the cumulative share before each one:
 -- the class whose cumulative upper bound ($6, ascending, last 100) is the first above it.
-WITH scope AS (
-    SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
-), sales AS (
-    SELECT * FROM merch_report_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $8::boolean)
-), per_sku AS (
-    SELECT s.sku, sp.code AS product, so.currency, sum(so.qty) AS qty, sum(so.revenue) AS revenue,
+WITH per_sku AS (
+    SELECT so.sku_id, so.currency, sum(so.qty) AS qty, sum(so.revenue) AS revenue,
            sum(so.costed_revenue) AS costed_revenue, sum(so.cost) AS cost
-      FROM sales so
-      JOIN skus s ON s.id = so.sku_id
-      JOIN scope sp ON sp.id = so.product_id
-     GROUP BY s.sku, sp.code, so.currency
+      FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $8::boolean) so
+     GROUP BY so.sku_id, so.currency
+), named AS (
+    SELECT s.sku, p.code::text AS product, ps.currency, ps.qty, ps.revenue, ps.costed_revenue, ps.cost
+      FROM per_sku ps
+      JOIN skus s ON s.id = ps.sku_id
+      JOIN products p ON p.id = s.product_id
 ), ranked AS (
     SELECT ps.*,
            row_number() OVER w AS rank,
            sum(ps.revenue) OVER w AS running,
            sum(ps.revenue) OVER (PARTITION BY ps.currency) AS total
-      FROM per_sku ps
+      FROM named ps
     WINDOW w AS (PARTITION BY ps.currency ORDER BY ps.revenue DESC, ps.sku)
 )
 SELECT r.rank::integer AS rank, r.sku, r.product, r.currency, r.qty::bigint AS qty, r.revenue,
@@ -177,25 +199,28 @@ SELECT r.rank::integer AS rank, r.sku, r.product, r.currency, r.qty::bigint AS q
 -- days $4..$5 (value and margin in currency $7), each normalised min-max to 0..1 within the result.
 WITH scope AS (
     SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
-), sales AS (
-    SELECT * FROM merch_report_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $9::boolean)
-), sold AS (
-    SELECT sa.product_id, sum(sa.qty)::bigint AS qty,
+), per_sku AS (
+    SELECT sa.sku_id, sum(sa.qty)::bigint AS qty,
            sum(sa.revenue) FILTER (WHERE sa.currency = $7::text) AS revenue,
            sum(sa.costed_revenue) FILTER (WHERE sa.currency = $7::text) AS costed_revenue,
            sum(sa.cost) FILTER (WHERE sa.currency = $7::text) AS cost
-      FROM sales sa
-     GROUP BY sa.product_id
+      FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $9::boolean) sa
+     GROUP BY sa.sku_id
+), sold AS (
+    SELECT s.product_id, sum(ps.qty)::bigint AS qty, sum(ps.revenue) AS revenue,
+           sum(ps.costed_revenue) AS costed_revenue, sum(ps.cost) AS cost
+      FROM per_sku ps
+      JOIN skus s ON s.id = ps.sku_id
+     GROUP BY s.product_id
 ), components AS (
     SELECT sp.code AS product,
            coalesce(so.qty, 0) AS volume,
            round((so.costed_revenue - so.cost) / nullif(so.costed_revenue, 0) * 100, 2) AS margin_pct,
-           least(1, coalesce(
-               (pc.stages -> 'listing' ->> 'present')::numeric
-                   / nullif((pc.stages -> 'listing' ->> 'required')::numeric, 0),
-               CASE WHEN pc.product_id IS NULL THEN 0 ELSE 1 END)  -- nothing required: complete
-             + 0.25 * cardinality(ARRAY(SELECT DISTINCT t FROM unnest(sp.quality_tags) t
-                                         WHERE t IN ('famous', 'specialty', 'quality', 'new')))) AS appeal,
+           -- the listing share (0 for a product never computed) plus a quarter per quality tag, at most 1
+           least(1, coalesce(pc.listing_share, 0)
+                    + 0.25 * (('famous' = ANY (sp.quality_tags))::int + ('specialty' = ANY (sp.quality_tags))::int
+                              + ('quality' = ANY (sp.quality_tags))::int + ('new' = ANY (sp.quality_tags))::int))
+             AS appeal,
            coalesce(so.revenue, 0) AS value
       FROM scope sp
       LEFT JOIN sold so ON so.product_id = sp.id
@@ -222,40 +247,32 @@ WITH scope AS (
              + n.appeal_score * ($6::numeric[])[3] + n.value_score * ($6::numeric[])[4] AS score
       FROM normalised n
 )
-SELECT (row_number() OVER (ORDER BY round(s.score, 4) DESC, s.product))::integer AS rank,
-       s.product, s.volume::bigint AS volume, s.margin_pct, round(s.appeal, 4) AS appeal, s.value,
-       round(s.volume_score, 4) AS volume_score, round(s.margin_score, 4) AS margin_score,
-       round(s.appeal_score, 4) AS appeal_score, round(s.value_score, 4) AS value_score,
-       round(s.score, 4) AS score
-  FROM scored s
- ORDER BY rank
- LIMIT $8::integer;
+SELECT (row_number() OVER (ORDER BY t.score DESC, t.product))::integer AS rank,
+       t.product, t.volume, t.margin_pct, t.appeal, t.value, t.volume_score, t.margin_score, t.appeal_score,
+       t.value_score, t.score
+  FROM (
+    -- the first $8 lines only (a top-N sort), numbered afterwards: the same ranks as numbering every line
+    SELECT s.product, s.volume::bigint AS volume, s.margin_pct, round(s.appeal, 4) AS appeal, s.value,
+           round(s.volume_score, 4) AS volume_score, round(s.margin_score, 4) AS margin_score,
+           round(s.appeal_score, 4) AS appeal_score, round(s.value_score, 4) AS value_score,
+           round(s.score, 4) AS score
+      FROM scored s
+     ORDER BY round(s.score, 4) DESC, s.product
+     LIMIT $8::integer
+  ) t
+ ORDER BY rank;
 
 -- name: list_payables :many
 -- Accrued payables: receipts with a unit cost (qty × unit cost) per supplier, month of receipt (UTC) and
 -- currency, for receipts on days $4..$5.
-WITH scope AS (
-    -- the subtree's products by their home category or a placement in another tree; joined from the
-    -- categories so that the planner sees a small scope for one category
-    SELECT p.id, p.code, p.category_id, p.role_id, p.quality_tags
-      FROM products p
-     WHERE p.id IN (SELECT a.id FROM products a WHERE $1::ltree IS NULL
-                    UNION ALL
-                    SELECT h.id FROM categories c JOIN products h ON h.category_id = c.id WHERE c.path <@ $1::ltree
-                    UNION ALL
-                    SELECT pp.product_id FROM categories c JOIN product_placements pp ON pp.category_id = c.id
-                     WHERE c.path <@ $1::ltree)
-       AND ($2::bigint IS NULL OR p.role_id = $2::bigint)
-       AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM product_series ps
-                                           WHERE ps.product_id = p.id AND ps.series_id = $3::bigint))
-)
 SELECT to_char(date_trunc('month', m.created_at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month,
        m.supplier, m.currency, count(*)::integer AS receipts, sum(m.qty)::bigint AS qty,
        sum(m.qty * m.unit_cost) AS amount
   FROM stock_movements m
   JOIN skus s ON s.id = m.sku_id
-  JOIN scope sp ON sp.id = s.product_id
  WHERE m.type = 'receive' AND m.unit_cost IS NOT NULL
+   AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+        OR s.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)))
    AND ($4::date IS NULL OR m.created_at >= $4::date::timestamp AT TIME ZONE 'UTC')
    AND ($5::date IS NULL OR m.created_at < ($5::date + 1)::timestamp AT TIME ZONE 'UTC')
  GROUP BY 1, m.supplier, m.currency
@@ -265,14 +282,9 @@ SELECT to_char(date_trunc('month', m.created_at AT TIME ZONE 'UTC'), 'YYYY-MM') 
 -- name: list_receivables :many
 -- Accrued receivables: distribution-channel facts on days $4..$5 at qty × the distribution price in force
 -- on the day (in the fact's currency), per month and currency; qty without such a price is counted apart.
-WITH scope AS (
-    SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
-), sales AS (
-    SELECT * FROM merch_report_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $7::boolean, 'distribution')
-)
 SELECT to_char(so.month, 'YYYY-MM') AS month, so.currency, sum(so.facts)::integer AS facts,
        sum(so.qty)::bigint AS qty, sum(so.distribution_value) AS amount, sum(so.unpriced_qty)::bigint AS unpriced_qty
-  FROM sales so
+  FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $7::boolean, 'distribution') so
  GROUP BY so.month, so.currency
  ORDER BY so.month, so.currency
  LIMIT $6::integer;

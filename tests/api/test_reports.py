@@ -15,6 +15,7 @@ import msgspec
 import pytest
 
 from merchflow.domain.keys.model import Principal
+from merchflow.domain.pricing import validity
 from merchflow.domain.reports import service as reports
 from merchflow.domain.sql import load
 from tests import factories as f
@@ -244,6 +245,66 @@ async def test_margins_group_by_category_role_and_series_and_follow_the_category
     apparel = await report(api, "margins", by="product", at=at, category="apparel")
     assert [i["group"] for i in apparel["items"]] == ["silk-long", "silk-square"]
     assert apparel["parameters"]["category"] == "apparel"
+
+
+async def test_margins_now_come_from_the_maintained_read_model_and_equal_the_history(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await shop(conn)
+    # a price written through the API: the trigger keeps prices_in_force current in the same transaction
+    r = await api.post("/v1/skus/B-1/prices", json={"kind": "sale", "currency": "CNY", "amount": "55.00"})
+    assert r.status_code == 201, r.text
+    moment = await conn.fetchval(
+        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    )
+    for by in ("sku", "category"):
+        now = await report(api, "margins", by=by)
+        history = await report(api, "margins", by=by, at=moment)
+        assert now["items"] == history["items"], by
+    now = await report(api, "margins")
+    assert now["items"] == [
+        # A-1 costs 70 since 2026-01-15; B-1 sells at 55 since the write above
+        margin("A-1", 1, ("100.00", "70.00", "30.00", "30.00"), ("80.00", "70.00", "10.00", "12.50")),
+        margin("B-1", 1, ("55.00", "30.00", "25.00", "45.45"), ("40.00", "30.00", "10.00", "25.00")),
+        margin("C-1", 1, ("200.00", "90.00", "110.00", "55.00"), ("150.00", "90.00", "60.00", "40.00")),
+    ]
+    stored = await conn.fetch("SELECT sku_id, currency, sale, distribution, cost FROM prices_in_force ORDER BY 1, 2")
+    live = await conn.fetch(
+        "SELECT sku_id, currency, sale, distribution, cost FROM merch_prices_in_force(clock_timestamp()) ORDER BY 1, 2"
+    )
+    assert [tuple(x) for x in stored] == [tuple(x) for x in live]
+
+
+async def test_a_row_gone_stale_with_time_is_recomputed_by_readers_and_by_the_runner(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await shop(conn)
+    # a sale price of A-1 scheduled for 2099: the row knows when it goes stale
+    r = await api.post(
+        "/v1/skus/A-1/prices",
+        json={"kind": "sale", "currency": "CNY", "amount": "120.00", "valid_from": "2099-01-01T00:00:00Z"},
+    )
+    assert r.status_code == 201, r.text
+    row = await conn.fetchrow(
+        "SELECT f.sale, f.stale_at FROM prices_in_force f JOIN skus s ON s.id = f.sku_id WHERE s.sku = 'A-1'"
+    )
+    assert row["sale"] == Decimal("100") and row["stale_at"].year == 2099
+    # time passing a boundary with no write, simulated: the row says it went stale a moment after it was
+    # computed, and holds a figure that is no longer true
+    await conn.execute(
+        "UPDATE prices_in_force f SET sale = 1, stale_at = computed_at + interval '1 microsecond'"
+        " FROM skus s WHERE s.id = f.sku_id AND s.sku = 'A-1'"
+    )
+    now = await report(api, "margins")
+    assert now["items"][0] == margin(
+        "A-1", 1, ("100.00", "70.00", "30.00", "30.00"), ("80.00", "70.00", "10.00", "12.50")
+    )
+    assert await validity.refresh_stale_prices_in_force(conn) == 1
+    row = await conn.fetchrow(
+        "SELECT f.sale, f.stale_at FROM prices_in_force f JOIN skus s ON s.id = f.sku_id WHERE s.sku = 'A-1'"
+    )
+    assert row["sale"] == Decimal("100") and row["stale_at"].year == 2099
+    assert await validity.refresh_stale_prices_in_force(conn) == 0
 
 
 async def test_inventory_valuation_uses_the_moving_average_else_the_cost_price_and_says_which(

@@ -18,6 +18,13 @@ C = load("completeness")
 WINDOW_SECONDS = 120.0
 
 
+async def refresh_stale_prices_in_force(conn: asyncpg.Connection) -> int:
+    """Recompute the rows of the `prices_in_force` read model that went stale with time alone (a period that
+    started or ended since they were computed); answers how many SKUs were recomputed. Readers recompute
+    stale rows themselves, so this only keeps their number small."""
+    return int(await conn.fetchval("SELECT merch_refresh_stale_prices_in_force()"))
+
+
 async def refresh_price_validity(conn: asyncpg.Connection, window_seconds: float = WINDOW_SECONDS) -> int:
     """Refresh, set-based, the completeness of products whose SKU prices started or stopped being in force
     within the last `window_seconds`; answers how many products were refreshed."""

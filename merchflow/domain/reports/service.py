@@ -2,7 +2,7 @@
 a series), shaped into a `Report`; cost amounts are left out for roles that may not see them.
 
 The reports over sales (assortment, abc, purchasing-scorecard, receivables) read them through
-`merch_report_sales`: the monthly rollup `sales_monthly` for the whole months of the period, the facts for
+`merch_report_sku_sales`: the monthly rollup `sales_monthly` for the whole months of the period, the facts for
 the days of its partial edge months (`rollup=False`: every day from the facts, to check the rollup). A fact is
 costed (cost and distribution price in force on its day) when uploaded: a price changed retroactively for
 past days does not re-cost loaded facts until `merch_rebuild_sales_monthly` is run over those months."""
@@ -90,6 +90,23 @@ async def scope_of(conn: asyncpg.Connection, category: str | None, role: str | N
         role_id=row["role_id"],
         series_id=row["series_id"],
     )
+
+
+# A report is one large statement: it gets memory to hash and sort in (not spill to disk) and a plan made for
+# its parameters, so that the branches for "no filter" are planned away (see merch_report_products).
+# The working set is in memory (random reads cost about what sequential ones do); JIT compilation costs more
+# than it saves on these plans.
+REPORT_SETTINGS = (
+    "SET LOCAL work_mem = '256MB'; SET LOCAL plan_cache_mode = force_custom_plan;"
+    " SET LOCAL jit = off; SET LOCAL random_page_cost = 1.1"
+)
+
+
+async def _fetch(conn: asyncpg.Connection, sql: str, *args: Any) -> list[asyncpg.Record]:
+    async with conn.transaction():
+        await conn.execute(REPORT_SETTINGS)
+        rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+        return rows
 
 
 def amount(value: Decimal | None, currency: str | None) -> str | None:
@@ -185,7 +202,8 @@ async def margins(
     """Sale and distribution prices in force at `at` against the cost price, per group and currency."""
     scope = await scope_of(conn, category, role, series)
     moment = at or datetime.now(UTC)
-    rows = await conn.fetch(Q.list_margins.sql, *scope.args(), moment, by, limit + 1)
+    # no moment given: the prices in force now, from the maintained read model (see merch_prices_in_force)
+    rows = await _fetch(conn, Q.list_margins.sql, *scope.args(), at, by, limit + 1)
     items = [
         MarginRow(
             group=r["group"],
@@ -211,7 +229,7 @@ async def inventory_valuation(
 ) -> Report[ValuationRow]:
     """On-hand stock × unit cost per warehouse and category, saying where each unit cost came from."""
     scope = await scope_of(conn, category, role, series)
-    rows = await conn.fetch(Q.list_inventory_valuation.sql, *scope.args(), limit + 1)
+    rows = await _fetch(conn, Q.list_inventory_valuation.sql, *scope.args(), limit + 1)
     items = [
         ValuationRow(
             warehouse=r["warehouse"],
@@ -246,7 +264,7 @@ async def assortment(
     period = _period(since, until)
     mix = _mix(target, "target", None, Decimal(100)) if target is not None else {}
     scope = await scope_of(conn, category, role, series)
-    rows = await conn.fetch(Q.list_assortment.sql, *scope.args(), since, until, rollup)
+    rows = await _fetch(conn, Q.list_assortment.sql, *scope.args(), since, until, rollup)
     if mix and scope.role_id is None:
         roles = {r["group"] for r in rows if r["dimension"] == "role"}
         unknown = sorted(set(mix) - roles)
@@ -301,7 +319,7 @@ async def abc(
     period = _period(since, until)
     bounds = class_bounds(classes or DEFAULT_CLASSES)
     scope = await scope_of(conn, category, role, series)
-    rows = await conn.fetch(Q.list_abc.sql, *scope.args(), since, until, bounds, limit + 1, rollup)
+    rows = await _fetch(conn, Q.list_abc.sql, *scope.args(), since, until, bounds, limit + 1, rollup)
     show = principal.sees_confidential
     items = [
         AbcRow(
@@ -350,8 +368,8 @@ async def purchasing_scorecard(
         raise param_error("currency", "unknown_currency", f"{currency} is not an ISO 4217 currency merchflow knows.")
     scope = await scope_of(conn, category, role, series)
     vector = [mix.get(k, Decimal(0)) for k in WEIGHT_KEYS]
-    rows = await conn.fetch(
-        Q.list_purchasing_scorecard.sql, *scope.args(), since, until, vector, currency, limit + 1, rollup
+    rows = await _fetch(
+        conn, Q.list_purchasing_scorecard.sql, *scope.args(), since, until, vector, currency, limit + 1, rollup
     )
     items = [
         ScorecardRow(
@@ -392,7 +410,7 @@ async def payables(
     """Accrued payables: receipts at their unit cost, by supplier and month."""
     period = _period(since, until)
     scope = await scope_of(conn, category, role, series)
-    rows = await conn.fetch(Q.list_payables.sql, *scope.args(), since, until, limit + 1)
+    rows = await _fetch(conn, Q.list_payables.sql, *scope.args(), since, until, limit + 1)
     items = [
         PayableRow(
             month=r["month"],
@@ -423,7 +441,7 @@ async def receivables(
     Sales as described in the module docstring."""
     period = _period(since, until)
     scope = await scope_of(conn, category, role, series)
-    rows = await conn.fetch(Q.list_receivables.sql, *scope.args(), since, until, limit + 1, rollup)
+    rows = await _fetch(conn, Q.list_receivables.sql, *scope.args(), since, until, limit + 1, rollup)
     items = [
         ReceivableRow(
             month=r["month"],
