@@ -9,47 +9,77 @@ SELECT (SELECT c.path FROM categories c WHERE c.code = $1::text) AS category_pat
        (SELECT r.id FROM roles r WHERE r.code = $2::text) AS role_id,
        (SELECT s.id FROM series s WHERE s.code = $3::text) AS series_id;
 
+-- name: list_margins_by_sku :many
+-- Sale and distribution prices in force at $4 (NULL: now, from the maintained prices_in_force) against the
+-- cost price in force then, per SKU and currency (each SKU its own group: nothing to add up), by SKU code.
+WITH per_sku AS (
+    -- now: the read model, for the products in scope (all of them, unread, with no filter); another moment:
+    -- the history
+    SELECT f.sku, f.currency, f.sale, f.distribution, f.cost
+      FROM merch_prices_in_force_now(
+               CASE WHEN NOT ($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+                    THEN ARRAY(SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)) END) f
+     WHERE $4::timestamptz IS NULL
+    UNION ALL
+    SELECT f.sku, f.currency, f.sale, f.distribution, f.cost
+      FROM merch_prices_in_force_at($4::timestamptz) f
+     WHERE $4::timestamptz IS NOT NULL
+       AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+            OR f.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)))
+), paired AS (
+    SELECT ps.sku AS grp, ps.currency,
+           CASE WHEN ps.sale IS NOT NULL AND ps.cost IS NOT NULL THEN ps.sale END AS sale,
+           CASE WHEN ps.sale IS NOT NULL AND ps.cost IS NOT NULL THEN ps.cost END AS sale_cost,
+           CASE WHEN ps.distribution IS NOT NULL AND ps.cost IS NOT NULL THEN ps.distribution END AS distribution,
+           CASE WHEN ps.distribution IS NOT NULL AND ps.cost IS NOT NULL THEN ps.cost END AS distribution_cost
+      FROM per_sku ps
+)
+SELECT grp AS "group", currency, 1 AS skus,
+       sale, sale_cost, sale - sale_cost AS sale_margin,
+       round((sale - sale_cost) / nullif(sale, 0) * 100, 2) AS sale_margin_pct,
+       distribution, distribution_cost, distribution - distribution_cost AS distribution_margin,
+       round((distribution - distribution_cost) / nullif(distribution, 0) * 100, 2) AS distribution_margin_pct
+  FROM paired
+ ORDER BY grp, currency
+ LIMIT $5::integer;
+
 -- name: list_margins :many
 -- Sale and distribution prices in force at $4 (NULL: now, from the maintained prices_in_force) against the
--- cost price in force then, per group ($5: sku, product, category, role or series) and currency, summed over
--- the SKUs that have both prices.
+-- cost price in force then, per group ($5: product, category, role or series) and currency, summed over the
+-- SKUs that have both prices.
 WITH per_sku AS (
-    SELECT f.sku_id, s.sku, sp.id AS product_id, sp.code AS product, sp.category_id, sp.role_id, f.currency,
-           f.sale, f.distribution, f.cost
-      FROM merch_prices_in_force($4::timestamptz) f
-      JOIN skus s ON s.id = f.sku_id
-      JOIN merch_report_products($1::ltree, $2::bigint, $3::bigint) sp ON sp.id = s.product_id
+    -- as in list_margins_by_sku
+    SELECT f.sku_id, f.product_id, f.category_id, f.role_id, f.currency, f.sale, f.distribution, f.cost
+      FROM merch_prices_in_force_now(
+               CASE WHEN NOT ($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+                    THEN ARRAY(SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)) END) f
+     WHERE $4::timestamptz IS NULL
+    UNION ALL
+    SELECT f.sku_id, f.product_id, f.category_id, f.role_id, f.currency, f.sale, f.distribution, f.cost
+      FROM merch_prices_in_force_at($4::timestamptz) f
+     WHERE $4::timestamptz IS NOT NULL
+       AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+            OR f.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)))
 ), keyed AS (
-    -- grouped by id; the label is carried along where it is at hand (sku, product) and looked up per group
-    -- otherwise. Only grouping by series multiplies a SKU by its product's series (one row, NULL, if none).
+    -- only grouping by series multiplies a SKU by its product's series (one row, NULL, if it has none)
     SELECT CASE $5::text
-               WHEN 'sku' THEN ps.sku_id WHEN 'product' THEN ps.product_id WHEN 'category' THEN ps.category_id
-               WHEN 'role' THEN ps.role_id ELSE pser.series_id
+               WHEN 'product' THEN ps.product_id WHEN 'category' THEN ps.category_id WHEN 'role' THEN ps.role_id
+               ELSE pser.series_id
            END AS gid,
-           CASE $5::text WHEN 'sku' THEN ps.sku WHEN 'product' THEN ps.product END AS label,
            ps.currency, ps.sale, ps.distribution, ps.cost
       FROM per_sku ps
       LEFT JOIN product_series pser ON $5::text = 'series' AND pser.product_id = ps.product_id
 ), totals AS (
-    -- per SKU each row is its own group (no aggregation needed); otherwise summed per group
-    SELECT gid, label, currency, 1 AS skus,
-           CASE WHEN sale IS NOT NULL AND cost IS NOT NULL THEN sale END AS sale,
-           CASE WHEN sale IS NOT NULL AND cost IS NOT NULL THEN cost END AS sale_cost,
-           CASE WHEN distribution IS NOT NULL AND cost IS NOT NULL THEN distribution END AS distribution,
-           CASE WHEN distribution IS NOT NULL AND cost IS NOT NULL THEN cost END AS distribution_cost
-      FROM keyed
-     WHERE $5::text = 'sku'
-    UNION ALL
-    SELECT gid, label, currency, count(*) AS skus,
+    SELECT gid, currency, count(*) AS skus,
            sum(sale) FILTER (WHERE sale IS NOT NULL AND cost IS NOT NULL) AS sale,
            sum(cost) FILTER (WHERE sale IS NOT NULL AND cost IS NOT NULL) AS sale_cost,
            sum(distribution) FILTER (WHERE distribution IS NOT NULL AND cost IS NOT NULL) AS distribution,
            sum(cost) FILTER (WHERE distribution IS NOT NULL AND cost IS NOT NULL) AS distribution_cost
       FROM keyed
-     WHERE $5::text <> 'sku'
-     GROUP BY gid, label, currency
+     GROUP BY gid, currency
 ), labelled AS (
-    SELECT coalesce(t.label,
+    -- labels after grouping: joined for products (many groups), looked up per group otherwise
+    SELECT coalesce(p.code::text,
                     CASE $5::text
                         WHEN 'category' THEN (SELECT c.code::text FROM categories c WHERE c.id = t.gid)
                         WHEN 'role' THEN (SELECT r.code::text FROM roles r WHERE r.id = t.gid)
@@ -57,6 +87,7 @@ WITH per_sku AS (
                     END) AS grp,
            t.*
       FROM totals t
+      LEFT JOIN products p ON $5::text = 'product' AND p.id = t.gid
 )
 SELECT grp AS "group", currency, skus::integer AS skus,
        sale, sale_cost, sale - sale_cost AS sale_margin,
@@ -82,7 +113,9 @@ WITH scope AS (
 ), cost_prices AS (
     -- one cost price in force per SKU (the first currency, should a SKU have several)
     SELECT DISTINCT ON (f.sku_id) f.sku_id, f.currency, f.cost AS amount
-      FROM merch_prices_in_force(NULL) f
+      FROM merch_prices_in_force_now(
+               CASE WHEN NOT ($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+                    THEN ARRAY(SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)) END) f
      WHERE f.cost IS NOT NULL AND f.sku_id IN (SELECT sku_id FROM stock)
      ORDER BY f.sku_id, f.currency
 ), costed AS (
@@ -110,17 +143,14 @@ SELECT w.code AS warehouse, c.code AS category, k.cost_source, k.currency,
 -- (qty × cost price in force on the day, where there is one) and margin, with shares of the subtree totals.
 WITH scope AS (
     SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
-), per_sku AS (
-    SELECT so.sku_id, so.currency, sum(so.qty) AS qty, sum(so.revenue) AS revenue,
-           sum(so.costed_revenue) AS costed_revenue, sum(so.cost) AS cost
-      FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $6::boolean) so
-     GROUP BY so.sku_id, so.currency
 ), per_product AS (
-    SELECT s.product_id, ps.currency, sum(ps.qty) AS qty, sum(ps.revenue) AS revenue,
-           sum(ps.costed_revenue) AS costed_revenue, sum(ps.cost) AS cost
-      FROM per_sku ps
-      JOIN skus s ON s.id = ps.sku_id
-     GROUP BY s.product_id, ps.currency
+    SELECT so.product_id, so.currency, sum(so.qty) AS qty, sum(so.revenue) AS revenue,
+           CASE WHEN sum(so.costed_facts) > 0 THEN sum(so.costed_revenue) END AS costed_revenue,
+           CASE WHEN sum(so.costed_facts) > 0 THEN sum(so.cost) END AS cost
+      FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $6::boolean, NULL, false,
+                                  true) so
+     GROUP BY so.product_id, so.currency
+    HAVING sum(so.facts) > 0
 ), by_role AS (
     SELECT sp.role_id, count(*) AS products FROM scope sp GROUP BY sp.role_id
 ), by_series AS (
@@ -165,9 +195,11 @@ SELECT k.dimension, k.grp AS "group", k.products::integer AS products, s.currenc
 -- the class whose cumulative upper bound ($6, ascending, last 100) is the first above it.
 WITH per_sku AS (
     SELECT so.sku_id, so.currency, sum(so.qty) AS qty, sum(so.revenue) AS revenue,
-           sum(so.costed_revenue) AS costed_revenue, sum(so.cost) AS cost
+           CASE WHEN sum(so.costed_facts) > 0 THEN sum(so.costed_revenue) END AS costed_revenue,
+           CASE WHEN sum(so.costed_facts) > 0 THEN sum(so.cost) END AS cost
       FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $8::boolean) so
      GROUP BY so.sku_id, so.currency
+    HAVING sum(so.facts) > 0
 ), named AS (
     SELECT s.sku, p.code::text AS product, ps.currency, ps.qty, ps.revenue, ps.costed_revenue, ps.cost
       FROM per_sku ps
@@ -199,48 +231,93 @@ SELECT r.rank::integer AS rank, r.sku, r.product, r.currency, r.qty::bigint AS q
 -- days $4..$5 (value and margin in currency $7), each normalised min-max to 0..1 within the result.
 WITH scope AS (
     SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
-), per_sku AS (
-    SELECT sa.sku_id, sum(sa.qty)::bigint AS qty,
-           sum(sa.revenue) FILTER (WHERE sa.currency = $7::text) AS revenue,
-           sum(sa.costed_revenue) FILTER (WHERE sa.currency = $7::text) AS costed_revenue,
-           sum(sa.cost) FILTER (WHERE sa.currency = $7::text) AS cost
-      FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $9::boolean) sa
-     GROUP BY sa.sku_id
 ), sold AS (
-    SELECT s.product_id, sum(ps.qty)::bigint AS qty, sum(ps.revenue) AS revenue,
-           sum(ps.costed_revenue) AS costed_revenue, sum(ps.cost) AS cost
-      FROM per_sku ps
-      JOIN skus s ON s.id = ps.sku_id
-     GROUP BY s.product_id
-), components AS (
-    SELECT sp.code AS product,
-           coalesce(so.qty, 0) AS volume,
-           round((so.costed_revenue - so.cost) / nullif(so.costed_revenue, 0) * 100, 2) AS margin_pct,
-           -- the listing share (0 for a product never computed) plus a quarter per quality tag, at most 1
-           least(1, coalesce(pc.listing_share, 0)
-                    + 0.25 * (('famous' = ANY (sp.quality_tags))::int + ('specialty' = ANY (sp.quality_tags))::int
-                              + ('quality' = ANY (sp.quality_tags))::int + ('new' = ANY (sp.quality_tags))::int))
-             AS appeal,
-           coalesce(so.revenue, 0) AS value
+    SELECT x.*, x.margin_pct::float8 AS margin_f, x.value::float8 AS value_f
+      FROM (SELECT sa.product_id, sum(sa.qty)::bigint AS qty,
+                   coalesce(sum(sa.revenue) FILTER (WHERE sa.currency = $7::text), 0) AS value,
+                   CASE WHEN sum(sa.costed_facts) FILTER (WHERE sa.currency = $7::text) > 0
+                        THEN round((sum(sa.costed_revenue) FILTER (WHERE sa.currency = $7::text)
+                                    - sum(sa.cost) FILTER (WHERE sa.currency = $7::text))
+                                   / nullif(sum(sa.costed_revenue) FILTER (WHERE sa.currency = $7::text), 0) * 100, 2)
+                   END AS margin_pct
+              FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $9::boolean, NULL,
+                                          false, true) sa
+             GROUP BY sa.product_id
+            HAVING sum(sa.facts) > 0) x
+), inputs AS (
+    -- every product in scope: the whole tree straight from products (in id order, to merge with the
+    -- completeness rows), a subtree from the scope
+    SELECT p.id, p.code::text AS code, p.quality_score AS tags, pc.product_id IS NOT NULL AS computed,
+           pc.listing_present AS lp, pc.listing_required AS lr
+      FROM products p
+      LEFT JOIN product_completeness pc ON pc.product_id = p.id
+     WHERE $1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL
+    UNION ALL
+    SELECT p.id, p.code::text, p.quality_score, pc.product_id IS NOT NULL, pc.listing_present, pc.listing_required
       FROM scope sp
-      LEFT JOIN sold so ON so.product_id = sp.id
+      JOIN products p ON p.id = sp.id
       LEFT JOIN product_completeness pc ON pc.product_id = sp.id
-), bounds AS (
-    SELECT c.*,
-           min(volume) OVER () AS v_min, max(volume) OVER () AS v_max,
-           min(margin_pct) OVER () AS m_min, max(margin_pct) OVER () AS m_max,
-           min(appeal) OVER () AS a_min, max(appeal) OVER () AS a_max,
-           min(value) OVER () AS x_min, max(value) OVER () AS x_max
-      FROM components c
-), normalised AS (
-    -- a component equal on every line normalises to 1; a line without a margin scores 0 on it
-    SELECT b.product, b.volume, b.margin_pct, b.appeal, b.value,
-           coalesce((b.volume - b.v_min)::numeric / nullif(b.v_max - b.v_min, 0), 1) AS volume_score,
-           CASE WHEN b.margin_pct IS NULL THEN 0
-                ELSE coalesce((b.margin_pct - b.m_min) / nullif(b.m_max - b.m_min, 0), 1) END AS margin_score,
-           coalesce((b.appeal - b.a_min) / nullif(b.a_max - b.a_min, 0), 1) AS appeal_score,
-           coalesce((b.value - b.x_min) / nullif(b.x_max - b.x_min, 0), 1) AS value_score
+     WHERE NOT ($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+), lines AS MATERIALIZED (
+    -- what each product's score is made of (the sold ones are among them), as integers and floats: cheap for
+    -- a million lines
+    SELECT i.id, i.code AS product, so.product_id IS NOT NULL AS sold, coalesce(so.qty, 0) AS volume,
+           so.margin_f, coalesce(so.value_f, 0) AS value_f, i.computed, i.lp, i.lr, i.tags
+      FROM inputs i
+      LEFT JOIN sold so ON so.product_id = i.id
+), bounds AS MATERIALIZED (
+    -- exact bounds of each component: volume over every line, margin and value over the sold ones (value 0
+    -- for the others), appeal over each combination of its inputs that occurs
+    SELECT v.v_min, v.v_max, m.m_min, m.m_max, v.a_min, v.a_max,
+           least(m.x_min, CASE WHEN v.unsold THEN 0 END) AS x_min,
+           greatest(m.x_max, CASE WHEN v.unsold THEN 0 END) AS x_max
+      FROM (SELECT min(c.v_min) AS v_min, max(c.v_max) AS v_max, bool_or(c.unsold) AS unsold,
+                   min(merch_appeal(c.computed, c.lp, c.lr, c.tags)) AS a_min,
+                   max(merch_appeal(c.computed, c.lp, c.lr, c.tags)) AS a_max
+              FROM (SELECT computed, lp, lr, tags, min(volume) AS v_min, max(volume) AS v_max,
+                           bool_or(NOT sold) AS unsold
+                      FROM lines
+                     GROUP BY computed, lp, lr, tags) c) v,
+           (SELECT min(margin_pct) AS m_min, max(margin_pct) AS m_max, min(value) AS x_min, max(value) AS x_max
+              FROM sold) m
+), fb AS MATERIALIZED (
+    -- the bounds and weights in floating point, once
+    SELECT b.v_min::float8 AS v_min, (b.v_max - b.v_min)::float8 AS v_span, b.m_min::float8 AS m_min,
+           (b.m_max - b.m_min)::float8 AS m_span, b.a_min::float8 AS a_min, (b.a_max - b.a_min)::float8 AS a_span,
+           b.x_min::float8 AS x_min, (b.x_max - b.x_min)::float8 AS x_span,
+           ($6::numeric[])[1]::float8 AS w_volume, ($6::numeric[])[2]::float8 AS w_margin,
+           ($6::numeric[])[3]::float8 AS w_appeal, ($6::numeric[])[4]::float8 AS w_value
       FROM bounds b
+), approx AS MATERIALIZED (
+    -- the score in floating point for every line, only to find the lines that can be among the first $8: a
+    -- line is among them only if its score is within 0.0001 (the rounding of scores, half up, to 4 decimals)
+    -- of the $8th best one, float error aside (< 1e-12 here). Those lines are then scored exactly.
+    SELECT l.id, l.product, l.volume, l.computed, l.lp, l.lr, l.tags,
+           coalesce((l.volume - b.v_min) / nullif(b.v_span, 0), 1) * b.w_volume
+           + CASE WHEN l.margin_f IS NULL THEN 0 ELSE coalesce((l.margin_f - b.m_min) / nullif(b.m_span, 0), 1) END
+             * b.w_margin
+           + coalesce((least(1, CASE WHEN NOT l.computed THEN 0 ELSE coalesce(l.lp::float8 / nullif(l.lr, 0), 1) END
+                                + 0.25 * l.tags) - b.a_min) / nullif(b.a_span, 0), 1) * b.w_appeal
+           + coalesce((l.value_f - b.x_min) / nullif(b.x_span, 0), 1) * b.w_value AS score
+      FROM lines l CROSS JOIN fb b
+), cutoff AS (
+    SELECT coalesce(min(x.score), '-infinity'::float8) - 0.0002 AS score
+      FROM (SELECT a.score FROM approx a ORDER BY a.score DESC LIMIT $8::integer) x
+), candidates AS (
+    SELECT a.product, a.volume, so.margin_pct, merch_appeal(a.computed, a.lp, a.lr, a.tags) AS appeal,
+           coalesce(so.value, 0) AS value
+      FROM approx a
+      LEFT JOIN sold so ON so.product_id = a.id
+     WHERE a.score >= (SELECT score FROM cutoff)
+), normalised AS (
+    -- exactly: a component equal on every line normalises to 1; a line without a margin scores 0 on it
+    SELECT c.product, c.volume, c.margin_pct, c.appeal, c.value,
+           coalesce((c.volume - b.v_min)::numeric / nullif(b.v_max - b.v_min, 0), 1) AS volume_score,
+           CASE WHEN c.margin_pct IS NULL THEN 0
+                ELSE coalesce((c.margin_pct - b.m_min) / nullif(b.m_max - b.m_min, 0), 1) END AS margin_score,
+           coalesce((c.appeal - b.a_min) / nullif(b.a_max - b.a_min, 0), 1) AS appeal_score,
+           coalesce((c.value - b.x_min) / nullif(b.x_max - b.x_min, 0), 1) AS value_score
+      FROM candidates c CROSS JOIN bounds b
 ), scored AS (
     SELECT n.*,
            n.volume_score * ($6::numeric[])[1] + n.margin_score * ($6::numeric[])[2]
@@ -283,8 +360,11 @@ SELECT to_char(date_trunc('month', m.created_at AT TIME ZONE 'UTC'), 'YYYY-MM') 
 -- Accrued receivables: distribution-channel facts on days $4..$5 at qty × the distribution price in force
 -- on the day (in the fact's currency), per month and currency; qty without such a price is counted apart.
 SELECT to_char(so.month, 'YYYY-MM') AS month, so.currency, sum(so.facts)::integer AS facts,
-       sum(so.qty)::bigint AS qty, sum(so.distribution_value) AS amount, sum(so.unpriced_qty)::bigint AS unpriced_qty
-  FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $7::boolean, 'distribution') so
+       sum(so.qty)::bigint AS qty,
+       CASE WHEN sum(so.distributed_facts) > 0 THEN sum(so.distribution_value) END AS amount,
+       sum(so.unpriced_qty)::bigint AS unpriced_qty
+  FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $7::boolean, 'distribution',
+                              true) so
  GROUP BY so.month, so.currency
  ORDER BY so.month, so.currency
  LIMIT $6::integer;

@@ -257,10 +257,12 @@ async def test_margins_now_come_from_the_maintained_read_model_and_equal_the_his
     moment = await conn.fetchval(
         "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
     )
-    for by in ("sku", "category"):
-        now = await report(api, "margins", by=by)
-        history = await report(api, "margins", by=by, at=moment)
-        assert now["items"] == history["items"], by
+    for by, category in (("sku", None), ("category", None), ("sku", "apparel"), ("product", "apparel")):
+        scope = {"category": category} if category else {}
+        now = await report(api, "margins", by=by, **scope)
+        history = await report(api, "margins", by=by, at=moment, **scope)
+        assert now["items"] == history["items"], (by, category)
+        assert now["items"], (by, category)
     now = await report(api, "margins")
     assert now["items"] == [
         # A-1 costs 70 since 2026-01-15; B-1 sells at 55 since the write above
@@ -270,7 +272,8 @@ async def test_margins_now_come_from_the_maintained_read_model_and_equal_the_his
     ]
     stored = await conn.fetch("SELECT sku_id, currency, sale, distribution, cost FROM prices_in_force ORDER BY 1, 2")
     live = await conn.fetch(
-        "SELECT sku_id, currency, sale, distribution, cost FROM merch_prices_in_force(clock_timestamp()) ORDER BY 1, 2"
+        "SELECT sku_id, currency, sale, distribution, cost FROM merch_prices_in_force_at(clock_timestamp())"
+        " ORDER BY 1, 2"
     )
     assert [tuple(x) for x in stored] == [tuple(x) for x in live]
 
@@ -305,6 +308,52 @@ async def test_a_row_gone_stale_with_time_is_recomputed_by_readers_and_by_the_ru
     )
     assert row["sale"] == Decimal("100") and row["stale_at"].year == 2099
     assert await validity.refresh_stale_prices_in_force(conn) == 0
+
+
+async def test_a_product_moved_or_given_another_role_moves_its_margins(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await shop(conn)
+    r = await api.patch("/v1/products/silk-long", json={"category": "home", "role": "image"})
+    assert r.status_code == 200, r.text
+    by_category = await report(api, "margins", by="category")
+    assert by_category["items"] == [
+        # B-1 joins C-1 under home: sale 250 − cost 120 = 130 → 52.00 %; 190 − 120 = 70 → 36.84 %
+        margin("home", 2, ("250.00", "120.00", "130.00", "52.00"), ("190.00", "120.00", "70.00", "36.84")),
+        margin("scarves", 1, ("100.00", "70.00", "30.00", "30.00"), ("80.00", "70.00", "10.00", "12.50")),
+    ]
+    by_role = await report(api, "margins", by="role")
+    assert [(i["group"], i["skus"]) for i in by_role["items"]] == [("destination", 1), ("image", 2)]
+
+
+async def test_the_sales_totals_stay_the_sum_of_the_rollup_through_uploads_resends_and_rebuilds(
+    conn: asyncpg.Connection,
+) -> None:
+    await shop(conn)
+    compare = (
+        "SELECT t.sku_id, t.currency, t.product_id, facts, qty, revenue, cost, costed_qty, costed_facts,"
+        " costed_revenue, distribution_value, distributed_qty, distributed_facts FROM sales_sku_totals t"
+        " ORDER BY 1, 2",
+        "SELECT m.sku_id, m.currency, s.product_id, sum(facts), sum(qty), sum(revenue), sum(cost), sum(costed_qty),"
+        " sum(costed_facts), sum(costed_revenue), sum(distribution_value), sum(distributed_qty),"
+        " sum(distributed_facts) FROM sales_monthly m JOIN skus s ON s.id = m.sku_id"
+        " GROUP BY 1, 2, 3 HAVING sum(facts) <> 0 ORDER BY 1, 2",
+    )
+
+    async def same() -> int:
+        totals, rollup = [await conn.fetch(q) for q in compare]
+        assert [tuple(x) for x in totals] == [tuple(x) for x in rollup]
+        return len(totals)
+
+    assert await same() == 3  # A-1, B-1, C-1 in CNY
+    await sale(conn, "2026-01-10", "A-1", "web", 7, "700.00")  # a re-sent day replaces
+    await sale(conn, "2026-03-01", "B-1", "web", 6, "300.00")  # a new month
+    assert await same() == 3
+    await conn.execute("SELECT merch_rebuild_sales_monthly('2026-01-01', '2026-03-01')")
+    assert await same() == 3
+    await conn.execute("DELETE FROM sales_facts")
+    await conn.execute("SELECT merch_rebuild_sales_monthly('2025-01-01', '2026-12-01')")
+    assert await same() == 0
 
 
 async def test_inventory_valuation_uses_the_moving_average_else_the_cost_price_and_says_which(

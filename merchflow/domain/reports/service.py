@@ -203,7 +203,10 @@ async def margins(
     scope = await scope_of(conn, category, role, series)
     moment = at or datetime.now(UTC)
     # no moment given: the prices in force now, from the maintained read model (see merch_prices_in_force)
-    rows = await _fetch(conn, Q.list_margins.sql, *scope.args(), at, by, limit + 1)
+    if by == "sku":
+        rows = await _fetch(conn, Q.list_margins_by_sku.sql, *scope.args(), at, limit + 1)
+    else:
+        rows = await _fetch(conn, Q.list_margins.sql, *scope.args(), at, by, limit + 1)
     items = [
         MarginRow(
             group=r["group"],
