@@ -3,15 +3,20 @@
 --
 -- 1. prices_in_force: per SKU and currency, the sale, distribution and cost price in force, when that was
 --    computed and when it goes stale (the next moment one of the SKU's periods in that currency starts or
---    ends), with the SKU's code (immutable), product, home category and role (a margin report groups without
---    joining 1M rows). Kept current by statement-level triggers on prices (set-based, in the writing transaction) and
---    a trigger on products for their category and role;
---    rows gone stale with time alone are recomputed by merch_refresh_stale_prices_in_force() (the job
---    runner calls it each minute). Readers go through merch_prices_in_force_now(), which recomputes a stale
---    row from the history itself: the answer is exact whether or not the runner has caught up
---    (merch_prices_in_force_at(at): another moment, from the history).
+--    ends), with the SKU's code (immutable), product, home category and role (a margin report groups
+--    without joining 1M rows). Kept current by statement-level triggers on prices (set-based, in the writing
+--    transaction) and a trigger on products for their category and role; rows gone stale with time alone
+--    are recomputed by merch_refresh_stale_prices_in_force() (the job runner calls it each minute). Readers
+--    go through merch_prices_in_force_now(), which recomputes a stale row from the history itself: the
+--    answer is exact whether or not the runner has caught up (merch_prices_in_force_at(at): another moment,
+--    from the history).
 -- 2. merch_report_products / merch_report_sku_sales: the whole tree reads no scope at all (a branch that the
---    planner drops when no filter is given), and sales come per SKU, so that callers aggregate before they join.
+--    planner drops when no filter is given), and sales come per SKU, so that callers aggregate before they
+--    join.
+-- 3. sales_sku_totals: per SKU and currency, the sum of the monthly rollup, kept by triggers on it; a period
+--    covering most of the history is read as these totals minus the months outside it.
+-- 4. Narrow stored columns for the purchasing scorecard (listing information present / required per product,
+--    quality tags per product) and covering indexes to read them for every product.
 
 CREATE TABLE prices_in_force (
     sku_id bigint NOT NULL,
@@ -293,7 +298,8 @@ SELECT m.sku_id, m.currency, s.product_id, m.facts, m.qty, m.revenue, m.cost, m.
 -- month with p_monthly): whole months from the rollup, the days of partial edge months from the facts
 -- (p_rollup false: every day from the facts, to check the rollup); one channel or all. Raw sums: cost and
 -- costed revenue count where costed_facts > 0, distribution value where distributed_facts > 0. product_id:
--- on every row with p_products, else only on the totals' rows.
+-- on every row with p_products (from the totals, which hold every SKU and currency of the rollup: a small map),
+-- else only on the totals' rows.
 -- With no filter the rollup and the facts are read directly (the scope not at all), and a period covering
 -- more than half of the rollup's months (all channels) is read as the totals minus the months outside it
 -- (negative rows);
@@ -341,7 +347,7 @@ WITH scope AS (
            m.sign * m.costed_revenue::numeric, m.sign * m.distribution_value::numeric,
            m.sign * m.distributed_facts::bigint, m.sign * (m.qty - m.distributed_qty)
       FROM monthly m
-      LEFT JOIN skus s ON p_products AND s.id = m.sku_id
+      LEFT JOIN sales_sku_totals s ON p_products AND s.sku_id = m.sku_id AND s.currency = m.currency
      WHERE p_channel IS NULL OR m.channel = p_channel
     UNION ALL
     SELECT t.sku_id, t.product_id, NULL::date, t.currency, t.facts, t.qty, t.revenue::numeric, t.cost::numeric,
@@ -356,7 +362,7 @@ WITH scope AS (
            coalesce(f.distribution_value, 0)::numeric, (f.distribution_value IS NOT NULL)::integer::bigint,
            (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
       FROM facts f
-      LEFT JOIN skus s ON p_products AND s.id = f.sku_id
+      LEFT JOIN sales_sku_totals s ON p_products AND s.sku_id = f.sku_id AND s.currency = f.currency
       -- a gate: no facts are read for a period of whole months
      WHERE (merch_rollup_from(p_from, p_rollup) > coalesce(p_from, '-infinity'::date)
             OR (p_to IS NOT NULL AND merch_rollup_to(p_from, p_to, p_rollup) <= p_to))

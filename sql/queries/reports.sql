@@ -247,13 +247,13 @@ WITH scope AS (
 ), inputs AS (
     -- every product in scope: the whole tree straight from products (in id order, to merge with the
     -- completeness rows), a subtree from the scope
-    SELECT p.id, p.code::text AS code, p.quality_score AS tags, pc.product_id IS NOT NULL AS computed,
-           pc.listing_present AS lp, pc.listing_required AS lr
+    SELECT p.id, p.quality_score AS tags, pc.product_id IS NOT NULL AS computed, pc.listing_present AS lp,
+           pc.listing_required AS lr
       FROM products p
       LEFT JOIN product_completeness pc ON pc.product_id = p.id
      WHERE $1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL
     UNION ALL
-    SELECT p.id, p.code::text, p.quality_score, pc.product_id IS NOT NULL, pc.listing_present, pc.listing_required
+    SELECT p.id, p.quality_score, pc.product_id IS NOT NULL, pc.listing_present, pc.listing_required
       FROM scope sp
       JOIN products p ON p.id = sp.id
       LEFT JOIN product_completeness pc ON pc.product_id = sp.id
@@ -261,7 +261,7 @@ WITH scope AS (
 ), lines AS MATERIALIZED (
     -- what each product's score is made of (the sold ones are among them), as integers and floats: cheap for
     -- a million lines
-    SELECT i.id, i.code AS product, so.product_id IS NOT NULL AS sold, coalesce(so.qty, 0) AS volume,
+    SELECT i.id, so.product_id IS NOT NULL AS sold, coalesce(so.qty, 0) AS volume,
            so.margin_f, coalesce(so.value_f, 0) AS value_f, i.computed, i.lp, i.lr, i.tags
       FROM inputs i
       LEFT JOIN sold so ON so.product_id = i.id
@@ -292,7 +292,7 @@ WITH scope AS (
     -- the score in floating point for every line, only to find the lines that can be among the first $8: a
     -- line is among them only if its score is within 0.0001 (the rounding of scores, half up, to 4 decimals)
     -- of the $8th best one, float error aside (< 1e-12 here). Those lines are then scored exactly.
-    SELECT l.id, l.product, l.volume, l.computed, l.lp, l.lr, l.tags,
+    SELECT l.id, l.volume, l.computed, l.lp, l.lr, l.tags,
            coalesce((l.volume - b.v_min) / nullif(b.v_span, 0), 1) * b.w_volume
            + CASE WHEN l.margin_f IS NULL THEN 0 ELSE coalesce((l.margin_f - b.m_min) / nullif(b.m_span, 0), 1) END
              * b.w_margin
@@ -304,8 +304,9 @@ WITH scope AS (
     SELECT coalesce(min(x.score), '-infinity'::float8) - 0.0002 AS score
       FROM (SELECT a.score FROM approx a ORDER BY a.score DESC LIMIT $8::integer) x
 ), candidates AS (
-    SELECT a.product, a.volume, so.margin_pct, merch_appeal(a.computed, a.lp, a.lr, a.tags) AS appeal,
-           coalesce(so.value, 0) AS value
+    -- (few lines: their codes looked up one by one)
+    SELECT (SELECT p.code::text FROM products p WHERE p.id = a.id) AS product, a.volume, so.margin_pct,
+           merch_appeal(a.computed, a.lp, a.lr, a.tags) AS appeal, coalesce(so.value, 0) AS value
       FROM approx a
       LEFT JOIN sold so ON so.product_id = a.id
      WHERE a.score >= (SELECT score FROM cutoff)

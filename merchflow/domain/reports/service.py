@@ -1,11 +1,15 @@
 """The reports: each one set-based statement over the scope a request names (a category subtree, a role,
 a series), shaped into a `Report`; cost amounts are left out for roles that may not see them.
 
+Prices "now" come from the read model `prices_in_force` (merch_prices_in_force_now: kept by triggers on
+prices; a row gone stale with time is recomputed by the reader), another moment from the price history.
 The reports over sales (assortment, abc, purchasing-scorecard, receivables) read them through
-`merch_report_sku_sales`: the monthly rollup `sales_monthly` for the whole months of the period, the facts for
-the days of its partial edge months (`rollup=False`: every day from the facts, to check the rollup). A fact is
-costed (cost and distribution price in force on its day) when uploaded: a price changed retroactively for
-past days does not re-cost loaded facts until `merch_rebuild_sales_monthly` is run over those months."""
+`merch_report_sku_sales`: the monthly rollup `sales_monthly` for the whole months of the period (a period
+covering most of the history as the per-SKU totals `sales_sku_totals` minus the months outside it), the facts
+for the days of its partial edge months (`rollup=False`: every day from the facts, to check the rollup). A
+fact is costed (cost and distribution price in force on its day) when uploaded: a price changed
+retroactively for past days does not re-cost loaded facts until `merch_rebuild_sales_monthly` is run over
+those months."""
 
 from __future__ import annotations
 
