@@ -79,9 +79,12 @@ MARKETING_READS = ["role", "series", "selling_points", "promotions", "sale_price
 
 
 async def needs_change(pool: asyncpg.Pool, workers: int, round_no: int) -> float:
-    """Toggle whether marketing requires `series`: every product's marketing figures change."""
-    requires = ["role", "selling_points"] + (["series"] if round_no % 2 == 0 else [])
+    """Toggle whether marketing requires `series` (from whatever it is now, so that a rerun on the same
+    database changes it too): every product's marketing figures change."""
     async with pool.acquire() as conn:
+        current = await stages.get_needs(conn, "marketing")
+        series_required = any(n.item == "series" and n.required for n in current.needs)
+        requires = ["role", "selling_points"] + ([] if series_required else ["series"])
         needs = await stages.put_needs(conn, ADMIN, "marketing", NeedsBody(reads=MARKETING_READS, requires=requires))
     assert needs.recompute is not None
     started = time.perf_counter()

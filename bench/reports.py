@@ -11,6 +11,7 @@ INSERT … SELECT, stock and receipts for those SKUs in one warehouse.
 
     python -m bench.reports --products 1000000 --sales-skus 100000     (the real run)
     python -m bench.reports --products 20000 --sales-skus 5000         (a quick check)
+    python -m bench.reports --since 2026-08-01 --until 2026-10-31      (sales reports over a period)
 
 Uses MERCH_DATA_DIR (default bench/out/data) or DATABASE_URL.
 """
@@ -24,6 +25,7 @@ import statistics
 import time
 import warnings
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -127,9 +129,11 @@ async def prepare(pool: asyncpg.Pool, products: int, sales_skus: int) -> None:
         await conn.execute("ANALYZE")
 
 
-def runners(category: str | None) -> dict[str, Callable[[asyncpg.Connection], Awaitable[Any]]]:
+def runners(
+    category: str | None, since: date | None = None, until: date | None = None
+) -> dict[str, Callable[[asyncpg.Connection], Awaitable[Any]]]:
     scope: dict[str, Any] = {"category": category, "role": None, "series": None}
-    period: dict[str, Any] = {"since": None, "until": None}
+    period: dict[str, Any] = {"since": since, "until": until}
     limit = 10_000
     return {
         "margins (by sku)": lambda c: reports.margins(c, **scope, by="sku", at=None, limit=limit),
@@ -179,10 +183,11 @@ async def main(args: argparse.Namespace) -> None:
                 f"\ncatalog: {products:,} products, {facts:,} sales facts ({monthly:,} monthly rollup rows);"
                 f" category {category}: {under:,} products"
             )
+            print(f"sales period: {args.since or 'all'} .. {args.until or 'all'}")
             print(f"{'report':<24} {'whole tree':>12} {'rows':>7}  {'category':>10} {'rows':>6}")
-            for name, run in runners(None).items():
+            for name, run in runners(None, args.since, args.until).items():
                 tree, tree_rows = await measure(conn, run)
-                one, one_rows = await measure(conn, runners(category)[name])
+                one, one_rows = await measure(conn, runners(category, args.since, args.until)[name])
                 print(
                     f"{name:<24} {tree * 1000:>9.0f} ms {tree_rows:>7,}  {one * 1000:>7.0f} ms {one_rows:>6,}"
                     f"  {'ok' if tree <= GOAL_TREE else 'SLOW'} / {'ok' if one <= GOAL_CATEGORY else 'SLOW'}",
@@ -201,4 +206,6 @@ if __name__ == "__main__":
     parser.add_argument("--products", type=int, default=1_000_000)
     parser.add_argument("--sales-skus", type=int, default=100_000)
     parser.add_argument("--category", default="sc-1-1", help="the one category timed (default: a middle one)")
+    parser.add_argument("--since", type=date.fromisoformat, help="first day of the sales period (default: all)")
+    parser.add_argument("--until", type=date.fromisoformat, help="last day of the sales period (default: all)")
     asyncio.run(main(parser.parse_args()))
