@@ -233,8 +233,10 @@ CREATE TABLE sales_sku_totals (
 -- rows that no rollup row feeds any more are dropped at once; the index is empty between statements
 CREATE INDEX sales_sku_totals_empty_idx ON sales_sku_totals (sku_id) WHERE facts = 0;
 
--- The rollup rows a statement inserted (+), deleted (−) or updated (new − old) move the totals, set-based
--- and in key order (two uploads never deadlock on each other's rows).
+-- The rollup rows a statement inserted (+), deleted (−) or updated (new − old) move the totals, set-based.
+-- Writers of the totals take turns until they commit (a self-conflicting table lock): an upsert of the rollup
+-- fires its INSERT and its UPDATE trigger one after the other, so two uploads would otherwise lock totals
+-- rows in crossing orders and deadlock. Readers are not held (they take no conflicting lock).
 CREATE FUNCTION merch_sales_totals_moved() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -243,6 +245,7 @@ DECLARE
         WHEN 'DELETE' THEN 'SELECT -1 AS sign, o.* FROM old_rows o'
         ELSE 'SELECT 1 AS sign, n.* FROM new_rows n UNION ALL SELECT -1, o.* FROM old_rows o' END;
 BEGIN
+    LOCK TABLE sales_sku_totals IN SHARE ROW EXCLUSIVE MODE;
     EXECUTE format($sql$
         INSERT INTO sales_sku_totals AS t (sku_id, currency, product_id, facts, qty, revenue, cost, costed_qty,
                                            costed_facts, costed_revenue, distribution_value, distributed_qty,
