@@ -68,6 +68,15 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+# A delete refused because something still references the resource names at most this many of them.
+REFERENCES_SHOWN = 10
+
+
+def listed(codes: list[str]) -> str:
+    """Codes for a message; a full sample (REFERENCES_SHOWN of them) may stand for more: `…`."""
+    return ", ".join(codes) + (", …" if len(codes) == REFERENCES_SHOWN else "")
+
+
 class PreconditionFailed(DomainError):
     status = 412
     code = "precondition-failed"

@@ -1,8 +1,18 @@
-"""Optimistic concurrency: every mutable resource has a `version`, sent as a strong ETag."""
+"""Optimistic concurrency: every mutable resource has a `version`, sent as a strong ETag; and what every
+PUT and PATCH of such a resource shares (what it writes, a merge patch over it, a PUT that creates)."""
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+import msgspec
+
 from merchflow.domain.errors import PreconditionFailed
+from merchflow.domain.types import Code
+from merchflow.domain.validation import convert_or_raise, merge_patch
+
+F = TypeVar("F", bound=msgspec.Struct)
+C = TypeVar("C", bound=msgspec.Struct)
 
 
 def etag(version: int) -> str:
@@ -36,3 +46,31 @@ def matches_none(header: str | None, version: int) -> bool:
         return False
     tags = [t.strip().removeprefix("W/").strip('"') for t in header.split(",")]
     return "*" in tags or str(version) in tags
+
+
+def writable(resource: msgspec.Struct, fields_type: type[msgspec.Struct]) -> dict[str, Any]:
+    """What a PUT or PATCH with `fields_type` writes, as it stands on `resource` (JSON builtins): the base a
+    merge patch applies to, and what a write is compared with to skip a no-op."""
+    return {f.encode_name: msgspec.to_builtins(getattr(resource, f.name)) for f in msgspec.structs.fields(fields_type)}
+
+
+def unchanged(resource: msgspec.Struct, fields: msgspec.Struct) -> bool:
+    """True when writing `fields` would leave `resource` as it is (no new version, no audit record)."""
+    same: bool = writable(resource, type(fields)) == msgspec.to_builtins(fields)
+    return same
+
+
+def patched(resource: msgspec.Struct, patch: msgspec.Struct, fields_type: type[F]) -> F:
+    """The fields `resource` has once the RFC 7396 merge `patch` is applied, validated (422 listing every
+    invalid field)."""
+    return convert_or_raise(merge_patch(writable(resource, fields_type), msgspec.to_builtins(patch)), fields_type)
+
+
+def created_by_put(
+    create_type: type[C], what: str, code: str, fields: msgspec.Struct, expected: int | None, code_type: Any = Code
+) -> C:
+    """The body that creates `what` when a PUT names a code that does not exist: the code (checked) and the
+    PUT's fields. With If-Match the client expected an existing resource: 412."""
+    if expected is not None:
+        raise PreconditionFailed(f"{what} does not exist.", code="version-mismatch")
+    return create_type(code=convert_or_raise(code, code_type, "/code"), **msgspec.structs.asdict(fields))

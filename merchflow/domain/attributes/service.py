@@ -32,7 +32,6 @@ from merchflow.domain.errors import (
     Conflict,
     FieldError,
     NotFound,
-    PreconditionFailed,
     ValidationFailed,
     pointer_join,
 )
@@ -40,26 +39,14 @@ from merchflow.domain.jobs import service as jobs
 from merchflow.domain.keys.model import Principal
 from merchflow.domain.paging import decode_cursor, split_page
 from merchflow.domain.types import Code, Page
-from merchflow.domain.validation import convert_or_raise, merge_patch
-from merchflow.domain.versioning import check_version
+from merchflow.domain.validation import convert_or_raise
+from merchflow.domain.versioning import check_version, created_by_put, patched, unchanged
 
 NAMED = 10  # how many blocking references a 409 names
 
 
 def _not_found(code: str) -> NotFound:
     return NotFound(f"No attribute has the code {code!r}.", code="attribute-not-found")
-
-
-def _writable(attribute: Attribute) -> dict[str, Any]:
-    return {
-        "type": attribute.type,
-        "group": attribute.group,
-        "labels": attribute.labels,
-        "visibility": attribute.visibility,
-        "display_priority": attribute.display_priority,
-        "filterable": attribute.filterable,
-        "validation": msgspec.to_builtins(attribute.validation),
-    }
 
 
 async def _checked(conn: asyncpg.Connection, fields: AttributeFields) -> tuple[AttributeFields, int | None]:
@@ -154,7 +141,7 @@ async def _update(
     current = locked.attribute
     check_version(expected, current.version, f"Attribute {current.code!r}")
     fields, group_id = await _checked(conn, fields)
-    if _writable(current) == msgspec.to_builtins(fields):
+    if unchanged(current, fields):
         return current
     if fields.type != current.type:
         products, skus = await store.count_attribute_values(conn, current.code)
@@ -190,9 +177,7 @@ async def put_attribute(
     async with conn.transaction():
         locked = await store.lock_attribute(conn, code)
         if locked is None:
-            if expected is not None:
-                raise PreconditionFailed(f"Attribute {code!r} does not exist.", code="version-mismatch")
-            body = AttributeCreate(code=convert_or_raise(code, Code, "/code"), **msgspec.structs.asdict(fields))
+            body = created_by_put(AttributeCreate, f"Attribute {code!r}", code, fields, expected)
             return await create_attribute(conn, actor, body), True
         return await _update(conn, actor, locked, fields, expected), False
 
@@ -203,8 +188,7 @@ async def patch_attribute(
     """Apply a JSON merge patch to an attribute; `null` resets a field or removes a validation rule."""
     async with conn.transaction():
         locked = await _locked(conn, code)
-        merged = merge_patch(_writable(locked.attribute), msgspec.to_builtins(patch))
-        return await _update(conn, actor, locked, convert_or_raise(merged, AttributeFields), expected)
+        return await _update(conn, actor, locked, patched(locked.attribute, patch, AttributeFields), expected)
 
 
 async def delete_attribute(conn: asyncpg.Connection, actor: Principal, code: str, expected: int | None) -> None:

@@ -26,10 +26,10 @@ import msgspec
 
 from merchflow.domain.audit import service as audit
 from merchflow.domain.errors import (
+    REFERENCES_SHOWN,
     Conflict,
     FieldError,
     NotFound,
-    PreconditionFailed,
     ValidationFailed,
     field_error,
     param_error,
@@ -40,11 +40,9 @@ from merchflow.domain.paging import decode_cursor, split_page
 from merchflow.domain.sql import load
 from merchflow.domain.types import Code, Labels, Page, Position
 from merchflow.domain.validation import convert_or_raise, merge_patch
-from merchflow.domain.versioning import check_version
+from merchflow.domain.versioning import check_version, created_by_put
 
 Q = load("categories")
-
-REFERENCE_SAMPLE = 10
 
 
 class CategoryFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -358,15 +356,7 @@ async def put_category(
     """Idempotent upsert: create the category, or replace its fields (moving it if its place changes)."""
     async with conn.transaction():
         if await conn.fetchval(Q.get_category_tree_id.sql, code) is None:
-            if expected is not None:
-                raise PreconditionFailed(f"Category {code!r} does not exist.", code="version-mismatch")
-            body = CategoryCreate(
-                code=convert_or_raise(code, Code, "/code"),
-                tree=fields.tree,
-                parent=fields.parent,
-                position=fields.position,
-                labels=fields.labels,
-            )
+            body = created_by_put(CategoryCreate, f"Category {code!r}", code, fields, expected)
             return await _create(conn, actor, body), True
         node, current = await _lock(conn, code)
         check_version(expected, current.version, f"Category {code!r}")
@@ -411,7 +401,7 @@ async def delete_category(conn: asyncpg.Connection, actor: Principal, code: str,
         node, current = await _lock(conn, code)
         check_version(expected, current.version, f"Category {code!r}")
         references: dict[str, list[str]] = {}
-        for row in await conn.fetch(Q.list_category_references.sql, node.id, REFERENCE_SAMPLE):
+        for row in await conn.fetch(Q.list_category_references.sql, node.id, REFERENCES_SHOWN):
             references.setdefault(row["kind"], []).append(row["code"])
         if references:
             named = "; ".join(f"{kind}: {', '.join(codes)}" for kind, codes in references.items())

@@ -21,7 +21,6 @@ from merchflow.domain.errors import (
     Conflict,
     FieldError,
     NotFound,
-    PreconditionFailed,
     ValidationFailed,
     field_error,
     param_error,
@@ -32,8 +31,7 @@ from merchflow.domain.paging import decode_cursor, split_page
 from merchflow.domain.sql import load
 from merchflow.domain.stages import completeness
 from merchflow.domain.types import Code, Labels, Locale, Page
-from merchflow.domain.validation import convert_or_raise, merge_patch
-from merchflow.domain.versioning import check_version
+from merchflow.domain.versioning import check_version, created_by_put, patched, writable
 
 Q = load("products")
 
@@ -138,21 +136,6 @@ class _Plan(msgspec.Struct, frozen=True, kw_only=True):
 
 def _product(row: asyncpg.Record) -> Product:
     return msgspec.convert(dict(row), Product)
-
-
-def _writable(product: Product) -> dict[str, Any]:
-    return {
-        "category": product.category,
-        "categories": product.categories,
-        "role": product.role,
-        "series": product.series,
-        "labels": product.labels,
-        "description": product.description,
-        "selling_points": product.selling_points,
-        "images": product.images,
-        "quality_tags": product.quality_tags,
-        "attributes": product.attributes,
-    }
 
 
 def _not_found(code: str) -> NotFound:
@@ -451,7 +434,7 @@ async def _update(
     current = _product(row)
     check_version(expected, current.version, f"Product {current.code!r}")
     plan = await _plan(conn, fields)
-    if plan.values == _writable(current):
+    if plan.values == writable(current, ProductFields):
         return current
     if plan.category_id != row["category_id"]:
         await _check_skus_fit(conn, row["id"], current.code, plan.category_id)
@@ -487,10 +470,7 @@ async def put_product(
     async with conn.transaction():
         row = await conn.fetchrow(Q.lock_product.sql, code)
         if row is None:
-            if expected is not None:
-                raise PreconditionFailed(f"Product {code!r} does not exist.", code="version-mismatch")
-            valid_code = convert_or_raise(code, Code, "/code")
-            body = ProductCreate(code=valid_code, **msgspec.structs.asdict(fields))
+            body = created_by_put(ProductCreate, f"Product {code!r}", code, fields, expected)
             return await create_product(conn, actor, body), True
         return await _update(conn, actor, row, fields, expected), False
 
@@ -503,8 +483,7 @@ async def patch_product(
         row = await conn.fetchrow(Q.lock_product.sql, code)
         if row is None:
             raise _not_found(code)
-        merged = merge_patch(_writable(_product(row)), msgspec.to_builtins(patch))
-        return await _update(conn, actor, row, convert_or_raise(merged, ProductFields), expected)
+        return await _update(conn, actor, row, patched(_product(row), patch, ProductFields), expected)
 
 
 async def delete_product(conn: asyncpg.Connection, actor: Principal, code: str, expected: int | None) -> None:

@@ -29,8 +29,8 @@ from merchflow.domain.paging import decode_cursor, split_page
 from merchflow.domain.sql import load
 from merchflow.domain.stages import completeness
 from merchflow.domain.types import Code, Page
-from merchflow.domain.validation import convert_or_raise, merge_patch
-from merchflow.domain.versioning import check_version
+from merchflow.domain.validation import convert_or_raise
+from merchflow.domain.versioning import check_version, patched, writable
 
 Q = load("skus")
 
@@ -92,10 +92,6 @@ class Sku(msgspec.Struct, frozen=True, kw_only=True):
 
 def _sku(row: asyncpg.Record) -> Sku:
     return msgspec.convert(dict(row), Sku)
-
-
-def _writable(sku: Sku) -> dict[str, Any]:
-    return {"product": sku.product, "barcode": sku.barcode, "axes": sku.axes, "attributes": sku.attributes}
 
 
 def _not_found(sku: str) -> NotFound:
@@ -202,7 +198,7 @@ async def _update(
             product=current.product,
         )
     values = await _checked(conn, product, fields, [])
-    if values == _writable(current):
+    if values == writable(current, SkuFields):
         return current
     await _check_unique(conn, current.sku, product, values)
     try:
@@ -298,8 +294,7 @@ async def patch_sku(conn: asyncpg.Connection, actor: Principal, sku: str, patch:
         if locked is None:
             raise _not_found(sku)
         product, row = locked
-        merged = merge_patch(_writable(_sku(row)), msgspec.to_builtins(patch))
-        return await _update(conn, actor, product, row, convert_or_raise(merged, SkuFields), expected)
+        return await _update(conn, actor, product, row, patched(_sku(row), patch, SkuFields), expected)
 
 
 async def delete_sku(conn: asyncpg.Connection, actor: Principal, sku: str, expected: int | None) -> None:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 import msgspec
 
 from merchflow.domain.audit import service as audit
-from merchflow.domain.errors import Conflict, NotFound, PreconditionFailed
+from merchflow.domain.errors import REFERENCES_SHOWN, Conflict, NotFound, listed
 from merchflow.domain.keys.model import Principal
 from merchflow.domain.paging import decode_cursor, split_page
 from merchflow.domain.sql import load
 from merchflow.domain.types import Code, Labels, Page
-from merchflow.domain.validation import convert_or_raise, merge_patch
-from merchflow.domain.versioning import check_version
+from merchflow.domain.versioning import check_version, created_by_put, patched, unchanged
 
 Q = load("trees")
 
@@ -59,10 +58,6 @@ def _tree(row: asyncpg.Record) -> Tree:
     return msgspec.convert(dict(row), Tree)
 
 
-def _writable(tree: Tree) -> dict[str, Any]:
-    return {"labels": tree.labels, "level_names": tree.level_names}
-
-
 async def list_trees(conn: asyncpg.Connection, *, limit: int, cursor: str | None) -> Page[Tree]:
     """Category trees in code order."""
     after = decode_cursor(cursor, (str,))
@@ -94,7 +89,7 @@ async def _update(
     conn: asyncpg.Connection, actor: Principal, current: Tree, fields: TreeFields, expected: int | None
 ) -> Tree:
     check_version(expected, current.version, f"Category tree {current.code!r}")
-    if _writable(current) == msgspec.to_builtins(fields):
+    if unchanged(current, fields):
         return current
     if len(fields.level_names) < len(current.level_names):
         depth = await conn.fetchval(Q.get_tree_depth.sql, current.code)
@@ -120,11 +115,7 @@ async def put_tree(
     async with conn.transaction():
         row = await conn.fetchrow(Q.lock_tree.sql, code)
         if row is None:
-            if expected is not None:
-                raise PreconditionFailed(f"Category tree {code!r} does not exist.", code="version-mismatch")
-            body = TreeCreate(
-                code=convert_or_raise(code, Code, "/code"), labels=fields.labels, level_names=fields.level_names
-            )
+            body = created_by_put(TreeCreate, f"Category tree {code!r}", code, fields, expected)
             return await create_tree(conn, actor, body), True
         return await _update(conn, actor, _tree(row), fields, expected), False
 
@@ -138,8 +129,7 @@ async def patch_tree(
         if row is None:
             raise NotFound(f"No category tree has the code {code!r}.", code="category-tree-not-found")
         current = _tree(row)
-        merged = merge_patch(_writable(current), msgspec.to_builtins(patch))
-        return await _update(conn, actor, current, convert_or_raise(merged, TreeFields), expected)
+        return await _update(conn, actor, current, patched(current, patch, TreeFields), expected)
 
 
 async def delete_tree(conn: asyncpg.Connection, actor: Principal, code: str, expected: int | None) -> None:
@@ -150,11 +140,10 @@ async def delete_tree(conn: asyncpg.Connection, actor: Principal, code: str, exp
             raise NotFound(f"No category tree has the code {code!r}.", code="category-tree-not-found")
         current = _tree(row)
         check_version(expected, current.version, f"Category tree {code!r}")
-        blocking = [r["code"] for r in await conn.fetch(Q.list_tree_category_codes.sql, code, 10)]
+        blocking = [r["code"] for r in await conn.fetch(Q.list_tree_category_codes.sql, code, REFERENCES_SHOWN)]
         if blocking:
             raise Conflict(
-                f"Category tree {code!r} still has categories ({', '.join(blocking)}"
-                f"{', …' if len(blocking) == 10 else ''}); delete or move them first.",
+                f"Category tree {code!r} still has categories ({listed(blocking)}); delete or move them first.",
                 code="still-referenced",
                 references={"categories": blocking},
             )

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 import msgspec
 
 from merchflow.domain.audit import service as audit
-from merchflow.domain.errors import Conflict, NotFound, PreconditionFailed
+from merchflow.domain.errors import REFERENCES_SHOWN, Conflict, NotFound, listed
 from merchflow.domain.keys.model import Principal
 from merchflow.domain.paging import decode_cursor, split_page
 from merchflow.domain.sql import Statement, load
 from merchflow.domain.types import Code, Labels, LongText, Page
-from merchflow.domain.validation import convert_or_raise, merge_patch
-from merchflow.domain.versioning import check_version
+from merchflow.domain.versioning import check_version, created_by_put, patched, unchanged
 
 Q = load("vocabularies")
 Descriptions = dict[str, LongText]
@@ -78,10 +76,6 @@ def _term(row: asyncpg.Record) -> Term:
     return msgspec.convert(dict(row), Term)
 
 
-def _writable(term: Term) -> dict[str, Any]:
-    return {"labels": term.labels, "description": term.description}
-
-
 def _not_found(v: Vocabulary, code: str) -> NotFound:
     return NotFound(f"No {v.title.lower()} has the code {code!r}.", code=f"{v.entity}-not-found")
 
@@ -119,7 +113,7 @@ async def _update(
     conn: asyncpg.Connection, actor: Principal, v: Vocabulary, current: Term, fields: TermFields, expected: int | None
 ) -> Term:
     check_version(expected, current.version, f"{v.title} {current.code!r}")
-    if _writable(current) == msgspec.to_builtins(fields):
+    if unchanged(current, fields):
         return current
     row = await conn.fetchrow(v.sql(Q.update_term), current.code, fields.labels, fields.description)
     term = _term(row)
@@ -139,11 +133,7 @@ async def put_term(
     async with conn.transaction():
         current = await _locked(conn, v, code)
         if current is None:
-            if expected is not None:
-                raise PreconditionFailed(f"{v.title} {code!r} does not exist.", code="version-mismatch")
-            body = TermCreate(
-                code=convert_or_raise(code, Code, "/code"), labels=fields.labels, description=fields.description
-            )
+            body = created_by_put(TermCreate, f"{v.title} {code!r}", code, fields, expected)
             return await create_term(conn, actor, v, body), True
         return await _update(conn, actor, v, current, fields, expected), False
 
@@ -156,8 +146,7 @@ async def patch_term(
         current = await _locked(conn, v, code)
         if current is None:
             raise _not_found(v, code)
-        merged = merge_patch(_writable(current), msgspec.to_builtins(patch))
-        return await _update(conn, actor, v, current, convert_or_raise(merged, TermFields), expected)
+        return await _update(conn, actor, v, current, patched(current, patch, TermFields), expected)
 
 
 async def delete_term(
@@ -169,11 +158,10 @@ async def delete_term(
         if current is None:
             raise _not_found(v, code)
         check_version(expected, current.version, f"{v.title} {code!r}")
-        blocking = [r["code"] for r in await conn.fetch(v.references.sql, code, 10)]
+        blocking = [r["code"] for r in await conn.fetch(v.references.sql, code, REFERENCES_SHOWN)]
         if blocking:
             raise Conflict(
-                f"{v.title} {code!r} is still used by {v.referenced_by} {', '.join(blocking)}"
-                f"{', …' if len(blocking) == 10 else ''}.",
+                f"{v.title} {code!r} is still used by {v.referenced_by} {listed(blocking)}.",
                 code="still-referenced",
                 references={v.referenced_by: blocking},
             )

@@ -11,7 +11,13 @@ import asyncpg
 import msgspec
 
 from merchflow.domain.audit import service as audit
-from merchflow.domain.errors import Conflict, FieldError, NotFound, PreconditionFailed, ValidationFailed, field_error
+from merchflow.domain.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    field_error,
+)
 from merchflow.domain.keys.model import Principal
 from merchflow.domain.money import Money, money, money_errors
 from merchflow.domain.paging import decode_cursor, split_page
@@ -24,9 +30,8 @@ from merchflow.domain.pricing.model import (
     parse_moment,
 )
 from merchflow.domain.sql import load
-from merchflow.domain.types import Code, Page
-from merchflow.domain.validation import convert_or_raise, merge_patch
-from merchflow.domain.versioning import check_version
+from merchflow.domain.types import Page
+from merchflow.domain.versioning import check_version, created_by_put, patched, writable
 
 Q = load("promotions")
 
@@ -60,19 +65,6 @@ def _canonical(fields: PromotionFields) -> dict[str, Any]:
         }
     )
     return canonical
-
-
-def _writable(promotion: Promotion) -> dict[str, Any]:
-    writable: dict[str, Any] = msgspec.to_builtins(
-        {
-            "labels": promotion.labels,
-            "starts_at": promotion.starts_at,
-            "ends_at": promotion.ends_at,
-            "active": promotion.active,
-            "items": promotion.items,
-        }
-    )
-    return writable
 
 
 async def _sku_ids(conn: asyncpg.Connection, fields: PromotionFields) -> dict[str, int]:
@@ -159,7 +151,7 @@ async def _update(
 ) -> Promotion:
     check_version(expected, current.version, f"Promotion {current.code!r}")
     ids = await _sku_ids(conn, fields)
-    if _writable(current) == _canonical(fields):
+    if writable(current, PromotionFields) == _canonical(fields):
         return current
     await conn.execute(
         Q.update_promotion.sql, promotion_id, fields.labels, fields.starts_at, fields.ends_at, fields.active
@@ -179,16 +171,7 @@ async def put_promotion(
     async with conn.transaction():
         row = await conn.fetchrow(Q.lock_promotion.sql, code)
         if row is None:
-            if expected is not None:
-                raise PreconditionFailed(f"Promotion {code!r} does not exist.", code="version-mismatch")
-            body = PromotionCreate(
-                code=convert_or_raise(code, Code, "/code"),
-                labels=fields.labels,
-                starts_at=fields.starts_at,
-                ends_at=fields.ends_at,
-                active=fields.active,
-                items=fields.items,
-            )
+            body = created_by_put(PromotionCreate, f"Promotion {code!r}", code, fields, expected)
             return await create_promotion(conn, actor, body), True
         current = await get_promotion(conn, code)
         return await _update(conn, actor, row["id"], current, fields, expected), False
@@ -203,8 +186,7 @@ async def patch_promotion(
         if row is None:
             raise _not_found(code)
         current = await get_promotion(conn, code)
-        merged = merge_patch(_writable(current), msgspec.to_builtins(patch))
-        fields = convert_or_raise(merged, PromotionFields)
+        fields = patched(current, patch, PromotionFields)
         return await _update(conn, actor, row["id"], current, fields, expected)
 
 

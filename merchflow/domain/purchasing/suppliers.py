@@ -8,27 +8,25 @@ recomputes the completeness of every product it supplies, in the same transactio
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import asyncpg
 import msgspec
 
 from merchflow.domain.audit import service as audit
-from merchflow.domain.errors import Conflict, NotFound, PreconditionFailed
+from merchflow.domain.errors import REFERENCES_SHOWN, Conflict, NotFound, listed
 from merchflow.domain.keys.model import Principal
 from merchflow.domain.paging import decode_cursor, split_page
 from merchflow.domain.sql import load
 from merchflow.domain.stages import completeness
 from merchflow.domain.types import Code, Labels, Page
-from merchflow.domain.validation import convert_or_raise, merge_patch
-from merchflow.domain.versioning import check_version
+from merchflow.domain.versioning import check_version, created_by_put, patched, unchanged
 
 Q = load("suppliers")
 
 SupplierType = Literal["manufacturer", "agent", "wholesaler", "trading_company"]
 # The preferred order of sourcing, best first.
 TIERS: tuple[SupplierType, ...] = ("manufacturer", "agent", "wholesaler", "trading_company")
-REFERENCES_SHOWN = 10
 
 ContactName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["王丽"])]
 Phone = Annotated[
@@ -98,11 +96,6 @@ def _supplier(row: asyncpg.Record) -> Supplier:
     return msgspec.convert({k: row[k] for k in Supplier.__struct_fields__}, Supplier)
 
 
-def _writable(s: Supplier) -> dict[str, Any]:
-    contacts = msgspec.to_builtins(s.contacts)
-    return {"type": s.type, "labels": s.labels, "contacts": contacts, "active": s.active}
-
-
 def _not_found(code: str) -> NotFound:
     return NotFound(f"No supplier has the code {code!r}.", code="supplier-not-found")
 
@@ -152,7 +145,7 @@ async def _update(
     expected: int | None,
 ) -> Supplier:
     check_version(expected, current.version, f"Supplier {current.code!r}")
-    if _writable(current) == msgspec.to_builtins(fields):
+    if unchanged(current, fields):
         return current
     row = await conn.fetchrow(
         Q.update_supplier.sql,
@@ -180,15 +173,7 @@ async def put_supplier(
     async with conn.transaction():
         row = await conn.fetchrow(Q.lock_supplier.sql, code)
         if row is None:
-            if expected is not None:
-                raise PreconditionFailed(f"Supplier {code!r} does not exist.", code="version-mismatch")
-            body = SupplierCreate(
-                code=convert_or_raise(code, Code, "/code"),
-                type=fields.type,
-                labels=fields.labels,
-                contacts=fields.contacts,
-                active=fields.active,
-            )
+            body = created_by_put(SupplierCreate, f"Supplier {code!r}", code, fields, expected)
             return await create_supplier(conn, actor, body), True
         return await _update(conn, actor, row["id"], _supplier(row), fields, expected), False
 
@@ -202,8 +187,7 @@ async def patch_supplier(
         if row is None:
             raise _not_found(code)
         current = _supplier(row)
-        merged = merge_patch(_writable(current), msgspec.to_builtins(patch))
-        fields = convert_or_raise(merged, SupplierFields)
+        fields = patched(current, patch, SupplierFields)
         return await _update(conn, actor, row["id"], current, fields, expected)
 
 
@@ -218,8 +202,7 @@ async def delete_supplier(conn: asyncpg.Connection, actor: Principal, code: str,
         blocking = [r["code"] for r in await conn.fetch(Q.list_supplier_product_codes.sql, row["id"], REFERENCES_SHOWN)]
         if blocking:
             raise Conflict(
-                f"Supplier {code!r} still has terms for products ({', '.join(blocking)}"
-                f"{', …' if len(blocking) == REFERENCES_SHOWN else ''}); delete those terms first, "
+                f"Supplier {code!r} still has terms for products ({listed(blocking)}); delete those terms first, "
                 "or deactivate the supplier (`active: false`).",
                 code="still-referenced",
                 references={"products": blocking},

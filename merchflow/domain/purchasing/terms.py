@@ -38,8 +38,7 @@ from merchflow.domain.purchasing.suppliers import TIERS, SupplierType
 from merchflow.domain.sql import load
 from merchflow.domain.stages import completeness
 from merchflow.domain.types import Code, Page
-from merchflow.domain.validation import convert_or_raise, merge_patch
-from merchflow.domain.versioning import check_version
+from merchflow.domain.versioning import check_version, patched
 
 Q = load("suppliers")
 
@@ -128,15 +127,6 @@ def _terms(row: Mapping[str, Any]) -> ProductSupplier:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
-
-
-def _writable(t: ProductSupplier) -> dict[str, Any]:
-    return {
-        "purchase_price": msgspec.to_builtins(t.purchase_price),
-        "moq": t.moq,
-        "lead_time_days": t.lead_time_days,
-        "preferred": t.preferred,
-    }
 
 
 def _same(t: ProductSupplier, fields: TermsFields) -> bool:
@@ -441,8 +431,7 @@ async def patch_terms(
         row = await conn.fetchrow(Q.lock_terms.sql, product_id, supplier)
         if row is None:
             raise _terms_not_found(product, supplier)
-        merged = merge_patch(_writable(_terms(row)), msgspec.to_builtins(patch))
-        return await _update(conn, actor, row, convert_or_raise(merged, TermsFields), expected)
+        return await _update(conn, actor, row, patched(_terms(row), patch, TermsFields), expected)
 
 
 async def delete_terms(

@@ -6,19 +6,18 @@ Retiring a warehouse or a bin is done by deactivating it; deletion is only for o
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import asyncpg
 import msgspec
 
 from merchflow.domain.audit import service as audit
-from merchflow.domain.errors import Conflict, NotFound, PreconditionFailed
+from merchflow.domain.errors import REFERENCES_SHOWN, Conflict, NotFound, listed
 from merchflow.domain.keys.model import Principal
 from merchflow.domain.paging import decode_cursor, split_page
 from merchflow.domain.sql import load
 from merchflow.domain.types import Code, Labels, Page
-from merchflow.domain.validation import convert_or_raise, merge_patch
-from merchflow.domain.versioning import check_version
+from merchflow.domain.versioning import check_version, created_by_put, patched, unchanged
 
 Q = load("warehouses")
 
@@ -47,7 +46,6 @@ PickSequence = Annotated[
     int,
     msgspec.Meta(ge=0, le=100_000_000, description="The bin's place in the picking walk: lower is visited first."),
 ]
-REFERENCES_SHOWN = 10
 
 
 class WarehouseFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -120,14 +118,6 @@ def _location(row: asyncpg.Record) -> Location:
     return msgspec.convert({k: row[k] for k in Location.__struct_fields__}, Location)
 
 
-def _warehouse_writable(w: Warehouse) -> dict[str, Any]:
-    return {"labels": w.labels, "active": w.active}
-
-
-def _location_writable(loc: Location) -> dict[str, Any]:
-    return {"zone": loc.zone, "pick_sequence": loc.pick_sequence, "active": loc.active}
-
-
 def _warehouse_not_found(code: str) -> NotFound:
     return NotFound(f"No warehouse has the code {code!r}.", code="warehouse-not-found")
 
@@ -183,7 +173,7 @@ async def _update_warehouse(
     expected: int | None,
 ) -> Warehouse:
     check_version(expected, current.version, f"Warehouse {current.code!r}")
-    if _warehouse_writable(current) == msgspec.to_builtins(fields):
+    if unchanged(current, fields):
         return current
     row = await conn.fetchrow(Q.update_warehouse.sql, warehouse_id, fields.labels, fields.active)
     updated = _warehouse(row)
@@ -200,11 +190,7 @@ async def put_warehouse(
     async with conn.transaction():
         row = await conn.fetchrow(Q.lock_warehouse.sql, code)
         if row is None:
-            if expected is not None:
-                raise PreconditionFailed(f"Warehouse {code!r} does not exist.", code="version-mismatch")
-            body = WarehouseCreate(
-                code=convert_or_raise(code, Code, "/code"), labels=fields.labels, active=fields.active
-            )
+            body = created_by_put(WarehouseCreate, f"Warehouse {code!r}", code, fields, expected)
             return await create_warehouse(conn, actor, body), True
         return await _update_warehouse(conn, actor, row["id"], _warehouse(row), fields, expected), False
 
@@ -218,8 +204,7 @@ async def patch_warehouse(
         if row is None:
             raise _warehouse_not_found(code)
         current = _warehouse(row)
-        merged = merge_patch(_warehouse_writable(current), msgspec.to_builtins(patch))
-        fields = convert_or_raise(merged, WarehouseFields)
+        fields = patched(current, patch, WarehouseFields)
         return await _update_warehouse(conn, actor, row["id"], current, fields, expected)
 
 
@@ -236,8 +221,7 @@ async def delete_warehouse(conn: asyncpg.Connection, actor: Principal, code: str
         ]
         if blocking:
             raise Conflict(
-                f"Warehouse {code!r} still has locations ({', '.join(blocking)}"
-                f"{', …' if len(blocking) == REFERENCES_SHOWN else ''}); delete them first, "
+                f"Warehouse {code!r} still has locations ({listed(blocking)}); delete them first, "
                 "or deactivate the warehouse (`active: false`).",
                 code="still-referenced",
                 references={"locations": blocking},
@@ -323,7 +307,7 @@ async def _update_location(
 ) -> Location:
     ref = f"{current.warehouse}/{current.code}"
     check_version(expected, current.version, f"Location {ref!r}")
-    if _location_writable(current) == msgspec.to_builtins(fields):
+    if unchanged(current, fields):
         return current
     row = await conn.fetchrow(Q.update_location.sql, location_id, fields.zone, fields.pick_sequence, fields.active)
     updated = _location(row)
@@ -345,14 +329,8 @@ async def put_location(
         if row is None:
             if await conn.fetchval(Q.get_warehouse_id.sql, warehouse) is None:
                 raise _warehouse_not_found(warehouse)
-            if expected is not None:
-                ref = f"{warehouse}/{location}"
-                raise PreconditionFailed(f"Location {ref!r} does not exist.", code="version-mismatch")
-            body = LocationCreate(
-                code=convert_or_raise(location, LocationCode, "/code"),
-                zone=fields.zone,
-                pick_sequence=fields.pick_sequence,
-                active=fields.active,
+            body = created_by_put(
+                LocationCreate, f"Location {warehouse + '/' + location!r}", location, fields, expected, LocationCode
             )
             return await _create_location(conn, actor, warehouse, body), True
         return await _update_location(conn, actor, row["id"], _location(row), fields, expected), False
@@ -372,8 +350,7 @@ async def patch_location(
         if row is None:
             await _raise_location_not_found(conn, warehouse, location)
         current = _location(row)
-        merged = merge_patch(_location_writable(current), msgspec.to_builtins(patch))
-        fields = convert_or_raise(merged, LocationFields)
+        fields = patched(current, patch, LocationFields)
         return await _update_location(conn, actor, row["id"], current, fields, expected)
 
 
@@ -409,10 +386,6 @@ async def delete_location(
         await audit.record(conn, actor, "delete", "location", ref, version=current.version, before=current)
 
 
-def _listed(skus: list[str]) -> str:
-    return ", ".join(skus) + (", …" if len(skus) == REFERENCES_SHOWN else "")
-
-
 def _refs(stock: list[str], ledger: list[str]) -> dict[str, list[str]]:
     return {"stock": stock, "ledger": ledger}
 
@@ -420,7 +393,7 @@ def _refs(stock: list[str], ledger: list[str]) -> dict[str, list[str]]:
 def _blocked_detail(ref: str, stock: list[str], ledger: list[str]) -> str:
     parts = []
     if stock:
-        parts.append(f"holds stock of {_listed(stock)}")
+        parts.append(f"holds stock of {listed(stock)}")
     if ledger:
-        parts.append(f"has stock movements of {_listed(ledger)} in the ledger")
+        parts.append(f"has stock movements of {listed(ledger)} in the ledger")
     return f"Location {ref!r} {' and '.join(parts)}; it cannot be deleted: deactivate it instead (`active: false`)."
