@@ -6,7 +6,7 @@
 --    ends), with the SKU's code (immutable), product, home category and role (a margin report groups
 --    without joining 1M rows). Kept current by statement-level triggers on prices (set-based, in the writing
 --    transaction) and a trigger on products for their category and role; rows gone stale with time alone
---    are recomputed by merch_refresh_stale_prices_in_force() (the job runner calls it each minute). Readers
+--    are recomputed, with the completeness of their products, by the job runner each minute. Readers
 --    go through merch_prices_in_force_now(), which recomputes a stale row from the history itself: the
 --    answer is exact whether or not the runner has caught up (merch_prices_in_force_at(at): another moment,
 --    from the history).
@@ -101,21 +101,6 @@ CREATE TRIGGER prices_in_force_update AFTER UPDATE ON prices
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_prices_in_force_written();
 CREATE TRIGGER prices_in_force_delete AFTER DELETE ON prices
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_prices_in_force_written();
-
--- Rows gone stale with time: recompute them. SKUs a price writer holds right now are skipped (its trigger
--- recomputes them when it writes). Answers the number of SKUs recomputed.
-CREATE FUNCTION merch_refresh_stale_prices_in_force() RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_skus bigint[];
-BEGIN
-    v_skus := ARRAY(SELECT s.id FROM skus s
-                     WHERE s.id IN (SELECT f.sku_id FROM prices_in_force f WHERE f.stale_at <= clock_timestamp())
-                     ORDER BY s.id FOR UPDATE SKIP LOCKED);
-    PERFORM merch_refresh_prices_in_force(v_skus, clock_timestamp());
-    RETURN cardinality(v_skus);
-END
-$$;
 
 -- The prices in force now per SKU and currency (SKUs with at least one) of the products p_products (NULL:
 -- all), with the SKU's product, home category and role: the rows of prices_in_force, a stale one recomputed

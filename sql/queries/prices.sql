@@ -59,14 +59,21 @@ SELECT s.sku, p.kind, p.amount, p.currency, p.valid_from, p.valid_to,
  WHERE s.product_id = $1::bigint
  ORDER BY s.sku, p.valid_from DESC, p.kind, p.currency;
 
--- name: list_price_boundary_products :many
--- Products with a SKU price that started or ended within the last $1 seconds (up to now()).
-SELECT DISTINCT s.product_id AS id
-  FROM prices p
-  JOIN skus s ON s.id = p.sku_id
- WHERE p.valid_from BETWEEN now() - make_interval(secs => $1::double precision) AND now()
-    OR p.valid_to BETWEEN now() - make_interval(secs => $1::double precision) AND now()
- ORDER BY 1;
+-- name: any_price_gone_stale :one
+-- Whether a price period started or ended since prices_in_force was computed for its SKU (index on stale_at).
+SELECT EXISTS (SELECT 1 FROM prices_in_force WHERE stale_at <= clock_timestamp());
+
+-- name: list_stale_price_skus :many
+-- The SKUs (and their products) with a price period that started or ended, with no write, since their
+-- prices_in_force rows were computed.
+SELECT DISTINCT f.sku_id, f.product_id
+  FROM prices_in_force f
+ WHERE f.stale_at <= clock_timestamp()
+ ORDER BY f.sku_id;
+
+-- name: refresh_prices_in_force :exec
+-- Recompute the prices_in_force rows of these SKUs now.
+SELECT merch_refresh_prices_in_force($1::bigint[], clock_timestamp());
 
 -- name: lock_price_validity_sources :exec
 -- Hold writers of what completeness is computed from while products are refreshed for price boundaries.

@@ -219,12 +219,19 @@ async def test_a_price_that_comes_into_force_without_a_write_is_caught_by_the_va
         "INSERT INTO prices (sku_id, kind, currency, amount, valid_from, actor)"
         " SELECT id, 'cost', 'CNY', 80, now() - interval '1 day', 'test' FROM skus WHERE sku = 'S2'"
     )
+    # As the read model of prices in force would stand had it been computed before those moments passed:
+    # computed a minute ago, stale since the boundary 30 s ago.
+    await conn.execute(
+        "UPDATE prices_in_force f"
+        " SET computed_at = now() - interval '1 minute', stale_at = now() - interval '30 seconds'"
+        " FROM skus s WHERE s.id = f.sku_id AND s.sku IN ('S1', 'S2')"
+    )
     # Stored completeness does not know yet.
     assert (await completeness(api))["listing"] == scenario.P1["listing"]
     assert await refresh_price_validity(conn) == 1
     stages = await completeness(api)
     assert stages["listing"] == scenario.stage(9, 8, [{"item": "colour"}])
-    # S1's cost price ended 30 s ago and S2's started a day ago (outside the window, but refreshed with the product).
+    # S1's cost price ended 30 s ago and S2's started a day ago (refreshed with the product).
     assert stages["purchasing"] == scenario.stage(6, 4, [{"item": "cost_price", "sku": "S1"}, {"item": "supplier"}])
 
 

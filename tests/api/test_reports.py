@@ -302,12 +302,12 @@ async def test_a_row_gone_stale_with_time_is_recomputed_by_readers_and_by_the_ru
     assert now["items"][0] == margin(
         "A-1", 1, ("100.00", "70.00", "30.00", "30.00"), ("80.00", "70.00", "10.00", "12.50")
     )
-    assert await validity.refresh_stale_prices_in_force(conn) == 1
+    assert await validity.refresh_price_validity(conn) == 1  # A-1's product
     row = await conn.fetchrow(
         "SELECT f.sale, f.stale_at FROM prices_in_force f JOIN skus s ON s.id = f.sku_id WHERE s.sku = 'A-1'"
     )
     assert row["sale"] == Decimal("100") and row["stale_at"].year == 2099
-    assert await validity.refresh_stale_prices_in_force(conn) == 0
+    assert await validity.refresh_price_validity(conn) == 0
 
 
 async def test_a_product_moved_or_given_another_role_moves_its_margins(

@@ -21,7 +21,7 @@ import msgspec
 from merchflow.domain.errors import NotFound
 from merchflow.domain.keys.model import Principal
 from merchflow.domain.paging import decode_cursor, split_page
-from merchflow.domain.pricing.validity import refresh_price_validity, refresh_stale_prices_in_force
+from merchflow.domain.pricing.validity import refresh_price_validity
 from merchflow.domain.sql import load
 from merchflow.domain.types import Page
 
@@ -204,7 +204,6 @@ class JobRunner:
                     last_price_check = time.monotonic()
                     async with self.pool.acquire() as conn:
                         await refresh_price_validity(conn)
-                        await refresh_stale_prices_in_force(conn)
                 if time.monotonic() - last_housekeeping >= HOUSEKEEPING_SECONDS:
                     last_housekeeping = time.monotonic()
                     async with self.pool.acquire() as conn:

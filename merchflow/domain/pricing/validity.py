@@ -1,6 +1,8 @@
-"""Completeness that changes with time alone: a price that starts or stops being in force at a moment no
-write marks. A runner calls `refresh_price_validity` about once a minute over a window of two minutes, so
-each boundary is seen at least once; refreshing twice is harmless.
+"""What changes with time alone: a price period that starts or ends at a moment no write marks. The
+`prices_in_force` read model knows, per SKU and currency, when that next happens (`stale_at`); a runner
+calls `refresh_price_validity` about once a minute to bring the completeness of those SKUs' products and
+the rows themselves up to date. A boundary passed while no runner ran is caught at the next call (the rows
+stay stale until then; readers of prices_in_force recompute stale rows meanwhile).
 
 Imports only the query loader: the job runner imports this module, and the completeness module imports
 the job runner's types.
@@ -15,22 +17,19 @@ from merchflow.domain.sql import load
 Q = load("prices")
 C = load("completeness")
 
-WINDOW_SECONDS = 120.0
 
-
-async def refresh_stale_prices_in_force(conn: asyncpg.Connection) -> int:
-    """Recompute the rows of the `prices_in_force` read model that went stale with time alone (a period that
-    started or ended since they were computed); answers how many SKUs were recomputed. Readers recompute
-    stale rows themselves, so this only keeps their number small."""
-    return int(await conn.fetchval("SELECT merch_refresh_stale_prices_in_force()"))
-
-
-async def refresh_price_validity(conn: asyncpg.Connection, window_seconds: float = WINDOW_SECONDS) -> int:
+async def refresh_price_validity(conn: asyncpg.Connection) -> int:
     """Refresh, set-based, the completeness of products whose SKU prices started or stopped being in force
-    within the last `window_seconds`; answers how many products were refreshed."""
+    with no write, and those SKUs' prices_in_force rows; answers how many products were refreshed."""
+    if not await conn.fetchval(Q.any_price_gone_stale.sql):
+        return 0  # the common case: no table lock taken
     async with conn.transaction():
-        ids = [r["id"] for r in await conn.fetch(Q.list_price_boundary_products.sql, window_seconds)]
-        if ids:
-            await conn.execute(Q.lock_price_validity_sources.sql)
-            await conn.execute(C.upsert_completeness.sql, ids)
-        return len(ids)
+        # Writers of prices (and of what completeness reads) wait until this commits: the stale rows listed
+        # next cannot be refreshed by a price write in between.
+        await conn.execute(Q.lock_price_validity_sources.sql)
+        rows = await conn.fetch(Q.list_stale_price_skus.sql)
+        products = sorted({r["product_id"] for r in rows})
+        if products:
+            await conn.execute(C.upsert_completeness.sql, products)
+            await conn.execute(Q.refresh_prices_in_force.sql, [r["sku_id"] for r in rows])
+        return len(products)
