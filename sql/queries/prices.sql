@@ -59,7 +59,7 @@ SELECT s.sku, p.kind, p.amount, p.currency, p.valid_from, p.valid_to,
  WHERE s.product_id = $1::bigint
  ORDER BY s.sku, p.valid_from DESC, p.kind, p.currency;
 
--- name: any_price_gone_stale :one
+-- name: is_any_price_stale :one
 -- Whether a price period started or ended since prices_in_force was computed for its SKU (index on stale_at).
 SELECT EXISTS (SELECT 1 FROM prices_in_force WHERE stale_at <= clock_timestamp());
 
@@ -71,7 +71,7 @@ SELECT DISTINCT f.sku_id, f.product_id
  WHERE f.stale_at <= clock_timestamp()
  ORDER BY f.sku_id;
 
--- name: refresh_prices_in_force :exec
+-- name: update_prices_in_force :exec
 -- Recompute the prices_in_force rows of these SKUs now.
 SELECT merch_refresh_prices_in_force($1::bigint[], clock_timestamp());
 

@@ -21,7 +21,7 @@ C = load("completeness")
 async def refresh_price_validity(conn: asyncpg.Connection) -> int:
     """Refresh, set-based, the completeness of products whose SKU prices started or stopped being in force
     with no write, and those SKUs' prices_in_force rows; answers how many products were refreshed."""
-    if not await conn.fetchval(Q.any_price_gone_stale.sql):
+    if not await conn.fetchval(Q.is_any_price_stale.sql):
         return 0  # the common case: no table lock taken
     async with conn.transaction():
         # Writers of prices (and of what completeness reads) wait until this commits: the stale rows listed
@@ -31,5 +31,5 @@ async def refresh_price_validity(conn: asyncpg.Connection) -> int:
         products = sorted({r["product_id"] for r in rows})
         if products:
             await conn.execute(C.upsert_completeness.sql, products)
-            await conn.execute(Q.refresh_prices_in_force.sql, [r["sku_id"] for r in rows])
+            await conn.execute(Q.update_prices_in_force.sql, [r["sku_id"] for r in rows])
         return len(products)
