@@ -177,6 +177,25 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                                          WHERE ps.product_id = p.id AND ps.series_id = p_series))
 $$;
 
+-- The prices in force for a report: at p_at (NULL: now, from the read model) of the products in scope (all,
+-- without reading the scope, when no filter is given; a subtree's products by index from the read model).
+CREATE FUNCTION merch_report_prices(p_path ltree, p_role bigint, p_series bigint, p_at timestamptz)
+RETURNS TABLE (sku_id bigint, currency text, sku text, product_id bigint, category_id bigint, role_id bigint,
+               sale numeric, distribution numeric, cost numeric)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT f.*
+      FROM merch_prices_in_force_now(
+               CASE WHEN NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
+                    THEN ARRAY(SELECT id FROM merch_report_products(p_path, p_role, p_series)) END) f
+     WHERE p_at IS NULL
+    UNION ALL
+    SELECT f.*
+      FROM merch_prices_in_force_at(p_at) f
+     WHERE p_at IS NOT NULL
+       AND ((p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
+            OR f.product_id IN (SELECT id FROM merch_report_products(p_path, p_role, p_series)))
+$$;
+
 -- merch_report_sales (0004) gives way to merch_report_sku_sales below.
 DROP FUNCTION merch_report_sales(ltree, bigint, bigint, date, date, boolean, text);
 

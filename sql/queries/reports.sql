@@ -13,19 +13,8 @@ SELECT (SELECT c.path FROM categories c WHERE c.code = $1::text) AS category_pat
 -- Sale and distribution prices in force at $4 (NULL: now, from the maintained prices_in_force) against the
 -- cost price in force then, per SKU and currency (each SKU its own group: nothing to add up), by SKU code.
 WITH per_sku AS (
-    -- now: the read model, for the products in scope (all of them, unread, with no filter); another moment:
-    -- the history
     SELECT f.sku, f.currency, f.sale, f.distribution, f.cost
-      FROM merch_prices_in_force_now(
-               CASE WHEN NOT ($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
-                    THEN ARRAY(SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)) END) f
-     WHERE $4::timestamptz IS NULL
-    UNION ALL
-    SELECT f.sku, f.currency, f.sale, f.distribution, f.cost
-      FROM merch_prices_in_force_at($4::timestamptz) f
-     WHERE $4::timestamptz IS NOT NULL
-       AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
-            OR f.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)))
+      FROM merch_report_prices($1::ltree, $2::bigint, $3::bigint, $4::timestamptz) f
 ), paired AS (
     SELECT ps.sku AS grp, ps.currency,
            CASE WHEN ps.sale IS NOT NULL AND ps.cost IS NOT NULL THEN ps.sale END AS sale,
@@ -48,18 +37,8 @@ SELECT grp AS "group", currency, 1 AS skus,
 -- cost price in force then, per group ($5: product, category, role or series) and currency, summed over the
 -- SKUs that have both prices.
 WITH per_sku AS (
-    -- as in list_margins_by_sku
     SELECT f.sku_id, f.product_id, f.category_id, f.role_id, f.currency, f.sale, f.distribution, f.cost
-      FROM merch_prices_in_force_now(
-               CASE WHEN NOT ($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
-                    THEN ARRAY(SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)) END) f
-     WHERE $4::timestamptz IS NULL
-    UNION ALL
-    SELECT f.sku_id, f.product_id, f.category_id, f.role_id, f.currency, f.sale, f.distribution, f.cost
-      FROM merch_prices_in_force_at($4::timestamptz) f
-     WHERE $4::timestamptz IS NOT NULL
-       AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
-            OR f.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)))
+      FROM merch_report_prices($1::ltree, $2::bigint, $3::bigint, $4::timestamptz) f
 ), keyed AS (
     -- only grouping by series multiplies a SKU by its product's series (one row, NULL, if it has none)
     SELECT CASE $5::text
@@ -113,9 +92,7 @@ WITH scope AS (
 ), cost_prices AS (
     -- one cost price in force per SKU (the first currency, should a SKU have several)
     SELECT DISTINCT ON (f.sku_id) f.sku_id, f.currency, f.cost AS amount
-      FROM merch_prices_in_force_now(
-               CASE WHEN NOT ($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
-                    THEN ARRAY(SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)) END) f
+      FROM merch_report_prices($1::ltree, $2::bigint, $3::bigint, NULL) f
      WHERE f.cost IS NOT NULL AND f.sku_id IN (SELECT sku_id FROM stock)
      ORDER BY f.sku_id, f.currency
 ), costed AS (
