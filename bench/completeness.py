@@ -78,7 +78,7 @@ async def floor(pool: asyncpg.Pool, parts: list[list[int]], workers: int) -> flo
 MARKETING_READS = ["role", "series", "selling_points", "promotions", "sale_price", "margin", "sales_volume"]
 
 
-async def needs_change(pool: asyncpg.Pool, workers: int, round_no: int) -> float:
+async def needs_change(pool: asyncpg.Pool, workers: int) -> float:
     """Toggle whether marketing requires `series` (from whatever it is now, so that a rerun on the same
     database changes it too): every product's marketing figures change."""
     async with pool.acquire() as conn:
@@ -141,9 +141,9 @@ async def main(args: argparse.Namespace) -> None:
         parts = await chunks(pool)
         print(f"\ncatalog: {total:,} products; chunks of {jobs.CHUNK:,}; {args.workers} workers")
         results: dict[str, list[float]] = {"floor": [], "needs": [], "full": []}
-        for round_no in range(args.rounds):  # A B C A B C: drift hits all
+        for _ in range(args.rounds):  # A B C A B C: drift hits all
             results["floor"].append(await floor(pool, parts, args.workers))
-            results["needs"].append(await needs_change(pool, args.workers, round_no))
+            results["needs"].append(await needs_change(pool, args.workers))
             results["full"].append(await recompute(pool, args.workers))
         f = statistics.median(results["floor"])
         runs = fmt(results["floor"])
