@@ -4,7 +4,8 @@ FROM python:3.12-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY merchflow ./merchflow
+COPY api ./api
+COPY domain ./domain
 COPY sql ./sql
 # Editable install keeps sql/ next to the package, where the query loader finds it.
 RUN pip install -e . && useradd --system --uid 10001 merch

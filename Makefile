@@ -25,13 +25,13 @@ migrate: $(STAMP)
 	$(BIN)/merch migrate
 
 lint: $(STAMP)
-	$(BIN)/ruff check merchflow tests bench
+	$(BIN)/ruff check api domain tests bench
 	$(BIN)/mypy
 
 ## openapi: regenerate the committed openapi/openapi.json and the README role table from the app
 openapi: $(STAMP)
-	$(BIN)/python -m merchflow.api.openapi > openapi/openapi.json
-	$(BIN)/python -m merchflow.api.roles --update README.md
+	$(BIN)/python -m api.openapi > openapi/openapi.json
+	$(BIN)/python -m api.roles --update README.md
 
 ## bench: the benchmarks of bench/ (never part of make test); figures go to bench/RESULTS.md by hand
 bench: $(STAMP)

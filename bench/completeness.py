@@ -26,16 +26,16 @@ from pathlib import Path
 
 import asyncpg
 
-from merchflow.api import db, migrate
-from merchflow.api.settings import Settings
-from merchflow.domain.catalog import products
-from merchflow.domain.catalog.products import ProductPatch
-from merchflow.domain.jobs import service as jobs
-from merchflow.domain.keys.model import Principal
-from merchflow.domain.seed import scale
-from merchflow.domain.stages import completeness
-from merchflow.domain.stages import service as stages
-from merchflow.domain.stages.model import NeedsBody
+from api import db, migrate
+from api.settings import Settings
+from domain.catalog import products
+from domain.catalog.products import ProductPatch
+from domain.jobs import service as jobs
+from domain.keys.model import Principal
+from domain.seed import scale
+from domain.stages import completeness
+from domain.stages import service as stages
+from domain.stages.model import NeedsBody
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 ADMIN = Principal(name="bench", roles=frozenset({"admin"}))

@@ -32,12 +32,12 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from merchflow.api import db, migrate
-from merchflow.api.settings import Settings
-from merchflow.domain.jobs import service as jobs
-from merchflow.domain.keys.model import Principal
-from merchflow.domain.reports import service as reports
-from merchflow.domain.seed import scale
+from api import db, migrate
+from api.settings import Settings
+from domain.jobs import service as jobs
+from domain.keys.model import Principal
+from domain.reports import service as reports
+from domain.seed import scale
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 FINANCE = Principal(name="bench", roles=frozenset({"finance"}))

@@ -26,9 +26,9 @@ from typing import Any
 
 import asyncpg
 
-from merchflow.api import db, migrate
-from merchflow.api.settings import Settings
-from merchflow.domain.keys import service as keys
+from api import db, migrate
+from api.settings import Settings
+from domain.keys import service as keys
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,7 +205,7 @@ def main(args: argparse.Namespace) -> None:
         "/floor/plain",
     )
     merch = start(
-        [sys.executable, "-m", "merchflow.api.cli", "serve", "--port", str(merch_port), "--workers", str(args.workers)],
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(merch_port), "--workers", str(args.workers)],
         env,
         merch_port,
         "/readyz",

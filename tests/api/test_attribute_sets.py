@@ -9,8 +9,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from merchflow.domain.attributes.service import effective_definitions
-from merchflow.domain.attributes.values import AttributeDef, Validation
+from domain.attributes.service import effective_definitions
+from domain.attributes.values import AttributeDef, Validation
 from tests import factories
 from tests.conftest import client_for
 

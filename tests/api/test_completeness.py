@@ -8,8 +8,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from merchflow.api.db import OneConnectionPool
-from merchflow.domain.jobs.service import run_pending
+from api.db import OneConnectionPool
+from domain.jobs.service import run_pending
 from tests import factories as f
 from tests import scenario
 from tests.scenario import P1, stage

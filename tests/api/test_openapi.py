@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from merchflow.api.openapi import document, render
+from api.openapi import document, render
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
@@ -33,7 +33,7 @@ def test_every_operation_has_an_id_a_summary_and_its_problem_responses() -> None
 
 
 def test_the_docs_page_loads_its_assets_from_the_app_itself() -> None:
-    from merchflow.api.app import openapi_config
+    from api.app import openapi_config
 
     plugin = openapi_config().render_plugins[0]
     html = json.dumps(vars(plugin), default=str)

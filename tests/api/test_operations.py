@@ -50,7 +50,7 @@ async def test_a_wrong_method_is_a_405_problem(api: httpx.AsyncClient) -> None:
 async def test_an_unexpected_error_is_a_500_problem_that_reveals_nothing(
     api: httpx.AsyncClient, monkeypatch: Any
 ) -> None:
-    from merchflow.domain.catalog import trees
+    from domain.catalog import trees
 
     async def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("password=hunter2 in a stack trace")
@@ -69,8 +69,8 @@ async def test_an_unexpected_error_is_a_500_problem_that_reveals_nothing(
 
 
 async def test_a_body_over_the_configured_limit_is_a_413_problem(conn: Any, shared_pool: Any) -> None:
-    from merchflow.api.app import create_app
-    from merchflow.api.settings import Settings
+    from api.app import create_app
+    from api.settings import Settings
     from tests.conftest import client_for
 
     small = create_app(Settings(MERCH_MAX_BODY_BYTES=2048), pool=shared_pool)  # type: ignore[call-arg]

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from merchflow.domain.pricing.validity import refresh_price_validity
+from domain.pricing.validity import refresh_price_validity
 from tests import scenario
 
 

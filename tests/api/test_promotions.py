@@ -10,8 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
-from merchflow.domain.money import Money
-from merchflow.domain.pricing.promotions import shopper_price
+from domain.money import Money
+from domain.pricing.promotions import shopper_price
 from tests import factories as f
 
 URL = "/v1/promotions"

@@ -14,10 +14,10 @@ import httpx
 import msgspec
 import pytest
 
-from merchflow.domain.keys.model import Principal
-from merchflow.domain.pricing import validity
-from merchflow.domain.reports import service as reports
-from merchflow.domain.sql import load
+from domain.keys.model import Principal
+from domain.pricing import validity
+from domain.reports import service as reports
+from domain.sql import load
 from tests import factories as f
 
 SALES = load("sales")

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from litestar import get
 
-from merchflow.api.app import create_app
-from merchflow.api.roles import route_table
-from merchflow.api.settings import Settings
-from merchflow.domain.keys.model import ROLES
+from api.app import create_app
+from api.roles import route_table
+from api.settings import Settings
+from domain.keys.model import ROLES
 from tests.conftest import client_for
 
 TABLE = route_table(create_app(Settings()))
@@ -72,7 +72,7 @@ def test_an_app_with_a_route_that_declares_no_roles_refuses_to_start() -> None:
         return None
 
     with pytest.raises(RuntimeError, match="declares no roles"):
-        from merchflow.api import app as app_module
+        from api import app as app_module
 
         original = list(app_module.ROUTE_HANDLERS)
         app_module.ROUTE_HANDLERS.append(oops)
@@ -85,10 +85,10 @@ def test_an_app_with_a_route_that_declares_no_roles_refuses_to_start() -> None:
 def test_the_readme_prints_the_current_role_table() -> None:
     from pathlib import Path
 
-    from merchflow.api.roles import markdown
+    from api.roles import markdown
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    assert markdown(create_app(Settings())) in readme, "run `python -m merchflow.api.roles` and paste it into README.md"
+    assert markdown(create_app(Settings())) in readme, "run `python -m api.roles` and paste it into README.md"
 
 
 def test_storefront_routes_are_the_only_ones_a_storefront_key_reaches() -> None:

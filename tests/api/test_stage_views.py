@@ -8,8 +8,8 @@ import asyncpg
 import httpx
 import pytest
 
-from merchflow.domain.keys.model import ROLES
-from merchflow.domain.stages.model import STAGE_ROLE, STAGES
+from domain.keys.model import ROLES
+from domain.stages.model import STAGE_ROLE, STAGES
 from tests import scenario
 from tests.conftest import client_for
 

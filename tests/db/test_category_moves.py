@@ -11,10 +11,10 @@ import asyncpg
 import httpx
 import pytest
 
-from merchflow.domain.catalog import categories as svc
-from merchflow.domain.catalog.categories import CategoryCreate, CategoryMove
-from merchflow.domain.errors import Conflict
-from merchflow.domain.keys.model import Principal
+from domain.catalog import categories as svc
+from domain.catalog.categories import CategoryCreate, CategoryMove
+from domain.errors import Conflict
+from domain.keys.model import Principal
 from tests import factories as f
 from tests.conftest import KEYS
 

@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from merchflow.domain.jobs.service import run_pending
-from merchflow.domain.sql import load
+from domain.jobs.service import run_pending
+from domain.sql import load
 from tests import scenario
 from tests.conftest import KEYS
 

@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from merchflow.api import demo
+from api import demo
 
 
 async def test_the_demo_catalog_loads_whole_and_reads_back_through_the_api(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from merchflow.domain.housekeeping import forget_old_idempotency_keys
+from domain.housekeeping import forget_old_idempotency_keys
 
 
 async def test_keys_older_than_48_hours_are_forgotten_and_younger_ones_kept(conn: asyncpg.Connection) -> None:

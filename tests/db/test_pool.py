@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from merchflow.api import db
-from merchflow.api.settings import Settings
+from api import db
+from api.settings import Settings
 from tests.conftest import Server
 
 

@@ -6,11 +6,11 @@ import asyncpg
 import msgspec
 import pytest
 
-from merchflow.api.db import OneConnectionPool
-from merchflow.domain.attributes.values import AttributeDef, Validation, validate_values
-from merchflow.domain.errors import Conflict
-from merchflow.domain.jobs.service import run_pending
-from merchflow.domain.seed import scale
+from api.db import OneConnectionPool
+from domain.attributes.values import AttributeDef, Validation, validate_values
+from domain.errors import Conflict
+from domain.jobs.service import run_pending
+from domain.seed import scale
 
 
 async def test_the_scale_seed_builds_a_three_level_tree_and_valid_products(conn: asyncpg.Connection) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from merchflow.api import migrate
+from api import migrate
 from tests.conftest import clone, drop
 
 

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from merchflow.domain.attributes import units
-from merchflow.domain.attributes.values import (
+from domain.attributes import units
+from domain.attributes.values import (
     AttributeDef,
     AttributeType,
     Validation,
     validate_value,
     validate_values,
 )
-from merchflow.domain.errors import FieldError
+from domain.errors import FieldError
 
 P = "/attributes/x"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from merchflow.domain.catalog import gtin
+from domain.catalog import gtin
 
 
 @pytest.mark.parametrize(

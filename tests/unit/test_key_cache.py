@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from merchflow.api.auth import KeyCache
-from merchflow.domain.keys.model import Principal
+from api.auth import KeyCache
+from domain.keys.model import Principal
 
 P = Principal(name="scanner-1", roles=frozenset({"warehouse"}))
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from merchflow.domain.sql import SQL_DIR, load, parse
+from domain.sql import SQL_DIR, load, parse
 
 NAME_RULE = re.compile(r"^(get|list|count|is|insert|update|upsert|delete|lock)_[a-z0-9_]+$")
 

@@ -1,0 +1,206 @@
+"""The Litestar application: routes, dependencies, problems, auth, OpenAPI and the pool's lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from litestar import Litestar
+from litestar.handlers.http_handlers import HTTPRouteHandler
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
+
+from api import __version__, db, metrics
+from api.auth import PUBLIC, KeyCache, declared_roles, guard
+from api.http import DEPENDENCIES
+from api.metrics import metrics_middleware
+from api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
+from api.routes import (
+    attributes,
+    audit,
+    categories,
+    health,
+    prices,
+    products,
+    promotions,
+    reports,
+    sales,
+    skus,
+    stages,
+    stock,
+    suppliers,
+    trees,
+    vocabularies,
+    warehouses,
+)
+from api.settings import Settings
+from domain.jobs.service import JobRunner
+
+log = logging.getLogger("merchflow")
+
+ROUTE_HANDLERS: list[Any] = [
+    health.healthz,
+    health.readyz,
+    metrics.metrics,
+    audit.list_audit,
+    trees.TreeController,
+    categories.CategoryController,
+    categories.get_tree_nested,
+    vocabularies.SeriesController,
+    vocabularies.RoleController,
+    vocabularies.AttributeGroupController,
+    attributes.AttributeController,
+    attributes.OptionController,
+    attributes.AttributeSetController,
+    products.ProductController,
+    skus.ProductSkuController,
+    skus.SkuController,
+    stages.StageController,
+    stages.get_product_completeness,
+    stages.get_stage_view,
+    stages.transition_product,
+    stages.list_incomplete,
+    stages.JobController,
+    stock.StockController,
+    warehouses.WarehouseController,
+    warehouses.LocationController,
+    warehouses.PickListController,
+    sales.SalesController,
+    reports.ReportController,
+    prices.PriceController,
+    promotions.PromotionController,
+    suppliers.SupplierController,
+    suppliers.ProductSupplierController,
+]
+
+DOCS_ASSETS = "/schema/assets"
+
+
+def openapi_config() -> OpenAPIConfig:
+    assets = DOCS_ASSETS
+    return OpenAPIConfig(
+        title="merchflow",
+        version=__version__,
+        description=(
+            "Product and merchandise structure management: category trees, attributes, the attribute "
+            "application table, stock, prices and reports. Errors are RFC 9457 problem+json."
+        ),
+        path="/schema",
+        render_plugins=[
+            SwaggerRenderPlugin(
+                js_url=f"{assets}/swagger-ui-bundle.js",
+                css_url=f"{assets}/swagger-ui.css",
+                standalone_preset_js_url=f"{assets}/swagger-ui-standalone-preset.js",
+                path="/swagger",
+                favicon=f"<link rel='icon' type='image/png' href='{assets}/favicon-32x32.png'>",
+            )
+        ],
+        components=Components(
+            security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer", description="An API key.")}
+        ),
+        security=[{"apiKey": []}],
+        use_handler_docstrings=True,
+    )
+
+
+def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = None) -> Litestar:
+    """Build the app; with `pool` the caller owns the pool (tests), else the lifespan opens one."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        if pool is not None:
+            app.state.pool = pool
+            yield
+            return
+        dsn, server = await db.prepare_database(settings)
+        app.state.embedded_server = server  # keeps the embedded server alive while this worker runs
+        app.state.pool = await db.create_pool(dsn, settings)
+        runner = JobRunner(app.state.pool, workers=settings.job_workers, poll_seconds=1.0)
+        runner.start()
+        try:
+            yield
+        finally:
+            await runner.stop()
+            await app.state.pool.close()
+
+    docs_assets = create_static_files_router(
+        path=DOCS_ASSETS, directories=[swagger_ui_path], opt=PUBLIC, include_in_schema=False, name="docs-assets"
+    )
+    app = Litestar(
+        route_handlers=[*ROUTE_HANDLERS, docs_assets],
+        dependencies=DEPENDENCIES,
+        guards=[guard],
+        middleware=[metrics_middleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi_config(),
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+    if pool is not None:
+        app.state.pool = pool
+    app.state.key_cache = KeyCache(settings.key_cache_seconds)
+    check_declared_roles(app)
+    document_problems(app)
+    return app
+
+
+def check_declared_roles(app: Litestar) -> None:
+    """Refuse to start when any route handler declares no roles (a route must never be open by accident)."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            declared_roles(handler)
+
+
+_PROBLEM_TEXT = {
+    400: "Malformed JSON, or an invalid query parameter (each named in `errors`).",
+    401: "No API key, or an unknown or revoked one.",
+    403: "The key's roles may not call this route.",
+    404: "No such resource.",
+    409: "Conflicts with the current state (a taken code, a reference that blocks deletion, a cycle…).",
+    412: "`If-Match` names another version than the current one.",
+    413: "The request body is larger than the server accepts.",
+    422: "The body is well-formed JSON but invalid: every failing field is listed with a JSON pointer.",
+    503: "The database is unavailable or the query took too long.",
+}
+
+
+def document_problems(app: Litestar) -> None:
+    """Give every operation its error responses, as RFC 9457 problems, in the OpenAPI document."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
+                continue
+            public = declared_roles(handler) is None
+            if public:
+                continue
+            methods = handler.http_methods
+            statuses = {400, 401, 403, 503}
+            if "{" in route.path:
+                statuses.add(404)
+            if methods & {"POST", "PUT", "PATCH", "DELETE"}:
+                statuses |= {404, 409, 412, 413, 422} if methods != {"DELETE"} else {404, 409, 412}
+            existing = dict(handler.responses or {})
+            for status in sorted(statuses):
+                existing.setdefault(
+                    status,
+                    ResponseSpec(
+                        data_container=Problem,
+                        description=_PROBLEM_TEXT[status],
+                        media_type=PROBLEM_JSON,
+                        generate_examples=False,
+                    ),
+                )
+            handler.responses = existing
+
+
+def app_from_env() -> Litestar:
+    """Factory for uvicorn workers."""
+    return create_app(Settings())

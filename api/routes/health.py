@@ -1,0 +1,42 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+
+from api import migrate
+from api.auth import PUBLIC
+
+
+class Health(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+
+
+class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+    database: str
+    pending_migrations: list[str]
+
+
+@get("/healthz", operation_id="getHealth", summary="Liveness", opt=PUBLIC, tags=["Operations"])
+async def healthz() -> Health:
+    """The process is up and answering."""
+    return Health(status="ok")
+
+
+@get("/readyz", operation_id="getReadiness", summary="Readiness", opt=PUBLIC, tags=["Operations"])
+async def readyz(request: Request[Any, Any, Any]) -> Response[Readiness]:
+    """Ready when the database answers and every migration is applied; 503 otherwise."""
+    try:
+        async with request.app.state.pool.acquire(timeout=2) as conn:
+            todo = await migrate.pending(conn)
+    except Exception as exc:
+        body = Readiness(status="unavailable", database=type(exc).__name__, pending_migrations=[])
+        return Response(body, status_code=503)
+    names = [f"{m.version:04d}_{m.name}" for m in todo]
+    ready = not names
+    body = Readiness(status="ok" if ready else "migrations-pending", database="ok", pending_migrations=names)
+    return Response(body, status_code=200 if ready else 503)

@@ -1,0 +1,268 @@
+"""Reports: /v1/reports/* — JSON by default, CSV with `Accept: text/csv` (one shared renderer)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get
+from litestar.datastructures import Accept
+from litestar.params import HeaderParameter, QueryParameter
+
+from api.auth import allow
+from api.http import Actor, Conn
+from domain.reports import service
+from domain.reports.model import (
+    AbcRow,
+    AssortmentRow,
+    MarginRow,
+    PayableRow,
+    ReceivableRow,
+    Report,
+    ScorecardRow,
+    ValuationRow,
+)
+from domain.reports.service import MarginsBy
+
+FINANCE = allow("finance", "purchasing")
+MERCHANDISING = allow("finance", "purchasing", "marketing")
+CSV = "text/csv"
+
+
+def _q(name: str, description: str) -> QueryParameter:
+    return QueryParameter(name=name, required=False, description=description)
+
+
+CategoryQ = Annotated[str | None, _q("category", "Only this category's subtree (code, in any tree).")]
+RoleQ = Annotated[str | None, _q("role", "Only products of this role (code).")]
+SeriesQ = Annotated[str | None, _q("series", "Only products of this series (code).")]
+FromQ = Annotated[date | None, _q("from", "First day of the period (inclusive; default: no bound).")]
+ToQ = Annotated[date | None, _q("to", "Last day of the period (inclusive; default: no bound).")]
+ReportLimitQ = Annotated[
+    int,
+    QueryParameter(
+        name="limit", ge=1, le=100_000, description="At most this many rows (default 10,000); `truncated` says more."
+    ),
+]
+AcceptH = Annotated[
+    str | None,
+    HeaderParameter(name="Accept", required=False, description="`application/json` (default) or `text/csv`."),
+]
+
+
+def render(report: Report[Any], accept: str | None) -> Response[Report[Any]]:
+    """The report as JSON, or — when the client prefers `text/csv` — as UTF-8 CSV: a header line of the
+    row fields, then one line per row; decimals as strings, empty cells for nulls."""
+    # JSON first: `*/*` (or no Accept at all) answers JSON
+    if accept is None or Accept(accept).best_match(["application/json", CSV]) != CSV:
+        return Response(report)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    header, rows = service.to_rows(report)
+    writer.writerow(header)
+    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    return Response(
+        out.getvalue(),  # type: ignore[arg-type]
+        media_type=CSV,  # Litestar adds `; charset=utf-8`
+        headers={"Content-Disposition": f'inline; filename="{report.report}.csv"'},
+    )
+
+
+class ReportController(Controller):
+    path = "/v1/reports"
+    tags = ["Reports"]
+
+    @get("/margins", operation_id="getMarginsReport", summary="Margins at prices in force", opt=FINANCE)
+    async def margins(
+        self,
+        conn: Conn,
+        category: CategoryQ = None,
+        role: RoleQ = None,
+        series: SeriesQ = None,
+        by: Annotated[MarginsBy, _q("by", "Group by sku (default), product, category, role or series.")] = "sku",
+        at: Annotated[datetime | None, _q("at", "The moment whose prices count (RFC 3339; default now).")] = None,
+        limit: ReportLimitQ = 10_000,
+        accept: AcceptH = None,
+    ) -> Response[Report[MarginRow]]:
+        """Per group and currency: the sale and the distribution price in force at `at` against the cost
+        price in force then, in money and percent — percent = (price − cost) / price × 100, two decimals.
+        Amounts are sums over the group's SKUs that have both prices (one unit of each); a SKU counts in
+        every currency it has prices in. Grouped by series, a product in two series counts in both and one
+        in none under `group: null`."""
+        return render(
+            await service.margins(conn, category=category, role=role, series=series, by=by, at=at, limit=limit),
+            accept,
+        )
+
+    @get(
+        "/inventory-valuation",
+        operation_id="getInventoryValuationReport",
+        summary="Stock valued at cost",
+        opt=FINANCE,
+    )
+    async def inventory_valuation(
+        self,
+        conn: Conn,
+        category: CategoryQ = None,
+        role: RoleQ = None,
+        series: SeriesQ = None,
+        limit: ReportLimitQ = 10_000,
+        accept: AcceptH = None,
+    ) -> Response[Report[ValuationRow]]:
+        """On-hand stock × unit cost per warehouse and home category. The unit cost is the SKU's
+        moving-average cost (`cost_source: moving-average`), else the cost price in force now
+        (`cost-price`); a SKU with neither counts its units but no value (`none`)."""
+        return render(
+            await service.inventory_valuation(conn, category=category, role=role, series=series, limit=limit),
+            accept,
+        )
+
+    @get("/assortment", operation_id="getAssortmentReport", summary="Assortment by role and series", opt=MERCHANDISING)
+    async def assortment(
+        self,
+        conn: Conn,
+        principal: Actor,
+        category: CategoryQ = None,
+        role: RoleQ = None,
+        series: SeriesQ = None,
+        since: FromQ = None,
+        until: ToQ = None,
+        target: Annotated[
+            str | None,
+            _q("target", "A target revenue mix by role, e.g. destination:30,routine:50,image:10,promotion:10."),
+        ] = None,
+        accept: AcceptH = None,
+    ) -> Response[Report[AssortmentRow]]:
+        """For a category subtree, per role (every role) and per series: product count, and over the period
+        qty, revenue, cost (qty × the cost price in force on the day), margin and margin percent, with the
+        revenue and margin shares in percent of the subtree's totals (each product counted once). With
+        `target`, each role's revenue share against it (`target_diff` in points). Marketing sees margin
+        percentages and shares, never `cost` or `margin` amounts."""
+        return render(
+            await service.assortment(
+                conn, principal, category=category, role=role, series=series, since=since, until=until, target=target
+            ),
+            accept,
+        )
+
+    @get("/abc", operation_id="getAbcReport", summary="ABC classes by revenue", opt=MERCHANDISING)
+    async def abc(
+        self,
+        conn: Conn,
+        principal: Actor,
+        category: CategoryQ = None,
+        role: RoleQ = None,
+        series: SeriesQ = None,
+        since: FromQ = None,
+        until: ToQ = None,
+        classes: Annotated[
+            str | None, _q("classes", "Class sizes in percent, summing to 100 (default 70,20,5,5).")
+        ] = None,
+        limit: ReportLimitQ = 10_000,
+        accept: AcceptH = None,
+    ) -> Response[Report[AbcRow]]:
+        """SKUs with sales in the period, ranked by revenue (per currency; ties by SKU code), with share,
+        cumulative share and class. The boundary rule: a SKU is in the class whose cumulative range
+        contains the cumulative share *before* it — with 70,20,5,5 a SKU after exactly 70.00 % is a B,
+        one after 69.99 % an A (the first SKU is always an A). Marketing sees `margin_pct`, never `cost` or
+        `margin` amounts."""
+        return render(
+            await service.abc(
+                conn,
+                principal,
+                category=category,
+                role=role,
+                series=series,
+                since=since,
+                until=until,
+                classes=classes,
+                limit=limit,
+            ),
+            accept,
+        )
+
+    @get(
+        "/purchasing-scorecard",
+        operation_id="getPurchasingScorecardReport",
+        summary="Products scored for purchasing",
+        opt=FINANCE,
+    )
+    async def purchasing_scorecard(
+        self,
+        conn: Conn,
+        category: CategoryQ = None,
+        role: RoleQ = None,
+        series: SeriesQ = None,
+        since: FromQ = None,
+        until: ToQ = None,
+        weights: Annotated[
+            str | None, _q("weights", "Weights summing to 1 (default volume:0.3,margin:0.3,appeal:0.2,value:0.2).")
+        ] = None,
+        currency: Annotated[str, _q("currency", "The currency of value and margin (default CNY).")] = "CNY",
+        limit: ReportLimitQ = 10_000,
+        accept: AcceptH = None,
+    ) -> Response[Report[ScorecardRow]]:
+        """Products ranked by a weighted score of: volume (qty sold in the period), margin percent of the
+        period's sales, appeal (listing requirements present / required, plus 0.25 per quality tag famous,
+        specialty, quality, new; at most 1) and value (revenue). Each component is normalised min-max to
+        0..1 within the result (equal on every line: 1; no margin: 0); the score is the weighted sum, four
+        decimals; ties by product code."""
+        return render(
+            await service.purchasing_scorecard(
+                conn,
+                category=category,
+                role=role,
+                series=series,
+                since=since,
+                until=until,
+                weights=weights,
+                currency=currency,
+                limit=limit,
+            ),
+            accept,
+        )
+
+    @get("/payables", operation_id="getPayablesReport", summary="Accrued payables from receipts", opt=FINANCE)
+    async def payables(
+        self,
+        conn: Conn,
+        category: CategoryQ = None,
+        role: RoleQ = None,
+        series: SeriesQ = None,
+        since: FromQ = None,
+        until: ToQ = None,
+        limit: ReportLimitQ = 10_000,
+        accept: AcceptH = None,
+    ) -> Response[Report[PayableRow]]:
+        """An accrual, not a ledger of invoices: goods received (stock receipts with a unit cost,
+        qty × unit cost) by supplier and month of receipt (UTC)."""
+        return render(
+            await service.payables(
+                conn, category=category, role=role, series=series, since=since, until=until, limit=limit
+            ),
+            accept,
+        )
+
+    @get("/receivables", operation_id="getReceivablesReport", summary="Accrued receivables from sales", opt=FINANCE)
+    async def receivables(
+        self,
+        conn: Conn,
+        category: CategoryQ = None,
+        role: RoleQ = None,
+        series: SeriesQ = None,
+        since: FromQ = None,
+        until: ToQ = None,
+        limit: ReportLimitQ = 10_000,
+        accept: AcceptH = None,
+    ) -> Response[Report[ReceivableRow]]:
+        """An accrual, not a ledger of invoices: distribution-channel sales facts at qty × the distribution
+        price in force on the day (in the fact's currency), by month; qty without such a price is
+        `unpriced_qty`."""
+        return render(
+            await service.receivables(
+                conn, category=category, role=role, series=series, since=since, until=until, limit=limit
+            ),
+            accept,
+        )

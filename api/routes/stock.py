@@ -1,0 +1,119 @@
+"""Stock: /v1/stock (levels) and /v1/stock/movements (the ledger)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.params import HeaderParameter, JSONBody, QueryParameter
+
+from api.auth import allow
+from api.http import Actor, Conn, CursorQ, LimitQ
+from domain.stock import service
+from domain.stock.model import LedgerEntry, MovementRequest, MovementsResult, StockAnswer
+from domain.types import Page
+
+READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
+
+
+def _q(name: str, description: str) -> QueryParameter:
+    return QueryParameter(name=name, required=False, description=description)
+
+
+SkuQ = Annotated[str | None, _q("sku", "Only this SKU.")]
+WarehouseQ = Annotated[str | None, _q("warehouse", "Only this warehouse (code).")]
+LocationQ = Annotated[str | None, _q("location", "Only this bin (code).")]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        description="Retry-safe: the same key and body answers the first answer with no second effect; "
+        "the same key with another body is a 422.",
+    ),
+]
+
+
+class StockController(Controller):
+    path = "/v1/stock"
+    tags = ["Stock"]
+
+    @get("", operation_id="listStock", summary="Stock on hand, reserved and available", opt=READERS)
+    async def list_stock(
+        self,
+        conn: Conn,
+        sku: SkuQ = None,
+        warehouse: WarehouseQ = None,
+        location: LocationQ = None,
+        below: Annotated[int | None, _q("below", "Only rows whose available quantity is below this.")] = None,
+        low: Annotated[bool, _q("low", "Only rows at or below the SKU's reorder point.")] = False,
+        include_empty: Annotated[bool, _q("include_empty", "Also bins that held the SKU and are empty now.")] = False,
+        limit: LimitQ = 50,
+        cursor: CursorQ = None,
+    ) -> StockAnswer:
+        """Per SKU and bin: `on_hand`, `reserved` and `available`, with the totals of the whole selection.
+        `?below=N` or `?low=true` make the low-stock worklist."""
+        return await service.list_levels(
+            conn,
+            sku=sku,
+            warehouse=warehouse,
+            location=location,
+            below=below,
+            low=low,
+            include_empty=include_empty,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    @post(
+        "/movements",
+        operation_id="postStockMovements",
+        summary="Record stock movements",
+        opt=allow("warehouse", "purchasing"),
+        status_code=201,
+    )
+    async def post_movements(
+        self, conn: Conn, principal: Actor, data: JSONBody[MovementRequest], idempotency_key: IdempotencyKey = None
+    ) -> Response[MovementsResult]:
+        """One movement or a batch of up to 1,000, applied all or nothing: `receive`, `pick`, `ship`,
+        `transfer`, `adjust`, `count`, `reserve`, `release`. Stock can never go below zero, on hand or
+        available: such a movement is a 409 saying what is available where. Send an `Idempotency-Key` so
+        that a retry after a timeout has no second effect (keys are kept 48 hours)."""
+        result = await service.post_movements(conn, principal, data, idempotency_key)
+        headers = {"Idempotency-Replayed": "true"} if result.replayed else {}
+        return Response(result, status_code=201, headers=headers)
+
+    @get(
+        "/movements",
+        operation_id="listStockMovements",
+        summary="The stock ledger",
+        opt=allow("warehouse", "purchasing", "finance"),
+    )
+    async def list_movements(
+        self,
+        conn: Conn,
+        principal: Actor,
+        sku: SkuQ = None,
+        warehouse: WarehouseQ = None,
+        location: LocationQ = None,
+        movement_type: Annotated[str | None, _q("type", "Only this movement type.")] = None,
+        reference: Annotated[str | None, _q("reference", "Only movements with this reference.")] = None,
+        since: Annotated[datetime | None, _q("since", "Only movements at or after this moment (RFC 3339).")] = None,
+        limit: LimitQ = 50,
+        cursor: CursorQ = None,
+    ) -> Page[LedgerEntry]:
+        """Every movement, newest first: type, quantities, bins, reference, reason, who and when. Unit
+        costs are shown to finance, purchasing and admin only."""
+        return await service.list_movements(
+            conn,
+            principal,
+            sku=sku,
+            warehouse=warehouse,
+            location=location,
+            type=movement_type,
+            reference=reference,
+            since=since,
+            limit=limit,
+            cursor=cursor,
+        )

@@ -1,0 +1,44 @@
+"""Keyset pagination: opaque cursors that carry the last sort key of a page."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import msgspec
+
+from domain.errors import param_error
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def encode_cursor(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(key)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, shape: tuple[type, ...]) -> list[Any] | None:
+    """The sort key a cursor carries, checked against the expected types; a bad cursor is a 400."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = msgspec.json.decode(raw)
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        key = None
+    if (
+        not isinstance(key, list)
+        or len(key) != len(shape)
+        or not all(isinstance(v, t) and not (t is int and isinstance(v, bool)) for v, t in zip(key, shape, strict=True))
+    ):
+        raise param_error("cursor", "invalid_cursor", "The cursor is not one this list handed out.")
+    return key
+
+
+def split_page(rows: list[Any], limit: int, key_of: Any) -> tuple[list[Any], str | None]:
+    """Rows were fetched with limit + 1: keep `limit` and make the cursor from the last kept row."""
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, encode_cursor(key_of(rows[-1]))
+    return rows, None

@@ -1,0 +1,231 @@
+"""Stage views: for one product, exactly what a stage reads (its needs, plus the attributes its category's
+set requires for that stage), each item with its value — or null and listed as missing when the data
+does not exist yet. Read models: their own Structs and queries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import asyncpg
+import msgspec
+
+from domain.attributes.model import AttributeSetEntry
+from domain.attributes.service import effective_attribute_set
+from domain.errors import NotFound, PermissionDenied
+from domain.keys.model import Principal
+from domain.pricing import views as pricing
+from domain.sql import load
+from domain.stages import completeness
+from domain.stages.model import STAGE_ROLE, Missing, Recomputing
+from domain.stages.service import get_needs, unknown_stage
+
+Q = load("views")
+
+# Money and supplier items only these roles may see, whatever view lists them.
+CONFIDENTIAL_ITEMS = frozenset(
+    {"cost_price", "distribution_price", "supplier_terms", "price_history", "stock_valuation"}
+)
+
+
+class ViewItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    item: str
+    kind: Literal["field", "attribute"]
+    labels: dict[str, str]
+    required: bool
+    present: bool
+    value: Any = None
+    redacted: bool = False
+
+
+class StageView(msgspec.Struct, frozen=True, kw_only=True):
+    product: str
+    stage: str
+    labels: dict[str, str]
+    lifecycle: str
+    version: int
+    complete: bool
+    items: list[ViewItem]
+    missing: list[Missing]
+    recomputing: Recomputing | None = None
+
+
+@dataclass
+class Context:
+    """What the resolvers draw on, loaded once per view."""
+
+    conn: asyncpg.Connection
+    product: asyncpg.Record
+    skus: list[asyncpg.Record]
+    attribute_set: list[AttributeSetEntry]
+    stock: list[asyncpg.Record] = field(default_factory=list)
+    principal: Principal | None = None
+    prices: list[asyncpg.Record] = field(default_factory=list)
+    promotions: list[asyncpg.Record] = field(default_factory=list)
+
+
+Resolver = Callable[[Context], Any]
+
+
+def _public_attributes(ctx: Context) -> list[dict[str, Any]] | None:
+    values = ctx.product["attributes"]
+    shown = [
+        {"code": e.attribute, "labels": e.labels, "value": values[e.attribute]}
+        for e in ctx.attribute_set  # already in shopper-attention order
+        if e.visibility == "public" and e.attribute in values
+    ]
+    return shown or None
+
+
+def _non_empty(value: Any) -> Any:
+    return value if value else None
+
+
+def _stock_total(ctx: Context) -> dict[str, int] | None:
+    if not ctx.stock:
+        return None
+    on_hand = sum(r["on_hand"] for r in ctx.stock)
+    reserved = sum(r["reserved"] for r in ctx.stock)
+    return {"on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved}
+
+
+def _locations(ctx: Context) -> list[dict[str, Any]] | None:
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in ctx.stock:
+        seen.setdefault(
+            (r["warehouse"], r["location"]),
+            {
+                "warehouse": r["warehouse"],
+                "location": r["location"],
+                "zone": r["zone"],
+                "pick_sequence": r["pick_sequence"],
+            },
+        )
+    return list(seen.values()) or None
+
+
+# Built-in items with data today; items whose data arrives with later capabilities resolve to None.
+RESOLVERS: dict[str, Resolver] = {
+    "category": lambda c: c.product["category"],
+    "category_path": lambda c: c.product["category_path"],
+    "role": lambda c: c.product["role"],
+    "series": lambda c: _non_empty(c.product["series"]),
+    "quality_tags": lambda c: _non_empty(list(c.product["quality_tags"])),
+    "labels": lambda c: _non_empty(c.product["labels"]),
+    "description": lambda c: _non_empty(c.product["description"]),
+    "images": lambda c: _non_empty(list(c.product["images"])),
+    "selling_points": lambda c: _non_empty(c.product["selling_points"]),
+    "public_attributes": _public_attributes,
+    "skus": lambda c: _non_empty([{"sku": s["sku"], "barcode": s["barcode"], "axes": s["axes"]} for s in c.skus]),
+    "barcode": lambda c: _non_empty({s["sku"]: s["barcode"] for s in c.skus}),
+    "stock": _stock_total,
+    "stock_by_location": lambda c: _non_empty([dict(r) for r in c.stock]),
+    "locations": _locations,
+    "in_stock": lambda c: any(r["available"] > 0 for r in c.stock),
+    "sale_price": lambda c: pricing.prices_in_force(c.prices, "sale"),
+    "cost_price": lambda c: pricing.prices_in_force(c.prices, "cost"),
+    "distribution_price": lambda c: pricing.prices_in_force(c.prices, "distribution"),
+    "price_history": lambda c: pricing.price_history(c.prices),
+    "promotions": lambda c: pricing.running_promotions(c.promotions),
+    # Margin amounts derive from cost prices: other roles (marketing) see the percent only.
+    "margin": lambda c: pricing.margins(c.prices, amounts=c.principal is not None and c.principal.sees_confidential),
+}
+
+
+def _attribute_value(ctx: Context, code: str) -> Any:
+    if code in ctx.product["attributes"]:
+        return ctx.product["attributes"][code]
+    per_sku = {
+        s["sku"]: {**s["axes"], **s["attributes"]}[code] for s in ctx.skus if code in {**s["axes"], **s["attributes"]}
+    }
+    return per_sku or None
+
+
+def may_read(principal: Principal, stage: str) -> bool:
+    return "admin" in principal.roles or STAGE_ROLE[stage] in principal.roles
+
+
+async def stage_view(conn: asyncpg.Connection, principal: Principal, code: str, stage: str) -> StageView:
+    """Exactly what `stage` reads of one product; a role may read only its own stage's view."""
+    if stage not in STAGE_ROLE:
+        raise unknown_stage(stage)
+    if not may_read(principal, stage):
+        raise PermissionDenied(
+            f"The {stage} view is for the {STAGE_ROLE[stage]} role; the key has {', '.join(sorted(principal.roles))}.",
+            code="forbidden",
+        )
+    product = await conn.fetchrow(Q.get_view_product.sql, code)
+    if product is None:
+        raise NotFound(f"No product has the code {code!r}.", code="product-not-found")
+    skus = await conn.fetch(Q.list_view_skus.sql, product["id"])
+    attribute_set = await effective_attribute_set(conn, product["category_id"])
+    stock = await conn.fetch(Q.list_view_stock.sql, product["id"])
+    ctx = Context(
+        conn=conn,
+        product=product,
+        skus=list(skus),
+        attribute_set=attribute_set,
+        stock=list(stock),
+        principal=principal,
+        prices=await pricing.list_product_prices(conn, product["id"]),
+        promotions=await pricing.list_product_promotions(conn, product["id"]),
+    )
+    needs = (await get_needs(conn, stage)).needs
+    state = await completeness.get_completeness(conn, code)
+    mine = state.stages[stage]
+    missing_items = {m.item for m in mine.missing}
+    confidential_ok = principal.sees_confidential
+    by_code = {e.attribute: e for e in attribute_set}
+    items: list[ViewItem] = []
+    listed: set[str] = set()
+    for need in needs:
+        listed.add(need.item)
+        if need.kind == "attribute":
+            entry = by_code.get(need.item)
+            hidden = entry is not None and entry.visibility == "confidential" and not confidential_ok
+            value = None if hidden else _attribute_value(ctx, need.item)
+            required = need.required or (entry is not None and stage in entry.required_for)
+        else:
+            hidden = need.item in CONFIDENTIAL_ITEMS and not confidential_ok
+            resolver = RESOLVERS.get(need.item)
+            value = None if hidden or resolver is None else resolver(ctx)
+            required = need.required
+        present = need.item not in missing_items if required else value is not None
+        items.append(
+            ViewItem(
+                item=need.item,
+                kind=need.kind,
+                labels=need.labels,
+                required=required,
+                present=present,
+                value=value,
+                redacted=hidden,
+            )
+        )
+    for entry in attribute_set:
+        if stage in entry.required_for and entry.attribute not in listed:
+            hidden = entry.visibility == "confidential" and not confidential_ok
+            value = None if hidden else _attribute_value(ctx, entry.attribute)
+            items.append(
+                ViewItem(
+                    item=entry.attribute,
+                    kind="attribute",
+                    labels=entry.labels,
+                    required=True,
+                    present=entry.attribute not in missing_items,
+                    value=value,
+                    redacted=hidden,
+                )
+            )
+    return StageView(
+        product=product["code"],
+        stage=stage,
+        labels=product["labels"],
+        lifecycle=product["lifecycle"],
+        version=product["version"],
+        complete=not mine.missing,
+        items=items,
+        missing=mine.missing,
+        recomputing=state.recomputing,
+    )
