@@ -42,7 +42,7 @@ def _run(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[T]])
 
 
 async def _migrate(conn: asyncpg.Connection) -> list[str]:
-    return [f"{m.version:04d}_{m.name}" for m in await migrate.migrate(conn)]
+    return (await migrate.migrate(conn)).names
 
 
 async def _demo_key(conn: asyncpg.Connection, data_dir: Path) -> str:
@@ -70,7 +70,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     async def prepare(conn: asyncpg.Connection) -> str | None:
         applied = await _migrate(conn)
         if applied:
-            print(f"applied migrations: {', '.join(applied)}", flush=True)
+            print(f"applied: {', '.join(applied)}", flush=True)
         if not args.demo:
             return None
         from api import demo

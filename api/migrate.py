@@ -1,4 +1,16 @@
-"""The migration runner: plain numbered SQL files, forward only, checksummed, under an advisory lock."""
+"""The schema runner: migrations, then routines.
+
+Migrations (`sql/migrations/NNNN_description.sql`) hold the schema — tables, constraints, indexes — and
+data moves: forward only, one transaction each, checksummed (an applied file that was edited is refused).
+
+Routines (`sql/functions/<area>.sql`) hold the rules: every function, procedure, trigger and composite type
+named `merch_*` (a trigger counts when its function does). After the migrations, when the files changed
+(their checksum) or a migration ran, the runner drops every routine in the database and creates those of
+the files, in one transaction: a rule is changed by editing its one file. Anything a table's definition
+depends on (a CHECK's function, such as `is_label_map`) is schema and stays in the migrations.
+
+Both run under one advisory lock, so that processes starting at once apply each change once.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +21,27 @@ from pathlib import Path
 
 import asyncpg
 
-from domain.sql import SQL_DIR
+from domain.sql import SQL_DIR, load
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
+ROUTINES_DIR = SQL_DIR / "functions"
 LOCK_KEY = 0x6D65726368  # "merch": one runner at a time per database
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_ROUTINE_FILE = re.compile(r"^[a-z][a-z0-9_]*\.sql$")
+
+Q = load("schema")
+CREATE_MIGRATION_LEDGER = Q.create_migration_ledger.sql
+CREATE_ROUTINE_LEDGER = Q.create_routine_ledger.sql
+IS_MIGRATION_LEDGER = Q.is_migration_ledger.sql
+IS_ROUTINE_LEDGER = Q.is_routine_ledger.sql
+LIST_APPLIED_MIGRATIONS = Q.list_applied_migrations.sql
+INSERT_APPLIED_MIGRATION = Q.insert_applied_migration.sql
+GET_ROUTINES_CHECKSUM = Q.get_routines_checksum.sql
+UPSERT_ROUTINES_CHECKSUM = Q.upsert_routines_checksum.sql
+LIST_ROUTINE_DROPS = Q.list_routine_drops.sql
+LIST_SQL_ROUTINE_DEFINITIONS = Q.list_sql_routine_definitions.sql
+LOCK_RUNNER = Q.lock_runner.sql
+UNLOCK_RUNNER = Q.unlock_runner.sql
 
 
 class MigrationError(RuntimeError):
@@ -31,6 +59,32 @@ class Migration:
         return hashlib.sha256(self.sql.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Routines:
+    """The routine files, in name order."""
+
+    files: tuple[tuple[str, str], ...]
+
+    @property
+    def checksum(self) -> str:
+        digest = hashlib.sha256()
+        for name, sql in self.files:
+            digest.update(name.encode() + b"\0" + sql.encode("utf-8") + b"\0")
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What one run changed: the migrations applied, and whether the routines were (re)created."""
+
+    migrations: list[Migration]
+    routines: bool
+
+    @property
+    def names(self) -> list[str]:
+        return [f"{m.version:04d}_{m.name}" for m in self.migrations] + (["routines"] if self.routines else [])
+
+
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     """The migration files in version order; gaps or duplicates are an error."""
     found: list[Migration] = []
@@ -45,25 +99,22 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return found
 
 
-_LEDGER = """
-CREATE TABLE IF NOT EXISTS schema_migrations (
-    version integer PRIMARY KEY,
-    name text NOT NULL,
-    checksum text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
-)
-"""
+def discover_routines(directory: Path = ROUTINES_DIR) -> Routines:
+    """The routine files (`<area>.sql`), in name order."""
+    files = []
+    for path in sorted(directory.glob("*.sql")):
+        if not _ROUTINE_FILE.match(path.name):
+            raise MigrationError(f"{path.name}: routine files are named <area>.sql")
+        files.append((path.name, path.read_text(encoding="utf-8")))
+    return Routines(tuple(files))
 
 
 async def pending(conn: asyncpg.Connection, migrations: list[Migration] | None = None) -> list[Migration]:
     """Migrations not yet applied; an applied file whose text changed is an error."""
     migrations = discover() if migrations is None else migrations
-    has_ledger = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
     applied: dict[int, str] = {}
-    if has_ledger:
-        applied = {
-            r["version"]: r["checksum"] for r in await conn.fetch("SELECT version, checksum FROM schema_migrations")
-        }
+    if await conn.fetchval(IS_MIGRATION_LEDGER):
+        applied = {r["version"]: r["checksum"] for r in await conn.fetch(LIST_APPLIED_MIGRATIONS)}
     known = {m.version for m in migrations}
     unknown = sorted(v for v in applied if v not in known)
     if unknown:
@@ -76,22 +127,50 @@ async def pending(conn: asyncpg.Connection, migrations: list[Migration] | None =
     return [m for m in migrations if m.version not in applied]
 
 
-async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None = None) -> list[Migration]:
-    """Apply pending migrations, one transaction each, holding the advisory lock; returns those applied."""
+async def routines_pending(conn: asyncpg.Connection, routines: Routines | None = None) -> bool:
+    """True when the database's routines are not those of the files."""
+    routines = discover_routines() if routines is None else routines
+    if not await conn.fetchval(IS_ROUTINE_LEDGER):
+        return True
+    return bool(await conn.fetchval(GET_ROUTINES_CHECKSUM) != routines.checksum)
+
+
+async def apply_routines(conn: asyncpg.Connection, routines: Routines) -> None:
+    """Drop every routine and create those of the files, in one transaction. Bodies are checked once all
+    exist (a SQL function may call one defined in a later file)."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL check_function_bodies = off")
+        for statement in [r["statement"] for r in await conn.fetch(LIST_ROUTINE_DROPS)]:
+            await conn.execute(statement)
+        for _name, sql in routines.files:
+            await conn.execute(sql)
+        await conn.execute("SET LOCAL check_function_bodies = on")
+        for definition in [r["definition"] for r in await conn.fetch(LIST_SQL_ROUTINE_DEFINITIONS)]:
+            await conn.execute(definition)  # CREATE OR REPLACE of the same text: now checked
+        await conn.execute(UPSERT_ROUTINES_CHECKSUM, routines.checksum)
+
+
+async def migrate(
+    conn: asyncpg.Connection, migrations: list[Migration] | None = None, routines: Routines | None = None
+) -> Applied:
+    """Apply pending migrations, one transaction each, then the routines when they changed, holding the
+    advisory lock; answers what was applied."""
     migrations = discover() if migrations is None else migrations
-    await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
+    routines = discover_routines() if routines is None else routines
+    await conn.execute(LOCK_RUNNER, LOCK_KEY)
     try:
-        await conn.execute(_LEDGER)
+        await conn.execute(CREATE_MIGRATION_LEDGER)
+        await conn.execute(CREATE_ROUTINE_LEDGER)
         todo = await pending(conn, migrations)
         for m in todo:
             async with conn.transaction():
                 await conn.execute(m.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    m.version,
-                    m.name,
-                    m.checksum,
-                )
-        return todo
+                await conn.execute(INSERT_APPLIED_MIGRATION, m.version, m.name, m.checksum)
+        # A migration may have replaced a table (and its triggers) or, before routines had their own files,
+        # created routines of its own: the files' routines are created again after any migration.
+        redo = bool(todo) or await routines_pending(conn, routines)
+        if redo:
+            await apply_routines(conn, routines)
+        return Applied(migrations=todo, routines=redo)
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+        await conn.execute(UNLOCK_RUNNER, LOCK_KEY)

@@ -12,7 +12,7 @@ async def test_healthz_and_readyz_answer_without_a_key(app: Any, conn: Any) -> N
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "database": "ok", "pending_migrations": []}
+    assert ready.json() == {"status": "ok", "database": "ok", "pending_migrations": [], "routines_current": True}
 
 
 async def test_metrics_count_requests_by_route_template(app: Any, api: httpx.AsyncClient) -> None:

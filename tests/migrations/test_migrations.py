@@ -26,9 +26,12 @@ async def test_all_migrations_apply_to_an_empty_database_and_a_second_run_applie
     conn = await asyncpg.connect(empty_db)
     try:
         applied = await migrate.migrate(conn)
-        assert [m.version for m in applied] == list(range(1, len(migrate.discover()) + 1))
-        assert await migrate.migrate(conn) == []
+        assert [m.version for m in applied.migrations] == list(range(1, len(migrate.discover()) + 1))
+        assert applied.routines
+        again = await migrate.migrate(conn)
+        assert (again.migrations, again.routines) == ([], False)
         assert await migrate.pending(conn) == []
+        assert not await migrate.routines_pending(conn)
         tables = {
             r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         }
@@ -41,7 +44,8 @@ async def test_two_runners_at_once_apply_each_migration_exactly_once(empty_db: s
     a, b = await asyncpg.connect(empty_db), await asyncpg.connect(empty_db)
     try:
         first, second = await asyncio.gather(migrate.migrate(a), migrate.migrate(b))
-        assert sorted(len(x) for x in (first, second)) == [0, len(migrate.discover())]
+        assert sorted(len(x.migrations) for x in (first, second)) == [0, len(migrate.discover())]
+        assert sorted(x.routines for x in (first, second)) == [False, True]
         assert await a.fetchval("SELECT count(*) FROM schema_migrations") == len(migrate.discover())
     finally:
         await a.close()
