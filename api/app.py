@@ -39,8 +39,8 @@ from api.routes import (
     vocabularies,
     warehouses,
 )
+from api.runner import JobRunner
 from api.settings import Settings
-from domain.jobs.service import JobRunner
 
 log = logging.getLogger("merchflow")
 

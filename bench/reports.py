@@ -6,8 +6,9 @@ runs (query + JSON encoding, through the same service calls the routes make), ne
 
 Loads what is missing, set-based: the scale catalog (`--products`), sale / distribution / cost prices for
 every SKU, a year of daily sales facts (two channels) for `--sales-skus` SKUs in one INSERT … SELECT
-generate_series (each fact costed at the prices of its day), their monthly rollup `sales_monthly` in one
-INSERT … SELECT, stock and receipts for those SKUs in one warehouse.
+generate_series (each fact costed at the prices of its day; the refresh point rolls them up into
+`sales_monthly` and `sales_sku_totals` as the statement commits), stock and receipts for those SKUs in one
+warehouse.
 
     python -m bench.reports --products 1000000 --sales-skus 100000     (the real run)
     python -m bench.reports --products 20000 --sales-skus 5000         (a quick check)
@@ -34,7 +35,6 @@ import msgspec
 
 from api import db, migrate
 from api.settings import Settings
-from domain.jobs import service as jobs
 from domain.keys.model import Principal
 from domain.reports import service as reports
 from domain.seed import scale
@@ -67,18 +67,6 @@ SELECT d.day, s.id, c.channel, q.qty, q.qty * (50 + s.id % 200) * c.factor, 'CNY
   LEFT JOIN prices pd ON pd.sku_id = s.id AND pd.kind = 'distribution' AND pd.currency = 'CNY'
         AND pd.valid_from <= d.eod AND (pd.valid_to IS NULL OR pd.valid_to > d.eod)
 """
-# The monthly rollup of those facts, as the uploads keep it: one statement.
-ROLLUP = """
-INSERT INTO sales_monthly (month, sku_id, channel, currency, facts, qty, revenue, cost, costed_qty, costed_facts,
-                           costed_revenue, distribution_value, distributed_qty, distributed_facts)
-SELECT date_trunc('month', f.day::timestamp)::date, f.sku_id, f.channel, f.currency, count(*), sum(f.qty),
-       sum(f.revenue), coalesce(sum(f.cost), 0), coalesce(sum(f.qty) FILTER (WHERE f.cost IS NOT NULL), 0),
-       count(f.cost), coalesce(sum(f.revenue) FILTER (WHERE f.cost IS NOT NULL), 0),
-       coalesce(sum(f.distribution_value), 0),
-       coalesce(sum(f.qty) FILTER (WHERE f.distribution_value IS NOT NULL), 0), count(f.distribution_value)
-  FROM sales_facts f
- GROUP BY 1, f.sku_id, f.channel, f.currency
-"""
 WAREHOUSE = """
 WITH w AS (INSERT INTO warehouses (code, labels) VALUES ('bench-wh', '{"en": "Bench"}') RETURNING id)
 INSERT INTO locations (warehouse_id, code, zone) SELECT id, 'A-01', 'A' FROM w
@@ -106,7 +94,6 @@ async def prepare(pool: asyncpg.Pool, products: int, sales_skus: int) -> None:
         if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM products WHERE code LIKE 'sp-%')"):
             print(f"loading the scale catalog: {products:,} products …", flush=True)
             print(await scale.seed(conn, products=products, progress=lambda m: print("  " + m, flush=True)))
-    await jobs.run_pending(pool, workers=2)  # the seed's completeness job, if still queued
     async with pool.acquire() as conn:
         await conn.execute("SET statement_timeout = 0")  # the loads below are long single statements
         if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM prices WHERE actor = 'bench')"):
@@ -115,13 +102,12 @@ async def prepare(pool: asyncpg.Pool, products: int, sales_skus: int) -> None:
             print(f"prices: {time.perf_counter() - started:.1f} s", flush=True)
         if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM sales_facts)"):
             started = time.perf_counter()
-            status = await conn.execute(SALES, sales_skus)
-            print(f"sales facts: {int(status.split()[-1]):,} rows in {time.perf_counter() - started:.1f} s", flush=True)
-        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM sales_monthly)"):
-            started = time.perf_counter()
-            status = await conn.execute(ROLLUP)
-            rows = int(status.split()[-1])
-            print(f"sales rollup: {rows:,} rows in {time.perf_counter() - started:.1f} s", flush=True)
+            status = await conn.execute(SALES, sales_skus)  # the refresh point rolls them up as it commits
+            print(
+                f"sales facts and their rollup: {int(status.split()[-1]):,} facts in"
+                f" {time.perf_counter() - started:.1f} s",
+                flush=True,
+            )
         if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM warehouses WHERE code = 'bench-wh')"):
             await conn.execute(WAREHOUSE)
             await conn.execute(STOCK)

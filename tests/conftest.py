@@ -137,6 +137,9 @@ async def conn(session_conn: asyncpg.Connection, shared_pool: OneConnectionPool)
     """A connection inside a transaction that is rolled back after the test."""
     tx = session_conn.transaction()
     await tx.start()
+    # The refresh point runs at commit; a rolled-back test never commits, so it runs after each statement
+    # that records a change instead (the same triggers and refreshers; tests/db covers the commit itself).
+    await session_conn.execute("SET CONSTRAINTS refresh_at_commit IMMEDIATE")
     shared_pool.conn = session_conn
     try:
         yield session_conn

@@ -29,7 +29,6 @@ from domain.errors import (
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
 from domain.sql import load
-from domain.stages import completeness
 from domain.types import Code, Labels, Locale, Page
 from domain.versioning import check_version, created_by_put, patched, writable
 
@@ -267,7 +266,6 @@ async def _write(conn: asyncpg.Connection, product_id: int | None, code: str, pl
         await conn.execute(Q.insert_product_placements.sql, product_id, plan.tree_ids, plan.placement_ids)
     if plan.series_ids:
         await conn.execute(Q.insert_product_series.sql, product_id, plan.series_ids)
-    await completeness.refresh(conn, [product_id])
     return product_id
 
 

@@ -27,7 +27,6 @@ from domain.errors import (
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
 from domain.sql import load
-from domain.stages import completeness
 from domain.types import Code, Page
 from domain.validation import convert_or_raise
 from domain.versioning import check_version, patched, writable
@@ -175,7 +174,6 @@ async def _insert(
         raise _unique_conflict(exc, sku) from None
     if sku_id is None:
         raise Conflict(f"A SKU with the code {sku!r} exists already.", code="sku-exists")
-    await completeness.refresh(conn, [product["id"]])
     created = await _read(conn, sku)
     await audit.record(conn, actor, "create", "sku", sku, version=created.version, after=created)
     return created
@@ -205,7 +203,6 @@ async def _update(
         await conn.execute(Q.update_sku.sql, row["id"], values["barcode"], values["axes"], values["attributes"])
     except asyncpg.UniqueViolationError as exc:
         raise _unique_conflict(exc, current.sku) from None
-    await completeness.refresh(conn, [product["id"]])
     sku = await _read(conn, current.sku)
     await audit.record(conn, actor, "update", "sku", sku.sku, version=sku.version, before=current, after=sku)
     return sku
@@ -309,5 +306,4 @@ async def delete_sku(conn: asyncpg.Connection, actor: Principal, sku: str, expec
             await conn.execute(Q.delete_sku.sql, locked[1]["id"])
         except asyncpg.ForeignKeyViolationError as exc:
             raise still_referenced(f"SKU {sku!r}", exc) from None
-        await completeness.refresh(conn, [locked[0]["id"]])
         await audit.record(conn, actor, "delete", "sku", sku, version=current.version, before=current)

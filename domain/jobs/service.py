@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
@@ -21,18 +20,14 @@ import msgspec
 from domain.errors import NotFound
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
-from domain.pricing.validity import refresh_price_validity
 from domain.sql import load
 from domain.types import Page
 
 Q = load("jobs")
-C = load("completeness")
 log = logging.getLogger("merchflow.jobs")
 
 CHUNK = 10_000
 STALE_AFTER_SECONDS = 60
-# Prices that start or stop being in force change completeness with no write: checked this often.
-PRICE_CHECK_SECONDS = 60.0
 JobState = Literal["queued", "running", "done", "failed"]
 
 
@@ -103,20 +98,15 @@ async def list_jobs(conn: asyncpg.Connection, *, state: str | None, limit: int, 
 
 
 async def refresh_chunk(conn: asyncpg.Connection, ids: list[int], stages: list[str] | None = None) -> None:
-    """Recompute a chunk in its own transaction, holding writers off meanwhile (so none is overwritten).
+    """Recompute a chunk's completeness in its own transaction through the refresh point's model refresher,
+    under the refresh lock (writers' refreshes of these products wait for it, and it for theirs).
 
     Only the stages a change concerns are recomputed when it names them (a needs change concerns one);
     a product never computed before gets every stage.
     """
     async with conn.transaction():
-        await conn.execute(Q.lock_completeness_sources.sql)
-        if stages is None:
-            await conn.execute(C.upsert_completeness.sql, ids)
-            return
-        fresh = [r["id"] for r in await conn.fetch(C.list_products_without_completeness.sql, ids)]
-        if fresh:
-            await conn.execute(C.upsert_completeness.sql, fresh)
-        await conn.execute(C.update_completeness_stages.sql, ids, stages)
+        await conn.execute(Q.lock_refresh_chunk.sql, ids)
+        await conn.execute(Q.update_chunk_completeness.sql, ids, stages)
 
 
 async def run_job(
@@ -168,48 +158,9 @@ async def run_pending(pool: Any, *, workers: int = 2, on_progress: Callable[[int
         ran += 1
 
 
-HOUSEKEEPING_SECONDS = 3600
-
-
-class JobRunner:
-    """Runs queued jobs in the background of an API worker, polling every `poll_seconds`; also checks prices
-    that start or stop being in force (every minute) and forgets old idempotency keys (every hour)."""
-
-    def __init__(self, pool: Any, *, workers: int = 2, poll_seconds: float = 2.0) -> None:
-        self.pool = pool
-        self.workers = workers
-        self.poll_seconds = poll_seconds
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="merchflow-jobs")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def _loop(self) -> None:
-        from domain.housekeeping import forget_old_idempotency_keys
-
-        last_price_check = -PRICE_CHECK_SECONDS
-        last_housekeeping = -float(HOUSEKEEPING_SECONDS)
-        while True:
-            try:
-                await run_pending(self.pool, workers=self.workers)
-                if time.monotonic() - last_price_check >= PRICE_CHECK_SECONDS:
-                    last_price_check = time.monotonic()
-                    async with self.pool.acquire() as conn:
-                        await refresh_price_validity(conn)
-                if time.monotonic() - last_housekeeping >= HOUSEKEEPING_SECONDS:
-                    last_housekeeping = time.monotonic()
-                    async with self.pool.acquire() as conn:
-                        await forget_old_idempotency_keys(conn)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("job runner: a job failed; polling on")
-            await asyncio.sleep(self.poll_seconds)
+async def refresh_due(conn: asyncpg.Connection) -> int:
+    """Refresh the products whose prices started or stopped being in force with no write (time passing is a
+    change too: it enters through the refresh point like a write); answers how many."""
+    async with conn.transaction():
+        due: int = await conn.fetchval(Q.update_due_products.sql)
+        return due

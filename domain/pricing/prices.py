@@ -25,7 +25,6 @@ from domain.pricing.model import (
     parse_moment,
 )
 from domain.sql import load
-from domain.stages import completeness
 from domain.types import Page
 
 Q = load("prices")
@@ -122,8 +121,7 @@ def _overlap(sku: str, body: PriceCreate, existing: Price | None) -> Conflict:
 
 
 async def create_price(conn: asyncpg.Connection, actor: Principal, sku: str, body: PriceCreate) -> Price:
-    """Record a SKU price; it closes the open-ended current period it starts inside, any other overlap is a 409.
-    The product's completeness is refreshed in the same transaction."""
+    """Record a SKU price; it closes the open-ended current period it starts inside, any other overlap is a 409."""
     _check(actor, body)
     async with conn.transaction():
         await conn.fetchrow(Q.lock_price_product.sql, sku)
@@ -165,5 +163,4 @@ async def create_price(conn: asyncpg.Connection, actor: Principal, sku: str, bod
             raise _overlap(sku, body, _price(sku, racing[0]) if racing else None) from None
         price = _price(sku, inserted)
         await audit.record(conn, actor, "create", "price", sku, version=None, after=price)
-        await completeness.refresh(conn, [row["product_id"]])
         return price

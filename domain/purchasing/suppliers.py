@@ -1,8 +1,8 @@
 """Suppliers (供应商): a tier (manufacturer > agent > wholesaler > trading company), labels, contacts, activity.
 
 Retiring a supplier is done by deactivating it; deletion is only for one that has no product terms. A
-supplier's activity decides whether its terms count for the purchasing stage, so a change of `active`
-recomputes the completeness of every product it supplies, in the same transaction.
+supplier's activity decides whether its terms count for the purchasing stage (the refresh point recomputes the
+completeness of every product it supplies when `active` changes).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from domain.errors import REFERENCES_SHOWN, Conflict, NotFound, listed
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
 from domain.sql import load
-from domain.stages import completeness
 from domain.types import Code, Labels, Page
 from domain.versioning import check_version, created_by_put, patched, unchanged
 
@@ -156,10 +155,6 @@ async def _update(
         fields.active,
     )
     updated = _supplier(row)
-    if updated.active != current.active:
-        # Only an active supplier's terms satisfy the purchasing stage's `supplier` need.
-        product_ids = [r["product_id"] for r in await conn.fetch(Q.list_supplier_product_ids.sql, supplier_id)]
-        await completeness.refresh(conn, product_ids)
     await audit.record(
         conn, actor, "update", "supplier", updated.code, version=updated.version, before=current, after=updated
     )

@@ -2,8 +2,7 @@
 
 A product has at most one preferred supplier (the partial unique index product_suppliers_product_id_preferred_key):
 making one preferred un-prefers the previous one in the same transaction, and both changes are audited.
-Terms writes of one product take turns on the product's row lock, and keep its completeness current (the
-purchasing stage requires an active supplier with a purchase price).
+Terms writes of one product take turns on the product's row lock.
 
 The ranked list orders suppliers for sourcing: by tier (manufacturer > agent > wholesaler > trading
 company), then purchase price, then lead time, then supplier code. Prices are compared only within one
@@ -36,7 +35,6 @@ from domain.money import CURRENCIES, Amount, Currency, Money, money, money_error
 from domain.paging import decode_cursor, encode_cursor, split_page
 from domain.purchasing.suppliers import TIERS, SupplierType
 from domain.sql import load
-from domain.stages import completeness
 from domain.types import Code, Page
 from domain.versioning import check_version, patched
 
@@ -325,7 +323,6 @@ async def _insert(
             code="product-supplier-exists",
         )
     created = _terms(row)
-    await completeness.refresh(conn, [product_id])
     await audit.record(
         conn,
         actor,
@@ -385,7 +382,6 @@ async def _update(
         fields.preferred,
     )
     updated = _terms(row)
-    await completeness.refresh(conn, [product_id])
     await audit.record(
         conn, actor, "update", "product-supplier", ref, version=updated.version, before=current, after=updated
     )
@@ -447,5 +443,4 @@ async def delete_terms(
         ref = _ref(current.product, current.supplier)
         check_version(expected, current.version, f"Terms {ref!r}")
         await conn.execute(Q.delete_terms.sql, row["product_id"], row["supplier_id"])
-        await completeness.refresh(conn, [product_id])
         await audit.record(conn, actor, "delete", "product-supplier", ref, version=current.version, before=current)

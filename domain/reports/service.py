@@ -8,7 +8,7 @@ The reports over sales (assortment, abc, purchasing-scorecard, receivables) read
 covering most of the history as the per-SKU totals `sales_sku_totals` minus the months outside it), the facts
 for the days of its partial edge months (`rollup=False`: every day from the facts, to check the rollup). A
 fact is costed (cost and distribution price in force on its day) when uploaded: a price changed
-retroactively for past days does not re-cost loaded facts until `merch_rebuild_sales_monthly` is run over
+retroactively for past days does not re-cost loaded facts until `merch_recost_sales` is run over
 those months."""
 
 from __future__ import annotations

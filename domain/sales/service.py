@@ -1,6 +1,6 @@
 """Sales facts: uploads checked row by row (every bad row named at once), applied all or nothing as one
-set-based upsert by (day, SKU, channel) that also moves the monthly rollup `sales_monthly` in the same
-transaction, idempotent under an Idempotency-Key; and their keyset listing."""
+set-based upsert by (day, SKU, channel) (the refresh point moves the monthly rollup and the per-SKU totals
+before the transaction commits), idempotent under an Idempotency-Key; and their keyset listing."""
 
 from __future__ import annotations
 
@@ -175,7 +175,6 @@ async def post_sales(
             [Decimal(f.revenue.amount) for f in facts],
             [f.revenue.currency for f in facts],
         )
-        await conn.execute(Q.delete_empty_sales_monthly.sql, days, sku_ids)
         result = msgspec.convert(dict(row), SalesResult)
         if idempotency_key is not None:
             await conn.execute(

@@ -1,6 +1,6 @@
-"""Completeness per product and stage: kept current in the same transaction as the writes that change
-it, recomputed set-based by jobs when needs or attribute sets change, and read back with a flag when a
-job has not reached a product yet."""
+"""Completeness per product and stage: kept current by the refresh point before every write commits
+(sql/functions/refresh.sql), recomputed set-based by jobs when needs or attribute sets change, and read back
+with a flag when a job has not reached a product yet."""
 
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ from domain.stages.model import (
 Q = load("completeness")
 
 
-async def refresh(conn: asyncpg.Connection, product_ids: list[int]) -> None:
-    """Recompute and store the completeness of these products (call inside the write's transaction)."""
-    if product_ids:
-        await conn.execute(Q.upsert_completeness.sql, product_ids)
+async def computed_now(conn: asyncpg.Connection, product_id: int) -> dict[str, StageCompleteness]:
+    """A product's completeness computed from its data at this moment (what the refresh would store)."""
+    rows = await conn.fetch(Q.list_computed_completeness.sql, [product_id])
+    return stages_of(rows[0]["stages"])
 
 
 def _stage(doc: dict[str, Any]) -> StageCompleteness:

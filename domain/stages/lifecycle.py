@@ -73,9 +73,8 @@ async def transition(
         missing: dict[str, list[dict[str, str]]] = {}
         if target in GATES:
             stage = GATES[target]
-            await completeness.refresh(conn, [row["id"]])
-            state = await completeness.get_completeness(conn, code)
-            gaps = state.stages[stage].missing
+            # computed now: exact even for a price that came into force since the last refresh
+            gaps = (await completeness.computed_now(conn, row["id"]))[stage].missing
             if gaps:
                 missing[stage] = [msgspec.to_builtins(m) for m in gaps]
         if target == "stocked" and not await conn.fetchval(Q.is_stock_received.sql, row["id"]):

@@ -1,5 +1,6 @@
 -- Completeness: which required items a product has, per stage, computed set-based from the needs, the
--- category attribute sets and the product's data.
+-- category attribute sets and the product's data; stored in `product_completeness` by the refresh point
+-- (model `completeness`) and by the recompute jobs.
 
 -- Completeness items that have data now: a supplier with a purchase price, and prices in force.
 CREATE FUNCTION merch_product_has_supplier(product_id bigint) RETURNS boolean
@@ -156,5 +157,36 @@ SELECT p.id,
        CASE WHEN pp.purchasing_present < pp.purchasing_required THEN ARRAY['purchasing'] ELSE '{}'::text[] END || CASE WHEN pp.warehousing_present < pp.warehousing_required THEN ARRAY['warehousing'] ELSE '{}'::text[] END || CASE WHEN pp.listing_present < pp.listing_required THEN ARRAY['listing'] ELSE '{}'::text[] END || CASE WHEN pp.marketing_present < pp.marketing_required THEN ARRAY['marketing'] ELSE '{}'::text[] END || CASE WHEN pp.service_present < pp.service_required THEN ARRAY['service'] ELSE '{}'::text[] END || CASE WHEN pp.finance_present < pp.finance_required THEN ARRAY['finance'] ELSE '{}'::text[] END
   FROM p
   LEFT JOIN per_product pp ON pp.product_id = p.id;
+END
+$$;
+
+-- Store the completeness of some products: every stage, or with p_stages only those stages of products
+-- computed before (a product never computed gets every stage). The `completeness` model of the refresh point.
+CREATE FUNCTION merch_refresh_completeness(p_products bigint[], p_stages text[] DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_all bigint[] := p_products;
+BEGIN
+    IF p_stages IS NOT NULL THEN
+        v_all := ARRAY(SELECT x.id FROM unnest(p_products) AS x(id)
+                        WHERE NOT EXISTS (SELECT 1 FROM product_completeness pc WHERE pc.product_id = x.id));
+        UPDATE product_completeness pc
+           SET stages = pc.stages || c.stages,
+               incomplete = ARRAY(SELECT st.code FROM stages st
+                                   WHERE st.code = ANY (c.incomplete)
+                                      OR (st.code = ANY (pc.incomplete) AND st.code <> ALL (p_stages))
+                                   ORDER BY st.position),
+               computed_at = clock_timestamp()
+          FROM merch_completeness(p_products, p_stages) c
+         WHERE pc.product_id = c.product_id;
+    END IF;
+    IF cardinality(v_all) > 0 THEN
+        INSERT INTO product_completeness (product_id, stages, incomplete, computed_at)
+        SELECT c.product_id, c.stages, c.incomplete, clock_timestamp()
+          FROM merch_completeness(v_all) c
+         ORDER BY c.product_id
+        ON CONFLICT (product_id) DO UPDATE
+           SET stages = EXCLUDED.stages, incomplete = EXCLUDED.incomplete, computed_at = EXCLUDED.computed_at;
+    END IF;
 END
 $$;

@@ -1,4 +1,8 @@
--- Prices: the price of a kind on a day, and the read model prices_in_force (per SKU and currency).
+-- Prices: the price of a kind on a day, and the read model prices_in_force — per SKU and currency, the sale,
+-- distribution and cost price in force, with the SKU's code, product, home category and role, and when the
+-- row goes stale (the next moment a period of the SKU in that currency starts or ends). The refresh point
+-- keeps it (model `prices`: written prices, products that change category or role, and rows gone stale);
+-- readers go through merch_prices_in_force_now(), which recomputes a stale row from the history itself.
 
 -- The amount of a price of one kind for a SKU in a currency in force on a day: at its last moment (UTC).
 CREATE FUNCTION merch_price_on_day(sku_id bigint, kind text, currency text, day date) RETURNS numeric
@@ -12,7 +16,7 @@ CREATE FUNCTION merch_price_on_day(sku_id bigint, kind text, currency text, day 
 $$;
 
 -- Recompute the rows of the given SKUs as of p_at, one per currency the SKU has ever been priced in (all
--- amounts NULL when none is in force). Set-based.
+-- amounts NULL when none is in force). Set-based; the `prices` model of the refresh point.
 CREATE FUNCTION merch_refresh_prices_in_force(p_skus bigint[], p_at timestamptz) RETURNS void
 LANGUAGE sql AS $$
     WITH fresh AS (
@@ -43,41 +47,6 @@ LANGUAGE sql AS $$
            product_id = EXCLUDED.product_id, category_id = EXCLUDED.category_id, role_id = EXCLUDED.role_id,
            computed_at = EXCLUDED.computed_at, stale_at = EXCLUDED.stale_at;
 $$;
-
--- A product moved to another home category or given another role: its SKUs' rows follow.
-CREATE FUNCTION merch_prices_in_force_product_moved() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    UPDATE prices_in_force f SET category_id = NEW.category_id, role_id = NEW.role_id WHERE f.product_id = NEW.id;
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER prices_in_force_product_moved AFTER UPDATE OF category_id, role_id ON products
-    FOR EACH ROW WHEN (OLD.category_id IS DISTINCT FROM NEW.category_id OR OLD.role_id IS DISTINCT FROM NEW.role_id)
-    EXECUTE FUNCTION merch_prices_in_force_product_moved();
-
--- Written prices: their SKUs are recomputed at the moment of the write. Price writers hold the SKU's row lock.
-CREATE FUNCTION merch_prices_in_force_written() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        PERFORM merch_refresh_prices_in_force(ARRAY(SELECT DISTINCT sku_id FROM old_rows), clock_timestamp());
-    ELSE
-        PERFORM merch_refresh_prices_in_force(ARRAY(SELECT DISTINCT sku_id FROM new_rows), clock_timestamp());
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE TRIGGER prices_in_force_insert AFTER INSERT ON prices
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_prices_in_force_written();
-
-CREATE TRIGGER prices_in_force_update AFTER UPDATE ON prices
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_prices_in_force_written();
-
-CREATE TRIGGER prices_in_force_delete AFTER DELETE ON prices
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_prices_in_force_written();
 
 -- The prices in force now per SKU and currency (SKUs with at least one) of the products p_products (NULL:
 -- all), with the SKU's product, home category and role: the rows of prices_in_force, a stale one recomputed

@@ -1,75 +1,110 @@
--- Sales: the monthly rollup's rebuild, and the per-SKU totals kept from the rollup.
+-- Sales: the monthly rollup `sales_monthly` (per month, SKU, channel and currency) and the per-SKU totals
+-- `sales_sku_totals` (per SKU and currency, all months), both sums of the daily facts. Every statement that
+-- writes facts records its deltas (+ new values, − old values) in `sales_pending`; the refresh point
+-- (sql/functions/refresh.sql) merges them into both in key order before the transaction commits, so that
+-- any writer of facts keeps them exact and concurrent writers never lock their rows in crossing orders.
 
--- Re-cost the facts of months from_month..to_month (first days) at the prices in force on their days and
--- recompute their rollup rows from them: after a retroactive price change, and to check the rollup.
-CREATE FUNCTION merch_rebuild_sales_monthly(from_month date, to_month date) RETURNS void
+-- Re-cost the facts of months from_month..to_month (first days) at the prices in force on their days (after a
+-- retroactive price change): their deltas move the rollup and the totals like any write of facts.
+CREATE FUNCTION merch_recost_sales(from_month date, to_month date) RETURNS void
     LANGUAGE sql VOLATILE AS $$
     UPDATE sales_facts f
        SET cost = f.qty * merch_price_on_day(f.sku_id, 'cost', f.currency, f.day),
            distribution_value = f.qty * merch_price_on_day(f.sku_id, 'distribution', f.currency, f.day)
      WHERE f.day >= from_month AND f.day < to_month + interval '1 month';
-    DELETE FROM sales_monthly m WHERE m.month >= from_month AND m.month <= to_month;
-    INSERT INTO sales_monthly (month, sku_id, channel, currency, facts, qty, revenue, cost, costed_qty, costed_facts,
-                               costed_revenue, distribution_value, distributed_qty, distributed_facts)
-    SELECT date_trunc('month', f.day)::date, f.sku_id, f.channel, f.currency, count(*), sum(f.qty), sum(f.revenue),
-           coalesce(sum(f.cost), 0), coalesce(sum(f.qty) FILTER (WHERE f.cost IS NOT NULL), 0),
-           count(f.cost), coalesce(sum(f.revenue) FILTER (WHERE f.cost IS NOT NULL), 0),
-           coalesce(sum(f.distribution_value), 0),
-           coalesce(sum(f.qty) FILTER (WHERE f.distribution_value IS NOT NULL), 0), count(f.distribution_value)
-      FROM sales_facts f
-     WHERE f.day >= from_month AND f.day < to_month + interval '1 month'
-     GROUP BY 1, f.sku_id, f.channel, f.currency;
 $$;
 
--- The rollup rows a statement inserted (+), deleted (−) or updated (new − old) move the totals, set-based.
--- Writers of the totals take turns until they commit (a self-conflicting table lock): an upsert of the rollup
--- fires its INSERT and its UPDATE trigger one after the other, so two uploads would otherwise lock totals
--- rows in crossing orders and deadlock. Readers are not held (they take no conflicting lock).
-CREATE FUNCTION merch_sales_totals_moved() RETURNS trigger
-LANGUAGE plpgsql AS $$
+-- The facts a statement wrote, as deltas of the rollup rows they fall in: + the new values, − the old ones,
+-- summed per key within the statement.
+CREATE FUNCTION merch_record_sales_delta() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     v_rows text := CASE TG_OP
         WHEN 'INSERT' THEN 'SELECT 1 AS sign, n.* FROM new_rows n'
         WHEN 'DELETE' THEN 'SELECT -1 AS sign, o.* FROM old_rows o'
         ELSE 'SELECT 1 AS sign, n.* FROM new_rows n UNION ALL SELECT -1, o.* FROM old_rows o' END;
 BEGIN
-    LOCK TABLE sales_sku_totals IN SHARE ROW EXCLUSIVE MODE;
     EXECUTE format($sql$
-        INSERT INTO sales_sku_totals AS t (sku_id, currency, product_id, facts, qty, revenue, cost, costed_qty,
-                                           costed_facts, costed_revenue, distribution_value, distributed_qty,
-                                           distributed_facts)
-        SELECT d.sku_id, d.currency, s.product_id, d.facts, d.qty, d.revenue, d.cost, d.costed_qty, d.costed_facts,
-               d.costed_revenue, d.distribution_value, d.distributed_qty, d.distributed_facts
-          FROM (SELECT r.sku_id, r.currency, sum(r.sign * r.facts) AS facts, sum(r.sign * r.qty) AS qty,
-                       sum(r.sign * r.revenue) AS revenue, sum(r.sign * r.cost) AS cost,
-                       sum(r.sign * r.costed_qty) AS costed_qty, sum(r.sign * r.costed_facts) AS costed_facts,
-                       sum(r.sign * r.costed_revenue) AS costed_revenue,
-                       sum(r.sign * r.distribution_value) AS distribution_value,
-                       sum(r.sign * r.distributed_qty) AS distributed_qty,
-                       sum(r.sign * r.distributed_facts) AS distributed_facts
-                  FROM (%s) r
-                 GROUP BY r.sku_id, r.currency) d
-          JOIN skus s ON s.id = d.sku_id
-         ORDER BY d.sku_id, d.currency
-        ON CONFLICT (sku_id, currency) DO UPDATE
-           SET facts = t.facts + EXCLUDED.facts, qty = t.qty + EXCLUDED.qty, revenue = t.revenue + EXCLUDED.revenue,
-               cost = t.cost + EXCLUDED.cost, costed_qty = t.costed_qty + EXCLUDED.costed_qty,
-               costed_facts = t.costed_facts + EXCLUDED.costed_facts,
-               costed_revenue = t.costed_revenue + EXCLUDED.costed_revenue,
-               distribution_value = t.distribution_value + EXCLUDED.distribution_value,
-               distributed_qty = t.distributed_qty + EXCLUDED.distributed_qty,
-               distributed_facts = t.distributed_facts + EXCLUDED.distributed_facts
+        INSERT INTO sales_pending (txid, month, sku_id, channel, currency, facts, qty, revenue, cost, costed_qty,
+                                   costed_facts, costed_revenue, distribution_value, distributed_qty,
+                                   distributed_facts)
+        SELECT pg_current_xact_id(), date_trunc('month', r.day)::date, r.sku_id, r.channel, r.currency,
+               sum(r.sign), sum(r.sign * r.qty), sum(r.sign * r.revenue), coalesce(sum(r.sign * r.cost), 0),
+               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.cost IS NOT NULL), 0),
+               coalesce(sum(r.sign) FILTER (WHERE r.cost IS NOT NULL), 0),
+               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.cost IS NOT NULL), 0),
+               coalesce(sum(r.sign * r.distribution_value), 0),
+               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.distribution_value IS NOT NULL), 0),
+               coalesce(sum(r.sign) FILTER (WHERE r.distribution_value IS NOT NULL), 0)
+          FROM (%s) r
+         GROUP BY 2, r.sku_id, r.channel, r.currency
     $sql$, v_rows);
-    DELETE FROM sales_sku_totals WHERE facts = 0;
+    PERFORM merch_queue_refresh();
     RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER sales_sku_totals_insert AFTER INSERT ON sales_monthly
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_sales_totals_moved();
+CREATE TRIGGER sales_facts_inserted_delta AFTER INSERT ON sales_facts
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_record_sales_delta();
+CREATE TRIGGER sales_facts_updated_delta AFTER UPDATE ON sales_facts
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_record_sales_delta();
+CREATE TRIGGER sales_facts_deleted_delta AFTER DELETE ON sales_facts
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_record_sales_delta();
 
-CREATE TRIGGER sales_sku_totals_update AFTER UPDATE ON sales_monthly
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_sales_totals_moved();
-
-CREATE TRIGGER sales_sku_totals_delete AFTER DELETE ON sales_monthly
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_sales_totals_moved();
+-- Merge a transaction's pending deltas into the rollup and then the totals, each in key order (the order
+-- every writer takes their rows in), and drop the rows no fact feeds any more (a currency replaced).
+CREATE FUNCTION merch_merge_sales_pending(p_tx xid8) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM sales_pending WHERE txid = p_tx) THEN
+        RETURN;
+    END IF;
+    INSERT INTO sales_monthly AS m (month, sku_id, channel, currency, facts, qty, revenue, cost, costed_qty,
+                                    costed_facts, costed_revenue, distribution_value, distributed_qty,
+                                    distributed_facts)
+    SELECT d.month, d.sku_id, d.channel, d.currency, sum(d.facts), sum(d.qty), sum(d.revenue), sum(d.cost),
+           sum(d.costed_qty), sum(d.costed_facts), sum(d.costed_revenue), sum(d.distribution_value),
+           sum(d.distributed_qty), sum(d.distributed_facts)
+      FROM sales_pending d
+     WHERE d.txid = p_tx
+     GROUP BY d.month, d.sku_id, d.channel, d.currency
+     ORDER BY d.month, d.sku_id, d.channel, d.currency
+    ON CONFLICT ON CONSTRAINT sales_monthly_pkey DO UPDATE
+       SET facts = m.facts + EXCLUDED.facts, qty = m.qty + EXCLUDED.qty, revenue = m.revenue + EXCLUDED.revenue,
+           cost = m.cost + EXCLUDED.cost, costed_qty = m.costed_qty + EXCLUDED.costed_qty,
+           costed_facts = m.costed_facts + EXCLUDED.costed_facts,
+           costed_revenue = m.costed_revenue + EXCLUDED.costed_revenue,
+           distribution_value = m.distribution_value + EXCLUDED.distribution_value,
+           distributed_qty = m.distributed_qty + EXCLUDED.distributed_qty,
+           distributed_facts = m.distributed_facts + EXCLUDED.distributed_facts;
+    INSERT INTO sales_sku_totals AS t (sku_id, currency, product_id, facts, qty, revenue, cost, costed_qty,
+                                       costed_facts, costed_revenue, distribution_value, distributed_qty,
+                                       distributed_facts)
+    SELECT d.sku_id, d.currency, s.product_id, d.facts, d.qty, d.revenue, d.cost, d.costed_qty, d.costed_facts,
+           d.costed_revenue, d.distribution_value, d.distributed_qty, d.distributed_facts
+      FROM (SELECT p.sku_id, p.currency, sum(p.facts) AS facts, sum(p.qty) AS qty, sum(p.revenue) AS revenue,
+                   sum(p.cost) AS cost, sum(p.costed_qty) AS costed_qty, sum(p.costed_facts) AS costed_facts,
+                   sum(p.costed_revenue) AS costed_revenue, sum(p.distribution_value) AS distribution_value,
+                   sum(p.distributed_qty) AS distributed_qty, sum(p.distributed_facts) AS distributed_facts
+              FROM sales_pending p
+             WHERE p.txid = p_tx
+             GROUP BY p.sku_id, p.currency) d
+      JOIN skus s ON s.id = d.sku_id
+     ORDER BY d.sku_id, d.currency
+    ON CONFLICT (sku_id, currency) DO UPDATE
+       SET facts = t.facts + EXCLUDED.facts, qty = t.qty + EXCLUDED.qty, revenue = t.revenue + EXCLUDED.revenue,
+           cost = t.cost + EXCLUDED.cost, costed_qty = t.costed_qty + EXCLUDED.costed_qty,
+           costed_facts = t.costed_facts + EXCLUDED.costed_facts,
+           costed_revenue = t.costed_revenue + EXCLUDED.costed_revenue,
+           distribution_value = t.distribution_value + EXCLUDED.distribution_value,
+           distributed_qty = t.distributed_qty + EXCLUDED.distributed_qty,
+           distributed_facts = t.distributed_facts + EXCLUDED.distributed_facts;
+    DELETE FROM sales_monthly m
+     USING (SELECT DISTINCT month, sku_id, channel, currency FROM sales_pending WHERE txid = p_tx) k
+     WHERE m.month = k.month AND m.sku_id = k.sku_id AND m.channel = k.channel AND m.currency = k.currency
+       AND m.facts = 0;
+    DELETE FROM sales_sku_totals t
+     USING (SELECT DISTINCT sku_id, currency FROM sales_pending WHERE txid = p_tx) k
+     WHERE t.sku_id = k.sku_id AND t.currency = k.currency AND t.facts = 0;
+    DELETE FROM sales_pending WHERE txid = p_tx;
+END
+$$;

@@ -1,5 +1,6 @@
 -- The stock ledger: append-only movements, and one request of movements applied atomically in one round trip.
 
+-- The ledger is append-only: a movement is never changed or deleted (a correction is another movement).
 CREATE FUNCTION merch_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'the stock ledger is append-only' USING ERRCODE = 'P0001';
@@ -55,7 +56,6 @@ DECLARE
     v_cost record;
     v_results jsonb := '[]'::jsonb;
     v_response jsonb;
-    v_received bigint[] := '{}';
 BEGIN
     IF p_key IS NOT NULL THEN
         -- Requests with the same key take turns; the first one's answer is stored with it.
@@ -178,7 +178,6 @@ BEGIN
                            updated_at = now();
                 END IF;
                 v_delta := l.qty;
-                v_received := v_received || l.sku_id;
             WHEN 'pick', 'ship' THEN
                 v_taken := least(v_reserved, l.qty);  -- picking reserved goods fulfils their reservation
                 IF v_on_hand - v_reserved < l.qty - v_taken THEN
@@ -243,18 +242,20 @@ BEGIN
         END IF;
     END LOOP;
 
-    -- Where a stage requires `stock` (stock received), a first receipt changes the product's completeness.
-    IF cardinality(v_received) > 0 AND EXISTS (SELECT 1 FROM stage_needs WHERE field = 'stock' AND required) THEN
-        INSERT INTO product_completeness (product_id, stages, incomplete, computed_at)
-        SELECT c.product_id, c.stages, c.incomplete, clock_timestamp()
-          FROM merch_completeness(ARRAY(SELECT DISTINCT product_id FROM skus WHERE id = ANY (v_received))) c
-        ON CONFLICT (product_id) DO UPDATE
-           SET stages = EXCLUDED.stages, incomplete = EXCLUDED.incomplete, computed_at = EXCLUDED.computed_at;
-    END IF;
-
     v_response := jsonb_build_object('request', v_request, 'replayed', false, 'movements', v_results);
     INSERT INTO stock_requests (id, actor, idempotency_key, request_hash, response)
     OVERRIDING SYSTEM VALUE VALUES (v_request, p_actor, p_key, p_hash, v_response);
     RETURN v_response;
 END
 $$;
+
+-- Receipts: the `stock` item of completeness (stock received), recorded for the refresh point. A row trigger
+-- with a condition: the picks, reservations and transfers of the warehouse's hot path never call it.
+CREATE FUNCTION merch_touch_received() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM merch_touch('completeness', ARRAY(SELECT s.product_id FROM skus s WHERE s.id = NEW.sku_id));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER stock_movements_received_touch AFTER INSERT ON stock_movements
+    FOR EACH ROW WHEN (NEW.type = 'receive') EXECUTE FUNCTION merch_touch_received();

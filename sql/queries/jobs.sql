@@ -78,10 +78,19 @@ SELECT count(*)
   FROM products p
  WHERE $1::ltree IS NULL OR p.category_id IN (SELECT c.id FROM categories c WHERE c.path <@ $1::ltree);
 
--- name: lock_completeness_sources :exec
--- Hold writers of the data completeness is computed from while a chunk is recomputed (they wait a moment).
-LOCK TABLE products, skus, product_series, prices, product_suppliers, suppliers IN SHARE MODE;
-
 -- name: get_category_path :val
 -- A category's path (the scope of a recompute of the products below it).
 SELECT path::text FROM categories WHERE id = $1::bigint;
+
+-- name: lock_refresh_chunk :exec
+-- Lock a chunk of products for a refresh (many: the exclusive refresh lock; writers' refreshes wait).
+SELECT merch_lock_for_refresh($1::bigint[]);
+
+-- name: update_chunk_completeness :exec
+-- Recompute and store a chunk's completeness (every stage, or only $2 for products computed before).
+SELECT merch_refresh_model('completeness', $1::bigint[], $2::text[]);
+
+-- name: update_due_products :val
+-- Record the products whose prices started or stopped being in force with no write, for the refresh at
+-- commit; answers how many.
+SELECT merch_touch_due();

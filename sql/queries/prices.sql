@@ -58,23 +58,3 @@ SELECT s.sku, p.kind, p.amount, p.currency, p.valid_from, p.valid_to,
   JOIN skus s ON s.id = p.sku_id
  WHERE s.product_id = $1::bigint
  ORDER BY s.sku, p.valid_from DESC, p.kind, p.currency;
-
--- name: is_any_price_stale :one
--- Whether a price period started or ended since prices_in_force was computed for its SKU (index on stale_at).
-SELECT EXISTS (SELECT 1 FROM prices_in_force WHERE stale_at <= clock_timestamp());
-
--- name: list_stale_price_skus :many
--- The SKUs (and their products) with a price period that started or ended, with no write, since their
--- prices_in_force rows were computed.
-SELECT DISTINCT f.sku_id, f.product_id
-  FROM prices_in_force f
- WHERE f.stale_at <= clock_timestamp()
- ORDER BY f.sku_id;
-
--- name: update_prices_in_force :exec
--- Recompute the prices_in_force rows of these SKUs now.
-SELECT merch_refresh_prices_in_force($1::bigint[], clock_timestamp());
-
--- name: lock_price_validity_sources :exec
--- Hold writers of what completeness is computed from while products are refreshed for price boundaries.
-LOCK TABLE products, skus, product_series, prices, product_suppliers, suppliers IN SHARE MODE;

@@ -63,13 +63,6 @@ SELECT p.code
  ORDER BY p.code
  LIMIT $2::integer;
 
--- name: list_supplier_product_ids :many
--- The ids of every product a supplier has terms for (their completeness follows the supplier's activity).
-SELECT product_id
-  FROM product_suppliers
- WHERE supplier_id = $1::bigint
- ORDER BY product_id;
-
 -- name: get_product_id :val
 -- A product's id by code.
 SELECT id FROM products WHERE code = $1::text;

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from domain.pricing.validity import refresh_price_validity
+from domain.jobs.service import refresh_due
 from tests import scenario
 
 
@@ -199,10 +199,13 @@ async def test_marketing_sees_running_promotions_and_the_margin_percent_but_not_
     assert items["cost_price"]["value"] == {"S1": money("79.72")}
 
 
-async def test_a_price_that_comes_into_force_without_a_write_is_caught_by_the_validity_check(
+async def test_a_price_that_comes_into_force_without_a_write_is_caught_by_the_clock(
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
     await scenario.build(conn, api)
+    before = await conn.fetchval(
+        "SELECT pc.stages FROM product_completeness pc JOIN products p ON p.id = pc.product_id WHERE p.code = 'p1'"
+    )
     # Written straight to the table, as if recorded earlier for a moment that has just passed.
     for sku in ("S1", "S2"):
         await conn.execute(
@@ -219,23 +222,27 @@ async def test_a_price_that_comes_into_force_without_a_write_is_caught_by_the_va
         "INSERT INTO prices (sku_id, kind, currency, amount, valid_from, actor)"
         " SELECT id, 'cost', 'CNY', 80, now() - interval '1 day', 'test' FROM skus WHERE sku = 'S2'"
     )
-    # As the read model of prices in force would stand had it been computed before those moments passed:
-    # computed a minute ago, stale since the boundary 30 s ago.
+    # As the read models would stand had they been computed before those moments passed (the writes above
+    # refreshed them at once): prices in force computed a minute ago and stale since the boundary 30 s ago,
+    # completeness as it was before.
     await conn.execute(
         "UPDATE prices_in_force f"
         " SET computed_at = now() - interval '1 minute', stale_at = now() - interval '30 seconds'"
         " FROM skus s WHERE s.id = f.sku_id AND s.sku IN ('S1', 'S2')"
     )
-    # Stored completeness does not know yet.
+    await conn.execute(
+        "UPDATE product_completeness pc SET stages = $1 FROM products p WHERE p.id = pc.product_id AND p.code = 'p1'",
+        before,
+    )
     assert (await completeness(api))["listing"] == scenario.P1["listing"]
-    assert await refresh_price_validity(conn) == 1
+    assert await refresh_due(conn) == 1
     stages = await completeness(api)
     assert stages["listing"] == scenario.stage(9, 8, [{"item": "colour"}])
     # S1's cost price ended 30 s ago and S2's started a day ago (refreshed with the product).
     assert stages["purchasing"] == scenario.stage(6, 4, [{"item": "cost_price", "sku": "S1"}, {"item": "supplier"}])
 
 
-async def test_the_validity_check_leaves_products_alone_when_no_price_boundary_just_passed(
+async def test_the_clock_leaves_products_alone_when_no_price_boundary_just_passed(
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
     await scenario.build(conn, api)
@@ -247,5 +254,7 @@ async def test_the_validity_check_leaves_products_alone_when_no_price_boundary_j
         "INSERT INTO prices (sku_id, kind, currency, amount, valid_from, actor)"
         " SELECT id, 'sale', 'CNY', 129, now() + interval '30 seconds', 'test' FROM skus WHERE sku = 'S2'"
     )
-    assert await refresh_price_validity(conn) == 0
-    assert (await completeness(api))["listing"] == scenario.P1["listing"]
+    written = await completeness(api)
+    assert written["listing"] != scenario.P1["listing"], "S1's sale price counts at once"
+    assert await refresh_due(conn) == 0
+    assert await completeness(api) == written

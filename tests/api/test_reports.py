@@ -14,8 +14,8 @@ import httpx
 import msgspec
 import pytest
 
+from domain.jobs.service import refresh_due
 from domain.keys.model import Principal
-from domain.pricing import validity
 from domain.reports import service as reports
 from domain.sql import load
 from tests import factories as f
@@ -53,7 +53,6 @@ async def sale(conn: asyncpg.Connection, day: str, sku: str, channel: str, qty: 
     sku_id = await conn.fetchval("SELECT id FROM skus WHERE sku = $1", sku)
     days = [date.fromisoformat(day)]
     await conn.fetchrow(SALES.upsert_sales_facts.sql, days, [sku_id], [channel], [qty], [Decimal(revenue)], ["CNY"])
-    await conn.execute(SALES.delete_empty_sales_monthly.sql, days, [sku_id])
 
 
 async def shop(conn: asyncpg.Connection) -> None:
@@ -302,12 +301,12 @@ async def test_a_row_gone_stale_with_time_is_recomputed_by_readers_and_by_the_ru
     assert now["items"][0] == margin(
         "A-1", 1, ("100.00", "70.00", "30.00", "30.00"), ("80.00", "70.00", "10.00", "12.50")
     )
-    assert await validity.refresh_price_validity(conn) == 1  # A-1's product
+    assert await refresh_due(conn) == 1  # A-1's product
     row = await conn.fetchrow(
         "SELECT f.sale, f.stale_at FROM prices_in_force f JOIN skus s ON s.id = f.sku_id WHERE s.sku = 'A-1'"
     )
     assert row["sale"] == Decimal("100") and row["stale_at"].year == 2099
-    assert await validity.refresh_price_validity(conn) == 0
+    assert await refresh_due(conn) == 0
 
 
 async def test_a_product_moved_or_given_another_role_moves_its_margins(
@@ -326,7 +325,7 @@ async def test_a_product_moved_or_given_another_role_moves_its_margins(
     assert [(i["group"], i["skus"]) for i in by_role["items"]] == [("destination", 1), ("image", 2)]
 
 
-async def test_the_sales_totals_stay_the_sum_of_the_rollup_through_uploads_resends_and_rebuilds(
+async def test_the_sales_totals_stay_the_sum_of_the_rollup_through_uploads_resends_recosts_and_deletes(
     conn: asyncpg.Connection,
 ) -> None:
     await shop(conn)
@@ -349,10 +348,12 @@ async def test_the_sales_totals_stay_the_sum_of_the_rollup_through_uploads_resen
     await sale(conn, "2026-01-10", "A-1", "web", 7, "700.00")  # a re-sent day replaces
     await sale(conn, "2026-03-01", "B-1", "web", 6, "300.00")  # a new month
     assert await same() == 3
-    await conn.execute("SELECT merch_rebuild_sales_monthly('2026-01-01', '2026-03-01')")
+    await conn.execute("UPDATE prices SET amount = amount + 1 WHERE kind = 'cost'")  # a retroactive change
+    await conn.execute("SELECT merch_recost_sales('2026-01-01', '2026-03-01')")
     assert await same() == 3
-    await conn.execute("DELETE FROM sales_facts")
-    await conn.execute("SELECT merch_rebuild_sales_monthly('2025-01-01', '2026-12-01')")
+    assert await conn.fetchval("SELECT count(*) FROM sales_monthly") > 0
+    await conn.execute("DELETE FROM sales_facts")  # any writer of facts moves the rollup and the totals
+    assert await conn.fetchval("SELECT count(*) FROM sales_monthly") == 0
     assert await same() == 0
 
 

@@ -301,6 +301,18 @@ ROLLUP = (
     " distribution_value, distributed_qty, distributed_facts"
     " FROM sales_monthly m JOIN skus s ON s.id = m.sku_id ORDER BY month, s.sku, channel, currency"
 )
+# The same rows summed from the facts themselves: what the rollup must equal.
+ROLLUP_OF_FACTS = (
+    "SELECT date_trunc('month', f.day)::date AS month, s.sku, f.channel, f.currency, count(*)::integer AS facts,"
+    " sum(f.qty)::bigint AS qty, sum(f.revenue) AS revenue, coalesce(sum(f.cost), 0) AS cost,"
+    " coalesce(sum(f.qty) FILTER (WHERE f.cost IS NOT NULL), 0)::bigint AS costed_qty,"
+    " count(f.cost)::integer AS costed_facts,"
+    " coalesce(sum(f.revenue) FILTER (WHERE f.cost IS NOT NULL), 0) AS costed_revenue,"
+    " coalesce(sum(f.distribution_value), 0) AS distribution_value,"
+    " coalesce(sum(f.qty) FILTER (WHERE f.distribution_value IS NOT NULL), 0)::bigint AS distributed_qty,"
+    " count(f.distribution_value)::integer AS distributed_facts"
+    " FROM sales_facts f JOIN skus s ON s.id = f.sku_id GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+)
 
 
 async def test_the_monthly_rollup_moves_with_every_upload_and_equals_a_full_recomputation(
@@ -350,8 +362,17 @@ async def test_the_monthly_rollup_moves_with_every_upload_and_equals_a_full_reco
         ("distribution", "USD"),
         ("web", "CNY"),
     ]
-    await conn.execute("SELECT merch_rebuild_sales_monthly('2026-01-01', '2026-02-01')")
+    assert maintained == [dict(r) for r in await conn.fetch(ROLLUP_OF_FACTS)]
+    # re-costing the facts at the prices of their days changes nothing when no price changed
+    await conn.execute("SELECT merch_recost_sales('2026-01-01', '2026-02-01')")
     assert [dict(r) for r in await conn.fetch(ROLLUP)] == maintained
     # re-sending the very same facts leaves the rollup as it was
     await post(api, [fact("2026-01-05", "SQ-RED", "web", 4, "516.00")])
     assert [dict(r) for r in await conn.fetch(ROLLUP)] == maintained
+    # a retroactive change of a cost price: re-costing the month moves the rollup with its facts
+    await conn.execute("UPDATE prices SET amount = 65 WHERE kind = 'cost' AND amount = 60")
+    await conn.execute("SELECT merch_recost_sales('2026-01-01', '2026-01-01')")
+    recosted = [dict(r) for r in await conn.fetch(ROLLUP)]
+    assert recosted == [dict(r) for r in await conn.fetch(ROLLUP_OF_FACTS)]
+    jan_web = [r for r in recosted if r["sku"] == "SQ-RED" and r["channel"] == "web" and r["month"].month == 1]
+    assert [str(r["cost"]) for r in jan_web] == ["400.0000"]  # 4 × 65 on the 5th + 2 × 70 on the 6th

@@ -1,0 +1,60 @@
+"""The background runner of an API worker: queued jobs (polled), the clock (prices that start or stop being
+in force with no write), and hourly housekeeping."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from domain.housekeeping import forget_old_idempotency_keys
+from domain.jobs.service import refresh_due, run_pending
+
+log = logging.getLogger("merchflow.jobs")
+
+# Prices that start or stop being in force change derived data with no write: checked this often.
+CLOCK_SECONDS = 60.0
+HOUSEKEEPING_SECONDS = 3600.0
+
+
+class JobRunner:
+    """Runs queued jobs in the background of an API worker, polling every `poll_seconds`; also lets the clock
+    through the refresh point (every minute) and forgets old idempotency keys (every hour)."""
+
+    def __init__(self, pool: Any, *, workers: int = 2, poll_seconds: float = 2.0) -> None:
+        self.pool = pool
+        self.workers = workers
+        self.poll_seconds = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="merchflow-jobs")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _loop(self) -> None:
+        last_clock = -CLOCK_SECONDS
+        last_housekeeping = -HOUSEKEEPING_SECONDS
+        while True:
+            try:
+                await run_pending(self.pool, workers=self.workers)
+                if time.monotonic() - last_clock >= CLOCK_SECONDS:
+                    last_clock = time.monotonic()
+                    async with self.pool.acquire() as conn:
+                        await refresh_due(conn)
+                if time.monotonic() - last_housekeeping >= HOUSEKEEPING_SECONDS:
+                    last_housekeeping = time.monotonic()
+                    async with self.pool.acquire() as conn:
+                        await forget_old_idempotency_keys(conn)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("job runner: a job failed; polling on")
+            await asyncio.sleep(self.poll_seconds)

@@ -1,0 +1,277 @@
+-- The refresh point: the one way derived data is kept current.
+--
+-- Read models derived from a product — its completeness, its SKUs' prices in force (and, to come, the
+-- storefront document and the change feed) — are never refreshed by the code that writes. Triggers on the
+-- source tables (below: the map of what feeds what) record the products a statement changed, per model, in
+-- `refresh_pending`; the first record of a transaction queues a deferred constraint trigger, which runs
+-- merch_refresh_pending() once, just before the transaction commits: every model of the recorded products
+-- is recomputed there, set-based, however many statements touched them. Sales facts are additive, so their
+-- triggers record deltas instead (`sales_pending`), merged into the monthly rollup and the per-SKU totals
+-- by the same refresh. Time enters through the same door: merch_touch_due() records the products whose
+-- prices started or stopped being in force with no write. Changes of configuration that reach many products
+-- (stage needs, attribute sets, category moves) queue a job, which walks the products in chunks through
+-- the same model refreshers.
+--
+-- Concurrency: a refresh recomputes from the latest committed data after locking the products it refreshes
+-- (an advisory lock per product, in id order), so two transactions that touch one product refresh it one
+-- after the other and the second sees the first. Jobs and refreshes of many products take an exclusive
+-- advisory lock instead (every other refresh waits for them; they wait for those running).
+
+-- The advisory lock of refreshes: shared by refreshes of a few products, exclusive for many (and jobs).
+CREATE FUNCTION merch_refresh_lock_key() RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT 7310305063516062977::bigint  -- 'merchrf' + 1
+$$;
+
+-- Make sure the refresh runs before this transaction commits: the first call of a transaction inserts its
+-- row in refresh_queued, whose deferred trigger fires at commit.
+CREATE FUNCTION merch_queue_refresh() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('merch.refresh_queued', true) IS DISTINCT FROM 'on' THEN
+        PERFORM set_config('merch.refresh_queued', 'on', true);
+        INSERT INTO refresh_queued (txid) VALUES (pg_current_xact_id()) ON CONFLICT DO NOTHING;
+    END IF;
+END
+$$;
+
+-- Record that the read model p_model of these products must be refreshed before this transaction commits.
+CREATE FUNCTION merch_touch(p_model text, p_products bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_products IS NULL OR cardinality(p_products) = 0 THEN
+        RETURN;
+    END IF;
+    INSERT INTO refresh_pending (txid, model, product_id)
+    SELECT pg_current_xact_id(), p_model, x.id
+      FROM (SELECT DISTINCT id FROM unnest(p_products) AS u(id) WHERE id IS NOT NULL) x
+     ORDER BY x.id
+    ON CONFLICT DO NOTHING;
+    PERFORM merch_queue_refresh();
+END
+$$;
+
+-- Lock some products for a refresh: a few (at most 200) by an advisory lock each, in id order, then the
+-- shared refresh lock; many by the exclusive refresh lock alone. Advisory locks, not the products' rows: a
+-- writer that holds a product's row while it waits for this transaction (an exclusion check, say) must not
+-- be waited for in turn.
+CREATE FUNCTION merch_lock_for_refresh(p_products bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    IF cardinality(p_products) > 200 THEN
+        PERFORM pg_advisory_xact_lock(merch_refresh_lock_key());
+        RETURN;
+    END IF;
+    FOR v_id IN SELECT DISTINCT x FROM unnest(p_products) AS u(x) ORDER BY x LOOP
+        PERFORM pg_advisory_xact_lock(merch_refresh_lock_key() # v_id);
+    END LOOP;
+    PERFORM pg_advisory_xact_lock_shared(merch_refresh_lock_key());
+END
+$$;
+
+-- Recompute one read model of some products (the caller holds the refresh locks). `completeness` may be
+-- limited to some stages (for products it was computed for before).
+CREATE FUNCTION merch_refresh_model(p_model text, p_products bigint[], p_stages text[] DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    CASE p_model
+        WHEN 'prices' THEN
+            PERFORM merch_refresh_prices_in_force(
+                ARRAY(SELECT s.id FROM skus s WHERE s.product_id = ANY (p_products) ORDER BY s.id), clock_timestamp());
+        WHEN 'completeness' THEN
+            PERFORM merch_refresh_completeness(p_products, p_stages);
+    END CASE;
+END
+$$;
+
+-- Bring up to date what this transaction's writes recorded: the sales rollup by its deltas, then every
+-- read model of the recorded products (prices before completeness, which reads them). Runs at commit, or
+-- earlier when called; what is recorded after it runs is refreshed at commit.
+CREATE FUNCTION merch_refresh_pending() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_tx xid8 := pg_current_xact_id_if_assigned();
+    v_all bigint[];
+    v_prices bigint[];
+    v_completeness bigint[];
+BEGIN
+    IF v_tx IS NULL THEN
+        RETURN;  -- this transaction wrote nothing
+    END IF;
+    PERFORM set_config('merch.refresh_queued', 'off', true);
+    DELETE FROM refresh_queued WHERE txid = v_tx;
+    PERFORM merch_merge_sales_pending(v_tx);
+    WITH gone AS (
+        DELETE FROM refresh_pending WHERE txid = v_tx RETURNING model, product_id
+    )
+    SELECT array_agg(DISTINCT product_id ORDER BY product_id),
+           array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'prices'),
+           array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'completeness')
+      INTO v_all, v_prices, v_completeness
+      FROM gone;
+    IF v_all IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM merch_lock_for_refresh(v_all);
+    IF v_prices IS NOT NULL THEN
+        PERFORM merch_refresh_model('prices', v_prices);
+    END IF;
+    IF v_completeness IS NOT NULL THEN
+        PERFORM merch_refresh_model('completeness', v_completeness);
+    END IF;
+END
+$$;
+
+CREATE FUNCTION merch_refresh_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM merch_refresh_pending();
+    RETURN NULL;
+END
+$$;
+
+CREATE CONSTRAINT TRIGGER refresh_at_commit AFTER INSERT ON refresh_queued
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION merch_refresh_at_commit();
+
+-- Products whose prices started or stopped being in force since their prices_in_force rows were computed,
+-- with no write (a row's stale_at has passed): recorded like a write, for the refresh at commit. Answers
+-- how many.
+CREATE FUNCTION merch_touch_due() RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    v_products bigint[];
+BEGIN
+    SELECT array_agg(DISTINCT f.product_id ORDER BY f.product_id) INTO v_products
+      FROM prices_in_force f WHERE f.stale_at <= clock_timestamp();
+    IF v_products IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM merch_touch('prices', v_products);
+    PERFORM merch_touch('completeness', v_products);
+    RETURN cardinality(v_products);
+END
+$$;
+
+-- The map: what each source table's writes record, for which read model. ---------------------------------
+
+-- Record the products of the rows a statement wrote (TG_ARGV[0]: the column that holds the product id) for
+-- the read models named in the other arguments.
+CREATE FUNCTION merch_touch_written() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_products bigint[];
+BEGIN
+    EXECUTE format(CASE TG_OP
+        WHEN 'INSERT' THEN 'SELECT array_agg(DISTINCT %1$I) FROM new_rows'
+        WHEN 'DELETE' THEN 'SELECT array_agg(DISTINCT %1$I) FROM old_rows'
+        ELSE 'SELECT array_agg(DISTINCT x) FROM (SELECT %1$I AS x FROM new_rows UNION SELECT %1$I FROM old_rows) u'
+    END, TG_ARGV[0]) INTO v_products;
+    FOR i IN 1 .. TG_NARGS - 1 LOOP
+        PERFORM merch_touch(TG_ARGV[i], v_products);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+-- The same for rows that name a SKU (TG_ARGV[0]: the column that holds the SKU id): its product.
+CREATE FUNCTION merch_touch_written_skus() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_products bigint[];
+BEGIN
+    EXECUTE format(CASE TG_OP
+        WHEN 'INSERT' THEN 'SELECT array_agg(DISTINCT s.product_id) FROM new_rows r JOIN skus s ON s.id = r.%1$I'
+        WHEN 'DELETE' THEN 'SELECT array_agg(DISTINCT s.product_id) FROM old_rows r JOIN skus s ON s.id = r.%1$I'
+        ELSE 'SELECT array_agg(DISTINCT s.product_id) FROM (SELECT %1$I AS x FROM new_rows UNION SELECT %1$I FROM old_rows) r'
+             ' JOIN skus s ON s.id = r.x'
+    END, TG_ARGV[0]) INTO v_products;
+    FOR i IN 1 .. TG_NARGS - 1 LOOP
+        PERFORM merch_touch(TG_ARGV[i], v_products);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+-- Of the rows an UPDATE changed (matched on `id`), record the products (TG_ARGV[0]: the column that holds the
+-- product id, old and new) of those where one of some columns changed, per read model: the other arguments
+-- come in pairs, a model and its columns separated by spaces. (A trigger with transition tables cannot
+-- name the columns it fires for; this is where they are named.)
+CREATE FUNCTION merch_touch_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_products bigint[];
+BEGIN
+    FOR i IN 1 .. TG_NARGS - 1 BY 2 LOOP
+        EXECUTE format(
+            'SELECT array_agg(DISTINCT u.product_id) FROM (SELECT n.%1$I AS x, o.%1$I AS y'
+            ' FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE (%2$s) IS DISTINCT FROM (%3$s)) c'
+            ' CROSS JOIN LATERAL unnest(ARRAY[c.x, c.y]) AS u(product_id)',
+            TG_ARGV[0],
+            (SELECT string_agg(format('n.%I', c), ', ') FROM unnest(string_to_array(TG_ARGV[i + 1], ' ')) AS c),
+            (SELECT string_agg(format('o.%I', c), ', ') FROM unnest(string_to_array(TG_ARGV[i + 1], ' ')) AS c))
+        INTO v_products;
+        PERFORM merch_touch(TG_ARGV[i], v_products);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+-- Products: what completeness reads of them; their home category and role (prices_in_force carries both).
+CREATE TRIGGER products_inserted_touch AFTER INSERT ON products
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written('id', 'completeness');
+CREATE TRIGGER products_updated_touch AFTER UPDATE ON products
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_changed('id',
+        'completeness', 'category_id labels description selling_points images quality_tags attributes',
+        'prices', 'category_id role_id');
+
+-- SKUs: the SKU items of completeness (barcodes, per-SKU prices, attributes every SKU carries).
+CREATE TRIGGER skus_inserted_touch AFTER INSERT ON skus
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness');
+CREATE TRIGGER skus_updated_touch AFTER UPDATE ON skus
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_changed('product_id', 'completeness', 'product_id barcode axes attributes');
+CREATE TRIGGER skus_deleted_touch AFTER DELETE ON skus
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness');
+
+-- Series memberships: the `series` item.
+CREATE TRIGGER product_series_inserted_touch AFTER INSERT ON product_series
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness');
+CREATE TRIGGER product_series_deleted_touch AFTER DELETE ON product_series
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness');
+
+-- Prices: prices in force, and the price items of completeness.
+CREATE TRIGGER prices_inserted_touch AFTER INSERT ON prices
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written_skus('sku_id', 'prices', 'completeness');
+CREATE TRIGGER prices_updated_touch AFTER UPDATE ON prices
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written_skus('sku_id', 'prices', 'completeness');
+CREATE TRIGGER prices_deleted_touch AFTER DELETE ON prices
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written_skus('sku_id', 'prices', 'completeness');
+
+-- Supplier terms, and suppliers turned active or inactive: the `supplier` item.
+CREATE TRIGGER product_suppliers_inserted_touch AFTER INSERT ON product_suppliers
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness');
+CREATE TRIGGER product_suppliers_updated_touch AFTER UPDATE ON product_suppliers
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness');
+CREATE TRIGGER product_suppliers_deleted_touch AFTER DELETE ON product_suppliers
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness');
+
+CREATE FUNCTION merch_touch_supplier_products() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM merch_touch('completeness', ARRAY(
+        SELECT DISTINCT ps.product_id
+          FROM new_rows n JOIN old_rows o ON o.id = n.id
+          JOIN product_suppliers ps ON ps.supplier_id = n.id
+         WHERE n.active IS DISTINCT FROM o.active));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER suppliers_updated_touch AFTER UPDATE ON suppliers
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_supplier_products();
+
+-- Receipts record the `stock` item (sql/functions/stock.sql) and sales facts their deltas to the rollup
+-- (sql/functions/sales.sql), beside the functions their triggers call.
