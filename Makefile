@@ -32,6 +32,7 @@ lint: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/python -m api.openapi > openapi/openapi.json
 	$(BIN)/python -m api.roles --update README.md
+	$(BIN)/python -m api.problems --update README.md
 
 ## bench: the benchmarks of bench/ (never part of make test); figures go to bench/RESULTS.md by hand
 bench: $(STAMP)

@@ -20,7 +20,7 @@ from api import __version__, db, metrics
 from api.auth import PUBLIC, KeyCache, declared_roles, guard
 from api.http import DEPENDENCIES
 from api.metrics import metrics_middleware
-from api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
+from api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem, keep_raw_body
 from api.routes import (
     attributes,
     audit,
@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
         guards=[guard],
         middleware=[metrics_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=keep_raw_body,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,

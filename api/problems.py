@@ -1,22 +1,73 @@
-"""Every error becomes an RFC 9457 `application/problem+json` answer; a 500 reveals nothing."""
+"""Every error becomes an RFC 9457 `application/problem+json` answer; a 500 reveals nothing.
+
+The HTTP status of a domain error is decided here, once, by its kind (`STATUS`); the README's list of
+problems is made from the error classes themselves (`python -m api.problems --update README.md`).
+"""
 
 from __future__ import annotations
 
+import inspect
 import logging
+import sys
 from typing import Any
 
 import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.utils.empty import value_or_default
 
-from domain.errors import DomainError, FieldError
+from domain.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    InvalidRequest,
+    MalformedJson,
+    NotFound,
+    PreconditionFailed,
+    RuleViolation,
+    ValidationFailed,
+)
 from domain.validation import body_errors
 
-log = logging.getLogger("api")
+log = logging.getLogger("merchflow.api")
 
 PROBLEM_JSON = "application/problem+json"
+
+# The HTTP status of each kind of domain error.
+STATUS: dict[type[DomainError], int] = {
+    InvalidRequest: 400,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    RuleViolation: 422,
+}
+
+# Problems the HTTP layer raises itself (no domain class): code, status, title, when.
+HTTP_PROBLEMS: list[tuple[str, int, str, str]] = [
+    ("bad-request", 400, "Bad request", "The request cannot be read (a header or parameter the framework refuses)."),
+    ("unauthenticated", 401, "Unauthenticated", "No API key, or an unknown or revoked one."),
+    ("forbidden", 403, "Forbidden", "The key's roles may not call this route, or not for this resource."),
+    ("not-found", 404, "Not found", "No route answers this path."),
+    ("method-not-allowed", 405, "Method not allowed", "The route does not take this method."),
+    ("not-acceptable", 406, "Not acceptable", "No representation matches the Accept header."),
+    ("body-too-large", 413, "Request body too large", "The body is larger than MERCH_MAX_BODY_BYTES."),
+    ("unsupported-media-type", 415, "Unsupported media type", "The body's Content-Type is not one the route takes."),
+    ("too-many-requests", 429, "Too many requests", "The client sent too many requests."),
+    ("constraint-violation", 409, "Conflict", "A write raced another and broke a database constraint; nothing was written."),
+    ("internal-error", 500, "Internal server error", "A fault on our side; logged, never explained in the answer."),
+    ("statement-timeout", 503, "Service unavailable", "The query took longer than MERCH_STATEMENT_TIMEOUT_MS; retry."),
+]
+_HTTP_CODES = {status: (code, title) for code, status, title, _ in HTTP_PROBLEMS if status not in (409, 500, 503)}
+
+
+def status_of(error: type[DomainError]) -> int:
+    """The HTTP status of a domain error: that of its kind."""
+    for kind in error.__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    raise TypeError(f"{error.__name__} is of no kind in api.problems.STATUS")
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -56,27 +107,33 @@ def problem_response(
 
 
 def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
-    return problem_response(request, exc.status, exc.code, exc.title, exc.detail, exc.errors, exc.context)
+    return problem_response(request, status_of(type(exc)), exc.code, exc.title, exc.detail, exc.errors, exc.context)
 
 
-def _raw_body(request: Request[Any, Any, Any]) -> bytes | None:
-    body = value_or_default(request._connection_state.body, None)
-    return body if isinstance(body, bytes) else None
+RAW_BODY = "raw_body"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+async def keep_raw_body(request: Request[Any, Any, Any]) -> None:
+    """Before a handler's body is parsed, keep its bytes in the request state: a body that fails validation
+    is read again field by field, to name every invalid field at once. (The framework caches the body, so
+    it is read from the client once.)"""
+    if request.method in _BODY_METHODS and request.route_handler.parsed_data_field is not None:
+        request.state[RAW_BODY] = await request.body()
 
 
 def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     body_failed = any(isinstance(e, dict) and (e.get("source") == "body" or e.get("key") == "data") for e in extra)
     if body_failed:
-        raw = _raw_body(request)
+        raw = request.state.get(RAW_BODY)
         data_field = request.route_handler.parsed_data_field
-        if raw is not None and data_field is not None:
+        if isinstance(raw, bytes) and data_field is not None:
             errors = body_errors(raw, data_field.annotation)
             if errors is None:
-                return malformed_json(request)
+                return on_domain_error(request, MalformedJson())
             if errors:
-                detail = errors[0].message if len(errors) == 1 else f"{len(errors)} fields are invalid."
-                return problem_response(request, 422, "validation-failed", "Validation failed", detail, errors)
+                return on_domain_error(request, ValidationFailed(errors))
     errors = []
     for e in extra:
         if not isinstance(e, dict):
@@ -96,23 +153,6 @@ def on_validation_error(request: Request[Any, Any, Any], exc: ValidationExceptio
     return problem_response(request, status, code, title, detail, errors)
 
 
-def malformed_json(request: Request[Any, Any, Any]) -> Response[Problem]:
-    return problem_response(request, 400, "malformed-json", "Malformed JSON", "The request body is not valid JSON.")
-
-
-_HTTP_CODES = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthenticated", "Unauthenticated"),
-    403: ("forbidden", "Forbidden"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    406: ("not-acceptable", "Not acceptable"),
-    413: ("body-too-large", "Request body too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
-    429: ("too-many-requests", "Too many requests"),
-}
-
-
 def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
     if status >= 500:
@@ -120,7 +160,7 @@ def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Re
     code, title = _HTTP_CODES.get(status, ("http-error", "HTTP error"))
     detail = exc.detail or title
     if status == 400 and _is_decode_error(exc):
-        return malformed_json(request)
+        return on_domain_error(request, MalformedJson())
     headers = dict(exc.headers or {})
     if status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="merchflow"')
@@ -180,3 +220,47 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Exception: on_unexpected,
     500: on_unexpected,
 }
+
+
+# The list of problems -----------------------------------------------------------------------------------
+
+
+def domain_errors() -> list[type[DomainError]]:
+    """Every concrete domain error class (one with a code) of the loaded modules."""
+    found: list[type[DomainError]] = []
+    todo = [DomainError]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__dict__.get("code"):
+            found.append(cls)
+    return found
+
+
+def catalogue() -> list[tuple[str, int, str, str]]:
+    """(code, status, title, when) of every problem merchflow answers with, one per code (the HTTP layer's
+    sentence for a code both raise)."""
+    rows = {c.code: (c.code, status_of(c), c.title, _first_line(c)) for c in domain_errors()}
+    rows |= {row[0]: row for row in HTTP_PROBLEMS}
+    return sorted(rows.values())
+
+
+def _first_line(cls: type) -> str:
+    return (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ")
+
+
+def markdown() -> str:
+    lines = ["| code | status | title | when |", "|---|---|---|---|"]
+    lines += [f"| `{code}` | {status} | {title} | {when} |" for code, status, title, when in catalogue()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import api.app  # noqa: F401  (loads every area, and so every error class)
+    from api.readme import update_section
+
+    table = markdown()
+    if len(sys.argv) > 2 and sys.argv[1] == "--update":
+        update_section(sys.argv[2], "problems", table)
+    else:
+        sys.stdout.write(table)

@@ -38,24 +38,12 @@ def markdown(app: Litestar) -> str:
     return "\n".join(lines) + "\n"
 
 
-START, END = "<!-- roles:start -->\n", "<!-- roles:end -->"
-
-
-def update_readme(path: str, table: str) -> None:
-    """Replace the table between the README's roles markers."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(head + START + table + END + tail)
-
-
 if __name__ == "__main__":
     from api.app import create_app
+    from api.readme import update_section
 
     table = markdown(create_app())
     if len(sys.argv) > 2 and sys.argv[1] == "--update":
-        update_readme(sys.argv[2], table)
+        update_section(sys.argv[2], "roles", table)
     else:
         sys.stdout.write(table)

@@ -1,4 +1,9 @@
-"""Domain errors: stable kebab-case codes that the HTTP layer turns into RFC 9457 problems."""
+"""Domain errors: each a class with a stable kebab-case `code` and a `title`, of one of a few kinds (not
+found, conflict, precondition failed, rule violation, invalid request, forbidden). The domain never decides an
+HTTP status: `api/problems.py` maps each kind to one, once, and turns an error into an RFC 9457 problem.
+
+Errors that every area raises alike live here (a refused delete, a failed validation, a bad query
+parameter); the others in the `model.py` of the area that raises them."""
 
 from __future__ import annotations
 
@@ -17,55 +22,129 @@ class FieldError(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 
 class DomainError(Exception):
-    """Base of every error the domain raises; `status` is the HTTP status the API answers with."""
+    """Base of every error the domain raises. A concrete error sets `code` and `title` and says in its
+    docstring when it is raised (the README's list of problems is made from them)."""
 
-    status: ClassVar[int] = 400
-    code: ClassVar[str] = "bad-request"
-    title: ClassVar[str] = "Bad request"
+    code: ClassVar[str] = ""
+    title: ClassVar[str] = ""
 
     def __init__(
         self,
         detail: str,
         *,
-        code: str | None = None,
-        title: str | None = None,
         errors: list[FieldError] | None = None,
+        code: str | None = None,  # TRANSITIONAL: until every area raises its own classes
+        title: str | None = None,  # TRANSITIONAL
         **context: Any,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.errors = errors or []
+        self.context = context
         if code is not None:
             self.code = code  # type: ignore[misc]
         if title is not None:
             self.title = title  # type: ignore[misc]
-        self.errors = errors or []
-        self.context = context
 
 
-class BadRequest(DomainError):
-    status = 400
-    code = "bad-request"
+# The kinds. api/problems.py gives each its HTTP status.
+
+
+class InvalidRequest(DomainError):
+    """The request itself is malformed: a query parameter, a header, a body that is not what it claims."""
+
     title = "Bad request"
 
 
-class PermissionDenied(DomainError):
-    """The caller's role may use the route, but not for this (e.g. another stage's view)."""
+class Forbidden(DomainError):
+    """The caller's role may use the route, but not for this (another stage's view, a confidential price)."""
 
-    status = 403
     code = "forbidden"
     title = "Forbidden"
 
 
 class NotFound(DomainError):
-    status = 404
-    code = "not-found"
+    """Something the request names does not exist."""
+
     title = "Not found"
 
 
 class Conflict(DomainError):
-    status = 409
-    code = "conflict"
+    """The request conflicts with the current state (a taken code, a reference, a gate not met)."""
+
     title = "Conflict"
+
+
+class PreconditionFailed(DomainError):
+    """A condition the client set (If-Match) no longer holds."""
+
+    title = "Precondition failed"
+
+
+class RuleViolation(DomainError):
+    """The request is well-formed but breaks a rule (an invalid field, a reused idempotency key)."""
+
+    title = "Unprocessable content"
+
+
+# Errors every area raises alike.
+
+
+class ValidationFailed(RuleViolation):
+    """Fields of the body are invalid: every one is listed in `errors` with its JSON pointer."""
+
+    code = "validation-failed"
+    title = "Validation failed"
+
+    def __init__(self, errors: list[FieldError], detail: str | None = None) -> None:
+        if detail is None:
+            detail = errors[0].message if len(errors) == 1 else f"{len(errors)} fields are invalid."
+        super().__init__(detail, errors=errors)
+
+
+class InvalidParameter(InvalidRequest):
+    """A query parameter (or a cursor) is invalid: named in `errors`."""
+
+    code = "invalid-parameter"
+    title = "Invalid query parameter"
+
+
+class MalformedJson(InvalidRequest):
+    """The body is not valid JSON (or a JSON Lines line is not)."""
+
+    code = "malformed-json"
+    title = "Malformed JSON"
+
+    def __init__(self, detail: str = "The request body is not valid JSON.") -> None:
+        super().__init__(detail)
+
+
+class InvalidIdempotencyKey(InvalidRequest):
+    """The Idempotency-Key header is empty or longer than 200 characters."""
+
+    code = "invalid-idempotency-key"
+
+    def __init__(self) -> None:
+        super().__init__("An Idempotency-Key has 1 to 200 characters.")
+
+
+class IdempotencyKeyReused(RuleViolation):
+    """An Idempotency-Key was sent again with another body."""
+
+    code = "idempotency-key-reused"
+
+    def __init__(self) -> None:
+        super().__init__("This Idempotency-Key was used with another body; use a new key for a new request.")
+
+
+class StillReferenced(Conflict):
+    """A delete is refused because other things still reference the resource: `references` names them."""
+
+    code = "still-referenced"
+
+
+BadRequest = InvalidRequest  # TRANSITIONAL
+PermissionDenied = Forbidden  # TRANSITIONAL
 
 
 # A delete refused because something still references the resource names at most this many of them.
@@ -77,42 +156,13 @@ def listed(codes: list[str]) -> str:
     return ", ".join(codes) + (", …" if len(codes) == REFERENCES_SHOWN else "")
 
 
-class PreconditionFailed(DomainError):
-    status = 412
-    code = "precondition-failed"
-    title = "Precondition failed"
-
-
-class RuleViolation(DomainError):
-    status = 422
-    code = "rule-violation"
-    title = "Unprocessable content"
-
-
-class ValidationFailed(RuleViolation):
-    """Every invalid field of a request at once, each with its JSON pointer."""
-
-    code = "validation-failed"
-    title = "Validation failed"
-
-    def __init__(self, errors: list[FieldError], detail: str | None = None) -> None:
-        if detail is None:
-            detail = errors[0].message if len(errors) == 1 else f"{len(errors)} fields are invalid."
-        super().__init__(detail, errors=errors)
-
-
 def field_error(pointer: str, code: str, message: str) -> FieldError:
     return FieldError(pointer=pointer, code=code, message=message)
 
 
-def param_error(parameter: str, code: str, message: str) -> BadRequest:
+def param_error(parameter: str, code: str, message: str) -> InvalidParameter:
     """A 400 for one invalid query parameter."""
-    return BadRequest(
-        message,
-        code="invalid-parameter",
-        title="Invalid query parameter",
-        errors=[FieldError(parameter=parameter, code=code, message=message)],
-    )
+    return InvalidParameter(message, errors=[FieldError(parameter=parameter, code=code, message=message)])
 
 
 def pointer_join(base: str, *parts: str | int) -> str:
