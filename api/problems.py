@@ -55,7 +55,12 @@ HTTP_PROBLEMS: list[tuple[str, int, str, str]] = [
     ("body-too-large", 413, "Request body too large", "The body is larger than MERCH_MAX_BODY_BYTES."),
     ("unsupported-media-type", 415, "Unsupported media type", "The body's Content-Type is not one the route takes."),
     ("too-many-requests", 429, "Too many requests", "The client sent too many requests."),
-    ("constraint-violation", 409, "Conflict", "A write raced another and broke a database constraint; nothing was written."),
+    (
+        "constraint-violation",
+        409,
+        "Conflict",
+        "A write raced another and broke a database constraint; nothing was written.",
+    ),
     ("internal-error", 500, "Internal server error", "A fault on our side; logged, never explained in the answer."),
     ("statement-timeout", 503, "Service unavailable", "The query took longer than MERCH_STATEMENT_TIMEOUT_MS; retry."),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,17 +21,23 @@ class Statement:
 
 
 class Queries:
-    """The statements of one area, as attributes; a missing name fails at import time."""
+    """The statements of one area, as attributes. Stores bind each one to a module constant when they are
+    imported, so that a missing statement fails at start-up; who bound what is recorded, so that a test can
+    list the statements no module uses."""
 
     def __init__(self, area: str, statements: dict[str, Statement]) -> None:
         self.area = area
         self._statements = statements
+        self.bound_by: dict[str, set[str]] = {}
 
     def __getattr__(self, name: str) -> Statement:
         try:
-            return self._statements[name]
+            statement = self._statements[name]
         except KeyError:
             raise AttributeError(f"no statement {name!r} in sql/queries/{self.area}.sql") from None
+        module = sys._getframe(1).f_globals.get("__name__", "?")
+        self.bound_by.setdefault(name, set()).add(module)
+        return statement
 
     def names(self) -> list[str]:
         return sorted(self._statements)
@@ -66,7 +73,17 @@ def parse(text: str, source: str = "<sql>") -> dict[str, Statement]:
     return statements
 
 
+_LOADED: dict[str, Queries] = {}
+
+
 def load(area: str) -> Queries:
-    """Load `sql/queries/<area>.sql`."""
-    path = SQL_DIR / "queries" / f"{area}.sql"
-    return Queries(area, parse(path.read_text(encoding="utf-8"), str(path)))
+    """The statements of `sql/queries/<area>.sql` (read once)."""
+    if area not in _LOADED:
+        path = SQL_DIR / "queries" / f"{area}.sql"
+        _LOADED[area] = Queries(area, parse(path.read_text(encoding="utf-8"), str(path)))
+    return _LOADED[area]
+
+
+def loaded() -> dict[str, Queries]:
+    """The query files read so far, by area."""
+    return dict(_LOADED)

@@ -3,11 +3,14 @@ PUT and PATCH of such a resource shares (what it writes, a merge patch over it, 
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
+import asyncpg
 import msgspec
 
-from domain.errors import PreconditionFailed
+from domain.errors import DomainError, PreconditionFailed
 from domain.types import Code
 from domain.validation import convert_or_raise, merge_patch
 
@@ -30,13 +33,18 @@ def parse_if_match(header: str | None) -> int | None:
     return int(tag) if tag.isdigit() else -1
 
 
+class VersionMismatch(PreconditionFailed):
+    """`If-Match` names another version than the stored one (it changed since the client read it), or a PUT
+    with `If-Match` names a resource that does not exist."""
+
+    code = "version-mismatch"
+
+
 def check_version(expected: int | None, current: int, what: str) -> None:
     """412 when the client's If-Match names another version than the stored one."""
     if expected is not None and expected != current:
-        raise PreconditionFailed(
-            f"{what} is at version {current}, not {expected}: it changed since you read it.",
-            code="version-mismatch",
-            current_version=current,
+        raise VersionMismatch(
+            f"{what} is at version {current}, not {expected}: it changed since you read it.", current_version=current
         )
 
 
@@ -72,5 +80,89 @@ def created_by_put(
     """The body that creates `what` when a PUT names a code that does not exist: the code (checked) and the
     PUT's fields. With If-Match the client expected an existing resource: 412."""
     if expected is not None:
-        raise PreconditionFailed(f"{what} does not exist.", code="version-mismatch")
+        raise VersionMismatch(f"{what} does not exist.")
     return create_type(code=convert_or_raise(code, code_type, "/code"), **msgspec.structs.asdict(fields))
+
+
+L = TypeVar("L")  # a resource as its lock reads it (the resource, or the resource with the ids a write needs)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned(Generic[L, F]):
+    """What PUT, PATCH and DELETE of one kind of versioned resource share: lock it by its code (404 when it is
+    not there), check If-Match (412), apply a merge patch (422 listing every invalid field), skip a write
+    that changes nothing, and create the resource when a PUT names a code that does not exist. What the
+    resource itself does on a write comes in as functions; the caller holds the transaction."""
+
+    what: str  # for messages: "Category tree"
+    fields: type[F]  # the writable fields: the body of PUT
+    create_body: type[msgspec.Struct]  # the body of POST: the fields and the code
+    lock: Callable[[asyncpg.Connection, str], Awaitable[L | None]]
+    not_found: Callable[[str], DomainError]
+    resource: Callable[[L], Any] = _same  # the resource of what the lock read
+    code_type: Any = Code
+
+    async def locked(self, conn: asyncpg.Connection, code: str, expected: int | None) -> L:
+        """The resource, locked; 404 when it does not exist, 412 when If-Match names another version."""
+        found = await self.lock(conn, code)
+        if found is None:
+            raise self.not_found(code)
+        check_version(expected, self.resource(found).version, f"{self.what} {code!r}")
+        return found
+
+    async def put(
+        self,
+        conn: asyncpg.Connection,
+        code: str,
+        fields: F,
+        expected: int | None,
+        *,
+        create: Callable[[Any], Awaitable[Any]],
+        update: Callable[[L, F], Awaitable[Any]],
+    ) -> tuple[Any, bool]:
+        """Idempotent upsert: create (True) or replace the writable fields (False)."""
+        found = await self.lock(conn, code)
+        if found is None:
+            body = created_by_put(self.create_body, f"{self.what} {code!r}", code, fields, expected, self.code_type)
+            return await create(body), True
+        return await self._write(found, fields, expected, code, update), False
+
+    async def patch(
+        self,
+        conn: asyncpg.Connection,
+        code: str,
+        patch: msgspec.Struct,
+        expected: int | None,
+        *,
+        update: Callable[[L, F], Awaitable[Any]],
+    ) -> Any:
+        """Apply a JSON merge patch; the result is checked like a PUT body."""
+        found = await self.lock(conn, code)
+        if found is None:
+            raise self.not_found(code)
+        fields = patched(self.resource(found), patch, self.fields)
+        return await self._write(found, fields, expected, code, update)
+
+    async def delete(
+        self,
+        conn: asyncpg.Connection,
+        code: str,
+        expected: int | None,
+        *,
+        delete: Callable[[L], Awaitable[None]],
+    ) -> None:
+        """Delete the resource (404, 412 first)."""
+        await delete(await self.locked(conn, code, expected))
+
+    async def _write(
+        self, found: L, fields: F, expected: int | None, code: str, update: Callable[[L, F], Awaitable[Any]]
+    ) -> Any:
+        current = self.resource(found)
+        check_version(expected, current.version, f"{self.what} {code!r}")
+        if unchanged(current, fields):
+            return current
+        return await update(found, fields)
