@@ -7,9 +7,8 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
-from domain.catalog import trees
-from domain.catalog.trees import Tree, TreeCreate, TreeFields, TreePatch
-from domain.types import Page
+from domain.trees import service as trees
+from domain.trees.model import Tree, TreeCreate, TreeFields, TreePage, TreePatch
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 WRITERS = allow()
@@ -20,7 +19,7 @@ class TreeController(Controller):
     tags = ["Category trees"]
 
     @get("", operation_id="listCategoryTrees", summary="List category trees", opt=READERS)
-    async def list_trees(self, conn: Conn, limit: LimitQ = 50, cursor: CursorQ = None) -> Page[Tree]:
+    async def list_trees(self, conn: Conn, limit: LimitQ = 50, cursor: CursorQ = None) -> TreePage:
         """Every category tree, in code order, one keyset page at a time."""
         return await trees.list_trees(conn, limit=limit, cursor=cursor)
 

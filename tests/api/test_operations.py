@@ -50,7 +50,7 @@ async def test_a_wrong_method_is_a_405_problem(api: httpx.AsyncClient) -> None:
 async def test_an_unexpected_error_is_a_500_problem_that_reveals_nothing(
     api: httpx.AsyncClient, monkeypatch: Any
 ) -> None:
-    from domain.catalog import trees
+    from domain.trees import service as trees
 
     async def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("password=hunter2 in a stack trace")
