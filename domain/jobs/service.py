@@ -98,14 +98,13 @@ async def list_jobs(conn: asyncpg.Connection, *, state: str | None, limit: int, 
 
 
 async def refresh_chunk(conn: asyncpg.Connection, ids: list[int], stages: list[str] | None = None) -> None:
-    """Recompute a chunk's completeness in its own transaction through the refresh point's model refresher,
-    under the refresh lock (writers' refreshes of these products wait for it, and it for theirs).
+    """Recompute a chunk's completeness in its own transaction through the refresh point's model refresher
+    (which locks the chunk's rows first: writers' refreshes of these products wait for it, and it for theirs).
 
     Only the stages a change concerns are recomputed when it names them (a needs change concerns one);
     a product never computed before gets every stage.
     """
     async with conn.transaction():
-        await conn.execute(Q.lock_refresh_chunk.sql, ids)
         await conn.execute(Q.update_chunk_completeness.sql, ids, stages)
 
 

@@ -161,12 +161,15 @@ END
 $$;
 
 -- Store the completeness of some products: every stage, or with p_stages only those stages of products
--- computed before (a product never computed gets every stage). The `completeness` model of the refresh point.
+-- computed before (a product never computed gets every stage). The `completeness` model of the refresh point
+-- and the recompute jobs' chunks: their rows are locked first, then computed from the latest data.
 CREATE FUNCTION merch_refresh_completeness(p_products bigint[], p_stages text[] DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v_all bigint[] := p_products;
 BEGIN
+    PERFORM 1 FROM product_completeness pc WHERE pc.product_id = ANY (p_products) ORDER BY pc.product_id
+        FOR UPDATE;
     IF p_stages IS NOT NULL THEN
         v_all := ARRAY(SELECT x.id FROM unnest(p_products) AS x(id)
                         WHERE NOT EXISTS (SELECT 1 FROM product_completeness pc WHERE pc.product_id = x.id));

@@ -48,6 +48,16 @@ LANGUAGE sql AS $$
            computed_at = EXCLUDED.computed_at, stale_at = EXCLUDED.stale_at;
 $$;
 
+-- Recompute the prices_in_force rows of every SKU of some products, now, after locking their rows.
+CREATE FUNCTION merch_refresh_product_prices(p_products bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_skus bigint[] := ARRAY(SELECT s.id FROM skus s WHERE s.product_id = ANY (p_products) ORDER BY s.id);
+BEGIN
+    PERFORM 1 FROM prices_in_force f WHERE f.sku_id = ANY (v_skus) ORDER BY f.sku_id, f.currency FOR UPDATE;
+    PERFORM merch_refresh_prices_in_force(v_skus, clock_timestamp());
+END
+$$;
+
 -- The prices in force now per SKU and currency (SKUs with at least one) of the products p_products (NULL:
 -- all), with the SKU's product, home category and role: the rows of prices_in_force, a stale one recomputed
 -- from the history for its SKU and currency (one index probe). Given products are read by index.

@@ -12,15 +12,12 @@
 -- (stage needs, attribute sets, category moves) queue a job, which walks the products in chunks through
 -- the same model refreshers.
 --
--- Concurrency: a refresh recomputes from the latest committed data after locking the products it refreshes
--- (an advisory lock per product, in id order), so two transactions that touch one product refresh it one
--- after the other and the second sees the first. Jobs and refreshes of many products take an exclusive
--- advisory lock instead (every other refresh waits for them; they wait for those running).
-
--- The advisory lock of refreshes: shared by refreshes of a few products, exclusive for many (and jobs).
-CREATE FUNCTION merch_refresh_lock_key() RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT 7310305063516062977::bigint  -- 'merchrf' + 1
-$$;
+-- Concurrency: a model's refresher locks the rows it will rewrite (in key order) before it computes them,
+-- from the latest committed data: two transactions that touch one product refresh it one after the other
+-- and the second sees the first; a job's chunk and a write of one of its products likewise; chunks of a
+-- job (disjoint products) run side by side. (A row that does not exist yet belongs to a product only the
+-- transaction that created it can see.) Locks are taken on the read models' rows, never on the products:
+-- a writer holding a product's row while it waits for this transaction is never waited for in turn.
 
 -- Make sure the refresh runs before this transaction commits: the first call of a transaction inserts its
 -- row in refresh_queued, whose deferred trigger fires at commit.
@@ -48,34 +45,14 @@ BEGIN
 END
 $$;
 
--- Lock some products for a refresh: a few (at most 200) by an advisory lock each, in id order, then the
--- shared refresh lock; many by the exclusive refresh lock alone. Advisory locks, not the products' rows: a
--- writer that holds a product's row while it waits for this transaction (an exclusion check, say) must not
--- be waited for in turn.
-CREATE FUNCTION merch_lock_for_refresh(p_products bigint[]) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    v_id bigint;
-BEGIN
-    IF cardinality(p_products) > 200 THEN
-        PERFORM pg_advisory_xact_lock(merch_refresh_lock_key());
-        RETURN;
-    END IF;
-    FOR v_id IN SELECT DISTINCT x FROM unnest(p_products) AS u(x) ORDER BY x LOOP
-        PERFORM pg_advisory_xact_lock(merch_refresh_lock_key() # v_id);
-    END LOOP;
-    PERFORM pg_advisory_xact_lock_shared(merch_refresh_lock_key());
-END
-$$;
-
--- Recompute one read model of some products (the caller holds the refresh locks). `completeness` may be
--- limited to some stages (for products it was computed for before).
+-- Recompute one read model of some products. `completeness` may be limited to some stages (for products it
+-- was computed for before). Each model's refresher first locks the rows it will rewrite, in key order.
 CREATE FUNCTION merch_refresh_model(p_model text, p_products bigint[], p_stages text[] DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     CASE p_model
         WHEN 'prices' THEN
-            PERFORM merch_refresh_prices_in_force(
-                ARRAY(SELECT s.id FROM skus s WHERE s.product_id = ANY (p_products) ORDER BY s.id), clock_timestamp());
+            PERFORM merch_refresh_product_prices(p_products);
         WHEN 'completeness' THEN
             PERFORM merch_refresh_completeness(p_products, p_stages);
     END CASE;
@@ -109,7 +86,6 @@ BEGIN
     IF v_all IS NULL THEN
         RETURN;
     END IF;
-    PERFORM merch_lock_for_refresh(v_all);
     IF v_prices IS NOT NULL THEN
         PERFORM merch_refresh_model('prices', v_prices);
     END IF;

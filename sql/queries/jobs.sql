@@ -82,10 +82,6 @@ SELECT count(*)
 -- A category's path (the scope of a recompute of the products below it).
 SELECT path::text FROM categories WHERE id = $1::bigint;
 
--- name: lock_refresh_chunk :exec
--- Lock a chunk of products for a refresh (many: the exclusive refresh lock; writers' refreshes wait).
-SELECT merch_lock_for_refresh($1::bigint[]);
-
 -- name: update_chunk_completeness :exec
 -- Recompute and store a chunk's completeness (every stage, or only $2 for products computed before).
 SELECT merch_refresh_model('completeness', $1::bigint[], $2::text[]);

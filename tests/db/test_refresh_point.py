@@ -37,17 +37,23 @@ async def api(fresh_app: Any, fresh_pool: asyncpg.Pool) -> AsyncIterator[httpx.A
         yield client
 
 
+def normal(stages: dict[str, Any]) -> dict[str, Any]:
+    # the order of `missing` is not kept (it is sorted when read)
+    return {s: {**v, "missing": sorted(v["missing"])} for s, v in stages.items()}
+
+
 async def stored(conn: asyncpg.Connection, code: str = "p1") -> Any:
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         "SELECT pc.stages, pc.computed_at FROM product_completeness pc JOIN products p ON p.id = pc.product_id"
         " WHERE p.code = $1",
         code,
     )
+    return {"stages": normal(row["stages"]), "computed_at": row["computed_at"]}
 
 
 async def computed(conn: asyncpg.Connection, code: str = "p1") -> Any:
     product_id = await conn.fetchval("SELECT id FROM products WHERE code = $1", code)
-    return (await conn.fetch(C.list_computed_completeness.sql, [product_id]))[0]["stages"]
+    return normal((await conn.fetch(C.list_computed_completeness.sql, [product_id]))[0]["stages"])
 
 
 async def pending(conn: asyncpg.Connection) -> list[tuple[str, str]]:
@@ -92,7 +98,8 @@ async def test_two_transactions_that_touch_one_product_refresh_it_one_after_the_
     api: httpx.AsyncClient, fresh_pool: asyncpg.Pool
 ) -> None:
     """Neither writer holds the product's row (as a raw writer or a receipt would not): both reach their
-    refresh at once. The refresh locks the product, so the second computes after the first committed."""
+    refresh at once. A refresh locks the row it rewrites before it computes, so the second computes after the
+    first committed."""
     async with (
         fresh_pool.acquire() as gate,
         fresh_pool.acquire() as a,
@@ -132,7 +139,7 @@ async def test_two_transactions_that_touch_one_product_refresh_it_one_after_the_
 async def test_a_write_during_a_recompute_job_is_refreshed_after_the_job_s_chunk(
     api: httpx.AsyncClient, fresh_pool: asyncpg.Pool
 ) -> None:
-    """A job's chunk (many products: the exclusive refresh lock) has computed and is writing; a product of the
+    """A job's chunk is held before it computes (its rows are locked first); a product of the
     chunk written meanwhile is refreshed after the chunk commits, never overwritten by its older figures."""
     async with fresh_pool.acquire() as conn:
         await conn.execute(
@@ -144,7 +151,7 @@ async def test_a_write_during_a_recompute_job_is_refreshed_after_the_job_s_chunk
     async with fresh_pool.acquire() as gate, fresh_pool.acquire() as writer, fresh_pool.acquire() as watcher:
         held = gate.transaction()
         await held.start()
-        # The job writes in product id order: held at p1, the first, after it has computed every product.
+        # The job locks its chunk's rows in product id order: held at p1, the first.
         await gate.execute(
             "SELECT 1 FROM product_completeness WHERE product_id = (SELECT id FROM products WHERE code = 'p1')"
             " FOR UPDATE"
@@ -245,7 +252,10 @@ async def test_time_enters_through_the_same_door(api: httpx.AsyncClient, fresh_p
         await conn.execute(
             "UPDATE prices_in_force SET computed_at = now() - interval '1 minute', stale_at = now() - interval '30 s'"
         )
-        await conn.execute("UPDATE product_completeness SET stages = $1", before["stages"])
+        await conn.execute(
+            "UPDATE product_completeness SET stages = $1 WHERE product_id = (SELECT id FROM products WHERE code = 'p1')",
+            before["stages"],
+        )
         assert "sale_price S1" in (await stored(conn))["stages"]["listing"]["missing"]
         assert await refresh_due(conn) == 1
         state = (await stored(conn))["stages"]
