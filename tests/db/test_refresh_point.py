@@ -253,7 +253,8 @@ async def test_time_enters_through_the_same_door(api: httpx.AsyncClient, fresh_p
             "UPDATE prices_in_force SET computed_at = now() - interval '1 minute', stale_at = now() - interval '30 s'"
         )
         await conn.execute(
-            "UPDATE product_completeness SET stages = $1 WHERE product_id = (SELECT id FROM products WHERE code = 'p1')",
+            "UPDATE product_completeness SET stages = $1"
+            " WHERE product_id = (SELECT id FROM products WHERE code = 'p1')",
             before["stages"],
         )
         assert "sale_price S1" in (await stored(conn))["stages"]["listing"]["missing"]
