@@ -19,6 +19,17 @@ Code = Annotated[
         examples=["silk-scarves"],
     ),
 ]
+SKU_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+SkuCode = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=SKU_PATTERN,
+        min_length=1,
+        max_length=64,
+        description="A SKU code: letters, digits, `_`, `.` and `-`, at most 64 characters.",
+        examples=["SCARF-SQ90-RED"],
+    ),
+]
 Locale = Annotated[str, msgspec.Meta(pattern=LOCALE_PATTERN, max_length=35, examples=["zh-CN", "en"])]
 LabelText = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 LongText = Annotated[str, msgspec.Meta(max_length=20_000)]

@@ -27,23 +27,12 @@ from domain.errors import (
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
 from domain.sql import load
-from domain.types import Code, Page
+from domain.types import Code, Page, SkuCode
 from domain.validation import convert_or_raise
 from domain.versioning import check_version, patched, writable
 
 Q = load("skus")
 
-SKU_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-SkuCode = Annotated[
-    str,
-    msgspec.Meta(
-        pattern=SKU_PATTERN,
-        min_length=1,
-        max_length=64,
-        description="A SKU code: letters, digits, `_`, `.` and `-`, at most 64 characters.",
-        examples=["SCARF-SQ90-RED"],
-    ),
-]
 Barcode = Annotated[
     str,
     msgspec.Meta(

@@ -7,9 +7,8 @@ from typing import Annotated
 
 import msgspec
 
-from domain.catalog.skus import SkuCode
 from domain.money import Money
-from domain.types import Code
+from domain.types import Code, SkuCode
 
 MAX_FACTS = 10_000
 

@@ -8,10 +8,9 @@ from typing import Annotated, Literal
 import msgspec
 
 from domain.money import Money
-from domain.types import Code
+from domain.types import Code, SkuCode
 
 MovementType = Literal["receive", "pick", "ship", "transfer", "adjust", "count", "reserve", "release"]
-SkuCode = Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", examples=["SSP-RED"])]
 LocationCode = Annotated[
     str, msgspec.Meta(pattern="^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", examples=["A-01-03-02"], description="A bin.")
 ]

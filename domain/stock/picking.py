@@ -9,9 +9,9 @@ from typing import Annotated
 import asyncpg
 import msgspec
 
-from domain.catalog.skus import SkuCode
 from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from domain.sql import load
+from domain.types import SkuCode
 
 Q = load("stock")
 
