@@ -52,7 +52,7 @@ async def _demo_key(conn: asyncpg.Connection, data_dir: Path) -> str:
         secret = path.read_text().strip()
         if await keys.authenticate(conn, secret) is not None:
             return secret
-    await conn.execute("DELETE FROM api_keys WHERE name = 'demo-admin'")
+    await keys.delete_key(conn, "demo-admin")
     new = await keys.create_key(conn, ["admin"], "demo-admin")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new.secret + "\n")

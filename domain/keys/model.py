@@ -7,6 +7,8 @@ from typing import Literal
 
 import msgspec
 
+from domain.errors import Conflict, NotFound, RuleViolation
+
 Role = Literal["admin", "purchasing", "warehouse", "listing", "marketing", "service", "finance", "storefront"]
 ROLES: tuple[Role, ...] = (
     "admin",
@@ -49,3 +51,27 @@ class KeyInfo(msgspec.Struct, frozen=True, kw_only=True):
 class NewKey(msgspec.Struct, frozen=True, kw_only=True):
     info: KeyInfo
     secret: str
+
+
+class InvalidRole(RuleViolation):
+    """A key is asked for with no role, or with one merchflow does not know."""
+
+    code = "invalid-role"
+
+
+class InvalidKeyName(RuleViolation):
+    """A key name is not letters, digits and `_.@-` (at most 64 characters)."""
+
+    code = "invalid-key-name"
+
+
+class KeyExists(Conflict):
+    """A key with the name exists already."""
+
+    code = "key-exists"
+
+
+class KeyNotFound(NotFound):
+    """No key has the name."""
+
+    code = "key-not-found"

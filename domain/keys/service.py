@@ -7,13 +7,10 @@ import re
 import secrets
 
 import asyncpg
-import msgspec
 
-from domain.errors import Conflict, NotFound, RuleViolation
-from domain.keys.model import ROLES, KeyInfo, NewKey, Principal
-from domain.sql import load
+from domain.keys import store
+from domain.keys.model import ROLES, InvalidKeyName, InvalidRole, KeyExists, KeyInfo, KeyNotFound, NewKey, Principal
 
-Q = load("keys")
 KEY_PREFIX = "mf_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
@@ -27,34 +24,40 @@ async def create_key(conn: asyncpg.Connection, roles: list[str], name: str | Non
     """Make a key with these roles; the secret is returned once and never stored."""
     unknown = sorted(set(roles) - set(ROLES))
     if not roles or unknown:
-        raise RuleViolation(f"Unknown or missing roles {unknown}; roles are {', '.join(ROLES)}.", code="invalid-role")
+        raise InvalidRole(f"Unknown or missing roles {unknown}; roles are {', '.join(ROLES)}.")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     name = name or f"key-{secret[3:11].lower()}"
     if not _NAME.match(name):
-        raise RuleViolation("A key name is letters, digits, `_.@-`, at most 64 characters.", code="invalid-key-name")
+        raise InvalidKeyName("A key name is letters, digits, `_.@-`, at most 64 characters.")
     try:
-        row = await conn.fetchrow(Q.insert_key.sql, name, secret[:7], hash_secret(secret), sorted(set(roles)))
+        info = await store.insert_key(conn, name, secret[:7], hash_secret(secret), sorted(set(roles)))
     except asyncpg.UniqueViolationError:
-        raise Conflict(f"A key named {name!r} exists already.", code="key-exists") from None
-    return NewKey(info=msgspec.convert(dict(row), KeyInfo), secret=secret)
+        raise KeyExists(f"A key named {name!r} exists already.") from None
+    return NewKey(info=info, secret=secret)
 
 
 async def list_keys(conn: asyncpg.Connection) -> list[KeyInfo]:
     """Every key, without secrets."""
-    return [msgspec.convert(dict(r), KeyInfo) for r in await conn.fetch(Q.list_keys.sql)]
+    return await store.list_keys(conn)
 
 
 async def revoke_key(conn: asyncpg.Connection, name: str) -> KeyInfo:
     """Revoke a key: it stops working at once."""
-    row = await conn.fetchrow(Q.update_key_revoked.sql, name)
-    if row is None:
-        raise NotFound(f"No key is named {name!r}.", code="key-not-found")
-    return msgspec.convert(dict(row), KeyInfo)
+    info = await store.update_key_revoked(conn, name)
+    if info is None:
+        raise KeyNotFound(f"No key is named {name!r}.")
+    return info
+
+
+async def delete_key(conn: asyncpg.Connection, name: str) -> bool:
+    """Forget a key by name (true when there was one); the audit trail keeps its name."""
+    return await store.delete_key(conn, name)
 
 
 async def authenticate(conn: asyncpg.Connection, secret: str) -> Principal | None:
     """The principal of an active key, or None."""
-    row = await conn.fetchrow(Q.get_key_by_hash.sql, hash_secret(secret))
-    if row is None:
+    found = await store.get_key_by_hash(conn, hash_secret(secret))
+    if found is None:
         return None
-    return Principal(name=row["name"], roles=frozenset(row["roles"]))
+    name, roles = found
+    return Principal(name=name, roles=frozenset(roles))

@@ -22,3 +22,8 @@ UPDATE api_keys
    SET revoked_at = coalesce(revoked_at, now())
  WHERE name = $1::text
 RETURNING name, prefix, roles, created_at, revoked_at;
+
+-- name: delete_key :val
+-- Forget a key by name (the demo's admin key, replaced when its file is lost); true when one was deleted.
+WITH gone AS (DELETE FROM api_keys WHERE name = $1::text RETURNING 1)
+SELECT EXISTS (SELECT 1 FROM gone);
