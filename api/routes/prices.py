@@ -9,9 +9,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, LimitQ
-from domain.pricing import prices
-from domain.pricing.model import Price, PriceCreate
-from domain.types import Page
+from domain.prices import service as prices
+from domain.prices.model import Price, PriceCreate, PricePage
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 WRITERS = allow("finance", "purchasing", "listing")
@@ -47,7 +46,7 @@ class PriceController(Controller):
         at: AtQ = None,
         limit: LimitQ = 50,
         cursor: CursorQ = None,
-    ) -> Page[Price]:
+    ) -> PricePage:
         """The SKU's price history, newest `valid_from` first; with `at`, only the prices in force at that moment.
         Periods are [valid_from, valid_to). Cost and distribution prices are left out for keys without the
         finance, purchasing or admin role."""

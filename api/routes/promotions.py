@@ -9,9 +9,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
-from domain.pricing import promotions
-from domain.pricing.model import Promotion, PromotionCreate, PromotionFields, PromotionPatch
-from domain.types import Page
+from domain.promotions import service as promotions
+from domain.promotions.model import Promotion, PromotionCreate, PromotionFields, PromotionPage, PromotionPatch
 
 READERS = allow("purchasing", "listing", "marketing", "service", "finance")
 WRITERS = allow("marketing")
@@ -31,7 +30,7 @@ class PromotionController(Controller):
     @get("", operation_id="listPromotions", summary="List promotions", opt=READERS)
     async def list_promotions(
         self, conn: Conn, active_at: ActiveAtQ = None, limit: LimitQ = 50, cursor: CursorQ = None
-    ) -> Page[Promotion]:
+    ) -> PromotionPage:
         """Promotions in code order, one keyset page at a time; `active_at` keeps the active ones running then."""
         return await promotions.list_promotions(conn, active_at=active_at, limit=limit, cursor=cursor)
 

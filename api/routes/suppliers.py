@@ -12,16 +12,21 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
-from domain.purchasing import suppliers, terms
-from domain.purchasing.suppliers import (
+from domain.suppliers import service as suppliers
+from domain.suppliers import terms
+from domain.suppliers.model import (
+    ProductSupplier,
+    ProductSupplierPage,
     Supplier,
     SupplierCreate,
     SupplierFields,
+    SupplierPage,
     SupplierPatch,
     SupplierType,
+    TermsCreate,
+    TermsFields,
+    TermsPatch,
 )
-from domain.purchasing.terms import ProductSupplier, TermsCreate, TermsFields, TermsPatch
-from domain.types import Page
 
 READERS = allow("purchasing", "finance")
 WRITERS = allow("purchasing")
@@ -57,7 +62,7 @@ class SupplierController(Controller):
         active: ActiveQ = None,
         limit: LimitQ = 50,
         cursor: CursorQ = None,
-    ) -> Page[Supplier]:
+    ) -> SupplierPage:
         """Every supplier, in code order, one keyset page at a time; `?type=` and `?active=` filter."""
         return await suppliers.list_suppliers(conn, type=type, active=active, limit=limit, cursor=cursor)
 
@@ -124,7 +129,7 @@ class ProductSupplierController(Controller):
         ranked: RankedQ = False,
         limit: LimitQ = 50,
         cursor: CursorQ = None,
-    ) -> Page[ProductSupplier]:
+    ) -> ProductSupplierPage:
         """The product's supplier terms in supplier code order, one keyset page at a time. With
         `?ranked=true` in sourcing order: tier (manufacturer > agent > wholesaler > trading_company), then
         purchase price, then lead time, then supplier code. Prices are compared only within one currency:

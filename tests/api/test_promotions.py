@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from domain.money import Money
-from domain.pricing.promotions import shopper_price
+from domain.promotions.service import shopper_price
 from tests import factories as f
 
 URL = "/v1/promotions"

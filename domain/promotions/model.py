@@ -1,0 +1,111 @@
+"""Promotions (活动): a period [starts_at, ends_at) and SKUs with a promotion price — shapes, rules and errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import msgspec
+
+from domain.errors import Conflict, NotFound
+from domain.money import Money, money
+from domain.prices.model import Moment
+from domain.types import Code, Labels
+
+SkuRef = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["SCARF-SQ90-RED"])]
+
+
+class PromotionItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A SKU and its promotion price."""
+
+    sku: SkuRef
+    price: Money
+
+
+class PromotionFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The writable fields of a promotion (body of PUT); it runs over [starts_at, ends_at)."""
+
+    labels: Labels = {}
+    starts_at: Moment
+    ends_at: Moment
+    active: bool = True
+    items: Annotated[list[PromotionItem], msgspec.Meta(max_length=10_000)] = []
+
+
+class PromotionCreate(PromotionFields, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Body of POST /v1/promotions."""
+
+    code: Code
+
+
+class PromotionPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A JSON merge patch of a promotion: absent fields stay; `items`, when sent, replaces the whole list."""
+
+    labels: dict[str, str | None] | msgspec.UnsetType = msgspec.UNSET
+    starts_at: Moment | msgspec.UnsetType = msgspec.UNSET
+    ends_at: Moment | msgspec.UnsetType = msgspec.UNSET
+    active: bool | msgspec.UnsetType = msgspec.UNSET
+    items: list[PromotionItem] | msgspec.UnsetType = msgspec.UNSET
+
+
+class Promotion(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    labels: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime
+    active: bool
+    items: list[PromotionItem]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PromotionPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of promotions."""
+
+    items: list[Promotion]
+    next_cursor: str | None
+
+
+class LockedPromotion(msgspec.Struct, frozen=True, kw_only=True):
+    """A promotion locked for a write, with its row id (what its items are written under)."""
+
+    id: int
+    promotion: Promotion
+
+
+def canonical(fields: PromotionFields) -> dict[str, Any]:
+    """The fields as they would be stored: moments in UTC, amounts in the currency's precision, items by SKU."""
+    items = sorted(
+        (PromotionItem(sku=i.sku, price=money(Decimal(i.price.amount), i.price.currency)) for i in fields.items),
+        key=lambda i: i.sku,
+    )
+    stored: dict[str, Any] = msgspec.to_builtins(
+        {
+            "labels": fields.labels,
+            "starts_at": fields.starts_at.astimezone(UTC),
+            "ends_at": fields.ends_at.astimezone(UTC),
+            "active": fields.active,
+            "items": items,
+        }
+    )
+    return stored
+
+
+class PromotionNotFound(NotFound):
+    """No promotion has the code the request names."""
+
+    code = "promotion-not-found"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"No promotion has the code {code!r}.")
+
+
+class PromotionExists(Conflict):
+    """A promotion with the code exists already."""
+
+    code = "promotion-exists"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"A promotion with the code {code!r} exists already.")

@@ -1,1 +1,0 @@
-"""Purchasing (采购): suppliers and their terms per product."""
