@@ -15,8 +15,7 @@ from domain.catalog.products import Product
 from domain.jobs import service as jobs
 from domain.jobs.model import Job, JobPage
 from domain.stages import completeness, lifecycle, service, views
-from domain.stages.lifecycle import TransitionBody
-from domain.stages.model import Completeness, NeedsBody, StageList, StageNeeds, Worklist
+from domain.stages.model import Completeness, NeedsBody, StageList, StageNeeds, TransitionBody, Worklist
 from domain.stages.views import StageView
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
