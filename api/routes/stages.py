@@ -13,12 +13,10 @@ from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, LimitQ, entity, expected
 from domain.catalog.products import Product
 from domain.jobs import service as jobs
-from domain.jobs.service import Job
+from domain.jobs.model import Job, JobPage
 from domain.stages import completeness, lifecycle, service, views
-from domain.stages.lifecycle import TransitionBody
-from domain.stages.model import Completeness, NeedsBody, StageList, StageNeeds, Worklist
+from domain.stages.model import Completeness, NeedsBody, StageList, StageNeeds, TransitionBody, Worklist
 from domain.stages.views import StageView
-from domain.types import Page
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 
@@ -150,7 +148,7 @@ class JobController(Controller):
         ] = None,
         limit: LimitQ = 50,
         cursor: CursorQ = None,
-    ) -> Page[Job]:
+    ) -> JobPage:
         """Jobs newest first, with their progress."""
         return await jobs.list_jobs(conn, state=job_state, limit=limit, cursor=cursor)
 

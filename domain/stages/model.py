@@ -1,12 +1,14 @@
-"""The attribute application table: stages, the items each reads and requires, and completeness."""
+"""The attribute application table: stages, the items each reads and requires, completeness, the product
+lifecycle that completeness gates — shapes, pure rules and errors."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from domain.jobs.service import JobRef
+from domain.errors import Conflict, FieldError, Forbidden, NotFound, pointer_join
+from domain.jobs.model import JobRef
 
 Stage = Literal["purchasing", "warehousing", "listing", "marketing", "service", "finance"]
 STAGES: tuple[Stage, ...] = ("purchasing", "warehousing", "listing", "marketing", "service", "finance")
@@ -125,3 +127,188 @@ class Worklist(msgspec.Struct, frozen=True, kw_only=True):
     incomplete_by_stage: dict[str, int]
     incomplete_by_category: list[CategoryCount]
     recomputing: list[Recomputing]
+
+
+def may_read(roles: frozenset[str], stage: str) -> bool:
+    """Whether a key with `roles` may read `stage`'s view of a product: a role reads its own stage's view."""
+    return "admin" in roles or STAGE_ROLE[stage] in roles
+
+
+def recomputing(job: int) -> Recomputing:
+    return Recomputing(job=job, href=f"/v1/jobs/{job}")
+
+
+def covers(scope: str | None, path: str | None) -> bool:
+    """Whether a job over `scope` touches products under the category path `path` (None: everywhere)."""
+    if scope is None or path is None:
+        return True
+    return path == scope or path.startswith(scope + ".") or scope.startswith(path + ".")
+
+
+def stage_completeness(doc: dict[str, Any]) -> StageCompleteness:
+    """One stage of a stored completeness document (`missing` entries are `item` or `item sku`)."""
+    required, present = int(doc["required"]), int(doc["present"])
+    missing = []
+    for entry in sorted(doc["missing"]):
+        item, _, sku = entry.partition(" ")
+        missing.append(Missing(item=item, sku=sku or None))
+    ratio = 1.0 if required == 0 else round(present / required, 4)
+    return StageCompleteness(required=required, present=present, ratio=ratio, missing=missing)
+
+
+def stages_of(doc: dict[str, Any], only: list[str] | None = None) -> dict[str, StageCompleteness]:
+    """The stages of a completeness document, in flow order (only some of them when `only` names them)."""
+    return {s: stage_completeness(doc[s]) for s in STAGES if s in doc and (only is None or s in only)}
+
+
+def needs_errors(body: NeedsBody, fields: dict[str, InformationField], attributes: set[str]) -> list[FieldError]:
+    """Every invalid item of a needs body: unknown or listed twice in `reads`, required but not read, derived."""
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for i, item in enumerate(body.reads):
+        where = pointer_join("/reads", i)
+        if item in seen:
+            errors.append(FieldError(pointer=where, code="duplicate_item", message=f"`{item}` is listed twice."))
+        elif item not in fields and item not in attributes:
+            errors.append(
+                FieldError(
+                    pointer=where,
+                    code="unknown_item",
+                    message=f"`{item}` is neither a built-in field nor an attribute.",
+                )
+            )
+        seen.add(item)
+    for i, item in enumerate(body.requires):
+        where = pointer_join("/requires", i)
+        if item not in seen:
+            errors.append(
+                FieldError(
+                    pointer=where, code="not_read", message=f"`{item}` is required but not read; add it to `reads`."
+                )
+            )
+        elif item in fields and not fields[item].requirable:
+            errors.append(
+                FieldError(
+                    pointer=where,
+                    code="not_requirable",
+                    message=f"`{item}` is derived; a stage can read it but not require it.",
+                )
+            )
+    if len(set(body.requires)) != len(body.requires):
+        errors.append(FieldError(pointer="/requires", code="duplicate_item", message="An item is required twice."))
+    return errors
+
+
+# The product lifecycle ------------------------------------------------------------------------------------
+
+Lifecycle = Literal["draft", "sourced", "stocked", "listed", "delisted", "retired"]
+
+# Where a product may go from each state.
+MOVES: dict[str, tuple[str, ...]] = {
+    "draft": ("sourced",),
+    "sourced": ("stocked",),
+    "stocked": ("listed",),
+    "listed": ("delisted",),
+    "delisted": ("listed", "retired"),
+    "retired": (),
+}
+# The stage whose completeness gates entering a state.
+GATES: dict[str, str] = {"sourced": "purchasing", "stocked": "warehousing", "listed": "listing"}
+# Who may move a product into each state (admin may do all).
+MOVERS: dict[str, frozenset[str]] = {
+    "sourced": frozenset({"purchasing"}),
+    "stocked": frozenset({"warehouse"}),
+    "listed": frozenset({"listing"}),
+    "delisted": frozenset({"listing", "marketing"}),
+    "retired": frozenset({"purchasing", "listing"}),
+}
+
+
+class TransitionBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Body of POST /v1/products/{code}/transitions."""
+
+    to: Lifecycle
+
+
+def may_move(roles: frozenset[str], target: str) -> bool:
+    """Whether a key with `roles` may move a product into `target`."""
+    return "admin" in roles or not roles.isdisjoint(MOVERS.get(target, frozenset()))
+
+
+def gate_gaps(
+    target: str, gaps: list[Missing], stock_received: bool, unpriced: list[str | None]
+) -> dict[str, list[dict[str, str]]]:
+    """What keeps a product from entering `target`, per stage: the gating stage's missing items (`gaps`),
+    stock not received (for `stocked`), SKUs without a sale price in force (for `listed`; None: no SKU)."""
+    missing: dict[str, list[dict[str, str]]] = {}
+    if target in GATES and gaps:
+        missing[GATES[target]] = [msgspec.to_builtins(m) for m in gaps]
+    if target == "stocked" and not stock_received:
+        missing.setdefault("warehousing", []).append({"item": "stock"})
+    if target == "listed":
+        listing = missing.setdefault("listing", [])
+        for sku in unpriced:
+            entry = {"item": "sale_price", **({"sku": sku} if sku else {})}
+            if entry not in listing:
+                listing.append(entry)
+        if not listing:
+            del missing["listing"]
+    return missing
+
+
+# Errors ---------------------------------------------------------------------------------------------------
+
+
+class StageNotFound(NotFound):
+    """The stage the request names is not one of the six stages."""
+
+    code = "stage-not-found"
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(f"{stage!r} is not a stage; stages are {', '.join(STAGES)}.")
+
+
+class StageViewForbidden(Forbidden):
+    """A key asks for the view of a stage its roles do not work in (admin reads every view)."""
+
+    def __init__(self, stage: str, roles: frozenset[str]) -> None:
+        super().__init__(
+            f"The {stage} view is for the {STAGE_ROLE[stage]} role; the key has {', '.join(sorted(roles))}."
+        )
+
+
+class TransitionForbidden(Forbidden):
+    """A key's roles may not move a product into the lifecycle state the request names."""
+
+    def __init__(self, target: str) -> None:
+        allowed = ", ".join(sorted(MOVERS.get(target, frozenset())))
+        super().__init__(f"Moving a product to {target} is for the roles {allowed}.")
+
+
+class InvalidTransition(Conflict):
+    """A product cannot go from its lifecycle state to the one the request names: `allowed` lists where it can."""
+
+    code = "invalid-transition"
+
+    def __init__(self, current: str, target: str) -> None:
+        allowed = ", ".join(MOVES[current]) or "none"
+        super().__init__(
+            f"A product cannot go from {current} to {target}; from {current} it can go to: {allowed}.",
+            lifecycle=current,
+            allowed=list(MOVES[current]),
+        )
+
+
+class GateNotMet(Conflict):
+    """A product may not enter a lifecycle state before the stage that works in it is complete (and, for
+    `stocked`, stock is received; for `listed`, every SKU has a sale price): `missing` lists what is
+    missing per stage."""
+
+    code = "gate-not-met"
+
+    def __init__(self, code: str, target: str, missing: dict[str, list[dict[str, str]]]) -> None:
+        summary = "; ".join(
+            f"{stage}: {', '.join(m['item'] + (' ' + m['sku'] if 'sku' in m else '') for m in items)}"
+            for stage, items in missing.items()
+        )
+        super().__init__(f"{code} cannot become {target} yet — missing {summary}.", to=target, missing=missing)

@@ -3,35 +3,29 @@
 from __future__ import annotations
 
 import asyncpg
-import msgspec
 
 from domain.audit import service as audit
-from domain.errors import FieldError, NotFound, ValidationFailed, pointer_join
+from domain.errors import ValidationFailed
 from domain.jobs import service as jobs
 from domain.keys.model import Principal
-from domain.sql import load
+from domain.stages import store
 from domain.stages.model import (
     STAGE_ROLE,
     STAGES,
-    InformationField,
     Need,
     NeedsBody,
     StageList,
     StageNeeds,
+    StageNotFound,
     StageOut,
+    needs_errors,
 )
-
-Q = load("stages")
-
-
-def unknown_stage(stage: str) -> NotFound:
-    return NotFound(f"{stage!r} is not a stage; stages are {', '.join(STAGES)}.", code="stage-not-found")
 
 
 async def _needs(conn: asyncpg.Connection, stage: str | None) -> dict[str, list[Need]]:
     out: dict[str, list[Need]] = {s: [] for s in STAGES}
-    for r in await conn.fetch(Q.list_needs.sql, stage):
-        out[r["stage"]].append(msgspec.convert(dict(r), Need))
+    for of, need in await store.list_needs(conn, stage):
+        out[of].append(need)
     return out
 
 
@@ -40,70 +34,40 @@ async def list_stages(conn: asyncpg.Connection) -> StageList:
     needs = await _needs(conn, None)
     stages = [
         StageOut(
-            code=r["code"],
-            position=r["position"],
-            labels=r["labels"],
-            role=STAGE_ROLE[r["code"]],
-            reads=len(needs[r["code"]]),
-            requires=sum(n.required for n in needs[r["code"]]),
+            code=s.code,
+            position=s.position,
+            labels=s.labels,
+            role=STAGE_ROLE[s.code],
+            reads=len(needs[s.code]),
+            requires=sum(n.required for n in needs[s.code]),
         )
-        for r in await conn.fetch(Q.list_stages.sql)
+        for s in await store.list_stages(conn)
     ]
-    fields = [msgspec.convert(dict(r), InformationField) for r in await conn.fetch(Q.list_information_fields.sql)]
-    return StageList(items=stages, fields=fields)
+    return StageList(items=stages, fields=await store.list_information_fields(conn))
 
 
 async def get_needs(conn: asyncpg.Connection, stage: str) -> StageNeeds:
     """What one stage reads and requires, in its order."""
     if stage not in STAGES:
-        raise unknown_stage(stage)
-    labels = {r["code"]: r["labels"] for r in await conn.fetch(Q.list_stages.sql)}
+        raise StageNotFound(stage)
+    labels = {s.code: s.labels for s in await store.list_stages(conn)}
     return StageNeeds(
-        stage=stage, labels=labels[stage], role=STAGE_ROLE[stage], needs=(await _needs(conn, stage))[stage]
+        stage=stage,
+        labels=labels[stage],
+        role=STAGE_ROLE[stage],
+        needs=(await _needs(conn, stage))[stage],
     )
 
 
 async def put_needs(conn: asyncpg.Connection, actor: Principal, stage: str, body: NeedsBody) -> StageNeeds:
     """Replace a stage's needs; when what it requires changes, every product's completeness is recomputed by a job."""
     if stage not in STAGES:
-        raise unknown_stage(stage)
+        raise StageNotFound(stage)
     async with conn.transaction():
-        await conn.fetchrow(Q.lock_stage.sql, stage)
-        fields = {r["code"]: r for r in await conn.fetch(Q.list_information_fields.sql)}
-        attributes = {r["code"]: r["id"] for r in await conn.fetch(Q.list_attribute_ids.sql, body.reads)}
-        errors: list[FieldError] = []
-        seen: set[str] = set()
-        for i, item in enumerate(body.reads):
-            where = pointer_join("/reads", i)
-            if item in seen:
-                errors.append(FieldError(pointer=where, code="duplicate_item", message=f"`{item}` is listed twice."))
-            elif item not in fields and item not in attributes:
-                errors.append(
-                    FieldError(
-                        pointer=where,
-                        code="unknown_item",
-                        message=f"`{item}` is neither a built-in field nor an attribute.",
-                    )
-                )
-            seen.add(item)
-        for i, item in enumerate(body.requires):
-            where = pointer_join("/requires", i)
-            if item not in seen:
-                errors.append(
-                    FieldError(
-                        pointer=where, code="not_read", message=f"`{item}` is required but not read; add it to `reads`."
-                    )
-                )
-            elif item in fields and not fields[item]["requirable"]:
-                errors.append(
-                    FieldError(
-                        pointer=where,
-                        code="not_requirable",
-                        message=f"`{item}` is derived; a stage can read it but not require it.",
-                    )
-                )
-        if len(set(body.requires)) != len(body.requires):
-            errors.append(FieldError(pointer="/requires", code="duplicate_item", message="An item is required twice."))
+        await store.lock_stage(conn, stage)
+        fields = {f.code: f for f in await store.list_information_fields(conn)}
+        attributes = await store.list_attribute_ids(conn, body.reads)
+        errors = needs_errors(body, fields, set(attributes))
         if errors:
             raise ValidationFailed(errors)
         before = await get_needs(conn, stage)
@@ -112,9 +76,9 @@ async def put_needs(conn: asyncpg.Connection, actor: Principal, stage: str, body
         wanted = [(item, item in required) for item in body.reads]
         if current == wanted:
             return before
-        await conn.execute(Q.delete_needs.sql, stage)
-        await conn.execute(
-            Q.insert_needs.sql,
+        await store.delete_needs(conn, stage)
+        await store.insert_needs(
+            conn,
             stage,
             [item if item in fields else None for item in body.reads],
             [attributes[item] if item not in fields else None for item in body.reads],

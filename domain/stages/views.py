@@ -1,6 +1,6 @@
 """Stage views: for one product, exactly what a stage reads (its needs, plus the attributes its category's
 set requires for that stage), each item with its value — or null and listed as missing when the data
-does not exist yet. Read models: their own Structs and queries."""
+does not exist yet. Read models: their own Structs; their statements run in store.py."""
 
 from __future__ import annotations
 
@@ -13,15 +13,12 @@ import msgspec
 
 from domain.attributes.model import AttributeSetEntry
 from domain.attributes.service import effective_attribute_set
-from domain.errors import NotFound, PermissionDenied
 from domain.keys.model import Principal
 from domain.pricing import views as pricing
-from domain.sql import load
-from domain.stages import completeness
-from domain.stages.model import STAGE_ROLE, Missing, Recomputing
-from domain.stages.service import get_needs, unknown_stage
-
-Q = load("views")
+from domain.products.model import ProductNotFound
+from domain.stages import completeness, store
+from domain.stages.model import STAGE_ROLE, Missing, Recomputing, StageNotFound, StageViewForbidden, may_read
+from domain.stages.service import get_needs
 
 # Money and supplier items only these roles may see, whatever view lists them.
 CONFIDENTIAL_ITEMS = frozenset(
@@ -56,10 +53,10 @@ class Context:
     """What the resolvers draw on, loaded once per view."""
 
     conn: asyncpg.Connection
-    product: asyncpg.Record
-    skus: list[asyncpg.Record]
+    product: dict[str, Any]
+    skus: list[dict[str, Any]]
     attribute_set: list[AttributeSetEntry]
-    stock: list[asyncpg.Record] = field(default_factory=list)
+    stock: list[dict[str, Any]] = field(default_factory=list)
     principal: Principal | None = None
     prices: list[asyncpg.Record] = field(default_factory=list)
     promotions: list[asyncpg.Record] = field(default_factory=list)
@@ -142,31 +139,24 @@ def _attribute_value(ctx: Context, code: str) -> Any:
     return per_sku or None
 
 
-def may_read(principal: Principal, stage: str) -> bool:
-    return "admin" in principal.roles or STAGE_ROLE[stage] in principal.roles
-
-
 async def stage_view(conn: asyncpg.Connection, principal: Principal, code: str, stage: str) -> StageView:
     """Exactly what `stage` reads of one product; a role may read only its own stage's view."""
     if stage not in STAGE_ROLE:
-        raise unknown_stage(stage)
-    if not may_read(principal, stage):
-        raise PermissionDenied(
-            f"The {stage} view is for the {STAGE_ROLE[stage]} role; the key has {', '.join(sorted(principal.roles))}.",
-            code="forbidden",
-        )
-    product = await conn.fetchrow(Q.get_view_product.sql, code)
+        raise StageNotFound(stage)
+    if not may_read(principal.roles, stage):
+        raise StageViewForbidden(stage, principal.roles)
+    product = await store.get_view_product(conn, code)
     if product is None:
-        raise NotFound(f"No product has the code {code!r}.", code="product-not-found")
-    skus = await conn.fetch(Q.list_view_skus.sql, product["id"])
+        raise ProductNotFound(code)
+    skus = await store.list_view_skus(conn, product["id"])
     attribute_set = await effective_attribute_set(conn, product["category_id"])
-    stock = await conn.fetch(Q.list_view_stock.sql, product["id"])
+    stock = await store.list_view_stock(conn, product["id"])
     ctx = Context(
         conn=conn,
         product=product,
-        skus=list(skus),
+        skus=skus,
         attribute_set=attribute_set,
-        stock=list(stock),
+        stock=stock,
         principal=principal,
         prices=await pricing.list_product_prices(conn, product["id"]),
         promotions=await pricing.list_product_promotions(conn, product["id"]),

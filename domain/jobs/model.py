@@ -1,0 +1,75 @@
+"""Background jobs (recomputing completeness): shapes, the progress rule and errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from domain.errors import NotFound
+
+JobState = Literal["queued", "running", "done", "failed"]
+
+
+class Job(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    kind: str
+    reason: str
+    scope: str | None
+    stages: list[str] | None
+    state: JobState
+    total: int | None
+    done: int
+    progress: float | None
+    error: str | None
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of jobs, newest first."""
+
+    items: list[Job]
+    next_cursor: str | None
+
+
+class JobRef(msgspec.Struct, frozen=True, kw_only=True):
+    """A job a write started: poll `href` for its progress."""
+
+    id: int
+    href: str
+
+
+class ClaimedJob(msgspec.Struct, frozen=True, kw_only=True):
+    """A job a runner has claimed: what it covers (products under `scope`, in `stages`; None for all)."""
+
+    id: int
+    kind: str
+    scope: str | None
+    stages: list[str] | None
+    created_at: datetime
+
+
+def job_ref(job_id: int) -> JobRef:
+    return JobRef(id=job_id, href=f"/v1/jobs/{job_id}")
+
+
+def progress(state: str, done: int, total: int | None) -> float | None:
+    """How far a job is, in [0, 1]; None while its size is unknown (a job of no product is done or not)."""
+    if total is None:
+        return None
+    if total == 0:
+        return 1.0 if state == "done" else None
+    return round(done / total, 4)
+
+
+class JobNotFound(NotFound):
+    """No job has the id the request names."""
+
+    code = "job-not-found"
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"No job has the id {job_id}.")
