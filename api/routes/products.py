@@ -9,9 +9,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
-from domain.catalog import products
-from domain.catalog.products import Lifecycle, Product, ProductCreate, ProductFields, ProductPatch
-from domain.types import Page
+from domain.products import service as products
+from domain.products.model import Lifecycle, Product, ProductCreate, ProductFields, ProductPage, ProductPatch
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 WRITERS = allow("purchasing", "listing")
@@ -56,7 +55,7 @@ class ProductController(Controller):
         ] = None,
         limit: LimitQ = 50,
         cursor: CursorQ = None,
-    ) -> Page[Product]:
+    ) -> ProductPage:
         """Products in code order, one keyset page at a time, filtered by category subtree, role, series,
         lifecycle and attribute values. An unknown code in a filter is a 400 naming the parameter."""
         return await products.list_products(

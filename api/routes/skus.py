@@ -7,9 +7,8 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
-from domain.catalog import skus
-from domain.catalog.skus import Sku, SkuCreate, SkuFields, SkuPatch
-from domain.types import Page
+from domain.skus import service as skus
+from domain.skus.model import Sku, SkuCreate, SkuFields, SkuPage, SkuPatch
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 WRITERS = allow("purchasing", "warehouse", "listing")
@@ -20,7 +19,7 @@ class ProductSkuController(Controller):
     tags = ["SKUs"]
 
     @get("", operation_id="listProductSkus", summary="List a product's SKUs", opt=READERS)
-    async def list_skus(self, conn: Conn, code: FromPath[str], limit: LimitQ = 50, cursor: CursorQ = None) -> Page[Sku]:
+    async def list_skus(self, conn: Conn, code: FromPath[str], limit: LimitQ = 50, cursor: CursorQ = None) -> SkuPage:
         """The SKUs of one product, in sku order, one keyset page at a time."""
         return await skus.list_skus(conn, code, limit=limit, cursor=cursor)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.catalog import gtin
+from domain.skus import gtin
 
 
 @pytest.mark.parametrize(
