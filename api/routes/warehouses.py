@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
 from domain.stock import picking, warehouses
-from domain.stock.picking import PickList, PickListRequest
+from domain.stock.model import PickList, PickListRequest
 from domain.stock.warehouses import (
     Location,
     LocationCreate,
