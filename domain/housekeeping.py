@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncpg
 
-from domain.sql import load
+from domain.sales import service as sales
+from domain.stock import service as stock
 
 KEY_RETENTION_HOURS = 48
-_STOCK = load("stock")
-_SALES = load("sales")
 
 
 async def forget_old_idempotency_keys(conn: asyncpg.Connection) -> None:
     """Forget stock and sales idempotency keys older than the retention (the ledger itself stays)."""
-    await conn.execute(_STOCK.update_expired_request_keys.sql, KEY_RETENTION_HOURS)
-    await conn.execute(_SALES.delete_expired_sales_requests.sql, KEY_RETENTION_HOURS)
+    await stock.forget_old_request_keys(conn, KEY_RETENTION_HOURS)
+    await sales.forget_old_requests(conn, KEY_RETENTION_HOURS)

@@ -12,8 +12,7 @@ from litestar.params import HeaderParameter, JSONBody, QueryParameter
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, LimitQ
 from domain.sales import service
-from domain.sales.model import SalesFactRow, SalesResult, SalesUpload
-from domain.types import Page
+from domain.sales.model import SalesFactPage, SalesResult, SalesUpload
 
 IdempotencyKey = Annotated[
     str | None,
@@ -77,7 +76,7 @@ class SalesController(Controller):
         ] = None,
         limit: LimitQ = 50,
         cursor: CursorQ = None,
-    ) -> Page[SalesFactRow]:
+    ) -> SalesFactPage:
         """Sales facts in (day, SKU, channel) order, one keyset page at a time."""
         return await service.list_sales(
             conn, sku=sku, channel=channel, since=since, until=until, limit=limit, cursor=cursor

@@ -11,8 +11,7 @@ from litestar.params import HeaderParameter, JSONBody, QueryParameter
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, LimitQ
 from domain.stock import service
-from domain.stock.model import LedgerEntry, MovementRequest, MovementsResult, StockAnswer
-from domain.types import Page
+from domain.stock.model import LedgerPage, MovementRequest, MovementsResult, StockAnswer
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 
@@ -102,7 +101,7 @@ class StockController(Controller):
         since: Annotated[datetime | None, _q("since", "Only movements at or after this moment (RFC 3339).")] = None,
         limit: LimitQ = 50,
         cursor: CursorQ = None,
-    ) -> Page[LedgerEntry]:
+    ) -> LedgerPage:
         """Every movement, newest first: type, quantities, bins, reference, reason, who and when. Unit
         costs are shown to finance, purchasing and admin only."""
         return await service.list_movements(

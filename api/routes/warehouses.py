@@ -9,19 +9,21 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
-from domain.stock import picking, warehouses
-from domain.stock.picking import PickList, PickListRequest
-from domain.stock.warehouses import (
+from domain.stock import picking
+from domain.stock.model import PickList, PickListRequest
+from domain.warehouses import service as warehouses
+from domain.warehouses.model import (
     Location,
     LocationCreate,
     LocationFields,
+    LocationPage,
     LocationPatch,
     Warehouse,
     WarehouseCreate,
     WarehouseFields,
+    WarehousePage,
     WarehousePatch,
 )
-from domain.types import Page
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 WRITERS = allow("warehouse")
@@ -43,7 +45,7 @@ class WarehouseController(Controller):
     @get("", operation_id="listWarehouses", summary="List warehouses", opt=READERS)
     async def list_warehouses(
         self, conn: Conn, active: ActiveQ = None, limit: LimitQ = 50, cursor: CursorQ = None
-    ) -> Page[Warehouse]:
+    ) -> WarehousePage:
         """Every warehouse, in code order, one keyset page at a time; `?active=` filters."""
         return await warehouses.list_warehouses(conn, active=active, limit=limit, cursor=cursor)
 
@@ -111,7 +113,7 @@ class LocationController(Controller):
         active: ActiveQ = None,
         limit: LimitQ = 50,
         cursor: CursorQ = None,
-    ) -> Page[Location]:
+    ) -> LocationPage:
         """The warehouse's bins in walk order (`pick_sequence`, then code), one keyset page at a time;
         `?zone=` and `?active=` filter."""
         return await warehouses.list_locations(conn, code, zone=zone, active=active, limit=limit, cursor=cursor)

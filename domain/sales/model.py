@@ -1,16 +1,23 @@
-"""Shapes of sales facts: the upload body, its answer and the listed facts."""
+"""Sales facts: the upload body, its answer and the listed facts; how an upload (JSON or JSONL) is read and
+checked row by row."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any
 
 import msgspec
 
-from domain.money import Money
+from domain.errors import FieldError, MalformedJson, ValidationFailed, pointer_join
+from domain.money import Money, money_errors
 from domain.types import Code, SkuCode
+from domain.validation import collect
 
 MAX_FACTS = 10_000
+JSONL_MEDIA_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/x-jsonlines"})
+# sales_facts.revenue is numeric(18, 4): at most 14 digits before the point.
+MAX_REVENUE = Decimal(10) ** 14
 
 Qty = Annotated[int, msgspec.Meta(ge=0, le=2_000_000_000, description="Units sold that day (0 or more).")]
 
@@ -48,3 +55,123 @@ class SalesFactRow(msgspec.Struct, frozen=True, kw_only=True):
     qty: int
     revenue: Money
     updated_at: datetime
+
+
+class SalesFactPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of sales facts."""
+
+    items: list[SalesFactRow]
+    next_cursor: str | None
+
+
+class StoredUpload(msgspec.Struct, frozen=True, kw_only=True):
+    """The first answer to an upload under an Idempotency-Key, with the hash of its body."""
+
+    request_hash: bytes
+    response: SalesResult
+
+
+def _latest_day() -> date:
+    # A day is "in the future" only once it has not begun anywhere on Earth (UTC+14 is the earliest zone).
+    return (datetime.now(UTC) + timedelta(hours=14)).date()
+
+
+def _row(value: Any, base: str, latest: date, errors: list[FieldError]) -> SalesFact | None:
+    """One fact checked on its own: its shape (strictly: a float revenue or a string qty is refused), then
+    the money rules and the day."""
+    try:
+        fact = msgspec.convert(value, SalesFact)
+    except msgspec.ValidationError as exc:
+        found = collect(value, SalesFact, base)
+        errors += found or [FieldError(pointer=base, code="wrong_type", message=str(exc).split(" - at ")[0] + ".")]
+        return None
+    found = money_errors(fact.revenue, pointer_join(base, "revenue"))
+    if not found and abs(Decimal(fact.revenue.amount)) >= MAX_REVENUE:
+        found.append(
+            FieldError(
+                pointer=pointer_join(base, "revenue", "amount"), code="out_of_range", message="The amount is too large."
+            )
+        )
+    if fact.day > latest:
+        found.append(
+            FieldError(pointer=pointer_join(base, "day"), code="future_day", message=f"{fact.day} has not begun yet.")
+        )
+    errors += found
+    return None if found else fact
+
+
+def _json_rows(raw: bytes) -> tuple[list[tuple[str, Any]], list[FieldError]]:
+    try:
+        doc = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        raise MalformedJson() from None
+    if not isinstance(doc, dict):
+        raise ValidationFailed([FieldError(pointer="", code="wrong_type", message="The body is a JSON object.")])
+    errors = [
+        FieldError(pointer=pointer_join("", k), code="unknown_field", message=f"`{k}` is not a field here.")
+        for k in doc
+        if k != "facts"
+    ]
+    facts: Any = doc.get("facts")
+    if facts is None:
+        errors.append(FieldError(pointer="/facts", code="required", message="`facts` is required."))
+    elif not isinstance(facts, list):
+        errors.append(FieldError(pointer="/facts", code="wrong_type", message="`facts` is a list of facts."))
+    if errors:
+        raise ValidationFailed(errors)
+    return [(f"/facts/{i}", fact) for i, fact in enumerate(facts)], []
+
+
+def _jsonl_rows(raw: bytes) -> tuple[list[tuple[str, Any]], list[FieldError]]:
+    rows: list[tuple[str, Any]] = []
+    errors: list[FieldError] = []
+    for i, line in enumerate(raw.split(b"\n")):
+        if not line.strip():
+            continue  # blank lines (a trailing newline) carry nothing, but keep their number
+        try:
+            rows.append((f"/lines/{i}", msgspec.json.decode(line)))
+        except msgspec.DecodeError:
+            errors.append(
+                FieldError(pointer=f"/lines/{i}", code="malformed_json", message=f"Line {i} is not valid JSON.")
+            )
+    return rows, errors
+
+
+def parse_upload(raw: bytes, media_type: str) -> list[tuple[str, SalesFact]]:
+    """The facts of a JSON or JSONL upload with their pointers, each checked; every bad row is named in one 422."""
+    jsonl = media_type.lower() in JSONL_MEDIA_TYPES
+    rows, errors = _jsonl_rows(raw) if jsonl else _json_rows(raw)
+    where = "/lines" if jsonl else "/facts"
+    if not rows and not errors:
+        raise ValidationFailed([FieldError(pointer=where, code="too_short", message="No facts.")])
+    if len(rows) + len(errors) > MAX_FACTS:
+        raise ValidationFailed(
+            [FieldError(pointer=where, code="too_long", message=f"At most {MAX_FACTS:,} facts per request.")]
+        )
+    latest = _latest_day()
+    facts: list[tuple[str, SalesFact]] = []
+    seen: dict[tuple[date, str, str], str] = {}
+    for base, value in rows:
+        fact = _row(value, base, latest, errors)
+        if fact is None:
+            continue
+        key = (fact.day, fact.sku, fact.channel)
+        if key in seen:
+            errors.append(
+                FieldError(
+                    pointer=pointer_join(base, "day"),
+                    code="duplicate",
+                    message=f"{base} repeats the day, SKU and channel of {seen[key]}.",
+                )
+            )
+            continue
+        seen[key] = base
+        facts.append((base, fact))
+    if errors:
+        raise ValidationFailed(sorted(errors, key=_order))
+    return facts
+
+
+def _order(e: FieldError) -> tuple[int, str]:
+    parts = (e.pointer or "").split("/")
+    return (int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else -1, e.pointer or "")

@@ -1,13 +1,22 @@
-"""Stock: movements (the ledger) and levels per SKU and bin."""
+"""Stock: movements (the ledger), levels per SKU and bin, pick lists — shapes, rules and errors."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from domain.money import Money
+from domain.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    IdempotencyKeyReused,
+    RuleViolation,
+    ValidationFailed,
+    pointer_join,
+)
+from domain.money import Money, money_errors
 from domain.types import Code, SkuCode
 
 MovementType = Literal["receive", "pick", "ship", "transfer", "adjust", "count", "reserve", "release"]
@@ -17,6 +26,8 @@ LocationCode = Annotated[
 Quantity = Annotated[int, msgspec.Meta(ge=-1_000_000_000, le=1_000_000_000)]
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 MAX_BATCH = 1000
+MAX_PICK_LINES = 500
+PickQty = Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000, description="Units wanted.")]
 
 
 class Movement(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -116,3 +127,238 @@ class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     reason: str | None = None
     actor: str
     created_at: datetime
+
+
+class LedgerPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of the stock ledger, newest first."""
+
+    items: list[LedgerEntry]
+    next_cursor: str | None
+
+
+# Pick lists
+
+
+class PickLineRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    sku: SkuCode
+    qty: PickQty
+
+
+class PickListRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Body of POST /v1/warehouses/{code}/pick-lists: 1 to 500 lines, each SKU at most once."""
+
+    lines: Annotated[list[PickLineRequest], msgspec.Meta(min_length=1, max_length=MAX_PICK_LINES)]
+    include_reserved: bool = False
+
+
+class Pick(msgspec.Struct, frozen=True, kw_only=True):
+    """Take `qty` from this bin."""
+
+    location: str
+    zone: str | None
+    pick_sequence: int
+    qty: int
+
+
+class PickLine(msgspec.Struct, frozen=True, kw_only=True):
+    """One requested line: its picks in walk order and what the warehouse cannot supply (`short`)."""
+
+    sku: str
+    qty: int
+    picks: list[Pick]
+    short: int
+
+
+class RouteStop(msgspec.Struct, frozen=True, kw_only=True):
+    """One pick on the walk: which bin, which SKU, how many."""
+
+    location: str
+    zone: str | None
+    pick_sequence: int
+    sku: str
+    qty: int
+
+
+class PickList(msgspec.Struct, frozen=True, kw_only=True):
+    """The plan: per line the bins to take from, and every pick of every line in walk order."""
+
+    warehouse: str
+    lines: list[PickLine]
+    route: list[RouteStop]
+    complete: bool
+
+
+class PickingWarehouse(msgspec.Struct, frozen=True, kw_only=True):
+    """What a pick list needs of its warehouse."""
+
+    id: int
+    active: bool
+
+
+class PickCandidate(msgspec.Struct, frozen=True, kw_only=True):
+    """A bin of the warehouse holding a SKU, with how much can be taken from it."""
+
+    sku: str
+    location: str
+    zone: str | None
+    pick_sequence: int
+    takeable: int
+
+
+# Errors. The first four are raised by the database function that applies movements (merch_apply_movements),
+# which makes their messages and context; `refusal` gives them their class.
+
+
+class InsufficientStock(Conflict):
+    """A movement would take a bin's on-hand or available stock below zero; the context says what is where."""
+
+    code = "insufficient-stock"
+
+
+class InsufficientReservation(Conflict):
+    """A release frees more than is reserved in the bin; the context says what is where."""
+
+    code = "insufficient-reservation"
+
+
+class InvalidMovements(RuleViolation):
+    """Movements name SKUs, warehouses or bins that do not exist or are inactive, or a transfer to the bin it
+    takes from: `errors` names every one."""
+
+    code = "invalid-movements"
+
+
+class CurrencyMismatch(RuleViolation):
+    """A receipt's unit cost is in another currency than the one the SKU is costed in."""
+
+    code = "currency-mismatch"
+
+
+class WarehouseInactive(Conflict):
+    """A pick list is asked of an inactive warehouse."""
+
+    code = "warehouse-inactive"
+
+    def __init__(self, warehouse: str) -> None:
+        super().__init__(f"Warehouse {warehouse!r} is inactive; nothing can be picked from it.")
+
+
+_REFUSALS: dict[str, type[DomainError]] = {
+    cls.code: cls for cls in (InsufficientStock, InsufficientReservation, InvalidMovements, CurrencyMismatch)
+}
+
+
+def refusal(problem: dict[str, Any]) -> DomainError | None:
+    """The error that the database function applying movements raised (as a JSON message: code, detail, maybe
+    `errors`, the rest context); None for a code it is not known to raise."""
+    problem = dict(problem)
+    code, detail = problem.pop("code", None), problem.pop("detail", None)
+    if code == IdempotencyKeyReused.code:
+        return IdempotencyKeyReused()
+    if code not in _REFUSALS or not isinstance(detail, str):
+        return None
+    errors = [FieldError(pointer=e["pointer"], code=e["code"], message=e["message"]) for e in problem.pop("errors", [])]
+    return _REFUSALS[code](detail, errors=errors, **problem)
+
+
+# Rules
+
+
+def _line_errors(m: Movement, base: str) -> list[FieldError]:
+    """The rules of each movement type that the shape alone does not say."""
+    errors: list[FieldError] = []
+
+    def err(field: str, code: str, message: str) -> None:
+        errors.append(FieldError(pointer=pointer_join(base, field), code=code, message=message))
+
+    if m.type == "adjust":
+        if m.qty == 0:
+            err("qty", "zero_quantity", "An adjustment moves at least one unit (negative to remove).")
+        if m.reason is None:
+            err("reason", "required", "An adjustment needs a reason.")
+    elif m.type == "count":
+        if m.qty < 0:
+            err("qty", "out_of_range", "A count is the quantity counted: zero or more.")
+    elif m.qty <= 0:
+        err("qty", "out_of_range", f"A {m.type} moves a positive quantity.")
+    if m.type == "transfer":
+        if m.to_location is None:
+            err("to_location", "required", "A transfer names the location it moves to.")
+    elif m.to_location is not None or m.to_warehouse is not None:
+        err(
+            "to_location" if m.to_location is not None else "to_warehouse",
+            "not_applicable",
+            f"Only a transfer has a destination; this is a {m.type}.",
+        )
+    if m.unit_cost is not None:
+        if m.type != "receive":
+            err("unit_cost", "not_applicable", "Only a receipt carries a unit cost.")
+        else:
+            errors += money_errors(m.unit_cost, pointer_join(base, "unit_cost"), extra_decimals=4)
+    if m.supplier is not None and m.type != "receive":
+        err("supplier", "not_applicable", "Only a receipt names a supplier.")
+    return errors
+
+
+def movements_of(body: MovementRequest) -> list[Movement]:
+    """The movements a request carries (one at the top level, or a batch), each checked against its type."""
+    fields = {k: v for k, v in msgspec.structs.asdict(body).items() if k != "movements" and v is not msgspec.UNSET}
+    if body.movements is not msgspec.UNSET:
+        if fields:
+            first = sorted(fields)[0]
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        pointer=f"/{first}",
+                        code="not_applicable",
+                        message="Send either one movement or `movements`, not both.",
+                    )
+                ]
+            )
+        movements = body.movements
+        if not movements:
+            raise ValidationFailed([FieldError(pointer="/movements", code="too_short", message="No movements.")])
+        if len(movements) > MAX_BATCH:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        pointer="/movements",
+                        code="too_long",
+                        message=f"At most {MAX_BATCH} movements per request; split the batch.",
+                    )
+                ]
+            )
+        base = "/movements"
+    else:
+        missing = [f for f in ("type", "sku", "qty", "warehouse", "location") if f not in fields]
+        if missing:
+            raise ValidationFailed(
+                [FieldError(pointer=f"/{f}", code="required", message=f"`{f}` is required.") for f in missing]
+            )
+        movements = [msgspec.convert(fields, Movement, from_attributes=False)]
+        base = ""
+    errors: list[FieldError] = []
+    for i, m in enumerate(movements):
+        errors += _line_errors(m, pointer_join(base, i) if base else "")
+    if errors:
+        raise ValidationFailed(errors)
+    return movements
+
+
+def check_pick_lines(skus: list[str], known: set[str]) -> None:
+    """Every unknown or repeated SKU of a pick list at once, each at its `/lines/i/sku`."""
+    errors: list[FieldError] = []
+    first: dict[str, int] = {}
+    for i, sku in enumerate(skus):
+        pointer = f"/lines/{i}/sku"
+        if sku not in known:
+            errors.append(FieldError(pointer=pointer, code="unknown_sku", message=f"No SKU is {sku!r}."))
+        elif sku in first:
+            errors.append(
+                FieldError(
+                    pointer=pointer, code="duplicate_sku", message=f"SKU {sku!r} is on line {first[sku]} already."
+                )
+            )
+        first.setdefault(sku, i)
+    if errors:
+        raise ValidationFailed(errors)
