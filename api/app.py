@@ -41,6 +41,7 @@ from api.routes import (
 )
 from api.runner import JobRunner
 from api.settings import Settings
+from domain.seed import model as _seed_errors  # noqa: F401  (`merch seed scale`'s errors, listed with the others)
 
 log = logging.getLogger("merchflow")
 

@@ -36,7 +36,8 @@ import msgspec
 from api import db, migrate
 from api.settings import Settings
 from domain.keys.model import Principal
-from domain.reports import service as reports
+from domain.reports import costs, sales
+from domain.reports.model import ReportScope
 from domain.seed import scale
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -118,20 +119,20 @@ async def prepare(pool: asyncpg.Pool, products: int, sales_skus: int) -> None:
 def runners(
     category: str | None, since: date | None = None, until: date | None = None
 ) -> dict[str, Callable[[asyncpg.Connection], Awaitable[Any]]]:
-    scope: dict[str, Any] = {"category": category, "role": None, "series": None}
-    period: dict[str, Any] = {"since": since, "until": until}
+    scope = ReportScope(category=category)
+    period = ReportScope(category=category, since=since, until=until)
     limit = 10_000
     return {
-        "margins (by sku)": lambda c: reports.margins(c, **scope, by="sku", at=None, limit=limit),
-        "margins (by category)": lambda c: reports.margins(c, **scope, by="category", at=None, limit=limit),
-        "inventory-valuation": lambda c: reports.inventory_valuation(c, **scope, limit=limit),
-        "assortment": lambda c: reports.assortment(c, FINANCE, **scope, **period, target=None),
-        "abc": lambda c: reports.abc(c, FINANCE, **scope, **period, classes=None, limit=limit),
-        "purchasing-scorecard": lambda c: reports.purchasing_scorecard(
-            c, **scope, **period, weights=None, currency="CNY", limit=limit
+        "margins (by sku)": lambda c: costs.margins(c, scope, by="sku", at=None, limit=limit),
+        "margins (by category)": lambda c: costs.margins(c, scope, by="category", at=None, limit=limit),
+        "inventory-valuation": lambda c: costs.inventory_valuation(c, scope, limit=limit),
+        "assortment": lambda c: sales.assortment(c, FINANCE, period, target=None),
+        "abc": lambda c: sales.abc(c, FINANCE, period, classes=None, limit=limit),
+        "purchasing-scorecard": lambda c: sales.purchasing_scorecard(
+            c, period, weights=None, currency="CNY", limit=limit
         ),
-        "payables": lambda c: reports.payables(c, **scope, **period, limit=limit),
-        "receivables": lambda c: reports.receivables(c, **scope, **period, limit=limit),
+        "payables": lambda c: costs.payables(c, period, limit=limit),
+        "receivables": lambda c: sales.receivables(c, period, limit=limit),
     }
 
 

@@ -9,22 +9,24 @@ from typing import Annotated, Any
 
 from litestar import Controller, Response, get
 from litestar.datastructures import Accept
+from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn
-from domain.reports import service
+from domain.reports import costs, sales, service
 from domain.reports.model import (
     AbcRow,
     AssortmentRow,
     MarginRow,
+    MarginsBy,
     PayableRow,
     ReceivableRow,
     Report,
+    ReportScope,
     ScorecardRow,
     ValuationRow,
 )
-from domain.reports.service import MarginsBy
 
 FINANCE = allow("finance", "purchasing")
 MERCHANDISING = allow("finance", "purchasing", "marketing")
@@ -40,6 +42,27 @@ RoleQ = Annotated[str | None, _q("role", "Only products of this role (code).")]
 SeriesQ = Annotated[str | None, _q("series", "Only products of this series (code).")]
 FromQ = Annotated[date | None, _q("from", "First day of the period (inclusive; default: no bound).")]
 ToQ = Annotated[date | None, _q("to", "Last day of the period (inclusive; default: no bound).")]
+
+
+def scope_query(category: CategoryQ = None, role: RoleQ = None, series: SeriesQ = None) -> ReportScope:
+    """The scope of a report at a moment, from its query parameters."""
+    return ReportScope(category=category, role=role, series=series)
+
+
+def scope_over_period_query(
+    category: CategoryQ = None, role: RoleQ = None, series: SeriesQ = None, since: FromQ = None, until: ToQ = None
+) -> ReportScope:
+    """The scope of a report over a period, from its query parameters (`from` after `to` is a 400)."""
+    return ReportScope(category=category, role=role, series=series, since=since, until=until)
+
+
+# Every report takes its scope as the dependency `report_scope` (`scope` is the ASGI scope's name), built once
+# from the query parameters that OpenAPI documents in its place: a report at a moment declares
+# `dependencies=AT_A_MOMENT`, one over a period `dependencies=OVER_A_PERIOD` (which adds `from` and `to`).
+Scope = NamedDependency[ReportScope]
+AT_A_MOMENT = {"report_scope": Provide(scope_query, sync_to_thread=False)}
+OVER_A_PERIOD = {"report_scope": Provide(scope_over_period_query, sync_to_thread=False)}
+
 ReportLimitQ = Annotated[
     int,
     QueryParameter(
@@ -74,13 +97,17 @@ class ReportController(Controller):
     path = "/v1/reports"
     tags = ["Reports"]
 
-    @get("/margins", operation_id="getMarginsReport", summary="Margins at prices in force", opt=FINANCE)
+    @get(
+        "/margins",
+        operation_id="getMarginsReport",
+        summary="Margins at prices in force",
+        opt=FINANCE,
+        dependencies=AT_A_MOMENT,
+    )
     async def margins(
         self,
         conn: Conn,
-        category: CategoryQ = None,
-        role: RoleQ = None,
-        series: SeriesQ = None,
+        report_scope: Scope,
         by: Annotated[MarginsBy, _q("by", "Group by sku (default), product, category, role or series.")] = "sku",
         at: Annotated[datetime | None, _q("at", "The moment whose prices count (RFC 3339; default now).")] = None,
         limit: ReportLimitQ = 10_000,
@@ -91,44 +118,35 @@ class ReportController(Controller):
         Amounts are sums over the group's SKUs that have both prices (one unit of each); a SKU counts in
         every currency it has prices in. Grouped by series, a product in two series counts in both and one
         in none under `group: null`."""
-        return render(
-            await service.margins(conn, category=category, role=role, series=series, by=by, at=at, limit=limit),
-            accept,
-        )
+        return render(await costs.margins(conn, report_scope, by=by, at=at, limit=limit), accept)
 
     @get(
         "/inventory-valuation",
         operation_id="getInventoryValuationReport",
         summary="Stock valued at cost",
         opt=FINANCE,
+        dependencies=AT_A_MOMENT,
     )
     async def inventory_valuation(
-        self,
-        conn: Conn,
-        category: CategoryQ = None,
-        role: RoleQ = None,
-        series: SeriesQ = None,
-        limit: ReportLimitQ = 10_000,
-        accept: AcceptH = None,
+        self, conn: Conn, report_scope: Scope, limit: ReportLimitQ = 10_000, accept: AcceptH = None
     ) -> Response[Report[ValuationRow]]:
         """On-hand stock × unit cost per warehouse and home category. The unit cost is the SKU's
         moving-average cost (`cost_source: moving-average`), else the cost price in force now
         (`cost-price`); a SKU with neither counts its units but no value (`none`)."""
-        return render(
-            await service.inventory_valuation(conn, category=category, role=role, series=series, limit=limit),
-            accept,
-        )
+        return render(await costs.inventory_valuation(conn, report_scope, limit=limit), accept)
 
-    @get("/assortment", operation_id="getAssortmentReport", summary="Assortment by role and series", opt=MERCHANDISING)
+    @get(
+        "/assortment",
+        operation_id="getAssortmentReport",
+        summary="Assortment by role and series",
+        opt=MERCHANDISING,
+        dependencies=OVER_A_PERIOD,
+    )
     async def assortment(
         self,
         conn: Conn,
         principal: Actor,
-        category: CategoryQ = None,
-        role: RoleQ = None,
-        series: SeriesQ = None,
-        since: FromQ = None,
-        until: ToQ = None,
+        report_scope: Scope,
         target: Annotated[
             str | None,
             _q("target", "A target revenue mix by role, e.g. destination:30,routine:50,image:10,promotion:10."),
@@ -140,23 +158,20 @@ class ReportController(Controller):
         revenue and margin shares in percent of the subtree's totals (each product counted once). With
         `target`, each role's revenue share against it (`target_diff` in points). Marketing sees margin
         percentages and shares, never `cost` or `margin` amounts."""
-        return render(
-            await service.assortment(
-                conn, principal, category=category, role=role, series=series, since=since, until=until, target=target
-            ),
-            accept,
-        )
+        return render(await sales.assortment(conn, principal, report_scope, target=target), accept)
 
-    @get("/abc", operation_id="getAbcReport", summary="ABC classes by revenue", opt=MERCHANDISING)
+    @get(
+        "/abc",
+        operation_id="getAbcReport",
+        summary="ABC classes by revenue",
+        opt=MERCHANDISING,
+        dependencies=OVER_A_PERIOD,
+    )
     async def abc(
         self,
         conn: Conn,
         principal: Actor,
-        category: CategoryQ = None,
-        role: RoleQ = None,
-        series: SeriesQ = None,
-        since: FromQ = None,
-        until: ToQ = None,
+        report_scope: Scope,
         classes: Annotated[
             str | None, _q("classes", "Class sizes in percent, summing to 100 (default 70,20,5,5).")
         ] = None,
@@ -168,35 +183,19 @@ class ReportController(Controller):
         contains the cumulative share *before* it — with 70,20,5,5 a SKU after exactly 70.00 % is a B,
         one after 69.99 % an A (the first SKU is always an A). Marketing sees `margin_pct`, never `cost` or
         `margin` amounts."""
-        return render(
-            await service.abc(
-                conn,
-                principal,
-                category=category,
-                role=role,
-                series=series,
-                since=since,
-                until=until,
-                classes=classes,
-                limit=limit,
-            ),
-            accept,
-        )
+        return render(await sales.abc(conn, principal, report_scope, classes=classes, limit=limit), accept)
 
     @get(
         "/purchasing-scorecard",
         operation_id="getPurchasingScorecardReport",
         summary="Products scored for purchasing",
         opt=FINANCE,
+        dependencies=OVER_A_PERIOD,
     )
     async def purchasing_scorecard(
         self,
         conn: Conn,
-        category: CategoryQ = None,
-        role: RoleQ = None,
-        series: SeriesQ = None,
-        since: FromQ = None,
-        until: ToQ = None,
+        report_scope: Scope,
         weights: Annotated[
             str | None, _q("weights", "Weights summing to 1 (default volume:0.3,margin:0.3,appeal:0.2,value:0.2).")
         ] = None,
@@ -210,59 +209,35 @@ class ReportController(Controller):
         0..1 within the result (equal on every line: 1; no margin: 0); the score is the weighted sum, four
         decimals; ties by product code."""
         return render(
-            await service.purchasing_scorecard(
-                conn,
-                category=category,
-                role=role,
-                series=series,
-                since=since,
-                until=until,
-                weights=weights,
-                currency=currency,
-                limit=limit,
-            ),
+            await sales.purchasing_scorecard(conn, report_scope, weights=weights, currency=currency, limit=limit),
             accept,
         )
 
-    @get("/payables", operation_id="getPayablesReport", summary="Accrued payables from receipts", opt=FINANCE)
+    @get(
+        "/payables",
+        operation_id="getPayablesReport",
+        summary="Accrued payables from receipts",
+        opt=FINANCE,
+        dependencies=OVER_A_PERIOD,
+    )
     async def payables(
-        self,
-        conn: Conn,
-        category: CategoryQ = None,
-        role: RoleQ = None,
-        series: SeriesQ = None,
-        since: FromQ = None,
-        until: ToQ = None,
-        limit: ReportLimitQ = 10_000,
-        accept: AcceptH = None,
+        self, conn: Conn, report_scope: Scope, limit: ReportLimitQ = 10_000, accept: AcceptH = None
     ) -> Response[Report[PayableRow]]:
         """An accrual, not a ledger of invoices: goods received (stock receipts with a unit cost,
         qty × unit cost) by supplier and month of receipt (UTC)."""
-        return render(
-            await service.payables(
-                conn, category=category, role=role, series=series, since=since, until=until, limit=limit
-            ),
-            accept,
-        )
+        return render(await costs.payables(conn, report_scope, limit=limit), accept)
 
-    @get("/receivables", operation_id="getReceivablesReport", summary="Accrued receivables from sales", opt=FINANCE)
+    @get(
+        "/receivables",
+        operation_id="getReceivablesReport",
+        summary="Accrued receivables from sales",
+        opt=FINANCE,
+        dependencies=OVER_A_PERIOD,
+    )
     async def receivables(
-        self,
-        conn: Conn,
-        category: CategoryQ = None,
-        role: RoleQ = None,
-        series: SeriesQ = None,
-        since: FromQ = None,
-        until: ToQ = None,
-        limit: ReportLimitQ = 10_000,
-        accept: AcceptH = None,
+        self, conn: Conn, report_scope: Scope, limit: ReportLimitQ = 10_000, accept: AcceptH = None
     ) -> Response[Report[ReceivableRow]]:
         """An accrual, not a ledger of invoices: distribution-channel sales facts at qty × the distribution
         price in force on the day (in the fact's currency), by month; qty without such a price is
         `unpriced_qty`."""
-        return render(
-            await service.receivables(
-                conn, category=category, role=role, series=series, since=since, until=until, limit=limit
-            ),
-            accept,
-        )
+        return render(await sales.receivables(conn, report_scope, limit=limit), accept)

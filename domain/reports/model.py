@@ -2,18 +2,64 @@
 
 Amounts are decimal strings in the row's `currency` (one currency per row), percentages decimal strings
 with two decimals. Fields a role may not see (cost amounts for marketing) are left out of the row and
-listed in `omitted`; `columns` names the fields of every row, in order (the CSV header)."""
+listed in `omitted`; `columns` names the fields of every row, in order (the CSV header).
+
+Every report covers a `ReportScope`: built once from the query parameters, resolved to the ids behind its
+codes (`ScopeIds`) by the one opening every report shares (`domain/reports/service.py`)."""
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from datetime import date
+from typing import Generic, Literal, TypeVar
 
 import msgspec
+
+from domain.errors import param_error
 
 R = TypeVar("R")
 
 Hidden = msgspec.UnsetType
 HIDDEN = msgspec.UNSET
+
+MarginsBy = Literal["sku", "product", "category", "role", "series"]
+
+
+class ReportScope(msgspec.Struct, frozen=True, kw_only=True):
+    """What a report covers, as the request names it: a category's subtree, a role and a series (codes; None:
+    all) and, for the reports over a period, its first and last day (inclusive; None: no bound).
+
+    A period whose first day is after its last is a 400 on `from` as soon as the scope is built."""
+
+    category: str | None = None
+    role: str | None = None
+    series: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise param_error("from", "out_of_range", "`from` is after `to`.")
+
+    def echo(self, *, period: bool) -> dict[str, str | None]:
+        """The scope as a report's `parameters` repeat it: the codes, then `from` and `to` for a report over a
+        period."""
+        codes = {"category": self.category, "role": self.role, "series": self.series}
+        if not period:
+            return codes
+        return {
+            **codes,
+            "from": self.since.isoformat() if self.since else None,
+            "to": self.until.isoformat() if self.until else None,
+        }
+
+
+class ScopeIds(msgspec.Struct, frozen=True, kw_only=True):
+    """The ids behind a scope's codes, as every report statement takes them first: the category's path
+    (its subtree), the role's and the series' ids (None: all, or a code that names nothing)."""
+
+    category_path: str | None = None
+    role_id: int | None = None
+    series_id: int | None = None
 
 
 class Report(msgspec.Struct, Generic[R], frozen=True, kw_only=True, omit_defaults=True):

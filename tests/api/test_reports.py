@@ -16,7 +16,8 @@ import pytest
 
 from domain.jobs.service import refresh_due
 from domain.keys.model import Principal
-from domain.reports import service as reports
+from domain.reports import sales
+from domain.reports.model import ReportScope
 from domain.sql import load
 from tests import factories as f
 
@@ -880,20 +881,18 @@ async def test_the_rollup_and_the_facts_give_the_same_figures_for_any_period(
     ):
         await sale(conn, *args)
     finance = Principal(name="t", roles=frozenset({"finance"}))
-    scope: dict[str, Any] = {
-        "category": category,
-        "role": None,
-        "series": None,
-        "since": date.fromisoformat(since) if since else None,
-        "until": date.fromisoformat(until) if until else None,
-    }
+    scope = ReportScope(
+        category=category,
+        since=date.fromisoformat(since) if since else None,
+        until=date.fromisoformat(until) if until else None,
+    )
     runs: dict[str, Callable[[bool], Awaitable[Any]]] = {
-        "assortment": lambda r: reports.assortment(conn, finance, **scope, target=None, rollup=r),
-        "abc": lambda r: reports.abc(conn, finance, **scope, classes=None, limit=100, rollup=r),
-        "scorecard": lambda r: reports.purchasing_scorecard(
-            conn, **scope, weights=None, currency="CNY", limit=100, rollup=r
+        "assortment": lambda r: sales.assortment(conn, finance, scope, target=None, rollup=r),
+        "abc": lambda r: sales.abc(conn, finance, scope, classes=None, limit=100, rollup=r),
+        "scorecard": lambda r: sales.purchasing_scorecard(
+            conn, scope, weights=None, currency="CNY", limit=100, rollup=r
         ),
-        "receivables": lambda r: reports.receivables(conn, **scope, limit=100, rollup=r),
+        "receivables": lambda r: sales.receivables(conn, scope, limit=100, rollup=r),
     }
     for name, run in runs.items():
         by_rollup, by_facts = msgspec.to_builtins(await run(True)), msgspec.to_builtins(await run(False))

@@ -1,0 +1,113 @@
+"""The only place that runs the reports' statements (sql/queries/reports.sql).
+
+Each report statement takes the scope's ids first ($1 the category's path, $2 the role id, $3 the series id)
+and answers its rows as the database computes them (amounts and percentages as `Decimal`): the services
+round and shape them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from domain.reports.model import MarginsBy, ScopeIds
+from domain.sql import load
+
+Q = load("reports")
+GET_REPORT_SCOPE = Q.get_report_scope.sql
+LIST_MARGINS_BY_SKU = Q.list_margins_by_sku.sql
+LIST_MARGINS = Q.list_margins.sql
+LIST_INVENTORY_VALUATION = Q.list_inventory_valuation.sql
+LIST_ASSORTMENT = Q.list_assortment.sql
+LIST_ABC = Q.list_abc.sql
+LIST_PURCHASING_SCORECARD = Q.list_purchasing_scorecard.sql
+LIST_PAYABLES = Q.list_payables.sql
+LIST_RECEIVABLES = Q.list_receivables.sql
+
+# A report is one large statement: it gets memory to hash and sort in (not spill to disk) and a plan made for
+# its parameters, so that the branches for "no filter" are planned away (see merch_report_products).
+# The working set is in memory (random reads cost about what sequential ones do); JIT compilation costs more
+# than it saves on these plans.
+REPORT_SETTINGS = (
+    "SET LOCAL work_mem = '256MB'; SET LOCAL plan_cache_mode = force_custom_plan;"
+    " SET LOCAL jit = off; SET LOCAL random_page_cost = 1.1"
+)
+
+Row = Mapping[str, Any]
+
+
+async def get_report_scope(
+    conn: asyncpg.Connection, category: str | None, role: str | None, series: str | None
+) -> ScopeIds:
+    """The ids behind the codes; None where a code is None or names nothing."""
+    return msgspec.convert(dict(await conn.fetchrow(GET_REPORT_SCOPE, category, role, series)), ScopeIds)
+
+
+async def _fetch(conn: asyncpg.Connection, sql: str, ids: ScopeIds, *args: Any) -> Sequence[Row]:
+    async with conn.transaction():
+        await conn.execute(REPORT_SETTINGS)
+        rows: list[asyncpg.Record] = await conn.fetch(sql, ids.category_path, ids.role_id, ids.series_id, *args)
+        return rows
+
+
+async def list_margins_by_sku(
+    conn: asyncpg.Connection, ids: ScopeIds, at: datetime | None, limit: int
+) -> Sequence[Row]:
+    return await _fetch(conn, LIST_MARGINS_BY_SKU, ids, at, limit)
+
+
+async def list_margins(
+    conn: asyncpg.Connection, ids: ScopeIds, at: datetime | None, by: MarginsBy, limit: int
+) -> Sequence[Row]:
+    return await _fetch(conn, LIST_MARGINS, ids, at, by, limit)
+
+
+async def list_inventory_valuation(conn: asyncpg.Connection, ids: ScopeIds, limit: int) -> Sequence[Row]:
+    return await _fetch(conn, LIST_INVENTORY_VALUATION, ids, limit)
+
+
+async def list_assortment(
+    conn: asyncpg.Connection, ids: ScopeIds, since: date | None, until: date | None, rollup: bool
+) -> Sequence[Row]:
+    return await _fetch(conn, LIST_ASSORTMENT, ids, since, until, rollup)
+
+
+async def list_abc(
+    conn: asyncpg.Connection,
+    ids: ScopeIds,
+    since: date | None,
+    until: date | None,
+    bounds: list[Decimal],
+    limit: int,
+    rollup: bool,
+) -> Sequence[Row]:
+    return await _fetch(conn, LIST_ABC, ids, since, until, bounds, limit, rollup)
+
+
+async def list_purchasing_scorecard(
+    conn: asyncpg.Connection,
+    ids: ScopeIds,
+    since: date | None,
+    until: date | None,
+    weights: list[Decimal],
+    currency: str,
+    limit: int,
+    rollup: bool,
+) -> Sequence[Row]:
+    return await _fetch(conn, LIST_PURCHASING_SCORECARD, ids, since, until, weights, currency, limit, rollup)
+
+
+async def list_payables(
+    conn: asyncpg.Connection, ids: ScopeIds, since: date | None, until: date | None, limit: int
+) -> Sequence[Row]:
+    return await _fetch(conn, LIST_PAYABLES, ids, since, until, limit)
+
+
+async def list_receivables(
+    conn: asyncpg.Connection, ids: ScopeIds, since: date | None, until: date | None, limit: int, rollup: bool
+) -> Sequence[Row]:
+    return await _fetch(conn, LIST_RECEIVABLES, ids, since, until, limit, rollup)

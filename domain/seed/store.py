@@ -1,0 +1,60 @@
+"""The only place that runs the scale seed's statements (sql/queries/seed_scale.sql): set-based inserts."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from domain.sql import load
+
+Q = load("seed_scale")
+IS_SCALE_SEEDED = Q.is_scale_seeded.sql
+INSERT_SCALE_TREE = Q.insert_scale_tree.sql
+INSERT_SCALE_ROOTS = Q.insert_scale_roots.sql
+INSERT_SCALE_CHILDREN = Q.insert_scale_children.sql
+INSERT_SCALE_ATTRIBUTES = Q.insert_scale_attributes.sql
+INSERT_SCALE_OPTIONS = Q.insert_scale_options.sql
+INSERT_SCALE_BINDINGS = Q.insert_scale_bindings.sql
+INSERT_SCALE_PRODUCTS = Q.insert_scale_products.sql
+INSERT_SCALE_SKUS = Q.insert_scale_skus.sql
+# After a bulk load the planner's statistics are stale: the benchmarks that follow need fresh ones.
+ANALYZE = "ANALYZE"
+
+
+async def is_scale_seeded(conn: asyncpg.Connection) -> bool:
+    return bool(await conn.fetchval(IS_SCALE_SEEDED))
+
+
+async def insert_scale_tree(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval(INSERT_SCALE_TREE))
+
+
+async def insert_scale_roots(conn: asyncpg.Connection, tree_id: int, count: int) -> None:
+    await conn.execute(INSERT_SCALE_ROOTS, tree_id, count)
+
+
+async def insert_scale_children(conn: asyncpg.Connection, tree_id: int, depth: int, count: int) -> None:
+    await conn.execute(INSERT_SCALE_CHILDREN, tree_id, depth, count)
+
+
+async def insert_scale_attributes(conn: asyncpg.Connection, count: int) -> None:
+    await conn.execute(INSERT_SCALE_ATTRIBUTES, count)
+
+
+async def insert_scale_options(conn: asyncpg.Connection) -> None:
+    await conn.execute(INSERT_SCALE_OPTIONS)
+
+
+async def insert_scale_bindings(conn: asyncpg.Connection, tree_id: int) -> None:
+    await conn.execute(INSERT_SCALE_BINDINGS, tree_id)
+
+
+async def insert_scale_products(conn: asyncpg.Connection, tree_id: int, first: int, last: int) -> None:
+    await conn.execute(INSERT_SCALE_PRODUCTS, tree_id, first, last)
+
+
+async def insert_scale_skus(conn: asyncpg.Connection, first: int, last: int) -> None:
+    await conn.execute(INSERT_SCALE_SKUS, first, last)
+
+
+async def analyze(conn: asyncpg.Connection) -> None:
+    await conn.execute(ANALYZE)
