@@ -17,9 +17,8 @@ from domain.attributes.model import (
     AttributeNotFound,
     AttributePage,
     AttributePatch,
-    canonical_rules,
-    rule_errors,
 )
+from domain.attributes.rules import canonical_rules, rule_errors
 
 # SHIM (issue 9): moved to sets.py; re-exported for the areas that still import them from here.
 from domain.attributes.sets import effective_attribute_set as effective_attribute_set

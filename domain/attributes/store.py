@@ -15,8 +15,8 @@ from domain.attributes.model import (
     AttributeSetEntry,
     Binding,
     Option,
-    ValidationRules,
 )
+from domain.attributes.rules import ValidationRules
 from domain.attributes.values import AttributeDef
 from domain.sql import load
 
