@@ -9,11 +9,12 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
-from domain.attributes import service
+from domain.attributes import options, service, sets
 from domain.attributes.model import (
     Attribute,
     AttributeCreate,
     AttributeFields,
+    AttributePage,
     AttributePatch,
     AttributeSet,
     BindingList,
@@ -24,7 +25,6 @@ from domain.attributes.model import (
     Options,
 )
 from domain.attributes.values import AttributeType, Visibility
-from domain.types import Page
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 WRITERS = allow()
@@ -73,7 +73,7 @@ class AttributeController(Controller):
         filterable: FilterableQ = None,
         limit: LimitQ = 50,
         cursor: CursorQ = None,
-    ) -> Page[Attribute]:
+    ) -> AttributePage:
         """Every attribute in code order, one keyset page at a time; `group`, `type`, `visibility` and
         `filterable` narrow the list."""
         return await service.list_attributes(
@@ -153,8 +153,8 @@ class OptionController(Controller):
     ) -> Response[Options]:
         """The options of a select or multiselect attribute, in position order; the ETag is the
         attribute's."""
-        options, version = await service.list_options(conn, code)
-        return entity(options, version=version, if_none_match=if_none_match)
+        listed, version = await options.list_options(conn, code)
+        return entity(listed, version=version, if_none_match=if_none_match)
 
     @post("", operation_id="addAttributeOption", summary="Add an option", opt=WRITERS)
     async def add_option(
@@ -167,7 +167,7 @@ class OptionController(Controller):
     ) -> Response[Option]:
         """Add one option at `position` (later options move down by one) or, without one, last. The
         attribute's version goes up; `If-Match` takes the attribute's ETag."""
-        option, version = await service.add_option(conn, principal, code, data, expected(if_match))
+        option, version = await options.add_option(conn, principal, code, data, expected(if_match))
         return entity(option, version=version, created_at=f"/v1/attributes/{code}/options/{option.code}")
 
     @put("", operation_id="replaceAttributeOptions", summary="Replace all options", opt=WRITERS)
@@ -181,13 +181,13 @@ class OptionController(Controller):
     ) -> Response[Options]:
         """Replace the whole list (an item without `position` takes its index). Dropping an option that a
         product or SKU value still uses is a 409 naming it."""
-        options, version = await service.replace_options(conn, principal, code, data, expected(if_match))
-        return entity(options, version=version)
+        replaced, version = await options.replace_options(conn, principal, code, data, expected(if_match))
+        return entity(replaced, version=version)
 
     @get("/{option:str}", operation_id="getAttributeOption", summary="Get an option", opt=READERS)
     async def get_option(self, conn: Conn, code: FromPath[str], option: FromPath[str]) -> Response[Option]:
         """One option of a select or multiselect attribute; the ETag is the attribute's."""
-        found, version = await service.get_option(conn, code, option)
+        found, version = await options.get_option(conn, code, option)
         return entity(found, version=version)
 
     @put("/{option:str}", operation_id="putAttributeOption", summary="Create or replace an option", opt=WRITERS)
@@ -202,7 +202,7 @@ class OptionController(Controller):
     ) -> Response[Option]:
         """Upsert one option: creates it (201, last unless `position` is given) or replaces its labels and,
         when given, its position (200)."""
-        found, version, created = await service.put_option(conn, principal, code, option, data, expected(if_match))
+        found, version, created = await options.put_option(conn, principal, code, option, data, expected(if_match))
         return upserted(found, version=version, created=created, location=f"/v1/attributes/{code}/options/{found.code}")
 
     @delete("/{option:str}", operation_id="deleteAttributeOption", summary="Delete an option", opt=WRITERS)
@@ -215,7 +215,7 @@ class OptionController(Controller):
         if_match: IfMatch = None,
     ) -> None:
         """Delete one option; one that a product or SKU value still uses is a 409."""
-        await service.delete_option(conn, principal, code, option, expected(if_match))
+        await options.delete_option(conn, principal, code, option, expected(if_match))
 
 
 class AttributeSetController(Controller):
@@ -228,7 +228,7 @@ class AttributeSetController(Controller):
         those bound on its ancestors (`inherited`, with the `origin` category); when one attribute is bound at
         several levels the nearest binding wins, and the set is in shopper-attention order (effective
         `display_priority` descending, then code)."""
-        return await service.get_attribute_set(conn, code, effective=effective)
+        return await sets.get_attribute_set(conn, code, effective=effective)
 
     @put("", operation_id="putCategoryAttributeSet", summary="Replace a category's attribute set", opt=WRITERS)
     async def put_attribute_set(
@@ -237,4 +237,4 @@ class AttributeSetController(Controller):
         """Replace the category's own binding: each attribute with the stages it is required for and an
         optional `display_priority` override. Categories below inherit it. An unknown or repeated attribute
         or stage is a 422."""
-        return await service.put_attribute_set(conn, principal, code, data)
+        return await sets.put_attribute_set(conn, principal, code, data)

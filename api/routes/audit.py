@@ -11,8 +11,7 @@ from litestar.params import QueryParameter
 from api.auth import allow
 from api.http import Conn, CursorQ, LimitQ
 from domain.audit import service as audit
-from domain.audit.model import AuditEntry
-from domain.types import Page
+from domain.audit.model import AuditPage
 
 
 @get(
@@ -38,7 +37,7 @@ async def list_audit(
     ] = None,
     limit: LimitQ = 50,
     cursor: CursorQ = None,
-) -> Page[AuditEntry]:
+) -> AuditPage:
     """Who changed what and when, newest first, with each changed field's value before and after."""
     return await audit.list_entries(
         conn, entity=entity, code=code, actor=actor, since=since, limit=limit, cursor=cursor

@@ -12,16 +12,16 @@ from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
-from domain.catalog import categories
-from domain.catalog.categories import (
+from domain.categories import service as categories
+from domain.categories.model import (
     Category,
     CategoryCreate,
     CategoryFields,
     CategoryMove,
+    CategoryPage,
     CategoryPatch,
     NestedTree,
 )
-from domain.types import Page
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 WRITERS = allow()
@@ -65,7 +65,7 @@ class CategoryController(Controller):
         root: RootQ = False,
         limit: LimitQ = 50,
         cursor: CursorQ = None,
-    ) -> Page[Category]:
+    ) -> CategoryPage:
         """Categories in tree code, then code order, one keyset page at a time; `tree`, `parent` and
         `root` narrow the list. An unknown tree or parent is a 404."""
         return await categories.list_categories(conn, tree=tree, parent=parent, root=root, limit=limit, cursor=cursor)

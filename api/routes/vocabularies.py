@@ -7,9 +7,18 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
-from domain.catalog import vocabularies as vocab
-from domain.catalog.vocabularies import Term, TermCreate, TermFields, TermPatch, Vocabulary
-from domain.types import Page
+from domain.vocabularies import service as vocab
+from domain.vocabularies.model import (
+    ATTRIBUTE_GROUPS,
+    ROLES,
+    SERIES,
+    Term,
+    TermCreate,
+    TermFields,
+    TermPage,
+    TermPatch,
+    Vocabulary,
+)
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 WRITERS = allow()
@@ -23,7 +32,7 @@ def vocabulary_controller(v: Vocabulary, path: str, singular: str, plural: str, 
         tags = [tag]
 
         @get("", operation_id=f"list{many}", summary=f"List {plural.lower()}", opt=READERS)
-        async def list_terms(self, conn: Conn, limit: LimitQ = 50, cursor: CursorQ = None) -> Page[Term]:
+        async def list_terms(self, conn: Conn, limit: LimitQ = 50, cursor: CursorQ = None) -> TermPage:
             """Every term, in code order, one keyset page at a time."""
             return await vocab.list_terms(conn, v, limit=limit, cursor=cursor)
 
@@ -72,8 +81,8 @@ def vocabulary_controller(v: Vocabulary, path: str, singular: str, plural: str, 
     return VocabularyController
 
 
-SeriesController = vocabulary_controller(vocab.SERIES, "/v1/series", "Series", "Series", "Series")
-RoleController = vocabulary_controller(vocab.ROLES, "/v1/roles", "Role", "Roles", "Product roles")
+SeriesController = vocabulary_controller(SERIES, "/v1/series", "Series", "Series", "Series")
+RoleController = vocabulary_controller(ROLES, "/v1/roles", "Role", "Roles", "Product roles")
 AttributeGroupController = vocabulary_controller(
-    vocab.ATTRIBUTE_GROUPS, "/v1/attribute-groups", "Attribute group", "Attribute groups", "Attribute groups"
+    ATTRIBUTE_GROUPS, "/v1/attribute-groups", "Attribute group", "Attribute groups", "Attribute groups"
 )

@@ -1,17 +1,15 @@
-"""Attributes, their options and the attribute sets bound to categories: shapes and pure rules."""
+"""Attributes, their options and the attribute sets bound to categories: shapes, pure rules and errors."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import msgspec
 
-from domain.attributes import units
+from domain.attributes.rules import ValidationRules
 from domain.attributes.values import AttributeType, Validation, Visibility
-from domain.errors import FieldError, pointer_join
+from domain.errors import Conflict, FieldError, NotFound, pointer_join
 from domain.jobs.service import JobRef
 from domain.types import Code, Labels, Position
 
@@ -27,42 +25,6 @@ DisplayPriority = Annotated[
         description="Shopper attention: higher means shoppers care more, so it is shown first (0 = least).",
     ),
 ]
-MaxLength = Annotated[
-    int, msgspec.Meta(ge=1, le=20_000, description="Longest value, in characters (text, textarea, url).")
-]
-Regex = Annotated[
-    str,
-    msgspec.Meta(min_length=1, max_length=500, description="A Python regular expression the whole value must match."),
-]
-Decimals = Annotated[
-    int, msgspec.Meta(ge=0, le=10, description="Most digits after the decimal point (decimal, measurement).")
-]
-
-# Which validation rules each type takes.
-APPLICABLE: dict[str, frozenset[str]] = {
-    "text": frozenset({"max_length", "regex"}),
-    "textarea": frozenset({"max_length", "regex"}),
-    "url": frozenset({"max_length", "regex"}),
-    "integer": frozenset({"min", "max"}),
-    "decimal": frozenset({"min", "max", "decimals"}),
-    "measurement": frozenset({"min", "max", "decimals", "unit_family", "default_unit"}),
-    "boolean": frozenset(),
-    "date": frozenset(),
-    "select": frozenset(),
-    "multiselect": frozenset(),
-}
-
-
-class ValidationRules(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
-    """Validation rules; which apply depends on the type (`min`/`max` of a measurement: in `default_unit`)."""
-
-    max_length: MaxLength | None = None
-    regex: Regex | None = None
-    min: Decimal | None = None
-    max: Decimal | None = None
-    decimals: Decimals | None = None
-    unit_family: str | None = None
-    default_unit: str | None = None
 
 
 class AttributeFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -141,6 +103,13 @@ class Attribute(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
 
+class AttributePage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of attributes."""
+
+    items: list[Attribute]
+    next_cursor: str | None
+
+
 class Binding(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One attribute bound to a category; `display_priority` overrides the attribute's own here and below."""
 
@@ -177,101 +146,159 @@ class AttributeSet(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     recompute: JobRef | None = None
 
 
-def rule_errors(type_: str, rules: ValidationRules, base: str = "/validation") -> list[FieldError]:
-    """Every validation rule that does not fit the type, or does not make sense, with its pointer."""
+def options_of(attribute: Attribute) -> list[Option]:
+    """The options of a select or multiselect attribute; any other type has none (409)."""
+    if attribute.type not in OPTION_TYPES or isinstance(attribute.options, msgspec.UnsetType):
+        raise OptionsNotApplicable(attribute.code, attribute.type)
+    return attribute.options
+
+
+def find_option(options: list[Option], code: str) -> Option | None:
+    return next((o for o in options if o.code == code), None)
+
+
+def option_list_errors(options: list[OptionCreate]) -> list[FieldError]:
+    """Every option code listed more than once after its first time, with its pointer."""
     errors: list[FieldError] = []
-    given = {k for k, v in msgspec.structs.asdict(rules).items() if v is not None}
-    for rule in sorted(given - APPLICABLE[type_], key=list(msgspec.structs.asdict(rules)).index):
-        errors.append(
-            FieldError(
-                pointer=pointer_join(base, rule),
-                code="not_applicable",
-                message=f"`{rule}` does not apply to {type_} attributes.",
-            )
-        )
-    if rules.regex is not None and "regex" in APPLICABLE[type_]:
-        try:
-            re.compile(rules.regex)
-        except re.error as exc:
+    seen: set[str] = set()
+    for i, item in enumerate(options):
+        if item.code in seen:
             errors.append(
-                FieldError(
-                    pointer=pointer_join(base, "regex"),
-                    code="invalid_regex",
-                    message=f"Not a valid regular expression: {exc}.",
-                )
+                FieldError(pointer=f"/options/{i}/code", code="duplicate", message=f"{item.code!r} is listed twice.")
             )
-    for rule in ("min", "max"):
-        value = getattr(rules, rule)
-        if value is not None and not value.is_finite():
-            errors.append(
-                FieldError(pointer=pointer_join(base, rule), code="invalid", message="Must be a finite number.")
-            )
-        elif value is not None and type_ == "integer" and value != value.to_integral_value():
-            errors.append(
-                FieldError(pointer=pointer_join(base, rule), code="wrong_type", message="Must be an integer.")
-            )
-    if (
-        rules.min is not None
-        and rules.max is not None
-        and rules.min.is_finite()
-        and rules.max.is_finite()
-        and rules.min > rules.max
-    ):
-        errors.append(
-            FieldError(
-                pointer=pointer_join(base, "min"),
-                code="min_above_max",
-                message=f"`min` ({rules.min}) is above `max` ({rules.max}).",
-            )
-        )
-    if type_ == "measurement":
-        errors += _unit_errors(rules, base)
+        seen.add(item.code)
     return errors
 
 
-def _unit_errors(rules: ValidationRules, base: str) -> list[FieldError]:
-    family = rules.unit_family
-    if family is None:
-        return [
-            FieldError(
-                pointer=pointer_join(base, "unit_family"),
-                code="required",
-                message="A measurement needs a `unit_family`.",
-            )
-        ]
-    if family not in units.FAMILIES:
-        families = ", ".join(units.FAMILIES)
-        return [
-            FieldError(
-                pointer=pointer_join(base, "unit_family"),
-                code="unknown_unit_family",
-                message=f"Must be one of {families}.",
-            )
-        ]
-    if rules.default_unit is None:
-        return [
-            FieldError(
-                pointer=pointer_join(base, "default_unit"),
-                code="required",
-                message="A measurement needs a `default_unit`.",
-            )
-        ]
-    if rules.default_unit not in units.FAMILIES[family]:
-        allowed = ", ".join(units.FAMILIES[family])
-        return [
-            FieldError(
-                pointer=pointer_join(base, "default_unit"),
-                code="unknown_unit",
-                message=f"A {family} unit: one of {allowed}.",
-            )
-        ]
-    return []
+def ordered_options(options: list[OptionCreate]) -> list[Option]:
+    """The options of a whole list as stored: an item without a position takes its index; position order."""
+    return sorted(
+        (
+            Option(code=o.code, labels=o.labels, position=i if o.position is None else o.position)
+            for i, o in enumerate(options)
+        ),
+        key=lambda o: (o.position, o.code),
+    )
 
 
-def canonical_rules(rules: ValidationRules) -> ValidationRules:
-    """The rules as stored: decimals in plain notation (`1E+3` becomes `1000`)."""
+def binding_errors(bindings: list[Binding], known: set[str]) -> list[FieldError]:
+    """Every repeated or unknown attribute (not among `known`) and every repeated stage, with its pointer."""
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for i, binding in enumerate(bindings):
+        where = pointer_join("/attributes", i)
+        if binding.attribute in seen:
+            errors.append(
+                FieldError(
+                    pointer=f"{where}/attribute",
+                    code="duplicate",
+                    message=f"{binding.attribute!r} is listed twice.",
+                )
+            )
+        elif binding.attribute not in known:
+            errors.append(
+                FieldError(
+                    pointer=f"{where}/attribute",
+                    code="unknown_attribute",
+                    message=f"No attribute has the code {binding.attribute!r}.",
+                )
+            )
+        seen.add(binding.attribute)
+        for j, stage in enumerate(binding.required_for):
+            if stage in binding.required_for[:j]:
+                errors.append(
+                    FieldError(
+                        pointer=f"{where}/required_for/{j}",
+                        code="duplicate",
+                        message=f"{stage!r} is listed twice.",
+                    )
+                )
+    return errors
 
-    def plain(d: Decimal | None) -> Decimal | None:
-        return Decimal(format(d, "f")) if d is not None and d.is_finite() else d
 
-    return msgspec.structs.replace(rules, min=plain(rules.min), max=plain(rules.max))
+def canonical_bindings(bindings: list[Binding]) -> list[Binding]:
+    """The bindings with their stages in the order a product flows through them."""
+    return [msgspec.structs.replace(b, required_for=[s for s in STAGES if s in b.required_for]) for b in bindings]
+
+
+def requirements(bindings: list[Binding]) -> set[tuple[str, str]]:
+    """What the bindings require, and for which stage: only this changes completeness."""
+    return {(b.attribute, stage) for b in bindings for stage in b.required_for}
+
+
+# Errors.
+
+
+class AttributeNotFound(NotFound):
+    """No attribute has the code the request names."""
+
+    code = "attribute-not-found"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"No attribute has the code {code!r}.")
+
+
+class AttributeExists(Conflict):
+    """An attribute with the code exists already."""
+
+    code = "attribute-exists"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"An attribute with the code {code!r} exists already.")
+
+
+class AttributeInUse(Conflict):
+    """The type of an attribute that products or SKUs carry values of would change."""
+
+    code = "attribute-in-use"
+
+    def __init__(self, code: str, products: int, skus: int, old_type: str, new_type: str) -> None:
+        super().__init__(
+            f"Attribute {code!r} has values on {products} products and {skus} SKUs; "
+            f"its type cannot change from {old_type} to {new_type}.",
+            products=products,
+            skus=skus,
+        )
+
+
+class OptionsNotApplicable(Conflict):
+    """The options of an attribute that is not a select or multiselect are read or written."""
+
+    code = "options-not-applicable"
+
+    def __init__(self, code: str, type_: str) -> None:
+        super().__init__(
+            f"Attribute {code!r} is of type {type_}; only select and multiselect attributes have options.",
+            type=type_,
+        )
+
+
+class OptionNotFound(NotFound):
+    """The attribute has no option with the code the request names."""
+
+    code = "option-not-found"
+
+    def __init__(self, code: str, option: str) -> None:
+        super().__init__(f"Attribute {code!r} has no option {option!r}.")
+
+
+class OptionExists(Conflict):
+    """The attribute has an option with the code already."""
+
+    code = "option-exists"
+
+    def __init__(self, code: str, option: str) -> None:
+        super().__init__(f"Attribute {code!r} has an option {option!r} already.")
+
+
+class OptionInUse(Conflict):
+    """Options that product or SKU values still use would be deleted: `in_use` names them."""
+
+    code = "option-in-use"
+
+    def __init__(self, code: str, usage: dict[str, int]) -> None:
+        named = ", ".join(f"{o} ({n} products)" for o, n in usage.items())
+        super().__init__(
+            f"Options of {code!r} still in use by product or SKU values: {named}.",
+            in_use=[{"option": o, "products": n} for o, n in usage.items()],
+        )

@@ -15,8 +15,8 @@ from domain.attributes.model import (
     AttributeSetEntry,
     Binding,
     Option,
-    ValidationRules,
 )
+from domain.attributes.rules import ValidationRules
 from domain.attributes.values import AttributeDef
 from domain.sql import load
 
@@ -142,8 +142,13 @@ async def update_attribute_version(conn: asyncpg.Connection, attribute_id: int) 
     await conn.execute(UPDATE_ATTRIBUTE_VERSION, attribute_id)
 
 
-async def delete_attribute(conn: asyncpg.Connection, attribute_id: int) -> None:
-    await conn.execute(DELETE_ATTRIBUTE, attribute_id)
+async def delete_attribute(conn: asyncpg.Connection, attribute_id: int) -> bool:
+    """False when a foreign key refuses it (a stage's needs read the attribute)."""
+    try:
+        await conn.execute(DELETE_ATTRIBUTE, attribute_id)
+    except (asyncpg.ForeignKeyViolationError, asyncpg.RestrictViolationError):
+        return False
+    return True
 
 
 async def count_attribute_values(conn: asyncpg.Connection, code: str) -> tuple[int, int]:

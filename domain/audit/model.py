@@ -1,4 +1,4 @@
-"""The audit trail: who changed what, when, with the change."""
+"""The audit trail: who changed what, when, with the change — shapes and the diff rule."""
 
 from __future__ import annotations
 
@@ -24,3 +24,23 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     code: str
     version: int | None
     changes: dict[str, Change]
+
+
+class AuditPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of audit records, newest first."""
+
+    items: list[AuditEntry]
+    next_cursor: str | None
+
+
+def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Top-level fields whose values differ, as {field: {before, after}}; `version` is ignored."""
+    before = before or {}
+    after = after or {}
+    changes: dict[str, dict[str, Any]] = {}
+    for key in sorted(set(before) | set(after)):
+        if key in ("version", "updated_at", "created_at"):
+            continue
+        if before.get(key) != after.get(key):
+            changes[key] = {"before": before.get(key), "after": after.get(key)}
+    return changes

@@ -1,4 +1,4 @@
-"""Recording and reading the audit trail; every write records in its own transaction."""
+"""Recording and reading the audit trail. A write records in the transaction of the change it records."""
 
 from __future__ import annotations
 
@@ -8,26 +8,10 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from domain.audit.model import AuditEntry
+from domain.audit import store
+from domain.audit.model import AuditPage, diff
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
-from domain.sql import load
-from domain.types import Page
-
-Q = load("audit")
-
-
-def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Top-level fields whose values differ, as {field: {before, after}}; `version` is ignored."""
-    before = before or {}
-    after = after or {}
-    changes: dict[str, dict[str, Any]] = {}
-    for key in sorted(set(before) | set(after)):
-        if key in ("version", "updated_at", "created_at"):
-            continue
-        if before.get(key) != after.get(key):
-            changes[key] = {"before": before.get(key), "after": after.get(key)}
-    return changes
 
 
 async def record(
@@ -47,7 +31,7 @@ async def record(
     changes = diff(b, a)
     if not changes and action == "update":
         return False
-    await conn.execute(Q.insert_entry.sql, actor.name, action, entity, code, version, changes)
+    await store.insert_entry(conn, actor.name, action, entity, code, version, changes)
     return True
 
 
@@ -60,10 +44,17 @@ async def list_entries(
     since: datetime | None,
     limit: int,
     cursor: str | None,
-) -> Page[AuditEntry]:
+) -> AuditPage:
     """Audit records, newest first."""
     after = decode_cursor(cursor, (int,))
-    rows = await conn.fetch(Q.list_entries.sql, entity, code, actor, since, after[0] if after else None, limit + 1)
-    items = [msgspec.convert(dict(r), AuditEntry) for r in rows]
+    items = await store.list_entries(
+        conn,
+        entity=entity,
+        code=code,
+        actor=actor,
+        since=since,
+        before_id=after[0] if after else None,
+        limit=limit + 1,
+    )
     items, next_cursor = split_page(items, limit, lambda e: [e.id])
-    return Page(items=items, next_cursor=next_cursor)
+    return AuditPage(items=items, next_cursor=next_cursor)

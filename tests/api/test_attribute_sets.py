@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from domain.attributes.service import effective_definitions
+from domain.attributes.sets import effective_definitions
 from domain.attributes.values import AttributeDef, Validation
 from tests import factories
 from tests.conftest import client_for

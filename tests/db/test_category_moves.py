@@ -11,8 +11,8 @@ import asyncpg
 import httpx
 import pytest
 
-from domain.catalog import categories as svc
-from domain.catalog.categories import CategoryCreate, CategoryMove
+from domain.categories import service as svc
+from domain.categories.model import CategoryCreate, CategoryMove
 from domain.errors import Conflict
 from domain.keys.model import Principal
 from tests import factories as f
