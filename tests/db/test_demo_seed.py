@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 
 from api import demo
-from domain.catalog import gtin
+from domain.skus import gtin
 
 
 async def test_the_demo_catalog_loads_whole_and_reads_back_through_the_api(
