@@ -29,10 +29,10 @@ import asyncpg
 
 from api import db, migrate
 from api.settings import Settings
-from domain.catalog import products
-from domain.catalog.products import ProductPatch
 from domain.jobs import service as jobs
 from domain.keys.model import Principal
+from domain.products import service as products
+from domain.products.model import ProductPatch
 from domain.seed import scale
 from domain.stages import service as stages
 from domain.stages.model import NeedsBody

@@ -28,23 +28,11 @@ class DomainError(Exception):
     code: ClassVar[str] = ""
     title: ClassVar[str] = ""
 
-    def __init__(
-        self,
-        detail: str,
-        *,
-        errors: list[FieldError] | None = None,
-        code: str | None = None,  # TRANSITIONAL: until every area raises its own classes
-        title: str | None = None,  # TRANSITIONAL
-        **context: Any,
-    ) -> None:
+    def __init__(self, detail: str, *, errors: list[FieldError] | None = None, **context: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
         self.context = context
-        if code is not None:
-            self.code = code  # type: ignore[misc]
-        if title is not None:
-            self.title = title  # type: ignore[misc]
 
 
 # The kinds. api/problems.py gives each its HTTP status.
@@ -141,10 +129,6 @@ class StillReferenced(Conflict):
     """A delete is refused because other things still reference the resource: `references` names them."""
 
     code = "still-referenced"
-
-
-BadRequest = InvalidRequest  # TRANSITIONAL
-PermissionDenied = Forbidden  # TRANSITIONAL
 
 
 # A delete refused because something still references the resource names at most this many of them.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -30,6 +30,9 @@ SkuCode = Annotated[
         examples=["SCARF-SQ90-RED"],
     ),
 ]
+# The stages of a product's flow, in the order it goes through them.
+Stage = Literal["purchasing", "warehousing", "listing", "marketing", "service", "finance"]
+STAGES: tuple[Stage, ...] = ("purchasing", "warehousing", "listing", "marketing", "service", "finance")
 Locale = Annotated[str, msgspec.Meta(pattern=LOCALE_PATTERN, max_length=35, examples=["zh-CN", "en"])]
 LabelText = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 LongText = Annotated[str, msgspec.Meta(max_length=20_000)]
@@ -43,12 +46,3 @@ Labels = Annotated[
 Position = Annotated[int, msgspec.Meta(ge=0, le=1_000_000, description="0-based position among siblings.")]
 Version = Annotated[int, msgspec.Meta(ge=1, description="Increases by one on every change; sent as the ETag.")]
 Limit = Annotated[int, msgspec.Meta(ge=1, le=500)]
-
-T = TypeVar("T")
-
-
-class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
-    """One page of a keyset-paginated list."""
-
-    items: list[T]
-    next_cursor: str | None

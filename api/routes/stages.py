@@ -11,9 +11,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, LimitQ, entity, expected
-from domain.catalog.products import Product
 from domain.jobs import service as jobs
 from domain.jobs.model import Job, JobPage
+from domain.products.model import Product
 from domain.stages import completeness, lifecycle, service, views
 from domain.stages.model import Completeness, NeedsBody, StageList, StageNeeds, TransitionBody, Worklist
 from domain.stages.views import StageView

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 
 from domain.attributes.rules import ValidationRules
 from domain.attributes.values import AttributeType, Validation, Visibility
 from domain.errors import Conflict, FieldError, NotFound, pointer_join
-from domain.jobs.service import JobRef
-from domain.types import Code, Labels, Position
+from domain.jobs.model import JobRef
+from domain.types import STAGES, Code, Labels, Position, Stage
 
-Stage = Literal["purchasing", "warehousing", "listing", "marketing", "service", "finance"]
-STAGES: tuple[Stage, ...] = ("purchasing", "warehousing", "listing", "marketing", "service", "finance")
 OPTION_TYPES = frozenset({"select", "multiselect"})
 
 DisplayPriority = Annotated[

@@ -19,10 +19,6 @@ from domain.attributes.model import (
     AttributePatch,
 )
 from domain.attributes.rules import canonical_rules, rule_errors
-
-# SHIM (issue 9): moved to sets.py; re-exported for the areas that still import them from here.
-from domain.attributes.sets import effective_attribute_set as effective_attribute_set
-from domain.attributes.sets import effective_definitions as effective_definitions
 from domain.audit import service as audit
 from domain.errors import REFERENCES_SHOWN, FieldError, StillReferenced, ValidationFailed
 from domain.keys.model import Principal

@@ -8,7 +8,6 @@ import asyncpg
 
 from domain.attributes import store
 from domain.attributes.model import (
-    STAGES,
     AttributeSet,
     AttributeSetEntry,
     BindingList,
@@ -22,6 +21,7 @@ from domain.categories.model import CategoryNotFound
 from domain.errors import ValidationFailed
 from domain.jobs import service as jobs
 from domain.keys.model import Principal
+from domain.types import STAGES
 
 
 async def get_attribute_set(conn: asyncpg.Connection, code: str, *, effective: bool) -> AttributeSet:

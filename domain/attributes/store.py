@@ -7,18 +7,11 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from domain.attributes.model import (
-    OPTION_TYPES,
-    STAGES,
-    Attribute,
-    AttributeFields,
-    AttributeSetEntry,
-    Binding,
-    Option,
-)
+from domain.attributes.model import OPTION_TYPES, Attribute, AttributeFields, AttributeSetEntry, Binding, Option
 from domain.attributes.rules import ValidationRules
 from domain.attributes.values import AttributeDef
 from domain.sql import load
+from domain.types import STAGES
 
 Q = load("attributes")
 

@@ -16,8 +16,7 @@ from typing import Any
 import asyncpg
 
 from domain.jobs import store
-from domain.jobs.model import ClaimedJob, Job, JobNotFound, JobPage, job_ref
-from domain.jobs.model import JobRef as JobRef  # SHIM (issue 9): re-exported for modules not yet moved
+from domain.jobs.model import ClaimedJob, Job, JobNotFound, JobPage, JobRef, job_ref
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
-from domain.attributes.service import effective_definitions
+from domain.attributes.sets import effective_definitions
 from domain.audit import service as audit
 from domain.errors import param_error
 from domain.keys.model import Principal

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from domain.attributes.service import effective_definitions
+from domain.attributes.sets import effective_definitions
 from domain.audit import service as audit
 from domain.errors import FieldError, ValidationFailed, field_error
 from domain.keys.model import Principal

@@ -13,7 +13,6 @@ from domain.paging import decode_cursor, split_page
 from domain.products.model import ProductNotFound
 from domain.stages import store
 from domain.stages.model import (
-    STAGES,
     CategoryCount,
     Completeness,
     StageCompleteness,
@@ -23,6 +22,7 @@ from domain.stages.model import (
     recomputing,
     stages_of,
 )
+from domain.types import STAGES
 
 
 async def computed_now(conn: asyncpg.Connection, product_id: int) -> dict[str, StageCompleteness]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncpg
 
 from domain.audit import service as audit
-from domain.catalog.products import Product, get_product
 from domain.keys.model import Principal
-from domain.products.model import ProductNotFound
+from domain.products.model import Product, ProductNotFound
+from domain.products.service import get_product
 from domain.stages import completeness, store
 from domain.stages.model import (
     GATES,

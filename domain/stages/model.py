@@ -9,9 +9,8 @@ import msgspec
 
 from domain.errors import Conflict, FieldError, Forbidden, NotFound, pointer_join
 from domain.jobs.model import JobRef
-
-Stage = Literal["purchasing", "warehousing", "listing", "marketing", "service", "finance"]
-STAGES: tuple[Stage, ...] = ("purchasing", "warehousing", "listing", "marketing", "service", "finance")
+from domain.products.model import Lifecycle
+from domain.types import STAGES, Stage
 
 # Which role works in which stage: a role reads its own stage's view.
 STAGE_ROLE: dict[str, str] = {
@@ -200,8 +199,6 @@ def needs_errors(body: NeedsBody, fields: dict[str, InformationField], attribute
 
 
 # The product lifecycle ------------------------------------------------------------------------------------
-
-Lifecycle = Literal["draft", "sourced", "stocked", "listed", "delisted", "retired"]
 
 # Where a product may go from each state.
 MOVES: dict[str, tuple[str, ...]] = {

@@ -11,7 +11,6 @@ from domain.keys.model import Principal
 from domain.stages import store
 from domain.stages.model import (
     STAGE_ROLE,
-    STAGES,
     Need,
     NeedsBody,
     StageList,
@@ -20,6 +19,7 @@ from domain.stages.model import (
     StageOut,
     needs_errors,
 )
+from domain.types import STAGES
 
 
 async def _needs(conn: asyncpg.Connection, stage: str | None) -> dict[str, list[Need]]:

@@ -10,8 +10,10 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from domain.products.model import Lifecycle
 from domain.sql import load
-from domain.stages.model import InformationField, Lifecycle, Need, Stage
+from domain.stages.model import InformationField, Need
+from domain.types import Stage
 
 S = load("stages")
 LIST_STAGES = S.list_stages.sql

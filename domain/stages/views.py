@@ -12,9 +12,9 @@ import asyncpg
 import msgspec
 
 from domain.attributes.model import AttributeSetEntry
-from domain.attributes.service import effective_attribute_set
+from domain.attributes.sets import effective_attribute_set
 from domain.keys.model import Principal
-from domain.pricing import views as pricing
+from domain.prices import views as pricing
 from domain.products.model import ProductNotFound
 from domain.stages import completeness, store
 from domain.stages.model import STAGE_ROLE, Missing, Recomputing, StageNotFound, StageViewForbidden, may_read

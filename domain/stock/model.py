@@ -18,11 +18,9 @@ from domain.errors import (
 )
 from domain.money import Money, money_errors
 from domain.types import Code, SkuCode
+from domain.warehouses.model import LocationCode
 
 MovementType = Literal["receive", "pick", "ship", "transfer", "adjust", "count", "reserve", "release"]
-LocationCode = Annotated[
-    str, msgspec.Meta(pattern="^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", examples=["A-01-03-02"], description="A bin.")
-]
 Quantity = Annotated[int, msgspec.Meta(ge=-1_000_000_000, le=1_000_000_000)]
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 MAX_BATCH = 1000

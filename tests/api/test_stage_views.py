@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from domain.keys.model import ROLES
-from domain.stages.model import STAGE_ROLE, STAGES
+from domain.stages.model import STAGE_ROLE
+from domain.types import STAGES
 from tests import scenario
 from tests.conftest import client_for
 
