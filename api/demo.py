@@ -21,6 +21,7 @@ import httpx
 from api.db import OneConnectionPool
 from api.settings import Settings
 from domain.keys import service as keys
+from domain.seed import service as seeds
 
 CATALOG_DIR = Path(__file__).resolve().parent / "demo_catalog"
 # Two trees, their categories, series, attributes and the attribute sets; products and SKUs; warehouses,
@@ -50,9 +51,7 @@ def resolve(value: Any, now: datetime) -> Any:
 
 async def is_empty(conn: asyncpg.Connection) -> bool:
     """True when the database holds no catalog yet (no trees, no products)."""
-    return bool(
-        await conn.fetchval("SELECT NOT EXISTS (SELECT 1 FROM category_trees) AND NOT EXISTS (SELECT 1 FROM products)")
-    )
+    return await seeds.is_catalog_empty(conn)
 
 
 async def seed(conn: asyncpg.Connection) -> str:

@@ -28,14 +28,7 @@ LIST_PURCHASING_SCORECARD = Q.list_purchasing_scorecard.sql
 LIST_PAYABLES = Q.list_payables.sql
 LIST_RECEIVABLES = Q.list_receivables.sql
 
-# A report is one large statement: it gets memory to hash and sort in (not spill to disk) and a plan made for
-# its parameters, so that the branches for "no filter" are planned away (see merch_report_products).
-# The working set is in memory (random reads cost about what sequential ones do); JIT compilation costs more
-# than it saves on these plans.
-REPORT_SETTINGS = (
-    "SET LOCAL work_mem = '256MB'; SET LOCAL plan_cache_mode = force_custom_plan;"
-    " SET LOCAL jit = off; SET LOCAL random_page_cost = 1.1"
-)
+UPDATE_REPORT_SETTINGS = Q.update_report_settings.sql
 
 Row = Mapping[str, Any]
 
@@ -49,7 +42,7 @@ async def get_report_scope(
 
 async def _fetch(conn: asyncpg.Connection, sql: str, ids: ScopeIds, *args: Any) -> Sequence[Row]:
     async with conn.transaction():
-        await conn.execute(REPORT_SETTINGS)
+        await conn.execute(UPDATE_REPORT_SETTINGS)
         rows: list[asyncpg.Record] = await conn.fetch(sql, ids.category_path, ids.role_id, ids.series_id, *args)
         return rows
 

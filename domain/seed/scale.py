@@ -39,5 +39,5 @@ async def seed(conn: asyncpg.Connection, *, products: int, progress: Callable[[s
             await store.insert_scale_products(conn, tree_id, first, last)
             await store.insert_scale_skus(conn, first, last)
         progress(f"products: {last:,} / {products:,} ({time.perf_counter() - started:.0f} s)")
-    await store.analyze(conn)
+    await store.update_planner_statistics(conn)
     return f"scale catalog: {products:,} products in {time.perf_counter() - started:.1f} s"

@@ -1,4 +1,5 @@
-"""The only place that runs the scale seed's statements (sql/queries/seed_scale.sql): set-based inserts."""
+"""The only place that runs the seeds' statements (sql/queries/seed.sql): set-based inserts of the scale
+catalog, and whether a database holds a catalog yet."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncpg
 
 from domain.sql import load
 
-Q = load("seed_scale")
+Q = load("seed")
 IS_SCALE_SEEDED = Q.is_scale_seeded.sql
 INSERT_SCALE_TREE = Q.insert_scale_tree.sql
 INSERT_SCALE_ROOTS = Q.insert_scale_roots.sql
@@ -16,8 +17,8 @@ INSERT_SCALE_OPTIONS = Q.insert_scale_options.sql
 INSERT_SCALE_BINDINGS = Q.insert_scale_bindings.sql
 INSERT_SCALE_PRODUCTS = Q.insert_scale_products.sql
 INSERT_SCALE_SKUS = Q.insert_scale_skus.sql
-# After a bulk load the planner's statistics are stale: the benchmarks that follow need fresh ones.
-ANALYZE = "ANALYZE"
+UPDATE_PLANNER_STATISTICS = Q.update_planner_statistics.sql
+IS_CATALOG_EMPTY = Q.is_catalog_empty.sql
 
 
 async def is_scale_seeded(conn: asyncpg.Connection) -> bool:
@@ -56,5 +57,9 @@ async def insert_scale_skus(conn: asyncpg.Connection, first: int, last: int) -> 
     await conn.execute(INSERT_SCALE_SKUS, first, last)
 
 
-async def analyze(conn: asyncpg.Connection) -> None:
-    await conn.execute(ANALYZE)
+async def update_planner_statistics(conn: asyncpg.Connection) -> None:
+    await conn.execute(UPDATE_PLANNER_STATISTICS)
+
+
+async def is_catalog_empty(conn: asyncpg.Connection) -> bool:
+    return bool(await conn.fetchval(IS_CATALOG_EMPTY))

@@ -346,3 +346,11 @@ SELECT to_char(so.month, 'YYYY-MM') AS month, so.currency, sum(so.facts)::intege
  GROUP BY so.month, so.currency
  ORDER BY so.month, so.currency
  LIMIT $6::integer;
+
+-- name: update_report_settings :exec
+-- Settings for a report's transaction: a report is one large statement; it gets memory to hash and sort in
+-- (not spill to disk) and a plan made for its parameters (the branches for "no filter" are planned away, see
+-- merch_report_products); the working set is in memory (random reads cost about what sequential ones do);
+-- JIT compilation costs more than it saves on these plans.
+SET LOCAL work_mem = '256MB'; SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off;
+SET LOCAL random_page_cost = 1.1;

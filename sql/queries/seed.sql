@@ -144,3 +144,11 @@ SELECT 'SK-' || lpad(i::text, 7, '0'), id,
            (10 - (SELECT sum(substr(body, k, 1)::integer * CASE WHEN k % 2 = 0 THEN 3 ELSE 1 END)
                     FROM generate_series(1, 12) k) % 10) % 10)::text END
   FROM p;
+
+-- name: update_planner_statistics :exec
+-- Refresh the planner's statistics after a bulk load (the benchmarks that follow need fresh ones).
+ANALYZE;
+
+-- name: is_catalog_empty :val
+-- Whether the database holds no catalog yet: no category trees, no products.
+SELECT NOT EXISTS (SELECT 1 FROM category_trees) AND NOT EXISTS (SELECT 1 FROM products);
