@@ -50,7 +50,7 @@ def test_every_statement_is_bound_by_a_store_when_it_is_imported_and_none_is_unu
             modules = {m for m in queries.bound_by.get(name, set()) if m.startswith(("api.", "domain."))}
             if not modules:
                 unused.append(f"{area}.{name}")
-            outside += [f"{area}.{name} bound in {m}" for m in modules if not m.endswith(".store") and m != "api.migrate"]
+            outside += [f"{area}.{name} in {m}" for m in modules if not m.endswith(".store") and m != "api.migrate"]
     assert unused == [], "statements no store binds (delete them, or bind them at import)"
     assert outside == [], "statements bound outside a store"
 
