@@ -11,6 +11,7 @@ import asyncpg
 import msgspec
 
 from domain.errors import DomainError, PreconditionFailed
+from domain.keys.model import Principal
 from domain.types import Code
 from domain.validation import convert_or_raise, merge_patch
 
@@ -91,78 +92,79 @@ def _same(value: Any) -> Any:
     return value
 
 
+Create = Callable[[asyncpg.Connection, Principal, Any], Awaitable[Any]]
+
+
+async def _no_create(conn: asyncpg.Connection, actor: Principal, body: Any) -> Any:
+    raise AssertionError("this resource is not created by PUT")
+
+
+async def _no_delete(conn: asyncpg.Connection, actor: Principal, found: Any) -> None:
+    raise AssertionError("this resource is not deleted")
+
+
 @dataclass(frozen=True, slots=True)
 class Versioned(Generic[L, F]):
-    """What PUT, PATCH and DELETE of one kind of versioned resource share: lock it by its code (404 when it is
-    not there), check If-Match (412), apply a merge patch (422 listing every invalid field), skip a write
-    that changes nothing, and create the resource when a PUT names a code that does not exist. What the
-    resource itself does on a write comes in as functions; the caller holds the transaction."""
+    """What PUT, PATCH and DELETE of one kind of versioned resource share, each in its own transaction: lock
+    the resource by its code (404 when it is not there), check If-Match (412), apply a merge patch (422
+    listing every invalid field), skip a write that changes nothing, and create the resource when a PUT names
+    a code that does not exist. What the resource itself does — check and write a creation, an update, a
+    deletion, with its audit record — comes in as its own functions."""
 
     what: str  # for messages: "Category tree"
     fields: type[F]  # the writable fields: the body of PUT
     create_body: type[msgspec.Struct]  # the body of POST: the fields and the code
     lock: Callable[[asyncpg.Connection, str], Awaitable[L | None]]
     not_found: Callable[[str], DomainError]
+    update: Callable[[asyncpg.Connection, Principal, L, F], Awaitable[Any]]  # write changed fields
+    create: Create = _no_create  # create from a create body (a PUT naming a new code)
+    delete: Callable[[asyncpg.Connection, Principal, L], Awaitable[None]] = _no_delete  # delete what is locked
     resource: Callable[[L], Any] = _same  # the resource of what the lock read
     code_type: Any = Code
+    named: Callable[[str], str] = str  # how messages name the resource of a code (a location: `hz/A-01`)
 
     async def locked(self, conn: asyncpg.Connection, code: str, expected: int | None) -> L:
-        """The resource, locked; 404 when it does not exist, 412 when If-Match names another version."""
+        """The resource, locked (the caller holds the transaction); 404 when it does not exist, 412 when
+        If-Match names another version."""
         found = await self.lock(conn, code)
         if found is None:
             raise self.not_found(code)
-        check_version(expected, self.resource(found).version, f"{self.what} {code!r}")
+        check_version(expected, self.resource(found).version, f"{self.what} {self.named(code)!r}")
         return found
 
     async def put(
-        self,
-        conn: asyncpg.Connection,
-        code: str,
-        fields: F,
-        expected: int | None,
-        *,
-        create: Callable[[Any], Awaitable[Any]],
-        update: Callable[[L, F], Awaitable[Any]],
+        self, conn: asyncpg.Connection, actor: Principal, code: str, fields: F, expected: int | None
     ) -> tuple[Any, bool]:
         """Idempotent upsert: create (True) or replace the writable fields (False)."""
-        found = await self.lock(conn, code)
-        if found is None:
-            body = created_by_put(self.create_body, f"{self.what} {code!r}", code, fields, expected, self.code_type)
-            return await create(body), True
-        return await self._write(found, fields, expected, code, update), False
+        async with conn.transaction():
+            found = await self.lock(conn, code)
+            if found is None:
+                what = f"{self.what} {self.named(code)!r}"
+                body = created_by_put(self.create_body, what, code, fields, expected, self.code_type)
+                return await self.create(conn, actor, body), True
+            return await self._write(conn, actor, found, fields, expected, code), False
 
     async def patch(
-        self,
-        conn: asyncpg.Connection,
-        code: str,
-        patch: msgspec.Struct,
-        expected: int | None,
-        *,
-        update: Callable[[L, F], Awaitable[Any]],
+        self, conn: asyncpg.Connection, actor: Principal, code: str, patch: msgspec.Struct, expected: int | None
     ) -> Any:
         """Apply a JSON merge patch; the result is checked like a PUT body."""
-        found = await self.lock(conn, code)
-        if found is None:
-            raise self.not_found(code)
-        fields = patched(self.resource(found), patch, self.fields)
-        return await self._write(found, fields, expected, code, update)
+        async with conn.transaction():
+            found = await self.lock(conn, code)
+            if found is None:
+                raise self.not_found(code)
+            fields = patched(self.resource(found), patch, self.fields)
+            return await self._write(conn, actor, found, fields, expected, code)
 
-    async def delete(
-        self,
-        conn: asyncpg.Connection,
-        code: str,
-        expected: int | None,
-        *,
-        delete: Callable[[L], Awaitable[None]],
-    ) -> None:
-        """Delete the resource (404, 412 first)."""
-        await delete(await self.locked(conn, code, expected))
+    async def remove(self, conn: asyncpg.Connection, actor: Principal, code: str, expected: int | None) -> None:
+        """Delete the resource (404 and 412 first)."""
+        async with conn.transaction():
+            await self.delete(conn, actor, await self.locked(conn, code, expected))
 
     async def _write(
-        self, found: L, fields: F, expected: int | None, code: str, update: Callable[[L, F], Awaitable[Any]]
+        self, conn: asyncpg.Connection, actor: Principal, found: L, fields: F, expected: int | None, code: str
     ) -> Any:
         current = self.resource(found)
-        check_version(expected, current.version, f"{self.what} {code!r}")
+        check_version(expected, current.version, f"{self.what} {self.named(code)!r}")
         if unchanged(current, fields):
             return current
-        return await update(found, fields)
+        return await self.update(conn, actor, found, fields)

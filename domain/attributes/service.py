@@ -25,15 +25,6 @@ from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
 from domain.versioning import Versioned, unchanged
 
-ATTRIBUTES: Versioned[store.Locked, AttributeFields] = Versioned(
-    what="Attribute",
-    fields=AttributeFields,
-    create_body=AttributeCreate,
-    lock=store.lock_attribute,
-    not_found=AttributeNotFound,
-    resource=lambda locked: locked.attribute,
-)
-
 
 async def _checked(conn: asyncpg.Connection, fields: AttributeFields) -> tuple[AttributeFields, int | None]:
     """The fields with canonical rules, and the group's id; misfit rules and an unknown group are 422."""
@@ -139,61 +130,63 @@ async def _update(
     return attribute
 
 
+async def _delete(conn: asyncpg.Connection, actor: Principal, locked: store.Locked) -> None:
+    code = locked.attribute.code
+    categories = await store.list_attribute_category_codes(conn, locked.id, REFERENCES_SHOWN)
+    bound = await store.count_attribute_categories(conn, locked.id) if categories else 0
+    products, skus = await store.count_attribute_values(conn, code)
+    if categories or products or skus:
+        named = ", ".join(categories) + (", …" if bound > len(categories) else "")
+        reasons = ([f"bound to {bound} categories ({named})"] if bound else []) + (
+            [f"carried by {products} products and {skus} SKUs"] if products or skus else []
+        )
+        raise StillReferenced(
+            f"Attribute {code!r} is still {' and '.join(reasons)}; unbind it and remove its values first.",
+            references={
+                "categories": categories,
+                "category_count": bound,
+                "products": products,
+                "skus": skus,
+            },
+        )
+    if not await store.delete_attribute(conn, locked.id):
+        raise StillReferenced(
+            f"Attribute {code!r} is read by a stage (see /v1/stages); remove it from the stage's needs first.",
+            references={"stage_needs": True},
+        )
+    await audit.record(
+        conn, actor, "delete", "attribute", code, version=locked.attribute.version, before=locked.attribute
+    )
+
+
+ATTRIBUTES: Versioned[store.Locked, AttributeFields] = Versioned(
+    what="Attribute",
+    fields=AttributeFields,
+    create_body=AttributeCreate,
+    lock=store.lock_attribute,
+    not_found=AttributeNotFound,
+    create=create_attribute,
+    update=_update,
+    delete=_delete,
+    resource=lambda locked: locked.attribute,
+)
+
+
 async def put_attribute(
     conn: asyncpg.Connection, actor: Principal, code: str, fields: AttributeFields, expected: int | None
 ) -> tuple[Attribute, bool]:
     """Idempotent upsert: create the attribute, or replace its fields; answers (attribute, created)."""
-    async with conn.transaction():
-        return await ATTRIBUTES.put(
-            conn,
-            code,
-            fields,
-            expected,
-            create=lambda body: create_attribute(conn, actor, body),
-            update=lambda locked, new: _update(conn, actor, locked, new),
-        )
+    return await ATTRIBUTES.put(conn, actor, code, fields, expected)
 
 
 async def patch_attribute(
     conn: asyncpg.Connection, actor: Principal, code: str, patch: AttributePatch, expected: int | None
 ) -> Attribute:
     """Apply a JSON merge patch to an attribute; `null` resets a field or removes a validation rule."""
-    async with conn.transaction():
-        attribute: Attribute = await ATTRIBUTES.patch(
-            conn, code, patch, expected, update=lambda locked, new: _update(conn, actor, locked, new)
-        )
-        return attribute
+    attribute: Attribute = await ATTRIBUTES.patch(conn, actor, code, patch, expected)
+    return attribute
 
 
 async def delete_attribute(conn: asyncpg.Connection, actor: Principal, code: str, expected: int | None) -> None:
     """Delete an attribute nothing uses; one bound to categories or carried by products or SKUs is a 409."""
-
-    async def delete(locked: store.Locked) -> None:
-        categories = await store.list_attribute_category_codes(conn, locked.id, REFERENCES_SHOWN)
-        bound = await store.count_attribute_categories(conn, locked.id) if categories else 0
-        products, skus = await store.count_attribute_values(conn, code)
-        if categories or products or skus:
-            named = ", ".join(categories) + (", …" if bound > len(categories) else "")
-            reasons = ([f"bound to {bound} categories ({named})"] if bound else []) + (
-                [f"carried by {products} products and {skus} SKUs"] if products or skus else []
-            )
-            raise StillReferenced(
-                f"Attribute {code!r} is still {' and '.join(reasons)}; unbind it and remove its values first.",
-                references={
-                    "categories": categories,
-                    "category_count": bound,
-                    "products": products,
-                    "skus": skus,
-                },
-            )
-        if not await store.delete_attribute(conn, locked.id):
-            raise StillReferenced(
-                f"Attribute {code!r} is read by a stage (see /v1/stages); remove it from the stage's needs first.",
-                references={"stage_needs": True},
-            )
-        await audit.record(
-            conn, actor, "delete", "attribute", code, version=locked.attribute.version, before=locked.attribute
-        )
-
-    async with conn.transaction():
-        await ATTRIBUTES.delete(conn, code, expected, delete=delete)
+    await ATTRIBUTES.remove(conn, actor, code, expected)

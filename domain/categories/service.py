@@ -54,16 +54,6 @@ async def _lock(conn: asyncpg.Connection, code: str) -> Locked | None:
     return Locked(node=node, category=await _get(conn, code))
 
 
-CATEGORIES: Versioned[Locked, CategoryFields] = Versioned(
-    what="Category",
-    fields=CategoryFields,
-    create_body=CategoryCreate,
-    lock=_lock,
-    not_found=CategoryNotFound,
-    resource=lambda locked: locked.category,
-)
-
-
 async def list_categories(
     conn: asyncpg.Connection,
     *,
@@ -211,19 +201,39 @@ async def _replace(conn: asyncpg.Connection, actor: Principal, locked: Locked, f
     return await _change(conn, actor, locked, parent=fields.parent, position=fields.position, labels=fields.labels)
 
 
+async def _delete(conn: asyncpg.Connection, actor: Principal, locked: Locked) -> None:
+    code = locked.category.code
+    node, current = locked.node, locked.category
+    references = await store.list_category_references(conn, node.id, REFERENCES_SHOWN)
+    if references:
+        named = "; ".join(f"{kind}: {', '.join(codes)}" for kind, codes in references.items())
+        raise StillReferenced(
+            f"Category {code!r} is still referenced ({named}); move or delete them first.",
+            references=references,
+        )
+    await store.delete_category(conn, node.id)
+    await store.update_close_gap(conn, node.tree_id, node.parent_id, current.position, None)
+    await audit.record(conn, actor, "delete", "category", code, version=current.version, before=current)
+
+
+CATEGORIES: Versioned[Locked, CategoryFields] = Versioned(
+    what="Category",
+    fields=CategoryFields,
+    create_body=CategoryCreate,
+    lock=_lock,
+    not_found=CategoryNotFound,
+    create=_create,
+    update=_replace,
+    delete=_delete,
+    resource=lambda locked: locked.category,
+)
+
+
 async def put_category(
     conn: asyncpg.Connection, actor: Principal, code: str, fields: CategoryFields, expected: int | None
 ) -> tuple[Category, bool]:
     """Idempotent upsert: create the category, or replace its fields (moving it if its place changes)."""
-    async with conn.transaction():
-        return await CATEGORIES.put(
-            conn,
-            code,
-            fields,
-            expected,
-            create=lambda body: _create(conn, actor, body),
-            update=lambda locked, new: _replace(conn, actor, locked, new),
-        )
+    return await CATEGORIES.put(conn, actor, code, fields, expected)
 
 
 async def patch_category(
@@ -252,22 +262,7 @@ async def move_category(
 
 async def delete_category(conn: asyncpg.Connection, actor: Principal, code: str, expected: int | None) -> None:
     """Delete a category without children or products; its later siblings close the gap."""
-
-    async def delete(locked: Locked) -> None:
-        node, current = locked.node, locked.category
-        references = await store.list_category_references(conn, node.id, REFERENCES_SHOWN)
-        if references:
-            named = "; ".join(f"{kind}: {', '.join(codes)}" for kind, codes in references.items())
-            raise StillReferenced(
-                f"Category {code!r} is still referenced ({named}); move or delete them first.",
-                references=references,
-            )
-        await store.delete_category(conn, node.id)
-        await store.update_close_gap(conn, node.tree_id, node.parent_id, current.position, None)
-        await audit.record(conn, actor, "delete", "category", code, version=current.version, before=current)
-
-    async with conn.transaction():
-        await CATEGORIES.delete(conn, code, expected, delete=delete)
+    await CATEGORIES.remove(conn, actor, code, expected)
 
 
 async def get_nested_tree(conn: asyncpg.Connection, code: str) -> NestedTree:

@@ -33,15 +33,6 @@ from domain.products.model import (
 )
 from domain.versioning import Versioned, writable
 
-PRODUCTS: Versioned[LockedProduct, ProductFields] = Versioned(
-    what="Product",
-    fields=ProductFields,
-    create_body=ProductCreate,
-    lock=store.lock_product,
-    not_found=ProductNotFound,
-    resource=lambda locked: locked.product,
-)
-
 
 async def list_products(
     conn: asyncpg.Connection,
@@ -167,40 +158,42 @@ async def _check_skus_fit(conn: asyncpg.Connection, locked: LockedProduct, categ
         raise SkusOutsideAttributeSet(locked.product.code, outside)
 
 
+async def _delete(conn: asyncpg.Connection, actor: Principal, locked: LockedProduct) -> None:
+    code = locked.product.code
+    skus = [s.sku for s in await store.lock_product_skus(conn, locked.id)]
+    await store.delete_product(conn, locked.id, code)
+    before = {**msgspec.to_builtins(locked.product), "skus": skus}
+    await audit.record(conn, actor, "delete", "product", code, version=locked.product.version, before=before)
+
+
+PRODUCTS: Versioned[LockedProduct, ProductFields] = Versioned(
+    what="Product",
+    fields=ProductFields,
+    create_body=ProductCreate,
+    lock=store.lock_product,
+    not_found=ProductNotFound,
+    create=create_product,
+    update=_update,
+    delete=_delete,
+    resource=lambda locked: locked.product,
+)
+
+
 async def put_product(
     conn: asyncpg.Connection, actor: Principal, code: str, fields: ProductFields, expected: int | None
 ) -> tuple[Product, bool]:
     """Idempotent upsert: create the product, or replace its writable fields; answers (product, created)."""
-    async with conn.transaction():
-        return await PRODUCTS.put(
-            conn,
-            code,
-            fields,
-            expected,
-            create=lambda body: create_product(conn, actor, body),
-            update=lambda locked, new: _update(conn, actor, locked, new),
-        )
+    return await PRODUCTS.put(conn, actor, code, fields, expected)
 
 
 async def patch_product(
     conn: asyncpg.Connection, actor: Principal, code: str, patch: ProductPatch, expected: int | None
 ) -> Product:
     """Apply a JSON merge patch to a product; the result is checked like a full body."""
-    async with conn.transaction():
-        product: Product = await PRODUCTS.patch(
-            conn, code, patch, expected, update=lambda locked, new: _update(conn, actor, locked, new)
-        )
-        return product
+    product: Product = await PRODUCTS.patch(conn, actor, code, patch, expected)
+    return product
 
 
 async def delete_product(conn: asyncpg.Connection, actor: Principal, code: str, expected: int | None) -> None:
     """Delete a product with its SKUs; anything else still referencing them is a 409 naming it."""
-
-    async def delete(locked: LockedProduct) -> None:
-        skus = [s.sku for s in await store.lock_product_skus(conn, locked.id)]
-        await store.delete_product(conn, locked.id, code)
-        before = {**msgspec.to_builtins(locked.product), "skus": skus}
-        await audit.record(conn, actor, "delete", "product", code, version=locked.product.version, before=before)
-
-    async with conn.transaction():
-        await PRODUCTS.delete(conn, code, expected, delete=delete)
+    await PRODUCTS.remove(conn, actor, code, expected)

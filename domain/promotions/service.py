@@ -35,16 +35,6 @@ async def _lock(conn: asyncpg.Connection, code: str) -> LockedPromotion | None:
     return LockedPromotion(id=promotion_id, promotion=await get_promotion(conn, code))
 
 
-PROMOTIONS: Versioned[LockedPromotion, PromotionFields] = Versioned(
-    what="Promotion",
-    fields=PromotionFields,
-    create_body=PromotionCreate,
-    lock=_lock,
-    not_found=PromotionNotFound,
-    resource=lambda locked: locked.promotion,
-)
-
-
 async def _sku_ids(conn: asyncpg.Connection, fields: PromotionFields) -> dict[str, int]:
     """Check the dates, prices and SKUs of a promotion at once; answers the SKUs' ids."""
     errors: list[FieldError] = []
@@ -130,42 +120,44 @@ async def _update(
     return promotion
 
 
+async def _delete(conn: asyncpg.Connection, actor: Principal, locked: LockedPromotion) -> None:
+    code = locked.promotion.code
+    await store.delete_promotion(conn, locked.id)
+    current = locked.promotion
+    await audit.record(conn, actor, "delete", "promotion", code, version=current.version, before=current)
+
+
+PROMOTIONS: Versioned[LockedPromotion, PromotionFields] = Versioned(
+    what="Promotion",
+    fields=PromotionFields,
+    create_body=PromotionCreate,
+    lock=_lock,
+    not_found=PromotionNotFound,
+    create=create_promotion,
+    update=_update,
+    delete=_delete,
+    resource=lambda locked: locked.promotion,
+)
+
+
 async def put_promotion(
     conn: asyncpg.Connection, actor: Principal, code: str, fields: PromotionFields, expected: int | None
 ) -> tuple[Promotion, bool]:
     """Idempotent upsert: create the promotion, or replace its fields and items; answers (promotion, created)."""
-    async with conn.transaction():
-        return await PROMOTIONS.put(
-            conn,
-            code,
-            fields,
-            expected,
-            create=lambda body: create_promotion(conn, actor, body),
-            update=lambda locked, new: _update(conn, actor, locked, new),
-        )
+    return await PROMOTIONS.put(conn, actor, code, fields, expected)
 
 
 async def patch_promotion(
     conn: asyncpg.Connection, actor: Principal, code: str, patch: PromotionPatch, expected: int | None
 ) -> Promotion:
     """Apply a JSON merge patch to a promotion (`items`, when sent, replaces the list)."""
-    async with conn.transaction():
-        promotion: Promotion = await PROMOTIONS.patch(
-            conn, code, patch, expected, update=lambda locked, new: _update(conn, actor, locked, new)
-        )
-        return promotion
+    promotion: Promotion = await PROMOTIONS.patch(conn, actor, code, patch, expected)
+    return promotion
 
 
 async def delete_promotion(conn: asyncpg.Connection, actor: Principal, code: str, expected: int | None) -> None:
     """Delete a promotion and its items (nothing else refers to a promotion)."""
-
-    async def delete(locked: LockedPromotion) -> None:
-        await store.delete_promotion(conn, locked.id)
-        current = locked.promotion
-        await audit.record(conn, actor, "delete", "promotion", code, version=current.version, before=current)
-
-    async with conn.transaction():
-        await PROMOTIONS.delete(conn, code, expected, delete=delete)
+    await PROMOTIONS.remove(conn, actor, code, expected)
 
 
 async def shopper_price(

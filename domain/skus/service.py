@@ -46,18 +46,6 @@ async def _lock(conn: asyncpg.Connection, sku: str) -> LockedSku | None:
     return await store.lock_sku(conn, sku, owner)
 
 
-# A PUT that creates gets its code unchecked (`code_type=str`): _create_by_put checks it with the body.
-SKUS: Versioned[LockedSku, SkuFields] = Versioned(
-    what="SKU",
-    fields=SkuFields,
-    create_body=SkuPut,
-    lock=_lock,
-    not_found=SkuNotFound,
-    resource=lambda locked: locked.sku,
-    code_type=str,
-)
-
-
 async def list_skus(conn: asyncpg.Connection, product: str, *, limit: int, cursor: str | None) -> SkuPage:
     """The SKUs of one product in sku order."""
     after = decode_cursor(cursor, (str,))
@@ -158,36 +146,39 @@ async def create_sku(conn: asyncpg.Connection, actor: Principal, product: str, b
         return await _insert(conn, actor, body.sku, owner, body, errors)
 
 
+async def _delete(conn: asyncpg.Connection, actor: Principal, locked: LockedSku) -> None:
+    await store.delete_sku(conn, locked.id, locked.sku.sku)
+    await audit.record(conn, actor, "delete", "sku", locked.sku.sku, version=locked.sku.version, before=locked.sku)
+
+
+# A PUT that creates gets its code unchecked (`code_type=str`): _create_by_put checks it with the body.
+SKUS: Versioned[LockedSku, SkuFields] = Versioned(
+    what="SKU",
+    fields=SkuFields,
+    create_body=SkuPut,
+    lock=_lock,
+    not_found=SkuNotFound,
+    create=_create_by_put,
+    update=_update,
+    delete=_delete,
+    resource=lambda locked: locked.sku,
+    code_type=str,
+)
+
+
 async def put_sku(
     conn: asyncpg.Connection, actor: Principal, sku: str, fields: SkuFields, expected: int | None
 ) -> tuple[Sku, bool]:
     """Idempotent upsert: create the SKU (its `product` is then required), or replace its fields."""
-    async with conn.transaction():
-        return await SKUS.put(
-            conn,
-            sku,
-            fields,
-            expected,
-            create=lambda body: _create_by_put(conn, actor, body),
-            update=lambda locked, new: _update(conn, actor, locked, new),
-        )
+    return await SKUS.put(conn, actor, sku, fields, expected)
 
 
 async def patch_sku(conn: asyncpg.Connection, actor: Principal, sku: str, patch: SkuPatch, expected: int | None) -> Sku:
     """Apply a JSON merge patch to a SKU; the result is checked like a full body."""
-    async with conn.transaction():
-        found: Sku = await SKUS.patch(
-            conn, sku, patch, expected, update=lambda locked, new: _update(conn, actor, locked, new)
-        )
-        return found
+    found: Sku = await SKUS.patch(conn, actor, sku, patch, expected)
+    return found
 
 
 async def delete_sku(conn: asyncpg.Connection, actor: Principal, sku: str, expected: int | None) -> None:
     """Delete a SKU; stock, prices or anything else still referencing it is a 409."""
-
-    async def delete(locked: LockedSku) -> None:
-        await store.delete_sku(conn, locked.id, sku)
-        await audit.record(conn, actor, "delete", "sku", sku, version=locked.sku.version, before=locked.sku)
-
-    async with conn.transaction():
-        await SKUS.delete(conn, sku, expected, delete=delete)
+    await SKUS.remove(conn, actor, sku, expected)

@@ -28,17 +28,6 @@ from domain.suppliers.model import (
 )
 from domain.versioning import Versioned
 
-SUPPLIERS: Versioned[LockedSupplier, SupplierFields] = Versioned(
-    what="Supplier",
-    fields=SupplierFields,
-    create_body=SupplierCreate,
-    lock=store.lock_supplier,
-    not_found=SupplierNotFound,
-    resource=lambda locked: locked.supplier,
-)
-# A delete locks the supplier against terms that would come to reference it (an update lets them be written).
-SUPPLIER_DELETES = dataclasses.replace(SUPPLIERS, lock=store.lock_supplier_for_delete)
-
 
 async def list_suppliers(
     conn: asyncpg.Connection, *, type: str | None, active: bool | None, limit: int, cursor: str | None
@@ -79,46 +68,50 @@ async def _update(
     return updated
 
 
+async def _delete(conn: asyncpg.Connection, actor: Principal, locked: LockedSupplier) -> None:
+    code = locked.supplier.code
+    blocking = await store.list_supplier_product_codes(conn, locked.id, REFERENCES_SHOWN)
+    if blocking:
+        raise StillReferenced(
+            f"Supplier {code!r} still has terms for products ({listed(blocking)}); delete those terms first, "
+            "or deactivate the supplier (`active: false`).",
+            references={"products": blocking},
+        )
+    await store.delete_supplier(conn, locked.id)
+    current = locked.supplier
+    await audit.record(conn, actor, "delete", "supplier", code, version=current.version, before=current)
+
+
+SUPPLIERS: Versioned[LockedSupplier, SupplierFields] = Versioned(
+    what="Supplier",
+    fields=SupplierFields,
+    create_body=SupplierCreate,
+    lock=store.lock_supplier,
+    not_found=SupplierNotFound,
+    create=create_supplier,
+    update=_update,
+    delete=_delete,
+    resource=lambda locked: locked.supplier,
+)
+# A delete locks the supplier against terms that would come to reference it (an update lets them be written).
+SUPPLIER_DELETES = dataclasses.replace(SUPPLIERS, lock=store.lock_supplier_for_delete)
+
+
 async def put_supplier(
     conn: asyncpg.Connection, actor: Principal, code: str, fields: SupplierFields, expected: int | None
 ) -> tuple[Supplier, bool]:
     """Idempotent upsert: create the supplier, or replace its fields; answers (supplier, created)."""
-    async with conn.transaction():
-        return await SUPPLIERS.put(
-            conn,
-            code,
-            fields,
-            expected,
-            create=lambda body: create_supplier(conn, actor, body),
-            update=lambda locked, new: _update(conn, actor, locked, new),
-        )
+    return await SUPPLIERS.put(conn, actor, code, fields, expected)
 
 
 async def patch_supplier(
     conn: asyncpg.Connection, actor: Principal, code: str, patch: SupplierPatch, expected: int | None
 ) -> Supplier:
     """Apply a JSON merge patch to a supplier (`{"active": false}` retires it)."""
-    async with conn.transaction():
-        supplier: Supplier = await SUPPLIERS.patch(
-            conn, code, patch, expected, update=lambda locked, new: _update(conn, actor, locked, new)
-        )
-        return supplier
+    supplier: Supplier = await SUPPLIERS.patch(conn, actor, code, patch, expected)
+    return supplier
 
 
 async def delete_supplier(conn: asyncpg.Connection, actor: Principal, code: str, expected: int | None) -> None:
     """Delete a supplier without product terms; one that still has some is a 409 naming the products."""
-
-    async def delete(locked: LockedSupplier) -> None:
-        blocking = await store.list_supplier_product_codes(conn, locked.id, REFERENCES_SHOWN)
-        if blocking:
-            raise StillReferenced(
-                f"Supplier {code!r} still has terms for products ({listed(blocking)}); delete those terms first, "
-                "or deactivate the supplier (`active: false`).",
-                references={"products": blocking},
-            )
-        await store.delete_supplier(conn, locked.id)
-        current = locked.supplier
-        await audit.record(conn, actor, "delete", "supplier", code, version=current.version, before=current)
-
-    async with conn.transaction():
-        await SUPPLIER_DELETES.delete(conn, code, expected, delete=delete)
+    await SUPPLIER_DELETES.remove(conn, actor, code, expected)

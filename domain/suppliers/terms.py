@@ -41,25 +41,6 @@ from domain.suppliers.model import (
 from domain.versioning import Versioned, VersionMismatch, check_version
 
 
-def _versioned(product: str, product_id: int, supplier: str) -> Versioned[LockedTerms, TermsFields]:
-    """PATCH and DELETE of a product's terms with one supplier, the product locked already."""
-
-    async def lock(conn: asyncpg.Connection, _ref: str) -> LockedTerms | None:
-        return await store.lock_terms(conn, product_id, supplier)
-
-    def not_found(_ref: str) -> ProductSupplierNotFound:
-        return ProductSupplierNotFound(product, supplier)
-
-    return Versioned(
-        what="Terms",
-        fields=TermsFields,
-        create_body=TermsCreate,
-        lock=lock,
-        not_found=not_found,
-        resource=lambda locked: locked.terms,
-    )
-
-
 # ---------------------------------------------------------------------------------------------- reads
 
 
@@ -208,6 +189,41 @@ async def _update(
     return updated
 
 
+async def _delete(conn: asyncpg.Connection, actor: Principal, locked: LockedTerms) -> None:
+    current = locked.terms
+    await store.delete_terms(conn, locked.product_id, locked.supplier_id)
+    await audit.record(
+        conn,
+        actor,
+        "delete",
+        "product-supplier",
+        ref(current.product, current.supplier),
+        version=current.version,
+        before=current,
+    )
+
+
+def _versioned(product: str, product_id: int, supplier: str) -> Versioned[LockedTerms, TermsFields]:
+    """PATCH and DELETE of a product's terms with one supplier, the product locked already."""
+
+    async def lock(conn: asyncpg.Connection, _ref: str) -> LockedTerms | None:
+        return await store.lock_terms(conn, product_id, supplier)
+
+    def not_found(_ref: str) -> ProductSupplierNotFound:
+        return ProductSupplierNotFound(product, supplier)
+
+    return Versioned(
+        what="Terms",
+        fields=TermsFields,
+        create_body=TermsCreate,
+        lock=lock,
+        not_found=not_found,
+        update=_update,
+        delete=_delete,
+        resource=lambda locked: locked.terms,
+    )
+
+
 async def put_terms(
     conn: asyncpg.Connection,
     actor: Principal,
@@ -248,7 +264,7 @@ async def patch_terms(
     async with conn.transaction():
         product_id = await _lock_product(conn, product)
         terms: ProductSupplier = await _versioned(product, product_id, supplier).patch(
-            conn, ref(product, supplier), patch, expected, update=lambda locked, new: _update(conn, actor, locked, new)
+            conn, actor, ref(product, supplier), patch, expected
         )
         return terms
 
@@ -257,20 +273,6 @@ async def delete_terms(
     conn: asyncpg.Connection, actor: Principal, product: str, supplier: str, expected: int | None
 ) -> None:
     """Remove a supplier's terms from a product."""
-
-    async def delete(locked: LockedTerms) -> None:
-        current = locked.terms
-        await store.delete_terms(conn, locked.product_id, locked.supplier_id)
-        await audit.record(
-            conn,
-            actor,
-            "delete",
-            "product-supplier",
-            ref(current.product, current.supplier),
-            version=current.version,
-            before=current,
-        )
-
     async with conn.transaction():
         product_id = await _lock_product(conn, product)
-        await _versioned(product, product_id, supplier).delete(conn, ref(product, supplier), expected, delete=delete)
+        await _versioned(product, product_id, supplier).remove(conn, actor, ref(product, supplier), expected)

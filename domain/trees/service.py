@@ -12,10 +12,6 @@ from domain.trees import store
 from domain.trees.model import Tree, TreeCreate, TreeExists, TreeFields, TreeNotFound, TreePage, TreePatch, TreeTooDeep
 from domain.versioning import Versioned
 
-TREES: Versioned[Tree, TreeFields] = Versioned(
-    what="Category tree", fields=TreeFields, create_body=TreeCreate, lock=store.lock_tree, not_found=TreeNotFound
-)
-
 
 async def list_trees(conn: asyncpg.Connection, *, limit: int, cursor: str | None) -> TreePage:
     """Category trees in code order."""
@@ -55,44 +51,44 @@ async def _update(conn: asyncpg.Connection, actor: Principal, current: Tree, fie
     return tree
 
 
+async def _delete(conn: asyncpg.Connection, actor: Principal, current: Tree) -> None:
+    blocking = await store.list_tree_category_codes(conn, current.code, REFERENCES_SHOWN)
+    if blocking:
+        raise StillReferenced(
+            f"Category tree {current.code!r} still has categories ({listed(blocking)}); delete or move them first.",
+            references={"categories": blocking},
+        )
+    await store.delete_tree(conn, current.code)
+    await audit.record(conn, actor, "delete", "category-tree", current.code, version=current.version, before=current)
+
+
+TREES: Versioned[Tree, TreeFields] = Versioned(
+    what="Category tree",
+    fields=TreeFields,
+    create_body=TreeCreate,
+    lock=store.lock_tree,
+    not_found=TreeNotFound,
+    create=create_tree,
+    update=_update,
+    delete=_delete,
+)
+
+
 async def put_tree(
     conn: asyncpg.Connection, actor: Principal, code: str, fields: TreeFields, expected: int | None
 ) -> tuple[Tree, bool]:
     """Idempotent upsert: create the tree, or replace its fields; answers (tree, created)."""
-    async with conn.transaction():
-        return await TREES.put(
-            conn,
-            code,
-            fields,
-            expected,
-            create=lambda body: create_tree(conn, actor, body),
-            update=lambda current, new: _update(conn, actor, current, new),
-        )
+    return await TREES.put(conn, actor, code, fields, expected)
 
 
 async def patch_tree(
     conn: asyncpg.Connection, actor: Principal, code: str, patch: TreePatch, expected: int | None
 ) -> Tree:
     """Apply a JSON merge patch to a tree."""
-    async with conn.transaction():
-        tree: Tree = await TREES.patch(
-            conn, code, patch, expected, update=lambda current, new: _update(conn, actor, current, new)
-        )
-        return tree
+    tree: Tree = await TREES.patch(conn, actor, code, patch, expected)
+    return tree
 
 
 async def delete_tree(conn: asyncpg.Connection, actor: Principal, code: str, expected: int | None) -> None:
     """Delete an empty tree; one that still has categories is a 409 naming some of them."""
-
-    async def delete(current: Tree) -> None:
-        blocking = await store.list_tree_category_codes(conn, code, REFERENCES_SHOWN)
-        if blocking:
-            raise StillReferenced(
-                f"Category tree {code!r} still has categories ({listed(blocking)}); delete or move them first.",
-                references={"categories": blocking},
-            )
-        await store.delete_tree(conn, code)
-        await audit.record(conn, actor, "delete", "category-tree", code, version=current.version, before=current)
-
-    async with conn.transaction():
-        await TREES.delete(conn, code, expected, delete=delete)
+    await TREES.remove(conn, actor, code, expected)

@@ -23,16 +23,6 @@ from domain.vocabularies.model import (
 )
 
 
-def _versioned(v: Vocabulary) -> Versioned[Term, TermFields]:
-    async def lock(conn: asyncpg.Connection, code: str) -> Term | None:
-        return await store.lock_term(conn, v, code)
-
-    return Versioned(what=v.title, fields=TermFields, create_body=TermCreate, lock=lock, not_found=v.not_found)
-
-
-TERMS: dict[str, Versioned[Term, TermFields]] = {v.entity: _versioned(v) for v in (SERIES, ROLES, ATTRIBUTE_GROUPS)}
-
-
 async def list_terms(conn: asyncpg.Connection, v: Vocabulary, *, limit: int, cursor: str | None) -> TermPage:
     """Terms in code order."""
     after = decode_cursor(cursor, (str,))
@@ -65,46 +55,62 @@ async def _update(conn: asyncpg.Connection, actor: Principal, v: Vocabulary, cur
     return term
 
 
+async def _delete(conn: asyncpg.Connection, actor: Principal, v: Vocabulary, current: Term) -> None:
+    blocking = await store.list_term_references(conn, v, current.code, REFERENCES_SHOWN)
+    if blocking:
+        raise StillReferenced(
+            f"{v.title} {current.code!r} is still used by {v.referenced_by} {listed(blocking)}.",
+            references={v.referenced_by: blocking},
+        )
+    await store.delete_term(conn, v, current.code)
+    await audit.record(conn, actor, "delete", v.entity, current.code, version=current.version, before=current)
+
+
+def _versioned(v: Vocabulary) -> Versioned[Term, TermFields]:
+    async def lock(conn: asyncpg.Connection, code: str) -> Term | None:
+        return await store.lock_term(conn, v, code)
+
+    async def create(conn: asyncpg.Connection, actor: Principal, body: TermCreate) -> Term:
+        return await create_term(conn, actor, v, body)
+
+    async def update(conn: asyncpg.Connection, actor: Principal, current: Term, fields: TermFields) -> Term:
+        return await _update(conn, actor, v, current, fields)
+
+    async def delete(conn: asyncpg.Connection, actor: Principal, current: Term) -> None:
+        await _delete(conn, actor, v, current)
+
+    return Versioned(
+        what=v.title,
+        fields=TermFields,
+        create_body=TermCreate,
+        lock=lock,
+        not_found=v.not_found,
+        create=create,
+        update=update,
+        delete=delete,
+    )
+
+
+TERMS: dict[str, Versioned[Term, TermFields]] = {v.entity: _versioned(v) for v in (SERIES, ROLES, ATTRIBUTE_GROUPS)}
+
+
 async def put_term(
     conn: asyncpg.Connection, actor: Principal, v: Vocabulary, code: str, fields: TermFields, expected: int | None
 ) -> tuple[Term, bool]:
     """Idempotent upsert: create the term, or replace its fields; answers (term, created)."""
-    async with conn.transaction():
-        return await TERMS[v.entity].put(
-            conn,
-            code,
-            fields,
-            expected,
-            create=lambda body: create_term(conn, actor, v, body),
-            update=lambda current, new: _update(conn, actor, v, current, new),
-        )
+    return await TERMS[v.entity].put(conn, actor, code, fields, expected)
 
 
 async def patch_term(
     conn: asyncpg.Connection, actor: Principal, v: Vocabulary, code: str, patch: TermPatch, expected: int | None
 ) -> Term:
     """Apply a JSON merge patch to a term."""
-    async with conn.transaction():
-        term: Term = await TERMS[v.entity].patch(
-            conn, code, patch, expected, update=lambda current, new: _update(conn, actor, v, current, new)
-        )
-        return term
+    term: Term = await TERMS[v.entity].patch(conn, actor, code, patch, expected)
+    return term
 
 
 async def delete_term(
     conn: asyncpg.Connection, actor: Principal, v: Vocabulary, code: str, expected: int | None
 ) -> None:
     """Delete a term nothing uses; one still in use is a 409 naming what uses it."""
-
-    async def delete(current: Term) -> None:
-        blocking = await store.list_term_references(conn, v, code, REFERENCES_SHOWN)
-        if blocking:
-            raise StillReferenced(
-                f"{v.title} {code!r} is still used by {v.referenced_by} {listed(blocking)}.",
-                references={v.referenced_by: blocking},
-            )
-        await store.delete_term(conn, v, code)
-        await audit.record(conn, actor, "delete", v.entity, code, version=current.version, before=current)
-
-    async with conn.transaction():
-        await TERMS[v.entity].delete(conn, code, expected, delete=delete)
+    await TERMS[v.entity].remove(conn, actor, code, expected)

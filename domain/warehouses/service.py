@@ -11,7 +11,7 @@ from domain.audit import service as audit
 from domain.errors import REFERENCES_SHOWN, StillReferenced, listed
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
-from domain.versioning import Versioned, check_version, created_by_put, unchanged
+from domain.versioning import Versioned
 from domain.warehouses import store
 from domain.warehouses.model import (
     Location,
@@ -34,18 +34,6 @@ from domain.warehouses.model import (
     location_blocked_detail,
     location_ref,
 )
-
-WAREHOUSES: Versioned[LockedWarehouse, WarehouseFields] = Versioned(
-    what="Warehouse",
-    fields=WarehouseFields,
-    create_body=WarehouseCreate,
-    lock=store.lock_warehouse,
-    not_found=WarehouseNotFound,
-    resource=lambda locked: locked.warehouse,
-)
-# A delete locks the warehouse against everything that could still come to reference it.
-WAREHOUSES_FOR_DELETE = dataclasses.replace(WAREHOUSES, lock=store.lock_warehouse_for_delete)
-
 
 # Warehouses
 
@@ -89,81 +77,62 @@ async def _update_warehouse(
     return updated
 
 
+async def _delete(conn: asyncpg.Connection, actor: Principal, found: LockedWarehouse) -> None:
+    code = found.warehouse.code
+    blocking = await store.list_warehouse_location_codes(conn, found.id, REFERENCES_SHOWN)
+    if blocking:
+        raise StillReferenced(
+            f"Warehouse {code!r} still has locations ({listed(blocking)}); delete them first, "
+            "or deactivate the warehouse (`active: false`).",
+            references={"locations": blocking},
+        )
+    constraint = await store.delete_warehouse(conn, found.id)
+    if constraint is not None:
+        # Locations are locked out above; this is the net for rows that name the warehouse directly.
+        raise StillReferenced(
+            f"Warehouse {code!r} is still referenced ({constraint}); deactivate it instead.",
+            references={"constraint": constraint},
+        )
+    current = found.warehouse
+    await audit.record(conn, actor, "delete", "warehouse", code, version=current.version, before=current)
+
+
+WAREHOUSES: Versioned[LockedWarehouse, WarehouseFields] = Versioned(
+    what="Warehouse",
+    fields=WarehouseFields,
+    create_body=WarehouseCreate,
+    lock=store.lock_warehouse,
+    not_found=WarehouseNotFound,
+    create=create_warehouse,
+    update=_update_warehouse,
+    delete=_delete,
+    resource=lambda locked: locked.warehouse,
+)
+# A delete locks the warehouse against everything that could still come to reference it.
+WAREHOUSES_FOR_DELETE = dataclasses.replace(WAREHOUSES, lock=store.lock_warehouse_for_delete)
+
+
 async def put_warehouse(
     conn: asyncpg.Connection, actor: Principal, code: str, fields: WarehouseFields, expected: int | None
 ) -> tuple[Warehouse, bool]:
     """Idempotent upsert: create the warehouse, or replace its fields; answers (warehouse, created)."""
-    async with conn.transaction():
-        return await WAREHOUSES.put(
-            conn,
-            code,
-            fields,
-            expected,
-            create=lambda body: create_warehouse(conn, actor, body),
-            update=lambda found, new: _update_warehouse(conn, actor, found, new),
-        )
+    return await WAREHOUSES.put(conn, actor, code, fields, expected)
 
 
 async def patch_warehouse(
     conn: asyncpg.Connection, actor: Principal, code: str, patch: WarehousePatch, expected: int | None
 ) -> Warehouse:
     """Apply a JSON merge patch to a warehouse (`{"active": false}` retires it)."""
-    async with conn.transaction():
-        changed: Warehouse = await WAREHOUSES.patch(
-            conn, code, patch, expected, update=lambda found, new: _update_warehouse(conn, actor, found, new)
-        )
-        return changed
+    changed: Warehouse = await WAREHOUSES.patch(conn, actor, code, patch, expected)
+    return changed
 
 
 async def delete_warehouse(conn: asyncpg.Connection, actor: Principal, code: str, expected: int | None) -> None:
     """Delete a warehouse without locations; one that still has some is a 409 naming them."""
-
-    async def delete(found: LockedWarehouse) -> None:
-        blocking = await store.list_warehouse_location_codes(conn, found.id, REFERENCES_SHOWN)
-        if blocking:
-            raise StillReferenced(
-                f"Warehouse {code!r} still has locations ({listed(blocking)}); delete them first, "
-                "or deactivate the warehouse (`active: false`).",
-                references={"locations": blocking},
-            )
-        constraint = await store.delete_warehouse(conn, found.id)
-        if constraint is not None:
-            # Locations are locked out above; this is the net for rows that name the warehouse directly.
-            raise StillReferenced(
-                f"Warehouse {code!r} is still referenced ({constraint}); deactivate it instead.",
-                references={"constraint": constraint},
-            )
-        current = found.warehouse
-        await audit.record(conn, actor, "delete", "warehouse", code, version=current.version, before=current)
-
-    async with conn.transaction():
-        await WAREHOUSES_FOR_DELETE.delete(conn, code, expected, delete=delete)
+    await WAREHOUSES_FOR_DELETE.remove(conn, actor, code, expected)
 
 
 # Locations
-
-
-def _locations(warehouse: str, location: str, *, for_delete: bool = False) -> Versioned[LockedLocation, LocationFields]:
-    """PATCH and DELETE of one location. Messages name it by its ref (`warehouse/location`), which is the key
-    handed to Versioned; the lock itself takes the two codes. When the location is missing, a missing
-    warehouse is a 404 of its own."""
-    lock = store.lock_location_for_delete if for_delete else store.lock_location
-
-    async def locked(conn: asyncpg.Connection, ref: str) -> LockedLocation | None:
-        found = await lock(conn, warehouse, location)
-        if found is None and await store.get_warehouse_id(conn, warehouse) is None:
-            raise WarehouseNotFound(warehouse)
-        return found
-
-    return Versioned(
-        what="Location",
-        fields=LocationFields,
-        create_body=LocationCreate,
-        lock=locked,
-        not_found=lambda ref: LocationNotFound(warehouse, location),
-        resource=lambda found: found.location,
-        code_type=LocationCode,
-    )
 
 
 async def list_locations(
@@ -243,6 +212,53 @@ async def _update_location(
     return updated
 
 
+async def _delete_location(conn: asyncpg.Connection, actor: Principal, found: LockedLocation) -> None:
+    current = found.location
+    ref = location_ref(current.warehouse, current.code)
+    refs = await store.get_location_references(conn, found.id, REFERENCES_SHOWN)
+    references = msgspec.to_builtins(refs)
+    if refs.stock or refs.ledger:
+        raise StillReferenced(location_blocked_detail(ref, refs), references=references)
+    constraint = await store.delete_location(conn, found.id)
+    if constraint is not None:
+        # An empty stock row with no ledger behind it, or a reference added since: still a 409, never a 500.
+        raise StillReferenced(
+            f"Location {ref!r} is still referenced ({constraint}); deactivate it instead (`active: false`).",
+            references={**references, "constraint": constraint},
+        )
+    await audit.record(conn, actor, "delete", "location", ref, version=current.version, before=current)
+
+
+def _locations(warehouse: str, *, for_delete: bool = False) -> Versioned[LockedLocation, LocationFields]:
+    """PUT, PATCH and DELETE of the locations of one warehouse; messages name a location by its ref
+    (`warehouse/location`). When the location is missing, a missing warehouse is a 404 of its own. A delete
+    locks the row against concurrent movements (their foreign keys key-share it: they wait or are seen)."""
+    lock = store.lock_location_for_delete if for_delete else store.lock_location
+
+    async def locked(conn: asyncpg.Connection, location: str) -> LockedLocation | None:
+        found = await lock(conn, warehouse, location)
+        if found is None and await store.get_warehouse_id(conn, warehouse) is None:
+            raise WarehouseNotFound(warehouse)
+        return found
+
+    async def create(conn: asyncpg.Connection, actor: Principal, body: LocationCreate) -> Location:
+        return await _create_location(conn, actor, warehouse, body)
+
+    return Versioned(
+        what="Location",
+        fields=LocationFields,
+        create_body=LocationCreate,
+        lock=locked,
+        not_found=lambda location: LocationNotFound(warehouse, location),
+        create=create,
+        update=_update_location,
+        delete=_delete_location,
+        resource=lambda found: found.location,
+        code_type=LocationCode,
+        named=lambda location: location_ref(warehouse, location),
+    )
+
+
 async def put_location(
     conn: asyncpg.Connection,
     actor: Principal,
@@ -252,18 +268,7 @@ async def put_location(
     expected: int | None,
 ) -> tuple[Location, bool]:
     """Idempotent upsert: create the location, or replace its fields; answers (location, created)."""
-    ref = location_ref(warehouse, location)
-    async with conn.transaction():
-        found = await _locations(warehouse, location).lock(conn, ref)
-        if found is None:
-            # Not Versioned.put: it would create a location coded like the ref, and a location's code is
-            # only its last part.
-            body = created_by_put(LocationCreate, f"Location {ref!r}", location, fields, expected, LocationCode)
-            return await _create_location(conn, actor, warehouse, body), True
-        check_version(expected, found.location.version, f"Location {ref!r}")
-        if unchanged(found.location, fields):
-            return found.location, False
-        return await _update_location(conn, actor, found, fields), False
+    return await _locations(warehouse).put(conn, actor, location, fields, expected)
 
 
 async def patch_location(
@@ -275,15 +280,8 @@ async def patch_location(
     expected: int | None,
 ) -> Location:
     """Apply a JSON merge patch to a location (`{"active": false}` retires it, even while it holds stock)."""
-    async with conn.transaction():
-        changed: Location = await _locations(warehouse, location).patch(
-            conn,
-            location_ref(warehouse, location),
-            patch,
-            expected,
-            update=lambda found, new: _update_location(conn, actor, found, new),
-        )
-        return changed
+    changed: Location = await _locations(warehouse).patch(conn, actor, location, patch, expected)
+    return changed
 
 
 async def delete_location(
@@ -291,25 +289,4 @@ async def delete_location(
 ) -> None:
     """Delete an empty, never-used location; one that holds stock or appears in the ledger is a 409 naming
     the SKUs (deactivate it instead)."""
-
-    async def delete(found: LockedLocation) -> None:
-        current = found.location
-        ref = location_ref(current.warehouse, current.code)
-        refs = await store.get_location_references(conn, found.id, REFERENCES_SHOWN)
-        references = msgspec.to_builtins(refs)
-        if refs.stock or refs.ledger:
-            raise StillReferenced(location_blocked_detail(ref, refs), references=references)
-        constraint = await store.delete_location(conn, found.id)
-        if constraint is not None:
-            # An empty stock row with no ledger behind it, or a reference added since: still a 409, never a 500.
-            raise StillReferenced(
-                f"Location {ref!r} is still referenced ({constraint}); deactivate it instead (`active: false`).",
-                references={**references, "constraint": constraint},
-            )
-        await audit.record(conn, actor, "delete", "location", ref, version=current.version, before=current)
-
-    async with conn.transaction():
-        # The row lock makes concurrent movements (their foreign keys key-share this row) wait or be seen.
-        await _locations(warehouse, location, for_delete=True).delete(
-            conn, location_ref(warehouse, location), expected, delete=delete
-        )
+    await _locations(warehouse, for_delete=True).remove(conn, actor, location, expected)
