@@ -40,7 +40,6 @@ from domain.suppliers.model import (
 )
 from domain.versioning import Versioned, VersionMismatch, check_version
 
-
 # ---------------------------------------------------------------------------------------------- reads
 
 
