@@ -106,20 +106,27 @@ async def _plan(conn: asyncpg.Connection, fields: ProductFields) -> ProductPlan:
     return plan_product(fields, categories, role_id, known_series, defs)
 
 
-async def _write(conn: asyncpg.Connection, product_id: int | None, code: str, plan: ProductPlan) -> int | None:
-    """Insert (product_id None) or update the product row and rewrite its placements and series; None when
-    an insert finds the code taken."""
+async def _write(
+    conn: asyncpg.Connection, product_id: int | None, code: str, plan: ProductPlan, current: Product | None = None
+) -> int | None:
+    """Insert (product_id None) or update the product row, and write its placements and series (an update
+    rewrites only those that changed); None when an insert finds the code taken."""
+    placements = series = True
     if product_id is None:
         product_id = await store.insert_product(conn, code, plan)
         if product_id is None:
             return None
     else:
         await store.update_product(conn, product_id, plan)
-        await store.delete_product_placements(conn, product_id)
-        await store.delete_product_series(conn, product_id)
-    if plan.placement_ids:
+        placements = current is None or plan.values["categories"] != current.categories
+        series = current is None or plan.values["series"] != current.series
+        if placements:
+            await store.delete_product_placements(conn, product_id)
+        if series:
+            await store.delete_product_series(conn, product_id)
+    if placements and plan.placement_ids:
         await store.insert_product_placements(conn, product_id, plan.tree_ids, plan.placement_ids)
-    if plan.series_ids:
+    if series and plan.series_ids:
         await store.insert_product_series(conn, product_id, plan.series_ids)
     return product_id
 
@@ -142,7 +149,7 @@ async def _update(conn: asyncpg.Connection, actor: Principal, locked: LockedProd
         return current
     if plan.category_id != locked.category_id:
         await _check_skus_fit(conn, locked, plan.category_id)
-    await _write(conn, locked.id, current.code, plan)
+    await _write(conn, locked.id, current.code, plan, current)
     product = await get_product(conn, current.code)
     await audit.record(
         conn, actor, "update", "product", product.code, version=product.version, before=current, after=product

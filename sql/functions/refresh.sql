@@ -188,11 +188,23 @@ $$;
 CREATE TRIGGER products_inserted_touch AFTER INSERT ON products
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
     EXECUTE FUNCTION merch_touch_written('id', 'completeness');
+-- (Written out, not merch_touch_changed: a product write is the hottest path that records.)
+CREATE FUNCTION merch_touch_products_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM merch_touch('completeness', ARRAY(
+        SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+         WHERE (n.category_id, n.labels, n.description, n.selling_points, n.images, n.quality_tags, n.attributes)
+               IS DISTINCT FROM
+               (o.category_id, o.labels, o.description, o.selling_points, o.images, o.quality_tags, o.attributes)));
+    PERFORM merch_touch('prices', ARRAY(
+        SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+         WHERE (n.category_id, n.role_id) IS DISTINCT FROM (o.category_id, o.role_id)));
+    RETURN NULL;
+END
+$$;
 CREATE TRIGGER products_updated_touch AFTER UPDATE ON products
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION merch_touch_changed('id',
-        'completeness', 'category_id labels description selling_points images quality_tags attributes',
-        'prices', 'category_id role_id');
+    EXECUTE FUNCTION merch_touch_products_updated();
 
 -- SKUs: the SKU items of completeness (barcodes, per-SKU prices, attributes every SKU carries).
 CREATE TRIGGER skus_inserted_touch AFTER INSERT ON skus
