@@ -54,7 +54,10 @@ BEGIN
         WHEN 'prices' THEN
             PERFORM merch_refresh_product_prices(p_products);
         WHEN 'completeness' THEN
-            PERFORM merch_refresh_completeness(p_products, p_stages);
+            -- in slices, as the jobs do: a bulk write of a million products is never one giant computation
+            FOR i IN 0 .. (cardinality(p_products) - 1) / 10000 LOOP
+                PERFORM merch_refresh_completeness(p_products[i * 10000 + 1 : (i + 1) * 10000], p_stages);
+            END LOOP;
     END CASE;
 END
 $$;
