@@ -26,7 +26,9 @@ from domain.types import STAGES
 
 
 async def computed_now(conn: asyncpg.Connection, product_id: int) -> dict[str, StageCompleteness]:
-    """A product's completeness computed from its data at this moment (what the refresh would store)."""
+    """A product's completeness computed from its data at this moment (what the refresh would store), after
+    this transaction's own writes have been brought through the refresh point."""
+    await store.update_own_derived_data(conn)
     return stages_of((await store.list_computed_completeness(conn, [product_id]))[product_id])
 
 

@@ -26,6 +26,7 @@ INSERT_NEEDS = S.insert_needs.sql
 
 C = load("completeness")
 LIST_COMPUTED_COMPLETENESS = C.list_computed_completeness.sql
+UPDATE_OWN_DERIVED_DATA = C.update_own_derived_data.sql
 GET_PRODUCT_COMPLETENESS = C.get_product_completeness.sql
 LIST_WORKLIST = C.list_worklist.sql
 COUNT_INCOMPLETE_BY_STAGE = C.count_incomplete_by_stage.sql
@@ -136,6 +137,10 @@ async def insert_needs(
 
 
 # Completeness and the worklist.
+
+
+async def update_own_derived_data(conn: asyncpg.Connection) -> None:
+    await conn.execute(UPDATE_OWN_DERIVED_DATA)
 
 
 async def list_computed_completeness(conn: asyncpg.Connection, product_ids: list[int]) -> dict[int, dict[str, Any]]:

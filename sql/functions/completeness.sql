@@ -28,7 +28,9 @@ $$;
 -- change concerns those alone) required and present counts and what is missing, as "item" or "item SKU"
 -- strings (codes hold no spaces). The six stages are fixed, so each gets its own aggregate: one pass.
 -- PL/pgSQL with a generic plan: the plan is made once per session, not on every single-product write.
--- Stock, suppliers and prices are read through the merch_*_has_* functions above.
+-- Stock and suppliers are read through the merch_*_has_* functions above; prices in force from the read
+-- model prices_in_force (one row per SKU and currency, which the refresh point refreshes before completeness),
+-- and from the history for a row that went stale with time.
 CREATE FUNCTION merch_completeness(ids bigint[], only_stages text[] DEFAULT NULL)
 RETURNS TABLE (product_id bigint, stages jsonb, incomplete text[])
 LANGUAGE plpgsql STABLE
@@ -52,6 +54,12 @@ WITH p AS (
               FROM sk CROSS JOIN LATERAL jsonb_object_keys(sk.attrs) AS k(key)
              GROUP BY sk.product_id, k.key) a
       JOIN sk_count c ON c.product_id = a.product_id AND c.n = a.n
+), sk_price AS (
+    SELECT f.sku_id, bool_or(f.sale IS NOT NULL) AS sale, bool_or(f.distribution IS NOT NULL) AS distribution,
+           bool_or(f.cost IS NOT NULL) AS cost, bool_or(f.stale_at <= now()) AS stale
+      FROM prices_in_force f
+     WHERE f.sku_id IN (SELECT sk.id FROM sk)
+     GROUP BY f.sku_id
 ), cats AS (
     SELECT DISTINCT p.category_id FROM p
 ), cat_items AS (
@@ -98,14 +106,17 @@ WITH p AS (
     SELECT p.id, ci.stage, ci.item, sk.sku,
            CASE WHEN sk.id IS NULL THEN false  -- no SKU yet: the item is missing once
                 WHEN ci.item = 'barcode' THEN sk.barcode IS NOT NULL
-                WHEN ci.item = 'cost_price' THEN merch_sku_has_price(sk.id, 'cost')
-                WHEN ci.item = 'sale_price' THEN merch_sku_has_price(sk.id, 'sale')
-                WHEN ci.item = 'distribution_price' THEN merch_sku_has_price(sk.id, 'distribution')
+                WHEN sp.stale AND ci.item IN ('cost_price', 'sale_price', 'distribution_price')
+                    THEN merch_sku_has_price(sk.id, substring(ci.item FROM '^[a-z]+'))
+                WHEN ci.item = 'cost_price' THEN coalesce(sp.cost, false)
+                WHEN ci.item = 'sale_price' THEN coalesce(sp.sale, false)
+                WHEN ci.item = 'distribution_price' THEN coalesce(sp.distribution, false)
                 ELSE false
            END
       FROM p
       JOIN cat_items ci ON ci.category_id = p.category_id AND ci.per_sku
       LEFT JOIN sk ON sk.product_id = p.id
+      LEFT JOIN sk_price sp ON sp.sku_id = sk.id
 ), per_product AS (
     SELECT u.product_id,
            count(*) FILTER (WHERE u.stage = 'purchasing') AS purchasing_required,

@@ -69,3 +69,8 @@ SELECT id, path::text AS path, nlevel(path) AS depth FROM categories WHERE code 
 -- name: get_role_id :val
 -- A role's id by code.
 SELECT id FROM roles WHERE code = $1::text;
+
+-- name: update_own_derived_data :exec
+-- Bring what this transaction has written so far through the refresh point now (before derived data such as
+-- prices in force is read in it; what it writes later is refreshed at commit).
+SELECT merch_refresh_pending();

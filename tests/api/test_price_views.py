@@ -258,3 +258,22 @@ async def test_the_clock_leaves_products_alone_when_no_price_boundary_just_passe
     assert written["listing"] != scenario.P1["listing"], "S1's sale price counts at once"
     assert await refresh_due(conn) == 0
     assert await completeness(api) == written
+
+
+async def test_completeness_computed_while_a_prices_in_force_row_is_stale_reads_the_price_history(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await scenario.build(conn, api)
+    await conn.execute(
+        "INSERT INTO prices (sku_id, kind, currency, amount, valid_from, actor)"
+        " SELECT id, 'sale', 'CNY', 129, now() - interval '30 seconds', 'test' FROM skus WHERE sku = 'S1'"
+    )
+    # The read model as it stood before that moment: no sale price, stale since the boundary passed.
+    await conn.execute(
+        "UPDATE prices_in_force f SET sale = NULL, computed_at = now() - interval '1 minute',"
+        " stale_at = now() - interval '30 seconds' FROM skus s WHERE s.id = f.sku_id AND s.sku = 'S1'"
+    )
+    computed = await conn.fetchval(
+        "SELECT c.stages -> 'listing' -> 'missing' FROM merch_completeness(ARRAY(SELECT id FROM products)) c"
+    )
+    assert "sale_price S1" not in computed and "sale_price S2" in computed
