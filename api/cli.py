@@ -90,12 +90,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"demo admin key: {key}", flush=True)
         print(f"try: curl -H 'Authorization: Bearer {key}' {base}/v1/category-trees", flush=True)
     os.environ["MERCH_HOST"], os.environ["MERCH_PORT"], os.environ["MERCH_WORKERS"] = host, str(port), str(workers)
+    # uvloop and httptools, chosen by measurement (bench/servers.py, bench/RESULTS.md): on asyncio's own loop,
+    # the sockets accepted through uvicorn's multi-worker listening socket never get TCP_NODELAY (the socket
+    # uvicorn makes for its workers has protocol 0, and asyncio only sets the option for IPPROTO_TCP), so
+    # h11's two writes per response wait for the client's delayed ACK: 44 ms per request with two workers.
+    # uvloop sets TCP_NODELAY on every TCP connection, and httptools parses faster than h11.
     uvicorn.run(
         "api.app:app_from_env",
         factory=True,
         host=host,
         port=port,
         workers=workers,
+        loop="uvloop",
+        http="httptools",
         log_level=settings.log_level.lower(),
         proxy_headers=False,
         server_header=False,

@@ -1,7 +1,8 @@
 """Stock movements over HTTP at concurrency 64 (and 16), next to the shared floor (../shared/bench):
 the bare conditional-UPDATE route of floor_app.py on the same PostgreSQL server, same server program
-(uvicorn) and worker count, same load generator (wrk), runs alternated A B A B. Checks afterwards that
-the ledger still adds up to every level and that every 2xx answer is exactly one movement.
+(uvicorn on uvloop with httptools, as `merch serve`) and worker count, same load generator (wrk), runs
+alternated A B A B. Checks afterwards that the ledger still adds up to every level and that every 2xx
+answer is exactly one movement.
 
     python -m bench.stock            (needs wrk: `apt-get install wrk`; make bench installs it)
 """
@@ -10,16 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
 import warnings
 from pathlib import Path
 from typing import Any
@@ -28,18 +24,13 @@ import asyncpg
 
 from api import db, migrate
 from api.settings import Settings
+from bench.harness import ROOT, SHARED, free_port, server_command, start, stop, wrk
 from domain.keys import service as keys
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "bench"
 SKUS, BINS = 1000, 10
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# The server program merchflow runs under (`merch serve`), for the floor too.
+SERVER = "uvicorn-uvloop-httptools"
 
 
 async def prepare(dsn: str) -> str:
@@ -93,61 +84,6 @@ async def prepare(dsn: str) -> str:
         await conn.close()
 
 
-def start(cmd: list[str], env: dict[str, str], port: int, ready: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}{ready}", timeout=1)
-            return proc
-        except OSError:
-            time.sleep(0.3)  # waiting for a server to come up, not synchronising a test
-    proc.kill()
-    raise RuntimeError(f"{cmd[0]} did not start on port {port}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> int:
-    """Stop a server and all its workers; answers the peak RSS of the group in MB."""
-    peak = rss(proc.pid)
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
-    return peak
-
-
-def rss(pid: int) -> int:
-    total = 0
-    for p in [pid, *children(pid)]:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total // 1024
-
-
-def children(pid: int) -> list[int]:
-    try:
-        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    except OSError:
-        return []
-    return [int(x) for x in out] + [g for c in out for g in children(int(c))]
-
-
-def wrk(port: int, script: Path, conc: int, seconds: int, env: dict[str, str]) -> dict[str, Any]:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{conc}", f"-d{seconds}s", "--latency", "-s", str(script), f"http://127.0.0.1:{port}"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    ).stdout
-    line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
-    data: dict[str, Any] = json.loads(line[len("WRKJSON ") :])
-    data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
-    return data
-
-
 async def check(dsn: str) -> tuple[int, int]:
     """(ledger mismatches, picks recorded)."""
     conn = await asyncpg.connect(dsn)
@@ -186,23 +122,8 @@ def main(args: argparse.Namespace) -> None:
         [sys.executable, str(SHARED / "floor_app.py"), "setup"], env=env, check=True, stdout=subprocess.DEVNULL
     )
     floor_port, merch_port = free_port(), free_port()
-    uvicorn = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--workers",
-        str(args.workers),
-        "--host",
-        "127.0.0.1",
-    ]
     floor = start(
-        [*uvicorn, "--app-dir", str(SHARED), "--port", str(floor_port), "floor_app:app"],
-        env,
-        floor_port,
-        "/floor/plain",
+        server_command(SERVER, "floor_app:app", floor_port, args.workers, SHARED), env, floor_port, "/floor/plain"
     )
     merch = start(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(merch_port), "--workers", str(args.workers)],
@@ -222,10 +143,10 @@ def main(args: argparse.Namespace) -> None:
                 ok_requests += run["requests"] - run["non_2xx"] - run["socket_errors"]
                 results.setdefault(("merchflow", conc), []).append(run)
     finally:
-        floor_rss, merch_rss = stop(floor), stop(merch)
+        (floor_rss, floor_worker), (merch_rss, merch_worker) = stop(floor), stop(merch)
     bad, picks = asyncio.run(check(dsn))
     print(
-        f"\nmovements over HTTP: uvicorn × {args.workers} workers each, wrk -t2, {args.seconds} s runs, "
+        f"\nmovements over HTTP: {SERVER} × {args.workers} workers each, wrk -t2, {args.seconds} s runs, "
         f"{args.rounds} rounds alternated\n"
     )
     print("| route | conc | req/s (median) | p50 ms | p99 ms | non-2xx | runs (req/s) |")
@@ -243,7 +164,10 @@ def main(args: argparse.Namespace) -> None:
             each = ", ".join(f"{r['rps']:,.0f}" for r in runs)
             print(f"| {label} | {conc} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {non2xx} | {each} |")
         print(f"| **ratio merchflow / floor** | {conc} | **{medians['merchflow'] / medians['floor']:.2f}×** | | | | |")
-    print(f"\npeak RSS: floor {floor_rss} MB, merchflow {merch_rss} MB")
+    print(
+        f"\npeak RSS: floor {floor_rss} MB (largest process {floor_worker} MB),"
+        f" merchflow {merch_rss} MB (largest process {merch_worker} MB)"
+    )
     # wrk stops counting at the end of each run while its last requests are still in flight: those are
     # applied by the server but not counted, at most `concurrency` per run.
     in_flight = sum(conc * args.rounds for conc in args.concurrency)
