@@ -17,7 +17,8 @@ from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
 from api import __version__, db, metrics
-from api.auth import PUBLIC, KeyCache, declared_roles, guard
+from api.auth import PUBLIC, KeyCache, auth_middleware, declared_roles
+from api.fastlane import FastLane
 from api.http import DEPENDENCIES
 from api.metrics import metrics_middleware
 from api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem, keep_raw_body
@@ -137,8 +138,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, docs_assets],
         dependencies=DEPENDENCIES,
-        guards=[guard],
-        middleware=[metrics_middleware],
+        middleware=[metrics_middleware, auth_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=keep_raw_body,
         openapi_config=openapi_config(),
@@ -203,6 +203,12 @@ def document_problems(app: Litestar) -> None:
             handler.responses = existing
 
 
-def app_from_env() -> Litestar:
+def asgi_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = None) -> FastLane:
+    """The app as served: the fast lane (api/fastlane.py) in front of the Litestar app."""
+    settings = settings or Settings()
+    return FastLane(create_app(settings, pool=pool), settings.max_body_bytes)
+
+
+def app_from_env() -> FastLane:
     """Factory for uvicorn workers."""
-    return create_app(Settings())
+    return asgi_app(Settings())

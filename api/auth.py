@@ -2,7 +2,8 @@
 
 Every route handler declares who may call it, with `opt=allow(...)` or `opt=PUBLIC`. The app refuses
 to start when a handler declares neither, so a new route can never be open by accident. `admin` may
-call every route.
+call every route. The check runs as a middleware (after routing, before the handler): a guard would cost
+a copy of the handler per request.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import time
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from domain.keys import service as keys
 from domain.keys.model import ROLES, Principal
@@ -45,12 +48,12 @@ def _is_framework_handler(handler: BaseRouteHandler) -> bool:
     return module.startswith("litestar.") or handler.handler_name == "options_handler"
 
 
-def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    header = connection.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
 
 
 class KeyCache:
@@ -76,29 +79,54 @@ class KeyCache:
         self._entries[secret] = (principal, time.monotonic() + self.ttl)
 
 
-async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """The one guard of the app: find the key's principal, then check the handler's roles."""
-    roles = declared_roles(handler)
-    if roles is None:
-        return
-    secret = _bearer(connection)
+_ROLES_OF: dict[int, frozenset[str] | None] = {}
+
+
+async def principal_for(scope: Scope, state: Any) -> Principal | None:
+    """The principal of the request's Bearer key (from the key cache, else the database); None without a key
+    or for an unknown or revoked one."""
+    secret = _bearer(scope)
     if secret is None:
-        raise NotAuthorizedException("An API key is required: send `Authorization: Bearer <key>`.")
-    cache: KeyCache = connection.app.state.key_cache
+        return None
+    cache: KeyCache = state.key_cache
     principal = cache.get(secret)
     if principal is None:
-        async with connection.app.state.pool.acquire() as conn:
+        async with state.pool.acquire() as conn:
             principal = await keys.authenticate(conn, secret)
         if principal is not None:
             cache.put(secret, principal)
+    return principal
+
+
+async def authorize(scope: Scope) -> None:
+    """Find the key's principal (kept in `scope["user"]`), then check the route handler's roles."""
+    handler = scope["route_handler"]
+    if (roles := _ROLES_OF.get(id(handler), ...)) is ...:
+        roles = _ROLES_OF[id(handler)] = declared_roles(handler)
+    if roles is None:
+        return
+    if _bearer(scope) is None:
+        raise NotAuthorizedException("An API key is required: send `Authorization: Bearer <key>`.")
+    principal = await principal_for(scope, scope["litestar_app"].state)
     if principal is None:
         raise NotAuthorizedException("The API key is unknown or revoked.")
-    connection.scope["user"] = principal
+    scope["user"] = principal
     if not principal.has_any(roles):
         raise PermissionDeniedException(
             f"This route needs one of the roles {', '.join(sorted(roles))}; "
             f"the key has {', '.join(sorted(principal.roles))}."
         )
+
+
+def auth_middleware(app: ASGIApp) -> ASGIApp:
+    """Authorise every HTTP request against its route's declared roles before the handler runs."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            await authorize(scope)
+        await app(scope, receive, send)
+
+    return middleware
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

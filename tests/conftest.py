@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from api import db, migrate
-from api.app import create_app
+from api.app import asgi_app
 from api.settings import Settings
 from domain.keys.model import ROLES
 from domain.keys.service import hash_secret
@@ -129,7 +129,7 @@ def shared_pool() -> OneConnectionPool:
 @pytest.fixture(scope="session")
 def app(shared_pool: OneConnectionPool) -> Any:
     # No key cache: a test that revokes a key sees it refused at once.
-    return create_app(Settings(MERCH_KEY_CACHE_SECONDS=0), pool=shared_pool)  # type: ignore[arg-type,call-arg]
+    return asgi_app(Settings(MERCH_KEY_CACHE_SECONDS=0), pool=shared_pool)  # type: ignore[arg-type,call-arg]
 
 
 @pytest.fixture
@@ -181,4 +181,4 @@ async def fresh_pool(server: Server, template: str) -> AsyncIterator[asyncpg.Poo
 
 @pytest.fixture
 def fresh_app(fresh_pool: asyncpg.Pool) -> Any:
-    return create_app(Settings(), pool=fresh_pool)
+    return asgi_app(Settings(), pool=fresh_pool)
