@@ -79,7 +79,8 @@ class KeyCache:
         self._entries[secret] = (principal, time.monotonic() + self.ttl)
 
 
-_ROLES_OF: dict[int, frozenset[str] | None] = {}
+# Where a handler keeps the roles it allows, worked out on its first request.
+_RESOLVED = "merch_allowed_roles"
 
 
 async def principal_for(scope: Scope, state: Any) -> Principal | None:
@@ -101,8 +102,8 @@ async def principal_for(scope: Scope, state: Any) -> Principal | None:
 async def authorize(scope: Scope) -> None:
     """Find the key's principal (kept in `scope["user"]`), then check the route handler's roles."""
     handler = scope["route_handler"]
-    if (roles := _ROLES_OF.get(id(handler), ...)) is ...:
-        roles = _ROLES_OF[id(handler)] = declared_roles(handler)
+    if (roles := handler.opt.get(_RESOLVED, ...)) is ...:
+        roles = handler.opt[_RESOLVED] = declared_roles(handler)
     if roles is None:
         return
     if _bearer(scope) is None:
