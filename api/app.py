@@ -43,6 +43,7 @@ from api.routes import (
 from api.runner import JobRunner
 from api.settings import Settings
 from domain.seed import model as _seed_errors  # noqa: F401  (`merch seed scale`'s errors, listed with the others)
+from domain.stock.service import MovementWriter
 
 log = logging.getLogger("merchflow")
 
@@ -124,12 +125,14 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
         dsn, server = await db.prepare_database(settings)
         app.state.embedded_server = server  # keeps the embedded server alive while this worker runs
         app.state.pool = await db.create_pool(dsn, settings)
+        app.state.movements = movement_writer(app.state.pool, settings)
         runner = JobRunner(app.state.pool, workers=settings.job_workers, poll_seconds=1.0)
         runner.start()
         try:
             yield
         finally:
             await runner.stop()
+            await app.state.movements.wait_idle()
             await app.state.pool.close()
 
     docs_assets = create_static_files_router(
@@ -148,10 +151,17 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
     )
     if pool is not None:
         app.state.pool = pool
+        app.state.movements = movement_writer(pool, settings)
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     check_declared_roles(app)
     document_problems(app)
     return app
+
+
+def movement_writer(pool: asyncpg.Pool | db.OneConnectionPool, settings: Settings) -> MovementWriter:
+    """Group commit of stock movements (domain/stock/service.py); on one connection, one batch at a time."""
+    in_flight = 1 if isinstance(pool, db.OneConnectionPool) else settings.stock_batches
+    return MovementWriter(pool, in_flight=in_flight, max_requests=settings.stock_batch_requests)
 
 
 def check_declared_roles(app: Litestar) -> None:

@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import msgspec
 from litestar import Litestar
 from litestar.types import Receive, ReceiveMessage, Scope, Send
@@ -26,8 +25,8 @@ from api.auth import ROLES_KEY, principal_for
 from api.metrics import REGISTRY
 from domain.errors import DomainError
 from domain.keys.model import Principal
-from domain.stock import service as stock
 from domain.stock.model import MovementRequest
+from domain.stock.service import MovementWriter
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -39,7 +38,7 @@ class Call:
     scope: Scope
     body: bytes
     principal: Principal
-    pool: asyncpg.Pool
+    state: Any
 
     def header(self, name: bytes) -> str | None:
         for key, value in self.scope["headers"]:
@@ -62,11 +61,11 @@ async def post_movements(call: Call) -> Answer | None:
         body = msgspec.json.decode(call.body, type=MovementRequest)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-    async with call.pool.acquire() as conn:
-        try:
-            result = await stock.post_movements(conn, call.principal, body, call.header(b"idempotency-key"))
-        except DomainError:
-            return None
+    writer: MovementWriter = call.state.movements
+    try:
+        result = await writer.post(call.principal, body, call.header(b"idempotency-key"))
+    except DomainError:
+        return None
     return _json(201, msgspec.json.encode(result), [(b"idempotency-replayed", b"true")] if result.replayed else [])
 
 
@@ -83,6 +82,7 @@ class FastLane:
         self.app = app
         self.max_body = max_body
         self.roles = {key: _declared(app, *key) for key in LANES}
+        self.served = 0  # requests a lane answered itself
 
     async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
         lane = LANES.get((scope.get("method"), scope.get("path"))) if scope["type"] == "http" else None
@@ -98,6 +98,7 @@ class FastLane:
         status, headers, payload = answer
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload, "more_body": False})
+        self.served += 1
         REGISTRY.observe(scope["method"], lane[0], status, time.perf_counter() - started)
 
     async def _try(self, scope: Any, body: bytes, handler: Handler) -> Answer | None:
@@ -106,7 +107,7 @@ class FastLane:
         roles = self.roles[(scope["method"], scope["path"])]
         if principal is None or not principal.has_any(roles):
             return None
-        return await handler(Call(scope=scope, body=body, principal=principal, pool=state.pool))
+        return await handler(Call(scope=scope, body=body, principal=principal, state=state))
 
 
 def _declared(app: Litestar, method: str, path: str) -> frozenset[str]:

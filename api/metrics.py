@@ -27,7 +27,8 @@ class Registry:
         self.latency[(method, route)][bisect_left(BUCKETS, seconds)] += 1
         self.latency_sum[(method, route)] += seconds
 
-    def render(self, pool: Any) -> str:
+    def render(self, state: Any) -> str:
+        pool, writer = getattr(state, "pool", None), getattr(state, "movements", None)
         lines = [
             "# HELP merchflow_http_requests_total HTTP requests by method, route template and status.",
             "# TYPE merchflow_http_requests_total counter",
@@ -52,6 +53,15 @@ class Registry:
                 "# TYPE merchflow_db_pool_connections gauge",
                 f'merchflow_db_pool_connections{{state="open"}} {pool.get_size()}',
                 f'merchflow_db_pool_connections{{state="idle"}} {pool.get_idle_size()}',
+            ]
+        if writer is not None:
+            lines += [
+                "# HELP merchflow_stock_batches_total Transactions that applied requests of stock movements.",
+                "# TYPE merchflow_stock_batches_total counter",
+                f"merchflow_stock_batches_total {writer.batches}",
+                "# HELP merchflow_stock_batched_requests_total Requests of stock movements those transactions applied.",
+                "# TYPE merchflow_stock_batched_requests_total counter",
+                f"merchflow_stock_batched_requests_total {writer.requests}",
             ]
         return "\n".join(lines) + "\n"
 
@@ -91,5 +101,6 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
     media_type="text/plain; version=0.0.4",
 )
 async def metrics(request: Request[Any, Any, Any]) -> Response[str]:
-    """Request counts and latency histograms by route template, and pool usage, for this worker process."""
-    return Response(REGISTRY.render(getattr(request.app.state, "pool", None)), media_type="text/plain; version=0.0.4")
+    """Request counts and latency histograms by route template, pool usage and the grouping of stock movements
+    (requests per transaction), for this worker process."""
+    return Response(REGISTRY.render(request.app.state), media_type="text/plain; version=0.0.4")

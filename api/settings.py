@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(
         default=5.0, ge=0, le=3600, validation_alias=AliasChoices("MERCH_KEY_CACHE_SECONDS")
     )
+    stock_batches: int = Field(default=2, ge=1, le=64, validation_alias=AliasChoices("MERCH_STOCK_BATCHES"))
+    stock_batch_requests: int = Field(
+        default=32, ge=1, le=64, validation_alias=AliasChoices("MERCH_STOCK_BATCH_REQUESTS")
+    )
     job_workers: int = Field(default=2, ge=1, le=16, validation_alias=AliasChoices("MERCH_JOB_WORKERS"))
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, validation_alias=AliasChoices("MERCH_MAX_BODY_BYTES")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
-from api.auth import allow
+from api.auth import allow, principal_of
 from api.http import Actor, Conn, CursorQ, LimitQ
 from domain.stock import service
 from domain.stock.model import LedgerPage, MovementRequest, MovementsResult, StockAnswer
@@ -73,13 +73,15 @@ class StockController(Controller):
         status_code=201,
     )
     async def post_movements(
-        self, conn: Conn, principal: Actor, data: JSONBody[MovementRequest], idempotency_key: IdempotencyKey = None
+        self, request: Request[Any, Any, Any], data: JSONBody[MovementRequest], idempotency_key: IdempotencyKey = None
     ) -> Response[MovementsResult]:
         """One movement or a batch of up to 1,000, applied all or nothing: `receive`, `pick`, `ship`,
         `transfer`, `adjust`, `count`, `reserve`, `release`. Stock can never go below zero, on hand or
         available: such a movement is a 409 saying what is available where. Send an `Idempotency-Key` so
         that a retry after a timeout has no second effect (keys are kept 48 hours)."""
-        result = await service.post_movements(conn, principal, data, idempotency_key)
+        # Applied with the requests arriving alongside (group commit): no connection of its own.
+        writer: service.MovementWriter = request.app.state.movements
+        result = await writer.post(principal_of(request), data, idempotency_key)
         headers = {"Idempotency-Replayed": "true"} if result.replayed else {}
         return Response(result, status_code=201, headers=headers)
 

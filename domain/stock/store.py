@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from domain.errors import DomainError
 from domain.money import money
 from domain.sql import load
 from domain.stock.model import (
@@ -32,25 +33,65 @@ GET_WAREHOUSE_FOR_PICKING = Q.get_warehouse_for_picking.sql
 LIST_KNOWN_SKUS = Q.list_known_skus.sql
 UPDATE_EXPIRED_REQUEST_KEYS = Q.update_expired_request_keys.sql
 
-# merch_apply_movements refuses a request with one of these SQLSTATEs and a JSON message.
+# merch_apply_requests refuses a request with one of these SQLSTATEs and a JSON message.
 _REFUSED = ("MF409", "MF422")
 
 
-async def insert_movements(
-    conn: asyncpg.Connection, actor: str, idempotency_key: str | None, fingerprint: bytes, lines: list[dict[str, Any]]
-) -> MovementsResult:
-    """Apply a request of movements in one round trip (merch_apply_movements); its refusals become the
-    stock area's errors."""
+class MovementsCall(msgspec.Struct, frozen=True):
+    """One request of movements as the database applies it: who, its Idempotency-Key, the body's fingerprint,
+    its lines."""
+
+    actor: str
+    idempotency_key: str | None
+    fingerprint: bytes
+    lines: list[dict[str, Any]]
+
+
+class _Refused(msgspec.Struct, frozen=True):
+    sqlstate: str
+    message: str
+
+
+class _Answer(msgspec.Struct, frozen=True, omit_defaults=True):
+    response: MovementsResult | None = None
+    refused: _Refused | None = None
+
+
+async def insert_movements(conn: asyncpg.Connection, calls: list[MovementsCall]) -> list[MovementsResult | DomainError]:
+    """Apply a batch of requests of movements in one round trip (merch_apply_requests): for each, in order, its
+    result or the stock area's error refusing it (a batch of one raises it). Any other failure raises (nothing
+    of the batch is written)."""
     try:
-        result = await conn.fetchval(INSERT_MOVEMENTS, actor, idempotency_key, fingerprint, lines)
+        answers = await conn.fetchval(
+            INSERT_MOVEMENTS,
+            [c.actor for c in calls],
+            [c.idempotency_key for c in calls],
+            [c.fingerprint for c in calls],
+            [c.lines for c in calls],
+        )
     except asyncpg.PostgresError as exc:
-        if exc.sqlstate not in _REFUSED:
-            raise
-        error = refusal(msgspec.json.decode(str(exc.args[0] if exc.args else exc).encode()))
+        # A batch of one raises its refusal (as the stock area's error).
+        error = _refusal(exc.sqlstate, str(exc.args[0] if exc.args else exc)) if len(calls) == 1 else None
         if error is None:
             raise
         raise error from None
-    return msgspec.convert(result, MovementsResult)
+    results: list[MovementsResult | DomainError] = []
+    for answer in msgspec.convert(answers, list[_Answer]):
+        if answer.response is not None:
+            results.append(answer.response)
+        else:
+            assert answer.refused is not None
+            error = _refusal(answer.refused.sqlstate, answer.refused.message)
+            if error is None:
+                raise LookupError(f"unknown refusal of a movements request: {answer.refused.message}")
+            results.append(error)
+    return results
+
+
+def _refusal(sqlstate: str | None, message: str) -> DomainError | None:
+    if sqlstate not in _REFUSED:
+        return None
+    return refusal(msgspec.json.decode(message.encode()))
 
 
 async def list_levels(

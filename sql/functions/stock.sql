@@ -1,4 +1,5 @@
--- The stock ledger: append-only movements, and one request of movements applied atomically in one round trip.
+-- The stock ledger: append-only movements; requests of movements, each applied atomically, in batches of one
+-- round trip and one commit.
 
 -- The ledger is append-only: a movement is never changed or deleted (a correction is another movement).
 CREATE FUNCTION merch_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -10,56 +11,73 @@ $$;
 CREATE TRIGGER stock_movements_append_only BEFORE UPDATE OR DELETE ON stock_movements
     FOR EACH ROW EXECUTE FUNCTION merch_refuse_change();
 
--- One resolved line of a movements request.
+-- One resolved line of a movements request (`request`: the request's place in its batch, from 1).
 CREATE TYPE merch_movement_line AS (
-    line integer, type text, sku text, warehouse text, location text, to_warehouse text, to_location text,
-    qty integer, unit_cost numeric, currency text, supplier text, reference text, reason text,
+    request integer, line integer, type text, sku text, warehouse text, location text, to_warehouse text,
+    to_location text, qty integer, unit_cost numeric, currency text, supplier text, reference text, reason text,
     sku_id bigint, warehouse_id bigint, location_id bigint, to_warehouse_id bigint, to_location_id bigint,
     warehouse_active boolean, location_active boolean, to_warehouse_active boolean, to_location_active boolean
 );
 
--- Refuse a movement that would take on-hand or available stock below zero, saying what is where.
-CREATE FUNCTION merch_refuse_movement(l merch_movement_line, on_hand integer, reserved integer, needed integer)
+-- A stock row's key.
+CREATE TYPE merch_stock_row AS (sku_id bigint, location_id bigint);
+
+-- Refuse a line its bin cannot take — on-hand or available below zero, or a release of more than is
+-- reserved — saying what is where. Called once the line's conditional update has found nothing to change.
+CREATE FUNCTION merch_refuse_line(l merch_movement_line, on_hand integer, reserved integer)
 RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_needed integer;
 BEGIN
+    IF l.type = 'release' THEN
+        RAISE EXCEPTION USING ERRCODE = 'MF409', MESSAGE = jsonb_build_object(
+            'code', 'insufficient-reservation',
+            'detail', format('Line %s releases %s of %s at %s/%s, but only %s is reserved there.',
+                             l.line, l.qty, l.sku, l.warehouse, l.location, reserved),
+            'line', l.line, 'type', l.type, 'sku', l.sku, 'warehouse', l.warehouse, 'location', l.location,
+            'requested', l.qty, 'on_hand', on_hand, 'reserved', reserved, 'available', on_hand - reserved)::text;
+    END IF;
+    v_needed := CASE l.type
+        WHEN 'pick' THEN l.qty - least(reserved, l.qty)  -- picking reserved goods fulfils their reservation
+        WHEN 'ship' THEN l.qty - least(reserved, l.qty)
+        WHEN 'adjust' THEN -l.qty
+        WHEN 'count' THEN on_hand - l.qty
+        ELSE l.qty END;
     RAISE EXCEPTION USING ERRCODE = 'MF409', MESSAGE = jsonb_build_object(
         'code', 'insufficient-stock',
         'detail', format('Line %s (%s %s of %s) needs %s available at %s/%s; on hand %s, reserved %s, available %s.',
-                         l.line, l.type, l.qty, l.sku, needed, l.warehouse, l.location, on_hand, reserved,
+                         l.line, l.type, l.qty, l.sku, v_needed, l.warehouse, l.location, on_hand, reserved,
                          on_hand - reserved),
         'line', l.line, 'type', l.type, 'sku', l.sku, 'warehouse', l.warehouse, 'location', l.location,
         'requested', l.qty, 'on_hand', on_hand, 'reserved', reserved, 'available', on_hand - reserved)::text;
 END
 $$;
 
--- Apply one request of movements atomically, in one round trip: record the request (an Idempotency-Key
--- seen before with the same body answers the first answer; with another body it is refused), resolve
--- codes (every unknown or inactive one reported at once), create and lock the touched stock rows in key
--- order, apply the lines in order (none may take on-hand or available below zero), write the ledger and
--- the moving-average cost. Errors are raised as SQLSTATE MF409 / MF422 with a JSON message.
-CREATE FUNCTION merch_apply_movements(p_actor text, p_key text, p_hash bytea, p_lines jsonb)
+-- Apply one request of movements whose lines are resolved (merch_apply_requests resolves them and takes the
+-- locks): answer a replay for an Idempotency-Key seen before (refuse it with another body), report every
+-- unknown or inactive code at once, apply the lines in order — each one conditional update of its bin that
+-- changes nothing when on-hand or available would go below zero, which refuses the line — and write the
+-- ledger, the moving-average cost and the request with its answer. Refusals are SQLSTATE MF409 / MF422 with
+-- a JSON message.
+CREATE FUNCTION merch_apply_request(p_actor text, p_key text, p_hash bytea, p_lines merch_movement_line[])
 RETURNS jsonb
 LANGUAGE plpgsql
-SET plan_cache_mode = 'force_generic_plan'
 AS $$
 DECLARE
     v_request bigint;
     v_prior record;
-    v_lines merch_movement_line[];
     v_errors jsonb;
     l merch_movement_line;
+    v_old_on_hand integer;
+    v_old_reserved integer;
     v_on_hand integer;
     v_reserved integer;
-    v_taken integer;
-    v_delta integer;
     v_total bigint;
     v_cost record;
     v_results jsonb := '[]'::jsonb;
     v_response jsonb;
 BEGIN
     IF p_key IS NOT NULL THEN
-        -- Requests with the same key take turns; the first one's answer is stored with it.
-        PERFORM pg_advisory_xact_lock(hashtextextended(p_actor || '/' || p_key, 0));
         SELECT request_hash, response INTO v_prior
           FROM stock_requests WHERE actor = p_actor AND idempotency_key = p_key;
         IF FOUND THEN
@@ -71,27 +89,8 @@ BEGIN
             RETURN v_prior.response || '{"replayed": true}'::jsonb;
         END IF;
     END IF;
-    v_request := nextval(pg_get_serial_sequence('stock_requests', 'id'));
 
-    SELECT array_agg(ROW(
-               (x.ord - 1)::integer, x.type, x.sku, x.warehouse, x.location, coalesce(x.to_warehouse, x.warehouse),
-               x.to_location, x.qty, x.unit_cost, x.currency, x.supplier, x.reference, x.reason,
-               s.id, w.id, loc.id, tw.id, tloc.id, w.active, loc.active, tw.active, tloc.active
-           )::merch_movement_line ORDER BY x.ord)
-      INTO v_lines
-      FROM (SELECT e.ord, e.doc->>'type' AS type, e.doc->>'sku' AS sku, e.doc->>'warehouse' AS warehouse,
-                   e.doc->>'location' AS location, e.doc->>'to_warehouse' AS to_warehouse,
-                   e.doc->>'to_location' AS to_location, (e.doc->>'qty')::integer AS qty,
-                   (e.doc->>'unit_cost')::numeric AS unit_cost, e.doc->>'currency' AS currency,
-                   e.doc->>'supplier' AS supplier, e.doc->>'reference' AS reference, e.doc->>'reason' AS reason
-              FROM jsonb_array_elements(p_lines) WITH ORDINALITY AS e(doc, ord)) x
-      LEFT JOIN skus s ON s.sku = x.sku
-      LEFT JOIN warehouses w ON w.code = x.warehouse
-      LEFT JOIN locations loc ON loc.warehouse_id = w.id AND loc.code = x.location
-      LEFT JOIN warehouses tw ON tw.code = coalesce(x.to_warehouse, x.warehouse) AND x.to_location IS NOT NULL
-      LEFT JOIN locations tloc ON tloc.warehouse_id = tw.id AND tloc.code = x.to_location;
-
-    IF EXISTS (SELECT 1 FROM unnest(v_lines) u
+    IF EXISTS (SELECT 1 FROM unnest(p_lines) u
                 WHERE u.sku_id IS NULL OR u.location_id IS NULL OR NOT (u.location_active AND u.warehouse_active)
                    OR (u.to_location IS NOT NULL AND (u.to_location_id IS NULL
                        OR NOT (u.to_location_active AND u.to_warehouse_active) OR u.to_location_id = u.location_id)))
@@ -99,7 +98,7 @@ BEGIN
     SELECT jsonb_agg(e.err ORDER BY e.line, e.err->>'pointer') INTO v_errors FROM (
         SELECT u.line, jsonb_build_object('line', u.line, 'pointer', '/movements/' || u.line || '/' || c.field,
                                           'code', c.code, 'message', c.message) AS err
-          FROM unnest(v_lines) u
+          FROM unnest(p_lines) u
           CROSS JOIN LATERAL (VALUES
               ('sku', 'unknown_sku', format('No SKU is %s.', u.sku), u.sku_id IS NULL),
               ('warehouse', 'unknown_warehouse', format('No warehouse has the code %s.', u.warehouse),
@@ -120,116 +119,75 @@ BEGIN
           ) AS c(field, code, message, failed)
          WHERE c.failed
     ) e;
-    IF v_errors IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'MF422', MESSAGE = jsonb_build_object(
-            'code', 'invalid-movements', 'detail', 'Some movements name things that do not exist or cannot be used.',
-            'errors', v_errors)::text;
-    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'MF422', MESSAGE = jsonb_build_object(
+        'code', 'invalid-movements', 'detail', 'Some movements name things that do not exist or cannot be used.',
+        'errors', v_errors)::text;
     END IF;
 
-    -- Every stock row the request touches exists, then is locked, in key order (no deadlocks between
-    -- requests). A request that touches one row only locks it as it goes.
-    IF cardinality(v_lines) > 1 OR v_lines[1].to_location_id IS NOT NULL THEN
-        INSERT INTO stock_levels (sku_id, location_id, warehouse_id)
-        SELECT DISTINCT t.sku_id, t.lid, t.wid FROM (
-            SELECT u.sku_id, u.location_id AS lid, u.warehouse_id AS wid FROM unnest(v_lines) u
-            UNION ALL
-            SELECT u.sku_id, u.to_location_id, u.to_warehouse_id FROM unnest(v_lines) u WHERE u.to_location_id IS NOT NULL
-        ) t ORDER BY 1, 2
-        ON CONFLICT (sku_id, location_id) DO NOTHING;
-        PERFORM 1 FROM stock_levels sl
-          JOIN (SELECT u.sku_id, u.location_id AS lid FROM unnest(v_lines) u
-                UNION SELECT u.sku_id, u.to_location_id FROM unnest(v_lines) u WHERE u.to_location_id IS NOT NULL) t
-            ON sl.sku_id = t.sku_id AND sl.location_id = t.lid
-         ORDER BY sl.sku_id, sl.location_id
-           FOR UPDATE OF sl;
-    END IF;
-
-    FOREACH l IN ARRAY v_lines LOOP
-        SELECT sl.on_hand, sl.reserved INTO v_on_hand, v_reserved FROM stock_levels sl
-         WHERE sl.sku_id = l.sku_id AND sl.location_id = l.location_id
-           FOR UPDATE;
-        IF NOT FOUND THEN
-            INSERT INTO stock_levels (sku_id, location_id, warehouse_id) VALUES (l.sku_id, l.location_id, l.warehouse_id)
-            ON CONFLICT (sku_id, location_id) DO NOTHING;
+    v_request := nextval('stock_requests_id_seq');
+    FOREACH l IN ARRAY p_lines LOOP
+        IF l.type = 'receive' AND l.unit_cost IS NOT NULL THEN
+            SELECT c.currency, c.avg_unit_cost INTO v_cost FROM sku_costs c WHERE c.sku_id = l.sku_id FOR UPDATE;
+            IF FOUND AND v_cost.currency <> l.currency THEN
+                RAISE EXCEPTION USING ERRCODE = 'MF422', MESSAGE = jsonb_build_object(
+                    'code', 'currency-mismatch',
+                    'detail', format('SKU %s is costed in %s, not %s.', l.sku, v_cost.currency, l.currency),
+                    'errors', jsonb_build_array(jsonb_build_object('line', l.line,
+                        'pointer', '/movements/' || l.line || '/unit_cost/currency', 'code', 'currency_mismatch',
+                        'message', format('SKU %s is costed in %s.', l.sku, v_cost.currency))))::text;
+            END IF;
+            SELECT coalesce(sum(sl.on_hand), 0) INTO v_total FROM stock_levels sl WHERE sl.sku_id = l.sku_id;
+            INSERT INTO sku_costs (sku_id, currency, avg_unit_cost) VALUES (l.sku_id, l.currency, l.unit_cost)
+            ON CONFLICT (sku_id) DO UPDATE
+               SET avg_unit_cost = round((sku_costs.avg_unit_cost * v_total + l.unit_cost * l.qty)
+                                         / nullif(v_total + l.qty, 0), 6),
+                   updated_at = now();
+        END IF;
+        -- The line as one conditional update of its bin; when it changes nothing, the bin either has no row
+        -- yet (made, then tried once more) or cannot take the line (refused, saying what is there).
+        FOR attempt IN 1..2 LOOP
+            UPDATE stock_levels sl
+               SET on_hand = CASE WHEN l.type IN ('receive', 'adjust') THEN sl.on_hand + l.qty
+                                  WHEN l.type IN ('pick', 'ship', 'transfer') THEN sl.on_hand - l.qty
+                                  WHEN l.type = 'count' THEN l.qty
+                                  ELSE sl.on_hand END,
+                   reserved = CASE WHEN l.type IN ('pick', 'ship') THEN sl.reserved - least(sl.reserved, l.qty)
+                                   WHEN l.type = 'reserve' THEN sl.reserved + l.qty
+                                   WHEN l.type = 'release' THEN sl.reserved - l.qty
+                                   ELSE sl.reserved END,
+                   updated_at = now()
+             WHERE sl.sku_id = l.sku_id AND sl.location_id = l.location_id
+               AND CASE WHEN l.type IN ('pick', 'ship') THEN sl.on_hand - sl.reserved >= l.qty - least(sl.reserved, l.qty)
+                        WHEN l.type IN ('transfer', 'reserve') THEN sl.on_hand - sl.reserved >= l.qty
+                        WHEN l.type = 'adjust' THEN sl.on_hand + l.qty >= sl.reserved
+                        WHEN l.type = 'count' THEN l.qty >= sl.reserved
+                        WHEN l.type = 'release' THEN sl.reserved >= l.qty
+                        ELSE true END
+            RETURNING old.on_hand, old.reserved, new.on_hand, new.reserved
+                 INTO v_old_on_hand, v_old_reserved, v_on_hand, v_reserved;
+            EXIT WHEN FOUND;
             SELECT sl.on_hand, sl.reserved INTO v_on_hand, v_reserved FROM stock_levels sl
              WHERE sl.sku_id = l.sku_id AND sl.location_id = l.location_id
                FOR UPDATE;
-        END IF;
-        v_taken := 0;
-        v_delta := 0;
-        CASE l.type
-            WHEN 'receive' THEN
-                IF l.unit_cost IS NOT NULL THEN
-                    SELECT c.currency, c.avg_unit_cost INTO v_cost FROM sku_costs c WHERE c.sku_id = l.sku_id FOR UPDATE;
-                    IF FOUND AND v_cost.currency <> l.currency THEN
-                        RAISE EXCEPTION USING ERRCODE = 'MF422', MESSAGE = jsonb_build_object(
-                            'code', 'currency-mismatch',
-                            'detail', format('SKU %s is costed in %s, not %s.', l.sku, v_cost.currency, l.currency),
-                            'errors', jsonb_build_array(jsonb_build_object('line', l.line,
-                                'pointer', '/movements/' || l.line || '/unit_cost/currency', 'code', 'currency_mismatch',
-                                'message', format('SKU %s is costed in %s.', l.sku, v_cost.currency))))::text;
-                    END IF;
-                    SELECT coalesce(sum(sl.on_hand), 0) INTO v_total FROM stock_levels sl WHERE sl.sku_id = l.sku_id;
-                    INSERT INTO sku_costs (sku_id, currency, avg_unit_cost) VALUES (l.sku_id, l.currency, l.unit_cost)
-                    ON CONFLICT (sku_id) DO UPDATE
-                       SET avg_unit_cost = round((sku_costs.avg_unit_cost * v_total + l.unit_cost * l.qty)
-                                                 / nullif(v_total + l.qty, 0), 6),
-                           updated_at = now();
-                END IF;
-                v_delta := l.qty;
-            WHEN 'pick', 'ship' THEN
-                v_taken := least(v_reserved, l.qty);  -- picking reserved goods fulfils their reservation
-                IF v_on_hand - v_reserved < l.qty - v_taken THEN
-                    PERFORM merch_refuse_movement(l, v_on_hand, v_reserved, l.qty - v_taken);
-                END IF;
-                v_delta := -l.qty;
-            WHEN 'transfer' THEN
-                IF v_on_hand - v_reserved < l.qty THEN
-                    PERFORM merch_refuse_movement(l, v_on_hand, v_reserved, l.qty);
-                END IF;
-                v_delta := -l.qty;
-            WHEN 'adjust' THEN
-                IF v_on_hand + l.qty < v_reserved THEN
-                    PERFORM merch_refuse_movement(l, v_on_hand, v_reserved, -l.qty);
-                END IF;
-                v_delta := l.qty;
-            WHEN 'count' THEN
-                IF l.qty < v_reserved THEN
-                    PERFORM merch_refuse_movement(l, v_on_hand, v_reserved, v_on_hand - l.qty);
-                END IF;
-                v_delta := l.qty - v_on_hand;
-            WHEN 'reserve' THEN
-                IF v_on_hand - v_reserved < l.qty THEN
-                    PERFORM merch_refuse_movement(l, v_on_hand, v_reserved, l.qty);
-                END IF;
-                v_taken := -l.qty;
-            WHEN 'release' THEN
-                IF v_reserved < l.qty THEN
-                    RAISE EXCEPTION USING ERRCODE = 'MF409', MESSAGE = jsonb_build_object(
-                        'code', 'insufficient-reservation',
-                        'detail', format('Line %s releases %s of %s at %s/%s, but only %s is reserved there.',
-                                         l.line, l.qty, l.sku, l.warehouse, l.location, v_reserved),
-                        'line', l.line, 'type', l.type, 'sku', l.sku, 'warehouse', l.warehouse, 'location', l.location,
-                        'requested', l.qty, 'on_hand', v_on_hand, 'reserved', v_reserved,
-                        'available', v_on_hand - v_reserved)::text;
-                END IF;
-                v_taken := l.qty;
-        END CASE;
-        UPDATE stock_levels sl SET on_hand = sl.on_hand + v_delta, reserved = sl.reserved - v_taken, updated_at = now()
-         WHERE sl.sku_id = l.sku_id AND sl.location_id = l.location_id
-        RETURNING sl.on_hand, sl.reserved INTO v_on_hand, v_reserved;
+            IF FOUND THEN
+                PERFORM merch_refuse_line(l, v_on_hand, v_reserved);
+            END IF;
+            INSERT INTO stock_levels (sku_id, location_id, warehouse_id) VALUES (l.sku_id, l.location_id, l.warehouse_id)
+            ON CONFLICT (sku_id, location_id) DO NOTHING;
+        END LOOP;
         INSERT INTO stock_movements (request_id, line, type, sku_id, warehouse_id, location_id, qty, on_hand_delta,
                                      reserved_delta, counterpart_location_id, unit_cost, currency, supplier, reference,
                                      reason, actor)
-        VALUES (v_request, l.line, l.type, l.sku_id, l.warehouse_id, l.location_id, l.qty, v_delta, -v_taken,
-                l.to_location_id, l.unit_cost, l.currency, l.supplier, l.reference, l.reason, p_actor);
+        VALUES (v_request, l.line, l.type, l.sku_id, l.warehouse_id, l.location_id, l.qty, v_on_hand - v_old_on_hand,
+                v_reserved - v_old_reserved, l.to_location_id, l.unit_cost, l.currency, l.supplier, l.reference,
+                l.reason, p_actor);
         v_results := v_results || jsonb_build_object(
             'line', l.line, 'type', l.type, 'sku', l.sku, 'warehouse', l.warehouse, 'location', l.location,
             'qty', l.qty, 'on_hand', v_on_hand, 'reserved', v_reserved, 'available', v_on_hand - v_reserved);
         IF l.type = 'transfer' THEN
-            UPDATE stock_levels sl SET on_hand = sl.on_hand + l.qty, updated_at = now()
-             WHERE sl.sku_id = l.sku_id AND sl.location_id = l.to_location_id
+            INSERT INTO stock_levels AS sl (sku_id, location_id, warehouse_id, on_hand)
+            VALUES (l.sku_id, l.to_location_id, l.to_warehouse_id, l.qty)
+            ON CONFLICT (sku_id, location_id) DO UPDATE SET on_hand = sl.on_hand + l.qty, updated_at = now()
             RETURNING sl.on_hand, sl.reserved INTO v_on_hand, v_reserved;
             INSERT INTO stock_movements (request_id, line, type, sku_id, warehouse_id, location_id, qty, on_hand_delta,
                                          reserved_delta, counterpart_location_id, reference, reason, actor)
@@ -246,6 +204,111 @@ BEGIN
     INSERT INTO stock_requests (id, actor, idempotency_key, request_hash, response)
     OVERRIDING SYSTEM VALUE VALUES (v_request, p_actor, p_key, p_hash, v_response);
     RETURN v_response;
+END
+$$;
+
+-- Apply a batch of independent requests of movements in one transaction and one round trip (the API groups
+-- the requests that arrive together: one commit for all of them). Each request is all or nothing on its
+-- own: its refusal (MF409 / MF422) undoes its own writes only and is answered in its place as
+-- {"refused": {"sqlstate", "message"}}, the others as {"response": ...}. A batch of one raises its refusal
+-- instead. Locks are taken in one order by every batch, so that batches never deadlock on them: the
+-- Idempotency-Keys' (requests with the same key take turns), then the stock rows of every line (the missing
+-- ones made first) in key order, then the SKUs' existing cost rows in key order. Every line is resolved in
+-- one statement.
+-- p_lines holds one JSON array of lines per request.
+CREATE FUNCTION merch_apply_requests(p_actors text[], p_keys text[], p_hashes bytea[], p_lines jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+-- Every statement here is a lookup by key. Plans are made once per connection; one made while a table is
+-- still small (a new database: no Idempotency-Key yet) would scan it whole for as long as the connection
+-- lives, while the table grows — 0.9 ms a lookup after 15,000 requests, measured.
+SET plan_cache_mode = 'force_generic_plan'
+SET enable_seqscan = off
+AS $$
+DECLARE
+    v_lines merch_movement_line[];
+    v_count integer := cardinality(p_actors);
+    v_first integer := 1;
+    v_size integer;
+    v_answers jsonb := '[]'::jsonb;
+    v_made merch_stock_row[];
+    v_refused boolean := false;
+BEGIN
+    PERFORM pg_advisory_xact_lock(x.lock)
+       FROM (SELECT DISTINCT hashtextextended(r.actor || '/' || r.key, 0) AS lock
+               FROM unnest(p_actors, p_keys) AS r(actor, key) WHERE r.key IS NOT NULL ORDER BY 1) x;
+
+    SELECT array_agg(ROW(
+               x.request::integer, (x.ord - 1)::integer, x.type, x.sku, x.warehouse, x.location,
+               coalesce(x.to_warehouse, x.warehouse), x.to_location, x.qty, x.unit_cost, x.currency, x.supplier,
+               x.reference, x.reason, s.id, w.id, loc.id, tw.id, tloc.id, w.active, loc.active, tw.active, tloc.active
+           )::merch_movement_line ORDER BY x.request, x.ord)
+      INTO v_lines
+      FROM (SELECT r.request, e.ord, e.doc->>'type' AS type, e.doc->>'sku' AS sku, e.doc->>'warehouse' AS warehouse,
+                   e.doc->>'location' AS location, e.doc->>'to_warehouse' AS to_warehouse,
+                   e.doc->>'to_location' AS to_location, (e.doc->>'qty')::integer AS qty,
+                   (e.doc->>'unit_cost')::numeric AS unit_cost, e.doc->>'currency' AS currency,
+                   e.doc->>'supplier' AS supplier, e.doc->>'reference' AS reference, e.doc->>'reason' AS reason
+              FROM jsonb_array_elements(p_lines) WITH ORDINALITY AS r(doc, request)
+             CROSS JOIN LATERAL jsonb_array_elements(r.doc) WITH ORDINALITY AS e(doc, ord)) x
+      LEFT JOIN skus s ON s.sku = x.sku
+      LEFT JOIN warehouses w ON w.code = x.warehouse
+      LEFT JOIN locations loc ON loc.warehouse_id = w.id AND loc.code = x.location
+      LEFT JOIN warehouses tw ON tw.code = coalesce(x.to_warehouse, x.warehouse) AND x.to_location IS NOT NULL
+      LEFT JOIN locations tloc ON tloc.warehouse_id = tw.id AND tloc.code = x.to_location;
+
+    -- A batch whose one line touches one bin locks it as it updates it. Otherwise the missing stock rows
+    -- of the batch are made, then every stock row is locked, in key order.
+    IF cardinality(v_lines) > 1 OR v_lines[1].to_location_id IS NOT NULL THEN
+        WITH made AS (
+            INSERT INTO stock_levels (sku_id, location_id, warehouse_id)
+            SELECT DISTINCT t.sku_id, t.lid, t.wid FROM (
+                SELECT u.sku_id, u.location_id AS lid, u.warehouse_id AS wid FROM unnest(v_lines) u
+                 WHERE u.sku_id IS NOT NULL AND u.location_id IS NOT NULL AND u.location_active AND u.warehouse_active
+                UNION ALL
+                SELECT u.sku_id, u.to_location_id, u.to_warehouse_id FROM unnest(v_lines) u
+                 WHERE u.sku_id IS NOT NULL AND u.to_location_id IS NOT NULL AND u.to_location_active
+                   AND u.to_warehouse_active
+            ) t ORDER BY 1, 2
+            ON CONFLICT (sku_id, location_id) DO NOTHING
+            RETURNING sku_id, location_id
+        )
+        SELECT array_agg(ROW(made.sku_id, made.location_id)::merch_stock_row) INTO v_made FROM made;
+        PERFORM 1 FROM stock_levels sl
+          JOIN (SELECT u.sku_id, u.location_id AS lid FROM unnest(v_lines) u
+                UNION SELECT u.sku_id, u.to_location_id FROM unnest(v_lines) u WHERE u.to_location_id IS NOT NULL) t
+            ON sl.sku_id = t.sku_id AND sl.location_id = t.lid
+         ORDER BY sl.sku_id, sl.location_id
+           FOR UPDATE OF sl;
+        PERFORM 1 FROM sku_costs c
+         WHERE c.sku_id IN (SELECT u.sku_id FROM unnest(v_lines) u WHERE u.type = 'receive' AND u.unit_cost IS NOT NULL)
+         ORDER BY c.sku_id
+           FOR UPDATE;
+    END IF;
+
+    IF v_count = 1 THEN
+        RETURN jsonb_build_array(jsonb_build_object(
+            'response', merch_apply_request(p_actors[1], p_keys[1], p_hashes[1], v_lines)));
+    END IF;
+    FOR i IN 1..v_count LOOP
+        v_size := jsonb_array_length(p_lines->(i - 1));
+        BEGIN
+            v_answers := v_answers || jsonb_build_array(jsonb_build_object('response', merch_apply_request(
+                p_actors[i], p_keys[i], p_hashes[i], v_lines[v_first:v_first + v_size - 1])));
+        EXCEPTION WHEN SQLSTATE 'MF409' OR SQLSTATE 'MF422' THEN
+            v_answers := v_answers || jsonb_build_array(jsonb_build_object(
+                'refused', jsonb_build_object('sqlstate', SQLSTATE, 'message', SQLERRM)));
+            v_refused := true;
+        END;
+        v_first := v_first + v_size;
+    END LOOP;
+    -- A refused request leaves nothing behind: not even the empty stock rows made for it.
+    IF v_refused AND v_made IS NOT NULL THEN
+        DELETE FROM stock_levels sl USING unnest(v_made) m
+         WHERE sl.sku_id = m.sku_id AND sl.location_id = m.location_id AND sl.on_hand = 0 AND sl.reserved = 0
+           AND NOT EXISTS (SELECT 1 FROM stock_movements sm WHERE sm.sku_id = sl.sku_id AND sm.location_id = sl.location_id);
+    END IF;
+    RETURN v_answers;
 END
 $$;
 

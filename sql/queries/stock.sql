@@ -1,6 +1,6 @@
 -- name: insert_movements :val
--- Apply a request of movements (see merch_apply_movements): one round trip, all or nothing.
-SELECT merch_apply_movements($1::text, $2::text, $3::bytea, $4::jsonb);
+-- Apply a batch of requests of movements, each all or nothing (see merch_apply_requests): one round trip.
+SELECT merch_apply_requests($1::text[], $2::text[], $3::bytea[], $4::jsonb);
 
 -- name: list_levels :many
 -- Stock per SKU and bin, filtered, in (sku, warehouse, location) order after a keyset cursor.

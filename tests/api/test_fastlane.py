@@ -1,0 +1,117 @@
+"""The fast lane (api/fastlane.py) answers exactly what the framework's route answers, and hands everything
+off its happy path to that route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from api.app import asgi_app, create_app
+from api.fastlane import FastLane
+from api.settings import Settings
+from tests import stockbed
+from tests.conftest import KEYS
+from tests.stockbed import move
+
+
+@pytest.fixture(scope="module")
+def framework(shared_pool: Any) -> Any:
+    """The same app without its fast lane."""
+    return create_app(Settings(MERCH_KEY_CACHE_SECONDS=0), pool=shared_pool)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="module")
+def lane(shared_pool: Any) -> FastLane:
+    return asgi_app(Settings(MERCH_KEY_CACHE_SECONDS=0), pool=shared_pool)  # type: ignore[call-arg]
+
+
+async def post(app: Any, body: Any, role: str | None = "warehouse", **headers: str) -> httpx.Response:
+    sent = {"Authorization": f"Bearer {KEYS[role]}"} if role else {}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        return await http.post("/v1/stock/movements", json=body, headers={**sent, **headers})
+
+
+def same(a: httpx.Response, b: httpx.Response) -> None:
+    """Same status, headers and body."""
+    assert a.status_code == b.status_code
+    assert dict(a.headers.items()) == dict(b.headers.items())
+    assert a.json() == b.json()
+
+
+async def test_the_lane_answers_what_the_route_answers(
+    framework: Any, lane: FastLane, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    await post(framework, move("receive", 10))
+    served = lane.served
+    by_lane = await post(lane, move("pick", 2), **{"Idempotency-Key": "lane-1"})
+    by_route = await post(framework, move("pick", 2), **{"Idempotency-Key": "route-1"})
+    assert lane.served == served + 1
+    assert by_lane.status_code == 201 and by_lane.json()["movements"][0]["on_hand"] == 8
+    assert by_route.json()["movements"][0]["on_hand"] == 6
+    by_route_json = by_route.json()
+    by_route_json["movements"][0].update(on_hand=8, available=8)
+    assert by_lane.json() | {"request": 0} == by_route_json | {"request": 0}
+    assert {k: v for k, v in by_lane.headers.items()} == {k: v for k, v in by_route.headers.items()}
+
+    # A retry: replayed, with the header saying so, from either.
+    replay_lane = await post(lane, move("pick", 2), **{"Idempotency-Key": "lane-1"})
+    replay_route = await post(framework, move("pick", 2), **{"Idempotency-Key": "lane-1"})
+    assert lane.served == served + 2
+    same(replay_lane, replay_route)
+    assert replay_lane.headers["idempotency-replayed"] == "true"
+    assert replay_lane.json() == by_lane.json() | {"replayed": True}
+
+
+@pytest.mark.parametrize(
+    ("body", "role", "headers", "status"),
+    [
+        (move("pick", 1), None, {}, 401),  # no key
+        (move("pick", 1), "storefront", {}, 403),  # a role the route does not allow
+        (move("pick", 99), "warehouse", {}, 409),  # refused by the domain: more than there is
+        (move("pick", 1, sku="NOPE"), "warehouse", {}, 422),  # refused by the domain: unknown SKU
+        ({"type": "pick"}, "warehouse", {}, 422),  # a movement without its fields
+        ({"type": "pick", "qty": "two"}, "warehouse", {}, 422),  # does not decode as a movement
+        (move("pick", 1), "warehouse", {"Idempotency-Key": "x" * 201}, 400),  # an invalid key
+    ],
+)
+async def test_everything_off_the_happy_path_is_answered_by_the_route(
+    framework: Any,
+    lane: FastLane,
+    conn: asyncpg.Connection,
+    body: Any,
+    role: str | None,
+    headers: dict[str, str],
+    status: int,
+) -> None:
+    await stockbed.build(conn)
+    await post(framework, move("receive", 10))
+    served = lane.served
+    by_lane, by_route = await post(lane, body, role, **headers), await post(framework, body, role, **headers)
+    assert lane.served == served
+    assert by_lane.status_code == status, by_lane.text
+    assert by_lane.headers["content-type"] == "application/problem+json"
+    same(by_lane, by_route)
+
+
+async def test_a_body_not_declared_as_json_is_the_routes_to_answer(
+    framework: Any, lane: FastLane, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    served = lane.served
+    answers = []
+    for app in (lane, framework):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            answers.append(
+                await http.post(
+                    "/v1/stock/movements",
+                    content=b'{"type": "receive"}',
+                    headers={"Authorization": f"Bearer {KEYS['warehouse']}", "Content-Type": "text/plain"},
+                )
+            )
+    assert lane.served == served
+    assert answers[0].headers["content-type"] == "application/problem+json"
+    same(*answers)
