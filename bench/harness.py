@@ -7,15 +7,20 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "bench"
+
+# The server program merchflow runs under (`merch serve`), and so the floor too in every benchmark.
+SERVER = "uvicorn-uvloop-httptools"
 
 # How each server program runs an ASGI app ("module:attribute", in `app_dir`) with `workers` processes.
 PROGRAMS = ("uvicorn-asyncio-h11", "uvicorn-uvloop-httptools", "granian")
@@ -106,3 +111,67 @@ def wrk(
     data: dict[str, Any] = json.loads(line[len("WRKJSON ") :])
     data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
     return data
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: a label for the table, the server's port, its wrk script and URL path."""
+
+    label: str
+    port: int
+    script: Path
+    path: str = ""
+
+
+Runs = dict[tuple[int, int], list[dict[str, Any]]]
+
+
+def alternate(sides: list[Side], concurrency: list[int], rounds: int, seconds: int, env: dict[str, str]) -> Runs:
+    """wrk runs A B A B … per concurrency, so that drift hits every side alike; runs by (side, concurrency)."""
+    runs: Runs = {}
+    for conc in concurrency:
+        for _ in range(rounds):
+            for n, side in enumerate(sides):
+                runs.setdefault((n, conc), []).append(wrk(side.port, side.script, conc, seconds, env, path=side.path))
+    return runs
+
+
+def table(sides: list[Side], concurrency: list[int], runs: Runs) -> dict[int, float]:
+    """Print the medians of each side and the ratio of the last side to the first (the floor), per
+    concurrency; answers those ratios."""
+    print("| route | conc | req/s (median) | p50 ms | p99 ms | non-2xx | runs (req/s) |")
+    print("|---|---|---|---|---|---|---|")
+    ratios = {}
+    for conc in concurrency:
+        medians = []
+        for n, side in enumerate(sides):
+            these = runs[(n, conc)]
+            rps = statistics.median(r["rps"] for r in these)
+            medians.append(rps)
+            p50 = statistics.median(r["p50_us"] for r in these) / 1000
+            p99 = statistics.median(r["p99_us"] for r in these) / 1000
+            bad = sum(r["non_2xx"] + r["socket_errors"] for r in these)
+            each = ", ".join(f"{r['rps']:,.0f}" for r in these)
+            print(f"| {side.label} | {conc} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {bad} | {each} |")
+        ratios[conc] = medians[-1] / medians[0]
+        print(
+            f"| **ratio {sides[-1].label.split(':')[0]} / {sides[0].label.split(':')[0]}** | {conc} |"
+            f" **{ratios[conc]:.2f}×** | | | | |"
+        )
+    return ratios
+
+
+def start_floor(env: dict[str, str], workers: int) -> tuple[int, subprocess.Popen[bytes]]:
+    """The shared floor app (its schema set up) on a free port, under the same server program as merchflow."""
+    subprocess.run(
+        [sys.executable, str(SHARED / "floor_app.py"), "setup"], env=env, check=True, stdout=subprocess.DEVNULL
+    )
+    port = free_port()
+    return port, start(server_command(SERVER, "floor_app:app", port, workers, SHARED), env, port, "/floor/plain")
+
+
+def start_merchflow(env: dict[str, str], workers: int) -> tuple[int, subprocess.Popen[bytes]]:
+    """`merch serve` on a free port."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    return port, start(cmd, env, port, "/readyz")

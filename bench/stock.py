@@ -13,28 +13,46 @@ import argparse
 import asyncio
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
 from api import db, migrate
 from api.settings import Settings
-from bench.harness import ROOT, SHARED, free_port, server_command, start, stop, wrk
+from bench.harness import ROOT, SERVER, SHARED, Side, alternate, start_floor, start_merchflow, stop, table
 from domain.keys import service as keys
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 SKUS, BINS = 1000, 10
-# The server program merchflow runs under (`merch serve`), for the floor too.
-SERVER = "uvicorn-uvloop-httptools"
+
+
+# A warehouse in use: past requests, each an adjustment of +1 and one of -1 in one bin (levels unchanged).
+# On an empty ledger, the plans a connection caches while the tables are small scan them as they grow,
+# until autovacuum's first ANALYZE (up to a minute): a new database's first minute, not a warehouse's day.
+HISTORY_REQUESTS = 100_000
+HISTORY = """
+WITH r AS (
+    INSERT INTO stock_requests (actor, idempotency_key, request_hash, response, created_at)
+    SELECT 'bench-history', 'history-' || i, '\\x00', '{}', now() - interval '1 day' FROM generate_series(1, $1) i
+    RETURNING id
+), lv AS (
+    SELECT row_number() OVER (ORDER BY sku_id, location_id) - 1 AS n, sku_id, location_id, warehouse_id
+      FROM stock_levels
+)
+INSERT INTO stock_movements (request_id, line, type, sku_id, warehouse_id, location_id, qty, on_hand_delta,
+                             reserved_delta, actor, created_at)
+SELECT r.id, d.line, 'adjust', lv.sku_id, lv.warehouse_id, lv.location_id, d.qty, d.qty, 0, 'bench-history',
+       now() - interval '1 day'
+  FROM r JOIN lv ON lv.n = r.id % (SELECT count(*) FROM lv)
+ CROSS JOIN (VALUES (0, 1), (1, -1)) d(line, qty)
+"""
 
 
 async def prepare(dsn: str) -> str:
-    """Schema, a warehouse with 10 bins, 1,000 SKUs with 100 million units each, and a warehouse key."""
+    """Schema, a warehouse with 10 bins, 1,000 SKUs with 100 million units each, 100,000 past requests in the
+    ledger, and a warehouse key."""
     conn = await asyncpg.connect(dsn)
     await db.init_connection(conn)
     try:
@@ -76,7 +94,9 @@ async def prepare(dsn: str) -> str:
                 }
                 for i in range(1, SKUS + 1)
             ]
-            await conn.fetchval("SELECT merch_apply_movements('bench-setup', NULL, '\\x00', $1::jsonb)", lines)
+            setup = "SELECT merch_apply_requests('{bench-setup}', '{NULL}', '{\\\\x00}', jsonb_build_array($1::jsonb))"
+            await conn.fetchval(setup, lines)
+            await conn.execute(HISTORY, HISTORY_REQUESTS)
             await conn.execute("ANALYZE")
         await conn.execute("DELETE FROM api_keys WHERE name = 'bench-warehouse'")
         return (await keys.create_key(conn, ["warehouse"], "bench-warehouse")).secret
@@ -118,52 +138,25 @@ def main(args: argparse.Namespace) -> None:
         "MERCH_WRK_SHARED": str(SHARED / "wrk"),
         "FLOOR_POOL": "16",
     }
-    subprocess.run(
-        [sys.executable, str(SHARED / "floor_app.py"), "setup"], env=env, check=True, stdout=subprocess.DEVNULL
-    )
-    floor_port, merch_port = free_port(), free_port()
-    floor = start(
-        server_command(SERVER, "floor_app:app", floor_port, args.workers, SHARED), env, floor_port, "/floor/plain"
-    )
-    merch = start(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(merch_port), "--workers", str(args.workers)],
-        env,
-        merch_port,
-        "/readyz",
-    )
-    results: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    ok_requests = 0
+    floor_port, floor = start_floor(env, args.workers)
+    merch_port, merch = start_merchflow(env, args.workers)
+    sides = [
+        Side("floor: conditional UPDATE", floor_port, SHARED / "wrk" / "floor_write.lua"),
+        Side("merchflow: POST /v1/stock/movements (pick)", merch_port, ROOT / "bench" / "wrk" / "movement.lua"),
+    ]
     try:
-        for conc in args.concurrency:
-            for _ in range(args.rounds):
-                results.setdefault(("floor", conc), []).append(
-                    wrk(floor_port, SHARED / "wrk" / "floor_write.lua", conc, args.seconds, env)
-                )
-                run = wrk(merch_port, ROOT / "bench" / "wrk" / "movement.lua", conc, args.seconds, env)
-                ok_requests += run["requests"] - run["non_2xx"] - run["socket_errors"]
-                results.setdefault(("merchflow", conc), []).append(run)
+        runs = alternate(sides, args.concurrency, args.rounds, args.seconds, env)
     finally:
         (floor_rss, floor_worker), (merch_rss, merch_worker) = stop(floor), stop(merch)
+    ok_requests = sum(
+        r["requests"] - r["non_2xx"] - r["socket_errors"] for (n, _), these in runs.items() if n == 1 for r in these
+    )
     bad, picks = asyncio.run(check(dsn))
     print(
         f"\nmovements over HTTP: {SERVER} × {args.workers} workers each, wrk -t2, {args.seconds} s runs, "
         f"{args.rounds} rounds alternated\n"
     )
-    print("| route | conc | req/s (median) | p50 ms | p99 ms | non-2xx | runs (req/s) |")
-    print("|---|---|---|---|---|---|---|")
-    for conc in args.concurrency:
-        medians = {}
-        for name in ("floor", "merchflow"):
-            runs = results[(name, conc)]
-            rps = statistics.median(r["rps"] for r in runs)
-            medians[name] = rps
-            p50 = statistics.median(r["p50_us"] for r in runs) / 1000
-            p99 = statistics.median(r["p99_us"] for r in runs) / 1000
-            non2xx = sum(r["non_2xx"] + r["socket_errors"] for r in runs)
-            label = "floor: conditional UPDATE" if name == "floor" else "merchflow: POST /v1/stock/movements (pick)"
-            each = ", ".join(f"{r['rps']:,.0f}" for r in runs)
-            print(f"| {label} | {conc} | {rps:,.0f} | {p50:.1f} | {p99:.1f} | {non2xx} | {each} |")
-        print(f"| **ratio merchflow / floor** | {conc} | **{medians['merchflow'] / medians['floor']:.2f}×** | | | | |")
+    table(sides, args.concurrency, runs)
     print(
         f"\npeak RSS: floor {floor_rss} MB (largest process {floor_worker} MB),"
         f" merchflow {merch_rss} MB (largest process {merch_worker} MB)"
