@@ -24,6 +24,7 @@ class ProductController(Controller):
     async def list_products(
         self,
         conn: Conn,
+        principal: Actor,
         category: Annotated[
             str | None,
             QueryParameter(
@@ -57,9 +58,11 @@ class ProductController(Controller):
         cursor: CursorQ = None,
     ) -> ProductPage:
         """Products in code order, one keyset page at a time, filtered by category subtree, role, series,
-        lifecycle and attribute values. An unknown code in a filter is a 400 naming the parameter."""
+        lifecycle and attribute values. An unknown code in a filter is a 400 naming the parameter. The values
+        of confidential attributes only for finance, purchasing and admin."""
         return await products.list_products(
             conn,
+            principal,
             category=category,
             role=role,
             series=series,
@@ -79,10 +82,11 @@ class ProductController(Controller):
 
     @get("/{code:str}", operation_id="getProduct", summary="Get a product", opt=READERS)
     async def get_product(
-        self, conn: Conn, code: FromPath[str], if_none_match: IfNoneMatch = None
+        self, conn: Conn, principal: Actor, code: FromPath[str], if_none_match: IfNoneMatch = None
     ) -> Response[Product]:
-        """One product; `If-None-Match` with its ETag answers 304."""
-        product = await products.get_product(conn, code)
+        """One product; `If-None-Match` with its ETag answers 304. The values of confidential attributes only
+        for finance, purchasing and admin."""
+        product = await products.get_product(conn, code, principal)
         return entity(product, version=product.version, if_none_match=if_none_match)
 
     @put("/{code:str}", operation_id="putProduct", summary="Create or replace a product", opt=WRITERS)
@@ -95,7 +99,8 @@ class ProductController(Controller):
         if_match: IfMatch = None,
     ) -> Response[Product]:
         """Idempotent upsert for imports: creates the product (201) or replaces its writable fields (200).
-        `lifecycle` is not writable here."""
+        `lifecycle` is not writable here. The values of confidential attributes are answered only to finance,
+        purchasing and admin; a replacement by another role keeps those values (it cannot send them back)."""
         product, created = await products.put_product(conn, principal, code, data, expected(if_match))
         return upserted(product, version=product.version, created=created, location=f"{self.path}/{product.code}")
 

@@ -8,6 +8,8 @@ for this write (and then sees its values) or finishes first.
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import msgspec
 
@@ -36,6 +38,7 @@ from domain.versioning import Versioned, writable
 
 async def list_products(
     conn: asyncpg.Connection,
+    viewer: Principal,
     *,
     category: str | None,
     role: str | None,
@@ -45,7 +48,8 @@ async def list_products(
     limit: int,
     cursor: str | None,
 ) -> ProductPage:
-    """Products in code order, filtered by category subtree, role, series, lifecycle and attribute values."""
+    """Products in code order, filtered by category subtree, role, series, lifecycle and attribute values; the
+    values of confidential attributes only for a viewer who sees confidential data."""
     after = decode_cursor(cursor, (str,))
     path = None
     if category is not None:
@@ -76,6 +80,7 @@ async def list_products(
         wanted.decimal_values,
         after[0] if after else None,
         limit + 1,
+        viewer.sees_confidential,
     )
     items, next_cursor = split_page(rows, limit, lambda p: [p.code])
     return ProductPage(items=items, next_cursor=next_cursor)
@@ -88,12 +93,34 @@ async def _attribute_filters(conn: asyncpg.Connection, attrs: list[str]) -> filt
     return filters.convert(pairs, defs)
 
 
-async def get_product(conn: asyncpg.Connection, code: str) -> Product:
-    """One product."""
-    product = await store.get_product(conn, code)
+async def get_product(conn: asyncpg.Connection, code: str, viewer: Principal) -> Product:
+    """One product as `viewer` may see it (the values of confidential attributes only for a viewer who sees
+    confidential data)."""
+    product = await store.get_product(conn, code, viewer.sees_confidential)
     if product is None:
         raise ProductNotFound(code)
     return product
+
+
+async def _whole(conn: asyncpg.Connection, code: str) -> Product:
+    product = await store.get_product(conn, code, True)
+    if product is None:
+        raise ProductNotFound(code)
+    return product
+
+
+async def visible(conn: asyncpg.Connection, product: Product, viewer: Principal) -> Product:
+    """A whole product as `viewer` may see it."""
+    if viewer.sees_confidential:
+        return product
+    attributes = await store.get_visible_attributes(conn, product.attributes, False)
+    return msgspec.structs.replace(product, attributes=attributes)
+
+
+async def _hidden(conn: asyncpg.Connection, product: Product, viewer: Principal) -> dict[str, Any]:
+    """The attribute values of a whole product that `viewer` cannot see."""
+    shown = (await visible(conn, product, viewer)).attributes
+    return {code: value for code, value in product.attributes.items() if code not in shown}
 
 
 async def _plan(conn: asyncpg.Connection, fields: ProductFields) -> ProductPlan:
@@ -132,25 +159,34 @@ async def _write(
 
 
 async def create_product(conn: asyncpg.Connection, actor: Principal, body: ProductCreate) -> Product:
-    """Create a product in lifecycle `draft`; a taken code is a 409, every invalid field one 422."""
+    """Create a product in lifecycle `draft`; a taken code is a 409, every invalid field one 422. Answers it as
+    the actor may see it."""
+    return await visible(conn, await _create(conn, actor, body), actor)
+
+
+async def _create(conn: asyncpg.Connection, actor: Principal, body: ProductCreate) -> Product:
     async with conn.transaction():
         plan = await _plan(conn, body)
         if await _write(conn, None, body.code, plan) is None:
             raise ProductExists(body.code)
-        product = await get_product(conn, body.code)
+        product = await _whole(conn, body.code)
         await audit.record(conn, actor, "create", "product", product.code, version=product.version, after=product)
         return product
 
 
 async def _update(conn: asyncpg.Connection, actor: Principal, locked: LockedProduct, fields: ProductFields) -> Product:
     current = locked.product
+    # A caller who cannot see confidential values cannot send them back either: a replacement keeps them.
+    hidden = {} if actor.sees_confidential else await _hidden(conn, current, actor)
+    if hidden:
+        fields = msgspec.structs.replace(fields, attributes={**hidden, **fields.attributes})
     plan = await _plan(conn, fields)
     if plan.values == writable(current, ProductFields):
         return current
     if plan.category_id != locked.category_id:
         await _check_skus_fit(conn, locked, plan.category_id)
     await _write(conn, locked.id, current.code, plan, current)
-    product = await get_product(conn, current.code)
+    product = await _whole(conn, current.code)
     await audit.record(
         conn, actor, "update", "product", product.code, version=product.version, before=current, after=product
     )
@@ -179,7 +215,7 @@ PRODUCTS: Versioned[LockedProduct, ProductFields] = Versioned(
     create_body=ProductCreate,
     lock=store.lock_product,
     not_found=ProductNotFound,
-    create=create_product,
+    create=_create,
     update=_update,
     delete=_delete,
     resource=lambda locked: locked.product,
@@ -189,8 +225,10 @@ PRODUCTS: Versioned[LockedProduct, ProductFields] = Versioned(
 async def put_product(
     conn: asyncpg.Connection, actor: Principal, code: str, fields: ProductFields, expected: int | None
 ) -> tuple[Product, bool]:
-    """Idempotent upsert: create the product, or replace its writable fields; answers (product, created)."""
-    return await PRODUCTS.put(conn, actor, code, fields, expected)
+    """Idempotent upsert: create the product, or replace its writable fields (but the confidential attribute
+    values an actor who cannot see them did not send); answers (product as the actor may see it, created)."""
+    product, created = await PRODUCTS.put(conn, actor, code, fields, expected)
+    return await visible(conn, product, actor), created
 
 
 async def patch_product(
@@ -198,7 +236,7 @@ async def patch_product(
 ) -> Product:
     """Apply a JSON merge patch to a product; the result is checked like a full body."""
     product: Product = await PRODUCTS.patch(conn, actor, code, patch, expected)
-    return product
+    return await visible(conn, product, actor)
 
 
 async def delete_product(conn: asyncpg.Connection, actor: Principal, code: str, expected: int | None) -> None:

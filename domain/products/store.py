@@ -15,6 +15,7 @@ from domain.sql import load
 Q = load("products")
 LIST_PRODUCTS = Q.list_products.sql
 GET_PRODUCT = Q.get_product.sql
+GET_VISIBLE_ATTRIBUTES = Q.get_visible_attributes.sql
 LOCK_PRODUCT = Q.lock_product.sql
 LIST_CATEGORIES_BY_CODE = Q.list_categories_by_code.sql
 GET_CATEGORY_PATH = Q.get_category_path.sql
@@ -46,16 +47,35 @@ async def list_products(
     decimal_values: list[Decimal],
     after: str | None,
     limit: int,
+    confidential: bool,
 ) -> list[Product]:
     rows = await conn.fetch(
-        LIST_PRODUCTS, path, role_id, series_id, lifecycle, contains, decimal_codes, decimal_values, after, limit
+        LIST_PRODUCTS,
+        path,
+        role_id,
+        series_id,
+        lifecycle,
+        contains,
+        decimal_codes,
+        decimal_values,
+        after,
+        limit,
+        confidential,
     )
     return [_product(r) for r in rows]
 
 
-async def get_product(conn: asyncpg.Connection, code: str) -> Product | None:
-    row = await conn.fetchrow(GET_PRODUCT, code)
+async def get_product(conn: asyncpg.Connection, code: str, confidential: bool) -> Product | None:
+    """One product; the values of confidential attributes only with `confidential`."""
+    row = await conn.fetchrow(GET_PRODUCT, code, confidential)
     return None if row is None else _product(row)
+
+
+async def get_visible_attributes(
+    conn: asyncpg.Connection, values: dict[str, Any], confidential: bool
+) -> dict[str, Any]:
+    visible: dict[str, Any] = await conn.fetchval(GET_VISIBLE_ATTRIBUTES, values, confidential)
+    return visible
 
 
 async def lock_product(conn: asyncpg.Connection, code: str) -> LockedProduct | None:

@@ -60,4 +60,4 @@ async def transition(
             before={"lifecycle": current},
             after={"lifecycle": target},
         )
-        return await get_product(conn, code)
+        return await get_product(conn, code, actor)

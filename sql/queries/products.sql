@@ -1,12 +1,14 @@
 -- name: list_products :many
--- Products in code order after a keyset cursor, filtered by subtree, role, series, lifecycle and attributes.
+-- Products in code order after a keyset cursor, filtered by subtree, role, series, lifecycle and attributes;
+-- confidential attribute values only with $10.
 SELECT p.code, c.code AS category,
        ARRAY(SELECT pc.code FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
               WHERE pp.product_id = p.id ORDER BY pc.code) AS categories,
        r.code AS role,
        ARRAY(SELECT s.code FROM product_series ps JOIN series s ON s.id = ps.series_id
               WHERE ps.product_id = p.id ORDER BY s.code) AS series,
-       p.labels, p.description, p.selling_points, p.images, p.quality_tags, p.attributes,
+       p.labels, p.description, p.selling_points, p.images, p.quality_tags,
+       merch_visible_attributes(p.attributes, $10::boolean) AS attributes,
        p.lifecycle, p.version, p.created_at, p.updated_at
   FROM products p
   JOIN categories c ON c.id = p.category_id
@@ -31,14 +33,16 @@ SELECT p.code, c.code AS category,
  LIMIT $9::integer;
 
 -- name: get_product :one
--- One product by code, with its home category, placements, role and series by code.
+-- One product by code, with its home category, placements, role and series by code; confidential attribute
+-- values only with $2.
 SELECT p.id, p.category_id, p.code, c.code AS category,
        ARRAY(SELECT pc.code FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
               WHERE pp.product_id = p.id ORDER BY pc.code) AS categories,
        r.code AS role,
        ARRAY(SELECT s.code FROM product_series ps JOIN series s ON s.id = ps.series_id
               WHERE ps.product_id = p.id ORDER BY s.code) AS series,
-       p.labels, p.description, p.selling_points, p.images, p.quality_tags, p.attributes,
+       p.labels, p.description, p.selling_points, p.images, p.quality_tags,
+       merch_visible_attributes(p.attributes, $2::boolean) AS attributes,
        p.lifecycle, p.version, p.created_at, p.updated_at
   FROM products p
   JOIN categories c ON c.id = p.category_id
@@ -138,3 +142,7 @@ SELECT sku, axes, attributes
 -- name: delete_product :exec
 -- Delete a product; its SKUs, placements and series memberships go with it, other references refuse.
 DELETE FROM products WHERE id = $1::bigint;
+
+-- name: get_visible_attributes :val
+-- What a caller may see of these attribute values (all of them with $2: confidential ones too).
+SELECT merch_visible_attributes($1::jsonb, $2::boolean);
