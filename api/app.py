@@ -124,16 +124,17 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
             return
         dsn, server = await db.prepare_database(settings)
         app.state.embedded_server = server  # keeps the embedded server alive while this worker runs
-        app.state.pool = await db.create_pool(dsn, settings)
+        own = await db.create_pool(dsn, settings)
+        app.state.pool = db.FairPool(own, settings.db_pool_max)
         app.state.movements = movement_writer(app.state.pool, settings)
-        runner = JobRunner(app.state.pool, workers=settings.job_workers, poll_seconds=1.0)
+        runner = JobRunner(own, workers=settings.job_workers, poll_seconds=1.0)
         runner.start()
         try:
             yield
         finally:
             await runner.stop()
             await app.state.movements.wait_idle()
-            await app.state.pool.close()
+            await own.close()
 
     docs_assets = create_static_files_router(
         path=DOCS_ASSETS, directories=[swagger_ui_path], opt=PUBLIC, include_in_schema=False, name="docs-assets"
@@ -158,7 +159,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
     return app
 
 
-def movement_writer(pool: asyncpg.Pool | db.OneConnectionPool, settings: Settings) -> MovementWriter:
+def movement_writer(pool: db.FairPool | asyncpg.Pool | db.OneConnectionPool, settings: Settings) -> MovementWriter:
     """Group commit of stock movements (domain/stock/service.py); on one connection, one batch at a time."""
     in_flight = 1 if isinstance(pool, db.OneConnectionPool) else settings.stock_batches
     return MovementWriter(pool, in_flight=in_flight, max_requests=settings.stock_batch_requests)

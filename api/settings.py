@@ -18,7 +18,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64, validation_alias=AliasChoices("MERCH_WORKERS"))
     log_level: str = Field(default="info", validation_alias=AliasChoices("MERCH_LOG_LEVEL"))
     db_pool_max: int = Field(default=16, ge=1, le=500, validation_alias=AliasChoices("MERCH_DB_POOL_MAX"))
-    db_connection_queries: int = Field(default=300, ge=1, validation_alias=AliasChoices("MERCH_DB_CONNECTION_QUERIES"))
+    db_connection_queries: int = Field(
+        default=10_000, ge=1, validation_alias=AliasChoices("MERCH_DB_CONNECTION_QUERIES")
+    )
     statement_timeout_ms: int = Field(default=30_000, ge=0, validation_alias=AliasChoices("MERCH_STATEMENT_TIMEOUT_MS"))
     key_cache_seconds: float = Field(
         default=5.0, ge=0, le=3600, validation_alias=AliasChoices("MERCH_KEY_CACHE_SECONDS")
