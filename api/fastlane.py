@@ -8,6 +8,10 @@ or validate, a refusal from the domain, an unusual header) is handed, unchanged 
 to the framework's own route for that request, which answers it exactly as it would have: the route stays
 the one definition of the behaviour and of its OpenAPI document, and the lane is only a shortcut through
 it. A refusal costs the lane's attempt (nothing was written: the service's transaction rolled back).
+
+The lanes: a warehouse scan (POST /v1/stock/movements) and a product read (GET /v1/products/{code}), the
+two calls warehouse tools and back offices make most. tests/api/test_fastlane.py compares every answer of
+a lane, header by header, with the framework's answer to the same request.
 """
 
 from __future__ import annotations
@@ -19,26 +23,30 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar
+from litestar._asgi.utils import is_valid_host
 from litestar.types import Receive, ReceiveMessage, Scope, Send
 
 from api.auth import ROLES_KEY, principal_for
 from api.metrics import REGISTRY
 from domain.errors import DomainError
 from domain.keys.model import Principal
+from domain.products import service as products
 from domain.stock.model import MovementRequest
 from domain.stock.service import MovementWriter
+from domain.versioning import etag, matches_none
 
 Headers = list[tuple[bytes, bytes]]
 
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """What a lane sees of a request."""
+    """What a lane sees of a request: `param` is the route's path parameter, if it has one."""
 
     scope: Scope
     body: bytes
     principal: Principal
     state: Any
+    param: str
 
     def header(self, name: bytes) -> str | None:
         for key, value in self.scope["headers"]:
@@ -56,7 +64,7 @@ def _json(status: int, body: bytes, extra: Headers = ()) -> Answer:  # type: ign
 
 
 async def post_movements(call: Call) -> Answer | None:
-    """POST /v1/stock/movements: decode, apply through the stock service, answer 201."""
+    """POST /v1/stock/movements: decode, apply with the requests arriving alongside, answer 201."""
     try:
         body = msgspec.json.decode(call.body, type=MovementRequest)
     except (msgspec.DecodeError, msgspec.ValidationError):
@@ -69,10 +77,38 @@ async def post_movements(call: Call) -> Answer | None:
     return _json(201, msgspec.json.encode(result), [(b"idempotency-replayed", b"true")] if result.replayed else [])
 
 
-# (method, path) → (the route template it shortcuts, its handler)
-LANES: dict[tuple[str, str], tuple[str, Handler]] = {
-    ("POST", "/v1/stock/movements"): ("/v1/stock/movements", post_movements),
-}
+async def get_product(call: Call) -> Answer | None:
+    """GET /v1/products/{code}: the product as the caller may see it, with its ETag; 304 for a current copy."""
+    async with call.state.pool.acquire() as conn:
+        try:
+            product = await products.get_product(conn, call.param, call.principal)
+        except DomainError:
+            return None
+    headers = [(b"etag", etag(product.version).encode())]
+    if matches_none(call.header(b"if-none-match"), product.version):
+        return 304, headers, b""
+    return _json(200, msgspec.json.encode(product), headers)
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """A shortcut through one route: its method, its path as the framework declares it (a fixed path, or a
+    prefix and one path parameter at the end), and the handler of its happy path."""
+
+    method: str
+    route: str
+    handler: Handler
+    body: bool  # whether requests carry a JSON body
+
+    @property
+    def prefix(self) -> str | None:
+        return self.route[: self.route.index("{")] if "{" in self.route else None
+
+
+LANES = (
+    Lane("POST", "/v1/stock/movements", post_movements, body=True),
+    Lane("GET", "/v1/products/{code:str}", get_product, body=False),
+)
 
 
 class FastLane:
@@ -81,54 +117,89 @@ class FastLane:
     def __init__(self, app: Litestar, max_body: int) -> None:
         self.app = app
         self.max_body = max_body
-        self.roles = {key: _declared(app, *key) for key in LANES}
+        self.fixed = {(lane.method, lane.route): lane for lane in LANES if lane.prefix is None}
+        self.prefixed = [(lane, lane.prefix) for lane in LANES if lane.prefix is not None]
+        self.roles = {lane: _declared(app, lane.method, lane.route) for lane in LANES}
+        self.templates = {lane: _template(app, lane.route) for lane in LANES}
         self.served = 0  # requests a lane answered itself
 
+    def _match(self, scope: Any) -> tuple[Lane, str] | None:
+        """The lane of a request and its path parameter; None for any request a lane does not take as is."""
+        if scope["type"] != "http" or scope.get("query_string") or scope.get("root_path"):
+            return None
+        method, path = scope["method"], scope["path"]
+        lane = self.fixed.get((method, path))
+        if lane is not None:
+            return lane, ""
+        for lane, prefix in self.prefixed:
+            if lane.method == method and path.startswith(prefix):
+                param = path[len(prefix) :]
+                if param and "/" not in param:
+                    return lane, param
+        return None
+
     async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
-        lane = LANES.get((scope.get("method"), scope.get("path"))) if scope["type"] == "http" else None
-        if lane is None or not _plain_json(scope, self.max_body):
+        matched = self._match(scope)
+        if matched is None or not _plain(scope, matched[0].body, self.max_body):
             await self.app(scope, receive, send)
             return
+        lane, param = matched
         started = time.perf_counter()
-        body = await _read(receive)
-        answer = await self._try(scope, body, lane[1])
+        body = await _read(receive) if lane.body else b""
+        answer = await self._try(scope, body, lane, param)
         if answer is None:
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, _replay(body, receive) if lane.body else receive, send)
             return
         status, headers, payload = answer
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload, "more_body": False})
         self.served += 1
-        REGISTRY.observe(scope["method"], lane[0], status, time.perf_counter() - started)
+        REGISTRY.observe(scope["method"], self.templates[lane], status, time.perf_counter() - started)
 
-    async def _try(self, scope: Any, body: bytes, handler: Handler) -> Answer | None:
+    async def _try(self, scope: Any, body: bytes, lane: Lane, param: str) -> Answer | None:
         state = self.app.state
         principal = await principal_for(scope, state)
-        roles = self.roles[(scope["method"], scope["path"])]
-        if principal is None or not principal.has_any(roles):
+        if principal is None or not principal.has_any(self.roles[lane]):
             return None
-        return await handler(Call(scope=scope, body=body, principal=principal, state=state))
+        return await lane.handler(Call(scope=scope, body=body, principal=principal, state=state, param=param))
+
+
+def _route(app: Litestar, path: str) -> Any:
+    for route in app.routes:
+        if route.path == path:
+            return route
+    raise LookupError(f"no route {path} for a fast lane")
 
 
 def _declared(app: Litestar, method: str, path: str) -> frozenset[str]:
     """The roles the framework's route for this lane declares (a lane never allows more)."""
-    for route in app.routes:
-        if route.path == path:
-            for handler in getattr(route, "route_handlers", []):
-                if method in handler.http_methods:
-                    roles: frozenset[str] = handler.opt[ROLES_KEY]
-                    return roles
+    for handler in getattr(_route(app, path), "route_handlers", []):
+        if method in handler.http_methods:
+            roles: frozenset[str] = handler.opt[ROLES_KEY]
+            return roles
     raise LookupError(f"no route {method} {path} for a fast lane")
 
 
-def _plain_json(scope: Scope, max_body: int) -> bool:
-    """A body the lane takes: declared JSON, with a length within the limit (else the framework answers)."""
-    length = content_type = None
+def _template(app: Litestar, path: str) -> str:
+    """The route's path as the metrics name it (its parameters without their types)."""
+    return str(_route(app, path).path_format)
+
+
+def _plain(scope: Scope, body: bool, max_body: int) -> bool:
+    """Headers the lane takes as they are (else the framework answers): a valid Host; for a lane with a body,
+    one declared JSON with a length within the limit; for one without, no body at all."""
+    length = content_type = host = None
     for key, value in scope["headers"]:
         if key == b"content-length":
             length = value
         elif key == b"content-type":
             content_type = value
+        elif key == b"host":
+            host = value
+    if host is not None and not is_valid_host(host):
+        return False
+    if not body:
+        return length is None or length == b"0"
     return (
         content_type is not None
         and content_type.split(b";")[0].strip().lower() == b"application/json"

@@ -12,6 +12,7 @@ import pytest
 from api.app import asgi_app, create_app
 from api.fastlane import FastLane
 from api.settings import Settings
+from tests import factories as f
 from tests import stockbed
 from tests.conftest import KEYS
 from tests.stockbed import move
@@ -115,3 +116,60 @@ async def test_a_body_not_declared_as_json_is_the_routes_to_answer(
     assert lane.served == served
     assert answers[0].headers["content-type"] == "application/problem+json"
     same(*answers)
+
+
+async def get(app: Any, path: str, role: str | None = "warehouse", **headers: str) -> httpx.Response:
+    sent = {"Authorization": f"Bearer {KEYS[role]}"} if role else {}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        return await http.get(path, headers={**sent, **headers})
+
+
+async def product(conn: asyncpg.Connection) -> None:
+    await f.tree(conn)
+    await f.category(conn, "scarves")
+    await f.attribute(conn, "colour", "text")
+    await f.attribute(conn, "supplier-notes", "text", visibility="confidential")
+    await f.bind(conn, "scarves", "colour")
+    await f.bind(conn, "scarves", "supplier-notes")
+    await f.product(conn, "sq-1", "scarves", attributes={"colour": "red", "supplier-notes": "3% off"})
+
+
+@pytest.mark.parametrize("role", ["admin", "warehouse"])
+async def test_a_product_from_the_lane_is_the_routes_product_with_its_etag_and_304(
+    framework: Any, lane: FastLane, conn: asyncpg.Connection, role: str
+) -> None:
+    await product(conn)
+    served = lane.served
+    by_lane, by_route = await get(lane, "/v1/products/sq-1", role), await get(framework, "/v1/products/sq-1", role)
+    assert lane.served == served + 1
+    assert by_lane.status_code == 200
+    same(by_lane, by_route)
+    assert ("supplier-notes" in by_lane.json()["attributes"]) is (role == "admin")
+    tag = by_lane.headers["etag"]
+    current = await get(lane, "/v1/products/sq-1", role, **{"If-None-Match": tag})
+    assert lane.served == served + 2
+    assert current.status_code == 304 and current.content == b"" and current.headers["etag"] == tag
+    assert dict(current.headers) == dict(
+        (await get(framework, "/v1/products/sq-1", role, **{"If-None-Match": tag})).headers
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "role", "status"),
+    [
+        ("/v1/products/nope", "warehouse", 404),  # the domain's refusal
+        ("/v1/products/sq-1", "storefront", 403),  # a role the route does not allow
+        ("/v1/products/sq-1", None, 401),
+        ("/v1/products/sq-1?x=1", "warehouse", 200),  # a query string: the framework's to judge
+        ("/v1/products/sq-1/", "warehouse", 200),  # a path the framework normalises
+    ],
+)
+async def test_products_off_the_happy_path_are_answered_by_the_route(
+    framework: Any, lane: FastLane, conn: asyncpg.Connection, path: str, role: str | None, status: int
+) -> None:
+    await product(conn)
+    served = lane.served
+    by_lane, by_route = await get(lane, path, role), await get(framework, path, role)
+    assert lane.served == served
+    assert by_lane.status_code == status, by_lane.text
+    same(by_lane, by_route)
