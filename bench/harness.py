@@ -124,11 +124,16 @@ class Side:
 
 
 Runs = dict[tuple[int, int], list[dict[str, Any]]]
+WARM_UP_SECONDS = 3
 
 
 def alternate(sides: list[Side], concurrency: list[int], rounds: int, seconds: int, env: dict[str, str]) -> Runs:
-    """wrk runs A B A B … per concurrency, so that drift hits every side alike; runs by (side, concurrency)."""
+    """wrk runs A B A B … per concurrency, so that drift hits every side alike; runs by (side, concurrency).
+    First a warm-up run of each side, kept apart under concurrency 0 (each server opens its connections and
+    plans its queries): the table leaves it out."""
     runs: Runs = {}
+    for n, side in enumerate(sides):
+        runs[(n, 0)] = [wrk(side.port, side.script, max(concurrency), WARM_UP_SECONDS, env, path=side.path)]
     for conc in concurrency:
         for _ in range(rounds):
             for n, side in enumerate(sides):

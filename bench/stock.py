@@ -163,7 +163,7 @@ def main(args: argparse.Namespace) -> None:
     )
     # wrk stops counting at the end of each run while its last requests are still in flight: those are
     # applied by the server but not counted, at most `concurrency` per run.
-    in_flight = sum(conc * args.rounds for conc in args.concurrency)
+    in_flight = sum(conc * args.rounds for conc in args.concurrency) + max(args.concurrency)  # and the warm-up
     recorded = picks - before_picks
     exact = bad == 0 and ok_requests <= recorded <= ok_requests + in_flight
     print(
