@@ -36,9 +36,12 @@ openapi: $(STAMP)
 
 ## bench: the benchmarks of bench/ (never part of make test); figures go to bench/RESULTS.md by hand
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || echo "install wrk for the HTTP benchmark"
+	$(BIN)/python -m bench.servers
 	$(BIN)/python -m bench.completeness
 	$(BIN)/python -m bench.stock
+	$(BIN)/python -m bench.reads
 
 clean:
 	rm -rf $(VENV) *.egg-info
