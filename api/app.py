@@ -35,6 +35,7 @@ from api.routes import (
     skus,
     stages,
     stock,
+    storefront,
     suppliers,
     trees,
     vocabularies,
@@ -80,6 +81,9 @@ ROUTE_HANDLERS: list[Any] = [
     promotions.PromotionController,
     suppliers.SupplierController,
     suppliers.ProductSupplierController,
+    storefront.StorefrontController,
+    storefront.service_lookup,
+    storefront.list_events,
 ]
 
 DOCS_ASSETS = "/schema/assets"
@@ -178,6 +182,7 @@ _PROBLEM_TEXT = {
     403: "The key's roles may not call this route.",
     404: "No such resource.",
     409: "Conflicts with the current state (a taken code, a reference that blocks deletion, a cycle…).",
+    410: "The change feed cursor is older than the retention (7 days): read afresh, then follow the feed.",
     412: "`If-Match` names another version than the current one.",
     413: "The request body is larger than the server accepts.",
     422: "The body is well-formed JSON but invalid: every failing field is listed with a JSON pointer.",
@@ -195,7 +200,7 @@ def document_problems(app: Litestar) -> None:
             if public:
                 continue
             methods = handler.http_methods
-            statuses = {400, 401, 403, 503}
+            statuses = {400, 401, 403, 503} | set(handler.opt.get("problems", ()))
             if "{" in route.path:
                 statuses.add(404)
             if methods & {"POST", "PUT", "PATCH", "DELETE"}:

@@ -9,8 +9,9 @@ to the framework's own route for that request, which answers it exactly as it wo
 the one definition of the behaviour and of its OpenAPI document, and the lane is only a shortcut through
 it. A refusal costs the lane's attempt (nothing was written: the service's transaction rolled back).
 
-The lanes: a warehouse scan (POST /v1/stock/movements) and a product read (GET /v1/products/{code}), the
-two calls warehouse tools and back offices make most. tests/api/test_fastlane.py compares every answer of
+The lanes: a warehouse scan (POST /v1/stock/movements), a product read (GET /v1/products/{code}) and a
+shop's product page (GET /v1/storefront/products/{code}), the calls warehouse tools, back offices and shop
+front ends make most. tests/api/test_fastlane.py compares every answer of
 a lane, header by header, with the framework's answer to the same request.
 """
 
@@ -33,7 +34,8 @@ from domain.keys.model import Principal
 from domain.products import service as products
 from domain.stock.model import MovementRequest
 from domain.stock.service import MovementWriter
-from domain.versioning import etag, matches_none
+from domain.storefront import service as storefront
+from domain.versioning import etag, matches_none, matches_tag
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -90,6 +92,25 @@ async def get_product(call: Call) -> Answer | None:
     return _json(200, msgspec.json.encode(product), headers)
 
 
+async def get_storefront_product(call: Call) -> Answer | None:
+    """GET /v1/storefront/products/{code}: the stored page in the negotiated locale, as its bytes; 304 for a
+    current copy. (`?locale=` has a query string: the route answers it.)"""
+    async with call.state.pool.acquire() as conn:
+        locales, _ = await storefront.config(conn)
+        locale = storefront.negotiate(locales, None, call.header(b"accept-language"))
+        try:
+            page = await storefront.product_page(conn, call.param, locale)
+        except DomainError:
+            return None
+    headers = [
+        (name.lower().encode(), value.encode())
+        for name, value in storefront.cache_headers(page.etag, page.max_age, locale)
+    ]
+    if matches_tag(call.header(b"if-none-match"), page.etag):
+        return 304, headers, b""
+    return _json(200, page.body, headers)
+
+
 @dataclass(frozen=True, slots=True)
 class Lane:
     """A shortcut through one route: its method, its path as the framework declares it (a fixed path, or a
@@ -108,6 +129,7 @@ class Lane:
 LANES = (
     Lane("POST", "/v1/stock/movements", post_movements, body=True),
     Lane("GET", "/v1/products/{code:str}", get_product, body=False),
+    Lane("GET", "/v1/storefront/products/{code:str}", get_storefront_product, body=False),
 )
 
 

@@ -21,6 +21,7 @@ from domain.errors import (
     DomainError,
     FieldError,
     Forbidden,
+    Gone,
     InvalidRequest,
     MalformedJson,
     NotFound,
@@ -40,6 +41,7 @@ STATUS: dict[type[DomainError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    Gone: 410,
     PreconditionFailed: 412,
     RuleViolation: 422,
 }

@@ -8,7 +8,7 @@ import logging
 import time
 from typing import Any
 
-from domain.housekeeping import forget_old_idempotency_keys
+from domain.housekeeping import forget_old_records
 from domain.jobs.service import refresh_due, run_pending
 
 log = logging.getLogger("merchflow.jobs")
@@ -52,7 +52,7 @@ class JobRunner:
                 if time.monotonic() - last_housekeeping >= HOUSEKEEPING_SECONDS:
                     last_housekeeping = time.monotonic()
                     async with self.pool.acquire() as conn:
-                        await forget_old_idempotency_keys(conn)
+                        await forget_old_records(conn)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -63,6 +63,12 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class Gone(DomainError):
+    """What the request asks for existed but is no more (a change feed position past the retention)."""
+
+    title = "Gone"
+
+
 class PreconditionFailed(DomainError):
     """A condition the client set (If-Match) no longer holds."""
 

@@ -1,5 +1,5 @@
 """Periodic housekeeping run by the job runner: idempotency keys are kept 48 hours (at least the 24 the
-API promises), then forgotten, so that their tables do not grow for ever."""
+API promises), then forgotten, and change feed events 7 days, so that their tables do not grow for ever."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import asyncpg
 
 from domain.sales import service as sales
 from domain.stock import service as stock
+from domain.storefront import feed
 
 KEY_RETENTION_HOURS = 48
 
 
-async def forget_old_idempotency_keys(conn: asyncpg.Connection) -> None:
-    """Forget stock and sales idempotency keys older than the retention (the ledger itself stays)."""
+async def forget_old_records(conn: asyncpg.Connection) -> None:
+    """Forget stock and sales idempotency keys older than their retention (the ledger itself stays), and change
+    feed events older than theirs."""
     await stock.forget_old_request_keys(conn, KEY_RETENTION_HOURS)
     await sales.forget_old_requests(conn, KEY_RETENTION_HOURS)
+    await feed.forget_old_events(conn)

@@ -57,6 +57,14 @@ def matches_none(header: str | None, version: int) -> bool:
     return "*" in tags or str(version) in tags
 
 
+def matches_tag(header: str | None, tag: str) -> bool:
+    """True when If-None-Match names this entity tag (quoted, as sent in ETag) or `*`."""
+    if header is None:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or tag in tags
+
+
 def writable(resource: msgspec.Struct, fields_type: type[msgspec.Struct]) -> dict[str, Any]:
     """What a PUT or PATCH with `fields_type` writes, as it stands on `resource` (JSON builtins): the base a
     merge patch applies to, and what a write is compared with to skip a no-op."""

@@ -117,8 +117,19 @@ async def run_pending(pool: Any, *, workers: int = 2, on_progress: Callable[[int
         ran += 1
 
 
+DUE_CHUNK = 2000  # storefront rows due per transaction (merch_touch_due's default)
+DUE_ROUNDS = 50
+
+
 async def refresh_due(conn: asyncpg.Connection) -> int:
     """Refresh the products whose prices started or stopped being in force with no write (time passing is a
-    change too: it enters through the refresh point like a write); answers how many."""
-    async with conn.transaction():
-        return await store.update_due_products(conn)
+    change too: it enters through the refresh point like a write), and storefront rows gone stale, a chunk
+    per transaction (at most DUE_ROUNDS chunks per call); answers how many."""
+    total = 0
+    for _ in range(DUE_ROUNDS):
+        async with conn.transaction():
+            done = await store.update_due_products(conn)
+        total += done
+        if done < DUE_CHUNK:
+            break
+    return total

@@ -1,7 +1,8 @@
 -- The refresh point: the one way derived data is kept current.
 --
--- Read models derived from a product — its completeness, its SKUs' prices in force (and, to come, the
--- storefront document and the change feed) — are never refreshed by the code that writes. Triggers on the
+-- Read models derived from a product — its completeness, its SKUs' prices in force, its storefront row and
+-- pages (sql/functions/storefront.sql), which write the change feed — are never refreshed by the code that
+-- writes. Triggers on the
 -- source tables (below: the map of what feeds what) record the products a statement changed, per model, in
 -- `refresh_pending`; the first record of a transaction queues a deferred constraint trigger, which runs
 -- merch_refresh_pending() once, just before the transaction commits: every model of the recorded products
@@ -53,6 +54,10 @@ BEGIN
     CASE p_model
         WHEN 'prices' THEN
             PERFORM merch_refresh_product_prices(p_products);
+        WHEN 'storefront' THEN
+            FOR i IN 0 .. (cardinality(p_products) - 1) / 1000 LOOP
+                PERFORM merch_refresh_storefront(p_products[i * 1000 + 1 : (i + 1) * 1000]);
+            END LOOP;
         WHEN 'completeness' THEN
             -- in slices, as the jobs do: a bulk write of a million products is never one giant computation
             FOR i IN 0 .. (cardinality(p_products) - 1) / 10000 LOOP
@@ -63,14 +68,16 @@ END
 $$;
 
 -- Bring up to date what this transaction's writes recorded: the sales rollup by its deltas, then every
--- read model of the recorded products (prices before completeness, which reads them). Runs at commit, or
--- earlier when called; what is recorded after it runs is refreshed at commit.
+-- read model of the recorded products (prices before completeness, which reads them; the storefront last).
+-- Runs at commit, or earlier when called; what is recorded after it runs is refreshed at commit, and the
+-- change feed's events of the transaction are flushed at commit only (merch_refresh_at_commit).
 CREATE FUNCTION merch_refresh_pending() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v_tx xid8 := pg_current_xact_id_if_assigned();
     v_all bigint[];
     v_prices bigint[];
     v_completeness bigint[];
+    v_storefront bigint[];
 BEGIN
     IF v_tx IS NULL THEN
         RETURN;  -- this transaction wrote nothing
@@ -83,8 +90,9 @@ BEGIN
     )
     SELECT array_agg(DISTINCT product_id ORDER BY product_id),
            array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'prices'),
-           array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'completeness')
-      INTO v_all, v_prices, v_completeness
+           array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'completeness'),
+           array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'storefront')
+      INTO v_all, v_prices, v_completeness, v_storefront
       FROM gone;
     IF v_all IS NULL THEN
         RETURN;
@@ -95,12 +103,17 @@ BEGIN
     IF v_completeness IS NOT NULL THEN
         PERFORM merch_refresh_model('completeness', v_completeness);
     END IF;
+    IF v_storefront IS NOT NULL THEN
+        PERFORM merch_refresh_model('storefront', v_storefront);
+    END IF;
 END
 $$;
 
 CREATE FUNCTION merch_refresh_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM merch_refresh_pending();
+    -- last: the feed's lock is held from here to the commit only (ids in commit order)
+    PERFORM merch_flush_events();
     RETURN NULL;
 END
 $$;
@@ -109,20 +122,25 @@ CREATE CONSTRAINT TRIGGER refresh_at_commit AFTER INSERT ON refresh_queued
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION merch_refresh_at_commit();
 
 -- Products whose prices started or stopped being in force since their prices_in_force rows were computed,
--- with no write (a row's stale_at has passed): recorded like a write, for the refresh at commit. Answers
--- how many.
-CREATE FUNCTION merch_touch_due() RETURNS integer LANGUAGE plpgsql AS $$
+-- with no write (a row's stale_at has passed), and products whose storefront went stale (a promotion that
+-- started or ended; a label or visibility that changed under them; at most p_limit of these per call):
+-- recorded like a write, for the refresh at commit. Answers how many.
+CREATE FUNCTION merch_touch_due(p_limit integer DEFAULT 2000) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     v_products bigint[];
+    v_storefront bigint[];
 BEGIN
     SELECT array_agg(DISTINCT f.product_id ORDER BY f.product_id) INTO v_products
       FROM prices_in_force f WHERE f.stale_at <= clock_timestamp();
-    IF v_products IS NULL THEN
-        RETURN 0;
+    v_storefront := ARRAY(SELECT s.product_id FROM storefront_products s WHERE s.stale_at <= clock_timestamp()
+                           ORDER BY s.stale_at, s.product_id LIMIT p_limit);
+    IF v_products IS NOT NULL THEN
+        PERFORM merch_touch('prices', v_products);
+        PERFORM merch_touch('completeness', v_products);
+        PERFORM merch_touch('storefront', v_products);
     END IF;
-    PERFORM merch_touch('prices', v_products);
-    PERFORM merch_touch('completeness', v_products);
-    RETURN cardinality(v_products);
+    PERFORM merch_touch('storefront', v_storefront);
+    RETURN coalesce(cardinality(v_products), 0) + cardinality(v_storefront);
 END
 $$;
 
@@ -190,7 +208,7 @@ $$;
 -- Products: what completeness reads of them; their home category and role (prices_in_force carries both).
 CREATE TRIGGER products_inserted_touch AFTER INSERT ON products
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION merch_touch_written('id', 'completeness');
+    EXECUTE FUNCTION merch_touch_written('id', 'completeness', 'storefront');
 -- (Written out, not merch_touch_changed: a product write is the hottest path that records.)
 CREATE FUNCTION merch_touch_products_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -202,6 +220,13 @@ BEGIN
     PERFORM merch_touch('prices', ARRAY(
         SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
          WHERE (n.category_id, n.role_id) IS DISTINCT FROM (o.category_id, o.role_id)));
+    PERFORM merch_touch('storefront', ARRAY(
+        SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+         WHERE (n.code, n.category_id, n.role_id, n.labels, n.description, n.selling_points, n.images, n.attributes,
+                n.lifecycle)
+               IS DISTINCT FROM
+               (o.code, o.category_id, o.role_id, o.labels, o.description, o.selling_points, o.images, o.attributes,
+                o.lifecycle)));
     RETURN NULL;
 END
 $$;
@@ -212,32 +237,55 @@ CREATE TRIGGER products_updated_touch AFTER UPDATE ON products
 -- SKUs: the SKU items of completeness (barcodes, per-SKU prices, attributes every SKU carries).
 CREATE TRIGGER skus_inserted_touch AFTER INSERT ON skus
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness');
+    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness', 'storefront');
 CREATE TRIGGER skus_updated_touch AFTER UPDATE ON skus
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION merch_touch_changed('product_id', 'completeness', 'product_id barcode axes attributes');
+    EXECUTE FUNCTION merch_touch_changed('product_id', 'completeness', 'product_id barcode axes attributes',
+                                         'storefront', 'product_id sku barcode axes attributes');
 CREATE TRIGGER skus_deleted_touch AFTER DELETE ON skus
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness');
+    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness', 'storefront');
 
 -- Series memberships: the `series` item.
 CREATE TRIGGER product_series_inserted_touch AFTER INSERT ON product_series
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness');
+    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness', 'storefront');
 CREATE TRIGGER product_series_deleted_touch AFTER DELETE ON product_series
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness');
+    EXECUTE FUNCTION merch_touch_written('product_id', 'completeness', 'storefront');
+
+-- Placements in other trees: the storefront's category ids.
+CREATE TRIGGER product_placements_inserted_touch AFTER INSERT ON product_placements
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written('product_id', 'storefront');
+CREATE TRIGGER product_placements_updated_touch AFTER UPDATE ON product_placements
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written('product_id', 'storefront');
+CREATE TRIGGER product_placements_deleted_touch AFTER DELETE ON product_placements
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written('product_id', 'storefront');
+
+-- Promotion items: the price a page shows (a promotion's own dates and labels: storefront.sql).
+CREATE TRIGGER promotion_items_inserted_touch AFTER INSERT ON promotion_items
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written_skus('sku_id', 'storefront');
+CREATE TRIGGER promotion_items_updated_touch AFTER UPDATE ON promotion_items
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written_skus('sku_id', 'storefront');
+CREATE TRIGGER promotion_items_deleted_touch AFTER DELETE ON promotion_items
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written_skus('sku_id', 'storefront');
 
 -- Prices: prices in force, and the price items of completeness.
 CREATE TRIGGER prices_inserted_touch AFTER INSERT ON prices
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION merch_touch_written_skus('sku_id', 'prices', 'completeness');
+    EXECUTE FUNCTION merch_touch_written_skus('sku_id', 'prices', 'completeness', 'storefront');
 CREATE TRIGGER prices_updated_touch AFTER UPDATE ON prices
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION merch_touch_written_skus('sku_id', 'prices', 'completeness');
+    EXECUTE FUNCTION merch_touch_written_skus('sku_id', 'prices', 'completeness', 'storefront');
 CREATE TRIGGER prices_deleted_touch AFTER DELETE ON prices
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION merch_touch_written_skus('sku_id', 'prices', 'completeness');
+    EXECUTE FUNCTION merch_touch_written_skus('sku_id', 'prices', 'completeness', 'storefront');
 
 -- Supplier terms, and suppliers turned active or inactive: the `supplier` item.
 CREATE TRIGGER product_suppliers_inserted_touch AFTER INSERT ON product_suppliers

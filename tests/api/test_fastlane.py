@@ -14,6 +14,7 @@ from api.fastlane import FastLane
 from api.settings import Settings
 from tests import factories as f
 from tests import stockbed
+from tests import storefront_catalog as shop
 from tests.conftest import KEYS
 from tests.stockbed import move
 
@@ -168,6 +169,51 @@ async def test_products_off_the_happy_path_are_answered_by_the_route(
     framework: Any, lane: FastLane, conn: asyncpg.Connection, path: str, role: str | None, status: int
 ) -> None:
     await product(conn)
+    served = lane.served
+    by_lane, by_route = await get(lane, path, role), await get(framework, path, role)
+    assert lane.served == served
+    assert by_lane.status_code == status, by_lane.text
+    same(by_lane, by_route)
+
+
+@pytest.mark.parametrize("accept", [None, "en-GB, zh;q=0.5", "fr"])
+async def test_a_storefront_page_from_the_lane_is_the_routes_page_with_its_etag_and_304(
+    framework: Any, lane: FastLane, conn: asyncpg.Connection, accept: str | None
+) -> None:
+    await shop.shop(conn)
+    headers = {"Accept-Language": accept} if accept else {}
+    served = lane.served
+    path = "/v1/storefront/products/peony"
+    by_lane, by_route = (
+        await get(lane, path, "storefront", **headers),
+        await get(framework, path, "storefront", **headers),
+    )
+    assert lane.served == served + 1
+    assert by_lane.status_code == 200
+    same(by_lane, by_route)
+    assert by_lane.content == by_route.content
+    assert by_lane.headers["content-language"] == ("en" if accept and accept.startswith("en") else "zh-CN")
+    tag = by_lane.headers["etag"]
+    current = await get(lane, path, "storefront", **headers, **{"If-None-Match": tag})
+    assert lane.served == served + 2
+    assert current.status_code == 304 and current.content == b""
+    assert dict(current.headers) == dict(
+        (await get(framework, path, "storefront", **headers, **{"If-None-Match": tag})).headers
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "role", "status"),
+    [
+        ("/v1/storefront/products/lotus", "storefront", 404),  # a draft: the domain's refusal
+        ("/v1/storefront/products/peony", None, 401),
+        ("/v1/storefront/products/peony?locale=en", "storefront", 200),  # a query string: the route's
+    ],
+)
+async def test_storefront_pages_off_the_happy_path_are_answered_by_the_route(
+    framework: Any, lane: FastLane, conn: asyncpg.Connection, path: str, role: str | None, status: int
+) -> None:
+    await shop.shop(conn)
     served = lane.served
     by_lane, by_route = await get(lane, path, role), await get(framework, path, role)
     assert lane.served == served

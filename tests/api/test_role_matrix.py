@@ -92,6 +92,7 @@ def test_the_readme_prints_the_current_role_table() -> None:
     assert section(readme, "roles") == markdown(create_app(Settings())), "run `make openapi`"
 
 
-def test_storefront_routes_are_the_only_ones_a_storefront_key_reaches() -> None:
+def test_storefront_routes_and_the_change_feed_are_the_only_ones_a_storefront_key_reaches() -> None:
     reachable = {(m, p) for m, p, roles in TABLE if roles is not None and "storefront" in roles}
-    assert all(p.startswith("/v1/storefront") for _, p in reachable), reachable
+    assert all(p.startswith("/v1/storefront/") or p == "/v1/events" for _, p in reachable), reachable
+    assert len(reachable) == 6

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from domain.housekeeping import forget_old_idempotency_keys
+from domain.housekeeping import forget_old_records
 
 
 async def test_keys_older_than_48_hours_are_forgotten_and_younger_ones_kept(conn: asyncpg.Connection) -> None:
@@ -21,7 +21,7 @@ async def test_keys_older_than_48_hours_are_forgotten_and_younger_ones_kept(conn
             key,
             hours,
         )
-    await forget_old_idempotency_keys(conn)
+    await forget_old_records(conn)
     stock = await conn.fetch("SELECT idempotency_key FROM stock_requests ORDER BY id")
     assert [r["idempotency_key"] for r in stock] == [None, "young"]  # the request row stays: the ledger refers to it
     sales = await conn.fetch("SELECT idempotency_key FROM sales_requests ORDER BY idempotency_key")

@@ -80,7 +80,7 @@ async def test_several_writes_to_a_product_are_refreshed_once_when_the_transacti
             " SELECT id, 'sale', 'CNY', 129, now() - interval '1 day', 'test' FROM skus WHERE sku = 'S1'"
         )
         # recorded once per model, nothing refreshed yet
-        assert await pending(conn) == [("completeness", "p1"), ("prices", "p1")]
+        assert await pending(conn) == [("completeness", "p1"), ("prices", "p1"), ("storefront", "p1")]
         assert await stored(conn) == before
         await tx.commit()
         after = await stored(conn)
@@ -203,7 +203,7 @@ async def test_a_refresh_run_before_commit_runs_again_for_what_is_written_after_
             await conn.execute("SELECT merch_refresh_pending()")
             assert "images" in (await stored(conn))["stages"]["listing"]["missing"]
             await conn.execute("UPDATE products SET images = '{https://img.example.com/x.jpg}' WHERE code = 'p1'")
-            assert await pending(conn) == [("completeness", "p1")]
+            assert await pending(conn) == [("completeness", "p1"), ("storefront", "p1")]
         assert "images" not in (await stored(conn))["stages"]["listing"]["missing"]
         assert await pending(conn) == []
 

@@ -1,0 +1,315 @@
+"""Category pages and their facets: the filters a front end sends, parsed and checked, and the cards and
+counts of the listed products under them (storefront_products: sql/functions/storefront.sql)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from domain.attributes.units import FAMILIES
+from domain.errors import param_error
+from domain.paging import decode_cursor, encode_cursor
+from domain.storefront import store
+from domain.storefront.model import SORTS, Card, CardPage, Facet, Facets, FacetValue, PriceBounds
+from domain.storefront.service import config, localized, now_utc
+
+MAX_FILTERS = 20
+MAX_VALUES = 50
+FILTER_TYPES = ("select", "multiselect", "boolean", "integer", "decimal", "measurement")
+RANGE_TYPES = ("integer", "decimal", "measurement")
+BASE_UNITS = {family: next(u for u, f in units.items() if f == 1) for family, units in FAMILIES.items()}
+_NUMBER = r"-?\d{1,15}(?:\.\d{1,6})?"
+_RANGE = re.compile(rf"^(?P<low>{_NUMBER})?(?P<lu>[a-z][a-z0-9_]*)?\.\.(?P<high>{_NUMBER})?(?P<hu>[a-z][a-z0-9_]*)?$")
+
+# Filters ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Filters:
+    """A category page's query, parsed and checked: tokens every product carries, groups of tokens of which
+    one (per attribute), numeric ranges in base units, price bounds."""
+
+    category: str
+    category_id: int
+    tokens: list[str] = field(default_factory=list)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    ranges: dict[str, list[str | None]] = field(default_factory=dict)
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+
+    def fingerprint(self, sort: str) -> str:
+        raw = msgspec.json.encode(
+            [
+                self.category,
+                sorted(self.tokens),
+                sorted(self.groups.items()),
+                sorted(self.ranges.items()),
+                str(self.price_min),
+                str(self.price_max),
+                sort,
+            ]
+        )
+        return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _decimal(text: str, parameter: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise param_error(parameter, "invalid_number", f"{text!r} is not a number.") from None
+    if not value.is_finite():
+        raise param_error(parameter, "invalid_number", f"{text!r} is not a finite number.")
+    return value
+
+
+def parse_range(text: str, parameter: str) -> tuple[Decimal | None, Decimal | None, str | None]:
+    """`min..max`, either side optional, with an optional unit after a bound (`50cm..90cm`, `50..90cm`)."""
+    m = _RANGE.match(text)
+    if m is None or (m["low"] is None and m["high"] is None):
+        raise param_error(
+            parameter,
+            "invalid_range",
+            f"{text!r} is not a range: write min..max (either side may be left out), e.g. 50..90cm or ..300.",
+        )
+    units = {u for u in (m["lu"], m["hu"]) if u}
+    if len(units) > 1:
+        raise param_error(parameter, "invalid_range", f"{text!r} names two units; give one.")
+    low = _decimal(m["low"], parameter) if m["low"] else None
+    high = _decimal(m["high"], parameter) if m["high"] else None
+    if low is not None and high is not None and low > high:
+        raise param_error(parameter, "reversed_range", f"{text!r}: the lower bound is above the upper one.")
+    return low, high, units.pop() if units else None
+
+
+async def parse_filters(
+    conn: asyncpg.Connection,
+    *,
+    category: str,
+    filters: list[str],
+    price: str | None,
+    in_stock: bool | None,
+    role: str | None,
+    series: str | None,
+) -> Filters:
+    category_id = await store.get_category_id(conn, category)
+    if category_id is None:
+        raise param_error("category", "unknown_category", f"No category has the code {category!r}.")
+    parsed = Filters(category=category, category_id=category_id)
+    if in_stock:
+        parsed.tokens.append("in-stock")
+    for kind, code in (("role", role), ("series", series)):
+        if code is not None:
+            if not await store.get_code_exists(conn, kind, code):
+                raise param_error(kind, f"unknown_{kind}", f"No {kind} has the code {code!r}.")
+            parsed.tokens.append(f"{kind}:{code}")
+    if price is not None:
+        parsed.price_min, parsed.price_max, unit = parse_range(price, "price")
+        if unit is not None:
+            raise param_error("price", "invalid_range", "A price range takes no unit: it is in the shop's currency.")
+    if len(filters) > MAX_FILTERS:
+        raise param_error("filter", "too_many_filters", f"At most {MAX_FILTERS} filters.")
+    split: list[tuple[str, str]] = []
+    for raw in filters:
+        code, sep, value = raw.partition(":")
+        if not sep or not code or not value:
+            raise param_error(
+                "filter",
+                "invalid_filter",
+                f"{raw!r} is not a filter: write attribute:value[,value…] or attribute:min..max.",
+            )
+        split.append((code, value))
+    attributes = await store.list_filter_attributes(conn, sorted({c for c, _ in split}))
+    options: dict[str, set[str]] = {}
+    for row in await store.list_option_labels(conn, sorted(attributes)):
+        options.setdefault(row["attribute"], set()).add(row["option"])
+    for code, value in split:
+        attribute = attributes.get(code)
+        if attribute is None:
+            raise param_error("filter", "unknown_attribute", f"No attribute has the code {code!r}.")
+        if attribute["visibility"] != "public" or not attribute["filterable"] or attribute["type"] not in FILTER_TYPES:
+            raise param_error(
+                "filter", "not_a_filter", f"The attribute {code!r} is not a storefront filter (public and filterable)."
+            )
+        kind = attribute["type"]
+        if kind in RANGE_TYPES:
+            if code in parsed.ranges:
+                raise param_error("filter", "repeated_filter", f"The range of {code!r} is given twice.")
+            low, high, unit = parse_range(value, "filter")
+            family = attribute["unit_family"]
+            if kind != "measurement" and unit is not None:
+                raise param_error("filter", "invalid_range", f"{code!r} is a number without a unit.")
+            if kind == "measurement":
+                factors = FAMILIES.get(family or "", {})
+                unit = unit or _unit_of(attribute)
+                if unit not in factors:
+                    raise param_error(
+                        "filter",
+                        "invalid_unit",
+                        f"{unit!r} is not a unit of {family or 'this attribute'} ({', '.join(factors)}).",
+                    )
+                low = None if low is None else low * factors[unit]
+                high = None if high is None else high * factors[unit]
+            parsed.ranges[code] = [None if low is None else str(low), None if high is None else str(high)]
+            continue
+        values = value.split(",")
+        if len(values) > MAX_VALUES:
+            raise param_error("filter", "too_many_values", f"At most {MAX_VALUES} values per filter.")
+        for v in values:
+            if kind == "boolean" and v not in ("true", "false"):
+                raise param_error("filter", "invalid_value", f"{code!r} is true or false, not {v!r}.")
+            if kind != "boolean" and v not in options.get(code, set()):
+                raise param_error("filter", "unknown_option", f"{code!r} has no option {v!r}.")
+        bucket = parsed.groups.setdefault(code, [])
+        bucket += [f"{code}={v}" for v in values if f"{code}={v}" not in bucket]
+    return parsed
+
+
+def _unit_of(attribute: asyncpg.Record) -> str | None:
+    """The unit a measurement's bare numbers are in: its default unit, else its family's base unit."""
+    family = attribute["unit_family"]
+    units = FAMILIES.get(family or "", {})
+    default = attribute["default_unit"]
+    return default if default in units else BASE_UNITS.get(family or "")
+
+
+def _plain(value: Decimal) -> Decimal:
+    """A decimal without trailing zeros and never in exponent form (70, not 7E+1)."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal
+
+
+# Category page and facets -------------------------------------------------------------------------------
+
+
+def _card(row: asyncpg.Record) -> Card:
+    return Card(
+        code=row["code"],
+        label=row["label"],
+        image=row["image"],
+        role=row["role"],
+        series=list(row["series"]),
+        currency=row["currency"],
+        price=row["price"],
+        regular_price=row["regular"],
+        in_stock=row["in_stock"],
+    )
+
+
+async def category_page(
+    conn: asyncpg.Connection, filters: Filters, *, sort: str, limit: int, cursor: str | None, locale: str
+) -> CardPage:
+    """Listed products of the category subtree under the filters, one keyset page at a time."""
+    if sort not in SORTS:
+        raise param_error("sort", "unknown_sort", f"{sort!r} is not a sort; use one of {', '.join(SORTS)}.")
+    fingerprint = filters.fingerprint(sort)
+    key = decode_cursor(cursor, (str, str, int))
+    if key is not None and key[0] != fingerprint:
+        raise param_error("cursor", "invalid_cursor", "The cursor belongs to another query (filters or sort changed).")
+    after_k = Decimal(key[1]) if key is not None else None
+    after_id = key[2] if key is not None else None
+    # one value of an attribute: a token every product carries (the GIN index narrows by it)
+    tokens = list(filters.tokens) + [g[0] for g in filters.groups.values() if len(g) == 1]
+    groups = {a: g for a, g in filters.groups.items() if len(g) > 1}
+    locales, _ = await config(conn)
+    rows = await store.list_cards(
+        conn,
+        filters.category_id,
+        tokens,
+        groups,
+        filters.ranges,
+        filters.price_min,
+        filters.price_max,
+        sort,
+        after_k,
+        after_id,
+        limit + 1,
+        locale,
+        locales[0],
+        now_utc(),
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([fingerprint, str(rows[-1]["k"]), rows[-1]["product_id"]])
+    return CardPage(items=[_card(r) for r in rows], next_cursor=next_cursor)
+
+
+async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Facets:
+    """Per filterable public attribute of the products on the page: its values with disjunctive counts (or
+    its bounds), in shopper-attention order; the price bounds."""
+    locales, currency = await config(conn)
+    candidates = await store.list_facet_attributes(conn, list(FILTER_TYPES))
+    by_code = {r["code"]: r for r in candidates}
+    rows = await store.list_facet_counts(
+        conn,
+        filters.category_id,
+        filters.tokens,
+        filters.groups,
+        filters.ranges,
+        filters.price_min,
+        filters.price_max,
+        sorted(by_code),
+    )
+    priorities = await store.list_category_priorities(conn, filters.category_id)
+    labels: dict[str, dict[str, tuple[int, Any]]] = {}
+    for row in await store.list_option_labels(conn, sorted(by_code)):
+        labels.setdefault(row["attribute"], {})[row["option"]] = (row["position"], row["labels"])
+    values: dict[str, list[tuple[str, int]]] = {}
+    ranges: dict[str, tuple[Decimal, Decimal]] = {}
+    price = PriceBounds(currency=currency, min=None, max=None)
+    total = 0
+    for row in rows:
+        if row["kind"] == "value":
+            values.setdefault(row["attribute"], []).append((row["value"], row["n"]))
+        elif row["kind"] == "range":
+            ranges[row["attribute"]] = (row["low"], row["high"])
+        else:
+            price = PriceBounds(currency=currency, min=row["low"], max=row["high"])
+    total = await _total(conn, filters)
+    out: list[tuple[int, str, Facet]] = []
+    for code in sorted(set(values) | set(ranges)):
+        attribute = by_code[code]
+        priority = priorities.get(code, attribute["display_priority"])
+        label = localized(attribute["labels"], locale, locales[0])
+        if code in ranges:
+            low, high = ranges[code]
+            unit = _unit_of(attribute) if attribute["type"] == "measurement" else None
+            if unit is not None:  # bounds in the unit the attribute is entered in
+                factor = FAMILIES[attribute["unit_family"]][unit]
+                low, high = _plain(low / factor), _plain(high / factor)
+            facet = Facet(attribute=code, label=label, type=attribute["type"], min=low, max=high, unit=unit)
+            out.append((priority, code, facet))
+            continue
+        selected = set(filters.groups.get(code, []))
+        options = labels.get(code, {})
+        entries = sorted(values[code], key=lambda vn: (options.get(vn[0], (1 << 30, None))[0], vn[0]))
+        facet_values = [
+            FacetValue(
+                value=v,
+                label=localized(options[v][1], locale, locales[0]) if v in options else v,
+                count=n,
+                selected=f"{code}={v}" in selected,
+            )
+            for v, n in entries
+        ]
+        out.append((priority, code, Facet(attribute=code, label=label, type=attribute["type"], values=facet_values)))
+    out.sort(key=lambda x: (-x[0], x[1]))
+    return Facets(category=filters.category, total=total, facets=[f for _, _, f in out], price=price)
+
+
+async def _total(conn: asyncpg.Connection, filters: Filters) -> int:
+    return await store.count_cards(
+        conn,
+        filters.category_id,
+        filters.tokens,
+        filters.groups,
+        filters.ranges,
+        filters.price_min,
+        filters.price_max,
+    )

@@ -1,0 +1,171 @@
+"""Search (storefront) and customer service's lookup: a query's exact form (SKU, barcode, code), its Latin
+words with the catalog words they may be typos of, its CJK characters and pairs; and what an agent tells a
+shopper of each product found."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import asyncpg
+import msgspec
+
+from domain.errors import param_error
+from domain.keys.model import Principal
+from domain.stages.views import stage_view
+from domain.storefront import store
+from domain.storefront.model import (
+    Card,
+    CardPage,
+    ServiceAvailability,
+    ServiceLookup,
+    ServiceMatch,
+    ServiceNeed,
+    ServicePromotion,
+    ServiceRole,
+    ServiceSku,
+)
+from domain.storefront.service import config, localized, now_utc
+
+MAX_QUERY = 100
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"[a-z0-9]+")
+ROLE_SAYS = {
+    "destination": "Destination item: a focus of traffic and sales — recommend it, and check availability first.",
+    "routine": "Routine item: the everyday range — quote the regular price.",
+    "image": "Image item: a flagship of the brand — speak to quality, material and craft.",
+    "promotion": "Promotion item: quote the promotion price and when it ends.",
+}
+
+
+# Search and customer service ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    exact: str
+    words: str | None
+    grams: list[str]
+
+
+async def parse_query(conn: asyncpg.Connection, q: str) -> Query:
+    """A shopper's or an agent's query: the whole of it for an exact SKU, barcode or code; its Latin words
+    (each also as the catalog words it may be a typo of, and as a prefix); its CJK characters as pairs."""
+    text = q.strip()
+    if not text:
+        raise param_error("q", "empty_query", "The search query is empty.")
+    if len(text) > MAX_QUERY:
+        raise param_error("q", "query_too_long", f"A search query has at most {MAX_QUERY} characters.")
+    lowered = text.lower()
+    grams: list[str] = []
+    for run in _CJK.findall(lowered):
+        grams += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+    terms: list[str] = []
+    for word in _WORD.findall(_CJK.sub(" ", lowered))[:10]:
+        alternatives = [f"{word}:*"]
+        if len(word) >= 3 and word.isalpha():
+            alternatives += [w for w in await store.list_similar_words(conn, word) if w != word]
+        terms.append("(" + " | ".join(alternatives) + ")")
+    return Query(exact=text, words=" & ".join(terms) or None, grams=sorted(set(grams)))
+
+
+async def search(conn: asyncpg.Connection, q: str, *, category: str | None, limit: int, locale: str) -> CardPage:
+    """Listed products matching a query: an exact SKU, barcode or code first, then the best-selling."""
+    category_id = None
+    if category is not None:
+        category_id = await store.get_category_id(conn, category)
+        if category_id is None:
+            raise param_error("category", "unknown_category", f"No category has the code {category!r}.")
+    query = await parse_query(conn, q)
+    rows = await store.list_search_hits(conn, query.exact, query.words, query.grams, True, category_id, limit)
+    locales, _ = await config(conn)
+    now = now_utc()
+    cards = []
+    for row in rows:
+        card = msgspec.json.decode(row["card"]) if isinstance(row["card"], str) else row["card"]
+        price, regular = row["price"], row["regular"]
+        if row["stale_at"] is not None and row["stale_at"] <= now:
+            fresh = await store.get_card_price_now(conn, row["product_id"], row["currency"], now)
+            price, regular = fresh["price"], fresh["regular"]
+        cards.append(
+            Card(
+                code=row["code"],
+                label=localized(card.get("labels"), locale, locales[0]),
+                image=card.get("image"),
+                role=card.get("role", ""),
+                series=list(card.get("series", [])),
+                currency=row["currency"],
+                price=price,
+                regular_price=regular,
+                in_stock=row["in_stock"],
+            )
+        )
+    return CardPage(items=cards, next_cursor=None)
+
+
+async def lookup(conn: asyncpg.Connection, principal: Principal, q: str, *, limit: int, locale: str) -> ServiceLookup:
+    """What a service agent tells a shopper of the products a SKU, a barcode, a code or part of a name
+    finds, in any lifecycle state."""
+    query = await parse_query(conn, q)
+    rows = await store.list_search_hits(conn, query.exact, query.words, query.grams, False, None, limit)
+    locales, currency = await config(conn)
+    details = {
+        r["id"]: r for r in await store.list_service_details(conn, [r["product_id"] for r in rows], currency, now_utc())
+    }
+    items = []
+    for row in rows:
+        d = details[row["product_id"]]
+        skus = msgspec.json.decode(d["skus"]) if isinstance(d["skus"], str) else d["skus"]
+        promotions = msgspec.json.decode(d["promotions"]) if isinstance(d["promotions"], str) else d["promotions"]
+        view = await stage_view(conn, principal, d["code"], "service")
+        exact = query.exact.lower()
+        matched = "name"
+        if row["exact"] == 0:
+            if any(s["barcode"] == query.exact for s in skus):
+                matched = "barcode"
+            elif any(s["sku"].lower() == exact for s in skus):
+                matched = "sku"
+            else:
+                matched = "code"
+        selling = (
+            msgspec.json.decode(d["selling_points"]) if isinstance(d["selling_points"], str) else d["selling_points"]
+        )
+        items.append(
+            ServiceMatch(
+                code=d["code"],
+                label=localized(d["labels"], locale, locales[0]),
+                lifecycle=d["lifecycle"],
+                listed=row["listed"],
+                role=ServiceRole(
+                    code=d["role"],
+                    label=localized(d["role_labels"], locale, locales[0]),
+                    description=localized(d["role_description"], locale, locales[0]),
+                    says=ROLE_SAYS.get(d["role"], ""),
+                ),
+                promotion_item=d["role"] == "promotion",
+                destination_item=d["role"] == "destination",
+                image_item=d["role"] == "image",
+                promotions=[msgspec.convert(p, ServicePromotion) for p in promotions],
+                selling_points=[localized(sp, locale, locales[0]) or "" for sp in selling],
+                needs=[ServiceNeed(item=i.item, present=i.present, value=i.value) for i in view.items],
+                skus=[
+                    ServiceSku(
+                        sku=s["sku"],
+                        barcode=s["barcode"],
+                        axes=s["axes"],
+                        currency=s["currency"],
+                        price=None if s["price"] is None else Decimal(str(s["price"])),
+                        regular_price=None if s["regular_price"] is None else Decimal(str(s["regular_price"])),
+                        promotion=s["promotion"],
+                        available=[
+                            ServiceAvailability(warehouse=a["warehouse"], available=a["available"])
+                            for a in s["available"]
+                        ],
+                    )
+                    for s in skus
+                ],
+                matched_by=matched,  # type: ignore[arg-type]
+            )
+        )
+    return ServiceLookup(query=q, locale=locale, items=items)

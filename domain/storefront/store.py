@@ -1,0 +1,148 @@
+"""The only place that runs the storefront's statements (sql/queries/storefront.sql)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from domain.sql import load
+
+Q = load("storefront")
+GET_STOREFRONT_CONFIG = Q.get_storefront_config.sql
+GET_DOCUMENT = Q.get_document.sql
+GET_DOCUMENT_NOW = Q.get_document_now.sql
+LIST_TREE_CATEGORIES = Q.list_tree_categories.sql
+GET_TREE_EXISTS = Q.get_tree_exists.sql
+GET_CATEGORY_ID = Q.get_category_id.sql
+LIST_FILTER_ATTRIBUTES = Q.list_filter_attributes.sql
+LIST_CARDS = Q.list_cards.sql
+LIST_FACET_COUNTS = Q.list_facet_counts.sql
+LIST_OPTION_LABELS = Q.list_option_labels.sql
+LIST_CATEGORY_PRIORITIES = Q.list_category_priorities.sql
+LIST_SIMILAR_WORDS = Q.list_similar_words.sql
+LIST_SEARCH_HITS = Q.list_search_hits.sql
+LIST_SERVICE_DETAILS = Q.list_service_details.sql
+LIST_EVENTS = Q.list_events.sql
+GET_EVENTS_HORIZON = Q.get_events_horizon.sql
+DELETE_OLD_EVENTS = Q.delete_old_events.sql
+GET_LATEST_EVENT_ID = Q.get_latest_event_id.sql
+LIST_FACET_ATTRIBUTES = Q.list_facet_attributes.sql
+COUNT_CARDS = Q.count_cards.sql
+GET_CARD_PRICE_NOW = Q.get_card_price_now.sql
+GET_ROLE_EXISTS = Q.get_role_exists.sql
+GET_SERIES_EXISTS = Q.get_series_exists.sql
+
+
+async def get_config(conn: asyncpg.Connection) -> tuple[tuple[str, ...], str]:
+    row = await conn.fetchrow(GET_STOREFRONT_CONFIG)
+    return tuple(row["locales"]), str(row["currency"])
+
+
+async def get_document(conn: asyncpg.Connection, code: str, locale: str, now: datetime) -> asyncpg.Record | None:
+    """The stored page when current, else the page computed now; None when no listed product has the code."""
+    row = await conn.fetchrow(GET_DOCUMENT, code, locale, now)
+    if row is None:
+        row = await conn.fetchrow(GET_DOCUMENT_NOW, code, locale, now)
+    return row
+
+
+async def list_tree_categories(conn: asyncpg.Connection, tree: str) -> list[asyncpg.Record]:
+    return list(await conn.fetch(LIST_TREE_CATEGORIES, tree))
+
+
+async def get_tree_exists(conn: asyncpg.Connection, tree: str) -> bool:
+    return bool(await conn.fetchval(GET_TREE_EXISTS, tree))
+
+
+async def get_category_id(conn: asyncpg.Connection, code: str) -> int | None:
+    value = await conn.fetchval(GET_CATEGORY_ID, code)
+    return int(value) if value is not None else None
+
+
+async def get_code_exists(conn: asyncpg.Connection, kind: str, code: str) -> bool:
+    return bool(await conn.fetchval(GET_ROLE_EXISTS if kind == "role" else GET_SERIES_EXISTS, code))
+
+
+async def list_filter_attributes(conn: asyncpg.Connection, codes: list[str]) -> dict[str, asyncpg.Record]:
+    return {r["code"]: r for r in await conn.fetch(LIST_FILTER_ATTRIBUTES, codes)}
+
+
+async def list_option_labels(conn: asyncpg.Connection, attributes: list[str]) -> list[asyncpg.Record]:
+    return list(await conn.fetch(LIST_OPTION_LABELS, attributes))
+
+
+async def list_category_priorities(conn: asyncpg.Connection, category_id: int) -> dict[str, int]:
+    return {r["code"]: r["priority"] for r in await conn.fetch(LIST_CATEGORY_PRIORITIES, category_id)}
+
+
+async def list_cards(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
+    return list(await conn.fetch(LIST_CARDS, *args))
+
+
+async def list_facet_counts(
+    conn: asyncpg.Connection,
+    category_id: int,
+    tokens: list[str],
+    groups: dict[str, list[str]],
+    ranges: dict[str, list[str | None]],
+    price_min: Decimal | None,
+    price_max: Decimal | None,
+    attributes: list[str],
+) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(LIST_FACET_COUNTS, category_id, tokens, groups, ranges, price_min, price_max, attributes)
+    )
+
+
+async def list_similar_words(conn: asyncpg.Connection, word: str) -> list[str]:
+    signature = "".join(sorted(word))
+    return [r["word"] for r in await conn.fetch(LIST_SIMILAR_WORDS, word, signature)]
+
+
+async def list_search_hits(
+    conn: asyncpg.Connection,
+    exact: str,
+    words: str | None,
+    grams: list[str],
+    listed_only: bool,
+    category_id: int | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(LIST_SEARCH_HITS, exact, words, grams, listed_only, category_id, limit))
+
+
+async def list_service_details(
+    conn: asyncpg.Connection, ids: list[int], currency: str, now: datetime
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(LIST_SERVICE_DETAILS, ids, currency, now))
+
+
+async def list_events(conn: asyncpg.Connection, after: int, limit: int) -> list[asyncpg.Record]:
+    return list(await conn.fetch(LIST_EVENTS, after, limit))
+
+
+async def get_events_horizon(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval(GET_EVENTS_HORIZON))
+
+
+async def get_latest_event_id(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval(GET_LATEST_EVENT_ID))
+
+
+async def delete_old_events(conn: asyncpg.Connection, hours: int) -> int:
+    return int(await conn.fetchval(DELETE_OLD_EVENTS, hours) or 0)
+
+
+async def list_facet_attributes(conn: asyncpg.Connection, types: list[str]) -> list[asyncpg.Record]:
+    return list(await conn.fetch(LIST_FACET_ATTRIBUTES, types))
+
+
+async def count_cards(conn: asyncpg.Connection, *args: Any) -> int:
+    return int(await conn.fetchval(COUNT_CARDS, *args))
+
+
+async def get_card_price_now(conn: asyncpg.Connection, product_id: int, currency: str, now: datetime) -> asyncpg.Record:
+    return await conn.fetchrow(GET_CARD_PRICE_NOW, product_id, currency, now)

@@ -1,0 +1,248 @@
+-- The storefront, customer service's lookup and the change feed (read models: sql/functions/storefront.sql).
+
+-- name: get_storefront_config :one
+-- The locales pages are made in (the first is the default) and the shop's currency.
+SELECT locales, currency FROM storefront_config;
+
+-- name: get_document :one
+-- A listed product's page in a locale as stored, when it is current ($3: now).
+SELECT body, etag, stale_at FROM storefront_documents
+ WHERE code = $1::text AND locale = $2::text AND (stale_at IS NULL OR stale_at > $3::timestamptz);
+
+-- name: get_document_now :one
+-- A listed product's page in a locale computed now (its stored copy went stale with time or a change of
+-- labels): the same bytes and ETag the refresh will store.
+WITH p AS (SELECT s.product_id FROM storefront_products s WHERE s.code = $1::text AND s.listed),
+     d AS (SELECT merch_storefront_document(p.product_id, $2::text, $3::timestamptz)::text AS doc FROM p)
+SELECT convert_to(d.doc, 'UTF8') AS body, '"' || left(md5(d.doc), 24) || '"' AS etag, NULL::timestamptz AS stale_at
+  FROM d;
+
+-- name: list_tree_categories :many
+-- Every category of a tree in position order under its parent, with the count of listed products in its
+-- subtree (a product counts once per subtree, wherever it hangs in it).
+WITH t AS (SELECT id FROM category_trees WHERE code = $1::text),
+     cats AS (SELECT c.id, c.code::text AS code, c.parent_id, c.position, c.labels, nlevel(c.path) AS depth
+                FROM categories c WHERE c.tree_id = (SELECT id FROM t)),
+     counts AS (SELECT x.id, count(*) AS n
+                  FROM storefront_products s CROSS JOIN LATERAL unnest(s.categories) x(id)
+                 WHERE s.listed AND s.categories && ARRAY(SELECT id FROM cats) AND x.id IN (SELECT id FROM cats)
+                 GROUP BY x.id)
+SELECT c.id, c.code, c.parent_id, c.position, c.labels, c.depth, coalesce(n.n, 0) AS listed_products
+  FROM cats c LEFT JOIN counts n ON n.id = c.id
+ ORDER BY c.depth, c.parent_id NULLS FIRST, c.position, c.code;
+
+-- name: get_tree_exists :val
+-- Whether a category tree exists.
+SELECT EXISTS (SELECT 1 FROM category_trees WHERE code = $1::text);
+
+-- name: get_category_id :val
+-- A category's id by code.
+SELECT id FROM categories WHERE code = $1::text;
+
+-- name: list_filter_attributes :many
+-- The attributes a storefront filter names, with what decides whether it may filter (type, visibility,
+-- filterable) and its unit family.
+SELECT code::text, type, visibility, filterable, validation ->> 'unit_family' AS unit_family,
+       validation ->> 'default_unit' AS default_unit, labels, display_priority
+  FROM attributes WHERE code = ANY ($1::text[]);
+
+-- name: list_cards :many
+-- One page of listed products of a category subtree under the filters: $2 tokens all present, $3 {attribute:
+-- [tokens]} one of each present, $4 {attribute: [min, max]} in base units, $5 / $6 price bounds, $7 sort,
+-- after the keyset ($8 sort value, $9 product id), $10 rows, $11 locale, $12 default locale, $13 now.
+WITH hits AS (
+    SELECT s.product_id, s.code, s.card, s.price, s.regular, s.currency, s.in_stock, s.stale_at,
+           CASE $7::text
+               WHEN 'position' THEN s.product_id::numeric
+               WHEN 'price_asc' THEN coalesce(s.price, 1e18)
+               WHEN 'price_desc' THEN coalesce(-s.price, 1e18)
+               WHEN 'newest' THEN -extract(epoch FROM s.created_at)
+               WHEN 'best_selling' THEN -s.sold::numeric
+           END AS k
+      FROM storefront_products s
+     WHERE s.listed AND s.categories @> ARRAY[$1::bigint] AND s.tokens @> $2::text[]
+       AND NOT EXISTS (SELECT 1 FROM jsonb_each($3::jsonb) g
+                        WHERE NOT s.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
+       AND NOT EXISTS (SELECT 1 FROM jsonb_each($4::jsonb) r
+                        WHERE NOT coalesce((s.numbers ->> r.key)::numeric
+                                           BETWEEN coalesce((r.value ->> 0)::numeric, '-Infinity')
+                                               AND coalesce((r.value ->> 1)::numeric, 'Infinity'), false))
+       AND ($5::numeric IS NULL OR s.price >= $5) AND ($6::numeric IS NULL OR s.price <= $6)
+)
+SELECT h.product_id, h.code, h.k,
+       merch_localized(h.card -> 'labels', $11::text, $12::text) AS label, h.card ->> 'image' AS image,
+       h.card ->> 'role' AS role, ARRAY(SELECT jsonb_array_elements_text(h.card -> 'series')) AS series,
+       h.currency, coalesce(now_price.price, h.price) AS price, coalesce(now_price.regular, h.regular) AS regular,
+       h.in_stock
+  FROM hits h
+  LEFT JOIN LATERAL (
+      -- a card whose price went stale with time: its price now
+      SELECT min(coalesce(least(x.promotion_price, x.sale), x.promotion_price)) AS price, min(x.sale) AS regular
+        FROM merch_storefront_skus(h.product_id, h.currency, $13::timestamptz) x
+       WHERE h.stale_at <= $13::timestamptz) now_price ON h.stale_at <= $13::timestamptz
+ WHERE $8::numeric IS NULL OR (h.k, h.product_id) > ($8::numeric, $9::bigint)
+ ORDER BY h.k, h.product_id
+ LIMIT $10::integer;
+
+-- name: list_facet_counts :many
+-- For the category page's filters, per token of a filterable attribute: how many products carry it when
+-- every filter but that attribute's own holds (disjunctive facets); per numeric attribute, its bounds the
+-- same way; the price bounds without the price filter. Parameters as list_cards; $7: the facet attributes.
+WITH base AS (
+    SELECT s.tokens, s.numbers, s.price,
+           ARRAY(SELECT g.key FROM jsonb_each($3::jsonb) g
+                  WHERE NOT s.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
+           || ARRAY(SELECT r.key FROM jsonb_each($4::jsonb) r
+                     WHERE NOT coalesce((s.numbers ->> r.key)::numeric
+                                        BETWEEN coalesce((r.value ->> 0)::numeric, '-Infinity')
+                                            AND coalesce((r.value ->> 1)::numeric, 'Infinity'), false))
+           || CASE WHEN ($5::numeric IS NOT NULL AND (s.price IS NULL OR s.price < $5))
+                     OR ($6::numeric IS NOT NULL AND (s.price IS NULL OR s.price > $6)) THEN ARRAY['price'] ELSE '{}' END
+           AS fails
+      FROM storefront_products s
+     WHERE s.listed AND s.categories @> ARRAY[$1::bigint] AND s.tokens @> $2::text[]
+), near AS (
+    SELECT * FROM base WHERE cardinality(fails) <= 1
+)
+SELECT 'value' AS kind, split_part(t, '=', 1) AS attribute, substr(t, strpos(t, '=') + 1) AS value,
+       count(*) AS n, NULL::numeric AS low, NULL::numeric AS high
+  FROM near CROSS JOIN LATERAL unnest(near.tokens) t
+ WHERE split_part(t, '=', 1) = ANY ($7::text[])
+   AND (cardinality(near.fails) = 0 OR near.fails[1] = split_part(t, '=', 1))
+ GROUP BY 2, 3
+UNION ALL
+SELECT 'range', x.key, NULL, count(*), min(x.value::numeric), max(x.value::numeric)
+  FROM near CROSS JOIN LATERAL jsonb_each_text(near.numbers) x
+ WHERE x.key = ANY ($7::text[]) AND (cardinality(near.fails) = 0 OR near.fails[1] = x.key)
+ GROUP BY x.key
+UNION ALL
+SELECT 'price', 'price', NULL, count(*), min(near.price), max(near.price)
+  FROM near WHERE cardinality(near.fails) = 0 OR near.fails[1] = 'price';
+
+-- name: list_option_labels :many
+-- The labels of some options of some attributes, in position order.
+SELECT a.code::text AS attribute, o.code::text AS option, o.labels, o.position
+  FROM attribute_options o JOIN attributes a ON a.id = o.attribute_id
+ WHERE a.code = ANY ($1::text[])
+ ORDER BY a.code, o.position, o.code;
+
+-- name: list_category_priorities :many
+-- The display priority of attributes in a category's effective set (the nearest binding wins), for the
+-- order of its facets.
+SELECT DISTINCT ON (a.code) a.code::text AS code, coalesce(ca.display_priority, a.display_priority) AS priority
+  FROM categories leaf
+  JOIN categories anc ON anc.path @> leaf.path
+  JOIN category_attributes ca ON ca.category_id = anc.id
+  JOIN attributes a ON a.id = ca.attribute_id
+ WHERE leaf.id = $1::bigint
+ ORDER BY a.code, nlevel(anc.path) DESC;
+
+-- name: list_similar_words :many
+-- Words of the catalog a shopper's word may have meant: itself, its letters in another order, or similar
+-- trigrams (best first).
+SELECT w.word FROM storefront_words w
+ WHERE w.word = $1::text OR w.signature = $2::text OR w.word % $1::text
+ ORDER BY w.word = $1::text DESC, w.signature = $2::text DESC, similarity(w.word, $1::text) DESC, w.word
+ LIMIT 8;
+
+-- name: list_search_hits :many
+-- Products matching a search: $1 an exact SKU or barcode (first), else the words query $2 (tsquery text, may
+-- be null) and the CJK grams $3 (all present); $4 only listed ones; $5 a category id or null; $6 rows.
+WITH exact AS (
+    SELECT s.product_id FROM skus s WHERE $1::text <> '' AND (lower(s.sku) = lower($1::text) OR s.barcode = $1::text)
+    UNION
+    SELECT p.id FROM products p WHERE $1::text <> '' AND p.code = lower($1::text)
+), hits AS (
+    SELECT sp.product_id, 0 AS exact FROM storefront_products sp
+     WHERE sp.product_id IN (SELECT product_id FROM exact)
+    UNION ALL
+    SELECT sp.product_id, 1 FROM storefront_products sp
+     WHERE ($2::text IS NOT NULL OR cardinality($3::text[]) > 0)
+       AND ($2::text IS NULL OR sp.words @@ to_tsquery('simple', $2::text))
+       AND sp.grams @> $3::text[]
+       AND sp.product_id NOT IN (SELECT product_id FROM exact)
+)
+SELECT sp.product_id, sp.code, sp.listed, sp.card, sp.price, sp.regular, sp.currency, sp.in_stock, sp.stale_at,
+       h.exact
+  FROM hits h JOIN storefront_products sp ON sp.product_id = h.product_id
+ WHERE (NOT $4::boolean OR sp.listed) AND ($5::bigint IS NULL OR sp.categories @> ARRAY[$5::bigint])
+ ORDER BY h.exact, sp.sold DESC, sp.product_id
+ LIMIT $6::integer;
+
+-- name: list_service_details :many
+-- What a service agent tells a shopper of some products: lifecycle, role and what it means, the running
+-- promotions of its SKUs, and per SKU the price to quote and the available quantity per warehouse.
+SELECT p.id, p.code::text AS code, p.lifecycle, p.labels, p.selling_points, r.code::text AS role, r.labels AS role_labels,
+       r.description AS role_description,
+       coalesce((SELECT jsonb_agg(jsonb_build_object(
+                    'sku', x.sku, 'barcode', x.barcode, 'axes', x.axes, 'currency', $2::text,
+                    'price', merch_money(coalesce(least(x.promotion_price, x.sale), x.promotion_price)),
+                    'regular_price', merch_money(x.sale),
+                    'promotion', x.promotion_code,
+                    'available', coalesce((SELECT jsonb_agg(jsonb_build_object('warehouse', w.code, 'available', a.n)
+                                                             ORDER BY w.code)
+                                             FROM (SELECT l.warehouse_id, sum(l.on_hand - l.reserved) AS n
+                                                     FROM stock_levels l WHERE l.sku_id = x.sku_id
+                                                    GROUP BY l.warehouse_id) a
+                                             JOIN warehouses w ON w.id = a.warehouse_id), '[]'))
+                    ORDER BY x.sku)
+                  FROM merch_storefront_skus(p.id, $2::text, $3::timestamptz) x), '[]') AS skus,
+       coalesce((SELECT jsonb_agg(jsonb_build_object(
+                    'code', m.code, 'labels', m.labels, 'starts_at', m.starts_at, 'ends_at', m.ends_at,
+                    'sku', s.sku, 'price', merch_money(i.price), 'currency', i.currency) ORDER BY m.starts_at, m.code, s.sku)
+                  FROM promotion_items i JOIN promotions m ON m.id = i.promotion_id JOIN skus s ON s.id = i.sku_id
+                 WHERE s.product_id = p.id AND m.active AND m.starts_at <= $3::timestamptz
+                   AND m.ends_at > $3::timestamptz), '[]') AS promotions
+  FROM products p JOIN roles r ON r.id = p.role_id
+ WHERE p.id = ANY ($1::bigint[]);
+
+-- name: list_events :many
+-- The change feed after an id, in id (commit) order.
+SELECT id, at, type, code, fields FROM events WHERE id > $1::bigint ORDER BY id LIMIT $2::integer;
+
+-- name: get_events_horizon :val
+-- The highest id the retention has removed (0: none): a cursor below it has missed events.
+SELECT coalesce((SELECT deleted_through FROM events_retention), 0);
+
+-- name: delete_old_events :val
+-- Remove events older than the retention ($1 hours) and remember the highest id removed; answers how many.
+WITH gone AS (DELETE FROM events WHERE at < now() - make_interval(hours => $1::integer) RETURNING id),
+     top AS (SELECT max(id) AS id, count(*) AS n FROM gone),
+     kept AS (UPDATE events_retention SET deleted_through = greatest(deleted_through, (SELECT id FROM top))
+               WHERE (SELECT id FROM top) IS NOT NULL)
+SELECT n FROM top;
+
+-- name: get_latest_event_id :val
+-- The newest event's id (0: none yet).
+SELECT coalesce(max(id), 0) FROM events;
+
+-- name: get_role_exists :val
+-- Whether a product role exists.
+SELECT EXISTS (SELECT 1 FROM roles WHERE code = $1::text);
+
+-- name: get_series_exists :val
+-- Whether a series exists.
+SELECT EXISTS (SELECT 1 FROM series WHERE code = $1::text);
+
+-- name: list_facet_attributes :many
+-- The attributes that may be facets: public, filterable, of a type a filter takes ($1).
+SELECT code::text, type, labels, display_priority, validation ->> 'unit_family' AS unit_family,
+       validation ->> 'default_unit' AS default_unit
+  FROM attributes WHERE visibility = 'public' AND filterable AND type = ANY ($1::text[]);
+
+-- name: count_cards :val
+-- How many products a category page has under its filters (parameters as list_cards' first six).
+SELECT count(*) FROM storefront_products s
+ WHERE s.listed AND s.categories @> ARRAY[$1::bigint] AND s.tokens @> $2::text[]
+   AND NOT EXISTS (SELECT 1 FROM jsonb_each($3::jsonb) g
+                    WHERE NOT s.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
+   AND NOT EXISTS (SELECT 1 FROM jsonb_each($4::jsonb) r
+                    WHERE NOT coalesce((s.numbers ->> r.key)::numeric
+                                       BETWEEN coalesce((r.value ->> 0)::numeric, '-Infinity')
+                                           AND coalesce((r.value ->> 1)::numeric, 'Infinity'), false))
+   AND ($5::numeric IS NULL OR s.price >= $5) AND ($6::numeric IS NULL OR s.price <= $6);
+
+-- name: get_card_price_now :one
+-- The price to show of a product whose stored one went stale with time: computed now ($3).
+SELECT min(coalesce(least(x.promotion_price, x.sale), x.promotion_price)) AS price, min(x.sale) AS regular
+  FROM merch_storefront_skus($1::bigint, $2::text, $3::timestamptz) x;
