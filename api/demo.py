@@ -26,8 +26,9 @@ from domain.seed import service as seeds
 CATALOG_DIR = Path(__file__).resolve().parent / "demo_catalog"
 # Two trees, their categories, series, attributes and the attribute sets; products and SKUs; warehouses,
 # bins and received stock; suppliers of every tier with their terms; effective-dated prices and a running
-# promotion; 90 days of sales facts on two channels.
-AREAS = ("structure", "products", "warehouses", "suppliers", "prices", "sales")
+# promotion; 90 days of sales facts on two channels; six products moved through their gates to `listed` (the
+# shop's), two left behind them (one not yet sourced, one without stock).
+AREAS = ("structure", "products", "warehouses", "suppliers", "prices", "sales", "lifecycle")
 
 
 def calls(area: str) -> list[dict[str, Any]]:
@@ -74,7 +75,9 @@ async def seed(conn: asyncpg.Connection) -> str:
                         raise RuntimeError(
                             f"demo seed: {call['method']} {call['path']} answered {r.status_code}: {r.text}"
                         )
-                    if call["method"] == "POST":
+                    if call["path"].endswith("/transitions"):
+                        created[f"to {call['body']['to']}"] += 1
+                    elif call["method"] == "POST":
                         # a collection by its names: /v1/products/{code}/skus counts as "products/skus"
                         created["/".join(call["path"].split("/")[2::2])] += 1
         await keys.revoke_key(conn, key.info.name)
@@ -85,5 +88,6 @@ async def seed(conn: asyncpg.Connection) -> str:
         f"{created['attributes']} attributes, {created['products']} products, {created['products/skus']} SKUs, "
         f"{created['warehouses']} warehouses with {created['warehouses/locations']} bins, "
         f"{created['suppliers']} suppliers, "
-        f"prices, {promotions} promotion{'' if promotions == 1 else 's'}, {len(days)} days of sales"
+        f"prices, {promotions} promotion{'' if promotions == 1 else 's'}, {len(days)} days of sales, "
+        f"{created['to listed']} products listed"
     )

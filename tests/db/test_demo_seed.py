@@ -18,7 +18,7 @@ async def test_the_demo_catalog_loads_whole_and_reads_back_through_the_api(
     summary = await demo.seed(conn)
     assert summary == (
         "2 trees, 12 categories, 2 series, 16 attributes, 8 products, 9 SKUs, 2 warehouses with 6 bins, "
-        "5 suppliers, prices, 1 promotion, 90 days of sales"
+        "5 suppliers, prices, 1 promotion, 90 days of sales, 6 products listed"
     )
     assert not await demo.is_empty(conn)
     roles = await conn.fetch(
@@ -79,5 +79,18 @@ async def test_the_demo_catalog_has_suppliers_prices_promotions_and_sales_that_c
     assert [(p["amount"], p["valid_to"] is None) for p in prices] == [("129.00", True), ("119.00", False)]
     sales = await conn.fetchval("SELECT count(DISTINCT day) FROM sales_facts")
     assert sales == 90
-    moved = await api.post("/v1/products/silk-square-peony/transitions", json={"to": "sourced"})
-    assert moved.status_code == 200, moved.text
+    # six products passed every gate to listed; the other two are held by what their gates name
+    states = dict(await conn.fetch("SELECT code, lifecycle FROM products"))
+    assert sorted(c for c, s in states.items() if s == "listed") == [
+        "lavender-oil-10ml",
+        "lavender-oil-30ml",
+        "lavender-sachet-3pack",
+        "silk-long-heritage",
+        "silk-square-classic",
+        "silk-square-peony",
+    ]
+    held = await api.post("/v1/products/lavender-sachet-gift/transitions", json={"to": "stocked"})
+    assert held.status_code == 409 and held.json()["code"] == "gate-not-met"
+    assert "warehousing" in held.json()["context"]["missing"]
+    shop = (await api.get("/v1/storefront/categories", params={"tree": "web"})).json()["categories"]
+    assert [(c["code"], c["listed_products"]) for c in shop] == [("web-gifts", 4), ("web-new", 0), ("web-home", 2)]
