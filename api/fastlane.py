@@ -27,6 +27,7 @@ from litestar import Litestar
 from litestar._asgi.utils import is_valid_host
 from litestar.types import Receive, ReceiveMessage, Scope, Send
 
+from api import guard
 from api.auth import ROLES_KEY, principal_for
 from api.metrics import REGISTRY
 from domain.errors import DomainError
@@ -161,6 +162,11 @@ class FastLane:
         return None
 
     async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            flaw = guard.flaw_of(scope)
+            if flaw is not None:
+                await guard.refuse(send, *flaw)
+                return
         matched = self._match(scope)
         if matched is None or not _plain(scope, matched[0].body, self.max_body):
             await self.app(scope, receive, send)

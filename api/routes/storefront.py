@@ -235,7 +235,7 @@ class StorefrontController(Controller):
         """A listed product (404 in every other lifecycle state): labels, description, selling points,
         images, public attributes grouped and in shopper-attention order with option labels and units, SKUs
         with their axes, barcode, the price to show (the promotion price while one runs) and in stock, and
-        its series with up to 12 other listed products. Sent as stored: one primary-key read."""
+        each series with up to 12 of its listed products (by code). Sent as stored: one primary-key read."""
         chosen = service.negotiate((await service.config(conn))[0], locale, accept_language)
         page = await service.product_page(conn, code, chosen)
         return cached(page.body, page.etag, page.max_age, if_none_match, chosen)

@@ -211,8 +211,15 @@ async def category_page(
     key = decode_cursor(cursor, (str, str, int))
     if key is not None and key[0] != fingerprint:
         raise param_error("cursor", "invalid_cursor", "The cursor belongs to another query (filters or sort changed).")
-    after_k = Decimal(key[1]) if key is not None else None
-    after_id = key[2] if key is not None else None
+    after_k = after_id = None
+    if key is not None:
+        try:
+            after_k = Decimal(key[1])
+        except InvalidOperation:
+            after_k = Decimal("NaN")
+        after_id = key[2]
+        if not after_k.is_finite() or not 0 <= after_id < 2**63:
+            raise param_error("cursor", "invalid_cursor", "The cursor is not one this list handed out.")
     # one value of an attribute: a token every product carries (the GIN index narrows by it)
     tokens = list(filters.tokens) + [g[0] for g in filters.groups.values() if len(g) == 1]
     groups = {a: g for a, g in filters.groups.items() if len(g) > 1}

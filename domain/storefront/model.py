@@ -142,8 +142,9 @@ class DocumentSeries(msgspec.Struct, frozen=True, kw_only=True):
 
 class StorefrontProduct(msgspec.Struct, frozen=True, kw_only=True):
     """A listed product's page in one locale (the schema of the stored bytes the route sends): public
-    attributes grouped and in shopper-attention order, SKUs with the price to show, the series with up to
-    12 of its other listed products. Never a cost, a distribution price, a supplier or a bin."""
+    attributes grouped and in shopper-attention order, SKUs with the price to show, its series each with up
+    to 12 of its listed products (by code; this one among them when it is). Never a cost, a distribution
+    price, a supplier or a bin."""
 
     code: str
     locale: str

@@ -100,74 +100,151 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
     END
 $$;
 
--- The product page of a listed product in one locale, at p_at: what GET /v1/storefront/products/{code}
--- sends. Public attribute values only; the sale price or the running promotion's; in stock; never a cost,
--- a distribution price, a supplier or a bin.
-CREATE FUNCTION merch_storefront_document(p_product bigint, p_locale text, p_at timestamptz) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    v_default text;
-    v_currency text;
-    v_doc jsonb;
-BEGIN
-    SELECT c.locales[1], c.currency INTO v_default, v_currency FROM storefront_config c;
-    WITH skus AS (
-        SELECT * FROM merch_storefront_skus(p_product, v_currency, p_at)
-    ), attrs AS (
-        SELECT a.*, row_number() OVER () AS n FROM merch_storefront_attributes(p_product) a
-    ), groups AS (
-        SELECT a.group_code, min(a.n) AS first,
+-- The product pages of some listed products in every configured locale, at p_at, set-based: what GET
+-- /v1/storefront/products/{code} sends, but for its series (kept per series: storefront_series, spliced in
+-- by merch_storefront_page). Each product's SKUs and attributes are computed once, then written out per
+-- locale. Public attribute values only; the sale price or the running promotion's; in stock; never a
+-- cost, a distribution price, a supplier or a bin.
+CREATE FUNCTION merch_storefront_pages(p_products bigint[], p_at timestamptz)
+RETURNS TABLE (product_id bigint, code text, locale text, doc jsonb)
+LANGUAGE sql STABLE AS $$
+    WITH cfg AS (
+        SELECT c.locales, c.locales[1] AS def, c.currency FROM storefront_config c
+    ), p AS (
+        SELECT p.id, p.code::text AS code, p.labels, p.description, p.selling_points, p.images,
+               r.code::text AS role_code, r.labels AS role_labels, c.code::text AS cat_code, c.labels AS cat_labels
+          FROM products p JOIN roles r ON r.id = p.role_id JOIN categories c ON c.id = p.category_id
+         WHERE p.id = ANY (p_products) AND p.lifecycle = 'listed'
+    ), loc AS (
+        SELECT l.locale, cfg.def FROM cfg CROSS JOIN LATERAL unnest(cfg.locales) l(locale)
+    ), sk AS (
+        SELECT p.id AS product_id, s.* FROM p CROSS JOIN cfg CROSS JOIN LATERAL merch_storefront_skus(p.id, cfg.currency, p_at) s
+    ), at AS (
+        SELECT p.id AS product_id, a.*, row_number() OVER (PARTITION BY p.id) AS n
+          FROM p CROSS JOIN LATERAL merch_storefront_attributes(p.id) a
+    ), sk_page AS (
+        SELECT sk.product_id, loc.locale,
+               merch_money(min(coalesce(least(sk.promotion_price, sk.sale), sk.promotion_price))) AS price,
+               merch_money(min(sk.sale)) AS regular, bool_or(sk.in_stock) AS in_stock,
                jsonb_agg(jsonb_build_object(
-                   'code', a.code, 'label', merch_localized(a.labels, p_locale, v_default), 'type', a.type,
-                   'value', a.value, 'display', merch_storefront_display(a.type, a.value, a.options, p_locale, v_default))
-                   ORDER BY a.n) AS attributes,
-               max(merch_localized(a.group_labels, p_locale, v_default)) AS label
-          FROM attrs a GROUP BY a.group_code
+                   'sku', sk.sku, 'barcode', sk.barcode, 'axes', sk.axes,
+                   'price', merch_money(coalesce(least(sk.promotion_price, sk.sale), sk.promotion_price)),
+                   'regular_price', merch_money(sk.sale),
+                   'promotion', CASE WHEN sk.promotion_price IS NOT NULL THEN jsonb_build_object(
+                       'code', sk.promotion_code, 'label', merch_localized(sk.promotion_labels, loc.locale, loc.def),
+                       'ends_at', sk.promotion_ends_at) END,
+                   'in_stock', sk.in_stock) ORDER BY sk.sku) AS skus
+          FROM sk CROSS JOIN loc GROUP BY sk.product_id, loc.locale
+    ), groups AS (
+        SELECT at.product_id, loc.locale, at.group_code, min(at.n) AS first,
+               max(merch_localized(at.group_labels, loc.locale, loc.def)) AS label,
+               jsonb_agg(jsonb_build_object(
+                   'code', at.code, 'label', merch_localized(at.labels, loc.locale, loc.def), 'type', at.type,
+                   'value', at.value,
+                   'display', merch_storefront_display(at.type, at.value, at.options, loc.locale, loc.def))
+                   ORDER BY at.n) AS attributes
+          FROM at CROSS JOIN loc GROUP BY at.product_id, loc.locale, at.group_code
+    ), at_page AS (
+        SELECT g.product_id, g.locale,
+               jsonb_agg(jsonb_build_object('code', g.group_code, 'label', g.label, 'attributes', g.attributes)
+                         ORDER BY g.first) AS groups
+          FROM groups g GROUP BY g.product_id, g.locale
     )
-    SELECT jsonb_build_object(
+    SELECT p.id, p.code, loc.locale, jsonb_build_object(
         'code', p.code,
-        'locale', p_locale,
-        'label', merch_localized(p.labels, p_locale, v_default),
-        'description', merch_localized(p.description, p_locale, v_default),
-        'selling_points', coalesce((SELECT jsonb_agg(merch_localized(sp.value, p_locale, v_default) ORDER BY sp.n)
+        'locale', loc.locale,
+        'label', merch_localized(p.labels, loc.locale, loc.def),
+        'description', merch_localized(p.description, loc.locale, loc.def),
+        'selling_points', coalesce((SELECT jsonb_agg(merch_localized(sp.value, loc.locale, loc.def) ORDER BY sp.n)
                                       FROM jsonb_array_elements(p.selling_points) WITH ORDINALITY sp(value, n)), '[]'),
         'images', to_jsonb(p.images),
-        'role', jsonb_build_object('code', r.code, 'label', merch_localized(r.labels, p_locale, v_default)),
-        'category', jsonb_build_object('code', c.code, 'label', merch_localized(c.labels, p_locale, v_default)),
-        'attribute_groups', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                                          'code', g.group_code, 'label', g.label, 'attributes', g.attributes)
-                                          ORDER BY g.first) FROM groups g), '[]'),
-        'currency', v_currency,
-        'price', merch_money((SELECT min(coalesce(least(s.promotion_price, s.sale), s.promotion_price)) FROM skus s)),
-        'regular_price', merch_money((SELECT min(s.sale) FROM skus s)),
-        'in_stock', coalesce((SELECT bool_or(s.in_stock) FROM skus s), false),
-        'skus', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                    'sku', s.sku, 'barcode', s.barcode, 'axes', s.axes,
-                    'price', merch_money(coalesce(least(s.promotion_price, s.sale), s.promotion_price)),
-                    'regular_price', merch_money(s.sale),
-                    'promotion', CASE WHEN s.promotion_price IS NOT NULL THEN jsonb_build_object(
-                        'code', s.promotion_code, 'label', merch_localized(s.promotion_labels, p_locale, v_default),
-                        'ends_at', s.promotion_ends_at) END,
-                    'in_stock', s.in_stock) ORDER BY s.sku) FROM skus s), '[]'),
-        'series', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                    'code', se.code, 'label', merch_localized(se.labels, p_locale, v_default),
-                    'products', coalesce((SELECT jsonb_agg(jsonb_build_object(
-                                    'code', o.code, 'label', merch_localized(o.card -> 'labels', p_locale, v_default),
-                                    'image', o.card -> 'image') ORDER BY o.code)
-                                FROM (SELECT sp.code, sp.card FROM product_series ps2
-                                        JOIN storefront_products sp ON sp.product_id = ps2.product_id AND sp.listed
-                                       WHERE ps2.series_id = se.id AND ps2.product_id <> p_product
+        'role', jsonb_build_object('code', p.role_code, 'label', merch_localized(p.role_labels, loc.locale, loc.def)),
+        'category', jsonb_build_object('code', p.cat_code, 'label', merch_localized(p.cat_labels, loc.locale, loc.def)),
+        'attribute_groups', coalesce(ap.groups, '[]'),
+        'currency', cfg.currency,
+        'price', coalesce(kp.price, 'null'),
+        'regular_price', coalesce(kp.regular, 'null'),
+        'in_stock', coalesce(kp.in_stock, false),
+        'skus', coalesce(kp.skus, '[]'))
+      FROM p CROSS JOIN cfg CROSS JOIN loc
+      LEFT JOIN sk_page kp ON kp.product_id = p.id AND kp.locale = loc.locale
+      LEFT JOIN at_page ap ON ap.product_id = p.id AND ap.locale = loc.locale
+$$;
+
+-- A series as a product page shows it, per configured locale: code, label and up to 12 of its listed
+-- products (by code).
+CREATE FUNCTION merch_storefront_series_docs(p_series bigint[])
+RETURNS TABLE (series_id bigint, locale text, code text, doc jsonb)
+LANGUAGE sql STABLE AS $$
+    SELECT se.id, l.locale, se.code::text, jsonb_build_object(
+        'code', se.code, 'label', merch_localized(se.labels, l.locale, c.locales[1]),
+        'products', coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                  'code', o.code, 'label', merch_localized(o.card -> 'labels', l.locale, c.locales[1]),
+                                  'image', o.card -> 'image') ORDER BY o.code)
+                                FROM (SELECT sp.code, sp.card FROM product_series ps
+                                        JOIN storefront_products sp ON sp.product_id = ps.product_id AND sp.listed
+                                       WHERE ps.series_id = se.id
                                        ORDER BY sp.code LIMIT 12) o), '[]'))
-                    ORDER BY se.code)
-                    FROM product_series ps JOIN series se ON se.id = ps.series_id
-                   WHERE ps.product_id = p_product), '[]'))
-      INTO v_doc
-      FROM products p
-      JOIN roles r ON r.id = p.role_id
-      JOIN categories c ON c.id = p.category_id
-     WHERE p.id = p_product;
-    RETURN v_doc;
+      FROM series se CROSS JOIN storefront_config c CROSS JOIN LATERAL unnest(c.locales) l(locale)
+     WHERE se.id = ANY (p_series)
+$$;
+
+-- Recompute the series parts of product pages (lock, then compute from the latest committed data); the
+-- listed products of a series whose part changed have changed pages: a `product.changed` each (but those
+-- of p_skip, which have their own events).
+CREATE FUNCTION merch_refresh_storefront_series(p_series bigint[], p_skip bigint[] DEFAULT '{}') RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_changed bigint[];
+BEGIN
+    IF cardinality(p_series) = 0 THEN
+        RETURN;
+    END IF;
+    INSERT INTO storefront_series (series_id, locale, code, body, etag)
+    SELECT se.id, l.locale, se.code, '\x', '' FROM series se CROSS JOIN storefront_config c
+     CROSS JOIN LATERAL unnest(c.locales) l(locale)
+     WHERE se.id = ANY (p_series) ORDER BY se.id, l.locale
+    ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM storefront_series s WHERE s.series_id = ANY (p_series) ORDER BY s.series_id, s.locale FOR UPDATE;
+    WITH fresh AS (
+        SELECT d.series_id, d.locale, d.code, convert_to(d.doc::text, 'UTF8') AS body,
+               left(md5(d.doc::text), 24) AS etag
+          FROM merch_storefront_series_docs(p_series) d
+    ), written AS (
+        UPDATE storefront_series s SET body = f.body, etag = f.etag, code = f.code
+          FROM fresh f WHERE s.series_id = f.series_id AND s.locale = f.locale AND s.etag <> f.etag
+        RETURNING s.series_id
+    )
+    SELECT array_agg(DISTINCT series_id) INTO v_changed FROM written;
+    IF v_changed IS NOT NULL THEN
+        INSERT INTO events_pending (txid, type, code, fields)
+        SELECT pg_current_xact_id(), 'product.changed', sp.code, '{series}'
+          FROM (SELECT DISTINCT ps.product_id FROM product_series ps WHERE ps.series_id = ANY (v_changed)) m
+          JOIN storefront_products sp ON sp.product_id = m.product_id AND sp.listed
+         WHERE m.product_id <> ALL (p_skip)
+         ORDER BY sp.code;
+        PERFORM merch_queue_flush_events();
+    END IF;
 END
+$$;
+
+-- A product page as sent: its stored document with its series parts spliced in (`"series": [...]` last),
+-- and an ETag of both.
+CREATE FUNCTION merch_storefront_page(p_product bigint, p_locale text, p_body bytea, p_etag text)
+RETURNS TABLE (body bytea, etag text) LANGUAGE sql STABLE AS $$
+    SELECT substring(p_body FROM 1 FOR length(p_body) - 1) || '\x2c2022736572696573223a205b'::bytea
+               || coalesce(s.bodies, ''::bytea) || '\x5d7d'::bytea,
+           '"' || left(md5(p_etag || coalesce(s.tags, '')), 24) || '"'
+      FROM (SELECT string_agg(x.body, '\x2c20'::bytea ORDER BY x.code) AS bodies,
+                   string_agg(x.etag, '' ORDER BY x.code) AS tags
+              FROM product_series ps JOIN storefront_series x ON x.series_id = ps.series_id AND x.locale = p_locale
+             WHERE ps.product_id = p_product) s
+$$;
+
+-- One product's page in one locale computed now (without its series: see merch_storefront_page).
+CREATE FUNCTION merch_storefront_document(p_product bigint, p_locale text, p_at timestamptz) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT x.doc FROM merch_storefront_pages(ARRAY[p_product], p_at) x WHERE x.locale = p_locale
 $$;
 
 -- The CJK characters of a text, and every pair of adjacent ones within a run (Chinese has no spaces: a
@@ -181,68 +258,95 @@ CREATE FUNCTION merch_grams(p_text text) RETURNS text[] LANGUAGE sql IMMUTABLE P
         SELECT substr(m.run[1], i, 2) FROM generate_series(1, length(m.run[1]) - 1) i) AS x(g)
 $$;
 
--- The storefront rows of some products, as they are now (every lifecycle state: the row says `listed`).
+-- The storefront rows of some products, as they are now (every lifecycle state: the row says `listed`),
+-- set-based: each product's attributes and SKUs computed once.
 CREATE FUNCTION merch_storefront_rows(p_products bigint[], p_at timestamptz)
 RETURNS SETOF storefront_products LANGUAGE sql STABLE AS $$
-    WITH cfg AS (SELECT c.currency FROM storefront_config c)
+    WITH cfg AS (
+        SELECT c.currency FROM storefront_config c
+    ), p AS (
+        SELECT p.*, r.code::text AS role_code FROM products p JOIN roles r ON r.id = p.role_id
+         WHERE p.id = ANY (p_products)
+    ), at AS (
+        SELECT p.id AS product_id, a.* FROM p CROSS JOIN LATERAL merch_storefront_attributes(p.id) a
+    ), at_agg AS (
+        SELECT at.product_id,
+               array_agg(DISTINCT at.code || '=' || o.v) FILTER (WHERE at.type IN ('select', 'multiselect', 'boolean'))
+                   AS tokens,
+               jsonb_object_agg(at.code, at.base) FILTER (WHERE at.base IS NOT NULL AND o.n = 1) AS numbers
+          FROM at CROSS JOIN LATERAL jsonb_array_elements_text(
+                   CASE jsonb_typeof(at.value) WHEN 'array' THEN at.value ELSE jsonb_build_array(at.value) END)
+                   WITH ORDINALITY o(v, n)
+         GROUP BY at.product_id
+    ), sk AS (
+        SELECT p.id AS product_id, x.* FROM p CROSS JOIN cfg CROSS JOIN LATERAL merch_storefront_skus(p.id, cfg.currency, p_at) x
+    ), sk_agg AS (
+        SELECT sk.product_id, min(coalesce(least(sk.promotion_price, sk.sale), sk.promotion_price)) AS price,
+               min(sk.sale) AS regular, bool_or(sk.in_stock) AS in_stock, min(sk.stale_at) AS stale_at
+          FROM sk GROUP BY sk.product_id
+    ), axes AS (
+        SELECT s.product_id, array_agg(DISTINCT a.code || '=' || (v.value #>> '{}')) AS tokens,
+               string_agg(concat_ws(' ', s.sku, s.barcode), ' ') AS words
+          FROM skus s CROSS JOIN LATERAL jsonb_each(s.axes || s.attributes) v
+          LEFT JOIN attributes a ON a.code = v.key AND a.visibility = 'public' AND a.type IN ('select', 'boolean')
+         WHERE s.product_id = ANY (p_products)
+         GROUP BY s.product_id
+    ), codes AS (
+        SELECT s.product_id, string_agg(concat_ws(' ', s.sku, s.barcode), ' ') AS words
+          FROM skus s WHERE s.product_id = ANY (p_products) GROUP BY s.product_id
+    ), series AS (
+        SELECT ps.product_id, array_agg(se.code::text ORDER BY se.code) AS codes,
+               string_agg(e.v, ' ') AS texts
+          FROM product_series ps JOIN series se ON se.id = ps.series_id
+          LEFT JOIN LATERAL jsonb_each_text(se.labels) e(k, v) ON true
+         WHERE ps.product_id = ANY (p_products)
+         GROUP BY ps.product_id
+    ), cats AS (
+        SELECT x.product_id, array_agg(DISTINCT a::bigint ORDER BY a::bigint) AS ids,
+               string_agg(DISTINCT e.v, ' ') AS texts
+          FROM (SELECT p.id AS product_id, p.category_id FROM p
+                UNION SELECT pl.product_id, pl.category_id FROM product_placements pl
+                       WHERE pl.product_id = ANY (p_products)) x
+          JOIN categories c ON c.id = x.category_id
+         CROSS JOIN LATERAL unnest(string_to_array(c.path::text, '.')) a
+          LEFT JOIN LATERAL jsonb_each_text(c.labels) e(k, v) ON true
+         GROUP BY x.product_id
+    ), texts AS (
+        SELECT p.id AS product_id, concat_ws(' ',
+                   (SELECT string_agg(v, ' ') FROM jsonb_each_text(p.labels) e(k, v)),
+                   (SELECT string_agg(e.v, ' ') FROM jsonb_array_elements(p.selling_points) sp(x)
+                     CROSS JOIN LATERAL jsonb_each_text(sp.x) e(k, v)),
+                   cats.texts, series.texts) AS all_text
+          FROM p LEFT JOIN cats ON cats.product_id = p.id LEFT JOIN series ON series.product_id = p.id
+    )
     SELECT p.id, p.code::text, p.lifecycle = 'listed',
-           ARRAY(SELECT DISTINCT x::bigint
-                   FROM categories c CROSS JOIN LATERAL unnest(string_to_array(c.path::text, '.')) x
-                  WHERE c.id = p.category_id
-                     OR c.id IN (SELECT pl.category_id FROM product_placements pl WHERE pl.product_id = p.id)
+           coalesce(cats.ids, '{}'),
+           ARRAY(SELECT DISTINCT t FROM unnest(
+                     coalesce(at_agg.tokens, '{}')
+                     || coalesce(ARRAY(SELECT x FROM unnest(axes.tokens) x WHERE x IS NOT NULL), '{}')
+                     || ARRAY['role:' || p.role_code]
+                     || coalesce(ARRAY(SELECT 'series:' || c FROM unnest(series.codes) c), '{}')
+                     || CASE WHEN coalesce(sk_agg.in_stock, false) THEN ARRAY['in-stock'] ELSE '{}' END) t
                   ORDER BY 1),
-           ARRAY(SELECT DISTINCT t FROM (
-                     SELECT a.code || '=' || o.v AS t
-                       FROM merch_storefront_attributes(p.id) a
-                      CROSS JOIN LATERAL jsonb_array_elements_text(
-                            CASE jsonb_typeof(a.value) WHEN 'array' THEN a.value ELSE jsonb_build_array(a.value) END) o(v)
-                      WHERE a.type IN ('select', 'multiselect', 'boolean')
-                     UNION ALL
-                     SELECT a.code || '=' || (v.value #>> '{}')
-                       FROM skus s CROSS JOIN LATERAL jsonb_each(s.axes || s.attributes) v
-                       JOIN attributes a ON a.code = v.key AND a.visibility = 'public' AND a.type IN ('select', 'boolean')
-                      WHERE s.product_id = p.id
-                     UNION ALL
-                     SELECT 'role:' || r.code
-                     UNION ALL
-                     SELECT 'series:' || se.code FROM product_series ps JOIN series se ON se.id = ps.series_id
-                      WHERE ps.product_id = p.id
-                     UNION ALL
-                     SELECT 'in-stock' WHERE sk.in_stock) x ORDER BY 1),
-           coalesce((SELECT jsonb_object_agg(a.code, a.base) FROM merch_storefront_attributes(p.id) a
-                      WHERE a.base IS NOT NULL), '{}'),
-           cfg.currency, sk.price, sk.regular, sk.in_stock,
-           coalesce((SELECT sum(t.qty) FROM sales_sku_totals t JOIN skus s ON s.id = t.sku_id
-                      WHERE s.product_id = p.id), 0)::bigint,
+           coalesce(at_agg.numbers, '{}'),
+           cfg.currency, sk_agg.price, sk_agg.regular, coalesce(sk_agg.in_stock, false),
+           coalesce((SELECT sum(t.qty) FROM sales_sku_totals t
+                      WHERE t.sku_id IN (SELECT s.id FROM skus s WHERE s.product_id = p.id)), 0)::bigint,
            p.created_at,
-           jsonb_build_object('code', p.code, 'labels', p.labels, 'image', p.images[1], 'role', r.code,
-                              'series', ARRAY(SELECT se.code FROM product_series ps JOIN series se ON se.id = ps.series_id
-                                               WHERE ps.product_id = p.id ORDER BY se.code)),
-           to_tsvector('simple', lower(txt.latin)),
-           merch_grams(txt.all_text),
-           sk.stale_at,
+           jsonb_build_object('code', p.code, 'labels', p.labels, 'image', p.images[1], 'role', p.role_code,
+                              'series', coalesce(series.codes, '{}')),
+           to_tsvector('simple', lower(concat_ws(' ', p.code, texts.all_text, codes.words))),
+           merch_grams(texts.all_text),
+           sk_agg.stale_at,
            p_at
-      FROM products p
-      JOIN roles r ON r.id = p.role_id
-     CROSS JOIN cfg
-     CROSS JOIN LATERAL (
-        SELECT min(coalesce(least(s.promotion_price, s.sale), s.promotion_price)) AS price, min(s.sale) AS regular,
-               coalesce(bool_or(s.in_stock), false) AS in_stock, min(s.stale_at) AS stale_at
-          FROM merch_storefront_skus(p.id, cfg.currency, p_at) s) sk
-     CROSS JOIN LATERAL (
-        SELECT concat_ws(' ', p.code, t.texts, (SELECT string_agg(concat_ws(' ', s.sku, s.barcode), ' ')
-                                                  FROM skus s WHERE s.product_id = p.id)) AS latin,
-               t.texts AS all_text
-          FROM (SELECT concat_ws(' ',
-                    (SELECT string_agg(v, ' ') FROM jsonb_each_text(p.labels) e(k, v)),
-                    (SELECT string_agg(e.v, ' ') FROM jsonb_array_elements(p.selling_points) sp(x)
-                      CROSS JOIN LATERAL jsonb_each_text(sp.x) e(k, v)),
-                    (SELECT string_agg(e.v, ' ') FROM categories c CROSS JOIN LATERAL jsonb_each_text(c.labels) e(k, v)
-                      WHERE c.id = p.category_id
-                         OR c.id IN (SELECT pl.category_id FROM product_placements pl WHERE pl.product_id = p.id)),
-                    (SELECT string_agg(e.v, ' ') FROM product_series ps JOIN series se ON se.id = ps.series_id
-                      CROSS JOIN LATERAL jsonb_each_text(se.labels) e(k, v) WHERE ps.product_id = p.id)) AS texts) t) txt
-     WHERE p.id = ANY (p_products)
+      FROM p CROSS JOIN cfg
+      LEFT JOIN at_agg ON at_agg.product_id = p.id
+      LEFT JOIN sk_agg ON sk_agg.product_id = p.id
+      LEFT JOIN axes ON axes.product_id = p.id
+      LEFT JOIN codes ON codes.product_id = p.id
+      LEFT JOIN series ON series.product_id = p.id
+      LEFT JOIN cats ON cats.product_id = p.id
+      LEFT JOIN texts ON texts.product_id = p.id
 $$;
 
 -- A part of a page as it counts for `product.changed` when the product went in or out of stock (which has
@@ -257,8 +361,7 @@ CREATE FUNCTION merch_page_part(p_key text, p_value jsonb) RETURNS jsonb LANGUAG
 $$;
 
 -- Recompute the storefront of some products now: lock their rows (key order), compute, write what changed,
--- record the events, and touch the other products of their series when a card or a listing changed (their
--- pages list it).
+-- record the events; refresh the series parts of pages when a product's card or listing changed.
 CREATE FUNCTION merch_refresh_storefront(p_products bigint[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v_at timestamptz := clock_timestamp();
@@ -266,7 +369,7 @@ DECLARE
     v_new storefront_products[];
     v_docs storefront_documents[];
     v_changed jsonb;
-    v_moved bigint[];
+    v_series bigint[];
 BEGIN
     PERFORM 1 FROM storefront_products s WHERE s.product_id = ANY (p_products) ORDER BY s.product_id FOR UPDATE;
     v_old := ARRAY(SELECT s FROM storefront_products s WHERE s.product_id = ANY (p_products));
@@ -289,14 +392,12 @@ BEGIN
      ORDER BY w.lexeme
     ON CONFLICT DO NOTHING;
 
-    -- the pages: one per listed product and configured locale
+    -- the pages: one per listed product and configured locale (their series parts: storefront_series)
     v_docs := ARRAY(
-        SELECT ROW(f.code, f.locale, f.product_id, convert_to(f.doc::text, 'UTF8'),
-                   '"' || left(md5(f.doc::text), 24) || '"', f.stale_at)::storefront_documents
-          FROM (SELECT n.product_id, n.code, l.locale, merch_storefront_document(n.product_id, l.locale, v_at) AS doc,
-                       n.stale_at
-                  FROM unnest(v_new) n CROSS JOIN storefront_config c CROSS JOIN LATERAL unnest(c.locales) l(locale)
-                 WHERE n.listed) f);
+        SELECT ROW(f.code, f.locale, f.product_id, convert_to(f.doc::text, 'UTF8'), left(md5(f.doc::text), 24),
+                   n.stale_at)::storefront_documents
+          FROM merch_storefront_pages(ARRAY(SELECT n.product_id FROM unnest(v_new) n WHERE n.listed), v_at) f
+          JOIN unnest(v_new) n ON n.product_id = f.product_id);
     -- which top-level parts of a page changed, per product (for the feed); `besides_stock`: the same when
     -- in-stock flags are left out (a product going in or out of stock has its own event)
     SELECT jsonb_object_agg(x.product_id::text, jsonb_build_object('all', x.changed, 'besides_stock', x.besides))
@@ -344,16 +445,16 @@ BEGIN
              WHERE n.listed AND o.listed AND cardinality(c.fields) > 0) e
      ORDER BY e.product_id, e.k;
 
-    -- the other products of a series list this one: refresh them when its card or listing changed
-    v_moved := ARRAY(SELECT n.product_id FROM unnest(v_new) n LEFT JOIN unnest(v_old) o ON o.product_id = n.product_id
-                      WHERE (n.listed OR coalesce(o.listed, false))
-                        AND (o.product_id IS NULL OR n.listed <> o.listed OR n.card <> o.card));
-    IF cardinality(v_moved) > 0 THEN
-        PERFORM merch_touch('storefront', ARRAY(
-            SELECT DISTINCT b.product_id FROM product_series a JOIN product_series b ON b.series_id = a.series_id
-             WHERE a.product_id = ANY (v_moved) AND b.product_id <> ALL (p_products)
-               AND EXISTS (SELECT 1 FROM storefront_products s WHERE s.product_id = b.product_id AND s.listed)));
-    END IF;
+    -- a series part of pages lists products by card: refresh the series of products whose card or
+    -- listing changed (before and after)
+    v_series := ARRAY(
+        SELECT DISTINCT se.id
+          FROM unnest(v_new) n FULL JOIN unnest(v_old) o ON o.product_id = n.product_id
+         CROSS JOIN LATERAL jsonb_array_elements_text(coalesce(n.card -> 'series', '[]') || coalesce(o.card -> 'series', '[]')) c(code)
+          JOIN series se ON se.code = c.code
+         WHERE n.product_id IS NULL OR o.product_id IS NULL OR n.listed <> o.listed OR n.card <> o.card
+         ORDER BY se.id);
+    PERFORM merch_refresh_storefront_series(v_series, p_products);
     PERFORM merch_queue_flush_events();
 END
 $$;
@@ -419,7 +520,7 @@ CREATE TRIGGER categories_updated_events AFTER UPDATE ON categories
 CREATE TRIGGER categories_deleted_events AFTER DELETE ON categories
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_categories_changed();
 
--- What the pages show of attributes, options, groups, series, roles and promotions changed: the products
+-- What the pages show of attributes, options, groups, roles and promotions changed: the products
 -- that show them are due (stale at once); the runner refreshes them in chunks, and a page read meanwhile is
 -- computed on the spot (never a stale copy: an attribute made internal leaves every page at once).
 CREATE FUNCTION merch_storefront_due(p_products bigint[]) RETURNS void LANGUAGE sql AS $$
@@ -459,8 +560,6 @@ CREATE TRIGGER attribute_options_updated_storefront AFTER UPDATE ON attribute_op
 CREATE FUNCTION merch_storefront_labels_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM merch_storefront_due(CASE TG_TABLE_NAME
-        WHEN 'series' THEN ARRAY(SELECT ps.product_id FROM product_series ps
-                                  WHERE ps.series_id IN (SELECT n.id FROM new_rows n))
         WHEN 'roles' THEN ARRAY(SELECT p.id FROM products p WHERE p.role_id IN (SELECT n.id FROM new_rows n))
         WHEN 'attribute_groups' THEN ARRAY(
             SELECT p.id FROM products p
@@ -472,8 +571,14 @@ BEGIN
     RETURN NULL;
 END
 $$;
+CREATE FUNCTION merch_storefront_series_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM merch_refresh_storefront_series(ARRAY(SELECT n.id FROM new_rows n ORDER BY n.id));
+    RETURN NULL;
+END
+$$;
 CREATE TRIGGER series_updated_storefront AFTER UPDATE ON series
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_storefront_labels_changed();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_storefront_series_changed();
 CREATE TRIGGER roles_updated_storefront AFTER UPDATE ON roles
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_storefront_labels_changed();
 CREATE TRIGGER attribute_groups_updated_storefront AFTER UPDATE ON attribute_groups

@@ -8,8 +8,9 @@
 --    tokens, numeric values in base units, the price to show, in stock, units sold), the card, the search
 --    text and its bigrams, and when it goes stale with time (a price period or a promotion starting or
 --    ending).
--- 3. storefront_documents: per listed product and locale, the product page as the bytes sent, with its
---    ETag: a product page is one primary-key fetch.
+-- 3. storefront_documents: per listed product and locale, the product page as the bytes sent (its series
+--    parts, storefront_series, spliced in when read), with its ETag: a product page is one primary-key
+--    fetch.
 -- 4. events: the change feed (product listed / delisted / changed / in stock / out of stock, category
 --    changed), ids in commit order; events_pending holds a transaction's events until it commits.
 -- 5. units: the unit factors of domain/attributes/units.py (a test keeps the two equal), for measurement
@@ -94,6 +95,19 @@ CREATE TABLE storefront_documents (
         REFERENCES storefront_products (product_id) ON DELETE CASCADE
 );
 CREATE INDEX storefront_documents_product_id_idx ON storefront_documents (product_id);
+
+-- The series part of product pages, per series and locale: its label and up to 12 of its listed products;
+-- spliced into each member's page when it is read (a product's change reaches its series' other pages
+-- without rewriting them).
+CREATE TABLE storefront_series (
+    series_id bigint NOT NULL,
+    locale text NOT NULL,
+    code text NOT NULL,
+    body bytea NOT NULL,
+    etag text NOT NULL,
+    CONSTRAINT storefront_series_pkey PRIMARY KEY (series_id, locale),
+    CONSTRAINT storefront_series_series_id_fkey FOREIGN KEY (series_id) REFERENCES series (id) ON DELETE CASCADE
+);
 
 CREATE TABLE events (
     id bigint GENERATED ALWAYS AS IDENTITY,

@@ -5,17 +5,20 @@
 SELECT locales, currency FROM storefront_config;
 
 -- name: get_document :one
--- A listed product's page in a locale as stored, when it is current ($3: now).
-SELECT body, etag, stale_at FROM storefront_documents
- WHERE code = $1::text AND locale = $2::text AND (stale_at IS NULL OR stale_at > $3::timestamptz);
+-- A listed product's page in a locale as stored, with its series parts, when it is current ($3: now).
+SELECT pg.body, pg.etag, d.stale_at
+  FROM storefront_documents d CROSS JOIN LATERAL merch_storefront_page(d.product_id, d.locale, d.body, d.etag) pg
+ WHERE d.code = $1::text AND d.locale = $2::text AND (d.stale_at IS NULL OR d.stale_at > $3::timestamptz);
 
 -- name: get_document_now :one
 -- A listed product's page in a locale computed now (its stored copy went stale with time or a change of
 -- labels): the same bytes and ETag the refresh will store.
 WITH p AS (SELECT s.product_id FROM storefront_products s WHERE s.code = $1::text AND s.listed),
-     d AS (SELECT merch_storefront_document(p.product_id, $2::text, $3::timestamptz)::text AS doc FROM p)
-SELECT convert_to(d.doc, 'UTF8') AS body, '"' || left(md5(d.doc), 24) || '"' AS etag, NULL::timestamptz AS stale_at
-  FROM d;
+     d AS (SELECT p.product_id, merch_storefront_document(p.product_id, $2::text, $3::timestamptz)::text AS doc FROM p)
+SELECT pg.body, pg.etag, NULL::timestamptz AS stale_at
+  FROM d CROSS JOIN LATERAL merch_storefront_page(d.product_id, $2::text, convert_to(d.doc, 'UTF8'),
+                                                  left(md5(d.doc), 24)) pg
+ WHERE d.doc IS NOT NULL;
 
 -- name: list_tree_categories :many
 -- Every category of a tree in position order under its parent, with the count of listed products in its

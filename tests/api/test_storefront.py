@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from domain.paging import decode_cursor, encode_cursor
 from tests import storefront_catalog as shop
 
 LISTED = ["check", "peony", "wave"]
@@ -58,7 +59,10 @@ async def test_a_product_page_shows_public_attributes_in_shopper_attention_order
         {
             "code": "silk-series",
             "label": "silk-series",
-            "products": [{"code": "wave", "label": "Silk scarf wave", "image": "https://img.example/wave.jpg"}],
+            "products": [  # its listed products, this one among them (lotus is a draft)
+                {"code": "peony", "label": "Silk scarf peony", "image": "https://img.example/peony.jpg"},
+                {"code": "wave", "label": "Silk scarf wave", "image": "https://img.example/wave.jpg"},
+            ],
         }
     ]
     for hidden in [*HIDDEN_VALUES, "hs-code", "supplier-notes", "cost", "distribution"]:
@@ -553,3 +557,17 @@ async def test_an_empty_or_over_long_query_is_a_400(as_role: Any, conn: asyncpg.
         r = await http.get("/v1/storefront/search", params={"q": q})
     assert r.status_code == 400
     assert r.json()["errors"][0] == {"parameter": "q", "code": code, "message": r.json()["errors"][0]["message"]}
+
+
+@pytest.mark.parametrize(("k", "product_id"), [("abc", 1), ("NaN", 1), ("Infinity", 1), ("1", 2**63), ("1", -1)])
+async def test_a_forged_cursor_is_a_400_not_a_500(
+    as_role: Any, conn: asyncpg.Connection, k: str, product_id: int
+) -> None:
+    await shop.shop(conn)
+    async with as_role("storefront") as http:
+        first = (await http.get("/v1/storefront/products", params={"category": "scarves", "limit": 1})).json()
+        fingerprint = decode_cursor(first["next_cursor"], (str, str, int))[0]  # type: ignore[index]
+        forged = encode_cursor([fingerprint, k, product_id])
+        r = await http.get("/v1/storefront/products", params={"category": "scarves", "limit": 1, "cursor": forged})
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["code"] == "invalid_cursor"

@@ -1,0 +1,42 @@
+"""What no route can take — a NUL character, bytes that are not UTF-8, in the path or the query string — is
+a 400 problem naming where, before any route or query sees it (never a 500 from PostgreSQL's text)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("url", "where", "flaw"),
+    [
+        ("/v1/products/a%00b", "path", "contains a NUL character"),
+        ("/v1/storefront/products/x%00", "path", "contains a NUL character"),
+        ("/v1/products/%C3%28", "path", "is not UTF-8"),
+        ("/v1/storefront/search?q=%00", "query", "contains a NUL character"),
+        ("/v1/storefront/products?category=scarves&filter=color%3Ared%00", "query", "contains a NUL character"),
+        ("/v1/products?category=%FF%FE", "query", "is not UTF-8"),
+        ("/v1/service/lookup?q=%E4%B8", "query", "is not UTF-8"),
+    ],
+)
+async def test_nul_and_non_utf8_in_path_or_query_are_a_400_naming_where(
+    as_role: Any, conn: asyncpg.Connection, url: str, where: str, flaw: str
+) -> None:
+    async with as_role("admin") as http:
+        r = await http.get(url)
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert problem["code"] == "bad-request"
+    assert problem["errors"] == [{"code": "invalid_characters", "message": problem["detail"], "parameter": where}]
+    assert flaw in problem["detail"]
+
+
+async def test_chinese_text_in_path_and_query_passes(as_role: Any, conn: asyncpg.Connection) -> None:
+    async with as_role("admin") as http:
+        r = await http.get("/v1/storefront/search", params={"q": "丝巾"})
+        missing = await http.get("/v1/products/真丝")
+    assert r.status_code == 200
+    assert missing.status_code == 404
