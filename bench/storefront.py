@@ -240,6 +240,8 @@ def main(args: argparse.Namespace) -> None:
         a, b = statistics.median(with_s) * 1000, statistics.median(without) * 1000
         print(f"\nproduct write (merge patch of a listed product), median of {len(with_s)} each, blocks of 50:")
         print(f"  with the storefront kept current {a:.2f} ms, without {b:.2f} ms → {a / b:.2f}× (goal ≤ 1.5×)")
+    if not wanted - {"writes"}:
+        return
     key = asyncio.run(bench_key(dsn, "storefront"))
     count = asyncio.run(_count(dsn))
     env = {

@@ -70,6 +70,28 @@ async def parse_query(conn: asyncpg.Connection, q: str) -> Query:
     return Query(exact=text, words=" & ".join(terms) or None, grams=sorted(set(grams)))
 
 
+async def _hits(
+    conn: asyncpg.Connection, query: Query, *, shop: bool, category_id: int | None, limit: int
+) -> list[tuple[asyncpg.Record, bool]]:
+    """The products a query finds, exact ones (SKU, barcode, code) first, each with whether it was exact.
+    For the shop (`shop`): listed ones only, within the category; for customer service: any."""
+    exact = [
+        r
+        for r in await store.list_exact_hits(conn, query.exact)
+        if not shop or (r["listed"] and (category_id is None or category_id in r["categories"]))
+    ]
+    seen = {r["product_id"] for r in exact}
+    found: list[asyncpg.Record] = []
+    if query.words is not None or query.grams:
+        wanted = limit + len(seen)
+        if shop:
+            found = await store.list_search_hits(conn, query.words, query.grams, category_id, wanted)
+        else:
+            found = await store.list_lookup_hits(conn, query.words, query.grams, wanted)
+    hits = [(r, True) for r in exact] + [(r, False) for r in found if r["product_id"] not in seen]
+    return hits[:limit]
+
+
 async def search(conn: asyncpg.Connection, q: str, *, category: str | None, limit: int, locale: str) -> CardPage:
     """Listed products matching a query: an exact SKU, barcode or code first, then the best-selling."""
     category_id = None
@@ -78,11 +100,11 @@ async def search(conn: asyncpg.Connection, q: str, *, category: str | None, limi
         if category_id is None:
             raise param_error("category", "unknown_category", f"No category has the code {category!r}.")
     query = await parse_query(conn, q)
-    rows = await store.list_search_hits(conn, query.exact, query.words, query.grams, True, category_id, limit)
+    hits = await _hits(conn, query, shop=True, category_id=category_id, limit=limit)
     locales, _ = await config(conn)
     now = now_utc()
     cards = []
-    for row in rows:
+    for row, _exact in hits:
         card = msgspec.json.decode(row["card"]) if isinstance(row["card"], str) else row["card"]
         price, regular = row["price"], row["regular"]
         if row["stale_at"] is not None and row["stale_at"] <= now:
@@ -108,20 +130,19 @@ async def lookup(conn: asyncpg.Connection, principal: Principal, q: str, *, limi
     """What a service agent tells a shopper of the products a SKU, a barcode, a code or part of a name
     finds, in any lifecycle state."""
     query = await parse_query(conn, q)
-    rows = await store.list_search_hits(conn, query.exact, query.words, query.grams, False, None, limit)
+    hits = await _hits(conn, query, shop=False, category_id=None, limit=limit)
     locales, currency = await config(conn)
-    details = {
-        r["id"]: r for r in await store.list_service_details(conn, [r["product_id"] for r in rows], currency, now_utc())
-    }
+    ids = [r["product_id"] for r, _ in hits]
+    details = {r["id"]: r for r in await store.list_service_details(conn, ids, currency, now_utc())}
     items = []
-    for row in rows:
+    for row, was_exact in hits:
         d = details[row["product_id"]]
         skus = msgspec.json.decode(d["skus"]) if isinstance(d["skus"], str) else d["skus"]
         promotions = msgspec.json.decode(d["promotions"]) if isinstance(d["promotions"], str) else d["promotions"]
         view = await stage_view(conn, principal, d["code"], "service")
         exact = query.exact.lower()
         matched = "name"
-        if row["exact"] == 0:
+        if was_exact:
             if any(s["barcode"] == query.exact for s in skus):
                 matched = "barcode"
             elif any(s["sku"].lower() == exact for s in skus):

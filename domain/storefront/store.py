@@ -23,7 +23,9 @@ LIST_FACET_COUNTS = Q.list_facet_counts.sql
 LIST_OPTION_LABELS = Q.list_option_labels.sql
 LIST_CATEGORY_PRIORITIES = Q.list_category_priorities.sql
 LIST_SIMILAR_WORDS = Q.list_similar_words.sql
+LIST_EXACT_HITS = Q.list_exact_hits.sql
 LIST_SEARCH_HITS = Q.list_search_hits.sql
+LIST_LOOKUP_HITS = Q.list_lookup_hits.sql
 LIST_SERVICE_DETAILS = Q.list_service_details.sql
 LIST_EVENTS = Q.list_events.sql
 GET_EVENTS_HORIZON = Q.get_events_horizon.sql
@@ -102,16 +104,20 @@ async def list_similar_words(conn: asyncpg.Connection, word: str) -> list[str]:
     return [r["word"] for r in await conn.fetch(LIST_SIMILAR_WORDS, word, signature)]
 
 
+async def list_exact_hits(conn: asyncpg.Connection, query: str) -> list[asyncpg.Record]:
+    return list(await conn.fetch(LIST_EXACT_HITS, query))
+
+
 async def list_search_hits(
-    conn: asyncpg.Connection,
-    exact: str,
-    words: str | None,
-    grams: list[str],
-    listed_only: bool,
-    category_id: int | None,
-    limit: int,
+    conn: asyncpg.Connection, words: str | None, grams: list[str], category_id: int | None, limit: int
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(LIST_SEARCH_HITS, exact, words, grams, listed_only, category_id, limit))
+    return list(await conn.fetch(LIST_SEARCH_HITS, words, grams, category_id, limit))
+
+
+async def list_lookup_hits(
+    conn: asyncpg.Connection, words: str | None, grams: list[str], limit: int
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(LIST_LOOKUP_HITS, words, grams, limit))
 
 
 async def list_service_details(

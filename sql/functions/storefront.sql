@@ -33,7 +33,8 @@ LANGUAGE sql STABLE AS $$
              WHERE pr.sku_id = s.id AND pr.kind = 'sale' AND pr.currency = p_currency
                AND pr.valid_from <= p_at AND (pr.valid_to IS NULL OR pr.valid_to > p_at)),
            promo.price, promo.code, promo.labels, promo.ends_at,
-           EXISTS (SELECT 1 FROM stock_levels l WHERE l.sku_id = s.id AND l.on_hand > l.reserved),
+           -- (LIMIT 1: one index probe per SKU in any plan, never a hashed scan of every bin)
+           coalesce((SELECT true FROM stock_levels l WHERE l.sku_id = s.id AND l.on_hand > l.reserved LIMIT 1), false),
            least((SELECT min(pr.valid_from) FROM prices pr
                    WHERE pr.sku_id = s.id AND pr.kind = 'sale' AND pr.currency = p_currency AND pr.valid_from > p_at),
                  (SELECT min(pr.valid_to) FROM prices pr
@@ -51,37 +52,51 @@ LANGUAGE sql STABLE AS $$
      WHERE s.product_id = p_product
 $$;
 
--- A product's public attribute values with what the page shows of them, in shopper-attention order: the
--- nearest binding's display priority in its home category's attribute set, else the attribute's own; then
--- the binding's position and the code.
-CREATE FUNCTION merch_storefront_attributes(p_product bigint)
-RETURNS TABLE (code text, type text, labels jsonb, group_code text, group_labels jsonb, priority integer,
-               value jsonb, options jsonb, base numeric)
-LANGUAGE sql STABLE AS $$
-    SELECT a.code::text, a.type, a.labels, g.code::text, g.labels,
-           coalesce(b.display_priority, a.display_priority), v.value,
+-- Some products' public attribute values with what the pages show of them, each product's in shopper-
+-- attention order (`n`): the nearest binding's display priority in its home category's attribute set, else
+-- the attribute's own; then the binding's position and the code. Set-based: the bindings of each home
+-- category are resolved once.
+CREATE FUNCTION merch_storefront_values(p_products bigint[])
+RETURNS TABLE (product_id bigint, n bigint, code text, type text, labels jsonb, group_code text,
+               group_labels jsonb, value jsonb, options jsonb, base numeric)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH p AS (
+        SELECT p.id, p.category_id, p.attributes FROM products p WHERE p.id = ANY (p_products)
+    ), bindings AS (
+        SELECT DISTINCT ON (c.category_id, ca.attribute_id) c.category_id, ca.attribute_id, ca.display_priority,
+               ca.position
+          FROM (SELECT DISTINCT p.category_id FROM p) c
+          JOIN categories leaf ON leaf.id = c.category_id
+          JOIN categories anc ON anc.path @> leaf.path
+          JOIN category_attributes ca ON ca.category_id = anc.id
+         ORDER BY c.category_id, ca.attribute_id, nlevel(anc.path) DESC
+    ), vals AS (
+        SELECT p.id AS product_id, a.id AS attribute_id, a.code::text AS code, a.type, a.labels,
+               g.code::text AS group_code, g.labels AS group_labels,
+               coalesce(b.display_priority, a.display_priority) AS priority, b.position, v.value
+          FROM p CROSS JOIN LATERAL jsonb_each(p.attributes) v
+          JOIN attributes a ON a.code = v.key AND a.visibility = 'public'
+          LEFT JOIN attribute_groups g ON g.id = a.group_id
+          LEFT JOIN bindings b ON b.category_id = p.category_id AND b.attribute_id = a.id
+    )
+    SELECT v.product_id,
+           row_number() OVER (PARTITION BY v.product_id ORDER BY v.priority DESC, v.position NULLS LAST, v.code),
+           v.code, v.type, v.labels, v.group_code, v.group_labels, v.value,
            (SELECT jsonb_object_agg(o.code, o.labels) FROM attribute_options o
-             WHERE o.attribute_id = a.id
+             WHERE o.attribute_id = v.attribute_id
                AND o.code::text IN (SELECT jsonb_array_elements_text(
                                       CASE jsonb_typeof(v.value) WHEN 'array' THEN v.value
                                            ELSE jsonb_build_array(v.value) END))),
-           CASE WHEN a.type IN ('integer', 'decimal') AND jsonb_typeof(v.value) IN ('number', 'string')
+           CASE WHEN v.type IN ('integer', 'decimal') AND jsonb_typeof(v.value) IN ('number', 'string')
                      AND (v.value #>> '{}') ~ '^-?[0-9]+(\.[0-9]+)?$' THEN (v.value #>> '{}')::numeric
-                WHEN a.type = 'measurement' THEN
+                WHEN v.type = 'measurement' THEN
                      (SELECT (v.value ->> 'value')::numeric * u.factor FROM units u WHERE u.unit = v.value ->> 'unit'
                        AND (v.value ->> 'value') ~ '^-?[0-9]+(\.[0-9]+)?$') END
-      FROM products p
-     CROSS JOIN LATERAL jsonb_each(p.attributes) v
-      JOIN attributes a ON a.code = v.key AND a.visibility = 'public'
-      LEFT JOIN attribute_groups g ON g.id = a.group_id
-      LEFT JOIN LATERAL (
-          SELECT ca.display_priority, ca.position
-            FROM categories leaf JOIN categories anc ON anc.path @> leaf.path
-            JOIN category_attributes ca ON ca.category_id = anc.id AND ca.attribute_id = a.id
-           WHERE leaf.id = p.category_id
-           ORDER BY nlevel(anc.path) DESC LIMIT 1) b ON true
-     WHERE p.id = p_product
-     ORDER BY coalesce(b.display_priority, a.display_priority) DESC, b.position NULLS LAST, a.code
+      FROM vals v;
+END
 $$;
 
 -- What the page shows of one value in a locale: option labels, a measurement with its unit, yes / no.
@@ -107,7 +122,10 @@ $$;
 -- cost, a distribution price, a supplier or a bin.
 CREATE FUNCTION merch_storefront_pages(p_products bigint[], p_at timestamptz)
 RETURNS TABLE (product_id bigint, code text, locale text, doc jsonb)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH cfg AS (
         SELECT c.locales, c.locales[1] AS def, c.currency FROM storefront_config c
     ), p AS (
@@ -120,8 +138,7 @@ LANGUAGE sql STABLE AS $$
     ), sk AS (
         SELECT p.id AS product_id, s.* FROM p CROSS JOIN cfg CROSS JOIN LATERAL merch_storefront_skus(p.id, cfg.currency, p_at) s
     ), at AS (
-        SELECT p.id AS product_id, a.*, row_number() OVER (PARTITION BY p.id) AS n
-          FROM p CROSS JOIN LATERAL merch_storefront_attributes(p.id) a
+        SELECT * FROM merch_storefront_values(p_products)
     ), sk_page AS (
         SELECT sk.product_id, loc.locale,
                merch_money(min(coalesce(least(sk.promotion_price, sk.sale), sk.promotion_price))) AS price,
@@ -168,7 +185,8 @@ LANGUAGE sql STABLE AS $$
         'skus', coalesce(kp.skus, '[]'))
       FROM p CROSS JOIN cfg CROSS JOIN loc
       LEFT JOIN sk_page kp ON kp.product_id = p.id AND kp.locale = loc.locale
-      LEFT JOIN at_page ap ON ap.product_id = p.id AND ap.locale = loc.locale
+      LEFT JOIN at_page ap ON ap.product_id = p.id AND ap.locale = loc.locale;
+END
 $$;
 
 -- A series as a product page shows it, per configured locale: code, label and up to 12 of its listed
@@ -259,16 +277,19 @@ CREATE FUNCTION merch_grams(p_text text) RETURNS text[] LANGUAGE sql IMMUTABLE P
 $$;
 
 -- The storefront rows of some products, as they are now (every lifecycle state: the row says `listed`),
--- set-based: each product's attributes and SKUs computed once.
+-- set-based: each product's attributes and SKUs computed once. (PL/pgSQL: its plan is kept per connection;
+-- merch_refresh_storefront says which kind, see there.)
 CREATE FUNCTION merch_storefront_rows(p_products bigint[], p_at timestamptz)
-RETURNS SETOF storefront_products LANGUAGE sql STABLE AS $$
+RETURNS SETOF storefront_products LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
     WITH cfg AS (
         SELECT c.currency FROM storefront_config c
     ), p AS (
         SELECT p.*, r.code::text AS role_code FROM products p JOIN roles r ON r.id = p.role_id
          WHERE p.id = ANY (p_products)
     ), at AS (
-        SELECT p.id AS product_id, a.* FROM p CROSS JOIN LATERAL merch_storefront_attributes(p.id) a
+        SELECT * FROM merch_storefront_values(p_products)
     ), at_agg AS (
         SELECT at.product_id,
                array_agg(DISTINCT at.code || '=' || o.v) FILTER (WHERE at.type IN ('select', 'multiselect', 'boolean'))
@@ -329,7 +350,7 @@ RETURNS SETOF storefront_products LANGUAGE sql STABLE AS $$
                      || CASE WHEN coalesce(sk_agg.in_stock, false) THEN ARRAY['in-stock'] ELSE '{}' END) t
                   ORDER BY 1),
            coalesce(at_agg.numbers, '{}'),
-           cfg.currency, sk_agg.price, sk_agg.regular, coalesce(sk_agg.in_stock, false),
+           cfg.currency, sk_agg.price::numeric(18, 4), sk_agg.regular::numeric(18, 4), coalesce(sk_agg.in_stock, false),
            coalesce((SELECT sum(t.qty) FROM sales_sku_totals t
                       WHERE t.sku_id IN (SELECT s.id FROM skus s WHERE s.product_id = p.id)), 0)::bigint,
            p.created_at,
@@ -346,7 +367,8 @@ RETURNS SETOF storefront_products LANGUAGE sql STABLE AS $$
       LEFT JOIN codes ON codes.product_id = p.id
       LEFT JOIN series ON series.product_id = p.id
       LEFT JOIN cats ON cats.product_id = p.id
-      LEFT JOIN texts ON texts.product_id = p.id
+      LEFT JOIN texts ON texts.product_id = p.id;
+END
 $$;
 
 -- A part of a page as it counts for `product.changed` when the product went in or out of stock (which has
@@ -365,6 +387,7 @@ $$;
 CREATE FUNCTION merch_refresh_storefront(p_products bigint[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v_at timestamptz := clock_timestamp();
+    v_plans text := current_setting('plan_cache_mode');
     v_old storefront_products[];
     v_new storefront_products[];
     v_docs storefront_documents[];
@@ -372,6 +395,11 @@ DECLARE
     v_series bigint[];
 BEGIN
     PERFORM 1 FROM storefront_products s WHERE s.product_id = ANY (p_products) ORDER BY s.product_id FOR UPDATE;
+    -- A write refreshes a product or a few: one generic plan per connection (planning the page builders costs
+    -- more than running them, ~5 ms); a bulk load or a job's chunk: plans made for the size at hand.
+    PERFORM set_config('plan_cache_mode',
+                       CASE WHEN cardinality(p_products) <= 20 THEN 'force_generic_plan' ELSE 'force_custom_plan' END,
+                       true);
     v_old := ARRAY(SELECT s FROM storefront_products s WHERE s.product_id = ANY (p_products));
     v_new := ARRAY(SELECT r FROM merch_storefront_rows(p_products, v_at) r);
 
@@ -402,15 +430,17 @@ BEGIN
     -- in-stock flags are left out (a product going in or out of stock has its own event)
     SELECT jsonb_object_agg(x.product_id::text, jsonb_build_object('all', x.changed, 'besides_stock', x.besides))
       INTO v_changed
-      FROM (SELECT f.product_id, jsonb_agg(DISTINCT k.key) AS changed,
+      FROM (SELECT j.product_id, jsonb_agg(DISTINCT k.key) AS changed,
                    coalesce(jsonb_agg(DISTINCT k.key) FILTER (
-                       WHERE merch_page_part(k.key, convert_from(d.body, 'UTF8')::jsonb -> k.key)
-                             IS DISTINCT FROM merch_page_part(k.key, k.value)), '[]') AS besides
-              FROM unnest(v_docs) f
-              JOIN storefront_documents d ON d.code = f.code AND d.locale = f.locale AND d.etag <> f.etag
-             CROSS JOIN LATERAL jsonb_each(convert_from(f.body, 'UTF8')::jsonb) k
-             WHERE k.key <> 'locale' AND convert_from(d.body, 'UTF8')::jsonb -> k.key IS DISTINCT FROM k.value
-             GROUP BY f.product_id) x;
+                       WHERE merch_page_part(k.key, j.old -> k.key) IS DISTINCT FROM merch_page_part(k.key, k.value)),
+                       '[]') AS besides
+              FROM (SELECT f.product_id, convert_from(d.body, 'UTF8')::jsonb AS old,
+                           convert_from(f.body, 'UTF8')::jsonb AS new  -- each page parsed once
+                      FROM unnest(v_docs) f
+                      JOIN storefront_documents d ON d.code = f.code AND d.locale = f.locale AND d.etag <> f.etag) j
+             CROSS JOIN LATERAL jsonb_each(j.new) k
+             WHERE k.key <> 'locale' AND j.old -> k.key IS DISTINCT FROM k.value
+             GROUP BY j.product_id) x;
     DELETE FROM storefront_documents d
      WHERE d.product_id = ANY (p_products)
        AND (d.code, d.locale) NOT IN (SELECT f.code, f.locale FROM unnest(v_docs) f);
@@ -454,6 +484,7 @@ BEGIN
           JOIN series se ON se.code = c.code
          WHERE n.product_id IS NULL OR o.product_id IS NULL OR n.listed <> o.listed OR n.card <> o.card
          ORDER BY se.id);
+    PERFORM set_config('plan_cache_mode', v_plans, true);
     PERFORM merch_refresh_storefront_series(v_series, p_products);
     PERFORM merch_queue_flush_events();
 END

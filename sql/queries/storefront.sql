@@ -148,29 +148,35 @@ SELECT w.word FROM storefront_words w
  ORDER BY w.word = $1::text DESC, w.signature = $2::text DESC, similarity(w.word, $1::text) DESC, w.word
  LIMIT 8;
 
--- name: list_search_hits :many
--- Products matching a search: $1 an exact SKU or barcode (first), else the words query $2 (tsquery text, may
--- be null) and the CJK grams $3 (all present); $4 only listed ones; $5 a category id or null; $6 rows.
-WITH exact AS (
-    SELECT s.product_id FROM skus s WHERE $1::text <> '' AND (lower(s.sku) = lower($1::text) OR s.barcode = $1::text)
-    UNION
-    SELECT p.id FROM products p WHERE $1::text <> '' AND p.code = lower($1::text)
-), hits AS (
-    SELECT sp.product_id, 0 AS exact FROM storefront_products sp
-     WHERE sp.product_id IN (SELECT product_id FROM exact)
-    UNION ALL
-    SELECT sp.product_id, 1 FROM storefront_products sp
-     WHERE ($2::text IS NOT NULL OR cardinality($3::text[]) > 0)
-       AND ($2::text IS NULL OR sp.words @@ to_tsquery('simple', $2::text))
-       AND sp.grams @> $3::text[]
-       AND sp.product_id NOT IN (SELECT product_id FROM exact)
-)
+-- name: list_exact_hits :many
+-- Products whose SKU, barcode or code is exactly the query $1 (any lifecycle state; the caller filters).
 SELECT sp.product_id, sp.code, sp.listed, sp.card, sp.price, sp.regular, sp.currency, sp.in_stock, sp.stale_at,
-       h.exact
-  FROM hits h JOIN storefront_products sp ON sp.product_id = h.product_id
- WHERE (NOT $4::boolean OR sp.listed) AND ($5::bigint IS NULL OR sp.categories @> ARRAY[$5::bigint])
- ORDER BY h.exact, sp.sold DESC, sp.product_id
- LIMIT $6::integer;
+       sp.categories
+  FROM storefront_products sp
+ WHERE sp.product_id IN (SELECT s.product_id FROM skus s WHERE lower(s.sku) = lower($1::text) OR s.barcode = $1::text
+                         UNION
+                         SELECT p.id FROM products p WHERE p.code = lower($1::text))
+ ORDER BY sp.product_id;
+
+-- name: list_search_hits :many
+-- Listed products matching a search, best-selling first: the words query $1 (tsquery text, may be null) and
+-- the CJK grams $2 (all present); $3 a category id or null; $4 rows. Ordered by the partial index on units
+-- sold, so that a common word stops at the first $4 matches.
+SELECT sp.product_id, sp.code, sp.listed, sp.card, sp.price, sp.regular, sp.currency, sp.in_stock, sp.stale_at
+  FROM storefront_products sp
+ WHERE sp.listed AND ($1::text IS NULL OR sp.words @@ to_tsquery('simple', $1::text)) AND sp.grams @> $2::text[]
+   AND ($3::bigint IS NULL OR sp.categories @> ARRAY[$3::bigint])
+ ORDER BY sp.sold DESC, sp.product_id
+ LIMIT $4::integer;
+
+-- name: list_lookup_hits :many
+-- Products in any lifecycle state matching a search (customer service): as list_search_hits, but for
+-- listing state and category.
+SELECT sp.product_id, sp.code, sp.listed, sp.card, sp.price, sp.regular, sp.currency, sp.in_stock, sp.stale_at
+  FROM storefront_products sp
+ WHERE ($1::text IS NULL OR sp.words @@ to_tsquery('simple', $1::text)) AND sp.grams @> $2::text[]
+ ORDER BY sp.listed DESC, sp.sold DESC, sp.product_id
+ LIMIT $3::integer;
 
 -- name: list_service_details :many
 -- What a service agent tells a shopper of some products: lifecycle, role and what it means, the running
