@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.completeness
 	$(BIN)/python -m bench.stock
 	$(BIN)/python -m bench.reads
+	$(BIN)/python -m bench.storefront
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -43,6 +43,19 @@ class Filters:
     price_min: Decimal | None = None
     price_max: Decimal | None = None
 
+    @property
+    def category_token(self) -> str:
+        return f"c:{self.category_id}"
+
+    def index_terms(self) -> tuple[list[str], list[str], dict[str, list[str]]]:
+        """What the tokens' GIN index answers: tokens every product carries (the category's, the single
+        values of attributes, role, series, in stock), tokens of which one (the first attribute with several
+        values; else the category's again); and the other attributes with several values, checked row by row."""
+        tokens = [self.category_token, *self.tokens] + [g[0] for g in self.groups.values() if len(g) == 1]
+        several = [g for g in self.groups.items() if len(g[1]) > 1]
+        any_of = several[0][1] if several else [self.category_token]
+        return tokens, any_of, dict(several[1:])
+
     def fingerprint(self, sort: str) -> str:
         raw = msgspec.json.encode(
             [
@@ -220,14 +233,12 @@ async def category_page(
         after_id = key[2]
         if not after_k.is_finite() or not 0 <= after_id < 2**63:
             raise param_error("cursor", "invalid_cursor", "The cursor is not one this list handed out.")
-    # one value of an attribute: a token every product carries (the GIN index narrows by it)
-    tokens = list(filters.tokens) + [g[0] for g in filters.groups.values() if len(g) == 1]
-    groups = {a: g for a, g in filters.groups.items() if len(g) > 1}
+    tokens, any_of, groups = filters.index_terms()
     locales, _ = await config(conn)
     rows = await store.list_cards(
         conn,
-        filters.category_id,
         tokens,
+        any_of,
         groups,
         filters.ranges,
         filters.price_min,
@@ -255,8 +266,7 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
     by_code = {r["code"]: r for r in candidates}
     rows = await store.list_facet_counts(
         conn,
-        filters.category_id,
-        filters.tokens,
+        [filters.category_token, *filters.tokens],
         filters.groups,
         filters.ranges,
         filters.price_min,
@@ -311,12 +321,7 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
 
 
 async def _total(conn: asyncpg.Connection, filters: Filters) -> int:
-    return await store.count_cards(
-        conn,
-        filters.category_id,
-        filters.tokens,
-        filters.groups,
-        filters.ranges,
-        filters.price_min,
-        filters.price_max,
-    )
+    tokens, any_of, groups = filters.index_terms()
+    return await store.count_cards(conn, tokens, any_of, groups, filters.ranges, filters.price_min, filters.price_max)
+
+

@@ -86,7 +86,6 @@ async def list_cards(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Recor
 
 async def list_facet_counts(
     conn: asyncpg.Connection,
-    category_id: int,
     tokens: list[str],
     groups: dict[str, list[str]],
     ranges: dict[str, list[str | None]],
@@ -94,9 +93,7 @@ async def list_facet_counts(
     price_max: Decimal | None,
     attributes: list[str],
 ) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(LIST_FACET_COUNTS, category_id, tokens, groups, ranges, price_min, price_max, attributes)
-    )
+    return list(await conn.fetch(LIST_FACET_COUNTS, tokens, groups, ranges, price_min, price_max, attributes))
 
 
 async def list_similar_words(conn: asyncpg.Connection, word: str) -> list[str]:

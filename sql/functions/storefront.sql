@@ -347,7 +347,8 @@ BEGIN
                      || coalesce(ARRAY(SELECT x FROM unnest(axes.tokens) x WHERE x IS NOT NULL), '{}')
                      || ARRAY['role:' || p.role_code]
                      || coalesce(ARRAY(SELECT 'series:' || c FROM unnest(series.codes) c), '{}')
-                     || CASE WHEN coalesce(sk_agg.in_stock, false) THEN ARRAY['in-stock'] ELSE '{}' END) t
+                     || CASE WHEN coalesce(sk_agg.in_stock, false) THEN ARRAY['in-stock'] ELSE '{}' END
+                     || coalesce(ARRAY(SELECT 'c:' || c FROM unnest(cats.ids) c), '{}')) t
                   ORDER BY 1),
            coalesce(at_agg.numbers, '{}'),
            cfg.currency, sk_agg.price::numeric(18, 4), sk_agg.regular::numeric(18, 4), coalesce(sk_agg.in_stock, false),

@@ -49,7 +49,7 @@ CREATE TABLE storefront_products (
     code text NOT NULL,
     listed boolean NOT NULL,
     categories bigint[] NOT NULL,          -- every category on the paths of its home category and placements
-    tokens text[] NOT NULL,                -- `attr=option`, `role:x`, `series:x`, `in-stock`
+    tokens text[] NOT NULL,                -- `attr=option`, `role:x`, `series:x`, `in-stock`, `c:<category id>`
     numbers jsonb NOT NULL,                -- {attribute: number in the family's base unit}
     currency text NOT NULL,
     price numeric(18, 4),                  -- the lowest price to show of its SKUs (promotion price when one runs)

@@ -50,9 +50,12 @@ SELECT code::text, type, visibility, filterable, validation ->> 'unit_family' AS
   FROM attributes WHERE code = ANY ($1::text[]);
 
 -- name: list_cards :many
--- One page of listed products of a category subtree under the filters: $2 tokens all present, $3 {attribute:
--- [tokens]} one of each present, $4 {attribute: [min, max]} in base units, $5 / $6 price bounds, $7 sort,
--- after the keyset ($8 sort value, $9 product id), $10 rows, $11 locale, $12 default locale, $13 now.
+-- One page of listed products under a category page's filters: $1 tokens all present (`c:<category id>`
+-- first: the subtree), $2 tokens of which one is present (an attribute's OR'ed values; the category token
+-- when none), both answered by the tokens' GIN index together; $3 {attribute: [tokens]} one of each present
+-- (further attributes with several values), $4 {attribute: [min, max]} in base units, $5 / $6 price bounds,
+-- $7 sort, after the keyset ($8 sort value, $9 product id), $10 rows, $11 locale, $12 default locale,
+-- $13 now.
 WITH hits AS (
     SELECT s.product_id, s.code, s.card, s.price, s.regular, s.currency, s.in_stock, s.stale_at,
            CASE $7::text
@@ -63,7 +66,7 @@ WITH hits AS (
                WHEN 'best_selling' THEN -s.sold::numeric
            END AS k
       FROM storefront_products s
-     WHERE s.listed AND s.categories @> ARRAY[$1::bigint] AND s.tokens @> $2::text[]
+     WHERE s.listed AND s.tokens @> $1::text[] AND s.tokens && $2::text[]
        AND NOT EXISTS (SELECT 1 FROM jsonb_each($3::jsonb) g
                         WHERE NOT s.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
        AND NOT EXISTS (SELECT 1 FROM jsonb_each($4::jsonb) r
@@ -90,33 +93,34 @@ SELECT h.product_id, h.code, h.k,
 -- name: list_facet_counts :many
 -- For the category page's filters, per token of a filterable attribute: how many products carry it when
 -- every filter but that attribute's own holds (disjunctive facets); per numeric attribute, its bounds the
--- same way; the price bounds without the price filter. Parameters as list_cards; $7: the facet attributes.
+-- same way; the price bounds without the price filter. $1 tokens all present (the category's first), $2 to
+-- $5 as list_cards; $6: the facet attributes. ($2 is not used: every attribute's values are counted.)
 WITH base AS (
     SELECT s.tokens, s.numbers, s.price,
-           ARRAY(SELECT g.key FROM jsonb_each($3::jsonb) g
+           ARRAY(SELECT g.key FROM jsonb_each($2::jsonb) g
                   WHERE NOT s.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
-           || ARRAY(SELECT r.key FROM jsonb_each($4::jsonb) r
+           || ARRAY(SELECT r.key FROM jsonb_each($3::jsonb) r
                      WHERE NOT coalesce((s.numbers ->> r.key)::numeric
                                         BETWEEN coalesce((r.value ->> 0)::numeric, '-Infinity')
                                             AND coalesce((r.value ->> 1)::numeric, 'Infinity'), false))
-           || CASE WHEN ($5::numeric IS NOT NULL AND (s.price IS NULL OR s.price < $5))
-                     OR ($6::numeric IS NOT NULL AND (s.price IS NULL OR s.price > $6)) THEN ARRAY['price'] ELSE '{}' END
+           || CASE WHEN ($4::numeric IS NOT NULL AND (s.price IS NULL OR s.price < $4))
+                     OR ($5::numeric IS NOT NULL AND (s.price IS NULL OR s.price > $5)) THEN ARRAY['price'] ELSE '{}' END
            AS fails
       FROM storefront_products s
-     WHERE s.listed AND s.categories @> ARRAY[$1::bigint] AND s.tokens @> $2::text[]
+     WHERE s.listed AND s.tokens @> $1::text[]
 ), near AS (
     SELECT * FROM base WHERE cardinality(fails) <= 1
 )
 SELECT 'value' AS kind, split_part(t, '=', 1) AS attribute, substr(t, strpos(t, '=') + 1) AS value,
        count(*) AS n, NULL::numeric AS low, NULL::numeric AS high
   FROM near CROSS JOIN LATERAL unnest(near.tokens) t
- WHERE split_part(t, '=', 1) = ANY ($7::text[])
+ WHERE split_part(t, '=', 1) = ANY ($6::text[])
    AND (cardinality(near.fails) = 0 OR near.fails[1] = split_part(t, '=', 1))
  GROUP BY 2, 3
 UNION ALL
 SELECT 'range', x.key, NULL, count(*), min(x.value::numeric), max(x.value::numeric)
   FROM near CROSS JOIN LATERAL jsonb_each_text(near.numbers) x
- WHERE x.key = ANY ($7::text[]) AND (cardinality(near.fails) = 0 OR near.fails[1] = x.key)
+ WHERE x.key = ANY ($6::text[]) AND (cardinality(near.fails) = 0 OR near.fails[1] = x.key)
  GROUP BY x.key
 UNION ALL
 SELECT 'price', 'price', NULL, count(*), min(near.price), max(near.price)
@@ -149,11 +153,13 @@ SELECT w.word FROM storefront_words w
  LIMIT 8;
 
 -- name: list_exact_hits :many
--- Products whose SKU, barcode or code is exactly the query $1 (any lifecycle state; the caller filters).
+-- Products whose SKU (as typed, or in capitals), barcode or code is exactly the query $1 (any lifecycle
+-- state; the caller filters).
 SELECT sp.product_id, sp.code, sp.listed, sp.card, sp.price, sp.regular, sp.currency, sp.in_stock, sp.stale_at,
        sp.categories
   FROM storefront_products sp
- WHERE sp.product_id IN (SELECT s.product_id FROM skus s WHERE lower(s.sku) = lower($1::text) OR s.barcode = $1::text
+ WHERE sp.product_id IN (SELECT s.product_id FROM skus s
+                          WHERE s.sku IN ($1::text, upper($1::text)) OR s.barcode = $1::text  -- by index
                          UNION
                          SELECT p.id FROM products p WHERE p.code = lower($1::text))
  ORDER BY sp.product_id;
@@ -242,7 +248,7 @@ SELECT code::text, type, labels, display_priority, validation ->> 'unit_family' 
 -- name: count_cards :val
 -- How many products a category page has under its filters (parameters as list_cards' first six).
 SELECT count(*) FROM storefront_products s
- WHERE s.listed AND s.categories @> ARRAY[$1::bigint] AND s.tokens @> $2::text[]
+ WHERE s.listed AND s.tokens @> $1::text[] AND s.tokens && $2::text[]
    AND NOT EXISTS (SELECT 1 FROM jsonb_each($3::jsonb) g
                     WHERE NOT s.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
    AND NOT EXISTS (SELECT 1 FROM jsonb_each($4::jsonb) r
