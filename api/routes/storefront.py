@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
@@ -125,6 +126,25 @@ def as_cached(answer: msgspec.Struct, if_none_match: str | None, locale: str) ->
     return cached(body, f'"{hashlib.sha256(body).hexdigest()[:24]}"', LIST_MAX_AGE, if_none_match, locale)
 
 
+async def provide_filters(
+    conn: Conn,
+    category: CategoryQ,
+    filter: FilterQ = None,
+    price: PriceQ = None,
+    in_stock: InStockQ = None,
+    role: RoleQ = None,
+    series: SeriesQ = None,
+) -> listing.Filters:
+    """A category page's query (for its cards and its facets alike), parsed and checked: a 400 names what is
+    wrong."""
+    return await listing.parse_filters(
+        conn, category=category, filters=filter or [], price=price, in_stock=in_stock, role=role, series=series
+    )
+
+
+ShopFilters = NamedDependency[listing.Filters]
+SHOP_FILTERS = {"shop_filters": Provide(provide_filters)}
+
 NOT_MODIFIED = {304: ResponseSpec(data_container=None, description="The client's copy (If-None-Match) is current.")}
 
 
@@ -159,16 +179,12 @@ class StorefrontController(Controller):
         summary="A category page: listed products as cards",
         opt=ANYONE,
         responses=NOT_MODIFIED,
+        dependencies=SHOP_FILTERS,
     )
     async def products(
         self,
         conn: Conn,
-        category: CategoryQ,
-        filter: FilterQ = None,
-        price: PriceQ = None,
-        in_stock: InStockQ = None,
-        role: RoleQ = None,
-        series: SeriesQ = None,
+        shop_filters: ShopFilters,
         sort: SortQ = "position",
         limit: PageLimitQ = 50,
         cursor: CursorQ = None,
@@ -180,10 +196,7 @@ class StorefrontController(Controller):
         regular price, in stock, series), filtered and sorted, one keyset page at a time (`next_cursor`;
         a cursor belongs to its query). Bad filters are a 400 naming the parameter."""
         chosen = service.negotiate((await service.config(conn))[0], locale, accept_language)
-        parsed = await listing.parse_filters(
-            conn, category=category, filters=filter or [], price=price, in_stock=in_stock, role=role, series=series
-        )
-        page = await listing.category_page(conn, parsed, sort=sort, limit=limit, cursor=cursor, locale=chosen)
+        page = await listing.category_page(conn, shop_filters, sort=sort, limit=limit, cursor=cursor, locale=chosen)
         return as_cached(page, if_none_match, chosen)
 
     @get(
@@ -192,16 +205,12 @@ class StorefrontController(Controller):
         summary="The filters of a category page, with counts",
         opt=ANYONE,
         responses=NOT_MODIFIED,
+        dependencies=SHOP_FILTERS,
     )
     async def facets(
         self,
         conn: Conn,
-        category: CategoryQ,
-        filter: FilterQ = None,
-        price: PriceQ = None,
-        in_stock: InStockQ = None,
-        role: RoleQ = None,
-        series: SeriesQ = None,
+        shop_filters: ShopFilters,
         locale: LocaleQ = None,
         accept_language: AcceptLanguageH = None,
         if_none_match: IfNoneMatchH = None,
@@ -212,10 +221,7 @@ class StorefrontController(Controller):
         for numbers and measurements (in the base unit); the price bounds (without the price filter); the
         total under every filter."""
         chosen = service.negotiate((await service.config(conn))[0], locale, accept_language)
-        parsed = await listing.parse_filters(
-            conn, category=category, filters=filter or [], price=price, in_stock=in_stock, role=role, series=series
-        )
-        return as_cached(await listing.facets(conn, parsed, chosen), if_none_match, chosen)
+        return as_cached(await listing.facets(conn, shop_filters, chosen), if_none_match, chosen)
 
     @get(
         "/products/{code:str}",

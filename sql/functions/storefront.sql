@@ -491,6 +491,24 @@ BEGIN
 END
 $$;
 
+-- The listed products a category page's filters let through: $1 tokens all present (the subtree's `c:<id>`
+-- first), $2 tokens of which one is present, both answered by the tokens' GIN index together; $3
+-- {attribute: [tokens]} one of each present; $4 {attribute: [min, max]} in base units; price bounds. (An SQL
+-- function the planner inlines: the page and its count use one definition of the filters.)
+CREATE FUNCTION merch_storefront_hits(p_all text[], p_any text[], p_groups jsonb, p_ranges jsonb,
+                                      p_price_min numeric, p_price_max numeric)
+RETURNS SETOF storefront_products LANGUAGE sql STABLE AS $$
+    SELECT s.* FROM storefront_products s
+     WHERE s.listed AND s.tokens @> p_all AND s.tokens && p_any
+       AND NOT EXISTS (SELECT 1 FROM jsonb_each(p_groups) g
+                        WHERE NOT s.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
+       AND NOT EXISTS (SELECT 1 FROM jsonb_each(p_ranges) r
+                        WHERE NOT coalesce((s.numbers ->> r.key)::numeric
+                                           BETWEEN coalesce((r.value ->> 0)::numeric, '-Infinity')
+                                               AND coalesce((r.value ->> 1)::numeric, 'Infinity'), false))
+       AND (p_price_min IS NULL OR s.price >= p_price_min) AND (p_price_max IS NULL OR s.price <= p_price_max)
+$$;
+
 -- Events of this transaction go to the feed at its commit, with ids in commit order: the flush takes an
 -- exclusive lock that is held until the commit, so a reader that sees an event sees every smaller id.
 CREATE FUNCTION merch_queue_flush_events() RETURNS void LANGUAGE plpgsql AS $$

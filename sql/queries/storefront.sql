@@ -50,12 +50,10 @@ SELECT code::text, type, visibility, filterable, validation ->> 'unit_family' AS
   FROM attributes WHERE code = ANY ($1::text[]);
 
 -- name: list_cards :many
--- One page of listed products under a category page's filters: $1 tokens all present (`c:<category id>`
--- first: the subtree), $2 tokens of which one is present (an attribute's OR'ed values; the category token
--- when none), both answered by the tokens' GIN index together; $3 {attribute: [tokens]} one of each present
--- (further attributes with several values), $4 {attribute: [min, max]} in base units, $5 / $6 price bounds,
--- $7 sort, after the keyset ($8 sort value, $9 product id), $10 rows, $11 locale, $12 default locale,
--- $13 now.
+-- One page of listed products under a category page's filters ($1 to $6: merch_storefront_hits — tokens
+-- all present, the subtree's first; tokens of which one, an attribute's OR'ed values or the category's again;
+-- further attributes with several values; ranges; price bounds), $7 sort, after the keyset ($8 sort value,
+-- $9 product id), $10 rows, $11 locale, $12 default locale, $13 now.
 WITH hits AS (
     SELECT s.product_id, s.code, s.card, s.price, s.regular, s.currency, s.in_stock, s.stale_at,
            CASE $7::text
@@ -65,15 +63,7 @@ WITH hits AS (
                WHEN 'newest' THEN -extract(epoch FROM s.created_at)
                WHEN 'best_selling' THEN -s.sold::numeric
            END AS k
-      FROM storefront_products s
-     WHERE s.listed AND s.tokens @> $1::text[] AND s.tokens && $2::text[]
-       AND NOT EXISTS (SELECT 1 FROM jsonb_each($3::jsonb) g
-                        WHERE NOT s.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
-       AND NOT EXISTS (SELECT 1 FROM jsonb_each($4::jsonb) r
-                        WHERE NOT coalesce((s.numbers ->> r.key)::numeric
-                                           BETWEEN coalesce((r.value ->> 0)::numeric, '-Infinity')
-                                               AND coalesce((r.value ->> 1)::numeric, 'Infinity'), false))
-       AND ($5::numeric IS NULL OR s.price >= $5) AND ($6::numeric IS NULL OR s.price <= $6)
+      FROM merch_storefront_hits($1::text[], $2::text[], $3::jsonb, $4::jsonb, $5::numeric, $6::numeric) s
 )
 SELECT h.product_id, h.code, h.k,
        merch_localized(h.card -> 'labels', $11::text, $12::text) AS label, h.card ->> 'image' AS image,
@@ -247,15 +237,7 @@ SELECT code::text, type, labels, display_priority, validation ->> 'unit_family' 
 
 -- name: count_cards :val
 -- How many products a category page has under its filters (parameters as list_cards' first six).
-SELECT count(*) FROM storefront_products s
- WHERE s.listed AND s.tokens @> $1::text[] AND s.tokens && $2::text[]
-   AND NOT EXISTS (SELECT 1 FROM jsonb_each($3::jsonb) g
-                    WHERE NOT s.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
-   AND NOT EXISTS (SELECT 1 FROM jsonb_each($4::jsonb) r
-                    WHERE NOT coalesce((s.numbers ->> r.key)::numeric
-                                       BETWEEN coalesce((r.value ->> 0)::numeric, '-Infinity')
-                                           AND coalesce((r.value ->> 1)::numeric, 'Infinity'), false))
-   AND ($5::numeric IS NULL OR s.price >= $5) AND ($6::numeric IS NULL OR s.price <= $6);
+SELECT count(*) FROM merch_storefront_hits($1::text[], $2::text[], $3::jsonb, $4::jsonb, $5::numeric, $6::numeric);
 
 -- name: get_card_price_now :one
 -- The price to show of a product whose stored one went stale with time: computed now ($3).
