@@ -316,7 +316,7 @@ BEGIN
         SELECT s.product_id, string_agg(concat_ws(' ', s.sku, s.barcode), ' ') AS words
           FROM skus s WHERE s.product_id = ANY (p_products) GROUP BY s.product_id
     ), series AS (
-        SELECT ps.product_id, array_agg(se.code::text ORDER BY se.code) AS codes,
+        SELECT ps.product_id, array_agg(DISTINCT se.code::text ORDER BY se.code::text) AS codes,  -- (a row per label)
                string_agg(e.v, ' ') AS texts
           FROM product_series ps JOIN series se ON se.id = ps.series_id
           LEFT JOIN LATERAL jsonb_each_text(se.labels) e(k, v) ON true

@@ -58,7 +58,7 @@ async def test_a_product_page_shows_public_attributes_in_shopper_attention_order
     assert page["series"] == [
         {
             "code": "silk-series",
-            "label": "silk-series",
+            "label": "Silk series",
             "products": [  # its listed products, this one among them (lotus is a draft)
                 {"code": "peony", "label": "Silk scarf peony", "image": "https://img.example/peony.jpg"},
                 {"code": "wave", "label": "Silk scarf wave", "image": "https://img.example/wave.jpg"},
