@@ -132,7 +132,7 @@ async def shop(conn: asyncpg.Connection) -> None:
         await f.bind(conn, "scarves", attribute)
     await f.series(conn, "silk-series")
     await conn.execute(
-        "UPDATE series SET labels = '{\"en\": \"Silk series\", \"zh-CN\": \"丝巾系列\"}' WHERE code = 'silk-series'"
+        'UPDATE series SET labels = \'{"en": "Silk series", "zh-CN": "丝巾系列"}\' WHERE code = \'silk-series\''
     )
     for n, (code, attributes) in enumerate(PRODUCTS.items()):
         await f.product(

@@ -3,13 +3,13 @@ rules invalid (pure rules; the values themselves are checked in values.py)."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Annotated
 
 import msgspec
 
 from domain.attributes import units
+from domain.attributes.regex import RegexError, compile_rule
 from domain.errors import FieldError, pointer_join
 
 MaxLength = Annotated[
@@ -64,13 +64,16 @@ def rule_errors(type_: str, rules: ValidationRules, base: str = "/validation") -
         )
     if rules.regex is not None and "regex" in APPLICABLE[type_]:
         try:
-            re.compile(rules.regex)
-        except re.error as exc:
+            compile_rule(rules.regex)
+        except RegexError as exc:
             errors.append(
                 FieldError(
                     pointer=pointer_join(base, "regex"),
                     code="invalid_regex",
-                    message=f"Not a valid regular expression: {exc}.",
+                    message=(
+                        "Not a regular expression RE2 matches in linear time "
+                        f"(no backreferences or lookarounds): {exc}."
+                    ),
                 )
             )
     for rule in ("min", "max"):

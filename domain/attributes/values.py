@@ -10,13 +10,13 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
 
 from domain.attributes import units
+from domain.attributes.regex import RegexError, compile_rule
 from domain.errors import FieldError, pointer_join
 
 AttributeType = Literal[
@@ -47,11 +47,6 @@ class AttributeDef(msgspec.Struct, frozen=True, kw_only=True):
     visibility: Visibility = "internal"
     validation: Validation = Validation()
     options: frozenset[str] = frozenset()
-
-
-@lru_cache(maxsize=1024)
-def _compiled(regex: str) -> re.Pattern[str]:
-    return re.compile(regex)
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -113,8 +108,15 @@ def _text(defn: AttributeDef, value: Any, pointer: str) -> tuple[Any, list[Field
             return None, _err(pointer, "invalid_url", "Must be an absolute http(s) URL.")
         if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
             return None, _err(pointer, "invalid_url", "Must be an absolute http(s) URL.")
-    if defn.validation.regex is not None and not _compiled(defn.validation.regex).fullmatch(value):
-        return None, _err(pointer, "invalid_format", f"Must match {defn.validation.regex}.")
+    if defn.validation.regex is not None:
+        try:
+            matched = compile_rule(defn.validation.regex).fullmatch(value)
+        except RegexError:  # a rule written before rules were checked for RE2: nothing can match it
+            return None, _err(
+                pointer, "invalid_format", f"The rule {defn.validation.regex} cannot be checked; fix the attribute."
+            )
+        if not matched:
+            return None, _err(pointer, "invalid_format", f"Must match {defn.validation.regex}.")
     return value, []
 
 

@@ -323,5 +323,3 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
 async def _total(conn: asyncpg.Connection, filters: Filters) -> int:
     tokens, any_of, groups = filters.index_terms()
     return await store.count_cards(conn, tokens, any_of, groups, filters.ranges, filters.price_min, filters.price_max)
-
-

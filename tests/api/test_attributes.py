@@ -155,6 +155,8 @@ async def test_rules_that_do_not_fit_the_type_are_each_a_422_at_their_pointer(ap
             [("/validation/regex", "not_applicable"), ("/validation/decimals", "not_applicable")],
         ),
         ("text", {"regex": "(unclosed"}, [("/validation/regex", "invalid_regex")]),
+        ("text", {"regex": "(a)\\1"}, [("/validation/regex", "invalid_regex")]),  # a backreference: no RE2
+        ("text", {"regex": "a(?=b)"}, [("/validation/regex", "invalid_regex")]),  # a lookahead: no RE2
         ("integer", {"min": "1.5"}, [("/validation/min", "wrong_type")]),
         ("decimal", {"min": 10, "max": 9}, [("/validation/min", "min_above_max")]),
         ("decimal", {"max": "NaN"}, [("/validation/max", "invalid")]),
