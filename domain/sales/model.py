@@ -71,6 +71,11 @@ class StoredUpload(msgspec.Struct, frozen=True, kw_only=True):
     response: SalesResult
 
 
+# Business days are from this one on: an earlier date is a typo (year 1 stored as `-infinity` in monthly
+# rollups and broke every report of the whole tree) and is refused.
+EARLIEST_DAY = date(2000, 1, 1)
+
+
 def _latest_day() -> date:
     # A day is "in the future" only once it has not begun anywhere on Earth (UTC+14 is the earliest zone).
     return (datetime.now(UTC) + timedelta(hours=14)).date()
@@ -95,6 +100,14 @@ def _row(value: Any, base: str, latest: date, errors: list[FieldError]) -> Sales
     if fact.day > latest:
         found.append(
             FieldError(pointer=pointer_join(base, "day"), code="future_day", message=f"{fact.day} has not begun yet.")
+        )
+    elif fact.day < EARLIEST_DAY:
+        found.append(
+            FieldError(
+                pointer=pointer_join(base, "day"),
+                code="too_early",
+                message=f"{fact.day} is before {EARLIEST_DAY}, the first business day merchflow takes.",
+            )
         )
     errors += found
     return None if found else fact

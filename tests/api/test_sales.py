@@ -376,3 +376,28 @@ async def test_the_monthly_rollup_moves_with_every_upload_and_equals_a_full_reco
     assert recosted == [dict(r) for r in await conn.fetch(ROLLUP_OF_FACTS)]
     jan_web = [r for r in recosted if r["sku"] == "SQ-RED" and r["channel"] == "web" and r["month"].month == 1]
     assert [str(r["cost"]) for r in jan_web] == ["400.0000"]  # 4 × 65 on the 5th + 2 × 70 on the 6th
+
+
+async def test_a_day_before_2000_is_refused_and_nothing_is_written(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await catalog(conn)
+    r = await post(
+        api,
+        [
+            fact("2000-01-01", "SQ-RED", "web", 1, "10.00"),
+            fact("0001-01-01", "SQ-RED", "web", 1, "10.00"),
+            fact("1999-12-31", "SQ-RED", "shop", 1, "10.00"),
+        ],
+    )
+    assert r.status_code == 422, r.text
+    assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [
+        ("/facts/1/day", "too_early"),
+        ("/facts/2/day", "too_early"),
+    ]
+    assert (
+        r.json()["errors"][0]["message"] == "0001-01-01 is before 2000-01-01, the first business day merchflow takes."
+    )
+    assert await conn.fetchval("SELECT count(*) FROM sales_facts") == 0
+    accepted = await post(api, [fact("2000-01-01", "SQ-RED", "web", 1, "10.00")])
+    assert accepted.status_code == 200, accepted.text
