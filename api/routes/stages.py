@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from litestar import Controller, Response, get, post, put
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, LimitQ, entity, expected
@@ -153,6 +153,8 @@ class JobController(Controller):
         return await jobs.list_jobs(conn, state=job_state, limit=limit, cursor=cursor)
 
     @get("/{job_id:int}", operation_id="getJob", summary="A background job's progress", opt=READERS)
-    async def get_job(self, conn: Conn, job_id: FromPath[int]) -> Job:
+    async def get_job(
+        self, conn: Conn, job_id: Annotated[int, Parameter(ge=1, le=2**63 - 1, description="A job's id.")]
+    ) -> Job:
         """`done` of `total` products, `progress` in [0, 1], and the state."""
         return await jobs.get_job(conn, job_id)

@@ -45,7 +45,16 @@ class StockController(Controller):
         sku: SkuQ = None,
         warehouse: WarehouseQ = None,
         location: LocationQ = None,
-        below: Annotated[int | None, _q("below", "Only rows whose available quantity is below this.")] = None,
+        below: Annotated[
+            int | None,
+            QueryParameter(
+                name="below",
+                required=False,
+                ge=0,
+                le=2_147_483_647,
+                description="Only rows whose available quantity is below this.",
+            ),
+        ] = None,
         low: Annotated[bool, _q("low", "Only rows at or below the SKU's reorder point.")] = False,
         include_empty: Annotated[bool, _q("include_empty", "Also bins that held the SKU and are empty now.")] = False,
         limit: LimitQ = 50,

@@ -79,7 +79,7 @@ async def worklist(
     """Incomplete products (keyset by code) with counts per stage and per category below the filter."""
     if stage is not None and stage not in STAGES:
         raise param_error("stage", "unknown_stage", f"{stage!r} is not a stage; stages are {', '.join(STAGES)}.")
-    if not Decimal(0) < below <= Decimal(1):
+    if not below.is_finite() or not Decimal(0) < below <= Decimal(1):  # (NaN compares with nothing)
         raise param_error("below", "out_of_range", "`below` is a completeness ratio in (0, 1].")
     path, depth = await _scope(conn, category)
     role_id = await _role_id(conn, role)
