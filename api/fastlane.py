@@ -68,6 +68,8 @@ def _json(status: int, body: bytes, extra: Headers = ()) -> Answer:  # type: ign
 
 async def post_movements(call: Call) -> Answer | None:
     """POST /v1/stock/movements: decode, apply with the requests arriving alongside, answer 201."""
+    if guard.body_flaw(call.body) is not None:
+        return None  # the route's answer: a 400 naming the flaw
     try:
         body = msgspec.json.decode(call.body, type=MovementRequest)
     except (msgspec.DecodeError, msgspec.ValidationError):

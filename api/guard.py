@@ -7,12 +7,12 @@ as a parameter PostgreSQL refuses (a 500). Every other request passes through un
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import msgspec
 
-from api.problems import PROBLEM_JSON, Problem
 from domain.errors import FieldError
 
 
@@ -28,6 +28,30 @@ def _flaw(raw: bytes) -> str | None:
     return None
 
 
+# Bodies: JSON nested deeper than this is refused before a parser or a validator recurses into it.
+MAX_DEPTH = 64
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def body_flaw(raw: bytes) -> str | None:
+    """What makes a request body unusable whatever its route: bytes that are not UTF-8, a NUL character in a
+    string (`\\u0000`: PostgreSQL's text cannot hold it), nesting deeper than MAX_DEPTH."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "The request body is not UTF-8."
+    if b"\\u0000" in raw:
+        return "A string in the body contains a NUL character (\\u0000), which text cannot hold."
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:  # only then is the nesting worth measuring
+        depth = 0
+        for bracket in _BRACKET.findall(_STRING.sub(b'""', raw)):
+            depth += 1 if bracket in (b"[", b"{") else -1
+            if depth > MAX_DEPTH:
+                return f"The body nests deeper than {MAX_DEPTH} levels."
+    return None
+
+
 def flaw_of(scope: Any) -> tuple[str, str] | None:
     """Where (`path` or `query`) and what makes an HTTP request unusable; None for nearly every request."""
     raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
@@ -40,6 +64,8 @@ def flaw_of(scope: Any) -> tuple[str, str] | None:
 
 async def refuse(send: Any, where: str, flaw: str) -> None:
     """Answer the 400 problem of flaw_of's finding."""
+    from api.problems import PROBLEM_JSON, Problem  # (problems uses body_flaw: imported when first needed)
+
     detail = f"The request's {'path' if where == 'path' else 'query string'} {flaw}."
     body = msgspec.json.encode(
         Problem(

@@ -16,6 +16,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from api import guard
 from domain.errors import (
     Conflict,
     DomainError,
@@ -126,7 +127,11 @@ async def keep_raw_body(request: Request[Any, Any, Any]) -> None:
     is read again field by field, to name every invalid field at once. (The framework caches the body, so
     it is read from the client once.)"""
     if request.method in _BODY_METHODS and request.route_handler.parsed_data_field is not None:
-        request.state[RAW_BODY] = await request.body()
+        raw = await request.body()
+        flaw = guard.body_flaw(raw)
+        if flaw is not None:
+            raise MalformedJson(flaw)
+        request.state[RAW_BODY] = raw
 
 
 def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:

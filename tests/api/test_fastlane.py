@@ -219,3 +219,15 @@ async def test_storefront_pages_off_the_happy_path_are_answered_by_the_route(
     assert lane.served == served
     assert by_lane.status_code == status, by_lane.text
     same(by_lane, by_route)
+
+
+async def test_a_movement_with_a_nul_character_is_the_routes_400(
+    framework: Any, lane: FastLane, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    body = {**move("receive", 1), "reference": "PO-\u0000-1"}
+    served = lane.served
+    by_lane, by_route = await post(lane, body), await post(framework, body)
+    assert lane.served == served
+    assert by_lane.status_code == 400 and by_lane.json()["code"] == "malformed-json"
+    same(by_lane, by_route)

@@ -40,3 +40,34 @@ async def test_chinese_text_in_path_and_query_passes(as_role: Any, conn: asyncpg
         missing = await http.get("/v1/products/真丝")
     assert r.status_code == 200
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"[" * 1000 + b"]" * 1000, "The body nests deeper than 64 levels."),
+        (b'{"code": "x", "labels": {"en": ' + b"[" * 65 + b"]" * 65 + b"}}", "The body nests deeper than 64 levels."),
+        (b'{"code": "\xff\xfe", "labels": {}}', "The request body is not UTF-8."),
+        (
+            b'{"code": "a", "labels": {"en": "a\\u0000b"}, "level_names": ["x"]}',
+            "A string in the body contains a NUL character (\\u0000), which text cannot hold.",
+        ),
+    ],
+)
+async def test_a_body_too_deep_not_utf8_or_with_nul_is_a_400_and_nothing_is_written(
+    as_role: Any, conn: asyncpg.Connection, body: bytes, detail: str
+) -> None:
+    async with as_role("admin") as http:
+        r = await http.post("/v1/category-trees", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert (r.json()["code"], r.json()["detail"]) == ("malformed-json", detail)
+    assert await conn.fetchval("SELECT count(*) FROM category_trees") == 0
+
+
+async def test_brackets_inside_strings_do_not_count_as_nesting(as_role: Any, conn: asyncpg.Connection) -> None:
+    async with as_role("admin") as http:
+        r = await http.post(
+            "/v1/category-trees",
+            json={"code": "web", "labels": {"en": "[" * 100 + "{" * 100}, "level_names": ["shelf"]},
+        )
+    assert r.status_code == 201, r.text
