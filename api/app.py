@@ -16,7 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
-from api import __version__, db, metrics
+from api import __version__, db, metrics, params
 from api.auth import PUBLIC, KeyCache, auth_middleware, declared_roles
 from api.fastlane import FastLane
 from api.http import DEPENDENCIES
@@ -148,7 +148,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
         dependencies=DEPENDENCIES,
         middleware=[metrics_middleware, auth_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=keep_raw_body,
+        before_request=before_request,
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
@@ -160,7 +160,14 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     check_declared_roles(app)
     document_problems(app)
+    params.install(app)
     return app
+
+
+async def before_request(request: Any) -> None:
+    """Before a handler runs: refuse query parameters it does not take; keep the raw body for validation."""
+    params.check_query(request)
+    await keep_raw_body(request)
 
 
 def movement_writer(pool: db.FairPool | asyncpg.Pool | db.OneConnectionPool, settings: Settings) -> MovementWriter:

@@ -1,0 +1,48 @@
+"""A query parameter a route does not take is a 400 naming it and what the route takes — never silently
+ignored (`GET /v1/products?barcode=…` used to answer every product with 200)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests import factories as f
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/v1/products?barcode=6901234560015", "barcode"),
+        ("/v1/products?category=scarves&colour=red", "colour"),
+        ("/v1/products/sq-1?expand=skus", "expand"),
+        ("/v1/storefront/products?category=scarves&color=red", "color"),
+        ("/v1/stock?sku=X&bellow=3", "bellow"),
+    ],
+)
+async def test_an_unknown_query_parameter_is_a_400_naming_it(
+    as_role: Any, conn: asyncpg.Connection, url: str, parameter: str
+) -> None:
+    await f.tree(conn)
+    await f.category(conn, "scarves")
+    await f.product(conn, "sq-1", "scarves")
+    async with as_role("admin") as http:
+        r = await http.get(url)
+    assert r.status_code == 400, r.text
+    problem = r.json()
+    assert problem["code"] == "invalid-parameter"
+    assert problem["errors"][0]["parameter"] == parameter
+    assert problem["errors"][0]["code"] == "unknown_parameter"
+    assert "it takes:" in problem["detail"]
+
+
+async def test_declared_parameters_pass(as_role: Any, conn: asyncpg.Connection) -> None:
+    await f.tree(conn)
+    await f.category(conn, "scarves")
+    await f.product(conn, "sq-1", "scarves")
+    async with as_role("admin") as http:
+        listing = await http.get("/v1/products", params={"category": "scarves", "limit": 5})
+        detail = await http.get("/v1/products/sq-1")
+    assert listing.status_code == 200 and [p["code"] for p in listing.json()["items"]] == ["sq-1"]
+    assert detail.status_code == 200
