@@ -130,6 +130,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
         app.state.embedded_server = server  # keeps the embedded server alive while this worker runs
         own = await db.create_pool(dsn, settings)
         app.state.pool = db.FairPool(own, settings.db_pool_max)
+        app.state.pool.watch(dsn)
         app.state.movements = movement_writer(app.state.pool, settings)
         runner = JobRunner(own, workers=settings.job_workers, poll_seconds=1.0)
         runner.start()
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
         finally:
             await runner.stop()
             await app.state.movements.wait_idle()
+            await app.state.pool.stop_watching()
             await own.close()
 
     docs_assets = create_static_files_router(

@@ -29,6 +29,7 @@ from litestar.types import Receive, ReceiveMessage, Scope, Send
 
 from api import guard
 from api.auth import ROLES_KEY, principal_for
+from api.db import DatabaseUnavailable
 from api.metrics import REGISTRY
 from domain.errors import DomainError
 from domain.keys.model import Principal
@@ -188,10 +189,13 @@ class FastLane:
 
     async def _try(self, scope: Any, body: bytes, lane: Lane, param: str) -> Answer | None:
         state = self.app.state
-        principal = await principal_for(scope, state)
-        if principal is None or not principal.has_any(self.roles[lane]):
-            return None
-        return await lane.handler(Call(scope=scope, body=body, principal=principal, state=state, param=param))
+        try:
+            principal = await principal_for(scope, state)
+            if principal is None or not principal.has_any(self.roles[lane]):
+                return None
+            return await lane.handler(Call(scope=scope, body=body, principal=principal, state=state, param=param))
+        except DatabaseUnavailable:
+            return None  # the route answers: a 503 problem
 
 
 def _route(app: Litestar, path: str) -> Any:

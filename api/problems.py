@@ -16,7 +16,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from api import guard
+from api import db, guard
 from domain.errors import (
     Conflict,
     DomainError,
@@ -66,6 +66,12 @@ HTTP_PROBLEMS: list[tuple[str, int, str, str]] = [
     ),
     ("internal-error", 500, "Internal server error", "A fault on our side; logged, never explained in the answer."),
     ("statement-timeout", 503, "Service unavailable", "The query took longer than MERCH_STATEMENT_TIMEOUT_MS; retry."),
+    (
+        "database-unavailable",
+        503,
+        "Service unavailable",
+        "The database does not answer (gone, frozen, shutting down): answered within a second; retry.",
+    ),
 ]
 _HTTP_CODES = {status: (code, title) for code, status, title, _ in HTTP_PROBLEMS if status not in (409, 500, 503)}
 
@@ -216,7 +222,42 @@ def on_query_canceled(request: Request[Any, Any, Any], exc: asyncpg.QueryCancele
     )
 
 
+def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    return problem_response(
+        request,
+        503,
+        "database-unavailable",
+        "Service unavailable",
+        "The database does not answer; try again shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
+_UNAVAILABLE = (
+    db.DatabaseUnavailable,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    ConnectionError,
+)
+
+
+def _unavailable(exc: BaseException | None, depth: int = 0) -> bool:
+    """Whether an error is, or was caused by, the database not answering (also inside a group, or raised
+    again by a dependency's clean-up)."""
+    if exc is None or depth > 5:
+        return False
+    if isinstance(exc, _UNAVAILABLE):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_unavailable(e, depth + 1) for e in exc.exceptions)
+    return _unavailable(exc.__cause__ or exc.__context__, depth + 1)
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    if _unavailable(exc):
+        return on_database_unavailable(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(
         request, 500, "internal-error", "Internal server error", "Something went wrong on our side; it has been logged."
@@ -229,6 +270,13 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: on_http_exception,
     asyncpg.IntegrityConstraintViolationError: on_integrity_error,
     asyncpg.QueryCanceledError: on_query_canceled,
+    db.DatabaseUnavailable: on_database_unavailable,
+    # a connection cut by the pool's watchdog, refused, or closed by a database shutting down
+    asyncpg.exceptions.ConnectionDoesNotExistError: on_database_unavailable,
+    asyncpg.PostgresConnectionError: on_database_unavailable,
+    asyncpg.exceptions.AdminShutdownError: on_database_unavailable,
+    asyncpg.exceptions.CannotConnectNowError: on_database_unavailable,
+    ConnectionError: on_database_unavailable,
     Exception: on_unexpected,
     500: on_unexpected,
 }

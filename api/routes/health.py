@@ -33,7 +33,7 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[Readiness]:
     """Ready when the database answers, every migration is applied and the routines are those of the code;
     503 otherwise."""
     try:
-        async with request.app.state.pool.acquire(timeout=2) as conn:
+        async with request.app.state.pool.acquire() as conn:
             todo = await migrate.pending(conn)
             routines_current = not await migrate.routines_pending(conn)
     except Exception as exc:

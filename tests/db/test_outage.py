@@ -1,0 +1,102 @@
+"""The database frozen (SIGSTOP on its postmaster and every backend of the test's database) under load: each
+request that needs it answers a 503 problem with Retry-After within a second, /readyz says not ready at once,
+no write is half-applied, and service resumes by itself when the database is back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from api import db
+from api.app import asgi_app
+from api.settings import Settings
+from tests.conftest import KEYS, Server, clone, drop
+
+
+@pytest.fixture
+async def watched(server: Server, template: str) -> AsyncIterator[tuple[db.FairPool, str]]:
+    name = f"merch_o_{uuid.uuid4().hex[:12]}"
+    await clone(server, template, name)
+    pool = await db.create_pool(server.dsn(name), Settings(MERCH_DB_POOL_MAX=8))  # type: ignore[call-arg]
+    fair = db.FairPool(pool, 8)
+    fair.watch(server.dsn(name))
+    try:
+        yield fair, name
+    finally:
+        await fair.stop_watching()
+        pool.terminate()
+        await drop(server, name)
+
+
+async def frozen_pids(server: Server, database: str) -> list[int]:
+    """The postmaster and every backend of the database."""
+    admin = await asyncpg.connect(server.admin_dsn)
+    try:
+        data = Path(await admin.fetchval("SHOW data_directory"))
+        backends = [
+            r["pid"] for r in await admin.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
+        ]
+    finally:
+        await admin.close()
+    postmaster = int((data / "postmaster.pid").read_text().splitlines()[0])
+    return [postmaster, *backends]
+
+
+async def timed(http: httpx.AsyncClient, method: str, path: str, **kw: Any) -> tuple[httpx.Response, float]:
+    started = time.perf_counter()
+    r = await http.request(method, path, **kw)
+    return r, time.perf_counter() - started
+
+
+async def test_a_frozen_database_is_a_503_within_a_second_and_service_resumes(
+    server: Server, watched: tuple[db.FairPool, str]
+) -> None:
+    fair, name = watched
+    app = asgi_app(Settings(), pool=fair)  # type: ignore[arg-type]
+    headers = {"Authorization": f"Bearer {KEYS['admin']}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers) as http:
+        assert (await http.get("/v1/category-trees")).status_code == 200  # the key is cached from here on
+        pids = await frozen_pids(server, name)
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            answers = await asyncio.wait_for(
+                asyncio.gather(
+                    *[timed(http, "GET", "/v1/category-trees") for _ in range(6)],
+                    timed(http, "GET", "/v1/products/anything"),
+                    timed(
+                        http,
+                        "POST",
+                        "/v1/category-trees",
+                        json={"code": "during", "labels": {"en": "During"}, "level_names": ["shelf"]},
+                    ),
+                    timed(http, "GET", "/readyz"),
+                ),
+                5,
+            )  # (a request hanging on the frozen database fails the test instead of hanging it)
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        for r, seconds in answers[:-1]:
+            assert r.status_code == 503, r.text
+            assert r.json()["code"] == "database-unavailable"
+            assert r.headers["retry-after"] == "1"
+            assert seconds < 1.0, seconds
+        ready, seconds = answers[-1]
+        assert ready.status_code == 503 and seconds < 1.0
+        await asyncio.wait_for(fair.up.wait(), 10)  # the watchdog sees the database again
+        assert (await http.get("/v1/category-trees")).status_code == 200
+        assert (await http.get("/readyz")).status_code == 200
+    async with fair.acquire() as conn:  # the write cut mid-way left nothing behind
+        assert await conn.fetchval("SELECT count(*) FROM category_trees WHERE code = 'during'") == 0
+        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE code = 'during'") == 0
