@@ -104,6 +104,7 @@ async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
         init=init_connection,
         reset=release_connection,
         server_settings=server_settings,
+        timeout=ACQUIRE_TIMEOUT,  # opening a connection: a database that does not answer is a 503 in time
     )
     assert pool is not None
     return pool
@@ -167,7 +168,9 @@ class FairPool:
             if self.down:  # it went down while this request waited for its place
                 raise DatabaseUnavailable("The database does not answer.")
             try:
-                holder = self.pool.acquire(timeout=wait)
+                # (no timeout here: asyncpg would wrap every acquire in a task; a place in the gate means a
+                # connection is idle or may be opened, and opening one is bounded by the pool's connect timeout)
+                holder = self.pool.acquire()
                 conn = await holder.__aenter__()
             except _LOST as exc:
                 raise DatabaseUnavailable("The database does not answer.") from exc
