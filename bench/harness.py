@@ -3,8 +3,10 @@ stopping a server with its workers, peak memory, and wrk runs read from the shar
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -15,6 +17,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from api import db
+from api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "bench"
@@ -180,3 +185,23 @@ def start_merchflow(env: dict[str, str], workers: int) -> tuple[int, subprocess.
     port = free_port()
     cmd = [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(workers)]
     return port, start(cmd, env, port, "/readyz")
+
+
+def bench_database(folder: str) -> tuple[str, Any, dict[str, str]]:
+    """What every HTTP benchmark starts with: wrk present, the bench database up (MERCH_DATA_DIR, default
+    bench/out/<folder>, or DATABASE_URL), and the environment both servers run with. Keep the returned
+    server handle alive for as long as the database is needed."""
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk")
+    data_dir = Path(os.environ.get("MERCH_DATA_DIR", ROOT / "bench" / "out" / folder))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["MERCH_DATA_DIR"] = str(data_dir)
+    dsn, server = asyncio.run(db.prepare_database(Settings()))
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "MERCH_LOG_LEVEL": "warning",
+        "MERCH_WRK_SHARED": str(SHARED / "wrk"),
+        "FLOOR_POOL": "16",
+    }
+    return dsn, server, env

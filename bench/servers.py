@@ -11,30 +11,18 @@ Uses MERCH_DATA_DIR (default bench/out/servers) or DATABASE_URL for the floor's 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
-import shutil
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
-from api import db
-from api.settings import Settings
-from bench.harness import PROGRAMS, ROOT, SHARED, free_port, server_command, start, stop, wrk
+from bench.harness import PROGRAMS, SHARED, bench_database, free_port, server_command, start, stop, wrk
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 ROUTES = {"constant": SHARED / "wrk" / "summary.lua", "pk fetch": SHARED / "wrk" / "floor_product.lua"}
 
 
 def main(args: argparse.Namespace) -> None:
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install wrk")
-    data_dir = Path(os.environ.get("MERCH_DATA_DIR", ROOT / "bench" / "out" / "servers"))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["MERCH_DATA_DIR"] = str(data_dir)
-    dsn, server = asyncio.run(db.prepare_database(Settings()))
-    env = {**os.environ, "DATABASE_URL": dsn, "FLOOR_POOL": "16", "MERCH_WRK_SHARED": str(SHARED / "wrk")}
+    _dsn, server, env = bench_database("servers")
     subprocess.run([sys.executable, str(SHARED / "floor_app.py"), "setup"], env=env, check=True)
     print("| program | workers | route | conc | req/s | p50 ms | p99 ms | peak RSS per worker |")
     print("|---|---|---|---|---|---|---|---|")

@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
-import sys
 import warnings
-from pathlib import Path
 
 import asyncpg
 
 from api import db, migrate
-from api.settings import Settings
-from bench.harness import ROOT, SERVER, SHARED, Side, alternate, start_floor, start_merchflow, stop, table
+from bench.harness import (
+    ROOT,
+    SERVER,
+    SHARED,
+    Side,
+    alternate,
+    bench_database,
+    start_floor,
+    start_merchflow,
+    stop,
+    table,
+)
 from domain.keys import service as keys
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -120,24 +126,10 @@ async def check(dsn: str) -> tuple[int, int]:
 
 
 def main(args: argparse.Namespace) -> None:
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install wrk")
-    data_dir = Path(os.environ.get("MERCH_DATA_DIR", ROOT / "bench" / "out" / "stock"))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["MERCH_DATA_DIR"] = str(data_dir)
-    settings = Settings()
-    dsn, server = asyncio.run(db.prepare_database(settings))
+    dsn, server, env = bench_database("stock")
     key = asyncio.run(prepare(dsn))
     before_bad, before_picks = asyncio.run(check(dsn))
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "MERCH_LOG_LEVEL": "warning",
-        "MERCH_WORKERS": str(args.workers),
-        "MERCH_BENCH_KEY": key,
-        "MERCH_WRK_SHARED": str(SHARED / "wrk"),
-        "FLOOR_POOL": "16",
-    }
+    env.update(MERCH_WORKERS=str(args.workers), MERCH_BENCH_KEY=key)
     floor_port, floor = start_floor(env, args.workers)
     merch_port, merch = start_merchflow(env, args.workers)
     sides = [

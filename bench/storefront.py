@@ -23,19 +23,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
 import statistics
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import asyncpg
 
 from api import db, migrate
-from api.settings import Settings
-from bench.harness import ROOT, SERVER, SHARED, Side, alternate, start_floor, start_merchflow, stop, table, wrk
+from bench.harness import (
+    ROOT,
+    SERVER,
+    SHARED,
+    Side,
+    alternate,
+    bench_database,
+    start_floor,
+    start_merchflow,
+    stop,
+    table,
+    wrk,
+)
 from domain.keys import service as keys
 from domain.keys.model import Principal
 from domain.products import service as products
@@ -227,12 +234,7 @@ async def writes(dsn: str, n: int, block: int) -> tuple[list[float], list[float]
 
 
 def main(args: argparse.Namespace) -> None:
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install wrk")
-    data_dir = Path(os.environ.get("MERCH_DATA_DIR", ROOT / "bench" / "out" / "data"))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["MERCH_DATA_DIR"] = str(data_dir)
-    dsn, server = asyncio.run(db.prepare_database(Settings()))
+    dsn, server, env = bench_database("data")
     asyncio.run(prepare(dsn, args.products))
     wanted = set(args.only or ["page", "list", "facets", "search", "writes"])
     if "writes" in wanted:
@@ -244,15 +246,7 @@ def main(args: argparse.Namespace) -> None:
         return
     key = asyncio.run(bench_key(dsn, "storefront"))
     count = asyncio.run(_count(dsn))
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "MERCH_LOG_LEVEL": "warning",
-        "MERCH_WRK_SHARED": str(SHARED / "wrk"),
-        "FLOOR_POOL": "16",
-        "MERCH_BENCH_KEY": key,
-        "MERCH_BENCH_PRODUCTS": str(count),
-    }
+    env.update(MERCH_BENCH_KEY=key, MERCH_BENCH_PRODUCTS=str(count))
     floor_port, floor = start_floor(env, args.workers)
     merch_port, merch = start_merchflow(env, args.workers)
     wrk_dir = ROOT / "bench" / "wrk"
