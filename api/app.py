@@ -19,6 +19,7 @@ from swagger_ui_bundle import swagger_ui_path
 from api import __version__, db, metrics, params
 from api.auth import PUBLIC, KeyCache, auth_middleware, declared_roles
 from api.fastlane import FastLane
+from api.headers import security_headers_middleware
 from api.http import DEPENDENCIES
 from api.metrics import metrics_middleware
 from api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem, keep_raw_body
@@ -148,7 +149,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, docs_assets],
         dependencies=DEPENDENCIES,
-        middleware=[metrics_middleware, auth_middleware],
+        middleware=[security_headers_middleware, metrics_middleware, auth_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=before_request,
         openapi_config=openapi_config(),

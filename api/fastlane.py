@@ -30,6 +30,7 @@ from litestar.types import Receive, ReceiveMessage, Scope, Send
 from api import guard
 from api.auth import ROLES_KEY, principal_for
 from api.db import DatabaseUnavailable
+from api.headers import with_security
 from api.metrics import REGISTRY
 from domain.errors import DomainError
 from domain.keys.model import Principal
@@ -182,7 +183,7 @@ class FastLane:
             await self.app(scope, _replay(body, receive) if lane.body else receive, send)
             return
         status, headers, payload = answer
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": with_security(headers)})
         await send({"type": "http.response.body", "body": payload, "more_body": False})
         self.served += 1
         REGISTRY.observe(scope["method"], self.templates[lane], status, time.perf_counter() - started)

@@ -13,6 +13,7 @@ from urllib.parse import unquote_to_bytes
 
 import msgspec
 
+from api.headers import with_security
 from domain.errors import FieldError
 
 
@@ -77,6 +78,6 @@ async def refuse(send: Any, where: str, flaw: str) -> None:
             errors=[FieldError(code="invalid_characters", message=detail, parameter=where)],
         )
     )
-    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    headers = with_security([(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())])
     await send({"type": "http.response.start", "status": 400, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})

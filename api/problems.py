@@ -17,6 +17,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from api import db, guard
+from api.headers import SECURITY_HEADERS
 from domain.errors import (
     Conflict,
     DomainError,
@@ -35,6 +36,7 @@ from domain.validation import body_errors
 log = logging.getLogger("merchflow.api")
 
 PROBLEM_JSON = "application/problem+json"
+SECURITY = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
 
 # The HTTP status of each kind of domain error.
 STATUS: dict[type[DomainError], int] = {
@@ -117,7 +119,9 @@ def problem_response(
         errors=errors or [],
         context=context or {},
     )
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    # (also here: a problem for a path no route matches is made outside the middleware stack)
+    secured = {**SECURITY, **(headers or {})}
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=secured)
 
 
 def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 
 async def test_healthz_and_readyz_answer_without_a_key(app: Any, conn: Any) -> None:
@@ -79,3 +80,21 @@ async def test_a_body_over_the_configured_limit_is_a_413_problem(conn: Any, shar
     assert r.status_code == 413
     assert r.json()["code"] == "body-too-large"
     assert await conn.fetchval("SELECT count(*) FROM category_trees") == 0
+
+
+async def test_metrics_are_for_admin_only(app: Any, conn: Any) -> None:
+    from tests.conftest import client_for
+
+    async with client_for(app, None) as anonymous, client_for(app, "storefront") as shop:
+        assert (await anonymous.get("/metrics")).status_code == 401
+        assert (await shop.get("/metrics")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "path", ["/healthz", "/v1/category-trees", "/v1/category-trees/nope", "/v1/nothing-here", "/v1/products/a%00"]
+)
+async def test_every_answer_carries_the_security_headers(api: httpx.AsyncClient, path: str) -> None:
+    r = await api.get(path)
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["referrer-policy"] == "no-referrer"
