@@ -53,10 +53,19 @@ def body_flaw(raw: bytes) -> str | None:
     return None
 
 
+# A path and query string longer than this together is a 414 (uvicorn itself answers a plain 400 beyond
+# about 64 KB, before any application sees the request).
+MAX_URL = 8192
+
+
 def flaw_of(scope: Any) -> tuple[str, str] | None:
-    """Where (`path` or `query`) and what makes an HTTP request unusable; None for nearly every request."""
+    """Where (`path`, `query` or `url`) and what makes an HTTP request unusable; None for nearly every
+    request."""
     raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
-    for where, raw in (("path", raw_path), ("query", scope.get("query_string", b""))):
+    query = scope.get("query_string", b"")
+    if len(raw_path) + len(query) > MAX_URL:
+        return "url", f"is longer than {MAX_URL} bytes"
+    for where, raw in (("path", raw_path), ("query", query)):
         flaw = _flaw(raw)
         if flaw is not None:
             return where, flaw
@@ -64,20 +73,22 @@ def flaw_of(scope: Any) -> tuple[str, str] | None:
 
 
 async def refuse(send: Any, where: str, flaw: str) -> None:
-    """Answer the 400 problem of flaw_of's finding."""
+    """Answer the problem of flaw_of's finding: 414 for a URL too long, else 400."""
     from api.problems import PROBLEM_JSON, Problem  # (problems uses body_flaw: imported when first needed)
 
-    detail = f"The request's {'path' if where == 'path' else 'query string'} {flaw}."
+    long = where == "url"
+    status, code, title = (414, "uri-too-long", "URI too long") if long else (400, "bad-request", "Bad request")
+    detail = f"The request's {'URL' if long else 'path' if where == 'path' else 'query string'} {flaw}."
     body = msgspec.json.encode(
         Problem(
-            type="/problems/bad-request",
-            title="Bad request",
-            status=400,
+            type=f"/problems/{code}",
+            title=title,
+            status=status,
             detail=detail,
-            code="bad-request",
-            errors=[FieldError(code="invalid_characters", message=detail, parameter=where)],
+            code=code,
+            errors=[FieldError(code="too_long" if long else "invalid_characters", message=detail, parameter=where)],
         )
     )
     headers = with_security([(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())])
-    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})

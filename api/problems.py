@@ -58,6 +58,7 @@ HTTP_PROBLEMS: list[tuple[str, int, str, str]] = [
     ("method-not-allowed", 405, "Method not allowed", "The route does not take this method."),
     ("not-acceptable", 406, "Not acceptable", "No representation matches the Accept header."),
     ("body-too-large", 413, "Request body too large", "The body is larger than MERCH_MAX_BODY_BYTES."),
+    ("uri-too-long", 414, "URI too long", "The path and query string are longer than 8,192 bytes together."),
     ("unsupported-media-type", 415, "Unsupported media type", "The body's Content-Type is not one the route takes."),
     ("too-many-requests", 429, "Too many requests", "The client sent too many requests."),
     (

@@ -71,3 +71,12 @@ async def test_brackets_inside_strings_do_not_count_as_nesting(as_role: Any, con
             json={"code": "web", "labels": {"en": "[" * 100 + "{" * 100}, "level_names": ["shelf"]},
         )
     assert r.status_code == 201, r.text
+
+
+async def test_a_url_longer_than_8_kb_is_a_414_problem(as_role: Any, conn: asyncpg.Connection) -> None:
+    async with as_role("admin") as http:
+        long = await http.get("/v1/products", params={"category": "a" * 9000})
+        fits = await http.get("/v1/products", params={"category": "a" * 8000})
+    assert long.status_code == 414
+    assert (long.json()["code"], long.json()["errors"][0]["parameter"]) == ("uri-too-long", "url")
+    assert fits.status_code == 400 and fits.json()["errors"][0]["parameter"] == "category"
