@@ -52,15 +52,30 @@ LANGUAGE sql STABLE AS $$
      WHERE s.product_id = p_product
 $$;
 
+-- The SKUs of some products as merch_storefront_skus sees them, with their product: computed once per
+-- refresh for the row and the pages alike.
+CREATE TYPE merch_storefront_sku AS (
+    product_id bigint, sku_id bigint, sku text, barcode text, axes jsonb, sale numeric, promotion_price numeric,
+    promotion_code text, promotion_labels jsonb, promotion_ends_at timestamptz, in_stock boolean,
+    stale_at timestamptz
+);
+CREATE FUNCTION merch_storefront_sku_rows(p_products bigint[], p_at timestamptz)
+RETURNS SETOF merch_storefront_sku LANGUAGE sql STABLE AS $$
+    SELECT p.id, s.* FROM unnest(p_products) AS p(id) CROSS JOIN storefront_config c
+     CROSS JOIN LATERAL merch_storefront_skus(p.id, c.currency, p_at) s
+$$;
+
 -- Some products' public attribute values with what the pages show of them, each product's in shopper-
 -- attention order (`n`): the nearest binding's display priority in its home category's attribute set, else
 -- the attribute's own; then the binding's position and the code. Set-based: the bindings of each home
 -- category are resolved once.
+CREATE TYPE merch_storefront_value AS (
+    product_id bigint, n bigint, code text, type text, labels jsonb, group_code text, group_labels jsonb,
+    value jsonb, options jsonb, base numeric
+);
 CREATE FUNCTION merch_storefront_values(p_products bigint[])
-RETURNS TABLE (product_id bigint, n bigint, code text, type text, labels jsonb, group_code text,
-               group_labels jsonb, value jsonb, options jsonb, base numeric)
+RETURNS SETOF merch_storefront_value
 LANGUAGE plpgsql STABLE AS $$
-#variable_conflict use_column
 BEGIN
     RETURN QUERY
     WITH p AS (
@@ -120,7 +135,8 @@ $$;
 -- by merch_storefront_page). Each product's SKUs and attributes are computed once, then written out per
 -- locale. Public attribute values only; the sale price or the running promotion's; in stock; never a
 -- cost, a distribution price, a supplier or a bin.
-CREATE FUNCTION merch_storefront_pages(p_products bigint[], p_at timestamptz)
+CREATE FUNCTION merch_storefront_pages(p_products bigint[], p_at timestamptz, p_values merch_storefront_value[],
+                                       p_skus merch_storefront_sku[])
 RETURNS TABLE (product_id bigint, code text, locale text, doc jsonb)
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
@@ -136,9 +152,9 @@ BEGIN
     ), loc AS (
         SELECT l.locale, cfg.def FROM cfg CROSS JOIN LATERAL unnest(cfg.locales) l(locale)
     ), sk AS (
-        SELECT p.id AS product_id, s.* FROM p CROSS JOIN cfg CROSS JOIN LATERAL merch_storefront_skus(p.id, cfg.currency, p_at) s
+        SELECT * FROM unnest(p_skus)
     ), at AS (
-        SELECT * FROM merch_storefront_values(p_products)
+        SELECT * FROM unnest(p_values)
     ), sk_page AS (
         SELECT sk.product_id, loc.locale,
                merch_money(min(coalesce(least(sk.promotion_price, sk.sale), sk.promotion_price))) AS price,
@@ -262,7 +278,11 @@ $$;
 -- One product's page in one locale computed now (without its series: see merch_storefront_page).
 CREATE FUNCTION merch_storefront_document(p_product bigint, p_locale text, p_at timestamptz) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-    SELECT x.doc FROM merch_storefront_pages(ARRAY[p_product], p_at) x WHERE x.locale = p_locale
+    SELECT x.doc
+      FROM merch_storefront_pages(ARRAY[p_product], p_at,
+                                  ARRAY(SELECT v FROM merch_storefront_values(ARRAY[p_product]) v),
+                                  ARRAY(SELECT k FROM merch_storefront_sku_rows(ARRAY[p_product], p_at) k)) x
+     WHERE x.locale = p_locale
 $$;
 
 -- The CJK characters of a text, and every pair of adjacent ones within a run (Chinese has no spaces: a
@@ -279,7 +299,8 @@ $$;
 -- The storefront rows of some products, as they are now (every lifecycle state: the row says `listed`),
 -- set-based: each product's attributes and SKUs computed once. (PL/pgSQL: its plan is kept per connection;
 -- merch_refresh_storefront says which kind, see there.)
-CREATE FUNCTION merch_storefront_rows(p_products bigint[], p_at timestamptz)
+CREATE FUNCTION merch_storefront_rows(p_products bigint[], p_at timestamptz, p_values merch_storefront_value[],
+                                      p_skus merch_storefront_sku[])
 RETURNS SETOF storefront_products LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN QUERY
@@ -289,7 +310,7 @@ BEGIN
         SELECT p.*, r.code::text AS role_code FROM products p JOIN roles r ON r.id = p.role_id
          WHERE p.id = ANY (p_products)
     ), at AS (
-        SELECT * FROM merch_storefront_values(p_products)
+        SELECT * FROM unnest(p_values)
     ), at_agg AS (
         SELECT at.product_id,
                array_agg(DISTINCT at.code || '=' || o.v) FILTER (WHERE at.type IN ('select', 'multiselect', 'boolean'))
@@ -300,7 +321,7 @@ BEGIN
                    WITH ORDINALITY o(v, n)
          GROUP BY at.product_id
     ), sk AS (
-        SELECT p.id AS product_id, x.* FROM p CROSS JOIN cfg CROSS JOIN LATERAL merch_storefront_skus(p.id, cfg.currency, p_at) x
+        SELECT * FROM unnest(p_skus)
     ), sk_agg AS (
         SELECT sk.product_id, min(coalesce(least(sk.promotion_price, sk.sale), sk.promotion_price)) AS price,
                min(sk.sale) AS regular, bool_or(sk.in_stock) AS in_stock, min(sk.stale_at) AS stale_at
@@ -389,6 +410,8 @@ CREATE FUNCTION merch_refresh_storefront(p_products bigint[]) RETURNS void LANGU
 DECLARE
     v_at timestamptz := clock_timestamp();
     v_plans text := current_setting('plan_cache_mode');
+    v_values merch_storefront_value[];
+    v_skus merch_storefront_sku[];
     v_old storefront_products[];
     v_new storefront_products[];
     v_docs storefront_documents[];
@@ -402,7 +425,9 @@ BEGIN
                        CASE WHEN cardinality(p_products) <= 20 THEN 'force_generic_plan' ELSE 'force_custom_plan' END,
                        true);
     v_old := ARRAY(SELECT s FROM storefront_products s WHERE s.product_id = ANY (p_products));
-    v_new := ARRAY(SELECT r FROM merch_storefront_rows(p_products, v_at) r);
+    v_values := ARRAY(SELECT v FROM merch_storefront_values(p_products) v);  -- once, for the rows and the pages
+    v_skus := ARRAY(SELECT k FROM merch_storefront_sku_rows(p_products, v_at) k);
+    v_new := ARRAY(SELECT r FROM merch_storefront_rows(p_products, v_at, v_values, v_skus) r);
 
     DELETE FROM storefront_products s WHERE s.product_id = ANY (p_products)
        AND s.product_id NOT IN (SELECT n.product_id FROM unnest(v_new) n);
@@ -425,7 +450,8 @@ BEGIN
     v_docs := ARRAY(
         SELECT ROW(f.code, f.locale, f.product_id, convert_to(f.doc::text, 'UTF8'), left(md5(f.doc::text), 24),
                    n.stale_at)::storefront_documents
-          FROM merch_storefront_pages(ARRAY(SELECT n.product_id FROM unnest(v_new) n WHERE n.listed), v_at) f
+          FROM merch_storefront_pages(ARRAY(SELECT n.product_id FROM unnest(v_new) n WHERE n.listed), v_at,
+                                      v_values, v_skus) f
           JOIN unnest(v_new) n ON n.product_id = f.product_id);
     -- which top-level parts of a page changed, per product (for the feed); `besides_stock`: the same when
     -- in-stock flags are left out (a product going in or out of stock has its own event)
