@@ -4,6 +4,7 @@ transitions (views.sql)."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +40,7 @@ V = load("views")
 GET_VIEW_PRODUCT = V.get_view_product.sql
 LIST_VIEW_SKUS = V.list_view_skus.sql
 LIST_VIEW_STOCK = V.list_view_stock.sql
+GET_VIEW_TRADE = V.get_view_trade.sql
 LOCK_PRODUCT_LIFECYCLE = V.lock_product_lifecycle.sql
 UPDATE_PRODUCT_LIFECYCLE = V.update_product_lifecycle.sql
 IS_STOCK_RECEIVED = V.is_stock_received.sql
@@ -193,6 +195,11 @@ async def get_role_id(conn: asyncpg.Connection, code: str) -> int | None:
 
 
 # Stage views.
+
+
+async def get_view_trade(conn: asyncpg.Connection, product_id: int, today: date) -> dict[str, Any]:
+    row = await conn.fetchrow(GET_VIEW_TRADE, product_id, today)
+    return dict(row)
 
 
 async def get_view_product(conn: asyncpg.Connection, code: str) -> dict[str, Any] | None:

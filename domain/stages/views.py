@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import asyncpg
@@ -19,6 +20,9 @@ from domain.products.model import ProductNotFound
 from domain.stages import completeness, store
 from domain.stages.model import STAGE_ROLE, Missing, Recomputing, StageNotFound, StageViewForbidden, may_read
 from domain.stages.service import get_needs
+
+# Items drawn from suppliers, sales and stock valuation (read only for views that list one of them).
+TRADE_ITEMS = frozenset({"supplier", "supplier_terms", "sales_volume", "stock_valuation"})
 
 # Money and supplier items only these roles may see, whatever view lists them.
 CONFIDENTIAL_ITEMS = frozenset(
@@ -60,6 +64,7 @@ class Context:
     principal: Principal | None = None
     prices: list[asyncpg.Record] = field(default_factory=list)
     promotions: list[asyncpg.Record] = field(default_factory=list)
+    trade: dict[str, Any] = field(default_factory=dict)  # supplier terms, sales, stock valuation
 
 
 Resolver = Callable[[Context], Any]
@@ -125,6 +130,13 @@ RESOLVERS: dict[str, Resolver] = {
     "distribution_price": lambda c: pricing.prices_in_force(c.prices, "distribution"),
     "price_history": lambda c: pricing.price_history(c.prices),
     "promotions": lambda c: pricing.running_promotions(c.promotions),
+    # The best-ranked active supplier; every active supplier's terms (confidential: redacted for other roles).
+    "supplier": lambda c: (
+        {k: c.trade["terms"][0][k] for k in ("supplier", "labels", "type")} if c.trade.get("terms") else None
+    ),
+    "supplier_terms": lambda c: c.trade.get("terms"),
+    "sales_volume": lambda c: c.trade.get("sales"),
+    "stock_valuation": lambda c: c.trade.get("valuation"),
     # Margin amounts derive from cost prices: other roles (marketing) see the percent only.
     "margin": lambda c: pricing.margins(c.prices, amounts=c.principal is not None and c.principal.sees_confidential),
 }
@@ -162,6 +174,8 @@ async def stage_view(conn: asyncpg.Connection, principal: Principal, code: str, 
         promotions=await pricing.list_product_promotions(conn, product["id"]),
     )
     needs = (await get_needs(conn, stage)).needs
+    if TRADE_ITEMS & {need.item for need in needs}:
+        ctx.trade = await store.get_view_trade(conn, product["id"], datetime.now(UTC).date())
     state = await completeness.get_completeness(conn, code)
     mine = state.stages[stage]
     missing_items = {m.item for m in mine.missing}

@@ -46,3 +46,30 @@ SELECT s.sku, w.code AS warehouse, l.code AS location, l.zone, l.pick_sequence, 
   JOIN locations l ON l.id = sl.location_id
  WHERE s.product_id = $1::bigint AND (sl.on_hand > 0 OR sl.reserved > 0)
  ORDER BY s.sku, w.code, l.pick_sequence, l.code;
+
+-- name: get_view_trade :one
+-- What the purchasing, marketing and finance views read of a product's trade ($1): its active suppliers'
+-- terms, ranked (preferred first, then manufacturer > agent > wholesaler > trading company, then code); units
+-- sold in all and in the last 30 days ($2: today); the on-hand stock valued at moving-average cost, per
+-- currency.
+SELECT
+    (SELECT jsonb_agg(jsonb_build_object(
+                'supplier', s.code, 'labels', s.labels, 'type', s.type, 'preferred', ps.preferred,
+                'purchase_price', jsonb_build_object('amount', ps.purchase_price::text, 'currency', ps.currency),
+                'moq', ps.moq, 'lead_time_days', ps.lead_time_days)
+            ORDER BY ps.preferred DESC, array_position(ARRAY['manufacturer', 'agent', 'wholesaler', 'trading_company'],
+                                                         s.type), s.code)
+       FROM product_suppliers ps JOIN suppliers s ON s.id = ps.supplier_id
+      WHERE ps.product_id = $1::bigint AND s.active) AS terms,
+    (SELECT jsonb_build_object('units', sum(t.qty), 'units_last_30_days',
+                               (SELECT coalesce(sum(f.qty), 0) FROM sales_facts f JOIN skus k ON k.id = f.sku_id
+                                 WHERE k.product_id = $1::bigint AND f.day > $2::date - 30))
+       FROM sales_sku_totals t JOIN skus k ON k.id = t.sku_id
+      WHERE k.product_id = $1::bigint
+     HAVING count(*) > 0) AS sales,
+    (SELECT jsonb_agg(jsonb_build_object('currency', v.currency, 'amount', round(v.amount, 2)::text, 'units', v.units)
+                      ORDER BY v.currency)
+       FROM (SELECT c.currency, sum(l.on_hand * c.avg_unit_cost) AS amount, sum(l.on_hand) AS units
+               FROM stock_levels l JOIN skus k ON k.id = l.sku_id JOIN sku_costs c ON c.sku_id = l.sku_id
+              WHERE k.product_id = $1::bigint AND l.on_hand > 0
+              GROUP BY c.currency) v) AS valuation;
