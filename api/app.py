@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.handlers.http_handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
         openapi_config=openapi_config(),
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
+        cors_config=cors_config(settings),
         debug=False,
     )
     if pool is not None:
@@ -171,6 +173,28 @@ async def before_request(request: Any) -> None:
     """Before a handler runs: refuse query parameters it does not take; keep the raw body for validation."""
     params.check_query(request)
     await keep_raw_body(request)
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """CORS for the browser origins of MERCH_CORS_ORIGINS (none by default): the headers a shop front end
+    sends and reads — conditional requests, idempotency keys, locales, ETags, Retry-After."""
+    origins = settings.cors_origin_list
+    if not origins:
+        return None
+    return CORSConfig(
+        allow_origins=origins,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "Idempotency-Key",
+            "Accept-Language",
+        ],
+        expose_headers=["ETag", "Location", "Retry-After", "Content-Language", "Idempotency-Replayed"],
+        max_age=600,
+    )
 
 
 def movement_writer(pool: db.FairPool | asyncpg.Pool | db.OneConnectionPool, settings: Settings) -> MovementWriter:

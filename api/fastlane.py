@@ -231,6 +231,8 @@ def _plain(scope: Scope, body: bool, max_body: int) -> bool:
             content_type = value
         elif key == b"host":
             host = value
+        elif key == b"origin":
+            return False  # a browser's request: the framework answers it with its CORS headers
     if host is not None and not is_valid_host(host):
         return False
     if not body:

@@ -33,3 +33,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, ge=1024, validation_alias=AliasChoices("MERCH_MAX_BODY_BYTES")
     )
+    # Browser origins that may call the API (a shop front end's), comma-separated; empty: no CORS at all.
+    cors_origins: str = Field(default="", max_length=4000, validation_alias=AliasChoices("MERCH_CORS_ORIGINS"))
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
