@@ -277,6 +277,7 @@ class FairPool:
                 await asyncio.wait_for(asking.fetchval("SELECT 1"), WATCH_TIMEOUT)
                 if self.down:
                     log.warning("the database answers again: serving")
+                    await self.pool.expire_connections()  # connections from before the outage are replaced
                     self.up.set()
             except asyncio.CancelledError:
                 if probe is not None:
