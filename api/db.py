@@ -161,6 +161,7 @@ CONNECT_TIMEOUT = 0.45  # (asyncpg may try twice: 0.9 s at most)
 # The watchdog asks the database every WATCH_INTERVAL seconds and gives it WATCH_TIMEOUT to answer.
 WATCH_INTERVAL = 0.25
 WATCH_TIMEOUT = 0.5
+PROBE_CONNECT_TIMEOUT = 5.0
 _LOST = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
@@ -272,7 +273,8 @@ class FairPool:
         while True:
             try:
                 if probe is None or probe.is_closed():
-                    probe = await asyncio.wait_for(asyncpg.connect(dsn), WATCH_TIMEOUT)
+                    # (a first connection to a new database may take a while: only the answer is timed tightly)
+                    probe = await asyncio.wait_for(asyncpg.connect(dsn), PROBE_CONNECT_TIMEOUT)
                 asking: asyncpg.Connection = probe
                 await asyncio.wait_for(asking.fetchval("SELECT 1"), WATCH_TIMEOUT)
                 if self.down:
