@@ -61,12 +61,10 @@ async def parse_query(conn: asyncpg.Connection, q: str) -> Query:
     grams: list[str] = []
     for run in _CJK.findall(lowered):
         grams += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
-    terms: list[str] = []
-    for word in _WORD.findall(_CJK.sub(" ", lowered))[:10]:
-        alternatives = [f"{word}:*"]
-        if len(word) >= 3 and word.isalpha():
-            alternatives += [w for w in await store.list_similar_words(conn, word) if w != word]
-        terms.append("(" + " | ".join(alternatives) + ")")
+    words = _WORD.findall(_CJK.sub(" ", lowered))[:10]
+    typos = [w for w in words if len(w) >= 3 and w.isalpha()]  # worth a look for what they may stand for
+    similar = dict(zip(typos, await store.list_similar_words(conn, typos), strict=True)) if typos else {}
+    terms = ["(" + " | ".join([f"{word}:*", *(w for w in similar.get(word, []) if w != word)]) + ")" for word in words]
     return Query(exact=text, words=" & ".join(terms) or None, grams=sorted(set(grams)))
 
 
@@ -105,7 +103,7 @@ async def search(conn: asyncpg.Connection, q: str, *, category: str | None, limi
     now = now_utc()
     cards = []
     for row, _exact in hits:
-        card = msgspec.json.decode(row["card"]) if isinstance(row["card"], str) else row["card"]
+        card = row["card"]
         price, regular = row["price"], row["regular"]
         if row["stale_at"] is not None and row["stale_at"] <= now:
             fresh = await store.get_card_price_now(conn, row["product_id"], row["currency"], now)
@@ -137,8 +135,7 @@ async def lookup(conn: asyncpg.Connection, principal: Principal, q: str, *, limi
     items = []
     for row, was_exact in hits:
         d = details[row["product_id"]]
-        skus = msgspec.json.decode(d["skus"]) if isinstance(d["skus"], str) else d["skus"]
-        promotions = msgspec.json.decode(d["promotions"]) if isinstance(d["promotions"], str) else d["promotions"]
+        skus, promotions = d["skus"], d["promotions"]
         view = await stage_view(conn, principal, d["code"], "service")
         exact = query.exact.lower()
         matched = "name"
@@ -149,9 +146,7 @@ async def lookup(conn: asyncpg.Connection, principal: Principal, q: str, *, limi
                 matched = "sku"
             else:
                 matched = "code"
-        selling = (
-            msgspec.json.decode(d["selling_points"]) if isinstance(d["selling_points"], str) else d["selling_points"]
-        )
+        selling = d["selling_points"]
         items.append(
             ServiceMatch(
                 code=d["code"],

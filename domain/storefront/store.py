@@ -32,7 +32,6 @@ GET_EVENTS_HORIZON = Q.get_events_horizon.sql
 DELETE_OLD_EVENTS = Q.delete_old_events.sql
 GET_LATEST_EVENT_ID = Q.get_latest_event_id.sql
 LIST_FACET_ATTRIBUTES = Q.list_facet_attributes.sql
-COUNT_CARDS = Q.count_cards.sql
 GET_CARD_PRICE_NOW = Q.get_card_price_now.sql
 GET_ROLE_EXISTS = Q.get_role_exists.sql
 GET_SERIES_EXISTS = Q.get_series_exists.sql
@@ -96,9 +95,13 @@ async def list_facet_counts(
     return list(await conn.fetch(LIST_FACET_COUNTS, tokens, groups, ranges, price_min, price_max, attributes))
 
 
-async def list_similar_words(conn: asyncpg.Connection, word: str) -> list[str]:
-    signature = "".join(sorted(word))
-    return [r["word"] for r in await conn.fetch(LIST_SIMILAR_WORDS, word, signature)]
+async def list_similar_words(conn: asyncpg.Connection, words: list[str]) -> list[list[str]]:
+    """Per word, the catalog words it may stand for (itself included when the catalog has it)."""
+    found: list[list[str]] = [[] for _ in words]
+    rows = await conn.fetch(LIST_SIMILAR_WORDS, words, ["".join(sorted(w)) for w in words])
+    for row in rows:
+        found[row["n"] - 1].append(row["word"])
+    return found
 
 
 async def list_exact_hits(conn: asyncpg.Connection, query: str) -> list[asyncpg.Record]:
@@ -141,10 +144,6 @@ async def delete_old_events(conn: asyncpg.Connection, hours: int) -> int:
 
 async def list_facet_attributes(conn: asyncpg.Connection, types: list[str]) -> list[asyncpg.Record]:
     return list(await conn.fetch(LIST_FACET_ATTRIBUTES, types))
-
-
-async def count_cards(conn: asyncpg.Connection, *args: Any) -> int:
-    return int(await conn.fetchval(COUNT_CARDS, *args))
 
 
 async def get_card_price_now(conn: asyncpg.Connection, product_id: int, currency: str, now: datetime) -> asyncpg.Record:

@@ -83,7 +83,7 @@ SELECT h.product_id, h.code, h.k,
 -- name: list_facet_counts :many
 -- For the category page's filters, per token of a filterable attribute: how many products carry it when
 -- every filter but that attribute's own holds (disjunctive facets); per numeric attribute, its bounds the
--- same way; the price bounds without the price filter. $1 tokens all present (the category's first), $2 to
+-- same way; the price bounds without the price filter; the total under every filter. $1 tokens all present (the category's first), $2 to
 -- $5 as list_cards; $6: the facet attributes. ($2 is not used: every attribute's values are counted.)
 WITH base AS (
     SELECT s.tokens, s.numbers, s.price,
@@ -114,7 +114,9 @@ SELECT 'range', x.key, NULL, count(*), min(x.value::numeric), max(x.value::numer
  GROUP BY x.key
 UNION ALL
 SELECT 'price', 'price', NULL, count(*), min(near.price), max(near.price)
-  FROM near WHERE cardinality(near.fails) = 0 OR near.fails[1] = 'price';
+  FROM near WHERE cardinality(near.fails) = 0 OR near.fails[1] = 'price'
+UNION ALL
+SELECT 'total', NULL, NULL, count(*), NULL, NULL FROM near WHERE cardinality(near.fails) = 0;
 
 -- name: list_option_labels :many
 -- The labels of some options of some attributes, in position order.
@@ -135,12 +137,16 @@ SELECT DISTINCT ON (a.code) a.code::text AS code, coalesce(ca.display_priority, 
  ORDER BY a.code, nlevel(anc.path) DESC;
 
 -- name: list_similar_words :many
--- Words of the catalog a shopper's word may have meant: itself, its letters in another order, or similar
--- trigrams (best first).
-SELECT w.word FROM storefront_words w
- WHERE w.word = $1::text OR w.signature = $2::text OR w.word % $1::text
- ORDER BY w.word = $1::text DESC, w.signature = $2::text DESC, similarity(w.word, $1::text) DESC, w.word
- LIMIT 8;
+-- Per word of a query ($1, in order), the words of the catalog a shopper may have meant: itself, its letters
+-- in another order ($2: each word's sorted letters), or similar trigrams — at most 8 each, best first.
+SELECT q.n, s.word
+  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(word, signature, n)
+ CROSS JOIN LATERAL (
+     SELECT w.word FROM storefront_words w
+      WHERE w.word = q.word OR w.signature = q.signature OR w.word % q.word
+      ORDER BY w.word = q.word DESC, w.signature = q.signature DESC, similarity(w.word, q.word) DESC, w.word
+      LIMIT 8) s
+ ORDER BY q.n;
 
 -- name: list_exact_hits :many
 -- Products whose SKU (as typed, or in capitals), barcode or code is exactly the query $1 (any lifecycle
@@ -234,10 +240,6 @@ SELECT EXISTS (SELECT 1 FROM series WHERE code = $1::text);
 SELECT code::text, type, labels, display_priority, validation ->> 'unit_family' AS unit_family,
        validation ->> 'default_unit' AS default_unit
   FROM attributes WHERE visibility = 'public' AND filterable AND type = ANY ($1::text[]);
-
--- name: count_cards :val
--- How many products a category page has under its filters (parameters as list_cards' first six).
-SELECT count(*) FROM merch_storefront_hits($1::text[], $2::text[], $3::jsonb, $4::jsonb, $5::numeric, $6::numeric);
 
 -- name: get_card_price_now :one
 -- The price to show of a product whose stored one went stale with time: computed now ($3).
