@@ -284,11 +284,12 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
     for row in rows:
         if row["kind"] == "value":
             values.setdefault(row["attribute"], []).append((row["value"], row["n"]))
+        elif row["kind"] == "total":
+            total = row["n"]
         elif row["kind"] == "range":
             ranges[row["attribute"]] = (row["low"], row["high"])
         else:
             price = PriceBounds(currency=currency, min=row["low"], max=row["high"])
-    total = await _total(conn, filters)
     out: list[tuple[int, str, Facet]] = []
     for code in sorted(set(values) | set(ranges)):
         attribute = by_code[code]
@@ -318,8 +319,3 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
         out.append((priority, code, Facet(attribute=code, label=label, type=attribute["type"], values=facet_values)))
     out.sort(key=lambda x: (-x[0], x[1]))
     return Facets(category=filters.category, total=total, facets=[f for _, _, f in out], price=price)
-
-
-async def _total(conn: asyncpg.Connection, filters: Filters) -> int:
-    tokens, any_of, groups = filters.index_terms()
-    return await store.count_cards(conn, tokens, any_of, groups, filters.ranges, filters.price_min, filters.price_max)

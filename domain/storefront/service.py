@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import msgspec
 
 from domain.errors import param_error
 from domain.storefront import store
@@ -65,8 +64,6 @@ def now_utc() -> datetime:
 
 
 def localized(labels: Any, locale: str, default: str) -> str | None:
-    if isinstance(labels, str):
-        labels = msgspec.json.decode(labels)
     if not labels:
         return None
     text = labels.get(locale) or labels.get(default) or next(iter(sorted(labels.items())))[1]
