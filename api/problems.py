@@ -275,13 +275,9 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: on_http_exception,
     asyncpg.IntegrityConstraintViolationError: on_integrity_error,
     asyncpg.QueryCanceledError: on_query_canceled,
-    db.DatabaseUnavailable: on_database_unavailable,
-    # a connection cut by the pool's watchdog, refused, or closed by a database shutting down
-    asyncpg.exceptions.ConnectionDoesNotExistError: on_database_unavailable,
-    asyncpg.PostgresConnectionError: on_database_unavailable,
-    asyncpg.exceptions.AdminShutdownError: on_database_unavailable,
-    asyncpg.exceptions.CannotConnectNowError: on_database_unavailable,
-    ConnectionError: on_database_unavailable,
+    # the database not answering: a connection cut by the pool's watchdog, refused, or closed by a database
+    # shutting down (the same classes on_unexpected looks for inside a group or a chain)
+    **dict.fromkeys(_UNAVAILABLE, on_database_unavailable),
     Exception: on_unexpected,
     500: on_unexpected,
 }
