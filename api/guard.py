@@ -19,7 +19,7 @@ from domain.errors import FieldError
 
 def _flaw(raw: bytes) -> str | None:
     """What makes a path or a query string unusable, if anything."""
-    decoded = unquote_to_bytes(raw)
+    decoded = unquote_to_bytes(raw) if b"%" in raw else raw  # (most paths: nothing to decode)
     if b"\x00" in decoded:
         return "contains a NUL character"
     try:
