@@ -117,7 +117,7 @@ async def run_pending(pool: Any, *, workers: int = 2, on_progress: Callable[[int
         ran += 1
 
 
-DUE_CHUNK = 2000  # storefront rows due per transaction (merch_touch_due's default)
+DUE_CHUNK = 2000  # storefront rows due per transaction
 DUE_ROUNDS = 50
 
 
@@ -128,7 +128,7 @@ async def refresh_due(conn: asyncpg.Connection) -> int:
     total = 0
     for _ in range(DUE_ROUNDS):
         async with conn.transaction():
-            done = await store.update_due_products(conn)
+            done = await store.update_due_products(conn, DUE_CHUNK)
         total += done
         if done < DUE_CHUNK:
             break

@@ -82,5 +82,5 @@ async def update_chunk_completeness(conn: asyncpg.Connection, ids: list[int], st
     await conn.execute(UPDATE_CHUNK_COMPLETENESS, ids, stages)
 
 
-async def update_due_products(conn: asyncpg.Connection) -> int:
-    return int(await conn.fetchval(UPDATE_DUE_PRODUCTS))
+async def update_due_products(conn: asyncpg.Connection, storefront_limit: int) -> int:
+    return int(await conn.fetchval(UPDATE_DUE_PRODUCTS, storefront_limit))

@@ -88,5 +88,5 @@ SELECT merch_refresh_model('completeness', $1::bigint[], $2::text[]);
 
 -- name: update_due_products :val
 -- Record the products whose prices started or stopped being in force with no write, for the refresh at
--- commit; answers how many.
-SELECT merch_touch_due();
+-- commit, with at most $1 storefront rows gone stale; answers how many.
+SELECT merch_touch_due($1::integer);
