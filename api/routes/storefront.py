@@ -142,8 +142,15 @@ async def provide_filters(
     )
 
 
+async def provide_locale(conn: Conn, locale: LocaleQ = None, accept_language: AcceptLanguageH = None) -> str:
+    """The locale of an answer: `?locale=`, else Accept-Language, else the catalog's default."""
+    return service.negotiate((await service.config(conn))[0], locale, accept_language)
+
+
+ShopLocale = NamedDependency[str]
 ShopFilters = NamedDependency[listing.Filters]
 SHOP_FILTERS = {"shop_filters": Provide(provide_filters)}
+SHOP_LOCALE = {"chosen": Provide(provide_locale)}
 
 NOT_MODIFIED = {304: ResponseSpec(data_container=None, description="The client's copy (If-None-Match) is current.")}
 
@@ -151,6 +158,7 @@ NOT_MODIFIED = {304: ResponseSpec(data_container=None, description="The client's
 class StorefrontController(Controller):
     path = "/v1/storefront"
     tags = ["Storefront"]
+    dependencies = SHOP_LOCALE
 
     @get(
         "/categories",
@@ -162,15 +170,13 @@ class StorefrontController(Controller):
     async def categories(
         self,
         conn: Conn,
+        chosen: ShopLocale,
         tree: Annotated[str, QueryParameter(name="tree", max_length=64, description="A category tree code.")] = "web",
-        locale: LocaleQ = None,
-        accept_language: AcceptLanguageH = None,
         if_none_match: IfNoneMatchH = None,
     ) -> Response[Shelves]:
         """A tree as a shop renders it — shelves and home page: categories in position order under their
         parent, labels in the locale, and the count of listed products in each subtree. Empty branches stay
         in the answer with `listed_products: 0` (the shop decides whether to show them)."""
-        chosen = service.negotiate((await service.config(conn))[0], locale, accept_language)
         return as_cached(await service.shelves(conn, tree, chosen), if_none_match, chosen)
 
     @get(
@@ -184,18 +190,16 @@ class StorefrontController(Controller):
     async def products(
         self,
         conn: Conn,
+        chosen: ShopLocale,
         shop_filters: ShopFilters,
         sort: SortQ = "position",
         limit: PageLimitQ = 50,
         cursor: CursorQ = None,
-        locale: LocaleQ = None,
-        accept_language: AcceptLanguageH = None,
         if_none_match: IfNoneMatchH = None,
     ) -> Response[CardPage]:
         """Listed products of a category subtree as cards (code, label, main image, the price to show and the
         regular price, in stock, series), filtered and sorted, one keyset page at a time (`next_cursor`;
         a cursor belongs to its query). Bad filters are a 400 naming the parameter."""
-        chosen = service.negotiate((await service.config(conn))[0], locale, accept_language)
         page = await listing.category_page(conn, shop_filters, sort=sort, limit=limit, cursor=cursor, locale=chosen)
         return as_cached(page, if_none_match, chosen)
 
@@ -210,9 +214,8 @@ class StorefrontController(Controller):
     async def facets(
         self,
         conn: Conn,
+        chosen: ShopLocale,
         shop_filters: ShopFilters,
-        locale: LocaleQ = None,
-        accept_language: AcceptLanguageH = None,
         if_none_match: IfNoneMatchH = None,
     ) -> Response[Facets]:
         """For the same query as the category page: each filterable public attribute of its products, in
@@ -220,7 +223,6 @@ class StorefrontController(Controller):
         disjunctive: an attribute's own selection is left out when its values are counted — or its bounds
         for numbers and measurements (in the base unit); the price bounds (without the price filter); the
         total under every filter."""
-        chosen = service.negotiate((await service.config(conn))[0], locale, accept_language)
         return as_cached(await listing.facets(conn, shop_filters, chosen), if_none_match, chosen)
 
     @get(
@@ -233,16 +235,14 @@ class StorefrontController(Controller):
     async def product(
         self,
         conn: Conn,
+        chosen: ShopLocale,
         code: FromPath[str],
-        locale: LocaleQ = None,
-        accept_language: AcceptLanguageH = None,
         if_none_match: IfNoneMatchH = None,
     ) -> Response[StorefrontProduct]:
         """A listed product (404 in every other lifecycle state): labels, description, selling points,
         images, public attributes grouped and in shopper-attention order with option labels and units, SKUs
         with their axes, barcode, the price to show (the promotion price while one runs) and in stock, and
         each series with up to 12 of its listed products (by code). Sent as stored: one primary-key read."""
-        chosen = service.negotiate((await service.config(conn))[0], locale, accept_language)
         page = await service.product_page(conn, code, chosen)
         return cached(page.body, page.etag, page.max_age, if_none_match, chosen)
 
@@ -256,20 +256,18 @@ class StorefrontController(Controller):
     async def search(
         self,
         conn: Conn,
+        chosen: ShopLocale,
         q: Annotated[str, QueryParameter(name="q", max_length=400, description="1 to 100 characters.")],
         category: Annotated[
             str | None, QueryParameter(name="category", required=False, max_length=64, description="Within a subtree.")
         ] = None,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=50, description="At most (default 20).")] = 20,
-        locale: LocaleQ = None,
-        accept_language: AcceptLanguageH = None,
         if_none_match: IfNoneMatchH = None,
     ) -> Response[CardPage]:
         """Over labels, selling points, SKU codes, barcodes, category and series labels, in any locale: an
         exact SKU, barcode or product code first; Chinese by characters and pairs of characters (丝巾 finds
         真丝方巾); English words also as the catalog words they may be typos of (`slik scraf` finds silk
         scarves) and as prefixes; the best-selling first."""
-        chosen = service.negotiate((await service.config(conn))[0], locale, accept_language)
         return as_cached(
             await search.search(conn, q, category=category, limit=limit, locale=chosen), if_none_match, chosen
         )
@@ -281,22 +279,21 @@ class StorefrontController(Controller):
     summary="Customer service: what to tell a shopper about a product",
     tags=["Customer service"],
     opt=SERVICE,
+    dependencies=SHOP_LOCALE,
 )
 async def service_lookup(
     conn: Conn,
+    chosen: ShopLocale,
     principal: Actor,
     q: Annotated[
         str, QueryParameter(name="q", max_length=400, description="A SKU, a barcode, a product code or part of a name.")
     ],
     limit: Annotated[int, QueryParameter(name="limit", ge=1, le=20, description="At most (default 10).")] = 10,
-    locale: LocaleQ = None,
-    accept_language: AcceptLanguageH = None,
 ) -> ServiceLookup:
     """Products in any lifecycle state matching the query, each with what an agent says: its role and
     what that means (promotion items with their running promotions, dates and price; destination and image
     items flagged), selling points, the service stage's information (care instructions …), per SKU the price
     to quote and the quantity available per warehouse (not bins), and the lifecycle state."""
-    chosen = service.negotiate((await service.config(conn))[0], locale, accept_language)
     return await search.lookup(conn, principal, q, limit=limit, locale=chosen)
 
 
