@@ -128,6 +128,7 @@ def as_cached(answer: msgspec.Struct, if_none_match: str | None, locale: str) ->
 
 async def provide_filters(
     conn: Conn,
+    chosen: ShopLocale,  # (unused: resolved first, since both use the request's one connection in turn)
     category: CategoryQ,
     filter: FilterQ = None,
     price: PriceQ = None,

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from domain.paging import decode_cursor, encode_cursor
+from domain.storefront import service as storefront_service
 from tests import storefront_catalog as shop
 
 LISTED = ["check", "peony", "wave"]
@@ -571,3 +572,14 @@ async def test_a_forged_cursor_is_a_400_not_a_500(
         r = await http.get("/v1/storefront/products", params={"category": "scarves", "limit": 1, "cursor": forged})
     assert r.status_code == 400
     assert r.json()["errors"][0]["code"] == "invalid_cursor"
+
+
+async def test_a_fresh_process_answers_a_filtered_page_and_its_facets(as_role: Any, conn: asyncpg.Connection) -> None:
+    """The locale and the filters are both worked out on the request's connection: one after the other (a
+    fresh server, whose storefront configuration is not read yet, once answered 500)."""
+    await shop.shop(conn)
+    async with as_role("storefront") as http:
+        for path in ("/v1/storefront/products", "/v1/storefront/facets"):
+            storefront_service._config = None  # as in a process that has not read it yet
+            r = await http.get(path, params={"category": "scarves", "filter": "color:navy", "locale": "en"})
+            assert r.status_code == 200, r.text
