@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -89,6 +90,7 @@ ROUTE_HANDLERS: list[Any] = [
 ]
 
 DOCS_ASSETS = "/schema/assets"
+SHUTDOWN_SECONDS = 10  # how long the pool may take to get its connections back when the server stops
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -142,7 +144,11 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
             await runner.stop()
             await app.state.movements.wait_idle()
             await app.state.pool.stop_watching()
-            await own.close()
+            try:  # a connection a failed request never gave back must not hold the shutdown for ever
+                await asyncio.wait_for(own.close(), SHUTDOWN_SECONDS)
+            except TimeoutError:
+                log.warning("connections still out after %s s at shutdown: closing them", SHUTDOWN_SECONDS)
+                own.terminate()
 
     docs_assets = create_static_files_router(
         path=DOCS_ASSETS, directories=[swagger_ui_path], opt=PUBLIC, include_in_schema=False, name="docs-assets"
