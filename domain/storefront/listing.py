@@ -20,6 +20,10 @@ from domain.storefront.model import SORTS, Card, CardPage, Facet, Facets, FacetV
 from domain.storefront.service import config, localized, now_utc
 
 MAX_FILTERS = 20
+# A category page walks up to this many rows of the category's shelf in the sort's order before it takes
+# every match from the tokens' index instead (merch_storefront_listing): filters that more than about one
+# product in a hundred passes fill a page of 50 within the walk.
+PROBE_ROWS = 5000
 MAX_VALUES = 50
 FILTER_TYPES = ("select", "multiselect", "boolean", "integer", "decimal", "measurement")
 RANGE_TYPES = ("integer", "decimal", "measurement")
@@ -237,6 +241,7 @@ async def category_page(
     locales, _ = await config(conn)
     rows = await store.list_cards(
         conn,
+        filters.category_id,
         tokens,
         any_of,
         groups,
@@ -247,6 +252,7 @@ async def category_page(
         after_k,
         after_id,
         limit + 1,
+        PROBE_ROWS,
         locale,
         locales[0],
         now_utc(),
@@ -264,6 +270,8 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
     locales, currency = await config(conn)
     candidates = await store.list_facet_attributes(conn, list(FILTER_TYPES))
     by_code = {r["code"]: r for r in candidates}
+    # a row that fails at most one filter passes at least one of two or more groups
+    union = [t for g in filters.groups.values() for t in g] if len(filters.groups) > 1 else [filters.category_token]
     rows = await store.list_facet_counts(
         conn,
         [filters.category_token, *filters.tokens],
@@ -272,6 +280,8 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
         filters.price_min,
         filters.price_max,
         sorted(by_code),
+        union,
+        sorted(c for c, a in by_code.items() if a["type"] in RANGE_TYPES),
     )
     priorities = await store.list_category_priorities(conn, filters.category_id)
     labels: dict[str, dict[str, tuple[int, Any]]] = {}

@@ -91,8 +91,14 @@ async def list_facet_counts(
     price_min: Decimal | None,
     price_max: Decimal | None,
     attributes: list[str],
+    any_of: list[str],
+    numeric: list[str],
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(LIST_FACET_COUNTS, tokens, groups, ranges, price_min, price_max, attributes))
+    return list(
+        await conn.fetch(
+            LIST_FACET_COUNTS, tokens, groups, ranges, price_min, price_max, attributes, any_of, numeric
+        )
+    )
 
 
 async def list_similar_words(conn: asyncpg.Connection, words: list[str]) -> list[list[str]]:

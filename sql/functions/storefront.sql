@@ -438,6 +438,25 @@ BEGIN
            price = EXCLUDED.price, regular = EXCLUDED.regular, in_stock = EXCLUDED.in_stock, sold = EXCLUDED.sold,
            created_at = EXCLUDED.created_at, card = EXCLUDED.card, words = EXCLUDED.words, grams = EXCLUDED.grams,
            stale_at = EXCLUDED.stale_at, computed_at = EXCLUDED.computed_at;
+    -- the shelves: a row per listed product and category it is shown under; only what changed is written
+    DELETE FROM storefront_shelf h
+     WHERE h.product_id = ANY (p_products)
+       AND NOT EXISTS (SELECT 1 FROM unnest(v_new) n
+                        WHERE n.product_id = h.product_id AND n.listed AND h.category_id = ANY (n.categories));
+    INSERT INTO storefront_shelf (category_id, product_id, tokens, numbers, price, newest, sold)
+    SELECT x.* FROM (
+        SELECT c.id, n.product_id, ARRAY(SELECT t FROM unnest(n.tokens) t WHERE t NOT LIKE 'c:%' OR t = 'c:' || c.id ORDER BY t) AS tokens,
+               n.numbers, n.price, -extract(epoch FROM n.created_at) AS newest, n.sold
+          FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.categories) c(id)
+         WHERE n.listed) x
+     WHERE NOT EXISTS (SELECT 1 FROM storefront_shelf h
+                        WHERE h.category_id = x.id AND h.product_id = x.product_id
+                          AND (h.tokens, h.numbers, h.price, h.newest, h.sold)
+                              IS NOT DISTINCT FROM (x.tokens, x.numbers, x.price, x.newest, x.sold))
+     ORDER BY x.id, x.product_id
+    ON CONFLICT (category_id, product_id) DO UPDATE
+       SET tokens = EXCLUDED.tokens, numbers = EXCLUDED.numbers, price = EXCLUDED.price, newest = EXCLUDED.newest,
+           sold = EXCLUDED.sold;
     INSERT INTO storefront_words (word, signature)
     SELECT w.lexeme, array_to_string(ARRAY(SELECT ch FROM regexp_split_to_table(w.lexeme, '') ch ORDER BY ch), '')
       FROM (SELECT DISTINCT u.lexeme FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.words) u
@@ -517,22 +536,100 @@ BEGIN
 END
 $$;
 
--- The listed products a category page's filters let through: $1 tokens all present (the subtree's `c:<id>`
--- first), $2 tokens of which one is present, both answered by the tokens' GIN index together; $3
--- {attribute: [tokens]} one of each present; $4 {attribute: [min, max]} in base units; price bounds. (An SQL
--- function the planner inlines: the page and its count use one definition of the filters.)
-CREATE FUNCTION merch_storefront_hits(p_all text[], p_any text[], p_groups jsonb, p_ranges jsonb,
-                                      p_price_min numeric, p_price_max numeric)
-RETURNS SETOF storefront_products LANGUAGE sql STABLE AS $$
-    SELECT s.* FROM storefront_products s
-     WHERE s.listed AND s.tokens @> p_all AND s.tokens && p_any
+-- The listed products of a category a page's filters let through, with the page's sort key k, in two ways
+-- with one definition of the filters:
+-- * p_probe > 0: the category's shelf walked in the sort's order after the keyset (p_after_k, p_after_id),
+--   at most p_probe rows, the filters checked row by row; the rows come in (k, product id) order, so a
+--   LIMIT stops at the page's last match. Cheap while matches are common among the shelf's rows.
+-- * p_probe = 0: every match, through the shelf's tokens' GIN index, in no order: for filters that few
+--   products pass.
+-- The filters: p_all tokens all present (the category's `c:<id>` among them), one of p_any present, per attribute of p_groups one of its tokens,
+-- p_ranges {attribute: [min, max]} in base units, the price bounds. (An SQL function the planner inlines.)
+CREATE FUNCTION merch_storefront_hits(p_category bigint, p_all text[], p_any text[], p_groups jsonb,
+                                      p_ranges jsonb, p_price_min numeric, p_price_max numeric, p_sort text,
+                                      p_after_k numeric, p_after_id bigint, p_probe integer)
+RETURNS TABLE (product_id bigint, k numeric) LANGUAGE sql STABLE AS $$
+    SELECT x.product_id, x.k FROM (
+        (SELECT s.product_id, s.product_id::numeric AS k, s.tokens, s.numbers, s.price FROM storefront_shelf s
+          WHERE p_probe > 0 AND p_sort = 'position' AND s.category_id = p_category
+            AND s.product_id > coalesce(p_after_id, -1)
+          ORDER BY s.product_id LIMIT p_probe)
+        UNION ALL
+        (SELECT s.product_id, coalesce(s.price, 1e18), s.tokens, s.numbers, s.price FROM storefront_shelf s
+          WHERE p_probe > 0 AND p_sort = 'price_asc' AND s.category_id = p_category
+            AND (coalesce(s.price, 1e18), s.product_id) > (coalesce(p_after_k, '-Infinity'), coalesce(p_after_id, -1))
+          ORDER BY coalesce(s.price, 1e18), s.product_id LIMIT p_probe)
+        UNION ALL
+        (SELECT s.product_id, coalesce(-s.price, 1e18), s.tokens, s.numbers, s.price FROM storefront_shelf s
+          WHERE p_probe > 0 AND p_sort = 'price_desc' AND s.category_id = p_category
+            AND (coalesce(-s.price, 1e18), s.product_id) > (coalesce(p_after_k, '-Infinity'), coalesce(p_after_id, -1))
+          ORDER BY coalesce(-s.price, 1e18), s.product_id LIMIT p_probe)
+        UNION ALL
+        (SELECT s.product_id, s.newest, s.tokens, s.numbers, s.price FROM storefront_shelf s
+          WHERE p_probe > 0 AND p_sort = 'newest' AND s.category_id = p_category
+            AND (s.newest, s.product_id) > (coalesce(p_after_k, '-Infinity'), coalesce(p_after_id, -1))
+          ORDER BY s.newest, s.product_id LIMIT p_probe)
+        UNION ALL
+        (SELECT s.product_id, (-s.sold)::numeric, s.tokens, s.numbers, s.price FROM storefront_shelf s
+          WHERE p_probe > 0 AND p_sort = 'best_selling' AND s.category_id = p_category
+            AND ((-s.sold)::numeric, s.product_id) > (coalesce(p_after_k, '-Infinity'), coalesce(p_after_id, -1))
+          ORDER BY (-s.sold)::numeric, s.product_id LIMIT p_probe)
+        UNION ALL
+        (SELECT s.product_id,
+                CASE p_sort
+                    WHEN 'position' THEN s.product_id::numeric
+                    WHEN 'price_asc' THEN coalesce(s.price, 1e18)
+                    WHEN 'price_desc' THEN coalesce(-s.price, 1e18)
+                    WHEN 'newest' THEN s.newest
+                    WHEN 'best_selling' THEN (-s.sold)::numeric
+                END,
+                s.tokens, s.numbers, s.price
+           FROM storefront_shelf s
+          WHERE p_probe = 0 AND s.tokens @> p_all AND s.tokens && p_any)
+    ) x
+     WHERE x.tokens @> p_all AND x.tokens && p_any
        AND NOT EXISTS (SELECT 1 FROM jsonb_each(p_groups) g
-                        WHERE NOT s.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
+                        WHERE NOT x.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
        AND NOT EXISTS (SELECT 1 FROM jsonb_each(p_ranges) r
-                        WHERE NOT coalesce((s.numbers ->> r.key)::numeric
+                        WHERE NOT coalesce((x.numbers ->> r.key)::numeric
                                            BETWEEN coalesce((r.value ->> 0)::numeric, '-Infinity')
                                                AND coalesce((r.value ->> 1)::numeric, 'Infinity'), false))
-       AND (p_price_min IS NULL OR s.price >= p_price_min) AND (p_price_max IS NULL OR s.price <= p_price_max)
+       AND (p_price_min IS NULL OR x.price >= p_price_min) AND (p_price_max IS NULL OR x.price <= p_price_max)
+       AND (x.k, x.product_id) > (coalesce(p_after_k, '-Infinity'), coalesce(p_after_id, -1))
+$$;
+
+-- One page of a category: the first p_limit matches after the keyset, in (k, product id) order. The shelf is
+-- walked first (p_probe rows at most); when that does not fill the page and the walk did not reach the end
+-- of the category, every match is taken from the GIN index and sorted.
+CREATE FUNCTION merch_storefront_listing(p_category bigint, p_all text[], p_any text[], p_groups jsonb,
+                                         p_ranges jsonb, p_price_min numeric, p_price_max numeric, p_sort text,
+                                         p_after_k numeric, p_after_id bigint, p_limit integer, p_probe integer)
+RETURNS TABLE (product_id bigint, k numeric) LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_ids bigint[];
+    v_ks numeric[];
+BEGIN
+    IF p_probe > 0 THEN
+        SELECT array_agg(h.product_id ORDER BY h.k, h.product_id), array_agg(h.k ORDER BY h.k, h.product_id)
+          INTO v_ids, v_ks
+          FROM (SELECT * FROM merch_storefront_hits(p_category, p_all, p_any, p_groups, p_ranges, p_price_min,
+                                                    p_price_max, p_sort, p_after_k, p_after_id, p_probe)
+                 LIMIT p_limit) h;
+        IF coalesce(cardinality(v_ids), 0) >= p_limit OR (
+               SELECT count(*) < p_probe  -- the walk reached the end of the category
+                 FROM merch_storefront_hits(p_category, '{}', ARRAY['c:' || p_category], '{}', '{}', NULL, NULL,
+                                            p_sort, p_after_k, p_after_id, p_probe)) THEN
+            RETURN QUERY SELECT * FROM unnest(v_ids, v_ks);
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY
+    SELECT h.product_id, h.k
+      FROM merch_storefront_hits(p_category, p_all, p_any, p_groups, p_ranges, p_price_min, p_price_max, p_sort,
+                                 p_after_k, p_after_id, 0) h
+     ORDER BY h.k, h.product_id
+     LIMIT p_limit;
+END
 $$;
 
 -- Events of this transaction go to the feed at its commit, with ids in commit order: the flush takes an

@@ -26,10 +26,9 @@ SELECT pg.body, pg.etag, NULL::timestamptz AS stale_at
 WITH t AS (SELECT id FROM category_trees WHERE code = $1::text),
      cats AS (SELECT c.id, c.code::text AS code, c.parent_id, c.position, c.labels, nlevel(c.path) AS depth
                 FROM categories c WHERE c.tree_id = (SELECT id FROM t)),
-     counts AS (SELECT x.id, count(*) AS n
-                  FROM storefront_products s CROSS JOIN LATERAL unnest(s.categories) x(id)
-                 WHERE s.listed AND s.categories && ARRAY(SELECT id FROM cats) AND x.id IN (SELECT id FROM cats)
-                 GROUP BY x.id)
+     counts AS (SELECT h.category_id AS id, count(*) AS n
+                  FROM storefront_shelf h WHERE h.category_id IN (SELECT id FROM cats)
+                 GROUP BY h.category_id)
 SELECT c.id, c.code, c.parent_id, c.position, c.labels, c.depth, coalesce(n.n, 0) AS listed_products
   FROM cats c LEFT JOIN counts n ON n.id = c.id
  ORDER BY c.depth, c.parent_id NULLS FIRST, c.position, c.code;
@@ -50,67 +49,69 @@ SELECT code::text, type, visibility, filterable, validation ->> 'unit_family' AS
   FROM attributes WHERE code = ANY ($1::text[]);
 
 -- name: list_cards :many
--- One page of listed products under a category page's filters ($1 to $6: merch_storefront_hits — tokens
--- all present, the subtree's first; tokens of which one, an attribute's OR'ed values or the category's again;
--- further attributes with several values; ranges; price bounds), $7 sort, after the keyset ($8 sort value,
--- $9 product id), $10 rows, $11 locale, $12 default locale, $13 now.
-WITH hits AS (
-    SELECT s.product_id, s.code, s.card, s.price, s.regular, s.currency, s.in_stock, s.stale_at,
-           CASE $7::text
-               WHEN 'position' THEN s.product_id::numeric
-               WHEN 'price_asc' THEN coalesce(s.price, 1e18)
-               WHEN 'price_desc' THEN coalesce(-s.price, 1e18)
-               WHEN 'newest' THEN -extract(epoch FROM s.created_at)
-               WHEN 'best_selling' THEN -s.sold::numeric
-           END AS k
-      FROM merch_storefront_hits($1::text[], $2::text[], $3::jsonb, $4::jsonb, $5::numeric, $6::numeric) s
-)
-SELECT h.product_id, h.code, h.k,
-       merch_localized(h.card -> 'labels', $11::text, $12::text) AS label, h.card ->> 'image' AS image,
-       h.card ->> 'role' AS role, ARRAY(SELECT jsonb_array_elements_text(h.card -> 'series')) AS series,
-       h.currency, coalesce(now_price.price, h.price) AS price, coalesce(now_price.regular, h.regular) AS regular,
-       h.in_stock
-  FROM hits h
+-- One page of listed products under a category page's filters (merch_storefront_listing: $1 category id, $2
+-- tokens all present, the category's first; $3 tokens of which one, an attribute's OR'ed values or the
+-- category's again; $4 further attributes with several values; $5 ranges; $6, $7 price bounds; $8 sort;
+-- after the keyset $9 sort value, $10 product id; $11 rows; $12 shelf rows walked before the GIN index is
+-- used), as cards in $13 locale ($14 the default) at $15 now.
+SELECT s.product_id, s.code, h.k,
+       merch_localized(s.card -> 'labels', $13::text, $14::text) AS label, s.card ->> 'image' AS image,
+       s.card ->> 'role' AS role, ARRAY(SELECT jsonb_array_elements_text(s.card -> 'series')) AS series,
+       s.currency, coalesce(now_price.price, s.price) AS price, coalesce(now_price.regular, s.regular) AS regular,
+       s.in_stock
+  FROM merch_storefront_listing($1::bigint, $2::text[], $3::text[], $4::jsonb, $5::jsonb, $6::numeric,
+                                $7::numeric, $8::text, $9::numeric, $10::bigint, $11::integer, $12::integer) h
+  JOIN storefront_products s ON s.product_id = h.product_id
   LEFT JOIN LATERAL (
       -- a card whose price went stale with time: its price now
       SELECT min(coalesce(least(x.promotion_price, x.sale), x.promotion_price)) AS price, min(x.sale) AS regular
-        FROM merch_storefront_skus(h.product_id, h.currency, $13::timestamptz) x
-       WHERE h.stale_at <= $13::timestamptz) now_price ON h.stale_at <= $13::timestamptz
- WHERE $8::numeric IS NULL OR (h.k, h.product_id) > ($8::numeric, $9::bigint)
- ORDER BY h.k, h.product_id
- LIMIT $10::integer;
+        FROM merch_storefront_skus(s.product_id, s.currency, $15::timestamptz) x
+       WHERE s.stale_at <= $15::timestamptz) now_price ON s.stale_at <= $15::timestamptz
+ ORDER BY h.k, h.product_id;
 
 -- name: list_facet_counts :many
 -- For the category page's filters, per token of a filterable attribute: how many products carry it when
 -- every filter but that attribute's own holds (disjunctive facets); per numeric attribute, its bounds the
--- same way; the price bounds without the price filter; the total under every filter. $1 tokens all present (the category's first), $2 to
--- $5 as list_cards; $6: the facet attributes. ($2 is not used: every attribute's values are counted.)
-WITH base AS (
-    SELECT s.tokens, s.numbers, s.price,
-           ARRAY(SELECT g.key FROM jsonb_each($2::jsonb) g
-                  WHERE NOT s.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
-           || ARRAY(SELECT r.key FROM jsonb_each($3::jsonb) r
-                     WHERE NOT coalesce((s.numbers ->> r.key)::numeric
-                                        BETWEEN coalesce((r.value ->> 0)::numeric, '-Infinity')
-                                            AND coalesce((r.value ->> 1)::numeric, 'Infinity'), false))
-           || CASE WHEN ($4::numeric IS NOT NULL AND (s.price IS NULL OR s.price < $4))
-                     OR ($5::numeric IS NOT NULL AND (s.price IS NULL OR s.price > $5)) THEN ARRAY['price'] ELSE '{}' END
-           AS fails
-      FROM storefront_products s
-     WHERE s.listed AND s.tokens @> $1::text[]
-), near AS (
-    SELECT * FROM base WHERE cardinality(fails) <= 1
+-- same way; the price bounds without the price filter; the total under every filter. Read from the
+-- category's shelf through the tokens' index: $1 tokens all present (the category's first), $2 groups,
+-- $3 ranges, $4, $5 price bounds as list_cards; $6 the facet attributes; $7 tokens of which every row counted has one
+-- (the union of the groups when there are two or more: a row failing at most one filter passes another;
+-- else the category's token); $8 the numeric facet attributes. Each row's failed filters are worked out
+-- once; tokens are counted first and matched to attributes after.
+WITH g AS MATERIALIZED (
+    SELECT g.key, ARRAY(SELECT jsonb_array_elements_text(g.value)) AS tokens FROM jsonb_each($2::jsonb) g
+), r AS MATERIALIZED (
+    SELECT r.key, coalesce((r.value ->> 0)::numeric, '-Infinity') AS low,
+           coalesce((r.value ->> 1)::numeric, 'Infinity') AS high
+      FROM jsonb_each($3::jsonb) r
+), near AS MATERIALIZED (
+    SELECT x.tokens, x.numbers, x.price, x.fails
+      FROM (SELECT s.tokens, s.numbers, s.price,
+                   ARRAY(SELECT g.key FROM g WHERE NOT s.tokens && g.tokens)
+                   || ARRAY(SELECT r.key FROM r
+                             WHERE NOT coalesce((s.numbers ->> r.key)::numeric BETWEEN r.low AND r.high, false))
+                   || CASE WHEN ($4::numeric IS NOT NULL AND (s.price IS NULL OR s.price < $4))
+                             OR ($5::numeric IS NOT NULL AND (s.price IS NULL OR s.price > $5))
+                           THEN ARRAY['price'] ELSE '{}' END AS fails
+              FROM storefront_shelf s
+             WHERE s.tokens @> $1::text[] AND s.tokens && $7::text[]
+            OFFSET 0) x
+     WHERE cardinality(x.fails) <= 1
+), counted AS MATERIALIZED (
+    SELECT t, count(*) AS n
+      FROM near CROSS JOIN LATERAL unnest(near.tokens) t
+     WHERE cardinality(near.fails) = 0 OR starts_with(t, near.fails[1] || '=')
+     GROUP BY t
 )
 SELECT 'value' AS kind, split_part(t, '=', 1) AS attribute, substr(t, strpos(t, '=') + 1) AS value,
-       count(*) AS n, NULL::numeric AS low, NULL::numeric AS high
-  FROM near CROSS JOIN LATERAL unnest(near.tokens) t
- WHERE split_part(t, '=', 1) = ANY ($6::text[])
-   AND (cardinality(near.fails) = 0 OR near.fails[1] = split_part(t, '=', 1))
- GROUP BY 2, 3
+       n, NULL::numeric AS low, NULL::numeric AS high
+  FROM counted
+ WHERE strpos(t, '=') > 0 AND split_part(t, '=', 1) = ANY ($6::text[])
 UNION ALL
 SELECT 'range', x.key, NULL, count(*), min(x.value::numeric), max(x.value::numeric)
   FROM near CROSS JOIN LATERAL jsonb_each_text(near.numbers) x
- WHERE x.key = ANY ($6::text[]) AND (cardinality(near.fails) = 0 OR near.fails[1] = x.key)
+ WHERE cardinality($8::text[]) > 0 AND near.numbers <> '{}' AND x.key = ANY ($8::text[])
+   AND (cardinality(near.fails) = 0 OR near.fails[1] = x.key)
  GROUP BY x.key
 UNION ALL
 SELECT 'price', 'price', NULL, count(*), min(near.price), max(near.price)
