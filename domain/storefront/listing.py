@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -114,37 +115,35 @@ async def parse_filters(
     role: str | None,
     series: str | None,
 ) -> Filters:
-    category_id = await store.get_category_id(conn, category)
+    split: list[tuple[str, str]] = []
+    for raw in filters[: MAX_FILTERS + 1]:
+        code, sep, value = raw.partition(":")
+        split.append((code, value) if sep and code and value else ("", raw))
+    category_id, attributes = await store.get_filter_context(conn, category, sorted({c for c, _ in split if c}))
     if category_id is None:
         raise param_error("category", "unknown_category", f"No category has the code {category!r}.")
     parsed = Filters(category=category, category_id=category_id)
     if in_stock:
         parsed.tokens.append("in-stock")
-    for kind, code in (("role", role), ("series", series)):
-        if code is not None:
-            if not await store.get_code_exists(conn, kind, code):
-                raise param_error(kind, f"unknown_{kind}", f"No {kind} has the code {code!r}.")
-            parsed.tokens.append(f"{kind}:{code}")
+    for kind, named in (("role", role), ("series", series)):
+        if named is not None:
+            if not await store.get_code_exists(conn, kind, named):
+                raise param_error(kind, f"unknown_{kind}", f"No {kind} has the code {named!r}.")
+            parsed.tokens.append(f"{kind}:{named}")
     if price is not None:
         parsed.price_min, parsed.price_max, unit = parse_range(price, "price")
         if unit is not None:
             raise param_error("price", "invalid_range", "A price range takes no unit: it is in the shop's currency.")
     if len(filters) > MAX_FILTERS:
         raise param_error("filter", "too_many_filters", f"At most {MAX_FILTERS} filters.")
-    split: list[tuple[str, str]] = []
-    for raw in filters:
-        code, sep, value = raw.partition(":")
-        if not sep or not code or not value:
+    for code, value in split:
+        if not code:
             raise param_error(
                 "filter",
                 "invalid_filter",
-                f"{raw!r} is not a filter: write attribute:value[,value…] or attribute:min..max.",
+                f"{value!r} is not a filter: write attribute:value[,value…] or attribute:min..max.",
             )
-        split.append((code, value))
-    attributes = await store.list_filter_attributes(conn, sorted({c for c, _ in split}))
-    options: dict[str, set[str]] = {}
-    for row in await store.list_option_labels(conn, sorted(attributes)):
-        options.setdefault(row["attribute"], set()).add(row["option"])
+    options = {code: set(a["options"]) for code, a in attributes.items()}
     for code, value in split:
         attribute = attributes.get(code)
         if attribute is None:
@@ -187,7 +186,7 @@ async def parse_filters(
     return parsed
 
 
-def _unit_of(attribute: asyncpg.Record) -> str | None:
+def _unit_of(attribute: Mapping[str, Any]) -> str | None:
     """The unit a measurement's bare numbers are in: its default unit, else its family's base unit."""
     family = attribute["unit_family"]
     units = FAMILIES.get(family or "", {})

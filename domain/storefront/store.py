@@ -17,7 +17,7 @@ GET_DOCUMENT_NOW = Q.get_document_now.sql
 LIST_TREE_CATEGORIES = Q.list_tree_categories.sql
 GET_TREE_EXISTS = Q.get_tree_exists.sql
 GET_CATEGORY_ID = Q.get_category_id.sql
-LIST_FILTER_ATTRIBUTES = Q.list_filter_attributes.sql
+GET_FILTER_CONTEXT = Q.get_filter_context.sql
 LIST_CARDS = Q.list_cards.sql
 LIST_FACET_COUNTS = Q.list_facet_counts.sql
 LIST_OPTION_LABELS = Q.list_option_labels.sql
@@ -67,8 +67,12 @@ async def get_code_exists(conn: asyncpg.Connection, kind: str, code: str) -> boo
     return bool(await conn.fetchval(GET_ROLE_EXISTS if kind == "role" else GET_SERIES_EXISTS, code))
 
 
-async def list_filter_attributes(conn: asyncpg.Connection, codes: list[str]) -> dict[str, asyncpg.Record]:
-    return {r["code"]: r for r in await conn.fetch(LIST_FILTER_ATTRIBUTES, codes)}
+async def get_filter_context(
+    conn: asyncpg.Connection, category: str, codes: list[str]
+) -> tuple[int | None, dict[str, Any]]:
+    """A category's id by code (None: no such category) and the named attributes by code, with their options."""
+    row = await conn.fetchrow(GET_FILTER_CONTEXT, category, codes)
+    return row["category_id"], {a["code"]: a for a in row["attributes"]}
 
 
 async def list_option_labels(conn: asyncpg.Connection, attributes: list[str]) -> list[asyncpg.Record]:

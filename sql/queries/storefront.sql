@@ -41,12 +41,18 @@ SELECT EXISTS (SELECT 1 FROM category_trees WHERE code = $1::text);
 -- A category's id by code.
 SELECT id FROM categories WHERE code = $1::text;
 
--- name: list_filter_attributes :many
--- The attributes a storefront filter names, with what decides whether it may filter (type, visibility,
--- filterable) and its unit family.
-SELECT code::text, type, visibility, filterable, validation ->> 'unit_family' AS unit_family,
-       validation ->> 'default_unit' AS default_unit, labels, display_priority
-  FROM attributes WHERE code = ANY ($1::text[]);
+-- name: get_filter_context :one
+-- What a category page's query needs checked, in one read: the category's id by code ($1; null when none),
+-- and the attributes its filters name ($2), each with what decides whether it may filter (type,
+-- visibility, filterable), its unit family and default unit, and its option codes.
+SELECT (SELECT c.id FROM categories c WHERE c.code = $1::text) AS category_id,
+       coalesce((SELECT jsonb_agg(jsonb_build_object(
+                            'code', a.code, 'type', a.type, 'visibility', a.visibility, 'filterable', a.filterable,
+                            'unit_family', a.validation ->> 'unit_family',
+                            'default_unit', a.validation ->> 'default_unit',
+                            'options', ARRAY(SELECT o.code::text FROM attribute_options o
+                                              WHERE o.attribute_id = a.id)))
+                   FROM attributes a WHERE a.code = ANY ($2::text[])), '[]') AS attributes;
 
 -- name: list_cards :many
 -- One page of listed products under a category page's filters (merch_storefront_listing: $1 category id, $2
