@@ -75,6 +75,19 @@ async def promotion(
     )
 
 
+async def sold(conn: asyncpg.Connection, units: dict[str, int]) -> None:
+    """Units sold per SKU as the sales rollup holds them, and the storefront refreshed (best-selling order)."""
+    for sku, qty in units.items():
+        await conn.execute(
+            "INSERT INTO sales_sku_totals (sku_id, currency, product_id, facts, qty, revenue, cost, costed_qty,"
+            " costed_facts, costed_revenue, distribution_value, distributed_qty, distributed_facts)"
+            " SELECT id, 'CNY', product_id, 1, $2, 0, 0, 0, 0, 0, 0, 0, 0 FROM skus WHERE sku = $1",
+            sku,
+            qty,
+        )
+    await conn.execute("SELECT merch_touch('storefront', ARRAY(SELECT id FROM products))")
+
+
 async def list_product(conn: asyncpg.Connection, code: str, state: str = "listed") -> None:
     await conn.execute("UPDATE products SET lifecycle = $2 WHERE code = $1", code, state)
 

@@ -319,15 +319,7 @@ async def test_cards_show_the_price_to_pay_and_no_hidden_data(as_role: Any, conn
 )
 async def test_a_category_page_sorts(as_role: Any, conn: asyncpg.Connection, sort: str, expected: list[str]) -> None:
     await shop.shop(conn)
-    for sku, qty in (("WAVE-1", 30), ("CHECK-1", 20), ("PEONY-1", 10)):
-        await conn.execute(
-            "INSERT INTO sales_sku_totals (sku_id, currency, product_id, facts, qty, revenue, cost, costed_qty,"
-            " costed_facts, costed_revenue, distribution_value, distributed_qty, distributed_facts)"
-            " SELECT id, 'CNY', product_id, 1, $2, 0, 0, 0, 0, 0, 0, 0, 0 FROM skus WHERE sku = $1",
-            sku,
-            qty,
-        )
-    await conn.execute("SELECT merch_touch('storefront', ARRAY(SELECT id FROM products))")
+    await shop.sold(conn, {"WAVE-1": 30, "CHECK-1": 20, "PEONY-1": 10})
     async with as_role("storefront") as http:
         assert await codes(http, category="scarves", sort=sort) == expected
 
