@@ -136,13 +136,25 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 async def keep_raw_body(request: Request[Any, Any, Any]) -> None:
     """Before a handler's body is parsed, keep its bytes in the request state: a body that fails validation
     is read again field by field, to name every invalid field at once. (The framework caches the body, so
-    it is read from the client once.)"""
-    if request.method in _BODY_METHODS and request.route_handler.parsed_data_field is not None:
+    it is read from the client once.) The body is checked strictly against the handler's type here: the
+    framework converts it leniently (`"qty": "10"` would become 10, `"true"` a boolean) — a JSON client
+    sends numbers as numbers."""
+    data_field = request.route_handler.parsed_data_field
+    if request.method in _BODY_METHODS and data_field is not None:
         raw = await request.body()
         flaw = guard.body_flaw(raw)
         if flaw is not None:
             raise MalformedJson(flaw)
         request.state[RAW_BODY] = raw
+        if raw:
+            try:
+                msgspec.json.decode(raw, type=data_field.annotation)
+            except msgspec.ValidationError:
+                errors = body_errors(raw, data_field.annotation)
+                if errors:
+                    raise ValidationFailed(errors) from None
+            except msgspec.DecodeError:
+                raise MalformedJson() from None
 
 
 def on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:

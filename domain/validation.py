@@ -73,10 +73,11 @@ def _unwrap(tp: Any) -> Any:
     return tp
 
 
-def collect(value: Any, tp: Any, base: str = "") -> list[FieldError]:
-    """Every error converting `value` to `tp`, depth-first, in document order."""
+def collect(value: Any, tp: Any, base: str = "", *, strict: bool = True) -> list[FieldError]:
+    """Every error converting `value` to `tp`, depth-first, in document order; `strict`: as JSON types
+    (no string for a number or a boolean)."""
     try:
-        msgspec.convert(value, tp, strict=False)
+        msgspec.convert(value, tp, strict=strict)
         return []
     except msgspec.ValidationError as exc:
         first = exc
@@ -85,14 +86,14 @@ def collect(value: Any, tp: Any, base: str = "") -> list[FieldError]:
     if origin in (Union, types.UnionType):
         members = [a for a in get_args(inner) if a not in (type(None), msgspec.UnsetType)]
         if len(members) == 1 and value is not None:
-            return collect(value, members[0], base)
+            return collect(value, members[0], base, strict=strict)
     if isinstance(inner, type) and issubclass(inner, msgspec.Struct) and isinstance(value, dict):
-        return _collect_struct(value, inner, base) or [_from_msgspec(first, base)]
+        return _collect_struct(value, inner, base, strict) or [_from_msgspec(first, base)]
     if origin is list and isinstance(value, list):
         errors: list[FieldError] = []
         (item_tp,) = get_args(inner) or (Any,)
         for i, item in enumerate(value):
-            errors.extend(collect(item, item_tp, pointer_join(base, i)))
+            errors.extend(collect(item, item_tp, pointer_join(base, i), strict=strict))
         if not errors:
             errors.append(_from_msgspec(first, base))
         return errors
@@ -102,21 +103,21 @@ def collect(value: Any, tp: Any, base: str = "") -> list[FieldError]:
         for key, item in value.items():
             where = pointer_join(base, key)
             try:
-                msgspec.convert(key, key_tp, strict=False)
+                msgspec.convert(key, key_tp, strict=False)  # (a JSON key is a string)
             except msgspec.ValidationError as exc:
                 errors.append(
                     FieldError(
                         pointer=where, code="invalid_key", message=f"Invalid key {key!r}: {str(exc).split(' - at')[0]}."
                     )
                 )
-            errors.extend(collect(item, val_tp, where))
+            errors.extend(collect(item, val_tp, where, strict=strict))
         if not errors:
             errors.append(_from_msgspec(first, base))
         return errors
     return [_from_msgspec(first, base)]
 
 
-def _collect_struct(value: dict[str, Any], tp: type[msgspec.Struct], base: str) -> list[FieldError]:
+def _collect_struct(value: dict[str, Any], tp: type[msgspec.Struct], base: str, strict: bool) -> list[FieldError]:
     info = msgspec.inspect.type_info(tp)
     assert isinstance(info, msgspec.inspect.StructType)
     fields = {f.encode_name: f for f in info.fields}
@@ -137,7 +138,7 @@ def _collect_struct(value: dict[str, Any], tp: type[msgspec.Struct], base: str) 
                     FieldError(pointer=pointer_join(base, name), code="required", message=f"`{name}` is required.")
                 )
             continue
-        errors.extend(collect(value[name], hints[field.name], pointer_join(base, name)))
+        errors.extend(collect(value[name], hints[field.name], pointer_join(base, name), strict=strict))
     return errors
 
 
@@ -155,7 +156,7 @@ def convert_or_raise(value: Any, tp: type[T], base: str = "") -> T:
     try:
         return msgspec.convert(value, tp, strict=False)
     except msgspec.ValidationError:
-        raise ValidationFailed(collect(value, tp, base)) from None
+        raise ValidationFailed(collect(value, tp, base, strict=False)) from None
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -226,6 +226,7 @@ async def test_an_empty_list_a_zero_quantity_and_unknown_fields_are_422s(
         ("/lines/0/qty", "out_of_range"),
         ("/lines/0/bin", "unknown_field"),
         ("/lines/1/sku", "invalid_format"),
+        ("/lines/1/qty", "wrong_type"),  # a number sent as a string
     }
     r = await api.post(URL, json={"lines": [{"sku": "S-RED", "qty": 1}], "include_reserved": "no", "rush": True})
     assert {(e["pointer"], e["code"]) for e in r.json()["errors"]} == {

@@ -253,3 +253,24 @@ async def test_unit_costs_in_the_ledger_are_for_finance_purchasing_and_admin(
     async with as_role("finance") as finance:
         entry = (await finance.get("/v1/stock/movements")).json()["items"][0]
     assert entry["unit_cost"] == {"amount": "9.50", "currency": "CNY"}
+
+
+async def test_a_number_or_boolean_sent_as_a_string_is_a_422_and_moves_nothing(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """A JSON client sends numbers as numbers: the framework would read "10" as 10 (and the fast lane hands
+    what it cannot decode to the framework); the body is checked strictly first."""
+    await stockbed.build(conn)
+    r = await post(api, {"movements": [move("receive", 5), {**move("receive", 1), "qty": "10"}]}, key="as-text")
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [
+        {"pointer": "/movements/1/qty", "code": "wrong_type", "message": "Expected `int`, got `str`."}
+    ]
+    assert await level(api) == {}
+    assert await conn.fetchval("SELECT count(*) FROM stock_movements") == 0
+    location = await api.post(
+        "/v1/warehouses/hz/locations", json={"code": "C-1", "zone": "C", "pick_sequence": 1, "active": "true"}
+    )
+    assert location.status_code == 422, location.text
+    assert [(e["pointer"], e["code"]) for e in location.json()["errors"]] == [("/active", "wrong_type")]
+    assert not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM locations WHERE code = 'C-1')")
