@@ -313,7 +313,10 @@ async def list_events(
             name="after",
             ge=-1,
             le=2**63 - 1,
-            description="The last id seen (0: from the oldest kept; -1: none, only the newest id to follow from).",
+            description=(
+                "The last id seen. 0: from the first event (a 410 once the retention has removed events: read"
+                " afresh, then follow from -1). -1: none, only the newest id to follow from."
+            ),
         ),
     ] = 0,
     limit: Annotated[int, QueryParameter(name="limit", ge=1, le=1000, description="At most (default 100).")] = 100,
