@@ -132,7 +132,9 @@ async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn,
         min_size=1,
-        max_size=settings.db_pool_max,
+        # the requests' connections (FairPool lets db_pool_max requests at the pool) and the job runner's (a
+        # claim and its workers), which never wait behind requests nor make a request wait past the gate
+        max_size=settings.db_pool_max + settings.job_workers + 1,
         # A connection keeps the plans of the PL/pgSQL functions and foreign-key checks it ran, made for the
         # table sizes of that moment: made while a table was small (a fresh database), they stay sequential
         # scans as it grows, until autovacuum's first ANALYZE of it invalidates them (up to a minute or so).
@@ -162,7 +164,9 @@ CONNECT_TIMEOUT = 0.45  # (asyncpg may try twice: 0.9 s at most)
 WATCH_INTERVAL = 0.25
 WATCH_TIMEOUT = 0.5
 PROBE_CONNECT_TIMEOUT = 5.0
-_LOST = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+# What a connection to a database that went away, froze or shuts down raises (AdminShutdownError and
+# CannotConnectNowError are PostgresConnectionErrors; ConnectionError an OSError).
+LOST = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 
 
 class FairPool:
@@ -195,15 +199,12 @@ class FairPool:
         return not self.up.is_set()
 
     @asynccontextmanager
-    async def acquire(self, timeout: float | None = None) -> AsyncIterator[asyncpg.Connection]:
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
         if self.down:
             raise DatabaseUnavailable("The database does not answer.")
-        wait = ACQUIRE_TIMEOUT if timeout is None else timeout
-        if self._free > 0 and not self._waiters:
-            self._free -= 1
-        else:
+        if not self._take():
             try:
-                await asyncio.wait_for(self._wait_for_place(), wait)
+                await asyncio.wait_for(self._wait_for_place(), ACQUIRE_TIMEOUT)
             except TimeoutError:
                 raise DatabaseUnavailable("No database connection became free in time.") from None
         try:
@@ -214,27 +215,32 @@ class FairPool:
                 # connection is idle or may be opened, and opening one is bounded by the pool's connect timeout)
                 holder = self.pool.acquire()
                 conn = await holder.__aenter__()
-            except _LOST as exc:
+            except LOST as exc:
                 raise DatabaseUnavailable("The database does not answer.") from exc
             self._in_use.add(conn)
             try:
                 yield conn
-            except _LOST as exc:
-                raise DatabaseUnavailable("The database stopped answering.") from exc
+            except LOST as exc:
+                # the watchdog cut it, or the database closed it; anything else (an interface misuse, an
+                # OSError of the handler's own) is the handler's error, answered and logged as such
+                if self.down or conn.is_closed():
+                    raise DatabaseUnavailable("The database stopped answering.") from exc
+                raise
             finally:
                 self._in_use.discard(conn)
                 try:
                     await holder.__aexit__(None, None, None)
-                except _LOST:
+                except LOST:
                     pass  # a cut connection: the pool replaces it
         finally:
             self._leave()
 
-    async def _enter(self) -> None:
+    def _take(self) -> bool:
+        """A place at once, when one is free and nobody waits for one."""
         if self._free > 0 and not self._waiters:
             self._free -= 1
-            return
-        await self._wait_for_place()
+            return True
+        return False
 
     async def _wait_for_place(self) -> None:
         place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -297,8 +303,11 @@ class FairPool:
                     await self.pool.expire_connections()
             await asyncio.sleep(WATCH_INTERVAL)  # the watchdog's period, not a synchronisation
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.pool, name)
+    def get_size(self) -> int:
+        return int(self.pool.get_size())
+
+    def get_idle_size(self) -> int:
+        return int(self.pool.get_idle_size())
 
 
 class OneConnectionPool:

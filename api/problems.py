@@ -250,14 +250,8 @@ def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> 
     )
 
 
-_UNAVAILABLE = (
-    db.DatabaseUnavailable,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CannotConnectNowError,
-    ConnectionError,
-)
+# (with their subclasses: AdminShutdownError, CannotConnectNowError, ConnectionDoesNotExistError, …)
+_UNAVAILABLE = (db.DatabaseUnavailable, asyncpg.PostgresConnectionError, ConnectionError)
 
 
 def _unavailable(exc: BaseException | None, depth: int = 0) -> bool:

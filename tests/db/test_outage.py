@@ -103,3 +103,18 @@ async def test_a_frozen_database_is_a_503_within_a_second_and_service_resumes(
     async with fair.acquire() as conn:  # the write cut mid-way left nothing behind
         assert await conn.fetchval("SELECT count(*) FROM category_trees WHERE code = 'during'") == 0
         assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE code = 'during'") == 0
+
+
+async def test_a_handlers_own_error_while_the_database_answers_is_not_an_outage(
+    watched: tuple[db.FairPool, str],
+) -> None:
+    """Only a connection the watchdog cut or the database closed is 'unavailable': an OSError or an interface
+    misuse of the handler's own goes on as what it is (a logged 500), and the connection is still good."""
+    fair, _ = watched
+    for error in (asyncpg.InterfaceError("another operation is in progress"), OSError("disk full")):
+        with pytest.raises(type(error)):
+            async with fair.acquire() as conn:
+                raise error
+    async with fair.acquire() as conn:
+        assert await conn.fetchval("SELECT 1") == 1
+    assert not fair.down
