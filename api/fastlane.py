@@ -17,6 +17,7 @@ a lane, header by header, with the framework's answer to the same request.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ from domain.stock.model import MovementRequest
 from domain.stock.service import MovementWriter
 from domain.storefront import service as storefront
 from domain.versioning import etag, matches_none, matches_tag
+
+log = logging.getLogger("merchflow.fastlane")
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -178,7 +181,18 @@ class FastLane:
         lane, param = matched
         started = time.perf_counter()
         body = await _read(receive) if lane.body else b""
-        answer = await self._try(scope, body, lane, param)
+        try:
+            answer = await self._try(scope, body, lane, param)
+        except Exception:  # a write that failed unexpectedly: not run a second time by the route
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            await guard.send_problem(
+                send,
+                500,
+                "internal-error",
+                "Internal server error",
+                "Something went wrong on our side; it has been logged.",
+            )
+            return
         if answer is None:
             await self.app(scope, _replay(body, receive) if lane.body else receive, send)
             return
@@ -197,6 +211,10 @@ class FastLane:
             return await lane.handler(Call(scope=scope, body=body, principal=principal, state=state, param=param))
         except DatabaseUnavailable:
             return None  # the route answers: a 503 problem
+        except Exception:
+            if lane.body:
+                raise
+            return None  # a read: the route runs it again and answers its problem (a statement timeout: 503)
 
 
 def _route(app: Litestar, path: str) -> Any:

@@ -74,20 +74,21 @@ def flaw_of(scope: Any) -> tuple[str, str] | None:
 
 async def refuse(send: Any, where: str, flaw: str) -> None:
     """Answer the problem of flaw_of's finding: 414 for a URL too long, else 400."""
-    from api.problems import PROBLEM_JSON, Problem  # (problems uses body_flaw: imported when first needed)
-
     long = where == "url"
     status, code, title = (414, "uri-too-long", "URI too long") if long else (400, "bad-request", "Bad request")
     detail = f"The request's {'URL' if long else 'path' if where == 'path' else 'query string'} {flaw}."
+    error = FieldError(code="too_long" if long else "invalid_characters", message=detail, parameter=where)
+    await send_problem(send, status, code, title, detail, [error])
+
+
+async def send_problem(
+    send: Any, status: int, code: str, title: str, detail: str, errors: list[FieldError] | None = None
+) -> None:
+    """A problem answered straight to the ASGI server, outside the framework (the guard, the fast lanes)."""
+    from api.problems import PROBLEM_JSON, Problem  # (problems uses body_flaw: imported when first needed)
+
     body = msgspec.json.encode(
-        Problem(
-            type=f"/problems/{code}",
-            title=title,
-            status=status,
-            detail=detail,
-            code=code,
-            errors=[FieldError(code="too_long" if long else "invalid_characters", message=detail, parameter=where)],
-        )
+        Problem(type=f"/problems/{code}", title=title, status=status, detail=detail, code=code, errors=errors or [])
     )
     headers = with_security([(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())])
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -231,3 +231,40 @@ async def test_a_movement_with_a_nul_character_is_the_routes_400(
     assert lane.served == served
     assert by_lane.status_code == 400 and by_lane.json()["code"] == "malformed-json"
     same(by_lane, by_route)
+
+
+async def test_an_unexpected_error_in_a_read_lane_is_the_routes_problem(
+    lane: FastLane, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that fails off its happy path (here: any error) is run again by the route, whose handlers answer
+    a problem with the security headers — never the server's bare 500."""
+    await product(conn)
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("domain.products.service.get_product", broken)
+    r = await get(lane, "/v1/products/sq-1")
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "internal-error" and "boom" not in r.text
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_an_unexpected_error_in_the_write_lane_is_a_problem_and_runs_nothing_twice(
+    lane: FastLane, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await stockbed.build(conn)
+    calls = 0
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("domain.stock.service.MovementWriter.post", broken)
+    r = await post(lane, move("receive", 3))
+    assert r.status_code == 500 and calls == 1
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "internal-error" and "boom" not in r.text
+    assert r.headers["x-content-type-options"] == "nosniff"
