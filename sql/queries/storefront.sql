@@ -5,20 +5,22 @@
 SELECT locales, currency FROM storefront_config;
 
 -- name: get_document :one
--- A listed product's page in a locale as stored, with its series parts, when it is current ($3: now).
-SELECT pg.body, pg.etag, d.stale_at
-  FROM storefront_documents d CROSS JOIN LATERAL merch_storefront_page(d.product_id, d.locale, d.body, d.etag) pg
- WHERE d.code = $1::text AND d.locale = $2::text AND (d.stale_at IS NULL OR d.stale_at > $3::timestamptz);
-
--- name: get_document_now :one
--- A listed product's page in a locale computed now (its stored copy went stale with time or a change of
--- labels): the same bytes and ETag the refresh will store.
-WITH p AS (SELECT s.product_id FROM storefront_products s WHERE s.code = $1::text AND s.listed),
-     d AS (SELECT p.product_id, merch_storefront_document(p.product_id, $2::text, $3::timestamptz)::text AS doc FROM p)
-SELECT pg.body, pg.etag, NULL::timestamptz AS stale_at
-  FROM d CROSS JOIN LATERAL merch_storefront_page(d.product_id, $2::text, convert_to(d.doc, 'UTF8'),
-                                                  left(md5(d.doc), 24)) pg
- WHERE d.doc IS NOT NULL;
+-- A listed product's page in a locale ($3: now): as stored, with its series parts, when it is current; else
+-- computed now (its stored copy went stale with time or a change of labels) — the same bytes and ETag the
+-- refresh will store, and when its price next changes. None for a code of no listed product (found by the
+-- products' code index).
+(SELECT pg.body, pg.etag, d.stale_at
+   FROM storefront_documents d CROSS JOIN LATERAL merch_storefront_page(d.product_id, d.locale, d.body, d.etag) pg
+  WHERE d.code = $1::text AND d.locale = $2::text AND (d.stale_at IS NULL OR d.stale_at > $3::timestamptz))
+UNION ALL
+(SELECT pg.body, pg.etag, x.stale_at
+   FROM products p JOIN storefront_products s ON s.product_id = p.id AND s.listed
+  CROSS JOIN LATERAL (
+      SELECT merch_storefront_document(p.id, $2::text, $3::timestamptz)::text AS doc,
+             (SELECT min(k.stale_at) FROM merch_storefront_skus(p.id, s.currency, $3::timestamptz) k) AS stale_at) x
+  CROSS JOIN LATERAL merch_storefront_page(p.id, $2::text, convert_to(x.doc, 'UTF8'), left(md5(x.doc), 24)) pg
+  WHERE p.code = $1::text AND x.doc IS NOT NULL)
+LIMIT 1;
 
 -- name: list_tree_categories :many
 -- Every category of a tree in position order under its parent, with the count of listed products in its

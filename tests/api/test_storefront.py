@@ -232,6 +232,12 @@ async def test_a_page_is_cached_no_longer_than_until_its_price_changes(as_role: 
         r = await http.get("/v1/storefront/products/wave")
     max_age = int(r.headers["cache-control"].split("max-age=")[1])
     assert 0 <= max_age <= 20
+    # a page computed on the spot (its stored copy is due) is cached no longer either
+    await conn.execute("SELECT merch_storefront_due(ARRAY(SELECT id FROM products WHERE code = 'wave'))")
+    async with as_role("storefront") as http:
+        computed = await http.get("/v1/storefront/products/wave")
+    assert computed.content == r.content
+    assert 0 <= int(computed.headers["cache-control"].split("max-age=")[1]) <= 20
 
 
 # Navigation ---------------------------------------------------------------------------------------------
