@@ -111,7 +111,10 @@ $$;
 
 CREATE FUNCTION merch_refresh_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- (the events the refresh writes are flushed just below: it need not queue another run for them)
+    PERFORM set_config('merch.flushing_after', 'on', true);
     PERFORM merch_refresh_pending();
+    PERFORM set_config('merch.flushing_after', 'off', true);
     -- last: the feed's lock is held from here to the commit only (ids in commit order)
     PERFORM merch_flush_events();
     RETURN NULL;

@@ -636,7 +636,8 @@ $$;
 -- exclusive lock that is held until the commit, so a reader that sees an event sees every smaller id.
 CREATE FUNCTION merch_queue_flush_events() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM events_pending WHERE txid = pg_current_xact_id()) THEN
+    IF current_setting('merch.flushing_after', true) IS DISTINCT FROM 'on'  -- (not within the refresh at commit)
+       AND EXISTS (SELECT 1 FROM events_pending WHERE txid = pg_current_xact_id()) THEN
         PERFORM merch_queue_refresh();  -- the refresh at commit flushes them (merch_refresh_pending)
     END IF;
 END

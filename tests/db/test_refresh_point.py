@@ -94,6 +94,24 @@ async def test_several_writes_to_a_product_are_refreshed_once_when_the_transacti
         assert await conn.fetchval("SELECT count(*) FROM refresh_queued") == 0
 
 
+async def test_the_refresh_at_commit_runs_once_and_flushes_the_events_it_writes(
+    api: httpx.AsyncClient, fresh_pool: asyncpg.Pool
+) -> None:
+    """The storefront's refresh writes events; flushing them is the at-commit run's last step, so that run
+    queues no second one (it did: one more deferred trigger, insert and delete per product write)."""
+    # (this backend's inserts not yet reported, this transaction's among them: compared before and after)
+    queued = "SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relname = 'refresh_queued'"
+    async with fresh_pool.acquire() as conn:
+        async with conn.transaction():
+            before = await conn.fetchval(queued)
+            await conn.execute("UPDATE products SET lifecycle = 'listed' WHERE code = 'p1'")
+            await conn.execute("SET CONSTRAINTS refresh_at_commit IMMEDIATE")  # the commit's run, now
+            assert await conn.fetchval(queued) == before + 1
+            assert await conn.fetchval("SELECT count(*) FROM events_pending") == 0
+            flushed = await conn.fetch("SELECT type, code FROM events ORDER BY id DESC LIMIT 1")
+            assert [tuple(r) for r in flushed] == [("product.listed", "p1")]
+
+
 async def test_two_transactions_that_touch_one_product_refresh_it_one_after_the_other(
     api: httpx.AsyncClient, fresh_pool: asyncpg.Pool
 ) -> None:
