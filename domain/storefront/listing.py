@@ -203,7 +203,8 @@ def _plain(value: Decimal) -> Decimal:
 # Category page and facets -------------------------------------------------------------------------------
 
 
-def _card(row: asyncpg.Record) -> Card:
+def card(row: asyncpg.Record) -> Card:
+    """A card from a row of merch_storefront_card's columns (category pages, search)."""
     return Card(
         code=row["code"],
         label=row["label"],
@@ -260,7 +261,7 @@ async def category_page(
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor([fingerprint, str(rows[-1]["k"]), rows[-1]["product_id"]])
-    return CardPage(items=[_card(r) for r in rows], next_cursor=next_cursor)
+    return CardPage(items=[card(r) for r in rows], next_cursor=next_cursor)
 
 
 async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Facets:

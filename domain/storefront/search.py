@@ -15,8 +15,8 @@ from domain.errors import param_error
 from domain.keys.model import Principal
 from domain.stages.views import stage_view
 from domain.storefront import store
+from domain.storefront.listing import card
 from domain.storefront.model import (
-    Card,
     CardPage,
     ServiceAvailability,
     ServiceLookup,
@@ -69,13 +69,16 @@ async def parse_query(conn: asyncpg.Connection, q: str) -> Query:
 
 
 async def _hits(
-    conn: asyncpg.Connection, query: Query, *, shop: bool, category_id: int | None, limit: int
+    conn: asyncpg.Connection, query: Query, *, shop: bool, category_id: int | None, limit: int, locale: str
 ) -> list[tuple[asyncpg.Record, bool]]:
     """The products a query finds, exact ones (SKU, barcode, code) first, each with whether it was exact.
-    For the shop (`shop`): listed ones only, within the category; for customer service: any."""
+    For the shop (`shop`): listed ones only, within the category, with their cards; for customer service:
+    any."""
+    locales, _ = await config(conn)
+    now = now_utc()
     exact = [
         r
-        for r in await store.list_exact_hits(conn, query.exact)
+        for r in await store.list_exact_hits(conn, query.exact, locale, locales[0], now)
         if not shop or (r["listed"] and (category_id is None or category_id in r["categories"]))
     ]
     seen = {r["product_id"] for r in exact}
@@ -83,7 +86,9 @@ async def _hits(
     if query.words is not None or query.grams:
         wanted = limit + len(seen)
         if shop:
-            found = await store.list_search_hits(conn, query.words, query.grams, category_id, wanted)
+            found = await store.list_search_hits(
+                conn, query.words, query.grams, category_id, wanted, locale, locales[0], now
+            )
         else:
             found = await store.list_lookup_hits(conn, query.words, query.grams, wanted)
     hits = [(r, True) for r in exact] + [(r, False) for r in found if r["product_id"] not in seen]
@@ -98,37 +103,15 @@ async def search(conn: asyncpg.Connection, q: str, *, category: str | None, limi
         if category_id is None:
             raise param_error("category", "unknown_category", f"No category has the code {category!r}.")
     query = await parse_query(conn, q)
-    hits = await _hits(conn, query, shop=True, category_id=category_id, limit=limit)
-    locales, _ = await config(conn)
-    now = now_utc()
-    cards = []
-    for row, _exact in hits:
-        card = row["card"]
-        price, regular = row["price"], row["regular"]
-        if row["stale_at"] is not None and row["stale_at"] <= now:
-            fresh = await store.get_card_price_now(conn, row["product_id"], row["currency"], now)
-            price, regular = fresh["price"], fresh["regular"]
-        cards.append(
-            Card(
-                code=row["code"],
-                label=localized(card.get("labels"), locale, locales[0]),
-                image=card.get("image"),
-                role=card.get("role", ""),
-                series=list(card.get("series", [])),
-                currency=row["currency"],
-                price=price,
-                regular_price=regular,
-                in_stock=row["in_stock"],
-            )
-        )
-    return CardPage(items=cards, next_cursor=None)
+    hits = await _hits(conn, query, shop=True, category_id=category_id, limit=limit, locale=locale)
+    return CardPage(items=[card(row) for row, _exact in hits], next_cursor=None)
 
 
 async def lookup(conn: asyncpg.Connection, principal: Principal, q: str, *, limit: int, locale: str) -> ServiceLookup:
     """What a service agent tells a shopper of the products a SKU, a barcode, a code or part of a name
     finds, in any lifecycle state."""
     query = await parse_query(conn, q)
-    hits = await _hits(conn, query, shop=False, category_id=None, limit=limit)
+    hits = await _hits(conn, query, shop=False, category_id=None, limit=limit, locale=locale)
     locales, currency = await config(conn)
     ids = [r["product_id"] for r, _ in hits]
     details = {r["id"]: r for r in await store.list_service_details(conn, ids, currency, now_utc())}

@@ -31,7 +31,6 @@ GET_EVENTS_HORIZON = Q.get_events_horizon.sql
 DELETE_OLD_EVENTS = Q.delete_old_events.sql
 GET_LATEST_EVENT_ID = Q.get_latest_event_id.sql
 LIST_FACET_ATTRIBUTES = Q.list_facet_attributes.sql
-GET_CARD_PRICE_NOW = Q.get_card_price_now.sql
 GET_ROLE_EXISTS = Q.get_role_exists.sql
 GET_SERIES_EXISTS = Q.get_series_exists.sql
 
@@ -95,9 +94,7 @@ async def list_facet_counts(
     numeric: list[str],
 ) -> list[asyncpg.Record]:
     return list(
-        await conn.fetch(
-            LIST_FACET_COUNTS, tokens, groups, ranges, price_min, price_max, attributes, any_of, numeric
-        )
+        await conn.fetch(LIST_FACET_COUNTS, tokens, groups, ranges, price_min, price_max, attributes, any_of, numeric)
     )
 
 
@@ -110,14 +107,23 @@ async def list_similar_words(conn: asyncpg.Connection, words: list[str]) -> list
     return found
 
 
-async def list_exact_hits(conn: asyncpg.Connection, query: str) -> list[asyncpg.Record]:
-    return list(await conn.fetch(LIST_EXACT_HITS, query))
+async def list_exact_hits(
+    conn: asyncpg.Connection, query: str, locale: str, default: str, now: datetime
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(LIST_EXACT_HITS, query, locale, default, now))
 
 
 async def list_search_hits(
-    conn: asyncpg.Connection, words: str | None, grams: list[str], category_id: int | None, limit: int
+    conn: asyncpg.Connection,
+    words: str | None,
+    grams: list[str],
+    category_id: int | None,
+    limit: int,
+    locale: str,
+    default: str,
+    now: datetime,
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(LIST_SEARCH_HITS, words, grams, category_id, limit))
+    return list(await conn.fetch(LIST_SEARCH_HITS, words, grams, category_id, limit, locale, default, now))
 
 
 async def list_lookup_hits(
@@ -150,7 +156,3 @@ async def delete_old_events(conn: asyncpg.Connection, hours: int) -> int:
 
 async def list_facet_attributes(conn: asyncpg.Connection, types: list[str]) -> list[asyncpg.Record]:
     return list(await conn.fetch(LIST_FACET_ATTRIBUTES, types))
-
-
-async def get_card_price_now(conn: asyncpg.Connection, product_id: int, currency: str, now: datetime) -> asyncpg.Record:
-    return await conn.fetchrow(GET_CARD_PRICE_NOW, product_id, currency, now)

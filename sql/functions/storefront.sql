@@ -20,6 +20,13 @@ CREATE FUNCTION merch_money(p_amount numeric) RETURNS jsonb LANGUAGE sql IMMUTAB
     SELECT CASE WHEN p_amount IS NULL THEN 'null'::jsonb ELSE to_jsonb(p_amount::numeric(18, 4)::text) END
 $$;
 
+-- The price a shopper pays for a SKU: the promotion's while one runs and it is lower (or there is no sale
+-- price), else the sale price.
+CREATE FUNCTION merch_shown_price(p_promotion numeric, p_sale numeric) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(least(p_promotion, p_sale), p_promotion)
+$$;
+
 -- Per SKU of a product, at p_at in currency p_currency: the sale price in force, the lowest price of a
 -- running promotion (and which), whether any bin holds available stock, and the next moment one of these
 -- prices starts or stops (stale_at).
@@ -50,6 +57,23 @@ LANGUAGE sql STABLE AS $$
            ORDER BY i.price, m.ends_at, m.code
            LIMIT 1) promo ON true
      WHERE s.product_id = p_product
+$$;
+
+-- A product's card as a category page or a search shows it, in a locale (p_default: the catalog's default),
+-- at p_at: the stored card, its price computed now when it went stale with time. (An SQL function the
+-- planner inlines: the price of a current card costs nothing.)
+CREATE FUNCTION merch_storefront_card(s storefront_products, p_locale text, p_default text, p_at timestamptz)
+RETURNS TABLE (label text, image text, role text, series text[], currency text, price numeric, regular numeric,
+               in_stock boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT merch_localized(s.card -> 'labels', p_locale, p_default), s.card ->> 'image', s.card ->> 'role',
+           ARRAY(SELECT jsonb_array_elements_text(s.card -> 'series')), s.currency,
+           coalesce(n.price, s.price), coalesce(n.regular, s.regular), s.in_stock
+      FROM (SELECT 1) one
+      LEFT JOIN LATERAL (
+          SELECT min(merch_shown_price(x.promotion_price, x.sale)) AS price, min(x.sale) AS regular
+            FROM merch_storefront_skus(s.product_id, s.currency, p_at) x
+           WHERE s.stale_at <= p_at) n ON true
 $$;
 
 -- The SKUs of some products as merch_storefront_skus sees them, with their product: computed once per
@@ -157,11 +181,11 @@ BEGIN
         SELECT * FROM unnest(p_values)
     ), sk_page AS (
         SELECT sk.product_id, loc.locale,
-               merch_money(min(coalesce(least(sk.promotion_price, sk.sale), sk.promotion_price))) AS price,
+               merch_money(min(merch_shown_price(sk.promotion_price, sk.sale))) AS price,
                merch_money(min(sk.sale)) AS regular, bool_or(sk.in_stock) AS in_stock,
                jsonb_agg(jsonb_build_object(
                    'sku', sk.sku, 'barcode', sk.barcode, 'axes', sk.axes,
-                   'price', merch_money(coalesce(least(sk.promotion_price, sk.sale), sk.promotion_price)),
+                   'price', merch_money(merch_shown_price(sk.promotion_price, sk.sale)),
                    'regular_price', merch_money(sk.sale),
                    'promotion', CASE WHEN sk.promotion_price IS NOT NULL THEN jsonb_build_object(
                        'code', sk.promotion_code, 'label', merch_localized(sk.promotion_labels, loc.locale, loc.def),
@@ -323,7 +347,7 @@ BEGIN
     ), sk AS (
         SELECT * FROM unnest(p_skus)
     ), sk_agg AS (
-        SELECT sk.product_id, min(coalesce(least(sk.promotion_price, sk.sale), sk.promotion_price)) AS price,
+        SELECT sk.product_id, min(merch_shown_price(sk.promotion_price, sk.sale)) AS price,
                min(sk.sale) AS regular, bool_or(sk.in_stock) AS in_stock, min(sk.stale_at) AS stale_at
           FROM sk GROUP BY sk.product_id
     ), axes AS (

@@ -62,19 +62,11 @@ SELECT (SELECT c.id FROM categories c WHERE c.code = $1::text) AS category_id,
 -- category's again; $4 further attributes with several values; $5 ranges; $6, $7 price bounds; $8 sort;
 -- after the keyset $9 sort value, $10 product id; $11 rows; $12 shelf rows walked before the GIN index is
 -- used), as cards in $13 locale ($14 the default) at $15 now.
-SELECT s.product_id, s.code, h.k,
-       merch_localized(s.card -> 'labels', $13::text, $14::text) AS label, s.card ->> 'image' AS image,
-       s.card ->> 'role' AS role, ARRAY(SELECT jsonb_array_elements_text(s.card -> 'series')) AS series,
-       s.currency, coalesce(now_price.price, s.price) AS price, coalesce(now_price.regular, s.regular) AS regular,
-       s.in_stock
+SELECT s.product_id, s.code, h.k, c.*
   FROM merch_storefront_listing($1::bigint, $2::text[], $3::text[], $4::jsonb, $5::jsonb, $6::numeric,
                                 $7::numeric, $8::text, $9::numeric, $10::bigint, $11::integer, $12::integer) h
   JOIN storefront_products s ON s.product_id = h.product_id
-  LEFT JOIN LATERAL (
-      -- a card whose price went stale with time: its price now
-      SELECT min(coalesce(least(x.promotion_price, x.sale), x.promotion_price)) AS price, min(x.sale) AS regular
-        FROM merch_storefront_skus(s.product_id, s.currency, $15::timestamptz) x
-       WHERE s.stale_at <= $15::timestamptz) now_price ON s.stale_at <= $15::timestamptz
+ CROSS JOIN LATERAL merch_storefront_card(s, $13::text, $14::text, $15::timestamptz) c
  ORDER BY h.k, h.product_id;
 
 -- name: list_facet_counts :many
@@ -159,10 +151,9 @@ SELECT q.n, s.word
 
 -- name: list_exact_hits :many
 -- Products whose SKU (as typed, or in capitals), barcode or code is exactly the query $1 (any lifecycle
--- state; the caller filters).
-SELECT sp.product_id, sp.code, sp.listed, sp.card, sp.price, sp.regular, sp.currency, sp.in_stock, sp.stale_at,
-       sp.categories
-  FROM storefront_products sp
+-- state; the caller filters), with their cards in $2 locale ($3 the default) at $4 now.
+SELECT sp.product_id, sp.code, sp.listed, sp.categories, c.*
+  FROM storefront_products sp CROSS JOIN LATERAL merch_storefront_card(sp, $2::text, $3::text, $4::timestamptz) c
  WHERE sp.product_id IN (SELECT s.product_id FROM skus s
                           WHERE s.sku IN ($1::text, upper($1::text)) OR s.barcode = $1::text  -- by index
                          UNION
@@ -171,10 +162,11 @@ SELECT sp.product_id, sp.code, sp.listed, sp.card, sp.price, sp.regular, sp.curr
 
 -- name: list_search_hits :many
 -- Listed products matching a search, best-selling first: the words query $1 (tsquery text, may be null) and
--- the CJK grams $2 (all present); $3 a category id or null; $4 rows. Ordered by the partial index on units
--- sold, so that a common word stops at the first $4 matches.
-SELECT sp.product_id, sp.code, sp.listed, sp.card, sp.price, sp.regular, sp.currency, sp.in_stock, sp.stale_at
-  FROM storefront_products sp
+-- the CJK grams $2 (all present); $3 a category id or null; $4 rows; their cards in $5 locale ($6 the
+-- default) at $7 now. Ordered by the partial index on units sold, so that a common word stops at the first
+-- $4 matches.
+SELECT sp.product_id, sp.code, sp.listed, c.*
+  FROM storefront_products sp CROSS JOIN LATERAL merch_storefront_card(sp, $5::text, $6::text, $7::timestamptz) c
  WHERE sp.listed AND ($1::text IS NULL OR sp.words @@ to_tsquery('simple', $1::text)) AND sp.grams @> $2::text[]
    AND ($3::bigint IS NULL OR sp.categories @> ARRAY[$3::bigint])
  ORDER BY sp.sold DESC, sp.product_id
@@ -182,8 +174,8 @@ SELECT sp.product_id, sp.code, sp.listed, sp.card, sp.price, sp.regular, sp.curr
 
 -- name: list_lookup_hits :many
 -- Products in any lifecycle state matching a search (customer service): as list_search_hits, but for
--- listing state and category.
-SELECT sp.product_id, sp.code, sp.listed, sp.card, sp.price, sp.regular, sp.currency, sp.in_stock, sp.stale_at
+-- listing state and category, and without cards.
+SELECT sp.product_id, sp.code, sp.listed
   FROM storefront_products sp
  WHERE ($1::text IS NULL OR sp.words @@ to_tsquery('simple', $1::text)) AND sp.grams @> $2::text[]
  ORDER BY sp.listed DESC, sp.sold DESC, sp.product_id
@@ -196,7 +188,7 @@ SELECT p.id, p.code::text AS code, p.lifecycle, p.labels, p.selling_points, r.co
        r.description AS role_description,
        coalesce((SELECT jsonb_agg(jsonb_build_object(
                     'sku', x.sku, 'barcode', x.barcode, 'axes', x.axes, 'currency', $2::text,
-                    'price', merch_money(coalesce(least(x.promotion_price, x.sale), x.promotion_price)),
+                    'price', merch_money(merch_shown_price(x.promotion_price, x.sale)),
                     'regular_price', merch_money(x.sale),
                     'promotion', x.promotion_code,
                     'available', coalesce((SELECT jsonb_agg(jsonb_build_object('warehouse', w.code, 'available', a.n)
@@ -249,8 +241,3 @@ SELECT EXISTS (SELECT 1 FROM series WHERE code = $1::text);
 SELECT code::text, type, labels, display_priority, validation ->> 'unit_family' AS unit_family,
        validation ->> 'default_unit' AS default_unit
   FROM attributes WHERE visibility = 'public' AND filterable AND type = ANY ($1::text[]);
-
--- name: get_card_price_now :one
--- The price to show of a product whose stored one went stale with time: computed now ($3).
-SELECT min(coalesce(least(x.promotion_price, x.sale), x.promotion_price)) AS price, min(x.sale) AS regular
-  FROM merch_storefront_skus($1::bigint, $2::text, $3::timestamptz) x;
