@@ -35,7 +35,7 @@ RETURNS TABLE (sku_id bigint, sku text, barcode text, axes jsonb, sale numeric, 
                promotion_code text, promotion_labels jsonb, promotion_ends_at timestamptz, in_stock boolean,
                stale_at timestamptz)
 LANGUAGE sql STABLE AS $$
-    SELECT s.id, s.sku, s.barcode, s.axes,
+    SELECT s.id, s.sku, s.barcode, merch_public_attributes(s.axes),
            (SELECT max(pr.amount) FROM prices pr
              WHERE pr.sku_id = s.id AND pr.kind = 'sale' AND pr.currency = p_currency
                AND pr.valid_from <= p_at AND (pr.valid_to IS NULL OR pr.valid_to > p_at)),
@@ -728,61 +728,90 @@ CREATE FUNCTION merch_storefront_due(p_products bigint[]) RETURNS void LANGUAGE 
      WHERE d.product_id = ANY (p_products) AND (d.stale_at IS NULL OR d.stale_at > '-infinity');
 $$;
 
+-- The products that show some attributes: by their own values, or their SKUs' axes and values.
+CREATE FUNCTION merch_storefront_showing(p_attributes text[]) RETURNS bigint[] LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(SELECT p.id FROM products p WHERE p.attributes ?| p_attributes
+                 UNION
+                 SELECT s.product_id FROM skus s WHERE s.axes ?| p_attributes OR s.attributes ?| p_attributes)
+$$;
+
+-- What a page shows of an attribute, its options or its group changed (an update that changes none of it —
+-- a PUT of the same options — marks nothing).
 CREATE FUNCTION merch_storefront_attributes_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v_attributes text[];
 BEGIN
-    PERFORM merch_storefront_due(ARRAY(
-        SELECT p.id FROM products p
-         WHERE p.attributes ?| ARRAY(SELECT n.code::text FROM new_rows n JOIN old_rows o ON o.id = n.id
-                                      WHERE (n.labels, n.visibility, n.display_priority, n.group_id, n.type)
-                                            IS DISTINCT FROM (o.labels, o.visibility, o.display_priority, o.group_id, o.type))));
+    -- (one statement per table: a transition table has that table's columns)
+    IF TG_TABLE_NAME = 'attributes' THEN
+        v_attributes := ARRAY(
+            SELECT n.code::text FROM new_rows n JOIN old_rows o ON o.id = n.id
+             WHERE (n.labels, n.visibility, n.display_priority, n.group_id, n.type)
+                   IS DISTINCT FROM (o.labels, o.visibility, o.display_priority, o.group_id, o.type));
+    ELSIF TG_TABLE_NAME = 'attribute_options' THEN
+        v_attributes := ARRAY(
+            SELECT a.code::text FROM attributes a
+             WHERE a.id IN (SELECT n.attribute_id FROM new_rows n JOIN old_rows o ON o.id = n.id
+                             WHERE (n.code, n.labels, n.position) IS DISTINCT FROM (o.code, o.labels, o.position)));
+    ELSE
+        v_attributes := ARRAY(
+            SELECT a.code::text FROM attributes a
+             WHERE a.group_id IN (SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+                                   WHERE (n.code, n.labels) IS DISTINCT FROM (o.code, o.labels)));
+    END IF;
+    PERFORM merch_storefront_due(merch_storefront_showing(v_attributes));
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER attributes_updated_storefront AFTER UPDATE ON attributes
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
     EXECUTE FUNCTION merch_storefront_attributes_changed();
-
-CREATE FUNCTION merch_storefront_options_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM merch_storefront_due(ARRAY(
-        SELECT p.id FROM products p
-         WHERE p.attributes ?| ARRAY(SELECT a.code::text FROM attributes a
-                                      WHERE a.id IN (SELECT n.attribute_id FROM new_rows n))));
-    RETURN NULL;
-END
-$$;
 CREATE TRIGGER attribute_options_updated_storefront AFTER UPDATE ON attribute_options
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION merch_storefront_options_changed();
+    EXECUTE FUNCTION merch_storefront_attributes_changed();
+CREATE TRIGGER attribute_groups_updated_storefront AFTER UPDATE ON attribute_groups
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_storefront_attributes_changed();
 
+-- Labels of roles and promotions, a promotion's dates or state: the pages of the products they reach.
 CREATE FUNCTION merch_storefront_labels_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM merch_storefront_due(CASE TG_TABLE_NAME
-        WHEN 'roles' THEN ARRAY(SELECT p.id FROM products p WHERE p.role_id IN (SELECT n.id FROM new_rows n))
-        WHEN 'attribute_groups' THEN ARRAY(
+    IF TG_TABLE_NAME = 'roles' THEN
+        PERFORM merch_storefront_due(ARRAY(
             SELECT p.id FROM products p
-             WHERE p.attributes ?| ARRAY(SELECT a.code::text FROM attributes a
-                                          WHERE a.group_id IN (SELECT n.id FROM new_rows n)))
-        WHEN 'promotions' THEN ARRAY(SELECT DISTINCT s.product_id FROM promotion_items i JOIN skus s ON s.id = i.sku_id
-                                      WHERE i.promotion_id IN (SELECT n.id FROM new_rows n))
-    END);
+             WHERE p.role_id IN (SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+                                  WHERE (n.code, n.labels) IS DISTINCT FROM (o.code, o.labels))));
+    ELSE
+        PERFORM merch_storefront_due(ARRAY(
+            SELECT DISTINCT s.product_id FROM promotion_items i JOIN skus s ON s.id = i.sku_id
+             WHERE i.promotion_id IN (
+                   SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+                    WHERE (n.code, n.labels, n.starts_at, n.ends_at, n.active)
+                          IS DISTINCT FROM (o.code, o.labels, o.starts_at, o.ends_at, o.active))));
+    END IF;
     RETURN NULL;
 END
 $$;
+CREATE TRIGGER roles_updated_storefront AFTER UPDATE ON roles
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_storefront_labels_changed();
+CREATE TRIGGER promotions_updated_storefront AFTER UPDATE ON promotions
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_storefront_labels_changed();
+
+-- A series' labels are in its part of pages (refreshed now) and in its products' search words (due).
 CREATE FUNCTION merch_storefront_series_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM merch_refresh_storefront_series(ARRAY(SELECT n.id FROM new_rows n ORDER BY n.id));
+    PERFORM merch_storefront_due(ARRAY(
+        SELECT ps.product_id FROM product_series ps
+         WHERE ps.series_id IN (SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+                                 WHERE n.labels IS DISTINCT FROM o.labels)));
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER series_updated_storefront AFTER UPDATE ON series
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_storefront_series_changed();
-CREATE TRIGGER roles_updated_storefront AFTER UPDATE ON roles
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_storefront_labels_changed();
-CREATE TRIGGER attribute_groups_updated_storefront AFTER UPDATE ON attribute_groups
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_storefront_labels_changed();
-CREATE TRIGGER promotions_updated_storefront AFTER UPDATE ON promotions
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_storefront_labels_changed();
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_storefront_series_changed();
 
 -- Stock: only a bin whose available quantity crosses zero can change a product's in-stock flag (a row
 -- trigger whose WHEN is false queues nothing: the warehouse's hot path pays for a crossing only).

@@ -8,3 +8,8 @@ CREATE FUNCTION merch_visible_attributes(p_values jsonb, p_confidential boolean)
     SELECT CASE WHEN p_confidential THEN p_values
                 ELSE p_values - ARRAY(SELECT a.code FROM attributes a WHERE a.visibility = 'confidential') END
 $$;
+
+-- The values of public attributes only: what a shop (the storefront read model) and its pages may show.
+CREATE FUNCTION merch_public_attributes(p_values jsonb) RETURNS jsonb LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT p_values - ARRAY(SELECT a.code::text FROM attributes a WHERE a.visibility <> 'public')
+$$;

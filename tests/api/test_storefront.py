@@ -11,6 +11,7 @@ import pytest
 
 from domain.paging import decode_cursor, encode_cursor
 from domain.storefront import service as storefront_service
+from tests import factories as f
 from tests import storefront_catalog as shop
 
 LISTED = ["check", "peony", "wave"]
@@ -161,6 +162,40 @@ async def test_values_of_internal_and_confidential_attributes_reach_no_storefron
             assert hidden not in r.text, (r.url, hidden)
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["code"] == "not_a_filter"
+
+
+async def test_sku_axes_of_attributes_that_are_not_public_reach_no_page(as_role: Any, conn: asyncpg.Connection) -> None:
+    await shop.shop(conn)
+    await f.attribute(conn, "size", "select", options=("s", "m"))
+    await f.attribute(conn, "batch", "text", visibility="internal")
+    await f.sku(conn, "PEONY-2", "peony", None, {"size": "m", "batch": "B-77"})
+    async with as_role("storefront") as http:
+        page = await http.get("/v1/storefront/products/peony")
+    assert {s["sku"]: s["axes"] for s in page.json()["skus"]} == {"PEONY-1": {}, "PEONY-2": {"size": "m"}}
+    assert "B-77" not in page.text
+    # an attribute that only SKUs carry, made internal: its pages are due at once, and computed without it
+    await conn.execute("UPDATE attributes SET visibility = 'internal' WHERE code = 'size'")
+    async with as_role("storefront") as http:
+        page = await http.get("/v1/storefront/products/peony")
+    assert {s["sku"]: s["axes"] for s in page.json()["skus"]} == {"PEONY-1": {}, "PEONY-2": {}}
+    due = "SELECT count(*) FROM storefront_documents WHERE code = 'peony' AND stale_at = '-infinity'"
+    assert await conn.fetchval(due) == 2  # both locales
+
+
+async def test_only_changes_a_page_shows_make_it_due(conn: asyncpg.Connection) -> None:
+    """An update that changes nothing shown (the same option labels written again, a role's description)
+    leaves the stored pages be; a series' new labels make its products due (their search words carry them)."""
+    await shop.shop(conn)
+    due = "SELECT array_agg(DISTINCT code ORDER BY code) FROM storefront_documents WHERE stale_at = '-infinity'"
+    await conn.execute("UPDATE attribute_options SET labels = labels, position = position")
+    await conn.execute("UPDATE roles SET description = '{\"en\": \"new words\"}'")
+    await conn.execute("UPDATE attribute_groups SET description = '{\"en\": \"new words\"}'")
+    assert await conn.fetchval(due) is None
+    await conn.execute("UPDATE series SET labels = '{\"en\": \"Mulberry\"}' WHERE code = 'silk-series'")
+    assert await conn.fetchval(due) == ["peony", "wave"]  # (lotus is a draft: no page)
+    await conn.execute("SELECT merch_touch_due()")
+    words = "SELECT words::text FROM storefront_products WHERE code = 'wave'"
+    assert "'mulberry'" in await conn.fetchval(words)
 
 
 # Caching ------------------------------------------------------------------------------------------------
