@@ -20,7 +20,7 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 
 from api.auth import allow
-from api.http import Actor, Conn, CursorQ
+from api.http import Actor, Conn, CursorQ, IfNoneMatch
 from domain.keys.model import ROLES
 from domain.storefront import feed, listing, search, service
 from domain.storefront.model import (
@@ -49,11 +49,7 @@ LocaleQ = Annotated[
 ]
 AcceptLanguageH = Annotated[
     str | None,
-    HeaderParameter(name="Accept-Language", required=False, max_length=500, description="Preferred locales."),
-]
-IfNoneMatchH = Annotated[
-    str | None,
-    HeaderParameter(name="If-None-Match", required=False, max_length=500, description="Answer 304 for this ETag."),
+    HeaderParameter(name="Accept-Language", required=False, description="Preferred locales."),
 ]
 CategoryQ = Annotated[
     str,
@@ -173,7 +169,7 @@ class StorefrontController(Controller):
         conn: Conn,
         chosen: ShopLocale,
         tree: Annotated[str, QueryParameter(name="tree", max_length=64, description="A category tree code.")] = "web",
-        if_none_match: IfNoneMatchH = None,
+        if_none_match: IfNoneMatch = None,
     ) -> Response[Shelves]:
         """A tree as a shop renders it — shelves and home page: categories in position order under their
         parent, labels in the locale, and the count of listed products in each subtree. Empty branches stay
@@ -196,7 +192,7 @@ class StorefrontController(Controller):
         sort: SortQ = "position",
         limit: PageLimitQ = 50,
         cursor: CursorQ = None,
-        if_none_match: IfNoneMatchH = None,
+        if_none_match: IfNoneMatch = None,
     ) -> Response[CardPage]:
         """Listed products of a category subtree as cards (code, label, main image, the price to show and the
         regular price, in stock, series), filtered and sorted, one keyset page at a time (`next_cursor`;
@@ -217,7 +213,7 @@ class StorefrontController(Controller):
         conn: Conn,
         chosen: ShopLocale,
         shop_filters: ShopFilters,
-        if_none_match: IfNoneMatchH = None,
+        if_none_match: IfNoneMatch = None,
     ) -> Response[Facets]:
         """For the same query as the category page: each filterable public attribute of its products, in
         shopper-attention order, with its values (option labels) and how many products each would show —
@@ -238,7 +234,7 @@ class StorefrontController(Controller):
         conn: Conn,
         chosen: ShopLocale,
         code: FromPath[str],
-        if_none_match: IfNoneMatchH = None,
+        if_none_match: IfNoneMatch = None,
     ) -> Response[StorefrontProduct]:
         """A listed product (404 in every other lifecycle state): labels, description, selling points,
         images, public attributes grouped and in shopper-attention order with option labels and units, SKUs
@@ -263,7 +259,7 @@ class StorefrontController(Controller):
             str | None, QueryParameter(name="category", required=False, max_length=64, description="Within a subtree.")
         ] = None,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=50, description="At most (default 20).")] = 20,
-        if_none_match: IfNoneMatchH = None,
+        if_none_match: IfNoneMatch = None,
     ) -> Response[CardPage]:
         """Over labels, selling points, SKU codes, barcodes, category and series labels, in any locale: an
         exact SKU, barcode or product code first; Chinese by characters and pairs of characters (丝巾 finds

@@ -15,7 +15,7 @@ import msgspec
 
 from domain.attributes.units import FAMILIES
 from domain.errors import param_error
-from domain.paging import decode_cursor, encode_cursor
+from domain.paging import decode_cursor, split_page
 from domain.storefront import store
 from domain.storefront.model import SORTS, Card, CardPage, Facet, Facets, FacetValue, PriceBounds
 from domain.storefront.service import config, localized, now_utc
@@ -257,10 +257,7 @@ async def category_page(
         locales[0],
         now_utc(),
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor([fingerprint, str(rows[-1]["k"]), rows[-1]["product_id"]])
+    rows, next_cursor = split_page(rows, limit, lambda r: [fingerprint, str(r["k"]), r["product_id"]])
     return CardPage(items=[card(r) for r in rows], next_cursor=next_cursor)
 
 

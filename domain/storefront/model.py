@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import msgspec
 
 from domain.errors import Gone, NotFound
 
 Sort = Literal["position", "price_asc", "price_desc", "newest", "best_selling"]
-SORTS: tuple[str, ...] = ("position", "price_asc", "price_desc", "newest", "best_selling")
+SORTS: tuple[str, ...] = get_args(Sort)
 
 
 class ShelfCategory(msgspec.Struct, frozen=True, kw_only=True):

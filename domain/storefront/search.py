@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 
 import asyncpg
 import msgspec
@@ -18,7 +17,6 @@ from domain.storefront import store
 from domain.storefront.listing import card
 from domain.storefront.model import (
     CardPage,
-    ServiceAvailability,
     ServiceLookup,
     ServiceMatch,
     ServiceNeed,
@@ -148,22 +146,7 @@ async def lookup(conn: asyncpg.Connection, principal: Principal, q: str, *, limi
                 promotions=[msgspec.convert(p, ServicePromotion) for p in promotions],
                 selling_points=[localized(sp, locale, locales[0]) or "" for sp in selling],
                 needs=[ServiceNeed(item=i.item, present=i.present, value=i.value) for i in view.items],
-                skus=[
-                    ServiceSku(
-                        sku=s["sku"],
-                        barcode=s["barcode"],
-                        axes=s["axes"],
-                        currency=s["currency"],
-                        price=None if s["price"] is None else Decimal(str(s["price"])),
-                        regular_price=None if s["regular_price"] is None else Decimal(str(s["regular_price"])),
-                        promotion=s["promotion"],
-                        available=[
-                            ServiceAvailability(warehouse=a["warehouse"], available=a["available"])
-                            for a in s["available"]
-                        ],
-                    )
-                    for s in skus
-                ],
+                skus=[msgspec.convert(s, ServiceSku) for s in skus],
                 matched_by=matched,  # type: ignore[arg-type]
             )
         )

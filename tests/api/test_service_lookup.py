@@ -84,6 +84,8 @@ async def test_no_cost_distribution_price_supplier_or_confidential_value(
     await shop.shop(conn)
     async with as_role("service") as http:
         r = await http.get("/v1/service/lookup", params={"q": "peony"})
+    assert r.status_code == 200, r.text
+    assert [i["code"] for i in r.json()["items"]] == ["peony"]  # (what is checked below is this answer)
     for hidden in ("80.0000", "120.0000", "3% off", "supplier-notes"):
         assert hidden not in r.text
 
