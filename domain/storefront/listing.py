@@ -119,15 +119,16 @@ async def parse_filters(
     for raw in filters[: MAX_FILTERS + 1]:
         code, sep, value = raw.partition(":")
         split.append((code, value) if sep and code and value else ("", raw))
-    category_id, attributes = await store.get_filter_context(conn, category, sorted({c for c, _ in split if c}))
-    if category_id is None:
+    context = await store.get_filter_context(conn, category, sorted({c for c, _ in split if c}), role, series)
+    if context.category_id is None:
         raise param_error("category", "unknown_category", f"No category has the code {category!r}.")
-    parsed = Filters(category=category, category_id=category_id)
+    parsed = Filters(category=category, category_id=context.category_id)
+    attributes = context.attributes
     if in_stock:
         parsed.tokens.append("in-stock")
-    for kind, named in (("role", role), ("series", series)):
+    for kind, named, known in (("role", role, context.role_known), ("series", series, context.series_known)):
         if named is not None:
-            if not await store.get_code_exists(conn, kind, named):
+            if not known:
                 raise param_error(kind, f"unknown_{kind}", f"No {kind} has the code {named!r}.")
             parsed.tokens.append(f"{kind}:{named}")
     if price is not None:
@@ -280,10 +281,6 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
         union,
         sorted(c for c, a in by_code.items() if a["type"] in RANGE_TYPES),
     )
-    priorities = await store.list_category_priorities(conn, filters.category_id)
-    labels: dict[str, dict[str, tuple[int, Any]]] = {}
-    for row in await store.list_option_labels(conn, sorted(by_code)):
-        labels.setdefault(row["attribute"], {})[row["option"]] = (row["position"], row["labels"])
     values: dict[str, list[tuple[str, int]]] = {}
     ranges: dict[str, tuple[Decimal, Decimal]] = {}
     price = PriceBounds(currency=currency, min=None, max=None)
@@ -297,6 +294,10 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
             ranges[row["attribute"]] = (row["low"], row["high"])
         else:
             price = PriceBounds(currency=currency, min=row["low"], max=row["high"])
+    priorities = await store.list_category_priorities(conn, filters.category_id)
+    labels: dict[str, dict[str, tuple[int, Any]]] = {}
+    for row in await store.list_option_labels(conn, sorted(values)):  # the options of the facets shown only
+        labels.setdefault(row["attribute"], {})[row["option"]] = (row["position"], row["labels"])
     out: list[tuple[int, str, Facet]] = []
     for code in sorted(set(values) | set(ranges)):
         attribute = by_code[code]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -31,8 +32,6 @@ GET_EVENTS_HORIZON = Q.get_events_horizon.sql
 DELETE_OLD_EVENTS = Q.delete_old_events.sql
 GET_LATEST_EVENT_ID = Q.get_latest_event_id.sql
 LIST_FACET_ATTRIBUTES = Q.list_facet_attributes.sql
-GET_ROLE_EXISTS = Q.get_role_exists.sql
-GET_SERIES_EXISTS = Q.get_series_exists.sql
 
 
 async def get_config(conn: asyncpg.Connection) -> tuple[tuple[str, ...], str]:
@@ -58,16 +57,24 @@ async def get_category_id(conn: asyncpg.Connection, code: str) -> int | None:
     return int(value) if value is not None else None
 
 
-async def get_code_exists(conn: asyncpg.Connection, kind: str, code: str) -> bool:
-    return bool(await conn.fetchval(GET_ROLE_EXISTS if kind == "role" else GET_SERIES_EXISTS, code))
+@dataclass(frozen=True)
+class FilterContext:
+    category_id: int | None  # None: no such category
+    attributes: dict[str, Any]  # the named attributes by code, with their options
+    role_known: bool  # (true when no role was named)
+    series_known: bool
 
 
 async def get_filter_context(
-    conn: asyncpg.Connection, category: str, codes: list[str]
-) -> tuple[int | None, dict[str, Any]]:
-    """A category's id by code (None: no such category) and the named attributes by code, with their options."""
-    row = await conn.fetchrow(GET_FILTER_CONTEXT, category, codes)
-    return row["category_id"], {a["code"]: a for a in row["attributes"]}
+    conn: asyncpg.Connection, category: str, codes: list[str], role: str | None, series: str | None
+) -> FilterContext:
+    row = await conn.fetchrow(GET_FILTER_CONTEXT, category, codes, role, series)
+    return FilterContext(
+        category_id=row["category_id"],
+        attributes={a["code"]: a for a in row["attributes"]},
+        role_known=row["role_known"],
+        series_known=row["series_known"],
+    )
 
 
 async def list_option_labels(conn: asyncpg.Connection, attributes: list[str]) -> list[asyncpg.Record]:

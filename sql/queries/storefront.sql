@@ -45,9 +45,12 @@ SELECT id FROM categories WHERE code = $1::text;
 
 -- name: get_filter_context :one
 -- What a category page's query needs checked, in one read: the category's id by code ($1; null when none),
--- and the attributes its filters name ($2), each with what decides whether it may filter (type,
--- visibility, filterable), its unit family and default unit, and its option codes.
+-- the attributes its filters name ($2), each with what decides whether it may filter (type, visibility,
+-- filterable), its unit family and default unit, and its option codes; whether the role ($3) and the series
+-- ($4) it names exist (true when it names none).
 SELECT (SELECT c.id FROM categories c WHERE c.code = $1::text) AS category_id,
+       ($3::text IS NULL OR EXISTS (SELECT 1 FROM roles r WHERE r.code = $3::text)) AS role_known,
+       ($4::text IS NULL OR EXISTS (SELECT 1 FROM series s WHERE s.code = $4::text)) AS series_known,
        coalesce((SELECT jsonb_agg(jsonb_build_object(
                             'code', a.code, 'type', a.type, 'visibility', a.visibility, 'filterable', a.filterable,
                             'unit_family', a.validation ->> 'unit_family',
@@ -227,14 +230,6 @@ SELECT n FROM top;
 -- name: get_latest_event_id :val
 -- The newest event's id (0: none yet).
 SELECT coalesce(max(id), 0) FROM events;
-
--- name: get_role_exists :val
--- Whether a product role exists.
-SELECT EXISTS (SELECT 1 FROM roles WHERE code = $1::text);
-
--- name: get_series_exists :val
--- Whether a series exists.
-SELECT EXISTS (SELECT 1 FROM series WHERE code = $1::text);
 
 -- name: list_facet_attributes :many
 -- The attributes that may be facets: public, filterable, of a type a filter takes ($1).
