@@ -58,6 +58,7 @@ BEGIN
             FOR i IN 0 .. (cardinality(p_products) - 1) / 1000 LOOP
                 PERFORM merch_refresh_storefront(p_products[i * 1000 + 1 : (i + 1) * 1000]);
             END LOOP;
+            PERFORM merch_merge_shelf_counts();
         WHEN 'completeness' THEN
             -- in slices, as the jobs do: a bulk write of a million products is never one giant computation
             FOR i IN 0 .. (cardinality(p_products) - 1) / 10000 LOOP
@@ -234,6 +235,11 @@ BEGIN
     RETURN NULL;
 END
 $$;
+-- A deleted product leaves the storefront through its refresh (its `product.delisted` event, its series'
+-- pages, its shelves' counts).
+CREATE TRIGGER products_deleted_touch AFTER DELETE ON products
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_touch_written('id', 'storefront');
 CREATE TRIGGER products_updated_touch AFTER UPDATE ON products
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
     EXECUTE FUNCTION merch_touch_products_updated();

@@ -481,6 +481,14 @@ BEGIN
     ON CONFLICT (category_id, product_id) DO UPDATE
        SET tokens = EXCLUDED.tokens, numbers = EXCLUDED.numbers, price = EXCLUDED.price, newest = EXCLUDED.newest,
            sold = EXCLUDED.sold;
+    -- what each category's count of listed products gains or loses (merged once per model refresh:
+    -- merch_merge_shelf_counts)
+    INSERT INTO storefront_shelf_pending (txid, category_id, delta)
+    SELECT pg_current_xact_id(), x.c, sum(x.d)
+      FROM (SELECT c, -1 AS d FROM unnest(v_old) o CROSS JOIN LATERAL unnest(o.categories) c WHERE o.listed
+            UNION ALL
+            SELECT c, 1 FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.categories) c WHERE n.listed) x
+     GROUP BY x.c HAVING sum(x.d) <> 0;
     INSERT INTO storefront_words (word, signature)
     SELECT w.lexeme, array_to_string(ARRAY(SELECT ch FROM regexp_split_to_table(w.lexeme, '') ch ORDER BY ch), '')
       FROM (SELECT DISTINCT u.lexeme FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.words) u
@@ -557,6 +565,28 @@ BEGIN
     PERFORM set_config('plan_cache_mode', v_plans, true);
     PERFORM merch_refresh_storefront_series(v_series, p_products);
     PERFORM merch_queue_flush_events();
+END
+$$;
+
+-- The counts of listed products per category (navigation), brought up to date with what this
+-- transaction's storefront refreshes recorded: one statement, in key order (two writers that list products
+-- of the same categories wait for one another in one order, never in a cycle).
+CREATE FUNCTION merch_merge_shelf_counts() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_tx xid8 := pg_current_xact_id_if_assigned();
+BEGIN
+    IF v_tx IS NULL THEN
+        RETURN;
+    END IF;
+    WITH gone AS (
+        DELETE FROM storefront_shelf_pending WHERE txid = v_tx RETURNING category_id, delta
+    )
+    INSERT INTO storefront_shelf_counts AS c (category_id, listed)
+    SELECT g.category_id, sum(g.delta) FROM gone g
+     WHERE EXISTS (SELECT 1 FROM categories k WHERE k.id = g.category_id)
+     GROUP BY g.category_id HAVING sum(g.delta) <> 0
+     ORDER BY g.category_id
+    ON CONFLICT (category_id) DO UPDATE SET listed = c.listed + EXCLUDED.listed;
 END
 $$;
 

@@ -28,9 +28,8 @@ LIMIT 1;
 WITH t AS (SELECT id FROM category_trees WHERE code = $1::text),
      cats AS (SELECT c.id, c.code::text AS code, c.parent_id, c.position, c.labels, nlevel(c.path) AS depth
                 FROM categories c WHERE c.tree_id = (SELECT id FROM t)),
-     counts AS (SELECT h.category_id AS id, count(*) AS n
-                  FROM storefront_shelf h WHERE h.category_id IN (SELECT id FROM cats)
-                 GROUP BY h.category_id)
+     counts AS (SELECT k.category_id AS id, k.listed AS n
+                  FROM storefront_shelf_counts k WHERE k.category_id IN (SELECT id FROM cats))
 SELECT c.id, c.code, c.parent_id, c.position, c.labels, c.depth, coalesce(n.n, 0) AS listed_products
   FROM cats c LEFT JOIN counts n ON n.id = c.id
  ORDER BY c.depth, c.parent_id NULLS FIRST, c.position, c.code;

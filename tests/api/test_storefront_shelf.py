@@ -70,6 +70,9 @@ def expected_shelf() -> str:
 
 
 SHELF = "SELECT category_id, product_id, tokens, numbers, price, newest, sold FROM storefront_shelf ORDER BY 1, 2"
+# the listed products per category that navigation reads, as kept, and as counted from the shelf
+COUNTS = "SELECT category_id, listed FROM storefront_shelf_counts WHERE listed > 0 ORDER BY 1"
+COUNTED = "SELECT category_id, count(*) FROM storefront_shelf GROUP BY 1 ORDER BY 1"
 
 
 async def test_the_shelf_follows_every_change(as_role: Any, conn: asyncpg.Connection) -> None:
@@ -96,10 +99,13 @@ async def test_the_shelf_follows_every_change(as_role: Any, conn: asyncpg.Connec
         " FROM products p, categories c WHERE p.code = 'lotus' AND c.code = 'web-new'",
         "DELETE FROM stock_levels WHERE sku_id = (SELECT id FROM skus WHERE sku = 'PEONY-1')",
         "UPDATE prices SET amount = 59 WHERE kind = 'sale' AND sku_id = (SELECT id FROM skus WHERE sku = 'LOTUS-1')",
+        "UPDATE products SET lifecycle = 'listed' WHERE code = 'check'",
+        "UPDATE products SET lifecycle = 'retired' WHERE code = 'check'",
     ]
     for change in changes:
         await conn.execute(change)
         assert [tuple(r) for r in await conn.fetch(SHELF)] == [tuple(r) for r in await conn.fetch(expected_shelf())]
+        assert [tuple(r) for r in await conn.fetch(COUNTS)] == [tuple(r) for r in await conn.fetch(COUNTED)]
     rows = {(r["category_id"], r["product_id"]): r for r in await conn.fetch(SHELF)}
     assert rows[(cats["bags"], ids["wave"])]["tokens"] == sorted(
         ["c:" + str(cats["bags"]), "color=green", "material=silk", "organic=true", "role:routine",
@@ -112,3 +118,26 @@ async def test_the_shelf_follows_every_change(as_role: Any, conn: asyncpg.Connec
         assert await walk(http, {"category": "bags", "filter": "color:green"}, 50) == ["wave"]
         assert await walk(http, {"category": "web-new", "price": "..60"}, 50) == ["lotus"]
         assert await walk(http, {"category": "scarves", "in_stock": "true"}, 50) == []
+
+
+async def test_a_deleted_listed_product_leaves_its_shelves_pages_and_counts_and_the_feed_says_so(
+    as_role: Any, conn: asyncpg.Connection
+) -> None:
+    await shop.shop(conn)
+    # (prices and stock hold a product: one with neither can be deleted while listed)
+    await conn.execute("DELETE FROM prices WHERE sku_id = (SELECT id FROM skus WHERE sku = 'LOTUS-1')")
+    await shop.list_product(conn, "lotus")
+    before = await conn.fetchval("SELECT coalesce(max(id), 0) FROM events")
+    async with as_role("admin") as http:
+        gone = await http.delete("/v1/products/lotus")
+    assert gone.status_code == 204, gone.text
+    assert await conn.fetchval("SELECT count(*) FROM storefront_products WHERE code = 'lotus'") == 0
+    assert await conn.fetchval("SELECT count(*) FROM storefront_documents WHERE code = 'lotus'") == 0
+    assert [tuple(r) for r in await conn.fetch(COUNTS)] == [tuple(r) for r in await conn.fetch(COUNTED)]
+    feed = await conn.fetch("SELECT type, code FROM events WHERE id > $1 ORDER BY id", before)
+    assert ("product.delisted", "lotus") in [tuple(r) for r in feed]
+    series = "SELECT convert_from(body, 'UTF8') FROM storefront_series WHERE locale = 'en'"
+    assert '"lotus"' not in await conn.fetchval(series)  # its series' part of the other pages
+    async with as_role("storefront") as http:
+        shelves = (await http.get("/v1/storefront/categories", params={"tree": "merch"})).json()
+    assert shelves["categories"][0]["listed_products"] == 3  # accessories: peony, check, wave
