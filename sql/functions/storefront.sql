@@ -27,6 +27,13 @@ CREATE FUNCTION merch_shown_price(p_promotion numeric, p_sale numeric) RETURNS n
     SELECT coalesce(least(p_promotion, p_sale), p_promotion)
 $$;
 
+-- Whether that price is the promotion's: a running promotion at a price not below the sale price is not
+-- the shopper's (the sale price wins a tie, as in list_shopper_prices), and a page does not name it.
+CREATE FUNCTION merch_promotion_applies(p_promotion numeric, p_sale numeric) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_promotion IS NOT NULL AND (p_sale IS NULL OR p_promotion < p_sale)
+$$;
+
 -- Per SKU of a product, at p_at in currency p_currency: the sale price in force, the lowest price of a
 -- running promotion (and which), whether any bin holds available stock, and the next moment one of these
 -- prices starts or stops (stale_at).
@@ -187,7 +194,7 @@ BEGIN
                    'sku', sk.sku, 'barcode', sk.barcode, 'axes', sk.axes,
                    'price', merch_money(merch_shown_price(sk.promotion_price, sk.sale)),
                    'regular_price', merch_money(sk.sale),
-                   'promotion', CASE WHEN sk.promotion_price IS NOT NULL THEN jsonb_build_object(
+                   'promotion', CASE WHEN merch_promotion_applies(sk.promotion_price, sk.sale) THEN jsonb_build_object(
                        'code', sk.promotion_code, 'label', merch_localized(sk.promotion_labels, loc.locale, loc.def),
                        'ends_at', sk.promotion_ends_at) END,
                    'in_stock', sk.in_stock) ORDER BY sk.sku) AS skus

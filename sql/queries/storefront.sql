@@ -192,7 +192,7 @@ SELECT p.id, p.code::text AS code, p.lifecycle, p.labels, p.selling_points, r.co
                     'sku', x.sku, 'barcode', x.barcode, 'axes', x.axes, 'currency', $2::text,
                     'price', merch_money(merch_shown_price(x.promotion_price, x.sale)),
                     'regular_price', merch_money(x.sale),
-                    'promotion', x.promotion_code,
+                    'promotion', CASE WHEN merch_promotion_applies(x.promotion_price, x.sale) THEN x.promotion_code END,
                     'available', coalesce((SELECT jsonb_agg(jsonb_build_object('warehouse', w.code, 'available', a.n)
                                                              ORDER BY w.code)
                                              FROM (SELECT l.warehouse_id, sum(l.on_hand - l.reserved) AS n

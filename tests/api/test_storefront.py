@@ -188,8 +188,8 @@ async def test_only_changes_a_page_shows_make_it_due(conn: asyncpg.Connection) -
     await shop.shop(conn)
     due = "SELECT array_agg(DISTINCT code ORDER BY code) FROM storefront_documents WHERE stale_at = '-infinity'"
     await conn.execute("UPDATE attribute_options SET labels = labels, position = position")
-    await conn.execute("UPDATE roles SET description = '{\"en\": \"new words\"}'")
-    await conn.execute("UPDATE attribute_groups SET description = '{\"en\": \"new words\"}'")
+    await conn.execute('UPDATE roles SET description = \'{"en": "new words"}\'')
+    await conn.execute('UPDATE attribute_groups SET description = \'{"en": "new words"}\'')
     assert await conn.fetchval(due) is None
     await conn.execute("UPDATE series SET labels = '{\"en\": \"Mulberry\"}' WHERE code = 'silk-series'")
     assert await conn.fetchval(due) == ["peony", "wave"]  # (lotus is a draft: no page)
@@ -258,6 +258,24 @@ async def test_a_promotion_starting_with_time_and_no_write_changes_price_and_eta
     assert (peony["price"], peony["regular_price"]) == ("159.0000", "199.0000")
     assert stored.headers["etag"] == after.headers["etag"]
     assert stored.content == after.content
+
+
+async def test_a_running_promotion_not_below_the_sale_price_is_not_the_shoppers(
+    as_role: Any, conn: asyncpg.Connection
+) -> None:
+    """The sale price wins a tie (as the shopper prices of /v1/promotions): a page names no promotion the
+    shopper does not get, and neither does customer service."""
+    await shop.shop(conn)
+    await shop.promotion(conn, "dearer", "PEONY-1", "199", starts_in_days=-1, ends_in_days=2)
+    await shop.promotion(conn, "cheaper", "CHECK-1", "89", starts_in_days=-1, ends_in_days=2)
+    async with as_role("storefront") as http:
+        peony = (await http.get("/v1/storefront/products/peony", params={"locale": "en"})).json()
+        check = (await http.get("/v1/storefront/products/check", params={"locale": "en"})).json()
+    async with as_role("service") as http:
+        told = (await http.get("/v1/service/lookup", params={"q": "PEONY-1"})).json()
+    assert (peony["price"], peony["skus"][0]["price"], peony["skus"][0]["promotion"]) == ("199.0000", "199.0000", None)
+    assert (check["price"], check["skus"][0]["promotion"]["code"]) == ("89.0000", "cheaper")
+    assert told["items"][0]["skus"][0]["promotion"] is None
 
 
 async def test_a_page_is_cached_no_longer_than_until_its_price_changes(as_role: Any, conn: asyncpg.Connection) -> None:
