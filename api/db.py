@@ -158,6 +158,11 @@ class DatabaseUnavailable(Exception):
     """The database does not answer (gone, frozen, shutting down): a request that needs it gets a 503."""
 
 
+class DatabaseBusy(DatabaseUnavailable):
+    """The database answers, but no connection of the pool became free in time: a 503 that says so (a client
+    retries it alike; an operator reads it apart from an outage)."""
+
+
 # A request waits at most this long for a connection before it is told the database is unavailable (within
 # the second a client is promised, watchdog included).
 ACQUIRE_TIMEOUT = 0.9
@@ -210,7 +215,7 @@ class FairPool:
             try:
                 await asyncio.wait_for(self._wait_for_place(), ACQUIRE_TIMEOUT)
             except TimeoutError:
-                raise DatabaseUnavailable("No database connection became free in time.") from None
+                raise DatabaseBusy("No database connection became free in time.") from None
         try:
             if self.down:  # it went down while this request waited for its place
                 raise DatabaseUnavailable("The database does not answer.")

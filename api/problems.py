@@ -75,6 +75,12 @@ HTTP_PROBLEMS: list[tuple[str, int, str, str]] = [
         "Service unavailable",
         "The database does not answer (gone, frozen, shutting down): answered within a second; retry.",
     ),
+    (
+        "server-busy",
+        503,
+        "Service unavailable",
+        "Every database connection of the worker stayed busy for 0.9 s (the database answers): retry shortly.",
+    ),
 ]
 _HTTP_CODES = {status: (code, title) for code, status, title, _ in HTTP_PROBLEMS if status not in (409, 500, 503)}
 
@@ -239,6 +245,17 @@ def on_query_canceled(request: Request[Any, Any, Any], exc: asyncpg.QueryCancele
     )
 
 
+def on_database_busy(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    return problem_response(
+        request,
+        503,
+        "server-busy",
+        "Service unavailable",
+        "Every database connection is busy; try again shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
 def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     return problem_response(
         request,
@@ -284,6 +301,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     # the database not answering: a connection cut by the pool's watchdog, refused, or closed by a database
     # shutting down (the same classes on_unexpected looks for inside a group or a chain)
     **dict.fromkeys(_UNAVAILABLE, on_database_unavailable),
+    db.DatabaseBusy: on_database_busy,
     Exception: on_unexpected,
     500: on_unexpected,
 }

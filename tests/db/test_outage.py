@@ -118,3 +118,24 @@ async def test_a_handlers_own_error_while_the_database_answers_is_not_an_outage(
     async with fair.acquire() as conn:
         assert await conn.fetchval("SELECT 1") == 1
     assert not fair.down
+
+
+async def test_every_connection_busy_while_the_database_answers_is_busy_not_an_outage(
+    watched: tuple[db.FairPool, str],
+) -> None:
+    fair, _ = watched
+    held = [fair.acquire() for _ in range(8)]
+    for h in held:
+        await h.__aenter__()
+    try:
+        started = time.perf_counter()
+        with pytest.raises(db.DatabaseBusy):
+            async with fair.acquire():
+                pass
+        assert time.perf_counter() - started < 1.0
+        assert not fair.down
+    finally:
+        for h in held:
+            await h.__aexit__(None, None, None)
+    async with fair.acquire() as conn:  # a place again
+        assert await conn.fetchval("SELECT 1") == 1
