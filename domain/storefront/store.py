@@ -14,6 +14,7 @@ from domain.sql import load
 Q = load("storefront")
 GET_STOREFRONT_CONFIG = Q.get_storefront_config.sql
 GET_DOCUMENT = Q.get_document.sql
+GET_DOCUMENT_NOW = Q.get_document_now.sql
 LIST_TREE_CATEGORIES = Q.list_tree_categories.sql
 GET_TREE_EXISTS = Q.get_tree_exists.sql
 GET_CATEGORY_ID = Q.get_category_id.sql
@@ -40,8 +41,12 @@ async def get_config(conn: asyncpg.Connection) -> tuple[tuple[str, ...], str]:
 
 
 async def get_document(conn: asyncpg.Connection, code: str, locale: str, now: datetime) -> asyncpg.Record | None:
-    """The stored page when current, else the page computed now; None when no listed product has the code."""
-    return await conn.fetchrow(GET_DOCUMENT, code, locale, now)
+    """The stored page when current, else the page computed now; None when no listed product has the code.
+    (Two statements: one with both ways made every stored page ~40 µs slower to start.)"""
+    row = await conn.fetchrow(GET_DOCUMENT, code, locale, now)
+    if row is None:
+        row = await conn.fetchrow(GET_DOCUMENT_NOW, code, locale, now)
+    return row
 
 
 async def list_tree_categories(conn: asyncpg.Connection, tree: str) -> list[asyncpg.Record]:

@@ -5,22 +5,23 @@
 SELECT locales, currency FROM storefront_config;
 
 -- name: get_document :one
--- A listed product's page in a locale ($3: now): as stored, with its series parts, when it is current; else
--- computed now (its stored copy went stale with time or a change of labels) — the same bytes and ETag the
--- refresh will store, and when its price next changes. None for a code of no listed product (found by the
--- products' code index).
-(SELECT pg.body, pg.etag, d.stale_at
-   FROM storefront_documents d CROSS JOIN LATERAL merch_storefront_page(d.product_id, d.locale, d.body, d.etag) pg
-  WHERE d.code = $1::text AND d.locale = $2::text AND (d.stale_at IS NULL OR d.stale_at > $3::timestamptz))
-UNION ALL
-(SELECT pg.body, pg.etag, x.stale_at
-   FROM products p JOIN storefront_products s ON s.product_id = p.id AND s.listed
-  CROSS JOIN LATERAL (
-      SELECT merch_storefront_document(p.id, $2::text, $3::timestamptz)::text AS doc,
-             (SELECT min(k.stale_at) FROM merch_storefront_skus(p.id, s.currency, $3::timestamptz) k) AS stale_at) x
-  CROSS JOIN LATERAL merch_storefront_page(p.id, $2::text, convert_to(x.doc, 'UTF8'), left(md5(x.doc), 24)) pg
-  WHERE p.code = $1::text AND x.doc IS NOT NULL)
-LIMIT 1;
+-- A listed product's page in a locale as stored, with its series parts, when it is current ($3: now). (The
+-- whole hot path: one primary-key read. A page not stored or gone stale: get_document_now.)
+SELECT pg.body, pg.etag, d.stale_at
+  FROM storefront_documents d CROSS JOIN LATERAL merch_storefront_page(d.product_id, d.locale, d.body, d.etag) pg
+ WHERE d.code = $1::text AND d.locale = $2::text AND (d.stale_at IS NULL OR d.stale_at > $3::timestamptz);
+
+-- name: get_document_now :one
+-- A listed product's page in a locale computed now (its stored copy went stale with time or a change of
+-- labels): the same bytes and ETag the refresh will store, and when its price next changes. None for a code
+-- of no listed product (found by the products' code index: a bot's 404s read no more than that).
+SELECT pg.body, pg.etag, x.stale_at
+  FROM products p JOIN storefront_products s ON s.product_id = p.id AND s.listed
+ CROSS JOIN LATERAL (
+     SELECT merch_storefront_document(p.id, $2::text, $3::timestamptz)::text AS doc,
+            (SELECT min(k.stale_at) FROM merch_storefront_skus(p.id, s.currency, $3::timestamptz) k) AS stale_at) x
+ CROSS JOIN LATERAL merch_storefront_page(p.id, $2::text, convert_to(x.doc, 'UTF8'), left(md5(x.doc), 24)) pg
+ WHERE p.code = $1::text AND x.doc IS NOT NULL;
 
 -- name: list_tree_categories :many
 -- Every category of a tree in position order under its parent, with the count of listed products in its
