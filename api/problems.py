@@ -234,37 +234,20 @@ def on_integrity_error(
     )
 
 
+def _retry_soon(request: Request[Any, Any, Any], code: str, detail: str) -> Response[Problem]:
+    return problem_response(request, 503, code, "Service unavailable", detail, headers={"Retry-After": "1"})
+
+
 def on_query_canceled(request: Request[Any, Any, Any], exc: asyncpg.QueryCanceledError) -> Response[Problem]:
-    return problem_response(
-        request,
-        503,
-        "statement-timeout",
-        "Service unavailable",
-        "The query took too long and was cancelled; try again.",
-        headers={"Retry-After": "1"},
-    )
+    return _retry_soon(request, "statement-timeout", "The query took too long and was cancelled; try again.")
 
 
 def on_database_busy(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
-    return problem_response(
-        request,
-        503,
-        "server-busy",
-        "Service unavailable",
-        "Every database connection is busy; try again shortly.",
-        headers={"Retry-After": "1"},
-    )
+    return _retry_soon(request, "server-busy", "Every database connection is busy; try again shortly.")
 
 
 def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
-    return problem_response(
-        request,
-        503,
-        "database-unavailable",
-        "Service unavailable",
-        "The database does not answer; try again shortly.",
-        headers={"Retry-After": "1"},
-    )
+    return _retry_soon(request, "database-unavailable", "The database does not answer; try again shortly.")
 
 
 # (with their subclasses: AdminShutdownError, CannotConnectNowError, ConnectionDoesNotExistError, …)
