@@ -29,10 +29,9 @@ import asyncpg
 
 from api import db, migrate
 from api.settings import Settings
+from bench.harness import alternated_patches
 from domain.jobs import service as jobs
 from domain.keys.model import Principal
-from domain.products import service as products
-from domain.products.model import ProductPatch
 from domain.seed import scale
 from domain.stages import service as stages
 from domain.stages.model import NeedsBody
@@ -110,21 +109,7 @@ TRIGGERS = "; ".join(
 async def writes(pool: asyncpg.Pool, n: int, block: int) -> tuple[list[float], list[float]]:
     async with pool.acquire() as conn:
         codes = [r["code"] for r in await conn.fetch("SELECT code FROM products ORDER BY id LIMIT $1", n)]
-    with_c: list[float] = []
-    without: list[float] = []
-    async with pool.acquire() as conn:
-        try:
-            for start in range(0, len(codes), block):
-                for enabled, sink in ((True, with_c), (False, without)):
-                    await conn.execute(TRIGGERS.format("ENABLE" if enabled else "DISABLE"))
-                    for i, code in enumerate(codes[start : start + block]):
-                        patch = ProductPatch(selling_points=[{"en": f"bench {start} {i} {enabled}"}])
-                        t = time.perf_counter()
-                        await products.patch_product(conn, ADMIN, code, patch, None)
-                        sink.append(time.perf_counter() - t)
-        finally:
-            await conn.execute(TRIGGERS.format("ENABLE"))
-    return with_c, without
+        return await alternated_patches(conn, codes, block, TRIGGERS.format("DISABLE"), TRIGGERS.format("ENABLE"))
 
 
 async def main(args: argparse.Namespace) -> None:

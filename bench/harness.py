@@ -205,3 +205,29 @@ def bench_database(folder: str) -> tuple[str, Any, dict[str, str]]:
         "FLOOR_POOL": "16",
     }
     return dsn, server, env
+
+
+async def alternated_patches(
+    conn: Any, codes: list[str], block: int, off: str, on: str
+) -> tuple[list[float], list[float]]:
+    """Seconds per merge patch of each product (a new selling point, as an admin), in alternated blocks:
+    with the mechanism measured (`on`: the SQL that restores it, run first), then without it (`off`)."""
+    from domain.keys.model import Principal
+    from domain.products import service as products
+    from domain.products.model import ProductPatch
+
+    admin = Principal(name="bench", roles=frozenset({"admin"}))
+    with_it: list[float] = []
+    without: list[float] = []
+    try:
+        for start in range(0, len(codes), block):
+            for kept, sink in ((True, with_it), (False, without)):
+                await conn.execute(on if kept else off)
+                for i, code in enumerate(codes[start : start + block]):
+                    patch = ProductPatch(selling_points=[{"en": f"bench {start} {i} {kept}"}])
+                    t = time.perf_counter()
+                    await products.patch_product(conn, admin, code, patch, None)
+                    sink.append(time.perf_counter() - t)
+    finally:
+        await conn.execute(on)
+    return with_it, without

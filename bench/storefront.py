@@ -36,6 +36,7 @@ from bench.harness import (
     SHARED,
     Side,
     alternate,
+    alternated_patches,
     bench_database,
     start_floor,
     start_merchflow,
@@ -44,16 +45,12 @@ from bench.harness import (
     wrk,
 )
 from domain.keys import service as keys
-from domain.keys.model import Principal
-from domain.products import service as products
-from domain.products.model import ProductPatch
 from domain.seed import scale
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 CHUNK = 5000
 SALEOR_PAGE_RPS = 16.6  # Saleor 3.23 product detail on this machine (issue 12)
-ADMIN = Principal(name="bench", roles=frozenset({"admin"}))
 
 # Names: material × colour × kind, in both locales (i % 10, i / 10 % 10, i / 100 % 10).
 NAMES = """
@@ -210,8 +207,6 @@ async def writes(dsn: str, n: int, block: int) -> tuple[list[float], list[float]
     a no-op (renamed away for the block, on the bench database only), alternated in blocks."""
     conn = await asyncpg.connect(dsn)
     await db.init_connection(conn)
-    with_s: list[float] = []
-    without: list[float] = []
     listed = "SELECT code FROM products WHERE lifecycle = 'listed' ORDER BY id LIMIT $1"
     codes = [r["code"] for r in await conn.fetch(listed, n)]
     off = (
@@ -219,26 +214,15 @@ async def writes(dsn: str, n: int, block: int) -> tuple[list[float], list[float]
         " CREATE FUNCTION merch_refresh_storefront(p bigint[]) RETURNS void LANGUAGE sql AS 'SELECT'"
     )
     on = (
-        "DROP FUNCTION merch_refresh_storefront(bigint[]);"
-        " ALTER FUNCTION merch_refresh_storefront_kept(bigint[]) RENAME TO merch_refresh_storefront"
+        "DO $$ BEGIN IF to_regprocedure('merch_refresh_storefront_kept(bigint[])') IS NOT NULL THEN"
+        " DROP FUNCTION merch_refresh_storefront(bigint[]);"
+        " ALTER FUNCTION merch_refresh_storefront_kept(bigint[]) RENAME TO merch_refresh_storefront;"
+        " END IF; END $$"
     )
     try:
-        for start in range(0, len(codes), block):
-            for kept, sink in ((True, with_s), (False, without)):
-                if not kept:
-                    await conn.execute(off)
-                try:
-                    for i, code in enumerate(codes[start : start + block]):
-                        patch = ProductPatch(selling_points=[{"en": f"bench {start} {i} {kept}"}])
-                        t = time.perf_counter()
-                        await products.patch_product(conn, ADMIN, code, patch, None)
-                        sink.append(time.perf_counter() - t)
-                finally:
-                    if not kept:
-                        await conn.execute(on)
+        return await alternated_patches(conn, codes, block, off, on)
     finally:
         await conn.close()
-    return with_s, without
 
 
 def main(args: argparse.Namespace) -> None:
