@@ -32,6 +32,8 @@ def _flaw(raw: bytes) -> str | None:
 # Bodies: JSON nested deeper than this is refused before a parser or a validator recurses into it.
 MAX_DEPTH = 64
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+# \u0000 after an even number of backslashes (none included): a NUL, not a backslash followed by `u0000`
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _BRACKET = re.compile(rb"[\[\]{}]")
 
 
@@ -42,7 +44,7 @@ def body_flaw(raw: bytes) -> str | None:
         raw.decode("utf-8")
     except UnicodeDecodeError:
         return "The request body is not UTF-8."
-    if b"\\u0000" in raw:
+    if b"\\u0000" in raw and _NUL_ESCAPE.search(raw):  # (`\\u0000`, an escaped backslash, is text)
         return "A string in the body contains a NUL character (\\u0000), which text cannot hold."
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:  # only then is the nesting worth measuring
         depth = 0

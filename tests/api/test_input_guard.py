@@ -80,3 +80,20 @@ async def test_a_url_longer_than_8_kb_is_a_414_problem(as_role: Any, conn: async
     assert long.status_code == 414
     assert (long.json()["code"], long.json()["errors"][0]["parameter"]) == ("uri-too-long", "url")
     assert fits.status_code == 400 and fits.json()["errors"][0]["parameter"] == "category"
+
+
+async def test_a_backslash_before_u0000_is_text_not_a_nul(as_role: Any, conn: asyncpg.Connection) -> None:
+    """`\\u0000` in JSON (an escaped backslash, then `u0000`) is six characters of text, and is kept; only an
+    escape that makes a NUL character is refused."""
+    body = b'{"code": "bs-1", "labels": {"en": "path C:\\\\u0000"}}'
+    async with as_role("admin") as http:
+        kept = await http.post("/v1/warehouses", content=body, headers={"content-type": "application/json"})
+        nul = await http.post(
+            "/v1/warehouses",
+            content=b'{"code": "bs-2", "labels": {"en": "C:\\\\\\u0000"}}',
+            headers={"content-type": "application/json"},
+        )
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["labels"] == {"en": "path C:\\u0000"}
+    assert nul.status_code == 400 and nul.json()["code"] == "malformed-json"
+    assert not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM warehouses WHERE code = 'bs-2')")
