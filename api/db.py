@@ -173,6 +173,9 @@ CONNECT_TIMEOUT = 0.45  # (asyncpg may try twice: 0.9 s at most)
 WATCH_INTERVAL = 0.25
 WATCH_TIMEOUT = 0.5
 PROBE_CONNECT_TIMEOUT = 5.0
+# A probe's timeout noticed this much later than due means the worker's event loop was held, not that the
+# database did not answer.
+LOOP_SLACK = 0.15
 # What a connection to a database that went away, froze or shuts down raises (AdminShutdownError and
 # CannotConnectNowError are PostgresConnectionErrors; ConnectionError an OSError).
 LOST = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
@@ -285,12 +288,15 @@ class FairPool:
 
     async def _watching(self, dsn: str) -> None:
         probe: asyncpg.Connection | None = None
+        loop = asyncio.get_running_loop()
         while True:
+            asked: float | None = None  # when the probe's question was sent (not while connecting)
             try:
                 if probe is None or probe.is_closed():
                     # (a first connection to a new database may take a while: only the answer is timed tightly)
                     probe = await asyncio.wait_for(asyncpg.connect(dsn), PROBE_CONNECT_TIMEOUT)
                 asking: asyncpg.Connection = probe
+                asked = loop.time()
                 await asyncio.wait_for(asking.fetchval("SELECT 1"), WATCH_TIMEOUT)
                 if self.down:
                     log.warning("the database answers again: serving")
@@ -300,11 +306,19 @@ class FairPool:
                 if probe is not None:
                     probe.terminate()
                 raise
-            except Exception:
+            except Exception as exc:
                 if probe is not None:
                     probe.terminate()
                     probe = None
-                if not self.down:
+                if (
+                    isinstance(exc, TimeoutError)
+                    and asked is not None
+                    and loop.time() - asked > WATCH_TIMEOUT + LOOP_SLACK
+                ):
+                    # this worker's own event loop was late (a long computation held it), not the database:
+                    # no outage on that account — ask again
+                    log.info("the watchdog's probe went unanswered while the event loop was held: asking again")
+                elif not self.down:
                     log.warning("the database does not answer: answering 503 until it does")
                     self.up.clear()
                     for conn in list(self._in_use):
