@@ -18,7 +18,7 @@ from domain.keys.model import Principal
 from domain.prices import views as pricing
 from domain.products.model import ProductNotFound
 from domain.stages import completeness, store
-from domain.stages.model import STAGE_ROLE, Missing, Recomputing, StageNotFound, StageViewForbidden, may_read
+from domain.stages.model import STAGE_ROLE, Missing, Need, Recomputing, StageNotFound, StageViewForbidden, may_read
 from domain.stages.service import get_needs
 
 # Items drawn from suppliers, sales and stock valuation (read only for views that list one of them).
@@ -153,10 +153,20 @@ def _attribute_value(ctx: Context, code: str) -> Any:
 
 async def stage_view(conn: asyncpg.Connection, principal: Principal, code: str, stage: str) -> StageView:
     """Exactly what `stage` reads of one product; a role may read only its own stage's view."""
+    return (await stage_views(conn, principal, [code], stage))[0]
+
+
+async def stage_views(conn: asyncpg.Connection, principal: Principal, codes: list[str], stage: str) -> list[StageView]:
+    """The stage's view of each of some products (the stage's needs and the caller's right read once)."""
     if stage not in STAGE_ROLE:
         raise StageNotFound(stage)
     if not may_read(principal.roles, stage):
         raise StageViewForbidden(stage, principal.roles)
+    needs = (await get_needs(conn, stage)).needs
+    return [await _view(conn, principal, code, stage, needs) for code in codes]
+
+
+async def _view(conn: asyncpg.Connection, principal: Principal, code: str, stage: str, needs: list[Need]) -> StageView:
     product = await store.get_view_product(conn, code)
     if product is None:
         raise ProductNotFound(code)
@@ -173,7 +183,6 @@ async def stage_view(conn: asyncpg.Connection, principal: Principal, code: str, 
         prices=await pricing.list_product_prices(conn, product["id"]),
         promotions=await pricing.list_product_promotions(conn, product["id"]),
     )
-    needs = (await get_needs(conn, stage)).needs
     if TRADE_ITEMS & {need.item for need in needs}:
         ctx.trade = await store.get_view_trade(conn, product["id"], datetime.now(UTC).date())
     state = await completeness.get_completeness(conn, code)

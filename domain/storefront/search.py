@@ -12,7 +12,7 @@ import msgspec
 
 from domain.errors import param_error
 from domain.keys.model import Principal
-from domain.stages.views import stage_view
+from domain.stages.views import stage_views
 from domain.storefront import store
 from domain.storefront.listing import card
 from domain.storefront.model import (
@@ -113,11 +113,11 @@ async def lookup(conn: asyncpg.Connection, principal: Principal, q: str, *, limi
     locales, currency = await config(conn)
     ids = [r["product_id"] for r, _ in hits]
     details = {r["id"]: r for r in await store.list_service_details(conn, ids, currency, now_utc())}
+    views = await stage_views(conn, principal, [details[i]["code"] for i in ids], "service")
     items = []
-    for row, was_exact in hits:
+    for (row, was_exact), view in zip(hits, views, strict=True):
         d = details[row["product_id"]]
         skus, promotions = d["skus"], d["promotions"]
-        view = await stage_view(conn, principal, d["code"], "service")
         exact = query.exact.lower()
         matched = "name"
         if was_exact:
