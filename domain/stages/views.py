@@ -163,15 +163,25 @@ async def stage_views(conn: asyncpg.Connection, principal: Principal, codes: lis
     if not may_read(principal.roles, stage):
         raise StageViewForbidden(stage, principal.roles)
     needs = (await get_needs(conn, stage)).needs
-    return [await _view(conn, principal, code, stage, needs) for code in codes]
+    sets: dict[int, list[AttributeSetEntry]] = {}  # attribute sets by category: products often share one
+    return [await _view(conn, principal, code, stage, needs, sets) for code in codes]
 
 
-async def _view(conn: asyncpg.Connection, principal: Principal, code: str, stage: str, needs: list[Need]) -> StageView:
+async def _view(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    code: str,
+    stage: str,
+    needs: list[Need],
+    sets: dict[int, list[AttributeSetEntry]],
+) -> StageView:
     product = await store.get_view_product(conn, code)
     if product is None:
         raise ProductNotFound(code)
     skus = await store.list_view_skus(conn, product["id"])
-    attribute_set = await effective_attribute_set(conn, product["category_id"])
+    if product["category_id"] not in sets:
+        sets[product["category_id"]] = await effective_attribute_set(conn, product["category_id"])
+    attribute_set = sets[product["category_id"]]
     stock = await store.list_view_stock(conn, product["id"])
     ctx = Context(
         conn=conn,
