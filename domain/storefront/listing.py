@@ -290,10 +290,9 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
             values.setdefault(row["attribute"], []).append((row["value"], row["n"]))
         elif row["kind"] == "total":
             total = row["n"]
-        elif row["kind"] == "range":
-            ranges[row["attribute"]] = (row["low"], row["high"])
-        else:
             price = PriceBounds(currency=currency, min=row["low"], max=row["high"])
+        else:
+            ranges[row["attribute"]] = (row["low"], row["high"])
     priorities = await store.list_category_priorities(conn, filters.category_id)
     labels: dict[str, dict[str, tuple[int, Any]]] = {}
     for row in await store.list_option_labels(conn, sorted(values)):  # the options of the facets shown only
