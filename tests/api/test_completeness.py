@@ -179,3 +179,19 @@ async def test_where_a_stage_requires_stock_a_first_receipt_completes_it(
     )
     assert received.status_code == 201
     assert (await completeness(api))["stages"]["warehousing"] == stage(2, 1, [{"item": "weight"}])
+
+
+async def test_a_stage_that_requires_nothing_is_complete_with_a_ratio_of_one(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await scenario.build(conn, api)
+    r = await api.put("/v1/stages/service/needs", json={"reads": ["selling_points"], "requires": []})
+    assert r.status_code == 200, r.text
+    await run_jobs(conn)
+    service = (await completeness(api))["stages"]["service"]
+    assert service == {"required": 0, "present": 0, "ratio": 1.0, "missing": []}
+    worklist = await api.get("/v1/completeness", params={"stage": "service", "below": "1"})
+    assert worklist.status_code == 200, worklist.text
+    assert [i["product"] for i in worklist.json()["items"]] == []
+    listing = await api.get("/v1/completeness", params={"stage": "listing", "below": "1"})
+    assert [i["product"] for i in listing.json()["items"]] == ["p1"]  # the same query finds an incomplete stage

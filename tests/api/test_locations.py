@@ -399,3 +399,16 @@ async def test_other_departments_read_bins_but_only_the_warehouse_role_writes(
         assert (await storefront.get(f"{BASE}/A-1")).status_code == 403
     audit = (await api.get("/v1/audit", params={"entity": "location", "code": "hz/A-1"})).json()["items"]
     assert [(e["action"], e["actor"]) for e in audit] == [("create", "test-warehouse")]
+
+
+async def test_a_delete_with_a_stale_if_match_is_412_and_the_bin_stays(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    await api.patch(f"{BASE}/B-02-01-01", json={"pick_sequence": 21})  # now at version 2
+    r = await api.delete(f"{BASE}/B-02-01-01", headers={"If-Match": '"1"'})
+    assert r.status_code == 412
+    assert r.json()["code"] == "version-mismatch"
+    assert r.json()["context"] == {"current_version": 2}
+    assert (await api.get(f"{BASE}/B-02-01-01")).json()["pick_sequence"] == 21
+    assert (await api.delete(f"{BASE}/B-02-01-01", headers={"If-Match": '"2"'})).status_code == 204

@@ -177,3 +177,30 @@ async def test_the_warehousing_view_shows_stock_by_location_once_stock_is_receiv
     assert [loc["location"] for loc in items["locations"]["value"]] == ["A-01", "B-07"]
     listing = {i["item"]: i for i in (await view(api, "listing"))["items"]}
     assert listing["in_stock"]["value"] is True
+
+
+async def test_a_confidential_attribute_a_stage_requires_without_reading_it_is_redacted_too(
+    api: httpx.AsyncClient, conn: asyncpg.Connection, as_role: Any
+) -> None:
+    """`secret` is required for marketing by its category binding, not listed in marketing's needs: the view
+    adds it as a required item — and redacts its value as it does for a listed one."""
+    await scenario.build(conn, api)
+    await conn.execute(
+        "UPDATE category_attributes SET required_for = '{marketing}'"
+        " WHERE attribute_id = (SELECT id FROM attributes WHERE code = 'secret')"
+    )
+    r = await api.put("/v1/stages/marketing/needs", json={"reads": ["role"], "requires": ["role"]})
+    assert r.status_code == 200, r.text
+    async with as_role("marketing") as marketing:
+        body = (await marketing.get("/v1/products/p1/views/marketing")).json()
+    secret = {i["item"]: i for i in body["items"]}["secret"]
+    assert secret == {
+        "item": "secret",
+        "kind": "attribute",
+        "labels": {"en": "secret"},
+        "required": True,
+        "present": True,
+        "redacted": True,
+    }
+    admin_secret = {i["item"]: i for i in (await view(api, "marketing"))["items"]}["secret"]
+    assert admin_secret["value"] == "x" and "redacted" not in admin_secret

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from tests import stockbed
 from tests.stockbed import move
@@ -274,3 +275,76 @@ async def test_a_number_or_boolean_sent_as_a_string_is_a_422_and_moves_nothing(
     assert location.status_code == 422, location.text
     assert [(e["pointer"], e["code"]) for e in location.json()["errors"]] == [("/active", "wrong_type")]
     assert not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM locations WHERE code = 'C-1')")
+
+
+# Each movement type at its boundary (10 on hand, 4 reserved, 6 available): the most the bin can take goes
+# through, one unit more is refused by the rule itself (`insufficient-stock` / `insufficient-reservation`
+# with what is where), never by a table constraint's backstop, and moves nothing.
+BOUNDARIES = [
+    ("pick", 10, 11, {}),  # picking reserved goods fulfils their reservation: up to what is on hand
+    ("ship", 10, 11, {}),
+    ("transfer", 6, 7, {"to_location": "A-01-01-02"}),  # only what is available moves away
+    ("reserve", 6, 7, {}),
+    ("adjust", -6, -7, {"reason": "damaged"}),  # never below what is reserved
+    ("count", 4, 3, {"reason": "stocktake"}),
+    ("release", 4, 5, {}),
+]
+
+
+@pytest.mark.parametrize(("type_", "most", "beyond", "extra"), BOUNDARIES, ids=[b[0] for b in BOUNDARIES])
+async def test_each_movement_type_takes_its_limit_and_refuses_one_unit_more(
+    api: httpx.AsyncClient, conn: asyncpg.Connection, type_: str, most: int, beyond: int, extra: dict[str, Any]
+) -> None:
+    await stockbed.build(conn)
+    assert (await post(api, move("receive", 10))).status_code == 201
+    assert (await post(api, move("reserve", 4))).status_code == 201
+    refused = await post(api, move(type_, beyond, **extra))
+    assert refused.status_code == 409, refused.text
+    body = refused.json()
+    assert body["code"] == ("insufficient-reservation" if type_ == "release" else "insufficient-stock")
+    assert {k: body["context"][k] for k in ("type", "requested", "on_hand", "reserved", "available")} == {
+        "type": type_,
+        "requested": beyond,
+        "on_hand": 10,
+        "reserved": 4,
+        "available": 6,
+    }
+    assert (await level(api))["on_hand"] == 10 and (await level(api))["reserved"] == 4
+    taken = await post(api, move(type_, most, **extra))
+    assert taken.status_code == 201, taken.text
+    after = taken.json()["movements"][0]
+    expected = {
+        "pick": (0, 0),
+        "ship": (0, 0),
+        "transfer": (4, 4),
+        "reserve": (10, 10),
+        "adjust": (4, 4),
+        "count": (4, 4),
+        "release": (10, 0),
+    }[type_]
+    assert (after["on_hand"], after["reserved"]) == expected
+
+
+async def test_stock_levels_page_through_every_row_once_in_order(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    for sku in ("S-RED", "S-NAVY"):
+        for location in ("A-01-01-01", "A-01-01-02", "B-02-01-01"):
+            assert (await post(api, move("receive", 3, location=location, sku=sku))).status_code == 201
+    whole = (await api.get("/v1/stock", params={"limit": 100})).json()
+    assert len(whole["items"]) == 6 and whole["next_cursor"] is None
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"limit": 4} if cursor is None else {"limit": 4, "cursor": cursor}
+        body = (await api.get("/v1/stock", params=params)).json()
+        seen += body["items"]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 2
+    assert [(i["sku"], i["location"]) for i in seen] == [(i["sku"], i["location"]) for i in whole["items"]]
+    assert len({(i["sku"], i["warehouse"], i["location"]) for i in seen}) == 6
