@@ -1,5 +1,6 @@
-"""Every cell of the role × route table, generated from the routes themselves: a new route is covered
-the moment it exists, and one that declares no roles stops the app from starting."""
+"""Every cell of the role × route table: the expectations are the table written out in tests/api/role_table.py
+(data a reviewer reads), never the routes' own declarations — a route whose roles drift from the table fails,
+a new route fails until its line is added there, and one that declares no roles stops the app from starting."""
 
 from __future__ import annotations
 
@@ -14,10 +15,39 @@ from api.app import create_app
 from api.roles import route_table
 from api.settings import Settings
 from domain.keys.model import ROLES
+from tests.api.role_table import TABLE as WRITTEN
 from tests.conftest import client_for
 
-TABLE = route_table(create_app(Settings()))
+GROUPS: dict[str, frozenset[str] | None] = {
+    "public": None,
+    "everyone": frozenset(ROLES),
+    "readers": frozenset(ROLES) - {"storefront"},
+}
+
+
+def written() -> list[tuple[str, str, frozenset[str] | None]]:
+    rows = []
+    for line in WRITTEN.strip().splitlines():
+        method, path, *who = line.split()
+        roles = GROUPS[who[0]] if len(who) == 1 and who[0] in GROUPS else frozenset(who)
+        assert roles is None or roles <= set(ROLES), line
+        rows.append((method, path, roles))
+    return rows
+
+
+TABLE = written()
 CELLS = [(m, p, roles, role) for (m, p, roles) in TABLE for role in ROLES]
+
+
+def test_the_routes_declare_exactly_the_roles_of_the_written_table() -> None:
+    declared = {(m, p): roles for m, p, roles in route_table(create_app(Settings()))}
+    expected = {(m, p): roles for m, p, roles in TABLE}
+    assert sorted(set(declared) - set(expected)) == [], "a route with no line in tests/api/role_table.py"
+    assert sorted(set(expected) - set(declared)) == [], "a line in tests/api/role_table.py with no route"
+    drifted = {
+        k: (sorted(declared[k] or ["public"]), sorted(v or ["public"])) for k, v in expected.items() if declared[k] != v
+    }
+    assert drifted == {}, "declared roles (left) differ from the written table (right)"
 
 
 def concrete(path: str) -> str:
