@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint openapi bench migrate clean
+.PHONY: run test lint openapi bench migrate mutate clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "merchflow needs Python 3.11 or newer")'
@@ -27,6 +27,10 @@ migrate: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check api domain tests bench
 	$(BIN)/mypy
+
+## mutate: the kept list of mutants (tests/mutation.py), one at a time with the tests that cover it; prints the score
+mutate: $(STAMP)
+	$(BIN)/python -m tests.mutation
 
 ## openapi: regenerate the committed openapi/openapi.json and the README role table from the app
 openapi: $(STAMP)

@@ -1,0 +1,157 @@
+"""`make mutate`: the kept list of mutants — one plausible bug at a time, in the SQL that holds the rules and in
+the Python around them — each applied to its file, the tests that cover it run, the file restored. A mutant
+is killed when those tests fail. Prints each outcome, the score and the survivors; exits 1 when one survives.
+
+Not part of `make test` (each mutant costs a test run; SQL mutants rebuild the template database). Add a
+mutant for each rule a test is written for: the text it replaces must occur exactly once in its file.
+
+    python -m tests.mutation            # every mutant
+    python -m tests.mutation stock      # those whose name contains "stock"
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    file: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+MUTANTS = [
+    Mutant(
+        "stock: pick and ship take one unit more than on hand",
+        "sql/functions/stock.sql",
+        "THEN sl.on_hand - sl.reserved >= l.qty - least(sl.reserved, l.qty)",
+        "THEN sl.on_hand - sl.reserved >= l.qty - least(sl.reserved, l.qty) - 1",
+        ("tests/api/test_stock_movements.py", "-k", "limit"),
+    ),
+    Mutant(
+        "stock: a negative adjust eats reserved stock",
+        "sql/functions/stock.sql",
+        "WHEN l.type = 'adjust' THEN sl.on_hand + l.qty >= sl.reserved",
+        "WHEN l.type = 'adjust' THEN sl.on_hand + l.qty >= 0",
+        ("tests/api/test_stock_movements.py", "-k", "limit"),
+    ),
+    Mutant(
+        "stock: a reserve takes more than is available",
+        "sql/functions/stock.sql",
+        "WHEN l.type IN ('transfer', 'reserve') THEN sl.on_hand - sl.reserved >= l.qty",
+        "WHEN l.type IN ('transfer', 'reserve') THEN sl.on_hand >= l.qty",
+        ("tests/api/test_stock_movements.py", "-k", "limit"),
+    ),
+    Mutant(
+        "stock: requests with one Idempotency-Key do not take turns",
+        "sql/functions/stock.sql",
+        "    PERFORM pg_advisory_xact_lock(x.lock)\n       FROM (SELECT DISTINCT hashtextextended(r.actor",
+        "    PERFORM x.lock\n       FROM (SELECT DISTINCT hashtextextended(r.actor",
+        ("tests/db/test_idempotency_races.py", "-k", "stock"),
+    ),
+    Mutant(
+        "stock: the levels' keyset repeats a row across pages",
+        "sql/queries/stock.sql",
+        "(s.sku, w.code, l.code) > ($7, $8::text, $9::text)",
+        "(s.sku, w.code, l.code) >= ($7, $8::text, $9::text)",
+        ("tests/api/test_stock_movements.py", "-k", "page_through"),
+    ),
+    Mutant(
+        "sales: uploads with one Idempotency-Key do not take turns",
+        "domain/sales/service.py",
+        "            await store.lock_sales_request(conn, actor.name, idempotency_key)\n",
+        "",
+        ("tests/db/test_idempotency_races.py", "-k", "sales"),
+    ),
+    Mutant(
+        "stage views: a required, unlisted confidential attribute is shown",
+        "domain/stages/views.py",
+        'not in listed:\n            hidden = entry.visibility == "confidential" and not confidential_ok',
+        "not in listed:\n            hidden = False",
+        ("tests/api/test_stage_views.py",),
+    ),
+    Mutant(
+        "completeness: nothing required counts as 0 % complete",
+        "domain/stages/model.py",
+        "ratio = 1.0 if required == 0 else",
+        "ratio = 0.0 if required == 0 else",
+        ("tests/api/test_completeness.py", "-k", "requires_nothing"),
+    ),
+    Mutant(
+        "locations: a delete ignores If-Match",
+        "domain/warehouses/service.py",
+        "await _locations(warehouse, for_delete=True).remove(conn, actor, location, expected)",
+        "await _locations(warehouse, for_delete=True).remove(conn, actor, location, None)",
+        ("tests/api/test_locations.py", "-k", "stale_if_match"),
+    ),
+    Mutant(
+        "roles: any back-office role may move categories",
+        "api/routes/categories.py",
+        'summary="Move a category",\n        opt=WRITERS,',
+        'summary="Move a category",\n        opt=READERS,',
+        ("tests/api/test_role_matrix.py", "-k", "move or written_table"),
+    ),
+    Mutant(
+        "suppliers: an agent ranks above a manufacturer",
+        "sql/queries/suppliers.sql",
+        "THEN array_position(ARRAY['manufacturer', 'agent', 'wholesaler', 'trading_company'], s.type)",
+        "THEN array_position(ARRAY['agent', 'manufacturer', 'wholesaler', 'trading_company'], s.type)",
+        ("tests/api/test_product_suppliers.py",),
+    ),
+    Mutant(
+        "storefront: an internal attribute reaches the shop",
+        "sql/functions/visibility.sql",
+        "FROM attributes a WHERE a.visibility <> 'public'",
+        "FROM attributes a WHERE a.visibility NOT IN ('public', 'internal')",
+        ("tests/api/test_storefront.py", "tests/api/test_product_visibility.py"),
+    ),
+]
+
+
+def run(mutant: Mutant) -> tuple[bool, float]:
+    path = ROOT / mutant.file
+    original = path.read_text(encoding="utf-8")
+    found = original.count(mutant.old)
+    if found != 1:
+        raise SystemExit(f"{mutant.name}: the text to replace occurs {found} times in {mutant.file}, not once")
+    started = time.monotonic()
+    path.write_text(original.replace(mutant.old, mutant.new), encoding="utf-8")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", *mutant.tests],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+    finally:
+        path.write_text(original, encoding="utf-8")
+    return done.returncode != 0, time.monotonic() - started
+
+
+def main(argv: list[str]) -> int:
+    chosen = [m for m in MUTANTS if not argv or any(a in m.name for a in argv)]
+    survivors = []
+    for i, mutant in enumerate(chosen, 1):
+        killed, seconds = run(mutant)
+        print(f"[{i}/{len(chosen)}] {'killed  ' if killed else 'SURVIVED'} {seconds:5.1f} s  {mutant.name}", flush=True)
+        if not killed:
+            survivors.append(mutant)
+    killed_count = len(chosen) - len(survivors)
+    print(f"\nscore: {killed_count}/{len(chosen)} killed ({100 * killed_count / max(1, len(chosen)):.0f} %)")
+    for mutant in survivors:
+        print(f"  survived: {mutant.name} ({mutant.file}; tests {' '.join(mutant.tests)})")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
