@@ -91,7 +91,7 @@ MUTANTS = [
         "domain/warehouses/service.py",
         "await _locations(warehouse, for_delete=True).remove(conn, actor, location, expected)",
         "await _locations(warehouse, for_delete=True).remove(conn, actor, location, None)",
-        ("tests/api/test_locations.py", "-k", "stale_if_match"),
+        ("tests/api/test_locations.py", "tests/api/test_if_match_everywhere.py", "-k", "stale_if_match"),
     ),
     Mutant(
         "roles: any back-office role may move categories",
