@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 
-Action = Literal["create", "update", "delete", "move", "transition", "bind", "needs"]
+Action = Literal["create", "update", "delete", "move", "transition", "bind", "needs", "correct"]
 
 
 class Change(msgspec.Struct, frozen=True, kw_only=True):
@@ -15,7 +15,9 @@ class Change(msgspec.Struct, frozen=True, kw_only=True):
     after: Any = None
 
 
-class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One audit record; `reason` is given for corrections and removals of reported data."""
+
     id: int
     at: datetime
     actor: str
@@ -24,6 +26,7 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     code: str
     version: int | None
     changes: dict[str, Change]
+    reason: str | None = None
 
 
 class AuditPage(msgspec.Struct, frozen=True, kw_only=True):

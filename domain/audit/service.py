@@ -24,6 +24,7 @@ async def record(
     version: int | None,
     before: Any = None,
     after: Any = None,
+    reason: str | None = None,
 ) -> bool:
     """Write an audit record of a change; a change that changes nothing is not recorded (returns False)."""
     b = msgspec.to_builtins(before) if before is not None else None
@@ -31,8 +32,29 @@ async def record(
     changes = diff(b, a)
     if not changes and action == "update":
         return False
-    await store.insert_entry(conn, actor.name, action, entity, code, version, changes)
+    await store.insert_entry(conn, actor.name, action, entity, code, version, changes, reason)
     return True
+
+
+async def record_many(
+    conn: asyncpg.Connection,
+    actor: Principal,
+    action: str,
+    entity: str,
+    changes: dict[str, tuple[Any, Any]],
+    *,
+    reason: str | None = None,
+) -> None:
+    """Write one audit record per code ({code: (before, after)}) of one action, in one statement."""
+    codes = sorted(changes)
+    diffs = [
+        diff(
+            msgspec.to_builtins(changes[c][0]) if changes[c][0] is not None else None,
+            msgspec.to_builtins(changes[c][1]) if changes[c][1] is not None else None,
+        )
+        for c in codes
+    ]
+    await store.insert_entries(conn, actor.name, action, entity, codes, diffs, reason)
 
 
 async def list_entries(

@@ -13,6 +13,7 @@ from domain.sql import load
 
 Q = load("audit")
 INSERT_ENTRY = Q.insert_entry.sql
+INSERT_ENTRIES = Q.insert_entries.sql
 LIST_ENTRIES = Q.list_entries.sql
 
 
@@ -24,8 +25,21 @@ async def insert_entry(
     code: str,
     version: int | None,
     changes: dict[str, dict[str, Any]],
+    reason: str | None,
 ) -> None:
-    await conn.execute(INSERT_ENTRY, actor, action, entity, code, version, changes)
+    await conn.execute(INSERT_ENTRY, actor, action, entity, code, version, changes, reason)
+
+
+async def insert_entries(
+    conn: asyncpg.Connection,
+    actor: str,
+    action: str,
+    entity: str,
+    codes: list[str],
+    changes: list[dict[str, dict[str, Any]]],
+    reason: str | None,
+) -> None:
+    await conn.execute(INSERT_ENTRIES, actor, action, entity, codes, changes, reason)
 
 
 async def list_entries(

@@ -1,11 +1,18 @@
 -- name: insert_entry :exec
 -- Append one audit record.
-INSERT INTO audit_log (actor, action, entity, code, version, changes)
-VALUES ($1::text, $2::text, $3::text, $4::text, $5::integer, $6::jsonb);
+INSERT INTO audit_log (actor, action, entity, code, version, changes, reason)
+VALUES ($1::text, $2::text, $3::text, $4::text, $5::integer, $6::jsonb, $7::text);
+
+-- name: insert_entries :exec
+-- Append audit records of one action by one actor, one per code with its changes, in the order given.
+INSERT INTO audit_log (actor, action, entity, code, changes, reason)
+SELECT $1::text, $2::text, $3::text, e.code, e.changes, $6::text
+  FROM unnest($4::text[], $5::jsonb[]) WITH ORDINALITY AS e(code, changes, n)
+ ORDER BY e.n;
 
 -- name: list_entries :many
 -- Audit records newest first, optionally filtered, after a keyset cursor (id).
-SELECT id, at, actor, action, entity, code, version, changes
+SELECT id, at, actor, action, entity, code, version, changes, reason
   FROM audit_log
  WHERE ($1::text IS NULL OR entity = $1)
    AND ($2::text IS NULL OR code = $2)
