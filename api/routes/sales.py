@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import Provide
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, LimitQ
 from domain.sales import service
-from domain.sales.model import SalesFactPage, SalesResult, SalesUpload
+from domain.sales.model import SalesFactPage, SalesRemoval, SalesResult, SalesUpload
 
 IdempotencyKey = Annotated[
     str | None,
@@ -23,6 +23,17 @@ IdempotencyKey = Annotated[
         "the same key with another body is a 422.",
     ),
 ]
+
+
+SkuQ = Annotated[str | None, QueryParameter(name="sku", required=False, description="Only this SKU.")]
+ChannelQ = Annotated[
+    str | None, QueryParameter(name="channel", required=False, description="Only this channel (code).")
+]
+DayQ = Annotated[
+    date | None, QueryParameter(name="day", required=False, description="Only this day (instead of `from` and `to`).")
+]
+FromQ = Annotated[date | None, QueryParameter(name="from", required=False, description="First day (inclusive).")]
+ToQ = Annotated[date | None, QueryParameter(name="to", required=False, description="Last day (inclusive).")]
 
 
 def _documented_body(data: JSONBody[SalesUpload]) -> None:
@@ -60,24 +71,61 @@ class SalesController(Controller):
         raw = await request.body()
         return await service.post_sales(conn, principal, raw, request.content_type[0], idempotency_key)
 
+    @delete("", operation_id="deleteSales", summary="Remove sales facts", opt=allow("finance"), status_code=200)
+    async def delete_sales(
+        self,
+        conn: Conn,
+        principal: Actor,
+        reason: Annotated[
+            str | None,
+            QueryParameter(
+                name="reason", required=False, description="Why (required; kept in the audit trail, 1–500 characters)."
+            ),
+        ] = None,
+        day: DayQ = None,
+        since: FromQ = None,
+        until: ToQ = None,
+        sku: SkuQ = None,
+        channel: ChannelQ = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> SalesRemoval:
+        """Remove the sales facts of a day (`day`) or of a range of days (`from` and `to`, both required),
+        optionally only of one SKU and one channel — e.g. `?day=2026-11-25&channel=web&reason=POS sent the
+        day twice`. The days and a `reason` are required, so nothing is ever wiped by accident; `GET
+        /v1/sales` with the same filters lists what would go.
+
+        The monthly rollup and the per-SKU totals (and every report read from them) move back with the
+        facts in the same transaction: afterwards they are as if the facts had never been uploaded. Each
+        SKU's removed facts are kept in the audit trail (`GET /v1/audit?entity=sales&code={sku}`) with the
+        reason. Answers `{"removed", "skus", "qty", "revenue": [money per currency]}`; removing again
+        removes nothing (`removed: 0`), and with an `Idempotency-Key` a retry answers the first answer. An
+        unknown SKU is a 404."""
+        return await service.remove_sales(
+            conn,
+            principal,
+            day=day,
+            since=since,
+            until=until,
+            sku=sku,
+            channel=channel,
+            reason=reason,
+            idempotency_key=idempotency_key,
+        )
+
     @get("", operation_id="listSales", summary="List sales facts", opt=allow("finance", "marketing", "purchasing"))
     async def list_sales(
         self,
         conn: Conn,
-        sku: Annotated[str | None, QueryParameter(name="sku", required=False, description="Only this SKU.")] = None,
-        channel: Annotated[
-            str | None, QueryParameter(name="channel", required=False, description="Only this channel (code).")
-        ] = None,
-        since: Annotated[
-            date | None, QueryParameter(name="from", required=False, description="First day (inclusive).")
-        ] = None,
-        until: Annotated[
-            date | None, QueryParameter(name="to", required=False, description="Last day (inclusive).")
-        ] = None,
+        sku: SkuQ = None,
+        channel: ChannelQ = None,
+        day: DayQ = None,
+        since: FromQ = None,
+        until: ToQ = None,
         limit: LimitQ = 50,
         cursor: CursorQ = None,
     ) -> SalesFactPage:
-        """Sales facts in (day, SKU, channel) order, one keyset page at a time."""
+        """Sales facts in (day, SKU, channel) order, one keyset page at a time: of a `day`, or from `from` to
+        `to` (either bound optional)."""
         return await service.list_sales(
-            conn, sku=sku, channel=channel, since=since, until=until, limit=limit, cursor=cursor
+            conn, sku=sku, channel=channel, day=day, since=since, until=until, limit=limit, cursor=cursor
         )

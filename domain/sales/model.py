@@ -1,17 +1,18 @@
 """Sales facts: the upload body, its answer and the listed facts; how an upload (JSON or JSONL) is read and
-checked row by row."""
+checked row by row; what a removal takes and answers."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
 
-from domain.errors import FieldError, MalformedJson, ValidationFailed, pointer_join
+from domain.errors import FieldError, MalformedJson, ValidationFailed, param_error, pointer_join
 from domain.money import Money, money_errors
-from domain.types import Code, SkuCode
+from domain.types import CODE_PATTERN, Code, SkuCode
 from domain.validation import collect
 
 MAX_FACTS = 10_000
@@ -64,11 +65,85 @@ class SalesFactPage(msgspec.Struct, frozen=True, kw_only=True):
     next_cursor: str | None
 
 
-class StoredUpload(msgspec.Struct, frozen=True, kw_only=True):
-    """The first answer to an upload under an Idempotency-Key, with the hash of its body."""
+class SalesRemoval(msgspec.Struct, frozen=True, kw_only=True):
+    """What a removal did: facts removed, of how many SKUs, and their units and revenue (per currency)."""
+
+    removed: int
+    skus: int
+    qty: int
+    revenue: list[Money]
+
+
+class RemovedFact(msgspec.Struct, frozen=True, kw_only=True):
+    """A removed fact as the audit trail keeps it (under its SKU's code)."""
+
+    day: date
+    channel: str
+    qty: int
+    revenue: Money
+
+
+class RemovalScope(msgspec.Struct, frozen=True, kw_only=True):
+    """Which facts a removal takes — days `since`..`until` (inclusive), optionally one SKU and one channel —
+    and why."""
+
+    since: date
+    until: date
+    sku: str | None
+    channel: str | None
+    reason: str
+
+
+class StoredRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """The first answer to an upload or a removal under an Idempotency-Key, with the hash of its request."""
 
     request_hash: bytes
-    response: SalesResult
+    response: dict[str, Any]
+
+
+MAX_REASON = 500
+_CODE = re.compile(CODE_PATTERN)
+
+
+def days_of(day: date | None, since: date | None, until: date | None) -> tuple[date | None, date | None]:
+    """The day range of `day` or `from`/`to` (the two forms are exclusive; `to` before `from` is a 400)."""
+    if day is not None:
+        if since is not None or until is not None:
+            which = "from" if since is not None else "to"
+            raise param_error(which, "conflicting", "Send `day` for one day, or `from` and `to` for a range: not both.")
+        return day, day
+    if since is not None and until is not None and until < since:
+        raise param_error("to", "before_from", f"`to` ({until}) is before `from` ({since}).")
+    return since, until
+
+
+def removal_scope(
+    *,
+    day: date | None,
+    since: date | None,
+    until: date | None,
+    sku: str | None,
+    channel: str | None,
+    reason: str | None,
+) -> RemovalScope:
+    """The facts a removal names, checked: its days are required (`day`, or both `from` and `to`: nothing
+    is removed without them), a channel is a code, a reason is given; each problem is a 400 naming the
+    parameter."""
+    first, last = days_of(day, since, until)
+    if first is None or last is None:
+        missing = "day" if since is None and until is None else ("from" if since is None else "to")
+        raise param_error(
+            missing,
+            "required",
+            "A removal names its days: `day`, or both `from` and `to` (no removal without them).",
+        )
+    if channel is not None and not _CODE.match(channel):
+        raise param_error("channel", "invalid_format", f"{channel!r} is not a channel code.")
+    if reason is None or not reason.strip():
+        raise param_error("reason", "required", "A removal says why: `reason` is kept in the audit trail.")
+    if len(reason) > MAX_REASON:
+        raise param_error("reason", "too_long", f"`reason` has at most {MAX_REASON} characters.")
+    return RemovalScope(since=first, until=last, sku=sku, channel=channel, reason=reason.strip())
 
 
 # Business days are from this one on: an earlier date is a typo (year 1 stored as `-infinity` in monthly

@@ -1,21 +1,36 @@
 """Sales facts: uploads checked row by row (every bad row named at once), applied all or nothing as one
 set-based upsert by (day, SKU, channel) (the refresh point moves the monthly rollup and the per-SKU totals
-before the transaction commits), idempotent under an Idempotency-Key; and their keyset listing."""
+before the transaction commits), idempotent under an Idempotency-Key; removals of the facts of some days
+(optionally one SKU and one channel), audited per SKU with their reason; and their keyset listing."""
 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 import msgspec
 
+from domain.audit import service as audit
 from domain.errors import FieldError, IdempotencyKeyReused, InvalidIdempotencyKey, ValidationFailed, param_error
 from domain.keys.model import Principal
+from domain.money import money
 from domain.paging import decode_cursor, split_page
 from domain.sales import store
-from domain.sales.model import SalesFact, SalesFactPage, SalesResult, parse_upload
+from domain.sales.model import (
+    RemovedFact,
+    SalesFact,
+    SalesFactPage,
+    SalesRemoval,
+    SalesResult,
+    days_of,
+    parse_upload,
+    removal_scope,
+)
+from domain.skus.model import SkuNotFound
 
 
 def _fingerprint(facts: list[SalesFact]) -> bytes:
@@ -33,12 +48,9 @@ async def post_sales(
     fingerprint = _fingerprint(facts)
     async with conn.transaction():
         if idempotency_key is not None:
-            await store.lock_sales_request(conn, actor.name, idempotency_key)
-            prior = await store.get_sales_request(conn, actor.name, idempotency_key)
+            prior = await _replay(conn, actor, idempotency_key, fingerprint)
             if prior is not None:
-                if prior.request_hash != fingerprint:
-                    raise IdempotencyKeyReused()
-                return prior.response
+                return msgspec.convert(prior, SalesResult)
         ids = await store.list_sku_ids(conn, sorted({f.sku for f in facts}))
         unknown = [
             FieldError(pointer=f"{base}/sku", code="unknown_sku", message=f"No SKU is {f.sku}.")
@@ -61,17 +73,92 @@ async def post_sales(
         return result
 
 
+async def _replay(
+    conn: asyncpg.Connection, actor: Principal, idempotency_key: str, fingerprint: bytes
+) -> dict[str, Any] | None:
+    """The first answer to this actor's request under the key (None: a first request), after taking the key's
+    lock until the transaction ends; the key used with another request is a 422."""
+    await store.lock_sales_request(conn, actor.name, idempotency_key)
+    prior = await store.get_sales_request(conn, actor.name, idempotency_key)
+    if prior is None:
+        return None
+    if prior.request_hash != fingerprint:
+        raise IdempotencyKeyReused()
+    return prior.response
+
+
+async def remove_sales(
+    conn: asyncpg.Connection,
+    actor: Principal,
+    *,
+    day: date | None,
+    since: date | None,
+    until: date | None,
+    sku: str | None,
+    channel: str | None,
+    reason: str | None,
+    idempotency_key: str | None,
+) -> SalesRemoval:
+    """Remove the facts of some days (optionally of one SKU and one channel), all at once, with one audit
+    record per SKU (its removed facts and the reason); a retry with the same Idempotency-Key and filters gets
+    the first answer."""
+    scope = removal_scope(day=day, since=since, until=until, sku=sku, channel=channel, reason=reason)
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+        raise InvalidIdempotencyKey()
+    fingerprint = hashlib.sha256(b"remove\0" + msgspec.json.encode(scope)).digest()
+    async with conn.transaction():
+        if idempotency_key is not None:
+            prior = await _replay(conn, actor, idempotency_key, fingerprint)
+            if prior is not None:
+                return msgspec.convert(prior, SalesRemoval)
+        sku_id = None
+        if scope.sku is not None:
+            sku_id = (await store.list_sku_ids(conn, [scope.sku])).get(scope.sku)
+            if sku_id is None:
+                raise SkuNotFound(scope.sku)
+        rows = await store.delete_sales_facts(conn, scope.since, scope.until, sku_id, scope.channel)
+        by_sku: dict[str, list[RemovedFact]] = defaultdict(list)
+        revenue: dict[str, Decimal] = defaultdict(Decimal)
+        for r in sorted(rows, key=lambda r: (r["sku"], r["day"], r["channel"])):
+            by_sku[r["sku"]].append(
+                RemovedFact(
+                    day=r["day"], channel=r["channel"], qty=r["qty"], revenue=money(r["revenue"], r["currency"])
+                )
+            )
+            revenue[r["currency"]] += r["revenue"]
+        if by_sku:
+            await audit.record_many(
+                conn,
+                actor,
+                "delete",
+                "sales",
+                {k: ({"facts": v}, None) for k, v in by_sku.items()},
+                reason=scope.reason,
+            )
+        result = SalesRemoval(
+            removed=len(rows),
+            skus=len(by_sku),
+            qty=sum(r["qty"] for r in rows),
+            revenue=[money(revenue[c], c) for c in sorted(revenue)],
+        )
+        if idempotency_key is not None:
+            await store.insert_sales_request(conn, actor.name, idempotency_key, fingerprint, result)
+        return result
+
+
 async def list_sales(
     conn: asyncpg.Connection,
     *,
     sku: str | None,
     channel: str | None,
+    day: date | None,
     since: date | None,
     until: date | None,
     limit: int,
     cursor: str | None,
 ) -> SalesFactPage:
     """Facts in (day, SKU, channel) order, one keyset page at a time."""
+    since, until = days_of(day, since, until)
     after = decode_cursor(cursor, (str, str, str))
     try:
         a = [date.fromisoformat(after[0]), after[1], after[2]] if after else [None, None, None]

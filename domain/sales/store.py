@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from domain.money import money
-from domain.sales.model import SalesFactRow, SalesResult, StoredUpload
+from domain.sales.model import SalesFactRow, SalesResult, StoredRequest
 from domain.sql import load
 
 Q = load("sales")
@@ -19,6 +19,7 @@ GET_SALES_REQUEST = Q.get_sales_request.sql
 INSERT_SALES_REQUEST = Q.insert_sales_request.sql
 LIST_SKU_IDS = Q.list_sku_ids.sql
 UPSERT_SALES_FACTS = Q.upsert_sales_facts.sql
+DELETE_SALES_FACTS = Q.delete_sales_facts.sql
 LIST_SALES_FACTS = Q.list_sales_facts.sql
 DELETE_EXPIRED_SALES_REQUESTS = Q.delete_expired_sales_requests.sql
 
@@ -28,13 +29,13 @@ async def lock_sales_request(conn: asyncpg.Connection, actor: str, idempotency_k
     await conn.execute(LOCK_SALES_REQUEST, actor, idempotency_key)
 
 
-async def get_sales_request(conn: asyncpg.Connection, actor: str, idempotency_key: str) -> StoredUpload | None:
+async def get_sales_request(conn: asyncpg.Connection, actor: str, idempotency_key: str) -> StoredRequest | None:
     row = await conn.fetchrow(GET_SALES_REQUEST, actor, idempotency_key)
-    return None if row is None else msgspec.convert(dict(row), StoredUpload)
+    return None if row is None else msgspec.convert(dict(row), StoredRequest)
 
 
 async def insert_sales_request(
-    conn: asyncpg.Connection, actor: str, idempotency_key: str, request_hash: bytes, response: SalesResult
+    conn: asyncpg.Connection, actor: str, idempotency_key: str, request_hash: bytes, response: msgspec.Struct
 ) -> None:
     await conn.execute(INSERT_SALES_REQUEST, actor, idempotency_key, request_hash, msgspec.to_builtins(response))
 
@@ -55,6 +56,13 @@ async def upsert_sales_facts(
 ) -> SalesResult:
     row = await conn.fetchrow(UPSERT_SALES_FACTS, days, sku_ids, channels, qtys, revenues, currencies)
     return msgspec.convert(dict(row), SalesResult)
+
+
+async def delete_sales_facts(
+    conn: asyncpg.Connection, since: date, until: date, sku_id: int | None, channel: str | None
+) -> list[asyncpg.Record]:
+    """The removed facts (sku, day, channel, qty, revenue, currency), in no particular order."""
+    return list(await conn.fetch(DELETE_SALES_FACTS, since, until, sku_id, channel))
 
 
 async def list_sales_facts(

@@ -44,6 +44,24 @@ SELECT count(*)::integer AS accepted,
        (count(*) FILTER (WHERE NOT inserted))::integer AS replaced
   FROM upserted;
 
+-- name: delete_sales_facts :many
+-- Remove the facts of days $1..$2, optionally of one SKU and one channel, locked first in key order (the
+-- order uploads take them in: a removal and an upload never deadlock); their trigger moves the monthly
+-- rollup and the per-SKU totals back. Answers the removed facts.
+WITH doomed AS (
+    SELECT f.day, f.sku_id, f.channel
+      FROM sales_facts f
+     WHERE f.day >= $1::date AND f.day <= $2::date
+       AND ($3::bigint IS NULL OR f.sku_id = $3::bigint)
+       AND ($4::text IS NULL OR f.channel = $4::text)
+     ORDER BY f.day, f.sku_id, f.channel
+       FOR UPDATE
+)
+DELETE FROM sales_facts f
+ USING doomed d, skus s
+ WHERE f.day = d.day AND f.sku_id = d.sku_id AND f.channel = d.channel AND s.id = f.sku_id
+RETURNING s.sku, f.day, f.channel, f.qty, f.revenue, f.currency;
+
 -- name: list_sales_facts :many
 -- Sales facts by optional SKU, channel and day range, keyset-paged by (day, SKU, channel).
 SELECT f.day, s.sku, f.channel, f.qty, f.revenue, f.currency, f.updated_at

@@ -1,0 +1,115 @@
+"""Corrections racing other writers, committed, on a database of their own:
+
+- a removal of sales facts and an upload re-sending the same days, both waiting on a third writer's row:
+  neither deadlocks, the removal (which locked the first row) goes first, the upload then inserts afresh, and
+  the monthly rollup and the per-SKU totals equal a rebuild from the facts once both have committed;
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+
+from tests import factories as f
+from tests.conftest import client_for
+
+REBUILD = (
+    "SELECT date_trunc('month', f.day)::date, s.sku, f.channel, f.currency, count(*)::integer, sum(f.qty)::bigint,"
+    " sum(f.revenue), coalesce(sum(f.cost), 0), coalesce(sum(f.qty) FILTER (WHERE f.cost IS NOT NULL), 0)::bigint,"
+    " count(f.cost)::integer, coalesce(sum(f.revenue) FILTER (WHERE f.cost IS NOT NULL), 0),"
+    " coalesce(sum(f.distribution_value), 0),"
+    " coalesce(sum(f.qty) FILTER (WHERE f.distribution_value IS NOT NULL), 0)::bigint,"
+    " count(f.distribution_value)::integer"
+    " FROM sales_facts f JOIN skus s ON s.id = f.sku_id GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+)
+ROLLUP = (
+    "SELECT m.month, s.sku, m.channel, m.currency, m.facts, m.qty, m.revenue, m.cost, m.costed_qty, m.costed_facts,"
+    " m.costed_revenue, m.distribution_value, m.distributed_qty, m.distributed_facts"
+    " FROM sales_monthly m JOIN skus s ON s.id = m.sku_id ORDER BY 1, 2, 3, 4"
+)
+TOTALS = (
+    "SELECT s.sku, t.currency, t.facts, t.qty, t.revenue, t.cost FROM sales_sku_totals t JOIN skus s ON s.id = t.sku_id"
+    " ORDER BY 1, 2"
+)
+SUMMED = (
+    "SELECT s.sku, m.currency, sum(m.facts), sum(m.qty), sum(m.revenue), sum(m.cost) FROM sales_monthly m"
+    " JOIN skus s ON s.id = m.sku_id GROUP BY 1, 2 ORDER BY 1, 2"
+)
+
+
+async def waiting(watcher: asyncpg.Connection) -> int:
+    """How many backends of this database wait on a lock."""
+    return int(
+        await watcher.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+    )
+
+
+def fact(day: str, sku: str, qty: int) -> dict[str, Any]:
+    return {
+        "day": day,
+        "sku": sku,
+        "channel": "web",
+        "qty": qty,
+        "revenue": {"amount": f"{qty}0.00", "currency": "CNY"},
+    }
+
+
+async def test_a_removal_and_an_upload_of_the_same_days_take_turns_and_leave_the_rollup_exact(
+    fresh_pool: asyncpg.Pool, fresh_app: Any
+) -> None:
+    async with fresh_pool.acquire() as setup:
+        await f.tree(setup)
+        await f.category(setup, "scarves")
+        await f.product(setup, "p1", "scarves")
+        for sku in ("S1", "S2", "S3"):
+            await f.sku(setup, sku, "p1", axes={"n": sku})
+        await setup.execute(
+            "INSERT INTO prices (sku_id, kind, currency, amount, valid_from, actor)"
+            " SELECT id, 'cost', 'CNY', 4, '2025-01-01', 'test' FROM skus"
+        )
+    days = ("2026-01-10", "2026-01-11", "2026-01-12")
+    async with client_for(fresh_app, "finance") as api:
+        first = [fact(d, s, 2) for d in days for s in ("S1", "S2", "S3")]
+        assert (await api.post("/v1/sales", json={"facts": first})).json()["inserted"] == 9
+    async with fresh_pool.acquire() as blocker, fresh_pool.acquire() as watcher:
+        # A third writer holds a fact in the middle of the days (key order: day, SKU, channel).
+        tx = blocker.transaction()
+        await tx.start()
+        await blocker.execute(
+            "SELECT 1 FROM sales_facts f JOIN skus s ON s.id = f.sku_id WHERE f.day = '2026-01-11' AND s.sku = 'S2'"
+            " FOR UPDATE OF f"
+        )
+        async with client_for(fresh_app, "finance") as api:
+            removal = asyncio.ensure_future(
+                api.delete("/v1/sales", params={"from": days[0], "to": days[-1], "reason": "double upload"})
+            )
+            while await waiting(watcher) < 1:  # the removal holds the first facts and waits for the held one
+                assert not removal.done(), removal.result().text
+            again = [fact(d, s, 5) for d in days for s in ("S1", "S2", "S3")]
+            upload = asyncio.ensure_future(api.post("/v1/sales", json={"facts": again}))
+            while await waiting(watcher) < 2:  # the upload waits for the removal's first fact
+                assert not upload.done(), upload.result().text
+            await tx.commit()
+            removed, uploaded = await removal, await upload
+    assert (removed.status_code, removed.json()) == (
+        200,
+        {"removed": 9, "skus": 3, "qty": 18, "revenue": [{"amount": "180.00", "currency": "CNY"}]},
+    )
+    assert (uploaded.status_code, uploaded.json()) == (200, {"accepted": 9, "inserted": 9, "replaced": 0})
+    async with fresh_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM sales_facts WHERE qty = 5") == 9
+        rollup = [tuple(r) for r in await conn.fetch(ROLLUP)]
+        assert rollup == [tuple(r) for r in await conn.fetch(REBUILD)]
+        # three days of 5 units, costed at 4
+        assert [(r[1], r[4], r[5], str(r[7])) for r in rollup] == [(s, 3, 15, "60.0000") for s in ("S1", "S2", "S3")]
+        assert [tuple(r) for r in await conn.fetch(TOTALS)] == [tuple(r) for r in await conn.fetch(SUMMED)]
+        audited = await conn.fetch("SELECT code, reason FROM audit_log WHERE entity = 'sales' ORDER BY code")
+        assert [tuple(r) for r in audited] == [
+            ("S1", "double upload"),
+            ("S2", "double upload"),
+            ("S3", "double upload"),
+        ]
