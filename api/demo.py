@@ -25,9 +25,10 @@ from domain.seed import service as seeds
 
 CATALOG_DIR = Path(__file__).resolve().parent / "demo_catalog"
 # Two trees, their categories, series, attributes and the attribute sets; products and SKUs; warehouses,
-# bins and received stock; suppliers of every tier with their terms; effective-dated prices and a running
-# promotion; 90 days of sales facts on two channels; six products moved through their gates to `listed` (the
-# shop's), two left behind them (one not yet sourced, one without stock).
+# bins and received stock; suppliers of every tier with their terms; effective-dated prices (their history,
+# which starts in the past, written as corrections: the one way to write the past) and a running promotion;
+# 90 days of sales facts on two channels; six products moved through their gates to `listed` (the shop's),
+# two left behind them (one not yet sourced, one without stock).
 AREAS = ("structure", "products", "warehouses", "suppliers", "prices", "sales", "lifecycle")
 
 

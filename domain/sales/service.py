@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -167,6 +167,12 @@ async def list_sales(
     rows = await store.list_sales_facts(conn, sku, channel, since, until, a, limit + 1)
     items, next_cursor = split_page(rows, limit, lambda f: [f.day.isoformat(), f.sku, f.channel])
     return SalesFactPage(items=items, next_cursor=next_cursor)
+
+
+async def recost(conn: asyncpg.Connection, sku_id: int, currency: str, since: datetime, until: datetime | None) -> None:
+    """Re-cost a SKU's facts in a currency whose days end within [since, until) (until None: open) at the prices
+    of their days, in the caller's transaction: its cost or distribution prices changed there."""
+    await store.update_sales_costs(conn, sku_id, currency, since, until)
 
 
 async def forget_old_requests(conn: asyncpg.Connection, hours: int) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ INSERT_SALES_REQUEST = Q.insert_sales_request.sql
 LIST_SKU_IDS = Q.list_sku_ids.sql
 UPSERT_SALES_FACTS = Q.upsert_sales_facts.sql
 DELETE_SALES_FACTS = Q.delete_sales_facts.sql
+UPDATE_SALES_COSTS = Q.update_sales_costs.sql
 LIST_SALES_FACTS = Q.list_sales_facts.sql
 DELETE_EXPIRED_SALES_REQUESTS = Q.delete_expired_sales_requests.sql
 
@@ -63,6 +64,12 @@ async def delete_sales_facts(
 ) -> list[asyncpg.Record]:
     """The removed facts (sku, day, channel, qty, revenue, currency), in no particular order."""
     return list(await conn.fetch(DELETE_SALES_FACTS, since, until, sku_id, channel))
+
+
+async def update_sales_costs(
+    conn: asyncpg.Connection, sku_id: int, currency: str, since: datetime, until: datetime | None
+) -> None:
+    await conn.execute(UPDATE_SALES_COSTS, sku_id, currency, since, until)
 
 
 async def list_sales_facts(

@@ -17,9 +17,12 @@ SELECT s.id, s.sku, s.product_id, now() AS now
    FOR NO KEY UPDATE;
 
 -- name: list_prices :many
--- A SKU's prices of some kinds, newest valid_from first, optionally of one currency or in force at a moment.
-SELECT p.id, p.kind, p.amount, p.currency, p.valid_from, p.valid_to
+-- A SKU's prices of some kinds, newest valid_from first, optionally of one currency or in force at a moment;
+-- with the correction that last set each one's bounds or amount.
+SELECT p.id, p.kind, p.amount, p.currency, p.valid_from, p.valid_to,
+       c.id AS correction_id, c.created_at AS corrected_at, c.actor AS corrected_by, c.reason AS correction_reason
   FROM prices p
+  LEFT JOIN price_corrections c ON c.id = p.correction_id
  WHERE p.sku_id = $1::bigint
    AND p.kind = ANY($2::text[])
    AND ($3::text IS NULL OR p.currency = $3::text)
@@ -45,10 +48,42 @@ UPDATE prices
 RETURNING id, kind, amount, currency, valid_from, valid_to;
 
 -- name: insert_price :one
--- Record a price period of a SKU (the EXCLUDE constraint refuses an overlap).
-INSERT INTO prices (sku_id, kind, currency, amount, valid_from, valid_to, actor)
-VALUES ($1::bigint, $2::text, $3::text, $4::numeric, $5::timestamptz, $6::timestamptz, $7::text)
+-- Record a price period of a SKU, optionally as set by a correction (the EXCLUDE constraint refuses an overlap).
+INSERT INTO prices (sku_id, kind, currency, amount, valid_from, valid_to, actor, correction_id)
+VALUES ($1::bigint, $2::text, $3::text, $4::numeric, $5::timestamptz, $6::timestamptz, $7::text, $8::bigint)
 RETURNING id, kind, amount, currency, valid_from, valid_to;
+
+-- name: update_price_period :one
+-- Give a price period new bounds, as a correction sets them.
+UPDATE prices
+   SET valid_from = $2::timestamptz, valid_to = $3::timestamptz, correction_id = $4::bigint
+ WHERE id = $1::bigint
+RETURNING id, kind, amount, currency, valid_from, valid_to;
+
+-- name: delete_prices :exec
+-- Remove price periods a correction replaces.
+DELETE FROM prices WHERE id = ANY ($1::bigint[]);
+
+-- name: insert_price_correction :one
+-- Record a correction of a SKU's price periods (the periods after it are added once written).
+INSERT INTO price_corrections (sku_id, kind, currency, amount, valid_from, valid_to, reason, actor, before, after)
+VALUES ($1::bigint, $2::text, $3::text, $4::numeric, $5::timestamptz, $6::timestamptz, $7::text, $8::text,
+        $9::jsonb, '[]'::jsonb)
+RETURNING id, created_at;
+
+-- name: update_price_correction :exec
+-- Record the periods a correction left.
+UPDATE price_corrections SET after = $2::jsonb WHERE id = $1::bigint;
+
+-- name: list_price_corrections :many
+-- A SKU's price corrections, newest first, after a keyset cursor (id).
+SELECT c.id, c.kind, c.currency, c.amount, c.valid_from, c.valid_to, c.reason, c.actor, c.created_at, c.before,
+       c.after
+  FROM price_corrections c
+ WHERE c.sku_id = $1::bigint
+   AND ($2::bigint IS NULL OR c.id < $2::bigint)
+ ORDER BY c.id DESC
+ LIMIT $3::integer;
 
 -- name: list_product_prices :many
 -- Every price of a product's SKUs for the stage views, flagged when in force now, newest first per SKU.

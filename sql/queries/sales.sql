@@ -62,6 +62,27 @@ DELETE FROM sales_facts f
  WHERE f.day = d.day AND f.sku_id = d.sku_id AND f.channel = d.channel AND s.id = f.sku_id
 RETURNING s.sku, f.day, f.channel, f.qty, f.revenue, f.currency;
 
+-- name: update_sales_costs :exec
+-- Re-cost a SKU's facts in a currency whose days end (UTC) within [$3, $4) ($4 null: open) at the cost and
+-- distribution prices of their days, after those prices changed there; only facts whose figures change are
+-- written, locked in key order as uploads lock them. Their trigger moves the rollup and the totals.
+WITH fresh AS (
+    SELECT f.day, f.sku_id, f.channel,
+           f.qty * merch_price_on_day(f.sku_id, 'cost', f.currency, f.day) AS cost,
+           f.qty * merch_price_on_day(f.sku_id, 'distribution', f.currency, f.day) AS distribution_value
+      FROM sales_facts f
+     WHERE f.sku_id = $1::bigint AND f.currency = $2::text
+       AND f.day >= ($3::timestamptz AT TIME ZONE 'UTC')::date
+       AND ($4::timestamptz IS NULL OR f.day < ($4::timestamptz AT TIME ZONE 'UTC')::date)
+     ORDER BY f.day, f.sku_id, f.channel
+       FOR UPDATE
+)
+UPDATE sales_facts f
+   SET cost = x.cost, distribution_value = x.distribution_value
+  FROM fresh x
+ WHERE f.day = x.day AND f.sku_id = x.sku_id AND f.channel = x.channel
+   AND (f.cost, f.distribution_value) IS DISTINCT FROM (x.cost, x.distribution_value);
+
 -- name: list_sales_facts :many
 -- Sales facts by optional SKU, channel and day range, keyset-paged by (day, SKU, channel).
 SELECT f.day, s.sku, f.channel, f.qty, f.revenue, f.currency, f.updated_at

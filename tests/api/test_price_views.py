@@ -11,6 +11,7 @@ import httpx
 
 from domain.jobs.service import refresh_due
 from tests import scenario
+from tests.prices import history
 
 
 def money(amount: str, currency: str = "CNY") -> dict[str, str]:
@@ -64,13 +65,8 @@ async def test_a_price_that_starts_later_or_has_ended_does_not_count(
     await scenario.build(conn, api)
     now = await conn.fetchval("SELECT now()")
     await post_price(api, "S1", "sale", "129.00", valid_from=(now + timedelta(days=1)).isoformat())
-    await post_price(
-        api,
-        "S2",
-        "sale",
-        "139.00",
-        valid_from=(now - timedelta(days=2)).isoformat(),
-        valid_to=(now - timedelta(days=1)).isoformat(),
+    await history(
+        api, "S2", "sale", "139.00", (now - timedelta(days=2)).isoformat(), (now - timedelta(days=1)).isoformat()
     )
     assert (await completeness(api))["listing"] == scenario.P1["listing"]
 
@@ -79,11 +75,11 @@ async def test_the_finance_view_shows_prices_in_force_their_history_and_the_marg
     api: httpx.AsyncClient, conn: asyncpg.Connection, as_role: Any
 ) -> None:
     await scenario.build(conn, api)
-    await post_price(api, "S1", "sale", "119.00", valid_from="2025-01-01T00:00:00Z")
-    await post_price(api, "S1", "sale", "129", valid_from="2025-06-01T00:00:00+08:00")
-    await post_price(api, "S1", "cost", "79.72", valid_from="2025-01-01T00:00:00Z")
-    await post_price(api, "S1", "distribution", "99.00", valid_from="2025-01-01T00:00:00Z")
-    await post_price(api, "S2", "cost", "80.00", valid_from="2025-01-01T00:00:00Z")
+    await history(api, "S1", "sale", "119.00", "2025-01-01T00:00:00Z")
+    await history(api, "S1", "sale", "129", "2025-06-01T00:00:00+08:00")
+    await history(api, "S1", "cost", "79.72", "2025-01-01T00:00:00Z")
+    await history(api, "S1", "distribution", "99.00", "2025-01-01T00:00:00Z")
+    await history(api, "S2", "cost", "80.00", "2025-01-01T00:00:00Z")
     async with as_role("finance") as client:
         items = await items_of(client, "finance")
     assert items["sale_price"]["value"] == {"S1": money("129.00")}
@@ -153,8 +149,8 @@ async def test_marketing_sees_running_promotions_and_the_margin_percent_but_not_
 ) -> None:
     await scenario.build(conn, api)
     now = await conn.fetchval("SELECT now()")
-    await post_price(api, "S1", "sale", "129.00", valid_from="2025-01-01T00:00:00Z")
-    await post_price(api, "S1", "cost", "79.72", valid_from="2025-01-01T00:00:00Z")
+    await history(api, "S1", "sale", "129.00", "2025-01-01T00:00:00Z")
+    await history(api, "S1", "cost", "79.72", "2025-01-01T00:00:00Z")
     running = {"starts_at": (now - timedelta(days=1)).isoformat(), "ends_at": "2999-01-01T00:00:00Z"}
     promotions = [
         {"code": "now", "labels": {"en": "Now"}, **running, "items": [{"sku": "S1", "price": money("99.00")}]},

@@ -56,53 +56,53 @@ async def at(api: httpx.AsyncClient, moment: str, **params: str) -> list[dict[st
 
 
 async def test_posting_a_price_answers_201_with_the_period_in_utc(api: httpx.AsyncClient, sku: None) -> None:
-    r = await post(api, amount="129.00", valid_from="2025-03-01T00:00:00+08:00", valid_to="2025-04-01T00:00:00Z")
+    r = await post(api, amount="129.00", valid_from="2125-03-01T00:00:00+08:00", valid_to="2125-04-01T00:00:00Z")
     assert r.status_code == 201, r.text
     assert r.headers["location"] == "/v1/skus/S1/prices"
-    assert r.json() == price("129.00", "2025-02-28T16:00:00Z", "2025-04-01T00:00:00Z")
+    assert r.json() == price("129.00", "2125-02-28T16:00:00Z", "2125-04-01T00:00:00Z")
 
 
 async def test_a_price_is_in_force_from_its_valid_from_and_until_just_before_its_valid_to(
     api: httpx.AsyncClient, sku: None
 ) -> None:
-    r = await post(api, amount="129.00", valid_from="2025-03-01T00:00:00+08:00", valid_to="2025-04-01T00:00:00Z")
+    r = await post(api, amount="129.00", valid_from="2125-03-01T00:00:00+08:00", valid_to="2125-04-01T00:00:00Z")
     assert r.status_code == 201, r.text
-    expected = [price("129.00", "2025-02-28T16:00:00Z", "2025-04-01T00:00:00Z")]
-    assert await at(api, "2025-02-28T15:59:59.999999Z") == []
-    assert await at(api, "2025-02-28T23:59:59+08:00") == []
-    assert await at(api, "2025-02-28T16:00:00Z") == expected
-    assert await at(api, "2025-03-01T00:00:00+08:00") == expected
-    assert await at(api, "2025-03-31T23:59:59.999999Z") == expected
-    assert await at(api, "2025-04-01T00:00:00Z") == []
-    assert await at(api, "2025-04-01T07:59:59-01:00") == []
+    expected = [price("129.00", "2125-02-28T16:00:00Z", "2125-04-01T00:00:00Z")]
+    assert await at(api, "2125-02-28T15:59:59.999999Z") == []
+    assert await at(api, "2125-02-28T23:59:59+08:00") == []
+    assert await at(api, "2125-02-28T16:00:00Z") == expected
+    assert await at(api, "2125-03-01T00:00:00+08:00") == expected
+    assert await at(api, "2125-03-31T23:59:59.999999Z") == expected
+    assert await at(api, "2125-04-01T00:00:00Z") == []
+    assert await at(api, "2125-04-01T07:59:59-01:00") == []
 
 
 async def test_an_unencoded_plus_in_the_moment_still_means_a_positive_offset(api: httpx.AsyncClient, sku: None) -> None:
-    await post(api, amount="129.00", valid_from="2025-03-01T00:00:00+08:00")
-    r = await api.get(PRICES + "?at=2025-03-01T00:00:00+08:00")
-    assert r.json()["items"] == [price("129.00", "2025-02-28T16:00:00Z")]
-    r = await api.get(PRICES + "?at=2025-02-28T23:59:59+08:00")
+    await post(api, amount="129.00", valid_from="2125-03-01T00:00:00+08:00")
+    r = await api.get(PRICES + "?at=2125-03-01T00:00:00+08:00")
+    assert r.json()["items"] == [price("129.00", "2125-02-28T16:00:00Z")]
+    r = await api.get(PRICES + "?at=2125-02-28T23:59:59+08:00")
     assert r.json()["items"] == []
 
 
 async def test_a_new_price_closes_the_open_period_it_starts_inside_and_keeps_the_history(
     api: httpx.AsyncClient, sku: None
 ) -> None:
-    assert (await post(api, amount="100.00", valid_from="2025-01-01T00:00:00Z")).status_code == 201
-    r = await post(api, amount="120.00", valid_from="2025-06-01T08:00:00+08:00")
+    assert (await post(api, amount="100.00", valid_from="2125-01-01T00:00:00Z")).status_code == 201
+    r = await post(api, amount="120.00", valid_from="2125-06-01T08:00:00+08:00")
     assert r.status_code == 201, r.text
     r = await api.get(PRICES)
     assert r.json() == {
         "items": [
-            price("120.00", "2025-06-01T00:00:00Z"),
-            price("100.00", "2025-01-01T00:00:00Z", "2025-06-01T00:00:00Z"),
+            price("120.00", "2125-06-01T00:00:00Z"),
+            price("100.00", "2125-01-01T00:00:00Z", "2125-06-01T00:00:00Z"),
         ],
         "next_cursor": None,
     }
-    assert await at(api, "2025-05-31T23:59:59.999999Z") == [
-        price("100.00", "2025-01-01T00:00:00Z", "2025-06-01T00:00:00Z")
+    assert await at(api, "2125-05-31T23:59:59.999999Z") == [
+        price("100.00", "2125-01-01T00:00:00Z", "2125-06-01T00:00:00Z")
     ]
-    assert await at(api, "2025-06-01T00:00:00Z") == [price("120.00", "2025-06-01T00:00:00Z")]
+    assert await at(api, "2125-06-01T00:00:00Z") == [price("120.00", "2125-06-01T00:00:00Z")]
     audit = (await api.get("/v1/audit", params={"entity": "price", "code": "S1"})).json()["items"]
     assert [(e["action"], e["changes"]) for e in audit] == [
         (
@@ -112,10 +112,10 @@ async def test_a_new_price_closes_the_open_period_it_starts_inside_and_keeps_the
                 "currency": {"before": None, "after": "CNY"},
                 "kind": {"before": None, "after": "sale"},
                 "sku": {"before": None, "after": "S1"},
-                "valid_from": {"before": None, "after": "2025-06-01T00:00:00Z"},
+                "valid_from": {"before": None, "after": "2125-06-01T00:00:00Z"},
             },
         ),
-        ("update", {"valid_to": {"before": None, "after": "2025-06-01T00:00:00Z"}}),
+        ("update", {"valid_to": {"before": None, "after": "2125-06-01T00:00:00Z"}}),
         (
             "create",
             {
@@ -123,25 +123,25 @@ async def test_a_new_price_closes_the_open_period_it_starts_inside_and_keeps_the
                 "currency": {"before": None, "after": "CNY"},
                 "kind": {"before": None, "after": "sale"},
                 "sku": {"before": None, "after": "S1"},
-                "valid_from": {"before": None, "after": "2025-01-01T00:00:00Z"},
+                "valid_from": {"before": None, "after": "2125-01-01T00:00:00Z"},
             },
         ),
     ]
 
 
 async def test_a_price_of_another_kind_or_currency_does_not_close_or_overlap(api: httpx.AsyncClient, sku: None) -> None:
-    await post(api, amount="100.00", valid_from="2025-01-01T00:00:00Z")
-    assert (await post(api, amount="15.00", currency="USD", valid_from="2025-02-01T00:00:00Z")).status_code == 201
-    r = await post(api, kind="cost", amount="61.80", valid_from="2025-02-01T00:00:00Z")
+    await post(api, amount="100.00", valid_from="2125-01-01T00:00:00Z")
+    assert (await post(api, amount="15.00", currency="USD", valid_from="2125-02-01T00:00:00Z")).status_code == 201
+    r = await post(api, kind="cost", amount="61.80", valid_from="2125-02-01T00:00:00Z")
     assert r.status_code == 201
     # Newest valid_from first, then the latest recorded first.
-    assert await at(api, "2025-03-01T00:00:00Z") == [
-        price("61.80", "2025-02-01T00:00:00Z", kind="cost"),
-        price("15.00", "2025-02-01T00:00:00Z", currency="USD"),
-        price("100.00", "2025-01-01T00:00:00Z"),
+    assert await at(api, "2125-03-01T00:00:00Z") == [
+        price("61.80", "2125-02-01T00:00:00Z", kind="cost"),
+        price("15.00", "2125-02-01T00:00:00Z", currency="USD"),
+        price("100.00", "2125-01-01T00:00:00Z"),
     ]
-    assert await at(api, "2025-03-01T00:00:00Z", kind="sale", currency="CNY") == [
-        price("100.00", "2025-01-01T00:00:00Z")
+    assert await at(api, "2125-03-01T00:00:00Z", kind="sale", currency="CNY") == [
+        price("100.00", "2125-01-01T00:00:00Z")
     ]
 
 
@@ -149,24 +149,24 @@ async def test_a_price_of_another_kind_or_currency_does_not_close_or_overlap(api
     ("valid_from", "valid_to", "existing"),
     [
         # Inside a closed period.
-        ("2025-01-15T00:00:00Z", None, ("2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z")),
+        ("2125-01-15T00:00:00Z", None, ("2125-01-01T00:00:00Z", "2125-02-01T00:00:00Z")),
         # Starting before a closed period and running into it.
-        ("2024-12-01T00:00:00Z", "2025-01-02T00:00:00Z", ("2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z")),
+        ("2124-12-01T00:00:00Z", "2125-01-02T00:00:00Z", ("2125-01-01T00:00:00Z", "2125-02-01T00:00:00Z")),
         # Starting exactly where the open period starts (it cannot be closed to nothing).
-        ("2025-03-01T00:00:00Z", None, ("2025-03-01T00:00:00Z", None)),
+        ("2125-03-01T00:00:00Z", None, ("2125-03-01T00:00:00Z", None)),
         # Starting before the open period.
-        ("2025-02-15T00:00:00Z", "2025-03-02T00:00:00Z", ("2025-03-01T00:00:00Z", None)),
+        ("2125-02-15T00:00:00Z", "2125-03-02T00:00:00Z", ("2125-03-01T00:00:00Z", None)),
     ],
 )
 async def test_an_overlap_other_than_starting_inside_the_open_period_is_409_naming_the_existing_period(
     api: httpx.AsyncClient, sku: None, valid_from: str, valid_to: str | None, existing: tuple[str, str | None]
 ) -> None:
-    await post(api, amount="100.00", valid_from="2025-01-01T00:00:00Z", valid_to="2025-02-01T00:00:00Z")
-    await post(api, amount="110.00", valid_from="2025-03-01T00:00:00Z")
+    await post(api, amount="100.00", valid_from="2125-01-01T00:00:00Z", valid_to="2125-02-01T00:00:00Z")
+    await post(api, amount="110.00", valid_from="2125-03-01T00:00:00Z")
     before = (await api.get(PRICES)).json()
     r = await post(api, amount="90.00", valid_from=valid_from, valid_to=valid_to)
     assert r.status_code == 409
-    amount = "100.00" if existing[0].startswith("2025-01") else "110.00"
+    amount = "100.00" if existing[0].startswith("2125-01") else "110.00"
     shown = existing[0].replace("Z", "+00:00"), existing[1].replace("Z", "+00:00") if existing[1] else "open"
     assert r.json() == {
         "type": "/problems/price-period-overlap",
@@ -266,7 +266,7 @@ def problem(errors: list[dict[str, str]]) -> dict[str, Any]:
             ],
         ),
         (
-            {"amount": "1.00", "valid_from": "2025-03-01T00:00:00Z", "valid_to": "2025-03-01T08:00:00+08:00"},
+            {"amount": "1.00", "valid_from": "2125-03-01T00:00:00Z", "valid_to": "2125-03-01T08:00:00+08:00"},
             [
                 {
                     "pointer": "/valid_to",
@@ -286,7 +286,7 @@ def problem(errors: list[dict[str, str]]) -> dict[str, Any]:
             ],
         ),
         (
-            {"amount": "1.00", "valid_from": "2025-03-01T00:00:00"},
+            {"amount": "1.00", "valid_from": "2125-03-01T00:00:00"},
             [
                 {
                     "pointer": "/valid_from",
@@ -335,13 +335,13 @@ async def test_a_price_for_an_unknown_sku_is_a_404(api: httpx.AsyncClient, sku: 
     ("params", "parameter", "code", "message"),
     [
         (
-            {"at": "2025-03-01"},
+            {"at": "2125-03-01"},
             "at",
             "invalid_moment",
             "`at` must be an RFC 3339 moment with an offset, e.g. 2025-03-01T00:00:00+08:00.",
         ),
         (
-            {"at": "2025-03-01T00:00:00"},
+            {"at": "2125-03-01T00:00:00"},
             "at",
             "invalid_moment",
             "`at` must be an RFC 3339 moment with an offset, e.g. 2025-03-01T00:00:00+08:00.",
@@ -369,13 +369,13 @@ async def test_a_bad_query_parameter_is_a_400_naming_it(
 async def test_cost_and_distribution_prices_are_left_out_for_roles_that_may_not_see_them(
     api: httpx.AsyncClient, as_role: Any, sku: None
 ) -> None:
-    await post(api, amount="129.00", valid_from="2025-01-01T00:00:00Z")
-    await post(api, kind="cost", amount="61.80", valid_from="2025-01-01T00:00:00Z")
-    await post(api, kind="distribution", amount="99.00", valid_from="2025-01-01T00:00:00Z")
+    await post(api, amount="129.00", valid_from="2125-01-01T00:00:00Z")
+    await post(api, kind="cost", amount="61.80", valid_from="2125-01-01T00:00:00Z")
+    await post(api, kind="distribution", amount="99.00", valid_from="2125-01-01T00:00:00Z")
     everything = [
-        price("129.00", "2025-01-01T00:00:00Z"),
-        price("61.80", "2025-01-01T00:00:00Z", kind="cost"),
-        price("99.00", "2025-01-01T00:00:00Z", kind="distribution"),
+        price("129.00", "2125-01-01T00:00:00Z"),
+        price("61.80", "2125-01-01T00:00:00Z", kind="cost"),
+        price("99.00", "2125-01-01T00:00:00Z", kind="distribution"),
     ]
     for role in ("finance", "purchasing", "admin"):
         async with as_role(role) as client:
@@ -416,7 +416,7 @@ async def test_a_listing_key_may_record_sale_prices_but_not_cost_or_distribution
 
 async def test_the_history_pages_newest_first_with_a_cursor(api: httpx.AsyncClient, sku: None) -> None:
     for month in range(1, 6):
-        r = await post(api, amount=f"{100 + month}.00", valid_from=f"2025-0{month}-01T00:00:00Z")
+        r = await post(api, amount=f"{100 + month}.00", valid_from=f"2125-0{month}-01T00:00:00Z")
         assert r.status_code == 201, r.text
     seen: list[str] = []
     cursor: str | None = None
@@ -444,10 +444,10 @@ async def test_a_racing_write_that_takes_the_period_first_is_a_409_naming_it(
         await tx.start()
         await other.execute(
             "INSERT INTO prices (sku_id, kind, currency, amount, valid_from, actor)"
-            " SELECT id, 'sale', 'CNY', 100, '2025-01-01T00:00:00Z', 'other' FROM skus WHERE sku = 'S1'"
+            " SELECT id, 'sale', 'CNY', 100, '2125-01-01T00:00:00Z', 'other' FROM skus WHERE sku = 'S1'"
         )
         async with client_for(fresh_app) as client:
-            request = asyncio.ensure_future(post(client, amount="90.00", valid_from="2025-02-01T00:00:00Z"))
+            request = asyncio.ensure_future(post(client, amount="90.00", valid_from="2125-02-01T00:00:00Z"))
             # Wait until the API's insert waits on the other writer's row in the exclusion check.
             while not await watcher.fetchval(
                 "SELECT count(*) > 0 FROM pg_stat_activity"
@@ -458,6 +458,6 @@ async def test_a_racing_write_that_takes_the_period_first_is_a_409_naming_it(
             r = await request
     assert r.status_code == 409
     assert r.json()["code"] == "price-period-overlap"
-    assert r.json()["context"] == {"existing": price("100.00", "2025-01-01T00:00:00Z")}
+    assert r.json()["context"] == {"existing": price("100.00", "2125-01-01T00:00:00Z")}
     async with client_for(fresh_app) as client:
-        assert (await client.get(PRICES)).json()["items"] == [price("100.00", "2025-01-01T00:00:00Z")]
+        assert (await client.get(PRICES)).json()["items"] == [price("100.00", "2125-01-01T00:00:00Z")]

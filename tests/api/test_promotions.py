@@ -13,6 +13,7 @@ import pytest
 from domain.money import Money
 from domain.promotions.service import shopper_price
 from tests import factories as f
+from tests.prices import history
 
 URL = "/v1/promotions"
 
@@ -248,11 +249,7 @@ async def test_the_shopper_pays_the_lowest_of_the_sale_price_and_the_running_pro
     conn: asyncpg.Connection, api: httpx.AsyncClient, skus: None
 ) -> None:
     for sku, amount in (("S1", "129.00"), ("S2", "99.90")):
-        r = await api.post(
-            f"/v1/skus/{sku}/prices",
-            json={"kind": "sale", "amount": amount, "currency": "CNY", "valid_from": "2025-01-01T00:00:00Z"},
-        )
-        assert r.status_code == 201, r.text
+        await history(api, sku, "sale", amount, "2025-01-01T00:00:00Z")
     march = {"starts_at": "2025-03-01T00:00:00Z", "ends_at": "2025-04-01T00:00:00Z"}
     promotions = [
         body("a", items=[item("S1", "119.90"), item("S2", "99.91")], **march),

@@ -97,7 +97,7 @@ async def test_listed_needs_listing_complete_and_a_sale_price_then_delist_relist
         "listing": [{"item": "colour"}, {"item": "sale_price", "sku": "S1"}, {"item": "sale_price", "sku": "S2"}]
     }
     for sku in ("S1", "S2"):
-        sale = {"kind": "sale", "amount": "129.00", "currency": "CNY", "valid_from": "2026-01-01T00:00:00Z"}
+        sale = {"kind": "sale", "amount": "129.00", "currency": "CNY"}
         assert (await api.post(f"/v1/skus/{sku}/prices", json=sale)).status_code == 201
     assert (await api.patch("/v1/products/p1", json={"attributes": {"colour": "red"}})).status_code == 200
     assert (await move(api, "listed")).json()["lifecycle"] == "listed"

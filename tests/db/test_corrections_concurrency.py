@@ -3,6 +3,9 @@
 - a removal of sales facts and an upload re-sending the same days, both waiting on a third writer's row:
   neither deadlocks, the removal (which locked the first row) goes first, the upload then inserts afresh, and
   the monthly rollup and the per-SKU totals equal a rebuild from the facts once both have committed;
+- two corrections of one SKU's overlapping ranges, released at once: they take turns (the second corrects
+  what the first left), no two periods overlap, and the periods are those of the two applied one after the
+  other in the order they committed.
 """
 
 from __future__ import annotations
@@ -113,3 +116,76 @@ async def test_a_removal_and_an_upload_of_the_same_days_take_turns_and_leave_the
             ("S2", "double upload"),
             ("S3", "double upload"),
         ]
+
+
+def periods(*rows: tuple[str, str, str | None]) -> list[tuple[str, str, str | None]]:
+    return list(rows)
+
+
+async def test_two_corrections_of_one_sku_take_turns_and_leave_no_overlap(
+    fresh_pool: asyncpg.Pool, fresh_app: Any
+) -> None:
+    async with fresh_pool.acquire() as setup:
+        await f.tree(setup)
+        await f.category(setup, "scarves")
+        await f.product(setup, "p1", "scarves")
+        await f.sku(setup, "S1", "p1")
+        await setup.execute(
+            "INSERT INTO prices (sku_id, kind, currency, amount, valid_from, actor)"
+            " SELECT id, 'sale', 'CNY', 100, '2025-01-01T00:00:00Z', 'test' FROM skus"
+        )
+
+    def body(amount: str, start: str, end: str) -> dict[str, Any]:
+        return {
+            "kind": "sale",
+            "currency": "CNY",
+            "amount": amount,
+            "valid_from": f"2025-{start}T00:00:00Z",
+            "valid_to": f"2025-{end}T00:00:00Z",
+            "reason": f"late invoice {amount}",
+        }
+
+    url = "/v1/skus/S1/prices/corrections"
+    async with fresh_pool.acquire() as blocker, fresh_pool.acquire() as watcher:
+        tx = blocker.transaction()
+        await tx.start()
+        await blocker.execute("SELECT 1 FROM products WHERE code = 'p1' FOR NO KEY UPDATE")  # as a price write does
+        async with client_for(fresh_app, "finance") as one, client_for(fresh_app, "admin") as two:
+            a = asyncio.ensure_future(one.post(url, json=body("90.00", "03-01", "06-01")))
+            b = asyncio.ensure_future(two.post(url, json=body("80.00", "05-01", "08-01")))
+            while await waiting(watcher) < 2:
+                assert not a.done() and not b.done()
+            await tx.commit()
+            first, second = sorted([await a, await b], key=lambda r: int(r.json()["id"]))
+    assert (first.status_code, second.status_code) == (201, 201)
+    # the second saw what the first left
+    start, end = second.json()["valid_from"], second.json()["valid_to"]
+    assert second.json()["before"] == [
+        p for p in first.json()["after"] if (p["valid_to"] is None or p["valid_to"] > start) and p["valid_from"] < end
+    ]
+    async with fresh_pool.acquire() as conn:
+        stored = [
+            (str(r["amount"]), r["valid_from"].strftime("%m-%d"), r["valid_to"] and r["valid_to"].strftime("%m-%d"))
+            for r in await conn.fetch("SELECT amount, valid_from, valid_to FROM prices ORDER BY valid_from")
+        ]
+        overlaps = await conn.fetchval(
+            "SELECT count(*) FROM prices a JOIN prices b ON a.id < b.id AND a.sku_id = b.sku_id AND a.kind = b.kind"
+            " AND a.currency = b.currency"
+            " AND tstzrange(a.valid_from, a.valid_to) && tstzrange(b.valid_from, b.valid_to)"
+        )
+        corrections = await conn.fetchval("SELECT count(*) FROM price_corrections")
+    assert (overlaps, corrections) == (0, 2)
+    if first.json()["amount"] == "90.00":
+        assert stored == periods(
+            ("100.0000", "01-01", "03-01"),
+            ("90.0000", "03-01", "05-01"),
+            ("80.0000", "05-01", "08-01"),
+            ("100.0000", "08-01", None),
+        )
+    else:
+        assert stored == periods(
+            ("100.0000", "01-01", "03-01"),
+            ("90.0000", "03-01", "06-01"),
+            ("80.0000", "06-01", "08-01"),
+            ("100.0000", "08-01", None),
+        )

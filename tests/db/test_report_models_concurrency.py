@@ -2,7 +2,8 @@
 
 - sales uploads from many clients at once, re-sending days with other figures: afterwards the monthly
   rollup equals a rebuild from the facts and the per-SKU totals equal the sum of the rollup;
-- price writes from many clients at once while products change category and role: afterwards
+- price writes (future prices recorded, past ones corrected) from many clients at once while products change
+  category and role: afterwards
   `prices_in_force` equals the prices in force computed from the history, with each SKU's current product,
   category and role.
 
@@ -133,7 +134,10 @@ async def test_concurrent_price_writes_and_product_moves_keep_prices_in_force_ex
                     "amount": f"{rng.randint(1, 500)}.00",
                     "valid_from": f"{start}T00:00:00Z",
                 }
-                resp = await http.post(f"/v1/skus/{rng.choice(SKUS)}/prices", json=body)
+                url = f"/v1/skus/{rng.choice(SKUS)}/prices"
+                if not start.startswith("2099"):  # the past is written by corrections
+                    url, body = f"{url}/corrections", {**body, "valid_to": None, "reason": "late price list"}
+                resp = await http.post(url, json=body)
                 statuses.append(resp.status_code)
 
     async def mover() -> None:
