@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
@@ -84,6 +85,12 @@ class PriceController(Controller):
         operation_id="correctSkuPrices",
         summary="Correct a SKU's price periods, past ones included",
         opt=CORRECTORS,
+        responses={
+            200: ResponseSpec(
+                data_container=PriceCorrection,
+                description="The periods already said so (a retry): nothing changed or recorded, `id` null.",
+            )
+        },
     )
     async def correct_prices(
         self, conn: Conn, principal: Actor, sku: FromPath[str], data: JSONBody[PriceCorrectionCreate]

@@ -3,9 +3,10 @@
 They read sales through `merch_report_sku_sales`: the monthly rollup `sales_monthly` for the whole months of
 the period (a period covering most of the history as the per-SKU totals `sales_sku_totals` minus the months
 outside it), the facts for the days of its partial edge months (`rollup=False`: every day from the facts, to
-check the rollup). A fact is costed (cost and distribution price in force on its day) when uploaded: a price
-changed retroactively for past days does not re-cost loaded facts until `merch_recost_sales` is run over
-those months."""
+check the rollup). A fact is costed (cost and distribution price in force on its day) when uploaded, and
+re-costed when those prices change on its day (a price correction, or a price recorded today: the price
+service re-costs the SKU's facts of the days it changed, in its transaction); a price changed by any other
+way (SQL by hand) needs `merch_recost_sales` over those months."""
 
 from __future__ import annotations
 
