@@ -73,6 +73,52 @@ MUTANTS = [
         ("tests/db/test_idempotency_races.py", "-k", "sales"),
     ),
     Mutant(
+        "sales: a removal leaves the rollup and the totals as they were",
+        "sql/functions/sales.sql",
+        "WHEN 'DELETE' THEN 'SELECT -1 AS sign, o.* FROM old_rows o'",
+        "WHEN 'DELETE' THEN 'SELECT -1 AS sign, o.* FROM old_rows o WHERE false'",
+        ("tests/api/test_sales_removals.py", "-k", "never_had"),
+    ),
+    Mutant(
+        "sales: a removal needs no days",
+        "domain/sales/model.py",
+        "    if first is None or last is None:\n",
+        "    if first is None and last is None and False:\n",
+        ("tests/api/test_sales_removals.py", "-k", "without_its_days"),
+    ),
+    Mutant(
+        "prices: a recorded price may start in the past",
+        "domain/prices/model.py",
+        "    if valid_from < now:\n        raise PriceStartsInThePast",
+        "    if valid_from < now - NOW_TOLERANCE * 60 * 24 * 365:\n        raise PriceStartsInThePast",
+        ("tests/api/test_price_corrections.py", "-k", "past or minute"),
+    ),
+    Mutant(
+        "prices: a correction drops the rest of a period it splits",
+        "domain/prices/model.py",
+        "                inserted.append((end, p.price.valid_to, p.price.amount))",
+        "                pass",
+        ("tests/api/test_price_corrections.py", "-k", "splits"),
+    ),
+    Mutant(
+        "prices: corrections of one SKU do not take turns (neither the product nor the SKU is locked)",
+        "sql/queries/prices.sql",
+        "   FOR NO KEY UPDATE;\n\n-- name: lock_price_sku :one\n-- A SKU locked for a price write (its prices"
+        " change one writer at a time), with the transaction's now().\nSELECT s.id, s.sku, s.product_id,"
+        " now() AS now\n  FROM skus s\n WHERE s.sku = $1::text\n   FOR NO KEY UPDATE;",
+        ";\n\n-- name: lock_price_sku :one\n-- A SKU locked for a price write (its prices"
+        " change one writer at a time), with the transaction's now().\nSELECT s.id, s.sku, s.product_id,"
+        " now() AS now\n  FROM skus s\n WHERE s.sku = $1::text;",
+        ("tests/db/test_corrections_concurrency.py", "-k", "corrections_of_one"),
+    ),
+    Mutant(
+        "prices: a correction leaves the facts of its days costed at the old price",
+        "domain/prices/service.py",
+        "        await _recost(conn, locked.id, body.kind, body.currency, body.valid_from, body.valid_to)\n",
+        "",
+        ("tests/api/test_price_corrections.py", "-k", "re_costs"),
+    ),
+    Mutant(
         "stage views: a required, unlisted confidential attribute is shown",
         "domain/stages/views.py",
         'not in listed:\n            hidden = entry.visibility == "confidential" and not confidential_ok',

@@ -88,6 +88,7 @@ PATCH  /v1/roles/{code:str}                                    admin
 DELETE /v1/roles/{code:str}                                    admin
 GET    /v1/sales                                               admin purchasing marketing finance
 POST   /v1/sales                                               admin marketing finance
+DELETE /v1/sales                                               admin finance
 GET    /v1/series                                              readers
 POST   /v1/series                                              admin
 GET    /v1/series/{code:str}                                   readers
@@ -101,6 +102,8 @@ PATCH  /v1/skus/{sku:str}                                      admin purchasing 
 DELETE /v1/skus/{sku:str}                                      admin purchasing warehouse listing
 GET    /v1/skus/{sku:str}/prices                               readers
 POST   /v1/skus/{sku:str}/prices                               admin purchasing listing finance
+GET    /v1/skus/{sku:str}/prices/corrections                   admin purchasing finance
+POST   /v1/skus/{sku:str}/prices/corrections                   admin finance
 GET    /v1/stages                                              readers
 GET    /v1/stages/{stage:str}/needs                            readers
 PUT    /v1/stages/{stage:str}/needs                            admin

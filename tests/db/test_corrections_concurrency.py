@@ -3,9 +3,10 @@
 - a removal of sales facts and an upload re-sending the same days, both waiting on a third writer's row:
   neither deadlocks, the removal (which locked the first row) goes first, the upload then inserts afresh, and
   the monthly rollup and the per-SKU totals equal a rebuild from the facts once both have committed;
-- two corrections of one SKU's overlapping ranges, released at once: they take turns (the second corrects
-  what the first left), no two periods overlap, and the periods are those of the two applied one after the
-  other in the order they committed.
+- two corrections of one SKU's overlapping ranges, both held up by the period they cut and then released at
+  once: they take turns (the second reads and corrects what the first left: without the SKU's locks both
+  would cut the periods they read before the other wrote, and one would fail), no two periods overlap, and
+  the periods are those of the two applied one after the other in the order they committed.
 """
 
 from __future__ import annotations
@@ -149,15 +150,17 @@ async def test_two_corrections_of_one_sku_take_turns_and_leave_no_overlap(
     async with fresh_pool.acquire() as blocker, fresh_pool.acquire() as watcher:
         tx = blocker.transaction()
         await tx.start()
-        await blocker.execute("SELECT 1 FROM products WHERE code = 'p1' FOR NO KEY UPDATE")  # as a price write does
+        # Hold the one price period both corrections cut: each gets as far as cutting it, whatever it locks first.
+        await blocker.execute("SELECT 1 FROM prices FOR UPDATE")
         async with client_for(fresh_app, "finance") as one, client_for(fresh_app, "admin") as two:
             a = asyncio.ensure_future(one.post(url, json=body("90.00", "03-01", "06-01")))
             b = asyncio.ensure_future(two.post(url, json=body("80.00", "05-01", "08-01")))
             while await waiting(watcher) < 2:
                 assert not a.done() and not b.done()
             await tx.commit()
-            first, second = sorted([await a, await b], key=lambda r: int(r.json()["id"]))
-    assert (first.status_code, second.status_code) == (201, 201)
+            answers = [await a, await b]
+    assert [r.status_code for r in answers] == [201, 201], [r.text for r in answers]
+    first, second = sorted(answers, key=lambda r: int(r.json()["id"]))
     # the second saw what the first left
     start, end = second.json()["valid_from"], second.json()["valid_to"]
     assert second.json()["before"] == [
