@@ -68,7 +68,7 @@ MUTANTS = [
     Mutant(
         "sales: uploads with one Idempotency-Key do not take turns",
         "domain/sales/service.py",
-        "            await store.lock_sales_request(conn, actor.name, idempotency_key)\n",
+        "    await store.lock_sales_request(conn, actor.name, idempotency_key)\n",
         "",
         ("tests/db/test_idempotency_races.py", "-k", "sales"),
     ),
