@@ -20,10 +20,10 @@ from swagger_ui_bundle import swagger_ui_path
 
 from api import __version__, db, metrics, params
 from api.auth import PUBLIC, KeyCache, auth_middleware, declared_roles
+from api.edge import Edge
 from api.fastlane import FastLane
-from api.headers import security_headers_middleware
 from api.http import DEPENDENCIES
-from api.metrics import metrics_middleware
+from api.limits import RateLimiter
 from api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem, keep_raw_body
 from api.routes import (
     attributes,
@@ -138,9 +138,13 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
         app.state.movements = movement_writer(app.state.pool, settings)
         runner = JobRunner(own, workers=settings.job_workers, poll_seconds=1.0)
         runner.start()
+        sampler = asyncio.create_task(metrics.sample_forever(app.state)) if metrics.MULTIPROCESS else None
         try:
             yield
         finally:
+            if sampler is not None:
+                sampler.cancel()
+            metrics.mark_worker_gone()
             await runner.stop()
             await app.state.movements.wait_idle()
             await app.state.pool.stop_watching()
@@ -156,7 +160,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, docs_assets],
         dependencies=DEPENDENCIES,
-        middleware=[security_headers_middleware, metrics_middleware, auth_middleware],
+        middleware=[auth_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=before_request,
         openapi_config=openapi_config(),
@@ -169,6 +173,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
         app.state.pool = pool
         app.state.movements = movement_writer(pool, settings)
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
+    app.state.limiter = RateLimiter.from_settings(settings)
     check_declared_roles(app)
     document_problems(app)
     params.install(app)
@@ -183,7 +188,8 @@ async def before_request(request: Any) -> None:
 
 def cors_config(settings: Settings) -> CORSConfig | None:
     """CORS for the browser origins of MERCH_CORS_ORIGINS (none by default): the headers a shop front end
-    sends and reads — conditional requests, idempotency keys, locales, ETags, Retry-After."""
+    sends and reads — conditional requests, idempotency keys, locales, request ids, ETags, Retry-After and
+    rate limits."""
     origins = settings.cors_origin_list
     if not origins:
         return None
@@ -197,8 +203,18 @@ def cors_config(settings: Settings) -> CORSConfig | None:
             "If-None-Match",
             "Idempotency-Key",
             "Accept-Language",
+            "X-Request-ID",
         ],
-        expose_headers=["ETag", "Location", "Retry-After", "Content-Language", "Idempotency-Replayed"],
+        expose_headers=[
+            "ETag",
+            "Location",
+            "Retry-After",
+            "Content-Language",
+            "Idempotency-Replayed",
+            "X-Request-ID",
+            "RateLimit",
+            "RateLimit-Policy",
+        ],
         max_age=600,
     )
 
@@ -226,6 +242,7 @@ _PROBLEM_TEXT = {
     412: "`If-Match` names another version than the current one.",
     413: "The request body is larger than the server accepts.",
     422: "The body is well-formed JSON but invalid: every failing field is listed with a JSON pointer.",
+    429: "The key sent more requests than its rate limit allows: `Retry-After` says when to try again.",
     503: "The database is unavailable or the query took too long.",
 }
 
@@ -240,7 +257,7 @@ def document_problems(app: Litestar) -> None:
             if public:
                 continue
             methods = handler.http_methods
-            statuses = {400, 401, 403, 503} | set(handler.opt.get("problems", ()))
+            statuses = {400, 401, 403, 429, 503} | set(handler.opt.get("problems", ()))
             if "{" in route.path:
                 statuses.add(404)
             if methods & {"POST", "PUT", "PATCH", "DELETE"}:
@@ -259,12 +276,15 @@ def document_problems(app: Litestar) -> None:
             handler.responses = existing
 
 
-def asgi_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = None) -> FastLane:
-    """The app as served: the fast lane (api/fastlane.py) in front of the Litestar app."""
+def asgi_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = None, lanes: bool = True) -> Edge:
+    """The app as served: the edge (api/edge.py) around the fast lane (api/fastlane.py) in front of the Litestar
+    app (`lanes=False`: the edge around the Litestar app alone, for tests comparing the two)."""
     settings = settings or Settings()
-    return FastLane(create_app(settings, pool=pool), settings.max_body_bytes)
+    framework = create_app(settings, pool=pool)
+    inner: Any = FastLane(framework, settings.max_body_bytes) if lanes else framework
+    return Edge(inner, max_header_bytes=settings.max_header_bytes)
 
 
-def app_from_env() -> FastLane:
+def app_from_env() -> Edge:
     """Factory for uvicorn workers."""
     return asgi_app(Settings())

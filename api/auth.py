@@ -108,10 +108,12 @@ async def authorize(scope: Scope) -> None:
         return
     if _bearer(scope) is None:
         raise NotAuthorizedException("An API key is required: send `Authorization: Bearer <key>`.")
-    principal = await principal_for(scope, scope["litestar_app"].state)
+    state = scope["litestar_app"].state
+    principal = await principal_for(scope, state)
     if principal is None:
         raise NotAuthorizedException("The API key is unknown or revoked.")
     scope["user"] = principal
+    state.limiter.take(scope, principal)  # (api/limits.py: a 429 once the key's bucket is empty)
     if not principal.has_any(roles):
         raise PermissionDeniedException(
             f"This route needs one of the roles {', '.join(sorted(roles))}; "

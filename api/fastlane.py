@@ -18,7 +18,6 @@ a lane, header by header, with the framework's answer to the same request.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +30,8 @@ from litestar.types import Receive, ReceiveMessage, Scope, Send
 from api import guard
 from api.auth import ROLES_KEY, principal_for
 from api.db import DatabaseUnavailable
-from api.headers import with_security
-from api.metrics import REGISTRY
+from api.edge import REQUEST_ID
+from api.limits import TooManyRequests
 from domain.errors import DomainError
 from domain.keys.model import Principal
 from domain.products import service as products
@@ -169,17 +168,12 @@ class FastLane:
         return None
 
     async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            flaw = guard.flaw_of(scope)
-            if flaw is not None:
-                await guard.refuse(send, *flaw)
-                return
         matched = self._match(scope)
         if matched is None or not _plain(scope, matched[0].body, self.max_body):
             await self.app(scope, receive, send)
             return
         lane, param = matched
-        started = time.perf_counter()
+        scope["path_template"] = self.templates[lane]  # (for the edge's metrics and access line)
         body = await _read(receive) if lane.body else b""
         try:
             answer = await self._try(scope, body, lane, param)
@@ -191,26 +185,30 @@ class FastLane:
                 "internal-error",
                 "Internal server error",
                 "Something went wrong on our side; it has been logged.",
+                request_id=scope.get(REQUEST_ID),
             )
             return
         if answer is None:
             await self.app(scope, _replay(body, receive) if lane.body else receive, send)
             return
         status, headers, payload = answer
-        await send({"type": "http.response.start", "status": status, "headers": with_security(headers)})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload, "more_body": False})
         self.served += 1
-        REGISTRY.observe(scope["method"], self.templates[lane], status, time.perf_counter() - started)
 
     async def _try(self, scope: Any, body: bytes, lane: Lane, param: str) -> Answer | None:
         state = self.app.state
         try:
             principal = await principal_for(scope, state)
-            if principal is None or not principal.has_any(self.roles[lane]):
+            if principal is None:
+                return None
+            scope["user"] = principal  # (as the framework's auth leaves it: the edge logs the key's name)
+            state.limiter.take(scope, principal)
+            if not principal.has_any(self.roles[lane]):
                 return None
             return await lane.handler(Call(scope=scope, body=body, principal=principal, state=state, param=param))
-        except DatabaseUnavailable:
-            return None  # the route answers: a 503 problem
+        except (DatabaseUnavailable, TooManyRequests):
+            return None  # the route answers: a 503 or 429 problem
         except Exception:
             if lane.body:
                 raise

@@ -1,4 +1,4 @@
-"""The input guard: what no route can take, refused before any route sees it (api/fastlane.py asks first).
+"""The input guard: what no route can take, refused before any route sees it (api/edge.py asks first).
 
 A NUL character cannot be stored in PostgreSQL's text and is never meaningful in a code, a query or a
 cursor; bytes that are not UTF-8 cannot be text at all. Either, anywhere in the path or the query string
@@ -13,7 +13,6 @@ from urllib.parse import unquote_to_bytes
 
 import msgspec
 
-from api.headers import with_security
 from domain.errors import FieldError
 
 
@@ -74,24 +73,39 @@ def flaw_of(scope: Any) -> tuple[str, str] | None:
     return None
 
 
-async def refuse(send: Any, where: str, flaw: str) -> None:
+async def refuse(send: Any, where: str, flaw: str, *, request_id: str | None = None) -> None:
     """Answer the problem of flaw_of's finding: 414 for a URL too long, else 400."""
     long = where == "url"
     status, code, title = (414, "uri-too-long", "URI too long") if long else (400, "bad-request", "Bad request")
     detail = f"The request's {'URL' if long else 'path' if where == 'path' else 'query string'} {flaw}."
     error = FieldError(code="too_long" if long else "invalid_characters", message=detail, parameter=where)
-    await send_problem(send, status, code, title, detail, [error])
+    await send_problem(send, status, code, title, detail, [error], request_id=request_id)
 
 
 async def send_problem(
-    send: Any, status: int, code: str, title: str, detail: str, errors: list[FieldError] | None = None
+    send: Any,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    *,
+    request_id: str | None = None,
 ) -> None:
-    """A problem answered straight to the ASGI server, outside the framework (the guard, the fast lanes)."""
+    """A problem answered straight to the ASGI server, outside the framework (the edge, the fast lanes)."""
     from api.problems import PROBLEM_JSON, Problem  # (problems uses body_flaw: imported when first needed)
 
     body = msgspec.json.encode(
-        Problem(type=f"/problems/{code}", title=title, status=status, detail=detail, code=code, errors=errors or [])
+        Problem(
+            type=f"/problems/{code}",
+            title=title,
+            status=status,
+            detail=detail,
+            code=code,
+            request_id=request_id,
+            errors=errors or [],
+        )
     )
-    headers = with_security([(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())])
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})

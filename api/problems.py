@@ -17,7 +17,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from api import db, guard
-from api.headers import SECURITY_HEADERS
+from api.edge import REQUEST_ID
 from domain.errors import (
     Conflict,
     DomainError,
@@ -36,7 +36,6 @@ from domain.validation import body_errors
 log = logging.getLogger("merchflow.api")
 
 PROBLEM_JSON = "application/problem+json"
-SECURITY = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
 
 # The HTTP status of each kind of domain error.
 STATUS: dict[type[DomainError], int] = {
@@ -60,7 +59,18 @@ HTTP_PROBLEMS: list[tuple[str, int, str, str]] = [
     ("body-too-large", 413, "Request body too large", "The body is larger than MERCH_MAX_BODY_BYTES."),
     ("uri-too-long", 414, "URI too long", "The path and query string are longer than 8,192 bytes together."),
     ("unsupported-media-type", 415, "Unsupported media type", "The body's Content-Type is not one the route takes."),
-    ("too-many-requests", 429, "Too many requests", "The client sent too many requests."),
+    (
+        "too-many-requests",
+        429,
+        "Too many requests",
+        "The key sent more requests than its rate limit (MERCH_RATE_LIMIT): `Retry-After` says when to try again.",
+    ),
+    (
+        "request-header-fields-too-large",
+        431,
+        "Request header fields too large",
+        "The request's headers are larger than MERCH_MAX_HEADER_BYTES together.",
+    ),
     (
         "constraint-violation",
         409,
@@ -102,6 +112,7 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     detail: str
     code: str
     instance: str | None = None
+    request_id: str | None = None  # the answer's X-Request-ID: quote it when asking about this problem
     errors: list[FieldError] = []
     context: dict[str, Any] = {}
 
@@ -123,12 +134,16 @@ def problem_response(
         detail=detail,
         code=code,
         instance=request.url.path if request is not None else None,
+        request_id=_request_id(request),
         errors=errors or [],
         context=context or {},
     )
-    # (also here: a problem for a path no route matches is made outside the middleware stack)
-    secured = {**SECURITY, **(headers or {})}
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=secured)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _request_id(request: Request[Any, Any, Any] | None) -> str | None:
+    value = request.scope.get(REQUEST_ID) if request is not None else None
+    return value if isinstance(value, str) else None
 
 
 def on_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 
 from api import db, migrate
@@ -126,10 +127,15 @@ def shared_pool() -> OneConnectionPool:
     return OneConnectionPool()
 
 
+# The suite's keys send thousands of requests in seconds: no rate limits here (tests/api/test_rate_limits.py has
+# its own app, and a clock of its own).
+UNLIMITED: dict[str, Any] = {"MERCH_RATE_LIMIT": 0, "MERCH_RATE_LIMIT_ROLES": ""}
+
+
 @pytest.fixture(scope="session")
 def app(shared_pool: OneConnectionPool) -> Any:
     # No key cache: a test that revokes a key sees it refused at once.
-    return asgi_app(Settings(MERCH_KEY_CACHE_SECONDS=0), pool=shared_pool)  # type: ignore[arg-type,call-arg]
+    return asgi_app(Settings(MERCH_KEY_CACHE_SECONDS=0, **UNLIMITED), pool=shared_pool)  # type: ignore[arg-type,call-arg]
 
 
 @pytest.fixture
@@ -148,9 +154,24 @@ async def conn(session_conn: asyncpg.Connection, shared_pool: OneConnectionPool)
         await tx.rollback()
 
 
+async def problem_request_id(response: httpx.Response) -> None:
+    """Every problem a test receives names its answer's request id (`X-Request-ID`): checked here, then taken out
+    of the body, so that tests compare the rest of a problem whole."""
+    if not response.headers.get("content-type", "").startswith("application/problem+json"):
+        return
+    body = msgspec.json.decode(await response.aread())
+    assert body.pop("request_id", None) == response.headers["x-request-id"], (body, response.headers)
+    response._content = msgspec.json.encode(body)
+
+
 def client_for(app: Any, role: str | None = "admin") -> httpx.AsyncClient:
     headers = {"Authorization": f"Bearer {KEYS[role]}"} if role else {}
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://merchflow.test", headers=headers)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://merchflow.test",
+        headers=headers,
+        event_hooks={"response": [problem_request_id]},
+    )
 
 
 @pytest.fixture
@@ -181,4 +202,4 @@ async def fresh_pool(server: Server, template: str) -> AsyncIterator[asyncpg.Poo
 
 @pytest.fixture
 def fresh_app(fresh_pool: asyncpg.Pool) -> Any:
-    return asgi_app(Settings(), pool=fresh_pool)
+    return asgi_app(Settings(**UNLIMITED), pool=fresh_pool)  # type: ignore[call-arg]

@@ -53,6 +53,20 @@ class ClaimedJob(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
+class RunningJob(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    kind: str
+    total: int | None
+    done: int
+
+
+class JobStats(msgspec.Struct, frozen=True, kw_only=True):
+    """What /metrics tells of the jobs: how many are in each state, and how far each running one is."""
+
+    states: dict[str, int]
+    running: list[RunningJob]
+
+
 def job_ref(job_id: int) -> JobRef:
     return JobRef(id=job_id, href=f"/v1/jobs/{job_id}")
 

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from domain.jobs import store
-from domain.jobs.model import ClaimedJob, Job, JobNotFound, JobPage, JobRef, job_ref
+from domain.jobs.model import ClaimedJob, Job, JobNotFound, JobPage, JobRef, JobStats, job_ref
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
 
@@ -48,6 +48,11 @@ async def get_job(conn: asyncpg.Connection, job_id: int) -> Job:
     if job is None:
         raise JobNotFound(job_id)
     return job
+
+
+async def job_stats(conn: asyncpg.Connection) -> JobStats:
+    """Jobs per state and the progress of the running ones (for /metrics)."""
+    return await store.get_job_stats(conn)
 
 
 async def list_jobs(conn: asyncpg.Connection, *, state: str | None, limit: int, cursor: str | None) -> JobPage:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
-from domain.jobs.model import ClaimedJob, Job, progress
+from domain.jobs.model import ClaimedJob, Job, JobStats, RunningJob, progress
 from domain.sql import load
 
 Q = load("jobs")
@@ -22,6 +22,8 @@ COUNT_JOB_PRODUCTS = Q.count_job_products.sql
 GET_CATEGORY_PATH = Q.get_category_path.sql
 UPDATE_CHUNK_COMPLETENESS = Q.update_chunk_completeness.sql
 UPDATE_DUE_PRODUCTS = Q.update_due_products.sql
+COUNT_JOBS_BY_STATE = Q.count_jobs_by_state.sql
+LIST_RUNNING_JOBS = Q.list_running_jobs.sql
 
 
 def _job(row: asyncpg.Record) -> Job:
@@ -84,3 +86,10 @@ async def update_chunk_completeness(conn: asyncpg.Connection, ids: list[int], st
 
 async def update_due_products(conn: asyncpg.Connection, storefront_limit: int) -> int:
     return int(await conn.fetchval(UPDATE_DUE_PRODUCTS, storefront_limit))
+
+
+async def get_job_stats(conn: asyncpg.Connection) -> JobStats:
+    """Jobs per state and the running ones' progress."""
+    states = {row["state"]: int(row["jobs"]) for row in await conn.fetch(COUNT_JOBS_BY_STATE)}
+    running = [msgspec.convert(dict(row), RunningJob) for row in await conn.fetch(LIST_RUNNING_JOBS)]
+    return JobStats(states=states, running=running)

@@ -90,3 +90,11 @@ SELECT merch_refresh_model('completeness', $1::bigint[], $2::text[]);
 -- Record the products whose prices started or stopped being in force with no write, for the refresh at
 -- commit, with at most $1 storefront rows gone stale; answers how many.
 SELECT merch_touch_due($1::integer);
+
+-- name: count_jobs_by_state :many
+-- How many jobs are in each state (for /metrics).
+SELECT state, count(*)::bigint AS jobs FROM jobs GROUP BY state ORDER BY state;
+
+-- name: list_running_jobs :many
+-- The running jobs and how far each is (for /metrics).
+SELECT id, kind, total, done FROM jobs WHERE state = 'running' ORDER BY id;

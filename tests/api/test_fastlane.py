@@ -9,31 +9,35 @@ import asyncpg
 import httpx
 import pytest
 
-from api.app import asgi_app, create_app
-from api.fastlane import FastLane
+from api.app import asgi_app
+from api.edge import Edge
 from api.settings import Settings
 from tests import factories as f
 from tests import stockbed
 from tests import storefront_catalog as shop
-from tests.conftest import KEYS
+from tests.conftest import KEYS, UNLIMITED
 from tests.stockbed import move
+
+SETTINGS: dict[str, Any] = {"MERCH_KEY_CACHE_SECONDS": 0, **UNLIMITED}
+# Both apps are asked with the same request id: their answers are then the same, header by header.
+SAME_ID = {"X-Request-ID": "lane-or-route"}
 
 
 @pytest.fixture(scope="module")
 def framework(shared_pool: Any) -> Any:
-    """The same app without its fast lane."""
-    return create_app(Settings(MERCH_KEY_CACHE_SECONDS=0), pool=shared_pool)  # type: ignore[call-arg]
+    """The same app without its fast lane (its edge included)."""
+    return asgi_app(Settings(**SETTINGS), pool=shared_pool, lanes=False)
 
 
 @pytest.fixture(scope="module")
-def lane(shared_pool: Any) -> FastLane:
-    return asgi_app(Settings(MERCH_KEY_CACHE_SECONDS=0), pool=shared_pool)  # type: ignore[call-arg]
+def lane(shared_pool: Any) -> Edge:
+    return asgi_app(Settings(**SETTINGS), pool=shared_pool)
 
 
 async def post(app: Any, body: Any, role: str | None = "warehouse", **headers: str) -> httpx.Response:
     sent = {"Authorization": f"Bearer {KEYS[role]}"} if role else {}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-        return await http.post("/v1/stock/movements", json=body, headers={**sent, **headers})
+        return await http.post("/v1/stock/movements", json=body, headers={**SAME_ID, **sent, **headers})
 
 
 def same(a: httpx.Response, b: httpx.Response) -> None:
@@ -44,14 +48,14 @@ def same(a: httpx.Response, b: httpx.Response) -> None:
 
 
 async def test_the_lane_answers_what_the_route_answers(
-    framework: Any, lane: FastLane, conn: asyncpg.Connection
+    framework: Any, lane: Edge, conn: asyncpg.Connection
 ) -> None:
     await stockbed.build(conn)
     await post(framework, move("receive", 10))
-    served = lane.served
+    served = lane.app.served
     by_lane = await post(lane, move("pick", 2), **{"Idempotency-Key": "lane-1"})
     by_route = await post(framework, move("pick", 2), **{"Idempotency-Key": "route-1"})
-    assert lane.served == served + 1
+    assert lane.app.served == served + 1
     assert by_lane.status_code == 201 and by_lane.json()["movements"][0]["on_hand"] == 8
     assert by_route.json()["movements"][0]["on_hand"] == 6
     by_route_json = by_route.json()
@@ -62,7 +66,7 @@ async def test_the_lane_answers_what_the_route_answers(
     # A retry: replayed, with the header saying so, from either.
     replay_lane = await post(lane, move("pick", 2), **{"Idempotency-Key": "lane-1"})
     replay_route = await post(framework, move("pick", 2), **{"Idempotency-Key": "lane-1"})
-    assert lane.served == served + 2
+    assert lane.app.served == served + 2
     same(replay_lane, replay_route)
     assert replay_lane.headers["idempotency-replayed"] == "true"
     assert replay_lane.json() == by_lane.json() | {"replayed": True}
@@ -82,7 +86,7 @@ async def test_the_lane_answers_what_the_route_answers(
 )
 async def test_everything_off_the_happy_path_is_answered_by_the_route(
     framework: Any,
-    lane: FastLane,
+    lane: Edge,
     conn: asyncpg.Connection,
     body: Any,
     role: str | None,
@@ -91,19 +95,19 @@ async def test_everything_off_the_happy_path_is_answered_by_the_route(
 ) -> None:
     await stockbed.build(conn)
     await post(framework, move("receive", 10))
-    served = lane.served
+    served = lane.app.served
     by_lane, by_route = await post(lane, body, role, **headers), await post(framework, body, role, **headers)
-    assert lane.served == served
+    assert lane.app.served == served
     assert by_lane.status_code == status, by_lane.text
     assert by_lane.headers["content-type"] == "application/problem+json"
     same(by_lane, by_route)
 
 
 async def test_a_body_not_declared_as_json_is_the_routes_to_answer(
-    framework: Any, lane: FastLane, conn: asyncpg.Connection
+    framework: Any, lane: Edge, conn: asyncpg.Connection
 ) -> None:
     await stockbed.build(conn)
-    served = lane.served
+    served = lane.app.served
     answers = []
     for app in (lane, framework):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
@@ -111,10 +115,10 @@ async def test_a_body_not_declared_as_json_is_the_routes_to_answer(
                 await http.post(
                     "/v1/stock/movements",
                     content=b'{"type": "receive"}',
-                    headers={"Authorization": f"Bearer {KEYS['warehouse']}", "Content-Type": "text/plain"},
+                    headers={**SAME_ID, "Authorization": f"Bearer {KEYS['warehouse']}", "Content-Type": "text/plain"},
                 )
             )
-    assert lane.served == served
+    assert lane.app.served == served
     assert answers[0].headers["content-type"] == "application/problem+json"
     same(*answers)
 
@@ -122,7 +126,7 @@ async def test_a_body_not_declared_as_json_is_the_routes_to_answer(
 async def get(app: Any, path: str, role: str | None = "warehouse", **headers: str) -> httpx.Response:
     sent = {"Authorization": f"Bearer {KEYS[role]}"} if role else {}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-        return await http.get(path, headers={**sent, **headers})
+        return await http.get(path, headers={**SAME_ID, **sent, **headers})
 
 
 async def product(conn: asyncpg.Connection) -> None:
@@ -137,18 +141,18 @@ async def product(conn: asyncpg.Connection) -> None:
 
 @pytest.mark.parametrize("role", ["admin", "warehouse"])
 async def test_a_product_from_the_lane_is_the_routes_product_with_its_etag_and_304(
-    framework: Any, lane: FastLane, conn: asyncpg.Connection, role: str
+    framework: Any, lane: Edge, conn: asyncpg.Connection, role: str
 ) -> None:
     await product(conn)
-    served = lane.served
+    served = lane.app.served
     by_lane, by_route = await get(lane, "/v1/products/sq-1", role), await get(framework, "/v1/products/sq-1", role)
-    assert lane.served == served + 1
+    assert lane.app.served == served + 1
     assert by_lane.status_code == 200
     same(by_lane, by_route)
     assert ("supplier-notes" in by_lane.json()["attributes"]) is (role == "admin")
     tag = by_lane.headers["etag"]
     current = await get(lane, "/v1/products/sq-1", role, **{"If-None-Match": tag})
-    assert lane.served == served + 2
+    assert lane.app.served == served + 2
     assert current.status_code == 304 and current.content == b"" and current.headers["etag"] == tag
     assert dict(current.headers) == dict(
         (await get(framework, "/v1/products/sq-1", role, **{"If-None-Match": tag})).headers
@@ -166,36 +170,36 @@ async def test_a_product_from_the_lane_is_the_routes_product_with_its_etag_and_3
     ],
 )
 async def test_products_off_the_happy_path_are_answered_by_the_route(
-    framework: Any, lane: FastLane, conn: asyncpg.Connection, path: str, role: str | None, status: int
+    framework: Any, lane: Edge, conn: asyncpg.Connection, path: str, role: str | None, status: int
 ) -> None:
     await product(conn)
-    served = lane.served
+    served = lane.app.served
     by_lane, by_route = await get(lane, path, role), await get(framework, path, role)
-    assert lane.served == served
+    assert lane.app.served == served
     assert by_lane.status_code == status, by_lane.text
     same(by_lane, by_route)
 
 
 @pytest.mark.parametrize("accept", [None, "en-GB, zh;q=0.5", "fr"])
 async def test_a_storefront_page_from_the_lane_is_the_routes_page_with_its_etag_and_304(
-    framework: Any, lane: FastLane, conn: asyncpg.Connection, accept: str | None
+    framework: Any, lane: Edge, conn: asyncpg.Connection, accept: str | None
 ) -> None:
     await shop.shop(conn)
     headers = {"Accept-Language": accept} if accept else {}
-    served = lane.served
+    served = lane.app.served
     path = "/v1/storefront/products/peony"
     by_lane, by_route = (
         await get(lane, path, "storefront", **headers),
         await get(framework, path, "storefront", **headers),
     )
-    assert lane.served == served + 1
+    assert lane.app.served == served + 1
     assert by_lane.status_code == 200
     same(by_lane, by_route)
     assert by_lane.content == by_route.content
     assert by_lane.headers["content-language"] == ("en" if accept and accept.startswith("en") else "zh-CN")
     tag = by_lane.headers["etag"]
     current = await get(lane, path, "storefront", **headers, **{"If-None-Match": tag})
-    assert lane.served == served + 2
+    assert lane.app.served == served + 2
     assert current.status_code == 304 and current.content == b""
     assert dict(current.headers) == dict(
         (await get(framework, path, "storefront", **headers, **{"If-None-Match": tag})).headers
@@ -211,30 +215,30 @@ async def test_a_storefront_page_from_the_lane_is_the_routes_page_with_its_etag_
     ],
 )
 async def test_storefront_pages_off_the_happy_path_are_answered_by_the_route(
-    framework: Any, lane: FastLane, conn: asyncpg.Connection, path: str, role: str | None, status: int
+    framework: Any, lane: Edge, conn: asyncpg.Connection, path: str, role: str | None, status: int
 ) -> None:
     await shop.shop(conn)
-    served = lane.served
+    served = lane.app.served
     by_lane, by_route = await get(lane, path, role), await get(framework, path, role)
-    assert lane.served == served
+    assert lane.app.served == served
     assert by_lane.status_code == status, by_lane.text
     same(by_lane, by_route)
 
 
 async def test_a_movement_with_a_nul_character_is_the_routes_400(
-    framework: Any, lane: FastLane, conn: asyncpg.Connection
+    framework: Any, lane: Edge, conn: asyncpg.Connection
 ) -> None:
     await stockbed.build(conn)
     body = {**move("receive", 1), "reference": "PO-\u0000-1"}
-    served = lane.served
+    served = lane.app.served
     by_lane, by_route = await post(lane, body), await post(framework, body)
-    assert lane.served == served
+    assert lane.app.served == served
     assert by_lane.status_code == 400 and by_lane.json()["code"] == "malformed-json"
     same(by_lane, by_route)
 
 
 async def test_an_unexpected_error_in_a_read_lane_is_the_routes_problem(
-    lane: FastLane, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+    lane: Edge, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A read that fails off its happy path (here: any error) is run again by the route, whose handlers answer
     a problem with the security headers — never the server's bare 500."""
@@ -252,7 +256,7 @@ async def test_an_unexpected_error_in_a_read_lane_is_the_routes_problem(
 
 
 async def test_an_unexpected_error_in_the_write_lane_is_a_problem_and_runs_nothing_twice(
-    lane: FastLane, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+    lane: Edge, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await stockbed.build(conn)
     calls = 0
