@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         cors_config=cors_config(settings),
+        logging_config=None,  # (api/logs.py configures logging; the framework's default would replace it)
         debug=False,
     )
     if pool is not None:
@@ -287,4 +289,5 @@ def asgi_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = No
 
 def app_from_env() -> Edge:
     """Factory for uvicorn workers."""
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # (the embedded server's, as in api/cli.py)
     return asgi_app(Settings())
