@@ -24,9 +24,11 @@ test: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/merch migrate
 
+## lint: ruff, mypy (strict) and a dependency audit (pip-audit; it says so when it could not audit)
 lint: $(STAMP)
-	$(BIN)/ruff check api domain tests bench
+	$(BIN)/ruff check api domain tests bench tools
 	$(BIN)/mypy
+	$(BIN)/python tools/audit.py
 
 ## mutate: the kept list of mutants (tests/mutation.py), one at a time with the tests that cover it; prints the score
 mutate: $(STAMP)
