@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from api import guard
+from api.logs import AccessRecord
 from api.metrics import METRICS
 
 log = logging.getLogger("merchflow.edge")
@@ -132,18 +133,14 @@ class Edge:
             METRICS.observe(method, route, status or 499, seconds)
             if access.isEnabledFor(logging.INFO):
                 user = scope.get("user")
-                access.info(
-                    "%s %s %s",
-                    scope["method"],
-                    route,
-                    status or 499,
-                    extra={
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "route": route,
-                        "path": scope["path"],
-                        "status": status or 499,  # 499: the client left before an answer was sent
-                        "duration_ms": round(seconds * 1000, 3),
-                        "key": getattr(user, "name", None),
-                    },
+                access.handle(
+                    AccessRecord(
+                        request_id,
+                        scope["method"],
+                        route,
+                        scope["path"],
+                        status or 499,  # 499: the client left before an answer was sent
+                        round(seconds * 1000, 3),
+                        getattr(user, "name", None),
+                    )
                 )

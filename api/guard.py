@@ -66,6 +66,8 @@ def flaw_of(scope: Any) -> tuple[str, str] | None:
     query = scope.get("query_string", b"")
     if len(raw_path) + len(query) > MAX_URL:
         return "url", f"is longer than {MAX_URL} bytes"
+    if not query and raw_path.isascii() and b"%" not in raw_path and b"\x00" not in raw_path:
+        return None  # (most requests: nothing to decode, nothing to check further)
     for where, raw in (("path", raw_path), ("query", query)):
         flaw = _flaw(raw)
         if flaw is not None:

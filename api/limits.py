@@ -33,6 +33,11 @@ class Rate:
     per_second: float
     burst: int
 
+    @property
+    def policy(self) -> bytes:
+        """The `RateLimit-Policy` header of this rate: its quota, and the seconds it takes to refill."""
+        return f'"per-key";q={self.burst};w={math.ceil(self.burst / self.per_second)}'.encode()
+
 
 class TooManyRequests(HTTPException):
     status_code = 429
@@ -53,7 +58,7 @@ class RateLimiter:
         self.clock = clock
         self.max_keys = max_keys
         self._buckets: dict[str, list[float]] = {}  # key name → [tokens, when counted]
-        self._rates: dict[frozenset[str], Rate | None] = {}
+        self._rates: dict[frozenset[str], tuple[Rate, bytes] | None] = {}  # (with the rate's policy header)
 
     @classmethod
     def from_settings(cls, settings: Any, clock: Callable[[], float] = time.monotonic) -> RateLimiter:
@@ -68,37 +73,41 @@ class RateLimiter:
 
     def rate_of(self, roles: frozenset[str]) -> Rate | None:
         """The most generous rate of the roles (None: no limit)."""
+        found = self._rate(roles)
+        return None if found is None else found[0]
+
+    def _rate(self, roles: frozenset[str]) -> tuple[Rate, bytes] | None:
         if roles in self._rates:
             return self._rates[roles]
         rates = [self.roles[role] if role in self.roles else self.default for role in roles]
         best = None if not rates or None in rates else max(rates, key=lambda r: (r.per_second, r.burst))  # type: ignore[union-attr]
-        self._rates[roles] = best
-        return best
+        self._rates[roles] = None if best is None else (best, best.policy)
+        return self._rates[roles]
 
     def take(self, scope: Any, principal: Principal) -> None:
         """Take a token of the key's bucket for this request, or raise TooManyRequests (429) taking none."""
         if scope.get(ADMITTED):
             return
-        rate = self.rate_of(principal.roles)
-        if rate is None:
+        found = self._rate(principal.roles)
+        if found is None:
             return
+        rate, policy = found
         now = self.clock()
         bucket = self._buckets.get(principal.name)
         if bucket is None:
             if len(self._buckets) >= self.max_keys:
                 self._buckets.clear()  # (more keys than any deployment has: forget them all, each starts full)
             bucket = self._buckets[principal.name] = [float(rate.burst), now]
-        tokens = min(float(rate.burst), bucket[0] + (now - bucket[1]) * rate.per_second)
+        tokens = bucket[0] + (now - bucket[1]) * rate.per_second
+        if tokens > rate.burst:
+            tokens = float(rate.burst)
         bucket[1] = now
         admitted = tokens >= 1.0
         if admitted:
             tokens -= 1.0
         bucket[0] = tokens
         full_in = math.ceil((rate.burst - tokens) / rate.per_second)
-        scope[RATE_LIMIT] = (
-            f'"per-key";q={rate.burst};w={math.ceil(rate.burst / rate.per_second)}'.encode(),
-            f'"per-key";r={int(tokens)};t={full_in}'.encode(),
-        )
+        scope[RATE_LIMIT] = (policy, b'"per-key";r=%d;t=%d' % (tokens, full_in))
         if admitted:
             scope[ADMITTED] = True
             return
