@@ -85,8 +85,17 @@ class Served:
         return seen
 
     def wait_ready(self, workers: int) -> None:
-        """Until every worker has started and the socket listens (one worker binds it after its start-up)."""
+        """Until every worker has started and the socket listens: a worker calls listen() only after its start-up
+        is logged (with several, the supervisor binds the socket and says it is running before that)."""
         self.wait_for("Uvicorn running on", *["Application startup complete"] * workers)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
+                return
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "the server never listened"
+                time.sleep(0.01)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
