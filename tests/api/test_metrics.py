@@ -3,6 +3,7 @@ stock batching and the jobs; for admin keys only."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import asyncpg
@@ -87,7 +88,7 @@ async def test_stock_batching_is_counted(api: httpx.AsyncClient, conn: asyncpg.C
         scrapes.append(await scrape(api))
     for name in ("merchflow_stock_batches_total", "merchflow_stock_batched_requests_total"):
         counts = [value(samples, name) for samples in scrapes]
-        assert [b - a for a, b in zip(counts, counts[1:], strict=False)] == [3, 3], name  # each alone: a batch
+        assert [b - a for a, b in pairwise(counts)] == [3, 3], name  # each alone: a batch
 
 
 async def test_jobs_by_state_and_the_progress_of_running_jobs(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
