@@ -65,7 +65,9 @@ async def seed(conn: asyncpg.Connection) -> str:
     async with conn.transaction():
         # A key of its own, revoked once loaded: the audit trail names it as the author.
         key = await keys.create_key(conn, ["admin"], f"seed-demo-{secrets.token_hex(4)}")
-        app = create_app(Settings(), pool=OneConnectionPool(conn))
+        # (no rate limit: the seed's hundreds of calls in a second are not a client's, whatever the settings)
+        unlimited = Settings().model_copy(update={"rate_limit": 0, "rate_limit_roles": ""})
+        app = create_app(unlimited, pool=OneConnectionPool(conn))
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
         headers = {"Authorization": f"Bearer {key.secret}"}
         async with httpx.AsyncClient(transport=transport, base_url="http://seed", headers=headers) as client:

@@ -94,3 +94,12 @@ async def test_the_demo_catalog_has_suppliers_prices_promotions_and_sales_that_c
     assert "warehousing" in held.json()["context"]["missing"]
     shop = (await api.get("/v1/storefront/categories", params={"tree": "web"})).json()["categories"]
     assert [(c["code"], c["listed_products"]) for c in shop] == [("web-gifts", 4), ("web-new", 0), ("web-home", 2)]
+
+
+async def test_the_demo_seed_is_not_held_by_rate_limits_even_for_admin_keys(
+    conn: asyncpg.Connection, monkeypatch: Any
+) -> None:
+    # (its hundreds of calls in a second are no client's: with admin limited to bursts of 5, it still loads)
+    monkeypatch.setenv("MERCH_RATE_LIMIT_ROLES", "admin:1:5")
+    monkeypatch.setenv("MERCH_RATE_LIMIT_BURST", "5")
+    assert (await demo.seed(conn)).startswith("2 trees, 12 categories")
