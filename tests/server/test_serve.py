@@ -59,6 +59,8 @@ class Served:
         self.lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
+        self.log: list[str] = []  # every line read, for a failure to show
+
     def _read(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
@@ -71,8 +73,13 @@ class Served:
         seen: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout
         while todo:
-            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            assert line is not None, f"the server ended before logging {todo}"
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no {todo} within {timeout} s; the log: {self.log[-20:]}") from None
+            if line is None:
+                raise ServerEnded(f"the server ended before logging {todo}; the log: {self.log[-20:]}")
+            self.log.append(line)
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
@@ -103,12 +110,30 @@ class Served:
         self.proc.wait(timeout=60)
 
 
+class ServerEnded(AssertionError):
+    pass
+
+
+def start(database: str, workers: int) -> Served:
+    """A ready `merch serve`; on another free port if the one picked was taken meanwhile (other test runs on the
+    machine pick free ports too)."""
+    for _ in range(3):
+        served = Served(database, workers)
+        try:
+            served.wait_ready(workers)
+            return served
+        except ServerEnded:
+            served.stop()
+            if not any("Address already in use" in line for line in served.log):
+                raise
+    raise AssertionError("no free port in three tries")
+
+
 @pytest.fixture
 def serve(database: str) -> Iterator[Served]:
     """`merch serve --workers 2` on a free port, once every worker has said it is ready."""
-    served = Served(database, WORKERS)
+    served = start(database, WORKERS)
     try:
-        served.wait_ready(WORKERS)
         yield served
     finally:
         served.stop()
@@ -185,9 +210,8 @@ def test_metrics_are_summed_over_the_workers_whichever_answers_the_scrape(serve:
 async def test_sigterm_finishes_the_request_in_flight_refuses_new_connections_and_exits_0(
     database: str, workers: int
 ) -> None:
-    serve = Served(database, workers)
+    serve = await asyncio.to_thread(start, database, workers)
     try:
-        await asyncio.to_thread(serve.wait_ready, workers)
         await stop_while_a_request_waits(serve, database, workers)
     finally:
         serve.stop()
