@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -76,6 +77,15 @@ def demo(demo_database: str, workdir: Path) -> Iterator[int]:
             pytest.fail(f"merch serve --demo stopped: {(workdir / 'serve.out').read_text()}")
         # Keep reading its log, so that a full pipe never holds the server.
         threading.Thread(target=proc.stderr.read, daemon=True).start()
+        # A worker logs its start-up before it listens: wait until the socket takes a connection.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "merch serve --demo never listened"
+                time.sleep(0.01)  # polling the socket above
         yield port
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
