@@ -14,7 +14,7 @@ from litestar.params import HeaderParameter, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn
-from domain.reports import costs, sales, service
+from domain.reports import costs, returns, sales, service
 from domain.reports.model import (
     AbcRow,
     AssortmentRow,
@@ -24,12 +24,15 @@ from domain.reports.model import (
     ReceivableRow,
     Report,
     ReportScope,
+    ReturnRow,
+    ReturnsBy,
     ScorecardRow,
     ValuationRow,
 )
 
 FINANCE = allow("finance", "purchasing")
 MERCHANDISING = allow("finance", "purchasing", "marketing")
+AFTER_SALES = allow("finance", "purchasing", "marketing", "service", "warehouse")
 CSV = "text/csv"
 
 
@@ -241,3 +244,27 @@ class ReportController(Controller):
         price in force on the day (in the fact's currency), by month; qty without such a price is
         `unpriced_qty`."""
         return render(await sales.receivables(conn, report_scope, limit=limit), accept)
+
+    @get(
+        "/returns",
+        operation_id="getReturnsReport",
+        summary="Return rates (售后)",
+        opt=AFTER_SALES,
+        dependencies=OVER_A_PERIOD,
+    )
+    async def returns(
+        self,
+        conn: Conn,
+        report_scope: Scope,
+        by: Annotated[
+            ReturnsBy, _q("by", "Group by sku (default), product, category, supplier (preferred) or reason.")
+        ] = "sku",
+        limit: ReportLimitQ = 10_000,
+        accept: AcceptH = None,
+    ) -> Response[Report[ReturnRow]]:
+        """Per group over the period: units sold (the sales facts of its days, before returns), units
+        returned on its days (UTC) — resellable or not —, the return rate in percent (returned / sold × 100,
+        two decimals; null when nothing was sold) and the reason most units came back for (ties by code;
+        none when grouped by reason). By reason, `sold` is every unit sold in scope, so the rates add up to
+        the overall rate. Highest rate first."""
+        return render(await returns.returns(conn, report_scope, by=by, limit=limit), accept)

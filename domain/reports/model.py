@@ -22,6 +22,7 @@ Hidden = msgspec.UnsetType
 HIDDEN = msgspec.UNSET
 
 MarginsBy = Literal["sku", "product", "category", "role", "series"]
+ReturnsBy = Literal["sku", "product", "category", "supplier", "reason"]
 
 
 class ReportScope(msgspec.Struct, frozen=True, kw_only=True):
@@ -174,3 +175,16 @@ class ReceivableRow(msgspec.Struct, frozen=True, kw_only=True):
     qty: int
     amount: str | None
     unpriced_qty: int
+
+
+class ReturnRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One group's returns over the period against its units sold: the return rate, and (but by reason) the
+    reason most units came back for."""
+
+    group: str | None
+    sold: int
+    returned: int
+    resellable: int
+    not_resellable: int
+    return_rate: str | None
+    top_reason: str | None

@@ -27,6 +27,7 @@ LIST_ABC = Q.list_abc.sql
 LIST_PURCHASING_SCORECARD = Q.list_purchasing_scorecard.sql
 LIST_PAYABLES = Q.list_payables.sql
 LIST_RECEIVABLES = Q.list_receivables.sql
+LIST_RETURNS = Q.list_returns.sql
 
 UPDATE_REPORT_SETTINGS = Q.update_report_settings.sql
 
@@ -104,3 +105,9 @@ async def list_receivables(
     conn: asyncpg.Connection, ids: ScopeIds, since: date | None, until: date | None, limit: int, rollup: bool
 ) -> Sequence[Row]:
     return await _fetch(conn, LIST_RECEIVABLES, ids, since, until, limit, rollup)
+
+
+async def list_returns(
+    conn: asyncpg.Connection, ids: ScopeIds, since: date | None, until: date | None, by: str, limit: int
+) -> Sequence[Row]:
+    return await _fetch(conn, LIST_RETURNS, ids, since, until, by, limit)

@@ -347,6 +347,58 @@ SELECT to_char(so.month, 'YYYY-MM') AS month, so.currency, sum(so.facts)::intege
  ORDER BY so.month, so.currency
  LIMIT $6::integer;
 
+-- name: list_returns :many
+-- Returns (售后) by $6 (sku, product, category — the home category —, supplier — the preferred one — or
+-- reason): units sold on days $4..$5 (gross, as the facts say) and units that came back on those days (UTC),
+-- resellable or not, the return rate in percent (returned / sold) and, per group other than reason, the reason
+-- most units came back for (ties by code). By reason, `sold` is every unit sold in scope.
+WITH scope AS (
+    SELECT s.id AS sku_id, s.sku::text AS sku, p.code::text AS product, c.code::text AS category,
+           sup.code::text AS supplier
+      FROM merch_report_products($1::ltree, $2::bigint, $3::bigint) sp
+      JOIN products p ON p.id = sp.id
+      JOIN skus s ON s.product_id = p.id
+      JOIN categories c ON c.id = p.category_id
+      LEFT JOIN product_suppliers ps ON ps.product_id = p.id AND ps.preferred
+      LEFT JOIN suppliers sup ON sup.id = ps.supplier_id
+), keyed AS (
+    SELECT sc.sku_id, CASE $6::text WHEN 'sku' THEN sc.sku WHEN 'product' THEN sc.product
+                                    WHEN 'category' THEN sc.category WHEN 'supplier' THEN sc.supplier END AS grp
+      FROM scope sc
+), sold AS (
+    SELECT k.grp, sum(f.qty) AS sold
+      FROM keyed k JOIN sales_facts f ON f.sku_id = k.sku_id
+     WHERE f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
+     GROUP BY k.grp
+), per_reason AS (
+    SELECT CASE WHEN $6::text = 'reason' THEN rr.code::text ELSE k.grp END AS grp, rr.code::text AS reason,
+           sum(r.qty) AS returned, sum(r.qty) FILTER (WHERE r.resellable) AS resellable
+      FROM keyed k
+      JOIN sales_returns r ON r.sku_id = k.sku_id
+      JOIN return_reasons rr ON rr.id = r.reason_id
+     WHERE r.returned_on >= coalesce($4::date, '-infinity'::date)
+       AND r.returned_on <= coalesce($5::date, 'infinity'::date)
+     GROUP BY 1, rr.code
+), grouped AS (
+    SELECT grp, 0 AS sold, sum(returned) AS returned, coalesce(sum(resellable), 0) AS resellable,
+           CASE WHEN $6::text <> 'reason' THEN (array_agg(reason ORDER BY returned DESC, reason))[1] END AS top_reason
+      FROM per_reason
+     GROUP BY grp
+    UNION ALL
+    SELECT grp, sold, 0, 0, NULL FROM sold WHERE $6::text <> 'reason'
+), totals AS (
+    SELECT grp, CASE WHEN $6::text = 'reason' THEN (SELECT coalesce(sum(sold), 0) FROM sold) ELSE sum(sold) END AS sold,
+           sum(returned) AS returned, sum(resellable) AS resellable, max(top_reason) AS top_reason
+      FROM grouped
+     GROUP BY grp
+)
+SELECT grp AS "group", sold::bigint AS sold, returned::bigint AS returned, resellable::bigint AS resellable,
+       (returned - resellable)::bigint AS not_resellable,
+       round(returned * 100.0 / nullif(sold, 0), 2) AS return_rate, top_reason
+  FROM totals
+ ORDER BY return_rate DESC NULLS LAST, returned DESC, grp NULLS LAST
+ LIMIT $7::integer;
+
 -- name: update_report_settings :exec
 -- Settings for a report's transaction: a report is one large statement; it gets memory to hash and sort in
 -- (not spill to disk) and a plan made for its parameters (the branches for "no filter" are planned away, see
