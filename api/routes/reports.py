@@ -14,13 +14,14 @@ from litestar.params import HeaderParameter, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn
-from domain.reports import costs, returns, sales, service
+from domain.reports import costs, promotions, returns, sales, service
 from domain.reports.model import (
     AbcRow,
     AssortmentRow,
     MarginRow,
     MarginsBy,
     PayableRow,
+    PromotionRoiRow,
     ReceivableRow,
     Report,
     ReportScope,
@@ -268,3 +269,36 @@ class ReportController(Controller):
         none when grouped by reason). By reason, `sold` is every unit sold in scope, so the rates add up to
         the overall rate. Highest rate first."""
         return render(await returns.returns(conn, report_scope, by=by, limit=limit), accept)
+
+    @get(
+        "/promotion-roi",
+        operation_id="getPromotionRoiReport",
+        summary="Promotion outcomes and ROI (营销推广)",
+        opt=MERCHANDISING,
+        dependencies=OVER_A_PERIOD,
+    )
+    async def promotion_roi(
+        self,
+        conn: Conn,
+        principal: Actor,
+        report_scope: Scope,
+        promotion: Annotated[str | None, _q("promotion", "Only this promotion (code).")] = None,
+        limit: Annotated[
+            int,
+            QueryParameter(name="limit", ge=1, le=10_000, description="At most this many promotions (default 500)."),
+        ] = 500,
+        accept: AcceptH = None,
+    ) -> Response[Report[PromotionRoiRow]]:
+        """Promotions whose days (UTC) meet `from`..`to` and that list a product in scope (or the one named), by
+        code; per promotion a `promotion` row, a row per `item` (SKU) and an `others` row — the other listed
+        products of the items' home categories and series (`effect`: halo, cannibalisation or none). Figures
+        are net of returns, in the promotion's currency, on its spend channel when it names one: units, revenue,
+        margin and margin percent during its days; `baseline_*`: the daily rate over its `baseline_days` right
+        before it × its days (a window reaching before the first day of any sales data counts the days known,
+        `baseline_days_known`, and says so in `caveats`; none known: no baseline); `incremental_*` = actual −
+        baseline; `discount_cost` = (sale price in force at its start − promotion price) × units; `spend`; and
+        `roi` = (incremental margin − spend) / spend, four decimals. Marketing sees ROI and margin percentages,
+        never margin amounts."""
+        return render(
+            await promotions.promotion_roi(conn, principal, report_scope, promotion=promotion, limit=limit), accept
+        )

@@ -188,3 +188,32 @@ class ReturnRow(msgspec.Struct, frozen=True, kw_only=True):
     not_resellable: int
     return_rate: str | None
     top_reason: str | None
+
+
+class PromotionRoiRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One promotion (`level: promotion`, with its spend, ROI and caveats), one of its items (`item`, a SKU),
+    or the other listed products of its items' categories and series (`others`: halo or cannibalisation).
+    `baseline_*` are the baseline's daily rates × the promotion's days; `incremental_*` = actual − baseline."""
+
+    promotion: str
+    level: str
+    sku: str | None
+    currency: str | None
+    days: int
+    baseline_days: int
+    baseline_days_known: int
+    units: int
+    revenue: str | None
+    margin: str | Hidden | None = HIDDEN
+    margin_pct: str | None
+    baseline_units: str | None
+    baseline_revenue: str | None
+    baseline_margin: str | Hidden | None = HIDDEN
+    incremental_units: str | None
+    incremental_revenue: str | None
+    incremental_margin: str | Hidden | None = HIDDEN
+    discount_cost: str | None
+    spend: str | None
+    roi: str | None
+    effect: str | None
+    caveats: str | None

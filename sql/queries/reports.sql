@@ -399,6 +399,83 @@ SELECT grp AS "group", sold::bigint AS sold, returned::bigint AS returned, resel
  ORDER BY return_rate DESC NULLS LAST, returned DESC, grp NULLS LAST
  LIMIT $7::integer;
 
+-- name: list_promotion_outcomes :many
+-- Promotions (one, $4, or those whose days meet $5..$6 and that list a product in scope) with, per promotion,
+-- one row per item (its SKU) and one for the other listed products of its items' home categories and series
+-- (`others`): units, revenue and cost of their sales during the promotion's days (UTC) and over its baseline
+-- window (the baseline days right before its first day, never before the first day of any sales data), net of
+-- returns, in the promotion's currency and on its spend channel (all channels without one). Costed: whether
+-- every such fact has a cost. `regular` is an item's sale price in force when the promotion starts.
+WITH promo AS (
+    SELECT pr.id, pr.code::text AS code, pr.starts_at, (pr.starts_at AT TIME ZONE 'UTC')::date AS first_day,
+           ((pr.ends_at - interval '1 microsecond') AT TIME ZONE 'UTC')::date AS last_day, pr.baseline_days,
+           pr.spend_amount, pr.spend_currency, pr.spend_channel,
+           coalesce(pr.spend_currency,
+                    (SELECT min(pi.currency) FROM promotion_items pi WHERE pi.promotion_id = pr.id)) AS currency
+      FROM promotions pr
+     WHERE ($4::text IS NULL OR pr.code = $4::text)
+       AND ($5::date IS NULL OR ((pr.ends_at - interval '1 microsecond') AT TIME ZONE 'UTC')::date >= $5::date)
+       AND ($6::date IS NULL OR (pr.starts_at AT TIME ZONE 'UTC')::date <= $6::date)
+       AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+            OR EXISTS (SELECT 1 FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
+                        WHERE pi.promotion_id = pr.id
+                          AND s.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint))))
+     ORDER BY pr.code
+     LIMIT $7::integer
+), win AS (
+    SELECT p.*, p.last_day - p.first_day + 1 AS days,
+           coalesce(p.baseline_days, p.last_day - p.first_day + 1) AS baseline_days_asked,
+           -- no earlier than the first day of any sales data (none at all: no baseline)
+           greatest(p.first_day - coalesce(p.baseline_days, p.last_day - p.first_day + 1),
+                    coalesce((SELECT min(f.day) FROM sales_facts f), p.first_day)) AS baseline_from
+      FROM promo p
+), members AS (
+    -- the items' SKUs, and the SKUs of the other listed products of their home categories and series
+    SELECT w.id AS promotion_id, 'item' AS level, s.sku::text AS sku, s.id AS sku_id, pi.price,
+           (SELECT pz.amount FROM prices pz
+             WHERE pz.sku_id = s.id AND pz.kind = 'sale' AND pz.currency = w.currency
+               AND pz.valid_from <= w.starts_at AND (pz.valid_to IS NULL OR pz.valid_to > w.starts_at)) AS regular
+      FROM win w JOIN promotion_items pi ON pi.promotion_id = w.id JOIN skus s ON s.id = pi.sku_id
+    UNION ALL
+    SELECT w.id, 'others', NULL, s.id, NULL, NULL
+      FROM win w
+      JOIN products o ON o.lifecycle = 'listed'
+       AND o.id NOT IN (SELECT ps.product_id FROM promotion_items pi JOIN skus ps ON ps.id = pi.sku_id
+                         WHERE pi.promotion_id = w.id)
+       AND (o.category_id IN (SELECT pp.category_id FROM promotion_items pi JOIN skus ps ON ps.id = pi.sku_id
+                                JOIN products pp ON pp.id = ps.product_id WHERE pi.promotion_id = w.id)
+            OR o.id IN (SELECT os.product_id FROM product_series os
+                         WHERE os.series_id IN (SELECT ser.series_id FROM promotion_items pi
+                                                  JOIN skus ps ON ps.id = pi.sku_id
+                                                  JOIN product_series ser ON ser.product_id = ps.product_id
+                                                 WHERE pi.promotion_id = w.id)))
+      JOIN skus s ON s.product_id = o.id
+), sold AS (
+    SELECT m.promotion_id, m.level, m.sku, min(m.price) AS price, min(m.regular) AS regular,
+           coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day >= w.first_day), 0) AS units,
+           coalesce(sum(f.revenue - f.refunded) FILTER (WHERE f.day >= w.first_day), 0) AS revenue,
+           coalesce(sum(merch_net(f.cost, f.qty, f.returned_qty)) FILTER (WHERE f.day >= w.first_day), 0) AS cost,
+           coalesce(bool_and(f.cost IS NOT NULL) FILTER (WHERE f.day >= w.first_day), true) AS costed,
+           coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day < w.first_day), 0) AS baseline_units,
+           coalesce(sum(f.revenue - f.refunded) FILTER (WHERE f.day < w.first_day), 0) AS baseline_revenue,
+           coalesce(sum(merch_net(f.cost, f.qty, f.returned_qty)) FILTER (WHERE f.day < w.first_day), 0)
+               AS baseline_cost,
+           coalesce(bool_and(f.cost IS NOT NULL) FILTER (WHERE f.day < w.first_day), true) AS baseline_costed
+      FROM members m
+      JOIN win w ON w.id = m.promotion_id
+      LEFT JOIN sales_facts f ON f.sku_id = m.sku_id AND f.currency = w.currency
+       AND f.day >= w.baseline_from AND f.day <= w.last_day
+       AND (w.spend_channel IS NULL OR f.channel = w.spend_channel)
+     GROUP BY m.promotion_id, m.level, m.sku
+)
+SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.days, w.baseline_days_asked,
+       greatest(w.first_day - w.baseline_from, 0) AS baseline_days_known,
+       w.spend_amount, w.spend_channel, so.level, so.sku, so.price, so.regular, so.units, so.revenue, so.cost,
+       so.costed, so.baseline_units, so.baseline_revenue, so.baseline_cost, so.baseline_costed
+  FROM win w
+  LEFT JOIN sold so ON so.promotion_id = w.id
+ ORDER BY w.code, so.level, so.sku NULLS LAST;
+
 -- name: update_report_settings :exec
 -- Settings for a report's transaction: a report is one large statement; it gets memory to hash and sort in
 -- (not spill to disk) and a plan made for its parameters (the branches for "no filter" are planned away, see

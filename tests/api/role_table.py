@@ -78,6 +78,7 @@ GET    /v1/reports/assortment                                  admin purchasing 
 GET    /v1/reports/inventory-valuation                         admin purchasing finance
 GET    /v1/reports/margins                                     admin purchasing finance
 GET    /v1/reports/payables                                    admin purchasing finance
+GET    /v1/reports/promotion-roi                               admin purchasing marketing finance
 GET    /v1/reports/purchasing-scorecard                        admin purchasing finance
 GET    /v1/reports/receivables                                 admin purchasing finance
 GET    /v1/reports/returns                                     admin purchasing warehouse marketing service finance
