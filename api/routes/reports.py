@@ -155,14 +155,22 @@ class ReportController(Controller):
             str | None,
             _q("target", "A target revenue mix by role, e.g. destination:30,routine:50,image:10,promotion:10."),
         ] = None,
+        category_target: Annotated[
+            str | None,
+            _q("category_target", "A target revenue mix by home category, e.g. silk-square-scarves:60,oils:40."),
+        ] = None,
         accept: AcceptH = None,
     ) -> Response[Report[AssortmentRow]]:
-        """For a category subtree, per role (every role) and per series: product count, and over the period
-        qty, revenue, cost (qty × the cost price in force on the day), margin and margin percent, with the
-        revenue and margin shares in percent of the subtree's totals (each product counted once). With
-        `target`, each role's revenue share against it (`target_diff` in points). Marketing sees margin
-        percentages and shares, never `cost` or `margin` amounts."""
-        return render(await sales.assortment(conn, principal, report_scope, target=target), accept)
+        """For a category subtree, per home category of its products, per role (every role) and per series:
+        product count, and over the period qty, revenue, cost (qty × the cost price in force on the day), margin
+        and margin percent, with the revenue and margin shares in percent of the subtree's totals (each product
+        counted once), net of returns. With `target`, each role's revenue share against it, with
+        `category_target` each category's (`target_diff` in points: the gap). Marketing sees margin percentages
+        and shares, never `cost` or `margin` amounts."""
+        return render(
+            await sales.assortment(conn, principal, report_scope, target=target, category_target=category_target),
+            accept,
+        )
 
     @get(
         "/abc",

@@ -116,8 +116,9 @@ SELECT w.code AS warehouse, c.code AS category, k.cost_source, k.currency,
  LIMIT $4::integer;
 
 -- name: list_assortment :many
--- Per role (every role) and per series of the subtree: products, and over days $4..$5 qty, revenue, cost
--- (qty × cost price in force on the day, where there is one) and margin, with shares of the subtree totals.
+-- Per home category, per role (every role) and per series of the subtree: products, and over days $4..$5
+-- qty, revenue, cost (qty × cost price in force on the day, where there is one) and margin, with shares of
+-- the subtree totals.
 WITH scope AS (
     SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
 ), per_product AS (
@@ -142,6 +143,10 @@ WITH scope AS (
     UNION ALL
     SELECT 'series', b.series_id, se.code::text, b.products
       FROM by_series b LEFT JOIN series se ON se.id = b.series_id
+    UNION ALL
+    SELECT 'category', c.id, c.code::text, count(*)
+      FROM scope sp JOIN categories c ON c.id = sp.category_id
+     GROUP BY c.id, c.code
 ), sold AS (
     SELECT 'role' AS dimension, p.role_id AS gid, pp.currency, sum(pp.qty) AS qty, sum(pp.revenue) AS revenue,
            sum(pp.costed_revenue) AS costed_revenue, sum(pp.cost) AS cost
@@ -151,6 +156,11 @@ WITH scope AS (
     SELECT 'series', ps.series_id, pp.currency, sum(pp.qty), sum(pp.revenue), sum(pp.costed_revenue), sum(pp.cost)
       FROM per_product pp LEFT JOIN product_series ps ON ps.product_id = pp.product_id
      GROUP BY ps.series_id, pp.currency
+    UNION ALL
+    SELECT 'category', p.category_id, pp.currency, sum(pp.qty), sum(pp.revenue), sum(pp.costed_revenue),
+           sum(pp.cost)
+      FROM per_product pp JOIN products p ON p.id = pp.product_id
+     GROUP BY p.category_id, pp.currency
 ), totals AS (
     -- the subtree's totals count each product once, whatever its series
     SELECT currency, sum(revenue) AS revenue, sum(costed_revenue) - sum(cost) AS margin
@@ -165,7 +175,7 @@ SELECT k.dimension, k.grp AS "group", k.products::integer AS products, s.currenc
   FROM counted k
   LEFT JOIN sold s ON s.dimension = k.dimension AND s.gid IS NOT DISTINCT FROM k.gid
   LEFT JOIN totals t ON t.currency = s.currency
- ORDER BY k.dimension, k.grp NULLS LAST, s.currency NULLS LAST;
+ ORDER BY array_position(ARRAY['role', 'series', 'category'], k.dimension), k.grp NULLS LAST, s.currency NULLS LAST;
 
 -- name: list_abc :many
 -- SKUs ranked by revenue over days $4..$5 per currency, classed by the cumulative share before each one:
