@@ -63,6 +63,7 @@ ROUTE_HANDLERS: list[Any] = [
     vocabularies.SeriesController,
     vocabularies.RoleController,
     vocabularies.AttributeGroupController,
+    vocabularies.ReturnReasonController,
     attributes.AttributeController,
     attributes.OptionController,
     attributes.AttributeSetController,

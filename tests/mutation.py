@@ -31,6 +31,48 @@ class Mutant:
 
 MUTANTS = [
     Mutant(
+        "returns: a returned unit still counts as sold in the rollups",
+        "sql/functions/sales.sql",
+        "'day, sku_id, channel, currency, qty - returned_qty AS qty, revenue - refunded AS revenue, '",
+        "'day, sku_id, channel, currency, qty, revenue - refunded AS revenue, '",
+        ("tests/api/test_returns.py", "-k", "fewer_units"),
+    ),
+    Mutant(
+        "returns: a return brings back more than the named sale sold",
+        "sql/functions/stock.sql",
+        "IF NOT FOUND OR v_fact.returned_qty + l.qty > v_fact.qty THEN",
+        "IF NOT FOUND THEN",
+        ("tests/api/test_returns.py", "-k", "bad_returns"),
+    ),
+    Mutant(
+        "returns: a quarantine bin's units count as available",
+        "sql/queries/stock.sql",
+        "CASE WHEN l.quarantine THEN 0 ELSE sl.on_hand - sl.reserved END AS available, s.reorder_point",
+        "sl.on_hand - sl.reserved AS available, s.reorder_point",
+        ("tests/api/test_returns.py", "-k", "quarantine"),
+    ),
+    Mutant(
+        "promotion-roi: the baseline reaches before the first sales data",
+        "sql/queries/reports.sql",
+        "greatest(p.first_day - coalesce(p.baseline_days, p.last_day - p.first_day + 1),",
+        "least(p.first_day - coalesce(p.baseline_days, p.last_day - p.first_day + 1),",
+        ("tests/api/test_promotion_roi.py", "-k", "by_hand"),
+    ),
+    Mutant(
+        "promotion-roi: returned units still count for the promotion",
+        "sql/queries/reports.sql",
+        "coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day >= w.first_day), 0) AS units",
+        "coalesce(sum(f.qty) FILTER (WHERE f.day >= w.first_day), 0) AS units",
+        ("tests/api/test_promotion_roi.py", "-k", "returns"),
+    ),
+    Mutant(
+        "assortment: the category rows group by role",
+        "sql/queries/reports.sql",
+        "SELECT 'category', p.category_id, pp.currency",
+        "SELECT 'category', p.role_id, pp.currency",
+        ("tests/api/test_reports.py", "-k", "assortment"),
+    ),
+    Mutant(
         "stock: pick and ship take one unit more than on hand",
         "sql/functions/stock.sql",
         "THEN sl.on_hand - sl.reserved >= l.qty - least(sl.reserved, l.qty)",

@@ -14,22 +14,26 @@ from litestar.params import HeaderParameter, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn
-from domain.reports import costs, sales, service
+from domain.reports import costs, promotions, returns, sales, service
 from domain.reports.model import (
     AbcRow,
     AssortmentRow,
     MarginRow,
     MarginsBy,
     PayableRow,
+    PromotionRoiRow,
     ReceivableRow,
     Report,
     ReportScope,
+    ReturnRow,
+    ReturnsBy,
     ScorecardRow,
     ValuationRow,
 )
 
 FINANCE = allow("finance", "purchasing")
 MERCHANDISING = allow("finance", "purchasing", "marketing")
+AFTER_SALES = allow("finance", "purchasing", "marketing", "service", "warehouse")
 CSV = "text/csv"
 
 
@@ -151,14 +155,22 @@ class ReportController(Controller):
             str | None,
             _q("target", "A target revenue mix by role, e.g. destination:30,routine:50,image:10,promotion:10."),
         ] = None,
+        category_target: Annotated[
+            str | None,
+            _q("category_target", "A target revenue mix by home category, e.g. silk-square-scarves:60,oils:40."),
+        ] = None,
         accept: AcceptH = None,
     ) -> Response[Report[AssortmentRow]]:
-        """For a category subtree, per role (every role) and per series: product count, and over the period
-        qty, revenue, cost (qty × the cost price in force on the day), margin and margin percent, with the
-        revenue and margin shares in percent of the subtree's totals (each product counted once). With
-        `target`, each role's revenue share against it (`target_diff` in points). Marketing sees margin
-        percentages and shares, never `cost` or `margin` amounts."""
-        return render(await sales.assortment(conn, principal, report_scope, target=target), accept)
+        """For a category subtree, per home category of its products, per role (every role) and per series:
+        product count, and over the period qty, revenue, cost (qty × the cost price in force on the day), margin
+        and margin percent, with the revenue and margin shares in percent of the subtree's totals (each product
+        counted once), net of returns. With `target`, each role's revenue share against it, with
+        `category_target` each category's (`target_diff` in points: the gap). Marketing sees margin percentages
+        and shares, never `cost` or `margin` amounts."""
+        return render(
+            await sales.assortment(conn, principal, report_scope, target=target, category_target=category_target),
+            accept,
+        )
 
     @get(
         "/abc",
@@ -241,3 +253,60 @@ class ReportController(Controller):
         price in force on the day (in the fact's currency), by month; qty without such a price is
         `unpriced_qty`."""
         return render(await sales.receivables(conn, report_scope, limit=limit), accept)
+
+    @get(
+        "/returns",
+        operation_id="getReturnsReport",
+        summary="Return rates (售后)",
+        opt=AFTER_SALES,
+        dependencies=OVER_A_PERIOD,
+    )
+    async def returns(
+        self,
+        conn: Conn,
+        report_scope: Scope,
+        by: Annotated[
+            ReturnsBy, _q("by", "Group by sku (default), product, category, supplier (preferred) or reason.")
+        ] = "sku",
+        limit: ReportLimitQ = 10_000,
+        accept: AcceptH = None,
+    ) -> Response[Report[ReturnRow]]:
+        """Per group over the period: units sold (the sales facts of its days, before returns), units
+        returned on its days (UTC) — resellable or not —, the return rate in percent (returned / sold × 100,
+        two decimals; null when nothing was sold) and the reason most units came back for (ties by code;
+        none when grouped by reason). By reason, `sold` is every unit sold in scope, so the rates add up to
+        the overall rate. Highest rate first."""
+        return render(await returns.returns(conn, report_scope, by=by, limit=limit), accept)
+
+    @get(
+        "/promotion-roi",
+        operation_id="getPromotionRoiReport",
+        summary="Promotion outcomes and ROI (营销推广)",
+        opt=MERCHANDISING,
+        dependencies=OVER_A_PERIOD,
+    )
+    async def promotion_roi(
+        self,
+        conn: Conn,
+        principal: Actor,
+        report_scope: Scope,
+        promotion: Annotated[str | None, _q("promotion", "Only this promotion (code).")] = None,
+        limit: Annotated[
+            int,
+            QueryParameter(name="limit", ge=1, le=10_000, description="At most this many promotions (default 500)."),
+        ] = 500,
+        accept: AcceptH = None,
+    ) -> Response[Report[PromotionRoiRow]]:
+        """Promotions whose days (UTC) meet `from`..`to` and that list a product in scope (or the one named), by
+        code; per promotion a `promotion` row, a row per `item` (SKU) and an `others` row — the other listed
+        products of the items' home categories and series (`effect`: halo, cannibalisation or none). Figures
+        are net of returns, in the promotion's currency, on its spend channel when it names one: units, revenue,
+        margin and margin percent during its days; `baseline_*`: the daily rate over its `baseline_days` right
+        before it × its days (a window reaching before the first day of any sales data counts the days known,
+        `baseline_days_known`, and says so in `caveats`; none known: no baseline); `incremental_*` = actual −
+        baseline; `discount_cost` = (sale price in force at its start − promotion price) × units; `spend`; and
+        `roi` = (incremental margin − spend) / spend, four decimals. Marketing sees ROI and margin percentages,
+        never margin amounts."""
+        return render(
+            await promotions.promotion_roi(conn, principal, report_scope, promotion=promotion, limit=limit), accept
+        )

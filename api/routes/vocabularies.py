@@ -1,4 +1,5 @@
-"""Series, roles and attribute groups: /v1/series, /v1/roles, /v1/attribute-groups."""
+"""Series, roles, attribute groups and return reasons: /v1/series, /v1/roles, /v1/attribute-groups,
+/v1/return-reasons."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity,
 from domain.vocabularies import service as vocab
 from domain.vocabularies.model import (
     ATTRIBUTE_GROUPS,
+    RETURN_REASONS,
     ROLES,
     SERIES,
     Term,
@@ -85,4 +87,7 @@ SeriesController = vocabulary_controller(SERIES, "/v1/series", "Series", "Series
 RoleController = vocabulary_controller(ROLES, "/v1/roles", "Role", "Roles", "Product roles")
 AttributeGroupController = vocabulary_controller(
     ATTRIBUTE_GROUPS, "/v1/attribute-groups", "Attribute group", "Attribute groups", "Attribute groups"
+)
+ReturnReasonController = vocabulary_controller(
+    RETURN_REASONS, "/v1/return-reasons", "Return reason", "Return reasons", "Return reasons"
 )

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import msgspec
 
 from domain.errors import Conflict, NotFound
-from domain.money import Money, money
+from domain.money import Amount, Currency, Money, money
 from domain.prices.model import Moment
 from domain.types import Code, Labels
 
@@ -23,6 +23,33 @@ class PromotionItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     price: Money
 
 
+class PromotionSpend(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """What a promotion cost (ads, fees, coupons paid …), in the currency of its prices; `channel`: the one
+    channel it was spent on (its outcome then counts that channel's sales only)."""
+
+    amount: Amount
+    currency: Currency
+    channel: Code | None = None
+
+
+class PromotionSpendPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A merge patch of a promotion's spend: absent fields stay, `"channel": null` removes the channel."""
+
+    amount: Amount | msgspec.UnsetType = msgspec.UNSET
+    currency: Currency | msgspec.UnsetType = msgspec.UNSET
+    channel: Code | msgspec.UnsetType | None = msgspec.UNSET
+
+
+BaselineDays = Annotated[
+    int,
+    msgspec.Meta(
+        ge=1,
+        le=366,
+        description="Days right before the promotion whose daily sales make its baseline (default: its own length).",
+    ),
+]
+
+
 class PromotionFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The writable fields of a promotion (body of PUT); it runs over [starts_at, ends_at)."""
 
@@ -31,6 +58,8 @@ class PromotionFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     ends_at: Moment
     active: bool = True
     items: Annotated[list[PromotionItem], msgspec.Meta(max_length=10_000)] = []
+    spend: PromotionSpend | None = None
+    baseline_days: BaselineDays | None = None
 
 
 class PromotionCreate(PromotionFields, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -47,15 +76,19 @@ class PromotionPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     ends_at: Moment | msgspec.UnsetType = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
     items: list[PromotionItem] | msgspec.UnsetType = msgspec.UNSET
+    spend: PromotionSpendPatch | msgspec.UnsetType | None = msgspec.UNSET
+    baseline_days: BaselineDays | msgspec.UnsetType | None = msgspec.UNSET
 
 
-class Promotion(msgspec.Struct, frozen=True, kw_only=True):
+class Promotion(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     code: str
     labels: dict[str, str]
     starts_at: datetime
     ends_at: datetime
     active: bool
     items: list[PromotionItem]
+    spend: PromotionSpend | None = None
+    baseline_days: int | None = None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -88,6 +121,14 @@ def canonical(fields: PromotionFields) -> dict[str, Any]:
             "ends_at": fields.ends_at.astimezone(UTC),
             "active": fields.active,
             "items": items,
+            "spend": None
+            if fields.spend is None
+            else PromotionSpend(
+                amount=money(Decimal(fields.spend.amount), fields.spend.currency).amount,
+                currency=fields.spend.currency,
+                channel=fields.spend.channel,
+            ),
+            "baseline_days": fields.baseline_days,
         }
     )
     return stored

@@ -54,6 +54,18 @@ async def _sku_ids(conn: asyncpg.Connection, fields: PromotionFields) -> dict[st
             errors.append(field_error(f"/items/{n}/sku", "duplicate", f"SKU {item.sku!r} is listed twice."))
         seen.add(item.sku)
         errors.extend(money_errors(item.price, f"/items/{n}/price"))
+    if fields.spend is not None:
+        errors.extend(money_errors(Money(amount=fields.spend.amount, currency=fields.spend.currency), "/spend"))
+        currencies = sorted({i.price.currency for i in fields.items})
+        if currencies and currencies != [fields.spend.currency]:
+            errors.append(
+                field_error(
+                    "/spend/currency",
+                    "currency_mismatch",
+                    f"The promotion's prices are in {', '.join(currencies)}; its spend must be too, "
+                    f"not {fields.spend.currency}.",
+                )
+            )
     if errors:
         raise ValidationFailed(errors)
     return ids

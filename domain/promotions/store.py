@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -25,8 +26,29 @@ LIST_SKU_IDS = Q.list_sku_ids.sql
 LIST_SHOPPER_PRICES = Q.list_shopper_prices.sql
 
 
+def _columns(fields: PromotionFields) -> tuple[Any, ...]:
+    """The stored columns of a promotion's fields, in the order insert_promotion and update_promotion take them."""
+    spend = fields.spend
+    return (
+        fields.labels,
+        fields.starts_at,
+        fields.ends_at,
+        fields.active,
+        Decimal(spend.amount) if spend else None,
+        spend.currency if spend else None,
+        spend.channel if spend else None,
+        fields.baseline_days,
+    )
+
+
 def _promotion(row: asyncpg.Record) -> Promotion:
     data = dict(row)
+    if data["spend"] is not None:
+        spend = data["spend"]
+        data["spend"] = {
+            **msgspec.to_builtins(money(Decimal(spend["amount"]), spend["currency"])),
+            **({"channel": spend["channel"]} if spend["channel"] else {}),
+        }
     # Item prices in the currency's own precision.
     data["items"] = [
         {"sku": i["sku"], "price": msgspec.to_builtins(money(Decimal(i["amount"]), i["currency"]))}
@@ -54,14 +76,12 @@ async def lock_promotion(conn: asyncpg.Connection, code: str) -> int | None:
 
 async def insert_promotion(conn: asyncpg.Connection, code: str, fields: PromotionFields) -> int | None:
     """The new promotion's id; None when the code is taken."""
-    promotion_id = await conn.fetchval(
-        INSERT_PROMOTION, code, fields.labels, fields.starts_at, fields.ends_at, fields.active
-    )
+    promotion_id = await conn.fetchval(INSERT_PROMOTION, code, *_columns(fields))
     return None if promotion_id is None else int(promotion_id)
 
 
 async def update_promotion(conn: asyncpg.Connection, promotion_id: int, fields: PromotionFields) -> None:
-    await conn.execute(UPDATE_PROMOTION, promotion_id, fields.labels, fields.starts_at, fields.ends_at, fields.active)
+    await conn.execute(UPDATE_PROMOTION, promotion_id, *_columns(fields))
 
 
 async def delete_promotion_items(conn: asyncpg.Connection, promotion_id: int) -> None:

@@ -22,6 +22,7 @@ Hidden = msgspec.UnsetType
 HIDDEN = msgspec.UNSET
 
 MarginsBy = Literal["sku", "product", "category", "role", "series"]
+ReturnsBy = Literal["sku", "product", "category", "supplier", "reason"]
 
 
 class ReportScope(msgspec.Struct, frozen=True, kw_only=True):
@@ -174,3 +175,45 @@ class ReceivableRow(msgspec.Struct, frozen=True, kw_only=True):
     qty: int
     amount: str | None
     unpriced_qty: int
+
+
+class ReturnRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One group's returns over the period against its units sold: the return rate, and (but by reason) the
+    reason most units came back for."""
+
+    group: str | None
+    sold: int
+    returned: int
+    resellable: int
+    not_resellable: int
+    return_rate: str | None
+    top_reason: str | None
+
+
+class PromotionRoiRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One promotion (`level: promotion`, with its spend, ROI and caveats), one of its items (`item`, a SKU),
+    or the other listed products of its items' categories and series (`others`: halo or cannibalisation).
+    `baseline_*` are the baseline's daily rates × the promotion's days; `incremental_*` = actual − baseline."""
+
+    promotion: str
+    level: str
+    sku: str | None
+    currency: str | None
+    days: int
+    baseline_days: int
+    baseline_days_known: int
+    units: int
+    revenue: str | None
+    margin: str | Hidden | None = HIDDEN
+    margin_pct: str | None
+    baseline_units: str | None
+    baseline_revenue: str | None
+    baseline_margin: str | Hidden | None = HIDDEN
+    incremental_units: str | None
+    incremental_revenue: str | None
+    incremental_margin: str | Hidden | None = HIDDEN
+    discount_cost: str | None
+    spend: str | None
+    roi: str | None
+    effect: str | None
+    caveats: str | None

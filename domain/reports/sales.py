@@ -72,22 +72,41 @@ def _shares(bounds: list[Decimal]) -> list[Decimal]:
 
 
 async def assortment(
-    conn: asyncpg.Connection, principal: Principal, scope: ReportScope, *, target: str | None, rollup: bool = True
+    conn: asyncpg.Connection,
+    principal: Principal,
+    scope: ReportScope,
+    *,
+    target: str | None,
+    category_target: str | None = None,
+    rollup: bool = True,
 ) -> Report[AssortmentRow]:
-    """Per role and per series of a subtree: products, revenue and margin with their shares, and each role's
-    revenue share against a target mix."""
-    mix = _mix(target, "target", None, Decimal(100)) if target is not None else {}
+    """Per home category, per role and per series of a subtree: products, revenue and margin with their shares,
+    and each role's (and each category's) revenue share against a target mix."""
+    mixes = {
+        "role": _mix(target, "target", None, Decimal(100)) if target is not None else {},
+        "category": _mix(category_target, "category_target", None, Decimal(100)) if category_target else {},
+    }
     ids = await open_scope(conn, scope)
     rows = await store.list_assortment(conn, ids, scope.since, scope.until, rollup)
-    if mix and ids.role_id is None:
+    if mixes["role"] and ids.role_id is None:
         roles = {r["group"] for r in rows if r["dimension"] == "role"}
-        unknown = sorted(set(mix) - roles)
+        unknown = sorted(set(mixes["role"]) - roles)
         if unknown:
             raise param_error("target", "unknown_code", f"No product role has the code {unknown[0]!r}.")
+    if mixes["category"]:
+        categories = {r["group"] for r in rows if r["dimension"] == "category"}
+        unknown = sorted(set(mixes["category"]) - categories)
+        if unknown:
+            raise param_error(
+                "category_target",
+                "unknown_code",
+                f"No product in scope has the home category {unknown[0]!r}.",
+            )
     show = principal.sees_confidential
     items = []
     for r in rows:
-        goal = mix.get(r["group"]) if r["dimension"] == "role" and mix else None
+        mix = mixes.get(r["dimension"], {})
+        goal = mix.get(r["group"]) if mix else None
         share = (
             r["revenue_share"] if r["revenue_share"] is not None else (Decimal("0.00") if goal is not None else None)
         )
@@ -110,7 +129,7 @@ async def assortment(
                 else None,
             )
         )
-    params = {**scope.echo(period=True), "target": target}
+    params = {**scope.echo(period=True), "target": target, "category_target": category_target}
     return report("assortment", AssortmentRow, items, params, omitted=() if show else COST_FIELDS)
 
 

@@ -27,6 +27,8 @@ LIST_ABC = Q.list_abc.sql
 LIST_PURCHASING_SCORECARD = Q.list_purchasing_scorecard.sql
 LIST_PAYABLES = Q.list_payables.sql
 LIST_RECEIVABLES = Q.list_receivables.sql
+LIST_RETURNS = Q.list_returns.sql
+LIST_PROMOTION_OUTCOMES = Q.list_promotion_outcomes.sql
 
 UPDATE_REPORT_SETTINGS = Q.update_report_settings.sql
 
@@ -104,3 +106,16 @@ async def list_receivables(
     conn: asyncpg.Connection, ids: ScopeIds, since: date | None, until: date | None, limit: int, rollup: bool
 ) -> Sequence[Row]:
     return await _fetch(conn, LIST_RECEIVABLES, ids, since, until, limit, rollup)
+
+
+async def list_returns(
+    conn: asyncpg.Connection, ids: ScopeIds, since: date | None, until: date | None, by: str, limit: int
+) -> Sequence[Row]:
+    return await _fetch(conn, LIST_RETURNS, ids, since, until, by, limit)
+
+
+async def list_promotion_outcomes(
+    conn: asyncpg.Connection, ids: ScopeIds, promotion: str | None, since: date | None, until: date | None, limit: int
+) -> Sequence[Row]:
+    """Per promotion (at most `limit`, by code) its items' and neighbours' sales during it and before it."""
+    return await _fetch(conn, LIST_PROMOTION_OUTCOMES, ids, promotion, since, until, limit)

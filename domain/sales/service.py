@@ -59,18 +59,54 @@ async def post_sales(
         ]
         if unknown:
             raise ValidationFailed(unknown)
-        result = await store.upsert_sales_facts(
-            conn,
-            [f.day for f in facts],
-            [ids[f.sku] for f in facts],
-            [f.channel for f in facts],
-            [f.qty for f in facts],
-            [Decimal(f.revenue.amount) for f in facts],
-            [f.revenue.currency for f in facts],
-        )
+        try:
+            # a savepoint: a fact re-sent below what came back of it (returns) is named, not a 500
+            async with conn.transaction():
+                result = await store.upsert_sales_facts(
+                    conn,
+                    [f.day for f in facts],
+                    [ids[f.sku] for f in facts],
+                    [f.channel for f in facts],
+                    [f.qty for f in facts],
+                    [Decimal(f.revenue.amount) for f in facts],
+                    [f.revenue.currency for f in facts],
+                )
+        except asyncpg.CheckViolationError as exc:
+            if exc.constraint_name not in store.RETURN_CHECKS:
+                raise
+            raise ValidationFailed(await _below_returns(conn, located, ids)) from None
         if idempotency_key is not None:
             await store.insert_sales_request(conn, actor.name, idempotency_key, fingerprint, result)
         return result
+
+
+async def _below_returns(
+    conn: asyncpg.Connection, located: list[tuple[str, SalesFact]], ids: dict[str, int]
+) -> list[FieldError]:
+    """The facts of an upload that say fewer units, or less revenue, than already came back of them."""
+    returned = await store.list_returned_facts(
+        conn, [f.day for _, f in located], [ids[f.sku] for _, f in located], [f.channel for _, f in located]
+    )
+    errors: list[FieldError] = []
+    for base, f in located:
+        units, refunded = returned.get((f.day, ids[f.sku], f.channel), (0, Decimal(0)))
+        if f.qty < units:
+            errors.append(
+                FieldError(
+                    pointer=f"{base}/qty",
+                    code="below_returned",
+                    message=f"{units} units of this sale came back (returns); it cannot say fewer were sold.",
+                )
+            )
+        if Decimal(f.revenue.amount) < refunded:
+            errors.append(
+                FieldError(
+                    pointer=f"{base}/revenue",
+                    code="below_refunded",
+                    message=f"{refunded.normalize():f} of this sale was refunded; it cannot say less was taken.",
+                )
+            )
+    return errors
 
 
 async def _replay(

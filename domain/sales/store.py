@@ -19,6 +19,7 @@ GET_SALES_REQUEST = Q.get_sales_request.sql
 INSERT_SALES_REQUEST = Q.insert_sales_request.sql
 LIST_SKU_IDS = Q.list_sku_ids.sql
 UPSERT_SALES_FACTS = Q.upsert_sales_facts.sql
+LIST_RETURNED_FACTS = Q.list_returned_facts.sql
 DELETE_SALES_FACTS = Q.delete_sales_facts.sql
 UPDATE_SALES_COSTS = Q.update_sales_costs.sql
 LIST_SALES_FACTS = Q.list_sales_facts.sql
@@ -39,6 +40,17 @@ async def insert_sales_request(
     conn: asyncpg.Connection, actor: str, idempotency_key: str, request_hash: bytes, response: msgspec.Struct
 ) -> None:
     await conn.execute(INSERT_SALES_REQUEST, actor, idempotency_key, request_hash, msgspec.to_builtins(response))
+
+
+RETURN_CHECKS = frozenset({"sales_facts_returned_qty_check", "sales_facts_refunded_check"})
+
+
+async def list_returned_facts(
+    conn: asyncpg.Connection, days: list[date], sku_ids: list[int], channels: list[str]
+) -> dict[tuple[date, int, str], tuple[int, Decimal]]:
+    """What came back (units, refunded) of those facts that returns reversed."""
+    rows = await conn.fetch(LIST_RETURNED_FACTS, days, sku_ids, channels)
+    return {(r["day"], r["sku_id"], r["channel"]): (r["returned_qty"], r["refunded"]) for r in rows}
 
 
 async def list_sku_ids(conn: asyncpg.Connection, skus: list[str]) -> dict[str, int]:

@@ -1,8 +1,11 @@
-"""Stock: movements (the ledger), levels per SKU and bin, pick lists — shapes, rules and errors."""
+"""Stock: movements (the ledger), levels per SKU and bin, pick lists — shapes, rules and errors.
+
+Longer than 400 lines: the movement types share one body and one set of per-type rules (returns included),
+which read best side by side with the refusals the database raises for them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -20,7 +23,8 @@ from domain.money import Money, money_errors
 from domain.types import Code, SkuCode
 from domain.warehouses.model import LocationCode
 
-MovementType = Literal["receive", "pick", "ship", "transfer", "adjust", "count", "reserve", "release"]
+MovementType = Literal["receive", "pick", "ship", "transfer", "adjust", "count", "reserve", "release", "return"]
+Condition = Literal["resellable", "not_resellable"]
 Quantity = Annotated[int, msgspec.Meta(ge=-1_000_000_000, le=1_000_000_000)]
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 MAX_BATCH = 1000
@@ -28,10 +32,20 @@ MAX_PICK_LINES = 500
 PickQty = Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000, description="Units wanted.")]
 
 
+class SaleRef(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The sale a return reverses: the day's sales fact of the SKU on this channel."""
+
+    channel: Code
+    day: date
+
+
 class Movement(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     """One stock movement. `qty` is positive; `adjust` is signed (not zero); `count` is the counted
     quantity (the difference is recorded). A transfer names `to_location` (and `to_warehouse` when it
-    crosses warehouses); a receive may carry `unit_cost` (feeds the moving-average cost) and `supplier`."""
+    crosses warehouses); a receive may carry `unit_cost` (feeds the moving-average cost) and `supplier`.
+    A return (售后) brings units back: `return_reason` (GET /v1/return-reasons), `condition` (`resellable`
+    into a bin that sells, `not_resellable` into a quarantine bin), and when known the `sale` it reverses
+    (that day's fact takes the units back and the `refund` — by default its share of the day's revenue)."""
 
     type: MovementType
     sku: SkuCode
@@ -44,6 +58,10 @@ class Movement(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     supplier: Code | None = None
     reference: Note | None = None
     reason: Note | None = None
+    return_reason: Code | None = None
+    condition: Condition | None = None
+    sale: SaleRef | None = None
+    refund: Money | None = None
 
 
 class MovementRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -62,6 +80,10 @@ class MovementRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     supplier: Code | msgspec.UnsetType | None = msgspec.UNSET
     reference: Note | msgspec.UnsetType | None = msgspec.UNSET
     reason: Note | msgspec.UnsetType | None = msgspec.UNSET
+    return_reason: Code | msgspec.UnsetType | None = msgspec.UNSET
+    condition: Condition | msgspec.UnsetType | None = msgspec.UNSET
+    sale: SaleRef | msgspec.UnsetType | None = msgspec.UNSET
+    refund: Money | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class AppliedMovement(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,6 +111,7 @@ class StockLevel(msgspec.Struct, frozen=True, kw_only=True):
     warehouse: str
     location: str
     zone: str | None
+    quarantine: bool
     on_hand: int
     reserved: int
     available: int
@@ -123,6 +146,10 @@ class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     supplier: str | None = None
     reference: str | None = None
     reason: str | None = None
+    return_reason: str | None = None
+    condition: str | None = None
+    sale: SaleRef | None = None
+    refund: Money | None = None
     actor: str
     created_at: datetime
 
@@ -227,9 +254,17 @@ class InvalidMovements(RuleViolation):
 
 
 class CurrencyMismatch(RuleViolation):
-    """A receipt's unit cost is in another currency than the one the SKU is costed in."""
+    """A receipt's unit cost is in another currency than the one the SKU is costed in, or a return's refund in
+    another currency than the sale it reverses."""
 
     code = "currency-mismatch"
+
+
+class ReturnExceedsSale(Conflict):
+    """A return names a sale (channel, day) of which fewer units were sold than it and the earlier returns bring
+    back, or a refund beyond what the sale took; the context says what was sold and returned."""
+
+    code = "return-exceeds-sale"
 
 
 class WarehouseInactive(Conflict):
@@ -242,7 +277,8 @@ class WarehouseInactive(Conflict):
 
 
 _REFUSALS: dict[str, type[DomainError]] = {
-    cls.code: cls for cls in (InsufficientStock, InsufficientReservation, InvalidMovements, CurrencyMismatch)
+    cls.code: cls
+    for cls in (InsufficientStock, InsufficientReservation, InvalidMovements, CurrencyMismatch, ReturnExceedsSale)
 }
 
 
@@ -295,6 +331,17 @@ def _line_errors(m: Movement, base: str) -> list[FieldError]:
             errors += money_errors(m.unit_cost, pointer_join(base, "unit_cost"), extra_decimals=4)
     if m.supplier is not None and m.type != "receive":
         err("supplier", "not_applicable", "Only a receipt names a supplier.")
+    if m.type == "return":
+        if m.return_reason is None:
+            err("return_reason", "required", "A return needs a reason code (GET /v1/return-reasons).")
+        if m.condition is None:
+            err("condition", "required", "A return says whether the units can be resold: resellable or not_resellable.")
+        if m.refund is not None:
+            errors += money_errors(m.refund, pointer_join(base, "refund"))
+    else:
+        for field in ("return_reason", "condition", "sale", "refund"):
+            if getattr(m, field) is not None:
+                err(field, "not_applicable", f"Only a return has a {field.replace('_', ' ')}; this is a {m.type}.")
     return errors
 
 

@@ -134,6 +134,9 @@ async def list_movements(
         if data["unit_cost"] is not None:
             cost = data["unit_cost"]
             data["unit_cost"] = money(Decimal(cost["amount"]), cost["currency"])
+        if data["refund"] is not None:
+            refund = data["refund"]
+            data["refund"] = money(Decimal(refund["amount"]), refund["currency"])
         entries.append(msgspec.convert(data, LedgerEntry))
     return entries
 

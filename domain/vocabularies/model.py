@@ -1,6 +1,7 @@
-"""Vocabularies: series (系列), product roles (产品角色) and attribute groups — shapes and errors.
+"""Vocabularies: series (系列), product roles (产品角色), attribute groups and return reasons (退货原因) —
+shapes and errors.
 
-The three are the same shape — a code, labels and a description — and follow the same rules, so one
+They are the same shape — a code, labels and a description — and follow the same rules, so one
 service serves them; a `Vocabulary` says which one a call is about (its store knows its table and its
 "what still uses it" query).
 """
@@ -118,6 +119,20 @@ class AttributeGroupExists(TermExists):
     noun = "attribute group"
 
 
+class ReturnReasonNotFound(TermNotFound):
+    """No return reason has the code the request names."""
+
+    code = "return-reason-not-found"
+    noun = "return reason"
+
+
+class ReturnReasonExists(TermExists):
+    """A return reason with the code exists already."""
+
+    code = "return-reason-exists"
+    noun = "return reason"
+
+
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
     entity: str  # audit entity, e.g. "series"
@@ -132,3 +147,4 @@ ROLES = Vocabulary("role", "Role", "products", RoleNotFound, RoleExists)
 ATTRIBUTE_GROUPS = Vocabulary(
     "attribute-group", "Attribute group", "attributes", AttributeGroupNotFound, AttributeGroupExists
 )
+RETURN_REASONS = Vocabulary("return-reason", "Return reason", "returns", ReturnReasonNotFound, ReturnReasonExists)

@@ -12,6 +12,7 @@ from domain.versioning import Versioned
 from domain.vocabularies import store
 from domain.vocabularies.model import (
     ATTRIBUTE_GROUPS,
+    RETURN_REASONS,
     ROLES,
     SERIES,
     Term,
@@ -91,7 +92,9 @@ def _versioned(v: Vocabulary) -> Versioned[Term, TermFields]:
     )
 
 
-TERMS: dict[str, Versioned[Term, TermFields]] = {v.entity: _versioned(v) for v in (SERIES, ROLES, ATTRIBUTE_GROUPS)}
+TERMS: dict[str, Versioned[Term, TermFields]] = {
+    v.entity: _versioned(v) for v in (SERIES, ROLES, ATTRIBUTE_GROUPS, RETURN_REASONS)
+}
 
 
 async def put_term(

@@ -1,7 +1,7 @@
 """The only place that runs the vocabularies' statements (sql/queries/vocabularies.sql).
 
-The three vocabularies share their statements but not their tables: each shared statement is a template
-whose `{table}` is filled at import with one of three constant table names (never with request data)."""
+The vocabularies share their statements but not their tables: each shared statement is a template
+whose `{table}` is filled at import with one of the constant table names (never with request data)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import asyncpg
 import msgspec
 
 from domain.sql import load
-from domain.vocabularies.model import ATTRIBUTE_GROUPS, ROLES, SERIES, Term, TermFields, Vocabulary
+from domain.vocabularies.model import ATTRIBUTE_GROUPS, RETURN_REASONS, ROLES, SERIES, Term, TermFields, Vocabulary
 
 Q = load("vocabularies")
 LIST_TERMS = Q.list_terms.sql
@@ -23,6 +23,7 @@ DELETE_TERM = Q.delete_term.sql
 LIST_SERIES_REFERENCES = Q.list_series_references.sql
 LIST_ROLE_REFERENCES = Q.list_role_references.sql
 LIST_ATTRIBUTE_GROUP_REFERENCES = Q.list_attribute_group_references.sql
+LIST_RETURN_REASON_REFERENCES = Q.list_return_reason_references.sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ _SQL: dict[str, _Statements] = {
     SERIES.entity: _statements("series", LIST_SERIES_REFERENCES),
     ROLES.entity: _statements("roles", LIST_ROLE_REFERENCES),
     ATTRIBUTE_GROUPS.entity: _statements("attribute_groups", LIST_ATTRIBUTE_GROUP_REFERENCES),
+    RETURN_REASONS.entity: _statements("return_reasons", LIST_RETURN_REASON_REFERENCES),
 }
 
 
@@ -89,5 +91,5 @@ async def delete_term(conn: asyncpg.Connection, v: Vocabulary, code: str) -> Non
 
 
 async def list_term_references(conn: asyncpg.Connection, v: Vocabulary, code: str, limit: int) -> list[str]:
-    """A few codes of what uses the term (products or attributes)."""
+    """A few codes of what uses the term (products, attributes, or the SKUs of returns)."""
     return [r["code"] for r in await conn.fetch(_SQL[v.entity].list_references, code, limit)]

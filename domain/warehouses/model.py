@@ -89,6 +89,10 @@ class LocationFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     zone: Zone | None = None
     pick_sequence: PickSequence = 0
     active: bool = True
+    quarantine: Annotated[
+        bool,
+        msgspec.Meta(description="A quarantine bin (returns that cannot be resold): its units are never available."),
+    ] = False
 
 
 class LocationCreate(LocationFields, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -103,6 +107,7 @@ class LocationPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     zone: Zone | msgspec.UnsetType | None = msgspec.UNSET
     pick_sequence: PickSequence | msgspec.UnsetType = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
+    quarantine: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class Location(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,6 +116,7 @@ class Location(msgspec.Struct, frozen=True, kw_only=True):
     zone: str | None
     pick_sequence: int
     active: bool
+    quarantine: bool
     version: int
     created_at: datetime
     updated_at: datetime

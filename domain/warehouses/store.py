@@ -151,12 +151,16 @@ async def insert_location(
     conn: asyncpg.Connection, warehouse_id: int, code: str, fields: LocationFields
 ) -> Location | None:
     """The new location; None when the code is taken in that warehouse."""
-    row = await conn.fetchrow(INSERT_LOCATION, warehouse_id, code, fields.zone, fields.pick_sequence, fields.active)
+    row = await conn.fetchrow(
+        INSERT_LOCATION, warehouse_id, code, fields.zone, fields.pick_sequence, fields.active, fields.quarantine
+    )
     return None if row is None else _location(row)
 
 
 async def update_location(conn: asyncpg.Connection, location_id: int, fields: LocationFields) -> Location:
-    row = await conn.fetchrow(UPDATE_LOCATION, location_id, fields.zone, fields.pick_sequence, fields.active)
+    row = await conn.fetchrow(
+        UPDATE_LOCATION, location_id, fields.zone, fields.pick_sequence, fields.active, fields.quarantine
+    )
     assert row is not None, "the location is locked by this transaction"
     return _location(row)
 

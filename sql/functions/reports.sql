@@ -60,7 +60,14 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                     coalesce(date_trunc('month', (p_to + 1)::timestamp)::date, 'infinity'::date))
 $$;
 
--- Sales of the SKUs in scope over [p_from, p_to] (all days when NULL), as rows to be summed per SKU (or per
+-- The part of a fact's cost (or distribution value) that stays with the units kept after returns: the fact's
+-- amount is its units × the price of its day, so this is the units kept × that price, exactly.
+CREATE FUNCTION merch_net(p_amount numeric, p_qty integer, p_returned integer) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_returned = 0 THEN p_amount ELSE round(p_amount * (p_qty - p_returned) / p_qty, 4) END
+$$;
+
+-- Sales of the SKUs in scope over [p_from, p_to] (all days when NULL), net of returns, as rows to be summed per SKU (or per
 -- month with p_monthly): whole months from the rollup, the days of partial edge months from the facts
 -- (p_rollup false: every day from the facts, to check the rollup); one channel or all. Raw sums: cost and
 -- costed revenue count where costed_facts > 0, distribution value where distributed_facts > 0. product_id:
@@ -127,7 +134,11 @@ WITH scope AS (
            CASE WHEN f.cost IS NOT NULL THEN f.revenue ELSE 0 END::numeric,
            coalesce(f.distribution_value, 0)::numeric, (f.distribution_value IS NOT NULL)::integer::bigint,
            (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
-      FROM facts f
+      -- net of returns, as the rollup holds them
+      FROM (SELECT f.day, f.sku_id, f.channel, f.currency, f.qty - f.returned_qty AS qty, f.revenue - f.refunded AS revenue,
+                   merch_net(f.cost, f.qty, f.returned_qty) AS cost,
+                   merch_net(f.distribution_value, f.qty, f.returned_qty) AS distribution_value
+              FROM facts f) f
       LEFT JOIN sales_sku_totals s ON p_products AND s.sku_id = f.sku_id AND s.currency = f.currency
       -- a gate: no facts are read for a period of whole months
      WHERE (merch_rollup_from(p_from, p_rollup) > coalesce(p_from, '-infinity'::date)

@@ -15,13 +15,17 @@ CREATE FUNCTION merch_recost_sales(from_month date, to_month date) RETURNS void
 $$;
 
 -- The facts a statement wrote, as deltas of the rollup rows they fall in: + the new values, − the old ones,
--- summed per key within the statement.
+-- summed per key within the statement. Facts count net of their returns (units kept, revenue less refunds,
+-- the cost and distribution value of the units kept).
 CREATE FUNCTION merch_record_sales_delta() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    v_net text := 'day, sku_id, channel, currency, qty - returned_qty AS qty, revenue - refunded AS revenue, '
+                  'merch_net(cost, qty, returned_qty) AS cost, '
+                  'merch_net(distribution_value, qty, returned_qty) AS distribution_value';
     v_rows text := CASE TG_OP
-        WHEN 'INSERT' THEN 'SELECT 1 AS sign, n.* FROM new_rows n'
-        WHEN 'DELETE' THEN 'SELECT -1 AS sign, o.* FROM old_rows o'
-        ELSE 'SELECT 1 AS sign, n.* FROM new_rows n UNION ALL SELECT -1, o.* FROM old_rows o' END;
+        WHEN 'INSERT' THEN format('SELECT 1 AS sign, %s FROM new_rows', v_net)
+        WHEN 'DELETE' THEN format('SELECT -1 AS sign, %s FROM old_rows', v_net)
+        ELSE format('SELECT 1 AS sign, %1$s FROM new_rows UNION ALL SELECT -1, %1$s FROM old_rows', v_net) END;
 BEGIN
     EXECUTE format($sql$
         INSERT INTO sales_pending (txid, month, sku_id, channel, currency, facts, qty, revenue, cost, costed_qty,

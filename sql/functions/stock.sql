@@ -16,7 +16,10 @@ CREATE TYPE merch_movement_line AS (
     request integer, line integer, type text, sku text, warehouse text, location text, to_warehouse text,
     to_location text, qty integer, unit_cost numeric, currency text, supplier text, reference text, reason text,
     sku_id bigint, warehouse_id bigint, location_id bigint, to_warehouse_id bigint, to_location_id bigint,
-    warehouse_active boolean, location_active boolean, to_warehouse_active boolean, to_location_active boolean
+    warehouse_active boolean, location_active boolean, to_warehouse_active boolean, to_location_active boolean,
+    -- a return: its reason (code and id), condition, the sale it reverses, the refund; the bin's quarantine flag
+    return_reason text, return_reason_id bigint, condition text, sale_channel text, sale_day date, refund numeric,
+    refund_currency text, location_quarantine boolean
 );
 
 -- A stock row's key.
@@ -53,6 +56,65 @@ BEGIN
 END
 $$;
 
+-- Record a return (line l, ledger row p_movement): when it names the sale it reverses (channel, day), that
+-- day's fact of the SKU takes back its units and the refund — the refund given, or else the fact's share of
+-- the day's revenue (what is left of it when the last units come back) — refused when more units come back
+-- than were sold, or more money than was taken; then the return's row for the returns report.
+CREATE FUNCTION merch_record_return(l merch_movement_line, p_movement bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_fact record;
+    v_refund numeric := l.refund;
+    v_currency text := l.refund_currency;
+BEGIN
+    IF l.sale_day IS NOT NULL THEN
+        SELECT f.qty, f.returned_qty, f.revenue, f.refunded, f.currency INTO v_fact
+          FROM sales_facts f
+         WHERE f.day = l.sale_day AND f.sku_id = l.sku_id AND f.channel = l.sale_channel
+           FOR UPDATE;
+        IF NOT FOUND OR v_fact.returned_qty + l.qty > v_fact.qty THEN
+            RAISE EXCEPTION USING ERRCODE = 'MF409', MESSAGE = jsonb_build_object(
+                'code', 'return-exceeds-sale',
+                'detail', format('Line %s returns %s of %s sold on %s on %s, but %s were sold and %s returned already.',
+                                 l.line, l.qty, l.sku, l.sale_channel, l.sale_day, coalesce(v_fact.qty, 0),
+                                 coalesce(v_fact.returned_qty, 0)),
+                'line', l.line, 'sku', l.sku, 'channel', l.sale_channel, 'day', l.sale_day, 'requested', l.qty,
+                'sold', coalesce(v_fact.qty, 0), 'returned', coalesce(v_fact.returned_qty, 0))::text;
+        END IF;
+        IF v_currency IS NOT NULL AND v_currency <> v_fact.currency THEN
+            RAISE EXCEPTION USING ERRCODE = 'MF422', MESSAGE = jsonb_build_object(
+                'code', 'currency-mismatch',
+                'detail', format('The sale of %s on %s on %s was in %s, not %s.', l.sku, l.sale_channel, l.sale_day,
+                                 v_fact.currency, v_currency),
+                'errors', jsonb_build_array(jsonb_build_object('line', l.line,
+                    'pointer', '/movements/' || l.line || '/refund/currency', 'code', 'currency_mismatch',
+                    'message', format('The sale was in %s.', v_fact.currency))))::text;
+        END IF;
+        v_refund := coalesce(v_refund,
+                             CASE WHEN v_fact.returned_qty + l.qty = v_fact.qty THEN v_fact.revenue - v_fact.refunded
+                                  ELSE least(v_fact.revenue - v_fact.refunded,
+                                             round(v_fact.revenue * l.qty / v_fact.qty, 2)) END);
+        IF v_fact.refunded + v_refund > v_fact.revenue THEN
+            RAISE EXCEPTION USING ERRCODE = 'MF409', MESSAGE = jsonb_build_object(
+                'code', 'return-exceeds-sale',
+                'detail', format('Line %s refunds %s %s of the sale of %s on %s on %s, but it took %s and %s is refunded already.',
+                                 l.line, v_refund, v_fact.currency, l.sku, l.sale_channel, l.sale_day,
+                                 v_fact.revenue, v_fact.refunded),
+                'line', l.line, 'sku', l.sku, 'channel', l.sale_channel, 'day', l.sale_day, 'requested', l.qty,
+                'sold', v_fact.qty, 'returned', v_fact.returned_qty)::text;
+        END IF;
+        UPDATE sales_facts f
+           SET returned_qty = f.returned_qty + l.qty, refunded = f.refunded + v_refund, updated_at = now()
+         WHERE f.day = l.sale_day AND f.sku_id = l.sku_id AND f.channel = l.sale_channel;
+        v_currency := v_fact.currency;
+    END IF;
+    INSERT INTO sales_returns (movement_id, sku_id, location_id, qty, reason_id, resellable, channel, sale_day, refund,
+                               currency, returned_on)
+    VALUES (p_movement, l.sku_id, l.location_id, l.qty, l.return_reason_id, l.condition = 'resellable', l.sale_channel,
+            l.sale_day, v_refund, CASE WHEN v_refund IS NOT NULL THEN v_currency END, (now() AT TIME ZONE 'UTC')::date);
+END
+$$;
+
 -- Apply one request of movements whose lines are resolved (merch_apply_requests resolves them and takes the
 -- locks): answer a replay for an Idempotency-Key seen before (refuse it with another body), report every
 -- unknown or inactive code at once, apply the lines in order — each one conditional update of its bin that
@@ -74,6 +136,7 @@ DECLARE
     v_reserved integer;
     v_total bigint;
     v_cost record;
+    v_movement bigint;
     v_results jsonb := '[]'::jsonb;
     v_response jsonb;
 BEGIN
@@ -93,7 +156,10 @@ BEGIN
     IF EXISTS (SELECT 1 FROM unnest(p_lines) u
                 WHERE u.sku_id IS NULL OR u.location_id IS NULL OR NOT (u.location_active AND u.warehouse_active)
                    OR (u.to_location IS NOT NULL AND (u.to_location_id IS NULL
-                       OR NOT (u.to_location_active AND u.to_warehouse_active) OR u.to_location_id = u.location_id)))
+                       OR NOT (u.to_location_active AND u.to_warehouse_active) OR u.to_location_id = u.location_id))
+                   OR (u.type IN ('reserve', 'pick', 'ship') AND u.location_quarantine)
+                   OR (u.type = 'return' AND (u.return_reason_id IS NULL
+                       OR u.location_quarantine <> (u.condition = 'not_resellable'))))
     THEN
     SELECT jsonb_agg(e.err ORDER BY e.line, e.err->>'pointer') INTO v_errors FROM (
         SELECT u.line, jsonb_build_object('line', u.line, 'pointer', '/movements/' || u.line || '/' || c.field,
@@ -115,7 +181,22 @@ BEGIN
                format('Location %s of warehouse %s is inactive.', u.to_location, u.to_warehouse),
                u.to_location_id IS NOT NULL AND NOT (u.to_location_active AND u.to_warehouse_active)),
               ('to_location', 'same_location', 'A transfer needs another location than the one it takes from.',
-               u.to_location_id = u.location_id)
+               u.to_location_id = u.location_id),
+              ('location', 'quarantine_location',
+               format('Location %s of warehouse %s is a quarantine bin: nothing there can be reserved, picked or shipped.',
+                      u.location, u.warehouse),
+               u.type IN ('reserve', 'pick', 'ship') AND u.location_quarantine),
+              ('return_reason', 'unknown_return_reason',
+               format('No return reason has the code %s (GET /v1/return-reasons lists them).', u.return_reason),
+               u.type = 'return' AND u.return_reason_id IS NULL),
+              ('location', 'quarantine_location',
+               format('Location %s of warehouse %s is a quarantine bin: a resellable return goes to a bin that sells.',
+                      u.location, u.warehouse),
+               u.type = 'return' AND u.condition = 'resellable' AND u.location_quarantine),
+              ('location', 'not_quarantine',
+               format('Location %s of warehouse %s is not a quarantine bin: a return that cannot be resold goes to one.',
+                      u.location, u.warehouse),
+               u.type = 'return' AND u.condition = 'not_resellable' AND NOT u.location_quarantine)
           ) AS c(field, code, message, failed)
          WHERE c.failed
     ) e;
@@ -147,7 +228,7 @@ BEGIN
         -- yet (made, then tried once more) or cannot take the line (refused, saying what is there).
         FOR attempt IN 1..2 LOOP
             UPDATE stock_levels sl
-               SET on_hand = CASE WHEN l.type IN ('receive', 'adjust') THEN sl.on_hand + l.qty
+               SET on_hand = CASE WHEN l.type IN ('receive', 'adjust', 'return') THEN sl.on_hand + l.qty
                                   WHEN l.type IN ('pick', 'ship', 'transfer') THEN sl.on_hand - l.qty
                                   WHEN l.type = 'count' THEN l.qty
                                   ELSE sl.on_hand END,
@@ -180,10 +261,15 @@ BEGIN
                                      reason, actor)
         VALUES (v_request, l.line, l.type, l.sku_id, l.warehouse_id, l.location_id, l.qty, v_on_hand - v_old_on_hand,
                 v_reserved - v_old_reserved, l.to_location_id, l.unit_cost, l.currency, l.supplier, l.reference,
-                l.reason, p_actor);
+                l.reason, p_actor)
+        RETURNING id INTO v_movement;
+        IF l.type = 'return' THEN
+            PERFORM merch_record_return(l, v_movement);
+        END IF;
         v_results := v_results || jsonb_build_object(
             'line', l.line, 'type', l.type, 'sku', l.sku, 'warehouse', l.warehouse, 'location', l.location,
-            'qty', l.qty, 'on_hand', v_on_hand, 'reserved', v_reserved, 'available', v_on_hand - v_reserved);
+            'qty', l.qty, 'on_hand', v_on_hand, 'reserved', v_reserved,
+            'available', CASE WHEN l.location_quarantine THEN 0 ELSE v_on_hand - v_reserved END);
         IF l.type = 'transfer' THEN
             INSERT INTO stock_levels AS sl (sku_id, location_id, warehouse_id, on_hand)
             VALUES (l.sku_id, l.to_location_id, l.to_warehouse_id, l.qty)
@@ -241,21 +327,27 @@ BEGIN
     SELECT array_agg(ROW(
                x.request::integer, (x.ord - 1)::integer, x.type, x.sku, x.warehouse, x.location,
                coalesce(x.to_warehouse, x.warehouse), x.to_location, x.qty, x.unit_cost, x.currency, x.supplier,
-               x.reference, x.reason, s.id, w.id, loc.id, tw.id, tloc.id, w.active, loc.active, tw.active, tloc.active
+               x.reference, x.reason, s.id, w.id, loc.id, tw.id, tloc.id, w.active, loc.active, tw.active, tloc.active,
+               x.return_reason, rr.id, x.condition, x.sale_channel, x.sale_day, x.refund, x.refund_currency,
+               loc.quarantine
            )::merch_movement_line ORDER BY x.request, x.ord)
       INTO v_lines
       FROM (SELECT r.request, e.ord, e.doc->>'type' AS type, e.doc->>'sku' AS sku, e.doc->>'warehouse' AS warehouse,
                    e.doc->>'location' AS location, e.doc->>'to_warehouse' AS to_warehouse,
                    e.doc->>'to_location' AS to_location, (e.doc->>'qty')::integer AS qty,
                    (e.doc->>'unit_cost')::numeric AS unit_cost, e.doc->>'currency' AS currency,
-                   e.doc->>'supplier' AS supplier, e.doc->>'reference' AS reference, e.doc->>'reason' AS reason
+                   e.doc->>'supplier' AS supplier, e.doc->>'reference' AS reference, e.doc->>'reason' AS reason,
+                   e.doc->>'return_reason' AS return_reason, e.doc->>'condition' AS condition,
+                   e.doc->'sale'->>'channel' AS sale_channel, (e.doc->'sale'->>'day')::date AS sale_day,
+                   (e.doc->'refund'->>'amount')::numeric AS refund, e.doc->'refund'->>'currency' AS refund_currency
               FROM jsonb_array_elements(p_lines) WITH ORDINALITY AS r(doc, request)
              CROSS JOIN LATERAL jsonb_array_elements(r.doc) WITH ORDINALITY AS e(doc, ord)) x
       LEFT JOIN skus s ON s.sku = x.sku
       LEFT JOIN warehouses w ON w.code = x.warehouse
       LEFT JOIN locations loc ON loc.warehouse_id = w.id AND loc.code = x.location
       LEFT JOIN warehouses tw ON tw.code = coalesce(x.to_warehouse, x.warehouse) AND x.to_location IS NOT NULL
-      LEFT JOIN locations tloc ON tloc.warehouse_id = tw.id AND tloc.code = x.to_location;
+      LEFT JOIN locations tloc ON tloc.warehouse_id = tw.id AND tloc.code = x.to_location
+      LEFT JOIN return_reasons rr ON rr.code = x.return_reason AND x.type = 'return';
 
     -- A batch whose one line touches one bin locks it as it updates it. Otherwise the missing stock rows
     -- of the batch are made, then every stock row is locked, in key order.
@@ -283,6 +375,12 @@ BEGIN
         PERFORM 1 FROM sku_costs c
          WHERE c.sku_id IN (SELECT u.sku_id FROM unnest(v_lines) u WHERE u.type = 'receive' AND u.unit_cost IS NOT NULL)
          ORDER BY c.sku_id
+           FOR UPDATE;
+        -- the sales facts that returns reverse, in the key order uploads lock them in
+        PERFORM 1 FROM sales_facts f
+         WHERE (f.day, f.sku_id, f.channel) IN (SELECT u.sale_day, u.sku_id, u.sale_channel FROM unnest(v_lines) u
+                                                 WHERE u.type = 'return' AND u.sale_day IS NOT NULL)
+         ORDER BY f.day, f.sku_id, f.channel
            FOR UPDATE;
     END IF;
 

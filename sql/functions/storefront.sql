@@ -47,8 +47,10 @@ LANGUAGE sql STABLE AS $$
              WHERE pr.sku_id = s.id AND pr.kind = 'sale' AND pr.currency = p_currency
                AND pr.valid_from <= p_at AND (pr.valid_to IS NULL OR pr.valid_to > p_at)),
            promo.price, promo.code, promo.labels, promo.ends_at,
-           -- (LIMIT 1: one index probe per SKU in any plan, never a hashed scan of every bin)
-           coalesce((SELECT true FROM stock_levels l WHERE l.sku_id = s.id AND l.on_hand > l.reserved LIMIT 1), false),
+           -- (LIMIT 1: one index probe per SKU in any plan, never a hashed scan of every bin; a quarantine bin
+           -- never counts)
+           coalesce((SELECT true FROM stock_levels l JOIN locations q ON q.id = l.location_id
+                      WHERE l.sku_id = s.id AND l.on_hand > l.reserved AND NOT q.quarantine LIMIT 1), false),
            least((SELECT min(pr.valid_from) FROM prices pr
                    WHERE pr.sku_id = s.id AND pr.kind = 'sale' AND pr.currency = p_currency AND pr.valid_from > p_at),
                  (SELECT min(pr.valid_to) FROM prices pr

@@ -1,6 +1,10 @@
 -- name: list_promotions :many
 -- Promotions in code order after a keyset cursor, optionally only those running (and active) at a moment.
 SELECT pr.code, pr.labels, pr.starts_at, pr.ends_at, pr.active, pr.version, pr.created_at, pr.updated_at,
+       CASE WHEN pr.spend_amount IS NOT NULL
+            THEN jsonb_build_object('amount', pr.spend_amount::text, 'currency', pr.spend_currency,
+                                    'channel', pr.spend_channel) END AS spend,
+       pr.baseline_days,
        (SELECT coalesce(jsonb_agg(jsonb_build_object('sku', s.sku, 'amount', pi.price::text,
                                                      'currency', pi.currency) ORDER BY s.sku), '[]')
           FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
@@ -14,6 +18,10 @@ SELECT pr.code, pr.labels, pr.starts_at, pr.ends_at, pr.active, pr.version, pr.c
 -- name: get_promotion :one
 -- One promotion by code, with its items in SKU order.
 SELECT pr.code, pr.labels, pr.starts_at, pr.ends_at, pr.active, pr.version, pr.created_at, pr.updated_at,
+       CASE WHEN pr.spend_amount IS NOT NULL
+            THEN jsonb_build_object('amount', pr.spend_amount::text, 'currency', pr.spend_currency,
+                                    'channel', pr.spend_channel) END AS spend,
+       pr.baseline_days,
        (SELECT coalesce(jsonb_agg(jsonb_build_object('sku', s.sku, 'amount', pi.price::text,
                                                      'currency', pi.currency) ORDER BY s.sku), '[]')
           FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
@@ -27,8 +35,10 @@ SELECT id, code, version FROM promotions WHERE code = $1::text FOR UPDATE;
 
 -- name: insert_promotion :one
 -- Create a promotion; no row back means the code is taken.
-INSERT INTO promotions (code, labels, starts_at, ends_at, active)
-VALUES ($1::text, $2::jsonb, $3::timestamptz, $4::timestamptz, $5::boolean)
+INSERT INTO promotions (code, labels, starts_at, ends_at, active, spend_amount, spend_currency, spend_channel,
+                        baseline_days)
+VALUES ($1::text, $2::jsonb, $3::timestamptz, $4::timestamptz, $5::boolean, $6::numeric, $7::text, $8::text,
+        $9::integer)
 ON CONFLICT (code) DO NOTHING
 RETURNING id;
 
@@ -36,6 +46,7 @@ RETURNING id;
 -- Replace a promotion's fields and bump its version.
 UPDATE promotions
    SET labels = $2::jsonb, starts_at = $3::timestamptz, ends_at = $4::timestamptz, active = $5::boolean,
+       spend_amount = $6::numeric, spend_currency = $7::text, spend_channel = $8::text, baseline_days = $9::integer,
        version = version + 1, updated_at = now()
  WHERE id = $1::bigint;
 

@@ -116,8 +116,9 @@ SELECT w.code AS warehouse, c.code AS category, k.cost_source, k.currency,
  LIMIT $4::integer;
 
 -- name: list_assortment :many
--- Per role (every role) and per series of the subtree: products, and over days $4..$5 qty, revenue, cost
--- (qty × cost price in force on the day, where there is one) and margin, with shares of the subtree totals.
+-- Per home category, per role (every role) and per series of the subtree: products, and over days $4..$5
+-- qty, revenue, cost (qty × cost price in force on the day, where there is one) and margin, with shares of
+-- the subtree totals.
 WITH scope AS (
     SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
 ), per_product AS (
@@ -142,6 +143,10 @@ WITH scope AS (
     UNION ALL
     SELECT 'series', b.series_id, se.code::text, b.products
       FROM by_series b LEFT JOIN series se ON se.id = b.series_id
+    UNION ALL
+    SELECT 'category', c.id, c.code::text, count(*)
+      FROM scope sp JOIN categories c ON c.id = sp.category_id
+     GROUP BY c.id, c.code
 ), sold AS (
     SELECT 'role' AS dimension, p.role_id AS gid, pp.currency, sum(pp.qty) AS qty, sum(pp.revenue) AS revenue,
            sum(pp.costed_revenue) AS costed_revenue, sum(pp.cost) AS cost
@@ -151,6 +156,11 @@ WITH scope AS (
     SELECT 'series', ps.series_id, pp.currency, sum(pp.qty), sum(pp.revenue), sum(pp.costed_revenue), sum(pp.cost)
       FROM per_product pp LEFT JOIN product_series ps ON ps.product_id = pp.product_id
      GROUP BY ps.series_id, pp.currency
+    UNION ALL
+    SELECT 'category', p.category_id, pp.currency, sum(pp.qty), sum(pp.revenue), sum(pp.costed_revenue),
+           sum(pp.cost)
+      FROM per_product pp JOIN products p ON p.id = pp.product_id
+     GROUP BY p.category_id, pp.currency
 ), totals AS (
     -- the subtree's totals count each product once, whatever its series
     SELECT currency, sum(revenue) AS revenue, sum(costed_revenue) - sum(cost) AS margin
@@ -165,7 +175,7 @@ SELECT k.dimension, k.grp AS "group", k.products::integer AS products, s.currenc
   FROM counted k
   LEFT JOIN sold s ON s.dimension = k.dimension AND s.gid IS NOT DISTINCT FROM k.gid
   LEFT JOIN totals t ON t.currency = s.currency
- ORDER BY k.dimension, k.grp NULLS LAST, s.currency NULLS LAST;
+ ORDER BY array_position(ARRAY['role', 'series', 'category'], k.dimension), k.grp NULLS LAST, s.currency NULLS LAST;
 
 -- name: list_abc :many
 -- SKUs ranked by revenue over days $4..$5 per currency, classed by the cumulative share before each one:
@@ -346,6 +356,135 @@ SELECT to_char(so.month, 'YYYY-MM') AS month, so.currency, sum(so.facts)::intege
  GROUP BY so.month, so.currency
  ORDER BY so.month, so.currency
  LIMIT $6::integer;
+
+-- name: list_returns :many
+-- Returns (售后) by $6 (sku, product, category — the home category —, supplier — the preferred one — or
+-- reason): units sold on days $4..$5 (gross, as the facts say) and units that came back on those days (UTC),
+-- resellable or not, the return rate in percent (returned / sold) and, per group other than reason, the reason
+-- most units came back for (ties by code). By reason, `sold` is every unit sold in scope.
+WITH scope AS (
+    SELECT s.id AS sku_id, s.sku::text AS sku, p.code::text AS product, c.code::text AS category,
+           sup.code::text AS supplier
+      FROM merch_report_products($1::ltree, $2::bigint, $3::bigint) sp
+      JOIN products p ON p.id = sp.id
+      JOIN skus s ON s.product_id = p.id
+      JOIN categories c ON c.id = p.category_id
+      LEFT JOIN product_suppliers ps ON ps.product_id = p.id AND ps.preferred
+      LEFT JOIN suppliers sup ON sup.id = ps.supplier_id
+), keyed AS (
+    SELECT sc.sku_id, CASE $6::text WHEN 'sku' THEN sc.sku WHEN 'product' THEN sc.product
+                                    WHEN 'category' THEN sc.category WHEN 'supplier' THEN sc.supplier END AS grp
+      FROM scope sc
+), sold AS (
+    SELECT k.grp, sum(f.qty) AS sold
+      FROM keyed k JOIN sales_facts f ON f.sku_id = k.sku_id
+     WHERE f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
+     GROUP BY k.grp
+), per_reason AS (
+    SELECT CASE WHEN $6::text = 'reason' THEN rr.code::text ELSE k.grp END AS grp, rr.code::text AS reason,
+           sum(r.qty) AS returned, sum(r.qty) FILTER (WHERE r.resellable) AS resellable
+      FROM keyed k
+      JOIN sales_returns r ON r.sku_id = k.sku_id
+      JOIN return_reasons rr ON rr.id = r.reason_id
+     WHERE r.returned_on >= coalesce($4::date, '-infinity'::date)
+       AND r.returned_on <= coalesce($5::date, 'infinity'::date)
+     GROUP BY 1, rr.code
+), grouped AS (
+    SELECT grp, 0 AS sold, sum(returned) AS returned, coalesce(sum(resellable), 0) AS resellable,
+           CASE WHEN $6::text <> 'reason' THEN (array_agg(reason ORDER BY returned DESC, reason))[1] END AS top_reason
+      FROM per_reason
+     GROUP BY grp
+    UNION ALL
+    SELECT grp, sold, 0, 0, NULL FROM sold WHERE $6::text <> 'reason'
+), totals AS (
+    SELECT grp, CASE WHEN $6::text = 'reason' THEN (SELECT coalesce(sum(sold), 0) FROM sold) ELSE sum(sold) END AS sold,
+           sum(returned) AS returned, sum(resellable) AS resellable, max(top_reason) AS top_reason
+      FROM grouped
+     GROUP BY grp
+)
+SELECT grp AS "group", sold::bigint AS sold, returned::bigint AS returned, resellable::bigint AS resellable,
+       (returned - resellable)::bigint AS not_resellable,
+       round(returned * 100.0 / nullif(sold, 0), 2) AS return_rate, top_reason
+  FROM totals
+ ORDER BY return_rate DESC NULLS LAST, returned DESC, grp NULLS LAST
+ LIMIT $7::integer;
+
+-- name: list_promotion_outcomes :many
+-- Promotions (one, $4, or those whose days meet $5..$6 and that list a product in scope) with, per promotion,
+-- one row per item (its SKU) and one for the other listed products of its items' home categories and series
+-- (`others`): units, revenue and cost of their sales during the promotion's days (UTC) and over its baseline
+-- window (the baseline days right before its first day, never before the first day of any sales data), net of
+-- returns, in the promotion's currency and on its spend channel (all channels without one). Costed: whether
+-- every such fact has a cost. `regular` is an item's sale price in force when the promotion starts.
+WITH promo AS (
+    SELECT pr.id, pr.code::text AS code, pr.starts_at, (pr.starts_at AT TIME ZONE 'UTC')::date AS first_day,
+           ((pr.ends_at - interval '1 microsecond') AT TIME ZONE 'UTC')::date AS last_day, pr.baseline_days,
+           pr.spend_amount, pr.spend_currency, pr.spend_channel,
+           coalesce(pr.spend_currency,
+                    (SELECT min(pi.currency) FROM promotion_items pi WHERE pi.promotion_id = pr.id)) AS currency
+      FROM promotions pr
+     WHERE ($4::text IS NULL OR pr.code = $4::text)
+       AND ($5::date IS NULL OR ((pr.ends_at - interval '1 microsecond') AT TIME ZONE 'UTC')::date >= $5::date)
+       AND ($6::date IS NULL OR (pr.starts_at AT TIME ZONE 'UTC')::date <= $6::date)
+       AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+            OR EXISTS (SELECT 1 FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
+                        WHERE pi.promotion_id = pr.id
+                          AND s.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint))))
+     ORDER BY pr.code
+     LIMIT $7::integer
+), win AS (
+    SELECT p.*, p.last_day - p.first_day + 1 AS days,
+           coalesce(p.baseline_days, p.last_day - p.first_day + 1) AS baseline_days_asked,
+           -- no earlier than the first day of any sales data (none at all: no baseline)
+           greatest(p.first_day - coalesce(p.baseline_days, p.last_day - p.first_day + 1),
+                    coalesce((SELECT min(f.day) FROM sales_facts f), p.first_day)) AS baseline_from
+      FROM promo p
+), members AS (
+    -- the items' SKUs, and the SKUs of the other listed products of their home categories and series
+    SELECT w.id AS promotion_id, 'item' AS level, s.sku::text AS sku, s.id AS sku_id, pi.price,
+           (SELECT pz.amount FROM prices pz
+             WHERE pz.sku_id = s.id AND pz.kind = 'sale' AND pz.currency = w.currency
+               AND pz.valid_from <= w.starts_at AND (pz.valid_to IS NULL OR pz.valid_to > w.starts_at)) AS regular
+      FROM win w JOIN promotion_items pi ON pi.promotion_id = w.id JOIN skus s ON s.id = pi.sku_id
+    UNION ALL
+    SELECT w.id, 'others', NULL, s.id, NULL, NULL
+      FROM win w
+      JOIN products o ON o.lifecycle = 'listed'
+       AND o.id NOT IN (SELECT ps.product_id FROM promotion_items pi JOIN skus ps ON ps.id = pi.sku_id
+                         WHERE pi.promotion_id = w.id)
+       AND (o.category_id IN (SELECT pp.category_id FROM promotion_items pi JOIN skus ps ON ps.id = pi.sku_id
+                                JOIN products pp ON pp.id = ps.product_id WHERE pi.promotion_id = w.id)
+            OR o.id IN (SELECT os.product_id FROM product_series os
+                         WHERE os.series_id IN (SELECT ser.series_id FROM promotion_items pi
+                                                  JOIN skus ps ON ps.id = pi.sku_id
+                                                  JOIN product_series ser ON ser.product_id = ps.product_id
+                                                 WHERE pi.promotion_id = w.id)))
+      JOIN skus s ON s.product_id = o.id
+), sold AS (
+    SELECT m.promotion_id, m.level, m.sku, min(m.price) AS price, min(m.regular) AS regular,
+           coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day >= w.first_day), 0) AS units,
+           coalesce(sum(f.revenue - f.refunded) FILTER (WHERE f.day >= w.first_day), 0) AS revenue,
+           coalesce(sum(merch_net(f.cost, f.qty, f.returned_qty)) FILTER (WHERE f.day >= w.first_day), 0) AS cost,
+           coalesce(bool_and(f.cost IS NOT NULL) FILTER (WHERE f.day >= w.first_day), true) AS costed,
+           coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day < w.first_day), 0) AS baseline_units,
+           coalesce(sum(f.revenue - f.refunded) FILTER (WHERE f.day < w.first_day), 0) AS baseline_revenue,
+           coalesce(sum(merch_net(f.cost, f.qty, f.returned_qty)) FILTER (WHERE f.day < w.first_day), 0)
+               AS baseline_cost,
+           coalesce(bool_and(f.cost IS NOT NULL) FILTER (WHERE f.day < w.first_day), true) AS baseline_costed
+      FROM members m
+      JOIN win w ON w.id = m.promotion_id
+      LEFT JOIN sales_facts f ON f.sku_id = m.sku_id AND f.currency = w.currency
+       AND f.day >= w.baseline_from AND f.day <= w.last_day
+       AND (w.spend_channel IS NULL OR f.channel = w.spend_channel)
+     GROUP BY m.promotion_id, m.level, m.sku
+)
+SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.days, w.baseline_days_asked,
+       greatest(w.first_day - w.baseline_from, 0) AS baseline_days_known,
+       w.spend_amount, w.spend_channel, so.level, so.sku, so.price, so.regular, so.units, so.revenue, so.cost,
+       so.costed, so.baseline_units, so.baseline_revenue, so.baseline_cost, so.baseline_costed
+  FROM win w
+  LEFT JOIN sold so ON so.promotion_id = w.id
+ ORDER BY w.code, so.level, so.sku NULLS LAST;
 
 -- name: update_report_settings :exec
 -- Settings for a report's transaction: a report is one large statement; it gets memory to hash and sort in

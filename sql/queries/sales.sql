@@ -20,6 +20,15 @@ SELECT s.sku, s.id
  WHERE s.sku = ANY ($1::text[])
  ORDER BY s.sku;
 
+-- name: list_returned_facts :many
+-- Of some facts (day, SKU id, channel), those that returns reversed: units back and refunded.
+SELECT f.day, f.sku_id, f.channel, f.returned_qty, f.refunded
+  FROM sales_facts f
+  JOIN unnest($1::date[], $2::bigint[], $3::text[]) AS t(day, sku_id, channel)
+    ON f.day = t.day AND f.sku_id = t.sku_id AND f.channel = t.channel
+ WHERE f.returned_qty > 0 OR f.refunded > 0
+ ORDER BY f.day, f.sku_id, f.channel;
+
 -- name: upsert_sales_facts :one
 -- Insert or replace facts costed at the prices of their day (their triggers move the monthly rollup and the
 -- per-SKU totals); answers how many were inserted and how many replaced.

@@ -198,7 +198,8 @@ SELECT p.id, p.code::text AS code, p.lifecycle, p.labels, p.selling_points, r.co
                     'available', coalesce((SELECT jsonb_agg(jsonb_build_object('warehouse', w.code, 'available', a.n)
                                                              ORDER BY w.code)
                                              FROM (SELECT l.warehouse_id, sum(l.on_hand - l.reserved) AS n
-                                                     FROM stock_levels l WHERE l.sku_id = x.sku_id
+                                                     FROM stock_levels l JOIN locations q ON q.id = l.location_id
+                                                    WHERE l.sku_id = x.sku_id AND NOT q.quarantine
                                                     GROUP BY l.warehouse_id) a
                                              JOIN warehouses w ON w.id = a.warehouse_id), '[]'))
                     ORDER BY x.sku)

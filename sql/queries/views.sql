@@ -39,7 +39,7 @@ ORDER BY 1;
 -- name: list_view_stock :many
 -- Where a product's SKUs lie (bins holding or reserving something), in pick order.
 SELECT s.sku, w.code AS warehouse, l.code AS location, l.zone, l.pick_sequence, sl.on_hand, sl.reserved,
-       sl.on_hand - sl.reserved AS available
+       CASE WHEN l.quarantine THEN 0 ELSE sl.on_hand - sl.reserved END AS available
   FROM stock_levels sl
   JOIN skus s ON s.id = sl.sku_id
   JOIN warehouses w ON w.id = sl.warehouse_id
@@ -62,7 +62,7 @@ SELECT
        FROM product_suppliers ps JOIN suppliers s ON s.id = ps.supplier_id
       WHERE ps.product_id = $1::bigint AND s.active) AS terms,
     (SELECT jsonb_build_object('units', sum(t.qty), 'units_last_30_days',
-                               (SELECT coalesce(sum(f.qty), 0) FROM sales_facts f JOIN skus k ON k.id = f.sku_id
+                               (SELECT coalesce(sum(f.qty - f.returned_qty), 0) FROM sales_facts f JOIN skus k ON k.id = f.sku_id
                                  WHERE k.product_id = $1::bigint AND f.day > $2::date - 30))
        FROM sales_sku_totals t JOIN skus k ON k.id = t.sku_id
       WHERE k.product_id = $1::bigint

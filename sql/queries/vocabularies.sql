@@ -1,4 +1,4 @@
--- Statements shared by the three vocabularies (series, roles, attribute_groups); `{table}` is one of
+-- Statements shared by the vocabularies (series, roles, attribute_groups, return_reasons); `{table}` is one of
 -- those constant table names, filled in at import time.
 
 -- name: list_terms :many
@@ -64,4 +64,14 @@ SELECT a.code
   FROM attributes a JOIN attribute_groups g ON g.id = a.group_id
  WHERE g.code = $1::text
  ORDER BY a.code
+ LIMIT $2::integer;
+
+-- name: list_return_reason_references :many
+-- SKUs of returns with a reason (a few), to name what blocks its deletion.
+SELECT DISTINCT s.sku::text AS code
+  FROM sales_returns r
+  JOIN return_reasons rr ON rr.id = r.reason_id
+  JOIN skus s ON s.id = r.sku_id
+ WHERE rr.code = $1::text
+ ORDER BY 1
  LIMIT $2::integer;

@@ -64,7 +64,7 @@ SELECT code
 
 -- name: list_locations :many
 -- A warehouse's locations in walk order (pick sequence, then code), filtered, after a keyset cursor.
-SELECT w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.version, l.created_at, l.updated_at
+SELECT w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.quarantine, l.version, l.created_at, l.updated_at
   FROM locations l
   JOIN warehouses w ON w.id = l.warehouse_id
  WHERE l.warehouse_id = $1::bigint
@@ -76,7 +76,7 @@ SELECT w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.version
 
 -- name: get_location :one
 -- One location by warehouse code and location code.
-SELECT w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.version, l.created_at, l.updated_at
+SELECT w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.quarantine, l.version, l.created_at, l.updated_at
   FROM locations l
   JOIN warehouses w ON w.id = l.warehouse_id
  WHERE w.code = $1::text AND l.code = $2::text;
@@ -84,7 +84,7 @@ SELECT w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.version
 -- name: lock_location :one
 -- One location by warehouse and location code, locked for a change of its fields (movements through it,
 -- which only key-share it, are not held up; the warehouse is not locked).
-SELECT l.id, w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.version, l.created_at, l.updated_at
+SELECT l.id, w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.quarantine, l.version, l.created_at, l.updated_at
   FROM locations l
   JOIN warehouses w ON w.id = l.warehouse_id
  WHERE w.code = $1::text AND l.code = $2::text
@@ -92,7 +92,7 @@ SELECT l.id, w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.v
 
 -- name: lock_location_for_delete :one
 -- One location by warehouse and location code, locked so that no movement can start to reference it.
-SELECT l.id, w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.version, l.created_at, l.updated_at
+SELECT l.id, w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.quarantine, l.version, l.created_at, l.updated_at
   FROM locations l
   JOIN warehouses w ON w.id = l.warehouse_id
  WHERE w.code = $1::text AND l.code = $2::text
@@ -101,23 +101,24 @@ SELECT l.id, w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.v
 -- name: insert_location :one
 -- Create a location in a warehouse; no row back means the code is taken in that warehouse.
 WITH created AS (
-    INSERT INTO locations (warehouse_id, code, zone, pick_sequence, active)
-    VALUES ($1::bigint, $2::text, $3::text, $4::integer, $5::boolean)
+    INSERT INTO locations (warehouse_id, code, zone, pick_sequence, active, quarantine)
+    VALUES ($1::bigint, $2::text, $3::text, $4::integer, $5::boolean, $6::boolean)
     ON CONFLICT (warehouse_id, code) DO NOTHING
-    RETURNING warehouse_id, code, zone, pick_sequence, active, version, created_at, updated_at
+    RETURNING warehouse_id, code, zone, pick_sequence, active, quarantine, version, created_at, updated_at
 )
-SELECT w.code AS warehouse, c.code, c.zone, c.pick_sequence, c.active, c.version, c.created_at, c.updated_at
+SELECT w.code AS warehouse, c.code, c.zone, c.pick_sequence, c.active, c.quarantine, c.version, c.created_at, c.updated_at
   FROM created c
   JOIN warehouses w ON w.id = c.warehouse_id;
 
 -- name: update_location :one
 -- Replace a location's fields and bump its version.
 UPDATE locations l
-   SET zone = $2::text, pick_sequence = $3::integer, active = $4::boolean, version = l.version + 1,
+   SET zone = $2::text, pick_sequence = $3::integer, active = $4::boolean, quarantine = $5::boolean,
+       version = l.version + 1,
        updated_at = now()
   FROM warehouses w
  WHERE l.id = $1::bigint AND w.id = l.warehouse_id
-RETURNING w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.version, l.created_at, l.updated_at;
+RETURNING w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.quarantine, l.version, l.created_at, l.updated_at;
 
 -- name: get_location_references :one
 -- What blocks a location's deletion: a few SKUs it holds stock of, and a few SKUs of ledger rows naming it.

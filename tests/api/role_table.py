@@ -78,8 +78,16 @@ GET    /v1/reports/assortment                                  admin purchasing 
 GET    /v1/reports/inventory-valuation                         admin purchasing finance
 GET    /v1/reports/margins                                     admin purchasing finance
 GET    /v1/reports/payables                                    admin purchasing finance
+GET    /v1/reports/promotion-roi                               admin purchasing marketing finance
 GET    /v1/reports/purchasing-scorecard                        admin purchasing finance
 GET    /v1/reports/receivables                                 admin purchasing finance
+GET    /v1/reports/returns                                     admin purchasing warehouse marketing service finance
+GET    /v1/return-reasons                                      readers
+POST   /v1/return-reasons                                      admin
+GET    /v1/return-reasons/{code:str}                           readers
+PUT    /v1/return-reasons/{code:str}                           admin
+PATCH  /v1/return-reasons/{code:str}                           admin
+DELETE /v1/return-reasons/{code:str}                           admin
 GET    /v1/roles                                               readers
 POST   /v1/roles                                               admin
 GET    /v1/roles/{code:str}                                    readers

@@ -33,6 +33,7 @@ PATHS = {
         "/v1/products/silk-square-classic",
     ),
     "/v1/promotions/{code}": ("/v1/promotions/double-twelve", None),
+    "/v1/return-reasons/{code}": ("/v1/return-reasons/changed_mind", None),
     "/v1/roles/{code}": ("/v1/roles/routine", None),
     "/v1/series/{code}": ("/v1/series/lavender-series", None),
     "/v1/skus/{sku}": ("/v1/skus/SSC-NAVY", None),

@@ -76,6 +76,7 @@ async def test_creating_a_location_answers_201_with_location_etag_and_the_bin(ap
         "zone": "A",
         "pick_sequence": 40,
         "active": True,
+        "quarantine": False,
         "version": 1,
     }
     got = await api.get(f"{BASE}/A-01-03-02")
@@ -93,6 +94,7 @@ async def test_zone_and_pick_sequence_default_to_none_and_zero(api: httpx.AsyncC
         "zone": None,
         "pick_sequence": 0,
         "active": True,
+        "quarantine": False,
         "version": 1,
     }
 
@@ -221,6 +223,7 @@ async def test_put_creates_then_replaces_and_a_no_op_put_keeps_the_version(api: 
         "zone": "A",
         "pick_sequence": 7,
         "active": True,
+        "quarantine": False,
         "version": 2,
     }
     audit = (await api.get("/v1/audit", params={"entity": "location", "code": "hz/A-01-01-01"})).json()["items"]
@@ -250,6 +253,7 @@ async def test_merge_patch_clears_the_zone_with_null_and_keeps_the_rest(api: htt
         "zone": None,
         "pick_sequence": 40,
         "active": True,
+        "quarantine": False,
         "version": 2,
     }
     same = await api.patch(f"{BASE}/A-01-03-02", json={"pick_sequence": 40})

@@ -458,6 +458,8 @@ DESTINATION = (18, "1600.00", "76.92", "1110.00", "490.00", "30.63", "70.00")  #
 IMAGE = (1, "200.00", "9.62", "90.00", "110.00", "55.00", "15.71")
 ROUTINE = (6, "280.00", "13.46", "180.00", "100.00", "35.71", "14.29")
 NO_SERIES = (7, "480.00", "23.08", "270.00", "210.00", "43.75", "30.00")
+# silk-square and silk-long: 24, 1880 (1880/2080 = 90.38 %), cost 1290, margin 590 (31.38 %, 590/700 = 84.29 %)
+SCARVES = (24, "1880.00", "90.38", "1290.00", "590.00", "31.38", "84.29")
 
 
 async def test_assortment_gives_shares_per_role_and_series_and_each_role_against_the_target_mix(
@@ -474,6 +476,7 @@ async def test_assortment_gives_shares_per_role_and_series_and_each_role_against
             "from": None,
             "to": None,
             "target": "destination:30,routine:50,image:10,promotion:10",
+            "category_target": None,
         },
         "columns": [
             "dimension",
@@ -497,6 +500,8 @@ async def test_assortment_gives_shares_per_role_and_series_and_each_role_against
             mix_row("role", "routine", 1, ROUTINE, ("50.00", "-36.54")),
             mix_row("series", "silk", 1, DESTINATION),
             mix_row("series", None, 2, NO_SERIES),
+            mix_row("category", "home", 1, IMAGE),
+            mix_row("category", "scarves", 2, SCARVES),
         ],
     }
 
@@ -514,7 +519,34 @@ async def test_assortment_of_a_subtree_takes_its_own_totals_and_a_period(
         mix_row("role", "routine", 1, (4, "200.00", "11.11", "120.00", "80.00", "40.00", "14.04")),
         mix_row("series", "silk", 1, (18, "1600.00", "88.89", "1110.00", "490.00", "30.63", "85.96")),
         mix_row("series", None, 1, (4, "200.00", "11.11", "120.00", "80.00", "40.00", "14.04")),
+        # both home in scarves: 1800 (cost 1230, margin 570: 31.67 %)
+        mix_row("category", "scarves", 2, (22, "1800.00", "100.00", "1230.00", "570.00", "31.67", "100.00")),
     ]
+
+
+async def test_assortment_answers_each_category_against_a_target_mix_with_the_gap(
+    api: httpx.AsyncClient, conn: asyncpg.Connection, as_role: Any
+) -> None:
+    await shop(conn)
+    body = await report(api, "assortment", category_target="scarves:80,home:20")
+    assert body["parameters"]["category_target"] == "scarves:80,home:20"
+    assert [i for i in body["items"] if i["dimension"] == "category"] == [
+        mix_row("category", "home", 1, IMAGE, ("20.00", "-10.38")),  # 9.62 − 20
+        mix_row("category", "scarves", 2, SCARVES, ("80.00", "10.38")),  # 90.38 − 80
+    ]
+    # roles keep their own target, or none
+    assert {i["target_share"] for i in body["items"] if i["dimension"] == "role"} == {None}
+    # marketing sees the shares and the gap, never cost or margin amounts
+    async with as_role("marketing") as client:
+        seen = (await client.get("/v1/reports/assortment", params={"category_target": "scarves:80,home:20"})).json()
+    assert [i for i in seen["items"] if i["dimension"] == "category"] == [
+        mix_row("category", "home", 1, IMAGE, ("20.00", "-10.38"), cost=False),
+        mix_row("category", "scarves", 2, SCARVES, ("80.00", "10.38"), cost=False),
+    ]
+    for target, code in (("scarves:80,oils:20", "unknown_code"), ("scarves:80,home:10", "invalid_total")):
+        r = await api.get("/v1/reports/assortment", params={"category_target": target})
+        assert r.status_code == 400
+        assert [(e["parameter"], e["code"]) for e in r.json()["errors"]] == [("category_target", code)]
 
 
 def abc_row(rank: int, sku: str, product: str, qty: int, figures: tuple[str, ...], cls: str) -> dict[str, Any]:

@@ -49,6 +49,7 @@ async def test_a_receipt_raises_on_hand_and_answers_the_level_after(
         "warehouse": "hz",
         "location": "A-01-01-01",
         "zone": "A",
+        "quarantine": False,
         "on_hand": 10,
         "reserved": 0,
         "available": 10,
