@@ -35,10 +35,17 @@ async def list_audit(
     since: Annotated[
         datetime | None, QueryParameter(name="since", required=False, description="RFC 3339 moment.")
     ] = None,
+    import_id: Annotated[
+        int | None,
+        QueryParameter(
+            name="import", required=False, ge=1, le=2**63 - 1, description="Only what this import (job id) wrote."
+        ),
+    ] = None,
     limit: LimitQ = 50,
     cursor: CursorQ = None,
 ) -> AuditPage:
-    """Who changed what and when, newest first, with each changed field's value before and after."""
+    """Who changed what and when, newest first, with each changed field's value before and after; a record
+    an import wrote names it (`import_id`)."""
     return await audit.list_entries(
-        conn, entity=entity, code=code, actor=actor, since=since, limit=limit, cursor=cursor
+        conn, entity=entity, code=code, actor=actor, since=since, import_id=import_id, limit=limit, cursor=cursor
     )

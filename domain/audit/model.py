@@ -27,6 +27,7 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     version: int | None
     changes: dict[str, Change]
     reason: str | None = None
+    import_id: int | None = None  # the import (its job) that wrote this record, if one did
 
 
 class AuditPage(msgspec.Struct, frozen=True, kw_only=True):

@@ -64,6 +64,7 @@ async def list_entries(
     code: str | None,
     actor: str | None,
     since: datetime | None,
+    import_id: int | None = None,
     limit: int,
     cursor: str | None,
 ) -> AuditPage:
@@ -75,6 +76,7 @@ async def list_entries(
         code=code,
         actor=actor,
         since=since,
+        import_id=import_id,
         before_id=after[0] if after else None,
         limit=limit + 1,
     )

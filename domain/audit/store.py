@@ -49,8 +49,9 @@ async def list_entries(
     code: str | None,
     actor: str | None,
     since: datetime | None,
+    import_id: int | None,
     before_id: int | None,
     limit: int,
 ) -> list[AuditEntry]:
-    rows = await conn.fetch(LIST_ENTRIES, entity, code, actor, since, before_id, limit)
+    rows = await conn.fetch(LIST_ENTRIES, entity, code, actor, since, before_id, limit, import_id)
     return [msgspec.convert(dict(r), AuditEntry) for r in rows]

@@ -1,4 +1,4 @@
-"""Background jobs (recomputing completeness): shapes, the progress rule and errors."""
+"""Background jobs (recomputing completeness, imports): shapes, the progress rule and errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,17 @@ import msgspec
 
 from domain.errors import NotFound
 
-JobState = Literal["queued", "running", "done", "failed"]
+JobState = Literal["receiving", "queued", "running", "done", "failed"]
+
+
+class JobRows(msgspec.Struct, frozen=True, kw_only=True):
+    """An import's rows: read from the upload, applied (created or changed), unchanged (identical to what is
+    stored), rejected (named in the report)."""
+
+    read: int
+    applied: int
+    unchanged: int
+    rejected: int
 
 
 class Job(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,6 +37,15 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    # imports only (null for other kinds): the mode, the phase (receiving, queued, applying, done, rejected,
+    # failed, interrupted), the rows, the rate in rows a second of the current phase, the seconds it still
+    # needs, and where the per-row report is
+    mode: str | None = None
+    phase: str | None = None
+    rows: JobRows | None = None
+    rate: float | None = None
+    eta_seconds: float | None = None
+    report: str | None = None
 
 
 class JobPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,6 +88,21 @@ class JobStats(msgspec.Struct, frozen=True, kw_only=True):
 
 def job_ref(job_id: int) -> JobRef:
     return JobRef(id=job_id, href=f"/v1/jobs/{job_id}")
+
+
+def rate_and_eta(
+    phase: str | None, done: int, total: int | None, since: datetime | None, now: datetime
+) -> tuple[float | None, float | None]:
+    """Rows a second since the phase began, and the seconds the rest needs at that rate (None when unknown:
+    an upload's size is not known before its end)."""
+    if since is None or phase not in ("receiving", "applying"):
+        return None, None
+    seconds = (now - since).total_seconds()
+    if seconds <= 0 or done == 0:
+        return None, None
+    rate = done / seconds
+    eta = None if total is None or phase == "receiving" else round(max(total - done, 0) / rate, 1)
+    return round(rate, 1), eta
 
 
 def progress(state: str, done: int, total: int | None) -> float | None:

@@ -1,5 +1,5 @@
 """Background jobs: recomputing completeness for every product a change affects, set-based, in chunks,
-with progress a client can poll (`GET /v1/jobs/{id}`).
+with progress a client can poll (`GET /v1/jobs/{id}`); and imports (domain/imports), run the same way.
 
 A job is a row; any API worker process may run it (claimed with SKIP LOCKED; a runner that stops
 sending heartbeats loses its job to another). Recomputing is idempotent, so a job taken over restarts
@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from domain.imports.model import IMPORT_PRODUCTS
 from domain.jobs import store
 from domain.jobs.model import ClaimedJob, Job, JobNotFound, JobPage, JobRef, JobStats, job_ref
 from domain.keys.model import Principal
@@ -110,6 +111,13 @@ async def run_pending(pool: Any, *, workers: int = 2, on_progress: Callable[[int
             job = await store.update_job_claimed(conn, STALE_AFTER_SECONDS)
         if job is None:
             return ran
+        if job.kind == IMPORT_PRODUCTS:
+            # (imported here: the imports area answers with jobs, so it imports this module)
+            from domain.imports.service import run_import
+
+            await run_import(pool, job.id)  # it records its own end, failed or done
+            ran += 1
+            continue
         try:
             await run_job(pool, job, workers=workers, on_progress=on_progress)
         except Exception as exc:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import asyncpg
 import msgspec
 
-from domain.jobs.model import ClaimedJob, Job, JobStats, RunningJob, progress
+from domain.jobs.model import ClaimedJob, Job, JobStats, RunningJob, progress, rate_and_eta
 from domain.sql import load
 
 Q = load("jobs")
@@ -27,7 +29,29 @@ LIST_RUNNING_JOBS = Q.list_running_jobs.sql
 
 
 def _job(row: asyncpg.Record) -> Job:
-    return msgspec.convert({**dict(row), "progress": progress(row["state"], row["done"], row["total"])}, Job)
+    found = dict(row)
+    extra: dict[str, object] = {}
+    if found["kind"] == "import-products":
+        receiving = found["phase"] == "receiving"
+        done = found["rows_read"] if receiving else found["done"]
+        since = found["started_at"] if receiving else found["applying_at"]
+        rate, eta = rate_and_eta(found["phase"], done, found["total"], since, datetime.now(UTC))
+        extra = {
+            "rows": {
+                "read": found["rows_read"],
+                "applied": found["rows_applied"],
+                "unchanged": found["rows_unchanged"],
+                "rejected": found["rows_rejected"],
+            },
+            "rate": rate,
+            "eta_seconds": eta,
+            "report": f"/v1/imports/{found['id']}/errors",
+        }
+    else:
+        found["mode"] = found["phase"] = None
+    for name in ("rows_read", "rows_applied", "rows_unchanged", "rows_rejected", "applying_at"):
+        del found[name]
+    return msgspec.convert({**found, **extra, "progress": progress(row["state"], row["done"], row["total"])}, Job)
 
 
 async def insert_job(

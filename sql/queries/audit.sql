@@ -11,10 +11,11 @@ SELECT $1::text, $2::text, $3::text, e.code, e.changes, $6::text
  ORDER BY e.n;
 
 -- name: list_entries :many
--- Audit records newest first, optionally filtered, after a keyset cursor (id).
-SELECT id, at, actor, action, entity, code, version, changes, reason
+-- Audit records newest first, optionally filtered (by an import: $7), after a keyset cursor (id).
+SELECT id, at, actor, action, entity, code, version, changes, reason, import_id
   FROM audit_log
- WHERE ($1::text IS NULL OR entity = $1)
+ WHERE ($7::bigint IS NULL OR import_id = $7)
+   AND ($1::text IS NULL OR entity = $1)
    AND ($2::text IS NULL OR code = $2)
    AND ($3::text IS NULL OR actor = $3)
    AND ($4::timestamptz IS NULL OR at >= $4)

@@ -16,13 +16,15 @@ SELECT id FROM inserted UNION ALL SELECT id FROM existing;
 -- name: get_job :one
 -- One job.
 SELECT id, kind, reason, scope_path::text AS scope, stages, state, total, done, error, requested_by,
-       created_at, started_at, finished_at
+       created_at, started_at, finished_at, mode, phase, rows_read, rows_applied, rows_unchanged, rows_rejected,
+       applying_at
   FROM jobs WHERE id = $1::bigint;
 
 -- name: list_jobs :many
 -- Jobs newest first, after a keyset cursor.
 SELECT id, kind, reason, scope_path::text AS scope, stages, state, total, done, error, requested_by,
-       created_at, started_at, finished_at
+       created_at, started_at, finished_at, mode, phase, rows_read, rows_applied, rows_unchanged, rows_rejected,
+       applying_at
   FROM jobs
  WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR state = $2)
  ORDER BY id DESC

@@ -1,0 +1,155 @@
+"""Bulk files: /v1/imports (upload a file of products: a job you can watch, and its per-row report) and
+/v1/exports (the same rows back, streamed)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.params import HeaderParameter, JSONBody, Parameter, QueryParameter
+from litestar.response import Stream
+
+from api import guard
+from api.auth import allow
+from api.http import Actor, Conn
+from domain.imports import exports
+from domain.imports import service as imports
+from domain.imports.model import MAX_IMPORT_BYTES, FileFormat, ImportMode, ImportType
+from domain.jobs.model import Job
+from domain.products.model import ProductCreate
+
+# Who may import a kind is who may write it through the API (PUT /v1/products); who may export it, who may
+# list it (confidential attribute values only for the roles that see them).
+IMPORTERS = allow("purchasing", "listing")
+EXPORTERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
+
+TypeQ = Annotated[ImportType, QueryParameter(name="type", description="What the file holds: `products`.")]
+FormatQ = Annotated[
+    FileFormat, QueryParameter(name="format", description="`jsonl` (one JSON object per line) or `csv`.")
+]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        description="Retry-safe: the same key and body answers the first import's job with no second import; "
+        "the same key with another body is a 422.",
+    ),
+]
+
+
+def _documented_row(data: JSONBody[ProductCreate]) -> None:
+    """Never called: it only gives the OpenAPI document a typed body — one row of the file (a JSONL line is
+    this object). The handler streams the raw body itself: a file is not one JSON document, nor held whole."""
+
+
+def accepted(job: Job, replayed: bool) -> Response[Job]:
+    """202 with the job, its Location, and whether it answers an earlier upload with the same key."""
+    headers = {"Location": f"/v1/jobs/{job.id}", "Idempotency-Replayed": "true" if replayed else "false"}
+    return Response(job, status_code=202, headers=headers)
+
+
+def attachment(body: Any, fmt: FileFormat, name: str) -> Stream:
+    return Stream(
+        body,
+        media_type=exports.MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+class ImportController(Controller):
+    path = "/v1/imports"
+    tags = ["Imports and exports"]
+
+    @post(
+        "",
+        operation_id="postImport",
+        summary="Import a file of products",
+        opt=IMPORTERS,
+        status_code=202,
+        request_max_body_size=MAX_IMPORT_BYTES,
+        dependencies={"upload_row": Provide(_documented_row, sync_to_thread=False)},
+    )
+    async def post_import(
+        self,
+        conn: Conn,
+        principal: Actor,
+        request: Request[Any, Any, Any],
+        type: TypeQ,  # (named as its query parameter: a refusal names it)
+        mode: Annotated[
+            ImportMode,
+            QueryParameter(
+                name="mode",
+                description="`all_or_nothing`: one rejected row and nothing is applied; `valid_rows`: the good "
+                "rows are applied, the others reported.",
+            ),
+        ] = "all_or_nothing",
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Job]:
+        """A file of products — JSON Lines (`Content-Type: application/x-ndjson`, one product per line, the
+        body of `POST /v1/products`) or CSV (`text/csv`, UTF-8 with or without a BOM; the column convention
+        is in the README: `code`, `category`, `role`, …, `labels[zh-CN]`, …, `attr:<attribute>`) — streamed,
+        never held whole. Every row is checked by the rules of the product API, with its error codes; products
+        are upserted by code, and a row identical to the stored product changes nothing.
+
+        Answers 202 with the job (`GET /v1/jobs/{id}`: phase, rows read / applied / unchanged / rejected,
+        progress, rate, ETA) once the upload is read; the job runner applies it. `report` is the per-row
+        report (`GET /v1/imports/{id}/errors`). A CSV that cannot be read as a whole (no header of known
+        columns, not UTF-8) is a 400 `invalid-upload`, and nothing is imported."""
+        job, replayed = await imports.start_import(
+            conn,
+            principal,
+            kind=type,
+            mode=mode,
+            media_type=request.content_type[0],
+            idempotency_key=idempotency_key,
+            body=request.stream(),
+            line_flaw=guard.body_flaw,
+        )
+        return accepted(job, replayed)
+
+    @get("/{job_id:int}/errors", operation_id="getImportErrors", summary="An import's per-row report", opt=IMPORTERS)
+    async def get_import_errors(
+        self,
+        conn: Conn,
+        state: State,
+        job_id: Annotated[int, Parameter(ge=1, le=2**63 - 1, description="The import's (its job's) id.")],
+        format: Annotated[
+            FileFormat, QueryParameter(name="format", description="`jsonl` (the default) or `csv`.")
+        ] = "jsonl",
+    ) -> Stream:
+        """Every error of every rejected row, in line order: `line` (of the file, from 1; a CSV record's first
+        line), `pointer` (into the row as a JSON object), `column` (CSV), `code` (the API's error code, or
+        `duplicate_code`, `ragged_row`, `malformed_json`, `row_too_large`, `invalid_encoding`) and `message`."""
+        return attachment(
+            await imports.open_report(conn, state.pool, job_id, format), format, f"import-{job_id}-errors"
+        )
+
+
+class ExportController(Controller):
+    path = "/v1/exports"
+    tags = ["Imports and exports"]
+
+    @get("", operation_id="getExport", summary="Export products as a file", opt=EXPORTERS)
+    async def get_export(
+        self,
+        conn: Conn,
+        principal: Actor,
+        state: State,
+        type: TypeQ,  # (named as its query parameter: a refusal names it)
+        category: Annotated[
+            str | None,
+            QueryParameter(
+                name="category",
+                required=False,
+                description="A category code: products whose home category or a placement is in its subtree.",
+            ),
+        ] = None,
+        format: FormatQ = "jsonl",
+    ) -> Stream:
+        """Products, in code order, as an import of the same type takes them — JSON Lines or CSV (UTF-8 with a
+        BOM, Excel's way) — streamed: export, edit, import back. Confidential attribute values only for the
+        roles that see them (finance, purchasing, admin)."""
+        return attachment(await exports.open_export(conn, state.pool, principal, type, category, format), format, type)

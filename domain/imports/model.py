@@ -1,0 +1,120 @@
+"""Bulk imports and exports: shapes, the per-row report, and the errors of an upload as a whole.
+
+An import row is exactly what one API product upsert takes (`ProductCreate`: the code and the writable
+fields); a row that breaks a rule is named in the report with the API's own error codes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from domain.errors import FieldError, InvalidRequest, NotFound
+
+ImportType = Literal["products"]
+ImportMode = Literal["all_or_nothing", "valid_rows"]
+FileFormat = Literal["jsonl", "csv"]
+
+IMPORT_PRODUCTS = "import-products"  # the job kind
+
+# A row (a JSONL line, a CSV record) longer than this is rejected unread: no row of a product comes near it.
+MAX_ROW_BYTES = 1 << 20
+# An upload may be this large (the body is streamed, never held: MERCH_MAX_BODY_BYTES is for JSON bodies).
+MAX_IMPORT_BYTES = 8 << 30
+
+MEDIA_TYPES: dict[str, FileFormat] = {
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/json-lines": "jsonl",
+    "application/x-jsonlines": "jsonl",
+    "text/csv": "csv",
+}
+
+
+class RowError(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of the per-row report: where (line; JSON pointer into the row; CSV column), what, a sentence."""
+
+    line: int
+    pointer: str | None
+    column: str | None
+    code: str
+    message: str
+
+
+class RowFault(msgspec.Struct, frozen=True, kw_only=True):
+    """One error of a row before its line is known to the report (a pointer and, for CSV, a column)."""
+
+    pointer: str | None
+    column: str | None
+    code: str
+    message: str
+
+
+def fault(error: FieldError, column: str | None = None) -> RowFault:
+    return RowFault(pointer=error.pointer, column=column, code=error.code, message=error.message)
+
+
+class ImportRun(msgspec.Struct, frozen=True, kw_only=True):
+    """An import job as its runner needs it."""
+
+    id: int
+    actor: str
+    mode: ImportMode
+    format: FileFormat
+    sees_confidential: bool
+
+
+class ImportCounts(msgspec.Struct, frozen=True, kw_only=True):
+    good: int
+    rejected: int
+    last_line: int
+
+
+class ExportColumns(msgspec.Struct, frozen=True, kw_only=True):
+    """The locales and attribute codes of the products an export covers (a CSV header's columns)."""
+
+    labels: list[str]
+    description: list[str]
+    selling_points: list[str]
+    attributes: list[str]
+
+
+# ----------------------------------------------------------------------------------------------- errors
+
+
+class UnsupportedImportFormat(InvalidRequest):
+    """An upload's Content-Type is neither JSON Lines (`application/x-ndjson`) nor CSV (`text/csv`)."""
+
+    code = "unsupported-import-format"
+
+    def __init__(self, media_type: str) -> None:
+        super().__init__(
+            f"An import body is JSON Lines (Content-Type: application/x-ndjson) or CSV (text/csv), "
+            f"not {media_type or 'untyped'}."
+        )
+
+
+class InvalidUpload(InvalidRequest):
+    """An upload cannot be read as a whole — a CSV without a header naming known columns, a CSV that is not
+    UTF-8, a CSV record over the row limit: nothing was imported, `errors` says where."""
+
+    code = "invalid-upload"
+
+    def __init__(self, detail: str, errors: list[FieldError]) -> None:
+        super().__init__(detail, errors=errors)
+
+
+class ImportNotFound(NotFound):
+    """No import has the id the request names."""
+
+    code = "import-not-found"
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"No import has the id {job_id}.")
+
+
+def upload_error(line: int, column: str | None, code: str, message: str) -> FieldError:
+    """An error of an upload as a whole: where (line, and column when there is one) in the pointer."""
+    where = f"/lines/{line}" + (f"/{column}" if column else "")
+    return FieldError(pointer=where, code=code, message=message)

@@ -1,0 +1,125 @@
+"""Checking an import row by the API's own rules: the same body type (`ProductCreate`, strictly, every
+invalid field named), the same plan (`plan_product`: codes resolved, attribute values checked against the
+home category's effective attribute set). The catalog's codes are read once per upload and each category's
+attribute set once, not once per row."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from domain.attributes.sets import effective_definitions
+from domain.attributes.values import AttributeDef
+from domain.errors import FieldError, ValidationFailed
+from domain.imports import store
+from domain.imports.formats import TooLarge
+from domain.imports.model import MAX_ROW_BYTES, RowFault, fault
+from domain.products.model import CategoryRef, ProductCreate, plan_product
+from domain.validation import collect
+
+# A whole-body check the API makes of every JSON body (NUL characters, nesting): None when the line passes.
+LineFlaw = Callable[[bytes], str | None]
+
+# A staged row: (line, code, ok, category_id, role_id, tree_ids, placement_ids, series_ids, doc); the job id
+# is put in front when it is copied.
+Staged = tuple[
+    int, str | None, bool, int | None, int | None, list[int] | None, list[int] | None, list[int] | None, str | None
+]
+
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+@dataclass(slots=True)
+class Catalog:
+    """The codes a row may name, read once per upload; each category's attribute set read when first needed."""
+
+    categories: dict[str, CategoryRef]
+    roles: dict[str, int]
+    series: dict[str, int]
+    attributes: dict[str, AttributeDef]
+    sets: dict[int, dict[str, AttributeDef]] = field(default_factory=dict)
+
+    @classmethod
+    async def load(cls, conn: asyncpg.Connection) -> Catalog:
+        return cls(
+            categories=await store.list_categories(conn),
+            roles=await store.list_roles(conn),
+            series=await store.list_series(conn),
+            attributes=await store.list_attributes(conn),
+        )
+
+    async def definitions(self, conn: asyncpg.Connection, category_id: int) -> dict[str, AttributeDef]:
+        found = self.sets.get(category_id)
+        if found is None:
+            found = self.sets[category_id] = await effective_definitions(conn, category_id)
+        return found
+
+
+def rejected(line: int, code: str | None) -> Staged:
+    return (line, code, False, None, None, None, None, None, None)
+
+
+async def check_body(
+    conn: asyncpg.Connection, catalog: Catalog, line: int, value: Any, fields: ProductCreate | None
+) -> tuple[Staged, list[FieldError]]:
+    """Check one row given as JSON builtins (and, when it converted at once, as the typed body)."""
+    if fields is None:
+        try:
+            fields = msgspec.convert(value, ProductCreate)
+        except msgspec.ValidationError:
+            errors = collect(value, ProductCreate) if isinstance(value, dict) else []
+            if not errors:
+                errors = [FieldError(pointer="", code="not_an_object", message="A row is one JSON object.")]
+            code = value.get("code") if isinstance(value, dict) else None
+            return rejected(line, code if isinstance(code, str) and _CODE.match(code) else None), errors
+    home = catalog.categories.get(fields.category)
+    defs = None if home is None else await catalog.definitions(conn, home.id)
+    try:
+        plan = plan_product(fields, catalog.categories, catalog.roles.get(fields.role), catalog.series, defs)
+    except ValidationFailed as exc:
+        return rejected(line, fields.code), exc.errors
+    doc = msgspec.json.encode(plan.values).decode()
+    staged: Staged = (
+        line,
+        fields.code,
+        True,
+        plan.category_id,
+        plan.role_id,
+        plan.tree_ids,
+        plan.placement_ids,
+        plan.series_ids,
+        doc,
+    )
+    return staged, []
+
+
+async def check_jsonl(
+    conn: asyncpg.Connection, catalog: Catalog, line: int, raw: bytes | TooLarge, flaw: LineFlaw
+) -> tuple[Staged, list[RowFault]]:
+    """Check one JSON Lines row."""
+    if isinstance(raw, TooLarge):
+        return rejected(line, None), [
+            RowFault(
+                pointer="", column=None, code="row_too_large", message=f"A row may be at most {MAX_ROW_BYTES} bytes."
+            )
+        ]
+    problem = flaw(raw)
+    if problem is not None:
+        code = "invalid_encoding" if "UTF-8" in problem else "malformed_json"
+        return rejected(line, None), [RowFault(pointer="", column=None, code=code, message=problem)]
+    try:
+        fields: ProductCreate | None = msgspec.json.decode(raw, type=ProductCreate)
+        value: Any = None
+    except msgspec.ValidationError:
+        fields, value = None, msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return rejected(line, None), [
+            RowFault(pointer="", column=None, code="malformed_json", message="This line is not valid JSON.")
+        ]
+    staged, errors = await check_body(conn, catalog, line, value, fields)
+    return staged, [fault(e) for e in errors]

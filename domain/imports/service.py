@@ -1,0 +1,252 @@
+"""Bulk imports of products: the upload (streamed, each row checked by the API's rules and COPied into a
+staging table a batch at a time), the run (the job runner applies the staged rows set-based in chunks), and
+the per-row report.
+
+Modes: `all_or_nothing` (the default) applies every chunk in one transaction, and nothing at all when any
+row was rejected; `valid_rows` applies the good rows, a chunk per transaction, and reports the others.
+A retried upload with the same Idempotency-Key and body is one import: the retry answers the first job.
+Audit records of the products an import writes carry its id (`GET /v1/audit?import=<id>`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+
+from domain.errors import IdempotencyKeyReused, InvalidIdempotencyKey
+from domain.imports import exports, formats, rows, store
+from domain.imports.formats import Header
+from domain.imports.model import (
+    MEDIA_TYPES,
+    FileFormat,
+    ImportMode,
+    ImportNotFound,
+    ImportRun,
+    ImportType,
+    InvalidUpload,
+    RowError,
+    RowFault,
+    UnsupportedImportFormat,
+)
+from domain.jobs.model import Job
+from domain.jobs.service import get_job
+from domain.keys.model import Principal
+
+log = logging.getLogger("merchflow.imports")
+
+BATCH = 2_000  # rows checked before they are COPied into the staging table
+CHUNK = 5_000  # lines applied per statement
+
+
+class _Hashing:
+    """The body's chunks, passed on while they are hashed (the Idempotency-Key compares bodies)."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], prefix: str) -> None:
+        self.chunks = chunks
+        self.hash = hashlib.sha256(prefix.encode())
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.chunks:
+            self.hash.update(chunk)
+            yield chunk
+
+
+class _Upload:
+    """Staged rows and errors of an upload, COPied a batch at a time, with the counts."""
+
+    def __init__(self, conn: asyncpg.Connection, job_id: int) -> None:
+        self.conn = conn
+        self.job_id = job_id
+        self.rows: list[tuple[Any, ...]] = []
+        self.errors: list[tuple[Any, ...]] = []
+        self.read = 0
+        self.rejected = 0
+
+    async def add(self, staged: rows.Staged, faults: list[RowFault]) -> None:
+        self.read += 1
+        self.rows.append((self.job_id, *staged))
+        if faults:
+            self.rejected += 1
+            line = staged[0]
+            self.errors += [
+                (self.job_id, line, i, f.pointer, f.column, f.code, f.message) for i, f in enumerate(faults)
+            ]
+        if len(self.rows) >= BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        await store.insert_staged(self.conn, self.rows, self.errors)
+        await store.update_import_received(self.conn, self.job_id, self.read, self.rejected)
+        self.rows, self.errors = [], []
+
+
+def format_of(media_type: str) -> FileFormat:
+    found = MEDIA_TYPES.get(media_type.lower())
+    if found is None:
+        raise UnsupportedImportFormat(media_type)
+    return found
+
+
+async def start_import(
+    conn: asyncpg.Connection,
+    actor: Principal,
+    *,
+    kind: ImportType,
+    mode: ImportMode,
+    media_type: str,
+    idempotency_key: str | None,
+    body: AsyncIterator[bytes],
+    line_flaw: rows.LineFlaw,
+) -> tuple[Job, bool]:
+    """Read an upload as it streams in, check every row and stage it; then queue the import for the runner.
+    Answers (the job, whether it is the replay of an earlier upload with the same Idempotency-Key)."""
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+        raise InvalidIdempotencyKey()
+    fmt = format_of(media_type)
+    job_id = await store.insert_import_job(conn, actor.name, mode, fmt, actor.sees_confidential)
+    hashed = _Hashing(body, f"{kind}\n{mode}\n{fmt}\n")
+    upload = _Upload(conn, job_id)
+    try:
+        catalog = await rows.Catalog.load(conn)
+        if fmt == "jsonl":
+            async for line, raw in formats.jsonl_lines(aiter(hashed)):
+                await upload.add(*await rows.check_jsonl(conn, catalog, line, raw, line_flaw))
+        else:
+            header: Header | None = None
+            async for line, cells in formats.csv_records(aiter(hashed)):
+                if header is None:
+                    header = formats.read_header(cells, catalog.attributes)
+                    continue
+                await upload.add(*await _check_csv(conn, catalog, header, line, cells))
+        await upload.flush()
+    except InvalidUpload:
+        await store.delete_import_job(conn, job_id)
+        raise
+    except BaseException as exc:  # the client went away, the body was too large, the task was cancelled
+        await _interrupted(conn, job_id, exc)
+        raise
+    fingerprint = hashed.hash.digest()
+    async with conn.transaction():
+        if idempotency_key is not None:
+            await store.lock_import_key(conn, actor.name, idempotency_key)
+            prior = await store.get_import_by_key(conn, actor.name, idempotency_key)
+            if prior is not None:
+                await store.delete_import_job(conn, job_id)
+                if prior[1] != fingerprint:
+                    raise IdempotencyKeyReused()
+                return await get_job(conn, prior[0]), True
+        await store.update_import_queued(conn, job_id, idempotency_key, fingerprint, upload.read, upload.rejected)
+    return await get_job(conn, job_id), False
+
+
+async def _interrupted(conn: asyncpg.Connection, job_id: int, exc: BaseException) -> None:
+    try:
+        if not conn.is_in_transaction():
+            await store.update_import_interrupted(
+                conn, job_id, f"The upload stopped before its end ({type(exc).__name__})."
+            )
+    except Exception:  # the connection itself may be what failed: the job stays `receiving` for housekeeping
+        log.warning("import %s: could not record the interrupted upload", job_id)
+
+
+async def _check_csv(
+    conn: asyncpg.Connection, catalog: rows.Catalog, header: Header, line: int, cells: list[str]
+) -> tuple[rows.Staged, list[RowFault]]:
+    """Check one CSV record: as many cells as the header has columns, then the row as an API body."""
+    if len(cells) != len(header.columns):
+        message = f"The record has {len(cells)} cells; the header has {len(header.columns)} columns."
+        return rows.rejected(line, None), [RowFault(pointer=None, column=None, code="ragged_row", message=message)]
+    if any("\x00" in c for c in cells):
+        message = "A cell holds a NUL character, which text cannot hold."
+        return rows.rejected(line, None), [
+            RowFault(pointer=None, column=None, code="invalid_characters", message=message)
+        ]
+    body, sources = header.row(cells)
+    staged, errors = await rows.check_body(conn, catalog, line, body, None)
+    return staged, [
+        RowFault(pointer=e.pointer, column=header.column_of(e.pointer, sources), code=e.code, message=e.message)
+        for e in errors
+    ]
+
+
+# ------------------------------------------------------------------------------------------------- run
+
+
+async def run_import(pool: Any, job_id: int) -> None:
+    """Run a queued import: reject duplicate codes, then apply the good rows in chunks (all in one transaction
+    for all_or_nothing, which applies nothing when any row was rejected). Staged rows are removed at the end;
+    the report stays. Re-running a run that stopped is safe: rows already applied are unchanged rows."""
+    async with pool.acquire() as conn:
+        run = await store.get_import(conn, job_id)
+        assert run is not None, f"job {job_id} is not an import"
+        try:
+            await _run(pool, conn, run)
+        except Exception as exc:
+            await store.update_import_finished(conn, job_id, "failed", "failed", f"{type(exc).__name__}: {exc}")
+            raise
+
+
+async def _run(pool: Any, conn: asyncpg.Connection, run: ImportRun) -> None:
+    await store.insert_duplicate_errors(conn, run.id, run.format)
+    counts = await store.count_import_rows(conn, run.id)
+    if run.mode == "all_or_nothing" and counts.rejected:
+        await store.update_import_phase(conn, run.id, "rejected", counts.good, counts.rejected)
+        error = f"{counts.rejected} row(s) rejected: nothing was applied (mode all_or_nothing); see the report."
+        await store.update_import_finished(conn, run.id, "failed", "rejected", error)
+        return
+    await store.update_import_phase(conn, run.id, "applying", counts.good, counts.rejected)
+    bounds = range(1, counts.last_line + 1, CHUNK)
+    if run.mode == "all_or_nothing":
+        # one transaction for every chunk; progress is told on another connection (this one's writes are
+        # invisible until it commits)
+        async with pool.acquire() as progress, conn.transaction():
+            for low in bounds:
+                applied, unchanged = await _chunk(conn, run, low)
+                await store.update_import_progress(progress, run.id, applied, unchanged)
+    else:
+        for low in bounds:
+            async with conn.transaction():
+                applied, unchanged = await _chunk(conn, run, low)
+            await store.update_import_progress(conn, run.id, applied, unchanged)
+    await store.update_import_finished(conn, run.id, "done", "done", None)
+
+
+async def _chunk(conn: asyncpg.Connection, run: ImportRun, low: int) -> tuple[int, int]:
+    created, updated, unchanged = await store.update_products_from_import(
+        conn, run.id, low, low + CHUNK, run.actor, run.sees_confidential
+    )
+    return created + updated, unchanged
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+REPORT_PAGE = 1_000
+
+
+async def check_import(conn: asyncpg.Connection, job_id: int) -> None:
+    """404 unless the job is an import."""
+    if not await store.is_import(conn, job_id):
+        raise ImportNotFound(job_id)
+
+
+async def report(pool: Any, job_id: int) -> AsyncIterator[RowError]:
+    """An import's per-row report in line order, a page at a time (a connection of its own while it streams)."""
+    after = (0, -1)
+    while True:
+        async with pool.acquire() as conn:
+            page = await store.list_import_errors(conn, job_id, after, REPORT_PAGE)
+        for _, error in page:
+            yield error
+        if len(page) < REPORT_PAGE:
+            return
+        after = (page[-1][1].line, page[-1][0])
+
+
+async def open_report(conn: asyncpg.Connection, pool: Any, job_id: int, fmt: FileFormat) -> AsyncIterator[bytes]:
+    """Check that the job is an import (else 404), then hand back its report's bytes to stream."""
+    await check_import(conn, job_id)
+    return exports.report_bytes(report(pool, job_id), fmt)

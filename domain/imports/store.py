@@ -1,0 +1,171 @@
+"""The only place that runs the imports' and exports' statements (sql/queries/imports.sql)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from domain.attributes.values import AttributeDef
+from domain.imports.model import ExportColumns, ImportCounts, ImportRun, RowError
+from domain.products.model import CategoryRef
+from domain.sql import load
+
+Q = load("imports")
+INSERT_IMPORT_JOB = Q.insert_import_job.sql
+UPDATE_IMPORT_RECEIVED = Q.update_import_received.sql
+LOCK_IMPORT_KEY = Q.lock_import_key.sql
+GET_IMPORT_BY_KEY = Q.get_import_by_key.sql
+UPDATE_IMPORT_QUEUED = Q.update_import_queued.sql
+UPDATE_IMPORT_INTERRUPTED = Q.update_import_interrupted.sql
+DELETE_IMPORT_JOB = Q.delete_import_job.sql
+GET_IMPORT = Q.get_import.sql
+IS_IMPORT = Q.is_import.sql
+INSERT_DUPLICATE_ERRORS = Q.insert_duplicate_errors.sql
+COUNT_IMPORT_ROWS = Q.count_import_rows.sql
+UPDATE_IMPORT_PHASE = Q.update_import_phase.sql
+UPDATE_PRODUCTS_FROM_IMPORT = Q.update_products_from_import.sql
+UPDATE_IMPORT_PROGRESS = Q.update_import_progress.sql
+UPDATE_IMPORT_FINISHED = Q.update_import_finished.sql
+LIST_IMPORT_ERRORS = Q.list_import_errors.sql
+LIST_CATEGORIES = Q.list_categories.sql
+LIST_ROLES = Q.list_roles.sql
+LIST_SERIES = Q.list_series.sql
+LIST_ATTRIBUTES = Q.list_attributes.sql
+GET_EXPORT_SCOPE = Q.get_export_scope.sql
+LIST_EXPORT_COLUMNS = Q.list_export_columns.sql
+LIST_EXPORT_PRODUCTS = Q.list_export_products.sql
+
+ROW_COLUMNS = [
+    "job_id",
+    "line",
+    "code",
+    "ok",
+    "category_id",
+    "role_id",
+    "tree_ids",
+    "placement_ids",
+    "series_ids",
+    "doc",
+]
+ERROR_COLUMNS = ["job_id", "line", "seq", "pointer", "column_name", "code", "message"]
+
+
+async def insert_import_job(conn: asyncpg.Connection, actor: str, mode: str, fmt: str, confidential: bool) -> int:
+    return int(await conn.fetchval(INSERT_IMPORT_JOB, actor, mode, fmt, confidential))
+
+
+async def insert_staged(conn: asyncpg.Connection, rows: list[tuple[Any, ...]], errors: list[tuple[Any, ...]]) -> None:
+    """COPY a batch of checked rows and their errors into the staging tables."""
+    if rows:
+        await conn.copy_records_to_table("import_rows", records=rows, columns=ROW_COLUMNS)
+    if errors:
+        await conn.copy_records_to_table("import_errors", records=errors, columns=ERROR_COLUMNS)
+
+
+async def update_import_received(conn: asyncpg.Connection, job_id: int, read: int, rejected: int) -> None:
+    await conn.execute(UPDATE_IMPORT_RECEIVED, job_id, read, rejected)
+
+
+async def lock_import_key(conn: asyncpg.Connection, actor: str, key: str) -> None:
+    await conn.execute(LOCK_IMPORT_KEY, actor, key)
+
+
+async def get_import_by_key(conn: asyncpg.Connection, actor: str, key: str) -> tuple[int, bytes] | None:
+    row = await conn.fetchrow(GET_IMPORT_BY_KEY, actor, key)
+    return None if row is None else (row["id"], bytes(row["request_hash"]))
+
+
+async def update_import_queued(
+    conn: asyncpg.Connection, job_id: int, key: str | None, fingerprint: bytes, read: int, rejected: int
+) -> None:
+    await conn.execute(UPDATE_IMPORT_QUEUED, job_id, key, fingerprint, read, rejected)
+
+
+async def update_import_interrupted(conn: asyncpg.Connection, job_id: int, error: str) -> None:
+    await conn.execute(UPDATE_IMPORT_INTERRUPTED, job_id, error)
+
+
+async def delete_import_job(conn: asyncpg.Connection, job_id: int) -> None:
+    await conn.execute(DELETE_IMPORT_JOB, job_id)
+
+
+async def get_import(conn: asyncpg.Connection, job_id: int) -> ImportRun | None:
+    row = await conn.fetchrow(GET_IMPORT, job_id)
+    return None if row is None else msgspec.convert(dict(row), ImportRun)
+
+
+async def is_import(conn: asyncpg.Connection, job_id: int) -> bool:
+    return bool(await conn.fetchval(IS_IMPORT, job_id))
+
+
+async def insert_duplicate_errors(conn: asyncpg.Connection, job_id: int, fmt: str) -> None:
+    await conn.execute(INSERT_DUPLICATE_ERRORS, job_id, fmt)
+
+
+async def count_import_rows(conn: asyncpg.Connection, job_id: int) -> ImportCounts:
+    return msgspec.convert(dict(await conn.fetchrow(COUNT_IMPORT_ROWS, job_id)), ImportCounts)
+
+
+async def update_import_phase(conn: asyncpg.Connection, job_id: int, phase: str, total: int, rejected: int) -> None:
+    await conn.execute(UPDATE_IMPORT_PHASE, job_id, phase, total, rejected)
+
+
+async def update_products_from_import(
+    conn: asyncpg.Connection, job_id: int, low: int, high: int, actor: str, confidential: bool
+) -> tuple[int, int, int]:
+    """Apply lines [low, high) of an import; answers (created, updated, unchanged)."""
+    row = await conn.fetchrow(UPDATE_PRODUCTS_FROM_IMPORT, job_id, low, high, actor, confidential)
+    return row["created"], row["updated"], row["unchanged"]
+
+
+async def update_import_progress(conn: asyncpg.Connection, job_id: int, applied: int, unchanged: int) -> None:
+    await conn.execute(UPDATE_IMPORT_PROGRESS, job_id, applied, unchanged)
+
+
+async def update_import_finished(
+    conn: asyncpg.Connection, job_id: int, state: str, phase: str, error: str | None
+) -> None:
+    await conn.execute(UPDATE_IMPORT_FINISHED, job_id, state, phase, error)
+
+
+async def list_import_errors(
+    conn: asyncpg.Connection, job_id: int, after: tuple[int, int], limit: int
+) -> list[tuple[int, RowError]]:
+    """A page of the report: (seq, error) in line order."""
+    rows = await conn.fetch(LIST_IMPORT_ERRORS, job_id, after[0], after[1], limit)
+    return [(r["seq"], msgspec.convert({k: r[k] for k in r.keys() if k != "seq"}, RowError)) for r in rows]
+
+
+async def list_categories(conn: asyncpg.Connection) -> dict[str, CategoryRef]:
+    return {r["code"]: msgspec.convert(dict(r), CategoryRef) for r in await conn.fetch(LIST_CATEGORIES)}
+
+
+async def list_roles(conn: asyncpg.Connection) -> dict[str, int]:
+    return {r["code"]: r["id"] for r in await conn.fetch(LIST_ROLES)}
+
+
+async def list_series(conn: asyncpg.Connection) -> dict[str, int]:
+    return {r["code"]: r["id"] for r in await conn.fetch(LIST_SERIES)}
+
+
+async def list_attributes(conn: asyncpg.Connection) -> dict[str, AttributeDef]:
+    return {r["code"]: msgspec.convert(dict(r), AttributeDef, strict=False) for r in await conn.fetch(LIST_ATTRIBUTES)}
+
+
+async def get_export_scope(conn: asyncpg.Connection, category: str) -> str | None:
+    path: str | None = await conn.fetchval(GET_EXPORT_SCOPE, category)
+    return path
+
+
+async def list_export_columns(conn: asyncpg.Connection, path: str | None, confidential: bool) -> ExportColumns:
+    return msgspec.convert(dict(await conn.fetchrow(LIST_EXPORT_COLUMNS, path, confidential)), ExportColumns)
+
+
+async def list_export_products(
+    conn: asyncpg.Connection, path: str | None, confidential: bool, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """A chunk of products as import rows (JSON builtins), in code order after `after`."""
+    rows = await conn.fetch(LIST_EXPORT_PRODUCTS, path, confidential, after, limit)
+    return [{**dict(r), "categories": list(r["categories"]), "series": list(r["series"])} for r in rows]

@@ -1,0 +1,120 @@
+-- Imports: applying a chunk of checked, staged product rows set-based (one call per chunk, never a statement
+-- per row). The rows were checked by the API's own rules when they were uploaded (domain/imports); here they
+-- are compared with what is stored, and only rows that change something are written — an identical row
+-- keeps the product's version and leaves no audit record. Derived data follows through the refresh point
+-- (the products' statement triggers), like any other write.
+
+-- A product's writable fields as the API answers them (codes; placements and series sorted by code): the
+-- shape a staged row's `doc` has, so that the two compare as jsonb.
+CREATE FUNCTION merch_product_doc(p_id bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'category', c.code,
+        'categories', to_jsonb(ARRAY(SELECT pc.code::text FROM product_placements pp
+                                       JOIN categories pc ON pc.id = pp.category_id
+                                      WHERE pp.product_id = p.id ORDER BY pc.code)),
+        'role', r.code,
+        'series', to_jsonb(ARRAY(SELECT s.code::text FROM product_series ps JOIN series s ON s.id = ps.series_id
+                                  WHERE ps.product_id = p.id ORDER BY s.code)),
+        'labels', p.labels, 'description', p.description, 'selling_points', p.selling_points,
+        'images', to_jsonb(p.images), 'quality_tags', to_jsonb(p.quality_tags), 'attributes', p.attributes)
+      FROM products p JOIN categories c ON c.id = p.category_id JOIN roles r ON r.id = p.role_id
+     WHERE p.id = p_id
+$$;
+
+-- Apply the staged rows of import p_job with lines in [p_from, p_to): create the new products, replace those
+-- that differ, skip identical ones; audit each product written (naming the import). An actor who cannot see
+-- confidential values (p_confidential false) keeps the stored ones, as a PUT does. Existing products are
+-- locked in id order first. Answers how many were created, updated and left unchanged.
+CREATE FUNCTION merch_import_products(
+    p_job bigint, p_from integer, p_to integer, p_actor text, p_confidential boolean,
+    OUT created integer, OUT updated integer, OUT unchanged integer
+) LANGUAGE plpgsql AS $$
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS merch_import_chunk (
+        line integer, code text, product_id bigint, is_new boolean, category_id bigint, role_id bigint,
+        tree_ids bigint[], placement_ids bigint[], series_ids bigint[], before jsonb, after jsonb
+    ) ON COMMIT DROP;
+    TRUNCATE merch_import_chunk;
+
+    PERFORM 1 FROM products p
+      WHERE p.code IN (SELECT r.code FROM import_rows r
+                        WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok)
+      ORDER BY p.id
+        FOR UPDATE OF p;
+
+    INSERT INTO merch_import_chunk (line, code, product_id, is_new, category_id, role_id, tree_ids, placement_ids,
+                                    series_ids, before, after)
+    SELECT r.line, r.code, p.id, p.id IS NULL, r.category_id, r.role_id, r.tree_ids, r.placement_ids, r.series_ids,
+           d.before,
+           CASE WHEN p.id IS NULL OR p_confidential THEN r.doc::jsonb
+                -- what the actor cannot see stays as stored; what it sends wins
+                ELSE jsonb_set(r.doc::jsonb, '{attributes}',
+                               (p.attributes - ARRAY(SELECT jsonb_object_keys(merch_visible_attributes(p.attributes, false))))
+                               || (r.doc::jsonb -> 'attributes')) END
+      FROM import_rows r
+      LEFT JOIN products p ON p.code = r.code
+      LEFT JOIN LATERAL (SELECT merch_product_doc(p.id) AS before) d ON p.id IS NOT NULL
+     WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok;
+
+    SELECT count(*) FILTER (WHERE NOT is_new AND before = after) INTO unchanged FROM merch_import_chunk;
+    DELETE FROM merch_import_chunk WHERE NOT is_new AND before = after;
+
+    WITH ins AS (
+        INSERT INTO products (code, category_id, role_id, labels, description, selling_points, images, quality_tags,
+                              attributes)
+        SELECT c.code, c.category_id, c.role_id, c.after -> 'labels', c.after -> 'description',
+               c.after -> 'selling_points', ARRAY(SELECT jsonb_array_elements_text(c.after -> 'images')),
+               ARRAY(SELECT jsonb_array_elements_text(c.after -> 'quality_tags')), c.after -> 'attributes'
+          FROM merch_import_chunk c
+         WHERE c.is_new
+         ORDER BY c.line
+        RETURNING id, code
+    )
+    UPDATE merch_import_chunk c SET product_id = ins.id FROM ins WHERE c.code = ins.code AND c.is_new;
+    GET DIAGNOSTICS created = ROW_COUNT;
+
+    UPDATE products p
+       SET category_id = c.category_id, role_id = c.role_id, labels = c.after -> 'labels',
+           description = c.after -> 'description', selling_points = c.after -> 'selling_points',
+           images = ARRAY(SELECT jsonb_array_elements_text(c.after -> 'images')),
+           quality_tags = ARRAY(SELECT jsonb_array_elements_text(c.after -> 'quality_tags')),
+           attributes = c.after -> 'attributes', version = p.version + 1, updated_at = now()
+      FROM merch_import_chunk c
+     WHERE p.id = c.product_id AND NOT c.is_new;
+    GET DIAGNOSTICS updated = ROW_COUNT;
+
+    DELETE FROM product_placements pp
+     USING merch_import_chunk c
+     WHERE pp.product_id = c.product_id AND NOT c.is_new
+       AND c.before -> 'categories' IS DISTINCT FROM c.after -> 'categories';
+    INSERT INTO product_placements (product_id, tree_id, category_id)
+    SELECT c.product_id, u.tree_id, u.category_id
+      FROM merch_import_chunk c, unnest(c.tree_ids, c.placement_ids) AS u(tree_id, category_id)
+     WHERE c.is_new OR c.before -> 'categories' IS DISTINCT FROM c.after -> 'categories';
+
+    DELETE FROM product_series ps
+     USING merch_import_chunk c
+     WHERE ps.product_id = c.product_id AND NOT c.is_new
+       AND c.before -> 'series' IS DISTINCT FROM c.after -> 'series';
+    INSERT INTO product_series (product_id, series_id)
+    SELECT c.product_id, u.series_id
+      FROM merch_import_chunk c, unnest(c.series_ids) AS u(series_id)
+     WHERE c.is_new OR c.before -> 'series' IS DISTINCT FROM c.after -> 'series';
+
+    -- One audit record per product written, as the API records it: a creation lists every field (with the
+    -- code and the lifecycle), an update the fields that changed.
+    INSERT INTO audit_log (actor, action, entity, code, version, changes, import_id)
+    SELECT p_actor, CASE WHEN c.is_new THEN 'create' ELSE 'update' END, 'product', c.code, p.version,
+           (SELECT coalesce(jsonb_object_agg(k.key, jsonb_build_object('before', b.doc -> k.key, 'after', a.doc -> k.key)),
+                            '{}')
+              FROM (SELECT c.before AS doc) b,
+                   (SELECT CASE WHEN c.is_new
+                                THEN c.after || jsonb_build_object('code', c.code, 'lifecycle', 'draft')
+                                ELSE c.after END AS doc) a,
+                   LATERAL (SELECT jsonb_object_keys(a.doc) AS key) k
+             WHERE b.doc -> k.key IS DISTINCT FROM a.doc -> k.key),
+           p_job
+      FROM merch_import_chunk c JOIN products p ON p.id = c.product_id
+     ORDER BY c.line;
+END
+$$;

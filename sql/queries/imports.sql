@@ -1,0 +1,164 @@
+-- name: insert_import_job :val
+-- Open an import job while its upload streams in (state receiving: no runner claims it yet).
+INSERT INTO jobs (kind, reason, requested_by, state, phase, mode, format, sees_confidential, started_at,
+                  heartbeat_at)
+VALUES ('import-products', 'import of products (' || $3::text || ', ' || $2::text || ')', $1::text, 'receiving',
+        'receiving', $2::text, $3::text, $4::boolean, clock_timestamp(), clock_timestamp())
+RETURNING id;
+
+-- name: update_import_received :exec
+-- Count the rows read so far and keep the upload's heartbeat fresh.
+UPDATE jobs SET rows_read = $2::integer, rows_rejected = $3::integer, heartbeat_at = clock_timestamp()
+ WHERE id = $1::bigint;
+
+-- name: lock_import_key :exec
+-- Serialise uploads that carry the same actor and Idempotency-Key (until the transaction ends).
+SELECT pg_advisory_xact_lock(hashtextextended('import:' || $1::text || ':' || $2::text, 0));
+
+-- name: get_import_by_key :one
+-- The import an earlier upload with this actor and Idempotency-Key started, with its body's hash.
+SELECT id, request_hash FROM jobs
+ WHERE requested_by = $1::text AND idempotency_key = $2::text AND kind = 'import-products';
+
+-- name: update_import_queued :exec
+-- The upload is complete: queue the import for the runner, remembering its Idempotency-Key and body hash.
+UPDATE jobs SET state = 'queued', phase = 'queued', idempotency_key = $2::text, request_hash = $3::bytea,
+                rows_read = $4::integer, rows_rejected = $5::integer, heartbeat_at = clock_timestamp()
+ WHERE id = $1::bigint;
+
+-- name: update_import_interrupted :exec
+-- An upload that stopped before its end (the client went away, the body was too large): failed, nothing staged.
+WITH gone AS (DELETE FROM import_rows WHERE job_id = $1::bigint)
+UPDATE jobs SET state = 'failed', phase = 'interrupted', error = $2::text, finished_at = clock_timestamp()
+ WHERE id = $1::bigint;
+
+-- name: delete_import_job :exec
+-- Forget an import that never was (an upload refused as a whole, a replayed retry): its rows go with it.
+DELETE FROM jobs WHERE id = $1::bigint;
+
+-- name: get_import :one
+-- An import job as its runner needs it.
+SELECT id, requested_by AS actor, mode, format, sees_confidential FROM jobs
+ WHERE id = $1::bigint AND kind = 'import-products';
+
+-- name: is_import :val
+-- Whether a job is an import (its error report exists).
+SELECT EXISTS (SELECT 1 FROM jobs WHERE id = $1::bigint AND kind = 'import-products');
+
+-- name: insert_duplicate_errors :exec
+-- Reject every row whose code an earlier line of the same upload has (the first stays).
+WITH dup AS (
+    SELECT line, code, min(line) OVER (PARTITION BY code) AS first
+      FROM import_rows WHERE job_id = $1::bigint AND code IS NOT NULL
+), bad AS (
+    SELECT line, code, first FROM dup WHERE line > first
+), reported AS (
+    INSERT INTO import_errors (job_id, line, seq, pointer, column_name, code, message)
+    SELECT $1::bigint, b.line, 1000, '/code', CASE WHEN $2::text = 'csv' THEN 'code' END, 'duplicate_code',
+           format('%s is on line %s already: a file names each product once.', b.code, b.first)
+      FROM bad b
+    ON CONFLICT DO NOTHING
+)
+UPDATE import_rows r SET ok = false FROM bad b WHERE r.job_id = $1::bigint AND r.line = b.line;
+
+-- name: count_import_rows :one
+-- How many staged rows of an import are good and how many lines were rejected, with the last line.
+SELECT count(*) FILTER (WHERE ok)::integer AS good,
+       (SELECT count(DISTINCT e.line) FROM import_errors e WHERE e.job_id = $1::bigint)::integer AS rejected,
+       coalesce(max(line), 0) AS last_line
+  FROM import_rows WHERE job_id = $1::bigint;
+
+-- name: update_import_phase :exec
+-- Enter a phase of an import's run (with the number of rows it will apply), resetting its counts.
+UPDATE jobs SET phase = $2::text, total = $3::integer, done = 0, rows_applied = 0, rows_unchanged = 0,
+                rows_rejected = $4::integer, applying_at = clock_timestamp(), heartbeat_at = clock_timestamp()
+ WHERE id = $1::bigint;
+
+-- name: update_products_from_import :one
+-- Apply one chunk of an import's staged rows (lines in [$2, $3)) set-based; answers created, updated, unchanged.
+SELECT created, updated, unchanged FROM merch_import_products($1::bigint, $2::integer, $3::integer, $4::text, $5::boolean);
+
+-- name: update_import_progress :exec
+-- Count rows applied and left unchanged by a chunk, and keep the heartbeat fresh.
+UPDATE jobs SET done = least(done + $2::integer + $3::integer, total), rows_applied = rows_applied + $2::integer,
+                rows_unchanged = rows_unchanged + $3::integer, heartbeat_at = clock_timestamp()
+ WHERE id = $1::bigint;
+
+-- name: update_import_finished :exec
+-- Finish an import: its state, phase and error; its staged rows are no longer needed (the report stays).
+WITH gone AS (DELETE FROM import_rows WHERE job_id = $1::bigint)
+UPDATE jobs SET state = $2::text, phase = $3::text, error = $4::text, finished_at = clock_timestamp(),
+                heartbeat_at = clock_timestamp()
+ WHERE id = $1::bigint;
+
+-- name: list_import_errors :many
+-- A page of an import's per-row report in line order, after a keyset (line, seq).
+SELECT line, seq, pointer, column_name AS "column", code, message
+  FROM import_errors
+ WHERE job_id = $1::bigint AND (line, seq) > ($2::integer, $3::integer)
+ ORDER BY line, seq
+ LIMIT $4::integer;
+
+-- name: list_categories :many
+-- Every category with its tree (an upload resolves the codes of its rows against them, in memory).
+SELECT c.code, c.id, c.tree_id, t.code AS tree
+  FROM categories c JOIN category_trees t ON t.id = c.tree_id
+ ORDER BY c.code;
+
+-- name: list_roles :many
+-- Every product role's id by code.
+SELECT code, id FROM roles ORDER BY code;
+
+-- name: list_series :many
+-- Every series' id by code.
+SELECT code, id FROM series ORDER BY code;
+
+-- name: list_attributes :many
+-- Every attribute's type and rules (a CSV's columns are read by the types of the attributes they name).
+SELECT a.code, a.type, a.visibility, a.validation,
+       ARRAY(SELECT o.code FROM attribute_options o WHERE o.attribute_id = a.id ORDER BY o.code) AS options
+  FROM attributes a
+ ORDER BY a.code;
+
+-- name: get_export_scope :val
+-- The ltree path of the category an export is limited to.
+SELECT path FROM categories WHERE code = $1::text;
+
+-- name: list_export_columns :one
+-- What a CSV export's header needs of the products in scope: the locales of their texts and the attribute
+-- codes they carry (those the viewer may see: confidential ones only with $2).
+WITH scoped AS (
+    SELECT p.labels, p.description, p.selling_points, merch_visible_attributes(p.attributes, $2::boolean) AS attributes
+      FROM products p JOIN categories c ON c.id = p.category_id
+     WHERE $1::ltree IS NULL
+        OR c.path <@ $1
+        OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
+                    WHERE pp.product_id = p.id AND pc.path <@ $1)
+)
+SELECT ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(labels) k ORDER BY k) AS labels,
+       ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(description) k ORDER BY k) AS description,
+       ARRAY(SELECT DISTINCT k FROM scoped, jsonb_array_elements(selling_points) sp, jsonb_object_keys(sp) k
+              ORDER BY k) AS selling_points,
+       ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(attributes) k ORDER BY k) AS attributes;
+
+-- name: list_export_products :many
+-- A keyset chunk of the products in scope (home category or a placement under $1), in code order after $3,
+-- as an import row takes them; confidential attribute values only with $2.
+SELECT p.code, c.code AS category,
+       ARRAY(SELECT pc.code FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
+              WHERE pp.product_id = p.id ORDER BY pc.code) AS categories,
+       r.code AS role,
+       ARRAY(SELECT s.code FROM product_series ps JOIN series s ON s.id = ps.series_id
+              WHERE ps.product_id = p.id ORDER BY s.code) AS series,
+       p.labels, p.description, p.selling_points, p.images, p.quality_tags,
+       merch_visible_attributes(p.attributes, $2::boolean) AS attributes
+  FROM products p
+  JOIN categories c ON c.id = p.category_id
+  JOIN roles r ON r.id = p.role_id
+ WHERE ($1::ltree IS NULL
+        OR c.path <@ $1
+        OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
+                    WHERE pp.product_id = p.id AND pc.path <@ $1))
+   AND ($3::text IS NULL OR p.code > $3)
+ ORDER BY p.code
+ LIMIT $4::integer;
