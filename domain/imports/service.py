@@ -130,17 +130,18 @@ async def start_import(
         await _interrupted(conn, job_id, exc)
         raise
     fingerprint = hashed.hash.digest()
+    prior = None
     async with conn.transaction():
         if idempotency_key is not None:
             await store.lock_import_key(conn, actor.name, idempotency_key)
             prior = await store.get_import_by_key(conn, actor.name, idempotency_key)
-            if prior is not None:
-                await store.delete_import_job(conn, job_id)
-                if prior[1] != fingerprint:
-                    raise IdempotencyKeyReused()
-                return await get_job(conn, prior[0]), True
-        await store.update_import_queued(conn, job_id, idempotency_key, fingerprint, upload.read, upload.rejected)
-    return await get_job(conn, job_id), False
+        if prior is None:
+            await store.update_import_queued(conn, job_id, idempotency_key, fingerprint, upload.read, upload.rejected)
+            return await get_job(conn, job_id), False
+    await store.delete_import_job(conn, job_id)  # a retry: the first upload's import is the one
+    if prior[1] != fingerprint:
+        raise IdempotencyKeyReused()
+    return await get_job(conn, prior[0]), True
 
 
 async def _interrupted(conn: asyncpg.Connection, job_id: int, exc: BaseException) -> None:

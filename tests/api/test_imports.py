@@ -323,3 +323,191 @@ async def test_an_unknown_type_mode_or_content_type_is_a_problem_and_starts_no_j
     assert answer.status_code == 400
     assert answer.json()["code"] == "unsupported-import-format"
     assert (await api.get("/v1/jobs")).json()["items"] == []
+
+
+CSV_FILE = (
+    "\ufeffcode,category,categories,role,series,labels[zh-CN],labels[en],description[en],"
+    "selling_points[zh-CN],selling_points[en],images,quality_tags,attr:material,attr:weight,attr:colour,"
+    "attr:width,attr:soft,attr:length[cm]\r\n"
+    'sq-1,scarves,web-gifts,destination,silk-series,真丝方巾,"Silk, square",Pure silk,"手工卷边\n",'
+    '"Hand-rolled hems\nGift boxed",https://img.example.com/a.jpg,new|famous,silk,35.50,red|navy,90,TRUE,90\r\n'
+    "sq-2,scarves,,routine,,,Plain,,,,,,,,,,,\r\n"
+)
+
+
+async def test_a_csv_from_excel_imports_by_its_column_convention(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await catalog(conn)
+    job = await imported(api, conn, CSV_FILE.encode(), headers=CSV)
+    assert (job["state"], job["rows"]) == ("done", {"read": 2, "applied": 2, "unchanged": 0, "rejected": 0})
+    sq1 = (await api.get("/v1/products/sq-1")).json()
+    assert sq1["labels"] == {"zh-CN": "真丝方巾", "en": "Silk, square"}
+    assert sq1["selling_points"] == [{"zh-CN": "手工卷边", "en": "Hand-rolled hems"}, {"en": "Gift boxed"}]
+    assert sq1["quality_tags"] == ["famous", "new"]
+    assert (sq1["categories"], sq1["series"]) == (["web-gifts"], ["silk-series"])
+    assert sq1["attributes"] == {
+        "material": "silk",
+        "weight": "35.50",
+        "colour": ["red", "navy"],
+        "width": 90,
+        "soft": True,
+        "length": {"value": "90", "unit": "cm"},
+    }
+    sq2 = (await api.get("/v1/products/sq-2")).json()
+    assert (sq2["labels"], sq2["attributes"], sq2["categories"], sq2["selling_points"]) == ({"en": "Plain"}, {}, [], [])
+
+
+async def test_csv_rows_are_named_by_line_and_column(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+    await catalog(conn)
+    body = (
+        "code,category,role,attr:width,attr:length,attr:soft\n"
+        "a-1,scarves,routine,wide,90 cm,true\n"
+        "a-2,scarves,routine,90\n"
+        "a-3,scarves,routine,500,9 lb,maybe\n"
+        'a-1,scarves,routine,,"90\ncm",\n'
+        "a-4,scarves,routine,,,\n"
+    )
+    job = await imported(api, conn, body.encode(), headers=CSV, mode="valid_rows")
+    assert job["rows"] == {"read": 5, "applied": 1, "unchanged": 0, "rejected": 4}
+    assert [(e["line"], e["column"], e["pointer"], e["code"]) for e in await report(api, job["id"], "csv")] == [
+        ("2", "attr:width", "/attributes/width", "wrong_type"),
+        ("3", "", "", "ragged_row"),
+        ("4", "attr:length", "/attributes/length/unit", "unknown_unit"),
+        ("4", "attr:soft", "/attributes/soft", "wrong_type"),
+        ("4", "attr:width", "/attributes/width", "out_of_range"),
+        ("5", "attr:length", "/attributes/length/value", "wrong_type"),
+        ("5", "code", "/code", "duplicate_code"),
+    ]
+    assert [p["code"] for p in (await api.get("/v1/products")).json()["items"]] == ["a-4"]
+
+
+async def test_a_csv_that_cannot_be_read_as_a_whole_is_a_400_and_imports_nothing(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await catalog(conn)
+    no_header = await upload(api, b"sq-1,scarves,routine\n", headers=CSV)
+    assert no_header.status_code == 400
+    problem = no_header.json()
+    assert problem["code"] == "invalid-upload"
+    assert [(e["pointer"], e["code"]) for e in problem["errors"]] == [
+        ("/lines/1/sq-1", "unknown_column"),
+        ("/lines/1/scarves", "unknown_column"),
+        ("/lines/1/routine", "unknown_column"),
+        ("/lines/1/code", "missing_column"),
+        ("/lines/1/category", "missing_column"),
+        ("/lines/1/role", "missing_column"),
+    ]
+    unknown = await upload(api, b"code,category,role,attr:nope,attr:width[kg],code\n", headers=CSV)
+    assert [(e["pointer"], e["code"]) for e in unknown.json()["errors"]] == [
+        ("/lines/1/attr:nope", "unknown_attribute"),
+        ("/lines/1/attr:width[kg]", "unit_not_applicable"),
+        ("/lines/1/code", "duplicate_column"),
+    ]
+    latin1 = "code,category,role,labels[en]\nsq-1,scarves,routine,Écharpe\n".encode("latin-1")
+    answer = await upload(api, latin1, headers=CSV)
+    assert (answer.status_code, answer.json()["code"]) == (400, "invalid-upload")
+    assert answer.json()["errors"][0]["code"] == "invalid_encoding"
+    unclosed = await upload(api, b'code,category,role\nsq-1,scarves,"routine\n', headers=CSV)
+    assert [e["code"] for e in unclosed.json()["errors"]] == ["unclosed_quote"]
+    assert (await api.get("/v1/jobs")).json()["items"] == []
+    assert (await api.get("/v1/products")).json()["items"] == []
+
+
+async def test_a_retried_upload_with_its_idempotency_key_is_one_import(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await catalog(conn)
+    body = jsonl(row("sq-1"), row("sq-2"))
+    first = await upload(api, body, headers={**JSONL, "Idempotency-Key": "feed-2026-11-30"})
+    again = await upload(api, body, headers={**JSONL, "Idempotency-Key": "feed-2026-11-30"})
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json()["id"] == first.json()["id"]
+    assert (first.headers["idempotency-replayed"], again.headers["idempotency-replayed"]) == ("false", "true")
+    other = await upload(api, jsonl(row("sq-3")), headers={**JSONL, "Idempotency-Key": "feed-2026-11-30"})
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency-key-reused")
+    other_mode = await upload(api, body, headers={**JSONL, "Idempotency-Key": "feed-2026-11-30"}, mode="valid_rows")
+    assert other_mode.status_code == 422
+    assert await run(conn) == 1
+    after_run = await upload(api, body, headers={**JSONL, "Idempotency-Key": "feed-2026-11-30"})
+    assert (after_run.json()["id"], after_run.json()["state"]) == (first.json()["id"], "done")
+    assert [j["id"] for j in (await api.get("/v1/jobs")).json()["items"]] == [first.json()["id"]]
+    audit = (await api.get("/v1/audit", params={"entity": "product"})).json()["items"]
+    assert len(audit) == 2
+    assert (await upload(api, body, headers={**JSONL, "Idempotency-Key": ""})).json()[
+        "code"
+    ] == "invalid-idempotency-key"
+
+
+async def test_export_then_import_round_trips_exactly_and_an_edit_is_one_update(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await catalog(conn)
+    await imported(api, conn, jsonl(row("sq-1"), row("sq-2", categories=[], series=[], selling_points=[]), row("sq-3")))
+    before = (await api.get("/v1/products")).json()["items"]
+    for fmt in ("jsonl", "csv"):
+        exported = await api.get("/v1/exports", params={"type": "products", "format": fmt})
+        assert exported.status_code == 200
+        assert exported.headers["content-disposition"] == f'attachment; filename="products.{fmt}"'
+        job = await imported(api, conn, exported.content, headers=JSONL if fmt == "jsonl" else CSV)
+        assert job["rows"] == {"read": 3, "applied": 0, "unchanged": 3, "rejected": 0}, fmt
+    assert (await api.get("/v1/products")).json()["items"] == before
+    lines = (await api.get("/v1/exports", params={"type": "products", "format": "jsonl"})).content.splitlines()
+    assert [msgspec.json.decode(line)["code"] for line in lines] == ["sq-1", "sq-2", "sq-3"]
+    assert msgspec.json.decode(lines[1]) == {
+        k: v for k, v in row("sq-2", categories=[], series=[], selling_points=[]).items()
+    } | {"quality_tags": ["famous", "new"]}
+    text = (await api.get("/v1/exports", params={"type": "products", "format": "csv"})).content.decode("utf-8-sig")
+    table = list(csv.reader(io.StringIO(text)))
+    assert table[0] == [
+        "code", "category", "categories", "role", "series", "labels[en]", "labels[zh-CN]", "description[en]",
+        "selling_points[en]", "selling_points[zh-CN]", "images", "quality_tags", "attr:colour", "attr:cost_note",
+        "attr:length", "attr:material", "attr:soft", "attr:weight", "attr:width",
+    ]  # fmt: skip
+    assert table[2][table[0].index("attr:length")] == "90 cm"
+    table[2][table[0].index("attr:width")] = "120"
+    out = io.StringIO()
+    csv.writer(out).writerows(table)
+    job = await imported(api, conn, out.getvalue().encode(), headers=CSV)
+    assert job["rows"] == {"read": 3, "applied": 1, "unchanged": 2, "rejected": 0}
+    sq2 = (await api.get("/v1/products/sq-2")).json()
+    assert (sq2["version"], sq2["attributes"]["width"]) == (2, 120)
+
+
+async def test_an_export_of_a_category_holds_its_subtree_and_an_unknown_one_is_a_400(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await catalog(conn)
+    await imported(api, conn, jsonl(row("sq-1"), row("fr-1", category="fragrance", categories=[], attributes={})))
+    scarves = await api.get("/v1/exports", params={"type": "products", "category": "accessories"})
+    assert [msgspec.json.decode(x)["code"] for x in scarves.content.splitlines()] == ["sq-1"]
+    placed = await api.get("/v1/exports", params={"type": "products", "category": "web-gifts"})
+    assert [msgspec.json.decode(x)["code"] for x in placed.content.splitlines()] == ["sq-1"]
+    unknown = await api.get("/v1/exports", params={"type": "products", "category": "nowhere"})
+    assert (unknown.status_code, unknown.json()["errors"][0]["parameter"]) == (400, "category")
+
+
+async def test_who_may_import_and_export_and_what_an_export_shows_them(as_role: Any, conn: asyncpg.Connection) -> None:
+    await catalog(conn)
+    async with as_role("admin") as admin, as_role("listing") as listing, as_role("warehouse") as warehouse:
+        await imported(admin, conn, jsonl(row("sq-1")))
+        for client in (warehouse, as_role("storefront"), as_role("finance")):
+            assert (await upload(client, jsonl(row("sq-2")))).status_code == 403
+        assert (await as_role("storefront").get("/v1/exports", params={"type": "products"})).status_code == 403
+        seen = msgspec.json.decode((await warehouse.get("/v1/exports", params={"type": "products"})).content)
+        assert "cost_note" not in seen["attributes"]
+        assert "material" in seen["attributes"]
+        header = (await listing.get("/v1/exports", params={"type": "products", "format": "csv"})).text
+        assert "cost_note" not in header
+        finance = msgspec.json.decode(
+            (await as_role("finance").get("/v1/exports", params={"type": "products"})).content
+        )
+        assert finance["attributes"]["cost_note"] == "secret"
+        # listing cannot see the confidential value, so its import keeps it, as its PUT would
+        edited = {**seen, "labels": {"en": "By listing"}}
+        job = await imported(listing, conn, jsonl(edited))
+        assert job["rows"]["applied"] == 1
+        stored = (await admin.get("/v1/products/sq-1")).json()
+        assert (stored["labels"], stored["attributes"]["cost_note"]) == ({"en": "By listing"}, "secret")
+        assert (await warehouse.get(f"/v1/imports/{job['id']}/errors")).status_code == 403
+        assert (await listing.get("/v1/imports/999999/errors")).json()["code"] == "import-not-found"

@@ -1,0 +1,111 @@
+"""Imports where commits and races are the point: retries of one upload at the same moment are one import;
+a connection killed in the middle of an all_or_nothing import leaves the catalog as it was; valid_rows commits
+chunk by chunk with derived data current when the job says done."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from domain.imports import service, store
+from domain.jobs.service import run_pending
+from tests import factories as f
+from tests.api.test_imports import JSONL, catalog, jsonl, row
+from tests.conftest import KEYS
+
+
+def client(app: Any) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {KEYS['admin']}"}
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers)
+
+
+async def test_retries_of_one_upload_at_the_same_moment_are_one_import(
+    fresh_app: Any, fresh_pool: asyncpg.Pool
+) -> None:
+    async with fresh_pool.acquire() as conn:
+        await catalog(conn)
+    body = jsonl(*(row(f"sq-{i}") for i in range(50)))
+    async with client(fresh_app) as api:
+        answers = await asyncio.gather(
+            *(
+                api.post(
+                    "/v1/imports",
+                    params={"type": "products"},
+                    content=body,
+                    headers={**JSONL, "Idempotency-Key": "nightly"},
+                )
+                for _ in range(4)
+            )
+        )
+        assert {a.status_code for a in answers} == {202}
+        assert len({a.json()["id"] for a in answers}) == 1
+        assert sorted(a.headers["idempotency-replayed"] for a in answers) == ["false", "true", "true", "true"]
+        assert await run_pending(fresh_pool) == 1
+        assert len((await api.get("/v1/jobs")).json()["items"]) == 1
+        assert len((await api.get("/v1/products", params={"limit": 500})).json()["items"]) == 50
+    async with fresh_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE entity = 'product'") == 50
+        assert await conn.fetchval("SELECT count(*) FROM import_rows") == 0
+
+
+async def test_a_connection_killed_in_the_middle_of_an_all_or_nothing_import_applies_nothing(
+    fresh_app: Any, fresh_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with fresh_pool.acquire() as conn:
+        await catalog(conn)
+    monkeypatch.setattr(service, "CHUNK", 10)
+    calls = 0
+    apply_chunk = store.update_products_from_import
+
+    async def killed_on_the_third_chunk(conn: asyncpg.Connection, *args: Any) -> tuple[int, int, int]:
+        nonlocal calls
+        calls += 1
+        if calls == 3:  # two chunks are written (uncommitted): the connection dies
+            async with fresh_pool.acquire() as other:
+                await other.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
+        return await apply_chunk(conn, *args)
+
+    monkeypatch.setattr(store, "update_products_from_import", killed_on_the_third_chunk)
+    async with client(fresh_app) as api:
+        answer = await api.post(
+            "/v1/imports",
+            params={"type": "products"},
+            content=jsonl(*(row(f"sq-{i:02}") for i in range(40))),
+            headers=JSONL,
+        )
+        job_id = answer.json()["id"]
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError)):
+            await run_pending(fresh_pool)
+        assert calls == 3
+        assert (await api.get("/v1/products")).json()["items"] == []
+        assert (await api.get("/v1/audit", params={"import": job_id})).json()["items"] == []
+        assert (await api.get(f"/v1/jobs/{job_id}")).json()[
+            "state"
+        ] == "running"  # taken over once its heartbeat is stale
+
+
+async def test_valid_rows_commits_chunk_by_chunk_and_derived_data_is_current_when_the_job_is_done(
+    fresh_app: Any, fresh_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with fresh_pool.acquire() as conn:
+        await catalog(conn)
+        await f.bind(conn, "fragrance", "material", ("listing",))
+    monkeypatch.setattr(service, "CHUNK", 7)
+    rows = [row(f"sq-{i:02}") for i in range(20)] + [row("fr-1", category="fragrance", categories=[], attributes={})]
+    async with client(fresh_app) as api:
+        answer = await api.post(
+            "/v1/imports", params={"type": "products", "mode": "valid_rows"}, content=jsonl(*rows), headers=JSONL
+        )
+        assert await run_pending(fresh_pool) == 1
+        job = (await api.get(f"/v1/jobs/{answer.json()['id']}")).json()
+        assert (job["state"], job["done"], job["total"], job["rows"]["applied"]) == ("done", 21, 21, 21)
+        completeness = (await api.get("/v1/products/fr-1/completeness")).json()
+        assert "recomputing" not in completeness
+        assert {"item": "material"} in completeness["stages"]["listing"]["missing"]
+        assert completeness["stages"]["listing"]["ratio"] < 1
+    async with fresh_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM product_completeness") == 21
