@@ -4,23 +4,6 @@
 -- keeps the product's version and leaves no audit record. Derived data follows through the refresh point
 -- (the products' statement triggers), like any other write.
 
--- A product's writable fields as the API answers them (codes; placements and series sorted by code): the
--- shape a staged row's `doc` has, so that the two compare as jsonb.
-CREATE FUNCTION merch_product_doc(p_id bigint) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
-        'category', c.code,
-        'categories', to_jsonb(ARRAY(SELECT pc.code::text FROM product_placements pp
-                                       JOIN categories pc ON pc.id = pp.category_id
-                                      WHERE pp.product_id = p.id ORDER BY pc.code)),
-        'role', r.code,
-        'series', to_jsonb(ARRAY(SELECT s.code::text FROM product_series ps JOIN series s ON s.id = ps.series_id
-                                  WHERE ps.product_id = p.id ORDER BY s.code)),
-        'labels', p.labels, 'description', p.description, 'selling_points', p.selling_points,
-        'images', to_jsonb(p.images), 'quality_tags', to_jsonb(p.quality_tags), 'attributes', p.attributes)
-      FROM products p JOIN categories c ON c.id = p.category_id JOIN roles r ON r.id = p.role_id
-     WHERE p.id = p_id
-$$;
-
 -- Apply the staged rows of import p_job with lines in [p_from, p_to): create the new products, replace those
 -- that differ, skip identical ones; audit each product written (naming the import). An actor who cannot see
 -- confidential values (p_confidential false) keeps the stored ones, as a PUT does. Existing products are
@@ -53,7 +36,24 @@ BEGIN
                                || (r.doc::jsonb -> 'attributes')) END
       FROM import_rows r
       LEFT JOIN products p ON p.code = r.code
-      LEFT JOIN LATERAL (SELECT merch_product_doc(p.id) AS before) d ON p.id IS NOT NULL
+      -- the stored product's writable fields as the API answers them (codes; placements and series sorted
+      -- by code): the shape of a staged row's `doc`, so that the two compare as jsonb
+      LEFT JOIN LATERAL (
+          SELECT jsonb_build_object(
+                     'category', c.code,
+                     'categories', to_jsonb(ARRAY(SELECT pc.code::text FROM product_placements pp
+                                                    JOIN categories pc ON pc.id = pp.category_id
+                                                   WHERE pp.product_id = p.id ORDER BY pc.code)),
+                     'role', ro.code,
+                     'series', to_jsonb(ARRAY(SELECT s.code::text FROM product_series ps
+                                                JOIN series s ON s.id = ps.series_id
+                                               WHERE ps.product_id = p.id ORDER BY s.code)),
+                     'labels', p.labels, 'description', p.description, 'selling_points', p.selling_points,
+                     'images', to_jsonb(p.images), 'quality_tags', to_jsonb(p.quality_tags),
+                     'attributes', p.attributes) AS before
+            FROM categories c, roles ro
+           WHERE c.id = p.category_id AND ro.id = p.role_id
+      ) d ON true
      WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok;
 
     SELECT count(*) FILTER (WHERE NOT is_new AND before = after) INTO unchanged FROM merch_import_chunk;
