@@ -2,7 +2,7 @@
 -- per row). The rows were checked by the API's own rules when they were uploaded (domain/imports); here they
 -- are compared with what is stored, and only rows that change something are written — an identical row
 -- keeps the product's version and leaves no audit record. Derived data follows through the refresh point
--- (the products' statement triggers), like any other write.
+-- (the products' statement triggers), like any other write, brought up to date chunk by chunk.
 
 -- Apply the staged rows of import p_job with lines in [p_from, p_to): create the new products, replace those
 -- that differ, skip identical ones; audit each product written (naming the import). An actor who cannot see
@@ -116,5 +116,10 @@ BEGIN
            p_job
       FROM merch_import_chunk c JOIN products p ON p.id = c.product_id
      ORDER BY c.line;
+
+    -- Derived data of this chunk's products now, through the refresh point (what is recorded after this runs
+    -- is refreshed at commit): an all_or_nothing import is one transaction, and a refresh of all its products
+    -- at once grows faster than their number (100,000 products: over 15 minutes at commit).
+    PERFORM merch_refresh_pending();
 END
 $$;

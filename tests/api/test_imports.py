@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -511,3 +512,10 @@ async def test_who_may_import_and_export_and_what_an_export_shows_them(as_role: 
         assert (stored["labels"], stored["attributes"]["cost_note"]) == ({"en": "By listing"}, "secret")
         assert (await warehouse.get(f"/v1/imports/{job['id']}/errors")).status_code == 403
         assert (await listing.get("/v1/imports/999999/errors")).json()["code"] == "import-not-found"
+
+
+def readme_csv() -> bytes:
+    """The CSV example of the README's "Import and export" section, as it stands there."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = text.index("```csv\n", text.index("## Import and export")) + len("```csv\n")
+    return text[start : text.index("```", start)].encode()

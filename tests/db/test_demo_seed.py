@@ -103,3 +103,30 @@ async def test_the_demo_seed_is_not_held_by_rate_limits_even_for_admin_keys(
     monkeypatch.setenv("MERCH_RATE_LIMIT_ROLES", "admin:1:5")
     monkeypatch.setenv("MERCH_RATE_LIMIT_BURST", "5")
     assert (await demo.seed(conn)).startswith("2 trees, 12 categories")
+
+
+async def test_the_readme_csv_example_imports_into_the_demo_catalog_as_it_stands(
+    conn: asyncpg.Connection, api: httpx.AsyncClient
+) -> None:
+    from domain.jobs.service import run_pending
+    from tests.api.test_imports import readme_csv
+    from tests.conftest import OneConnectionPool
+
+    await demo.seed(conn)
+    answer = await api.post(
+        "/v1/imports", params={"type": "products"}, content=readme_csv(), headers={"content-type": "text/csv"}
+    )
+    assert answer.status_code == 202, answer.text
+    await run_pending(OneConnectionPool(conn), workers=1)  # (the seed's recompute jobs, then the import)
+    job = (await api.get(f"/v1/jobs/{answer.json()['id']}")).json()
+    assert (job["state"], job["rows"]) == ("done", {"read": 2, "applied": 2, "unchanged": 0, "rejected": 0})
+    lotus = (await api.get("/v1/products/silk-square-lotus")).json()
+    assert lotus["selling_points"] == [{"en": "Hand-rolled hems"}, {"en": "Gift boxed"}]
+    assert lotus["attributes"] == {
+        "material": "mulberry-silk",
+        "color": "red",
+        "momme": 16,
+        "width": {"value": "90", "unit": "cm"},
+        "weight": {"value": "35", "unit": "g"},
+    }
+    assert (lotus["categories"], lotus["series"]) == (["web-gifts-for-her"], ["silk-scarf-series"])
