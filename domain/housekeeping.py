@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from domain.imports import service as imports
 from domain.sales import service as sales
 from domain.stock import service as stock
 from domain.storefront import feed
@@ -13,8 +14,9 @@ KEY_RETENTION_HOURS = 48
 
 
 async def forget_old_records(conn: asyncpg.Connection) -> None:
-    """Forget stock and sales idempotency keys older than their retention (the ledger itself stays), and change
-    feed events older than theirs."""
+    """Forget stock, sales and import idempotency keys older than their retention (the ledger itself stays),
+    change feed events older than theirs, and uploads abandoned mid-way."""
     await stock.forget_old_request_keys(conn, KEY_RETENTION_HOURS)
     await sales.forget_old_requests(conn, KEY_RETENTION_HOURS)
     await feed.forget_old_events(conn)
+    await imports.forget_old_uploads(conn, KEY_RETENTION_HOURS)

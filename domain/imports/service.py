@@ -174,6 +174,16 @@ async def _check_csv(
     ]
 
 
+ABANDONED_MINUTES = 10  # an upload's request sends a heartbeat every batch of rows
+
+
+async def forget_old_uploads(conn: asyncpg.Connection, key_hours: int) -> None:
+    """Housekeeping: fail uploads whose process went away mid-upload, and forget Idempotency-Keys older than
+    `key_hours` (the jobs and their reports stay)."""
+    await store.update_imports_abandoned(conn, ABANDONED_MINUTES)
+    await store.update_import_keys_expired(conn, key_hours)
+
+
 # ------------------------------------------------------------------------------------------------- run
 
 

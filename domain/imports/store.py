@@ -36,6 +36,8 @@ LIST_ATTRIBUTES = Q.list_attributes.sql
 GET_EXPORT_SCOPE = Q.get_export_scope.sql
 LIST_EXPORT_COLUMNS = Q.list_export_columns.sql
 LIST_EXPORT_PRODUCTS = Q.list_export_products.sql
+UPDATE_IMPORTS_ABANDONED = Q.update_imports_abandoned.sql
+UPDATE_IMPORT_KEYS_EXPIRED = Q.update_import_keys_expired.sql
 
 ROW_COLUMNS = [
     "job_id",
@@ -169,3 +171,11 @@ async def list_export_products(
     """A chunk of products as import rows (JSON builtins), in code order after `after`."""
     rows = await conn.fetch(LIST_EXPORT_PRODUCTS, path, confidential, after, limit)
     return [{**dict(r), "categories": list(r["categories"]), "series": list(r["series"])} for r in rows]
+
+
+async def update_imports_abandoned(conn: asyncpg.Connection, minutes: int) -> None:
+    await conn.execute(UPDATE_IMPORTS_ABANDONED, minutes)
+
+
+async def update_import_keys_expired(conn: asyncpg.Connection, hours: int) -> None:
+    await conn.execute(UPDATE_IMPORT_KEYS_EXPIRED, hours)

@@ -12,7 +12,51 @@ CREATE FUNCTION merch_import_products(
     p_job bigint, p_from integer, p_to integer, p_actor text, p_confidential boolean,
     OUT created integer, OUT updated integer, OUT unchanged integer
 ) LANGUAGE plpgsql AS $$
+DECLARE
+    v_line integer;
+    v_attribute text;
 BEGIN
+    -- The rows were checked by the API's rules when they were uploaded. What may have changed since in a way
+    -- that would leave a stored value the API refuses to create — an attribute gone from the home category's
+    -- set, an option removed, an attribute's type changed — is checked again here, under the share locks an
+    -- API write takes on the attributes it checks (a concurrent change waits for this chunk, or went first).
+    PERFORM 1 FROM attributes a
+      WHERE a.code IN (SELECT DISTINCT k FROM import_rows r, jsonb_object_keys(r.doc::jsonb -> 'attributes') k
+                        WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok)
+      ORDER BY a.id
+        FOR SHARE;
+    WITH vals AS (
+        SELECT r.line, r.category_id, v.key, v.value
+          FROM import_rows r, jsonb_each(r.doc::jsonb -> 'attributes') v
+         WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok
+    ), allowed AS (
+        SELECT DISTINCT c.id AS category_id, ca.attribute_id
+          FROM categories c
+          JOIN categories anc ON anc.path @> c.path
+          JOIN category_attributes ca ON ca.category_id = anc.id
+         WHERE c.id IN (SELECT DISTINCT category_id FROM vals)
+    )
+    SELECT v.line, v.key INTO v_line, v_attribute
+      FROM vals v
+      LEFT JOIN attributes a ON a.code = v.key
+      LEFT JOIN allowed al ON al.category_id = v.category_id AND al.attribute_id = a.id
+     WHERE al.attribute_id IS NULL
+        OR jsonb_typeof(v.value) <> CASE a.type WHEN 'integer' THEN 'number' WHEN 'boolean' THEN 'boolean'
+                                                WHEN 'multiselect' THEN 'array' WHEN 'measurement' THEN 'object'
+                                                ELSE 'string' END
+        OR (a.type = 'select'
+            AND NOT EXISTS (SELECT 1 FROM attribute_options o WHERE o.attribute_id = a.id AND o.code = v.value #>> '{}'))
+        OR (a.type = 'multiselect'
+            AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(v.value) e(code)
+                         WHERE NOT EXISTS (SELECT 1 FROM attribute_options o
+                                            WHERE o.attribute_id = a.id AND o.code = e.code)))
+     ORDER BY v.line, v.key
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'line %: attribute % changed since the file was checked (out of the attribute set, an option removed, its type changed); upload the file again',
+                        v_line, v_attribute USING ERRCODE = 'check_violation';
+    END IF;
+
     CREATE TEMP TABLE IF NOT EXISTS merch_import_chunk (
         line integer, code text, product_id bigint, is_new boolean, category_id bigint, role_id bigint,
         tree_ids bigint[], placement_ids bigint[], series_ids bigint[], before jsonb, after jsonb

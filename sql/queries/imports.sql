@@ -162,3 +162,21 @@ SELECT p.code, c.code AS category,
    AND ($3::text IS NULL OR p.code > $3)
  ORDER BY p.code
  LIMIT $4::integer;
+
+-- name: update_imports_abandoned :exec
+-- Fail the uploads still `receiving` whose request stopped sending heartbeats $1 minutes ago (their process
+-- died with them): their staged rows go.
+WITH abandoned AS (
+    UPDATE jobs SET state = 'failed', phase = 'interrupted', finished_at = clock_timestamp(),
+                    error = 'The upload stopped before its end (its server process went away).'
+     WHERE kind = 'import-products' AND state = 'receiving'
+       AND heartbeat_at < clock_timestamp() - make_interval(mins => $1::integer)
+    RETURNING id
+)
+DELETE FROM import_rows WHERE job_id IN (SELECT id FROM abandoned);
+
+-- name: update_import_keys_expired :exec
+-- Forget imports' Idempotency-Keys older than the retention (the jobs and their reports stay).
+UPDATE jobs SET idempotency_key = NULL, request_hash = NULL
+ WHERE kind = 'import-products' AND idempotency_key IS NOT NULL
+   AND created_at < now() - make_interval(hours => $1::integer);

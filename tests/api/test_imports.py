@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
+import pytest
 
 from domain.jobs.service import run_pending
 from tests import factories as f
@@ -519,3 +520,27 @@ def readme_csv() -> bytes:
     text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     start = text.index("```csv\n", text.index("## Import and export")) + len("```csv\n")
     return text[start : text.index("```", start)].encode()
+
+
+async def test_an_option_removed_or_an_attribute_unbound_after_the_upload_stops_the_import(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await catalog(conn)
+    for change in ("option", "binding"):
+        second = row("sq-2", attributes={"material": "cotton"}) if change == "option" else row("sq-2")
+        answer = await upload(api, jsonl(row("sq-1"), second))
+        assert answer.status_code == 202
+        # nothing carries the value yet, so the API lets it go: the import must notice before it writes it
+        if change == "option":
+            assert (await api.delete("/v1/attributes/material/options/cotton")).status_code == 204
+        else:
+            bound = [{"attribute": a} for a in ("weight", "cost_note")]
+            unbound = await api.put("/v1/categories/accessories/attributes", json={"attributes": bound})
+            assert unbound.status_code == 200
+        with pytest.raises(asyncpg.CheckViolationError):
+            await run(conn)
+        job = (await api.get(f"/v1/jobs/{answer.json()['id']}")).json()
+        assert (job["state"], job["phase"]) == ("failed", "failed")
+        line = 2 if change == "option" else 1
+        assert job["error"].startswith(f"CheckViolationError: line {line}: attribute material changed since the file")
+        assert (await api.get("/v1/products")).json()["items"] == []
