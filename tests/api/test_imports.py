@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -519,7 +520,12 @@ def readme_csv() -> bytes:
     """The CSV example of the README's "Import and export" section, as it stands there."""
     text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     start = text.index("```csv\n", text.index("## Import and export")) + len("```csv\n")
-    return text[start : text.index("```", start)].encode()
+    example = text[start : text.index("```", start)]
+    # the walkthrough below it writes the same file with printf, one argument a record
+    written = text[text.index("printf '%s\\n' ", start) : text.index(" > products.csv", start)]
+    records = re.findall(r"'([^']*)'", written.removeprefix("printf '%s\\n' "))
+    assert "".join(r + "\n" for r in records) == example
+    return example.encode()
 
 
 async def test_an_option_removed_or_an_attribute_unbound_after_the_upload_stops_the_import(
