@@ -146,10 +146,9 @@ async def start_import(
 
 async def _interrupted(conn: asyncpg.Connection, job_id: int, exc: BaseException) -> None:
     try:
-        if not conn.is_in_transaction():
-            await store.update_import_interrupted(
-                conn, job_id, f"The upload stopped before its end ({type(exc).__name__})."
-            )
+        await store.update_import_interrupted(
+            conn, job_id, f"The upload stopped before its end ({type(exc).__name__})."
+        )
     except Exception:  # the connection itself may be what failed: the job stays `receiving` for housekeeping
         log.warning("import %s: could not record the interrupted upload", job_id)
 

@@ -15,7 +15,7 @@ from domain.imports import service, store
 from domain.jobs.service import run_pending
 from tests import factories as f
 from tests.api.test_imports import JSONL, catalog, jsonl, row
-from tests.conftest import KEYS
+from tests.conftest import KEYS, OneConnectionPool
 
 
 def client(app: Any) -> httpx.AsyncClient:
@@ -109,3 +109,38 @@ async def test_valid_rows_commits_chunk_by_chunk_and_derived_data_is_current_whe
         assert completeness["stages"]["listing"]["ratio"] < 1
     async with fresh_pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM product_completeness") == 21
+
+
+async def test_an_upload_cut_off_mid_way_is_a_failed_job_with_nothing_staged(conn: asyncpg.Connection) -> None:
+    from api import guard
+    from domain.keys.model import Principal
+
+    await catalog(conn)
+
+    async def cut_off() -> Any:
+        yield jsonl(*(row(f"sq-{i}") for i in range(3)))
+        yield b'{"code": "sq-3", "categ'
+        raise ConnectionResetError("the client went away")
+
+    admin = Principal(name="feed", roles=frozenset({"admin"}))
+    with pytest.raises(ConnectionResetError):
+        await service.start_import(
+            conn,
+            admin,
+            kind="products",
+            mode="all_or_nothing",
+            media_type="application/x-ndjson",
+            idempotency_key="cut",
+            body=cut_off(),
+            line_flaw=guard.body_flaw,
+        )
+    job = await conn.fetchrow("SELECT state, phase, error, idempotency_key FROM jobs WHERE kind = 'import-products'")
+    assert tuple(job) == (
+        "failed",
+        "interrupted",
+        "The upload stopped before its end (ConnectionResetError).",
+        None,
+    )
+    assert await conn.fetchval("SELECT count(*) FROM import_rows") == 0
+    assert await run_pending(OneConnectionPool(conn), workers=1) == 0
+    assert await conn.fetchval("SELECT count(*) FROM products") == 0
