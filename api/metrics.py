@@ -39,7 +39,7 @@ log = logging.getLogger("merchflow.metrics")
 MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ  # (prometheus-client decides the same at its import)
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 POOL_STATES = ("open", "idle", "in_use", "waiting", "max")
-JOB_STATES = ("queued", "running", "done", "failed")
+JOB_STATES = ("receiving", "queued", "running", "done", "failed")  # (receiving: an import still uploading)
 TEXT = "text/plain; version=0.0.4"  # (the framework adds `; charset=utf-8`)
 SAMPLE_SECONDS = 1.0  # how often each worker refreshes its pool gauges in multiprocess mode
 
