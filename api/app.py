@@ -26,6 +26,7 @@ from api.fastlane import FastLane
 from api.http import DEPENDENCIES
 from api.limits import RateLimiter
 from api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem, keep_raw_body
+from api.replicas import TOKEN_HEADER, ReadRouter, Replica, check_replica_routes, replica_middleware
 from api.routes import (
     attributes,
     audit,
@@ -125,8 +126,11 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
-def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = None) -> Litestar:
-    """Build the app; with `pool` the caller owns the pool (tests), else the lifespan opens one."""
+def create_app(
+    settings: Settings | None = None, *, pool: asyncpg.Pool | None = None, reads: ReadRouter | None = None
+) -> Litestar:
+    """Build the app; with `pool` (and `reads`: the replicas' router) the caller owns the pools (tests), else the
+    lifespan opens them."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -140,6 +144,8 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
         own = await db.create_pool(dsn, settings)
         app.state.pool = db.FairPool(own, settings.db_pool_max)
         app.state.pool.watch(dsn)
+        app.state.reads = await read_router(app.state.pool, dsn, settings)
+        app.state.reads.start()
         app.state.movements = movement_writer(app.state.pool, settings)
         runner = JobRunner(own, workers=settings.job_workers, poll_seconds=1.0)
         runner.start()
@@ -151,6 +157,9 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
                 sampler.cancel()
             metrics.mark_worker_gone()
             await runner.stop()
+            await app.state.reads.stop()
+            for replica in app.state.reads.replicas:
+                replica.pool.pool.terminate()  # reads only: nothing to finish
             await app.state.movements.wait_idle()
             await app.state.pool.stop_watching()
             try:  # a connection a failed request never gave back must not hold the shutdown for ever
@@ -165,7 +174,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, docs_assets],
         dependencies=DEPENDENCIES,
-        middleware=[auth_middleware],
+        middleware=[replica_middleware, auth_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=before_request,
         openapi_config=openapi_config(),
@@ -177,10 +186,12 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
     )
     if pool is not None:
         app.state.pool = pool
+        app.state.reads = reads or ReadRouter(primary=pool)
         app.state.movements = movement_writer(pool, settings)
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     app.state.limiter = RateLimiter.from_settings(settings)
     check_declared_roles(app)
+    check_replica_routes(app)
     document_problems(app)
     params.install(app)
     return app
@@ -210,6 +221,7 @@ def cors_config(settings: Settings) -> CORSConfig | None:
             "Idempotency-Key",
             "Accept-Language",
             "X-Request-ID",
+            TOKEN_HEADER,
         ],
         expose_headers=[
             "ETag",
@@ -220,8 +232,24 @@ def cors_config(settings: Settings) -> CORSConfig | None:
             "X-Request-ID",
             "RateLimit",
             "RateLimit-Policy",
+            TOKEN_HEADER,
         ],
         max_age=600,
+    )
+
+
+async def read_router(primary: db.FairPool, primary_dsn: str, settings: Settings) -> ReadRouter:
+    """The router of replica reads over MERCH_READ_DATABASE_URLS (none: every read on the primary)."""
+    replicas = []
+    for i, url in enumerate(settings.read_database_url_list, start=1):
+        own = await db.create_pool(url, settings, replica=True)
+        replicas.append(Replica(name=f"replica-{i}", dsn=url, pool=db.FairPool(own, settings.db_pool_max)))
+    return ReadRouter(
+        primary=primary,
+        replicas=replicas,
+        primary_dsn=primary_dsn,
+        max_lag=settings.max_replica_lag_ms / 1000,
+        wait=settings.consistency_wait_ms / 1000,
     )
 
 
@@ -282,11 +310,17 @@ def document_problems(app: Litestar) -> None:
             handler.responses = existing
 
 
-def asgi_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = None, lanes: bool = True) -> Edge:
+def asgi_app(
+    settings: Settings | None = None,
+    *,
+    pool: asyncpg.Pool | None = None,
+    reads: ReadRouter | None = None,
+    lanes: bool = True,
+) -> Edge:
     """The app as served: the edge (api/edge.py) around the fast lane (api/fastlane.py) in front of the Litestar
     app (`lanes=False`: the edge around the Litestar app alone, for tests comparing the two)."""
     settings = settings or Settings()
-    framework = create_app(settings, pool=pool)
+    framework = create_app(settings, pool=pool, reads=reads)
     inner: Any = FastLane(framework, settings.max_body_bytes) if lanes else framework
     return Edge(inner, max_header_bytes=settings.max_header_bytes)
 

@@ -126,8 +126,9 @@ def _json_text(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
-async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
-    """The application's connection pool."""
+async def create_pool(dsn: str, settings: Settings, *, replica: bool = False) -> asyncpg.Pool:
+    """The application's connection pool (a replica's: requests only, and no connection opened before the first
+    request, so that a replica down at start-up is left out rather than keeping the API from starting)."""
     server_settings = {
         "application_name": "merchflow",
         "statement_timeout": str(settings.statement_timeout_ms),
@@ -135,10 +136,10 @@ async def create_pool(dsn: str, settings: Settings) -> asyncpg.Pool:
     }
     pool = await asyncpg.create_pool(
         dsn,
-        min_size=1,
+        min_size=0 if replica else 1,
         # the requests' connections (FairPool lets db_pool_max requests at the pool) and the job runner's (a
         # claim and its workers), which never wait behind requests nor make a request wait past the gate
-        max_size=settings.db_pool_max + settings.job_workers + 1,
+        max_size=settings.db_pool_max + (0 if replica else settings.job_workers + 1),
         # A connection keeps the plans of the PL/pgSQL functions and foreign-key checks it ran, made for the
         # table sizes of that moment: made while a table was small (a fresh database), they stay sequential
         # scans as it grows, until autovacuum's first ANALYZE of it invalidates them (up to a minute or so).
@@ -276,6 +277,16 @@ class FairPool:
                 place.set_result(None)
                 return
         self._free += 1
+
+    async def lost(self) -> None:
+        """A request saw its connection cut: mark the pool down now, as the watchdog would on its next probe
+        (it brings the pool back up when the database answers again)."""
+        if not self.down:
+            log.warning("a connection was cut: answering from elsewhere until the database answers")
+            self.up.clear()
+            for conn in list(self._in_use):
+                conn.terminate()
+            await self.pool.expire_connections()
 
     def watch(self, dsn: str) -> None:
         """Start the watchdog (once)."""

@@ -32,6 +32,7 @@ from api.auth import ROLES_KEY, principal_for
 from api.db import DatabaseUnavailable
 from api.edge import REQUEST_ID
 from api.limits import TooManyRequests
+from api.replicas import ON_REPLICA_KEY
 from domain.errors import DomainError
 from domain.keys.model import Principal
 from domain.products import service as products
@@ -54,6 +55,11 @@ class Call:
     principal: Principal
     state: Any
     param: str
+    on_replica: bool  # the route declares replica reads (api/replicas.py)
+
+    def acquire(self) -> Any:
+        """The request's connection, where its route reads."""
+        return self.state.reads.acquire(self.scope) if self.on_replica else self.state.pool.acquire()
 
     def header(self, name: bytes) -> str | None:
         for key, value in self.scope["headers"]:
@@ -83,12 +89,17 @@ async def post_movements(call: Call) -> Answer | None:
         result = await writer.post(call.principal, body, call.header(b"idempotency-key"))
     except DomainError:
         return None
-    return _json(201, msgspec.json.encode(result), [(b"idempotency-replayed", b"true")] if result.replayed else [])
+    headers = [(b"idempotency-replayed", b"true")] if result.replayed else []
+    if call.state.reads.replicas:  # read your writes (api/replicas.py)
+        token = await call.state.reads.token()
+        if token is not None:
+            headers.append((b"x-consistency-token", token.encode()))
+    return _json(201, msgspec.json.encode(result), headers)
 
 
 async def get_product(call: Call) -> Answer | None:
     """GET /v1/products/{code}: the product as the caller may see it, with its ETag; 304 for a current copy."""
-    async with call.state.pool.acquire() as conn:
+    async with call.acquire() as conn:
         try:
             product = await products.get_product(conn, call.param, call.principal)
         except DomainError:
@@ -102,7 +113,7 @@ async def get_product(call: Call) -> Answer | None:
 async def get_storefront_product(call: Call) -> Answer | None:
     """GET /v1/storefront/products/{code}: the stored page in the negotiated locale, as its bytes; 304 for a
     current copy. (`?locale=` has a query string: the route answers it.)"""
-    async with call.state.pool.acquire() as conn:
+    async with call.acquire() as conn:
         locales, _ = await storefront.config(conn)
         locale = storefront.negotiate(locales, None, call.header(b"accept-language"))
         try:
@@ -149,6 +160,7 @@ class FastLane:
         self.fixed = {(lane.method, lane.route): lane for lane in LANES if lane.prefix is None}
         self.prefixed = [(lane, lane.prefix) for lane in LANES if lane.prefix is not None]
         self.roles = {lane: _declared(app, lane.method, lane.route) for lane in LANES}
+        self.on_replica = {lane: bool(_handler(app, lane.method, lane.route).opt.get(ON_REPLICA_KEY)) for lane in LANES}
         self.templates = {lane: _template(app, lane.route) for lane in LANES}
         self.served = 0  # requests a lane answered itself
 
@@ -206,7 +218,10 @@ class FastLane:
             state.limiter.take(scope, principal)
             if not principal.has_any(self.roles[lane]):
                 return None
-            return await lane.handler(Call(scope=scope, body=body, principal=principal, state=state, param=param))
+            call = Call(
+                scope=scope, body=body, principal=principal, state=state, param=param, on_replica=self.on_replica[lane]
+            )
+            return await lane.handler(call)
         except (DatabaseUnavailable, TooManyRequests):
             return None  # the route answers: a 503 or 429 problem
         except Exception:
@@ -222,13 +237,17 @@ def _route(app: Litestar, path: str) -> Any:
     raise LookupError(f"no route {path} for a fast lane")
 
 
-def _declared(app: Litestar, method: str, path: str) -> frozenset[str]:
-    """The roles the framework's route for this lane declares (a lane never allows more)."""
+def _handler(app: Litestar, method: str, path: str) -> Any:
     for handler in getattr(_route(app, path), "route_handlers", []):
         if method in handler.http_methods:
-            roles: frozenset[str] = handler.opt[ROLES_KEY]
-            return roles
+            return handler
     raise LookupError(f"no route {method} {path} for a fast lane")
+
+
+def _declared(app: Litestar, method: str, path: str) -> frozenset[str]:
+    """The roles the framework's route for this lane declares (a lane never allows more)."""
+    roles: frozenset[str] = _handler(app, method, path).opt[ROLES_KEY]
+    return roles
 
 
 def _template(app: Litestar, path: str) -> str:

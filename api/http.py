@@ -7,12 +7,12 @@ from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from litestar import Request, Response
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_304_NOT_MODIFIED
 
 from api.auth import principal_of
+from api.replicas import ON_REPLICA_KEY
 from domain.keys.model import Principal
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 from domain.versioning import etag, matches_none, parse_if_match
@@ -46,8 +46,14 @@ CursorQ = Annotated[
 ]
 
 
-async def provide_conn(state: State) -> AsyncGenerator[asyncpg.Connection, None]:
-    async with state.pool.acquire() as conn:
+async def provide_conn(request: Request[Any, Any, Any]) -> AsyncGenerator[asyncpg.Connection, None]:
+    """The request's connection: on a replica for a route that declares replica reads (api/replicas.py), on
+    the primary for every other."""
+    state = request.app.state
+    source = (
+        state.reads.acquire(request.scope) if request.route_handler.opt.get(ON_REPLICA_KEY) else state.pool.acquire()
+    )
+    async with source as conn:
         yield conn
 
 

@@ -118,6 +118,9 @@ class Metrics:
             text = generate_latest(self.registry)
         jobs_registry = CollectorRegistry()
         jobs_registry.register(JobsCollector(job_stats))
+        reads = getattr(state, "reads", None)
+        if reads is not None and reads.replicas:  # the replicas as the worker answering the scrape sees them
+            jobs_registry.register(reads)
         return text + generate_latest(jobs_registry)
 
 

@@ -54,11 +54,24 @@ class Settings(BaseSettings):
         default="admin:0,storefront:1000:2000", max_length=1000, validation_alias=AliasChoices("MERCH_RATE_LIMIT_ROLES")
     )
     # On SIGTERM, requests in flight get this long to finish before they are cancelled.
-    shutdown_seconds: int = Field(
-        default=20, ge=0, le=3600, validation_alias=AliasChoices("MERCH_SHUTDOWN_SECONDS")
+    shutdown_seconds: int = Field(default=20, ge=0, le=3600, validation_alias=AliasChoices("MERCH_SHUTDOWN_SECONDS"))
+    # Streaming replicas that serve the storefront, service lookups, reports and the change feed, comma-separated
+    # PostgreSQL URLs; empty: every read on the primary.
+    read_database_urls: str = Field(default="", validation_alias=AliasChoices("MERCH_READ_DATABASE_URLS"))
+    # A replica further behind the primary than this is left out until it catches up.
+    max_replica_lag_ms: int = Field(
+        default=1000, ge=0, le=3_600_000, validation_alias=AliasChoices("MERCH_MAX_REPLICA_LAG_MS")
+    )
+    # How long a read with a consistency token waits for a replica to replay that far before the primary serves it.
+    consistency_wait_ms: int = Field(
+        default=200, ge=0, le=10_000, validation_alias=AliasChoices("MERCH_CONSISTENCY_WAIT_MS")
     )
     # Browser origins that may call the API (a shop front end's), comma-separated; empty: no CORS at all.
     cors_origins: str = Field(default="", max_length=4000, validation_alias=AliasChoices("MERCH_CORS_ORIGINS"))
+
+    @property
+    def read_database_url_list(self) -> list[str]:
+        return [u.strip() for u in self.read_database_urls.split(",") if u.strip()]
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -14,6 +14,7 @@ from litestar.params import HeaderParameter, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn
+from api.replicas import ON_REPLICA
 from domain.reports import costs, promotions, returns, sales, service
 from domain.reports.model import (
     AbcRow,
@@ -100,6 +101,7 @@ def render(report: Report[Any], accept: str | None) -> Response[Report[Any]]:
 class ReportController(Controller):
     path = "/v1/reports"
     tags = ["Reports"]
+    opt = ON_REPLICA  # reports read from a replica (api/replicas.py)
 
     @get(
         "/margins",

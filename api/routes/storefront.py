@@ -21,6 +21,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfNoneMatch
+from api.replicas import ON_REPLICA
 from domain.keys.model import ROLES
 from domain.storefront import feed, listing, search, service
 from domain.storefront.model import (
@@ -156,6 +157,7 @@ class StorefrontController(Controller):
     path = "/v1/storefront"
     tags = ["Storefront"]
     dependencies = SHOP_LOCALE
+    opt = ON_REPLICA
 
     @get(
         "/categories",
@@ -275,7 +277,7 @@ class StorefrontController(Controller):
     operation_id="lookupForService",
     summary="Customer service: what to tell a shopper about a product",
     tags=["Customer service"],
-    opt=SERVICE,
+    opt={**SERVICE, **ON_REPLICA},
     dependencies=SHOP_LOCALE,
 )
 async def service_lookup(
@@ -299,7 +301,7 @@ async def service_lookup(
     operation_id="listEvents",
     summary="The change feed",
     tags=["Change feed"],
-    opt={**ANYONE, "problems": {410}},
+    opt={**ANYONE, **ON_REPLICA, "problems": {410}},
 )
 async def list_events(
     conn: Conn,

@@ -12,7 +12,13 @@ async def test_healthz_and_readyz_answer_without_a_key(app: Any, conn: Any) -> N
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "database": "ok", "pending_migrations": [], "routines_current": True}
+    assert ready.json() == {
+        "status": "ok",
+        "database": "ok",
+        "pending_migrations": [],
+        "routines_current": True,
+        "replicas": [],  # none configured
+    }
 
 
 async def test_the_docs_page_and_its_assets_are_served_by_the_app(app: Any, conn: Any) -> None:
