@@ -10,6 +10,7 @@ import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 
 from api import db
 from api.app import asgi_app
-from api.replicas import POSITION, ReadRouter, Replica
+from api.replicas import POSITION, ReadRouter, Replica, parse_token
 from api.settings import Settings
 from api.standby import EmbeddedReplica
 from tests import storefront_catalog
@@ -83,6 +84,30 @@ class Cluster:
 
     async def replica_conn(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.standby.dsn(self.name))
+
+    async def replayed(self, token: str) -> None:
+        """Wait until the replica has replayed up to a consistency token."""
+        standby = await self.replica_conn()
+        try:
+            deadline = time.monotonic() + 10
+            while await standby.fetchval(POSITION) < parse_token(token):
+                assert time.monotonic() < deadline, "the replica did not replay the write within 10 s"
+                await asyncio.sleep(0.005)  # polling another process's replay, not synchronising code
+        finally:
+            await standby.close()
+
+    @asynccontextmanager
+    async def apply_delay(self, delay: str) -> AsyncIterator[None]:
+        """The replica applies each commit `delay` after it was made (recovery_min_apply_delay)."""
+        standby = await self.replica_conn()
+        try:
+            await standby.execute(f"ALTER SYSTEM SET recovery_min_apply_delay = '{delay}'")
+            await standby.execute("SELECT pg_reload_conf()")
+            yield
+        finally:
+            await standby.execute("ALTER SYSTEM RESET recovery_min_apply_delay")
+            await standby.execute("SELECT pg_reload_conf()")
+            await standby.close()
 
     async def settle(self, state: str, rounds: int = 100) -> None:
         """Wait for the monitor to judge the replica `state` (at most `rounds` rounds of 0.1 s)."""

@@ -19,7 +19,7 @@ SOURCES = sorted([*(ROOT / "api").rglob("*.py"), *(ROOT / "domain").rglob("*.py"
 NOT_STORES = {
     "api/migrate.py": "the schema runner applies sql/ itself",
     "api/db.py": "connection set-up: type codecs, and rolling back a transaction an interrupted request left open",
-    "api/replicas.py": "replication positions (the WAL a server has replayed or flushed): the monitor's and the router's",
+    "api/replicas.py": "replication positions: the WAL a server has replayed or flushed, for the monitor and router",
 }
 CONNECTION_CALLS = {"fetch", "fetchrow", "fetchval", "execute", "executemany", "copy_records_to_table", "cursor"}
 SQL_TEXT = re.compile(r"\b(SELECT\b.+\bFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b", re.I | re.S)
