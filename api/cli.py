@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from api import db, logs, migrate
+from api import db, logs, migrate, standby
 from api.settings import Settings
 from domain.errors import DomainError
 from domain.keys import service as keys
@@ -83,16 +83,33 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     # Keep the embedded server handle for the life of this process: workers join the same server.
     _dsn, server = asyncio.run(db.prepare_database(settings))
+    if args.replicas and server is None:
+        print(
+            "merch: --replicas starts replicas of the embedded server (DATABASE_URL unset); with your own "
+            "PostgreSQL, list its replicas in MERCH_READ_DATABASE_URLS",
+            file=sys.stderr,
+        )
+        return 2
     key = _run(settings, prepare)
+    replicas = standby.embedded_replicas(server, settings.data_dir, args.replicas) if args.replicas else []
+    if replicas:
+        # the workers read it from the environment, as they read every setting
+        os.environ["MERCH_READ_DATABASE_URLS"] = ",".join(r.dsn(db.DATABASE_NAME) for r in replicas)
     base = f"http://{host}:{port}"
     print(f"merchflow serving on {base}  (API docs: {base}/schema/swagger)", flush=True)
     print(f"database: {'embedded PostgreSQL in ' + str(settings.data_dir) if server else 'DATABASE_URL'}", flush=True)
+    for replica in replicas:
+        print(f"replica: streaming from the embedded server, data in {replica.pgdata}", flush=True)
     if key:
         print(f"demo admin key: {key}", flush=True)
         print(f"try: curl -H 'Authorization: Bearer {key}' {base}/v1/category-trees", flush=True)
     os.environ["MERCH_HOST"], os.environ["MERCH_PORT"], os.environ["MERCH_WORKERS"] = host, str(port), str(workers)
-    with _metrics_directory(workers):
-        started = _serve(settings, host, port, workers)
+    try:
+        with _metrics_directory(workers):
+            started = _serve(settings, host, port, workers)
+    finally:
+        for replica in replicas:  # stopped with the server (their data stays: the next start resumes them)
+            replica.stop()
     del server
     return 0 if started else 3
 
@@ -245,6 +262,15 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int)
     serve.add_argument(
         "--demo", action="store_true", help="load the demo catalog into an empty database; print an admin key"
+    )
+    serve.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        choices=range(9),
+        metavar="N",
+        help="with the embedded server: N streaming replicas beside it (data in MERCH_DATA_DIR/replica-1 …), "
+        "serving the storefront, reports and the change feed",
     )
     serve.set_defaults(func=cmd_serve)
 

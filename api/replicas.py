@@ -271,7 +271,13 @@ class ReadRouter:
         replica.lag = self._lag(position, now)
         state = "lagging" if replica.lag > self.max_lag else "streaming"
         if state != replica.state:
-            log.warning("replica %s is %s (lag %.0f ms)", replica.name, state, replica.lag * 1000)
+            log.log(
+                logging.INFO if state == "streaming" else logging.WARNING,
+                "replica %s is %s (lag %.0f ms)",
+                replica.name,
+                state,
+                replica.lag * 1000,
+            )
         replica.state = state
 
     def _lag(self, replayed: int, now: float) -> float:

@@ -46,4 +46,28 @@ def test_compose_keeps_the_postgresql_18_cluster_in_its_named_volume() -> None:
     db = compose()["db"]
     assert db["image"] == "postgres:18"
     # PostgreSQL 18 images keep PGDATA in /var/lib/postgresql/18/docker: a volume at the old .../data misses it
-    assert db["volumes"] == ["pgdata:/var/lib/postgresql"]
+    assert db["volumes"][0] == "pgdata:/var/lib/postgresql"
+
+
+def test_compose_runs_a_streaming_replica_of_the_same_image_that_the_api_reads_from() -> None:
+    services = compose()
+    db, replica, api = services["db"], services["db-replica"], services["api"]
+    assert replica["image"] == db["image"]
+    assert replica["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert replica["volumes"] == ["replica-pgdata:/var/lib/postgresql"]  # its own cluster, not the primary's
+    assert replica["environment"]["PGDATA"] == "/var/lib/postgresql/18/docker"
+    script = replica["command"][-1]
+    # filled once from the primary as its standby (standby.signal, primary_conninfo), then run as one
+    assert "pg_basebackup -h db -U replicator -D \"$$PGDATA\" -R -X stream" in script
+    assert 'if [ ! -s "$$PGDATA/PG_VERSION" ]' in script
+    assert script.strip().splitlines()[-1].startswith('exec postgres -D "$$PGDATA"')
+    assert replica["environment"]["PGPASSWORD"] == db["environment"]["REPLICATION_PASSWORD"]
+    # the primary lets the replication role stream (run by the image when its volume is initialised)
+    init = (ROOT / "deploy" / "primary-replication.sh").read_text(encoding="utf-8")
+    mount = "./deploy/primary-replication.sh:/docker-entrypoint-initdb.d/primary-replication.sh:ro"
+    assert mount in db["volumes"]
+    assert "CREATE ROLE replicator WITH REPLICATION LOGIN" in init
+    assert "host replication replicator all scram-sha-256" in init
+    env = db["environment"]
+    url = f"postgresql://{env['POSTGRES_USER']}:{env['POSTGRES_PASSWORD']}@db-replica:5432/{env['POSTGRES_DB']}"
+    assert api["environment"]["MERCH_READ_DATABASE_URLS"] == url
