@@ -77,6 +77,26 @@ class Cluster:
     def app(self, **settings: Any) -> Any:
         return asgi_app(Settings(**settings), pool=self.primary, reads=self.reads)  # type: ignore[arg-type]
 
+    @asynccontextmanager
+    async def node(self, **settings: Any) -> AsyncIterator[Any]:
+        """Another API node: an app with pools and a router of its own (and its own key cache) on the same
+        primary and replica."""
+        own = await db.create_pool(self.server.dsn(self.name), Settings(MERCH_DB_POOL_MAX=8))  # type: ignore[call-arg]
+        primary = db.FairPool(own, 8)
+        reads = await make_router(primary, self.server, self.standby, self.name)
+        reads.start()
+        try:
+            for _ in range(100):
+                if reads.replicas[0].usable:
+                    break
+                await asyncio.wait_for(reads.next_round(), 5)
+            yield asgi_app(Settings(**settings), pool=primary, reads=reads)  # type: ignore[arg-type]
+        finally:
+            await reads.stop()
+            for replica in reads.replicas:
+                replica.pool.pool.terminate()
+            own.terminate()
+
     async def primary_conn(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(self.server.dsn(self.name))
         await db.init_connection(conn)
