@@ -1,4 +1,4 @@
-"""A real streaming replica of the test server, made once per session with the embedded server's own binaries
+"""A real streaming replica of the test server, made once for these tests with the embedded server's own binaries
 (`pg_basebackup -R`, api/standby.py), and a cluster per module: a database of its own on the primary with the
 small shop committed in it, the same database on the replica, the primary's FairPool and the replicas' router.
 """
@@ -30,9 +30,10 @@ MAX_LAG = 0.3  # seconds: a replica further behind is left out
 WAIT = 0.3  # seconds a read with a token waits for a replica
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def standby(server: Server) -> Iterator[EmbeddedReplica]:
-    """One hot standby of the test server, streaming."""
+    """One hot standby of the test server, streaming while this package's tests run (stopped after them: it
+    would replay every later test's writes, the databases they clone included)."""
     assert server.handle is not None, "the replica tests make their standby from the embedded test server"
     replica = EmbeddedReplica(server.handle, ROOT / ".merchflow" / "test-replica", durable=False)
     replica.stop("immediate")  # one left running by an interrupted run
