@@ -41,7 +41,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from api import db
-from domain.errors import param_error
+from domain.errors import FieldError, InvalidRequest
 
 log = logging.getLogger("merchflow.replicas")
 
@@ -74,13 +74,19 @@ def format_lsn(position: int) -> str:
     return f"{position >> 32:X}/{position & 0xFFFFFFFF:X}"
 
 
+class InvalidConsistencyToken(InvalidRequest):
+    """The X-Consistency-Token header is not a token a write answered with."""
+
+    code = "invalid-consistency-token"
+    title = "Invalid consistency token"
+
+
 def parse_token(text: str) -> int:
     match = _LSN.match(text.strip())
     if match is None:
-        raise param_error(
-            TOKEN_HEADER,
-            "invalid",
-            f"{TOKEN_HEADER} must be a token a write answered with (a WAL position such as 0/1A2B3C4D).",
+        message = f"{TOKEN_HEADER} must be a token a write answered with (a WAL position such as 0/1A2B3C4D)."
+        raise InvalidConsistencyToken(
+            message, errors=[FieldError(parameter=TOKEN_HEADER, code="invalid", message=message)]
         )
     return (int(match[1], 16) << 32) | int(match[2], 16)
 

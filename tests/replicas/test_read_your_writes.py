@@ -65,7 +65,11 @@ async def test_a_malformed_token_is_a_400_naming_the_header(cluster: Cluster) ->
         r = await http.get("/v1/storefront/products/peony", headers={"X-Consistency-Token": "yesterday"})
     assert r.status_code == 400
     body = r.json()
-    assert body["code"] == "invalid-parameter" and body["status"] == 400
+    assert (body["code"], body["title"], body["status"]) == (
+        "invalid-consistency-token",
+        "Invalid consistency token",
+        400,
+    )
     assert body["errors"] == [
         {
             "parameter": "X-Consistency-Token",
