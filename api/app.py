@@ -26,7 +26,14 @@ from api.fastlane import FastLane
 from api.http import DEPENDENCIES
 from api.limits import RateLimiter
 from api.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem, keep_raw_body
-from api.replicas import TOKEN_HEADER, ReadRouter, Replica, check_replica_routes, replica_middleware
+from api.replicas import (
+    TOKEN_HEADER,
+    ReadRouter,
+    Replica,
+    check_replica_routes,
+    document_consistency,
+    replica_middleware,
+)
 from api.routes import (
     attributes,
     audit,
@@ -193,6 +200,7 @@ def create_app(
     check_declared_roles(app)
     check_replica_routes(app)
     document_problems(app)
+    document_consistency(app)
     params.install(app)
     return app
 

@@ -37,6 +37,15 @@ import asyncpg
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.handlers.http_handlers import HTTPRouteHandler
+from litestar.openapi.spec import (
+    OpenAPIHeader,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    Schema,
+)
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
@@ -416,6 +425,48 @@ def check_replica_routes(app: Litestar) -> None:
             if isinstance(handler, HTTPRouteHandler) and handler.opt.get(ON_REPLICA_KEY):
                 if handler.http_methods & WRITE_METHODS:
                     raise RuntimeError(f"route handler {handler.handler_name} writes: it may not read from replicas")
+
+
+def document_consistency(app: Litestar) -> None:
+    """The token in the OpenAPI document: a header every replica route takes, and one every write's success
+    answers with (when replicas serve reads)."""
+    schema = app.openapi_schema
+    pattern = r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"
+    asked = Parameter(
+        name=TOKEN_HEADER,
+        param_in="header",
+        required=False,
+        schema=Schema(type=OpenAPIType.STRING, pattern=pattern),
+        description=(
+            "A write's consistency token: served by a replica that has replayed that write (waiting at most "
+            "MERCH_CONSISTENCY_WAIT_MS), else by the primary."
+        ),
+    )
+    answered = OpenAPIHeader(
+        schema=Schema(type=OpenAPIType.STRING, pattern=pattern),
+        description=f"The WAL position after this write's commit: send it as `{TOKEN_HEADER}` to read it back "
+        "from a replica (sent when replicas serve reads).",
+    )
+    components = schema.components
+    components.parameters = {**(components.parameters or {}), TOKEN_HEADER: asked}
+    components.headers = {**(components.headers or {}), TOKEN_HEADER: answered}
+    asked_ref = Reference(ref=f"#/components/parameters/{TOKEN_HEADER}")
+    answered_ref = Reference(ref=f"#/components/headers/{TOKEN_HEADER}")
+    for route in app.routes:
+        item = (schema.paths or {}).get(route.path_format)
+        for handler in getattr(route, "route_handlers", []):
+            if item is None or not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
+                continue
+            for method in handler.http_methods - {"OPTIONS"}:
+                operation: Operation | None = getattr(item, method.lower(), None)
+                if operation is None:
+                    continue
+                if handler.opt.get(ON_REPLICA_KEY):
+                    operation.parameters = [*(operation.parameters or []), asked_ref]
+                if method in WRITE_METHODS:
+                    for status, response in (operation.responses or {}).items():
+                        if status.startswith("2") and isinstance(response, OpenAPIResponse):
+                            response.headers = {**(response.headers or {}), TOKEN_HEADER: answered_ref}
 
 
 def replica_routes(app: Litestar) -> list[tuple[str, str]]:
