@@ -145,11 +145,11 @@ class ReadRouter:
     @asynccontextmanager
     async def acquire(self, scope: Scope) -> AsyncIterator[asyncpg.Connection]:
         """A connection for a replica route's read (scope: the request's, for its token and retries)."""
+        token = token_of(scope)  # (checked with replicas or without: the header means the same everywhere)
         if not self.replicas:
             async with self.primary.acquire() as conn:
                 yield conn
             return
-        token = token_of(scope)
         marks = _marks(scope)
         excluded: set[str] = marks.setdefault(_EXCLUDED, set())
         async with AsyncExitStack() as stack:

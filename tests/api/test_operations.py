@@ -78,3 +78,12 @@ async def test_a_body_over_the_configured_limit_is_a_413_problem(conn: Any, shar
     assert r.status_code == 413
     assert r.json()["code"] == "body-too-large"
     assert await conn.fetchval("SELECT count(*) FROM category_trees") == 0
+
+
+async def test_a_malformed_consistency_token_is_refused_without_replicas_too(as_role: Any) -> None:
+    async with as_role("storefront") as http:
+        r = await http.get("/v1/events", headers={"X-Consistency-Token": "0/zz"})
+        ok = await http.get("/v1/events", params={"after": -1}, headers={"X-Consistency-Token": "0/16B3748"})
+    assert r.status_code == 400 and r.json()["code"] == "invalid-consistency-token"
+    assert r.json()["errors"][0]["parameter"] == "X-Consistency-Token"
+    assert ok.status_code == 200 and ok.json()["items"] == []
