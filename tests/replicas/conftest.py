@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from litestar import Litestar
 
 from api import db
 from api.app import asgi_app
@@ -174,6 +175,13 @@ async def cluster(server: Server, template: str, standby: EmbeddedReplica) -> As
         await primary.stop_watching()
         own.terminate()
         await drop(server, name)
+
+
+def framework(app: Any) -> Litestar:
+    """The Litestar app inside the layers an app is served with (the fast lane, …)."""
+    while not isinstance(app, Litestar):
+        app = app.app
+    return app
 
 
 def client(app: Any, role: str = "admin") -> httpx.AsyncClient:

@@ -11,7 +11,7 @@ from litestar import Litestar, post
 
 from api.auth import allow
 from api.replicas import ON_REPLICA, check_replica_routes, replica_routes
-from tests.replicas.conftest import MAX_LAG, Cluster, client
+from tests.replicas.conftest import MAX_LAG, Cluster, client, framework
 
 REPLICA_ROUTES = [
     ("GET", "/v1/events"),
@@ -34,7 +34,7 @@ REPLICA_ROUTES = [
 def test_the_storefront_service_lookup_change_feed_and_reports_read_from_replicas_and_nothing_else(
     cluster: Cluster,
 ) -> None:
-    assert replica_routes(cluster.app().app) == REPLICA_ROUTES
+    assert replica_routes(framework(cluster.app())) == REPLICA_ROUTES
 
 
 def test_a_route_that_writes_may_not_read_from_replicas() -> None:
