@@ -3,14 +3,19 @@ out until it catches up (replay paused on it with pg_wal_replay_pause())."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from typing import Any
 
 import pytest
 from litestar import Litestar, post
 
+from api import db
+from api.app import asgi_app
 from api.auth import allow
-from api.replicas import ON_REPLICA, check_replica_routes, replica_routes
+from api.replicas import ON_REPLICA, ReadRouter, Replica, check_replica_routes, replica_routes
+from api.settings import Settings
 from tests.replicas.conftest import MAX_LAG, Cluster, client, framework
 
 REPLICA_ROUTES = [
@@ -118,3 +123,43 @@ async def test_a_lagging_replica_is_left_out_without_an_error_and_comes_back_by_
     finally:
         await standby.execute("SELECT pg_wal_replay_resume()")
         await standby.close()
+
+
+async def test_a_replica_that_never_answers_is_left_out_from_the_start(cluster: Cluster) -> None:
+    """A URL of MERCH_READ_DATABASE_URLS with no server behind it (not started yet, a typo): the API starts,
+    its reads go to the replicas that answer, and /readyz says which one is down."""
+    nowhere = "postgresql://postgres:@/merchflow?host=/nonexistent-merchflow-replica"
+    settings = Settings(MERCH_DB_POOL_MAX=4)  # type: ignore[call-arg]
+    absent = Replica(
+        name="replica-2", dsn=nowhere, pool=db.FairPool(await db.create_pool(nowhere, settings, replica=True), 4)
+    )
+    reads = ReadRouter(
+        primary=cluster.primary,
+        replicas=[cluster.replica, absent],
+        primary_dsn=cluster.server.dsn(cluster.name),
+        max_lag=MAX_LAG,
+    )
+    app = asgi_app(Settings(), pool=cluster.primary, reads=reads)  # type: ignore[arg-type]
+    absent.pool.watch(nowhere)
+    reads._monitor = asyncio.get_running_loop().create_task(reads._monitoring(cluster.server.dsn(cluster.name)))
+    try:
+        while absent.state != "down":
+            await asyncio.wait_for(reads.next_round(), 5)
+        before, fallbacks = cluster.replica.reads, reads.fallbacks
+        async with client(app) as http:
+            pages = [await http.get("/v1/storefront/products/peony") for _ in range(6)]
+            ready = (await http.get("/readyz")).json()
+        assert [p.status_code for p in pages] == [200] * 6
+        assert cluster.replica.reads == before + 6 and reads.fallbacks == fallbacks  # all on the replica that answers
+        assert [(r["name"], r["state"]) for r in ready["replicas"]] == [
+            ("replica-1", "streaming"),
+            ("replica-2", "down"),
+        ]
+        assert ready["status"] == "ok" and ready["replicas"][1]["lag_ms"] is None
+    finally:
+        monitor = reads._monitor
+        monitor.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await monitor
+        await absent.pool.stop_watching()
+        absent.pool.pool.terminate()
