@@ -161,12 +161,14 @@ class ReadRouter:
             try:
                 yield conn
             except Exception as exc:
-                if _replica_fault(exc, conn):
-                    excluded.add(replica.name)
-                    marks[_RETRY] = True
-                    if conn.is_closed() or isinstance(exc, db.LOST):
-                        await replica.pool.lost()
-                raise
+                if not _replica_fault(exc, conn):
+                    raise
+                excluded.add(replica.name)
+                marks[_RETRY] = True
+                if conn.is_closed() or isinstance(exc, db.LOST):
+                    await replica.pool.lost()
+                # answered as an outage (and dropped: the read runs again elsewhere), not logged as a fault
+                raise db.DatabaseUnavailable(f"replica {replica.name} failed under the read") from exc
 
     async def _choose(
         self, stack: AsyncExitStack, token: int | None, excluded: set[str]

@@ -7,9 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
+import asyncpg
 import httpx
+import pytest
 
+from domain.storefront import service as storefront
 from tests.replicas.conftest import Cluster, client
 
 READERS = 4
@@ -58,3 +62,49 @@ async def test_a_replica_killed_under_reads_costs_no_read_and_rejoins_when_it_is
     assert {json.loads(text)["label"] for _, _, text in answers} == {"Silk scarf peony"}
     assert max(seconds for _, seconds, _ in answers) < 1.0
     assert marks["moved"] - marks["killed"] < 1.0  # reads moved to the primary within a second
+
+
+async def test_a_read_cancelled_by_a_conflict_with_recovery_runs_again_on_the_primary(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replica replays a lock its read holds against (max_standby_streaming_delay = 0: it cancels the
+    read at once, SQLSTATE 40001): the caller gets the page, from the primary."""
+    original = storefront.product_page
+    reading = asyncio.Event()
+
+    async def held(conn: asyncpg.Connection, code: str, locale: str) -> Any:
+        if await conn.fetchval("SELECT pg_is_in_recovery()"):
+            reading.set()
+            await conn.execute("SELECT pg_sleep(10) FROM (SELECT 1 FROM products LIMIT 1) AS held")
+        return await original(conn, code, locale)
+
+    monkeypatch.setattr(storefront, "product_page", held)
+    app = cluster.app()
+    standby = await cluster.replica_conn()
+    primary = await cluster.primary_conn()
+    try:
+        await standby.execute("ALTER SYSTEM SET max_standby_streaming_delay = 0")
+        await standby.execute("SELECT pg_reload_conf()")
+        retries, fallbacks = cluster.reads.retries, cluster.reads.fallbacks
+        async with client(app) as http:
+            page = asyncio.create_task(http.get("/v1/storefront/products/peony", params={"locale": "en"}))
+            await asyncio.wait_for(reading.wait(), 10)
+            deadline = time.monotonic() + 10
+            while not await standby.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%AS held%'"
+            ):  # the read holds its lock on the replica (polling the replica, another process)
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.005)
+            async with primary.transaction():  # replayed as an AccessExclusiveLock: the read is in its way
+                await primary.execute("LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
+            started = time.perf_counter()
+            answer = await asyncio.wait_for(page, 10)
+            waited = time.perf_counter() - started
+    finally:
+        await standby.execute("ALTER SYSTEM RESET max_standby_streaming_delay")
+        await standby.execute("SELECT pg_reload_conf()")
+        await standby.close()
+        await primary.close()
+    assert answer.status_code == 200 and answer.json()["label"] == "Silk scarf peony"
+    assert waited < 5  # cancelled, not slept out
+    assert cluster.reads.retries == retries + 1 and cluster.reads.fallbacks == fallbacks + 1
