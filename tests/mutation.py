@@ -202,6 +202,41 @@ MUTANTS = [
         "FROM attributes a WHERE a.visibility NOT IN ('public', 'internal')",
         ("tests/api/test_storefront.py", "tests/api/test_product_visibility.py"),
     ),
+    Mutant(
+        "replicas: a read with a consistency token takes any replica",
+        "api/replicas.py",
+        "ready = token is None or await self._caught_up(replica, conn, token, deadline)",
+        "ready = True",
+        ("tests/replicas/test_read_your_writes.py",),
+    ),
+    Mutant(
+        "replicas: a lagging replica still serves reads",
+        "api/replicas.py",
+        'return self.state == "streaming" and not self.pool.down',
+        'return self.state in ("streaming", "lagging") and not self.pool.down',
+        ("tests/replicas/test_routing.py", "-k", "lagging"),
+    ),
+    Mutant(
+        "replicas: a read whose replica failed under it is answered with the failure",
+        "api/replicas.py",
+        "if not started and not last and _marks(scope).get(_RETRY):",
+        "if False:",
+        ("tests/replicas/test_failover.py", "-k", "killed"),
+    ),
+    Mutant(
+        "replicas: a conflict with recovery counts as the request's own error",
+        "api/replicas.py",
+        "(db.DatabaseUnavailable, asyncpg.SerializationError, *db.LOST)",
+        "(db.DatabaseUnavailable, *db.LOST)",
+        ("tests/replicas/test_failover.py", "-k", "conflict"),
+    ),
+    Mutant(
+        "replicas: a route that writes may declare replica reads",
+        "api/replicas.py",
+        "                if handler.http_methods & WRITE_METHODS:",
+        "                if False:",
+        ("tests/replicas/test_routing.py", "-k", "writes"),
+    ),
 ]
 
 
