@@ -76,6 +76,7 @@ POSITION = (
 # dropped and the request run again elsewhere.
 _EXCLUDED = "merch.replicas_excluded"
 _RETRY = "merch.replica_retry"
+_SERVED = "merch.replica_served"  # the replica the current attempt reads on
 _LSN = re.compile(r"^([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})$")
 
 
@@ -158,6 +159,7 @@ class ReadRouter:
                 yield conn
                 return
             replica.reads += 1
+            marks[_SERVED] = replica
             try:
                 yield conn
             except Exception as exc:
@@ -389,24 +391,38 @@ async def _read(app: ASGIApp, router: ReadRouter, scope: Scope, receive: Receive
     attempts = len(router.replicas) + 1  # each replica once at most, then the primary
     for attempt in range(attempts):
         _marks(scope).pop(_RETRY, None)
+        _marks(scope).pop(_SERVED, None)
         if await _attempt(app, scope, receive, send, last=attempt == attempts - 1):
             return
         router.retries += 1
 
 
 async def _attempt(app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, last: bool) -> bool:
-    """Run the read once; False when its replica failed before anything was sent (its answer dropped)."""
-    started = False
+    """Run the read once; False when its replica failed before anything was sent (its answer dropped).
+
+    A replica failed the read when the router saw it fail (the handler's connection lost or its statement
+    cancelled by replay), or when a replica served it and it answered 5xx: the failure may have met a
+    dependency that shares the connection (the locale, the filters), out of the router's sight, and a read
+    runs again safely."""
+    started = dropped = False
+    marks = _marks(scope)
 
     async def answer(message: Message) -> None:
-        nonlocal started
-        if not started and not last and _marks(scope).get(_RETRY):
-            return  # the failed attempt's answer (a 503): dropped, the read runs again
+        nonlocal started, dropped
+        if not started and not last and message["type"] == "http.response.start":
+            served = marks.get(_SERVED)
+            if marks.get(_RETRY) or (served is not None and message["status"] >= 500):
+                dropped = True
+                marks[_RETRY] = True
+                if served is not None:  # (a dead replica's pool is marked down by its watchdog within a second)
+                    marks.setdefault(_EXCLUDED, set()).add(served.name)
+        if dropped:
+            return  # the failed attempt's answer: dropped, the read runs again
         started = True
         await send(message)
 
     await app(scope, receive, answer)
-    return started or not _marks(scope).get(_RETRY)
+    return started or not dropped
 
 
 def _stamping(router: ReadRouter, send: Send) -> Send:

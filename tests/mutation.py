@@ -219,12 +219,12 @@ MUTANTS = [
     Mutant(
         "replicas: a read whose replica failed under it is answered with the failure",
         "api/replicas.py",
-        "if not started and not last and _marks(scope).get(_RETRY):",
+        'if marks.get(_RETRY) or (served is not None and message["status"] >= 500):',
         "if False:",
         ("tests/replicas/test_failover.py", "-k", "killed"),
     ),
     Mutant(
-        "replicas: a conflict with recovery counts as the request's own error",
+        "replicas: a conflict with recovery is logged as a fault of ours",
         "api/replicas.py",
         "(db.DatabaseUnavailable, asyncpg.SerializationError, *db.LOST)",
         "(db.DatabaseUnavailable, *db.LOST)",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
@@ -65,10 +66,11 @@ async def test_a_replica_killed_under_reads_costs_no_read_and_rejoins_when_it_is
 
 
 async def test_a_read_cancelled_by_a_conflict_with_recovery_runs_again_on_the_primary(
-    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The replica replays a lock its read holds against (max_standby_streaming_delay = 0: it cancels the
-    read at once, SQLSTATE 40001): the caller gets the page, from the primary."""
+    read at once, SQLSTATE 40001): the caller gets the page, from the primary, and the cancellation is not
+    logged as a fault of ours."""
     original = storefront.product_page
     reading = asyncio.Event()
 
@@ -108,3 +110,4 @@ async def test_a_read_cancelled_by_a_conflict_with_recovery_runs_again_on_the_pr
     assert answer.status_code == 200 and answer.json()["label"] == "Silk scarf peony"
     assert waited < 5  # cancelled, not slept out
     assert cluster.reads.retries == retries + 1 and cluster.reads.fallbacks == fallbacks + 1
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
