@@ -16,6 +16,7 @@ from litestar.handlers.http_handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     app.state.limiter = RateLimiter.from_settings(settings)
     check_declared_roles(app)
+    allow_every_method(app)
     document_problems(app)
     params.install(app)
     return app
@@ -236,6 +238,23 @@ def check_declared_roles(app: Litestar) -> None:
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
             declared_roles(handler)
+
+
+def allow_every_method(app: Litestar) -> None:
+    """Make each path's automatic OPTIONS answer list every method of the path. Litestar 2 builds a path's
+    route again for each handler a controller registers on it, and keeps the OPTIONS handler of the first
+    build, whose `Allow` names the first handler's method only (`OPTIONS /v1/products` said `OPTIONS, POST`;
+    litestar-org/litestar#4169, fixed in Litestar 3): that handler is pointed at the finished route."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            fn = handler.fn
+            if handler.handler_name != "options_handler" or not fn.__module__.startswith("litestar."):
+                continue
+            for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True):
+                if name == "self" and isinstance(cell.cell_contents, HTTPRoute):
+                    cell.cell_contents = route
 
 
 _PROBLEM_TEXT = {
