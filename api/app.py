@@ -20,7 +20,7 @@ from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
-from api import __version__, db, metrics, params
+from api import __version__, db, document, metrics, params
 from api.auth import PUBLIC, KeyCache, auth_middleware, declared_roles
 from api.edge import Edge
 from api.fastlane import FastLane
@@ -184,6 +184,7 @@ def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = 
     check_declared_roles(app)
     allow_every_method(app)
     document_problems(app)
+    document.complete(app)
     params.install(app)
     return app
 
@@ -267,27 +268,32 @@ _PROBLEM_TEXT = {
     412: "`If-Match` names another version than the current one.",
     413: "The request body is larger than the server accepts.",
     422: "The body is well-formed JSON but invalid: every failing field is listed with a JSON pointer.",
+    414: "The path and query string are longer than 8,192 bytes together.",
     429: "The key sent more requests than its rate limit allows: `Retry-After` says when to try again.",
     503: "The database is unavailable or the query took too long.",
 }
+_NOT_MODIFIED = "Not modified: `If-None-Match` names the current version (the answer has no body)."
 
 
 def document_problems(app: Litestar) -> None:
-    """Give every operation its error responses, as RFC 9457 problems, in the OpenAPI document."""
+    """Give every operation its error responses, as RFC 9457 problems, and its 304 when it takes
+    `If-None-Match`, in the OpenAPI document."""
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
             if not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
                 continue
-            public = declared_roles(handler) is None
-            if public:
-                continue
-            methods = handler.http_methods
-            statuses = {400, 401, 403, 429, 503} | set(handler.opt.get("problems", ()))
-            if "{" in route.path:
-                statuses.add(404)
-            if methods & {"POST", "PUT", "PATCH", "DELETE"}:
-                statuses |= {404, 409, 412, 413, 422} if methods != {"DELETE"} else {404, 409, 412}
             existing = dict(handler.responses or {})
+            if "if_none_match" in handler.parsed_fn_signature.parameters:
+                existing.setdefault(304, ResponseSpec(data_container=None, description=_NOT_MODIFIED))
+            # Any request: an unknown query parameter is a 400 (api/params.py), a URL over 8 KB a 414 (api/guard.py).
+            statuses = {400, 414} | set(handler.opt.get("problems", ()))
+            methods = handler.http_methods
+            if declared_roles(handler) is not None:
+                statuses |= {401, 403, 429, 503}
+                if "{" in route.path:
+                    statuses.add(404)
+                if methods & {"POST", "PUT", "PATCH", "DELETE"}:
+                    statuses |= {404, 409, 412, 413, 422} if methods != {"DELETE"} else {404, 409, 412}
             for status in sorted(statuses):
                 existing.setdefault(
                     status,

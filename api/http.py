@@ -45,6 +45,9 @@ CursorQ = Annotated[
     QueryParameter(name="cursor", required=False, max_length=2000, description="Opaque cursor from `next_cursor`."),
 ]
 
+# Route option of a PUT that creates what does not exist yet: its 201 is documented (api/document.py).
+UPSERT: dict[str, Any] = {"upsert": True}
+
 
 async def provide_conn(state: State) -> AsyncGenerator[asyncpg.Connection, None]:
     async with state.pool.acquire() as conn:

@@ -8,7 +8,7 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
-from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
+from api.http import UPSERT, Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
 from domain.promotions import service as promotions
 from domain.promotions.model import Promotion, PromotionCreate, PromotionFields, PromotionPage, PromotionPatch
 
@@ -51,7 +51,7 @@ class PromotionController(Controller):
         promotion = await promotions.get_promotion(conn, code)
         return entity(promotion, version=promotion.version, if_none_match=if_none_match)
 
-    @put("/{code:str}", operation_id="putPromotion", summary="Create or replace a promotion", opt=WRITERS)
+    @put("/{code:str}", operation_id="putPromotion", summary="Create or replace a promotion", opt=WRITERS | UPSERT)
     async def put_promotion(
         self,
         conn: Conn,

@@ -6,7 +6,7 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody
 
 from api.auth import allow
-from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
+from api.http import UPSERT, Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
 from domain.skus import service as skus
 from domain.skus.model import Sku, SkuCreate, SkuFields, SkuPage, SkuPatch
 
@@ -44,7 +44,7 @@ class SkuController(Controller):
         found = await skus.get_sku(conn, sku)
         return entity(found, version=found.version, if_none_match=if_none_match)
 
-    @put("/{sku:str}", operation_id="putSku", summary="Create or replace a SKU", opt=WRITERS)
+    @put("/{sku:str}", operation_id="putSku", summary="Create or replace a SKU", opt=WRITERS | UPSERT)
     async def put_sku(
         self,
         conn: Conn,

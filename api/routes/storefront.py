@@ -15,7 +15,6 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency, Provide
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 
@@ -149,8 +148,6 @@ ShopFilters = NamedDependency[listing.Filters]
 SHOP_FILTERS = {"shop_filters": Provide(provide_filters)}
 SHOP_LOCALE = {"chosen": Provide(provide_locale)}
 
-NOT_MODIFIED = {304: ResponseSpec(data_container=None, description="The client's copy (If-None-Match) is current.")}
-
 
 class StorefrontController(Controller):
     path = "/v1/storefront"
@@ -162,7 +159,6 @@ class StorefrontController(Controller):
         operation_id="getStorefrontCategories",
         summary="The shelves: a category tree with listed product counts",
         opt=ANYONE,
-        responses=NOT_MODIFIED,
     )
     async def categories(
         self,
@@ -181,7 +177,6 @@ class StorefrontController(Controller):
         operation_id="listStorefrontProducts",
         summary="A category page: listed products as cards",
         opt=ANYONE,
-        responses=NOT_MODIFIED,
         dependencies=SHOP_FILTERS,
     )
     async def products(
@@ -205,7 +200,6 @@ class StorefrontController(Controller):
         operation_id="getStorefrontFacets",
         summary="The filters of a category page, with counts",
         opt=ANYONE,
-        responses=NOT_MODIFIED,
         dependencies=SHOP_FILTERS,
     )
     async def facets(
@@ -227,7 +221,6 @@ class StorefrontController(Controller):
         operation_id="getStorefrontProduct",
         summary="A product page",
         opt=ANYONE,
-        responses=NOT_MODIFIED,
     )
     async def product(
         self,
@@ -248,7 +241,6 @@ class StorefrontController(Controller):
         operation_id="searchStorefront",
         summary="Search listed products",
         opt=ANYONE,
-        responses=NOT_MODIFIED,
     )
     async def search(
         self,

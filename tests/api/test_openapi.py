@@ -38,3 +38,22 @@ def test_the_docs_page_loads_its_assets_from_the_app_itself() -> None:
     plugin = openapi_config().render_plugins[0]
     html = json.dumps(vars(plugin), default=str)
     assert "cdn" not in html.lower() and "http" not in html.lower()
+
+
+def test_the_document_declares_the_answers_the_routes_give() -> None:
+    """201 on a PUT that creates, 304 on a GET that takes If-None-Match, 414 everywhere (api/guard.py), no key
+    asked of /healthz and /readyz, and request bodies as msgspec enforces them: a locale map's keys, and no
+    unknown field."""
+    doc = document()
+    put = doc["paths"]["/v1/products/{code}"]["put"]["responses"]
+    assert put["201"]["content"] == put["200"]["content"]
+    assert set(put["201"]["headers"]) == {"Location", "ETag"}
+    not_modified = doc["paths"]["/v1/products/{code}"]["get"]["responses"]["304"]
+    assert "content" not in not_modified and set(not_modified["headers"]) == {"ETag"}
+    assert all("414" in op["responses"] for item in doc["paths"].values() for op in item.values())
+    assert doc["paths"]["/healthz"]["get"]["security"] == [] == doc["paths"]["/readyz"]["get"]["security"]
+    assert doc["paths"]["/v1/products"]["get"].get("security") is None  # (the document's default: a key)
+    term = doc["components"]["schemas"]["TermCreate"]
+    assert term["additionalProperties"] is False
+    assert term["properties"]["labels"]["propertyNames"]["pattern"] == "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+    assert term["properties"]["labels"]["additionalProperties"] == {"type": "string", "minLength": 1, "maxLength": 500}

@@ -1,0 +1,126 @@
+"""What the OpenAPI document says beyond what Litestar writes by itself: the bodies as msgspec itself
+describes them, the headers of 201 and 304 answers, and the operations that take no key.
+
+Litestar's own schemas of msgspec Structs lose what msgspec enforces: the `Meta` constraints of dictionary
+keys and values (a locale map's keys), of the members of a union (every PATCH field), and that a request body
+refuses unknown fields. A client (or a fuzzer) reading the document then sends what the app refuses with a
+422; msgspec's JSON Schema of the same types is what the app enforces, so it replaces Litestar's.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Response
+from litestar.handlers.http_handlers import HTTPRouteHandler
+from litestar.openapi.spec import OpenAPI, OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, Schema
+
+from api.auth import declared_roles
+
+_REF = "#/components/schemas/{name}"
+
+
+def complete(app: Litestar) -> None:
+    """Finish the app's document (built once; the served JSON and `make openapi` are made from it)."""
+    doc = app.openapi_schema
+    describe_structs(doc, _struct_types(app))
+    for method, handler, operation in _operations(app, doc):
+        if declared_roles(handler) is None:
+            operation.security = []  # (the document's default asks every operation for a key)
+        responses = operation.responses or {}
+        if method == "PUT" and handler.opt.get("upsert") and "200" in responses:
+            replaced = responses["200"]
+            assert isinstance(replaced, OpenAPIResponse)
+            responses["201"] = OpenAPIResponse(
+                description="Created: the resource did not exist. `Location` names it.",
+                content=replaced.content,
+                headers={"Location": _header("Where the new resource is."), "ETag": _header("Its version.")},
+            )
+        not_modified = responses.get("304")
+        if isinstance(not_modified, OpenAPIResponse):
+            not_modified.headers = {"ETag": _header("The version the client has.")}
+
+
+def _header(description: str) -> OpenAPIHeader:
+    return OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), required=True, description=description)
+
+
+def _operations(app: Litestar, doc: OpenAPI) -> typing.Iterator[tuple[str, HTTPRouteHandler, Operation]]:
+    for route in app.routes:
+        item = (doc.paths or {}).get(re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path))
+        if item is None:
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            if not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
+                continue
+            for method in handler.http_methods:
+                operation = getattr(item, method.lower(), None)
+                if isinstance(operation, Operation):
+                    yield method, handler, operation
+
+
+def _struct_types(app: Litestar) -> list[Any]:
+    """The types the documented operations take as a body or answer (msgspec reaches the nested ones)."""
+    found: list[Any] = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
+                continue
+            signature = handler.parsed_fn_signature
+            candidates = [signature.return_type.annotation]
+            if "data" in signature.parameters:
+                candidates.append(signature.parameters["data"].annotation)
+            candidates += [spec.data_container for spec in (handler.responses or {}).values()]
+            for candidate in candidates:
+                body = _unwrap(candidate)
+                if _is_struct(body) and body not in found:
+                    found.append(body)
+    return found
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if isinstance(origin, type) and issubclass(origin, Response):
+        return _unwrap(typing.get_args(annotation)[0])
+    return annotation
+
+
+def _is_struct(annotation: Any) -> bool:
+    target = typing.get_origin(annotation) or annotation  # (a generic Struct: Report[MarginRow])
+    return isinstance(target, type) and issubclass(target, msgspec.Struct)
+
+
+def describe_structs(doc: OpenAPI, types: list[Any]) -> None:
+    """Replace the component schema of every Struct with msgspec's JSON Schema of it. Litestar names a generic
+    `Report_domain.reports.model.MarginRow_` where msgspec says `Report_MarginRow_`: Litestar's names stay (the
+    operations refer to them)."""
+    if doc.components is None or doc.components.schemas is None:
+        return
+    schemas: dict[str, Any] = doc.components.schemas
+    _, components = msgspec.json.schema_components(types, ref_template=_REF)
+    renamed = {_short(name): name for name in schemas if _short(name) != name}
+    for name, schema in components.items():
+        schemas[renamed.get(name, name)] = _with_refs(schema, renamed)
+
+
+def _short(name: str) -> str:
+    """`Report_domain.reports.model.MarginRow_` → `Report_MarginRow_`."""
+    return re.sub(r"(?:(?<=_)|^)(?:[a-z][a-z0-9_]*\.)+(?=[A-Z])", "", name)
+
+
+def _with_refs(value: Any, renamed: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        out = {k: _with_refs(v, renamed) for k, v in value.items()}
+        ref = out.get("$ref")
+        if isinstance(ref, str):
+            name = ref.rsplit("/", 1)[1]
+            out["$ref"] = _REF.format(name=renamed.get(name, name))
+        return out
+    if isinstance(value, list):
+        return [_with_refs(v, renamed) for v in value]
+    return value
