@@ -20,7 +20,7 @@ from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
-from api import __version__, db, document, metrics, params
+from api import __version__, db, document, http, metrics, params
 from api.auth import PUBLIC, KeyCache, auth_middleware, declared_roles
 from api.edge import Edge
 from api.fastlane import FastLane
@@ -129,6 +129,7 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None, *, pool: asyncpg.Pool | None = None) -> Litestar:
     """Build the app; with `pool` the caller owns the pool (tests), else the lifespan opens one."""
     settings = settings or Settings()
+    http.close_dependencies_on_failure()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:

@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any, TypeVar
 
+import anyio
 import asyncpg
 from litestar import Request, Response
+from litestar._kwargs.cleanup import DependencyCleanupGroup
+from litestar._kwargs.dependencies import resolve_dependency
+from litestar._kwargs.kwargs_model import KwargsModel
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter, QueryParameter
@@ -64,6 +69,37 @@ DEPENDENCIES = {
     "conn": Provide(provide_conn),
     "principal": Provide(provide_principal, sync_to_thread=False),
 }
+
+
+async def _resolve_dependencies(
+    self: KwargsModel, connection: ASGIConnection[Any, Any, Any, Any], kwargs: dict[str, Any]
+) -> DependencyCleanupGroup:
+    """Litestar's KwargsModel.resolve_dependencies, which closes the generators it has started when a later
+    dependency fails. Litestar's returns its cleanup group only when every dependency resolved: a request whose
+    `?locale=` was refused (a storefront dependency's parameter, parsed after `conn`) kept its pooled connection
+    until the garbage collector found the generator — and never gave it back when the collector's `aclose()`
+    failed; a few such requests, and every other one waited for a connection."""
+    cleanup_group = DependencyCleanupGroup()
+    try:
+        for batch in self.dependency_batches:
+            if len(batch) == 1:
+                await resolve_dependency(next(iter(batch)), connection, kwargs, cleanup_group)
+            else:
+                try:
+                    async with anyio.create_task_group() as task_group:
+                        for dependency in batch:
+                            task_group.start_soon(resolve_dependency, dependency, connection, kwargs, cleanup_group)
+                except BaseExceptionGroup as group:
+                    raise group.exceptions[0] from group
+    except BaseException as exc:
+        await cleanup_group.close(exc)  # (thrown into provide_conn: the connection goes back to the pool)
+        raise
+    return cleanup_group
+
+
+def close_dependencies_on_failure() -> None:
+    """Install _resolve_dependencies (litestar 2.x; see its docstring)."""
+    KwargsModel.resolve_dependencies = _resolve_dependencies  # type: ignore[method-assign]
 
 
 def expected(if_match: str | None) -> int | None:

@@ -6,6 +6,9 @@ import re
 from typing import Any
 
 import httpx
+import pytest
+
+from tests.conftest import KEYS
 
 
 async def test_healthz_and_readyz_answer_without_a_key(app: Any, conn: Any) -> None:
@@ -94,3 +97,21 @@ async def test_options_lists_every_method_of_a_path_that_the_document_lists(app:
             assert r.status_code == 204, (path, r.text)
             assert set(r.headers["allow"].split(", ")) == {m.upper() for m in item} | {"OPTIONS"}, path
     assert len(paths) > 50
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/storefront/categories?locale=" + "0" * 36,  # (the locale dependency's parameter, after `conn`)
+        "/v1/service/lookup?q=silk&locale=" + "0" * 36,
+        "/v1/storefront/products?category=x&price=" + "9" * 40,
+    ],
+)
+async def test_a_request_refused_by_a_dependencys_parameter_gives_its_database_connection_back(
+    fresh_app: Any, fresh_pool: Any, url: str
+) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fresh_app), base_url="http://t") as client:
+        for _ in range(3):
+            r = await client.get(url, headers={"Authorization": f"Bearer {KEYS['admin']}"})
+            assert r.status_code == 400, r.text
+            assert fresh_pool.get_idle_size() == fresh_pool.get_size(), "a connection was not given back"
