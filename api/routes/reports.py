@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get
@@ -113,7 +113,15 @@ class ReportController(Controller):
         conn: Conn,
         report_scope: Scope,
         by: Annotated[MarginsBy, _q("by", "Group by sku (default), product, category, role or series.")] = "sku",
-        at: Annotated[datetime | None, _q("at", "The moment whose prices count (RFC 3339; default now).")] = None,
+        at: Annotated[
+            str | None,
+            QueryParameter(
+                name="at",
+                required=False,
+                description="The moment whose prices count (RFC 3339 with an offset; default now).",
+                schema_extra={"format": "date-time"},
+            ),
+        ] = None,
         limit: ReportLimitQ = 10_000,
         accept: AcceptH = None,
     ) -> Response[Report[MarginRow]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -109,7 +108,15 @@ class StockController(Controller):
         location: LocationQ = None,
         movement_type: Annotated[str | None, _q("type", "Only this movement type.")] = None,
         reference: Annotated[str | None, _q("reference", "Only movements with this reference.")] = None,
-        since: Annotated[datetime | None, _q("since", "Only movements at or after this moment (RFC 3339).")] = None,
+        since: Annotated[
+            str | None,
+            QueryParameter(
+                name="since",
+                required=False,
+                description="Only movements at or after this RFC 3339 moment with an offset.",
+                schema_extra={"format": "date-time"},
+            ),
+        ] = None,
         limit: LimitQ = 50,
         cursor: CursorQ = None,
     ) -> LedgerPage:
