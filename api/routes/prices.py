@@ -40,6 +40,7 @@ AtQ = Annotated[
         name="at",
         required=False,
         description="An RFC 3339 moment: only the prices in force then (one per kind and currency).",
+        schema_extra={"format": "date-time"},
     ),
 ]
 

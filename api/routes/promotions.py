@@ -18,7 +18,10 @@ WRITERS = allow("marketing")
 ActiveAtQ = Annotated[
     str | None,
     QueryParameter(
-        name="active_at", required=False, description="An RFC 3339 moment: only active promotions running then."
+        name="active_at",
+        required=False,
+        description="An RFC 3339 moment: only active promotions running then.",
+        schema_extra={"format": "date-time"},
     ),
 ]
 

@@ -933,7 +933,7 @@ async def test_the_rollup_and_the_facts_give_the_same_figures_for_any_period(
 
 
 @pytest.mark.parametrize(("url", "name"), [("/v1/reports/margins", "at"), ("/v1/stock/movements", "since")])
-@pytest.mark.parametrize("moment", ["0.5", "1767225600", "2026-01-01T00:00:00", "2026-01-01"])
+@pytest.mark.parametrize("moment", ["0.5", "1767225600", "2026-01-01T00:00:00", "2026-01-01", ""])
 async def test_a_moment_in_a_query_is_rfc_3339_with_an_offset_not_a_number_nor_a_local_time(
     api: httpx.AsyncClient, url: str, name: str, moment: str
 ) -> None:

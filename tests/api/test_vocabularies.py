@@ -96,7 +96,7 @@ async def test_a_storefront_key_cannot_read_the_vocabularies(as_role: object) ->
     assert r.status_code == 403
 
 
-@pytest.mark.parametrize("since", ["0.5", "1700000000", "2025-03-01T00:00:00", "2025-03-01", "yesterday"])
+@pytest.mark.parametrize("since", ["0.5", "1700000000", "2025-03-01T00:00:00", "2025-03-01", "yesterday", ""])
 async def test_the_audit_trail_since_a_moment_takes_an_rfc_3339_moment_with_an_offset_only(
     api: httpx.AsyncClient, since: str
 ) -> None:

@@ -1,0 +1,224 @@
+"""The fuzzing net: schemathesis generates requests from the app's own OpenAPI document — valid ones and
+invalid ones — for every operation, with the key of every role, sends them to the app as served (the fast
+lane in front of Litestar) and checks every answer against the document with all of its checks: no 5xx, no
+status the operation does not declare, the declared content type, headers and body schema, invalid data
+refused, valid data not refused for a malformed request, a protected operation refusing a request without
+its key, an unsupported method answered 405 with `Allow`, `OPTIONS` listing what the document lists.
+
+Deterministic (derandomized, no example database) and bounded (FUZZ_EXAMPLES examples an operation for a
+role that may call it; a role the operation refuses gets a few, each a declared 403). A wide run, to look
+for new failure classes, is the same test with a bigger budget:
+
+    MERCH_FUZZ_EXAMPLES=200 MERCH_FUZZ_NO_SHRINK=1 .venv/bin/python -m pytest tests/api/test_fuzz.py
+
+The requests go to a database of their own, cloned from the harness's template and dropped afterwards:
+what the fuzzing creates, changes or deletes never reaches another test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.openapi.checks import RejectedPositiveData
+from schemathesis.python import asgi as schemathesis_asgi
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from api import db
+from api.app import asgi_app, create_app
+from api.openapi import document
+from api.roles import route_table
+from api.settings import Settings
+from domain.keys.model import ROLES
+from tests.conftest import KEYS, Server, clone, drop
+
+# Examples an operation gets in the fuzzing phase, for each role that may call it.
+FUZZ_EXAMPLES = int(os.environ.get("MERCH_FUZZ_EXAMPLES", "8"))
+# A wide run finds more classes in its time without shrinking each failure to its smallest case.
+NO_SHRINK = os.environ.get("MERCH_FUZZ_NO_SHRINK") == "1"
+# For a role the operation refuses: every answer is the same 403, a few examples show it is declared.
+REFUSED_EXAMPLES = 2
+
+# The statuses that refuse a request, for negative_data_rejection: its defaults, and 413 / 414 — a body or a URL
+# too large for the server is refused before anything reads it (api/guard.py), which is a refusal too.
+REJECTIONS = ["400", "401", "403", "404", "405", "406", "409", "413", "414", "415", "422", "428", "429", "5xx"]
+# The answers a request valid by the document may get, for positive_data_acceptance: its defaults and 412 —
+# `If-Match` is any string to the document, and a generated one names another version than the stored one.
+ACCEPTANCES = ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5xx"]
+
+# A 400 or 422 to a request the document calls valid fails, unless every error it lists is one of these,
+# which no schema can foresee (valid_data_accepted replaces schemathesis's positive_data_acceptance for this):
+UNKNOWABLE = {
+    # the request names what does not exist (a category, a group, a SKU, a parent…): the document cannot
+    # know the data (as a 404 for an unknown path parameter, which the check accepts)
+    "not_found",
+    "not_in_attribute_set",
+    # an opaque cursor that no page of this list handed out
+    "invalid_cursor",
+    # rules between fields, parameters or items: a window ending before it starts, `root` with a `parent`,
+    # the fields a stock movement needs by its type, an item listed twice, a code the catalog keeps
+    "dates_reversed",
+    "before_valid_from",
+    "conflicting",
+    "not_applicable",
+    "required",
+    "duplicate",
+    "duplicate_item",
+    "reserved_code",
+}
+# JSON Schema's `integer` admits 2.0 (a number with a zero fraction); to msgspec, and so to this API, an
+# integer is written without one: `2.0` is refused with exactly this message.
+FLOAT_FOR_INT = "Expected `int`, got `float`."
+
+
+def _unknowable(error: dict[str, Any]) -> bool:
+    code = str(error.get("code", ""))
+    if code.startswith("unknown_") and code not in ("unknown_field", "unknown_parameter"):
+        return True  # (a reference to what does not exist: unknown_category, unknown_sku…)
+    return code in UNKNOWABLE or (code == "wrong_type" and error.get("message") == FLOAT_FOR_INT)
+
+
+@schemathesis.check
+def valid_data_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
+    """schemathesis's positive_data_acceptance, except for a refusal that names only what no schema can say."""
+    try:
+        return positive_data_acceptance(ctx, response, case)
+    except RejectedPositiveData:
+        if response.status_code in (400, 422):
+            errors = response.json().get("errors") or [{}]
+            if all(_unknowable(e) for e in errors):
+                return None
+        raise
+
+
+DOCUMENT = document()
+
+
+def _operations_by_role() -> dict[str, set[tuple[str, str]]]:
+    """role → the (method, path) the role may call, from the routes' own declarations."""
+    allowed: dict[str, set[tuple[str, str]]] = {role: set() for role in ROLES}
+    for method, path, roles in route_table(create_app(Settings())):
+        pretty = re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
+        for role in ROLES:
+            if roles is None or role in roles:
+                allowed[role].add((method, pretty))
+    return allowed
+
+
+ALLOWED = _operations_by_role()
+
+
+def _config(role: str, examples: int, *, coverage: bool) -> SchemathesisConfig:
+    return SchemathesisConfig.from_dict(
+        {
+            "generation": {
+                "mode": "all",  # positive and negative
+                "max-examples": examples,
+                "deterministic": True,
+                "no-shrink": NO_SHRINK,
+                "database": "none",
+                # A NUL is refused anywhere (api/guard.py: text cannot hold it), whatever the schema says of a
+                # string; tests/api/test_input_guard.py covers it. Without this every string could be a 400.
+                "allow-x00": False,
+            },
+            "phases": {
+                "examples": {"enabled": True},
+                "coverage": {"enabled": coverage},
+                "fuzzing": {"enabled": True},
+                "stateful": {"enabled": False},
+            },
+            "checks": {
+                "negative_data_rejection": {"expected-statuses": REJECTIONS},
+                # (its expected statuses still hold: valid_data_accepted runs it)
+                "positive_data_acceptance": {"enabled": False, "expected-statuses": ACCEPTANCES},
+            },
+            "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large", "large_base_example"],
+            "auth": {"openapi": {"apiKey": {"bearer": KEYS[role]}}},
+        }
+    )
+
+
+class FuzzedApp:
+    """The app as served, on the fuzzing's database. schemathesis runs an ASGI app in an event loop of its own
+    (a thread) and starts and stops its lifespan around every test: the pool is opened there on the first
+    request and kept for the whole run; the `close` fixture's last request closes it, in that loop."""
+
+    CLOSE = "/.fuzz/close-the-pool"
+
+    def __init__(self) -> None:
+        self.dsn: str | None = None
+        self.pool: Any = None
+        self.app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if self.app is None:
+            assert self.dsn is not None, "the fuzz_database fixture names the database first"
+            settings = Settings(MERCH_DB_POOL_MAX=4)  # type: ignore[call-arg]
+            self.pool = await db.create_pool(self.dsn, settings)
+            self.app = asgi_app(settings, pool=self.pool)
+        if scope["path"] == self.CLOSE:
+            try:  # every connection back in the pool within a second, or one was never given back
+                await asyncio.wait_for(self.pool.close(), 1)
+                status = 204
+            except TimeoutError:
+                self.pool.terminate()
+                status = 409
+            await send({"type": "http.response.start", "status": status, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send)
+
+
+FUZZED = FuzzedApp()
+
+
+def _schema(role: str, *, allowed: bool) -> Any:
+    ops = ALLOWED[role]
+
+    def chosen(ctx: Any) -> bool:
+        return ((ctx.operation.method.upper(), ctx.operation.path) in ops) is allowed
+
+    examples = FUZZ_EXAMPLES if allowed else REFUSED_EXAMPLES
+    schema = schemathesis.openapi.from_dict(DOCUMENT, config=_config(role, examples, coverage=allowed))
+    schema.app = FUZZED
+    return schema.include(chosen)
+
+
+SCHEMAS = {role: _schema(role, allowed=True) for role in ROLES} | {
+    f"{role}-refused": _schema(role, allowed=False) for role in ROLES if role != "admin"
+}
+
+
+@pytest.fixture(scope="session")
+async def fuzz_database(server: Server, template: str) -> AsyncIterator[str]:
+    """A database of the fuzzing's own, cloned from the template (keys of every role included)."""
+    name = f"merch_fuzz_{uuid.uuid4().hex[:12]}"
+    await clone(server, template, name)
+    FUZZED.dsn = server.dsn(name)
+    try:
+        yield name
+        if FUZZED.pool is not None:
+            with schemathesis_asgi.get_client(FUZZED) as client:
+                closed = client.post(FuzzedApp.CLOSE)
+            assert closed.status_code == 204, "a database connection was never given back to the pool"
+    finally:
+        await drop(server, name)
+
+
+@schemathesis.pytest.parametrize(**SCHEMAS)
+def test_every_answer_to_generated_requests_conforms_to_the_document(case: Any, fuzz_database: str) -> None:
+    case.call_and_validate()
+    held = FUZZED.pool.get_size() - FUZZED.pool.get_idle_size()
+    assert held == 0, f"{held} database connection(s) not given back after {case.method} {case.formatted_path}"
