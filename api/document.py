@@ -16,7 +16,15 @@ from typing import Any
 import msgspec
 from litestar import Litestar, Response
 from litestar.handlers.http_handlers import HTTPRouteHandler
-from litestar.openapi.spec import OpenAPI, OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.openapi.spec import (
+    OpenAPI,
+    OpenAPIHeader,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Schema,
+)
 
 from api.auth import declared_roles
 
@@ -31,7 +39,9 @@ def complete(app: Litestar) -> None:
         if declared_roles(handler) is None:
             operation.security = []  # (the document's default asks every operation for a key)
         responses = operation.responses or {}
-        if method == "PUT" and handler.opt.get("upsert") and "200" in responses:
+        name_rules = handler.opt.get("upsert")
+        if method == "PUT" and name_rules is not None and "200" in responses:
+            _name_format(operation, name_rules)
             replaced = responses["200"]
             assert isinstance(replaced, OpenAPIResponse)
             responses["201"] = OpenAPIResponse(
@@ -42,6 +52,20 @@ def complete(app: Litestar) -> None:
         not_modified = responses.get("304")
         if isinstance(not_modified, OpenAPIResponse):
             not_modified.headers = {"ETag": _header("The version the client has.")}
+
+
+def _name_format(operation: Operation, rules: dict[str, Any]) -> None:
+    """The last path parameter of a PUT that creates names the new resource: its format is the code's (a name
+    that does not fit is a 422 on `/code`, not a resource that does not exist)."""
+    named = [p for p in operation.parameters or [] if isinstance(p, Parameter) and p.param_in == "path"]
+    if named:
+        named[-1].schema = Schema(
+            type=OpenAPIType.STRING,
+            pattern=rules["pattern"],
+            min_length=rules.get("minLength"),
+            max_length=rules.get("maxLength"),
+            description=rules.get("description"),
+        )
 
 
 def _header(description: str) -> OpenAPIHeader:
@@ -108,14 +132,21 @@ def describe_structs(doc: OpenAPI, types: list[Any]) -> None:
         schemas[renamed.get(name, name)] = _with_refs(schema, renamed)
 
 
+# A decimal string as the app reads one (msgspec writes `"format": "decimal"`, which a client cannot check).
+DECIMAL = r"^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$"
+
+
 def _short(name: str) -> str:
     """`Report_domain.reports.model.MarginRow_` → `Report_MarginRow_`."""
     return re.sub(r"(?:(?<=_)|^)(?:[a-z][a-z0-9_]*\.)+(?=[A-Z])", "", name)
 
 
 def _with_refs(value: Any, renamed: dict[str, str]) -> Any:
+    """The schema with its references renamed, and its decimal strings given their pattern."""
     if isinstance(value, dict):
         out = {k: _with_refs(v, renamed) for k, v in value.items()}
+        if out.get("format") == "decimal" and out.get("type") == "string":
+            out.setdefault("pattern", DECIMAL)
         ref = out.get("$ref")
         if isinstance(ref, str):
             name = ref.rsplit("/", 1)[1]

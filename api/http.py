@@ -7,6 +7,7 @@ from typing import Annotated, Any, TypeVar
 
 import anyio
 import asyncpg
+import msgspec
 from litestar import Request, Response
 from litestar._kwargs.cleanup import DependencyCleanupGroup
 from litestar._kwargs.dependencies import resolve_dependency
@@ -20,6 +21,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_304_NOT_MO
 from api.auth import principal_of
 from domain.keys.model import Principal
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT
+from domain.types import Code
 from domain.versioning import etag, matches_none, parse_if_match
 
 T = TypeVar("T")
@@ -50,8 +52,14 @@ CursorQ = Annotated[
     QueryParameter(name="cursor", required=False, max_length=2000, description="Opaque cursor from `next_cursor`."),
 ]
 
-# Route option of a PUT that creates what does not exist yet: its 201 is documented (api/document.py).
-UPSERT: dict[str, Any] = {"upsert": True}
+
+def upsert(code: Any = Code) -> dict[str, Any]:
+    """Route option of a PUT that creates what does not exist yet, named by its last path parameter, of the type
+    `code`: its 201 and the parameter's format are documented (api/document.py)."""
+    return {"upsert": msgspec.json.schema(code)}  # (a handler's options are deep-copied: a Meta cannot be)
+
+
+UPSERT = upsert()
 
 
 async def provide_conn(state: State) -> AsyncGenerator[asyncpg.Connection, None]:

@@ -56,7 +56,7 @@ class CategoryController(Controller):
     path = "/v1/categories"
     tags = ["Categories"]
 
-    @get("", operation_id="listCategories", summary="List categories", opt=READERS)
+    @get("", operation_id="listCategories", summary="List categories", opt={**READERS, "problems": {404}})
     async def list_categories(
         self,
         conn: Conn,

@@ -52,6 +52,7 @@ class ProductController(Controller):
                     "`code:value`, repeatable (all must hold): equality converted by the attribute's type; "
                     "for a multiselect, the product's list contains the option."
                 ),
+                schema_extra={"items": {"type": "string", "pattern": "^[^:]+:"}},
             ),
         ] = None,
         limit: LimitQ = 50,

@@ -10,7 +10,7 @@ from litestar.params import HeaderParameter, JSONBody, QueryParameter
 from api.auth import allow, principal_of
 from api.http import Actor, Conn, CursorQ, LimitQ
 from domain.stock import service
-from domain.stock.model import LedgerPage, MovementRequest, MovementsResult, StockAnswer
+from domain.stock.model import MOVEMENT_TYPES, LedgerPage, MovementRequest, MovementsResult, StockAnswer
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 
@@ -29,6 +29,7 @@ IdempotencyKey = Annotated[
         required=False,
         description="Retry-safe: the same key and body answers the first answer with no second effect; "
         "the same key with another body is a 422.",
+        schema_extra={"minLength": 1, "maxLength": 200},
     ),
 ]
 
@@ -106,7 +107,15 @@ class StockController(Controller):
         sku: SkuQ = None,
         warehouse: WarehouseQ = None,
         location: LocationQ = None,
-        movement_type: Annotated[str | None, _q("type", "Only this movement type.")] = None,
+        movement_type: Annotated[
+            str | None,
+            QueryParameter(
+                name="type",
+                required=False,
+                description="Only this movement type.",
+                schema_extra={"enum": list(MOVEMENT_TYPES)},
+            ),
+        ] = None,
         reference: Annotated[str | None, _q("reference", "Only movements with this reference.")] = None,
         since: Annotated[
             str | None,

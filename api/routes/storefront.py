@@ -33,6 +33,9 @@ from domain.storefront.model import (
 )
 from domain.versioning import matches_tag
 
+# A search query: at most search.MAX_QUERY characters once trimmed, one of them not white space (\s spelt out, as in
+# domain.suppliers.model.Email: str.strip() takes \x1c-\x1f and \x85 for white space, a JSON Schema reader not).
+QUERY_TEXT: dict[str, Any] = {"maxLength": search.MAX_QUERY, "pattern": r"[^\s\x1c-\x1f\x85]|\ufeff"}
 ANYONE = allow(*(r for r in ROLES if r != "admin"))
 SERVICE = allow("service")
 LIST_MAX_AGE = 30
@@ -246,7 +249,9 @@ class StorefrontController(Controller):
         self,
         conn: Conn,
         chosen: ShopLocale,
-        q: Annotated[str, QueryParameter(name="q", max_length=400, description="1 to 100 characters.")],
+        q: Annotated[
+            str, QueryParameter(name="q", max_length=400, description="1 to 100 characters.", schema_extra=QUERY_TEXT)
+        ],
         category: Annotated[
             str | None, QueryParameter(name="category", required=False, max_length=64, description="Within a subtree.")
         ] = None,
@@ -275,7 +280,13 @@ async def service_lookup(
     chosen: ShopLocale,
     principal: Actor,
     q: Annotated[
-        str, QueryParameter(name="q", max_length=400, description="A SKU, a barcode, a product code or part of a name.")
+        str,
+        QueryParameter(
+            name="q",
+            max_length=400,
+            description="A SKU, a barcode, a product code or part of a name (1 to 100 characters).",
+            schema_extra=QUERY_TEXT,
+        ),
     ],
     limit: Annotated[int, QueryParameter(name="limit", ge=1, le=20, description="At most (default 10).")] = 10,
 ) -> ServiceLookup:
@@ -301,6 +312,7 @@ async def list_events(
             name="after",
             ge=-1,
             le=2**63 - 1,
+            schema_extra={"maximum": 2**63 - 1},  # (Litestar writes `le` as a float: 2**63)
             description=(
                 "The last id seen. 0: from the first event (a 410 once the retention has removed events: read"
                 " afresh, then follow from -1). -1: none, only the newest id to follow from."

@@ -13,12 +13,19 @@ from typing import Protocol
 import asyncpg
 import msgspec
 
-from domain.errors import DomainError, InvalidIdempotencyKey
+from domain.errors import DomainError, InvalidIdempotencyKey, param_error
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
 from domain.prices.model import parse_moment
 from domain.stock import store
-from domain.stock.model import LedgerPage, MovementRequest, MovementsResult, StockAnswer, movements_of
+from domain.stock.model import (
+    MOVEMENT_TYPES,
+    LedgerPage,
+    MovementRequest,
+    MovementsResult,
+    StockAnswer,
+    movements_of,
+)
 
 
 def _call(actor: Principal, body: MovementRequest, idempotency_key: str | None) -> store.MovementsCall:
@@ -194,6 +201,8 @@ async def list_movements(
     """The ledger, newest first; unit costs only for finance, purchasing and admin. `since` is an RFC 3339
     moment with an offset."""
     moment = parse_moment(since, "since")
+    if type is not None and type not in MOVEMENT_TYPES:
+        raise param_error("type", "invalid_choice", f"`type` is one of {', '.join(MOVEMENT_TYPES)}.")
     after = decode_cursor(cursor, (int,))
     entries = await store.list_movements(
         conn, sku, warehouse, location, type, reference, moment, after[0] if after else None, limit + 1

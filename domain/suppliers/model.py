@@ -26,8 +26,13 @@ Phone = Annotated[
         examples=["+86 571 8888 1234"],
     ),
 ]
+# (\s spelt out: to Python \x1c-\x1f and \x85 are white space and \ufeff is not, to a JSON Schema reader the reverse)
+_NOT_SPACE = r"[^@\s\x1c-\x1f\x85\ufeff]"
 Email = Annotated[
-    str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["sales@silk.example.cn"])
+    str,
+    msgspec.Meta(
+        pattern=rf"^{_NOT_SPACE}+@{_NOT_SPACE}+\.{_NOT_SPACE}+$", max_length=254, examples=["sales@silk.example.cn"]
+    ),
 ]
 ContactRole = Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["sales"])]
 

@@ -949,3 +949,26 @@ async def test_a_moment_in_a_query_is_rfc_3339_with_an_offset_not_a_number_nor_a
     ]
     fine = await api.get(url, params={name: "2026-01-01T00:00:00+08:00"})
     assert fine.status_code == 200, fine.text
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "error"),
+    [
+        (
+            "/v1/reports/purchasing-scorecard",
+            {"weights": "volume:0.5,volume:0.5"},
+            {"parameter": "weights", "code": "duplicate", "message": "'volume' is named twice."},
+        ),
+        (
+            "/v1/reports/receivables",
+            {"from": "2026-02-01", "to": "2026-01-31"},
+            {"parameter": "from", "code": "dates_reversed", "message": "`from` is after `to`."},
+        ),
+    ],
+)
+async def test_a_name_given_twice_and_a_period_ending_before_it_starts_are_400s_saying_so(
+    api: httpx.AsyncClient, url: str, params: dict[str, str], error: dict[str, str]
+) -> None:
+    r = await api.get(url, params=params)
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"] == [error]
