@@ -95,8 +95,10 @@ def _struct_types(app: Litestar) -> list[Any]:
                 continue
             signature = handler.parsed_fn_signature
             candidates = [signature.return_type.annotation]
-            if "data" in signature.parameters:
-                candidates.append(signature.parameters["data"].annotation)
+            # the body: the handler's `data`, or a dependency's (POST /v1/sales documents its JSON form so)
+            for parsed in [signature, *(p.parsed_fn_signature for p in handler.resolve_dependencies().values())]:
+                if "data" in parsed.parameters:
+                    candidates.append(parsed.parameters["data"].annotation)
             candidates += [spec.data_container for spec in (handler.responses or {}).values()]
             for candidate in candidates:
                 body = _unwrap(candidate)

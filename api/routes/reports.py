@@ -210,7 +210,7 @@ class ReportController(Controller):
                 name="classes",
                 required=False,
                 description="2 to 6 class sizes in percent, summing to 100 (default 70,20,5,5).",
-                schema_extra={"pattern": rf"^{_POSITIVE}(,{_POSITIVE}){{1,5}}$"},
+                schema_extra={"pattern": rf"^({_POSITIVE}(,{_POSITIVE}){{1,5}})?$"},  # (empty: the default)
             ),
         ] = None,
         limit: ReportLimitQ = 10_000,
@@ -240,7 +240,7 @@ class ReportController(Controller):
                 name="weights",
                 required=False,
                 description="Weights summing to 1 (default volume:0.3,margin:0.3,appeal:0.2,value:0.2).",
-                schema_extra={"pattern": rf"^{_WEIGHT_OF}(,{_WEIGHT_OF})*$"},
+                schema_extra={"pattern": rf"^({_WEIGHT_OF}(,{_WEIGHT_OF})*)?$"},  # (empty: the default)
             ),
         ] = None,
         currency: Annotated[str, _q("currency", "The currency of value and margin (default CNY).")] = "CNY",

@@ -53,6 +53,7 @@ class StockController(Controller):
                 ge=0,
                 le=2_147_483_647,
                 description="Only rows whose available quantity is below this.",
+                schema_extra={"minimum": 0},  # (Litestar leaves out a `ge` of 0 here)
             ),
         ] = None,
         low: Annotated[bool, _q("low", "Only rows at or below the SKU's reorder point.")] = False,
