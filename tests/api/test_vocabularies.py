@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import httpx
 import pytest
@@ -119,3 +121,23 @@ async def test_the_audit_trail_since_a_moment_lists_what_changed_from_then_on(ap
     since = (await api.get("/v1/audit", params={"code": "traffic", "since": changed_at})).json()
     assert later["items"] == []
     assert [(e["entity"], e["action"]) for e in since["items"]] == [("role", "create")]
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("PUT", {"description": {"en": ""}}),
+        ("PATCH", {"description": {"en": ""}}),
+        ("PUT", {"description": {"not a locale": "text"}}),
+    ],
+)
+async def test_an_empty_description_or_one_under_no_locale_is_a_422_not_a_constraint_violation(
+    api: httpx.AsyncClient, method: str, body: dict[str, Any]
+) -> None:
+    """The tables refuse an empty text in a locale map: it reached them as a 409 `constraint-violation`."""
+    await api.put("/v1/roles/traffic", json={"labels": {"en": "Traffic builder"}, "description": {"en": "Draws"}})
+    r = await api.request(method, "/v1/roles/traffic", json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "validation-failed"
+    assert [e["pointer"].split("/")[1] for e in r.json()["errors"]] == ["description"]
+    assert (await api.get("/v1/roles/traffic")).json()["description"] == {"en": "Draws"}
