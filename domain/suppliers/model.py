@@ -10,7 +10,7 @@ import msgspec
 
 from domain.errors import Conflict, FieldError, NotFound
 from domain.money import CURRENCIES, Amount, Currency, Money, money_errors
-from domain.types import Code, Labels
+from domain.types import SPACE, Code, Labels
 
 SupplierType = Literal["manufacturer", "agent", "wholesaler", "trading_company"]
 # The preferred order of sourcing, best first.
@@ -26,8 +26,7 @@ Phone = Annotated[
         examples=["+86 571 8888 1234"],
     ),
 ]
-# (\s spelt out: to Python \x1c-\x1f and \x85 are white space and \ufeff is not, to a JSON Schema reader the reverse)
-_NOT_SPACE = r"[^@\s\x1c-\x1f\x85\ufeff]"
+_NOT_SPACE = rf"[^@{SPACE}]"
 Email = Annotated[
     str,
     msgspec.Meta(

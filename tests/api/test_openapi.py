@@ -57,3 +57,21 @@ def test_the_document_declares_the_answers_the_routes_give() -> None:
     assert term["additionalProperties"] is False
     assert term["properties"]["labels"]["propertyNames"]["pattern"] == "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
     assert term["properties"]["labels"]["additionalProperties"] == {"type": "string", "minLength": 1, "maxLength": 500}
+
+
+def test_white_space_in_a_pattern_means_the_same_to_python_and_to_a_json_schema_reader() -> None:
+    """msgspec checks a pattern with Python's re, a client (schemathesis) reads it as ECMA-262: their `\\s` differ
+    (\\x1c-\\x1f and \\x85 to Python, \\ufeff to ECMA), and a URL with \\x1c was valid to one and not the other."""
+    from domain.types import SPACE
+
+    def patterns(value: object) -> list[str]:
+        if isinstance(value, dict):
+            own = [value["pattern"]] if isinstance(value.get("pattern"), str) else []
+            return own + [p for v in value.values() for p in patterns(v)]
+        return [p for v in value for p in patterns(v)] if isinstance(value, list) else []
+
+    found = patterns(document())
+    spaced = [p for p in found if "\\s" in p]
+    assert len(spaced) >= 3  # (the e-mail, the image URL, a search query)
+    for pattern in spaced:
+        assert pattern.count("\\s") == pattern.count(SPACE) or "\\x1c-\\x1f\\x85" in pattern, pattern
