@@ -1,6 +1,7 @@
 """Query parameters a route does not take are a 400, not silently ignored: `GET /v1/products?barcode=…` used
 to answer every product. So is a parameter given twice that takes one value (`?to=2026-01-31&to=2026-12-31`:
-the framework kept one of them, unsaid). The table of what each operation takes is read from the app's own
+the framework kept one of them, unsaid), and `null` for a parameter that takes a date, a number or a boolean
+(`?to=null` was read as no `to` at all). The table of what each operation takes is read from the app's own
 OpenAPI document (the routes' declarations, dependencies included) once, at start-up."""
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ _METHODS = ("get", "put", "post", "delete", "patch")
 
 
 class Takes:
-    """The query parameters of one operation: all of them, and those that take a list (repeatable)."""
+    """The query parameters of one operation: all of them, those that take a list (repeatable), and those that
+    take a value other than text (`null` is no such value)."""
 
-    __slots__ = ("lists", "names")
+    __slots__ = ("lists", "names", "typed")
 
-    def __init__(self, names: frozenset[str], lists: frozenset[str]) -> None:
+    def __init__(self, names: frozenset[str], lists: frozenset[str], typed: frozenset[str]) -> None:
         self.names = names
         self.lists = lists
+        self.typed = typed
 
 
 def _is_list(schema: Any) -> bool:
@@ -30,6 +33,17 @@ def _is_list(schema: Any) -> bool:
         return False
     alternatives = [*(schema.one_of or ()), *(schema.any_of or ())]
     return schema.type == OpenAPIType.ARRAY or any(_is_list(s) for s in alternatives)
+
+
+def _is_typed(schema: Any) -> bool:
+    """Not text: an integer, a number, a boolean, or a string of a format (a date, a moment)."""
+    if not isinstance(schema, Schema):
+        return False
+    if schema.type in (OpenAPIType.INTEGER, OpenAPIType.NUMBER, OpenAPIType.BOOLEAN):
+        return True
+    if schema.type == OpenAPIType.STRING and schema.format is not None:
+        return True
+    return any(_is_typed(s) for s in [*(schema.one_of or ()), *(schema.any_of or ())])
 
 
 def query_table(schema: OpenAPI) -> dict[tuple[str, str], Takes]:
@@ -42,14 +56,16 @@ def query_table(schema: OpenAPI) -> dict[tuple[str, str], Takes]:
                 continue
             query = [p for p in operation.parameters or [] if getattr(p, "param_in", None) == "query"]
             table[(method.upper(), path)] = Takes(
-                frozenset(p.name for p in query), frozenset(p.name for p in query if _is_list(p.schema))
+                frozenset(p.name for p in query),
+                frozenset(p.name for p in query if _is_list(p.schema)),
+                frozenset(p.name for p in query if _is_typed(p.schema)),
             )
     return table
 
 
 def check_query(request: Request[Any, Any, Any]) -> None:
-    """Refuse a query parameter the route does not declare, and one given twice that takes one value (routes
-    outside the document pass)."""
+    """Refuse a query parameter the route does not declare, one given twice that takes one value, and `null`
+    for one that takes a value other than text (routes outside the document pass)."""
     if not request.scope.get("query_string"):
         return
     template = request.scope.get("path_template", "")  # (the route's path as the document writes it)
@@ -70,6 +86,8 @@ def check_query(request: Request[Any, Any, Any]) -> None:
         count = len(given.getall(name))
         if count > 1:
             raise param_error(name, "repeated", f"`{name}` takes one value; it is given {count} times.")
+        if name in takes.typed and given[name] == "null":
+            raise param_error(name, "invalid", f"`{name}` is not null: leave it out for none.")
 
 
 def install(app: Litestar) -> None:
