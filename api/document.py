@@ -19,10 +19,12 @@ from litestar.handlers.http_handlers import HTTPRouteHandler
 from litestar.openapi.spec import (
     OpenAPI,
     OpenAPIHeader,
+    OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Operation,
     Parameter,
+    RequestBody,
     Schema,
 )
 
@@ -49,6 +51,19 @@ def complete(app: Litestar) -> None:
                 content=replaced.content,
                 headers={"Location": _header("Where the new resource is."), "ETag": _header("Its version.")},
             )
+        answered = handler.opt.get("file_answer")
+        if answered and isinstance(responses.get("200"), OpenAPIResponse):
+            # a file (JSON Lines or CSV), streamed: text of one of these media types, not one JSON document
+            text = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+            responses["200"].content = {media: text for media in answered}  # type: ignore[union-attr]
+        uploaded = handler.opt.get("file_upload")
+        if uploaded and isinstance(operation.request_body, RequestBody):
+            # JSON Lines of the documented row (each line one), or CSV text: the row's JSON form is the schema
+            row = operation.request_body.content.get("application/json")
+            text = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+            operation.request_body.content = {
+                media: (row if kind == "rows" and row is not None else text) for media, kind in uploaded.items()
+            }
         not_modified = responses.get("304")
         if isinstance(not_modified, OpenAPIResponse):
             not_modified.headers = {"ETag": _header("The version the client has.")}

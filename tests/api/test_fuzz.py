@@ -19,6 +19,7 @@ what the fuzzing creates, changes or deletes never reaches another test.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -125,6 +126,18 @@ def valid_data_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
             if all(_unknowable(e, case.operation.label) for e in errors):
                 return None
         raise
+
+
+@schemathesis.serializer("application/x-ndjson")
+def _json_lines(ctx: Any, value: Any) -> bytes:
+    """An import of one row: its JSON object as one line (the document describes a row)."""
+    return json.dumps(value, ensure_ascii=False).encode() + b"\n"
+
+
+@schemathesis.serializer("text/csv")
+def _csv_text(ctx: Any, value: Any) -> bytes:
+    """CSV is text to the document: as generated."""
+    return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else json.dumps(value).encode()
 
 
 DOCUMENT = document()
