@@ -40,6 +40,7 @@ IdempotencyKey = Annotated[
         required=False,
         description="Retry-safe: the same key and body answers the first import's job with no second import; "
         "the same key with another body is a 422.",
+        schema_extra={"minLength": 1, "maxLength": 200},
     ),
 ]
 
