@@ -16,10 +16,11 @@ from litestar.handlers.http_handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
-from api import __version__, db, metrics, params
+from api import __version__, db, document, http, metrics, params
 from api.auth import PUBLIC, KeyCache, auth_middleware, declared_roles
 from api.edge import Edge
 from api.fastlane import FastLane
@@ -139,6 +140,7 @@ def create_app(
     """Build the app; with `pool` (and `reads`: the replicas' router) the caller owns the pools (tests), else the
     lifespan opens them."""
     settings = settings or Settings()
+    http.close_dependencies_on_failure()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
@@ -199,8 +201,10 @@ def create_app(
     app.state.limiter = RateLimiter.from_settings(settings)
     check_declared_roles(app)
     check_replica_routes(app)
+    allow_every_method(app)
     document_problems(app)
     document_consistency(app)
+    document.complete(app)
     params.install(app)
     return app
 
@@ -274,6 +278,23 @@ def check_declared_roles(app: Litestar) -> None:
             declared_roles(handler)
 
 
+def allow_every_method(app: Litestar) -> None:
+    """Make each path's automatic OPTIONS answer list every method of the path. Litestar 2 builds a path's
+    route again for each handler a controller registers on it, and keeps the OPTIONS handler of the first
+    build, whose `Allow` names the first handler's method only (`OPTIONS /v1/products` said `OPTIONS, POST`;
+    litestar-org/litestar#4169, fixed in Litestar 3): that handler is pointed at the finished route."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            fn = handler.fn
+            if handler.handler_name != "options_handler" or not fn.__module__.startswith("litestar."):
+                continue
+            for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True):
+                if name == "self" and isinstance(cell.cell_contents, HTTPRoute):
+                    cell.cell_contents = route
+
+
 _PROBLEM_TEXT = {
     400: "Malformed JSON, or an invalid query parameter (each named in `errors`).",
     401: "No API key, or an unknown or revoked one.",
@@ -284,27 +305,32 @@ _PROBLEM_TEXT = {
     412: "`If-Match` names another version than the current one.",
     413: "The request body is larger than the server accepts.",
     422: "The body is well-formed JSON but invalid: every failing field is listed with a JSON pointer.",
+    414: "The path and query string are longer than 8,192 bytes together.",
     429: "The key sent more requests than its rate limit allows: `Retry-After` says when to try again.",
     503: "The database is unavailable or the query took too long.",
 }
+_NOT_MODIFIED = "Not modified: `If-None-Match` names the current version (the answer has no body)."
 
 
 def document_problems(app: Litestar) -> None:
-    """Give every operation its error responses, as RFC 9457 problems, in the OpenAPI document."""
+    """Give every operation its error responses, as RFC 9457 problems, and its 304 when it takes
+    `If-None-Match`, in the OpenAPI document."""
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
             if not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
                 continue
-            public = declared_roles(handler) is None
-            if public:
-                continue
-            methods = handler.http_methods
-            statuses = {400, 401, 403, 429, 503} | set(handler.opt.get("problems", ()))
-            if "{" in route.path:
-                statuses.add(404)
-            if methods & {"POST", "PUT", "PATCH", "DELETE"}:
-                statuses |= {404, 409, 412, 413, 422} if methods != {"DELETE"} else {404, 409, 412}
             existing = dict(handler.responses or {})
+            if "if_none_match" in handler.parsed_fn_signature.parameters:
+                existing.setdefault(304, ResponseSpec(data_container=None, description=_NOT_MODIFIED))
+            # Any request: an unknown query parameter is a 400 (api/params.py), a URL over 8 KB a 414 (api/guard.py).
+            statuses = {400, 414} | set(handler.opt.get("problems", ()))
+            methods = handler.http_methods
+            if declared_roles(handler) is not None:
+                statuses |= {401, 403, 429, 503}
+                if "{" in route.path:
+                    statuses.add(404)
+                if methods & {"POST", "PUT", "PATCH", "DELETE"}:
+                    statuses |= {404, 409, 412, 413, 422} if methods != {"DELETE"} else {404, 409, 412}
             for status in sorted(statuses):
                 existing.setdefault(
                     status,

@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any, TypeVar
 
+import anyio
 import asyncpg
+import msgspec
 from litestar import Request, Response
+from litestar._kwargs.cleanup import DependencyCleanupGroup
+from litestar._kwargs.dependencies import resolve_dependency
+from litestar._kwargs.kwargs_model import KwargsModel
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_304_NOT_MODIFIED
@@ -15,6 +21,7 @@ from api.auth import principal_of
 from api.replicas import ON_REPLICA_KEY
 from domain.keys.model import Principal
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT
+from domain.types import Code
 from domain.versioning import etag, matches_none, parse_if_match
 
 T = TypeVar("T")
@@ -46,6 +53,15 @@ CursorQ = Annotated[
 ]
 
 
+def upsert(code: Any = Code) -> dict[str, Any]:
+    """Route option of a PUT that creates what does not exist yet, named by its last path parameter, of the type
+    `code`: its 201 and the parameter's format are documented (api/document.py)."""
+    return {"upsert": msgspec.json.schema(code)}  # (a handler's options are deep-copied: a Meta cannot be)
+
+
+UPSERT = upsert()
+
+
 async def provide_conn(request: Request[Any, Any, Any]) -> AsyncGenerator[asyncpg.Connection, None]:
     """The request's connection: on a replica for a route that declares replica reads (api/replicas.py), on
     the primary for every other."""
@@ -67,6 +83,37 @@ DEPENDENCIES = {
     "conn": Provide(provide_conn),
     "principal": Provide(provide_principal, sync_to_thread=False),
 }
+
+
+async def _resolve_dependencies(
+    self: KwargsModel, connection: ASGIConnection[Any, Any, Any, Any], kwargs: dict[str, Any]
+) -> DependencyCleanupGroup:
+    """Litestar's KwargsModel.resolve_dependencies, which closes the generators it has started when a later
+    dependency fails. Litestar's returns its cleanup group only when every dependency resolved: a request whose
+    `?locale=` was refused (a storefront dependency's parameter, parsed after `conn`) kept its pooled connection
+    until the garbage collector found the generator — and never gave it back when the collector's `aclose()`
+    failed; a few such requests, and every other one waited for a connection."""
+    cleanup_group = DependencyCleanupGroup()
+    try:
+        for batch in self.dependency_batches:
+            if len(batch) == 1:
+                await resolve_dependency(next(iter(batch)), connection, kwargs, cleanup_group)
+            else:
+                try:
+                    async with anyio.create_task_group() as task_group:
+                        for dependency in batch:
+                            task_group.start_soon(resolve_dependency, dependency, connection, kwargs, cleanup_group)
+                except BaseExceptionGroup as group:
+                    raise group.exceptions[0] from group
+    except BaseException as exc:
+        await cleanup_group.close(exc)  # (thrown into provide_conn: the connection goes back to the pool)
+        raise
+    return cleanup_group
+
+
+def close_dependencies_on_failure() -> None:
+    """Install _resolve_dependencies (litestar 2.x; see its docstring)."""
+    KwargsModel.resolve_dependencies = _resolve_dependencies  # type: ignore[method-assign]
 
 
 def expected(if_match: str | None) -> int | None:

@@ -1,49 +1,93 @@
 """Query parameters a route does not take are a 400, not silently ignored: `GET /v1/products?barcode=…` used
-to answer every product. The table of what each operation takes is read from the app's own OpenAPI
-document (the routes' declarations, dependencies included) once, at start-up."""
+to answer every product. So is a parameter given twice that takes one value (`?to=2026-01-31&to=2026-12-31`:
+the framework kept one of them, unsaid), and `null` for a parameter that takes a date, a number or a boolean
+(`?to=null` was read as no `to` at all). The table of what each operation takes is read from the app's own
+OpenAPI document (the routes' declarations, dependencies included) once, at start-up."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Litestar, Request
-from litestar.openapi.spec import OpenAPI
+from litestar.openapi.spec import OpenAPI, OpenAPIType, Schema
 
 from domain.errors import param_error
 
 _METHODS = ("get", "put", "post", "delete", "patch")
 
 
-def query_table(schema: OpenAPI) -> dict[tuple[str, str], frozenset[str]]:
+class Takes:
+    """The query parameters of one operation: all of them, those that take a list (repeatable), and those that
+    take a value other than text (`null` is no such value)."""
+
+    __slots__ = ("lists", "names", "typed")
+
+    def __init__(self, names: frozenset[str], lists: frozenset[str], typed: frozenset[str]) -> None:
+        self.names = names
+        self.lists = lists
+        self.typed = typed
+
+
+def _is_list(schema: Any) -> bool:
+    if not isinstance(schema, Schema):
+        return False
+    alternatives = [*(schema.one_of or ()), *(schema.any_of or ())]
+    return schema.type == OpenAPIType.ARRAY or any(_is_list(s) for s in alternatives)
+
+
+def _is_typed(schema: Any) -> bool:
+    """Not text: an integer, a number, a boolean, or a string of a format (a date, a moment)."""
+    if not isinstance(schema, Schema):
+        return False
+    if schema.type in (OpenAPIType.INTEGER, OpenAPIType.NUMBER, OpenAPIType.BOOLEAN):
+        return True
+    if schema.type == OpenAPIType.STRING and schema.format is not None:
+        return True
+    return any(_is_typed(s) for s in [*(schema.one_of or ()), *(schema.any_of or ())])
+
+
+def query_table(schema: OpenAPI) -> dict[tuple[str, str], Takes]:
     """(method, path as the OpenAPI document writes it) → the query parameters the operation takes."""
-    table: dict[tuple[str, str], frozenset[str]] = {}
+    table: dict[tuple[str, str], Takes] = {}
     for path, item in (schema.paths or {}).items():
         for method in _METHODS:
             operation = getattr(item, method, None)
             if operation is None:
                 continue
-            names = {p.name for p in operation.parameters or [] if getattr(p, "param_in", None) == "query"}
-            table[(method.upper(), path)] = frozenset(names)
+            query = [p for p in operation.parameters or [] if getattr(p, "param_in", None) == "query"]
+            table[(method.upper(), path)] = Takes(
+                frozenset(p.name for p in query),
+                frozenset(p.name for p in query if _is_list(p.schema)),
+                frozenset(p.name for p in query if _is_typed(p.schema)),
+            )
     return table
 
 
 def check_query(request: Request[Any, Any, Any]) -> None:
-    """Refuse a query parameter the route does not declare (routes outside the document pass)."""
+    """Refuse a query parameter the route does not declare, one given twice that takes one value, and `null`
+    for one that takes a value other than text (routes outside the document pass)."""
     if not request.scope.get("query_string"):
         return
     template = request.scope.get("path_template", "")  # (the route's path as the document writes it)
-    table: dict[tuple[str, str], frozenset[str]] = request.app.state.query_params
-    allowed = table.get((request.method, template))
-    if allowed is None:
+    table: dict[tuple[str, str], Takes] = request.app.state.query_params
+    takes = table.get((request.method, template))
+    if takes is None:
         return
-    unknown = sorted(set(request.query_params) - allowed)
+    given = request.query_params
+    unknown = sorted(set(given) - takes.names)
     if unknown:
-        takes = ", ".join(sorted(allowed)) or "none"
+        names = ", ".join(sorted(takes.names)) or "none"
         raise param_error(
             unknown[0],
             "unknown_parameter",
-            f"{request.method} {template} takes no parameter `{unknown[0]}` (it takes: {takes}).",
+            f"{request.method} {template} takes no parameter `{unknown[0]}` (it takes: {names}).",
         )
+    for name in sorted(set(given) - takes.lists):
+        count = len(given.getall(name))
+        if count > 1:
+            raise param_error(name, "repeated", f"`{name}` takes one value; it is given {count} times.")
+        if name in takes.typed and given[name] == "null":
+            raise param_error(name, "invalid", f"`{name}` is not null: leave it out for none.")
 
 
 def install(app: Litestar) -> None:

@@ -69,7 +69,15 @@ CURRENCIES: dict[str, int] = {
     "ZAR": 2,
 }
 
-Currency = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$", description="ISO 4217 code.", examples=["CNY"])]
+Currency = Annotated[
+    str,
+    msgspec.Meta(
+        pattern="^[A-Z]{3}$",
+        description="ISO 4217 code, one of those merchflow knows (another is a 422 `unknown_currency`).",
+        examples=["CNY"],
+        extra_json_schema={"enum": sorted(CURRENCIES)},
+    ),
+]
 Amount = Annotated[
     str,
     msgspec.Meta(

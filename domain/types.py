@@ -7,6 +7,9 @@ from typing import Annotated, Literal
 import msgspec
 
 CODE_PATTERN = "^[a-z0-9][a-z0-9_-]{0,63}$"
+# White space in a pattern's character class, the same to Python's re (msgspec) and to a JSON Schema reader
+# (ECMA-262): to Python \x1c-\x1f and \x85 are white space and \ufeff is not, to ECMA-262 the reverse.
+SPACE = r"\s\x1c-\x1f\x85\ufeff"
 LOCALE_PATTERN = "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 
 Code = Annotated[

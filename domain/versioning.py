@@ -31,7 +31,8 @@ def parse_if_match(header: str | None) -> int | None:
     if tag.startswith("W/"):
         tag = tag[2:]
     tag = tag.strip('"')
-    return int(tag) if tag.isdigit() else -1
+    # ASCII digits only: a header arrives as latin-1, and `²` is a digit to str.isdigit() but not to int().
+    return int(tag) if tag.isascii() and tag.isdigit() else -1
 
 
 class VersionMismatch(PreconditionFailed):

@@ -8,7 +8,7 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
-from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
+from api.http import UPSERT, Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
 from domain.attributes import options, service, sets
 from domain.attributes.model import (
     Attribute,
@@ -28,6 +28,8 @@ from domain.attributes.values import AttributeType, Visibility
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 WRITERS = allow()
+# Options of an attribute that is not a select or multiselect: a 409 options-not-applicable, reads included.
+OPTION_READERS = {**READERS, "problems": {409}}
 
 GroupQ = Annotated[
     str | None,
@@ -106,7 +108,7 @@ class AttributeController(Controller):
         attribute = await service.get_attribute(conn, code)
         return entity(attribute, version=attribute.version, if_none_match=if_none_match)
 
-    @put("/{code:str}", operation_id="putAttribute", summary="Create or replace an attribute", opt=WRITERS)
+    @put("/{code:str}", operation_id="putAttribute", summary="Create or replace an attribute", opt=WRITERS | UPSERT)
     async def put_attribute(
         self,
         conn: Conn,
@@ -147,7 +149,7 @@ class OptionController(Controller):
     path = "/v1/attributes/{code:str}/options"
     tags = ["Attributes"]
 
-    @get("", operation_id="listAttributeOptions", summary="List an attribute's options", opt=READERS)
+    @get("", operation_id="listAttributeOptions", summary="List an attribute's options", opt=OPTION_READERS)
     async def list_options(
         self, conn: Conn, code: FromPath[str], if_none_match: IfNoneMatch = None
     ) -> Response[Options]:
@@ -184,13 +186,15 @@ class OptionController(Controller):
         replaced, version = await options.replace_options(conn, principal, code, data, expected(if_match))
         return entity(replaced, version=version)
 
-    @get("/{option:str}", operation_id="getAttributeOption", summary="Get an option", opt=READERS)
+    @get("/{option:str}", operation_id="getAttributeOption", summary="Get an option", opt=OPTION_READERS)
     async def get_option(self, conn: Conn, code: FromPath[str], option: FromPath[str]) -> Response[Option]:
         """One option of a select or multiselect attribute; the ETag is the attribute's."""
         found, version = await options.get_option(conn, code, option)
         return entity(found, version=version)
 
-    @put("/{option:str}", operation_id="putAttributeOption", summary="Create or replace an option", opt=WRITERS)
+    @put(
+        "/{option:str}", operation_id="putAttributeOption", summary="Create or replace an option", opt=WRITERS | UPSERT
+    )
     async def put_option(
         self,
         conn: Conn,

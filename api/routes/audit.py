@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from litestar import get
@@ -33,7 +32,13 @@ async def list_audit(
         str | None, QueryParameter(name="actor", required=False, description="The key name that wrote.")
     ] = None,
     since: Annotated[
-        datetime | None, QueryParameter(name="since", required=False, description="RFC 3339 moment.")
+        str | None,
+        QueryParameter(
+            name="since",
+            required=False,
+            description="Changes at or after this RFC 3339 moment with an offset, e.g. 2025-03-01T00:00:00+08:00.",
+            schema_extra={"format": "date-time"},
+        ),
     ] = None,
     import_id: Annotated[
         int | None,

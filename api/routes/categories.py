@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 
 from api.auth import allow
-from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
+from api.http import UPSERT, Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
 from domain.categories import service as categories
 from domain.categories.model import (
     Category,
@@ -56,7 +56,7 @@ class CategoryController(Controller):
     path = "/v1/categories"
     tags = ["Categories"]
 
-    @get("", operation_id="listCategories", summary="List categories", opt=READERS)
+    @get("", operation_id="listCategories", summary="List categories", opt={**READERS, "problems": {404}})
     async def list_categories(
         self,
         conn: Conn,
@@ -87,7 +87,7 @@ class CategoryController(Controller):
         category = await categories.get_category(conn, code)
         return entity(category, version=category.version, if_none_match=if_none_match)
 
-    @put("/{code:str}", operation_id="putCategory", summary="Create or replace a category", opt=WRITERS)
+    @put("/{code:str}", operation_id="putCategory", summary="Create or replace a category", opt=WRITERS | UPSERT)
     async def put_category(
         self,
         conn: Conn,

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.openapi import ResponseSpec
 
 from api import migrate
 from api.auth import PUBLIC
@@ -41,7 +42,14 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@get("/readyz", operation_id="getReadiness", summary="Readiness", opt=PUBLIC, tags=["Operations"])
+@get(
+    "/readyz",
+    operation_id="getReadiness",
+    summary="Readiness",
+    opt=PUBLIC,
+    tags=["Operations"],
+    responses={503: ResponseSpec(data_container=Readiness, description="Not ready: the database, or what is pending.")},
+)
 async def readyz(request: Request[Any, Any, Any]) -> Response[Readiness]:
     """Ready when the database answers, every migration is applied and the routines are those of the code;
     503 otherwise. Lists each read replica's state and lag."""

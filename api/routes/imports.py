@@ -24,6 +24,10 @@ from domain.products.model import ProductCreate
 # list it (confidential attribute values only for the roles that see them).
 IMPORTERS = allow("purchasing", "listing")
 EXPORTERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
+# What the document says of the files (api/document.py): a file answered, in one of these media types; a file
+# taken, JSON Lines of the documented row or CSV text.
+FILE_ANSWER = {"file_answer": tuple(exports.MEDIA.values())}
+FILE_UPLOAD = {"file_upload": {"application/x-ndjson": "rows", "text/csv": "text"}}
 
 TypeQ = Annotated[ImportType, QueryParameter(name="type", description="What the file holds: `products`.")]
 FormatQ = Annotated[
@@ -36,6 +40,7 @@ IdempotencyKey = Annotated[
         required=False,
         description="Retry-safe: the same key and body answers the first import's job with no second import; "
         "the same key with another body is a 422.",
+        schema_extra={"minLength": 1, "maxLength": 200},
     ),
 ]
 
@@ -67,7 +72,7 @@ class ImportController(Controller):
         "",
         operation_id="postImport",
         summary="Import a file of products",
-        opt=IMPORTERS,
+        opt=IMPORTERS | FILE_UPLOAD,
         status_code=202,
         request_max_body_size=MAX_IMPORT_BYTES,
         dependencies={"upload_row": Provide(_documented_row, sync_to_thread=False)},
@@ -110,7 +115,12 @@ class ImportController(Controller):
         )
         return accepted(job, replayed)
 
-    @get("/{job_id:int}/errors", operation_id="getImportErrors", summary="An import's per-row report", opt=IMPORTERS)
+    @get(
+        "/{job_id:int}/errors",
+        operation_id="getImportErrors",
+        summary="An import's per-row report",
+        opt=IMPORTERS | FILE_ANSWER,
+    )
     async def get_import_errors(
         self,
         conn: Conn,
@@ -132,7 +142,7 @@ class ExportController(Controller):
     path = "/v1/exports"
     tags = ["Imports and exports"]
 
-    @get("", operation_id="getExport", summary="Export products as a file", opt=EXPORTERS)
+    @get("", operation_id="getExport", summary="Export products as a file", opt=EXPORTERS | FILE_ANSWER)
     async def get_export(
         self,
         conn: Conn,

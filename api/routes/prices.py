@@ -10,8 +10,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, LimitQ
+from domain.money import CURRENCIES
 from domain.prices import service as prices
 from domain.prices.model import (
+    PRICE_KINDS,
     Price,
     PriceCorrection,
     PriceCorrectionCreate,
@@ -29,10 +31,22 @@ CORRECTION_READERS = allow("finance", "purchasing")
 CORRECTION_STATUS = {True: 201, False: 200}
 
 KindQ = Annotated[
-    str | None, QueryParameter(name="kind", required=False, description="Only this kind: sale, distribution, cost.")
+    str | None,
+    QueryParameter(
+        name="kind",
+        required=False,
+        description="Only this kind: sale, distribution, cost.",
+        schema_extra={"enum": list(PRICE_KINDS)},
+    ),
 ]
 CurrencyQ = Annotated[
-    str | None, QueryParameter(name="currency", required=False, description="Only this ISO 4217 currency.")
+    str | None,
+    QueryParameter(
+        name="currency",
+        required=False,
+        description="Only this ISO 4217 currency.",
+        schema_extra={"enum": sorted(CURRENCIES)},
+    ),
 ]
 AtQ = Annotated[
     str | None,
@@ -40,6 +54,7 @@ AtQ = Annotated[
         name="at",
         required=False,
         description="An RFC 3339 moment: only the prices in force then (one per kind and currency).",
+        schema_extra={"format": "date-time"},
     ),
 ]
 

@@ -8,7 +8,7 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
-from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
+from api.http import UPSERT, Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
 from domain.products import service as products
 from domain.products.model import Lifecycle, Product, ProductCreate, ProductFields, ProductPage, ProductPatch
 
@@ -52,6 +52,7 @@ class ProductController(Controller):
                     "`code:value`, repeatable (all must hold): equality converted by the attribute's type; "
                     "for a multiselect, the product's list contains the option."
                 ),
+                schema_extra={"items": {"type": "string", "pattern": "^[^:]+:"}},
             ),
         ] = None,
         limit: LimitQ = 50,
@@ -89,7 +90,7 @@ class ProductController(Controller):
         product = await products.get_product(conn, code, principal)
         return entity(product, version=product.version, if_none_match=if_none_match)
 
-    @put("/{code:str}", operation_id="putProduct", summary="Create or replace a product", opt=WRITERS)
+    @put("/{code:str}", operation_id="putProduct", summary="Create or replace a product", opt=WRITERS | UPSERT)
     async def put_product(
         self,
         conn: Conn,

@@ -8,7 +8,7 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
-from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
+from api.http import UPSERT, Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
 from domain.promotions import service as promotions
 from domain.promotions.model import Promotion, PromotionCreate, PromotionFields, PromotionPage, PromotionPatch
 
@@ -18,7 +18,10 @@ WRITERS = allow("marketing")
 ActiveAtQ = Annotated[
     str | None,
     QueryParameter(
-        name="active_at", required=False, description="An RFC 3339 moment: only active promotions running then."
+        name="active_at",
+        required=False,
+        description="An RFC 3339 moment: only active promotions running then.",
+        schema_extra={"format": "date-time"},
     ),
 ]
 
@@ -51,7 +54,7 @@ class PromotionController(Controller):
         promotion = await promotions.get_promotion(conn, code)
         return entity(promotion, version=promotion.version, if_none_match=if_none_match)
 
-    @put("/{code:str}", operation_id="putPromotion", summary="Create or replace a promotion", opt=WRITERS)
+    @put("/{code:str}", operation_id="putPromotion", summary="Create or replace a promotion", opt=WRITERS | UPSERT)
     async def put_promotion(
         self,
         conn: Conn,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get
@@ -36,6 +36,13 @@ FINANCE = allow("finance", "purchasing")
 MERCHANDISING = allow("finance", "purchasing", "marketing")
 AFTER_SALES = allow("finance", "purchasing", "marketing", "service", "warehouse")
 CSV = "text/csv"
+
+
+# The shapes of the mixes (domain.reports.sales parses them; a total other than 100 or 1 is still a 400).
+_SHARE = r"[0-9]{1,6}(\.[0-9]{1,6})?"
+_POSITIVE = r"([1-9][0-9]{0,5}(\.[0-9]{1,6})?|0\.[0-9]{0,5}[1-9])"
+_SHARE_OF = rf"[a-z0-9][a-z0-9_-]{{0,63}}:{_SHARE}"
+_WEIGHT_OF = rf"(volume|margin|appeal|value):{_SHARE}"
 
 
 def _q(name: str, description: str) -> QueryParameter:
@@ -115,7 +122,15 @@ class ReportController(Controller):
         conn: Conn,
         report_scope: Scope,
         by: Annotated[MarginsBy, _q("by", "Group by sku (default), product, category, role or series.")] = "sku",
-        at: Annotated[datetime | None, _q("at", "The moment whose prices count (RFC 3339; default now).")] = None,
+        at: Annotated[
+            str | None,
+            QueryParameter(
+                name="at",
+                required=False,
+                description="The moment whose prices count (RFC 3339 with an offset; default now).",
+                schema_extra={"format": "date-time"},
+            ),
+        ] = None,
         limit: ReportLimitQ = 10_000,
         accept: AcceptH = None,
     ) -> Response[Report[MarginRow]]:
@@ -155,7 +170,12 @@ class ReportController(Controller):
         report_scope: Scope,
         target: Annotated[
             str | None,
-            _q("target", "A target revenue mix by role, e.g. destination:30,routine:50,image:10,promotion:10."),
+            QueryParameter(
+                name="target",
+                required=False,
+                description="A target revenue mix by role, e.g. destination:30,routine:50,image:10,promotion:10.",
+                schema_extra={"pattern": rf"^{_SHARE_OF}(,{_SHARE_OF})*$"},
+            ),
         ] = None,
         category_target: Annotated[
             str | None,
@@ -187,7 +207,13 @@ class ReportController(Controller):
         principal: Actor,
         report_scope: Scope,
         classes: Annotated[
-            str | None, _q("classes", "Class sizes in percent, summing to 100 (default 70,20,5,5).")
+            str | None,
+            QueryParameter(
+                name="classes",
+                required=False,
+                description="2 to 6 class sizes in percent, summing to 100 (default 70,20,5,5).",
+                schema_extra={"pattern": rf"^({_POSITIVE}(,{_POSITIVE}){{1,5}})?$"},  # (empty: the default)
+            ),
         ] = None,
         limit: ReportLimitQ = 10_000,
         accept: AcceptH = None,
@@ -211,7 +237,13 @@ class ReportController(Controller):
         conn: Conn,
         report_scope: Scope,
         weights: Annotated[
-            str | None, _q("weights", "Weights summing to 1 (default volume:0.3,margin:0.3,appeal:0.2,value:0.2).")
+            str | None,
+            QueryParameter(
+                name="weights",
+                required=False,
+                description="Weights summing to 1 (default volume:0.3,margin:0.3,appeal:0.2,value:0.2).",
+                schema_extra={"pattern": rf"^({_WEIGHT_OF}(,{_WEIGHT_OF})*)?$"},  # (empty: the default)
+            ),
         ] = None,
         currency: Annotated[str, _q("currency", "The currency of value and margin (default CNY).")] = "CNY",
         limit: ReportLimitQ = 10_000,

@@ -21,6 +21,7 @@ IdempotencyKey = Annotated[
         required=False,
         description="Retry-safe: the same key and body answers the first answer with no second effect; "
         "the same key with another body is a 422.",
+        schema_extra={"minLength": 1, "maxLength": 200},
     ),
 ]
 

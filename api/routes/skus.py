@@ -6,9 +6,10 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody
 
 from api.auth import allow
-from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
+from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upsert, upserted
 from domain.skus import service as skus
 from domain.skus.model import Sku, SkuCreate, SkuFields, SkuPage, SkuPatch
+from domain.types import SkuCode
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 WRITERS = allow("purchasing", "warehouse", "listing")
@@ -44,7 +45,7 @@ class SkuController(Controller):
         found = await skus.get_sku(conn, sku)
         return entity(found, version=found.version, if_none_match=if_none_match)
 
-    @put("/{sku:str}", operation_id="putSku", summary="Create or replace a SKU", opt=WRITERS)
+    @put("/{sku:str}", operation_id="putSku", summary="Create or replace a SKU", opt=WRITERS | upsert(SkuCode))
     async def put_sku(
         self,
         conn: Conn,

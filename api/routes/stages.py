@@ -17,6 +17,7 @@ from domain.products.model import Product
 from domain.stages import completeness, lifecycle, service, views
 from domain.stages.model import Completeness, NeedsBody, StageList, StageNeeds, TransitionBody, Worklist
 from domain.stages.views import StageView
+from domain.types import STAGES
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 
@@ -97,7 +98,10 @@ async def transition_product(
     return entity(product, version=product.version)
 
 
-Stage = Annotated[str | None, QueryParameter(name="stage", required=False, description="Only this stage.")]
+Stage = Annotated[
+    str | None,
+    QueryParameter(name="stage", required=False, description="Only this stage.", schema_extra={"enum": list(STAGES)}),
+]
 Category = Annotated[
     str | None, QueryParameter(name="category", required=False, description="Only products under this category.")
 ]
@@ -108,6 +112,7 @@ Below = Annotated[
         name="below",
         required=False,
         description="Products whose ratio in `stage` is below this, in (0, 1] (default 1: every incomplete one).",
+        schema_extra={"type": "number", "exclusiveMinimum": 0, "maximum": 1},
     ),
 ]
 
@@ -154,7 +159,11 @@ class JobController(Controller):
 
     @get("/{job_id:int}", operation_id="getJob", summary="A background job's progress", opt=READERS)
     async def get_job(
-        self, conn: Conn, job_id: Annotated[int, Parameter(ge=1, le=2**63 - 1, description="A job's id.")]
+        self,
+        conn: Conn,
+        job_id: Annotated[
+            int, Parameter(ge=1, le=2**63 - 1, schema_extra={"maximum": 2**63 - 1}, description="A job's id.")
+        ],
     ) -> Job:
         """`done` of `total` products, `progress` in [0, 1], and the state."""
         return await jobs.get_job(conn, job_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -11,7 +10,7 @@ from litestar.params import HeaderParameter, JSONBody, QueryParameter
 from api.auth import allow, principal_of
 from api.http import Actor, Conn, CursorQ, LimitQ
 from domain.stock import service
-from domain.stock.model import LedgerPage, MovementRequest, MovementsResult, StockAnswer
+from domain.stock.model import MOVEMENT_TYPES, LedgerPage, MovementRequest, MovementsResult, StockAnswer
 
 READERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 
@@ -30,6 +29,7 @@ IdempotencyKey = Annotated[
         required=False,
         description="Retry-safe: the same key and body answers the first answer with no second effect; "
         "the same key with another body is a 422.",
+        schema_extra={"minLength": 1, "maxLength": 200},
     ),
 ]
 
@@ -53,6 +53,7 @@ class StockController(Controller):
                 ge=0,
                 le=2_147_483_647,
                 description="Only rows whose available quantity is below this.",
+                schema_extra={"minimum": 0},  # (Litestar leaves out a `ge` of 0 here)
             ),
         ] = None,
         low: Annotated[bool, _q("low", "Only rows at or below the SKU's reorder point.")] = False,
@@ -107,9 +108,25 @@ class StockController(Controller):
         sku: SkuQ = None,
         warehouse: WarehouseQ = None,
         location: LocationQ = None,
-        movement_type: Annotated[str | None, _q("type", "Only this movement type.")] = None,
+        movement_type: Annotated[
+            str | None,
+            QueryParameter(
+                name="type",
+                required=False,
+                description="Only this movement type.",
+                schema_extra={"enum": list(MOVEMENT_TYPES)},
+            ),
+        ] = None,
         reference: Annotated[str | None, _q("reference", "Only movements with this reference.")] = None,
-        since: Annotated[datetime | None, _q("since", "Only movements at or after this moment (RFC 3339).")] = None,
+        since: Annotated[
+            str | None,
+            QueryParameter(
+                name="since",
+                required=False,
+                description="Only movements at or after this RFC 3339 moment with an offset.",
+                schema_extra={"format": "date-time"},
+            ),
+        ] = None,
         limit: LimitQ = 50,
         cursor: CursorQ = None,
     ) -> LedgerPage:

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency, Provide
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 
@@ -35,6 +34,9 @@ from domain.storefront.model import (
 )
 from domain.versioning import matches_tag
 
+# A search query: at most search.MAX_QUERY characters once trimmed, one of them not white space (\s spelt out, as in
+# domain.suppliers.model.Email: str.strip() takes \x1c-\x1f and \x85 for white space, a JSON Schema reader not).
+QUERY_TEXT: dict[str, Any] = {"maxLength": search.MAX_QUERY, "pattern": r"[^\s\x1c-\x1f\x85]|\ufeff"}
 ANYONE = allow(*(r for r in ROLES if r != "admin"))
 SERVICE = allow("service")
 LIST_MAX_AGE = 30
@@ -150,8 +152,6 @@ ShopFilters = NamedDependency[listing.Filters]
 SHOP_FILTERS = {"shop_filters": Provide(provide_filters)}
 SHOP_LOCALE = {"chosen": Provide(provide_locale)}
 
-NOT_MODIFIED = {304: ResponseSpec(data_container=None, description="The client's copy (If-None-Match) is current.")}
-
 
 class StorefrontController(Controller):
     path = "/v1/storefront"
@@ -164,7 +164,6 @@ class StorefrontController(Controller):
         operation_id="getStorefrontCategories",
         summary="The shelves: a category tree with listed product counts",
         opt=ANYONE,
-        responses=NOT_MODIFIED,
     )
     async def categories(
         self,
@@ -183,7 +182,6 @@ class StorefrontController(Controller):
         operation_id="listStorefrontProducts",
         summary="A category page: listed products as cards",
         opt=ANYONE,
-        responses=NOT_MODIFIED,
         dependencies=SHOP_FILTERS,
     )
     async def products(
@@ -207,7 +205,6 @@ class StorefrontController(Controller):
         operation_id="getStorefrontFacets",
         summary="The filters of a category page, with counts",
         opt=ANYONE,
-        responses=NOT_MODIFIED,
         dependencies=SHOP_FILTERS,
     )
     async def facets(
@@ -229,7 +226,6 @@ class StorefrontController(Controller):
         operation_id="getStorefrontProduct",
         summary="A product page",
         opt=ANYONE,
-        responses=NOT_MODIFIED,
     )
     async def product(
         self,
@@ -250,13 +246,14 @@ class StorefrontController(Controller):
         operation_id="searchStorefront",
         summary="Search listed products",
         opt=ANYONE,
-        responses=NOT_MODIFIED,
     )
     async def search(
         self,
         conn: Conn,
         chosen: ShopLocale,
-        q: Annotated[str, QueryParameter(name="q", max_length=400, description="1 to 100 characters.")],
+        q: Annotated[
+            str, QueryParameter(name="q", max_length=400, description="1 to 100 characters.", schema_extra=QUERY_TEXT)
+        ],
         category: Annotated[
             str | None, QueryParameter(name="category", required=False, max_length=64, description="Within a subtree.")
         ] = None,
@@ -285,7 +282,13 @@ async def service_lookup(
     chosen: ShopLocale,
     principal: Actor,
     q: Annotated[
-        str, QueryParameter(name="q", max_length=400, description="A SKU, a barcode, a product code or part of a name.")
+        str,
+        QueryParameter(
+            name="q",
+            max_length=400,
+            description="A SKU, a barcode, a product code or part of a name (1 to 100 characters).",
+            schema_extra=QUERY_TEXT,
+        ),
     ],
     limit: Annotated[int, QueryParameter(name="limit", ge=1, le=20, description="At most (default 10).")] = 10,
 ) -> ServiceLookup:
@@ -311,6 +314,7 @@ async def list_events(
             name="after",
             ge=-1,
             le=2**63 - 1,
+            schema_extra={"maximum": 2**63 - 1},  # (Litestar writes `le` as a float: 2**63)
             description=(
                 "The last id seen. 0: from the first event (a 410 once the retention has removed events: read"
                 " afresh, then follow from -1). -1: none, only the newest id to follow from."

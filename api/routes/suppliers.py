@@ -11,7 +11,7 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
-from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
+from api.http import UPSERT, Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
 from domain.suppliers import service as suppliers
 from domain.suppliers import terms
 from domain.suppliers.model import (
@@ -81,7 +81,7 @@ class SupplierController(Controller):
         found = await suppliers.get_supplier(conn, code)
         return entity(found, version=found.version, if_none_match=if_none_match)
 
-    @put("/{code:str}", operation_id="putSupplier", summary="Create or replace a supplier", opt=WRITERS)
+    @put("/{code:str}", operation_id="putSupplier", summary="Create or replace a supplier", opt=WRITERS | UPSERT)
     async def put_supplier(
         self,
         conn: Conn,
@@ -165,7 +165,7 @@ class ProductSupplierController(Controller):
         "/{supplier:str}",
         operation_id="putProductSupplier",
         summary="Create or replace a product's terms with a supplier",
-        opt=WRITERS,
+        opt=WRITERS | UPSERT,
     )
     async def put_terms(
         self,

@@ -6,7 +6,7 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody
 
 from api.auth import allow
-from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
+from api.http import UPSERT, Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
 from domain.trees import service as trees
 from domain.trees.model import Tree, TreeCreate, TreeFields, TreePage, TreePatch
 
@@ -35,7 +35,9 @@ class TreeController(Controller):
         tree = await trees.get_tree(conn, code)
         return entity(tree, version=tree.version, if_none_match=if_none_match)
 
-    @put("/{code:str}", operation_id="putCategoryTree", summary="Create or replace a category tree", opt=WRITERS)
+    @put(
+        "/{code:str}", operation_id="putCategoryTree", summary="Create or replace a category tree", opt=WRITERS | UPSERT
+    )
     async def put_tree(
         self, conn: Conn, principal: Actor, code: FromPath[str], data: JSONBody[TreeFields], if_match: IfMatch = None
     ) -> Response[Tree]:

@@ -7,7 +7,7 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody
 
 from api.auth import allow
-from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
+from api.http import UPSERT, Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
 from domain.vocabularies import service as vocab
 from domain.vocabularies.model import (
     ATTRIBUTE_GROUPS,
@@ -50,7 +50,12 @@ def vocabulary_controller(v: Vocabulary, path: str, singular: str, plural: str, 
             term = await vocab.get_term(conn, v, code)
             return entity(term, version=term.version, if_none_match=if_none_match)
 
-        @put("/{code:str}", operation_id=f"put{one}", summary=f"Create or replace a {singular.lower()}", opt=WRITERS)
+        @put(
+            "/{code:str}",
+            operation_id=f"put{one}",
+            summary=f"Create or replace a {singular.lower()}",
+            opt=WRITERS | UPSERT,
+        )
         async def put_term(
             self,
             conn: Conn,

@@ -8,12 +8,13 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import allow
-from api.http import Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upserted
+from api.http import UPSERT, Actor, Conn, CursorQ, IfMatch, IfNoneMatch, LimitQ, entity, expected, upsert, upserted
 from domain.stock import picking
 from domain.stock.model import PickList, PickListRequest
 from domain.warehouses import service as warehouses
 from domain.warehouses.model import (
     Location,
+    LocationCode,
     LocationCreate,
     LocationFields,
     LocationPage,
@@ -65,7 +66,7 @@ class WarehouseController(Controller):
         found = await warehouses.get_warehouse(conn, code)
         return entity(found, version=found.version, if_none_match=if_none_match)
 
-    @put("/{code:str}", operation_id="putWarehouse", summary="Create or replace a warehouse", opt=WRITERS)
+    @put("/{code:str}", operation_id="putWarehouse", summary="Create or replace a warehouse", opt=WRITERS | UPSERT)
     async def put_warehouse(
         self,
         conn: Conn,
@@ -134,7 +135,12 @@ class LocationController(Controller):
         found = await warehouses.get_location(conn, code, location)
         return entity(found, version=found.version, if_none_match=if_none_match)
 
-    @put("/{location:str}", operation_id="putLocation", summary="Create or replace a location", opt=WRITERS)
+    @put(
+        "/{location:str}",
+        operation_id="putLocation",
+        summary="Create or replace a location",
+        opt=WRITERS | upsert(LocationCode),
+    )
     async def put_location(
         self,
         conn: Conn,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -12,6 +11,7 @@ from domain.audit import store
 from domain.audit.model import AuditPage, diff
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
+from domain.prices.model import parse_moment
 
 
 async def record(
@@ -63,19 +63,21 @@ async def list_entries(
     entity: str | None,
     code: str | None,
     actor: str | None,
-    since: datetime | None,
+    since: str | None,
     import_id: int | None = None,
     limit: int,
     cursor: str | None,
 ) -> AuditPage:
-    """Audit records, newest first."""
+    """Audit records, newest first; `since` is an RFC 3339 moment with an offset (anything else is a 400: a
+    bare number or a moment without an offset would be read as a Unix time or in the server's time zone)."""
+    moment = parse_moment(since, "since")
     after = decode_cursor(cursor, (int,))
     items = await store.list_entries(
         conn,
         entity=entity,
         code=code,
         actor=actor,
-        since=since,
+        since=moment,
         import_id=import_id,
         before_id=after[0] if after else None,
         limit=limit + 1,

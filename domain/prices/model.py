@@ -222,8 +222,8 @@ _SPACED_OFFSET = re.compile(r"^(.*T[0-9:.]+) ([0-9]{2}:?[0-9]{2})$")
 
 
 def parse_moment(value: str | None, parameter: str) -> datetime | None:
-    """An RFC 3339 query parameter as a UTC datetime; one without an offset, or unparseable, is a 400."""
-    if value is None or value == "":
+    """An RFC 3339 query parameter as a UTC datetime; one without an offset, unparseable or empty, is a 400."""
+    if value is None:
         return None
     spaced = _SPACED_OFFSET.match(value)
     text = f"{spaced.group(1)}+{spaced.group(2)}" if spaced else value

@@ -14,7 +14,7 @@ import msgspec
 
 from domain.attributes.values import AttributeDef, validate_values
 from domain.errors import Conflict, FieldError, NotFound, StillReferenced, ValidationFailed, field_error, pointer_join
-from domain.types import Code, Labels, Locale
+from domain.types import SPACE, Code, Labels, Locale
 
 Lifecycle = Literal["draft", "sourced", "stocked", "listed", "delisted", "retired"]
 QualityTag = Literal["famous", "specialty", "quality", "new"]
@@ -32,7 +32,7 @@ SellingPoint = Annotated[dict[Locale, Text], msgspec.Meta(min_length=1, descript
 ImageUrl = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^https?://[^\s/?#@]+(/[^\s]*)?$",
+        pattern=rf"^https?://[^{SPACE}/?#@]+(/[^{SPACE}]*)?$",
         max_length=2048,
         description="An absolute http(s) URL.",
         examples=["https://img.example.com/scarf-1.jpg"],

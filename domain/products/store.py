@@ -163,7 +163,7 @@ async def delete_product(conn: asyncpg.Connection, product_id: int, code: str) -
     """Delete a product with its SKUs; a foreign key from anything else is a 409 naming the table."""
     try:
         await conn.execute(DELETE_PRODUCT, product_id)
-    except asyncpg.ForeignKeyViolationError as exc:
+    except (asyncpg.ForeignKeyViolationError, asyncpg.RestrictViolationError) as exc:  # (RESTRICT: 23001)
         raise still_referenced(
             f"Product {code!r}", getattr(exc, "table_name", None), getattr(exc, "constraint_name", None)
         ) from None

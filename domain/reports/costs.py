@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from domain.prices.model import parse_moment
 from domain.reports import store
 from domain.reports.model import MarginRow, MarginsBy, PayableRow, Report, ReportScope, ValuationRow
 from domain.reports.service import amount, dec, open_scope, report
@@ -18,16 +19,18 @@ PAYABLES_BASIS = (
 
 
 async def margins(
-    conn: asyncpg.Connection, scope: ReportScope, *, by: MarginsBy, at: datetime | None, limit: int
+    conn: asyncpg.Connection, scope: ReportScope, *, by: MarginsBy, at: str | None, limit: int
 ) -> Report[MarginRow]:
-    """Sale and distribution prices in force at `at` against the cost price, per group and currency."""
+    """Sale and distribution prices in force at `at` (an RFC 3339 moment with an offset; None: now) against the
+    cost price, per group and currency."""
+    given = parse_moment(at, "at")
     ids = await open_scope(conn, scope)
-    moment = at or datetime.now(UTC)
+    moment = given or datetime.now(UTC)
     # no moment given: the prices in force now, from the maintained read model (see merch_prices_in_force)
     if by == "sku":
-        rows = await store.list_margins_by_sku(conn, ids, at, limit + 1)
+        rows = await store.list_margins_by_sku(conn, ids, given, limit + 1)
     else:
-        rows = await store.list_margins(conn, ids, at, by, limit + 1)
+        rows = await store.list_margins(conn, ids, given, by, limit + 1)
     items = [
         MarginRow(
             group=r["group"],

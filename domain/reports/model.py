@@ -39,7 +39,7 @@ class ReportScope(msgspec.Struct, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         if self.since is not None and self.until is not None and self.since > self.until:
-            raise param_error("from", "out_of_range", "`from` is after `to`.")
+            raise param_error("from", "dates_reversed", "`from` is after `to`.")
 
     def echo(self, *, period: bool) -> dict[str, str | None]:
         """The scope as a report's `parameters` repeat it: the codes, then `from` and `to` for a report over a

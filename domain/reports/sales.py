@@ -40,8 +40,10 @@ def _mix(raw: str, parameter: str, keys: Sequence[str] | None, total: Decimal) -
             value = Decimal(number.strip()) if sep else None
         except InvalidOperation:
             value = None
-        if value is None or not value.is_finite() or value < 0 or not key.strip() or key.strip() in out:
-            raise param_error(parameter, "invalid_format", f"{part.strip()!r} is not name:number (each name once).")
+        if value is None or not value.is_finite() or value < 0 or not key.strip():
+            raise param_error(parameter, "invalid_format", f"{part.strip()!r} is not name:number.")
+        if key.strip() in out:
+            raise param_error(parameter, "duplicate", f"{key.strip()!r} is named twice.")
         if keys is not None and key.strip() not in keys:
             raise param_error(parameter, "invalid_choice", f"{key.strip()!r} is not one of {', '.join(keys)}.")
         out[key.strip()] = value

@@ -26,7 +26,8 @@ Qty = Annotated[int, msgspec.Meta(ge=0, le=2_000_000_000, description="Units sol
 class SalesFact(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One day's sales of one SKU in one channel."""
 
-    day: date
+    # (from EARLIEST_DAY, 2000-01-01, on: the pattern says so to a client; _row checks it)
+    day: Annotated[date, msgspec.Meta(extra_json_schema={"pattern": "^[2-9][0-9]{3}-"})]
     sku: SkuCode
     channel: Annotated[Code, msgspec.Meta(examples=["web", "distribution"])]
     qty: Qty

@@ -109,7 +109,7 @@ async def delete_sku(conn: asyncpg.Connection, sku_id: int, sku: str) -> None:
     """Delete one SKU; a foreign key from stock, prices or anything else is a 409 naming the table."""
     try:
         await conn.execute(DELETE_SKU, sku_id)
-    except asyncpg.ForeignKeyViolationError as exc:
+    except (asyncpg.ForeignKeyViolationError, asyncpg.RestrictViolationError) as exc:  # (RESTRICT: 23001)
         raise still_referenced(
             f"SKU {sku!r}", getattr(exc, "table_name", None), getattr(exc, "constraint_name", None)
         ) from None

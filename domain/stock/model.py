@@ -6,7 +6,7 @@ which read best side by side with the refusals the database raises for them."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
@@ -24,6 +24,7 @@ from domain.types import Code, SkuCode
 from domain.warehouses.model import LocationCode
 
 MovementType = Literal["receive", "pick", "ship", "transfer", "adjust", "count", "reserve", "release", "return"]
+MOVEMENT_TYPES: tuple[MovementType, ...] = get_args(MovementType)
 Condition = Literal["resellable", "not_resellable"]
 Quantity = Annotated[int, msgspec.Meta(ge=-1_000_000_000, le=1_000_000_000)]
 Note = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
@@ -68,7 +69,9 @@ class MovementRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     """Body of POST /v1/stock/movements: one movement (its fields at the top level) or a batch
     (`movements`, at most 1,000), applied all or nothing."""
 
-    movements: list[Movement] | msgspec.UnsetType = msgspec.UNSET
+    movements: (
+        Annotated[list[Movement], msgspec.Meta(extra_json_schema={"minItems": 1, "maxItems": 1000})] | msgspec.UnsetType
+    ) = msgspec.UNSET
     type: MovementType | msgspec.UnsetType = msgspec.UNSET
     sku: SkuCode | msgspec.UnsetType = msgspec.UNSET
     qty: Quantity | msgspec.UnsetType = msgspec.UNSET

@@ -8,17 +8,24 @@ import contextlib
 import hashlib
 from collections import deque
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
 from typing import Protocol
 
 import asyncpg
 import msgspec
 
-from domain.errors import DomainError, InvalidIdempotencyKey
+from domain.errors import DomainError, InvalidIdempotencyKey, param_error
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
+from domain.prices.model import parse_moment
 from domain.stock import store
-from domain.stock.model import LedgerPage, MovementRequest, MovementsResult, StockAnswer, movements_of
+from domain.stock.model import (
+    MOVEMENT_TYPES,
+    LedgerPage,
+    MovementRequest,
+    MovementsResult,
+    StockAnswer,
+    movements_of,
+)
 
 
 def _call(actor: Principal, body: MovementRequest, idempotency_key: str | None) -> store.MovementsCall:
@@ -187,14 +194,18 @@ async def list_movements(
     location: str | None,
     type: str | None,
     reference: str | None,
-    since: datetime | None,
+    since: str | None,
     limit: int,
     cursor: str | None,
 ) -> LedgerPage:
-    """The ledger, newest first; unit costs only for finance, purchasing and admin."""
+    """The ledger, newest first; unit costs only for finance, purchasing and admin. `since` is an RFC 3339
+    moment with an offset."""
+    moment = parse_moment(since, "since")
+    if type is not None and type not in MOVEMENT_TYPES:
+        raise param_error("type", "invalid_choice", f"`type` is one of {', '.join(MOVEMENT_TYPES)}.")
     after = decode_cursor(cursor, (int,))
     entries = await store.list_movements(
-        conn, sku, warehouse, location, type, reference, since, after[0] if after else None, limit + 1
+        conn, sku, warehouse, location, type, reference, moment, after[0] if after else None, limit + 1
     )
     if not principal.sees_confidential:
         entries = [msgspec.structs.replace(e, unit_cost=None) for e in entries]

@@ -10,7 +10,7 @@ import msgspec
 
 from domain.errors import Conflict, FieldError, NotFound
 from domain.money import CURRENCIES, Amount, Currency, Money, money_errors
-from domain.types import Code, Labels
+from domain.types import SPACE, Code, Labels
 
 SupplierType = Literal["manufacturer", "agent", "wholesaler", "trading_company"]
 # The preferred order of sourcing, best first.
@@ -26,8 +26,12 @@ Phone = Annotated[
         examples=["+86 571 8888 1234"],
     ),
 ]
+_NOT_SPACE = rf"[^@{SPACE}]"
 Email = Annotated[
-    str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["sales@silk.example.cn"])
+    str,
+    msgspec.Meta(
+        pattern=rf"^{_NOT_SPACE}+@{_NOT_SPACE}+\.{_NOT_SPACE}+$", max_length=254, examples=["sales@silk.example.cn"]
+    ),
 ]
 ContactRole = Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["sales"])]
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import msgspec
 
 from domain.errors import Conflict, NotFound
-from domain.types import Code, Labels, LongText
+from domain.types import Code, Labels, Locale, LongText
 
-Descriptions = dict[str, LongText]
+# (no empty text: the tables' is_label_map checks refuse one — it reached them as a 409 constraint-violation)
+Descriptions = dict[Locale, Annotated[LongText, msgspec.Meta(min_length=1)]]
 
 
 class TermFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

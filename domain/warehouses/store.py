@@ -56,7 +56,7 @@ def _locked_location(row: asyncpg.Record | None) -> LockedLocation | None:
 async def _delete(conn: asyncpg.Connection, statement: str, id_: int) -> str | None:
     try:
         await conn.execute(statement, id_)
-    except asyncpg.ForeignKeyViolationError as exc:
+    except (asyncpg.ForeignKeyViolationError, asyncpg.RestrictViolationError) as exc:  # (RESTRICT: 23001)
         return exc.constraint_name or ""
     return None
 

@@ -97,3 +97,19 @@ async def test_a_backslash_before_u0000_is_text_not_a_nul(as_role: Any, conn: as
     assert kept.json()["labels"] == {"en": "path C:\\u0000"}
     assert nul.status_code == 400 and nul.json()["code"] == "malformed-json"
     assert not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM warehouses WHERE code = 'bs-2')")
+
+
+@pytest.mark.parametrize("tag", [b'"\xb2"', b"\xb9", b'W/"\xb3"'])
+async def test_an_if_match_of_digits_that_are_not_ascii_matches_no_version(
+    as_role: Any, conn: asyncpg.Connection, tag: bytes
+) -> None:
+    """A header arrives as latin-1, where `²`, `³` and `¹` are digits to Python's str.isdigit() but not to
+    int(): such an If-Match names no version (412), it is no 500."""
+    async with as_role("admin") as http:
+        created = await http.post("/v1/series", json={"code": "silk", "labels": {"en": "Silk"}})
+        r = await http.patch("/v1/series/silk", json={"labels": {"en": "Silk!"}}, headers=[(b"if-match", tag)])
+    assert created.status_code == 201, created.text
+    assert r.status_code == 412, r.text
+    assert r.json()["code"] == "version-mismatch"
+    assert r.json()["detail"] == "Series 'silk' is at version 1, not -1: it changed since you read it."
+    assert await conn.fetchval("SELECT labels->>'en' FROM series WHERE code = 'silk'") == "Silk"

@@ -38,3 +38,40 @@ def test_the_docs_page_loads_its_assets_from_the_app_itself() -> None:
     plugin = openapi_config().render_plugins[0]
     html = json.dumps(vars(plugin), default=str)
     assert "cdn" not in html.lower() and "http" not in html.lower()
+
+
+def test_the_document_declares_the_answers_the_routes_give() -> None:
+    """201 on a PUT that creates, 304 on a GET that takes If-None-Match, 414 everywhere (api/guard.py), no key
+    asked of /healthz and /readyz, and request bodies as msgspec enforces them: a locale map's keys, and no
+    unknown field."""
+    doc = document()
+    put = doc["paths"]["/v1/products/{code}"]["put"]["responses"]
+    assert put["201"]["content"] == put["200"]["content"]
+    assert set(put["201"]["headers"]) == {"Location", "ETag"}
+    not_modified = doc["paths"]["/v1/products/{code}"]["get"]["responses"]["304"]
+    assert "content" not in not_modified and set(not_modified["headers"]) == {"ETag"}
+    assert all("414" in op["responses"] for item in doc["paths"].values() for op in item.values())
+    assert doc["paths"]["/healthz"]["get"]["security"] == [] == doc["paths"]["/readyz"]["get"]["security"]
+    assert doc["paths"]["/v1/products"]["get"].get("security") is None  # (the document's default: a key)
+    term = doc["components"]["schemas"]["TermCreate"]
+    assert term["additionalProperties"] is False
+    assert term["properties"]["labels"]["propertyNames"]["pattern"] == "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+    assert term["properties"]["labels"]["additionalProperties"] == {"type": "string", "minLength": 1, "maxLength": 500}
+
+
+def test_white_space_in_a_pattern_means_the_same_to_python_and_to_a_json_schema_reader() -> None:
+    """msgspec checks a pattern with Python's re, a client (schemathesis) reads it as ECMA-262: their `\\s` differ
+    (\\x1c-\\x1f and \\x85 to Python, \\ufeff to ECMA), and a URL with \\x1c was valid to one and not the other."""
+    from domain.types import SPACE
+
+    def patterns(value: object) -> list[str]:
+        if isinstance(value, dict):
+            own = [value["pattern"]] if isinstance(value.get("pattern"), str) else []
+            return own + [p for v in value.values() for p in patterns(v)]
+        return [p for v in value for p in patterns(v)] if isinstance(value, list) else []
+
+    found = patterns(document())
+    spaced = [p for p in found if "\\s" in p]
+    assert len(spaced) >= 3  # (the e-mail, the image URL, a search query)
+    for pattern in spaced:
+        assert pattern.count("\\s") == pattern.count(SPACE) or "\\x1c-\\x1f\\x85" in pattern, pattern

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
+import pytest
+
+from tests.conftest import KEYS
 
 
 async def test_healthz_and_readyz_answer_without_a_key(app: Any, conn: Any) -> None:
@@ -87,3 +91,42 @@ async def test_a_malformed_consistency_token_is_refused_without_replicas_too(as_
     assert r.status_code == 400 and r.json()["code"] == "invalid-consistency-token"
     assert r.json()["errors"][0]["parameter"] == "X-Consistency-Token"
     assert ok.status_code == 200 and ok.json()["items"] == []
+
+
+def _concrete(path: str, item: dict[str, Any]) -> str:
+    """The path with its parameters filled in: 1 for an integer, else `x`."""
+    params = [p for op in item.values() for p in op.get("parameters", []) if p["in"] == "path"]
+    ints = {p["name"] for p in params if p["schema"].get("type") == "integer"}
+    return re.sub(r"\{(\w+)\}", lambda m: "1" if m[1] in ints else "x", path)
+
+
+async def test_options_lists_every_method_of_a_path_that_the_document_lists(app: Any, conn: Any) -> None:
+    """Litestar 2 kept the OPTIONS handler of a path's first handler (`Allow: OPTIONS, POST` on /v1/products);
+    api.app.allow_every_method fixes it, for every path of the document."""
+    from api.openapi import document
+
+    paths = document()["paths"]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        for path, item in paths.items():
+            r = await client.options(_concrete(path, item))
+            assert r.status_code == 204, (path, r.text)
+            assert set(r.headers["allow"].split(", ")) == {m.upper() for m in item} | {"OPTIONS"}, path
+    assert len(paths) > 50
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/v1/storefront/categories?locale=" + "0" * 36,  # (the locale dependency's parameter, after `conn`)
+        "/v1/service/lookup?q=silk&locale=" + "0" * 36,
+        "/v1/storefront/products?category=x&price=" + "9" * 40,
+    ],
+)
+async def test_a_request_refused_by_a_dependencys_parameter_gives_its_database_connection_back(
+    fresh_app: Any, fresh_pool: Any, url: str
+) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fresh_app), base_url="http://t") as client:
+        for _ in range(3):
+            r = await client.get(url, headers={"Authorization": f"Bearer {KEYS['admin']}"})
+            assert r.status_code == 400, r.text
+            assert fresh_pool.get_idle_size() == fresh_pool.get_size(), "a connection was not given back"

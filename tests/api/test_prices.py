@@ -461,3 +461,18 @@ async def test_a_racing_write_that_takes_the_period_first_is_a_409_naming_it(
     assert r.json()["context"] == {"existing": price("100.00", "2125-01-01T00:00:00Z")}
     async with client_for(fresh_app) as client:
         assert (await client.get(PRICES)).json()["items"] == [price("100.00", "2125-01-01T00:00:00Z")]
+
+
+async def test_a_sku_or_product_with_prices_is_not_deleted_a_409_names_the_prices(
+    api: httpx.AsyncClient, conn: asyncpg.Connection, sku: None
+) -> None:
+    """The prices' foreign key is ON DELETE RESTRICT, whose violation (23001) is not a foreign key violation
+    (23503) to asyncpg: it was answered as a `constraint-violation` saying a write had raced another."""
+    assert (await post(api, amount="129.00")).status_code == 201
+    for url, what in (("/v1/skus/S1", "SKU 'S1'"), ("/v1/products/p1", "Product 'p1'")):
+        r = await api.delete(url)
+        assert r.status_code == 409, r.text
+        body = r.json()
+        assert (body["code"], body["context"]) == ("still-referenced", {"references": {"prices": "prices_sku_id_fkey"}})
+        assert body["detail"] == f"{what} is still referenced from prices; remove those references first."
+    assert (await api.get("/v1/skus/S1")).status_code == 200

@@ -930,3 +930,45 @@ async def test_the_rollup_and_the_facts_give_the_same_figures_for_any_period(
         by_rollup, by_facts = msgspec.to_builtins(await run(True)), msgspec.to_builtins(await run(False))
         assert by_rollup == by_facts, name
         assert by_facts["items"] or name == "receivables", name  # receivables: no distribution sale in some
+
+
+@pytest.mark.parametrize(("url", "name"), [("/v1/reports/margins", "at"), ("/v1/stock/movements", "since")])
+@pytest.mark.parametrize("moment", ["0.5", "1767225600", "2026-01-01T00:00:00", "2026-01-01", ""])
+async def test_a_moment_in_a_query_is_rfc_3339_with_an_offset_not_a_number_nor_a_local_time(
+    api: httpx.AsyncClient, url: str, name: str, moment: str
+) -> None:
+    """The framework read `0.5` as a Unix time, and a moment without an offset in the server's time zone."""
+    r = await api.get(url, params={name: moment})
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"] == [
+        {
+            "code": "invalid_moment",
+            "message": f"`{name}` must be an RFC 3339 moment with an offset, e.g. 2025-03-01T00:00:00+08:00.",
+            "parameter": name,
+        }
+    ]
+    fine = await api.get(url, params={name: "2026-01-01T00:00:00+08:00"})
+    assert fine.status_code == 200, fine.text
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "error"),
+    [
+        (
+            "/v1/reports/purchasing-scorecard",
+            {"weights": "volume:0.5,volume:0.5"},
+            {"parameter": "weights", "code": "duplicate", "message": "'volume' is named twice."},
+        ),
+        (
+            "/v1/reports/receivables",
+            {"from": "2026-02-01", "to": "2026-01-31"},
+            {"parameter": "from", "code": "dates_reversed", "message": "`from` is after `to`."},
+        ),
+    ],
+)
+async def test_a_name_given_twice_and_a_period_ending_before_it_starts_are_400s_saying_so(
+    api: httpx.AsyncClient, url: str, params: dict[str, str], error: dict[str, str]
+) -> None:
+    r = await api.get(url, params=params)
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"] == [error]

@@ -498,7 +498,7 @@ async def test_the_returns_report_refuses_bad_parameters_and_roles_without_a_nee
     await returns_scenario(api, conn)
     r = await api.get("/v1/reports/returns", params={"from": "2026-03-01", "to": "2026-02-01"})
     assert r.status_code == 400
-    assert r.json()["errors"] == [{"parameter": "from", "code": "out_of_range", "message": "`from` is after `to`."}]
+    assert r.json()["errors"] == [{"parameter": "from", "code": "dates_reversed", "message": "`from` is after `to`."}]
     r = await api.get("/v1/reports/returns", params={"by": "colour"})
     assert (r.status_code, r.json()["errors"][0]["parameter"]) == (400, "by")
     r = await api.get("/v1/reports/returns", params={"category": "nowhere"})

@@ -349,3 +349,18 @@ async def test_stock_levels_page_through_every_row_once_in_order(
     assert pages == 2
     assert [(i["sku"], i["location"]) for i in seen] == [(i["sku"], i["location"]) for i in whole["items"]]
     assert len({(i["sku"], i["warehouse"], i["location"]) for i in seen}) == 6
+
+
+async def test_the_ledger_filtered_by_an_unknown_movement_type_is_a_400_not_an_empty_page(
+    api: httpx.AsyncClient,
+) -> None:
+    r = await api.get("/v1/stock/movements", params={"type": "teleport"})
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"] == [
+        {
+            "code": "invalid_choice",
+            "message": "`type` is one of receive, pick, ship, transfer, adjust, count, reserve, release, return.",
+            "parameter": "type",
+        }
+    ]
+    assert (await api.get("/v1/stock/movements", params={"type": "receive"})).status_code == 200

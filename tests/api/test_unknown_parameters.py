@@ -46,3 +46,53 @@ async def test_declared_parameters_pass(as_role: Any, conn: asyncpg.Connection) 
         detail = await http.get("/v1/products/sq-1")
     assert listing.status_code == 200 and [p["code"] for p in listing.json()["items"]] == ["sq-1"]
     assert detail.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter", "count"),
+    [
+        ("/v1/reports/receivables?to=2026-01-31&to=2026-12-31", "to", 2),
+        ("/v1/products?category=scarves&category=bags&category=x", "category", 3),
+        ("/v1/storefront/products?category=scarves&category=scarves", "category", 2),
+    ],
+)
+async def test_a_parameter_given_twice_that_takes_one_value_is_a_400(
+    as_role: Any, conn: asyncpg.Connection, url: str, parameter: str, count: int
+) -> None:
+    """The framework kept one of the values, unsaid; a list parameter (`attr`, `filter`) may repeat."""
+    await f.tree(conn)
+    await f.category(conn, "scarves")
+    async with as_role("admin") as http:
+        r = await http.get(url)
+        listed = await http.get("/v1/products?attr=colour:red&attr=size:m")
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"] == [
+        {
+            "code": "repeated",
+            "message": f"`{parameter}` takes one value; it is given {count} times.",
+            "parameter": parameter,
+        }
+    ]
+    assert listed.status_code != 400 or listed.json()["errors"][0]["code"] != "repeated", listed.text
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter"),
+    [
+        ("/v1/reports/receivables?to=null", "to"),
+        ("/v1/stock?below=null", "below"),
+        ("/v1/attributes?filterable=null", "filterable"),
+    ],
+)
+async def test_null_for_a_parameter_that_takes_a_date_a_number_or_a_boolean_is_a_400(
+    as_role: Any, conn: asyncpg.Connection, url: str, parameter: str
+) -> None:
+    """`?to=null` was read as no `to` at all; text parameters take `null` as the text it is."""
+    async with as_role("admin") as http:
+        r = await http.get(url)
+        text = await http.get("/v1/audit?entity=null")
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"] == [
+        {"code": "invalid", "message": f"`{parameter}` is not null: leave it out for none.", "parameter": parameter}
+    ]
+    assert text.status_code == 200, text.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import httpx
 import pytest
@@ -94,3 +96,48 @@ async def test_a_storefront_key_cannot_read_the_vocabularies(as_role: object) ->
     async with as_role("storefront") as client:  # type: ignore[operator]
         r = await client.get("/v1/series")
     assert r.status_code == 403
+
+
+@pytest.mark.parametrize("since", ["0.5", "1700000000", "2025-03-01T00:00:00", "2025-03-01", "yesterday", ""])
+async def test_the_audit_trail_since_a_moment_takes_an_rfc_3339_moment_with_an_offset_only(
+    api: httpx.AsyncClient, since: str
+) -> None:
+    """A bare number was read as a Unix time and a moment without an offset in the server's time zone."""
+    r = await api.get("/v1/audit", params={"since": since})
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"] == [
+        {
+            "code": "invalid_moment",
+            "message": "`since` must be an RFC 3339 moment with an offset, e.g. 2025-03-01T00:00:00+08:00.",
+            "parameter": "since",
+        }
+    ]
+
+
+async def test_the_audit_trail_since_a_moment_lists_what_changed_from_then_on(api: httpx.AsyncClient) -> None:
+    await api.put("/v1/roles/traffic", json={"labels": {"en": "Traffic builder"}})
+    changed_at = (await api.get("/v1/roles/traffic")).json()["updated_at"]
+    later = (await api.get("/v1/audit", params={"code": "traffic", "since": "2999-01-01T00:00:00+08:00"})).json()
+    since = (await api.get("/v1/audit", params={"code": "traffic", "since": changed_at})).json()
+    assert later["items"] == []
+    assert [(e["entity"], e["action"]) for e in since["items"]] == [("role", "create")]
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("PUT", {"description": {"en": ""}}),
+        ("PATCH", {"description": {"en": ""}}),
+        ("PUT", {"description": {"not a locale": "text"}}),
+    ],
+)
+async def test_an_empty_description_or_one_under_no_locale_is_a_422_not_a_constraint_violation(
+    api: httpx.AsyncClient, method: str, body: dict[str, Any]
+) -> None:
+    """The tables refuse an empty text in a locale map: it reached them as a 409 `constraint-violation`."""
+    await api.put("/v1/roles/traffic", json={"labels": {"en": "Traffic builder"}, "description": {"en": "Draws"}})
+    r = await api.request(method, "/v1/roles/traffic", json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "validation-failed"
+    assert [e["pointer"].split("/")[1] for e in r.json()["errors"]] == ["description"]
+    assert (await api.get("/v1/roles/traffic")).json()["description"] == {"en": "Draws"}
