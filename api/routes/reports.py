@@ -179,7 +179,12 @@ class ReportController(Controller):
         ] = None,
         category_target: Annotated[
             str | None,
-            _q("category_target", "A target revenue mix by home category, e.g. silk-square-scarves:60,oils:40."),
+            QueryParameter(
+                name="category_target",
+                required=False,
+                description="A target revenue mix by home category, e.g. silk-square-scarves:60,oils:40.",
+                schema_extra={"pattern": rf"^{_SHARE_OF}(,{_SHARE_OF})*$"},
+            ),
         ] = None,
         accept: AcceptH = None,
     ) -> Response[Report[AssortmentRow]]:
