@@ -13,6 +13,13 @@ from domain.money import Amount, Currency, Money, money
 from domain.prices.model import Moment
 from domain.types import Code, Labels
 
+# A promotion runs within these years: its report reaches back baseline_days before it starts, which before
+# year 1 no date can say (a promotion of 0001-01-01 made GET /v1/reports/promotion-roi a 500).
+EARLIEST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(9000, 1, 1, tzinfo=UTC)
+PROMOTION_YEARS = "A promotion runs between 2000-01-01 and 9000-01-01."
+PromotionMoment = Annotated[Moment, msgspec.Meta(extra_json_schema={"pattern": "^[2-8][0-9]{3}-"})]
+
 SkuRef = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["SCARF-SQ90-RED"])]
 
 
@@ -54,8 +61,8 @@ class PromotionFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     """The writable fields of a promotion (body of PUT); it runs over [starts_at, ends_at)."""
 
     labels: Labels = {}
-    starts_at: Moment
-    ends_at: Moment
+    starts_at: PromotionMoment
+    ends_at: PromotionMoment
     active: bool = True
     items: Annotated[list[PromotionItem], msgspec.Meta(max_length=10_000)] = []
     spend: PromotionSpend | None = None
@@ -72,8 +79,8 @@ class PromotionPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """A JSON merge patch of a promotion: absent fields stay; `items`, when sent, replaces the whole list."""
 
     labels: dict[str, str | None] | msgspec.UnsetType = msgspec.UNSET
-    starts_at: Moment | msgspec.UnsetType = msgspec.UNSET
-    ends_at: Moment | msgspec.UnsetType = msgspec.UNSET
+    starts_at: PromotionMoment | msgspec.UnsetType = msgspec.UNSET
+    ends_at: PromotionMoment | msgspec.UnsetType = msgspec.UNSET
     active: bool | msgspec.UnsetType = msgspec.UNSET
     items: list[PromotionItem] | msgspec.UnsetType = msgspec.UNSET
     spend: PromotionSpendPatch | msgspec.UnsetType | None = msgspec.UNSET

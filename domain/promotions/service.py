@@ -15,6 +15,9 @@ from domain.paging import decode_cursor, split_page
 from domain.prices.model import parse_moment
 from domain.promotions import store
 from domain.promotions.model import (
+    EARLIEST_MOMENT,
+    LATEST_MOMENT,
+    PROMOTION_YEARS,
     LockedPromotion,
     Promotion,
     PromotionCreate,
@@ -38,6 +41,9 @@ async def _lock(conn: asyncpg.Connection, code: str) -> LockedPromotion | None:
 async def _sku_ids(conn: asyncpg.Connection, fields: PromotionFields) -> dict[str, int]:
     """Check the dates, prices and SKUs of a promotion at once; answers the SKUs' ids."""
     errors: list[FieldError] = []
+    for name, moment in (("starts_at", fields.starts_at), ("ends_at", fields.ends_at)):
+        if not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
+            errors.append(field_error(f"/{name}", "out_of_range", PROMOTION_YEARS))
     if fields.ends_at <= fields.starts_at:
         errors.append(
             field_error(

@@ -279,3 +279,20 @@ async def test_the_shopper_pays_the_lowest_of_the_sale_price_and_the_running_pro
     assert found == {ids["S1"]: (Money(amount="0.01", currency="CNY"), "promotion:e")}
     assert await shopper_price(conn, [ids["S1"]], datetime(2025, 3, 1, tzinfo=UTC), currency="USD") == {}
     assert await shopper_price(conn, [], datetime(2025, 3, 1, tzinfo=UTC)) == {}
+
+
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at"),
+    [("0001-01-01T00:00:00Z", "0001-01-02T00:00:00Z"), ("2026-01-01T00:00:00Z", "9999-12-31T00:00:00Z")],
+)
+async def test_a_promotion_outside_the_years_2000_to_9000_is_a_422_and_the_roi_report_stays_whole(
+    api: httpx.AsyncClient, starts_at: str, ends_at: str
+) -> None:
+    """A promotion of 0001-01-01 was taken, and GET /v1/reports/promotion-roi (whose baseline reaches back
+    before the promotion starts) answered every later request with a 500."""
+    r = await api.post("/v1/promotions", json={"code": "ancient", "starts_at": starts_at, "ends_at": ends_at})
+    assert r.status_code == 422, r.text
+    errors = r.json()["errors"]
+    assert {e["code"] for e in errors} == {"out_of_range"} and errors[-1]["pointer"] == "/ends_at"
+    assert {e["message"] for e in errors} == {"A promotion runs between 2000-01-01 and 9000-01-01."}
+    assert (await api.get("/v1/reports/promotion-roi")).status_code == 200
