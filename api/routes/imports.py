@@ -125,7 +125,15 @@ class ImportController(Controller):
         self,
         conn: Conn,
         state: State,
-        job_id: Annotated[int, Parameter(ge=1, le=2**63 - 1, description="The import's (its job's) id.")],
+        job_id: Annotated[
+            int,
+            Parameter(
+                ge=1,
+                le=2**63 - 1,
+                schema_extra={"maximum": 2**63 - 1},  # (Litestar writes `le` as a float: 2**63)
+                description="The import's (its job's) id.",
+            ),
+        ],
         format: Annotated[
             FileFormat, QueryParameter(name="format", description="`jsonl` (the default) or `csv`.")
         ] = "jsonl",

@@ -183,7 +183,7 @@ class ReportController(Controller):
                 name="category_target",
                 required=False,
                 description="A target revenue mix by home category, e.g. silk-square-scarves:60,oils:40.",
-                schema_extra={"pattern": rf"^{_SHARE_OF}(,{_SHARE_OF})*$"},
+                schema_extra={"pattern": rf"^({_SHARE_OF}(,{_SHARE_OF})*)?$"},  # (empty: none)
             ),
         ] = None,
         accept: AcceptH = None,

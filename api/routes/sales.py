@@ -13,6 +13,7 @@ from api.auth import allow
 from api.http import Actor, Conn, CursorQ, LimitQ
 from domain.sales import service
 from domain.sales.model import SalesFactPage, SalesRemoval, SalesResult, SalesUpload
+from domain.types import CODE_PATTERN
 
 IdempotencyKey = Annotated[
     str | None,
@@ -29,6 +30,13 @@ IdempotencyKey = Annotated[
 SkuQ = Annotated[str | None, QueryParameter(name="sku", required=False, description="Only this SKU.")]
 ChannelQ = Annotated[
     str | None, QueryParameter(name="channel", required=False, description="Only this channel (code).")
+]
+# (a removal refuses a channel that is not a code; a listing finds nothing for it)
+RemovalChannelQ = Annotated[
+    str | None,
+    QueryParameter(
+        name="channel", required=False, description="Only this channel (code).", schema_extra={"pattern": CODE_PATTERN}
+    ),
 ]
 DayQ = Annotated[
     date | None, QueryParameter(name="day", required=False, description="Only this day (instead of `from` and `to`).")
@@ -87,7 +95,7 @@ class SalesController(Controller):
         since: FromQ = None,
         until: ToQ = None,
         sku: SkuQ = None,
-        channel: ChannelQ = None,
+        channel: RemovalChannelQ = None,
         idempotency_key: IdempotencyKey = None,
     ) -> SalesRemoval:
         """Remove the sales facts of a day (`day`) or of a range of days (`from` and `to`, both required),

@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar
 import msgspec
 
 from domain.errors import Conflict, NotFound
-from domain.types import Code, Labels, Locale, LongText
+from domain.types import Code, Labels, LabelText, Locale, LongText
 
 # (no empty text: the tables' is_label_map checks refuse one — it reached them as a 409 constraint-violation)
 Descriptions = dict[Locale, Annotated[LongText, msgspec.Meta(min_length=1)]]
@@ -37,8 +37,10 @@ class TermCreate(TermFields, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 class TermPatch(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A JSON merge patch: absent fields stay; `null` for a locale removes it."""
 
-    labels: dict[str, str | None] | msgspec.UnsetType = msgspec.UNSET
-    description: dict[str, str | None] | msgspec.UnsetType = msgspec.UNSET
+    labels: dict[Locale, LabelText | None] | msgspec.UnsetType = msgspec.UNSET
+    description: dict[Locale, Annotated[LongText, msgspec.Meta(min_length=1)] | None] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
 
 
 class Term(msgspec.Struct, frozen=True, kw_only=True):

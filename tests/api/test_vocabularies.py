@@ -141,3 +141,10 @@ async def test_an_empty_description_or_one_under_no_locale_is_a_422_not_a_constr
     assert r.json()["code"] == "validation-failed"
     assert [e["pointer"].split("/")[1] for e in r.json()["errors"]] == ["description"]
     assert (await api.get("/v1/roles/traffic")).json()["description"] == {"en": "Draws"}
+
+
+async def test_a_patch_of_labels_or_description_under_no_locale_is_a_422(api: httpx.AsyncClient) -> None:
+    await api.put("/v1/roles/traffic", json={"labels": {"en": "Traffic builder"}})
+    r = await api.patch("/v1/roles/traffic", json={"labels": {"not a locale": "x"}})
+    assert r.status_code == 422, r.text
+    assert [(e["code"], e["pointer"]) for e in r.json()["errors"]] == [("invalid_key", "/labels/not a locale")]
