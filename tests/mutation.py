@@ -94,6 +94,13 @@ MUTANTS = [
         ("tests/api/test_stock_movements.py", "-k", "limit"),
     ),
     Mutant(
+        "stock: a receipt overfills a bin",
+        "sql/functions/stock.sql",
+        "WHEN l.type IN ('receive', 'return') THEN sl.on_hand::bigint + l.qty <= 2147483647",
+        "WHEN l.type IN ('receive', 'return') THEN true",
+        ("tests/api/test_stock_movements.py", "-k", "overfill"),
+    ),
+    Mutant(
         "stock: requests with one Idempotency-Key do not take turns",
         "sql/functions/stock.sql",
         "    PERFORM pg_advisory_xact_lock(x.lock)\n       FROM (SELECT DISTINCT hashtextextended(r.actor",

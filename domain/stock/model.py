@@ -233,7 +233,7 @@ class PickCandidate(msgspec.Struct, frozen=True, kw_only=True):
     takeable: int
 
 
-# Errors. The first four are raised by the database function that applies movements (merch_apply_movements),
+# Errors. Those of _REFUSALS are raised by the database function that applies movements (merch_apply_requests),
 # which makes their messages and context; `refusal` gives them their class.
 
 
@@ -247,6 +247,12 @@ class InsufficientReservation(Conflict):
     """A release frees more than is reserved in the bin; the context says what is where."""
 
     code = "insufficient-reservation"
+
+
+class BinOverfull(Conflict):
+    """A movement would bring a bin's count of a SKU past 2,147,483,647 units; the context says what is where."""
+
+    code = "bin-overfull"
 
 
 class InvalidMovements(RuleViolation):
@@ -281,7 +287,14 @@ class WarehouseInactive(Conflict):
 
 _REFUSALS: dict[str, type[DomainError]] = {
     cls.code: cls
-    for cls in (InsufficientStock, InsufficientReservation, InvalidMovements, CurrencyMismatch, ReturnExceedsSale)
+    for cls in (
+        InsufficientStock,
+        InsufficientReservation,
+        BinOverfull,
+        InvalidMovements,
+        CurrencyMismatch,
+        ReturnExceedsSale,
+    )
 }
 
 

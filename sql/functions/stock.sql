@@ -25,6 +25,23 @@ CREATE TYPE merch_movement_line AS (
 -- A stock row's key.
 CREATE TYPE merch_stock_row AS (sku_id bigint, location_id bigint);
 
+-- Refuse a line that would bring a bin past what its count can hold (2,147,483,647 units: the column's integer),
+-- saying what is there: p_location is the bin the line adds to (a transfer's target, or its own).
+CREATE FUNCTION merch_refuse_overfull(l merch_movement_line, p_location text, on_hand integer, reserved integer)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'MF409', MESSAGE = jsonb_build_object(
+        'code', 'bin-overfull',
+        'detail', format('Line %s (%s %s of %s) would bring %s/%s to %s units; a bin holds at most 2147483647 of a SKU.',
+                         l.line, l.type, l.qty, l.sku,
+                         CASE WHEN l.type = 'transfer' THEN l.to_warehouse ELSE l.warehouse END, p_location,
+                         on_hand::bigint + l.qty),
+        'line', l.line, 'type', l.type, 'sku', l.sku,
+        'warehouse', CASE WHEN l.type = 'transfer' THEN l.to_warehouse ELSE l.warehouse END, 'location', p_location,
+        'requested', l.qty, 'on_hand', on_hand, 'reserved', reserved, 'available', on_hand - reserved)::text;
+END
+$$;
+
 -- Refuse a line its bin cannot take — on-hand or available below zero, or a release of more than is
 -- reserved — saying what is where. Called once the line's conditional update has found nothing to change.
 CREATE FUNCTION merch_refuse_line(l merch_movement_line, on_hand integer, reserved integer)
@@ -32,6 +49,9 @@ RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     v_needed integer;
 BEGIN
+    IF l.type IN ('receive', 'adjust', 'return') AND on_hand::bigint + l.qty > 2147483647 THEN
+        PERFORM merch_refuse_overfull(l, l.location, on_hand, reserved);
+    END IF;
     IF l.type = 'release' THEN
         RAISE EXCEPTION USING ERRCODE = 'MF409', MESSAGE = jsonb_build_object(
             'code', 'insufficient-reservation',
@@ -240,7 +260,8 @@ BEGIN
              WHERE sl.sku_id = l.sku_id AND sl.location_id = l.location_id
                AND CASE WHEN l.type IN ('pick', 'ship') THEN sl.on_hand - sl.reserved >= l.qty - least(sl.reserved, l.qty)
                         WHEN l.type IN ('transfer', 'reserve') THEN sl.on_hand - sl.reserved >= l.qty
-                        WHEN l.type = 'adjust' THEN sl.on_hand + l.qty >= sl.reserved
+                        WHEN l.type = 'adjust' THEN sl.on_hand::bigint + l.qty BETWEEN sl.reserved AND 2147483647
+                        WHEN l.type IN ('receive', 'return') THEN sl.on_hand::bigint + l.qty <= 2147483647
                         WHEN l.type = 'count' THEN l.qty >= sl.reserved
                         WHEN l.type = 'release' THEN sl.reserved >= l.qty
                         ELSE true END
@@ -274,7 +295,13 @@ BEGIN
             INSERT INTO stock_levels AS sl (sku_id, location_id, warehouse_id, on_hand)
             VALUES (l.sku_id, l.to_location_id, l.to_warehouse_id, l.qty)
             ON CONFLICT (sku_id, location_id) DO UPDATE SET on_hand = sl.on_hand + l.qty, updated_at = now()
+             WHERE sl.on_hand::bigint + l.qty <= 2147483647
             RETURNING sl.on_hand, sl.reserved INTO v_on_hand, v_reserved;
+            IF NOT FOUND THEN  -- the target bin is full
+                SELECT sl.on_hand, sl.reserved INTO v_on_hand, v_reserved FROM stock_levels sl
+                 WHERE sl.sku_id = l.sku_id AND sl.location_id = l.to_location_id;
+                PERFORM merch_refuse_overfull(l, l.to_location, v_on_hand, v_reserved);
+            END IF;
             INSERT INTO stock_movements (request_id, line, type, sku_id, warehouse_id, location_id, qty, on_hand_delta,
                                          reserved_delta, counterpart_location_id, reference, reason, actor)
             VALUES (v_request, l.line, 'transfer-in', l.sku_id, l.to_warehouse_id, l.to_location_id, l.qty, l.qty, 0,

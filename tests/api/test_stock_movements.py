@@ -364,3 +364,28 @@ async def test_the_ledger_filtered_by_an_unknown_movement_type_is_a_400_not_an_e
         }
     ]
     assert (await api.get("/v1/stock/movements", params={"type": "receive"})).status_code == 200
+
+
+async def test_a_movement_that_would_overfill_a_bin_is_a_409_and_moves_nothing(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """A bin counts a SKU's units in an integer: past 2,147,483,647 a receipt, a positive adjust or a transfer in
+    is refused by the rule (not by the database's overflow, which was a 500)."""
+    await stockbed.build(conn)
+    for location in ("A-01-01-01", "A-01-01-02"):
+        for _ in range(2):
+            assert (await post(api, move("receive", 1_000_000_000, location=location))).status_code == 201
+    assert (await post(api, move("receive", 147_483_647))).status_code == 201  # exactly full: 2,147,483,647
+    for body in (
+        move("receive", 1),
+        move("adjust", 1, reason="found"),
+        move("transfer", 1, location="A-01-01-02", to_location="A-01-01-01"),
+    ):
+        r = await post(api, body)
+        assert r.status_code == 409, r.text
+        problem = r.json()
+        assert problem["code"] == "bin-overfull"
+        assert problem["context"]["location"] == "A-01-01-01" and problem["context"]["on_hand"] == 2_147_483_647
+        assert "a bin holds at most 2147483647" in problem["detail"]
+    assert (await level(api))["on_hand"] == 2_147_483_647
+    assert (await level(api, "A-01-01-02"))["on_hand"] == 2_000_000_000
