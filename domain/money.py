@@ -78,11 +78,13 @@ Currency = Annotated[
         extra_json_schema={"enum": sorted(CURRENCIES)},
     ),
 ]
+# Every amount the API takes is below 10^12 (twelve digits before the point, six after at most): what the
+# money columns hold (numeric(18, 4) and, for unit costs, numeric(18, 6)) — one bound, checked as the body is read.
 Amount = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$",
-        description="A decimal string (never a float).",
+        pattern=r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$",
+        description="A decimal string (never a float), below 10^12: at most 12 digits before the point, 6 after.",
         examples=["129.00"],
     ),
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
@@ -18,7 +17,6 @@ from domain.validation import collect
 MAX_FACTS = 10_000
 JSONL_MEDIA_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "application/x-jsonlines"})
 # sales_facts.revenue is numeric(18, 4): at most 14 digits before the point.
-MAX_REVENUE = Decimal(10) ** 14
 
 Qty = Annotated[int, msgspec.Meta(ge=0, le=2_000_000_000, description="Units sold that day (0 or more).")]
 
@@ -167,12 +165,6 @@ def _row(value: Any, base: str, latest: date, errors: list[FieldError]) -> Sales
         errors += found or [FieldError(pointer=base, code="wrong_type", message=str(exc).split(" - at ")[0] + ".")]
         return None
     found = money_errors(fact.revenue, pointer_join(base, "revenue"))
-    if not found and abs(Decimal(fact.revenue.amount)) >= MAX_REVENUE:
-        found.append(
-            FieldError(
-                pointer=pointer_join(base, "revenue", "amount"), code="out_of_range", message="The amount is too large."
-            )
-        )
     if fact.day > latest:
         found.append(
             FieldError(pointer=pointer_join(base, "day"), code="future_day", message=f"{fact.day} has not begun yet.")
