@@ -92,8 +92,8 @@ async def csv_records(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, 
     async for chunk in chunks:
         try:
             text = tail + decoder.decode(chunk)
-        except UnicodeDecodeError:
-            raise _not_utf8(physical) from None
+        except UnicodeDecodeError as exc:  # the line of the bad byte: this chunk's line breaks before it
+            raise _not_utf8(physical + chunk[: max(exc.start, 0)].count(b"\n")) from None
         parts = text.split("\n")
         tail = parts.pop()
         for part in parts:

@@ -411,6 +411,7 @@ async def test_a_csv_that_cannot_be_read_as_a_whole_is_a_400_and_imports_nothing
     answer = await upload(api, latin1, headers=CSV)
     assert (answer.status_code, answer.json()["code"]) == (400, "invalid-upload")
     assert answer.json()["errors"][0]["code"] == "invalid_encoding"
+    assert answer.json()["errors"][0]["pointer"] == "/lines/2"  # the line holding the bad byte, not the header
     unclosed = await upload(api, b'code,category,role\nsq-1,scarves,"routine\n', headers=CSV)
     assert [e["code"] for e in unclosed.json()["errors"]] == ["unclosed_quote"]
     assert (await api.get("/v1/jobs")).json()["items"] == []
