@@ -20,7 +20,7 @@ import httpx
 import msgspec
 import pytest
 
-from api import db, migrate
+from api import db, demo, migrate
 from api.app import asgi_app
 from api.settings import Settings
 from domain.keys.model import ROLES
@@ -162,6 +162,20 @@ async def problem_request_id(response: httpx.Response) -> None:
     body = msgspec.json.decode(await response.aread())
     assert body.pop("request_id", None) == response.headers["x-request-id"], (body, response.headers)
     response._content = msgspec.json.encode(body)
+
+
+@pytest.fixture(scope="module")
+async def demo_catalog(session_conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """The demo catalog, seeded once for a module (`pytestmark = pytest.mark.usefixtures("demo_catalog")`) in a
+    transaction rolled back at its end: each test's own transaction (`conn`) is a savepoint inside it."""
+    outer = session_conn.transaction()
+    await outer.start()
+    await session_conn.execute("SET CONSTRAINTS refresh_at_commit IMMEDIATE")
+    try:
+        await demo.seed(session_conn)
+        yield
+    finally:
+        await outer.rollback()
 
 
 def client_for(app: Any, role: str | None = "admin") -> httpx.AsyncClient:

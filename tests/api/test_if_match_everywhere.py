@@ -5,14 +5,12 @@ optimistic-concurrency rule is tested, not one of them. The entity each path nam
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from api import demo
 from api.openapi import document
 
 SPEC = document()
@@ -50,18 +48,7 @@ OPERATIONS = sorted(
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-async def demo_catalog(session_conn: asyncpg.Connection) -> AsyncIterator[None]:
-    """The demo catalog, seeded once for the module inside a transaction rolled back at its end; each test's
-    own transaction (the `conn` fixture) is a savepoint inside it."""
-    outer = session_conn.transaction()
-    await outer.start()
-    await session_conn.execute("SET CONSTRAINTS refresh_at_commit IMMEDIATE")
-    try:
-        await demo.seed(session_conn)
-        yield
-    finally:
-        await outer.rollback()
+pytestmark = pytest.mark.usefixtures("demo_catalog")  # seeded once for the module (tests/conftest.py)
 
 
 def request_fields(method: str, path: str) -> set[str] | None:

@@ -3,15 +3,12 @@ on every route that takes money, and nothing is written — it was the money col
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-
-from api import demo
 
 BIG = "1000000000000"  # 10^12: thirteen digits
 MOST = "999999999999.99"
@@ -94,18 +91,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-async def demo_catalog(session_conn: asyncpg.Connection) -> AsyncIterator[None]:
-    """The demo catalog, seeded once for the module in a transaction rolled back at its end (each test's own
-    transaction is a savepoint inside it)."""
-    outer = session_conn.transaction()
-    await outer.start()
-    await session_conn.execute("SET CONSTRAINTS refresh_at_commit IMMEDIATE")
-    try:
-        await demo.seed(session_conn)
-        yield
-    finally:
-        await outer.rollback()
+pytestmark = pytest.mark.usefixtures("demo_catalog")  # seeded once for the module (tests/conftest.py)
 
 
 def with_amount(body: Any, amount: str) -> Any:
