@@ -17,7 +17,6 @@ a lane, header by header, with the framework's answer to the same request.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,6 @@ from litestar.types import Receive, ReceiveMessage, Scope, Send
 from api import guard
 from api.auth import ROLES_KEY, principal_for
 from api.db import DatabaseUnavailable
-from api.edge import REQUEST_ID
 from api.limits import TooManyRequests
 from api.replicas import ON_REPLICA_KEY
 from domain.errors import DomainError
@@ -40,8 +38,6 @@ from domain.stock.model import MovementRequest
 from domain.stock.service import MovementWriter
 from domain.storefront import service as storefront
 from domain.versioning import etag, matches_none, matches_tag
-
-log = logging.getLogger("merchflow.fastlane")
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -187,19 +183,9 @@ class FastLane:
         lane, param = matched
         scope["path_template"] = self.templates[lane]  # (for the edge's metrics and access line)
         body = await _read(receive) if lane.body else b""
-        try:
-            answer = await self._try(scope, body, lane, param)
-        except Exception:  # a write that failed unexpectedly: not run a second time by the route
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            await guard.send_problem(
-                send,
-                500,
-                "internal-error",
-                "Internal server error",
-                "Something went wrong on our side; it has been logged.",
-                request_id=scope.get(REQUEST_ID),
-            )
-            return
+        # (a write that fails unexpectedly raises through: not run a second time by the route, it is logged and
+        # answered a 500 problem by the edge's net, api/edge.py)
+        answer = await self._try(scope, body, lane, param)
         if answer is None:
             await self.app(scope, _replay(body, receive) if lane.body else receive, send)
             return
