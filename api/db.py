@@ -278,11 +278,14 @@ class FairPool:
                 return
         self._free += 1
 
-    async def lost(self) -> None:
-        """A request saw its connection cut: mark the pool down now, as the watchdog would on its next probe
-        (it brings the pool back up when the database answers again)."""
+    async def lost(
+        self, why: str = "a connection was cut: answering from elsewhere until the database answers"
+    ) -> None:
+        """Mark the pool down (the watchdog's verdict, or a request's that saw its connection cut, ahead of the
+        watchdog's next probe): the connections in use are cut; the watchdog brings it back up when the
+        database answers again."""
         if not self.down:
-            log.warning("a connection was cut: answering from elsewhere until the database answers")
+            log.warning(why)
             self.up.clear()
             for conn in list(self._in_use):
                 conn.terminate()
@@ -334,12 +337,8 @@ class FairPool:
                     # this worker's own event loop was late (a long computation held it), not the database:
                     # no outage on that account — ask again
                     log.info("the watchdog's probe went unanswered while the event loop was held: asking again")
-                elif not self.down:
-                    log.warning("the database does not answer: answering 503 until it does")
-                    self.up.clear()
-                    for conn in list(self._in_use):
-                        conn.terminate()
-                    await self.pool.expire_connections()
+                else:
+                    await self.lost("the database does not answer: answering 503 until it does")
             await asyncio.sleep(WATCH_INTERVAL)  # the watchdog's period, not a synchronisation
 
     def get_size(self) -> int:
