@@ -29,7 +29,7 @@ import logging
 import re
 from collections import deque
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -143,14 +143,16 @@ class ReadRouter:
 
     # -- choosing ---------------------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def acquire(self, scope: Scope) -> AsyncIterator[asyncpg.Connection]:
-        """A connection for a replica route's read (scope: the request's, for its token and retries)."""
+    def acquire(self, scope: Scope) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """A connection for a replica route's read (scope: the request's, for its token and retries); without
+        replicas, the primary's acquire itself (the storefront's hot path pays no wrapper)."""
         token = token_of(scope)  # (checked with replicas or without: the header means the same everywhere)
         if not self.replicas:
-            async with self.primary.acquire() as conn:
-                yield conn
-            return
+            return cast(AbstractAsyncContextManager[asyncpg.Connection], self.primary.acquire())
+        return self._acquire(scope, token)
+
+    @asynccontextmanager
+    async def _acquire(self, scope: Scope, token: int | None) -> AsyncIterator[asyncpg.Connection]:
         marks = _marks(scope)
         excluded: set[str] = marks.setdefault(_EXCLUDED, set())
         async with AsyncExitStack() as stack:

@@ -88,8 +88,10 @@ async def test_a_malformed_consistency_token_is_refused_without_replicas_too(as_
     async with as_role("storefront") as http:
         r = await http.get("/v1/events", headers={"X-Consistency-Token": "0/zz"})
         ok = await http.get("/v1/events", params={"after": -1}, headers={"X-Consistency-Token": "0/16B3748"})
+        page = await http.get("/v1/storefront/products/any", headers={"X-Consistency-Token": "0/zz"})  # a fast lane
     assert r.status_code == 400 and r.json()["code"] == "invalid-consistency-token"
     assert r.json()["errors"][0]["parameter"] == "X-Consistency-Token"
+    assert page.status_code == 400 and page.json()["code"] == "invalid-consistency-token"
     assert ok.status_code == 200 and ok.json()["items"] == []
 
 
