@@ -86,10 +86,7 @@ async def post_movements(call: Call) -> Answer | None:
     except DomainError:
         return None
     headers = [(b"idempotency-replayed", b"true")] if result.replayed else []
-    if call.state.reads.replicas:  # read your writes (api/replicas.py)
-        token = await call.state.reads.token()
-        if token is not None:
-            headers.append((b"x-consistency-token", token.encode()))
+    await call.state.reads.stamp(headers)  # read your writes (api/replicas.py)
     return _json(201, msgspec.json.encode(result), headers)
 
 

@@ -231,6 +231,14 @@ class ReadRouter:
         except (db.DatabaseUnavailable, *db.LOST):
             return None
 
+    async def stamp(self, headers: list[tuple[bytes, bytes]]) -> None:
+        """Add the consistency token to a write's answer headers, when replicas serve reads (and the primary
+        gives its position)."""
+        if self.replicas:
+            token = await self.token()
+            if token is not None:
+                headers.append((_TOKEN, token.encode()))
+
     # -- monitoring -------------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -430,9 +438,9 @@ async def _attempt(app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, 
 def _stamping(router: ReadRouter, send: Send) -> Send:
     async def stamped(message: Message) -> None:
         if message["type"] == "http.response.start" and message["status"] < 400:
-            token = await router.token()
-            if token is not None:
-                message = {**message, "headers": [*message.get("headers", []), (_TOKEN, token.encode())]}
+            headers = [*message.get("headers", [])]
+            await router.stamp(headers)
+            message = {**message, "headers": headers}
         await send(message)
 
     return stamped
