@@ -118,14 +118,7 @@ class Edge:
             # (the framework answers its own errors; this is the net for one raised outside it)
             log.exception("unhandled error on %s %s", scope["method"], scope["path"], extra={"request_id": request_id})
             if status == 0:
-                await guard.send_problem(
-                    sending,
-                    500,
-                    "internal-error",
-                    "Internal server error",
-                    "Something went wrong on our side; it has been logged.",
-                    request_id=request_id,
-                )
+                await guard.send_problem(sending, 500, *guard.INTERNAL_ERROR, request_id=request_id)
         finally:
             seconds = time.perf_counter() - started
             method = scope["method"] if scope["method"] in _METHODS else "other"

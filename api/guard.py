@@ -84,6 +84,10 @@ async def refuse(send: Any, where: str, flaw: str, *, request_id: str | None = N
     await send_problem(send, status, code, title, detail, [error], request_id=request_id)
 
 
+# The problem of an unexpected error (code, title, detail), answered by the framework's handler and the edge's net.
+INTERNAL_ERROR = ("internal-error", "Internal server error", "Something went wrong on our side; it has been logged.")
+
+
 async def send_problem(
     send: Any,
     status: int,

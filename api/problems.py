@@ -285,9 +285,7 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[P
     if _unavailable(exc):
         return on_database_unavailable(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(
-        request, 500, "internal-error", "Internal server error", "Something went wrong on our side; it has been logged."
-    )
+    return problem_response(request, 500, *guard.INTERNAL_ERROR)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
