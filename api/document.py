@@ -37,7 +37,7 @@ def complete(app: Litestar) -> None:
     """Finish the app's document (built once; the served JSON and `make openapi` are made from it)."""
     doc = app.openapi_schema
     describe_structs(doc, _struct_types(app))
-    for method, handler, operation in _operations(app, doc):
+    for method, handler, operation in operations(app, doc):
         if declared_roles(handler) is None:
             operation.security = []  # (the document's default asks every operation for a key)
         responses = operation.responses or {}
@@ -87,7 +87,8 @@ def _header(description: str) -> OpenAPIHeader:
     return OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), required=True, description=description)
 
 
-def _operations(app: Litestar, doc: OpenAPI) -> typing.Iterator[tuple[str, HTTPRouteHandler, Operation]]:
+def operations(app: Litestar, doc: OpenAPI) -> typing.Iterator[tuple[str, HTTPRouteHandler, Operation]]:
+    """(method, handler, its operation in `doc`) of every documented operation."""
     for route in app.routes:
         item = (doc.paths or {}).get(re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path))
         if item is None:

@@ -41,7 +41,6 @@ from litestar.openapi.spec import (
     OpenAPIHeader,
     OpenAPIResponse,
     OpenAPIType,
-    Operation,
     Parameter,
     Reference,
     Schema,
@@ -49,7 +48,7 @@ from litestar.openapi.spec import (
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from api import db
+from api import db, document
 from domain.errors import FieldError, InvalidRequest
 
 log = logging.getLogger("merchflow.replicas")
@@ -480,21 +479,13 @@ def document_consistency(app: Litestar) -> None:
     components.headers = {**(components.headers or {}), TOKEN_HEADER: answered}
     asked_ref = Reference(ref=f"#/components/parameters/{TOKEN_HEADER}")
     answered_ref = Reference(ref=f"#/components/headers/{TOKEN_HEADER}")
-    for route in app.routes:
-        item = (schema.paths or {}).get(route.path_format)
-        for handler in getattr(route, "route_handlers", []):
-            if item is None or not isinstance(handler, HTTPRouteHandler) or not handler.include_in_schema:
-                continue
-            for method in handler.http_methods - {"OPTIONS"}:
-                operation: Operation | None = getattr(item, method.lower(), None)
-                if operation is None:
-                    continue
-                if handler.opt.get(ON_REPLICA_KEY):
-                    operation.parameters = [*(operation.parameters or []), asked_ref]
-                if method in WRITE_METHODS:
-                    for status, response in (operation.responses or {}).items():
-                        if status.startswith("2") and isinstance(response, OpenAPIResponse):
-                            response.headers = {**(response.headers or {}), TOKEN_HEADER: answered_ref}
+    for method, handler, operation in document.operations(app, schema):
+        if handler.opt.get(ON_REPLICA_KEY):
+            operation.parameters = [*(operation.parameters or []), asked_ref]
+        if method in WRITE_METHODS:
+            for status, response in (operation.responses or {}).items():
+                if status.startswith("2") and isinstance(response, OpenAPIResponse):
+                    response.headers = {**(response.headers or {}), TOKEN_HEADER: answered_ref}
 
 
 def replica_routes(app: Litestar) -> list[tuple[str, str]]:
