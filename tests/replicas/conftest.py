@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
-from litestar import Litestar
 
 from api import db
 from api.app import asgi_app
@@ -25,7 +23,7 @@ from api.replicas import POSITION, ReadRouter, Replica, parse_token
 from api.settings import Settings
 from api.standby import EmbeddedReplica
 from tests import storefront_catalog
-from tests.conftest import KEYS, ROOT, Server, clone, drop
+from tests.conftest import ROOT, Server, client_for, clone, drop
 
 MAX_LAG = 0.3  # seconds: a replica further behind is left out
 WAIT = 0.3  # seconds a read with a token waits for a replica
@@ -177,16 +175,4 @@ async def cluster(server: Server, template: str, standby: EmbeddedReplica) -> As
         await drop(server, name)
 
 
-def framework(app: Any) -> Litestar:
-    """The Litestar app inside the layers an app is served with (the fast lane, …)."""
-    while not isinstance(app, Litestar):
-        app = app.app
-    return app
-
-
-def client(app: Any, role: str = "admin") -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://merchflow.test",
-        headers={"Authorization": f"Bearer {KEYS[role]}"},
-    )
+client = client_for  # (the suite's client: every problem's request id checked against its header)

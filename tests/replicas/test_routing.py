@@ -16,7 +16,7 @@ from api.app import asgi_app
 from api.auth import allow
 from api.replicas import ON_REPLICA, ReadRouter, Replica, check_replica_routes, replica_routes
 from api.settings import Settings
-from tests.replicas.conftest import MAX_LAG, Cluster, client, framework
+from tests.replicas.conftest import MAX_LAG, Cluster, client
 
 REPLICA_ROUTES = [
     ("GET", "/v1/events"),
@@ -41,7 +41,7 @@ REPLICA_ROUTES = [
 def test_the_storefront_service_lookup_change_feed_and_reports_read_from_replicas_and_nothing_else(
     cluster: Cluster,
 ) -> None:
-    assert replica_routes(framework(cluster.app())) == REPLICA_ROUTES
+    assert replica_routes(cluster.app().framework) == REPLICA_ROUTES
 
 
 def test_a_route_that_writes_may_not_read_from_replicas() -> None:

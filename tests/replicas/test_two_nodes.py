@@ -9,7 +9,7 @@ from domain.jobs import service as jobs
 from domain.jobs import store as job_store
 from domain.keys import service as keys
 from tests.conftest import KEYS
-from tests.replicas.conftest import Cluster, client, framework
+from tests.replicas.conftest import Cluster, client
 
 
 async def test_an_etag_from_one_node_and_the_replica_is_valid_on_the_other(cluster: Cluster) -> None:
@@ -105,8 +105,8 @@ async def test_two_nodes_claiming_jobs_at_once_run_each_job_once(cluster: Cluste
         a = cluster.app()
         async with cluster.node() as b:
             ran = await asyncio.gather(
-                jobs.run_pending(framework(a).state.pool, workers=1),
-                jobs.run_pending(framework(b).state.pool, workers=1),
+                jobs.run_pending(a.framework.state.pool, workers=1),
+                jobs.run_pending(b.framework.state.pool, workers=1),
             )
         states = await conn.fetch("SELECT state FROM jobs WHERE id = ANY($1::bigint[])", ids)
     finally:
