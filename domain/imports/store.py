@@ -9,7 +9,7 @@ import msgspec
 
 from domain.attributes.values import AttributeDef
 from domain.imports.model import ExportColumns, ImportCounts, ImportRun, RowError
-from domain.products.model import CategoryRef
+from domain.products.model import CategoryRef, ProductFields
 from domain.sql import load
 
 Q = load("imports")
@@ -33,9 +33,10 @@ LIST_CATEGORIES = Q.list_categories.sql
 LIST_ROLES = Q.list_roles.sql
 LIST_SERIES = Q.list_series.sql
 LIST_ATTRIBUTES = Q.list_attributes.sql
-GET_EXPORT_SCOPE = Q.get_export_scope.sql
+# An export reads products as the product list does (GET /v1/products): its statements, not copies of them.
+GET_CATEGORY_PATH = load("products").get_category_path.sql
+LIST_PRODUCTS = load("products").list_products.sql
 LIST_EXPORT_COLUMNS = Q.list_export_columns.sql
-LIST_EXPORT_PRODUCTS = Q.list_export_products.sql
 UPDATE_IMPORTS_ABANDONED = Q.update_imports_abandoned.sql
 UPDATE_IMPORT_KEYS_EXPIRED = Q.update_import_keys_expired.sql
 
@@ -51,6 +52,8 @@ ROW_COLUMNS = [
     "series_ids",
     "doc",
 ]
+# An export row is an import row: the code, then the writable fields of a product.
+EXPORT_FIELDS = ("code", *ProductFields.__struct_fields__)
 ERROR_COLUMNS = ["job_id", "line", "seq", "pointer", "column_name", "code", "message"]
 
 
@@ -157,7 +160,8 @@ async def list_attributes(conn: asyncpg.Connection) -> dict[str, AttributeDef]:
 
 
 async def get_export_scope(conn: asyncpg.Connection, category: str) -> str | None:
-    path: str | None = await conn.fetchval(GET_EXPORT_SCOPE, category)
+    """The path of the category an export is limited to: the product list's (`?category=`)."""
+    path: str | None = await conn.fetchval(GET_CATEGORY_PATH, category)
     return path
 
 
@@ -168,9 +172,10 @@ async def list_export_columns(conn: asyncpg.Connection, path: str | None, confid
 async def list_export_products(
     conn: asyncpg.Connection, path: str | None, confidential: bool, after: str | None, limit: int
 ) -> list[dict[str, Any]]:
-    """A chunk of products as import rows (JSON builtins), in code order after `after`."""
-    rows = await conn.fetch(LIST_EXPORT_PRODUCTS, path, confidential, after, limit)
-    return [{**dict(r), "categories": list(r["categories"]), "series": list(r["series"])} for r in rows]
+    """A chunk of products as import rows (JSON builtins), in code order after `after`: the product list's
+    statement (GET /v1/products) with no filter but the scope, each product cut to the fields a row has."""
+    rows = await conn.fetch(LIST_PRODUCTS, path, None, None, None, None, [], [], after, limit, confidential)
+    return [{f: r[f] for f in EXPORT_FIELDS} for r in rows]
 
 
 async def update_imports_abandoned(conn: asyncpg.Connection, minutes: int) -> None:

@@ -340,6 +340,7 @@ SET enable_seqscan = off
 AS $$
 DECLARE
     v_lines merch_movement_line[];
+    v_reverses_sales boolean;  -- a line is a return naming the sale it reverses
     v_count integer := cardinality(p_actors);
     v_first integer := 1;
     v_size integer;
@@ -357,8 +358,9 @@ BEGIN
                x.reference, x.reason, s.id, w.id, loc.id, tw.id, tloc.id, w.active, loc.active, tw.active, tloc.active,
                x.return_reason, rr.id, x.condition, x.sale_channel, x.sale_day, x.refund, x.refund_currency,
                loc.quarantine
-           )::merch_movement_line ORDER BY x.request, x.ord)
-      INTO v_lines
+           )::merch_movement_line ORDER BY x.request, x.ord),
+           coalesce(bool_or(x.type = 'return' AND x.sale_day IS NOT NULL), false)
+      INTO v_lines, v_reverses_sales
       FROM (SELECT r.request, e.ord, e.doc->>'type' AS type, e.doc->>'sku' AS sku, e.doc->>'warehouse' AS warehouse,
                    e.doc->>'location' AS location, e.doc->>'to_warehouse' AS to_warehouse,
                    e.doc->>'to_location' AS to_location, (e.doc->>'qty')::integer AS qty,
@@ -403,12 +405,15 @@ BEGIN
          WHERE c.sku_id IN (SELECT u.sku_id FROM unnest(v_lines) u WHERE u.type = 'receive' AND u.unit_cost IS NOT NULL)
          ORDER BY c.sku_id
            FOR UPDATE;
-        -- the sales facts that returns reverse, in the key order uploads lock them in
-        PERFORM 1 FROM sales_facts f
-         WHERE (f.day, f.sku_id, f.channel) IN (SELECT u.sale_day, u.sku_id, u.sale_channel FROM unnest(v_lines) u
-                                                 WHERE u.type = 'return' AND u.sale_day IS NOT NULL)
-         ORDER BY f.day, f.sku_id, f.channel
-           FOR UPDATE;
+        -- the sales facts that returns reverse, in the key order uploads lock them in (only when a line names
+        -- a sale: the picks, receipts and transfers of the hot path never read sales_facts)
+        IF v_reverses_sales THEN
+            PERFORM 1 FROM sales_facts f
+             WHERE (f.day, f.sku_id, f.channel) IN (SELECT u.sale_day, u.sku_id, u.sale_channel FROM unnest(v_lines) u
+                                                     WHERE u.type = 'return' AND u.sale_day IS NOT NULL)
+             ORDER BY f.day, f.sku_id, f.channel
+               FOR UPDATE;
+        END IF;
     END IF;
 
     IF v_count = 1 THEN

@@ -120,10 +120,6 @@ SELECT a.code, a.type, a.visibility, a.validation,
   FROM attributes a
  ORDER BY a.code;
 
--- name: get_export_scope :val
--- The ltree path of the category an export is limited to.
-SELECT path FROM categories WHERE code = $1::text;
-
 -- name: list_export_columns :one
 -- What a CSV export's header needs of the products in scope: the locales of their texts and the attribute
 -- codes they carry (those the viewer may see: confidential ones only with $2).
@@ -140,28 +136,6 @@ SELECT ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(labels) k ORDER BY
        ARRAY(SELECT DISTINCT k FROM scoped, jsonb_array_elements(selling_points) sp, jsonb_object_keys(sp) k
               ORDER BY k) AS selling_points,
        ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(attributes) k ORDER BY k) AS attributes;
-
--- name: list_export_products :many
--- A keyset chunk of the products in scope (home category or a placement under $1), in code order after $3,
--- as an import row takes them; confidential attribute values only with $2.
-SELECT p.code, c.code AS category,
-       ARRAY(SELECT pc.code FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
-              WHERE pp.product_id = p.id ORDER BY pc.code) AS categories,
-       r.code AS role,
-       ARRAY(SELECT s.code FROM product_series ps JOIN series s ON s.id = ps.series_id
-              WHERE ps.product_id = p.id ORDER BY s.code) AS series,
-       p.labels, p.description, p.selling_points, p.images, p.quality_tags,
-       merch_visible_attributes(p.attributes, $2::boolean) AS attributes
-  FROM products p
-  JOIN categories c ON c.id = p.category_id
-  JOIN roles r ON r.id = p.role_id
- WHERE ($1::ltree IS NULL
-        OR c.path <@ $1
-        OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
-                    WHERE pp.product_id = p.id AND pc.path <@ $1))
-   AND ($3::text IS NULL OR p.code > $3)
- ORDER BY p.code
- LIMIT $4::integer;
 
 -- name: update_imports_abandoned :exec
 -- Fail the uploads still `receiving` whose request stopped sending heartbeats $1 minutes ago (their process

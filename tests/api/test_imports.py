@@ -15,6 +15,7 @@ import httpx
 import msgspec
 import pytest
 
+from domain.imports import exports
 from domain.jobs.service import run_pending
 from tests import factories as f
 from tests.conftest import OneConnectionPool
@@ -476,6 +477,21 @@ async def test_export_then_import_round_trips_exactly_and_an_edit_is_one_update(
     assert job["rows"] == {"read": 3, "applied": 1, "unchanged": 2, "rejected": 0}
     sq2 = (await api.get("/v1/products/sq-2")).json()
     assert (sq2["version"], sq2["attributes"]["width"]) == (2, 120)
+
+
+async def test_an_export_longer_than_a_chunk_goes_on_after_the_last_code_of_each(
+    api: httpx.AsyncClient, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await catalog(conn)
+    await imported(api, conn, jsonl(*(row(f"sq-{n}") for n in range(1, 6))))
+    monkeypatch.setattr(exports, "CHUNK", 2)
+    for fmt in ("jsonl", "csv"):
+        content = (await api.get("/v1/exports", params={"type": "products", "format": fmt})).content
+        if fmt == "jsonl":
+            codes = [msgspec.json.decode(x)["code"] for x in content.splitlines()]
+        else:
+            codes = [r[0] for r in list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))[1:]]
+        assert codes == ["sq-1", "sq-2", "sq-3", "sq-4", "sq-5"], fmt
 
 
 async def test_an_export_of_a_category_holds_its_subtree_and_an_unknown_one_is_a_400(

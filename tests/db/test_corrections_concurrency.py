@@ -6,7 +6,9 @@
 - two corrections of one SKU's overlapping ranges, both held up by the period they cut and then released at
   once: they take turns (the second reads and corrects what the first left: without the SKU's locks both
   would cut the periods they read before the other wrote, and one would fail), no two periods overlap, and
-  the periods are those of the two applied one after the other in the order they committed.
+  the periods are those of the two applied one after the other in the order they committed;
+- a batch of returns whose lines name sales out of key order and an upload of those sales: the batch locks the
+  facts in key order before its lines, so it never holds one the upload waits for while it waits for the upload.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import pytest
 
+from domain.stock import service as stock_service
 from tests import factories as f
 from tests.conftest import client_for
 
@@ -192,3 +196,50 @@ async def test_two_corrections_of_one_sku_take_turns_and_leave_no_overlap(
             ("80.0000", "06-01", "08-01"),
             ("100.0000", "08-01", None),
         )
+
+
+async def test_a_batch_of_returns_and_an_upload_of_the_sales_they_reverse_never_deadlock(
+    fresh_pool: asyncpg.Pool, fresh_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch that meets a deadlock is run again, which would hide one here.
+    monkeypatch.setattr(stock_service, "_TRANSIENT", ())
+    days = ("2026-01-10", "2026-01-11", "2026-01-12")  # the facts' key order
+    async with fresh_pool.acquire() as setup:
+        await f.tree(setup)
+        await f.category(setup, "scarves")
+        await f.product(setup, "p1", "scarves")
+        await f.sku(setup, "S1", "p1")
+        wid = await setup.fetchval("INSERT INTO warehouses (code, labels) VALUES ('hz', '{}') RETURNING id")
+        await setup.execute("INSERT INTO locations (warehouse_id, code, zone) VALUES ($1, 'A-01', 'A')", wid)
+    async with client_for(fresh_app, "admin") as api:
+        assert (await api.post("/v1/sales", json={"facts": [fact(d, "S1", 5) for d in days]})).json()["inserted"] == 3
+    returns = {
+        "movements": [
+            {"type": "return", "sku": "S1", "qty": 1, "warehouse": "hz", "location": "A-01",
+             "return_reason": "wrong_size", "condition": "resellable", "sale": {"channel": "web", "day": day}}
+            for day in (days[2], days[0])  # the last day's sale first: not in the facts' key order
+        ]
+    }  # fmt: skip
+    async with fresh_pool.acquire() as blocker, fresh_pool.acquire() as watcher:
+        # A third writer holds the middle day's fact: the upload locks the first day's, then waits for it.
+        tx = blocker.transaction()
+        await tx.start()
+        await blocker.execute("SELECT 1 FROM sales_facts WHERE day = '2026-01-11' FOR UPDATE")
+        async with client_for(fresh_app, "admin") as api:
+            upload = asyncio.ensure_future(api.post("/v1/sales", json={"facts": [fact(d, "S1", 6) for d in days]}))
+            while await waiting(watcher) < 1:
+                assert not upload.done(), upload.result().text
+            # The batch locks the facts it reverses in key order before its lines: it waits for the first day's
+            # (the upload's) holding none. Line by line it would hold the last day's, which the upload then
+            # waits for: a deadlock, one of them refused.
+            batch = asyncio.ensure_future(api.post("/v1/stock/movements", json=returns))
+            while await waiting(watcher) < 2:
+                assert not batch.done(), batch.result().text
+            await tx.commit()
+            uploaded, returned = await upload, await batch
+    assert (uploaded.status_code, uploaded.json()) == (200, {"accepted": 3, "inserted": 0, "replaced": 3})
+    assert returned.status_code == 201, returned.text
+    assert [m["on_hand"] for m in returned.json()["movements"]] == [1, 2]
+    async with fresh_pool.acquire() as conn:
+        facts = await conn.fetch("SELECT day::text, qty, returned_qty FROM sales_facts ORDER BY day")
+        assert [tuple(r) for r in facts] == [(days[0], 6, 1), (days[1], 6, 0), (days[2], 6, 1)]
