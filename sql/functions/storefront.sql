@@ -868,3 +868,15 @@ CREATE TRIGGER stock_levels_inserted_crossed AFTER INSERT ON stock_levels FOR EA
     WHEN (NEW.on_hand > NEW.reserved) EXECUTE FUNCTION merch_touch_stock_crossed();
 CREATE TRIGGER stock_levels_deleted_crossed AFTER DELETE ON stock_levels FOR EACH ROW
     WHEN (OLD.on_hand > OLD.reserved) EXECUTE FUNCTION merch_touch_stock_crossed();
+
+-- A bin put into or out of quarantine: its available units stop or start counting, so the products of the
+-- SKUs it holds any of may change their in-stock flag (the units did not move: no crossing says so).
+CREATE FUNCTION merch_touch_location_quarantine() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM merch_touch('storefront', ARRAY(SELECT DISTINCT s.product_id FROM stock_levels l JOIN skus s ON s.id = l.sku_id
+                                             WHERE l.location_id = NEW.id AND l.on_hand > l.reserved));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER locations_quarantine_changed AFTER UPDATE OF quarantine ON locations FOR EACH ROW
+    WHEN (OLD.quarantine <> NEW.quarantine) EXECUTE FUNCTION merch_touch_location_quarantine();
