@@ -38,7 +38,8 @@ FIELDS = (
 
 async def market(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     """silk-sq (A) and silk-long (B) in scarves; lavender-set (D) in home but in the silk series with silk-sq;
-    oil (C) in home, no series: not a neighbour. Sales data start on 2026-03-01.
+    oil (C) in home, no series: not a neighbour; silk-old (E) in scarves, retired: no neighbour either (it sold
+    on Mar 12 all the same). Sales data start on 2026-03-01.
 
     A: Mar 1 4 × 100, Mar 2 2 × 100; Mar 3 5 × 90, Mar 4 3 × 90; Mar 8–10 2 × 100 a day; Mar 11–13 5 × 80 a day.
     B: Mar 8–10 3 × 50 a day; Mar 11–13 2 × 50 a day. D: Mar 12 1 × 40. C: Mar 12 10 × 50.
@@ -49,6 +50,8 @@ async def market(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     await f.series(conn, "silk")
     for code, category in (("silk-sq", "scarves"), ("silk-long", "scarves"), ("oil", "home"), ("lavender-set", "home")):
         await f.product(conn, code, category, lifecycle="listed")
+    await f.product(conn, "silk-old", "scarves", lifecycle="retired")
+    await f.sku(conn, "E", "silk-old")
     await conn.execute(
         "INSERT INTO product_series (product_id, series_id) SELECT p.id, s.id FROM products p, series s"
         " WHERE p.code IN ('silk-sq', 'lavender-set') AND s.code = 'silk'"
@@ -73,6 +76,7 @@ async def market(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
         *[(f"2026-03-{d:02}", "B", 2, "100") for d in (11, 12, 13)],
         ("2026-03-12", "D", 1, "40"),
         ("2026-03-12", "C", 10, "500"),
+        ("2026-03-12", "E", 3, "300"),
     ]
     for day, sku, qty, revenue in facts:
         await sale(conn, day, sku, "web", qty, revenue)
