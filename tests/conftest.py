@@ -12,6 +12,7 @@ import os
 import uuid
 import warnings
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,17 @@ async def drop(server: Server, name: str) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@asynccontextmanager
+async def cloned(server: Server, template: str, prefix: str = "merch_t") -> AsyncIterator[str]:
+    """A database of its own, cloned from the template and dropped afterwards: its name."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    await clone(server, template, name)
+    try:
+        yield name
+    finally:
+        await drop(server, name)
 
 
 @pytest.fixture(scope="session")
@@ -204,14 +216,12 @@ def as_role(app: Any, conn: asyncpg.Connection) -> Any:
 @pytest.fixture
 async def fresh_pool(server: Server, template: str) -> AsyncIterator[asyncpg.Pool]:
     """A database of its own for this test (cloned from the template) and a real pool on it."""
-    name = f"merch_t_{uuid.uuid4().hex[:12]}"
-    await clone(server, template, name)
-    pool = await db.create_pool(server.dsn(name), Settings(MERCH_DB_POOL_MAX=20))  # type: ignore[call-arg]
-    try:
-        yield pool
-    finally:
-        await pool.close()
-        await drop(server, name)
+    async with cloned(server, template) as name:
+        pool = await db.create_pool(server.dsn(name), Settings(MERCH_DB_POOL_MAX=20))  # type: ignore[call-arg]
+        try:
+            yield pool
+        finally:
+            await pool.close()
 
 
 @pytest.fixture

@@ -196,6 +196,20 @@ MUTANTS = [
         ("tests/api/test_role_matrix.py", "-k", "move or written_table"),
     ),
     Mutant(
+        "storefront quarantine: a quarantine bin's units put a product in stock",
+        "sql/functions/storefront.sql",
+        "WHERE l.sku_id = s.id AND l.on_hand > l.reserved AND NOT q.quarantine LIMIT 1",
+        "WHERE l.sku_id = s.id AND l.on_hand > l.reserved LIMIT 1",
+        ("tests/api/test_storefront.py", "-k", "quarantine"),
+    ),
+    Mutant(
+        "storefront quarantine: a bin put into quarantine leaves its products in stock",
+        "sql/functions/storefront.sql",
+        "WHEN (OLD.quarantine <> NEW.quarantine) EXECUTE FUNCTION merch_touch_location_quarantine();",
+        "WHEN (false) EXECUTE FUNCTION merch_touch_location_quarantine();",
+        ("tests/api/test_storefront.py", "-k", "quarantine"),
+    ),
+    Mutant(
         "suppliers: an agent ranks above a manufacturer",
         "sql/queries/suppliers.sql",
         "THEN array_position(ARRAY['manufacturer', 'agent', 'wholesaler', 'trading_company'], s.type)",

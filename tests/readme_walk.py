@@ -129,28 +129,9 @@ def commands(lines: list[str], *, first: int) -> list[Command]:
     return result
 
 
-def _complete(text: str) -> bool:
-    """Whether a command's text is whole: no quote left open, no trailing backslash."""
-    if text.rstrip().endswith("\\"):
-        return False
-    quote = ""
-    escaped = False
-    for ch in text:
-        if escaped:
-            escaped = False
-        elif ch == "\\" and quote != "'":
-            escaped = True
-        elif quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#":
-            break
-    return not quote
-
-
-def _inline_comment(text: str) -> str:
-    """The comment at the end of a command's last line (outside quotes), or ''."""
+def _scan(text: str) -> tuple[str, int]:
+    """A command's text read as the shell quotes it: the quote left open at its end ('' for none), and where
+    its comment starts (a `#` beginning a word outside quotes; len(text) for none)."""
     quote = ""
     escaped = False
     for i, ch in enumerate(text):
@@ -163,8 +144,18 @@ def _inline_comment(text: str) -> str:
         elif ch in "'\"":
             quote = ch
         elif ch == "#" and (i == 0 or text[i - 1].isspace()):
-            return text[i + 1 :].strip()
-    return ""
+            return "", i
+    return quote, len(text)
+
+
+def _complete(text: str) -> bool:
+    """Whether a command's text is whole: no quote left open, no trailing backslash."""
+    return not text.rstrip().endswith("\\") and not _scan(text)[0]
+
+
+def _inline_comment(text: str) -> str:
+    """The comment at the end of a command's last line (outside quotes), or ''."""
+    return text[_scan(text)[1] + 1 :].strip()
 
 
 def _command(line: int, text: str) -> Command:

@@ -308,14 +308,17 @@ RETURNS TABLE (body bytea, etag text) LANGUAGE sql STABLE AS $$
              WHERE ps.product_id = p_product) s
 $$;
 
--- One product's page in one locale computed now (without its series: see merch_storefront_page).
-CREATE FUNCTION merch_storefront_document(p_product bigint, p_locale text, p_at timestamptz) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT x.doc
-      FROM merch_storefront_pages(ARRAY[p_product], p_at,
-                                  ARRAY(SELECT v FROM merch_storefront_values(ARRAY[p_product]) v),
-                                  ARRAY(SELECT k FROM merch_storefront_sku_rows(ARRAY[p_product], p_at) k)) x
-     WHERE x.locale = p_locale
+-- One product's page in one locale computed now (without its series: see merch_storefront_page), and when
+-- its price next changes (its SKUs computed once for both).
+CREATE FUNCTION merch_storefront_document(p_product bigint, p_locale text, p_at timestamptz)
+RETURNS TABLE (doc jsonb, stale_at timestamptz) LANGUAGE sql STABLE AS $$
+    WITH k AS (SELECT ARRAY(SELECT k FROM merch_storefront_sku_rows(ARRAY[p_product], p_at) k) AS skus)
+    SELECT (SELECT x.doc
+              FROM merch_storefront_pages(ARRAY[p_product], p_at,
+                                          ARRAY(SELECT v FROM merch_storefront_values(ARRAY[p_product]) v), k.skus) x
+             WHERE x.locale = p_locale),
+           (SELECT min(u.stale_at) FROM unnest(k.skus) u)
+      FROM k
 $$;
 
 -- The CJK characters of a text, and every pair of adjacent ones within a run (Chinese has no spaces: a
@@ -868,3 +871,15 @@ CREATE TRIGGER stock_levels_inserted_crossed AFTER INSERT ON stock_levels FOR EA
     WHEN (NEW.on_hand > NEW.reserved) EXECUTE FUNCTION merch_touch_stock_crossed();
 CREATE TRIGGER stock_levels_deleted_crossed AFTER DELETE ON stock_levels FOR EACH ROW
     WHEN (OLD.on_hand > OLD.reserved) EXECUTE FUNCTION merch_touch_stock_crossed();
+
+-- A bin put into or out of quarantine: its available units stop or start counting, so the products of the
+-- SKUs it holds any of may change their in-stock flag (the units did not move: no crossing says so).
+CREATE FUNCTION merch_touch_location_quarantine() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM merch_touch('storefront', ARRAY(SELECT DISTINCT s.product_id FROM stock_levels l JOIN skus s ON s.id = l.sku_id
+                                             WHERE l.location_id = NEW.id AND l.on_hand > l.reserved));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER locations_quarantine_changed AFTER UPDATE OF quarantine ON locations FOR EACH ROW
+    WHEN (OLD.quarantine <> NEW.quarantine) EXECUTE FUNCTION merch_touch_location_quarantine();

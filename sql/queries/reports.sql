@@ -439,27 +439,34 @@ WITH promo AS (
            greatest(p.first_day - coalesce(p.baseline_days, p.last_day - p.first_day + 1),
                     coalesce((SELECT min(f.day) FROM sales_facts f), p.first_day)) AS baseline_from
       FROM promo p
-), members AS (
-    -- the items' SKUs, and the SKUs of the other listed products of their home categories and series
-    SELECT w.id AS promotion_id, 'item' AS level, s.sku::text AS sku, s.id AS sku_id, pi.price,
-           (SELECT pz.amount FROM prices pz
-             WHERE pz.sku_id = s.id AND pz.kind = 'sale' AND pz.currency = w.currency
-               AND pz.valid_from <= w.starts_at AND (pz.valid_to IS NULL OR pz.valid_to > w.starts_at)) AS regular
+), items AS (
+    SELECT w.id AS promotion_id, s.id AS sku_id, s.sku::text AS sku, pi.price, s.product_id, p.category_id
       FROM win w JOIN promotion_items pi ON pi.promotion_id = w.id JOIN skus s ON s.id = pi.sku_id
+      JOIN products p ON p.id = s.product_id
+), neighbours AS (
+    -- the other listed products of the items' home categories and series, once a promotion (found from the
+    -- items by index: never a condition tried on every listed product for every promotion)
+    SELECT n.promotion_id, n.product_id
+      FROM (SELECT c.promotion_id, o.id AS product_id
+              FROM (SELECT DISTINCT i.promotion_id, i.category_id FROM items i) c
+              JOIN products o ON o.category_id = c.category_id
+            UNION
+            SELECT r.promotion_id, os.product_id
+              FROM (SELECT DISTINCT i.promotion_id, ps.series_id
+                      FROM items i JOIN product_series ps ON ps.product_id = i.product_id) r
+              JOIN product_series os ON os.series_id = r.series_id) n
+      JOIN products o ON o.id = n.product_id AND o.lifecycle = 'listed'
+     WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.promotion_id = n.promotion_id AND i.product_id = n.product_id)
+), members AS (
+    -- the items' SKUs, and the SKUs of the neighbours
+    SELECT i.promotion_id, 'item' AS level, i.sku, i.sku_id, i.price,
+           (SELECT pz.amount FROM prices pz
+             WHERE pz.sku_id = i.sku_id AND pz.kind = 'sale' AND pz.currency = w.currency
+               AND pz.valid_from <= w.starts_at AND (pz.valid_to IS NULL OR pz.valid_to > w.starts_at)) AS regular
+      FROM items i JOIN win w ON w.id = i.promotion_id
     UNION ALL
-    SELECT w.id, 'others', NULL, s.id, NULL, NULL
-      FROM win w
-      JOIN products o ON o.lifecycle = 'listed'
-       AND o.id NOT IN (SELECT ps.product_id FROM promotion_items pi JOIN skus ps ON ps.id = pi.sku_id
-                         WHERE pi.promotion_id = w.id)
-       AND (o.category_id IN (SELECT pp.category_id FROM promotion_items pi JOIN skus ps ON ps.id = pi.sku_id
-                                JOIN products pp ON pp.id = ps.product_id WHERE pi.promotion_id = w.id)
-            OR o.id IN (SELECT os.product_id FROM product_series os
-                         WHERE os.series_id IN (SELECT ser.series_id FROM promotion_items pi
-                                                  JOIN skus ps ON ps.id = pi.sku_id
-                                                  JOIN product_series ser ON ser.product_id = ps.product_id
-                                                 WHERE pi.promotion_id = w.id)))
-      JOIN skus s ON s.product_id = o.id
+    SELECT n.promotion_id, 'others', NULL, s.id, NULL, NULL
+      FROM neighbours n JOIN skus s ON s.product_id = n.product_id
 ), sold AS (
     SELECT m.promotion_id, m.level, m.sku, min(m.price) AS price, min(m.regular) AS regular,
            coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day >= w.first_day), 0) AS units,

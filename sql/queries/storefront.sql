@@ -17,9 +17,8 @@ SELECT pg.body, pg.etag, d.stale_at
 -- of no listed product (found by the products' code index: a bot's 404s read no more than that).
 SELECT pg.body, pg.etag, x.stale_at
   FROM products p JOIN storefront_products s ON s.product_id = p.id AND s.listed
- CROSS JOIN LATERAL (
-     SELECT merch_storefront_document(p.id, $2::text, $3::timestamptz)::text AS doc,
-            (SELECT min(k.stale_at) FROM merch_storefront_skus(p.id, s.currency, $3::timestamptz) k) AS stale_at) x
+ CROSS JOIN LATERAL (SELECT d.doc::text AS doc, d.stale_at
+                       FROM merch_storefront_document(p.id, $2::text, $3::timestamptz) d) x
  CROSS JOIN LATERAL merch_storefront_page(p.id, $2::text, convert_to(x.doc, 'UTF8'), left(md5(x.doc), 24)) pg
  WHERE p.code = $1::text AND x.doc IS NOT NULL;
 

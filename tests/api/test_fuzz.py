@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import re
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -40,7 +39,7 @@ from api.openapi import document
 from api.roles import route_table
 from api.settings import Settings
 from domain.keys.model import ROLES
-from tests.conftest import KEYS, UNLIMITED, Server, clone, drop
+from tests.conftest import KEYS, UNLIMITED, Server, cloned
 
 # The budget (make test: well under two minutes on two cores). admin may call every operation: its run has
 # the coverage phase too (each parameter's and field's boundaries and flaws, a missing key, a method the path
@@ -258,10 +257,8 @@ SCHEMAS = {role: _schema(role, allowed=True) for role in ROLES} | {
 @pytest.fixture(scope="session")
 async def fuzz_database(server: Server, template: str) -> AsyncIterator[str]:
     """A database of the fuzzing's own, cloned from the template (keys of every role included)."""
-    name = f"merch_fuzz_{uuid.uuid4().hex[:12]}"
-    await clone(server, template, name)
-    FUZZED.dsn = server.dsn(name)
-    try:
+    async with cloned(server, template, "merch_fuzz") as name:
+        FUZZED.dsn = server.dsn(name)
         yield name
         if FUZZED.pool is not None:
             with schemathesis_asgi.get_client(FUZZED) as client:
@@ -269,8 +266,6 @@ async def fuzz_database(server: Server, template: str) -> AsyncIterator[str]:
             assert closed.status_code == 204, "a database connection was never given back to the pool"
             if WIDE:
                 print(f"\nfuzzing: {FUZZED.requests} requests")
-    finally:
-        await drop(server, name)
 
 
 class Reached(logging.Handler):

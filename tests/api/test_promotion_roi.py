@@ -38,7 +38,8 @@ FIELDS = (
 
 async def market(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     """silk-sq (A) and silk-long (B) in scarves; lavender-set (D) in home but in the silk series with silk-sq;
-    oil (C) in home, no series: not a neighbour. Sales data start on 2026-03-01.
+    oil (C) in home, no series: not a neighbour; silk-old (E) in scarves, retired: no neighbour either (it sold
+    on Mar 12 all the same). Sales data start on 2026-03-01.
 
     A: Mar 1 4 × 100, Mar 2 2 × 100; Mar 3 5 × 90, Mar 4 3 × 90; Mar 8–10 2 × 100 a day; Mar 11–13 5 × 80 a day.
     B: Mar 8–10 3 × 50 a day; Mar 11–13 2 × 50 a day. D: Mar 12 1 × 40. C: Mar 12 10 × 50.
@@ -49,6 +50,8 @@ async def market(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     await f.series(conn, "silk")
     for code, category in (("silk-sq", "scarves"), ("silk-long", "scarves"), ("oil", "home"), ("lavender-set", "home")):
         await f.product(conn, code, category, lifecycle="listed")
+    await f.product(conn, "silk-old", "scarves", lifecycle="retired")
+    await f.sku(conn, "E", "silk-old")
     await conn.execute(
         "INSERT INTO product_series (product_id, series_id) SELECT p.id, s.id FROM products p, series s"
         " WHERE p.code IN ('silk-sq', 'lavender-set') AND s.code = 'silk'"
@@ -73,6 +76,7 @@ async def market(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
         *[(f"2026-03-{d:02}", "B", 2, "100") for d in (11, 12, 13)],
         ("2026-03-12", "D", 1, "40"),
         ("2026-03-12", "C", 10, "500"),
+        ("2026-03-12", "E", 3, "300"),
     ]
     for day, sku, qty, revenue in facts:
         await sale(conn, day, sku, "web", qty, revenue)
@@ -108,215 +112,46 @@ def rows(body: dict[str, Any]) -> list[tuple[Any, ...]]:
     return [(i["promotion"], *(i.get(k, "hidden") for k in FIELDS)) for i in body["items"]]
 
 
-# (promotion, level, sku, days, baseline_days, known, units, revenue, margin, margin_pct, baseline units, revenue,
-#  margin, incremental units, revenue, margin, discount cost, spend, roi, effect)
+def line(
+    promotion: str,
+    level: str,
+    sku: str | None,
+    window: tuple[int, int, int],
+    figures: tuple[Any, ...],
+    discount: str | None = None,
+    spend: str | None = None,
+    roi: str | None = None,
+    effect: str | None = None,
+) -> tuple[Any, ...]:
+    """An expected row: window = (days, baseline_days, known); figures = (units, revenue, margin, margin_pct,
+    baseline units, revenue, margin, incremental units, revenue, margin)."""
+    return (promotion, level, sku, *window, *figures, discount, spend, roi, effect)
+
+
+NO_SALES = (0, "0.00", "0.00", None, "0.00", "0.00", "0.00", "0.00", "0.00", "0.00")
+# opening, Mar 3–4 (2 days): baseline 4 days from Feb 27, but data start on Mar 1: 2 days known (6 units,
+# 600.00, margin 600 − 6 × 60 = 240.00) × 2 / 2. During: 8 units, 720.00, margin 720 − 480 = 240.00 (33.33 %).
+OPENING = (8, "720.00", "240.00", "33.33", "6.00", "600.00", "240.00", "2.00", "120.00", "0.00")
+# spring, Mar 11–13: baseline Mar 8–10 (6 units, 600.00, margin 240.00). During: 15 units, 1200.00, margin
+# 1200 − 900 = 300.00 (25 %). Increment 9 units, 600.00, margin 60.00.
+SPRING = (15, "1200.00", "300.00", "25.00", "6.00", "600.00", "240.00", "9.00", "600.00", "60.00")
+# Neighbours during spring: B (scarves) 6 units 300.00 margin 120 and D (silk series) 1 unit 40.00 margin 20
+# against B's baseline 9 units 450.00 margin 180.
+SPRING_OTHERS = (7, "340.00", "140.00", "41.18", "9.00", "450.00", "180.00", "-2.00", "-110.00", "-40.00")
 EXPECTED = [
-    # opening, Mar 3–4 (2 days): baseline 4 days from Feb 27, but data start on Mar 1: 2 days known (6 units,
-    # 600.00, margin 600 − 6 × 60 = 240.00) × 2 / 2. During: 8 units, 720.00, margin 720 − 480 = 240.00 (33.33 %).
-    # Discount (100 − 90) × 8 = 80.00. No spend: no ROI. Neighbours sold nothing then.
-    (
-        "opening",
-        "promotion",
-        None,
-        2,
-        4,
-        2,
-        8,
-        "720.00",
-        "240.00",
-        "33.33",
-        "6.00",
-        "600.00",
-        "240.00",
-        "2.00",
-        "120.00",
-        "0.00",
-        "80.00",
-        None,
-        None,
-        None,
-    ),
-    (
-        "opening",
-        "item",
-        "A",
-        2,
-        4,
-        2,
-        8,
-        "720.00",
-        "240.00",
-        "33.33",
-        "6.00",
-        "600.00",
-        "240.00",
-        "2.00",
-        "120.00",
-        "0.00",
-        "80.00",
-        None,
-        None,
-        None,
-    ),
-    (
-        "opening",
-        "others",
-        None,
-        2,
-        4,
-        2,
-        0,
-        "0.00",
-        "0.00",
-        None,
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        None,
-        None,
-        None,
-        "none",
-    ),
+    # opening: discount (100 − 90) × 8 = 80.00. No spend: no ROI. Neighbours sold nothing then.
+    line("opening", "promotion", None, (2, 4, 2), OPENING, "80.00"),
+    line("opening", "item", "A", (2, 4, 2), OPENING, "80.00"),
+    line("opening", "others", None, (2, 4, 2), NO_SALES, effect="none"),
     # quiet, Mar 20–21: B sold nothing, before or during; spend 50.00: ROI (0 − 50) / 50 = −1.
-    (
-        "quiet",
-        "promotion",
-        None,
-        2,
-        4,
-        4,
-        0,
-        "0.00",
-        "0.00",
-        None,
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        "50.00",
-        "-1.0000",
-        None,
-    ),
-    (
-        "quiet",
-        "item",
-        "B",
-        2,
-        4,
-        4,
-        0,
-        "0.00",
-        "0.00",
-        None,
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        None,
-        None,
-        None,
-    ),
-    (
-        "quiet",
-        "others",
-        None,
-        2,
-        4,
-        4,
-        0,
-        "0.00",
-        "0.00",
-        None,
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        "0.00",
-        None,
-        None,
-        None,
-        "none",
-    ),
-    # spring, Mar 11–13: baseline Mar 8–10 (6 units, 600.00, margin 240.00). During: 15 units, 1200.00, margin
-    # 1200 − 900 = 300.00 (25 %). Increment 9 units, 600.00, margin 60.00; discount (100 − 80) × 15 = 300.00;
-    # ROI (60 − 100) / 100 = −0.4: it lost money. Neighbours: B (scarves) 6 units 300.00 margin 120 and D
-    # (silk series) 1 unit 40.00 margin 20 against B's baseline 9 units 450.00 margin 180: cannibalisation.
-    (
-        "spring",
-        "promotion",
-        None,
-        3,
-        3,
-        3,
-        15,
-        "1200.00",
-        "300.00",
-        "25.00",
-        "6.00",
-        "600.00",
-        "240.00",
-        "9.00",
-        "600.00",
-        "60.00",
-        "300.00",
-        "100.00",
-        "-0.4000",
-        None,
-    ),
-    (
-        "spring",
-        "item",
-        "A",
-        3,
-        3,
-        3,
-        15,
-        "1200.00",
-        "300.00",
-        "25.00",
-        "6.00",
-        "600.00",
-        "240.00",
-        "9.00",
-        "600.00",
-        "60.00",
-        "300.00",
-        None,
-        None,
-        None,
-    ),
-    (
-        "spring",
-        "others",
-        None,
-        3,
-        3,
-        3,
-        7,
-        "340.00",
-        "140.00",
-        "41.18",
-        "9.00",
-        "450.00",
-        "180.00",
-        "-2.00",
-        "-110.00",
-        "-40.00",
-        None,
-        None,
-        None,
-        "cannibalisation",
-    ),
+    line("quiet", "promotion", None, (2, 4, 4), NO_SALES, "0.00", "50.00", "-1.0000"),
+    line("quiet", "item", "B", (2, 4, 4), NO_SALES, "0.00"),
+    line("quiet", "others", None, (2, 4, 4), NO_SALES, effect="none"),
+    # spring: discount (100 − 80) × 15 = 300.00; ROI (60 − 100) / 100 = −0.4: it lost money; the neighbours
+    # sold fewer units than before: cannibalisation.
+    line("spring", "promotion", None, (3, 3, 3), SPRING, "300.00", "100.00", "-0.4000"),
+    line("spring", "item", "A", (3, 3, 3), SPRING, "300.00"),
+    line("spring", "others", None, (3, 3, 3), SPRING_OTHERS, effect="cannibalisation"),
 ]
 
 

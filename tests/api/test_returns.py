@@ -81,6 +81,12 @@ async def fact(conn: asyncpg.Connection, day: str, sku: str, channel: str) -> tu
     return (row[0], row[1], row[2], row[3])
 
 
+async def sales(conn: asyncpg.Connection, *facts: tuple[str, str, str, int, str]) -> None:
+    """Facts (day, sku, channel, qty, revenue) as an upload writes them (test_reports.sale)."""
+    for fact in facts:
+        await sale(conn, *fact)
+
+
 async def sales_snapshot(api: httpx.AsyncClient, conn: asyncpg.Connection) -> dict[str, Any]:
     """Everything read from the sales facts: each sales report over each period and for a subtree, the stage
     view's sales volume, the rollup and the per-SKU totals."""
@@ -158,22 +164,22 @@ async def test_sales_reports_count_a_return_as_if_the_sale_had_been_of_fewer_uni
     # The database that only ever had the sales that were kept: A-1 web 5 × 500.00 less 2 units (200.00 refunded)
     # is 3 × 300.00; A-1 distribution 10 × 800.00 less 1 unit refunded 80.00 is 9 × 720.00; C-1 web 1 × 200.00
     # all back is 0 × 0.00; B-1 distribution 2 × 80.00 less 1 unit with 30.00 refunded is 1 × 50.00.
-    for args in (
+    await sales(
+        conn,
         ("2026-01-10", "A-1", "web", 3, "300.00"),
         ("2026-01-10", "A-1", "distribution", 9, "720.00"),
         ("2026-01-10", "C-1", "web", 0, "0.00"),
         ("2026-02-03", "B-1", "distribution", 1, "50.00"),
-    ):
-        await sale(conn, *args)
+    )
     kept = await sales_snapshot(api, conn)
     # The same days re-sent with what was sold, then the returns.
-    for args in (
+    await sales(
+        conn,
         ("2026-01-10", "A-1", "web", 5, "500.00"),
         ("2026-01-10", "A-1", "distribution", 10, "800.00"),
         ("2026-01-10", "C-1", "web", 1, "200.00"),
         ("2026-02-03", "B-1", "distribution", 2, "80.00"),
-    ):
-        await sale(conn, *args)
+    )
     sold = await sales_snapshot(api, conn)
     assert sold != kept
     r = await post(

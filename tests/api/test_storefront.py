@@ -348,6 +348,31 @@ async def test_a_category_page_filters(
         assert await codes(http, **params) == expected
 
 
+async def test_units_in_a_quarantine_bin_never_put_a_product_in_stock(as_role: Any, conn: asyncpg.Connection) -> None:
+    await shop.shop(conn)
+    # wave's 4 units in a quarantine bin (returns that cannot be resold) do not make it available
+    await conn.execute(
+        "INSERT INTO locations (warehouse_id, code, quarantine)"
+        " SELECT id, 'Q-1', true FROM warehouses WHERE code = 'hz'"
+    )
+    await shop.stock(conn, "WAVE-1", 4, bin_code="Q-1")
+    # peony's bin put into quarantine takes it out of stock at once (its units did not move)
+    await conn.execute(
+        "UPDATE locations SET quarantine = true WHERE code = 'A-1'"
+        " AND warehouse_id = (SELECT id FROM warehouses WHERE code = 'hz')"
+    )
+    async with as_role("storefront") as http:
+        assert await codes(http, category="scarves", in_stock="true") == ["check"]
+        for code in ("peony", "wave"):
+            page = (await http.get(f"/v1/storefront/products/{code}")).json()
+            assert (page["in_stock"], [s["in_stock"] for s in page["skus"]]) == (False, [False]), code
+    # and out of quarantine, in stock again
+    await conn.execute("UPDATE locations SET quarantine = false WHERE code = 'A-1'")
+    async with as_role("storefront") as http:
+        assert await codes(http, category="scarves", in_stock="true") == ["peony", "check"]
+        assert (await http.get("/v1/storefront/products/peony")).json()["in_stock"] is True
+
+
 async def test_cards_show_the_price_to_pay_and_no_hidden_data(as_role: Any, conn: asyncpg.Connection) -> None:
     await shop.shop(conn)
     async with as_role("storefront") as http:

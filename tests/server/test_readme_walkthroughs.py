@@ -19,14 +19,13 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests import readme_walk as walk
-from tests.conftest import ROOT, Server, clone, drop
+from tests.conftest import ROOT, Server, cloned
 
 README = ROOT / "README.md"
 BLOCKS = walk.blocks(README.read_text(encoding="utf-8"))
@@ -37,12 +36,8 @@ CURL = 'curl() { command curl --max-time 20 -D "$MF_HEADERS" "$@"; }'
 
 @pytest.fixture(scope="module")
 async def demo_database(server: Server, template: str) -> AsyncIterator[str]:
-    name = f"merch_readme_{uuid.uuid4().hex[:12]}"
-    await clone(server, template, name)
-    try:
+    async with cloned(server, template, "merch_readme") as name:
         yield server.dsn(name)
-    finally:
-        await drop(server, name)
 
 
 @pytest.fixture(scope="module")

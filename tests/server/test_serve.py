@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -22,7 +21,7 @@ import asyncpg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import KEYS, ROOT, Server, clone, drop
+from tests.conftest import KEYS, ROOT, Server, cloned
 
 WORKERS = 2
 ADMIN = {"Authorization": f"Bearer {KEYS['admin']}"}
@@ -30,12 +29,8 @@ ADMIN = {"Authorization": f"Bearer {KEYS['admin']}"}
 
 @pytest.fixture
 async def database(server: Server, template: str) -> AsyncIterator[str]:
-    name = f"merch_t_{uuid.uuid4().hex[:12]}"
-    await clone(server, template, name)
-    try:
+    async with cloned(server, template) as name:
         yield server.dsn(name)
-    finally:
-        await drop(server, name)
 
 
 class Served:
