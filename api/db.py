@@ -9,7 +9,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -177,9 +177,19 @@ PROBE_CONNECT_TIMEOUT = 5.0
 # A probe's timeout noticed this much later than due means the worker's event loop was held, not that the
 # database did not answer.
 LOOP_SLACK = 0.15
-# What a connection to a database that went away, froze or shuts down raises (AdminShutdownError and
-# CannotConnectNowError are PostgresConnectionErrors; ConnectionError an OSError).
-LOST = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+# What a server shutting down or starting up answers (class 57P: not PostgresConnectionErrors).
+SHUTTING_DOWN = (asyncpg.AdminShutdownError, asyncpg.CrashShutdownError, asyncpg.CannotConnectNowError)
+# What a connection to a database that went away, froze or shuts down raises (ConnectionError is an OSError).
+LOST = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, *SHUTTING_DOWN)
+
+
+def is_cut(conn: asyncpg.Connection) -> bool:
+    """Whether a connection in a request's hands was closed (asyncpg releases a pooled connection it closes
+    to its pool at once: the request's handle then answers nothing but InterfaceError)."""
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:
+        return True
 
 
 class FairPool:
@@ -241,7 +251,7 @@ class FairPool:
             except LOST as exc:
                 # the watchdog cut it, or the database closed it; anything else (an interface misuse, an
                 # OSError of the handler's own) is the handler's error, answered and logged as such
-                if self.down or conn.is_closed():
+                if self.down or is_cut(conn):
                     raise DatabaseUnavailable("The database stopped answering.") from exc
                 raise
             finally:
@@ -288,7 +298,8 @@ class FairPool:
             log.warning(why)
             self.up.clear()
             for conn in list(self._in_use):
-                conn.terminate()
+                with suppress(asyncpg.InterfaceError):  # closed already: asyncpg released and detached it
+                    conn.terminate()
             await self.pool.expire_connections()
 
     def watch(self, dsn: str) -> None:

@@ -265,8 +265,9 @@ def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> 
     return _retry_soon(request, "database-unavailable", "The database does not answer; try again shortly.")
 
 
-# (with their subclasses: AdminShutdownError, CannotConnectNowError, ConnectionDoesNotExistError, …)
-_UNAVAILABLE = (db.DatabaseUnavailable, asyncpg.PostgresConnectionError, ConnectionError)
+# (with their subclasses: ConnectionDoesNotExistError, ConnectionFailureError, …, ConnectionResetError; and a
+# server shutting down or starting up)
+_UNAVAILABLE = (db.DatabaseUnavailable, asyncpg.PostgresConnectionError, ConnectionError, *db.SHUTTING_DOWN)
 
 
 def _unavailable(exc: BaseException | None, depth: int = 0) -> bool:

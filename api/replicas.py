@@ -168,7 +168,7 @@ class ReadRouter:
                     raise
                 excluded.add(replica.name)
                 marks[_RETRY] = True
-                if conn.is_closed() or isinstance(exc, db.LOST):
+                if db.is_cut(conn) or isinstance(exc, db.LOST):
                     await replica.pool.lost()
                 # answered as an outage (and dropped: the read runs again elsewhere), not logged as a fault
                 raise db.DatabaseUnavailable(f"replica {replica.name} failed under the read") from exc
@@ -375,7 +375,7 @@ def _marks(scope: Scope) -> dict[str, Any]:
 def _replica_fault(exc: BaseException, conn: asyncpg.Connection) -> bool:
     """A failure of the replica rather than of the request: its connection lost, or the statement cancelled
     because replay needed what it read (a conflict with recovery)."""
-    return isinstance(exc, (db.DatabaseUnavailable, asyncpg.SerializationError, *db.LOST)) or conn.is_closed()
+    return isinstance(exc, (db.DatabaseUnavailable, asyncpg.SerializationError, *db.LOST)) or db.is_cut(conn)
 
 
 def replica_middleware(app: ASGIApp) -> ASGIApp:

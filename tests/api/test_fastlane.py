@@ -47,9 +47,7 @@ def same(a: httpx.Response, b: httpx.Response) -> None:
     assert a.json() == b.json()
 
 
-async def test_the_lane_answers_what_the_route_answers(
-    framework: Any, lane: Edge, conn: asyncpg.Connection
-) -> None:
+async def test_the_lane_answers_what_the_route_answers(framework: Any, lane: Edge, conn: asyncpg.Connection) -> None:
     await stockbed.build(conn)
     await post(framework, move("receive", 10))
     served = lane.app.served

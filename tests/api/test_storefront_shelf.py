@@ -108,8 +108,7 @@ async def test_the_shelf_follows_every_change(as_role: Any, conn: asyncpg.Connec
         assert [tuple(r) for r in await conn.fetch(COUNTS)] == [tuple(r) for r in await conn.fetch(COUNTED)]
     rows = {(r["category_id"], r["product_id"]): r for r in await conn.fetch(SHELF)}
     assert rows[(cats["bags"], ids["wave"])]["tokens"] == sorted(
-        ["c:" + str(cats["bags"]), "color=green", "material=silk", "organic=true", "role:routine",
-         "series:silk-series"]
+        ["c:" + str(cats["bags"]), "color=green", "material=silk", "organic=true", "role:routine", "series:silk-series"]
     )
     assert (cats["scarves"], ids["wave"]) not in rows and (cats["scarves"], ids["check"]) not in rows
     assert rows[(cats["web-new"], ids["lotus"])]["price"] == 59

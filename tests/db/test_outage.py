@@ -139,3 +139,47 @@ async def test_every_connection_busy_while_the_database_answers_is_busy_not_an_o
             await h.__aexit__(None, None, None)
     async with fair.acquire() as conn:  # a place again
         assert await conn.fetchval("SELECT 1") == 1
+
+
+async def test_a_pool_marked_down_while_a_cut_connection_is_still_held_cuts_the_others_and_does_not_raise(
+    watched: tuple[db.FairPool, str],
+) -> None:
+    """A connection closed under its request (the server went away) is released to the asyncpg pool and detached
+    at once, though the request still holds it: marking the pool down then (a replica killed under reads: the
+    first request to see its cut) must cut the other connections in use and raise nothing — it raised
+    InterfaceError ("released back to the pool"), which turned a read that runs again elsewhere into a 503
+    (seen in CI, tests/replicas/test_failover.py)."""
+    fair, _ = watched
+    marked, others_cut = False, asyncio.Event()
+    with pytest.raises(db.DatabaseUnavailable):  # the block's own end: its connections were cut
+        async with fair.acquire() as cut, fair.acquire() as other:
+            other.add_termination_listener(lambda _: others_cut.set())
+            cut.terminate()  # closed as a cut is: asyncpg detaches it from its pool at once
+            await fair.lost("a connection was cut")
+            marked = fair.down
+            await other.fetchval("SELECT 1")
+    assert marked  # lost() returned (it raised from within the block, whose end then hid it)
+    await asyncio.wait_for(others_cut.wait(), 5)  # the other connection in use was cut with it
+
+
+async def test_a_statement_cut_by_the_server_ending_its_backend_is_an_outage(
+    server: Server, watched: tuple[db.FairPool, str]
+) -> None:
+    """A server shutting down (or an administrator) ends a running statement: asyncpg closes the connection
+    and releases it to its pool at once, while the request still holds it. The request's block ends in
+    DatabaseUnavailable (a 503) — it ended in InterfaceError ("released back to the pool"), asking the
+    released connection whether it was closed."""
+    fair, _ = watched
+    admin = await asyncpg.connect(server.admin_dsn)
+    try:
+        with pytest.raises(db.DatabaseUnavailable):
+            async with fair.acquire() as conn:
+                pid = conn.get_server_pid()
+                running = asyncio.create_task(conn.fetchval("SELECT pg_sleep(30)"))
+                active = "SELECT state = 'active' FROM pg_stat_activity WHERE pid = $1"
+                while not await admin.fetchval(active, pid):  # (each round asks the server again)
+                    pass
+                await admin.execute("SELECT pg_terminate_backend($1)", pid)
+                await running
+    finally:
+        await admin.close()

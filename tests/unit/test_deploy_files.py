@@ -58,7 +58,7 @@ def test_compose_runs_a_streaming_replica_of_the_same_image_that_the_api_reads_f
     assert replica["environment"]["PGDATA"] == "/var/lib/postgresql/18/docker"
     script = replica["command"][-1]
     # filled once from the primary as its standby (standby.signal, primary_conninfo), then run as one
-    assert "pg_basebackup -h db -U replicator -D \"$$PGDATA\" -R -X stream" in script
+    assert 'pg_basebackup -h db -U replicator -D "$$PGDATA" -R -X stream' in script
     assert 'if [ ! -s "$$PGDATA/PG_VERSION" ]' in script
     assert script.strip().splitlines()[-1].startswith('exec postgres -D "$$PGDATA"')
     assert replica["environment"]["PGPASSWORD"] == db["environment"]["REPLICATION_PASSWORD"]
