@@ -28,6 +28,14 @@ ROUTINES_DIR = SQL_DIR / "functions"
 LOCK_KEY = 0x6D65726368  # "merch": one runner at a time per database
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _ROUTINE_FILE = re.compile(r"^[a-z][a-z0-9_]*\.sql$")
+_DEFINED = re.compile(r"^CREATE (?:OR REPLACE )?(?:FUNCTION|PROCEDURE) (merch_[a-z0-9_]+)", re.MULTILINE)
+# The routine files whose functions build each read model: when their definitions change (not a comment
+# outside them), the model's rows are rebuilt (migration 0016).
+MODEL_BUILDERS = {
+    "prices": ("prices.sql",),
+    "completeness": ("completeness.sql", "visibility.sql", "prices.sql"),
+    "storefront": ("storefront.sql", "visibility.sql", "prices.sql"),
+}
 
 Q = load("schema")
 CREATE_MIGRATION_LEDGER = Q.create_migration_ledger.sql
@@ -40,6 +48,10 @@ GET_ROUTINES_CHECKSUM = Q.get_routines_checksum.sql
 UPSERT_ROUTINES_CHECKSUM = Q.upsert_routines_checksum.sql
 LIST_ROUTINE_DROPS = Q.list_routine_drops.sql
 LIST_SQL_ROUTINE_DEFINITIONS = Q.list_sql_routine_definitions.sql
+LIST_MODEL_BUILDS = Q.list_model_builds.sql
+HAS_MODEL_BUILDS = Q.has_model_builds.sql
+UPSERT_MODEL_BUILD = Q.upsert_model_build.sql
+INSERT_REFRESH_MODELS_JOB = Q.insert_refresh_models_job.sql
 LOCK_RUNNER = Q.lock_runner.sql
 UNLOCK_RUNNER = Q.unlock_runner.sql
 
@@ -65,6 +77,10 @@ class Routines:
 
     files: tuple[tuple[str, str], ...]
 
+    def defined(self, names: tuple[str, ...]) -> list[str]:
+        """The routines the named files define."""
+        return sorted({m for name, sql in self.files if name in names for m in _DEFINED.findall(sql)})
+
     @property
     def checksum(self) -> str:
         digest = hashlib.sha256()
@@ -79,10 +95,12 @@ class Applied:
 
     migrations: list[Migration]
     routines: bool
+    rebuilds: int | None = None  # the refresh-models job queued for read models built by changed routines
 
     @property
     def names(self) -> list[str]:
-        return [f"{m.version:04d}_{m.name}" for m in self.migrations] + (["routines"] if self.routines else [])
+        names = [f"{m.version:04d}_{m.name}" for m in self.migrations] + (["routines"] if self.routines else [])
+        return names + ([] if self.rebuilds is None else [f"read models rebuilt by job {self.rebuilds}"])
 
 
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
@@ -150,6 +168,29 @@ async def apply_routines(conn: asyncpg.Connection, routines: Routines) -> None:
         await conn.execute(UPSERT_ROUTINES_CHECKSUM, routines.checksum)
 
 
+async def queue_rebuilds(conn: asyncpg.Connection, routines: Routines) -> int | None:
+    """Queue one refresh-models job for the read models whose builders' definitions differ from those their
+    rows were built with, and record the new checksums; answers the job's id, or None. Nothing is queued on a
+    database with no product yet (nothing was built), nor for a model with no checksum recorded (its rows
+    were built before this ledger, by the routines of the version that brings it)."""
+    if not await conn.fetchval(HAS_MODEL_BUILDS):
+        return None  # (a database migrated only part of the way, in the runner's own tests)
+    models = list(MODEL_BUILDERS)
+    builders = [",".join(routines.defined(MODEL_BUILDERS[m])) for m in models]
+    async with conn.transaction():
+        rows = await conn.fetch(LIST_MODEL_BUILDS, models, builders)
+        changed = {r["model"] for r in rows if r["built"] is not None and r["checksum"] != r["built"]}
+        ordered = [m for m in models if m in changed and rows[0]["any_product"]]  # (the refresh order)
+        job = None
+        if ordered:
+            reason = "the routines that build " + ", ".join(ordered) + " changed"
+            job = int(await conn.fetchval(INSERT_REFRESH_MODELS_JOB, ordered, reason))
+        for r in rows:
+            if r["checksum"] != r["built"]:
+                await conn.execute(UPSERT_MODEL_BUILD, r["model"], r["checksum"], job)
+    return job
+
+
 async def migrate(
     conn: asyncpg.Connection, migrations: list[Migration] | None = None, routines: Routines | None = None
 ) -> Applied:
@@ -169,8 +210,10 @@ async def migrate(
         # A migration may have replaced a table (and its triggers) or, before routines had their own files,
         # created routines of its own: the files' routines are created again after any migration.
         redo = bool(todo) or await routines_pending(conn, routines)
+        rebuilds = None
         if redo:
             await apply_routines(conn, routines)
-        return Applied(migrations=todo, routines=redo)
+            rebuilds = await queue_rebuilds(conn, routines)
+        return Applied(migrations=todo, routines=redo, rebuilds=rebuilds)
     finally:
         await conn.execute(UNLOCK_RUNNER, LOCK_KEY)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from api import db
 from api.settings import Settings
 
@@ -206,7 +208,22 @@ def bench_database(folder: str) -> tuple[str, Any, dict[str, str]]:
         "MERCH_WRK_SHARED": str(SHARED / "wrk"),
         "FLOOR_POOL": "16",
     }
+    asyncio.run(_warn_of_jobs(dsn))
     return dsn, server, env
+
+
+async def _warn_of_jobs(dsn: str) -> None:
+    """Say so when background jobs are queued or running (a read model rebuilt after its routines changed, a
+    recompute): they share the CPU with what is measured."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT id, kind, done, total FROM jobs WHERE state IN ('queued', 'running') ORDER BY id"
+        )
+    finally:
+        await conn.close()
+    for r in rows:
+        print(f"note: job {r['id']} ({r['kind']}, {r['done']}/{r['total']}) runs beside this benchmark", flush=True)
 
 
 async def alternated_patches(

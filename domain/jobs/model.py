@@ -46,6 +46,8 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     rate: float | None = None
     eta_seconds: float | None = None
     report: str | None = None
+    # refresh-models only: the read models it rebuilds (prices, completeness, storefront)
+    models: list[str] | None = None
 
 
 class JobPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,6 +72,7 @@ class ClaimedJob(msgspec.Struct, frozen=True, kw_only=True):
     scope: str | None
     stages: list[str] | None
     created_at: datetime
+    models: list[str] | None = None
 
 
 class RunningJob(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,5 +1,7 @@
 """Background jobs: recomputing completeness for every product a change affects, set-based, in chunks,
-with progress a client can poll (`GET /v1/jobs/{id}`); and imports (domain/imports), run the same way.
+with progress a client can poll (`GET /v1/jobs/{id}`); rebuilding read models whose building routines
+changed (`refresh-models`, queued by the schema runner: api/migrate.py); and imports (domain/imports), run
+the same way.
 
 A job is a row; any API worker process may run it (claimed with SKIP LOCKED; a runner that stops
 sending heartbeats loses its job to another). Recomputing is idempotent, so a job taken over restarts
@@ -24,6 +26,8 @@ from domain.paging import decode_cursor, split_page
 log = logging.getLogger("merchflow.jobs")
 
 CHUNK = 10_000
+MODELS_CHUNK = 1_000  # a rebuild's chunk: the storefront costs ~7 ms a product, a chunk a few seconds
+REFRESH_MODELS = "refresh-models"
 STALE_AFTER_SECONDS = 60
 
 
@@ -75,6 +79,13 @@ async def refresh_chunk(conn: asyncpg.Connection, ids: list[int], stages: list[s
         await store.update_chunk_completeness(conn, ids, stages)
 
 
+async def rebuild_chunk(conn: asyncpg.Connection, ids: list[int], models: list[str]) -> None:
+    """Rebuild read models of a chunk's products in one transaction, through the refresh point (recorded like
+    a write's, rebuilt at commit)."""
+    async with conn.transaction():
+        await store.update_chunk_models(conn, ids, models)
+
+
 async def run_job(
     pool: Any, job: ClaimedJob, *, workers: int = 2, on_progress: Callable[[int], None] | None = None
 ) -> None:
@@ -82,7 +93,7 @@ async def run_job(
     async with pool.acquire() as conn:
         total = await store.count_job_products(conn, job.scope)
         await store.update_job_total(conn, job.id, total)
-        bounds = await store.list_job_chunk_bounds(conn, job.scope, CHUNK)
+        bounds = await store.list_job_chunk_bounds(conn, job.scope, MODELS_CHUNK if job.models else CHUNK)
     ranges = list(zip([0, *bounds], [*bounds, None], strict=True))
     queue: asyncio.Queue[tuple[int, int | None]] = asyncio.Queue()
     for r in ranges:
@@ -95,7 +106,10 @@ async def run_job(
                 ids = await store.list_job_product_ids(conn, job.scope, low, high)
                 if not ids:
                     continue
-                await refresh_chunk(conn, ids, job.stages)
+                if job.kind == REFRESH_MODELS and job.models:
+                    await rebuild_chunk(conn, ids, job.models)
+                else:
+                    await refresh_chunk(conn, ids, job.stages)
                 await store.update_job_progress(conn, job.id, len(ids))
                 if on_progress is not None:
                     on_progress(len(ids))

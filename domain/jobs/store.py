@@ -23,6 +23,7 @@ LIST_JOB_PRODUCT_IDS = Q.list_job_product_ids.sql
 COUNT_JOB_PRODUCTS = Q.count_job_products.sql
 GET_CATEGORY_PATH = Q.get_category_path.sql
 UPDATE_CHUNK_COMPLETENESS = Q.update_chunk_completeness.sql
+UPDATE_CHUNK_MODELS = Q.update_chunk_models.sql
 UPDATE_DUE_PRODUCTS = Q.update_due_products.sql
 COUNT_JOBS_BY_STATE = Q.count_jobs_by_state.sql
 LIST_RUNNING_JOBS = Q.list_running_jobs.sql
@@ -106,6 +107,10 @@ async def get_category_path(conn: asyncpg.Connection, category_id: int) -> str |
 
 async def update_chunk_completeness(conn: asyncpg.Connection, ids: list[int], stages: list[str] | None) -> None:
     await conn.execute(UPDATE_CHUNK_COMPLETENESS, ids, stages)
+
+
+async def update_chunk_models(conn: asyncpg.Connection, ids: list[int], models: list[str]) -> None:
+    await conn.execute(UPDATE_CHUNK_MODELS, ids, models)
 
 
 async def update_due_products(conn: asyncpg.Connection, storefront_limit: int) -> int:

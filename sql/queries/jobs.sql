@@ -15,14 +15,14 @@ SELECT id FROM inserted UNION ALL SELECT id FROM existing;
 
 -- name: get_job :one
 -- One job.
-SELECT id, kind, reason, scope_path::text AS scope, stages, state, total, done, error, requested_by,
+SELECT id, kind, reason, scope_path::text AS scope, stages, models, state, total, done, error, requested_by,
        created_at, started_at, finished_at, mode, phase, rows_read, rows_applied, rows_unchanged, rows_rejected,
        applying_at
   FROM jobs WHERE id = $1::bigint;
 
 -- name: list_jobs :many
 -- Jobs newest first, after a keyset cursor.
-SELECT id, kind, reason, scope_path::text AS scope, stages, state, total, done, error, requested_by,
+SELECT id, kind, reason, scope_path::text AS scope, stages, models, state, total, done, error, requested_by,
        created_at, started_at, finished_at, mode, phase, rows_read, rows_applied, rows_unchanged, rows_rejected,
        applying_at
   FROM jobs
@@ -41,7 +41,7 @@ UPDATE jobs
               ORDER BY id
               LIMIT 1
                 FOR UPDATE SKIP LOCKED)
-RETURNING id, kind, scope_path::text AS scope, stages, created_at;
+RETURNING id, kind, scope_path::text AS scope, stages, models, created_at;
 
 -- name: update_job_total :exec
 -- Record how many products a job covers.
@@ -83,6 +83,11 @@ SELECT count(*)
 -- name: get_category_path :val
 -- A category's path (the scope of a recompute of the products below it).
 SELECT path::text FROM categories WHERE id = $1::bigint;
+
+-- name: update_chunk_models :exec
+-- Record read models $2 of a chunk's products for the refresh point, which rebuilds them at commit (only
+-- rows whose content changes are written).
+SELECT merch_touch(m, $1::bigint[]) FROM unnest($2::text[]) WITH ORDINALITY AS u(m, n) ORDER BY n;
 
 -- name: update_chunk_completeness :exec
 -- Recompute and store a chunk's completeness (every stage, or only $2 for products computed before).

@@ -73,3 +73,41 @@ SELECT pg_get_functiondef(p.oid) AS definition
   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
  WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'merch\_%' AND l.lanname = 'sql'
  ORDER BY p.oid::regprocedure::text;
+
+-- name: list_model_builds :many
+-- Per read model, the checksum of the definitions of the routines $2 (its builders, by model: $1) now, the one
+-- its rows were last built with, and whether there is anything built (a product); none before 0016.
+SELECT m.model,
+       (SELECT encode(sha256(convert_to(string_agg(pg_get_functiondef(p.oid), E'\n'
+                                                   ORDER BY p.oid::regprocedure::text), 'UTF8')), 'hex')
+          FROM pg_proc p
+         WHERE p.pronamespace = 'public'::regnamespace AND p.proname = ANY (string_to_array(m.routines, ',')))
+           AS checksum,
+       b.checksum AS built,
+       EXISTS (SELECT 1 FROM products) AS any_product
+  FROM unnest($1::text[], $2::text[]) AS m(model, routines)
+  LEFT JOIN read_model_builds b ON b.model = m.model
+ ORDER BY m.model;
+
+-- name: has_model_builds :val
+-- Whether the ledger of read model builds exists (migration 0016).
+SELECT to_regclass('read_model_builds') IS NOT NULL;
+
+-- name: upsert_model_build :exec
+-- Record that read model $1 is (being) built with the routines of checksum $2, by job $3 (null: nothing to
+-- rebuild).
+INSERT INTO read_model_builds (model, checksum, job_id) VALUES ($1::text, $2::text, $3::bigint)
+ON CONFLICT (model) DO UPDATE SET checksum = EXCLUDED.checksum, job_id = EXCLUDED.job_id, recorded_at = now();
+
+-- name: insert_refresh_models_job :val
+-- Queue a rebuild of read models $1 of every product (an identical queued one answers instead).
+WITH existing AS (
+    SELECT id FROM jobs WHERE state = 'queued' AND kind = 'refresh-models' AND models = $1::text[]
+     ORDER BY id LIMIT 1
+), inserted AS (
+    INSERT INTO jobs (kind, reason, requested_by, models)
+    SELECT 'refresh-models', $2::text, 'merch migrate', $1::text[]
+     WHERE NOT EXISTS (SELECT 1 FROM existing)
+    RETURNING id
+)
+SELECT id FROM inserted UNION ALL SELECT id FROM existing;
