@@ -105,11 +105,19 @@ _CODE = re.compile(CODE_PATTERN)
 
 
 def days_of(day: date | None, since: date | None, until: date | None) -> tuple[date | None, date | None]:
-    """The day range of `day` or `from`/`to` (the two forms are exclusive; `to` before `from` is a 400)."""
+    """The day range of `day` or `from`/`to` (the two forms are exclusive; `to` before `from` is a 400, and so
+    is a day before EARLIEST_DAY: no sale is kept before it)."""
     if day is not None:
         if since is not None or until is not None:
             which = "from" if since is not None else "to"
             raise param_error(which, "conflicting", "Send `day` for one day, or `from` and `to` for a range: not both.")
+        since = until = day
+    for name, value in (("day" if day is not None else "from", since), ("to", until)):
+        if value is not None and value < EARLIEST_DAY:
+            raise param_error(
+                name, "before_first_day", f"{value} is before {EARLIEST_DAY}: no sale is kept before that day."
+            )
+    if day is not None:
         return day, day
     if since is not None and until is not None and until < since:
         raise param_error("to", "before_from", f"`to` ({until}) is before `from` ({since}).")

@@ -225,6 +225,18 @@ async def test_a_retry_with_the_idempotency_key_answers_the_first_answer_and_rem
             "Send `day` for one day, or `from` and `to` for a range: not both.",
         ),
         (
+            {"day": "0001-01-01"},
+            "day",
+            "before_first_day",
+            "0001-01-01 is before 2000-01-01: no sale is kept before that day.",
+        ),
+        (
+            {"from": "1999-12-31", "to": "2000-01-05"},
+            "from",
+            "before_first_day",
+            "1999-12-31 is before 2000-01-01: no sale is kept before that day.",
+        ),
+        (
             {"from": "2026-01-31", "to": "2026-01-01"},
             "to",
             "before_from",
