@@ -49,7 +49,7 @@ UPSERT_ROUTINES_CHECKSUM = Q.upsert_routines_checksum.sql
 LIST_ROUTINE_DROPS = Q.list_routine_drops.sql
 LIST_SQL_ROUTINE_DEFINITIONS = Q.list_sql_routine_definitions.sql
 LIST_MODEL_BUILDS = Q.list_model_builds.sql
-HAS_MODEL_BUILDS = Q.has_model_builds.sql
+IS_MODEL_BUILD_LEDGER = Q.is_model_build_ledger.sql
 UPSERT_MODEL_BUILD = Q.upsert_model_build.sql
 INSERT_REFRESH_MODELS_JOB = Q.insert_refresh_models_job.sql
 LOCK_RUNNER = Q.lock_runner.sql
@@ -173,7 +173,7 @@ async def queue_rebuilds(conn: asyncpg.Connection, routines: Routines) -> int | 
     rows were built with, and record the new checksums; answers the job's id, or None. Nothing is queued on a
     database with no product yet (nothing was built), nor for a model with no checksum recorded (its rows
     were built before this ledger, by the routines of the version that brings it)."""
-    if not await conn.fetchval(HAS_MODEL_BUILDS):
+    if not await conn.fetchval(IS_MODEL_BUILD_LEDGER):
         return None  # (a database migrated only part of the way, in the runner's own tests)
     models = list(MODEL_BUILDERS)
     builders = [",".join(routines.defined(MODEL_BUILDERS[m])) for m in models]

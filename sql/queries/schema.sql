@@ -89,7 +89,7 @@ SELECT m.model,
   LEFT JOIN read_model_builds b ON b.model = m.model
  ORDER BY m.model;
 
--- name: has_model_builds :val
+-- name: is_model_build_ledger :val
 -- Whether the ledger of read model builds exists (migration 0016).
 SELECT to_regclass('read_model_builds') IS NOT NULL;
 
