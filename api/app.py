@@ -39,6 +39,7 @@ from api.routes import (
     attributes,
     audit,
     categories,
+    console,
     health,
     imports,
     prices,
@@ -101,6 +102,8 @@ ROUTE_HANDLERS: list[Any] = [
     storefront.StorefrontController,
     storefront.service_lookup,
     storefront.list_events,
+    console.console_page,
+    console.console_file,
 ]
 
 DOCS_ASSETS = "/schema/assets"
