@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint openapi bench migrate mutate clean
+.PHONY: run test test-console lint openapi bench migrate mutate clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "merchflow needs Python 3.11 or newer")'
@@ -20,6 +20,12 @@ run: $(STAMP)
 ## test: install and run the whole suite against a real (embedded) PostgreSQL
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## test-console: the console's browser tests (tests/console): Debian's chromium (apt-get install chromium) driven by
+## playwright against `merch serve --demo`; screenshots in .merchflow/console/
+test-console: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[console]'
+	$(BIN)/python -m pytest tests/console
 
 migrate: $(STAMP)
 	$(BIN)/merch migrate

@@ -83,6 +83,18 @@ async def cloned(server: Server, template: str, prefix: str = "merch_t") -> Asyn
         await drop(server, name)
 
 
+CONSOLE_TESTS = ROOT / "tests" / "console"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/console (a browser against a served app: `make test-console`) runs only when named on the command
+    line, never as part of the whole suite."""
+    if collection_path != CONSOLE_TESTS:
+        return None
+    named = (Path(str(arg).split("::")[0]).resolve() for arg in config.args)
+    return not any(path == CONSOLE_TESTS or CONSOLE_TESTS in path.parents for path in named)
+
+
 @pytest.fixture(scope="session")
 def server() -> Server:
     return Server()

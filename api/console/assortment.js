@@ -6,6 +6,7 @@ import { h, svg } from "./dom.js";
 import { label, t } from "./i18n.js";
 import { roleOrder } from "./structure.js";
 
+const percent = (value) => (value === null || value === undefined ? "—" : `${value}%`);
 const DEFAULT_TARGET = "destination:30,routine:50,image:10,promotion:10";
 const DAY = 86_400_000;
 let period = null;
@@ -114,11 +115,11 @@ function roleMix(body, report, roles) {
   body.append(h("p", { class: "legend" }, svg("svg", { width: 12, height: 12, "aria-hidden": "true" }, svg("rect", { width: 12, height: 12, class: "bar" })),
     ` ${t("actual")} · `, svg("svg", { width: 12, height: 12, "aria-hidden": "true" }, svg("line", { x1: 6, x2: 6, y1: 0, y2: 12, class: "target" })), ` ${t("target")}`),
   bars(rows, { value: "revenue_share", mark: "target_share", name: (r) => labels[r.group] ?? r.group,
-    text: (r) => `${r.revenue_share}%${r.target_share === null ? "" : ` / ${r.target_share}%`}` }),
+    text: (r) => `${percent(r.revenue_share)}${r.target_share === null ? "" : ` / ${percent(r.target_share)}`}` }),
   h("table", {}, h("thead", {}, h("tr", {}, [t("role"), t("count"), t("actual"), t("target"), "Δ"].map((c) => h("th", { text: c })))),
     h("tbody", {}, rows.map((r) => h("tr", { dataset: { role: r.group } }, h("td", { text: labels[r.group] ?? r.group }),
-      h("td", { class: "num", text: r.products }), h("td", { class: "num", text: `${r.revenue_share}%` }),
-      h("td", { class: "num", text: r.target_share === null ? "—" : `${r.target_share}%` }),
+      h("td", { class: "num", text: r.products }), h("td", { class: "num", text: percent(r.revenue_share) }),
+      h("td", { class: "num", text: percent(r.target_share) }),
       h("td", { class: "num", text: r.target_diff ?? "—" }))))));
 }
 
@@ -126,7 +127,7 @@ function margins(body, report, categories) {
   const labels = Object.fromEntries(categories.map((c) => [c.code, label(c.labels, c.code)]));
   const rows = report.items.filter((r) => r.dimension === "category");
   const money = rows.some((r) => "margin" in r);
-  body.append(bars(rows, { value: "margin_pct", name: (r) => labels[r.group] ?? r.group, text: (r) => `${r.margin_pct ?? "—"}%` }),
+  body.append(bars(rows, { value: "margin_pct", name: (r) => labels[r.group] ?? r.group, text: (r) => percent(r.margin_pct) }),
     h("table", {}, h("thead", {}, h("tr", {}, [t("category"), t("revenue"), money ? t("margin") : null, t("margin_pct")]
       .filter(Boolean).map((c) => h("th", { text: c })))),
     h("tbody", {}, rows.map((r) => h("tr", { dataset: { category: r.group } }, h("td", { text: labels[r.group] ?? r.group }),
