@@ -5,6 +5,7 @@ import { all, api, Problem, query } from "./api.js";
 import { clear, h, pct } from "./dom.js";
 import { label, t } from "./i18n.js";
 
+const ROWS = 60;
 const MARK = { none: "", reads: "○", requires: "●" };
 
 export async function render(page, ctx) {
@@ -113,7 +114,10 @@ async function heatmap(body, ctx, stages, itemLabels) {
   const tree = trees.find((tr) => tr.code === "merch") ?? trees[0];
   if (!tree) return;
   const nested = await api(`/v1/category-trees/${encodeURIComponent(tree.code)}/tree`);
-  const rows = flatten(nested.categories);
+  // (one request per row: a large tree shows its top two levels, at most ROWS rows, and says so)
+  const every = flatten(nested.categories);
+  const rows = (every.length > ROWS ? every.filter((r) => r.depth <= 1) : every).slice(0, ROWS);
+  if (rows.length < every.length) body.append(h("p", { class: "hint", id: "heat-note", text: t("first_of").replace("{n}", rows.length).replace("{total}", every.length) }));
   const counts = await Promise.all(rows.map(({ node }) => api(`/v1/completeness${query({ category: node.code, limit: 1 })}`)));
   const worklist = h("div", { id: "worklist" });
   body.append(h("p", { class: "hint", text: t("heat_hint") }), h("div", { class: "scroll" }, h("table", { class: "heat" },

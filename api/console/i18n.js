@@ -21,7 +21,7 @@ const WORDS = {
     warehouse_col: "仓库", location: "库位", zone: "区", on_hand: "在库", reserved: "预留", available: "可用",
     totals: "合计", low_stock: "低库存", reorder_point: "补货点", lookup: "客服查询", lookup_hint: "SKU、条码或名称",
     search: "查找", listed: "在售", not_listed: "未上架", promotions: "促销", selling_points: "卖点",
-    no_rows: "没有记录。", all_skus: "留空显示全部", below: "可用量低于",
+    no_rows: "没有记录。", all_skus: "留空显示全部", below: "可用量低于", first_of: "显示 {total} 个中的前 {n} 个。",
     low_hint: "留空：按各 SKU 的补货点；填数字：可用量低于该数的库位。",
   },
   en: {
@@ -48,7 +48,7 @@ const WORDS = {
     available: "Available", totals: "Totals", low_stock: "Low stock", reorder_point: "Reorder point",
     lookup: "Service lookup", lookup_hint: "SKU, barcode or name", search: "Look up", listed: "listed",
     not_listed: "not listed", promotions: "Promotions", selling_points: "Selling points", no_rows: "Nothing here.",
-    all_skus: "empty: every SKU", below: "Available below",
+    all_skus: "empty: every SKU", below: "Available below", first_of: "The first {n} of {total}.",
     low_hint: "Empty: at or below each SKU's reorder point; a number: every bin whose available quantity is below it.",
   },
 };

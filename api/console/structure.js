@@ -7,6 +7,7 @@ import { label, t } from "./i18n.js";
 
 const ROLE_ORDER = ["destination", "routine", "image", "promotion"];
 const STAGES = ["purchasing", "warehousing", "listing", "marketing", "service", "finance"];
+const SHOWN = 100;
 let chosenTree = null;
 let justMoved = null; // the category the last move moved, said once after the page is drawn again
 
@@ -140,12 +141,15 @@ async function showProducts(ctx, detail, node, members, roleLabels, button) {
       detail.append(h("p", { text: t("no_rows") }));
       return;
     }
-    const completeness = await Promise.all(members.map((p) =>
+    // (one request per product shown: a large category shows its first SHOWN products, and says so)
+    const shown = members.slice(0, SHOWN);
+    if (members.length > SHOWN) detail.append(h("p", { class: "hint", text: t("first_of").replace("{n}", SHOWN).replace("{total}", members.length) }));
+    const completeness = await Promise.all(shown.map((p) =>
       api(`/v1/products/${encodeURIComponent(p.code)}/completeness`)));
     detail.append(h("table", { class: "products" },
       h("thead", {}, h("tr", {}, h("th", { text: t("product") }), h("th", { text: t("role") }),
         h("th", { text: t("lifecycle") }), h("th", { text: t("completeness") }))),
-      h("tbody", {}, members.map((p, i) => h("tr", { dataset: { product: p.code } },
+      h("tbody", {}, shown.map((p, i) => h("tr", { dataset: { product: p.code } },
         h("td", {}, h("span", { text: label(p.labels, p.code) }), h("br"), h("code", { text: p.code })),
         h("td", { text: roleLabels[p.role] ?? p.role }),
         h("td", {}, h("span", { class: `lifecycle lc-${p.lifecycle}`, text: p.lifecycle })),

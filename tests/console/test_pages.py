@@ -298,3 +298,42 @@ async def test_an_admin_edit_of_the_application_table_round_trips_and_a_listing_
     assert await page.get_attribute(cell, "data-mode") == "requires"
     await console.shot("attributes-edited")
     assert console.errors == []
+
+
+async def test_a_heat_map_of_a_large_tree_shows_its_top_two_levels_and_says_so(as_role: Any, api: Any) -> None:
+    # (one request per row: over 60 categories, the map keeps the major and middle ones)
+    made = [f"scarf-shelf-{i:02d}" for i in range(60)]
+    for code in made:
+        body = {"code": code, "tree": "merch", "parent": "scarves", "labels": {"en": code, "zh-CN": code}}
+        assert (await api().post("/v1/categories", json=body)).status_code == 201
+    try:
+        console = await as_role("admin")
+        page = await console.open("attributes")
+        rows = [await r.get_attribute("data-category") for r in await page.locator("#heatmap tbody tr").all()]
+        assert rows == ["accessories", "scarves", "home-fragrance", "lavender"]
+        assert await page.locator("#heat-note").inner_text() == "显示 68 个中的前 4 个。"
+        assert console.errors == []
+    finally:
+        for code in made:
+            assert (await api().delete(f"/v1/categories/{code}")).status_code == 204
+
+
+async def test_a_category_of_many_products_shows_its_first_hundred_and_says_so(as_role: Any, api: Any) -> None:
+    # (one completeness request per product shown)
+    made = [f"sachet-trial-{i:03d}" for i in range(101)]
+    for code in made:
+        body = {"code": code, "category": "sachets", "role": "routine", "labels": {"en": code, "zh-CN": code}}
+        assert (await api().post("/v1/products", json=body)).status_code == 201
+    try:
+        console = await as_role("admin")
+        page = await console.open("structure")
+        assert await page.locator('.node[data-code="sachets"] .count').inner_text() == "103"
+        await page.click('.node[data-code="sachets"]')
+        rows = page.locator("#node-products tbody tr")
+        await rows.first.wait_for()
+        assert await rows.count() == 100
+        assert await page.locator("#node-products .hint").inner_text() == "显示 103 个中的前 100 个。"
+        assert console.errors == []
+    finally:
+        for code in made:
+            assert (await api().delete(f"/v1/products/{code}")).status_code == 204
