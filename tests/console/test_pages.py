@@ -10,7 +10,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tests.console.conftest import TABLET
+from tests.conftest import KEYS
+from tests.console.conftest import TABLET, sign_in
 
 PAGES = ["structure", "attributes", "assortment", "warehouse"]
 
@@ -337,3 +338,23 @@ async def test_a_category_of_many_products_shows_its_first_hundred_and_says_so(a
     finally:
         for code in made:
             assert (await api().delete(f"/v1/products/{code}")).status_code == 204
+
+
+async def test_the_key_is_kept_for_the_tab_only_and_an_unknown_key_is_refused(browser: Any, served: Any) -> None:
+    console = await sign_in(browser, served.url, "admin")
+    page = console.page
+    try:
+        stored = await page.evaluate("[sessionStorage.getItem('merchflow.key'), localStorage.length, document.cookie]")
+        assert stored == [KEYS["admin"], 0, ""]
+        await page.click("#signout")
+        assert await page.evaluate("sessionStorage.getItem('merchflow.key')") is None
+        assert await page.is_visible("#signin") and await page.is_hidden("#nav")
+
+        await page.fill("#key", "mf_not_a_key_of_this_server")
+        await page.click("#signin button[type=submit]")
+        await page.wait_for_selector("#signin-problem:not(:empty)")
+        assert await page.inner_text("#signin-problem") == "密钥无效或已吊销。"
+        assert await page.evaluate("sessionStorage.getItem('merchflow.key')") is None
+        assert [e for e in console.errors if "status of 401" not in e] == []
+    finally:
+        await page.context.close()
