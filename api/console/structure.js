@@ -89,6 +89,8 @@ export async function render(page, ctx) {
 
   const grid = h("div", { class: "grid two" });
   page.append(grid);
+  const moveResult = h("p", { id: "move-result", role: "status" }, justMoved ? `${t("moved")} ${justMoved}` : "");
+  justMoved = null;
   const detail = h("div", { class: "section-body", id: "node-products" }, h("p", { text: t("pick_node") }));
 
   ctx.section(grid, `${label(nested.tree.labels, nested.tree.code)} · ${t("role_mix")}`, async (body) => {
@@ -96,6 +98,7 @@ export async function render(page, ctx) {
     const list = (nodes) => h("ul", { class: "tree" }, nodes.map((node) => h("li", {},
       h("button", {
         type: "button", class: "node", dataset: { code: node.code, count: node.subtree_products },
+        ...draggable(ctx, moveResult, node),
         onclick: (e) => showProducts(ctx, detail, node, products.filter((p) => below.get(node.code).has(inTree(p))), roleLabels, e.currentTarget),
       },
         h("span", { class: "node-label", text: label(node.labels, node.code) }),
@@ -119,7 +122,7 @@ export async function render(page, ctx) {
     }))));
   }, { id: "series" });
 
-  ctx.section(page, t("move"), async (body) => moveForm(body, ctx, flatten(nested.categories), page), { id: "move" });
+  ctx.section(page, t("move"), async (body) => moveForm(body, ctx, flatten(nested.categories), moveResult), { id: "move" });
 }
 
 async function loadOr(page, ctx, load) {
@@ -161,31 +164,55 @@ async function showProducts(ctx, detail, node, members, roleLabels, button) {
   });
 }
 
-function moveForm(body, ctx, rows, page) {
+// Move `code` under `parent` (null: a root) at `position`; a refusal (a cycle's 409, a 403…) is shown in `result`.
+async function move(ctx, result, code, parent, position) {
+  clear(result);
+  const data = { parent };
+  if (position !== null) data.position = position;
+  try {
+    await api(`/v1/categories/${encodeURIComponent(code)}/move`, { method: "POST", body: data });
+  } catch (error) {
+    if (!(error instanceof Problem) || error.status === 401) return ctx.showProblem(result, error);
+    result.append(h("span", { class: "problem", role: "alert", dataset: { status: error.status, code: error.body.code ?? "" } },
+      error.message));
+    return;
+  }
+  justMoved = code;
+  ctx.redraw();
+}
+
+// Drag a category onto another to move it there (appended to its children); the form does the same from the keyboard.
+function draggable(ctx, result, node) {
+  const type = "application/x-merchflow-category";
+  return {
+    draggable: "true",
+    ondragstart: (e) => { e.dataTransfer.setData(type, node.code); e.dataTransfer.effectAllowed = "move"; },
+    ondragover: (e) => {
+      if (!e.dataTransfer.types.includes(type)) return;
+      e.preventDefault();
+      e.currentTarget.classList.add("drop-target");
+    },
+    ondragleave: (e) => e.currentTarget.classList.remove("drop-target"),
+    ondrop: (e) => {
+      e.preventDefault();
+      e.currentTarget.classList.remove("drop-target");
+      const code = e.dataTransfer.getData(type);
+      if (code && code !== node.code) move(ctx, result, code, node.code, null);
+    },
+  };
+}
+
+function moveForm(body, ctx, rows, result) {
   const option = ({ node, depth }) => h("option", { value: node.code }, `${"  ".repeat(depth)}${label(node.labels, node.code)}`);
   const what = h("select", { id: "move-category", required: true }, rows.map(option));
   const parent = h("select", { id: "move-parent" }, h("option", { value: "" }, t("root")), rows.map(option));
   const position = h("input", { id: "move-position", type: "number", min: 0, inputmode: "numeric" });
-  const result = h("p", { id: "move-result", role: "status" }, justMoved ? `${t("moved")} ${justMoved}` : "");
-  justMoved = null;
   const form = h("form", { class: "inline-form" },
     h("label", {}, `${t("category")} `, what), h("label", {}, `${t("new_parent")} `, parent),
     h("label", {}, `${t("position")} `, position), h("button", { type: "submit", text: t("move") }), result);
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    clear(result);
-    const data = { parent: parent.value || null };
-    if (position.value !== "") data.position = Number(position.value);
-    try {
-      await api(`/v1/categories/${encodeURIComponent(what.value)}/move`, { method: "POST", body: data });
-    } catch (error) {
-      if (!(error instanceof Problem) || error.status === 401) return ctx.showProblem(result, error);
-      result.append(h("span", { class: "problem", role: "alert", dataset: { status: error.status, code: error.body.code ?? "" } },
-        error.message));
-      return;
-    }
-    justMoved = what.value;
-    ctx.redraw();
+    move(ctx, result, what.value, parent.value || null, position.value === "" ? null : Number(position.value));
   });
-  body.append(form);
+  body.append(h("p", { class: "hint", text: t("move_hint") }), form);
 }

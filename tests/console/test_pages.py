@@ -266,6 +266,28 @@ async def test_a_move_into_its_own_subtree_shows_the_409_and_a_good_move_is_made
     assert [e for e in console.errors if "status of 409" not in e] == []
 
 
+async def test_a_category_dragged_onto_another_moves_under_it_and_a_cycle_is_refused(as_role: Any, api: Any) -> None:
+    console = await as_role("admin")
+    page = await console.open("structure")
+    await page.drag_and_drop('.node[data-code="home-fragrance"]', '.node[data-code="lavender"]')
+    message = page.locator("#move-result .problem")
+    await message.wait_for()
+    assert await message.get_attribute("data-code") == "category-cycle"
+    assert (await api().get("/v1/categories/home-fragrance")).json()["parent"] is None
+
+    await page.drag_and_drop('.node[data-code="sachets"]', '.node[data-code="scarves"]')
+    try:
+        await page.wait_for_selector("#move-result:has-text('sachets')")
+        assert (await api().get("/v1/categories/sachets")).json()["parent"] == "scarves"
+        under = page.locator('.node[data-code="scarves"] + ul .node')
+        assert [await n.get_attribute("data-code") for n in await under.all()][-1] == "sachets"
+        assert await page.locator('.node[data-code="scarves"] .count').inner_text() == "6"
+        assert [e for e in console.errors if "status of 409" not in e] == []
+    finally:
+        back = await api().post("/v1/categories/sachets/move", json={"parent": "lavender", "position": 1})
+        assert back.status_code == 200, back.text
+
+
 async def test_an_admin_edit_of_the_application_table_round_trips_and_a_listing_key_may_not_save(
     as_role: Any, api: Any
 ) -> None:
