@@ -57,6 +57,7 @@ async def test_the_tree_shows_the_apis_product_counts_and_a_nodes_products(as_ro
     bar = await page.locator('.node[data-code="scarves"] svg.rolebar').get_attribute("aria-label")
     roles = {p["role"] for p in products}
     assert bar is not None and all(f" {sum(p['role'] == r for p in products)}" in bar for r in roles)
+    await console.shot("structure")  # (with a node's products: the README's)
     assert console.errors == []
 
 
@@ -79,6 +80,7 @@ async def test_a_heat_map_cell_shows_the_apis_share_and_opens_its_worklist(as_ro
     assert [await r.get_attribute("data-product") for r in await rows.all()] == [
         i["product"] for i in worklist["items"]
     ]
+    await console.shot("attributes")  # (with a cell's worklist: the README's)
     assert console.errors == []
 
 
