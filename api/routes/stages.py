@@ -3,6 +3,7 @@ lifecycle transitions and the jobs that recompute completeness."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -72,11 +73,33 @@ async def get_product_completeness(conn: Conn, code: FromPath[str]) -> Completen
     opt=READERS,
     tags=["Stages and completeness"],
 )
-async def get_stage_view(conn: Conn, principal: Actor, code: FromPath[str], stage: FromPath[str]) -> StageView:
+async def get_stage_view(
+    conn: Conn,
+    principal: Actor,
+    code: FromPath[str],
+    stage: FromPath[str],
+    since: Annotated[
+        date | None,
+        QueryParameter(
+            name="from",
+            required=False,
+            description="First day of the window items (inclusive; default: the 28 days up to `to`).",
+        ),
+    ] = None,
+    until: Annotated[
+        date | None,
+        QueryParameter(
+            name="to", required=False, description="Last day of the window items (inclusive; default today, UTC)."
+        ),
+    ] = None,
+) -> StageView:
     """Exactly the items the stage reads, with their values — data that does not exist yet is null and,
     when required, listed as missing. A role reads its own stage's view (admin reads all); cost,
-    distribution prices and supplier terms are shown only to finance, purchasing and admin."""
-    return await views.stage_view(conn, principal, code, stage)
+    distribution prices and supplier terms are shown only to finance, purchasing and admin. The window
+    items — `category_share` and `returns` over the days `from`..`to` (default: the last 28 days, today
+    included, UTC), `promotion_outcomes` of the promotions started by `to` — show units, shares, rates,
+    ROI and margin percent, never amounts. `from` after `to` is a 400."""
+    return await views.stage_view(conn, principal, code, stage, since=since, until=until)
 
 
 @post(

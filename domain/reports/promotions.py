@@ -10,8 +10,8 @@ series show whether it took sales from them (cannibalisation) or brought them so
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -21,7 +21,7 @@ import msgspec
 from domain.errors import param_error
 from domain.keys.model import Principal
 from domain.reports import store
-from domain.reports.model import HIDDEN, PromotionRoiRow, Report, ReportScope
+from domain.reports.model import HIDDEN, PromotionRoiRow, Report, ReportScope, ScopeIds
 from domain.reports.service import amount, open_scope, report
 
 MARGIN_FIELDS = ("margin", "baseline_margin", "incremental_margin")
@@ -115,6 +115,29 @@ def _caveats(promo: Mapping[str, Any], costed: bool, today: Any) -> list[str]:
     return out
 
 
+class _Outcome:
+    """One promotion's outcome: its item lines, its neighbours, its ROI and the caveats on its figures."""
+
+    def __init__(self, group: list[Mapping[str, Any]], today: Any) -> None:
+        self.promo = promo = group[0]
+        days, known = promo["days"], promo["baseline_days_known"]
+        self.lines = [(r, _Figures(r, days, known)) for r in group if r["level"] == "item"]
+        self.others = [_Figures(r, days, known) for r in group if r["level"] == "others"]
+        figures = [f for _, f in self.lines]
+        self.spend: Decimal | None = promo["spend_amount"]
+        inc_margin = _sub(_sum([f.margin for f in figures]), _sum([f.baseline_margin for f in figures]))
+        self.roi = (inc_margin - self.spend) / self.spend if self.spend and inc_margin is not None else None
+        costed = all(r["costed"] and (known == 0 or r["baseline_costed"]) for r, _ in self.lines)
+        self.caveats = "; ".join(_caveats(promo, costed, today)) or None
+
+
+def _outcomes(rows: Sequence[Mapping[str, Any]], today: Any) -> list[_Outcome]:
+    by_promo: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        by_promo.setdefault(r["promotion"], []).append(r)
+    return [_Outcome(group, today) for group in by_promo.values()]
+
+
 async def promotion_roi(
     conn: asyncpg.Connection, principal: Principal, scope: ReportScope, *, promotion: str | None, limit: int
 ) -> Report[PromotionRoiRow]:
@@ -124,32 +147,54 @@ async def promotion_roi(
     if promotion is not None and not rows:
         raise param_error("promotion", "unknown_code", f"No promotion has the code {promotion!r}.")
     show = principal.sees_confidential
-    today = datetime.now(UTC).date()
-    by_promo: dict[str, list[Mapping[str, Any]]] = {}
-    for r in rows:
-        by_promo.setdefault(r["promotion"], []).append(r)
+    outcomes = _outcomes(rows, datetime.now(UTC).date())
     items: list[PromotionRoiRow] = []
-    for group in list(by_promo.values())[:limit]:
-        promo = group[0]
-        days, known = promo["days"], promo["baseline_days_known"]
-        lines = [(r, _Figures(r, days, known)) for r in group if r["level"] == "item"]
-        others = [_Figures(r, days, known) for r in group if r["level"] == "others"]
-        figures = [f for _, f in lines]
-        spend: Decimal | None = promo["spend_amount"]
-        inc_margin = _sub(_sum([f.margin for f in figures]), _sum([f.baseline_margin for f in figures]))
-        roi = (inc_margin - spend) / spend if spend and inc_margin is not None else None
-        costed = all(r["costed"] and (known == 0 or r["baseline_costed"]) for r, _ in lines)
-        caveats = "; ".join(_caveats(promo, costed, today)) or None
-        spent = amount(spend, promo["currency"])
+    for o in outcomes[:limit]:
+        promo = o.promo
+        figures = [f for _, f in o.lines]
+        spent = amount(o.spend, promo["currency"])
         items.append(
-            _row(promo, "promotion", None, figures, show, spend=spent, roi=_q(roi, ROI_PLACES), caveats=caveats)
+            _row(promo, "promotion", None, figures, show, spend=spent, roi=_q(o.roi, ROI_PLACES), caveats=o.caveats)
         )
-        items += [_row(promo, "item", r["sku"], [f], show) for r, f in lines]
-        inc_units = _sub(sum((f.units for f in others), Decimal(0)), _sum([f.baseline_units for f in others]))
+        items += [_row(promo, "item", r["sku"], [f], show) for r, f in o.lines]
+        inc_units = _sub(sum((f.units for f in o.others), Decimal(0)), _sum([f.baseline_units for f in o.others]))
         effect = (
             None if inc_units is None else "halo" if inc_units > 0 else "cannibalisation" if inc_units < 0 else "none"
         )
-        items.append(_row(promo, "others", None, others, show, effect=effect))
+        items.append(_row(promo, "others", None, o.others, show, effect=effect))
     params = {**scope.echo(period=True), "promotion": promotion}
     result = report("promotion-roi", PromotionRoiRow, items, params, omitted=() if show else MARGIN_FIELDS)
-    return msgspec.structs.replace(result, truncated=len(by_promo) > limit)
+    return msgspec.structs.replace(result, truncated=len(outcomes) > limit)
+
+
+async def product_promotions(
+    conn: asyncpg.Connection, product_id: int, skus: set[str], until: date, *, shown: int
+) -> list[dict[str, Any]] | None:
+    """The promotions listing a product that started by `until`, newest first (at most `shown`): for each
+    its days, whether it is past, running or upcoming, its ROI, and the product's own units, margin percent
+    and increment over the baseline during it (its SKUs among the items: `skus`), with the report's caveats
+    — percentages and units, no amounts. None when there is none."""
+    rows = await store.list_promotion_outcomes(conn, ScopeIds(), None, None, until, None, product_id)
+    today = datetime.now(UTC).date()
+    out: list[dict[str, Any]] = []
+    for o in _outcomes(rows, today):
+        promo = o.promo
+        mine = [f for r, f in o.lines if r["sku"] in skus]
+        own = _row(promo, "item", None, mine, False)
+        first, last = promo["first_day"], promo["last_day"]
+        state = "upcoming" if first > today else "past" if last < today else "running"
+        out.append(
+            {
+                "promotion": promo["promotion"],
+                "first_day": first.isoformat(),
+                "last_day": last.isoformat(),
+                "state": state,
+                "roi": _q(o.roi, ROI_PLACES),
+                "units": own.units,
+                "margin_pct": own.margin_pct,
+                "incremental_units": own.incremental_units,
+                "caveats": o.caveats,
+            }
+        )
+    out.sort(key=lambda e: (e["first_day"], e["promotion"]), reverse=True)
+    return out[:shown] or None

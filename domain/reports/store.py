@@ -115,7 +115,14 @@ async def list_returns(
 
 
 async def list_promotion_outcomes(
-    conn: asyncpg.Connection, ids: ScopeIds, promotion: str | None, since: date | None, until: date | None, limit: int
+    conn: asyncpg.Connection,
+    ids: ScopeIds,
+    promotion: str | None,
+    since: date | None,
+    until: date | None,
+    limit: int | None,
+    product_id: int | None = None,
 ) -> Sequence[Row]:
-    """Per promotion (at most `limit`, by code) its items' and neighbours' sales during it and before it."""
-    return await _fetch(conn, LIST_PROMOTION_OUTCOMES, ids, promotion, since, until, limit)
+    """Per promotion (at most `limit`, by code; one product's only with `product_id`) its items' and
+    neighbours' sales during it and before it."""
+    return await _fetch(conn, LIST_PROMOTION_OUTCOMES, ids, promotion, since, until, limit, product_id)

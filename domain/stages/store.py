@@ -41,6 +41,8 @@ GET_VIEW_PRODUCT = V.get_view_product.sql
 LIST_VIEW_SKUS = V.list_view_skus.sql
 LIST_VIEW_STOCK = V.list_view_stock.sql
 GET_VIEW_TRADE = V.get_view_trade.sql
+GET_VIEW_CATEGORY_SHARE = V.get_view_category_share.sql
+GET_VIEW_RETURNS = V.get_view_returns.sql
 LOCK_PRODUCT_LIFECYCLE = V.lock_product_lifecycle.sql
 UPDATE_PRODUCT_LIFECYCLE = V.update_product_lifecycle.sql
 IS_STOCK_RECEIVED = V.is_stock_received.sql
@@ -199,6 +201,18 @@ async def get_role_id(conn: asyncpg.Connection, code: str) -> int | None:
 
 async def get_view_trade(conn: asyncpg.Connection, product_id: int, today: date) -> dict[str, Any]:
     row = await conn.fetchrow(GET_VIEW_TRADE, product_id, today)
+    return dict(row)
+
+
+async def get_view_category_share(
+    conn: asyncpg.Connection, product_id: int, since: date, until: date
+) -> dict[str, Any]:
+    row = await conn.fetchrow(GET_VIEW_CATEGORY_SHARE, product_id, since, until)
+    return dict(row)
+
+
+async def get_view_returns(conn: asyncpg.Connection, product_id: int, since: date, until: date) -> dict[str, Any]:
+    row = await conn.fetchrow(GET_VIEW_RETURNS, product_id, since, until)
     return dict(row)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import asyncpg
@@ -14,15 +14,24 @@ import msgspec
 
 from domain.attributes.model import AttributeSetEntry
 from domain.attributes.sets import effective_attribute_set
+from domain.errors import param_error
 from domain.keys.model import Principal
 from domain.prices import views as pricing
 from domain.products.model import ProductNotFound
+from domain.reports.promotions import product_promotions
 from domain.stages import completeness, store
 from domain.stages.model import STAGE_ROLE, Missing, Need, Recomputing, StageNotFound, StageViewForbidden, may_read
 from domain.stages.service import get_needs
 
 # Items drawn from suppliers, sales and stock valuation (read only for views that list one of them).
 TRADE_ITEMS = frozenset({"supplier", "supplier_terms", "sales_volume", "stock_valuation"})
+
+# Items read over a window of days (`from`..`to`), each loaded only when the stage reads it.
+WINDOW_ITEMS = frozenset({"category_share", "promotion_outcomes", "returns"})
+# The window when the request names no `from`: the 28 days up to `to` (default today, UTC).
+WINDOW_DAYS = 28
+# The promotions of a product the marketing view lists (newest first).
+PROMOTIONS_SHOWN = 20
 
 # Money and supplier items only these roles may see, whatever view lists them.
 CONFIDENTIAL_ITEMS = frozenset(
@@ -65,6 +74,7 @@ class Context:
     prices: list[asyncpg.Record] = field(default_factory=list)
     promotions: list[asyncpg.Record] = field(default_factory=list)
     trade: dict[str, Any] = field(default_factory=dict)  # supplier terms, sales, stock valuation
+    outcomes: dict[str, Any] = field(default_factory=dict)  # the window items, by item
 
 
 Resolver = Callable[[Context], Any]
@@ -137,6 +147,10 @@ RESOLVERS: dict[str, Resolver] = {
     "supplier_terms": lambda c: c.trade.get("terms"),
     "sales_volume": lambda c: c.trade.get("sales"),
     "stock_valuation": lambda c: c.trade.get("valuation"),
+    # Shares, ROI, margin percent, units and rates: no amounts, so every role reading the view sees them.
+    "category_share": lambda c: c.outcomes.get("category_share"),
+    "promotion_outcomes": lambda c: c.outcomes.get("promotion_outcomes"),
+    "returns": lambda c: c.outcomes.get("returns"),
     # Margin amounts derive from cost prices: other roles (marketing) see the percent only.
     "margin": lambda c: pricing.margins(c.prices, amounts=c.principal is not None and c.principal.sees_confidential),
 }
@@ -151,20 +165,66 @@ def _attribute_value(ctx: Context, code: str) -> Any:
     return per_sku or None
 
 
-async def stage_view(conn: asyncpg.Connection, principal: Principal, code: str, stage: str) -> StageView:
-    """Exactly what `stage` reads of one product; a role may read only its own stage's view."""
-    return (await stage_views(conn, principal, [code], stage))[0]
+def view_window(since: date | None, until: date | None) -> tuple[date, date]:
+    """The days the window items cover: up to `until` (default today, UTC), from `since` (default the
+    WINDOW_DAYS days up to `until`); `from` after `to` is a 400."""
+    until = until or datetime.now(UTC).date()
+    if since is None:
+        back = timedelta(days=WINDOW_DAYS - 1)
+        since = until - back if until >= date.min + back else date.min
+    if since > until:
+        raise param_error("from", "dates_reversed", "`from` is after `to`.")
+    return since, until
 
 
-async def stage_views(conn: asyncpg.Connection, principal: Principal, codes: list[str], stage: str) -> list[StageView]:
+async def stage_view(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    code: str,
+    stage: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> StageView:
+    """Exactly what `stage` reads of one product (its window items over `since`..`until`); a role may read
+    only its own stage's view."""
+    return (await stage_views(conn, principal, [code], stage, since=since, until=until))[0]
+
+
+async def stage_views(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    codes: list[str],
+    stage: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[StageView]:
     """The stage's view of each of some products (the stage's needs and the caller's right read once)."""
     if stage not in STAGE_ROLE:
         raise StageNotFound(stage)
     if not may_read(principal.roles, stage):
         raise StageViewForbidden(stage, principal.roles)
+    window = view_window(since, until)
     needs = (await get_needs(conn, stage)).needs
     sets: dict[int, list[AttributeSetEntry]] = {}  # attribute sets by category: products often share one
-    return [await _view(conn, principal, code, stage, needs, sets) for code in codes]
+    return [await _view(conn, principal, code, stage, needs, sets, window) for code in codes]
+
+
+async def _outcomes(conn: asyncpg.Connection, ctx: Context, wanted: frozenset[str], window: tuple[date, date]) -> None:
+    """Load the window items the view reads into `ctx.outcomes`, each value carrying its window."""
+    since, until = window
+    days = {"from": since.isoformat(), "to": until.isoformat()}
+    product_id = ctx.product["id"]
+    if "category_share" in wanted:
+        ctx.outcomes["category_share"] = {**days, **await store.get_view_category_share(conn, product_id, since, until)}
+    if "returns" in wanted:
+        ctx.outcomes["returns"] = {**days, **await store.get_view_returns(conn, product_id, since, until)}
+    if "promotion_outcomes" in wanted:
+        skus = {s["sku"] for s in ctx.skus}
+        ctx.outcomes["promotion_outcomes"] = await product_promotions(
+            conn, product_id, skus, until, shown=PROMOTIONS_SHOWN
+        )
 
 
 async def _view(
@@ -174,6 +234,7 @@ async def _view(
     stage: str,
     needs: list[Need],
     sets: dict[int, list[AttributeSetEntry]],
+    window: tuple[date, date],
 ) -> StageView:
     product = await store.get_view_product(conn, code)
     if product is None:
@@ -195,6 +256,8 @@ async def _view(
     )
     if TRADE_ITEMS & {need.item for need in needs}:
         ctx.trade = await store.get_view_trade(conn, product["id"], datetime.now(UTC).date())
+    if wanted := WINDOW_ITEMS & {need.item for need in needs}:
+        await _outcomes(conn, ctx, wanted, window)
     state = await completeness.get_completeness(conn, code)
     mine = state.stages[stage]
     missing_items = {m.item for m in mine.missing}

@@ -410,7 +410,8 @@ SELECT grp AS "group", sold::bigint AS sold, returned::bigint AS returned, resel
  LIMIT $7::integer;
 
 -- name: list_promotion_outcomes :many
--- Promotions (one, $4, or those whose days meet $5..$6 and that list a product in scope) with, per promotion,
+-- Promotions (one, $4, or those whose days meet $5..$6 and that list a product in scope — and, with $8, list
+-- that product) with, per promotion,
 -- one row per item (its SKU) and one for the other listed products of its items' home categories and series
 -- (`others`): units, revenue and cost of their sales during the promotion's days (UTC) and over its baseline
 -- window (the baseline days right before its first day, never before the first day of any sales data), net of
@@ -430,6 +431,9 @@ WITH promo AS (
             OR EXISTS (SELECT 1 FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
                         WHERE pi.promotion_id = pr.id
                           AND s.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint))))
+       AND ($8::bigint IS NULL
+            OR pr.id IN (SELECT pi.promotion_id FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
+                          WHERE s.product_id = $8::bigint))
      ORDER BY pr.code
      LIMIT $7::integer
 ), win AS (

@@ -73,3 +73,57 @@ SELECT
                FROM stock_levels l JOIN skus k ON k.id = l.sku_id JOIN sku_costs c ON c.sku_id = l.sku_id
               WHERE k.product_id = $1::bigint AND l.on_hand > 0
               GROUP BY c.currency) v) AS valuation;
+
+-- name: get_view_category_share :one
+-- A product's ($1) share of its home category over days $2..$3, net of returns: its units against those of
+-- every product whose home category is its own (units_share, percent), and per currency its revenue share;
+-- whole months read from the rollup, the other days from the facts (merch_report_sku_sales).
+WITH home AS (
+    SELECT c.id, c.code::text AS code, c.labels, c.path
+      FROM products p JOIN categories c ON c.id = p.category_id
+     WHERE p.id = $1::bigint
+), sold AS (
+    SELECT so.currency, sum(so.qty) FILTER (WHERE s.product_id = $1::bigint) AS own_qty, sum(so.qty) AS qty,
+           sum(so.revenue) FILTER (WHERE s.product_id = $1::bigint) AS own_revenue, sum(so.revenue) AS revenue
+      FROM merch_report_sku_sales((SELECT h.path FROM home h), NULL, NULL, $2::date, $3::date, true) so
+      JOIN skus s ON s.id = so.sku_id
+      JOIN products p ON p.id = s.product_id
+     WHERE p.category_id = (SELECT h.id FROM home h)
+     GROUP BY so.currency
+)
+SELECT h.code AS category, h.labels,
+       (SELECT coalesce(sum(s.own_qty), 0) FROM sold s)::bigint AS units,
+       (SELECT coalesce(sum(s.qty), 0) FROM sold s)::bigint AS category_units,
+       (SELECT round(coalesce(sum(s.own_qty), 0) * 100.0 / nullif(sum(s.qty), 0), 2)::text FROM sold s) AS units_share,
+       (SELECT coalesce(jsonb_object_agg(s.currency,
+                                         round(coalesce(s.own_revenue, 0) * 100 / nullif(s.revenue, 0), 2)::text),
+                        '{}')
+          FROM sold s) AS revenue_share
+  FROM home h;
+
+-- name: get_view_returns :one
+-- A product's ($1) returns over days $2..$3: units sold on those days (the facts, before returns, as the
+-- returns report counts them), units that came back on them (UTC), the return rate in percent (null when
+-- nothing was sold) and the reasons, most units first (ties by code), each with its share of the returned units.
+WITH sold AS (
+    SELECT coalesce(sum(f.qty), 0) AS units
+      FROM skus s JOIN sales_facts f ON f.sku_id = s.id
+     WHERE s.product_id = $1::bigint AND f.day >= $2::date AND f.day <= $3::date
+), reasons AS (
+    SELECT rr.code::text AS reason, rr.labels, sum(r.qty) AS units,
+           coalesce(sum(r.qty) FILTER (WHERE r.resellable), 0) AS resellable
+      FROM skus s
+      JOIN sales_returns r ON r.sku_id = s.id
+      JOIN return_reasons rr ON rr.id = r.reason_id
+     WHERE s.product_id = $1::bigint AND r.returned_on >= $2::date AND r.returned_on <= $3::date
+     GROUP BY rr.code, rr.labels
+), returned AS (
+    SELECT coalesce(sum(units), 0) AS units, coalesce(sum(resellable), 0) AS resellable FROM reasons
+)
+SELECT so.units::bigint AS sold, rt.units::bigint AS returned, rt.resellable::bigint AS resellable,
+       round(rt.units * 100.0 / nullif(so.units, 0), 2)::text AS return_rate,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object('reason', re.reason, 'labels', re.labels, 'units', re.units,
+                                                     'share', round(re.units * 100.0 / rt.units, 2)::text)
+                                  ORDER BY re.units DESC, re.reason), '[]')
+          FROM reasons re) AS reasons
+  FROM sold so CROSS JOIN returned rt;

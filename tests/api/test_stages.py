@@ -14,8 +14,8 @@ async def test_the_six_stages_come_with_the_default_table(api: httpx.AsyncClient
         ("purchasing", "purchasing", 9, 4),
         ("warehousing", "warehouse", 5, 1),
         ("listing", "listing", 8, 5),
-        ("marketing", "marketing", 7, 2),
-        ("service", "service", 6, 1),
+        ("marketing", "marketing", 9, 2),
+        ("service", "service", 7, 1),
         ("finance", "finance", 7, 3),
     ]
     fields = {f["code"]: (f["per_sku"], f["requirable"]) for f in body["fields"]}
