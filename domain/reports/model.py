@@ -139,7 +139,8 @@ class AbcRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ScorecardRow(msgspec.Struct, frozen=True, kw_only=True):
-    """One product's components, each normalised to 0..1 within the result, and its weighted score."""
+    """One product's components, each normalised to 0..1 within the result, and its weighted score; its
+    preferred supplier's return rate and defective share over the period (over all the supplier's products)."""
 
     rank: int
     product: str
@@ -153,6 +154,9 @@ class ScorecardRow(msgspec.Struct, frozen=True, kw_only=True):
     appeal_score: str
     value_score: str
     score: str
+    supplier: str | None
+    supplier_return_rate: str | None
+    supplier_defective_share: str | None
 
 
 class PayableRow(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import asyncpg
 
@@ -188,6 +189,11 @@ async def purchasing_scorecard(
     rows = await store.list_purchasing_scorecard(
         conn, ids, scope.since, scope.until, vector, currency, limit + 1, rollup
     )
+    suppliers = {
+        s["product"]: s
+        for s in await store.list_scorecard_suppliers(conn, [r["product"] for r in rows], scope.since, scope.until)
+    }
+    none: dict[str, Any] = {"supplier": None, "return_rate": None, "defective_share": None}
     items = [
         ScorecardRow(
             rank=r["rank"],
@@ -202,6 +208,9 @@ async def purchasing_scorecard(
             appeal_score=dec(r["appeal_score"]) or "0",
             value_score=dec(r["value_score"]) or "0",
             score=dec(r["score"]) or "0",
+            supplier=suppliers.get(r["product"], none)["supplier"],
+            supplier_return_rate=dec(suppliers.get(r["product"], none)["return_rate"]),
+            supplier_defective_share=dec(suppliers.get(r["product"], none)["defective_share"]),
         )
         for r in rows
     ]

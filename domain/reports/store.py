@@ -25,6 +25,7 @@ LIST_INVENTORY_VALUATION = Q.list_inventory_valuation.sql
 LIST_ASSORTMENT = Q.list_assortment.sql
 LIST_ABC = Q.list_abc.sql
 LIST_PURCHASING_SCORECARD = Q.list_purchasing_scorecard.sql
+LIST_SCORECARD_SUPPLIERS = Q.list_scorecard_suppliers.sql
 LIST_PAYABLES = Q.list_payables.sql
 LIST_RECEIVABLES = Q.list_receivables.sql
 LIST_RETURNS = Q.list_returns.sql
@@ -94,6 +95,14 @@ async def list_purchasing_scorecard(
     rollup: bool,
 ) -> Sequence[Row]:
     return await _fetch(conn, LIST_PURCHASING_SCORECARD, ids, since, until, weights, currency, limit, rollup)
+
+
+async def list_scorecard_suppliers(
+    conn: asyncpg.Connection, products: list[str], since: date | None, until: date | None
+) -> Sequence[Row]:
+    """The preferred supplier of each product, with its return rate and defective share over the period."""
+    rows: list[asyncpg.Record] = await conn.fetch(LIST_SCORECARD_SUPPLIERS, products, since, until)
+    return rows
 
 
 async def list_payables(

@@ -327,6 +327,43 @@ SELECT (row_number() OVER (ORDER BY t.score DESC, t.product))::integer AS rank,
   ) t
  ORDER BY rank;
 
+-- name: list_scorecard_suppliers :many
+-- The preferred supplier of each product named ($1: codes) with, over days $2..$3 (NULL: no bound), its return
+-- rate over every product it is the preferred supplier of — units returned on those days (UTC) / units sold on
+-- them (the facts as uploaded) × 100, as the returns report by supplier counts them — and the defective share:
+-- units returned as `defective` / units returned × 100. A supplier's products read by index, once a supplier.
+WITH chosen AS (
+    SELECT p.code::text AS product, ps.supplier_id
+      FROM products p JOIN product_suppliers ps ON ps.product_id = p.id AND ps.preferred
+     WHERE p.code = ANY ($1::text[])
+), supplied AS (
+    SELECT s.id AS sku_id, su.supplier_id
+      FROM (SELECT DISTINCT c.supplier_id FROM chosen c) su
+      JOIN product_suppliers ps ON ps.supplier_id = su.supplier_id AND ps.preferred
+      JOIN skus s ON s.product_id = ps.product_id
+), sold AS (
+    SELECT k.supplier_id, sum(f.qty) AS units
+      FROM supplied k JOIN sales_facts f ON f.sku_id = k.sku_id
+     WHERE f.day >= coalesce($2::date, '-infinity'::date) AND f.day <= coalesce($3::date, 'infinity'::date)
+     GROUP BY k.supplier_id
+), back AS (
+    SELECT k.supplier_id, sum(r.qty) AS units, coalesce(sum(r.qty) FILTER (WHERE rr.code = 'defective'), 0) AS defective
+      FROM supplied k
+      JOIN sales_returns r ON r.sku_id = k.sku_id
+      JOIN return_reasons rr ON rr.id = r.reason_id
+     WHERE r.returned_on >= coalesce($2::date, '-infinity'::date)
+       AND r.returned_on <= coalesce($3::date, 'infinity'::date)
+     GROUP BY k.supplier_id
+)
+SELECT c.product, su.code::text AS supplier,
+       round(coalesce(b.units, 0) * 100.0 / nullif(so.units, 0), 2) AS return_rate,
+       round(b.defective * 100.0 / nullif(b.units, 0), 2) AS defective_share
+  FROM chosen c
+  JOIN suppliers su ON su.id = c.supplier_id
+  LEFT JOIN sold so ON so.supplier_id = c.supplier_id
+  LEFT JOIN back b ON b.supplier_id = c.supplier_id
+ ORDER BY c.product;
+
 -- name: list_payables :many
 -- Accrued payables: receipts with a unit cost (qty × unit cost) per supplier, month of receipt (UTC) and
 -- currency, for receipts on days $4..$5.

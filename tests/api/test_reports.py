@@ -685,6 +685,9 @@ async def test_the_purchasing_scorecard_normalises_each_component_and_ranks_by_t
             "appeal_score",
             "value_score",
             "score",
+            "supplier",
+            "supplier_return_rate",
+            "supplier_defective_share",
         ],
         "items": [
             {
@@ -700,6 +703,9 @@ async def test_the_purchasing_scorecard_normalises_each_component_and_ranks_by_t
                 "appeal_score": "1.0000",
                 "value_score": "1.0000",
                 "score": "0.7000",
+                "supplier": None,
+                "supplier_return_rate": None,
+                "supplier_defective_share": None,
             },
             {
                 "rank": 2,
@@ -714,6 +720,9 @@ async def test_the_purchasing_scorecard_normalises_each_component_and_ranks_by_t
                 "appeal_score": "0.0000",
                 "value_score": "0.0000",
                 "score": "0.3000",
+                "supplier": None,
+                "supplier_return_rate": None,
+                "supplier_defective_share": None,
             },
             {
                 "rank": 3,
@@ -728,6 +737,9 @@ async def test_the_purchasing_scorecard_normalises_each_component_and_ranks_by_t
                 "appeal_score": "0.3333",
                 "value_score": "0.0571",
                 "score": "0.2289",
+                "supplier": None,
+                "supplier_return_rate": None,
+                "supplier_defective_share": None,
             },
         ],
     }
