@@ -201,12 +201,23 @@ def on_validation_error(request: Request[Any, Any, Any], exc: ValidationExceptio
                 FieldError(pointer="/" + key.replace(".", "/") if key else "", code="invalid", message=message)
             )
         else:
-            errors.append(FieldError(parameter=key, code="invalid", message=f"{message}."))
+            errors.append(FieldError(parameter=_declared_name(request, key), code="invalid", message=f"{message}."))
     status = 422 if body_failed else 400
     code = "validation-failed" if body_failed else "invalid-parameter"
     title = "Validation failed" if body_failed else "Invalid query parameter"
     detail = errors[0].message if len(errors) == 1 else f"{len(errors)} values are invalid."
     return problem_response(request, status, code, title, detail, errors)
+
+
+def _declared_name(request: Request[Any, Any, Any], key: str) -> str:
+    """The name a client sends a parameter by (`from`), for the handler's own name of it (`since`)."""
+    field = request.route_handler.parsed_fn_signature.parameters.get(key)
+    kwarg = getattr(field, "kwarg_definition", None)
+    for attribute in ("name", "query", "header", "cookie"):
+        declared = getattr(kwarg, attribute, None)
+        if isinstance(declared, str) and declared:
+            return declared
+    return key
 
 
 def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:

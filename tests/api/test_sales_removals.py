@@ -311,6 +311,11 @@ async def test_a_removal_naming_an_unknown_sku_is_a_404_and_an_unparseable_day_a
     r = await remove(api, day="2026-13-01")
     assert r.status_code == 400
     assert (r.json()["code"], [e["parameter"] for e in r.json()["errors"]]) == ("invalid-parameter", ["day"])
+    # named as the client sends it, not as the handler calls it (since, until)
+    r = await remove(api, **{"from": "2026-13-01", "to": "2026-01-31"})
+    assert (r.status_code, [e["parameter"] for e in r.json()["errors"]]) == (400, ["from"])
+    r = await remove(api, **{"from": "2026-01-01", "to": "2026-01-32"})
+    assert (r.status_code, [e["parameter"] for e in r.json()["errors"]]) == (400, ["to"])
     assert await facts(api) == before
     assert (await api.get("/v1/audit", params={"entity": "sales"})).json()["items"] == []
 
