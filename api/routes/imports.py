@@ -20,16 +20,17 @@ from domain.imports.model import MAX_IMPORT_BYTES, FileFormat, ImportMode, Impor
 from domain.jobs.model import Job
 from domain.products.model import ProductCreate
 
-# Who may import a kind is who may write it through the API (PUT /v1/products); who may export it, who may
-# list it (confidential attribute values only for the roles that see them).
-IMPORTERS = allow("purchasing", "listing")
+# Who may import a type is who may write it through the API (PUT /v1/products, PUT /v1/skus: the route lets in
+# every role that writes one of the types; the service checks the type's own, `imports.model.TYPES`); who may
+# export it, who may list it (confidential attribute values only for the roles that see them).
+IMPORTERS = allow("purchasing", "warehouse", "listing")
 EXPORTERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 # What the document says of the files (api/document.py): a file answered, in one of these media types; a file
 # taken, JSON Lines of the documented row or CSV text.
 FILE_ANSWER = {"file_answer": tuple(exports.MEDIA.values())}
 FILE_UPLOAD = {"file_upload": {"application/x-ndjson": "rows", "text/csv": "text"}}
 
-TypeQ = Annotated[ImportType, QueryParameter(name="type", description="What the file holds: `products`.")]
+TypeQ = Annotated[ImportType, QueryParameter(name="type", description="What the file holds: `products` or `skus`.")]
 FormatQ = Annotated[
     FileFormat, QueryParameter(name="format", description="`jsonl` (one JSON object per line) or `csv`.")
 ]
@@ -71,7 +72,7 @@ class ImportController(Controller):
     @post(
         "",
         operation_id="postImport",
-        summary="Import a file of products",
+        summary="Import a file of products or SKUs",
         opt=IMPORTERS | FILE_UPLOAD,
         status_code=202,
         request_max_body_size=MAX_IMPORT_BYTES,
@@ -97,7 +98,10 @@ class ImportController(Controller):
         body of `POST /v1/products`) or CSV (`text/csv`, UTF-8 with or without a BOM; the column convention
         is in the README: `code`, `category`, `role`, …, `labels[zh-CN]`, …, `attr:<attribute>`) — streamed,
         never held whole. Every row is checked by the rules of the product API, with its error codes; products
-        are upserted by code, and a row identical to the stored product changes nothing.
+        are upserted by code, and a row identical to the stored product changes nothing. `type=skus`: a file of
+        SKUs, a row the body of `POST /v1/products/{code}/skus` with its `product` (CSV: `sku`, `product`,
+        `barcode`, `axis:<attribute>`, `attr:<attribute>`), checked by the SKU API's rules and upserted by
+        `sku`. A type is imported by the roles that write it through the API (403 otherwise).
 
         Answers 202 with the job (`GET /v1/jobs/{id}`: phase, rows read / applied / unchanged / rejected,
         progress, rate, ETA) once the upload is read; the job runner applies it. `report` is the per-row
@@ -124,6 +128,7 @@ class ImportController(Controller):
     async def get_import_errors(
         self,
         conn: Conn,
+        principal: Actor,
         state: State,
         job_id: Annotated[
             int,
@@ -142,7 +147,7 @@ class ImportController(Controller):
         line), `pointer` (into the row as a JSON object), `column` (CSV), `code` (the API's error code, or
         `duplicate_code`, `ragged_row`, `malformed_json`, `row_too_large`, `invalid_encoding`) and `message`."""
         return attachment(
-            await imports.open_report(conn, state.pool, job_id, format), format, f"import-{job_id}-errors"
+            await imports.open_report(conn, state.pool, principal, job_id, format), format, f"import-{job_id}-errors"
         )
 
 
@@ -150,7 +155,7 @@ class ExportController(Controller):
     path = "/v1/exports"
     tags = ["Imports and exports"]
 
-    @get("", operation_id="getExport", summary="Export products as a file", opt=EXPORTERS | FILE_ANSWER)
+    @get("", operation_id="getExport", summary="Export products or SKUs as a file", opt=EXPORTERS | FILE_ANSWER)
     async def get_export(
         self,
         conn: Conn,
@@ -167,7 +172,7 @@ class ExportController(Controller):
         ] = None,
         format: FormatQ = "jsonl",
     ) -> Stream:
-        """Products, in code order, as an import of the same type takes them — JSON Lines or CSV (UTF-8 with a
-        BOM, Excel's way) — streamed: export, edit, import back. Confidential attribute values only for the
-        roles that see them (finance, purchasing, admin)."""
+        """Products (SKUs: `type=skus`, those of the products in scope), in code order, as an import of the same
+        type takes them — JSON Lines or CSV (UTF-8 with a BOM, Excel's way) — streamed: export, edit, import
+        back. Confidential attribute values only for the roles that see them (finance, purchasing, admin)."""
         return attachment(await exports.open_export(conn, state.pool, principal, type, category, format), format, type)

@@ -1,4 +1,4 @@
-"""Bulk exports of products: exactly what an import of the same type takes (JSON Lines: one import row per
+"""Bulk exports of products and SKUs: exactly what an import of the same type takes (JSON Lines: one import row per
 line; CSV: the import's column convention), streamed a keyset chunk at a time — constant memory, the first
 byte once the first chunk is read — so that export → edit → import round-trips. A viewer who does not see
 confidential data gets no confidential attribute values (and an import by such a viewer keeps the stored
@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 
 from domain.errors import param_error
-from domain.imports import formats, store
+from domain.imports import formats, skus, store
 from domain.imports.model import FileFormat, ImportType, RowError
 from domain.keys.model import Principal
 
@@ -38,6 +38,10 @@ async def export(
     pool: Any, viewer: Principal, kind: ImportType, path: str | None, fmt: FileFormat
 ) -> AsyncIterator[bytes]:
     """The export's bytes, a chunk of products at a time, on a connection of its own while it streams."""
+    if kind == "skus":
+        async for chunk in _export_skus(pool, path, fmt):
+            yield chunk
+        return
     confidential = viewer.sees_confidential
     header: list[str] | None = None
     if fmt == "csv":
@@ -58,6 +62,29 @@ async def export(
         if len(products) < CHUNK:
             return
         after = products[-1]["code"]
+
+
+async def _export_skus(pool: Any, path: str | None, fmt: FileFormat) -> AsyncIterator[bytes]:
+    """SKUs in sku order, a keyset chunk at a time, as a SKU import takes them."""
+    header: list[str] | None = None
+    if fmt == "csv":
+        async with pool.acquire() as conn:
+            cols = await store.list_export_sku_columns(conn, path)
+        header = skus.export_header(cols.axes, cols.attributes)
+        yield _csv_line(header, bom=True)
+    after: str | None = None
+    while True:
+        async with pool.acquire() as conn:
+            rows = await store.list_export_skus(conn, path, after, CHUNK)
+        if not rows:
+            return
+        if header is None:
+            yield b"".join(msgspec.json.encode(r) + b"\n" for r in rows)
+        else:
+            yield b"".join(_csv_line(skus.export_cells(header, r)) for r in rows)
+        if len(rows) < CHUNK:
+            return
+        after = rows[-1]["sku"]
 
 
 def _csv_line(cells: list[str], *, bom: bool = False) -> bytes:

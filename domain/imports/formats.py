@@ -27,7 +27,7 @@ FIXED = ("code", "category", "categories", "role", "series", "images", "quality_
 LISTS = frozenset({"categories", "series", "images", "quality_tags"})
 LOCALISED = ("labels", "description", "selling_points")
 _LOCALISED = re.compile(r"^(labels|description|selling_points)\[([^\]]+)\]$")
-_ATTRIBUTE = re.compile(r"^attr:([^\[\]]+)(?:\[([^\]]+)\])?$")
+_ATTRIBUTE = re.compile(r"^([^\[\]]+)(?:\[([^\]]+)\])?$")  # after the column's prefix
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
@@ -184,7 +184,7 @@ class Header:
                 points[col.key or ""] = cell.replace("\r\n", "\n").split("\n")
             elif col.field == "attributes":
                 assert col.key is not None
-                body.setdefault("attributes", {})[col.key] = self._value(col, cell)
+                body.setdefault("attributes", {})[col.key] = self.value(col, cell)
                 sources[col.key] = col.name
             else:
                 body[col.field] = cell
@@ -196,7 +196,9 @@ class Header:
             ]
         return body, sources
 
-    def _value(self, col: Column, cell: str) -> Any:
+    def value(self, col: Column, cell: str) -> Any:
+        """An attribute's cell as the JSON value its type takes (a value it cannot be is left as text, for the
+        API's check to name)."""
         defn = self.attributes[col.key or ""]
         kind = defn.type
         if col.unit is not None:
@@ -260,25 +262,35 @@ def read_header(cells: list[str], attributes: Mapping[str, AttributeDef]) -> Hea
     return Header(columns=columns, attributes=attributes, first_locale_column=first_locale)
 
 
+def attribute_column(
+    name: str, attributes: Mapping[str, AttributeDef], fld: str, prefix: str = "attr:"
+) -> Column | FieldError | None:
+    """A column `<prefix><code>` or `<prefix><code>[<unit>]` holding values for `fld` (None: not such a column)."""
+    attribute = _ATTRIBUTE.match(name.removeprefix(prefix)) if name.startswith(prefix) else None
+    if attribute is None:
+        return None
+    code, unit = attribute.group(1), attribute.group(2)
+    defn = attributes.get(code)
+    if defn is None:
+        return upload_error(1, name, "unknown_attribute", f"No attribute has the code {code!r}.")
+    if unit is not None:
+        family = units.FAMILIES.get(defn.validation.unit_family or "length", {})
+        if defn.type != "measurement":
+            return upload_error(1, name, "unit_not_applicable", f"`{code}` is not a measurement: no unit.")
+        if unit not in family:
+            return upload_error(1, name, "unknown_unit", f"Unit must be one of {', '.join(family)}.")
+    return Column(name=name, field=fld, key=code, unit=unit)
+
+
 def _column(name: str, attributes: Mapping[str, AttributeDef]) -> Column | FieldError:
     if name in FIXED:
         return Column(name=name, field=name)
     localised = _LOCALISED.match(name)
     if localised:
         return Column(name=name, field=localised.group(1), key=localised.group(2))
-    attribute = _ATTRIBUTE.match(name)
-    if attribute:
-        code, unit = attribute.group(1), attribute.group(2)
-        defn = attributes.get(code)
-        if defn is None:
-            return upload_error(1, name, "unknown_attribute", f"No attribute has the code {code!r}.")
-        if unit is not None:
-            family = units.FAMILIES.get(defn.validation.unit_family or "length", {})
-            if defn.type != "measurement":
-                return upload_error(1, name, "unit_not_applicable", f"`{code}` is not a measurement: no unit.")
-            if unit not in family:
-                return upload_error(1, name, "unknown_unit", f"Unit must be one of {', '.join(family)}.")
-        return Column(name=name, field="attributes", key=code, unit=unit)
+    attribute = attribute_column(name, attributes, "attributes")
+    if attribute is not None:
+        return attribute
     return upload_error(1, name or "(empty)", "unknown_column", f"{name!r} is not a column merchflow knows.")
 
 
@@ -312,7 +324,7 @@ def export_cells(header: list[str], product: Mapping[str, Any]) -> list[str]:
             else:
                 cells.append(product[fld].get(loc, ""))
         elif name.startswith("attr:"):
-            cells.append(_cell(product["attributes"].get(name[5:])))
+            cells.append(cell_text(product["attributes"].get(name[5:])))
         elif name in LISTS:
             cells.append(LIST_SEPARATOR.join(product[name]))
         else:
@@ -320,7 +332,8 @@ def export_cells(header: list[str], product: Mapping[str, Any]) -> list[str]:
     return cells
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """An attribute value as a CSV cell (the inverse of `Header.value`)."""
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -1,7 +1,8 @@
 """Bulk imports and exports: shapes, the per-row report, and the errors of an upload as a whole.
 
-An import row is exactly what one API product upsert takes (`ProductCreate`: the code and the writable
-fields); a row that breaks a rule is named in the report with the API's own error codes.
+An import row is exactly what one API upsert of its type takes (products: `ProductCreate`, the code and the
+writable fields; SKUs: `SkuCreate`); a row that breaks a rule is named in the report with the API's own error
+codes.
 """
 
 from __future__ import annotations
@@ -10,13 +11,31 @@ from typing import Literal
 
 import msgspec
 
-from domain.errors import FieldError, InvalidRequest, NotFound
+from domain.errors import FieldError, Forbidden, InvalidRequest, NotFound
+from domain.keys.model import Principal
 
-ImportType = Literal["products"]
+ImportType = Literal["products", "skus"]
 ImportMode = Literal["all_or_nothing", "valid_rows"]
 FileFormat = Literal["jsonl", "csv"]
 
-IMPORT_PRODUCTS = "import-products"  # the job kind
+IMPORT_KIND = "import-"  # an import's job kind is `import-<type>`
+
+
+class TypeSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """What differs between import types: what a row is called, the field holding its code, and who may import
+    it — the roles that write it through the API (`PUT /v1/products/{code}`, `PUT /v1/skus/{sku}`)."""
+
+    noun: str
+    code_field: str
+    importers: frozenset[str]
+
+
+TYPES: dict[str, TypeSpec] = {
+    "products": TypeSpec(noun="product", code_field="code", importers=frozenset({"admin", "purchasing", "listing"})),
+    "skus": TypeSpec(
+        noun="SKU", code_field="sku", importers=frozenset({"admin", "purchasing", "warehouse", "listing"})
+    ),
+}
 
 # A row (a JSONL line, a CSV record) longer than this is rejected unread: no row of a product comes near it.
 MAX_ROW_BYTES = 1 << 20
@@ -59,6 +78,7 @@ class ImportRun(msgspec.Struct, frozen=True, kw_only=True):
     """An import job as its runner needs it."""
 
     id: int
+    type: ImportType
     actor: str
     mode: ImportMode
     format: FileFormat
@@ -80,7 +100,23 @@ class ExportColumns(msgspec.Struct, frozen=True, kw_only=True):
     attributes: list[str]
 
 
+class SkuExportColumns(msgspec.Struct, frozen=True, kw_only=True):
+    """The axis and override attribute codes of the SKUs an export covers (a CSV header's columns)."""
+
+    axes: list[str]
+    attributes: list[str]
+
+
 # ----------------------------------------------------------------------------------------------- errors
+
+
+def check_importer(actor: Principal, kind: str) -> None:
+    """Importing a type, or reading an import's report, is for the roles that write that type through the API."""
+    if not actor.has_any(TYPES[kind].importers):
+        raise Forbidden(
+            f"Importing {kind} is for the roles that write them through the API: "
+            f"{', '.join(sorted(TYPES[kind].importers))}."
+        )
 
 
 class UnsupportedImportFormat(InvalidRequest):

@@ -98,20 +98,26 @@ async def check_body(
     return staged, []
 
 
+def line_fault(raw: bytes | TooLarge, flaw: LineFlaw) -> RowFault | None:
+    """What makes a JSON Lines row unreadable as a whole (too large, not UTF-8, a NUL, too deep), if anything."""
+    if isinstance(raw, TooLarge):
+        return RowFault(
+            pointer="", column=None, code="row_too_large", message=f"A row may be at most {MAX_ROW_BYTES} bytes."
+        )
+    problem = flaw(raw)
+    if problem is not None:
+        code = "invalid_encoding" if "UTF-8" in problem else "malformed_json"
+        return RowFault(pointer="", column=None, code=code, message=problem)
+    return None
+
+
 async def check_jsonl(
     conn: asyncpg.Connection, catalog: Catalog, line: int, raw: bytes | TooLarge, flaw: LineFlaw
 ) -> tuple[Staged, list[RowFault]]:
     """Check one JSON Lines row."""
-    if isinstance(raw, TooLarge):
-        return rejected(line, None), [
-            RowFault(
-                pointer="", column=None, code="row_too_large", message=f"A row may be at most {MAX_ROW_BYTES} bytes."
-            )
-        ]
-    problem = flaw(raw)
-    if problem is not None:
-        code = "invalid_encoding" if "UTF-8" in problem else "malformed_json"
-        return rejected(line, None), [RowFault(pointer="", column=None, code=code, message=problem)]
+    unreadable = line_fault(raw, flaw)
+    if unreadable is not None or isinstance(raw, TooLarge):
+        return rejected(line, None), [unreadable] if unreadable else []
     try:
         fields: ProductCreate | None = msgspec.json.decode(raw, type=ProductCreate)
         value: Any = None

@@ -1,6 +1,6 @@
-"""Bulk imports of products: the upload (streamed, each row checked by the API's rules and COPied into a
-staging table a batch at a time), the run (the job runner applies the staged rows set-based in chunks), and
-the per-row report.
+"""Bulk imports of products and SKUs: the upload (streamed, each row checked by the API's rules and COPied
+into a staging table a batch at a time), the run (the job runner applies the staged rows set-based in chunks),
+and the per-row report.
 
 Modes: `all_or_nothing` (the default) applies every chunk in one transaction, and nothing at all when any
 row was rejected; `valid_rows` applies the good rows, a chunk per transaction, and reports the others.
@@ -18,10 +18,11 @@ from typing import Any
 import asyncpg
 
 from domain.errors import IdempotencyKeyReused, InvalidIdempotencyKey
-from domain.imports import exports, formats, rows, store
+from domain.imports import exports, formats, rows, skus, store
 from domain.imports.formats import Header
 from domain.imports.model import (
     MEDIA_TYPES,
+    TYPES,
     FileFormat,
     ImportMode,
     ImportNotFound,
@@ -31,6 +32,7 @@ from domain.imports.model import (
     RowError,
     RowFault,
     UnsupportedImportFormat,
+    check_importer,
 )
 from domain.jobs.model import Job
 from domain.jobs.service import get_job
@@ -104,24 +106,18 @@ async def start_import(
 ) -> tuple[Job, bool]:
     """Read an upload as it streams in, check every row and stage it; then queue the import for the runner.
     Answers (the job, whether it is the replay of an earlier upload with the same Idempotency-Key)."""
+    check_importer(actor, kind)
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise InvalidIdempotencyKey()
     fmt = format_of(media_type)
-    job_id = await store.insert_import_job(conn, actor.name, mode, fmt, actor.sees_confidential)
+    job_id = await store.insert_import_job(conn, actor.name, mode, fmt, actor.sees_confidential, kind)
     hashed = _Hashing(body, f"{kind}\n{mode}\n{fmt}\n")
     upload = _Upload(conn, job_id)
     try:
-        catalog = await rows.Catalog.load(conn)
-        if fmt == "jsonl":
-            async for line, raw in formats.jsonl_lines(aiter(hashed)):
-                await upload.add(*await rows.check_jsonl(conn, catalog, line, raw, line_flaw))
+        if kind == "skus":
+            await _read_skus(conn, upload, fmt, aiter(hashed), line_flaw)
         else:
-            header: Header | None = None
-            async for line, cells in formats.csv_records(aiter(hashed)):
-                if header is None:
-                    header = formats.read_header(cells, catalog.attributes)
-                    continue
-                await upload.add(*await _check_csv(conn, catalog, header, line, cells))
+            await _read_products(conn, upload, fmt, aiter(hashed), line_flaw)
         await upload.flush()
     except InvalidUpload:
         await store.delete_import_job(conn, job_id)
@@ -144,6 +140,46 @@ async def start_import(
     return await get_job(conn, prior[0]), True
 
 
+async def _read_products(
+    conn: asyncpg.Connection, upload: _Upload, fmt: FileFormat, body: AsyncIterator[bytes], flaw: rows.LineFlaw
+) -> None:
+    catalog = await rows.Catalog.load(conn)
+    if fmt == "jsonl":
+        async for line, raw in formats.jsonl_lines(body):
+            await upload.add(*await rows.check_jsonl(conn, catalog, line, raw, flaw))
+        return
+    header: Header | None = None
+    async for line, cells in formats.csv_records(body):
+        if header is None:
+            header = formats.read_header(cells, catalog.attributes)
+            continue
+        await upload.add(*await _check_csv(conn, catalog, header, line, cells))
+
+
+async def _read_skus(
+    conn: asyncpg.Connection, upload: _Upload, fmt: FileFormat, body: AsyncIterator[bytes], flaw: rows.LineFlaw
+) -> None:
+    checker = await skus.SkuRows.load(conn)
+    if fmt == "jsonl":
+        async for line, raw in formats.jsonl_lines(body):
+            unreadable = rows.line_fault(raw, flaw)
+            if unreadable is not None or isinstance(raw, formats.TooLarge):
+                await upload.add(rows.rejected(line, None), [unreadable] if unreadable else [])
+            else:
+                await upload.add(*await checker.jsonl(line, raw))
+        return
+    header: skus.SkuHeader | None = None
+    async for line, cells in formats.csv_records(body):
+        if header is None:
+            header = checker.header(cells)
+            continue
+        unreadable = _record_fault(header.width, cells)
+        if unreadable is not None:
+            await upload.add(rows.rejected(line, None), [unreadable])
+        else:
+            await upload.add(*await checker.csv(header, line, cells))
+
+
 async def _interrupted(conn: asyncpg.Connection, job_id: int, exc: BaseException) -> None:
     try:
         await store.update_import_interrupted(
@@ -157,20 +193,26 @@ async def _check_csv(
     conn: asyncpg.Connection, catalog: rows.Catalog, header: Header, line: int, cells: list[str]
 ) -> tuple[rows.Staged, list[RowFault]]:
     """Check one CSV record: as many cells as the header has columns, then the row as an API body."""
-    if len(cells) != len(header.columns):
-        message = f"The record has {len(cells)} cells; the header has {len(header.columns)} columns."
-        return rows.rejected(line, None), [RowFault(pointer=None, column=None, code="ragged_row", message=message)]
-    if any("\x00" in c for c in cells):
-        message = "A cell holds a NUL character, which text cannot hold."
-        return rows.rejected(line, None), [
-            RowFault(pointer=None, column=None, code="invalid_characters", message=message)
-        ]
+    unreadable = _record_fault(len(header.columns), cells)
+    if unreadable is not None:
+        return rows.rejected(line, None), [unreadable]
     body, sources = header.row(cells)
     staged, errors = await rows.check_body(conn, catalog, line, body, None)
     return staged, [
         RowFault(pointer=e.pointer, column=header.column_of(e.pointer, sources), code=e.code, message=e.message)
         for e in errors
     ]
+
+
+def _record_fault(width: int, cells: list[str]) -> RowFault | None:
+    """What makes a CSV record unreadable as a row: not as many cells as the header has columns, a NUL."""
+    if len(cells) != width:
+        message = f"The record has {len(cells)} cells; the header has {width} columns."
+        return RowFault(pointer=None, column=None, code="ragged_row", message=message)
+    if any("\x00" in c for c in cells):
+        message = "A cell holds a NUL character, which text cannot hold."
+        return RowFault(pointer=None, column=None, code="invalid_characters", message=message)
+    return None
 
 
 ABANDONED_MINUTES = 10  # an upload's request sends a heartbeat every batch of rows
@@ -201,7 +243,10 @@ async def run_import(pool: Any, job_id: int) -> None:
 
 
 async def _run(pool: Any, conn: asyncpg.Connection, run: ImportRun) -> None:
-    await store.insert_duplicate_errors(conn, run.id, run.format)
+    spec = TYPES[run.type]
+    await store.insert_duplicate_errors(conn, run.id, run.format, spec.noun, spec.code_field)
+    if run.type == "skus":
+        await store.insert_sku_conflict_errors(conn, run.id, run.format)
     counts = await store.count_import_rows(conn, run.id)
     if run.mode == "all_or_nothing" and counts.rejected:
         await store.update_import_phase(conn, run.id, "rejected", counts.good, counts.rejected)
@@ -226,9 +271,12 @@ async def _run(pool: Any, conn: asyncpg.Connection, run: ImportRun) -> None:
 
 
 async def _chunk(conn: asyncpg.Connection, run: ImportRun, low: int) -> tuple[int, int]:
-    created, updated, unchanged = await store.update_products_from_import(
-        conn, run.id, low, low + CHUNK, run.actor, run.sees_confidential
-    )
+    if run.type == "skus":
+        created, updated, unchanged = await store.update_skus_from_import(conn, run.id, low, low + CHUNK, run.actor)
+    else:
+        created, updated, unchanged = await store.update_products_from_import(
+            conn, run.id, low, low + CHUNK, run.actor, run.sees_confidential
+        )
     return created + updated, unchanged
 
 
@@ -237,10 +285,12 @@ async def _chunk(conn: asyncpg.Connection, run: ImportRun, low: int) -> tuple[in
 REPORT_PAGE = 1_000
 
 
-async def check_import(conn: asyncpg.Connection, job_id: int) -> None:
-    """404 unless the job is an import."""
-    if not await store.is_import(conn, job_id):
+async def check_import(conn: asyncpg.Connection, actor: Principal, job_id: int) -> None:
+    """404 unless the job is an import; 403 unless the actor may import its type."""
+    kind = await store.get_import_type(conn, job_id)
+    if kind is None:
         raise ImportNotFound(job_id)
+    check_importer(actor, kind)
 
 
 async def report(pool: Any, job_id: int) -> AsyncIterator[RowError]:
@@ -256,7 +306,10 @@ async def report(pool: Any, job_id: int) -> AsyncIterator[RowError]:
         after = (page[-1][1].line, page[-1][0])
 
 
-async def open_report(conn: asyncpg.Connection, pool: Any, job_id: int, fmt: FileFormat) -> AsyncIterator[bytes]:
-    """Check that the job is an import (else 404), then hand back its report's bytes to stream."""
-    await check_import(conn, job_id)
+async def open_report(
+    conn: asyncpg.Connection, pool: Any, actor: Principal, job_id: int, fmt: FileFormat
+) -> AsyncIterator[bytes]:
+    """Check that the job is an import (else 404) the actor may read (else 403), then hand back its report's
+    bytes to stream."""
+    await check_import(conn, actor, job_id)
     return exports.report_bytes(report(pool, job_id), fmt)

@@ -8,8 +8,9 @@ import asyncpg
 import msgspec
 
 from domain.attributes.values import AttributeDef
-from domain.imports.model import ExportColumns, ImportCounts, ImportRun, RowError
+from domain.imports.model import ExportColumns, ImportCounts, ImportRun, RowError, SkuExportColumns
 from domain.products.model import CategoryRef, ProductFields
+from domain.skus.model import SkuOwner
 from domain.sql import load
 
 Q = load("imports")
@@ -21,7 +22,7 @@ UPDATE_IMPORT_QUEUED = Q.update_import_queued.sql
 UPDATE_IMPORT_INTERRUPTED = Q.update_import_interrupted.sql
 DELETE_IMPORT_JOB = Q.delete_import_job.sql
 GET_IMPORT = Q.get_import.sql
-IS_IMPORT = Q.is_import.sql
+GET_IMPORT_TYPE = Q.get_import_type.sql
 INSERT_DUPLICATE_ERRORS = Q.insert_duplicate_errors.sql
 COUNT_IMPORT_ROWS = Q.count_import_rows.sql
 UPDATE_IMPORT_PHASE = Q.update_import_phase.sql
@@ -39,6 +40,12 @@ LIST_PRODUCTS = load("products").list_products.sql
 LIST_EXPORT_COLUMNS = Q.list_export_columns.sql
 UPDATE_IMPORTS_ABANDONED = Q.update_imports_abandoned.sql
 UPDATE_IMPORT_KEYS_EXPIRED = Q.update_import_keys_expired.sql
+LIST_SKU_OWNERS = Q.list_sku_owners.sql
+GET_SKU_OWNER = Q.get_sku_owner.sql
+INSERT_SKU_CONFLICT_ERRORS = Q.insert_sku_conflict_errors.sql
+UPDATE_SKUS_FROM_IMPORT = Q.update_skus_from_import.sql
+LIST_EXPORT_SKUS = Q.list_export_skus.sql
+LIST_EXPORT_SKU_COLUMNS = Q.list_export_sku_columns.sql
 
 ROW_COLUMNS = [
     "job_id",
@@ -57,8 +64,10 @@ EXPORT_FIELDS = ("code", *ProductFields.__struct_fields__)
 ERROR_COLUMNS = ["job_id", "line", "seq", "pointer", "column_name", "code", "message"]
 
 
-async def insert_import_job(conn: asyncpg.Connection, actor: str, mode: str, fmt: str, confidential: bool) -> int:
-    return int(await conn.fetchval(INSERT_IMPORT_JOB, actor, mode, fmt, confidential))
+async def insert_import_job(
+    conn: asyncpg.Connection, actor: str, mode: str, fmt: str, confidential: bool, kind: str
+) -> int:
+    return int(await conn.fetchval(INSERT_IMPORT_JOB, actor, mode, fmt, confidential, kind))
 
 
 async def insert_staged(conn: asyncpg.Connection, rows: list[tuple[Any, ...]], errors: list[tuple[Any, ...]]) -> None:
@@ -101,12 +110,13 @@ async def get_import(conn: asyncpg.Connection, job_id: int) -> ImportRun | None:
     return None if row is None else msgspec.convert(dict(row), ImportRun)
 
 
-async def is_import(conn: asyncpg.Connection, job_id: int) -> bool:
-    return bool(await conn.fetchval(IS_IMPORT, job_id))
+async def get_import_type(conn: asyncpg.Connection, job_id: int) -> str | None:
+    kind: str | None = await conn.fetchval(GET_IMPORT_TYPE, job_id)
+    return kind
 
 
-async def insert_duplicate_errors(conn: asyncpg.Connection, job_id: int, fmt: str) -> None:
-    await conn.execute(INSERT_DUPLICATE_ERRORS, job_id, fmt)
+async def insert_duplicate_errors(conn: asyncpg.Connection, job_id: int, fmt: str, noun: str, field: str) -> None:
+    await conn.execute(INSERT_DUPLICATE_ERRORS, job_id, fmt, noun, field)
 
 
 async def count_import_rows(conn: asyncpg.Connection, job_id: int) -> ImportCounts:
@@ -184,3 +194,35 @@ async def update_imports_abandoned(conn: asyncpg.Connection, minutes: int) -> No
 
 async def update_import_keys_expired(conn: asyncpg.Connection, hours: int) -> None:
     await conn.execute(UPDATE_IMPORT_KEYS_EXPIRED, hours)
+
+
+async def list_sku_owners(conn: asyncpg.Connection, products: list[str]) -> list[SkuOwner]:
+    return [msgspec.convert(dict(r), SkuOwner) for r in await conn.fetch(LIST_SKU_OWNERS, products)]
+
+
+async def get_sku_owner(conn: asyncpg.Connection, sku: str) -> SkuOwner | None:
+    row = await conn.fetchrow(GET_SKU_OWNER, sku)
+    return None if row is None else msgspec.convert(dict(row), SkuOwner)
+
+
+async def insert_sku_conflict_errors(conn: asyncpg.Connection, job_id: int, fmt: str) -> None:
+    await conn.execute(INSERT_SKU_CONFLICT_ERRORS, job_id, fmt)
+
+
+async def update_skus_from_import(
+    conn: asyncpg.Connection, job_id: int, low: int, high: int, actor: str
+) -> tuple[int, int, int]:
+    """Apply SKU lines [low, high) of an import; answers (created, updated, unchanged)."""
+    row = await conn.fetchrow(UPDATE_SKUS_FROM_IMPORT, job_id, low, high, actor)
+    return row["created"], row["updated"], row["unchanged"]
+
+
+async def list_export_sku_columns(conn: asyncpg.Connection, path: str | None) -> SkuExportColumns:
+    return msgspec.convert(dict(await conn.fetchrow(LIST_EXPORT_SKU_COLUMNS, path)), SkuExportColumns)
+
+
+async def list_export_skus(
+    conn: asyncpg.Connection, path: str | None, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """A chunk of SKUs as import rows (JSON builtins), in sku order after `after`."""
+    return [dict(r) for r in await conn.fetch(LIST_EXPORT_SKUS, path, after, limit)]

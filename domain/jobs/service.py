@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from domain.imports.model import IMPORT_PRODUCTS
+from domain.imports.model import IMPORT_KIND
 from domain.jobs import store
 from domain.jobs.model import ClaimedJob, Job, JobNotFound, JobPage, JobRef, JobStats, job_ref
 from domain.keys.model import Principal
@@ -125,7 +125,7 @@ async def run_pending(pool: Any, *, workers: int = 2, on_progress: Callable[[int
             job = await store.update_job_claimed(conn, STALE_AFTER_SECONDS)
         if job is None:
             return ran
-        if job.kind == IMPORT_PRODUCTS:
+        if job.kind.startswith(IMPORT_KIND):
             # (imported here: the imports area answers with jobs, so it imports this module)
             from domain.imports.service import run_import
 

@@ -32,7 +32,7 @@ LIST_RUNNING_JOBS = Q.list_running_jobs.sql
 def _job(row: asyncpg.Record) -> Job:
     found = dict(row)
     extra: dict[str, object] = {}
-    if found["kind"] == "import-products":
+    if found["kind"].startswith("import-"):
         receiving = found["phase"] == "receiving"
         done = found["rows_read"] if receiving else found["done"]
         since = found["started_at"] if receiving else found["applying_at"]

@@ -167,3 +167,134 @@ BEGIN
     PERFORM merch_refresh_pending();
 END
 $$;
+
+-- Apply the staged SKU rows of import p_job with lines in [p_from, p_to): create the new SKUs, replace those
+-- that differ, skip identical ones; audit each SKU written (naming the import), as the SKU API does. A row's
+-- `doc` is {product, barcode, axes, attributes} as checked against its product's attribute set when it was
+-- uploaded (product null: the stored SKU's). Products are locked, then SKUs, each in id order (the API's
+-- order: product first). Answers how many were created, updated and left unchanged.
+CREATE FUNCTION merch_import_skus(
+    p_job bigint, p_from integer, p_to integer, p_actor text,
+    OUT created integer, OUT updated integer, OUT unchanged integer
+) LANGUAGE plpgsql AS $$
+DECLARE
+    v_line integer;
+    v_what text;
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS merch_import_sku_chunk (
+        line integer, sku text, sku_id bigint, product_id bigint, category_id bigint, before jsonb, after jsonb
+    ) ON COMMIT DROP;
+    TRUNCATE merch_import_sku_chunk;
+
+    PERFORM 1 FROM products p
+      WHERE p.id IN (SELECT coalesce(np.id, s.product_id)
+                       FROM import_rows r
+                       LEFT JOIN skus s ON s.sku = r.code
+                       LEFT JOIN products np ON np.code = r.doc::jsonb ->> 'product'
+                      WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok)
+      ORDER BY p.id
+        FOR NO KEY UPDATE;
+    PERFORM 1 FROM skus s
+      WHERE s.sku IN (SELECT r.code FROM import_rows r
+                       WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok)
+      ORDER BY s.id
+        FOR UPDATE;
+
+    INSERT INTO merch_import_sku_chunk (line, sku, sku_id, product_id, category_id, before, after)
+    SELECT r.line, r.code, s.id, p.id, p.category_id,
+           CASE WHEN s.id IS NOT NULL THEN jsonb_build_object('product', sp.code, 'barcode', s.barcode, 'axes', s.axes,
+                                                              'attributes', s.attributes) END,
+           r.doc::jsonb || jsonb_build_object('product', coalesce(p.code, r.doc::jsonb ->> 'product'))
+      FROM import_rows r
+      LEFT JOIN skus s ON s.sku = r.code
+      LEFT JOIN products sp ON sp.id = s.product_id
+      LEFT JOIN products p ON p.code = coalesce(r.doc::jsonb ->> 'product', sp.code)
+     WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok;
+
+    -- What may have changed since the rows were checked in a way the API would refuse now: a product gone, a
+    -- SKU moved under the row's product by hand, an axis or override out of the product's attribute set, an
+    -- option removed, a type changed (the attribute rows are share-locked, as an API write locks them).
+    PERFORM 1 FROM attributes a
+      WHERE a.code IN (SELECT DISTINCT k FROM merch_import_sku_chunk c,
+                              LATERAL (SELECT jsonb_object_keys(c.after -> 'axes')
+                                       UNION SELECT jsonb_object_keys(c.after -> 'attributes')) x(k))
+      ORDER BY a.id
+        FOR SHARE;
+    SELECT c.line, 'product ' || coalesce(c.after ->> 'product', '?') INTO v_line, v_what
+      FROM merch_import_sku_chunk c
+     WHERE c.product_id IS NULL OR c.before ->> 'product' <> c.after ->> 'product'
+     ORDER BY c.line LIMIT 1;
+    IF NOT FOUND THEN
+        WITH vals AS (
+            SELECT c.line, c.category_id, v.key, v.value
+              FROM merch_import_sku_chunk c,
+                   LATERAL (SELECT * FROM jsonb_each(c.after -> 'axes')
+                            UNION ALL SELECT * FROM jsonb_each(c.after -> 'attributes')) v
+        ), allowed AS (
+            SELECT DISTINCT c.id AS category_id, ca.attribute_id
+              FROM categories c
+              JOIN categories anc ON anc.path @> c.path
+              JOIN category_attributes ca ON ca.category_id = anc.id
+             WHERE c.id IN (SELECT DISTINCT category_id FROM vals)
+        )
+        SELECT v.line, 'attribute ' || v.key INTO v_line, v_what
+          FROM vals v
+          LEFT JOIN attributes a ON a.code = v.key
+          LEFT JOIN allowed al ON al.category_id = v.category_id AND al.attribute_id = a.id
+         WHERE al.attribute_id IS NULL
+            OR jsonb_typeof(v.value) <> CASE a.type WHEN 'integer' THEN 'number' WHEN 'boolean' THEN 'boolean'
+                                                    WHEN 'multiselect' THEN 'array' WHEN 'measurement' THEN 'object'
+                                                    ELSE 'string' END
+            OR (a.type = 'select'
+                AND NOT EXISTS (SELECT 1 FROM attribute_options o WHERE o.attribute_id = a.id AND o.code = v.value #>> '{}'))
+            OR (a.type = 'multiselect'
+                AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(v.value) e(code)
+                             WHERE NOT EXISTS (SELECT 1 FROM attribute_options o
+                                                WHERE o.attribute_id = a.id AND o.code = e.code)))
+         ORDER BY v.line, v.key
+         LIMIT 1;
+    END IF;
+    IF v_line IS NOT NULL THEN
+        RAISE EXCEPTION 'line %: % changed since the file was checked; upload the file again', v_line, v_what
+              USING ERRCODE = 'check_violation';
+    END IF;
+
+    SELECT count(*) FILTER (WHERE before = after) INTO unchanged FROM merch_import_sku_chunk;
+    DELETE FROM merch_import_sku_chunk WHERE before = after;
+
+    WITH ins AS (
+        INSERT INTO skus (sku, product_id, barcode, axes, attributes)
+        SELECT c.sku, c.product_id, c.after ->> 'barcode', c.after -> 'axes', c.after -> 'attributes'
+          FROM merch_import_sku_chunk c
+         WHERE c.sku_id IS NULL
+         ORDER BY c.line
+        RETURNING id, sku
+    )
+    UPDATE merch_import_sku_chunk c SET sku_id = ins.id FROM ins WHERE c.sku = ins.sku AND c.before IS NULL;
+    GET DIAGNOSTICS created = ROW_COUNT;
+
+    UPDATE skus s
+       SET barcode = c.after ->> 'barcode', axes = c.after -> 'axes', attributes = c.after -> 'attributes',
+           version = s.version + 1, updated_at = now()
+      FROM merch_import_sku_chunk c
+     WHERE s.id = c.sku_id AND c.before IS NOT NULL;
+    GET DIAGNOSTICS updated = ROW_COUNT;
+
+    -- One audit record per SKU written, as the API records it: a creation lists every field (with the SKU's
+    -- code), an update the fields that changed.
+    INSERT INTO audit_log (actor, action, entity, code, version, changes, import_id)
+    SELECT p_actor, CASE WHEN c.before IS NULL THEN 'create' ELSE 'update' END, 'sku', c.sku, s.version,
+           (SELECT coalesce(jsonb_object_agg(k.key, jsonb_build_object('before', c.before -> k.key, 'after', a.doc -> k.key)),
+                            '{}')
+              FROM (SELECT CASE WHEN c.before IS NULL THEN c.after || jsonb_build_object('sku', c.sku)
+                                ELSE c.after END AS doc) a,
+                   LATERAL (SELECT jsonb_object_keys(a.doc) AS key) k
+             -- (a field absent before is JSON null, as the API's diff reads it: a new SKU's null barcode is no change)
+             WHERE coalesce(c.before -> k.key, 'null') IS DISTINCT FROM a.doc -> k.key),
+           p_job
+      FROM merch_import_sku_chunk c JOIN skus s ON s.id = c.sku_id
+     ORDER BY c.line;
+
+    PERFORM merch_refresh_pending();
+END
+$$;

@@ -1,9 +1,9 @@
 -- name: insert_import_job :val
--- Open an import job while its upload streams in (state receiving: no runner claims it yet).
+-- Open an import of type $5 while its upload streams in (state receiving: no runner claims it yet).
 INSERT INTO jobs (kind, reason, requested_by, state, phase, mode, format, sees_confidential, started_at,
                   heartbeat_at)
-VALUES ('import-products', 'import of products (' || $3::text || ', ' || $2::text || ')', $1::text, 'receiving',
-        'receiving', $2::text, $3::text, $4::boolean, clock_timestamp(), clock_timestamp())
+VALUES ('import-' || $5::text, 'import of ' || $5::text || ' (' || $3::text || ', ' || $2::text || ')', $1::text,
+        'receiving', 'receiving', $2::text, $3::text, $4::boolean, clock_timestamp(), clock_timestamp())
 RETURNING id;
 
 -- name: update_import_received :exec
@@ -18,7 +18,7 @@ SELECT pg_advisory_xact_lock(hashtextextended('import:' || $1::text || ':' || $2
 -- name: get_import_by_key :one
 -- The import an earlier upload with this actor and Idempotency-Key started, with its body's hash.
 SELECT id, request_hash FROM jobs
- WHERE requested_by = $1::text AND idempotency_key = $2::text AND kind = 'import-products';
+ WHERE requested_by = $1::text AND idempotency_key = $2::text AND kind LIKE 'import-%';
 
 -- name: update_import_queued :exec
 -- The upload is complete: queue the import for the runner, remembering its Idempotency-Key and body hash.
@@ -38,15 +38,16 @@ DELETE FROM jobs WHERE id = $1::bigint;
 
 -- name: get_import :one
 -- An import job as its runner needs it.
-SELECT id, requested_by AS actor, mode, format, sees_confidential FROM jobs
- WHERE id = $1::bigint AND kind = 'import-products';
+SELECT id, substr(kind, 8) AS type, requested_by AS actor, mode, format, sees_confidential FROM jobs
+ WHERE id = $1::bigint AND kind LIKE 'import-%';
 
--- name: is_import :val
--- Whether a job is an import (its error report exists).
-SELECT EXISTS (SELECT 1 FROM jobs WHERE id = $1::bigint AND kind = 'import-products');
+-- name: get_import_type :val
+-- The type of an import (its error report exists); null when the job is not an import.
+SELECT substr(kind, 8) FROM jobs WHERE id = $1::bigint AND kind LIKE 'import-%';
 
 -- name: insert_duplicate_errors :exec
--- Reject every row whose code an earlier line of the same upload has (the first stays).
+-- Reject every row whose code an earlier line of the same upload has (the first stays); $3 names the rows
+-- (`product`, `SKU`) and $4 their code's field.
 WITH dup AS (
     SELECT line, code, min(line) OVER (PARTITION BY code) AS first
       FROM import_rows WHERE job_id = $1::bigint AND code IS NOT NULL
@@ -54,8 +55,8 @@ WITH dup AS (
     SELECT line, code, first FROM dup WHERE line > first
 ), reported AS (
     INSERT INTO import_errors (job_id, line, seq, pointer, column_name, code, message)
-    SELECT $1::bigint, b.line, 1000, '/code', CASE WHEN $2::text = 'csv' THEN 'code' END, 'duplicate_code',
-           format('%s is on line %s already: a file names each product once.', b.code, b.first)
+    SELECT $1::bigint, b.line, 1000, '/' || $4::text, CASE WHEN $2::text = 'csv' THEN $4::text END, 'duplicate_code',
+           format('%s is on line %s already: a file names each %s once.', b.code, b.first, $3::text)
       FROM bad b
     ON CONFLICT DO NOTHING
 )
@@ -143,7 +144,7 @@ SELECT ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(labels) k ORDER BY
 WITH abandoned AS (
     UPDATE jobs SET state = 'failed', phase = 'interrupted', finished_at = clock_timestamp(),
                     error = 'The upload stopped before its end (its server process went away).'
-     WHERE kind = 'import-products' AND state = 'receiving'
+     WHERE kind LIKE 'import-%' AND state = 'receiving'
        AND heartbeat_at < clock_timestamp() - make_interval(mins => $1::integer)
     RETURNING id
 )
@@ -152,5 +153,90 @@ DELETE FROM import_rows WHERE job_id IN (SELECT id FROM abandoned);
 -- name: update_import_keys_expired :exec
 -- Forget imports' Idempotency-Keys older than the retention (the jobs and their reports stay).
 UPDATE jobs SET idempotency_key = NULL, request_hash = NULL
- WHERE kind = 'import-products' AND idempotency_key IS NOT NULL
+ WHERE kind LIKE 'import-%' AND idempotency_key IS NOT NULL
    AND created_at < now() - make_interval(hours => $1::integer);
+
+-- name: list_sku_owners :many
+-- Products by code (id, code, home category): the owners a file's SKU rows name.
+SELECT id, code, category_id FROM products WHERE code = ANY ($1::text[]) ORDER BY code;
+
+-- name: get_sku_owner :one
+-- The product of a stored SKU (id, code, home category): the owner of a SKU row that names no product.
+SELECT p.id, p.code, p.category_id FROM skus s JOIN products p ON p.id = s.product_id WHERE s.sku = $1::text;
+
+-- name: insert_sku_conflict_errors :exec
+-- Reject the good staged SKU rows the SKU API would refuse for what is stored or on an earlier line: no product
+-- to create the SKU under, a SKU moved to another product, a barcode another SKU holds, axes another SKU of
+-- the product has ($2: the file's format, for the column).
+WITH staged AS (
+    SELECT r.line, r.code, r.doc::jsonb AS doc, s.id AS sku_id, sp.code AS stored_product,
+           coalesce(r.doc::jsonb ->> 'product', sp.code) AS product
+      FROM import_rows r
+      LEFT JOIN skus s ON s.sku = r.code
+      LEFT JOIN products sp ON sp.id = s.product_id
+     WHERE r.job_id = $1::bigint AND r.ok
+), firsts AS (
+    -- the first line of the file that gives each barcode, and each product's axes (window functions: one pass)
+    SELECT st.*, np.id AS product_id,
+           first_value(st.code) OVER (PARTITION BY st.doc ->> 'barcode' ORDER BY st.line) AS barcode_first,
+           first_value(st.code) OVER (PARTITION BY st.product, st.doc -> 'axes' ORDER BY st.line) AS axes_first
+      FROM staged st LEFT JOIN products np ON np.code = st.product
+), found AS (
+    SELECT line, 1001 AS seq, '/product' AS pointer, 'product' AS col,
+           CASE WHEN sku_id IS NULL THEN 'required' ELSE 'sku-product-fixed' END AS code,
+           CASE WHEN sku_id IS NULL THEN '`product` is required to create a SKU.'
+                ELSE format('SKU %L belongs to product %L; it cannot move to %L.', code, stored_product, product) END
+               AS message
+      FROM firsts
+     WHERE product IS NULL OR (sku_id IS NOT NULL AND product <> stored_product)
+    UNION ALL
+    SELECT f.line, 1002, '/barcode', 'barcode', 'barcode-taken',
+           format('The barcode %s belongs to SKU %L already.', f.doc ->> 'barcode', coalesce(h.sku, f.barcode_first))
+      FROM firsts f
+      LEFT JOIN skus h ON h.barcode = f.doc ->> 'barcode' AND h.sku <> f.code
+     WHERE f.doc ->> 'barcode' IS NOT NULL AND (h.sku IS NOT NULL OR f.barcode_first <> f.code)
+    UNION ALL
+    SELECT f.line, 1003, '/axes', NULL, 'duplicate-axes',
+           format('SKU %L of product %L has the same axes already; SKUs of a product differ on their axes.',
+                  coalesce(t.sku, f.axes_first), f.product)
+      FROM firsts f
+      LEFT JOIN skus t ON t.product_id = f.product_id AND t.axes = f.doc -> 'axes' AND t.sku <> f.code
+     WHERE f.product IS NOT NULL AND (t.sku IS NOT NULL OR f.axes_first <> f.code)
+), reported AS (
+    INSERT INTO import_errors (job_id, line, seq, pointer, column_name, code, message)
+    SELECT $1::bigint, line, seq, pointer, CASE WHEN $2::text = 'csv' THEN col END, code, message FROM found
+    ON CONFLICT DO NOTHING
+)
+UPDATE import_rows r SET ok = false
+  FROM (SELECT DISTINCT line FROM found) b
+ WHERE r.job_id = $1::bigint AND r.line = b.line;
+
+-- name: update_skus_from_import :one
+-- Apply one chunk of an import's staged SKU rows (lines in [$2, $3)) set-based; answers created, updated, unchanged.
+SELECT created, updated, unchanged FROM merch_import_skus($1::bigint, $2::integer, $3::integer, $4::text);
+
+-- name: list_export_skus :many
+-- A chunk of SKUs as import rows, in sku order after $2: those of the products whose home category or a
+-- placement is in the subtree $1 (every SKU when null), as the product export scopes them.
+SELECT s.sku, p.code AS product, s.barcode, s.axes, s.attributes
+  FROM skus s JOIN products p ON p.id = s.product_id
+ WHERE ($2::text IS NULL OR s.sku > $2)
+   AND ($1::ltree IS NULL
+        OR EXISTS (SELECT 1 FROM categories c WHERE c.id = p.category_id AND c.path <@ $1)
+        OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
+                    WHERE pp.product_id = p.id AND pc.path <@ $1))
+ ORDER BY s.sku
+ LIMIT $3::integer;
+
+-- name: list_export_sku_columns :one
+-- What a CSV export of SKUs needs for its header: the axis and override attribute codes the SKUs in scope carry.
+WITH scoped AS (
+    SELECT s.axes, s.attributes
+      FROM skus s JOIN products p ON p.id = s.product_id
+     WHERE $1::ltree IS NULL
+        OR EXISTS (SELECT 1 FROM categories c WHERE c.id = p.category_id AND c.path <@ $1)
+        OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
+                    WHERE pp.product_id = p.id AND pc.path <@ $1)
+)
+SELECT ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(axes) k ORDER BY k) AS axes,
+       ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(attributes) k ORDER BY k) AS attributes;
