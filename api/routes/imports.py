@@ -20,17 +20,20 @@ from domain.imports.model import MAX_IMPORT_BYTES, FileFormat, ImportMode, Impor
 from domain.jobs.model import Job
 from domain.products.model import ProductCreate
 
-# Who may import a type is who may write it through the API (PUT /v1/products, PUT /v1/skus: the route lets in
-# every role that writes one of the types; the service checks the type's own, `imports.model.TYPES`); who may
-# export it, who may list it (confidential attribute values only for the roles that see them).
-IMPORTERS = allow("purchasing", "warehouse", "listing")
+# Who may import a type is who may write it through the API (PUT /v1/products, PUT /v1/skus, POST
+# /v1/skus/{sku}/prices: the route lets in every role that writes one of the types; the service checks the
+# type's own, `imports.model.TYPES`); who may export it, who may list it (confidential attribute values, cost
+# and distribution prices only for the roles that see them).
+IMPORTERS = allow("purchasing", "warehouse", "listing", "finance")
 EXPORTERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 # What the document says of the files (api/document.py): a file answered, in one of these media types; a file
 # taken, JSON Lines of the documented row or CSV text.
 FILE_ANSWER = {"file_answer": tuple(exports.MEDIA.values())}
 FILE_UPLOAD = {"file_upload": {"application/x-ndjson": "rows", "text/csv": "text"}}
 
-TypeQ = Annotated[ImportType, QueryParameter(name="type", description="What the file holds: `products` or `skus`.")]
+TypeQ = Annotated[
+    ImportType, QueryParameter(name="type", description="What the file holds: `products`, `skus` or `prices`.")
+]
 FormatQ = Annotated[
     FileFormat, QueryParameter(name="format", description="`jsonl` (one JSON object per line) or `csv`.")
 ]
@@ -72,7 +75,7 @@ class ImportController(Controller):
     @post(
         "",
         operation_id="postImport",
-        summary="Import a file of products or SKUs",
+        summary="Import a file of products, SKUs or prices",
         opt=IMPORTERS | FILE_UPLOAD,
         status_code=202,
         request_max_body_size=MAX_IMPORT_BYTES,
@@ -101,7 +104,10 @@ class ImportController(Controller):
         are upserted by code, and a row identical to the stored product changes nothing. `type=skus`: a file of
         SKUs, a row the body of `POST /v1/products/{code}/skus` with its `product` (CSV: `sku`, `product`,
         `barcode`, `axis:<attribute>`, `attr:<attribute>`), checked by the SKU API's rules and upserted by
-        `sku`. A type is imported by the roles that write it through the API (403 otherwise).
+        `sku`. `type=prices`: a file of prices, a row the body of `POST /v1/skus/{sku}/prices` with its `sku`,
+        recorded as that call records it (a row identical to a stored period changes nothing; cost and
+        distribution rows only for finance, purchasing and admin). A type is imported by the roles that write
+        it through the API (403 otherwise).
 
         Answers 202 with the job (`GET /v1/jobs/{id}`: phase, rows read / applied / unchanged / rejected,
         progress, rate, ETA) once the upload is read; the job runner applies it. `report` is the per-row
@@ -155,7 +161,7 @@ class ExportController(Controller):
     path = "/v1/exports"
     tags = ["Imports and exports"]
 
-    @get("", operation_id="getExport", summary="Export products or SKUs as a file", opt=EXPORTERS | FILE_ANSWER)
+    @get("", operation_id="getExport", summary="Export products, SKUs or prices as a file", opt=EXPORTERS | FILE_ANSWER)
     async def get_export(
         self,
         conn: Conn,
@@ -172,7 +178,8 @@ class ExportController(Controller):
         ] = None,
         format: FormatQ = "jsonl",
     ) -> Stream:
-        """Products (SKUs: `type=skus`, those of the products in scope), in code order, as an import of the same
-        type takes them — JSON Lines or CSV (UTF-8 with a BOM, Excel's way) — streamed: export, edit, import
-        back. Confidential attribute values only for the roles that see them (finance, purchasing, admin)."""
+        """Products (SKUs: `type=skus`, price periods: `type=prices` — those of the products in scope), in code
+        order, as an import of the same type takes them — JSON Lines or CSV (UTF-8 with a BOM, Excel's way) —
+        streamed: export, edit, import back. Confidential attribute values, cost and distribution prices only
+        for the roles that see them (finance, purchasing, admin)."""
         return attachment(await exports.open_export(conn, state.pool, principal, type, category, format), format, type)

@@ -1,8 +1,8 @@
-"""Bulk exports of products and SKUs: exactly what an import of the same type takes (JSON Lines: one import row per
-line; CSV: the import's column convention), streamed a keyset chunk at a time — constant memory, the first
-byte once the first chunk is read — so that export → edit → import round-trips. A viewer who does not see
-confidential data gets no confidential attribute values (and an import by such a viewer keeps the stored
-ones)."""
+"""Bulk exports of products, SKUs and prices: exactly what an import of the same type takes (JSON Lines: one
+import row per line; CSV: the import's column convention), streamed a keyset chunk at a time — constant
+memory, the first byte once the first chunk is read — so that export → edit → import round-trips. A viewer
+who does not see confidential data gets no confidential attribute values, nor cost or distribution prices
+(and an import by such a viewer keeps the stored attribute values)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ import asyncpg
 import msgspec
 
 from domain.errors import param_error
-from domain.imports import formats, skus, store
+from domain.imports import formats, prices, skus, store
 from domain.imports.model import FileFormat, ImportType, RowError
 from domain.keys.model import Principal
+from domain.prices.model import visible_kinds
 
 CHUNK = 1_000
 MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
@@ -40,6 +41,10 @@ async def export(
     """The export's bytes, a chunk of products at a time, on a connection of its own while it streams."""
     if kind == "skus":
         async for chunk in _export_skus(pool, path, fmt):
+            yield chunk
+        return
+    if kind == "prices":
+        async for chunk in _export_prices(pool, path, list(visible_kinds(viewer)), fmt):
             yield chunk
         return
     confidential = viewer.sees_confidential
@@ -85,6 +90,28 @@ async def _export_skus(pool: Any, path: str | None, fmt: FileFormat) -> AsyncIte
         if len(rows) < CHUNK:
             return
         after = rows[-1]["sku"]
+
+
+async def _export_prices(pool: Any, path: str | None, kinds: list[str], fmt: FileFormat) -> AsyncIterator[bytes]:
+    """Price periods by SKU, kind, currency and start, a keyset chunk at a time, as a price import takes them
+    (only the kinds the viewer may read)."""
+    if fmt == "csv":
+        yield _csv_line(list(prices.COLUMNS), bom=True)
+    after: tuple[Any, ...] | None = None
+    while True:
+        async with pool.acquire() as conn:
+            found = await store.list_export_prices(conn, path, kinds, after, CHUNK)
+        if not found:
+            return
+        rows = [prices.export_row(r) for r in found]
+        if fmt == "jsonl":
+            yield b"".join(msgspec.json.encode(r) + b"\n" for r in rows)
+        else:
+            yield b"".join(_csv_line(prices.export_cells(r)) for r in rows)
+        if len(found) < CHUNK:
+            return
+        last = found[-1]
+        after = (last["sku"], last["kind"], last["currency"], last["valid_from"])
 
 
 def _csv_line(cells: list[str], *, bom: bool = False) -> bytes:

@@ -1,8 +1,8 @@
 """Bulk imports and exports: shapes, the per-row report, and the errors of an upload as a whole.
 
-An import row is exactly what one API upsert of its type takes (products: `ProductCreate`, the code and the
-writable fields; SKUs: `SkuCreate`); a row that breaks a rule is named in the report with the API's own error
-codes.
+An import row is exactly what one API write of its type takes (products: `ProductCreate`, the code and the
+writable fields; SKUs: `SkuCreate`; prices: a `PriceCreate` with its SKU); a row that breaks a rule is named
+in the report with the API's own error codes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import msgspec
 from domain.errors import FieldError, Forbidden, InvalidRequest, NotFound
 from domain.keys.model import Principal
 
-ImportType = Literal["products", "skus"]
+ImportType = Literal["products", "skus", "prices"]
 ImportMode = Literal["all_or_nothing", "valid_rows"]
 FileFormat = Literal["jsonl", "csv"]
 
@@ -28,12 +28,20 @@ class TypeSpec(msgspec.Struct, frozen=True, kw_only=True):
     noun: str
     code_field: str
     importers: frozenset[str]
+    unique_codes: bool = True  # a file names each code once (a price file has many rows of one SKU)
 
 
 TYPES: dict[str, TypeSpec] = {
     "products": TypeSpec(noun="product", code_field="code", importers=frozenset({"admin", "purchasing", "listing"})),
     "skus": TypeSpec(
         noun="SKU", code_field="sku", importers=frozenset({"admin", "purchasing", "warehouse", "listing"})
+    ),
+    # cost and distribution rows only for the roles that see them (finance, purchasing, admin), row by row
+    "prices": TypeSpec(
+        noun="price",
+        code_field="sku",
+        importers=frozenset({"admin", "finance", "purchasing", "listing"}),
+        unique_codes=False,
     ),
 }
 

@@ -1,4 +1,4 @@
-"""Bulk imports of products and SKUs: the upload (streamed, each row checked by the API's rules and COPied
+"""Bulk imports of products, SKUs and prices: the upload (streamed, each row checked by the API's rules and COPied
 into a staging table a batch at a time), the run (the job runner applies the staged rows set-based in chunks),
 and the per-row report.
 
@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
 from domain.errors import IdempotencyKeyReused, InvalidIdempotencyKey
-from domain.imports import exports, formats, rows, skus, store
+from domain.imports import exports, formats, prices, rows, skus, store
 from domain.imports.formats import Header
 from domain.imports.model import (
     MEDIA_TYPES,
@@ -115,7 +115,9 @@ async def start_import(
     upload = _Upload(conn, job_id)
     try:
         if kind == "skus":
-            await _read_skus(conn, upload, fmt, aiter(hashed), line_flaw)
+            await _read_with(await skus.SkuRows.load(conn), upload, fmt, aiter(hashed), line_flaw)
+        elif kind == "prices":
+            await _read_with(prices.PriceRows(actor), upload, fmt, aiter(hashed), line_flaw)
         else:
             await _read_products(conn, upload, fmt, aiter(hashed), line_flaw)
         await upload.flush()
@@ -156,10 +158,25 @@ async def _read_products(
         await upload.add(*await _check_csv(conn, catalog, header, line, cells))
 
 
-async def _read_skus(
-    conn: asyncpg.Connection, upload: _Upload, fmt: FileFormat, body: AsyncIterator[bytes], flaw: rows.LineFlaw
+class _Header(Protocol):
+    @property
+    def width(self) -> int: ...
+
+
+H = TypeVar("H", bound=_Header)
+
+
+class _Checker(Protocol[H]):
+    """What checks the rows of one type (SKUs, prices): a JSON Lines row, a CSV header, a CSV record."""
+
+    async def jsonl(self, line: int, raw: bytes) -> tuple[rows.Staged, list[RowFault]]: ...
+    def header(self, cells: list[str]) -> H: ...
+    async def csv(self, header: H, line: int, cells: list[str]) -> tuple[rows.Staged, list[RowFault]]: ...
+
+
+async def _read_with(
+    checker: _Checker[H], upload: _Upload, fmt: FileFormat, body: AsyncIterator[bytes], flaw: rows.LineFlaw
 ) -> None:
-    checker = await skus.SkuRows.load(conn)
     if fmt == "jsonl":
         async for line, raw in formats.jsonl_lines(body):
             unreadable = rows.line_fault(raw, flaw)
@@ -168,7 +185,7 @@ async def _read_skus(
             else:
                 await upload.add(*await checker.jsonl(line, raw))
         return
-    header: skus.SkuHeader | None = None
+    header: H | None = None
     async for line, cells in formats.csv_records(body):
         if header is None:
             header = checker.header(cells)
@@ -244,9 +261,12 @@ async def run_import(pool: Any, job_id: int) -> None:
 
 async def _run(pool: Any, conn: asyncpg.Connection, run: ImportRun) -> None:
     spec = TYPES[run.type]
-    await store.insert_duplicate_errors(conn, run.id, run.format, spec.noun, spec.code_field)
+    if spec.unique_codes:
+        await store.insert_duplicate_errors(conn, run.id, run.format, spec.noun, spec.code_field)
     if run.type == "skus":
         await store.insert_sku_conflict_errors(conn, run.id, run.format)
+    elif run.type == "prices":
+        await store.update_price_import_rows(conn, run.id, run.format)
     counts = await store.count_import_rows(conn, run.id)
     if run.mode == "all_or_nothing" and counts.rejected:
         await store.update_import_phase(conn, run.id, "rejected", counts.good, counts.rejected)
@@ -273,6 +293,9 @@ async def _run(pool: Any, conn: asyncpg.Connection, run: ImportRun) -> None:
 async def _chunk(conn: asyncpg.Connection, run: ImportRun, low: int) -> tuple[int, int]:
     if run.type == "skus":
         created, updated, unchanged = await store.update_skus_from_import(conn, run.id, low, low + CHUNK, run.actor)
+    elif run.type == "prices":
+        created, updated, unchanged = await store.update_prices_from_import(conn, run.id, low, low + CHUNK, run.actor)
+        updated = 0  # (a period a new price closes is part of recording it, not a row of the file)
     else:
         created, updated, unchanged = await store.update_products_from_import(
             conn, run.id, low, low + CHUNK, run.actor, run.sees_confidential

@@ -46,6 +46,9 @@ INSERT_SKU_CONFLICT_ERRORS = Q.insert_sku_conflict_errors.sql
 UPDATE_SKUS_FROM_IMPORT = Q.update_skus_from_import.sql
 LIST_EXPORT_SKUS = Q.list_export_skus.sql
 LIST_EXPORT_SKU_COLUMNS = Q.list_export_sku_columns.sql
+UPDATE_PRICE_IMPORT_ROWS = Q.update_price_import_rows.sql
+UPDATE_PRICES_FROM_IMPORT = Q.update_prices_from_import.sql
+LIST_EXPORT_PRICES = Q.list_export_prices.sql
 
 ROW_COLUMNS = [
     "job_id",
@@ -226,3 +229,23 @@ async def list_export_skus(
 ) -> list[dict[str, Any]]:
     """A chunk of SKUs as import rows (JSON builtins), in sku order after `after`."""
     return [dict(r) for r in await conn.fetch(LIST_EXPORT_SKUS, path, after, limit)]
+
+
+async def update_price_import_rows(conn: asyncpg.Connection, job_id: int, fmt: str) -> None:
+    await conn.execute(UPDATE_PRICE_IMPORT_ROWS, job_id, fmt)
+
+
+async def update_prices_from_import(
+    conn: asyncpg.Connection, job_id: int, low: int, high: int, actor: str
+) -> tuple[int, int, int]:
+    """Apply price lines [low, high) of an import; answers (created, periods closed, unchanged)."""
+    row = await conn.fetchrow(UPDATE_PRICES_FROM_IMPORT, job_id, low, high, actor)
+    return row["created"], row["updated"], row["unchanged"]
+
+
+async def list_export_prices(
+    conn: asyncpg.Connection, path: str | None, kinds: list[str], after: tuple[Any, ...] | None, limit: int
+) -> list[dict[str, Any]]:
+    """A chunk of price periods as import rows, after the keyset (sku, kind, currency, valid_from)."""
+    keyset = after or (None, None, None, None)
+    return [dict(r) for r in await conn.fetch(LIST_EXPORT_PRICES, path, *keyset, kinds, limit)]

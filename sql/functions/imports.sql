@@ -298,3 +298,105 @@ BEGIN
     PERFORM merch_refresh_pending();
 END
 $$;
+
+-- A moment as the API's JSON writes it (RFC 3339 in UTC, `Z`, microseconds only when there are some): the
+-- audit records an import writes read as the API's.
+CREATE FUNCTION merch_json_moment(p_at timestamptz) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_at IS NULL THEN 'null'::jsonb
+                ELSE to_jsonb(to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+                              || CASE WHEN extract(microseconds FROM p_at)::bigint % 1000000 = 0 THEN ''
+                                      ELSE to_char(p_at AT TIME ZONE 'UTC', '.US') END || 'Z') END
+$$;
+
+-- Apply the settled price rows of import p_job with lines in [p_from, p_to) (update_price_import_rows gave
+-- each its `starts`, `ends`, `identical` and `first`): the first new row of a SKU, kind and currency closes
+-- the stored open-ended period it starts inside, as POST /v1/skus/{sku}/prices does; every new row is
+-- recorded; identical rows are left. Audit records as the price API writes them (the closed period an
+-- update, the new one a creation), naming the import; sales facts of the days whose cost or distribution
+-- price changed are re-costed. Products, then SKUs, are locked in id order (the API's order). Answers how many
+-- were created, updated (periods closed) and left unchanged.
+CREATE FUNCTION merch_import_prices(
+    p_job bigint, p_from integer, p_to integer, p_actor text,
+    OUT created integer, OUT updated integer, OUT unchanged integer
+) LANGUAGE plpgsql AS $$
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS merch_import_price_chunk (
+        line integer, sku text, sku_id bigint, kind text, currency text, amount text, starts timestamptz,
+        ends timestamptz, first boolean
+    ) ON COMMIT DROP;
+    TRUNCATE merch_import_price_chunk;
+
+    SELECT count(*) INTO unchanged FROM import_rows r
+     WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok AND (r.doc::jsonb ->> 'identical')::boolean;
+    INSERT INTO merch_import_price_chunk (line, sku, sku_id, kind, currency, amount, starts, ends, first)
+    SELECT r.line, r.code, s.id, d ->> 'kind', d ->> 'currency', d ->> 'amount', (d ->> 'starts')::timestamptz,
+           (d ->> 'ends')::timestamptz, coalesce((d ->> 'first')::boolean, false)
+      FROM import_rows r CROSS JOIN LATERAL (SELECT r.doc::jsonb AS d) x
+      LEFT JOIN skus s ON s.sku = r.code
+     WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok AND NOT (d ->> 'identical')::boolean;
+    IF EXISTS (SELECT 1 FROM merch_import_price_chunk WHERE sku_id IS NULL) THEN
+        RAISE EXCEPTION 'line %: SKU % is gone since the file was checked; upload the file again',
+              (SELECT min(line) FROM merch_import_price_chunk WHERE sku_id IS NULL),
+              (SELECT sku FROM merch_import_price_chunk WHERE sku_id IS NULL ORDER BY line LIMIT 1)
+              USING ERRCODE = 'check_violation';
+    END IF;
+
+    PERFORM 1 FROM products p
+      WHERE p.id IN (SELECT s.product_id FROM skus s WHERE s.id IN (SELECT sku_id FROM merch_import_price_chunk))
+      ORDER BY p.id
+        FOR NO KEY UPDATE;
+    PERFORM 1 FROM skus s WHERE s.id IN (SELECT sku_id FROM merch_import_price_chunk) ORDER BY s.id FOR NO KEY UPDATE;
+
+    WITH closed AS (
+        UPDATE prices p SET valid_to = c.starts
+          FROM merch_import_price_chunk c
+         WHERE c.first AND p.sku_id = c.sku_id AND p.kind = c.kind AND p.currency = c.currency
+           AND p.valid_to IS NULL AND p.valid_from < c.starts
+        RETURNING c.line, c.sku, p.valid_to
+    )
+    INSERT INTO audit_log (actor, action, entity, code, version, changes, import_id)
+    SELECT p_actor, 'update', 'price', x.sku, NULL,
+           jsonb_build_object('valid_to', jsonb_build_object('before', NULL, 'after', merch_json_moment(x.valid_to))),
+           p_job
+      FROM closed x ORDER BY x.line;
+    GET DIAGNOSTICS updated = ROW_COUNT;
+
+    -- the EXCLUDE constraint refuses an overlap a concurrent write made since the rows were settled
+    INSERT INTO prices (sku_id, kind, currency, amount, valid_from, valid_to, actor)
+    SELECT c.sku_id, c.kind, c.currency, c.amount::numeric, c.starts, c.ends, p_actor
+      FROM merch_import_price_chunk c ORDER BY c.line;
+    GET DIAGNOSTICS created = ROW_COUNT;
+    INSERT INTO audit_log (actor, action, entity, code, version, changes, import_id)
+    SELECT p_actor, 'create', 'price', c.sku, NULL,
+           (SELECT jsonb_object_agg(k, jsonb_build_object('before', NULL, 'after', v))
+              FROM jsonb_each(jsonb_build_object('sku', c.sku, 'kind', c.kind, 'amount', c.amount,
+                                                 'currency', c.currency, 'valid_from', merch_json_moment(c.starts),
+                                                 'valid_to', merch_json_moment(c.ends))) e(k, v)
+             WHERE v <> 'null'),
+           p_job
+      FROM merch_import_price_chunk c ORDER BY c.line;
+
+    -- Sales facts are costed at the cost and distribution prices of their days: where those changed, so are
+    -- they (from the earliest day a new price of the SKU and currency starts; locked in key order).
+    WITH since AS (
+        SELECT c.sku_id, c.currency, (min(c.starts) AT TIME ZONE 'UTC')::date AS day
+          FROM merch_import_price_chunk c
+         WHERE c.kind IN ('cost', 'distribution')
+         GROUP BY c.sku_id, c.currency
+    ), fresh AS (
+        SELECT f.day, f.sku_id, f.channel,
+               f.qty * merch_price_on_day(f.sku_id, 'cost', f.currency, f.day) AS cost,
+               f.qty * merch_price_on_day(f.sku_id, 'distribution', f.currency, f.day) AS distribution_value
+          FROM sales_facts f JOIN since x ON x.sku_id = f.sku_id AND x.currency = f.currency AND f.day >= x.day
+         ORDER BY f.day, f.sku_id, f.channel
+           FOR UPDATE OF f
+    )
+    UPDATE sales_facts f
+       SET cost = x.cost, distribution_value = x.distribution_value
+      FROM fresh x
+     WHERE f.day = x.day AND f.sku_id = x.sku_id AND f.channel = x.channel
+       AND (f.cost, f.distribution_value) IS DISTINCT FROM (x.cost, x.distribution_value);
+
+    PERFORM merch_refresh_pending();
+END
+$$;

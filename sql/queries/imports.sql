@@ -240,3 +240,101 @@ WITH scoped AS (
 )
 SELECT ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(axes) k ORDER BY k) AS axes,
        ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(attributes) k ORDER BY k) AS attributes;
+
+-- name: update_price_import_rows :exec
+-- Settle the good staged price rows of an import against the clock and the stored periods, set-based: a row
+-- identical to a stored period is unchanged; any other starts now or later (`valid_from` null, or within
+-- the minute before now: now) — earlier is `price-starts-in-the-past`; the rows of one SKU, kind and
+-- currency follow each other in line order, an open-ended one ending where the next starts; the first of them
+-- may close the stored open-ended period it starts inside, and no other overlap is allowed
+-- (`price-period-overlap`). Each row's doc gets its resolved `starts`, `ends`, whether it is `identical`, and
+-- whether it is the `first` of its SKU, kind and currency ($2: the file's format, for the column).
+WITH staged AS (
+    SELECT r.line, r.code AS sku, s.id AS sku_id, r.doc::jsonb AS doc, d.kind, d.currency, d.amount,
+           d.valid_from, d.valid_to,
+           CASE WHEN d.valid_from IS NULL OR d.valid_from >= now() - interval '1 minute' AND d.valid_from < now()
+                THEN now() ELSE d.valid_from END AS starts,
+           EXISTS (SELECT 1 FROM prices p
+                    WHERE p.sku_id = s.id AND p.kind = d.kind AND p.currency = d.currency
+                      AND p.valid_from = d.valid_from AND p.valid_to IS NOT DISTINCT FROM d.valid_to
+                      AND p.amount = d.amount) AS identical
+      FROM import_rows r
+      LEFT JOIN skus s ON s.sku = r.code
+     CROSS JOIN LATERAL (SELECT r.doc::jsonb ->> 'kind' AS kind, r.doc::jsonb ->> 'currency' AS currency,
+                                (r.doc::jsonb ->> 'amount')::numeric AS amount,
+                                (r.doc::jsonb ->> 'valid_from')::timestamptz AS valid_from,
+                                (r.doc::jsonb ->> 'valid_to')::timestamptz AS valid_to) d
+     WHERE r.job_id = $1::bigint AND r.ok
+), news AS (
+    SELECT st.*, lag(st.starts) OVER w AS prev_starts, lag(st.valid_to) OVER w AS prev_to,
+           lag(st.line) OVER w AS prev_line, lead(st.starts) OVER w AS next_starts,
+           first_value(st.starts) OVER w AS first_starts, row_number() OVER w = 1 AS first
+      FROM staged st
+     WHERE st.sku_id IS NOT NULL AND NOT st.identical AND st.starts >= now()
+    WINDOW w AS (PARTITION BY st.sku_id, st.kind, st.currency ORDER BY st.line)
+), found AS (
+    SELECT line, 1001 AS seq, '/sku' AS pointer, 'sku' AS col, 'sku-not-found' AS code,
+           format('No SKU has the code %L.', sku) AS message
+      FROM staged WHERE sku_id IS NULL
+    UNION ALL
+    SELECT line, 1002, '/valid_from', 'valid_from', 'price-starts-in-the-past',
+           format('The %s price of SKU %L would start at %s, before now (%s): a new price starts now or later. '
+                  'To change the prices of the past, POST a correction with a reason to /v1/skus/%s/prices/corrections.',
+                  kind, sku, to_char(valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
+                  to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'), sku)
+      FROM staged WHERE sku_id IS NOT NULL AND NOT identical AND starts < now()
+    UNION ALL
+    SELECT line, 1003, '/valid_to', 'valid_to', 'before_valid_from', '`valid_to` must be after `valid_from` (now).'
+      FROM news WHERE valid_to <= starts
+    UNION ALL
+    SELECT line, 1004, '/valid_from', 'valid_from', 'price-period-overlap',
+           format('The new %s price of SKU %L in %s overlaps the period of line %s; only a price that starts inside '
+                  'the open-ended current period may close it.', kind, sku, currency, prev_line)
+      FROM news WHERE prev_starts >= starts OR prev_to > starts
+    UNION ALL
+    SELECT n.line, 1005, '/valid_from', 'valid_from', 'price-period-overlap',
+           format('The new %s price of SKU %L in %s overlaps the period [%s, %s); only a price that starts inside '
+                  'the open-ended current period may close it.', n.kind, n.sku, n.currency,
+                  to_char(o.valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
+                  coalesce(to_char(o.valid_to AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'), 'open'))
+      FROM news n
+     CROSS JOIN LATERAL (
+        SELECT p.valid_from, p.valid_to FROM prices p
+         WHERE p.sku_id = n.sku_id AND p.kind = n.kind AND p.currency = n.currency
+           -- (an end at or before the start is an error of its own, or of the next line: checked open-ended)
+           AND tstzrange(p.valid_from, p.valid_to)
+               && tstzrange(n.starts, CASE WHEN coalesce(n.valid_to, n.next_starts) > n.starts
+                                           THEN coalesce(n.valid_to, n.next_starts) END)
+           AND NOT (p.valid_to IS NULL AND p.valid_from < n.first_starts)
+         ORDER BY p.valid_from LIMIT 1) o
+), reported AS (
+    INSERT INTO import_errors (job_id, line, seq, pointer, column_name, code, message)
+    SELECT $1::bigint, line, seq, pointer, CASE WHEN $2::text = 'csv' THEN col END, code, message FROM found
+    ON CONFLICT DO NOTHING
+)
+UPDATE import_rows r
+   SET ok = NOT EXISTS (SELECT 1 FROM found f WHERE f.line = r.line),
+       doc = (st.doc || jsonb_build_object('identical', st.identical, 'starts', st.starts,
+                                           'ends', coalesce(st.valid_to, n.next_starts), 'first', n.first))::text
+  FROM staged st LEFT JOIN news n ON n.line = st.line
+ WHERE r.job_id = $1::bigint AND r.line = st.line;
+
+-- name: update_prices_from_import :one
+-- Apply one chunk of an import's settled price rows (lines in [$2, $3)) set-based; answers created, updated, unchanged.
+SELECT created, updated, unchanged FROM merch_import_prices($1::bigint, $2::integer, $3::integer, $4::text);
+
+-- name: list_export_prices :many
+-- A chunk of price periods as import rows, by SKU, kind, currency and start after the keyset ($2..$5): of the
+-- SKUs of the products in the subtree $1 (every SKU when null), of the kinds $6 the viewer may read.
+SELECT s.sku, p.kind, p.amount, p.currency, p.valid_from, p.valid_to
+  FROM prices p
+  JOIN skus s ON s.id = p.sku_id
+  JOIN products pr ON pr.id = s.product_id
+ WHERE p.kind = ANY ($6::text[])
+   AND ($2::text IS NULL OR (s.sku, p.kind, p.currency, p.valid_from) > ($2, $3::text, $4::text, $5::timestamptz))
+   AND ($1::ltree IS NULL
+        OR EXISTS (SELECT 1 FROM categories c WHERE c.id = pr.category_id AND c.path <@ $1)
+        OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
+                    WHERE pp.product_id = pr.id AND pc.path <@ $1))
+ ORDER BY s.sku, p.kind, p.currency, p.valid_from
+ LIMIT $7::integer;

@@ -49,8 +49,8 @@ GET    /v1/category-trees/{code:str}/tree                      readers
 GET    /v1/completeness                                        readers
 GET    /v1/events                                              everyone
 GET    /v1/exports                                             readers
-POST   /v1/imports                                             admin purchasing warehouse listing
-GET    /v1/imports/{job_id:int}/errors                         admin purchasing warehouse listing
+POST   /v1/imports                                             admin purchasing warehouse listing finance
+GET    /v1/imports/{job_id:int}/errors                         admin purchasing warehouse listing finance
 GET    /v1/jobs                                                readers
 GET    /v1/jobs/{job_id:int}                                   readers
 GET    /v1/products                                            readers
