@@ -32,7 +32,8 @@ FILE_ANSWER = {"file_answer": tuple(exports.MEDIA.values())}
 FILE_UPLOAD = {"file_upload": {"application/x-ndjson": "rows", "text/csv": "text"}}
 
 TypeQ = Annotated[
-    ImportType, QueryParameter(name="type", description="What the file holds: `products`, `skus` or `prices`.")
+    ImportType,
+    QueryParameter(name="type", description="What the file holds: `products`, `skus`, `prices` or `stock` (counts)."),
 ]
 FormatQ = Annotated[
     FileFormat, QueryParameter(name="format", description="`jsonl` (one JSON object per line) or `csv`.")
@@ -75,7 +76,7 @@ class ImportController(Controller):
     @post(
         "",
         operation_id="postImport",
-        summary="Import a file of products, SKUs or prices",
+        summary="Import a file of products, SKUs, prices or stock counts",
         opt=IMPORTERS | FILE_UPLOAD,
         status_code=202,
         request_max_body_size=MAX_IMPORT_BYTES,
@@ -106,8 +107,9 @@ class ImportController(Controller):
         `barcode`, `axis:<attribute>`, `attr:<attribute>`), checked by the SKU API's rules and upserted by
         `sku`. `type=prices`: a file of prices, a row the body of `POST /v1/skus/{sku}/prices` with its `sku`,
         recorded as that call records it (a row identical to a stored period changes nothing; cost and
-        distribution rows only for finance, purchasing and admin). A type is imported by the roles that write
-        it through the API (403 otherwise).
+        distribution rows only for finance, purchasing and admin). `type=stock`: stock counts, a row one `count`
+        movement of `POST /v1/stock/movements` (`sku`, `warehouse`, `location`, `qty`), applied through the
+        ledger. A type is imported by the roles that write it through the API (403 otherwise).
 
         Answers 202 with the job (`GET /v1/jobs/{id}`: phase, rows read / applied / unchanged / rejected,
         progress, rate, ETA) once the upload is read; the job runner applies it. `report` is the per-row
@@ -161,7 +163,12 @@ class ExportController(Controller):
     path = "/v1/exports"
     tags = ["Imports and exports"]
 
-    @get("", operation_id="getExport", summary="Export products, SKUs or prices as a file", opt=EXPORTERS | FILE_ANSWER)
+    @get(
+        "",
+        operation_id="getExport",
+        summary="Export products, SKUs, prices or stock as a file",
+        opt=EXPORTERS | FILE_ANSWER,
+    )
     async def get_export(
         self,
         conn: Conn,
@@ -178,8 +185,8 @@ class ExportController(Controller):
         ] = None,
         format: FormatQ = "jsonl",
     ) -> Stream:
-        """Products (SKUs: `type=skus`, price periods: `type=prices` — those of the products in scope), in code
-        order, as an import of the same type takes them — JSON Lines or CSV (UTF-8 with a BOM, Excel's way) —
-        streamed: export, edit, import back. Confidential attribute values, cost and distribution prices only
-        for the roles that see them (finance, purchasing, admin)."""
+        """Products (SKUs: `type=skus`, price periods: `type=prices`, stock levels as counts: `type=stock` — those
+        of the products in scope), in code order, as an import of the same type takes them — JSON Lines or CSV
+        (UTF-8 with a BOM, Excel's way) — streamed: export, edit, import back. Confidential attribute values,
+        cost and distribution prices only for the roles that see them (finance, purchasing, admin)."""
         return attachment(await exports.open_export(conn, state.pool, principal, type, category, format), format, type)

@@ -1,4 +1,4 @@
-"""Bulk exports of products, SKUs and prices: exactly what an import of the same type takes (JSON Lines: one
+"""Bulk exports of products, SKUs, prices and stock: exactly what an import of the same type takes (JSON Lines: one
 import row per line; CSV: the import's column convention), streamed a keyset chunk at a time — constant
 memory, the first byte once the first chunk is read — so that export → edit → import round-trips. A viewer
 who does not see confidential data gets no confidential attribute values, nor cost or distribution prices
@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 
 from domain.errors import param_error
-from domain.imports import formats, prices, skus, store
+from domain.imports import counts, formats, prices, skus, store
 from domain.imports.model import FileFormat, ImportType, RowError
 from domain.keys.model import Principal
 from domain.prices.model import visible_kinds
@@ -41,6 +41,10 @@ async def export(
     """The export's bytes, a chunk of products at a time, on a connection of its own while it streams."""
     if kind == "skus":
         async for chunk in _export_skus(pool, path, fmt):
+            yield chunk
+        return
+    if kind == "stock":
+        async for chunk in _export_counts(pool, path, fmt):
             yield chunk
         return
     if kind == "prices":
@@ -112,6 +116,26 @@ async def _export_prices(pool: Any, path: str | None, kinds: list[str], fmt: Fil
             return
         last = found[-1]
         after = (last["sku"], last["kind"], last["currency"], last["valid_from"])
+
+
+async def _export_counts(pool: Any, path: str | None, fmt: FileFormat) -> AsyncIterator[bytes]:
+    """Stock levels by SKU, warehouse and bin, a keyset chunk at a time, as count rows of what is on hand."""
+    if fmt == "csv":
+        yield _csv_line(list(counts.REQUIRED), bom=True)
+    after: tuple[Any, ...] | None = None
+    while True:
+        async with pool.acquire() as conn:
+            found = await store.list_export_counts(conn, path, after, CHUNK)
+        if not found:
+            return
+        if fmt == "jsonl":
+            yield b"".join(msgspec.json.encode(counts.export_row(r)) + b"\n" for r in found)
+        else:
+            yield b"".join(_csv_line([str(r[c]) for c in counts.REQUIRED]) for r in found)
+        if len(found) < CHUNK:
+            return
+        last = found[-1]
+        after = (last["sku"], last["warehouse"], last["location"])
 
 
 def _csv_line(cells: list[str], *, bom: bool = False) -> bytes:

@@ -1,8 +1,8 @@
 """Bulk imports and exports: shapes, the per-row report, and the errors of an upload as a whole.
 
 An import row is exactly what one API write of its type takes (products: `ProductCreate`, the code and the
-writable fields; SKUs: `SkuCreate`; prices: a `PriceCreate` with its SKU); a row that breaks a rule is named
-in the report with the API's own error codes.
+writable fields; SKUs: `SkuCreate`; prices: a `PriceCreate` with its SKU; stock: a `count` movement); a row
+that breaks a rule is named in the report with the API's own error codes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import msgspec
 from domain.errors import FieldError, Forbidden, InvalidRequest, NotFound
 from domain.keys.model import Principal
 
-ImportType = Literal["products", "skus", "prices"]
+ImportType = Literal["products", "skus", "prices", "stock"]
 ImportMode = Literal["all_or_nothing", "valid_rows"]
 FileFormat = Literal["jsonl", "csv"]
 
@@ -42,6 +42,10 @@ TYPES: dict[str, TypeSpec] = {
         code_field="sku",
         importers=frozenset({"admin", "finance", "purchasing", "listing"}),
         unique_codes=False,
+    ),
+    # a count of a SKU in a bin: who may post stock movements (POST /v1/stock/movements)
+    "stock": TypeSpec(
+        noun="count of a SKU in a bin", code_field="sku", importers=frozenset({"admin", "warehouse", "purchasing"})
     ),
 }
 

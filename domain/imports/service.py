@@ -1,6 +1,6 @@
-"""Bulk imports of products, SKUs and prices: the upload (streamed, each row checked by the API's rules and COPied
-into a staging table a batch at a time), the run (the job runner applies the staged rows set-based in chunks),
-and the per-row report.
+"""Bulk imports of products, SKUs, prices and stock counts: the upload (streamed, each row checked by the API's
+rules and COPied into a staging table a batch at a time), the run (the job runner applies the staged rows
+set-based in chunks), and the per-row report.
 
 Modes: `all_or_nothing` (the default) applies every chunk in one transaction, and nothing at all when any
 row was rejected; `valid_rows` applies the good rows, a chunk per transaction, and reports the others.
@@ -16,9 +16,10 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol, TypeVar
 
 import asyncpg
+import msgspec
 
 from domain.errors import IdempotencyKeyReused, InvalidIdempotencyKey
-from domain.imports import exports, formats, prices, rows, skus, store
+from domain.imports import counts, exports, formats, prices, rows, skus, store
 from domain.imports.formats import Header
 from domain.imports.model import (
     MEDIA_TYPES,
@@ -118,6 +119,8 @@ async def start_import(
             await _read_with(await skus.SkuRows.load(conn), upload, fmt, aiter(hashed), line_flaw)
         elif kind == "prices":
             await _read_with(prices.PriceRows(actor), upload, fmt, aiter(hashed), line_flaw)
+        elif kind == "stock":
+            await _read_with(counts.CountRows(), upload, fmt, aiter(hashed), line_flaw)
         else:
             await _read_products(conn, upload, fmt, aiter(hashed), line_flaw)
         await upload.flush()
@@ -277,20 +280,51 @@ async def _run(pool: Any, conn: asyncpg.Connection, run: ImportRun) -> None:
     bounds = range(1, counts.last_line + 1, CHUNK)
     if run.mode == "all_or_nothing":
         # one transaction for every chunk; progress is told on another connection (this one's writes are
-        # invisible until it commits)
-        async with pool.acquire() as progress, conn.transaction():
-            for low in bounds:
-                applied, unchanged = await _chunk(conn, run, low)
-                await store.update_import_progress(progress, run.id, applied, unchanged)
+        # invisible until it commits). Rows the ledger refuses (stock counts) undo it all, then are reported.
+        refused: list[RowError] = []
+        try:
+            async with pool.acquire() as progress, conn.transaction():
+                for low in bounds:
+                    applied, unchanged, errors = await _chunk(conn, run, low)
+                    refused += errors
+                    await store.update_import_progress(progress, run.id, applied, unchanged)
+                if refused:
+                    raise _Refused()
+        except _Refused:
+            await store.update_import_phase(conn, run.id, "rejected", counts.good, counts.rejected)
+            await store.update_import_rows_refused(conn, run.id, refused)
+            rejected = counts.rejected + len({e.line for e in refused})
+            error = f"{rejected} row(s) rejected: nothing was applied (mode all_or_nothing); see the report."
+            await store.update_import_finished(conn, run.id, "failed", "rejected", error)
+            return
     else:
         for low in bounds:
             async with conn.transaction():
-                applied, unchanged = await _chunk(conn, run, low)
+                applied, unchanged, errors = await _chunk(conn, run, low)
+                if errors:
+                    await store.update_import_rows_refused(conn, run.id, errors)
             await store.update_import_progress(conn, run.id, applied, unchanged)
     await store.update_import_finished(conn, run.id, "done", "done", None)
 
 
-async def _chunk(conn: asyncpg.Connection, run: ImportRun, low: int) -> tuple[int, int]:
+class _Refused(Exception):
+    """The ledger refused rows of an all_or_nothing import: nothing of it may stay."""
+
+
+async def _chunk(conn: asyncpg.Connection, run: ImportRun, low: int) -> tuple[int, int, list[RowError]]:
+    """Apply a chunk of lines: (rows applied, rows unchanged, rows the ledger refused)."""
+    if run.type == "stock":
+        found = await store.list_import_movements(conn, run.id, low, low + CHUNK)
+        answers = await store.insert_movements(
+            conn, run.actor, [counts.request(run.id, line, movement) for line, movement in found]
+        )
+        refused: list[RowError] = []
+        for (line, _), answer in zip(found, answers, strict=True):
+            if "refused" in answer:
+                problem = msgspec.json.decode(answer["refused"]["message"])
+                refused += counts.refused(line, problem, run.format == "csv")
+        replayed = sum(1 for a in answers if a.get("response", {}).get("replayed"))
+        return len(found) - len({e.line for e in refused}) - replayed, replayed, refused
     if run.type == "skus":
         created, updated, unchanged = await store.update_skus_from_import(conn, run.id, low, low + CHUNK, run.actor)
     elif run.type == "prices":
@@ -300,7 +334,7 @@ async def _chunk(conn: asyncpg.Connection, run: ImportRun, low: int) -> tuple[in
         created, updated, unchanged = await store.update_products_from_import(
             conn, run.id, low, low + CHUNK, run.actor, run.sees_confidential
         )
-    return created + updated, unchanged
+    return created + updated, unchanged, []
 
 
 # ---------------------------------------------------------------------------------------------- report

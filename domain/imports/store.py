@@ -49,6 +49,11 @@ LIST_EXPORT_SKU_COLUMNS = Q.list_export_sku_columns.sql
 UPDATE_PRICE_IMPORT_ROWS = Q.update_price_import_rows.sql
 UPDATE_PRICES_FROM_IMPORT = Q.update_prices_from_import.sql
 LIST_EXPORT_PRICES = Q.list_export_prices.sql
+LIST_IMPORT_MOVEMENTS = Q.list_import_movements.sql
+UPDATE_IMPORT_ROWS_REFUSED = Q.update_import_rows_refused.sql
+LIST_EXPORT_COUNTS = Q.list_export_counts.sql
+# A stock count import applies its rows through the ledger's own statement (POST /v1/stock/movements').
+INSERT_MOVEMENTS = load("stock").insert_movements.sql
 
 ROW_COLUMNS = [
     "job_id",
@@ -249,3 +254,46 @@ async def list_export_prices(
     """A chunk of price periods as import rows, after the keyset (sku, kind, currency, valid_from)."""
     keyset = after or (None, None, None, None)
     return [dict(r) for r in await conn.fetch(LIST_EXPORT_PRICES, path, *keyset, kinds, limit)]
+
+
+async def list_import_movements(conn: asyncpg.Connection, job_id: int, low: int, high: int) -> list[tuple[int, Any]]:
+    return [
+        (r["line"], msgspec.json.decode(r["doc"])) for r in await conn.fetch(LIST_IMPORT_MOVEMENTS, job_id, low, high)
+    ]
+
+
+async def insert_movements(
+    conn: asyncpg.Connection, actor: str, requests: list[tuple[str, bytes, list[dict[str, Any]]]]
+) -> list[dict[str, Any]]:
+    """Apply requests of movements through the ledger (merch_apply_requests), each all or nothing on its own:
+    per request {"response": …} or {"refused": {"sqlstate", "message"}} (a batch of one raises its refusal:
+    answered here the same way)."""
+    try:
+        answers = await conn.fetchval(
+            INSERT_MOVEMENTS,
+            [actor] * len(requests),
+            [r[0] for r in requests],
+            [r[1] for r in requests],
+            [r[2] for r in requests],
+        )
+    except asyncpg.PostgresError as exc:
+        if len(requests) != 1 or exc.sqlstate not in ("MF409", "MF422"):
+            raise
+        return [{"refused": {"sqlstate": exc.sqlstate, "message": str(exc.args[0] if exc.args else exc)}}]
+    found: list[dict[str, Any]] = answers
+    return found
+
+
+async def update_import_rows_refused(conn: asyncpg.Connection, job_id: int, errors: list[RowError]) -> None:
+    """Record rows the ledger refused: their errors in the report, the rows no longer good."""
+    records = [(job_id, e.line, 2000 + i, e.pointer, e.column, e.code, e.message) for i, e in enumerate(errors)]
+    await conn.copy_records_to_table("import_errors", records=records, columns=ERROR_COLUMNS)
+    await conn.execute(UPDATE_IMPORT_ROWS_REFUSED, job_id, sorted({e.line for e in errors}))
+
+
+async def list_export_counts(
+    conn: asyncpg.Connection, path: str | None, after: tuple[Any, ...] | None, limit: int
+) -> list[dict[str, Any]]:
+    """A chunk of stock levels as count rows, after the keyset (sku, warehouse, location)."""
+    keyset = after or (None, None, None)
+    return [dict(r) for r in await conn.fetch(LIST_EXPORT_COUNTS, path, *keyset, limit)]

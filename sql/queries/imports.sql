@@ -338,3 +338,35 @@ SELECT s.sku, p.kind, p.amount, p.currency, p.valid_from, p.valid_to
                     WHERE pp.product_id = pr.id AND pc.path <@ $1))
  ORDER BY s.sku, p.kind, p.currency, p.valid_from
  LIMIT $7::integer;
+
+-- name: list_import_movements :many
+-- The good staged rows of an import with lines in [$2, $3), in line order: each a movement of the ledger.
+SELECT line, doc FROM import_rows
+ WHERE job_id = $1::bigint AND line >= $2::integer AND line < $3::integer AND ok
+ ORDER BY line;
+
+-- name: update_import_rows_refused :exec
+-- Rows the ledger refused when they were applied: no longer good, counted among the rejected rows (their
+-- errors are copied into the report beside this).
+WITH refused AS (
+    UPDATE import_rows SET ok = false WHERE job_id = $1::bigint AND line = ANY ($2::integer[]) RETURNING line
+)
+UPDATE jobs SET rows_rejected = rows_rejected + (SELECT count(*) FROM refused), heartbeat_at = clock_timestamp()
+ WHERE id = $1::bigint;
+
+-- name: list_export_counts :many
+-- A chunk of stock levels as count rows (what is on hand), by SKU, warehouse and bin after the keyset
+-- ($2..$4): of the SKUs of the products in the subtree $1 (every SKU when null).
+SELECT s.sku, w.code AS warehouse, l.code AS location, sl.on_hand AS qty
+  FROM stock_levels sl
+  JOIN skus s ON s.id = sl.sku_id
+  JOIN products pr ON pr.id = s.product_id
+  JOIN locations l ON l.id = sl.location_id
+  JOIN warehouses w ON w.id = l.warehouse_id
+ WHERE ($2::text IS NULL OR (s.sku, w.code, l.code) > ($2, $3::text, $4::text))
+   AND ($1::ltree IS NULL
+        OR EXISTS (SELECT 1 FROM categories c WHERE c.id = pr.category_id AND c.path <@ $1)
+        OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
+                    WHERE pp.product_id = pr.id AND pc.path <@ $1))
+ ORDER BY s.sku, w.code, l.code
+ LIMIT $5::integer;

@@ -347,12 +347,13 @@ async def test_skus_are_imported_by_the_roles_that_write_them_and_exported_by_th
 
 def test_each_type_is_imported_by_exactly_the_roles_its_api_writes_declare() -> None:
     from api.auth import ROLES_KEY
-    from api.routes import imports, prices, products, skus
+    from api.routes import imports, prices, products, skus, stock
     from domain.imports.model import TYPES
 
     assert TYPES["products"].importers == products.WRITERS[ROLES_KEY]
     assert TYPES["skus"].importers == skus.WRITERS[ROLES_KEY]
     assert TYPES["prices"].importers == prices.WRITERS[ROLES_KEY]
+    assert TYPES["stock"].importers == stock.StockController.post_movements.opt[ROLES_KEY]
     # the import route lets in every role that writes one of the types, and no other
     assert imports.IMPORTERS[ROLES_KEY] == frozenset().union(*(t.importers for t in TYPES.values()))
 
