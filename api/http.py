@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from typing import Annotated, Any, TypeVar
+from collections.abc import AsyncGenerator, Callable
+from contextlib import AbstractAsyncContextManager
+from functools import partial
+from typing import Annotated, Any, TypeVar, cast
 
 import anyio
 import asyncpg
@@ -62,14 +64,18 @@ def upsert(code: Any = Code) -> dict[str, Any]:
 UPSERT = upsert()
 
 
-async def provide_conn(request: Request[Any, Any, Any]) -> AsyncGenerator[asyncpg.Connection, None]:
-    """The request's connection: on a replica for a route that declares replica reads (api/replicas.py), on
+def connection_of(request: Request[Any, Any, Any]) -> AbstractAsyncContextManager[asyncpg.Connection]:
+    """A connection for the request: on a replica for a route that declares replica reads (api/replicas.py), on
     the primary for every other."""
     state = request.app.state
-    source = (
-        state.reads.acquire(request.scope) if request.route_handler.opt.get(ON_REPLICA_KEY) else state.pool.acquire()
-    )
-    async with source as conn:
+    if request.route_handler.opt.get(ON_REPLICA_KEY):
+        return cast(AbstractAsyncContextManager[asyncpg.Connection], state.reads.acquire(request.scope))
+    return cast(AbstractAsyncContextManager[asyncpg.Connection], state.pool.acquire())
+
+
+async def provide_conn(request: Request[Any, Any, Any]) -> AsyncGenerator[asyncpg.Connection, None]:
+    """The request's connection (connection_of), held while the handler runs."""
+    async with connection_of(request) as conn:
         yield conn
 
 
@@ -77,6 +83,25 @@ def provide_principal(request: Request[Any, Any, Any], conn: Conn) -> Principal:
     # Declared after the connection (which it does not use) so that the two resolve one after the other:
     # dependencies of one level are resolved in a task group per request, a measured 20 % of a request's CPU.
     return principal_of(request)
+
+
+def provide_connect(request: Request[Any, Any, Any]) -> Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]:
+    """For a streamed answer: a way to take the request's connection (connection_of) that the stream holds while it
+    runs — a dependency's connection goes back to the pool before the answer is sent."""
+    return partial(connection_of, request)
+
+
+def principal_alone(request: Request[Any, Any, Any]) -> Principal:
+    return principal_of(request)
+
+
+# A streamed answer's dependencies: its own connection (`connect`), and the principal without the request's
+# connection (which would be taken as well, and released before the stream starts).
+STREAMING = {
+    "connect": Provide(provide_connect, sync_to_thread=False),
+    "principal": Provide(principal_alone, sync_to_thread=False),
+}
+Connect = NamedDependency[Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]]
 
 
 DEPENDENCIES = {

@@ -13,7 +13,8 @@ from litestar.response import Stream
 
 from api import guard
 from api.auth import allow
-from api.http import Actor, Conn
+from api.http import STREAMING, Actor, Conn, Connect
+from api.replicas import ON_REPLICA
 from domain.imports import exports
 from domain.imports import service as imports
 from domain.imports.model import MAX_IMPORT_BYTES, FileFormat, ImportMode, ImportType
@@ -167,13 +168,13 @@ class ExportController(Controller):
         "",
         operation_id="getExport",
         summary="Export products, SKUs, prices or stock as a file",
-        opt=EXPORTERS | FILE_ANSWER,
+        opt=EXPORTERS | FILE_ANSWER | ON_REPLICA,
+        dependencies=STREAMING,
     )
     async def get_export(
         self,
-        conn: Conn,
+        connect: Connect,
         principal: Actor,
-        state: State,
         type: TypeQ,  # (named as its query parameter: a refusal names it)
         category: Annotated[
             str | None,
@@ -188,5 +189,8 @@ class ExportController(Controller):
         """Products (SKUs: `type=skus`, price periods: `type=prices`, stock levels as counts: `type=stock` — those
         of the products in scope), in code order, as an import of the same type takes them — JSON Lines or CSV
         (UTF-8 with a BOM, Excel's way) — streamed: export, edit, import back. Confidential attribute values,
-        cost and distribution prices only for the roles that see them (finance, purchasing, admin)."""
-        return attachment(await exports.open_export(conn, state.pool, principal, type, category, format), format, type)
+        cost and distribution prices only for the roles that see them (finance, purchasing, admin). Read in one
+        snapshot, from a replica when replicas serve reads: a failure before the first byte is answered (or run
+        again elsewhere); one after it ends the stream without its end (the chunked body is cut short: the
+        client sees an incomplete transfer, never a file that looks whole)."""
+        return attachment(await exports.open_export(connect, principal, type, category, format), format, type)

@@ -2,13 +2,20 @@
 import row per line; CSV: the import's column convention), streamed a keyset chunk at a time — constant
 memory, the first byte once the first chunk is read — so that export → edit → import round-trips. A viewer
 who does not see confidential data gets no confidential attribute values, nor cost or distribution prices
-(and an import by such a viewer keeps the stored attribute values)."""
+(and an import by such a viewer keeps the stored attribute values).
+
+An export reads on ONE connection, in ONE repeatable-read snapshot, from its first chunk to its last: the file
+is the catalog at one moment, however long the client takes to read it. That connection is chosen, and the
+first chunk read, before anything is sent: a failure up to there (an unknown category; a replica failing under
+the read) is a whole answer — a replica's is run again elsewhere (api/replicas.py). A failure after the first
+byte cannot be: the stream ends without its end (api/routes/imports.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any
 
 import asyncpg
@@ -23,6 +30,7 @@ from domain.prices.model import visible_kinds
 CHUNK = 1_000
 MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 REPORT_COLUMNS = ["line", "column", "pointer", "code", "message"]
+Connect = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
 
 async def export_scope(conn: asyncpg.Connection, category: str | None) -> str | None:
@@ -36,32 +44,49 @@ async def export_scope(conn: asyncpg.Connection, category: str | None) -> str | 
 
 
 async def export(
-    pool: Any, viewer: Principal, kind: ImportType, path: str | None, fmt: FileFormat
-) -> AsyncIterator[bytes]:
-    """The export's bytes, a chunk of products at a time, on a connection of its own while it streams."""
-    if kind == "skus":
-        async for chunk in _export_skus(pool, path, fmt):
-            yield chunk
-        return
-    if kind == "stock":
-        async for chunk in _export_counts(pool, path, fmt):
-            yield chunk
-        return
-    if kind == "prices":
-        async for chunk in _export_prices(pool, path, list(visible_kinds(viewer)), fmt):
-            yield chunk
-        return
-    confidential = viewer.sees_confidential
+    connect: Connect, viewer: Principal, kind: ImportType, category: str | None, fmt: FileFormat
+) -> AsyncGenerator[bytes, None]:
+    """The export's bytes, a chunk at a time, on one connection and in one snapshot while it streams; the first
+    bytes (a CSV's header with them) once the first chunk is read."""
+    async with connect() as conn, conn.transaction(**_snapshot(conn)):
+        path = await export_scope(conn, category)
+        if kind == "skus":
+            chunks = _export_skus(conn, path, fmt)
+        elif kind == "stock":
+            chunks = _export_counts(conn, path, fmt)
+        elif kind == "prices":
+            chunks = _export_prices(conn, path, list(visible_kinds(viewer)), fmt)
+        else:
+            chunks = _export_products(conn, path, viewer.sees_confidential, fmt)
+        async with aclosing(chunks):
+            # each kind's first yield is its header (empty for JSON Lines): sent with the first chunk, once read
+            yield await anext(chunks) + await anext(chunks, b"")
+            async for chunk in chunks:
+                yield chunk
+
+
+def _snapshot(conn: asyncpg.Connection) -> dict[str, Any]:
+    """One repeatable-read, read-only snapshot for the whole export — or, inside a transaction already open (the
+    tests' rolled-back one), a savepoint of it (a nested block cannot change the isolation level)."""
+    if conn.is_in_transaction():
+        return {}
+    return {"isolation": "repeatable_read", "readonly": True}
+
+
+async def _export_products(
+    conn: asyncpg.Connection, path: str | None, confidential: bool, fmt: FileFormat
+) -> AsyncGenerator[bytes, None]:
+    """Products in code order, a keyset chunk at a time, as a product import takes them."""
     header: list[str] | None = None
     if fmt == "csv":
-        async with pool.acquire() as conn:
-            cols = await store.list_export_columns(conn, path, confidential)
+        cols = await store.list_export_columns(conn, path, confidential)
         header = formats.export_header(cols.labels, cols.description, cols.selling_points, cols.attributes)
         yield _csv_line(header, bom=True)
+    else:
+        yield b""
     after: str | None = None
     while True:
-        async with pool.acquire() as conn:
-            products = await store.list_export_products(conn, path, confidential, after, CHUNK)
+        products = await store.list_export_products(conn, path, confidential, after, CHUNK)
         if not products:
             return
         if header is None:
@@ -73,18 +98,18 @@ async def export(
         after = products[-1]["code"]
 
 
-async def _export_skus(pool: Any, path: str | None, fmt: FileFormat) -> AsyncIterator[bytes]:
+async def _export_skus(conn: asyncpg.Connection, path: str | None, fmt: FileFormat) -> AsyncGenerator[bytes, None]:
     """SKUs in sku order, a keyset chunk at a time, as a SKU import takes them."""
     header: list[str] | None = None
     if fmt == "csv":
-        async with pool.acquire() as conn:
-            cols = await store.list_export_sku_columns(conn, path)
+        cols = await store.list_export_sku_columns(conn, path)
         header = skus.export_header(cols.axes, cols.attributes)
         yield _csv_line(header, bom=True)
+    else:
+        yield b""
     after: str | None = None
     while True:
-        async with pool.acquire() as conn:
-            rows = await store.list_export_skus(conn, path, after, CHUNK)
+        rows = await store.list_export_skus(conn, path, after, CHUNK)
         if not rows:
             return
         if header is None:
@@ -96,15 +121,15 @@ async def _export_skus(pool: Any, path: str | None, fmt: FileFormat) -> AsyncIte
         after = rows[-1]["sku"]
 
 
-async def _export_prices(pool: Any, path: str | None, kinds: list[str], fmt: FileFormat) -> AsyncIterator[bytes]:
+async def _export_prices(
+    conn: asyncpg.Connection, path: str | None, kinds: list[str], fmt: FileFormat
+) -> AsyncGenerator[bytes, None]:
     """Price periods by SKU, kind, currency and start, a keyset chunk at a time, as a price import takes them
     (only the kinds the viewer may read)."""
-    if fmt == "csv":
-        yield _csv_line(list(prices.COLUMNS), bom=True)
+    yield _csv_line(list(prices.COLUMNS), bom=True) if fmt == "csv" else b""
     after: tuple[Any, ...] | None = None
     while True:
-        async with pool.acquire() as conn:
-            found = await store.list_export_prices(conn, path, kinds, after, CHUNK)
+        found = await store.list_export_prices(conn, path, kinds, after, CHUNK)
         if not found:
             return
         rows = [prices.export_row(r) for r in found]
@@ -118,14 +143,12 @@ async def _export_prices(pool: Any, path: str | None, kinds: list[str], fmt: Fil
         after = (last["sku"], last["kind"], last["currency"], last["valid_from"])
 
 
-async def _export_counts(pool: Any, path: str | None, fmt: FileFormat) -> AsyncIterator[bytes]:
+async def _export_counts(conn: asyncpg.Connection, path: str | None, fmt: FileFormat) -> AsyncGenerator[bytes, None]:
     """Stock levels by SKU, warehouse and bin, a keyset chunk at a time, as count rows of what is on hand."""
-    if fmt == "csv":
-        yield _csv_line(list(counts.REQUIRED), bom=True)
+    yield _csv_line(list(counts.REQUIRED), bom=True) if fmt == "csv" else b""
     after: tuple[Any, ...] | None = None
     while True:
-        async with pool.acquire() as conn:
-            found = await store.list_export_counts(conn, path, after, CHUNK)
+        found = await store.list_export_counts(conn, path, after, CHUNK)
         if not found:
             return
         if fmt == "jsonl":
@@ -156,8 +179,31 @@ async def report_bytes(errors: AsyncIterator[RowError], fmt: FileFormat) -> Asyn
 
 
 async def open_export(
-    conn: asyncpg.Connection, pool: Any, viewer: Principal, kind: ImportType, category: str | None, fmt: FileFormat
-) -> AsyncIterator[bytes]:
-    """Check what an export names (its category), then hand back its bytes to stream."""
-    path = await export_scope(conn, category)
-    return export(pool, viewer, kind, path, fmt)
+    connect: Connect, viewer: Principal, kind: ImportType, category: str | None, fmt: FileFormat
+) -> Resumed:
+    """Choose where the export reads, check what it names and read its first chunk — before anything is sent —
+    then hand back its bytes to stream."""
+    body = export(connect, viewer, kind, category, fmt)
+    return Resumed(await anext(body), body)
+
+
+class Resumed:
+    """An export's bytes: the first chunk, read before anything was sent, then the rest. `aclose` ends the read
+    where it stands — the connection and its snapshot go back at once when a client leaves mid-way (the
+    stream's caller calls it; an async generator left suspended would hold them until the collector found it)."""
+
+    def __init__(self, first: bytes, rest: AsyncGenerator[bytes, None]) -> None:
+        self._first: bytes | None = first
+        self._rest = rest
+
+    def __aiter__(self) -> Resumed:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        return await anext(self._rest)
+
+    async def aclose(self) -> None:
+        await self._rest.aclose()

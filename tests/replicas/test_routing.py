@@ -20,6 +20,7 @@ from tests.replicas.conftest import MAX_LAG, Cluster, client
 
 REPLICA_ROUTES = [
     ("GET", "/v1/events"),
+    ("GET", "/v1/exports"),
     ("GET", "/v1/reports/abc"),
     ("GET", "/v1/reports/assortment"),
     ("GET", "/v1/reports/inventory-valuation"),
@@ -38,7 +39,7 @@ REPLICA_ROUTES = [
 ]
 
 
-def test_the_storefront_service_lookup_change_feed_and_reports_read_from_replicas_and_nothing_else(
+def test_the_storefront_service_lookup_change_feed_exports_and_reports_read_from_replicas_and_nothing_else(
     cluster: Cluster,
 ) -> None:
     assert replica_routes(cluster.app().framework) == REPLICA_ROUTES
