@@ -270,7 +270,7 @@ def parser() -> argparse.ArgumentParser:
         choices=range(9),
         metavar="N",
         help="with the embedded server: N streaming replicas beside it (data in MERCH_DATA_DIR/replica-1 …), "
-        "serving the storefront, reports and the change feed",
+        "serving the storefront, service lookups, reports, exports and the change feed",
     )
     serve.set_defaults(func=cmd_serve)
 

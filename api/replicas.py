@@ -1,9 +1,10 @@
 """Reads on PostgreSQL streaming replicas (MERCH_READ_DATABASE_URLS).
 
 A route reads from a replica when it declares `ON_REPLICA` in its options (or its controller does): the
-storefront, customer service's lookup, the change feed and the reports. Everything else — every write, and
-every read a writing flow makes on its own connection — stays on the primary; a write method may not declare
-it (`check_replica_routes` refuses to start).
+storefront, customer service's lookup, the change feed, the reports and the exports (a stream: its replica is
+chosen and its first chunk read before anything is sent — domain/imports/exports.py). Everything else — every
+write, and every read a writing flow makes on its own connection — stays on the primary; a write method may not
+declare it (`check_replica_routes` refuses to start).
 
 Each replica has a FairPool (api/db.py) with its own watchdog, and the router's monitor asks the primary for
 its WAL position and every replica for the position it has replayed, ten times a second. A replica's lag is

@@ -55,8 +55,8 @@ class Settings(BaseSettings):
     )
     # On SIGTERM, requests in flight get this long to finish before they are cancelled.
     shutdown_seconds: int = Field(default=20, ge=0, le=3600, validation_alias=AliasChoices("MERCH_SHUTDOWN_SECONDS"))
-    # Streaming replicas that serve the storefront, service lookups, reports and the change feed, comma-separated
-    # PostgreSQL URLs; empty: every read on the primary.
+    # Streaming replicas that serve the storefront, service lookups, reports, exports and the change feed,
+    # comma-separated PostgreSQL URLs; empty: every read on the primary.
     read_database_urls: str = Field(default="", validation_alias=AliasChoices("MERCH_READ_DATABASE_URLS"))
     # A replica further behind the primary than this is left out until it catches up.
     max_replica_lag_ms: int = Field(
