@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.stock
 	$(BIN)/python -m bench.reads
 	$(BIN)/python -m bench.storefront
+	$(BIN)/python -m bench.replicas
 
 clean:
 	rm -rf $(VENV) *.egg-info
