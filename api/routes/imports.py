@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import HeaderParameter, JSONBody, Parameter, QueryParameter
@@ -63,10 +64,13 @@ def accepted(job: Job, replayed: bool) -> Response[Job]:
 
 
 def attachment(body: Any, fmt: FileFormat, name: str) -> Stream:
+    """A file, streamed; closed once the stream is over — sent whole, or its client gone mid-way (what it holds,
+    an export's connection and snapshot, goes back then)."""
     return Stream(
         body,
         media_type=exports.MEDIA[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+        background=BackgroundTask(body.aclose),
     )
 
 

@@ -188,3 +188,56 @@ async def test_a_recovery_conflict_after_the_first_byte_cuts_the_stream_short_an
         causes.append(error)
         error = error.__cause__ or (error.exceptions[0] if isinstance(error, BaseExceptionGroup) else None)
     assert "replica replica-1 failed under the read" in [str(e) for e in causes]
+
+
+async def test_a_download_abandoned_mid_stream_gives_its_connection_and_snapshot_back_at_once(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(exports, "CHUNK", 1)
+    pool = cluster.replica.pool
+    sent: list[dict[str, Any]] = []
+    first = asyncio.Event()
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await first.wait()
+        return {"type": "http.disconnect"}  # the client leaves after the first chunk
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            first.set()
+            await asyncio.Event().wait()  # the client reads nothing more: the stream waits on it, holding its rows
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/v1/exports",
+        "raw_path": b"/v1/exports",
+        "query_string": b"type=products&format=jsonl",
+        "root_path": "",
+        "headers": [(b"host", b"merchflow.test"), (b"authorization", f"Bearer {KEYS['listing']}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("merchflow.test", 80),
+    }
+    reads = cluster.replica.reads
+    await cluster.app()(scope, receive, send)
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert [r["code"] for r in rows_of(sent[1]["body"])] == ["check"]
+    assert cluster.replica.reads == reads + 1
+    assert pool._in_use == set() and pool.waiting == 0  # the connection is back: nothing waits for the collector
+    standby = await cluster.replica_conn()
+    try:
+        open_ = await standby.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in%'"
+        )
+    finally:
+        await standby.close()
+    assert open_ == 0  # no snapshot left open on the replica
