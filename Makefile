@@ -36,9 +36,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python tools/audit.py
 
-## mutate: the kept list of mutants (tests/mutation.py), one at a time with the tests that cover it; prints the score
+## mutate: the kept list of mutants (tests/mutation.py), then generated mutants of the rule modules (at most 10
+## per module), one at a time with the tests that cover it; prints the scores and the survivors
 mutate: $(STAMP)
-	$(BIN)/python -m tests.mutation
+	$(BIN)/python -m tests.mutation; kept=$$?; $(BIN)/python -m tests.mutation --generated && exit $$kept
 
 ## openapi: regenerate the committed openapi/openapi.json and the README role table from the app
 openapi: $(STAMP)

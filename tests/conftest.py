@@ -100,10 +100,8 @@ def server() -> Server:
     return Server()
 
 
-@pytest.fixture(scope="session")
-async def template(server: Server) -> AsyncIterator[str]:
-    """A template database with every migration applied and one key per role."""
-    name = f"merch_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+async def build_template(server: Server, name: str) -> None:
+    """A template database `name` with every migration applied and one key per role."""
     admin = await _admin(server)
     try:
         await admin.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")
@@ -122,6 +120,22 @@ async def template(server: Server) -> AsyncIterator[str]:
             )
     finally:
         await conn.close()
+
+
+# The mutation run (tests/mutation.py) builds the template once and names it here for each of its test runs: its
+# Python mutants leave the migrations as they are. Such a template belongs to the run, which drops it.
+GIVEN_TEMPLATE = "MERCH_TEST_TEMPLATE"
+
+
+@pytest.fixture(scope="session")
+async def template(server: Server) -> AsyncIterator[str]:
+    """A template database with every migration applied and one key per role."""
+    given = os.environ.get(GIVEN_TEMPLATE)
+    if given:
+        yield given
+        return
+    name = f"merch_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    await build_template(server, name)
     yield name
     await drop(server, name)
 
@@ -129,7 +143,7 @@ async def template(server: Server) -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 async def session_db(server: Server, template: str) -> AsyncIterator[str]:
     """The database the rolled-back tests share."""
-    name = template.replace("merch_tpl_", "merch_run_")
+    name = f"merch_run_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     await clone(server, template, name)
     yield name
     await drop(server, name)

@@ -1,21 +1,39 @@
-"""`make mutate`: the kept list of mutants — one plausible bug at a time, in the SQL that holds the rules and in
-the Python around them — each applied to its file, the tests that cover it run, the file restored. A mutant
-is killed when those tests fail. Prints each outcome, the score and the survivors; exits 1 when one survives.
+"""`make mutate`: mutants — one plausible bug at a time — each applied to its file, the tests that cover it run,
+the file restored. A mutant is killed when those tests fail. Prints each outcome, the score and the survivors;
+exits 1 when one survives.
 
-Not part of `make test` (each mutant costs a test run; SQL mutants rebuild the template database). Add a
-mutant for each rule a test is written for: the text it replaces must occur exactly once in its file.
+Two sets, neither part of `make test` (each mutant costs a test run):
 
-    python -m tests.mutation            # every mutant
-    python -m tests.mutation stock      # those whose name contains "stock"
+- the kept list below (MUTANTS), written by hand, in the SQL that holds the rules (SQL mutants rebuild the
+  template database) and in the Python around it. Add a mutant for each rule a test is written for: the text it
+  replaces must occur exactly once in its file.
+- generated mutants (tests/mutagen.py) of the rule-bearing Python modules (MODULES, each with the tests that
+  cover it): comparisons off by one or turned round, `and`/`or` swapped, `not` dropped, a constant ±1, a bool
+  answer inverted, a `raise` removed. At most `--cap` per module (a sample, the same for the same `--seed`); the
+  template database is built once for the run. A survivor known to be equivalent (no test can tell it from the
+  code) is listed in EQUIVALENT with the reason, and not run.
+
+    python -m tests.mutation                      # the kept list
+    python -m tests.mutation stock                # those of the kept list whose name contains "stock"
+    python -m tests.mutation --generated          # generated mutants of every module of MODULES
+    python -m tests.mutation --module domain/money.py --cap 0     # every generated mutant of one module
+    python -m tests.mutation --module domain/money.py --list      # list them, run nothing
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests import mutagen
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -282,8 +300,8 @@ def run(mutant: Mutant) -> tuple[bool, float]:
     return done.returncode != 0, time.monotonic() - started
 
 
-def main(argv: list[str]) -> int:
-    chosen = [m for m in MUTANTS if not argv or any(a in m.name for a in argv)]
+def kept(names: list[str]) -> int:
+    chosen = [m for m in MUTANTS if not names or any(a in m.name for a in names)]
     survivors = []
     for i, mutant in enumerate(chosen, 1):
         killed, seconds = run(mutant)
@@ -295,6 +313,173 @@ def main(argv: list[str]) -> int:
     for mutant in survivors:
         print(f"  survived: {mutant.name} ({mutant.file}; tests {' '.join(mutant.tests)})")
     return 1 if survivors else 0
+
+
+# ------------------------------------------------------------------------------------------ generated mutants
+
+# The rule-bearing Python modules, each with the tests that cover it.
+MODULES: dict[str, tuple[str, ...]] = {
+    "domain/money.py": (
+        "tests/api/test_money_bounds.py",
+        "tests/api/test_prices.py",
+        "tests/api/test_product_suppliers.py",
+    ),
+    "domain/stages/completeness.py": ("tests/api/test_completeness.py", "tests/api/test_worklist.py"),
+    "domain/stages/model.py": ("tests/api/test_completeness.py", "tests/api/test_worklist.py"),
+    "domain/stages/views.py": ("tests/api/test_stage_views.py", "tests/api/test_trade_views.py"),
+    "domain/stock/model.py": (
+        "tests/api/test_stock_movements.py",
+        "tests/api/test_pick_lists.py",
+        "tests/api/test_returns.py",
+    ),
+    "domain/prices/model.py": (
+        "tests/unit/test_price_rules.py",
+        "tests/api/test_prices.py",
+        "tests/api/test_price_corrections.py",
+    ),
+    "domain/suppliers/model.py": ("tests/api/test_product_suppliers.py",),
+    "domain/imports/formats.py": ("tests/api/test_imports.py", "tests/db/test_imports.py"),
+}
+
+# Survivors no test can tell from the code: (file, the line as written, column, the mutation) → why.
+_QUANTUM = "Decimal.quantize takes only the exponent of its argument: 2E-n and 0E-n quantize as 1E-n do"
+EQUIVALENT: dict[tuple[str, str, int, str], str] = {
+    ("domain/money.py", "quantum = Decimal(1).scaleb(-minor)", 23, "1 → 2"): _QUANTUM,
+    ("domain/money.py", "quantum = Decimal(1).scaleb(-minor)", 23, "1 → 0"): _QUANTUM,
+}
+
+DEFAULT_CAP = 10
+
+
+def _pytest(tests: tuple[str, ...], env: dict[str, str], timeout: float) -> tuple[str, float]:
+    """Run the tests: "passed", "failed" or "timeout" (a mutant that loops counts as killed), and the seconds."""
+    started = time.monotonic()
+    # The plugins these tests do not use (schemathesis, hypothesis, faker) cost seconds of every run.
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "pytest_asyncio.plugin"]
+    proc = subprocess.Popen(
+        [*command, *tests],
+        cwd=ROOT,
+        env={**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        code = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        asyncio.run(_drop_databases_of(proc.pid))
+        return "timeout", time.monotonic() - started
+    return ("passed" if code == 0 else "failed"), time.monotonic() - started
+
+
+async def _drop_databases_of(pid: int) -> None:
+    """The databases a killed test run left behind (tests/conftest.py names its own after its pid)."""
+    from tests.conftest import Server, _admin, drop
+
+    server = Server()
+    admin = await _admin(server)
+    try:
+        names = await admin.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1", f"merch_run_{pid}_%")
+    finally:
+        await admin.close()
+    for row in names:
+        await drop(server, row["datname"])
+
+
+@contextmanager
+def _one_template() -> Iterator[dict[str, str]]:
+    """The environment of the test runs: one template database for them all, on a server held for the run."""
+    from tests.conftest import GIVEN_TEMPLATE, Server, build_template, drop
+
+    server = Server()
+    name = f"merch_tpl_mutation_{os.getpid()}"
+    asyncio.run(build_template(server, name))
+    try:
+        yield {**os.environ, GIVEN_TEMPLATE: name}
+    finally:
+        asyncio.run(drop(server, name))
+
+
+def generated(modules: list[str], cap: int, seed: int, listing: bool) -> int:
+    unknown = [m for m in modules if m not in MODULES]
+    if unknown:
+        raise SystemExit(f"not a module of MODULES: {', '.join(unknown)} (they are: {', '.join(MODULES)})")
+    plan = {
+        module: mutagen.sample(mutagen.mutants_of((ROOT / module).read_text(encoding="utf-8"), module), cap, seed)
+        for module in modules
+    }
+    if listing:
+        for mutants in plan.values():
+            for m in mutants:
+                print(f"{m.where}  {m.description}  | {m.original_line}")
+        return 0
+    totals = {"killed": 0, "survived": 0, "equivalent": 0}
+    survivors: list[mutagen.Mutant] = []
+    equivalents: list[tuple[mutagen.Mutant, str]] = []
+    started = time.monotonic()
+    with _one_template() as env:
+        for module, mutants in plan.items():
+            tests = MODULES[module]
+            outcome, seconds = _pytest(tests, env, timeout=600)
+            if outcome != "passed":
+                raise SystemExit(f"{module}: its tests ({' '.join(tests)}) do not pass unmutated: {outcome}")
+            timeout = max(60.0, 3 * seconds)
+            print(f"{module}: {len(mutants)} mutants, tests {' '.join(tests)} ({seconds:.0f} s unmutated)", flush=True)
+            path = ROOT / module
+            original = path.read_text(encoding="utf-8")
+            counts = {"killed": 0, "survived": 0, "equivalent": 0}
+            for i, mutant in enumerate(mutants, 1):
+                why = EQUIVALENT.get(mutant.key)
+                if why is not None:
+                    equivalents.append((mutant, why))
+                    verdict, seconds = "equivalent", 0.0
+                else:
+                    path.write_text(mutant.apply(original), encoding="utf-8")
+                    try:
+                        outcome, seconds = _pytest(tests, env, timeout)
+                    finally:
+                        path.write_text(original, encoding="utf-8")
+                    verdict = "survived" if outcome == "passed" else "killed"
+                    if verdict == "survived":
+                        survivors.append(mutant)
+                counts[verdict] += 1
+                label = {"killed": "killed  ", "survived": "SURVIVED", "equivalent": "equiv.  "}[verdict]
+                print(
+                    f"  [{i}/{len(mutants)}] {label} {seconds:5.1f} s  {mutant.where}  {mutant.description}"
+                    f"  | {mutant.original_line}",
+                    flush=True,
+                )
+            for key in totals:
+                totals[key] += counts[key]
+            print(f"  {module}: {_score(counts)}", flush=True)
+    print(f"\nscore: {_score(totals)} ({(time.monotonic() - started) / 60:.0f} min)")
+    for mutant in survivors:
+        print(f"  survived: {mutant.where}  {mutant.description}  | {mutant.original_line}")
+    for mutant, why in equivalents:
+        print(f"  equivalent: {mutant.where}  {mutant.description}  | {mutant.original_line} — {why}")
+    return 1 if survivors else 0
+
+
+def _score(counts: dict[str, int]) -> str:
+    """Killed of those that are not equivalent."""
+    judged = counts["killed"] + counts["survived"]
+    percent = 100 * counts["killed"] / max(1, judged)
+    return f"{counts['killed']}/{judged} killed ({percent:.0f} %), {counts['equivalent']} equivalent"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.mutation", description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="kept mutants whose name contains one of these")
+    parser.add_argument("--generated", action="store_true", help="generated mutants of the modules of MODULES")
+    parser.add_argument("--module", action="append", default=[], help="only this module (implies --generated)")
+    parser.add_argument("--cap", type=int, default=DEFAULT_CAP, help="at most this many per module (0: all)")
+    parser.add_argument("--seed", type=int, default=0, help="which sample of a module's mutants")
+    parser.add_argument("--list", action="store_true", help="list the generated mutants, run nothing")
+    args = parser.parse_args(argv)
+    if args.generated or args.module or args.list:
+        return generated(args.module or list(MODULES), args.cap, args.seed, args.list)
+    return kept(args.names)
 
 
 if __name__ == "__main__":
