@@ -342,10 +342,16 @@ MODULES: dict[str, tuple[str, ...]] = {
 }
 
 # Survivors no test can tell from the code: (file, the line as written, column, the mutation) → why.
+_PLACES = "places = -exponent if isinstance(exponent, int) and exponent < 0 else 0"
 _QUANTUM = "Decimal.quantize takes only the exponent of its argument: 2E-n and 0E-n quantize as 1E-n do"
 EQUIVALENT: dict[tuple[str, str, int, str], str] = {
     ("domain/money.py", "quantum = Decimal(1).scaleb(-minor)", 23, "1 → 2"): _QUANTUM,
     ("domain/money.py", "quantum = Decimal(1).scaleb(-minor)", 23, "1 → 0"): _QUANTUM,
+    **{
+        ("domain/money.py", _PLACES, column, mutation): "an exponent of 0 gives -0 = 0 places either way; `places` "
+        "is only compared with `>` to a bound ≥ 0, so -1 places is as good as 0 (an Amount has no exponent)"
+        for column, mutation in ((57, "`<` → `<=`"), (68, "0 → 1"), (75, "0 → -1"))
+    },
 }
 
 DEFAULT_CAP = 10

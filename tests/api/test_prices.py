@@ -317,6 +317,26 @@ async def test_every_bad_input_is_a_422_naming_the_field(
     assert (await api.get(PRICES)).json()["items"] == []
 
 
+@pytest.mark.parametrize(
+    ("amount", "currency", "answered"),
+    [
+        ("0.00", "CNY", "0.00"),
+        ("0", "CNY", "0.00"),
+        ("1500", "JPY", "1500"),
+        ("1.5", "CNY", "1.50"),
+        ("12.345", "BHD", "12.345"),
+        ("999999999999.99", "CNY", "999999999999.99"),
+    ],
+)
+async def test_amounts_at_the_edges_of_what_a_currency_takes_are_recorded_in_its_precision(
+    api: httpx.AsyncClient, sku: None, amount: str, currency: str, answered: str
+) -> None:
+    # Zero is not negative; a whole amount has no decimals, so a currency without minor units takes it.
+    r = await post(api, amount=amount, currency=currency, valid_from="2125-03-01T00:00:00Z")
+    assert r.status_code == 201, r.text
+    assert r.json() == price(answered, "2125-03-01T00:00:00Z", currency=currency)
+
+
 async def test_a_price_for_an_unknown_sku_is_a_404(api: httpx.AsyncClient, sku: None) -> None:
     r = await post(api, sku="NOPE", amount="1.00")
     assert r.status_code == 404
