@@ -160,6 +160,26 @@ async def test_moving_average_cost_follows_receipts(api: httpx.AsyncClient, conn
     ]
 
 
+async def test_a_unit_cost_takes_four_decimals_more_than_its_currency_and_no_more(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    r = await post(api, move("receive", 2, unit_cost={"amount": "1.123456", "currency": "CNY"}))
+    assert r.status_code == 201, r.text
+    cost = await conn.fetchrow("SELECT currency, avg_unit_cost FROM sku_costs c JOIN skus s ON s.id = c.sku_id")
+    assert (cost["currency"], str(cost["avg_unit_cost"])) == ("CNY", "1.123456")
+    yen = await post(api, move("receive", 1, unit_cost={"amount": "1.12345", "currency": "JPY"}))
+    assert yen.status_code == 422
+    assert yen.json()["errors"] == [
+        {
+            "pointer": "/unit_cost/amount",
+            "code": "too_many_decimals",
+            "message": "JPY takes at most 4 decimal places here.",
+        }
+    ]
+    assert await conn.fetchval("SELECT sum(on_hand) FROM stock_levels") == 2
+
+
 async def test_unknown_inactive_or_same_bins_are_422s_naming_each_line_and_field(
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
