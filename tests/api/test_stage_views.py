@@ -94,14 +94,18 @@ async def test_confidential_items_in_a_view_are_redacted_for_roles_outside_finan
         "/v1/stages/marketing/needs", json={"reads": ["role", "cost_price", "secret"], "requires": ["role"]}
     )
     assert r.status_code == 200, r.text
+    cost = await api.post("/v1/skus/S1/prices", json={"kind": "cost", "amount": "40.00", "currency": "CNY"})
+    assert cost.status_code == 201, cost.text
     async with as_role("marketing") as marketing:
         body = (await marketing.get("/v1/products/p1/views/marketing")).json()
     items = {i["item"]: i for i in body["items"]}
     assert items["secret"]["redacted"] is True and "value" not in items["secret"]
-    assert items["cost_price"]["redacted"] is True
+    assert items["cost_price"]["redacted"] is True and "value" not in items["cost_price"]
     admin_items = {i["item"]: i for i in (await view(api, "marketing"))["items"]}
     assert admin_items["secret"]["value"] == "x"
     assert "redacted" not in admin_items["secret"]
+    assert "redacted" not in admin_items["cost_price"]
+    assert admin_items["cost_price"]["value"] == {"S1": {"amount": "40.00", "currency": "CNY"}}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -204,3 +208,24 @@ async def test_a_confidential_attribute_a_stage_requires_without_reading_it_is_r
     }
     admin_secret = {i["item"]: i for i in (await view(api, "marketing"))["items"]}["secret"]
     assert admin_secret["value"] == "x" and "redacted" not in admin_secret
+
+
+async def test_an_attribute_a_stage_reads_is_required_when_the_stage_or_its_category_binding_requires_it(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """`material` is read by marketing without being required there, but its category binding requires it for
+    marketing: the view marks it required. `origin`, read and required by nothing, is not."""
+    await scenario.build(conn, api)
+    await conn.execute(
+        "UPDATE category_attributes SET required_for = '{marketing}'"
+        " WHERE attribute_id = (SELECT id FROM attributes WHERE code = 'material')"
+    )
+    r = await api.put("/v1/stages/marketing/needs", json={"reads": ["role", "material", "origin"], "requires": ["role"]})
+    assert r.status_code == 200, r.text
+    items = {i["item"]: i for i in (await view(api, "marketing"))["items"]}
+    assert {k: (v["required"], v["present"]) for k, v in items.items()} == {
+        "role": (True, True),
+        "material": (True, True),
+        "origin": (False, True),
+    }
+    assert (items["material"]["value"], items["origin"]["value"]) == ("silk", "Hangzhou")
