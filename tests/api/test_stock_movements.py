@@ -409,3 +409,30 @@ async def test_a_movement_that_would_overfill_a_bin_is_a_409_and_moves_nothing(
         assert "a bin holds at most 2147483647" in problem["detail"]
     assert (await level(api))["on_hand"] == 2_147_483_647
     assert (await level(api, "A-01-01-02"))["on_hand"] == 2_000_000_000
+
+
+async def test_a_body_must_be_one_movement_or_a_batch_with_every_field_of_one_named_when_missing(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await stockbed.build(conn)
+    both = await post(api, {"movements": [move("receive", 1)], "type": "receive", "sku": "S-RED"})
+    assert both.status_code == 422
+    assert both.json()["errors"] == [
+        {"pointer": "/sku", "code": "not_applicable", "message": "Send either one movement or `movements`, not both."}
+    ]
+    partial = await post(api, {"type": "receive", "qty": 1})
+    assert partial.status_code == 422
+    assert partial.json()["errors"] == [
+        {"pointer": f"/{f}", "code": "required", "message": f"`{f}` is required."}
+        for f in ("sku", "warehouse", "location")
+    ]
+    stray = await post(api, move("receive", 1, to_warehouse="sh"))
+    assert stray.status_code == 422
+    assert stray.json()["errors"] == [
+        {
+            "pointer": "/to_warehouse",
+            "code": "not_applicable",
+            "message": "Only a transfer has a destination; this is a receive.",
+        }
+    ]
+    assert await conn.fetchval("SELECT count(*) FROM stock_movements") == 0
