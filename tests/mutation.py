@@ -355,6 +355,9 @@ MODULES: dict[str, tuple[str, ...]] = {
 }
 
 # Survivors no test can tell from the code: (file, the line as written, column, the mutation) → why.
+_WORKLIST = (
+    "rows = await store.list_worklist(conn, stage, below, path, role_id, after[0] if after else None, limit + 1)"
+)
 _PLACES = "places = -exponent if isinstance(exponent, int) and exponent < 0 else 0"
 _QUANTUM = "Decimal.quantize takes only the exponent of its argument: 2E-n and 0E-n quantize as 1E-n do"
 EQUIVALENT: dict[tuple[str, str, int, str], str] = {
@@ -365,6 +368,10 @@ EQUIVALENT: dict[tuple[str, str, int, str], str] = {
         "is only compared with `>` to a bound ≥ 0, so -1 places is as good as 0 (an Amount has no exponent)"
         for column, mutation in ((57, "`<` → `<=`"), (68, "0 → 1"), (75, "0 → -1"))
     },
+    ("domain/stages/completeness.py", _WORKLIST, 79, "0 → -1"): "the cursor's key is checked to hold exactly one "
+    "value (decode_cursor), so after[-1] is after[0]",
+    ("domain/stages/completeness.py", _WORKLIST, 110, "1 → 2"): "split_page keeps `limit` rows and hands out a "
+    "cursor when there were more: one row more fetched changes no page",
 }
 
 DEFAULT_CAP = 10
