@@ -368,6 +368,9 @@ EQUIVALENT: dict[tuple[str, str, int, str], str] = {
         "is only compared with `>` to a bound ≥ 0, so -1 places is as good as 0 (an Amount has no exponent)"
         for column, mutation in ((57, "`<` → `<=`"), (68, "0 → 1"), (75, "0 → -1"))
     },
+    ("domain/suppliers/model.py", 'return (True, 0, "", Decimal(0), 0, t.supplier)', 38, "0 → 1"): "the key of an "
+    "inactive supplier is only ever compared with another inactive one's (an active one differs at `active` first), "
+    "and all of theirs hold the same tier",
     ("domain/stages/completeness.py", _WORKLIST, 79, "0 → -1"): "the cursor's key is checked to hold exactly one "
     "value (decode_cursor), so after[-1] is after[0]",
     ("domain/stages/completeness.py", _WORKLIST, 110, "1 → 2"): "split_page keeps `limit` rows and hands out a "
