@@ -220,7 +220,8 @@ async def test_an_attribute_a_stage_reads_is_required_when_the_stage_or_its_cate
         "UPDATE category_attributes SET required_for = '{marketing}'"
         " WHERE attribute_id = (SELECT id FROM attributes WHERE code = 'material')"
     )
-    r = await api.put("/v1/stages/marketing/needs", json={"reads": ["role", "material", "origin"], "requires": ["role"]})
+    needs = {"reads": ["role", "material", "origin"], "requires": ["role"]}
+    r = await api.put("/v1/stages/marketing/needs", json=needs)
     assert r.status_code == 200, r.text
     items = {i["item"]: i for i in (await view(api, "marketing"))["items"]}
     assert {k: (v["required"], v["present"]) for k, v in items.items()} == {

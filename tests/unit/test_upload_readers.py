@@ -71,7 +71,8 @@ def test_a_csv_record_of_exactly_the_row_limit_is_read_and_one_byte_more_refuses
     assert _collect(csv_records, [b"code\n", record + b"\n", b"y\n"]) == [(1, ["code"]), (2, cells), (3, ["y"])]
     assert _collect(csv_records, [record + b"\n", b"y\n"]) == [(1, cells), (2, ["y"])]
     # The last record, with no line break, may hold one byte more: the limit, then the end of the body.
-    assert _collect(csv_records, [b"code\n", record + b"x", b""]) == [(1, ["code"]), (2, [*cells[:-1], cells[-1] + "x"])]
+    last = [*cells[:-1], cells[-1] + "x"]
+    assert _collect(csv_records, [b"code\n", record + b"x", b""]) == [(1, ["code"]), (2, last)]
     with pytest.raises(InvalidUpload) as first:
         _collect(csv_records, [record + b"x\n", b"y\n"])
     assert [(e.pointer, e.code) for e in first.value.errors] == [("/lines/1", "row_too_large")]
