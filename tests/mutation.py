@@ -328,6 +328,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "domain/stages/completeness.py": ("tests/api/test_completeness.py", "tests/api/test_worklist.py"),
     "domain/stages/model.py": (
+        "tests/unit/test_job_scope.py",
         "tests/api/test_completeness.py",
         "tests/api/test_worklist.py",
         "tests/api/test_stages.py",
