@@ -1,5 +1,5 @@
 """The readers of an upload as it streams in (domain/imports/formats.py): the same lines and records whatever the
-chunks the body arrives in, and the row limit exactly at its bound."""
+chunks the body arrives in, and the row limit exactly at its bound; and a CSV header's unit columns."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from domain.imports.formats import TOO_LARGE, csv_records, jsonl_lines
+from domain.attributes.values import AttributeDef, Validation
+from domain.imports.formats import TOO_LARGE, csv_records, jsonl_lines, read_header
 from domain.imports.model import MAX_ROW_BYTES, InvalidUpload
 
 
@@ -109,3 +110,18 @@ def test_bytes_that_are_not_utf8_refuse_a_csv_naming_their_line_in_any_chunks() 
         with pytest.raises(InvalidUpload) as refused:
             _collect(csv_records, parts)
         assert [(e.pointer, e.code) for e in refused.value.errors] == [("/lines/3", "invalid_encoding")], parts
+
+
+def test_a_csv_measurement_column_takes_a_unit_of_its_attributes_family_length_when_it_names_none() -> None:
+    attributes = {
+        "weight": AttributeDef(code="weight", type="measurement", validation=Validation(unit_family="mass")),
+        "width": AttributeDef(code="width", type="measurement"),
+    }
+    header = read_header(["code", "category", "role", "attr:weight[kg]", "attr:width[cm]"], attributes)
+    assert [(c.key, c.unit) for c in header.columns[3:]] == [("weight", "kg"), ("width", "cm")]
+    with pytest.raises(InvalidUpload) as refused:
+        read_header(["code", "category", "role", "attr:weight[cm]", "attr:width[kg]"], attributes)
+    assert [(e.pointer, e.code) for e in refused.value.errors] == [
+        ("/lines/1/attr:weight[cm]", "unknown_unit"),
+        ("/lines/1/attr:width[kg]", "unknown_unit"),
+    ]
