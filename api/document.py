@@ -18,6 +18,7 @@ from litestar import Litestar, Response
 from litestar.handlers.http_handlers import HTTPRouteHandler
 from litestar.openapi.spec import (
     OpenAPI,
+    OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
@@ -53,16 +54,23 @@ def complete(app: Litestar) -> None:
             )
         answered = handler.opt.get("file_answer")
         if answered and isinstance(responses.get("200"), OpenAPIResponse):
-            # a file (JSON Lines or CSV), streamed: text of one of these media types, not one JSON document
+            # a file (JSON Lines, CSV: text; XLSX: binary), streamed, in one of these media types, not one JSON
+            # document
             text = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
-            responses["200"].content = {media: text for media in answered}  # type: ignore[union-attr]
+            binary = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
+            responses["200"].content = {  # type: ignore[union-attr]
+                media: (text if media.startswith(("text/", "application/x-ndjson")) else binary) for media in answered
+            }
         uploaded = handler.opt.get("file_upload")
         if uploaded and isinstance(operation.request_body, RequestBody):
-            # JSON Lines of the documented row (each line one), or CSV text: the row's JSON form is the schema
+            # JSON Lines of the documented row (each line one), CSV text, or a binary file (XLSX): the row's JSON
+            # form is the schema of JSON Lines
             row = operation.request_body.content.get("application/json")
             text = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+            binary = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
+            kinds = {"text": text, "binary": binary}
             operation.request_body.content = {
-                media: (row if kind == "rows" and row is not None else text) for media, kind in uploaded.items()
+                media: (row if kind == "rows" and row is not None else kinds[kind]) for media, kind in uploaded.items()
             }
         not_modified = responses.get("304")
         if isinstance(not_modified, OpenAPIResponse):

@@ -18,7 +18,8 @@ from api.http import STREAMING, Actor, Conn, Connect
 from api.replicas import ON_REPLICA
 from domain.imports import exports
 from domain.imports import service as imports
-from domain.imports.model import MAX_IMPORT_BYTES, FileFormat, ImportMode, ImportType
+from domain.imports.model import MAX_IMPORT_BYTES, FileFormat, ImportMode, ImportType, ReportFormat
+from domain.imports.xlsx import MEDIA_TYPE as XLSX
 from domain.jobs.model import Job
 from domain.products.model import ProductCreate
 
@@ -29,16 +30,20 @@ from domain.products.model import ProductCreate
 IMPORTERS = allow("purchasing", "warehouse", "listing", "finance")
 EXPORTERS = allow("purchasing", "warehouse", "listing", "marketing", "service", "finance")
 # What the document says of the files (api/document.py): a file answered, in one of these media types; a file
-# taken, JSON Lines of the documented row or CSV text.
+# taken, JSON Lines of the documented row, CSV text or an XLSX workbook.
 FILE_ANSWER = {"file_answer": tuple(exports.MEDIA.values())}
-FILE_UPLOAD = {"file_upload": {"application/x-ndjson": "rows", "text/csv": "text"}}
+REPORT_ANSWER = {"file_answer": (exports.MEDIA["jsonl"], exports.MEDIA["csv"])}
+FILE_UPLOAD = {"file_upload": {"application/x-ndjson": "rows", "text/csv": "text", XLSX: "binary"}}
 
 TypeQ = Annotated[
     ImportType,
     QueryParameter(name="type", description="What the file holds: `products`, `skus`, `prices` or `stock` (counts)."),
 ]
 FormatQ = Annotated[
-    FileFormat, QueryParameter(name="format", description="`jsonl` (one JSON object per line) or `csv`.")
+    FileFormat,
+    QueryParameter(
+        name="format", description="`jsonl` (one JSON object per line), `csv`, or `xlsx` (an Excel workbook)."
+    ),
 ]
 IdempotencyKey = Annotated[
     str | None,
@@ -63,7 +68,7 @@ def accepted(job: Job, replayed: bool) -> Response[Job]:
     return Response(job, status_code=202, headers=headers)
 
 
-def attachment(body: Any, fmt: FileFormat, name: str) -> Stream:
+def attachment(body: Any, fmt: FileFormat | ReportFormat, name: str) -> Stream:
     """A file, streamed; closed once the stream is over — sent whole, or its client gone mid-way (what it holds,
     an export's connection and snapshot, goes back then)."""
     return Stream(
@@ -104,10 +109,12 @@ class ImportController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Job]:
         """A file of products — JSON Lines (`Content-Type: application/x-ndjson`, one product per line, the
-        body of `POST /v1/products`) or CSV (`text/csv`, UTF-8 with or without a BOM; the column convention
-        is in the README: `code`, `category`, `role`, …, `labels[zh-CN]`, …, `attr:<attribute>`) — streamed,
-        never held whole. Every row is checked by the rules of the product API, with its error codes; products
-        are upserted by code, and a row identical to the stored product changes nothing. `type=skus`: a file of
+        body of `POST /v1/products`), CSV (`text/csv`, UTF-8 with or without a BOM; the column convention
+        is in the README: `code`, `category`, `role`, …, `labels[zh-CN]`, …, `attr:<attribute>`) or XLSX
+        (`application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`: the first sheet, in the CSV's
+        columns; held in a temporary file while it is read) — streamed, never held in memory. Every row is
+        checked by the rules of the product API, with its error codes; products are upserted by code, and a
+        row identical to the stored product changes nothing. `type=skus`: a file of
         SKUs, a row the body of `POST /v1/products/{code}/skus` with its `product` (CSV: `sku`, `product`,
         `barcode`, `axis:<attribute>`, `attr:<attribute>`), checked by the SKU API's rules and upserted by
         `sku`. `type=prices`: a file of prices, a row the body of `POST /v1/skus/{sku}/prices` with its `sku`,
@@ -118,8 +125,8 @@ class ImportController(Controller):
 
         Answers 202 with the job (`GET /v1/jobs/{id}`: phase, rows read / applied / unchanged / rejected,
         progress, rate, ETA) once the upload is read; the job runner applies it. `report` is the per-row
-        report (`GET /v1/imports/{id}/errors`). A CSV that cannot be read as a whole (no header of known
-        columns, not UTF-8) is a 400 `invalid-upload`, and nothing is imported."""
+        report (`GET /v1/imports/{id}/errors`). A CSV or XLSX that cannot be read as a whole (no header of
+        known columns, not UTF-8, not a workbook) is a 400 `invalid-upload`, and nothing is imported."""
         job, replayed = await imports.start_import(
             conn,
             principal,
@@ -136,7 +143,7 @@ class ImportController(Controller):
         "/{job_id:int}/errors",
         operation_id="getImportErrors",
         summary="An import's per-row report",
-        opt=IMPORTERS | FILE_ANSWER,
+        opt=IMPORTERS | REPORT_ANSWER,
     )
     async def get_import_errors(
         self,
@@ -153,11 +160,12 @@ class ImportController(Controller):
             ),
         ],
         format: Annotated[
-            FileFormat, QueryParameter(name="format", description="`jsonl` (the default) or `csv`.")
+            ReportFormat, QueryParameter(name="format", description="`jsonl` (the default) or `csv`.")
         ] = "jsonl",
     ) -> Stream:
         """Every error of every rejected row, in line order: `line` (of the file, from 1; a CSV record's first
-        line), `pointer` (into the row as a JSON object), `column` (CSV), `code` (the API's error code, or
+        line; an XLSX row's number), `pointer` (into the row as a JSON object), `column` (CSV: its name; XLSX: its
+        letter and name, `D (attr:width)`), `code` (the API's error code, or
         `duplicate_code`, `ragged_row`, `malformed_json`, `row_too_large`, `invalid_encoding`) and `message`."""
         return attachment(
             await imports.open_report(conn, state.pool, principal, job_id, format), format, f"import-{job_id}-errors"
@@ -191,8 +199,9 @@ class ExportController(Controller):
         format: FormatQ = "jsonl",
     ) -> Stream:
         """Products (SKUs: `type=skus`, price periods: `type=prices`, stock levels as counts: `type=stock` — those
-        of the products in scope), in code order, as an import of the same type takes them — JSON Lines or CSV
-        (UTF-8 with a BOM, Excel's way) — streamed: export, edit, import back. Confidential attribute values,
+        of the products in scope), in code order, as an import of the same type takes them — JSON Lines, CSV
+        (UTF-8 with a BOM, Excel's way) or XLSX (one sheet, the CSV's columns, every cell text) — streamed:
+        export, edit, import back. Confidential attribute values,
         cost and distribution prices only for the roles that see them (finance, purchasing, admin). Read in one
         snapshot, from a replica when replicas serve reads: a failure before the first byte is answered (or run
         again elsewhere); one after it ends the stream without its end (the chunked body is cut short: the

@@ -1,5 +1,5 @@
 """Bulk exports of products, SKUs, prices and stock: exactly what an import of the same type takes (JSON Lines: one
-import row per line; CSV: the import's column convention), streamed a keyset chunk at a time — constant
+import row per line; CSV and XLSX: the import's column convention), streamed a keyset chunk at a time — constant
 memory, the first byte once the first chunk is read — so that export → edit → import round-trips. A viewer
 who does not see confidential data gets no confidential attribute values, nor cost or distribution prices
 (and an import by such a viewer keeps the stored attribute values).
@@ -22,13 +22,13 @@ import asyncpg
 import msgspec
 
 from domain.errors import param_error
-from domain.imports import counts, formats, prices, skus, store
-from domain.imports.model import FileFormat, ImportType, RowError
+from domain.imports import counts, formats, prices, skus, store, xlsx
+from domain.imports.model import FileFormat, ImportType, ReportFormat, RowError
 from domain.keys.model import Principal
 from domain.prices.model import visible_kinds
 
 CHUNK = 1_000
-MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "xlsx": xlsx.MEDIA_TYPE}
 REPORT_COLUMNS = ["line", "column", "pointer", "code", "message"]
 Connect = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
@@ -48,21 +48,43 @@ async def export(
 ) -> AsyncGenerator[bytes, None]:
     """The export's bytes, a chunk at a time, on one connection and in one snapshot while it streams; the first
     bytes (a CSV's header with them) once the first chunk is read."""
+    table = None if fmt == "jsonl" else _Table(fmt)
     async with connect() as conn, conn.transaction(**_snapshot(conn)):
         path = await export_scope(conn, category)
         if kind == "skus":
-            chunks = _export_skus(conn, path, fmt)
+            chunks = _export_skus(conn, path, table)
         elif kind == "stock":
-            chunks = _export_counts(conn, path, fmt)
+            chunks = _export_counts(conn, path, table)
         elif kind == "prices":
-            chunks = _export_prices(conn, path, list(visible_kinds(viewer)), fmt)
+            chunks = _export_prices(conn, path, list(visible_kinds(viewer)), table)
         else:
-            chunks = _export_products(conn, path, viewer.sees_confidential, fmt)
+            chunks = _export_products(conn, path, viewer.sees_confidential, table)
         async with aclosing(chunks):
             # each kind's first yield is its header (empty for JSON Lines): sent with the first chunk, once read
             yield await anext(chunks) + await anext(chunks, b"")
             async for chunk in chunks:
-                yield chunk
+                if chunk:  # (an XLSX's deflate may hold a chunk's bytes back: nothing to send yet)
+                    yield chunk
+        if table is not None:
+            yield table.close()
+
+
+class _Table:
+    """Rows of text cells as CSV (UTF-8 with a BOM, Excel's way) or as the sheet of an XLSX, a batch at a time."""
+
+    def __init__(self, fmt: FileFormat) -> None:
+        self.sheet = xlsx.SheetWriter() if fmt == "xlsx" else None
+        self.bom = True
+
+    def rows(self, rows: list[list[str]]) -> bytes:
+        if self.sheet is not None:
+            return self.sheet.rows(rows)
+        out = b"".join(_csv_line(r, bom=self.bom and i == 0) for i, r in enumerate(rows))
+        self.bom = False
+        return out
+
+    def close(self) -> bytes:
+        return b"" if self.sheet is None else self.sheet.close()
 
 
 def _snapshot(conn: asyncpg.Connection) -> dict[str, Any]:
@@ -74,14 +96,14 @@ def _snapshot(conn: asyncpg.Connection) -> dict[str, Any]:
 
 
 async def _export_products(
-    conn: asyncpg.Connection, path: str | None, confidential: bool, fmt: FileFormat
+    conn: asyncpg.Connection, path: str | None, confidential: bool, table: _Table | None
 ) -> AsyncGenerator[bytes, None]:
     """Products in code order, a keyset chunk at a time, as a product import takes them."""
     header: list[str] | None = None
-    if fmt == "csv":
+    if table is not None:
         cols = await store.list_export_columns(conn, path, confidential)
         header = formats.export_header(cols.labels, cols.description, cols.selling_points, cols.attributes)
-        yield _csv_line(header, bom=True)
+        yield table.rows([header])
     else:
         yield b""
     after: str | None = None
@@ -89,22 +111,22 @@ async def _export_products(
         products = await store.list_export_products(conn, path, confidential, after, CHUNK)
         if not products:
             return
-        if header is None:
+        if table is None or header is None:
             yield b"".join(msgspec.json.encode(p) + b"\n" for p in products)
         else:
-            yield b"".join(_csv_line(formats.export_cells(header, p)) for p in products)
+            yield table.rows([formats.export_cells(header, p) for p in products])
         if len(products) < CHUNK:
             return
         after = products[-1]["code"]
 
 
-async def _export_skus(conn: asyncpg.Connection, path: str | None, fmt: FileFormat) -> AsyncGenerator[bytes, None]:
+async def _export_skus(conn: asyncpg.Connection, path: str | None, table: _Table | None) -> AsyncGenerator[bytes, None]:
     """SKUs in sku order, a keyset chunk at a time, as a SKU import takes them."""
     header: list[str] | None = None
-    if fmt == "csv":
+    if table is not None:
         cols = await store.list_export_sku_columns(conn, path)
         header = skus.export_header(cols.axes, cols.attributes)
-        yield _csv_line(header, bom=True)
+        yield table.rows([header])
     else:
         yield b""
     after: str | None = None
@@ -112,49 +134,51 @@ async def _export_skus(conn: asyncpg.Connection, path: str | None, fmt: FileForm
         rows = await store.list_export_skus(conn, path, after, CHUNK)
         if not rows:
             return
-        if header is None:
+        if table is None or header is None:
             yield b"".join(msgspec.json.encode(r) + b"\n" for r in rows)
         else:
-            yield b"".join(_csv_line(skus.export_cells(header, r)) for r in rows)
+            yield table.rows([skus.export_cells(header, r) for r in rows])
         if len(rows) < CHUNK:
             return
         after = rows[-1]["sku"]
 
 
 async def _export_prices(
-    conn: asyncpg.Connection, path: str | None, kinds: list[str], fmt: FileFormat
+    conn: asyncpg.Connection, path: str | None, kinds: list[str], table: _Table | None
 ) -> AsyncGenerator[bytes, None]:
     """Price periods by SKU, kind, currency and start, a keyset chunk at a time, as a price import takes them
     (only the kinds the viewer may read)."""
-    yield _csv_line(list(prices.COLUMNS), bom=True) if fmt == "csv" else b""
+    yield table.rows([list(prices.COLUMNS)]) if table else b""
     after: tuple[Any, ...] | None = None
     while True:
         found = await store.list_export_prices(conn, path, kinds, after, CHUNK)
         if not found:
             return
         rows = [prices.export_row(r) for r in found]
-        if fmt == "jsonl":
+        if table is None:
             yield b"".join(msgspec.json.encode(r) + b"\n" for r in rows)
         else:
-            yield b"".join(_csv_line(prices.export_cells(r)) for r in rows)
+            yield table.rows([prices.export_cells(r) for r in rows])
         if len(found) < CHUNK:
             return
         last = found[-1]
         after = (last["sku"], last["kind"], last["currency"], last["valid_from"])
 
 
-async def _export_counts(conn: asyncpg.Connection, path: str | None, fmt: FileFormat) -> AsyncGenerator[bytes, None]:
+async def _export_counts(
+    conn: asyncpg.Connection, path: str | None, table: _Table | None
+) -> AsyncGenerator[bytes, None]:
     """Stock levels by SKU, warehouse and bin, a keyset chunk at a time, as count rows of what is on hand."""
-    yield _csv_line(list(counts.REQUIRED), bom=True) if fmt == "csv" else b""
+    yield table.rows([list(counts.REQUIRED)]) if table else b""
     after: tuple[Any, ...] | None = None
     while True:
         found = await store.list_export_counts(conn, path, after, CHUNK)
         if not found:
             return
-        if fmt == "jsonl":
+        if table is None:
             yield b"".join(msgspec.json.encode(counts.export_row(r)) + b"\n" for r in found)
         else:
-            yield b"".join(_csv_line([str(r[c]) for c in counts.REQUIRED]) for r in found)
+            yield table.rows([[str(r[c]) for c in counts.REQUIRED] for r in found])
         if len(found) < CHUNK:
             return
         last = found[-1]
@@ -167,7 +191,7 @@ def _csv_line(cells: list[str], *, bom: bool = False) -> bytes:
     return (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode()
 
 
-async def report_bytes(errors: AsyncIterator[RowError], fmt: FileFormat) -> AsyncIterator[bytes]:
+async def report_bytes(errors: AsyncIterator[RowError], fmt: ReportFormat) -> AsyncIterator[bytes]:
     """An import's per-row report as JSON Lines or CSV."""
     if fmt == "csv":
         yield _csv_line(REPORT_COLUMNS, bom=True)

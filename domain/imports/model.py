@@ -16,7 +16,8 @@ from domain.keys.model import Principal
 
 ImportType = Literal["products", "skus", "prices", "stock"]
 ImportMode = Literal["all_or_nothing", "valid_rows"]
-FileFormat = Literal["jsonl", "csv"]
+FileFormat = Literal["jsonl", "csv", "xlsx"]
+ReportFormat = Literal["jsonl", "csv"]
 
 IMPORT_KIND = "import-"  # an import's job kind is `import-<type>`
 
@@ -60,6 +61,7 @@ MEDIA_TYPES: dict[str, FileFormat] = {
     "application/json-lines": "jsonl",
     "application/x-jsonlines": "jsonl",
     "text/csv": "csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
 }
 
 
@@ -95,6 +97,7 @@ class ImportRun(msgspec.Struct, frozen=True, kw_only=True):
     mode: ImportMode
     format: FileFormat
     sees_confidential: bool
+    code_column: str | None  # where an XLSX's codes are (`A (code)`): the report of duplicate codes names it
 
 
 class ImportCounts(msgspec.Struct, frozen=True, kw_only=True):
@@ -132,20 +135,22 @@ def check_importer(actor: Principal, kind: str) -> None:
 
 
 class UnsupportedImportFormat(InvalidRequest):
-    """An upload's Content-Type is neither JSON Lines (`application/x-ndjson`) nor CSV (`text/csv`)."""
+    """An upload's Content-Type is neither JSON Lines (`application/x-ndjson`), CSV (`text/csv`) nor XLSX
+    (`application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`)."""
 
     code = "unsupported-import-format"
 
     def __init__(self, media_type: str) -> None:
         super().__init__(
-            f"An import body is JSON Lines (Content-Type: application/x-ndjson) or CSV (text/csv), "
-            f"not {media_type or 'untyped'}."
+            f"An import body is JSON Lines (Content-Type: application/x-ndjson), CSV (text/csv) or XLSX "
+            f"(application/vnd.openxmlformats-officedocument.spreadsheetml.sheet), not {media_type or 'untyped'}."
         )
 
 
 class InvalidUpload(InvalidRequest):
-    """An upload cannot be read as a whole — a CSV without a header naming known columns, a CSV that is not
-    UTF-8, a CSV record over the row limit: nothing was imported, `errors` says where."""
+    """An upload cannot be read as a whole — a CSV or XLSX without a header naming known columns, a CSV that is
+    not UTF-8, a CSV record over the row limit, an XLSX that is not a workbook: nothing was imported, `errors`
+    says where."""
 
     code = "invalid-upload"
 

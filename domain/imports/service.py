@@ -19,9 +19,10 @@ import asyncpg
 import msgspec
 
 from domain.errors import IdempotencyKeyReused, InvalidIdempotencyKey
-from domain.imports import counts, exports, formats, prices, rows, skus, store
+from domain.imports import counts, exports, formats, prices, rows, skus, store, xlsx
 from domain.imports.formats import Header
 from domain.imports.model import (
+    MAX_ROW_BYTES,
     MEDIA_TYPES,
     TYPES,
     FileFormat,
@@ -30,6 +31,7 @@ from domain.imports.model import (
     ImportRun,
     ImportType,
     InvalidUpload,
+    ReportFormat,
     RowError,
     RowFault,
     UnsupportedImportFormat,
@@ -116,11 +118,13 @@ async def start_import(
     upload = _Upload(conn, job_id)
     try:
         if kind == "skus":
-            await _read_with(await skus.SkuRows.load(conn), upload, fmt, aiter(hashed), line_flaw)
+            await _read_with(
+                await skus.SkuRows.load(conn), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field
+            )
         elif kind == "prices":
-            await _read_with(prices.PriceRows(actor), upload, fmt, aiter(hashed), line_flaw)
+            await _read_with(prices.PriceRows(actor), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
         elif kind == "stock":
-            await _read_with(counts.CountRows(), upload, fmt, aiter(hashed), line_flaw)
+            await _read_with(counts.CountRows(), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
         else:
             await _read_products(conn, upload, fmt, aiter(hashed), line_flaw)
         await upload.flush()
@@ -154,11 +158,34 @@ async def _read_products(
             await upload.add(*await rows.check_jsonl(conn, catalog, line, raw, flaw))
         return
     header: Header | None = None
-    async for line, cells in formats.csv_records(body):
+    sheet: _SheetColumns | None = None
+    async for line, cells in _records(fmt, body):
         if header is None:
             header = formats.read_header(cells, catalog.attributes)
+            sheet = await _sheet(upload, fmt, cells, "code")
             continue
-        await upload.add(*await _check_csv(conn, catalog, header, line, cells))
+        if sheet is not None:
+            fitted = sheet.fit(line, cells)
+            if isinstance(fitted, RowFault):
+                await upload.add(rows.rejected(line, None), [fitted])
+                continue
+            cells = fitted
+        staged, faults = await _check_csv(conn, catalog, header, line, cells)
+        await upload.add(staged, sheet.relabel(faults) if sheet else faults)
+
+
+def _records(fmt: FileFormat, body: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, list[str]]]:
+    """The records of a table: a CSV's, or the first sheet's rows of an XLSX."""
+    return xlsx.xlsx_records(body) if fmt == "xlsx" else formats.csv_records(body)
+
+
+async def _sheet(upload: _Upload, fmt: FileFormat, header: list[str], code_field: str) -> _SheetColumns | None:
+    """An XLSX's columns by letter (None for a CSV), once its header is read; the job keeps its codes' column."""
+    if fmt != "xlsx":
+        return None
+    sheet = _SheetColumns(header)
+    await store.update_import_code_column(upload.conn, upload.job_id, sheet.label(code_field))
+    return sheet
 
 
 class _Header(Protocol):
@@ -178,7 +205,12 @@ class _Checker(Protocol[H]):
 
 
 async def _read_with(
-    checker: _Checker[H], upload: _Upload, fmt: FileFormat, body: AsyncIterator[bytes], flaw: rows.LineFlaw
+    checker: _Checker[H],
+    upload: _Upload,
+    fmt: FileFormat,
+    body: AsyncIterator[bytes],
+    flaw: rows.LineFlaw,
+    code_field: str,
 ) -> None:
     if fmt == "jsonl":
         async for line, raw in formats.jsonl_lines(body):
@@ -189,15 +221,24 @@ async def _read_with(
                 await upload.add(*await checker.jsonl(line, raw))
         return
     header: H | None = None
-    async for line, cells in formats.csv_records(body):
+    sheet: _SheetColumns | None = None
+    async for line, cells in _records(fmt, body):
         if header is None:
             header = checker.header(cells)
+            sheet = await _sheet(upload, fmt, cells, code_field)
             continue
+        if sheet is not None:
+            fitted = sheet.fit(line, cells)
+            if isinstance(fitted, RowFault):
+                await upload.add(rows.rejected(line, None), [fitted])
+                continue
+            cells = fitted
         unreadable = _record_fault(header.width, cells)
         if unreadable is not None:
             await upload.add(rows.rejected(line, None), [unreadable])
         else:
-            await upload.add(*await checker.csv(header, line, cells))
+            staged, faults = await checker.csv(header, line, cells)
+            await upload.add(staged, sheet.relabel(faults) if sheet else faults)
 
 
 async def _interrupted(conn: asyncpg.Connection, job_id: int, exc: BaseException) -> None:
@@ -210,7 +251,11 @@ async def _interrupted(conn: asyncpg.Connection, job_id: int, exc: BaseException
 
 
 async def _check_csv(
-    conn: asyncpg.Connection, catalog: rows.Catalog, header: Header, line: int, cells: list[str]
+    conn: asyncpg.Connection,
+    catalog: rows.Catalog,
+    header: Header,
+    line: int,
+    cells: list[str],
 ) -> tuple[rows.Staged, list[RowFault]]:
     """Check one CSV record: as many cells as the header has columns, then the row as an API body."""
     unreadable = _record_fault(len(header.columns), cells)
@@ -219,7 +264,12 @@ async def _check_csv(
     body, sources = header.row(cells)
     staged, errors = await rows.check_body(conn, catalog, line, body, None)
     return staged, [
-        RowFault(pointer=e.pointer, column=header.column_of(e.pointer, sources), code=e.code, message=e.message)
+        RowFault(
+            pointer=e.pointer,
+            column=header.column_of(e.pointer, sources),
+            code=e.code,
+            message=e.message,
+        )
         for e in errors
     ]
 
@@ -233,6 +283,33 @@ def _record_fault(width: int, cells: list[str]) -> RowFault | None:
         message = "A cell holds a NUL character, which text cannot hold."
         return RowFault(pointer=None, column=None, code="invalid_characters", message=message)
     return None
+
+
+class _SheetColumns:
+    """An XLSX's header row, by letter: the report names a column `D (attr:width)`. A spreadsheet leaves out a
+    row's trailing empty cells, so a short row is filled up; a cell right of the header's last column is a
+    ragged row, named by its letter."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.width = len(header)
+        self.letters = {name.strip(): xlsx.column_letter(i + 1) for i, name in enumerate(header)}
+
+    def label(self, name: str) -> str:
+        letter = self.letters.get(name)
+        return name if letter is None else f"{letter} ({name})"
+
+    def fit(self, line: int, cells: list[str]) -> list[str] | RowFault:
+        if len(cells) > self.width:
+            extra = xlsx.column_letter(next(i for i in range(self.width, len(cells)) if cells[i] != "") + 1)
+            message = f"Cell {extra}{line} is right of the header's last column."
+            return RowFault(pointer=None, column=extra, code="ragged_row", message=message)
+        if sum(len(c.encode()) for c in cells) > MAX_ROW_BYTES:
+            message = f"A row may be at most {MAX_ROW_BYTES} bytes."
+            return RowFault(pointer=None, column=None, code="row_too_large", message=message)
+        return cells + [""] * (self.width - len(cells))
+
+    def relabel(self, faults: list[RowFault]) -> list[RowFault]:
+        return [f if f.column is None else msgspec.structs.replace(f, column=self.label(f.column)) for f in faults]
 
 
 ABANDONED_MINUTES = 10  # an upload's request sends a heartbeat every batch of rows
@@ -265,7 +342,7 @@ async def run_import(pool: Any, job_id: int) -> None:
 async def _run(pool: Any, conn: asyncpg.Connection, run: ImportRun) -> None:
     spec = TYPES[run.type]
     if spec.unique_codes:
-        await store.insert_duplicate_errors(conn, run.id, run.format, spec.noun, spec.code_field)
+        await store.insert_duplicate_errors(conn, run.id, run.format, spec.noun, spec.code_field, run.code_column)
     if run.type == "skus":
         await store.insert_sku_conflict_errors(conn, run.id, run.format)
     elif run.type == "prices":
@@ -364,7 +441,7 @@ async def report(pool: Any, job_id: int) -> AsyncIterator[RowError]:
 
 
 async def open_report(
-    conn: asyncpg.Connection, pool: Any, actor: Principal, job_id: int, fmt: FileFormat
+    conn: asyncpg.Connection, pool: Any, actor: Principal, job_id: int, fmt: ReportFormat
 ) -> AsyncIterator[bytes]:
     """Check that the job is an import (else 404) the actor may read (else 403), then hand back its report's
     bytes to stream."""

@@ -21,6 +21,7 @@ GET_IMPORT_BY_KEY = Q.get_import_by_key.sql
 UPDATE_IMPORT_QUEUED = Q.update_import_queued.sql
 UPDATE_IMPORT_INTERRUPTED = Q.update_import_interrupted.sql
 DELETE_IMPORT_JOB = Q.delete_import_job.sql
+UPDATE_IMPORT_CODE_COLUMN = Q.update_import_code_column.sql
 GET_IMPORT = Q.get_import.sql
 GET_IMPORT_TYPE = Q.get_import_type.sql
 INSERT_DUPLICATE_ERRORS = Q.insert_duplicate_errors.sql
@@ -123,8 +124,14 @@ async def get_import_type(conn: asyncpg.Connection, job_id: int) -> str | None:
     return kind
 
 
-async def insert_duplicate_errors(conn: asyncpg.Connection, job_id: int, fmt: str, noun: str, field: str) -> None:
-    await conn.execute(INSERT_DUPLICATE_ERRORS, job_id, fmt, noun, field)
+async def update_import_code_column(conn: asyncpg.Connection, job_id: int, column: str) -> None:
+    await conn.execute(UPDATE_IMPORT_CODE_COLUMN, job_id, column)
+
+
+async def insert_duplicate_errors(
+    conn: asyncpg.Connection, job_id: int, fmt: str, noun: str, field: str, column: str | None
+) -> None:
+    await conn.execute(INSERT_DUPLICATE_ERRORS, job_id, fmt, noun, field, column)
 
 
 async def count_import_rows(conn: asyncpg.Connection, job_id: int) -> ImportCounts:

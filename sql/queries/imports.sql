@@ -36,9 +36,13 @@ UPDATE jobs SET state = 'failed', phase = 'interrupted', error = $2::text, finis
 -- Forget an import that never was (an upload refused as a whole, a replayed retry): its rows go with it.
 DELETE FROM jobs WHERE id = $1::bigint;
 
+-- name: update_import_code_column :exec
+-- Keep where an XLSX upload's codes are (the column's letter and name), once its header is read.
+UPDATE jobs SET code_column = $2::text WHERE id = $1::bigint;
+
 -- name: get_import :one
 -- An import job as its runner needs it.
-SELECT id, substr(kind, 8) AS type, requested_by AS actor, mode, format, sees_confidential FROM jobs
+SELECT id, substr(kind, 8) AS type, requested_by AS actor, mode, format, sees_confidential, code_column FROM jobs
  WHERE id = $1::bigint AND kind LIKE 'import-%';
 
 -- name: get_import_type :val
@@ -47,7 +51,7 @@ SELECT substr(kind, 8) FROM jobs WHERE id = $1::bigint AND kind LIKE 'import-%';
 
 -- name: insert_duplicate_errors :exec
 -- Reject every row whose code an earlier line of the same upload has (the first stays); $3 names the rows
--- (`product`, `SKU`) and $4 their code's field.
+-- (`product`, `SKU`) and $4 their code's field; $5 an XLSX's column of codes (its letter and name).
 WITH dup AS (
     SELECT line, code, min(line) OVER (PARTITION BY code) AS first
       FROM import_rows WHERE job_id = $1::bigint AND code IS NOT NULL
@@ -55,7 +59,8 @@ WITH dup AS (
     SELECT line, code, first FROM dup WHERE line > first
 ), reported AS (
     INSERT INTO import_errors (job_id, line, seq, pointer, column_name, code, message)
-    SELECT $1::bigint, b.line, 1000, '/' || $4::text, CASE WHEN $2::text = 'csv' THEN $4::text END, 'duplicate_code',
+    SELECT $1::bigint, b.line, 1000, '/' || $4::text,
+           coalesce($5::text, CASE WHEN $2::text = 'csv' THEN $4::text END), 'duplicate_code',
            format('%s is on line %s already: a file names each %s once.', b.code, b.first, $3::text)
       FROM bad b
     ON CONFLICT DO NOTHING

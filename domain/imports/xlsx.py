@@ -1,0 +1,232 @@
+"""XLSX both ways, in the CSV's column layout (domain/imports/formats.py): an export written as a stream (the
+OOXML zip made here, a sheet row at a time: constant memory, the first bytes at once), and an upload read a row
+at a time (openpyxl in read-only mode, from a temporary file: a zip's directory is at its end, so it cannot be
+read as it streams in).
+
+Every cell of an export is text (an inline string), as in the CSV; an upload's cells may be whatever Excel made
+of them — a number, a date, a boolean — and are turned back into the CSV's text. Characters XML cannot hold
+are written `_xHHHH_` (Excel's escape; a literal `_xHHHH_` is written `_x005F_xHHHH_`) and read back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tempfile
+import zipfile
+from collections.abc import AsyncIterator, Iterator
+from datetime import date, datetime, time, timedelta
+from typing import IO, Any
+
+from domain.imports.model import InvalidUpload, upload_error
+
+MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHEET = "products"
+READ_BATCH = 500  # rows parsed per trip to a worker thread
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    "</Types>"
+)
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+    'Target="xl/workbook.xml"/></Relationships>'
+)
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    f'<sheets><sheet name="{SHEET}" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+    'Target="worksheets/sheet1.xml"/></Relationships>'
+)
+# the header row stays in view (frozen) while the rows scroll
+_SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<sheetViews><sheetView workbookViewId="0">'
+    '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+    "</sheetView></sheetViews><sheetData>"
+)
+_SHEET_TAIL = "</sheetData></worksheet>"
+_CELL = '<c r="{where}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+
+# XML 1.0 cannot hold these (nor a lone surrogate); `\r` it holds only as a reference (a parser reads a raw one
+# as `\n`)
+_UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]|_(?=x[0-9A-Fa-f]{4}_)")
+_ESCAPED = re.compile("_x([0-9A-Fa-f]{4})_")
+_XML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+
+
+def column_letter(index: int) -> str:
+    """The spreadsheet letters of a column, from 1: 1 → A, 27 → AA."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _escape(text: str) -> str:
+    text = _UNWRITABLE.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
+    return text.translate(_XML)
+
+
+class _Sink:
+    """Where the zip writes (it cannot seek: entries carry their sizes after their data): bytes until taken."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        out = bytes(self.buffer)
+        self.buffer.clear()
+        return out
+
+
+class SheetWriter:
+    """An XLSX workbook of one sheet of text cells, written a batch of rows at a time; each call answers the
+    bytes of the file made since the last one."""
+
+    def __init__(self) -> None:
+        self._sink = _Sink()
+        # level 1: the sheet's XML still shrinks about tenfold, for a fraction of the default level's CPU
+        self._zip = zipfile.ZipFile(self._sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
+        self._zip.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        self._zip.writestr("_rels/.rels", _ROOT_RELS)
+        self._zip.writestr("xl/workbook.xml", _WORKBOOK)
+        self._zip.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        # zip64: a sheet of a million products may pass 4 GB of XML
+        self._sheet = self._zip.open("xl/worksheets/sheet1.xml", "w", force_zip64=True)
+        self._sheet.write(_SHEET_HEAD.encode())
+        self._row = 0
+        self._letters: list[str] = []
+
+    def rows(self, rows: list[list[str]]) -> bytes:
+        parts: list[str] = []
+        for cells in rows:
+            self._row += 1
+            while len(self._letters) < len(cells):
+                self._letters.append(column_letter(len(self._letters) + 1))
+            parts.append(f'<row r="{self._row}">')
+            for letter, cell in zip(self._letters, cells, strict=False):
+                if cell != "":
+                    parts.append(_CELL.format(where=f"{letter}{self._row}", text=_escape(cell)))
+            parts.append("</row>")
+        self._sheet.write("".join(parts).encode())
+        return self._sink.take()
+
+    def close(self) -> bytes:
+        self._sheet.write(_SHEET_TAIL.encode())
+        self._sheet.close()
+        self._zip.close()
+        return self._sink.take()
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+
+def cell_text(value: Any) -> str:
+    """A cell as the CSV's text: numbers as written (a whole number without `.0`), booleans `true`/`false`, a
+    date `YYYY-MM-DD`, nothing as the empty string."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, int | float | timedelta):
+        return str(value)
+    text = str(value)  # a string, or rich text (a list of runs of text)
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
+
+def _not_xlsx(why: str) -> InvalidUpload:
+    return InvalidUpload(
+        f"The body is not an XLSX workbook that can be read ({why}); save it from Excel as “Excel Workbook (.xlsx)”.",
+        [upload_error(1, None, "invalid_xlsx", "The file is not a readable XLSX workbook.")],
+    )
+
+
+class _Sheet:
+    """The first sheet of a workbook on disk, read row by row (in a worker thread: parsing is CPU work)."""
+
+    def __init__(self, spool: IO[bytes]) -> None:
+        import openpyxl  # (imported when an XLSX arrives: the API starts without it loaded)
+
+        try:
+            # rich_text: shared strings as they are written (the plain reader half-undoes Excel's `_xHHHH_` escape,
+            # which cell_text undoes whole)
+            self.book = openpyxl.load_workbook(spool, read_only=True, data_only=True, rich_text=True)
+            sheet = self.book.worksheets[0]
+            # the size a file declares may be wrong (some writers never update it): read every row there is
+            sheet.reset_dimensions()
+        except Exception as exc:  # a zip that is no workbook fails in as many ways as there are files
+            raise _not_xlsx(type(exc).__name__) from None
+        self.rows: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
+        self.number = 0
+
+    def batch(self) -> list[tuple[int, list[str]]]:
+        """The next rows that are not blank, with their numbers; an empty list at the end."""
+        out: list[tuple[int, list[str]]] = []
+        try:
+            for values in self.rows:
+                self.number += 1  # (read-only sheets fill the rows a file leaves out with empty ones)
+                cells = [cell_text(v) for v in values]
+                while cells and cells[-1] == "":
+                    cells.pop()
+                if cells:
+                    out.append((self.number, cells))
+                    if len(out) >= READ_BATCH:
+                        break
+        except Exception as exc:  # a damaged sheet: its XML or its compressed data
+            raise _not_xlsx(f"{type(exc).__name__} near row {self.number}") from None
+        return out
+
+    def close(self) -> None:
+        self.book.close()
+
+
+async def xlsx_records(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, list[str]]]:
+    """(row number from 1, its cells as text, trailing empty cells left out) for every row of the first sheet
+    that is not blank. The upload is spooled to a temporary file first (removed when done)."""
+    with tempfile.TemporaryFile(prefix="merchflow-upload-") as spool:
+        async for chunk in chunks:
+            spool.write(chunk)
+        spool.seek(0)
+        sheet = await asyncio.to_thread(_Sheet, spool)
+        try:
+            while batch := await asyncio.to_thread(sheet.batch):
+                for item in batch:
+                    yield item
+        finally:
+            sheet.close()
