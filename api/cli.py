@@ -1,4 +1,5 @@
-"""The `merch` command: serve, migrate, seed and manage API keys."""
+"""The `merch` command: serve, migrate, seed, manage API keys; import and export files through a running API
+(api/bulk.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from api import db, logs, migrate, standby
+from api import bulk, db, logs, migrate, standby
 from api.settings import Settings
 from domain.errors import DomainError
 from domain.keys import service as keys
@@ -292,6 +293,8 @@ def parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke", help="revoke a key by name")
     revoke.add_argument("name")
     keys_p.set_defaults(func=cmd_keys)
+
+    bulk.add_parsers(sub)
     return p
 
 
