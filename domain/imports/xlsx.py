@@ -1,7 +1,7 @@
 """XLSX both ways, in the CSV's column layout (domain/imports/formats.py): an export written as a stream (the
 OOXML zip made here, a sheet row at a time: constant memory, the first bytes at once), and an upload read a row
 at a time (openpyxl in read-only mode, from a temporary file: a zip's directory is at its end, so it cannot be
-read as it streams in).
+read as it streams in; the table of shared strings, where Excel keeps every text, on disk too).
 
 Every cell of an export is text (an inline string), as in the CSV; an upload's cells may be whatever Excel made
 of them — a number, a date, a boolean — and are turned back into the CSV's text. Characters XML cannot hold
@@ -11,9 +11,11 @@ are written `_xHHHH_` (Excel's escape; a literal `_xHHHH_` is written `_x005F_xH
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import tempfile
 import zipfile
+from array import array
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, time, timedelta
 from typing import IO, Any
@@ -23,6 +25,7 @@ from domain.imports.model import InvalidUpload, upload_error
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET = "products"
 READ_BATCH = 500  # rows parsed per trip to a worker thread
+_SHARED_STRING = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}si"
 
 _CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -177,20 +180,81 @@ def _not_xlsx(why: str) -> InvalidUpload:
     )
 
 
+class _DiskStrings:
+    """A workbook's shared strings — Excel keeps every text of a sheet there, as many as the cells — in a temporary
+    file with an offset per string, the recently used ones cached: memory stays flat whatever their number (a
+    list of them, as openpyxl keeps, grows with the file). Each is its text as written: `_xHHHH_` is undone by
+    cell_text (openpyxl's own reader half-undoes it)."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        from openpyxl.cell.text import Text
+        from openpyxl.xml.functions import iterparse
+
+        self.file = tempfile.TemporaryFile(prefix="merchflow-strings-")
+        self.offsets = array("Q", [0])
+        root = None
+        for event, node in iterparse(source, events=("start", "end")):
+            if root is None:
+                root = node
+            elif event == "end" and node.tag == _SHARED_STRING:
+                data = Text.from_tree(node).content.encode()
+                self.file.write(data)
+                self.offsets.append(self.offsets[-1] + len(data))
+                root.clear()  # (the strings read so far, parsed: dropped)
+        self.get = functools.lru_cache(maxsize=4096)(self._read)
+
+    def _read(self, index: int) -> str:
+        start, end = self.offsets[index], self.offsets[index + 1]
+        self.file.seek(start)
+        return self.file.read(end - start).decode()
+
+    def __getitem__(self, index: int) -> str:
+        if not 0 <= index < len(self.offsets) - 1:
+            raise IndexError(index)
+        return self.get(index)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _open_book(spool: IO[bytes]) -> tuple[Any, _DiskStrings | None]:
+    """openpyxl's reader in read-only mode, its shared strings on disk."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    strings: list[_DiskStrings] = []
+
+    class Reader(ExcelReader):  # type: ignore[misc]
+        def read_strings(self) -> None:
+            found = self.package.find(SHARED_STRINGS)
+            if found is not None:
+                with self.archive.open(found.PartName[1:]) as source:
+                    strings.append(_DiskStrings(source))
+                self.shared_strings = strings[0]
+
+    reader = Reader(spool, read_only=True, data_only=True)
+    try:
+        reader.read()
+    except BaseException:
+        for table in strings:
+            table.close()
+        raise
+    return reader.wb, (strings[0] if strings else None)
+
+
 class _Sheet:
     """The first sheet of a workbook on disk, read row by row (in a worker thread: parsing is CPU work)."""
 
     def __init__(self, spool: IO[bytes]) -> None:
-        import openpyxl  # (imported when an XLSX arrives: the API starts without it loaded)
-
+        self.strings: _DiskStrings | None = None
         try:
-            # rich_text: shared strings as they are written (the plain reader half-undoes Excel's `_xHHHH_` escape,
-            # which cell_text undoes whole)
-            self.book = openpyxl.load_workbook(spool, read_only=True, data_only=True, rich_text=True)
+            self.book, self.strings = _open_book(spool)
             sheet = self.book.worksheets[0]
             # the size a file declares may be wrong (some writers never update it): read every row there is
             sheet.reset_dimensions()
         except Exception as exc:  # a zip that is no workbook fails in as many ways as there are files
+            if self.strings is not None:
+                self.strings.close()
             raise _not_xlsx(type(exc).__name__) from None
         self.rows: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
         self.number = 0
@@ -214,6 +278,8 @@ class _Sheet:
 
     def close(self) -> None:
         self.book.close()
+        if self.strings is not None:
+            self.strings.close()
 
 
 async def xlsx_records(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, list[str]]]:

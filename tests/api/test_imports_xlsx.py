@@ -22,7 +22,7 @@ XLSX = {"content-type": "application/vnd.openxmlformats-officedocument.spreadshe
 
 
 def workbook(*rows: list[Any]) -> bytes:
-    """A workbook as Excel saves one (shared strings, typed cells), its first sheet holding `rows`."""
+    """A workbook as openpyxl saves one (inline strings, typed cells), its first sheet holding `rows`."""
     book = openpyxl.Workbook()
     sheet = book.active
     for r in rows:
@@ -30,6 +30,54 @@ def workbook(*rows: list[Any]) -> bytes:
     book.create_sheet("notes").append(["only the first sheet is read"])
     out = io.BytesIO()
     book.save(out)
+    return out.getvalue()
+
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def excel_workbook(rows: list[list[int | float | str | None]], shared: list[str]) -> bytes:
+    """A workbook as Excel writes one: text in a table of shared strings (`<si>` items, given as written: plain
+    `<t>`, rich-text runs, phonetic hints), a cell naming its string by index (an int in `rows` is an index; a
+    float is a number; a str a cell's XML as it stands)."""
+    cells = []
+    for n, r in enumerate(rows, start=1):
+        xml = []
+        for letter, v in zip("ABCDEFGH", r, strict=False):
+            if isinstance(v, int):
+                xml.append(f'<c r="{letter}{n}" t="s"><v>{v}</v></c>')
+            elif isinstance(v, float):
+                xml.append(f'<c r="{letter}{n}"><v>{v}</v></c>')
+            elif isinstance(v, str):
+                xml.append(v)
+        cells.append(f'<row r="{n}">{"".join(xml)}</row>')
+    parts = {
+        "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/sharedStrings.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+        "_rels/.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook xmlns="{MAIN}" xmlns:r="{RELS}"><sheets>'
+        '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        f'relationships"><Relationship Id="rId1" Type="{RELS}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{RELS}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{MAIN}"><sheetData>{"".join(cells)}</sheetData></worksheet>',
+        "xl/sharedStrings.xml": f'<sst xmlns="{MAIN}" count="{len(shared)}" uniqueCount="{len(shared)}">'
+        + "".join(f"<si>{si}</si>" for si in shared)
+        + "</sst>",
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in parts.items():
+            z.writestr(name, text)
     return out.getvalue()
 
 
@@ -104,6 +152,31 @@ async def test_excel_typed_cells_import_as_their_text(api: httpx.AsyncClient, co
         "soft": True,
         "length": {"value": "90", "unit": "cm"},
     }
+
+
+async def test_a_workbook_as_excel_writes_it_reads_its_shared_strings_plain_and_escaped(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await catalog(conn)
+    shared = [
+        "<t>code</t>", "<t>category</t>", "<t>role</t>", "<t>labels[en]</t>", "<t>attr:width</t>",
+        "<t>scarves</t>", "<t>routine</t>", "<t>sq-1</t>", "<t>sq-2</t>",
+        '<r><t xml:space="preserve">Silk </t></r><r><rPr><b/></rPr><t>one</t></r><rPh sb="0" eb="1"><t>シ</t></rPh>',
+        "<t>Two_x000D_\nlines _x005F_x0041_</t>",
+    ]  # fmt: skip
+    body = excel_workbook(
+        [[0, 1, 2, 3, 4], [7, 5, 6, 9, 90.0], [8, 5, 6, 10, '<c r="E3" t="str"><f>45*2</f><v>90</v></c>']], shared
+    )
+    job = await imported(api, conn, body, headers=XLSX)
+    assert job["rows"] == {"read": 2, "applied": 2, "unchanged": 0, "rejected": 0}
+    products = {p["code"]: p for p in (await api.get("/v1/products")).json()["items"]}
+    assert (products["sq-1"]["labels"], products["sq-1"]["attributes"]) == ({"en": "Silk one"}, {"width": 90})
+    assert (products["sq-2"]["labels"], products["sq-2"]["attributes"]) == (
+        {"en": "Two\r\nlines _x0041_"},
+        {"width": 90},  # a formula's value as Excel last computed it
+    )
+    beyond = await upload(api, excel_workbook([[0, 1, 2], [7, 5, 99]], shared), headers=XLSX)
+    assert (beyond.status_code, beyond.json()["errors"][0]["code"]) == (400, "invalid_xlsx")
 
 
 async def test_xlsx_rows_are_named_by_row_number_and_column_letter(
