@@ -90,6 +90,14 @@ UNKNOWABLE = {
     "future_day",  # (a day of sales that has not begun: the document cannot know today)
     # money is one shape everywhere; a price's amount may not be negative where a sales correction's may
     "negative_amount",
+    # an uploaded file is text (CSV) or bytes (XLSX) to the document: its header, its encoding, its being a
+    # workbook at all are read from it
+    "missing_column",
+    "duplicate_column",
+    "invalid_encoding",
+    "unclosed_quote",
+    "row_too_large",
+    "invalid_xlsx",
 }
 # JSON Schema's `integer` admits 2.0 (a number with a zero fraction); to msgspec, and so to this API, an
 # integer is written without one: `2.0` is refused with exactly this message.
