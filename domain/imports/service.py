@@ -22,7 +22,6 @@ from domain.errors import IdempotencyKeyReused, InvalidIdempotencyKey
 from domain.imports import counts, exports, formats, prices, rows, skus, store, xlsx
 from domain.imports.formats import Header
 from domain.imports.model import (
-    MAX_ROW_BYTES,
     MEDIA_TYPES,
     TYPES,
     FileFormat,
@@ -158,34 +157,18 @@ async def _read_products(
             await upload.add(*await rows.check_jsonl(conn, catalog, line, raw, flaw))
         return
     header: Header | None = None
-    sheet: _SheetColumns | None = None
-    async for line, cells in _records(fmt, body):
+    sheet: xlsx.SheetColumns | None = None
+    async for line, cells in xlsx.records(fmt, body):
         if header is None:
             header = formats.read_header(cells, catalog.attributes)
-            sheet = await _sheet(upload, fmt, cells, "code")
+            sheet = await xlsx.sheet_columns(upload.conn, upload.job_id, fmt, cells, "code")
             continue
-        if sheet is not None:
-            fitted = sheet.fit(line, cells)
-            if isinstance(fitted, RowFault):
-                await upload.add(rows.rejected(line, None), [fitted])
-                continue
-            cells = fitted
-        staged, faults = await _check_csv(conn, catalog, header, line, cells)
+        fitted = sheet.fit(line, cells) if sheet else cells
+        if isinstance(fitted, RowFault):
+            await upload.add(rows.rejected(line, None), [fitted])
+            continue
+        staged, faults = await _check_csv(conn, catalog, header, line, fitted)
         await upload.add(staged, sheet.relabel(faults) if sheet else faults)
-
-
-def _records(fmt: FileFormat, body: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, list[str]]]:
-    """The records of a table: a CSV's, or the first sheet's rows of an XLSX."""
-    return xlsx.xlsx_records(body) if fmt == "xlsx" else formats.csv_records(body)
-
-
-async def _sheet(upload: _Upload, fmt: FileFormat, header: list[str], code_field: str) -> _SheetColumns | None:
-    """An XLSX's columns by letter (None for a CSV), once its header is read; the job keeps its codes' column."""
-    if fmt != "xlsx":
-        return None
-    sheet = _SheetColumns(header)
-    await store.update_import_code_column(upload.conn, upload.job_id, sheet.label(code_field))
-    return sheet
 
 
 class _Header(Protocol):
@@ -221,23 +204,21 @@ async def _read_with(
                 await upload.add(*await checker.jsonl(line, raw))
         return
     header: H | None = None
-    sheet: _SheetColumns | None = None
-    async for line, cells in _records(fmt, body):
+    sheet: xlsx.SheetColumns | None = None
+    async for line, cells in xlsx.records(fmt, body):
         if header is None:
             header = checker.header(cells)
-            sheet = await _sheet(upload, fmt, cells, code_field)
+            sheet = await xlsx.sheet_columns(upload.conn, upload.job_id, fmt, cells, code_field)
             continue
-        if sheet is not None:
-            fitted = sheet.fit(line, cells)
-            if isinstance(fitted, RowFault):
-                await upload.add(rows.rejected(line, None), [fitted])
-                continue
-            cells = fitted
-        unreadable = _record_fault(header.width, cells)
+        fitted = sheet.fit(line, cells) if sheet else cells
+        if isinstance(fitted, RowFault):
+            await upload.add(rows.rejected(line, None), [fitted])
+            continue
+        unreadable = _record_fault(header.width, fitted)
         if unreadable is not None:
             await upload.add(rows.rejected(line, None), [unreadable])
         else:
-            staged, faults = await checker.csv(header, line, cells)
+            staged, faults = await checker.csv(header, line, fitted)
             await upload.add(staged, sheet.relabel(faults) if sheet else faults)
 
 
@@ -251,11 +232,7 @@ async def _interrupted(conn: asyncpg.Connection, job_id: int, exc: BaseException
 
 
 async def _check_csv(
-    conn: asyncpg.Connection,
-    catalog: rows.Catalog,
-    header: Header,
-    line: int,
-    cells: list[str],
+    conn: asyncpg.Connection, catalog: rows.Catalog, header: Header, line: int, cells: list[str]
 ) -> tuple[rows.Staged, list[RowFault]]:
     """Check one CSV record: as many cells as the header has columns, then the row as an API body."""
     unreadable = _record_fault(len(header.columns), cells)
@@ -264,12 +241,7 @@ async def _check_csv(
     body, sources = header.row(cells)
     staged, errors = await rows.check_body(conn, catalog, line, body, None)
     return staged, [
-        RowFault(
-            pointer=e.pointer,
-            column=header.column_of(e.pointer, sources),
-            code=e.code,
-            message=e.message,
-        )
+        RowFault(pointer=e.pointer, column=header.column_of(e.pointer, sources), code=e.code, message=e.message)
         for e in errors
     ]
 
@@ -283,33 +255,6 @@ def _record_fault(width: int, cells: list[str]) -> RowFault | None:
         message = "A cell holds a NUL character, which text cannot hold."
         return RowFault(pointer=None, column=None, code="invalid_characters", message=message)
     return None
-
-
-class _SheetColumns:
-    """An XLSX's header row, by letter: the report names a column `D (attr:width)`. A spreadsheet leaves out a
-    row's trailing empty cells, so a short row is filled up; a cell right of the header's last column is a
-    ragged row, named by its letter."""
-
-    def __init__(self, header: list[str]) -> None:
-        self.width = len(header)
-        self.letters = {name.strip(): xlsx.column_letter(i + 1) for i, name in enumerate(header)}
-
-    def label(self, name: str) -> str:
-        letter = self.letters.get(name)
-        return name if letter is None else f"{letter} ({name})"
-
-    def fit(self, line: int, cells: list[str]) -> list[str] | RowFault:
-        if len(cells) > self.width:
-            extra = xlsx.column_letter(next(i for i in range(self.width, len(cells)) if cells[i] != "") + 1)
-            message = f"Cell {extra}{line} is right of the header's last column."
-            return RowFault(pointer=None, column=extra, code="ragged_row", message=message)
-        if sum(len(c.encode()) for c in cells) > MAX_ROW_BYTES:
-            message = f"A row may be at most {MAX_ROW_BYTES} bytes."
-            return RowFault(pointer=None, column=None, code="row_too_large", message=message)
-        return cells + [""] * (self.width - len(cells))
-
-    def relabel(self, faults: list[RowFault]) -> list[RowFault]:
-        return [f if f.column is None else msgspec.structs.replace(f, column=self.label(f.column)) for f in faults]
 
 
 ABANDONED_MINUTES = 10  # an upload's request sends a heartbeat every batch of rows

@@ -20,7 +20,11 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, time, timedelta
 from typing import IO, Any
 
-from domain.imports.model import InvalidUpload, upload_error
+import asyncpg
+import msgspec
+
+from domain.imports import formats, store
+from domain.imports.model import MAX_ROW_BYTES, FileFormat, InvalidUpload, RowFault, upload_error
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET = "products"
@@ -296,3 +300,46 @@ async def xlsx_records(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int,
                     yield item
         finally:
             sheet.close()
+
+
+def records(fmt: FileFormat, body: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, list[str]]]:
+    """The records of a table: a CSV's, or the rows of an XLSX's first sheet."""
+    return xlsx_records(body) if fmt == "xlsx" else formats.csv_records(body)
+
+
+async def sheet_columns(
+    conn: asyncpg.Connection, job_id: int, fmt: FileFormat, header: list[str], code_field: str
+) -> SheetColumns | None:
+    """An XLSX's columns by letter (None for a CSV), once its header is read; the job keeps its codes' column."""
+    if fmt != "xlsx":
+        return None
+    sheet = SheetColumns(header)
+    await store.update_import_code_column(conn, job_id, sheet.label(code_field))
+    return sheet
+
+
+class SheetColumns:
+    """An XLSX's header row, by letter: the report names a column `D (attr:width)`. A spreadsheet leaves out a
+    row's trailing empty cells, so a short row is filled up; a cell right of the header's last column is a
+    ragged row, named by its letter."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.width = len(header)
+        self.letters = {name.strip(): column_letter(i + 1) for i, name in enumerate(header)}
+
+    def label(self, name: str) -> str:
+        letter = self.letters.get(name)
+        return name if letter is None else f"{letter} ({name})"
+
+    def fit(self, line: int, cells: list[str]) -> list[str] | RowFault:
+        if len(cells) > self.width:
+            extra = column_letter(next(i for i in range(self.width, len(cells)) if cells[i] != "") + 1)
+            message = f"Cell {extra}{line} is right of the header's last column."
+            return RowFault(pointer=None, column=extra, code="ragged_row", message=message)
+        if sum(len(c.encode()) for c in cells) > MAX_ROW_BYTES:
+            message = f"A row may be at most {MAX_ROW_BYTES} bytes."
+            return RowFault(pointer=None, column=None, code="row_too_large", message=message)
+        return cells + [""] * (self.width - len(cells))
+
+    def relabel(self, faults: list[RowFault]) -> list[RowFault]:
+        return [f if f.column is None else msgspec.structs.replace(f, column=self.label(f.column)) for f in faults]

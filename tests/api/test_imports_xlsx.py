@@ -16,6 +16,7 @@ import pytest
 
 from domain.imports import exports
 from domain.imports.xlsx import cell_text
+from tests.api import test_import_skus as sku_tests
 from tests.api.test_imports import catalog, imported, jsonl, report, row, upload
 
 XLSX = {"content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -250,4 +251,24 @@ async def test_a_report_is_jsonl_or_csv_and_never_xlsx(api: httpx.AsyncClient, c
     assert answer.json()["errors"][0]["parameter"] == "format"
     assert [(e["line"], e["column"], e["code"]) for e in await report(api, job["id"])] == [
         (2, "B (category)", "unknown_category")
+    ]
+
+
+async def test_skus_round_trip_through_xlsx_and_a_duplicate_is_named_by_its_column_letter(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await sku_tests.catalog(conn)
+    gold = sku_tests.row("sq2-gold", product="sq-2", barcode=sku_tests.GOLD, axes={"colour": "gold"}, attributes={})
+    await sku_tests.imported(api, conn, jsonl(sku_tests.row("sq1-red"), gold))
+    book = await sku_tests.exported(api, "xlsx")
+    table = sheet_rows(book)
+    as_csv = (await sku_tests.exported(api, "csv")).decode("utf-8-sig")
+    assert table == list(csv.reader(io.StringIO(as_csv, newline="")))
+    assert [r[0] for r in table] == ["sku", "sq1-red", "sq2-gold", "taken-1"]
+    job = await sku_tests.imported(api, conn, book, headers=XLSX)
+    assert job["rows"] == {"read": 3, "applied": 0, "unchanged": 3, "rejected": 0}
+    twice = workbook(table[0], table[1], table[1])
+    job = await sku_tests.imported(api, conn, twice, headers=XLSX, mode="valid_rows")
+    assert [(e["line"], e["column"], e["code"]) for e in await report(api, job["id"])] == [
+        (3, "A (sku)", "duplicate_code")
     ]

@@ -150,7 +150,8 @@ async def test_a_refused_request_exits_2_naming_why_and_an_api_out_of_reach_exit
     status, _, err = await merch("import", str(source), "--type", "products", "--url", url, key=KEYS["warehouse"])
     assert (status, err[-1]) == (
         2,
-        "merch: Forbidden (403): This route needs one of the roles admin, listing, purchasing; the key has warehouse.",
+        "merch: Forbidden (403): Importing products is for the roles that write them through the API: admin, listing, "
+        "purchasing.",
     ), err
     (tmp_path / "bad.csv").write_text("code,category,attr:nope\n")
     status, _, err = await merch("import", str(tmp_path / "bad.csv"), "--type", "products", "--url", url)
