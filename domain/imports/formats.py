@@ -22,6 +22,10 @@ from domain.attributes.values import AttributeDef
 from domain.errors import FieldError
 from domain.imports.model import MAX_ROW_BYTES, InvalidUpload, upload_error
 
+# A cell may be as long as its row (Python's csv module refuses a field over 131,072 characters by default: a
+# longer cell in a row within the limit raised `_csv.Error`). The limit is the process's: raised, never lowered.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_ROW_BYTES))
+
 LIST_SEPARATOR = "|"
 FIXED = ("code", "category", "categories", "role", "series", "images", "quality_tags")
 LISTS = frozenset({"categories", "series", "images", "quality_tags"})

@@ -83,6 +83,14 @@ def test_a_csv_record_of_exactly_the_row_limit_is_read_and_one_byte_more_refuses
         assert [(e.pointer, e.code) for e in refused.value.errors] == [("/lines/2", "row_too_large")]
 
 
+def test_a_csv_cell_larger_than_pythons_default_field_limit_is_read_when_its_row_is_within_the_row_limit() -> None:
+    """Python's csv module refuses a field over 131,072 characters by default (`_csv.Error`): a cell of 300 KB in
+    a row within MAX_ROW_BYTES is a row like any other."""
+    cell = "x" * 300_000
+    body = f'code,labels[en]\nbig,"{cell}"\nsmall,y\n'.encode()
+    assert _collect(csv_records, [body]) == [(1, ["code", "labels[en]"]), (2, ["big", cell]), (3, ["small", "y"])]
+
+
 @pytest.mark.parametrize(
     ("body", "records"),
     [
