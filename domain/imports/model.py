@@ -7,6 +7,8 @@ that breaks a rule is named in the report with the API's own error codes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import msgspec
@@ -171,3 +173,52 @@ def upload_error(line: int, column: str | None, code: str, message: str) -> Fiel
     """An error of an upload as a whole: where (line, and column when there is one) in the pointer."""
     where = f"/lines/{line}" + (f"/{column}" if column else "")
     return FieldError(pointer=where, code=code, message=message)
+
+
+@dataclass(frozen=True, slots=True)
+class FixedHeader:
+    """The checked header of a CSV whose columns are a fixed set (prices, stock counts): its columns in order."""
+
+    columns: list[str]
+    known: tuple[str, ...]
+
+    @property
+    def width(self) -> int:
+        return len(self.columns)
+
+    def column_of(self, pointer: str | None) -> str | None:
+        head = (pointer or "").lstrip("/").split("/")[0]
+        return head if head in self.known else None
+
+    def faults(self, errors: Sequence[FieldError]) -> list[RowFault]:
+        """A row's errors, each with the column it is in."""
+        return [
+            RowFault(pointer=e.pointer, column=self.column_of(e.pointer), code=e.code, message=e.message)
+            for e in errors
+        ]
+
+
+def read_fixed_header(cells: list[str], known: tuple[str, ...], required: tuple[str, ...], what: str) -> FixedHeader:
+    """Check the header of a CSV import of `what`: every column known, none twice, the required ones present;
+    else the whole upload is refused, naming every bad column."""
+    names = [c.strip() for c in cells]
+    errors = [
+        upload_error(1, n or "(empty)", "unknown_column", f"{n!r} is not a column merchflow knows.")
+        for n in names
+        if n not in known
+    ]
+    errors += [
+        upload_error(1, n, "duplicate_column", f"The column {n!r} is in the header twice.")
+        for i, n in enumerate(names)
+        if n in names[:i]
+    ]
+    errors += [
+        upload_error(1, n, "missing_column", f"The header has no {n!r} column.") for n in required if n not in names
+    ]
+    if errors:
+        raise InvalidUpload(
+            f"The first line of a CSV import of {what} is its header, naming columns merchflow knows "
+            f"({', '.join(known)}): {len(errors)} problem(s).",
+            errors,
+        )
+    return FixedHeader(columns=names, known=known)

@@ -19,8 +19,8 @@ from typing import Any
 import msgspec
 
 from domain.errors import FieldError, field_error
-from domain.imports.model import InvalidUpload, RowFault, fault, upload_error
-from domain.imports.rows import Staged, rejected
+from domain.imports.model import FixedHeader, RowFault, fault, read_fixed_header
+from domain.imports.rows import MALFORMED_JSON, Staged, decode_line, rejected
 from domain.keys.model import Principal
 from domain.money import Money, money, money_errors
 from domain.prices.model import CONFIDENTIAL_KINDS, PriceCreate
@@ -75,70 +75,25 @@ class PriceRows:
 
     async def jsonl(self, line: int, raw: bytes) -> tuple[Staged, list[RowFault]]:
         """Check one JSON Lines row (already known to be whole, UTF-8 and within the limits)."""
-        try:
-            fields: PriceRow | None = msgspec.json.decode(raw, type=PriceRow)
-            value: Any = None
-        except msgspec.ValidationError:
-            fields, value = None, msgspec.json.decode(raw)
-        except msgspec.DecodeError:
-            return rejected(line, None), [
-                RowFault(pointer="", column=None, code="malformed_json", message="This line is not valid JSON.")
-            ]
+        decoded = decode_line(raw, PriceRow)
+        if decoded is None:
+            return rejected(line, None), [MALFORMED_JSON]
+        fields, value = decoded
         staged, errors = self.check(line, value, fields)
         return staged, [fault(e) for e in errors]
 
-    def header(self, cells: list[str]) -> PriceHeader:
+    def header(self, cells: list[str]) -> FixedHeader:
         return read_header(cells)
 
-    async def csv(self, header: PriceHeader, line: int, cells: list[str]) -> tuple[Staged, list[RowFault]]:
+    async def csv(self, header: FixedHeader, line: int, cells: list[str]) -> tuple[Staged, list[RowFault]]:
         """Check one CSV record (as many cells as the header has columns, no NUL) as an API body."""
         body = {name: cell for name, cell in zip(header.columns, cells, strict=True) if cell != ""}
         staged, errors = self.check(line, body, None)
-        return staged, [
-            RowFault(pointer=e.pointer, column=header.column_of(e.pointer), code=e.code, message=e.message)
-            for e in errors
-        ]
+        return staged, header.faults(errors)
 
 
-@dataclass(frozen=True, slots=True)
-class PriceHeader:
-    """A price CSV's header, checked: its columns in order."""
-
-    columns: list[str]
-
-    @property
-    def width(self) -> int:
-        return len(self.columns)
-
-    def column_of(self, pointer: str | None) -> str | None:
-        head = (pointer or "").lstrip("/").split("/")[0]
-        return head if head in COLUMNS else None
-
-
-def read_header(cells: list[str]) -> PriceHeader:
-    """Check a price CSV's header: every column known, none twice, the required ones present; else the whole
-    upload is refused, naming every bad column."""
-    names = [c.strip() for c in cells]
-    errors = [
-        upload_error(1, n or "(empty)", "unknown_column", f"{n!r} is not a column merchflow knows.")
-        for n in names
-        if n not in COLUMNS
-    ]
-    errors += [
-        upload_error(1, n, "duplicate_column", f"The column {n!r} is in the header twice.")
-        for i, n in enumerate(names)
-        if n in names[:i]
-    ]
-    errors += [
-        upload_error(1, n, "missing_column", f"The header has no {n!r} column.") for n in REQUIRED if n not in names
-    ]
-    if errors:
-        raise InvalidUpload(
-            "The first line of a CSV import of prices is its header, naming columns merchflow knows "
-            f"({', '.join(COLUMNS)}): {len(errors)} problem(s).",
-            errors,
-        )
-    return PriceHeader(columns=names)
+def read_header(cells: list[str]) -> FixedHeader:
+    return read_fixed_header(cells, COLUMNS, REQUIRED, "prices")
 
 
 def export_row(row: Mapping[str, Any]) -> dict[str, Any]:

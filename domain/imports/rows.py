@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -58,6 +58,22 @@ class Catalog:
         if found is None:
             found = self.sets[category_id] = await effective_definitions(conn, category_id)
         return found
+
+
+T = TypeVar("T")
+
+MALFORMED_JSON = RowFault(pointer="", column=None, code="malformed_json", message="This line is not valid JSON.")
+
+
+def decode_line(raw: bytes, kind: type[T]) -> tuple[T | None, Any] | None:
+    """A JSON Lines row as (its typed body, None) when it converts at once, else as (None, its JSON builtins)
+    for the row's checker to name every error; None when it is not JSON."""
+    try:
+        return msgspec.json.decode(raw, type=kind), None
+    except msgspec.ValidationError:
+        return None, msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
 
 
 def rejected(line: int, code: str | None) -> Staged:
@@ -118,14 +134,9 @@ async def check_jsonl(
     unreadable = line_fault(raw, flaw)
     if unreadable is not None or isinstance(raw, TooLarge):
         return rejected(line, None), [unreadable] if unreadable else []
-    try:
-        fields: ProductCreate | None = msgspec.json.decode(raw, type=ProductCreate)
-        value: Any = None
-    except msgspec.ValidationError:
-        fields, value = None, msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return rejected(line, None), [
-            RowFault(pointer="", column=None, code="malformed_json", message="This line is not valid JSON.")
-        ]
+    decoded = decode_line(raw, ProductCreate)
+    if decoded is None:
+        return rejected(line, None), [MALFORMED_JSON]
+    fields, value = decoded
     staged, errors = await check_body(conn, catalog, line, value, fields)
     return staged, [fault(e) for e in errors]

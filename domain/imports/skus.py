@@ -22,7 +22,7 @@ from domain.errors import FieldError, ValidationFailed, field_error
 from domain.imports import store
 from domain.imports.formats import Column, Header, attribute_column, cell_text
 from domain.imports.model import InvalidUpload, RowFault, fault, upload_error
-from domain.imports.rows import Catalog, Staged, rejected
+from domain.imports.rows import MALFORMED_JSON, Catalog, Staged, decode_line, rejected
 from domain.skus.model import SkuCreate, SkuOwner, checked
 from domain.validation import collect
 
@@ -80,15 +80,10 @@ class SkuRows:
 
     async def jsonl(self, line: int, raw: bytes) -> tuple[Staged, list[RowFault]]:
         """Check one JSON Lines row (already known to be whole, UTF-8 and within the limits)."""
-        try:
-            fields: SkuCreate | None = msgspec.json.decode(raw, type=SkuCreate)
-            value: Any = None
-        except msgspec.ValidationError:
-            fields, value = None, msgspec.json.decode(raw)
-        except msgspec.DecodeError:
-            return rejected(line, None), [
-                RowFault(pointer="", column=None, code="malformed_json", message="This line is not valid JSON.")
-            ]
+        decoded = decode_line(raw, SkuCreate)
+        if decoded is None:
+            return rejected(line, None), [MALFORMED_JSON]
+        fields, value = decoded
         staged, errors = await self.check(line, value, fields)
         return staged, [fault(e) for e in errors]
 
