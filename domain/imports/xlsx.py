@@ -246,11 +246,54 @@ def _open_book(spool: IO[bytes]) -> tuple[Any, _DiskStrings | None]:
     return reader.wb, (strings[0] if strings else None)
 
 
+SCAN_CHUNK = 4 << 20
+# A run with no `<` is an element's text and the end of the tag before it (`t>`, or its attributes): what a
+# text at the row limit may come with.
+LONGEST_RUN = MAX_ROW_BYTES + 4096
+_LONG_TEXT = re.compile(rb"[^<]{%d,}" % (LONGEST_RUN + 1))
+
+
+def refuse_long_texts(spool: IO[bytes]) -> None:
+    """Refuse a workbook holding a text longer than a row may be (a run of over LONGEST_RUN bytes with no `<`
+    in its XML), before it is parsed: the parser holds an element's text whole, and a few hundred KB
+    of zip inflate to gigabytes of one cell. Each part is read once, decompressed in chunks."""
+    try:
+        with zipfile.ZipFile(spool) as book:
+            for part in book.infolist():
+                if not part.filename.endswith(".xml"):
+                    continue
+                run = 0  # the bytes with no `<` at the end of what was read so far
+                with book.open(part) as source:
+                    while chunk := source.read(SCAN_CHUNK):
+                        first = chunk.find(b"<")
+                        if first < 0:
+                            run += len(chunk)
+                        elif run + first > LONGEST_RUN or _LONG_TEXT.search(chunk, first):
+                            run = LONGEST_RUN + 1
+                        else:
+                            run = len(chunk) - chunk.rfind(b"<") - 1
+                        if run > LONGEST_RUN:
+                            raise InvalidUpload(
+                                f"A text of the workbook ({part.filename}) is longer than a row may be "
+                                f"({MAX_ROW_BYTES:,} bytes).",
+                                [
+                                    upload_error(
+                                        1, None, "row_too_large", f"A row may be at most {MAX_ROW_BYTES} bytes."
+                                    )
+                                ],
+                            )
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, NotImplementedError):
+        return  # (not a readable zip: the workbook reader says so, as for any other damage)
+    finally:
+        spool.seek(0)
+
+
 class _Sheet:
     """The first sheet of a workbook on disk, read row by row (in a worker thread: parsing is CPU work)."""
 
     def __init__(self, spool: IO[bytes]) -> None:
         self.strings: _DiskStrings | None = None
+        refuse_long_texts(spool)
         try:
             self.book, self.strings = _open_book(spool)
             sheet = self.book.worksheets[0]

@@ -15,7 +15,8 @@ import openpyxl
 import pytest
 
 from domain.imports import exports
-from domain.imports.xlsx import cell_text
+from domain.imports.model import MAX_ROW_BYTES
+from domain.imports.xlsx import SCAN_CHUNK, cell_text, refuse_long_texts
 from tests.api import test_import_skus as sku_tests
 from tests.api.test_imports import catalog, imported, jsonl, report, row, upload
 
@@ -272,3 +273,30 @@ async def test_skus_round_trip_through_xlsx_and_a_duplicate_is_named_by_its_colu
     assert [(e["line"], e["column"], e["code"]) for e in await report(api, job["id"])] == [
         (3, "A (sku)", "duplicate_code")
     ]
+
+
+async def test_a_workbook_holding_a_text_longer_than_a_row_is_a_400_before_it_is_parsed(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """A few hundred KB of zip inflate to a cell of hundreds of MB, which the XML parser would hold whole: a text
+    well over the row limit (inline or shared, within one 4 MiB scan chunk or longer than one) refuses the upload
+    first; one at the limit is left to the row's own check, in one chunk or across two."""
+    await catalog(conn)
+    limit = MAX_ROW_BYTES
+    for text in ("x" * (2 * limit), "y" * (9 << 20)):
+        for body in (
+            excel_workbook([[f'<c r="A1" t="inlineStr"><is><t>{text}</t></is></c>']], []),
+            excel_workbook([[0]], [f"<t>{text}</t>"]),
+        ):
+            assert len(body) < 64 << 10  # (a small upload)
+            answer = await upload(api, body, headers=XLSX)
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["errors"] == [
+                {"pointer": "/lines/1", "code": "row_too_large", "message": f"A row may be at most {limit} bytes."}
+            ]
+    assert (await api.get("/v1/jobs")).json()["items"] == []
+    # a text of exactly the limit, alone in a chunk or across two of the scan's, is no reason to refuse a workbook
+    long_cell = f'<c r="A1" t="inlineStr"><is><t>{"z" * limit}</t></is></c>'
+    pad = '<c r="B1"><v>1</v></c>'
+    for padding in (0, (SCAN_CHUNK - limit // 2) // len(pad)):
+        refuse_long_texts(io.BytesIO(excel_workbook([[pad * padding + long_cell]], [])))
