@@ -210,13 +210,18 @@ def on_validation_error(request: Request[Any, Any, Any], exc: ValidationExceptio
 
 
 def _declared_name(request: Request[Any, Any, Any], key: str) -> str:
-    """The name a client sends a parameter by (`from`), for the handler's own name of it (`since`)."""
-    field = request.route_handler.parsed_fn_signature.parameters.get(key)
-    kwarg = getattr(field, "kwarg_definition", None)
-    for attribute in ("name", "query", "header", "cookie"):
-        declared = getattr(kwarg, attribute, None)
-        if isinstance(declared, str) and declared:
-            return declared
+    """The name a client sends a parameter by (`from`), for the handler's own name of it (`since`) — or a
+    dependency's, where the route takes its parameters through one (the reports' scope)."""
+    handler = request.route_handler
+    signatures = [handler.parsed_fn_signature] + [
+        p.parsed_fn_signature for p in handler.resolve_dependencies().values() if hasattr(p, "parsed_fn_signature")
+    ]
+    for signature in signatures:
+        kwarg = getattr(signature.parameters.get(key), "kwarg_definition", None)
+        for attribute in ("name", "query", "header", "cookie"):
+            declared = getattr(kwarg, attribute, None)
+            if isinstance(declared, str) and declared:
+                return declared
     return key
 
 

@@ -976,6 +976,16 @@ async def test_a_moment_in_a_query_is_rfc_3339_with_an_offset_not_a_number_nor_a
             {"from": "2026-02-01", "to": "2026-01-31"},
             {"parameter": "from", "code": "dates_reversed", "message": "`from` is after `to`."},
         ),
+        (  # (the reports take their period through a dependency: named as sent, not `since` / `until`)
+            "/v1/reports/purchasing-scorecard",
+            {"from": "2026-13-01"},
+            {"parameter": "from", "code": "invalid", "message": "Invalid RFC3339 encoded date."},
+        ),
+        (
+            "/v1/reports/abc",
+            {"to": "2026-02-30"},
+            {"parameter": "to", "code": "invalid", "message": "Invalid RFC3339 encoded date."},
+        ),
     ],
 )
 async def test_a_name_given_twice_and_a_period_ending_before_it_starts_are_400s_saying_so(
