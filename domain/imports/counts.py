@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from domain.errors import FieldError, field_error
+from domain.imports.formats import integer_cell
 from domain.imports.model import FixedHeader, RowError, RowFault, fault, read_fixed_header
 from domain.imports.rows import MALFORMED_JSON, Staged, decode_line, rejected
 from domain.stock.model import Note, Quantity
@@ -27,7 +28,6 @@ from domain.warehouses.model import LocationCode
 
 COLUMNS = ("sku", "warehouse", "location", "qty", "reference", "reason")
 REQUIRED = ("sku", "warehouse", "location", "qty")
-_INTEGER = re.compile(r"^[+-]?\d{1,12}$")
 _MOVEMENT = re.compile(r"^/movements/\d+")
 
 
@@ -81,7 +81,7 @@ class CountRows:
         body: dict[str, Any] = {}
         for name, cell in zip(header.columns, cells, strict=True):
             if cell != "":
-                body[name] = int(cell) if name == "qty" and _INTEGER.match(cell) else cell
+                body[name] = integer_cell(cell) if name == "qty" else cell
         staged, errors = self.check(line, body, None)
         return staged, header.faults(errors)
 

@@ -35,6 +35,12 @@ _ATTRIBUTE = re.compile(r"^([^\[\]]+)(?:\[([^\]]+)\])?$")  # after the column's 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
+def integer_cell(cell: str) -> int | str:
+    """A cell of an integer column as the number it writes (so that one out of range is named so by the check),
+    or as its text when it writes none."""
+    return int(cell) if _INTEGER.match(cell) and len(cell) < 30 else cell
+
+
 class TooLarge:
     """A row over MAX_ROW_BYTES, skipped unread."""
 
@@ -208,7 +214,7 @@ class Header:
         if col.unit is not None:
             return {"value": cell, "unit": col.unit}
         if kind == "integer":
-            return int(cell) if _INTEGER.match(cell) and len(cell) < 30 else cell
+            return integer_cell(cell)
         if kind == "boolean":
             return {"true": True, "false": False}.get(cell.lower(), cell)
         if kind == "multiselect":

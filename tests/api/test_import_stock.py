@@ -162,3 +162,18 @@ async def test_stock_counts_are_imported_by_the_roles_that_post_movements(
         assert (await as_role("listing").get(f"/v1/imports/{job['id']}/errors")).status_code == 403
         assert (await as_role("marketing").get("/v1/exports", params={"type": "stock"})).status_code == 200
     assert await levels(conn) == [("S-RED", "hz", "A-01-01-01", 3, 0)]
+
+
+async def test_a_csv_count_too_large_for_a_quantity_is_named_out_of_range_as_in_json_lines(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """A CSV cell of 13 digits or more was read as text and named `wrong_type` ("Expected `int`, got `str`"),
+    where the same number in JSON Lines is `out_of_range`."""
+    await stockbed.build(conn)
+    body = b"sku,warehouse,location,qty\nS-RED,hz,A-01-01-01,99999999999999999999\nS-RED,hz,A-01-01-02,x\n"
+    job = await imported(api, conn, body, headers=CSV, mode="valid_rows")
+    assert job["rows"] == {"read": 2, "applied": 0, "unchanged": 0, "rejected": 2}
+    assert [(e["line"], e["column"], e["code"]) for e in await report(api, job["id"])] == [
+        (2, "qty", "out_of_range"),
+        (3, "qty", "wrong_type"),
+    ]
