@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
 from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfMatch, LimitQ, entity, expected
 from domain.jobs import service as jobs
-from domain.jobs.model import Job, JobPage
+from domain.jobs.model import Job, JobPage, JobState
 from domain.products.model import Product
 from domain.stages import completeness, lifecycle, service, views
 from domain.stages.model import Completeness, NeedsBody, StageList, StageNeeds, TransitionBody, Worklist
@@ -172,7 +172,7 @@ class JobController(Controller):
         self,
         conn: Conn,
         job_state: Annotated[
-            str | None, QueryParameter(name="state", required=False, description="queued, running, done, failed")
+            JobState | None, QueryParameter(name="state", required=False, description="Only the jobs in this state.")
         ] = None,
         limit: LimitQ = 50,
         cursor: CursorQ = None,

@@ -108,6 +108,11 @@ async def test_changing_what_a_stage_requires_recomputes_every_product_through_a
     assert fresh["stages"]["marketing"] == stage(2, 1, [{"item": "series"}])
     done = (await api.get(job["href"])).json()
     assert (done["state"], done["done"], done["total"], done["progress"]) == ("done", 1, 1, 1.0)
+    # the list of jobs by state: a state no job can be in is a 400 naming it, not an empty list
+    assert [j["id"] for j in (await api.get("/v1/jobs", params={"state": "done"})).json()["items"]] == [job["id"]]
+    assert (await api.get("/v1/jobs", params={"state": "queued"})).json()["items"] == []
+    bogus = await api.get("/v1/jobs", params={"state": "finished"})
+    assert (bogus.status_code, [e["parameter"] for e in bogus.json()["errors"]]) == (400, ["state"])
 
 
 async def test_changing_an_attribute_set_recomputes_only_the_products_below(
