@@ -4,15 +4,7 @@ template, so one key per role is there), and Debian's Chromium driven by playwri
 
 from __future__ import annotations
 
-import json
 import os
-import queue
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +14,7 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from tests.conftest import KEYS, ROOT, Server, cloned
+from tests.served import Served, start
 
 CHROMIUM = os.environ.get("MERCH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -38,73 +31,11 @@ LAPTOP = {"width": 1280, "height": 900}
 TABLET = {"width": 820, "height": 1180}
 
 
-class Served:
-    """`merch serve --demo` with one worker on a free port; its log read all along by a thread."""
-
-    def __init__(self, database: str) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        env = {**os.environ, "DATABASE_URL": database, "MERCH_LOG_LEVEL": "info", "MERCH_LOG_FORMAT": "json"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--demo", "--port", str(self.port), "--workers", "1"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.log: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_ready(self, timeout: float = 120) -> bool:
-        """Until the server says it runs (False: it ended first, e.g. the port was taken meanwhile)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"the server did not start in {timeout} s: {self.log[-20:]}") from None
-            if line is None:
-                return False
-            self.log.append(line)
-            try:
-                message = json.loads(line).get("message", "")
-            except json.JSONDecodeError:
-                continue
-            if message.startswith("Uvicorn running on"):
-                return True
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(timeout=60)
-
-
 @pytest.fixture(scope="session")
 async def served(server: Server, template: str) -> AsyncIterator[Served]:
-    """The demo server every console test talks to (on another free port if the one picked was taken)."""
+    """The demo server every console test talks to (one worker; on another free port if the one picked was taken)."""
     async with cloned(server, template, prefix="merch_console") as name:
-        for _ in range(3):
-            running = Served(server.dsn(name))
-            if running.wait_ready():
-                break
-            running.stop()
-            assert any("Address already in use" in line for line in running.log), running.log[-20:]
-        else:
-            raise AssertionError("no free port in three tries")
+        running = start(server.dsn(name), 1, "--demo", timeout=120)
         try:
             yield running
         finally:
