@@ -4,6 +4,22 @@
 -- keeps the product's version and leaves no audit record. Derived data follows through the refresh point
 -- (the products' statement triggers), like any other write, brought up to date chunk by chunk.
 
+-- Whether a staged attribute value is still one the API takes for attribute p_attribute of type p_type: the
+-- JSON type of its kind, and a select's option (each of a multiselect's options) still defined. The re-check
+-- of products' and SKUs' staged rows at apply time.
+CREATE FUNCTION merch_import_value_fits(p_attribute bigint, p_type text, p_value jsonb) RETURNS boolean
+    LANGUAGE sql STABLE AS $$
+    SELECT jsonb_typeof(p_value) = CASE p_type WHEN 'integer' THEN 'number' WHEN 'boolean' THEN 'boolean'
+                                               WHEN 'multiselect' THEN 'array' WHEN 'measurement' THEN 'object'
+                                               ELSE 'string' END
+       AND (p_type <> 'select'
+            OR EXISTS (SELECT 1 FROM attribute_options o WHERE o.attribute_id = p_attribute AND o.code = p_value #>> '{}'))
+       AND (p_type <> 'multiselect'
+            OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(p_value) e(code)
+                            WHERE NOT EXISTS (SELECT 1 FROM attribute_options o
+                                               WHERE o.attribute_id = p_attribute AND o.code = e.code)))
+$$;
+
 -- Apply the staged rows of import p_job with lines in [p_from, p_to): create the new products, replace those
 -- that differ, skip identical ones; audit each product written (naming the import). An actor who cannot see
 -- confidential values (p_confidential false) keeps the stored ones, as a PUT does. Existing products are
@@ -40,16 +56,7 @@ BEGIN
       FROM vals v
       LEFT JOIN attributes a ON a.code = v.key
       LEFT JOIN allowed al ON al.category_id = v.category_id AND al.attribute_id = a.id
-     WHERE al.attribute_id IS NULL
-        OR jsonb_typeof(v.value) <> CASE a.type WHEN 'integer' THEN 'number' WHEN 'boolean' THEN 'boolean'
-                                                WHEN 'multiselect' THEN 'array' WHEN 'measurement' THEN 'object'
-                                                ELSE 'string' END
-        OR (a.type = 'select'
-            AND NOT EXISTS (SELECT 1 FROM attribute_options o WHERE o.attribute_id = a.id AND o.code = v.value #>> '{}'))
-        OR (a.type = 'multiselect'
-            AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(v.value) e(code)
-                         WHERE NOT EXISTS (SELECT 1 FROM attribute_options o
-                                            WHERE o.attribute_id = a.id AND o.code = e.code)))
+     WHERE al.attribute_id IS NULL OR NOT merch_import_value_fits(a.id, a.type, v.value)
      ORDER BY v.line, v.key
      LIMIT 1;
     IF FOUND THEN
@@ -241,16 +248,7 @@ BEGIN
           FROM vals v
           LEFT JOIN attributes a ON a.code = v.key
           LEFT JOIN allowed al ON al.category_id = v.category_id AND al.attribute_id = a.id
-         WHERE al.attribute_id IS NULL
-            OR jsonb_typeof(v.value) <> CASE a.type WHEN 'integer' THEN 'number' WHEN 'boolean' THEN 'boolean'
-                                                    WHEN 'multiselect' THEN 'array' WHEN 'measurement' THEN 'object'
-                                                    ELSE 'string' END
-            OR (a.type = 'select'
-                AND NOT EXISTS (SELECT 1 FROM attribute_options o WHERE o.attribute_id = a.id AND o.code = v.value #>> '{}'))
-            OR (a.type = 'multiselect'
-                AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(v.value) e(code)
-                             WHERE NOT EXISTS (SELECT 1 FROM attribute_options o
-                                                WHERE o.attribute_id = a.id AND o.code = e.code)))
+         WHERE al.attribute_id IS NULL OR NOT merch_import_value_fits(a.id, a.type, v.value)
          ORDER BY v.line, v.key
          LIMIT 1;
     END IF;
