@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -16,7 +17,8 @@ import httpx
 import msgspec
 
 from tests import factories as f
-from tests.api.test_imports import CSV, JSONL, jsonl, report, run
+from tests.api import test_imports as imports_tests
+from tests.api.test_imports import CSV, jsonl, report
 from tests.prices import history
 
 PAST = "2025-01-01T00:00:00Z"
@@ -43,17 +45,8 @@ def row(sku: str, kind: str = "sale", amount: str = "60.00", **fields: Any) -> d
     return {"sku": sku, "kind": kind, "amount": amount, "currency": "CNY", **fields}
 
 
-async def upload(api: httpx.AsyncClient, body: bytes, headers: dict[str, str] = JSONL, **params: str) -> httpx.Response:
-    return await api.post("/v1/imports", params={"type": "prices", **params}, content=body, headers=headers)
-
-
-async def imported(api: httpx.AsyncClient, conn: asyncpg.Connection, body: bytes, **kw: Any) -> dict[str, Any]:
-    answer = await upload(api, body, **kw)
-    assert answer.status_code == 202, answer.text
-    await run(conn)
-    job = (await api.get(f"/v1/jobs/{answer.json()['id']}")).json()
-    assert isinstance(job, dict)
-    return job
+upload = partial(imports_tests.upload, type="prices")
+imported = partial(imports_tests.imported, type="prices")
 
 
 async def periods(api: httpx.AsyncClient, sku: str) -> list[tuple[str, str, str | None, str | None]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 
 from domain.skus.gtin import check_digit
 from tests import factories as f
+from tests.api import test_imports as imports_tests
 from tests.api.test_imports import CSV, JSONL, jsonl, report, run
 
 
@@ -58,17 +60,8 @@ def row(sku: str, **fields: Any) -> dict[str, Any]:
     return {**base, **fields}
 
 
-async def upload(api: httpx.AsyncClient, body: bytes, headers: dict[str, str] = JSONL, **params: str) -> httpx.Response:
-    return await api.post("/v1/imports", params={"type": "skus", **params}, content=body, headers=headers)
-
-
-async def imported(api: httpx.AsyncClient, conn: asyncpg.Connection, body: bytes, **kw: Any) -> dict[str, Any]:
-    answer = await upload(api, body, **kw)
-    assert answer.status_code == 202, answer.text
-    await run(conn)
-    job = (await api.get(f"/v1/jobs/{answer.json()['id']}")).json()
-    assert isinstance(job, dict)
-    return job
+upload = partial(imports_tests.upload, type="skus")
+imported = partial(imports_tests.imported, type="skus")
 
 
 async def exported(api: httpx.AsyncClient, fmt: str = "jsonl", **params: str) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,7 @@ import msgspec
 
 from domain.imports.service import run_import
 from tests import stockbed
+from tests.api import test_imports as imports_tests
 from tests.api.test_imports import CSV, JSONL, jsonl, report, run
 from tests.conftest import OneConnectionPool
 from tests.stockbed import move
@@ -24,17 +26,8 @@ def row(qty: int, location: str = "A-01-01-01", sku: str = "S-RED", **extra: Any
     return {"sku": sku, "warehouse": "hz", "location": location, "qty": qty, **extra}
 
 
-async def upload(api: httpx.AsyncClient, body: bytes, headers: dict[str, str] = JSONL, **params: str) -> httpx.Response:
-    return await api.post("/v1/imports", params={"type": "stock", **params}, content=body, headers=headers)
-
-
-async def imported(api: httpx.AsyncClient, conn: asyncpg.Connection, body: bytes, **kw: Any) -> dict[str, Any]:
-    answer = await upload(api, body, **kw)
-    assert answer.status_code == 202, answer.text
-    await run(conn)
-    job = (await api.get(f"/v1/jobs/{answer.json()['id']}")).json()
-    assert isinstance(job, dict)
-    return job
+upload = partial(imports_tests.upload, type="stock")
+imported = partial(imports_tests.imported, type="stock")
 
 
 async def levels(conn: asyncpg.Connection) -> list[tuple[str, str, str, int, int]]:

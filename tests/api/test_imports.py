@@ -86,6 +86,7 @@ async def run(conn: asyncpg.Connection) -> int:
 async def upload(
     api: httpx.AsyncClient, body: bytes, *, headers: dict[str, str] = JSONL, **params: str
 ) -> httpx.Response:
+    """Upload an import: of products unless `type=` names another (the other types' tests bind it)."""
     return await api.post("/v1/imports", params={"type": "products", **params}, content=body, headers=headers)
 
 
