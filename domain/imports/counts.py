@@ -19,8 +19,8 @@ import msgspec
 
 from domain.errors import FieldError, field_error
 from domain.imports.formats import integer_cell
-from domain.imports.model import FixedHeader, RowError, RowFault, fault, read_fixed_header
-from domain.imports.rows import MALFORMED_JSON, Staged, decode_line, rejected
+from domain.imports.model import FixedHeader, RowError, RowFault, read_fixed_header
+from domain.imports.rows import Staged, checked_line, rejected
 from domain.stock.model import Note, Quantity
 from domain.types import Code, SkuCode
 from domain.validation import collect
@@ -65,13 +65,7 @@ class CountRows:
         return (line, code, True, None, None, None, None, None, msgspec.json.encode(movement).decode()), []
 
     async def jsonl(self, line: int, raw: bytes) -> tuple[Staged, list[RowFault]]:
-        """Check one JSON Lines row (already known to be whole, UTF-8 and within the limits)."""
-        decoded = decode_line(raw, CountRow)
-        if decoded is None:
-            return rejected(line, None), [MALFORMED_JSON]
-        fields, value = decoded
-        staged, errors = self.check(line, value, fields)
-        return staged, [fault(e) for e in errors]
+        return checked_line(line, raw, CountRow, self.check)
 
     def header(self, cells: list[str]) -> FixedHeader:
         return read_header(cells)

@@ -19,8 +19,8 @@ from typing import Any
 import msgspec
 
 from domain.errors import FieldError, field_error
-from domain.imports.model import FixedHeader, RowFault, fault, read_fixed_header
-from domain.imports.rows import MALFORMED_JSON, Staged, decode_line, rejected
+from domain.imports.model import FixedHeader, RowFault, read_fixed_header
+from domain.imports.rows import Staged, checked_line, rejected
 from domain.keys.model import Principal
 from domain.money import Money, money, money_errors
 from domain.prices.model import CONFIDENTIAL_KINDS, PriceCreate
@@ -74,13 +74,7 @@ class PriceRows:
         return (line, fields.sku, True, None, None, None, None, None, msgspec.json.encode(doc).decode()), []
 
     async def jsonl(self, line: int, raw: bytes) -> tuple[Staged, list[RowFault]]:
-        """Check one JSON Lines row (already known to be whole, UTF-8 and within the limits)."""
-        decoded = decode_line(raw, PriceRow)
-        if decoded is None:
-            return rejected(line, None), [MALFORMED_JSON]
-        fields, value = decoded
-        staged, errors = self.check(line, value, fields)
-        return staged, [fault(e) for e in errors]
+        return checked_line(line, raw, PriceRow, self.check)
 
     def header(self, cells: list[str]) -> FixedHeader:
         return read_header(cells)

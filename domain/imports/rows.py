@@ -76,6 +76,19 @@ def decode_line(raw: bytes, kind: type[T]) -> tuple[T | None, Any] | None:
         return None
 
 
+def checked_line(
+    line: int, raw: bytes, kind: type[T], check: Callable[[int, Any, T | None], tuple[Staged, list[FieldError]]]
+) -> tuple[Staged, list[RowFault]]:
+    """Check one JSON Lines row (already known to be whole, UTF-8 and within the limits) of a fixed-column
+    type (prices, stock counts) with its type's `check`."""
+    decoded = decode_line(raw, kind)
+    if decoded is None:
+        return rejected(line, None), [MALFORMED_JSON]
+    fields, value = decoded
+    staged, errors = check(line, value, fields)
+    return staged, [fault(e) for e in errors]
+
+
 def rejected(line: int, code: str | None) -> Staged:
     return (line, code, False, None, None, None, None, None, None)
 
