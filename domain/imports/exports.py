@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any
 
@@ -95,6 +95,28 @@ def _snapshot(conn: asyncpg.Connection) -> dict[str, Any]:
     return {"isolation": "repeatable_read", "readonly": True}
 
 
+Row = dict[str, Any]
+
+
+async def _pages(
+    fetch: Callable[[Any], Awaitable[list[Row]]], key: Callable[[Row], Any]
+) -> AsyncGenerator[list[Row], None]:
+    """A keyset listing's chunks in order: `fetch(after)` reads up to CHUNK rows after the keyset `after` (None
+    first), `key` is a row's keyset."""
+    after: Any = None
+    while True:
+        found = await fetch(after)
+        if found:
+            yield found
+        if len(found) < CHUNK:
+            return
+        after = key(found[-1])
+
+
+def _jsonl(rows: list[Row]) -> bytes:
+    return b"".join(msgspec.json.encode(r) + b"\n" for r in rows)
+
+
 async def _export_products(
     conn: asyncpg.Connection, path: str | None, confidential: bool, table: _Table | None
 ) -> AsyncGenerator[bytes, None]:
@@ -106,18 +128,15 @@ async def _export_products(
         yield table.rows([header])
     else:
         yield b""
-    after: str | None = None
-    while True:
-        products = await store.list_export_products(conn, path, confidential, after, CHUNK)
-        if not products:
-            return
-        if table is None or header is None:
-            yield b"".join(msgspec.json.encode(p) + b"\n" for p in products)
-        else:
-            yield table.rows([formats.export_cells(header, p) for p in products])
-        if len(products) < CHUNK:
-            return
-        after = products[-1]["code"]
+    pages = _pages(
+        lambda after: store.list_export_products(conn, path, confidential, after, CHUNK), lambda r: r["code"]
+    )
+    async with aclosing(pages):
+        async for products in pages:
+            if table is None or header is None:
+                yield _jsonl(products)
+            else:
+                yield table.rows([formats.export_cells(header, p) for p in products])
 
 
 async def _export_skus(conn: asyncpg.Connection, path: str | None, table: _Table | None) -> AsyncGenerator[bytes, None]:
@@ -129,18 +148,13 @@ async def _export_skus(conn: asyncpg.Connection, path: str | None, table: _Table
         yield table.rows([header])
     else:
         yield b""
-    after: str | None = None
-    while True:
-        rows = await store.list_export_skus(conn, path, after, CHUNK)
-        if not rows:
-            return
-        if table is None or header is None:
-            yield b"".join(msgspec.json.encode(r) + b"\n" for r in rows)
-        else:
-            yield table.rows([skus.export_cells(header, r) for r in rows])
-        if len(rows) < CHUNK:
-            return
-        after = rows[-1]["sku"]
+    pages = _pages(lambda after: store.list_export_skus(conn, path, after, CHUNK), lambda r: r["sku"])
+    async with aclosing(pages):
+        async for rows in pages:
+            if table is None or header is None:
+                yield _jsonl(rows)
+            else:
+                yield table.rows([skus.export_cells(header, r) for r in rows])
 
 
 async def _export_prices(
@@ -149,20 +163,14 @@ async def _export_prices(
     """Price periods by SKU, kind, currency and start, a keyset chunk at a time, as a price import takes them
     (only the kinds the viewer may read)."""
     yield table.rows([list(prices.COLUMNS)]) if table else b""
-    after: tuple[Any, ...] | None = None
-    while True:
-        found = await store.list_export_prices(conn, path, kinds, after, CHUNK)
-        if not found:
-            return
-        rows = [prices.export_row(r) for r in found]
-        if table is None:
-            yield b"".join(msgspec.json.encode(r) + b"\n" for r in rows)
-        else:
-            yield table.rows([prices.export_cells(r) for r in rows])
-        if len(found) < CHUNK:
-            return
-        last = found[-1]
-        after = (last["sku"], last["kind"], last["currency"], last["valid_from"])
+    pages = _pages(
+        lambda after: store.list_export_prices(conn, path, kinds, after, CHUNK),
+        lambda r: (r["sku"], r["kind"], r["currency"], r["valid_from"]),
+    )
+    async with aclosing(pages):
+        async for found in pages:
+            rows = [prices.export_row(r) for r in found]
+            yield _jsonl(rows) if table is None else table.rows([prices.export_cells(r) for r in rows])
 
 
 async def _export_counts(
@@ -170,19 +178,16 @@ async def _export_counts(
 ) -> AsyncGenerator[bytes, None]:
     """Stock levels by SKU, warehouse and bin, a keyset chunk at a time, as count rows of what is on hand."""
     yield table.rows([list(counts.REQUIRED)]) if table else b""
-    after: tuple[Any, ...] | None = None
-    while True:
-        found = await store.list_export_counts(conn, path, after, CHUNK)
-        if not found:
-            return
-        if table is None:
-            yield b"".join(msgspec.json.encode(counts.export_row(r)) + b"\n" for r in found)
-        else:
-            yield table.rows([[str(r[c]) for c in counts.REQUIRED] for r in found])
-        if len(found) < CHUNK:
-            return
-        last = found[-1]
-        after = (last["sku"], last["warehouse"], last["location"])
+    pages = _pages(
+        lambda after: store.list_export_counts(conn, path, after, CHUNK),
+        lambda r: (r["sku"], r["warehouse"], r["location"]),
+    )
+    async with aclosing(pages):
+        async for found in pages:
+            if table is None:
+                yield _jsonl([counts.export_row(r) for r in found])
+            else:
+                yield table.rows([[str(r[c]) for c in counts.REQUIRED] for r in found])
 
 
 def _csv_line(cells: list[str], *, bom: bool = False) -> bytes:
