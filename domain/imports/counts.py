@@ -20,10 +20,9 @@ import msgspec
 from domain.errors import FieldError, field_error
 from domain.imports.formats import integer_cell
 from domain.imports.model import FixedHeader, RowError, RowFault, read_fixed_header
-from domain.imports.rows import Staged, checked_line, rejected
+from domain.imports.rows import Staged, checked_line, conversion_errors, rejected
 from domain.stock.model import Note, Quantity
 from domain.types import Code, SkuCode
-from domain.validation import collect
 from domain.warehouses.model import LocationCode
 
 COLUMNS = ("sku", "warehouse", "location", "qty", "reference", "reason")
@@ -51,10 +50,7 @@ class CountRows:
             try:
                 fields = msgspec.convert(value, CountRow)
             except msgspec.ValidationError:
-                errors = collect(value, CountRow) if isinstance(value, dict) else []
-                if not errors:
-                    errors = [FieldError(pointer="", code="not_an_object", message="A row is one JSON object.")]
-                return rejected(line, None), errors
+                return rejected(line, None), conversion_errors(value, CountRow)
         code = f"{fields.sku}@{fields.warehouse}/{fields.location}"
         if fields.qty < 0:
             return rejected(line, code), [

@@ -20,12 +20,11 @@ import msgspec
 
 from domain.errors import FieldError, field_error
 from domain.imports.model import FixedHeader, RowFault, read_fixed_header
-from domain.imports.rows import Staged, checked_line, rejected
+from domain.imports.rows import Staged, checked_line, conversion_errors, rejected
 from domain.keys.model import Principal
 from domain.money import Money, money, money_errors
 from domain.prices.model import CONFIDENTIAL_KINDS, PriceCreate
 from domain.types import SkuCode
-from domain.validation import collect
 
 COLUMNS = ("sku", "kind", "amount", "currency", "valid_from", "valid_to")
 REQUIRED = ("sku", "kind", "amount", "currency")
@@ -49,10 +48,7 @@ class PriceRows:
             try:
                 fields = msgspec.convert(value, PriceRow)
             except msgspec.ValidationError:
-                errors = collect(value, PriceRow) if isinstance(value, dict) else []
-                if not errors:
-                    errors = [FieldError(pointer="", code="not_an_object", message="A row is one JSON object.")]
-                return rejected(line, None), errors
+                return rejected(line, None), conversion_errors(value, PriceRow)
         if fields.kind in CONFIDENTIAL_KINDS and not self.actor.sees_confidential:
             message = (
                 f"{fields.kind.capitalize()} prices are written by the finance or purchasing role; "

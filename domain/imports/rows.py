@@ -89,6 +89,12 @@ def checked_line(
     return staged, [fault(e) for e in errors]
 
 
+def conversion_errors(value: Any, kind: Any) -> list[FieldError]:
+    """Why a row's JSON builtins do not convert to `kind`: every field's error, or that it is not an object."""
+    errors = collect(value, kind) if isinstance(value, dict) else []
+    return errors or [FieldError(pointer="", code="not_an_object", message="A row is one JSON object.")]
+
+
 def rejected(line: int, code: str | None) -> Staged:
     return (line, code, False, None, None, None, None, None, None)
 
@@ -101,9 +107,7 @@ async def check_body(
         try:
             fields = msgspec.convert(value, ProductCreate)
         except msgspec.ValidationError:
-            errors = collect(value, ProductCreate) if isinstance(value, dict) else []
-            if not errors:
-                errors = [FieldError(pointer="", code="not_an_object", message="A row is one JSON object.")]
+            errors = conversion_errors(value, ProductCreate)
             code = value.get("code") if isinstance(value, dict) else None
             return rejected(line, code if isinstance(code, str) and _CODE.match(code) else None), errors
     home = catalog.categories.get(fields.category)

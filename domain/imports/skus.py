@@ -22,9 +22,8 @@ from domain.errors import FieldError, ValidationFailed, field_error
 from domain.imports import store
 from domain.imports.formats import Column, Header, attribute_column, cell_text
 from domain.imports.model import InvalidUpload, RowFault, fault, upload_error
-from domain.imports.rows import MALFORMED_JSON, Catalog, Staged, decode_line, rejected
+from domain.imports.rows import MALFORMED_JSON, Catalog, Staged, conversion_errors, decode_line, rejected
 from domain.skus.model import SkuCreate, SkuOwner, checked
-from domain.validation import collect
 
 FIXED = ("sku", "product", "barcode")
 _SKU_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -57,9 +56,7 @@ class SkuRows:
             try:
                 fields = msgspec.convert(value, SkuCreate)
             except msgspec.ValidationError:
-                errors = collect(value, SkuCreate) if isinstance(value, dict) else []
-                if not errors:
-                    errors = [FieldError(pointer="", code="not_an_object", message="A row is one JSON object.")]
+                errors = conversion_errors(value, SkuCreate)
                 code = value.get("sku") if isinstance(value, dict) else None
                 return rejected(line, code if isinstance(code, str) and _SKU_CODE.match(code) else None), errors
         if fields.product is not None:
