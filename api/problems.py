@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 import sys
 from typing import Any
 
@@ -202,11 +203,20 @@ def on_validation_error(request: Request[Any, Any, Any], exc: ValidationExceptio
             )
         else:
             errors.append(FieldError(parameter=_declared_name(request, key), code="invalid", message=f"{message}."))
+    missing = _MISSING.match(str(exc.detail)) if not errors else None
+    if missing is not None:  # the framework names a required parameter left out only in its message
+        kind, name = missing.group(1), missing.group(2)
+        errors.append(
+            FieldError(parameter=name, code="required", message=f"The {kind} parameter `{name}` is required.")
+        )
     status = 422 if body_failed else 400
     code = "validation-failed" if body_failed else "invalid-parameter"
     title = "Validation failed" if body_failed else "Invalid query parameter"
     detail = errors[0].message if len(errors) == 1 else f"{len(errors)} values are invalid."
     return problem_response(request, status, code, title, detail, errors)
+
+
+_MISSING = re.compile(r"Missing required (\w+) parameter '([^']+)'")
 
 
 def _declared_name(request: Request[Any, Any, Any], key: str) -> str:

@@ -345,9 +345,17 @@ async def xlsx_records(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int,
             sheet.close()
 
 
-def records(fmt: FileFormat, body: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, list[str]]]:
-    """The records of a table: a CSV's, or the rows of an XLSX's first sheet."""
-    return xlsx_records(body) if fmt == "xlsx" else formats.csv_records(body)
+async def records(fmt: FileFormat, body: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, list[str]]]:
+    """The records of a table: a CSV's, or the rows of an XLSX's first sheet. A table with none — not even
+    the header — is refused as a whole: an empty file is a mistake, not an import of nothing."""
+    empty = True
+    async for record in xlsx_records(body) if fmt == "xlsx" else formats.csv_records(body):
+        empty = False
+        yield record
+    if empty:
+        where = "sheet" if fmt == "xlsx" else "file"
+        message = f"The {where} is empty: its first line must be the header, naming the columns."
+        raise InvalidUpload(message, [upload_error(1, None, "missing_header", message)])
 
 
 async def sheet_columns(

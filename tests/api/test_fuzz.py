@@ -93,6 +93,7 @@ UNKNOWABLE = {
     # an uploaded file is text (CSV) or bytes (XLSX) to the document: its header, its encoding, its being a
     # workbook at all are read from it
     "missing_column",
+    "missing_header",
     "duplicate_column",
     "invalid_encoding",
     "unclosed_quote",

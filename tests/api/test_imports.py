@@ -403,6 +403,10 @@ async def test_a_csv_that_cannot_be_read_as_a_whole_is_a_400_and_imports_nothing
         ("/lines/1/category", "missing_column"),
         ("/lines/1/role", "missing_column"),
     ]
+    for empty in (b"", b"\xef\xbb\xbf"):  # nothing, or only the BOM Excel writes
+        nothing = await upload(api, empty, headers=CSV)
+        assert (nothing.status_code, nothing.json()["code"]) == (400, "invalid-upload"), nothing.text
+        assert [(e["pointer"], e["code"]) for e in nothing.json()["errors"]] == [("/lines/1", "missing_header")]
     unknown = await upload(api, b"code,category,role,attr:nope,attr:width[kg],code\n", headers=CSV)
     assert [(e["pointer"], e["code"]) for e in unknown.json()["errors"]] == [
         ("/lines/1/attr:nope", "unknown_attribute"),

@@ -232,6 +232,10 @@ async def test_an_xlsx_that_cannot_be_read_as_a_whole_is_a_400_and_imports_nothi
             "invalid-upload",
             [{"pointer": "/lines/1", "code": "invalid_xlsx", "message": "The file is not a readable XLSX workbook."}],
         )
+    empty = await upload(api, workbook(), headers=XLSX)  # a workbook whose sheet has no row
+    assert (empty.status_code, empty.json()["code"]) == (400, "invalid-upload"), empty.text
+    assert [(e["pointer"], e["code"]) for e in empty.json()["errors"]] == [("/lines/1", "missing_header")]
+    assert "sheet is empty" in empty.json()["errors"][0]["message"]
     bad_header = await upload(api, workbook(["code", "category", "attr:nope"], ["sq-1", "scarves"]), headers=XLSX)
     assert bad_header.status_code == 400
     assert [(e["pointer"], e["code"]) for e in bad_header.json()["errors"]] == [

@@ -96,3 +96,26 @@ async def test_null_for_a_parameter_that_takes_a_date_a_number_or_a_boolean_is_a
         {"code": "invalid", "message": f"`{parameter}` is not null: leave it out for none.", "parameter": parameter}
     ]
     assert text.status_code == 200, text.text
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "parameter"),
+    [
+        ("POST", "/v1/imports", "type"),
+        ("GET", "/v1/exports", "type"),
+        ("GET", "/v1/service/lookup", "q"),
+        ("GET", "/v1/storefront/search", "q"),
+    ],
+)
+async def test_a_required_query_parameter_left_out_is_a_400_naming_it(
+    as_role: Any, conn: asyncpg.Connection, method: str, url: str, parameter: str
+) -> None:
+    async with as_role("admin") as http:
+        r = await http.request(method, url, content=b"code\n", headers={"Content-Type": "text/csv"})
+    assert r.status_code == 400, r.text
+    problem = r.json()
+    assert problem["code"] == "invalid-parameter"
+    assert problem["errors"] == [
+        {"parameter": parameter, "code": "required", "message": f"The query parameter `{parameter}` is required."}
+    ]
+    assert problem["detail"] == f"The query parameter `{parameter}` is required."
