@@ -17,15 +17,22 @@ _METHODS = ("get", "put", "post", "delete", "patch")
 
 
 class Takes:
-    """The query parameters of one operation: all of them, those that take a list (repeatable), and those that
-    take a value other than text (`null` is no such value)."""
+    """The query parameters of one operation: all of them, those that take a list (repeatable), those that
+    take a value other than text (`null` is no such value), and the values of those that take one of a few."""
 
-    __slots__ = ("lists", "names", "typed")
+    __slots__ = ("choices", "lists", "names", "typed")
 
-    def __init__(self, names: frozenset[str], lists: frozenset[str], typed: frozenset[str]) -> None:
+    def __init__(
+        self,
+        names: frozenset[str],
+        lists: frozenset[str],
+        typed: frozenset[str],
+        choices: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.names = names
         self.lists = lists
         self.typed = typed
+        self.choices = choices or {}
 
 
 def _is_list(schema: Any) -> bool:
@@ -46,6 +53,19 @@ def _is_typed(schema: Any) -> bool:
     return any(_is_typed(s) for s in [*(schema.one_of or ()), *(schema.any_of or ())])
 
 
+def _choices(schema: Any) -> tuple[str, ...]:
+    """The values a parameter takes when it takes one of a few (an enum, or a list of one)."""
+    if not isinstance(schema, Schema):
+        return ()
+    if schema.enum:
+        return tuple(str(v) for v in schema.enum)
+    for inner in [schema.items, *(schema.one_of or ()), *(schema.any_of or ())]:
+        found = _choices(inner)
+        if found:
+            return found
+    return ()
+
+
 def query_table(schema: OpenAPI) -> dict[tuple[str, str], Takes]:
     """(method, path as the OpenAPI document writes it) → the query parameters the operation takes."""
     table: dict[tuple[str, str], Takes] = {}
@@ -59,6 +79,7 @@ def query_table(schema: OpenAPI) -> dict[tuple[str, str], Takes]:
                 frozenset(p.name for p in query),
                 frozenset(p.name for p in query if _is_list(p.schema)),
                 frozenset(p.name for p in query if _is_typed(p.schema)),
+                {p.name: c for p in query if (c := _choices(p.schema))},
             )
     return table
 
@@ -88,6 +109,13 @@ def check_query(request: Request[Any, Any, Any]) -> None:
             raise param_error(name, "repeated", f"`{name}` takes one value; it is given {count} times.")
         if name in takes.typed and given[name] == "null":
             raise param_error(name, "invalid", f"`{name}` is not null: leave it out for none.")
+
+
+def choices_of(request: Request[Any, Any, Any], name: str) -> tuple[str, ...]:
+    """The values the request's route takes for a query parameter of a few values (none if it takes any)."""
+    table: dict[tuple[str, str], Takes] = request.app.state.query_params
+    takes = table.get((request.method, request.scope.get("path_template", "")))
+    return takes.choices.get(name, ()) if takes is not None else ()
 
 
 def install(app: Litestar) -> None:

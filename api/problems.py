@@ -17,7 +17,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from api import db, guard
+from api import db, guard, params
 from api.edge import REQUEST_ID
 from domain.errors import (
     Conflict,
@@ -202,7 +202,11 @@ def on_validation_error(request: Request[Any, Any, Any], exc: ValidationExceptio
                 FieldError(pointer="/" + key.replace(".", "/") if key else "", code="invalid", message=message)
             )
         else:
-            errors.append(FieldError(parameter=_declared_name(request, key), code="invalid", message=f"{message}."))
+            name = _declared_name(request, key)
+            choices = params.choices_of(request, name) if message.startswith("Invalid enum value") else ()
+            if choices:
+                message += f"; it takes: {', '.join(choices)}"
+            errors.append(FieldError(parameter=name, code="invalid", message=f"{message}."))
     missing = _MISSING.match(str(exc.detail)) if not errors else None
     if missing is not None:  # the framework names a required parameter left out only in its message
         kind, name = missing.group(1), missing.group(2)

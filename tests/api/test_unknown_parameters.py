@@ -119,3 +119,25 @@ async def test_a_required_query_parameter_left_out_is_a_400_naming_it(
         {"parameter": parameter, "code": "required", "message": f"The query parameter `{parameter}` is required."}
     ]
     assert problem["detail"] == f"The query parameter `{parameter}` is required."
+
+
+@pytest.mark.parametrize(
+    ("url", "parameter", "takes"),
+    [
+        ("/v1/storefront/products?category=scarves&sort=cheapest", "sort", ["position", "price_asc", "best_selling"]),
+        ("/v1/exports?type=wine", "type", ["products", "skus", "prices", "stock"]),
+    ],
+)
+async def test_a_value_a_parameter_does_not_take_is_named_with_the_values_it_takes(
+    as_role: Any, conn: asyncpg.Connection, url: str, parameter: str, takes: list[str]
+) -> None:
+    await f.tree(conn)
+    await f.category(conn, "scarves")
+    async with as_role("admin") as http:
+        r = await http.get(url)
+    assert r.status_code == 400, r.text
+    [error] = r.json()["errors"]
+    assert (error["parameter"], error["code"]) == (parameter, "invalid")
+    assert error["message"].startswith("Invalid enum value"), error
+    said = error["message"].split("; it takes: ")[1].rstrip(".").split(", ")
+    assert set(takes) <= set(said), error
