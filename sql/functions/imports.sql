@@ -4,20 +4,43 @@
 -- keeps the product's version and leaves no audit record. Derived data follows through the refresh point
 -- (the products' statement triggers), like any other write, brought up to date chunk by chunk.
 
--- Whether a staged attribute value is still one the API takes for attribute p_attribute of type p_type: the
--- JSON type of its kind, and a select's option (each of a multiselect's options) still defined. The re-check
--- of products' and SKUs' staged rows at apply time.
-CREATE FUNCTION merch_import_value_fits(p_attribute bigint, p_type text, p_value jsonb) RETURNS boolean
-    LANGUAGE sql STABLE AS $$
-    SELECT jsonb_typeof(p_value) = CASE p_type WHEN 'integer' THEN 'number' WHEN 'boolean' THEN 'boolean'
-                                               WHEN 'multiselect' THEN 'array' WHEN 'measurement' THEN 'object'
-                                               ELSE 'string' END
-       AND (p_type <> 'select'
-            OR EXISTS (SELECT 1 FROM attribute_options o WHERE o.attribute_id = p_attribute AND o.code = p_value #>> '{}'))
-       AND (p_type <> 'multiselect'
-            OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(p_value) e(code)
-                            WHERE NOT EXISTS (SELECT 1 FROM attribute_options o
-                                               WHERE o.attribute_id = p_attribute AND o.code = e.code)))
+-- The first staged attribute value (by line, then attribute code) the API would refuse now: its attribute gone
+-- or out of the set of the row's category (bound to it or an ancestor), not the JSON type of its kind, or a
+-- select's option (any of a multiselect's options) no longer defined. The re-check of products' and SKUs'
+-- staged rows at apply time, set-based: the values as four parallel arrays (line, category, attribute code,
+-- value); the options are one anti-join, not a lookup per value. No row: everything still fits.
+CREATE FUNCTION merch_import_first_misfit(
+    p_lines integer[], p_categories bigint[], p_keys text[], p_values jsonb[], OUT line integer, OUT key text
+) LANGUAGE sql STABLE AS $$
+    WITH vals AS (
+        SELECT * FROM unnest(p_lines, p_categories, p_keys, p_values) AS v(line, category_id, key, value)
+    ), allowed AS (
+        SELECT DISTINCT c.id AS category_id, ca.attribute_id
+          FROM categories c
+          JOIN categories anc ON anc.path @> c.path
+          JOIN category_attributes ca ON ca.category_id = anc.id
+         WHERE c.id IN (SELECT DISTINCT category_id FROM vals)
+    ), checked AS (
+        SELECT v.line, v.key, v.value, a.id, a.type, al.attribute_id IS NOT NULL AS bound,
+               jsonb_typeof(v.value) = CASE a.type WHEN 'integer' THEN 'number' WHEN 'boolean' THEN 'boolean'
+                                                   WHEN 'multiselect' THEN 'array' WHEN 'measurement' THEN 'object'
+                                                   ELSE 'string' END AS typed
+          FROM vals v
+          LEFT JOIN attributes a ON a.code = v.key
+          LEFT JOIN allowed al ON al.category_id = v.category_id AND al.attribute_id = a.id
+    ), misfits AS (
+        SELECT c.line, c.key FROM checked c WHERE NOT c.bound OR NOT c.typed
+        UNION ALL
+        SELECT c.line, c.key
+          FROM checked c
+         CROSS JOIN LATERAL (SELECT c.value #>> '{}' WHERE c.type = 'select'
+                             UNION ALL
+                             SELECT e FROM jsonb_array_elements_text(CASE WHEN c.type = 'multiselect' THEN c.value END) e
+                            ) o(code)
+         WHERE c.bound AND c.typed
+           AND NOT EXISTS (SELECT 1 FROM attribute_options x WHERE x.attribute_id = c.id AND x.code = o.code)
+    )
+    SELECT m.line, m.key FROM misfits m ORDER BY m.line, m.key LIMIT 1
 $$;
 
 -- Apply the staged rows of import p_job with lines in [p_from, p_to): create the new products, replace those
@@ -41,24 +64,13 @@ BEGIN
                         WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok)
       ORDER BY a.id
         FOR SHARE;
-    WITH vals AS (
-        SELECT r.line, r.category_id, v.key, v.value
-          FROM import_rows r, jsonb_each(r.doc::jsonb -> 'attributes') v
-         WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok
-    ), allowed AS (
-        SELECT DISTINCT c.id AS category_id, ca.attribute_id
-          FROM categories c
-          JOIN categories anc ON anc.path @> c.path
-          JOIN category_attributes ca ON ca.category_id = anc.id
-         WHERE c.id IN (SELECT DISTINCT category_id FROM vals)
-    )
-    SELECT v.line, v.key INTO v_line, v_attribute
-      FROM vals v
-      LEFT JOIN attributes a ON a.code = v.key
-      LEFT JOIN allowed al ON al.category_id = v.category_id AND al.attribute_id = a.id
-     WHERE al.attribute_id IS NULL OR NOT merch_import_value_fits(a.id, a.type, v.value)
-     ORDER BY v.line, v.key
-     LIMIT 1;
+    SELECT m.line, m.key INTO v_line, v_attribute
+      FROM (SELECT array_agg(r.line) AS lines, array_agg(r.category_id) AS categories, array_agg(v.key) AS keys,
+                   array_agg(v.value) AS vals
+              FROM import_rows r, jsonb_each(r.doc::jsonb -> 'attributes') v
+             WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok) x,
+           merch_import_first_misfit(x.lines, x.categories, x.keys, x.vals) m
+     WHERE m.line IS NOT NULL;
     IF FOUND THEN
         RAISE EXCEPTION 'line %: attribute % changed since the file was checked (out of the attribute set, an option removed, its type changed); upload the file again',
                         v_line, v_attribute USING ERRCODE = 'check_violation';
@@ -156,14 +168,11 @@ BEGIN
     -- code and the lifecycle), an update the fields that changed.
     INSERT INTO audit_log (actor, action, entity, code, version, changes, import_id)
     SELECT p_actor, CASE WHEN c.is_new THEN 'create' ELSE 'update' END, 'product', c.code, p.version,
-           (SELECT coalesce(jsonb_object_agg(k.key, jsonb_build_object('before', b.doc -> k.key, 'after', a.doc -> k.key)),
+           (SELECT coalesce(jsonb_object_agg(k.key, jsonb_build_object('before', c.before -> k.key, 'after', k.value)),
                             '{}')
-              FROM (SELECT c.before AS doc) b,
-                   (SELECT CASE WHEN c.is_new
-                                THEN c.after || jsonb_build_object('code', c.code, 'lifecycle', 'draft')
-                                ELSE c.after END AS doc) a,
-                   LATERAL (SELECT jsonb_object_keys(a.doc) AS key) k
-             WHERE b.doc -> k.key IS DISTINCT FROM a.doc -> k.key),
+              FROM jsonb_each(CASE WHEN c.is_new THEN c.after || jsonb_build_object('code', c.code, 'lifecycle', 'draft')
+                                   ELSE c.after END) k  -- (each field read once)
+             WHERE c.before -> k.key IS DISTINCT FROM k.value),
            p_job
       FROM merch_import_chunk c JOIN products p ON p.id = c.product_id
      ORDER BY c.line;
@@ -232,25 +241,14 @@ BEGIN
      WHERE c.product_id IS NULL OR c.before ->> 'product' <> c.after ->> 'product'
      ORDER BY c.line LIMIT 1;
     IF NOT FOUND THEN
-        WITH vals AS (
-            SELECT c.line, c.category_id, v.key, v.value
-              FROM merch_import_sku_chunk c,
-                   LATERAL (SELECT * FROM jsonb_each(c.after -> 'axes')
-                            UNION ALL SELECT * FROM jsonb_each(c.after -> 'attributes')) v
-        ), allowed AS (
-            SELECT DISTINCT c.id AS category_id, ca.attribute_id
-              FROM categories c
-              JOIN categories anc ON anc.path @> c.path
-              JOIN category_attributes ca ON ca.category_id = anc.id
-             WHERE c.id IN (SELECT DISTINCT category_id FROM vals)
-        )
-        SELECT v.line, 'attribute ' || v.key INTO v_line, v_what
-          FROM vals v
-          LEFT JOIN attributes a ON a.code = v.key
-          LEFT JOIN allowed al ON al.category_id = v.category_id AND al.attribute_id = a.id
-         WHERE al.attribute_id IS NULL OR NOT merch_import_value_fits(a.id, a.type, v.value)
-         ORDER BY v.line, v.key
-         LIMIT 1;
+        SELECT m.line, 'attribute ' || m.key INTO v_line, v_what
+          FROM (SELECT array_agg(c.line) AS lines, array_agg(c.category_id) AS categories, array_agg(v.key) AS keys,
+                       array_agg(v.value) AS vals
+                  FROM merch_import_sku_chunk c,
+                       LATERAL (SELECT * FROM jsonb_each(c.after -> 'axes')
+                                UNION ALL SELECT * FROM jsonb_each(c.after -> 'attributes')) v) x,
+               merch_import_first_misfit(x.lines, x.categories, x.keys, x.vals) m
+         WHERE m.line IS NOT NULL;
     END IF;
     IF v_line IS NOT NULL THEN
         RAISE EXCEPTION 'line %: % changed since the file was checked; upload the file again', v_line, v_what
@@ -282,13 +280,12 @@ BEGIN
     -- code), an update the fields that changed.
     INSERT INTO audit_log (actor, action, entity, code, version, changes, import_id)
     SELECT p_actor, CASE WHEN c.before IS NULL THEN 'create' ELSE 'update' END, 'sku', c.sku, s.version,
-           (SELECT coalesce(jsonb_object_agg(k.key, jsonb_build_object('before', c.before -> k.key, 'after', a.doc -> k.key)),
+           (SELECT coalesce(jsonb_object_agg(k.key, jsonb_build_object('before', c.before -> k.key, 'after', k.value)),
                             '{}')
-              FROM (SELECT CASE WHEN c.before IS NULL THEN c.after || jsonb_build_object('sku', c.sku)
-                                ELSE c.after END AS doc) a,
-                   LATERAL (SELECT jsonb_object_keys(a.doc) AS key) k
+              FROM jsonb_each(CASE WHEN c.before IS NULL THEN c.after || jsonb_build_object('sku', c.sku)
+                                   ELSE c.after END) k  -- (each field read once)
              -- (a field absent before is JSON null, as the API's diff reads it: a new SKU's null barcode is no change)
-             WHERE coalesce(c.before -> k.key, 'null') IS DISTINCT FROM a.doc -> k.key),
+             WHERE coalesce(c.before -> k.key, 'null') IS DISTINCT FROM k.value),
            p_job
       FROM merch_import_sku_chunk c JOIN skus s ON s.id = c.sku_id
      ORDER BY c.line;
