@@ -1,7 +1,10 @@
 """Product import benchmark (issue 13): N products (about 10 attribute values each) from a JSON Lines file,
 uploaded to `merch serve` over HTTP and applied by its job runner — end to end, derived data (completeness,
 storefront rows) included, as the job says done — next to the floor of the same run on the same server: a
-plain COPY of the same rows into an unindexed table.
+plain COPY of the same rows into an unindexed table. While the import runs, a warehouse tool sends stock
+movements (one at a time, each the next pick or receive of one SKU): their latencies during the import
+against the same loop before it. Then the N products are exported (JSON Lines and CSV, streamed), next to
+the floor of a plain `COPY … TO STDOUT` of the same products' rows as JSON.
 
     MERCH_DATA_DIR=.merchflow/bench-imports python -m bench.imports --products 100000
 
@@ -171,6 +174,96 @@ async def imported(port: int, key: str, path: Path) -> tuple[float, dict[str, An
     return elapsed, job
 
 
+STOCK_SKU = "BI-STOCK-1"
+
+
+async def stock_setup(port: int, key: str) -> None:
+    """A bin holding a SKU of a product outside the imported catalog, for the warehouse loop."""
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as http:
+        for path, body in (
+            ("/v1/warehouses", {"code": "bi-wh", "labels": {"en": "bench"}}),
+            ("/v1/warehouses/bi-wh/locations", {"code": "A-01", "zone": "A", "pick_sequence": 1}),
+            ("/v1/products", {"code": "bi-stock", "category": "bi-leaf-000", "role": "routine",
+                              "labels": {"en": "bench stock"}}),
+            ("/v1/products/bi-stock/skus", {"sku": STOCK_SKU}),
+        ):
+            answer = await http.post(path, json=body)
+            assert answer.status_code in (201, 409), (path, answer.text)
+        receive = {"type": "receive", "sku": STOCK_SKU, "qty": 1_000_000, "warehouse": "bi-wh", "location": "A-01"}
+        answer = await http.post("/v1/stock/movements", json=receive)
+        assert answer.status_code == 201, answer.text
+
+
+async def stock_loop(port: int, key: str, stop_when: asyncio.Event, latencies: list[float]) -> None:
+    """A scanner: a pick, then a receive, of one unit, one request at a time, until told to stop."""
+    headers = {"Authorization": f"Bearer {key}"}
+    n = 0
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as http:
+        while not stop_when.is_set():
+            kind = ("pick", "receive")[n % 2]
+            body = {"type": kind, "sku": STOCK_SKU, "qty": 1, "warehouse": "bi-wh", "location": "A-01"}
+            started = time.perf_counter()
+            answer = await http.post("/v1/stock/movements", json=body)
+            latencies.append(time.perf_counter() - started)
+            assert answer.status_code == 201, answer.text
+            n += 1
+
+
+async def stock_baseline(port: int, key: str, seconds: float) -> list[float]:
+    latencies: list[float] = []
+    done = asyncio.Event()
+    loop = asyncio.create_task(stock_loop(port, key, done, latencies))
+    await asyncio.sleep(seconds)  # (a measuring window, not synchronisation)
+    done.set()
+    await loop
+    return latencies
+
+
+def percentiles(latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    if not ordered:
+        return "no requests"
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    top = ordered[-1] * 1000
+    return f"{len(ordered):,} movements, p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, max {top:.1f} ms"
+
+
+async def exported(port: int, key: str, fmt: str) -> tuple[float, float, int, int]:
+    """Seconds to the first byte and to the last of an export of the benchmark's products, bytes and lines."""
+    headers = {"Authorization": f"Bearer {key}"}
+    params = {"type": "products", "category": "bi-root", "format": fmt}
+    size = lines = 0
+    first = 0.0
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=3600) as http:
+        started = time.perf_counter()
+        async with http.stream("GET", "/v1/exports", params=params, headers=headers) as answer:
+            assert answer.status_code == 200, await answer.aread()
+            async for block in answer.aiter_raw():
+                if not size:
+                    first = time.perf_counter() - started
+                size += len(block)
+                lines += block.count(b"\n")
+        return first, time.perf_counter() - started, size, lines
+
+
+async def export_floor(conn: asyncpg.Connection) -> float:
+    """Seconds to COPY the benchmark's products out as JSON rows: the least an export can cost."""
+    sink = bytearray()
+
+    async def keep(block: bytes) -> None:
+        sink.extend(block[-1:])  # (the bytes are read and dropped, as a client streaming to a file)
+
+    started = time.perf_counter()
+    await conn.copy_from_query(
+        "SELECT row_to_json(p) FROM products p WHERE p.code LIKE 'bi-%' ORDER BY p.code", output=keep
+    )
+    return time.perf_counter() - started
+
+
 async def main(products: int, leaves: int) -> None:
     os.environ.setdefault("MERCH_DATA_DIR", str(ROOT / ".merchflow" / "bench-imports"))
     Path(os.environ["MERCH_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -190,10 +283,23 @@ async def main(products: int, leaves: int) -> None:
         floor_s = await floor(conn, path)
         env = {**os.environ, "DATABASE_URL": dsn, "MERCH_LOG_LEVEL": "warning"}
         port, proc = start_merchflow(env, 1)
+        exports: list[tuple[str, float, float, int, int]] = []
+        during: list[float] = []
         try:
-            elapsed, job = await imported(port, key, path)
+            await stock_setup(port, key)
+            before = await stock_baseline(port, key, 5.0)
+            done = asyncio.Event()
+            scanner = asyncio.create_task(stock_loop(port, key, done, during))
+            try:
+                elapsed, job = await imported(port, key, path)
+            finally:
+                done.set()
+                await scanner
+            for fmt in ("jsonl", "csv"):
+                exports.append((fmt, *await exported(port, key, fmt)))
         finally:
             peak, largest = stop(proc)
+        export_floor_s = await export_floor(conn)
         assert job["state"] == "done", job
         stored = await conn.fetchval(
             "SELECT count(*) FROM products p JOIN product_completeness pc ON pc.product_id = p.id "
@@ -205,7 +311,15 @@ async def main(products: int, leaves: int) -> None:
             f"floor (plain COPY of the same rows, unindexed table): {floor_s:.1f} s = {products / floor_s:,.0f} rows/s"
         )
         print(f"ratio import / floor: {elapsed / floor_s:.1f}× the time; products with completeness: {stored:,}")
-        print(f"peak RSS of the server: {peak} MB (largest process {largest} MB)")
+        print(f"stock movements before the import (5 s): {percentiles(before)}")
+        print(f"stock movements during the import:       {percentiles(during)}")
+        for fmt, first, total, size, lines in exports:
+            print(
+                f"export {fmt}: first byte {first * 1000:.0f} ms, all {total:.1f} s = {lines / total:,.0f} lines/s, "
+                f"{size / 1e6:.0f} MB, {lines:,} lines"
+            )
+        print(f"export floor (COPY of the same products' rows as JSON): {export_floor_s:.1f} s")
+        print(f"peak RSS of the server (import and exports): {peak} MB (largest process {largest} MB)")
     finally:
         await conn.execute("DROP TABLE IF EXISTS bench_import_floor")
         await conn.close()

@@ -128,20 +128,29 @@ SELECT a.code, a.type, a.visibility, a.validation,
 
 -- name: list_export_columns :one
 -- What a CSV export's header needs of the products in scope: the locales of their texts and the attribute
--- codes they carry (those the viewer may see: confidential ones only with $2).
-WITH scoped AS (
-    SELECT p.labels, p.description, p.selling_points, merch_visible_attributes(p.attributes, $2::boolean) AS attributes
+-- codes they carry (those the viewer may see: confidential ones only with $2). One pass over the products,
+-- each one's keys read once (their documents are not kept aside: 100,000 products' spilled to disk).
+WITH keys AS (
+    SELECT k.kind, k.key
       FROM products p JOIN categories c ON c.id = p.category_id
+     CROSS JOIN LATERAL (SELECT 'labels', jsonb_object_keys(p.labels)
+                         UNION ALL SELECT 'description', jsonb_object_keys(p.description)
+                         UNION ALL SELECT 'selling_points', jsonb_object_keys(sp) FROM jsonb_array_elements(p.selling_points) sp
+                         UNION ALL SELECT 'attributes', jsonb_object_keys(p.attributes)) k(kind, key)
      WHERE $1::ltree IS NULL
         OR c.path <@ $1
         OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
                     WHERE pp.product_id = p.id AND pc.path <@ $1)
+     GROUP BY k.kind, k.key
 )
-SELECT ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(labels) k ORDER BY k) AS labels,
-       ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(description) k ORDER BY k) AS description,
-       ARRAY(SELECT DISTINCT k FROM scoped, jsonb_array_elements(selling_points) sp, jsonb_object_keys(sp) k
-              ORDER BY k) AS selling_points,
-       ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(attributes) k ORDER BY k) AS attributes;
+SELECT ARRAY(SELECT key FROM keys WHERE kind = 'labels' ORDER BY key) AS labels,
+       ARRAY(SELECT key FROM keys WHERE kind = 'description' ORDER BY key) AS description,
+       ARRAY(SELECT key FROM keys WHERE kind = 'selling_points' ORDER BY key) AS selling_points,
+       -- (those the viewer may not see left out once, not checked per product)
+       ARRAY(SELECT key FROM keys
+              WHERE kind = 'attributes'
+                AND ($2::boolean OR key NOT IN (SELECT a.code FROM attributes a WHERE a.visibility = 'confidential'))
+              ORDER BY key) AS attributes;
 
 -- name: update_imports_abandoned :exec
 -- Fail the uploads still `receiving` whose request stopped sending heartbeats $1 minutes ago (their process
