@@ -181,12 +181,21 @@ async def stock_setup(port: int, key: str) -> None:
     """A bin holding a SKU of a product outside the imported catalog, for the warehouse loop."""
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as http:
-        for path, body in (
+        for path, body in (  # (a tree of its own: the import's tree is emptied before each run)
+            ("/v1/category-trees", {"code": "bench-stock", "labels": {"en": "bench stock"}, "level_names": ["major"]}),
+            ("/v1/categories", {"code": "bench-stock-goods", "tree": "bench-stock", "labels": {"en": "goods"}}),
             ("/v1/warehouses", {"code": "bi-wh", "labels": {"en": "bench"}}),
             ("/v1/warehouses/bi-wh/locations", {"code": "A-01", "zone": "A", "pick_sequence": 1}),
-            ("/v1/products", {"code": "bi-stock", "category": "bi-leaf-000", "role": "routine",
-                              "labels": {"en": "bench stock"}}),
-            ("/v1/products/bi-stock/skus", {"sku": STOCK_SKU}),
+            (
+                "/v1/products",
+                {
+                    "code": "bench-stock",
+                    "category": "bench-stock-goods",
+                    "role": "routine",
+                    "labels": {"en": "bench stock"},
+                },
+            ),
+            ("/v1/products/bench-stock/skus", {"sku": STOCK_SKU}),
         ):
             answer = await http.post(path, json=body)
             assert answer.status_code in (201, 409), (path, answer.text)
