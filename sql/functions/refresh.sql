@@ -69,7 +69,10 @@ END
 $$;
 
 -- Bring up to date what this transaction's writes recorded: the sales rollup by its deltas, then every
--- read model of the recorded products (prices before completeness, which reads them; the storefront last).
+-- read model of the recorded products (prices before completeness, which reads them; the storefront last),
+-- and the units sold of the storefront rows of the products whose sales the deltas moved (a sales upload, a
+-- removal, a return): one set-based update of that column (merch_refresh_storefront_sold), never a full
+-- refresh, its rows locked with those the storefront refresh rewrites in one pass, in product id order.
 -- Runs at commit, or earlier when called; what is recorded after it runs is refreshed at commit, and the
 -- change feed's events of the transaction are flushed at commit only (merch_refresh_at_commit).
 CREATE FUNCTION merch_refresh_pending() RETURNS void LANGUAGE plpgsql AS $$
@@ -79,13 +82,14 @@ DECLARE
     v_prices bigint[];
     v_completeness bigint[];
     v_storefront bigint[];
+    v_sold bigint[];
 BEGIN
     IF v_tx IS NULL THEN
         RETURN;  -- this transaction wrote nothing
     END IF;
     PERFORM set_config('merch.refresh_queued', 'off', true);
     DELETE FROM refresh_queued WHERE txid = v_tx;
-    PERFORM merch_merge_sales_pending(v_tx);
+    v_sold := merch_merge_sales_pending(v_tx);
     WITH gone AS (
         DELETE FROM refresh_pending WHERE txid = v_tx RETURNING model, product_id
     )
@@ -95,17 +99,24 @@ BEGIN
            array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'storefront')
       INTO v_all, v_prices, v_completeness, v_storefront
       FROM gone;
-    IF v_all IS NULL THEN
-        RETURN;
-    END IF;
     IF v_prices IS NOT NULL THEN
         PERFORM merch_refresh_model('prices', v_prices);
     END IF;
     IF v_completeness IS NOT NULL THEN
         PERFORM merch_refresh_model('completeness', v_completeness);
     END IF;
+    IF v_storefront IS NOT NULL AND v_sold IS NOT NULL THEN
+        -- (the refresh locks its rows a chunk at a time: take both sets' rows first, in one key-ordered pass)
+        PERFORM 1 FROM storefront_products s WHERE s.product_id = ANY (v_storefront || v_sold)
+         ORDER BY s.product_id FOR UPDATE;
+    END IF;
     IF v_storefront IS NOT NULL THEN
         PERFORM merch_refresh_model('storefront', v_storefront);
+    END IF;
+    IF v_sold IS NOT NULL THEN
+        -- (a product refreshed whole just now read the merged totals: its units sold are current)
+        PERFORM merch_refresh_storefront_sold(ARRAY(
+            SELECT d.x FROM (SELECT unnest(v_sold) EXCEPT SELECT unnest(v_storefront)) d(x) ORDER BY d.x));
     END IF;
 END
 $$;
