@@ -236,11 +236,17 @@ async def test_units_sold_equal_a_full_computation_after_a_mixed_sequence(
         "UPDATE skus SET product_id = (SELECT id FROM products WHERE code = 'peony') WHERE sku = 'CHECK-2'"
     )
     await upload(api, fact("2026-01-14", "CHECK-2", 1, currency="USD"))
-    # wave: 7 − 3 back + 2 (WAVE-1) + 1 (WAVE-2; its b2b day removed); peony: 8 + CHECK-2's 6 − 2 + 1; check: 4
+    # a product write and a sales write in one transaction: the product refreshed whole reads the merged
+    # totals, the other only has its units sold written
+    async with as_at_commit(conn):
+        await conn.execute("UPDATE products SET images = '{}' WHERE code = 'check'")
+        await upload(api, fact("2026-01-15", "CHECK-1", 2), fact("2026-01-15", "WAVE-1", 1))
+    # wave: 7 − 3 back + 2 + 1 (WAVE-1) + 1 (WAVE-2; its b2b day removed); peony: 8 + CHECK-2's 6 − 2 + 1;
+    # check: 4 + 2
     assert {c: n for c, n in (await sold(conn)).items() if c in ("wave", "peony", "check", "lotus")} == {
-        "wave": 7,
+        "wave": 8,
         "peony": 13,
-        "check": 4,
+        "check": 6,
         "lotus": 9,
     }
     await assert_rebuilt(conn)
