@@ -582,11 +582,11 @@ $$;
 
 -- Units sold of some products (p_products: in id order) as merch_storefront_rows computes them — the per-SKU
 -- totals of every currency, net of returns — written to their storefront row and shelf rows, only where
--- the number changed and nothing else: what a sales upload, a removal or a return moves (the refresh point
--- calls this with the products whose units its merge of the sales deltas changed), without the cost of a
--- full refresh. The rows are locked first, in product id order, then computed from the latest committed
--- totals. Not an event: the number is on no page or card, and it moves with every sale; a category page's
--- or a search's order it changes changes that answer's bytes and so its ETag.
+-- the number changed and nothing else, without the cost of a full refresh: what the refresh point's clock
+-- does for the products sales writes queued (merch_queue_storefront_sold). The rows are locked first, in
+-- product id order, then computed from the latest committed totals. Not an event: the number is on no
+-- page or card, and it moves with every sale; a category page's or a search's order it changes changes
+-- that answer's bytes and so its ETag.
 CREATE FUNCTION merch_refresh_storefront_sold(p_products bigint[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     IF cardinality(p_products) = 0 THEN
@@ -609,6 +609,16 @@ BEGIN
       FROM written w
      WHERE h.product_id = w.product_id AND h.sold <> w.sold;
 END
+$$;
+
+-- Queue the products whose units sold a sales write moved (p_products: in id order), for the clock to
+-- write to the storefront (migration 0020): a product already queued keeps its first moment, and its row
+-- is locked until this transaction ends (the clock skips it meanwhile: it never takes a product away
+-- before it can see every total this transaction moved).
+CREATE FUNCTION merch_queue_storefront_sold(p_products bigint[]) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO storefront_sold_due AS d (product_id, since)
+    SELECT x.id, clock_timestamp() FROM unnest(p_products) AS x(id) ORDER BY x.id
+    ON CONFLICT (product_id) DO UPDATE SET since = d.since;
 $$;
 
 -- The counts of listed products per category (navigation), brought up to date with what this

@@ -1,8 +1,9 @@
-"""Units sold on the storefront (`best_selling` pages, the order of search results) are current when the sales
-write commits: a sales upload, a removal of facts and a return move them at once — one set-based update of
-the `sold` column of the products whose units changed, not a refresh of the products — and a best-selling
-page whose order changed has another ETag. Nothing else of a product's storefront is rewritten, and no
-event goes to the feed (the number is on no page or card)."""
+"""Units sold on the storefront (`best_selling` pages, the order of search results) follow the sales facts
+with a bounded lag: a sales upload, a removal of facts and a return queue the products whose units they
+moved (storefront_sold_due), and the refresh point's clock (merch_touch_due, every minute) writes them —
+one set-based update of the `sold` column, oldest first, not a refresh of the products. A best-selling page
+whose order changed then has another ETag. Nothing else of a product's storefront is rewritten, and no event
+goes to the feed (the number is on no page or card)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,20 @@ async def as_at_commit(conn: asyncpg.Connection) -> AsyncIterator[None]:
     await conn.execute("SET CONSTRAINTS refresh_at_commit DEFERRED")
     yield
     await conn.execute("SET CONSTRAINTS refresh_at_commit IMMEDIATE")  # (runs what was deferred)
+
+
+async def tick(conn: asyncpg.Connection, limit: int = 2000) -> int:
+    """The clock's tick (the runner calls it every minute): answers how many products it recorded."""
+    return int(await conn.fetchval("SELECT merch_touch_due($1)", limit))
+
+
+async def queued(conn: asyncpg.Connection) -> list[str]:
+    return [
+        r["code"]
+        for r in await conn.fetch(
+            "SELECT p.code FROM storefront_sold_due d JOIN products p ON p.id = d.product_id ORDER BY d.since, p.id"
+        )
+    ]
 
 
 async def upload(api: httpx.AsyncClient, *facts: dict[str, Any]) -> None:
@@ -110,7 +125,7 @@ async def unlisted(conn: asyncpg.Connection) -> dict[str, int]:
     return {r["code"]: 0 for r in await conn.fetch("SELECT code FROM storefront_products WHERE NOT listed")}
 
 
-async def test_an_upload_reorders_best_selling_pages_and_search_at_commit_with_a_new_etag(
+async def test_an_upload_reorders_best_selling_pages_and_search_at_the_next_tick_with_a_new_etag(
     api: httpx.AsyncClient, as_role: Any, conn: asyncpg.Connection
 ) -> None:
     await shop.shop(conn)
@@ -124,6 +139,12 @@ async def test_an_upload_reorders_best_selling_pages_and_search_at_commit_with_a
     computed = dict(await conn.fetch("SELECT code, computed_at FROM storefront_products"))
 
     await upload(api, fact("2026-01-10", "WAVE-1", 5), fact("2026-01-10", "CHECK-1", 3))
+    # queued by the upload, the storefront as it was until the clock's next tick
+    assert await queued(conn) == ["check", "wave"]
+    async with as_role("storefront") as http:
+        assert (await best_selling(http, **{"If-None-Match": before.headers["etag"]})).status_code == 304
+    assert await tick(conn) == 2
+    assert await queued(conn) == []
 
     assert await sold(conn) == {"check": 3, "lotus": 0, "peony": 0, "wave": 5, **await unlisted(conn)}
     async with as_role("storefront") as http:
@@ -145,6 +166,26 @@ async def test_an_upload_reorders_best_selling_pages_and_search_at_commit_with_a
     await assert_rebuilt(conn)
 
 
+async def test_the_clock_writes_the_oldest_queued_products_first(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """A tick takes at most its limit of queued products, those queued first (a product queued again keeps its
+    first moment): the lag is bounded by the tick's period while the ticks keep up with the sales."""
+    await shop.shop(conn)
+    await upload(api, fact("2026-01-10", "WAVE-1", 5))
+    await upload(api, fact("2026-01-10", "PEONY-1", 2), fact("2026-01-11", "CHECK-1", 1))
+    await upload(api, fact("2026-01-11", "WAVE-1", 1))  # (wave stays first in line)
+    assert await queued(conn) == ["wave", "peony", "check"]
+    assert await tick(conn, limit=1) == 1
+    assert (await queued(conn), await sold(conn)) == (
+        ["peony", "check"],
+        {"check": 0, "lotus": 0, "peony": 0, "wave": 6, **await unlisted(conn)},
+    )
+    assert await tick(conn, limit=2) == 2
+    assert await queued(conn) == []
+    await assert_rebuilt(conn)
+
+
 async def test_a_removal_and_a_return_lower_units_sold(
     api: httpx.AsyncClient, as_role: Any, conn: asyncpg.Connection
 ) -> None:
@@ -152,15 +193,20 @@ async def test_a_removal_and_a_return_lower_units_sold(
     await upload(
         api, fact("2026-01-10", "WAVE-1", 5), fact("2026-01-10", "CHECK-1", 3), fact("2026-01-11", "PEONY-1", 2)
     )
+    await tick(conn)
     async with as_role("storefront") as http:
         assert order(await best_selling(http)) == ["wave", "check", "peony"]
 
     await give_back(api, "WAVE-1", 4, "2026-01-10")  # 5 − 4 back: 1
+    assert await queued(conn) == ["wave"]
+    await tick(conn)
     assert (await sold(conn))["wave"] == 1
     async with as_role("storefront") as http:
         assert order(await best_selling(http)) == ["check", "peony", "wave"]
 
     await remove(api, day="2026-01-10", sku="CHECK-1")
+    assert await queued(conn) == ["check"]
+    await tick(conn)
     assert (await sold(conn))["check"] == 0
     async with as_role("storefront") as http:
         assert order(await best_selling(http)) == ["peony", "wave", "check"]
@@ -172,9 +218,13 @@ async def test_a_re_sent_day_replaces_its_units_rather_than_adding_them(
 ) -> None:
     await shop.shop(conn)
     await upload(api, fact("2026-01-10", "PEONY-1", 5), fact("2026-01-10", "WAVE-1", 4))
+    await tick(conn)
     await upload(api, fact("2026-01-10", "PEONY-1", 5), fact("2026-01-10", "WAVE-1", 4))
+    assert await queued(conn) == []  # the same units: nothing to write
+    await tick(conn)
     assert [(await sold(conn))[c] for c in ("peony", "wave")] == [5, 4]
     await upload(api, fact("2026-01-10", "PEONY-1", 2))
+    await tick(conn)
     assert [(await sold(conn))[c] for c in ("peony", "wave")] == [2, 4]
     async with as_role("storefront") as http:
         assert order(await best_selling(http)) == ["wave", "peony", "check"]
@@ -189,6 +239,7 @@ async def test_a_sales_write_that_moves_no_unit_rewrites_no_storefront_row(
     await shop.shop(conn)
     await f.sku(conn, "WAVE-2", "wave", axes={"size": "large"})
     await upload(api, fact("2026-01-10", "WAVE-1", 5), fact("2026-01-10", "PEONY-1", 1))
+    await tick(conn)
     tuples = (
         "SELECT s.code, s.ctid::text, (SELECT array_agg(h.ctid::text ORDER BY h.category_id) FROM storefront_shelf h"
         " WHERE h.product_id = s.product_id) FROM storefront_products s ORDER BY 1"
@@ -200,6 +251,8 @@ async def test_a_sales_write_that_moves_no_unit_rewrites_no_storefront_row(
     async with as_at_commit(conn):
         await upload(api, {**moved, "sku": "WAVE-1", "qty": 2}, {**moved, "sku": "WAVE-2", "qty": 3})
     assert await conn.fetchval("SELECT count(*) FROM sales_pending") == 0  # (the refresh ran)
+    assert await queued(conn) == []
+    await tick(conn)
     assert [tuple(r) for r in await conn.fetch(tuples)] == before
     assert [(await sold(conn))[c] for c in ("peony", "wave")] == [1, 5]
     await assert_rebuilt(conn)
@@ -223,6 +276,7 @@ async def test_units_sold_equal_a_full_computation_after_a_mixed_sequence(
         fact("2026-01-11", "PEONY-1", 3),
         fact("2026-01-12", "LOTUS-1", 9),  # a draft: its row counts too, it is on no shelf
     )
+    await tick(conn)
     await assert_rebuilt(conn)
     await give_back(api, "WAVE-1", 3, "2026-01-10")
     await upload(api, fact("2026-01-11", "PEONY-1", 8), fact("2026-01-12", "WAVE-2", 1))
@@ -236,11 +290,13 @@ async def test_units_sold_equal_a_full_computation_after_a_mixed_sequence(
         "UPDATE skus SET product_id = (SELECT id FROM products WHERE code = 'peony') WHERE sku = 'CHECK-2'"
     )
     await upload(api, fact("2026-01-14", "CHECK-2", 1, currency="USD"))
-    # a product write and a sales write in one transaction: the product refreshed whole reads the merged
-    # totals, the other only has its units sold written
+    await tick(conn)
+    await upload(api, fact("2026-01-15", "CHECK-1", 2), fact("2026-01-15", "WAVE-1", 1))
+    # a product write and the clock's tick in one transaction: the product refreshed whole, the other only
+    # has its units sold written
     async with as_at_commit(conn):
         await conn.execute("UPDATE products SET images = '{}' WHERE code = 'check'")
-        await upload(api, fact("2026-01-15", "CHECK-1", 2), fact("2026-01-15", "WAVE-1", 1))
+        assert await tick(conn) == 2
     # wave: 7 − 3 back + 2 + 1 (WAVE-1) + 1 (WAVE-2; its b2b day removed); peony: 8 + CHECK-2's 6 − 2 + 1;
     # check: 4 + 2
     assert {c: n for c, n in (await sold(conn)).items() if c in ("wave", "peony", "check", "lotus")} == {
