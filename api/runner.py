@@ -1,5 +1,5 @@
 """The background runner of an API worker: queued jobs (polled), the clock (prices that start or stop being
-in force with no write), and hourly housekeeping."""
+in force with no write, the storefront's units sold that sales writes queued), and hourly housekeeping."""
 
 from __future__ import annotations
 

@@ -334,7 +334,11 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/api/test_stages.py",
         "tests/api/test_transitions.py",
     ),
-    "domain/stages/views.py": ("tests/api/test_stage_views.py", "tests/api/test_trade_views.py"),
+    "domain/stages/views.py": (
+        "tests/api/test_stage_views.py",
+        "tests/api/test_trade_views.py",
+        "tests/api/test_stage_views_batched.py",
+    ),
     "domain/stock/model.py": (
         OPENAPI,
         "tests/api/test_stock_movements.py",

@@ -106,7 +106,7 @@ SortQ = Annotated[
         name="sort",
         description=(
             "`position` (catalog order: the order products were added), `price_asc`, `price_desc`, `newest`, "
-            "`best_selling` (units sold, as of each product's last refresh)."
+            "`best_selling` (units sold, net of returns; a sales write moves it within about a minute)."
         ),
     ),
 ]

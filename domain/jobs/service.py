@@ -150,8 +150,9 @@ DUE_ROUNDS = 50
 
 async def refresh_due(conn: asyncpg.Connection) -> int:
     """Refresh the products whose prices started or stopped being in force with no write (time passing is a
-    change too: it enters through the refresh point like a write), and storefront rows gone stale, a chunk
-    per transaction (at most DUE_ROUNDS chunks per call); answers how many."""
+    change too: it enters through the refresh point like a write), storefront rows gone stale, and the
+    storefront's units sold of the products sales writes queued, a chunk per transaction (at most DUE_ROUNDS
+    chunks per call); answers how many."""
     total = 0
     for _ in range(DUE_ROUNDS):
         async with conn.transaction():

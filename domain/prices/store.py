@@ -198,9 +198,9 @@ async def list_price_corrections(
     ]
 
 
-async def list_product_prices(conn: asyncpg.Connection, product_id: int) -> list[asyncpg.Record]:
-    return list(await conn.fetch(LIST_PRODUCT_PRICES, product_id))
+async def list_product_prices(conn: asyncpg.Connection, product_ids: list[int]) -> list[asyncpg.Record]:
+    return list(await conn.fetch(LIST_PRODUCT_PRICES, product_ids))
 
 
-async def list_product_promotions(conn: asyncpg.Connection, product_id: int) -> list[asyncpg.Record]:
-    return list(await conn.fetch(LIST_PRODUCT_PROMOTIONS, product_id))
+async def list_product_promotions(conn: asyncpg.Connection, product_ids: list[int]) -> list[asyncpg.Record]:
+    return list(await conn.fetch(LIST_PRODUCT_PROMOTIONS, product_ids))

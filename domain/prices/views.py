@@ -13,14 +13,21 @@ from domain.money import Money, money
 from domain.prices import store
 
 
-async def list_product_prices(conn: asyncpg.Connection, product_id: int) -> list[asyncpg.Record]:
-    """Every price of a product's SKUs, each flagged `in_force` now."""
-    return await store.list_product_prices(conn, product_id)
+async def list_product_prices(conn: asyncpg.Connection, product_ids: list[int]) -> dict[int, list[asyncpg.Record]]:
+    """Every price of some products' SKUs, each flagged `in_force` now, by product."""
+    return _by_product(await store.list_product_prices(conn, product_ids))
 
 
-async def list_product_promotions(conn: asyncpg.Connection, product_id: int) -> list[asyncpg.Record]:
-    """The items of active promotions running now that cover the product's SKUs."""
-    return await store.list_product_promotions(conn, product_id)
+async def list_product_promotions(conn: asyncpg.Connection, product_ids: list[int]) -> dict[int, list[asyncpg.Record]]:
+    """The items of active promotions running now that cover some products' SKUs, by product."""
+    return _by_product(await store.list_product_promotions(conn, product_ids))
+
+
+def _by_product(rows: list[asyncpg.Record]) -> dict[int, list[asyncpg.Record]]:
+    grouped: dict[int, list[asyncpg.Record]] = {}
+    for r in rows:
+        grouped.setdefault(r["product_id"], []).append(r)
+    return grouped
 
 
 def _in_force(prices: Iterable[asyncpg.Record], kind: str) -> dict[str, Money]:

@@ -34,18 +34,27 @@ async def computed_now(conn: asyncpg.Connection, product_id: int) -> dict[str, S
 
 async def get_completeness(conn: asyncpg.Connection, code: str) -> Completeness:
     """A product's completeness in every stage; computed on the spot if it was never stored."""
-    stored = await store.get_product_completeness(conn, code)
-    if stored is None:
-        raise ProductNotFound(code)
-    doc = stored.stages
-    if doc is None:
-        doc = (await store.list_computed_completeness(conn, [stored.id]))[stored.id]
-    return Completeness(
-        product=stored.code,
-        lifecycle=stored.lifecycle,
-        stages=stages_of(doc),
-        recomputing=recomputing(stored.stale_job) if stored.stale_job is not None else None,
-    )
+    return (await get_completenesses(conn, [code]))[code]
+
+
+async def get_completenesses(conn: asyncpg.Connection, codes: list[str]) -> dict[str, Completeness]:
+    """Some products' completeness in every stage, by code, set-based; computed on the spot for those never
+    stored. An unknown code is a 404 (the first in the list)."""
+    stored = await store.list_products_completeness(conn, codes)
+    for code in codes:
+        if code not in stored:
+            raise ProductNotFound(code)
+    never = [s.id for s in stored.values() if s.stages is None]
+    computed = await store.list_computed_completeness(conn, never) if never else {}
+    return {
+        s.code: Completeness(
+            product=s.code,
+            lifecycle=s.lifecycle,
+            stages=stages_of(s.stages if s.stages is not None else computed[s.id]),
+            recomputing=recomputing(s.stale_job) if s.stale_job is not None else None,
+        )
+        for s in stored.values()
+    }
 
 
 async def _scope(conn: asyncpg.Connection, category: str | None) -> tuple[str | None, int]:

@@ -28,7 +28,7 @@ INSERT_NEEDS = S.insert_needs.sql
 C = load("completeness")
 LIST_COMPUTED_COMPLETENESS = C.list_computed_completeness.sql
 UPDATE_OWN_DERIVED_DATA = C.update_own_derived_data.sql
-GET_PRODUCT_COMPLETENESS = C.get_product_completeness.sql
+LIST_PRODUCTS_COMPLETENESS = C.list_products_completeness.sql
 LIST_WORKLIST = C.list_worklist.sql
 COUNT_INCOMPLETE_BY_STAGE = C.count_incomplete_by_stage.sql
 COUNT_INCOMPLETE_BY_CATEGORY = C.count_incomplete_by_category.sql
@@ -37,12 +37,12 @@ GET_CATEGORY_SCOPE = C.get_category_scope.sql
 GET_ROLE_ID = C.get_role_id.sql
 
 V = load("views")
-GET_VIEW_PRODUCT = V.get_view_product.sql
+LIST_VIEW_PRODUCTS = V.list_view_products.sql
 LIST_VIEW_SKUS = V.list_view_skus.sql
 LIST_VIEW_STOCK = V.list_view_stock.sql
-GET_VIEW_TRADE = V.get_view_trade.sql
-GET_VIEW_CATEGORY_SHARE = V.get_view_category_share.sql
-GET_VIEW_RETURNS = V.get_view_returns.sql
+LIST_VIEW_TRADE = V.list_view_trade.sql
+LIST_VIEW_CATEGORY_SHARES = V.list_view_category_shares.sql
+LIST_VIEW_RETURNS = V.list_view_returns.sql
 LOCK_PRODUCT_LIFECYCLE = V.lock_product_lifecycle.sql
 UPDATE_PRODUCT_LIFECYCLE = V.update_product_lifecycle.sql
 IS_STOCK_RECEIVED = V.is_stock_received.sql
@@ -152,9 +152,10 @@ async def list_computed_completeness(conn: asyncpg.Connection, product_ids: list
     return {r["product_id"]: r["stages"] for r in await conn.fetch(LIST_COMPUTED_COMPLETENESS, product_ids)}
 
 
-async def get_product_completeness(conn: asyncpg.Connection, code: str) -> StoredCompleteness | None:
-    row = await conn.fetchrow(GET_PRODUCT_COMPLETENESS, code)
-    return None if row is None else msgspec.convert(dict(row), StoredCompleteness)
+async def list_products_completeness(conn: asyncpg.Connection, codes: list[str]) -> dict[str, StoredCompleteness]:
+    """Some products' stored completeness, by code (an unknown code is absent)."""
+    rows = await conn.fetch(LIST_PRODUCTS_COMPLETENESS, codes)
+    return {r["code"]: msgspec.convert(dict(r), StoredCompleteness) for r in rows}
 
 
 async def list_worklist(
@@ -199,34 +200,44 @@ async def get_role_id(conn: asyncpg.Connection, code: str) -> int | None:
 # Stage views.
 
 
-async def get_view_trade(conn: asyncpg.Connection, product_id: int, today: date) -> dict[str, Any]:
-    row = await conn.fetchrow(GET_VIEW_TRADE, product_id, today)
-    return dict(row)
+def _by_product(rows: list[asyncpg.Record]) -> dict[int, list[dict[str, Any]]]:
+    """Rows of several products grouped by product (each row without its product_id), in the rows' order."""
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        row = dict(r)
+        grouped.setdefault(row.pop("product_id"), []).append(row)
+    return grouped
 
 
-async def get_view_category_share(
-    conn: asyncpg.Connection, product_id: int, since: date, until: date
-) -> dict[str, Any]:
-    row = await conn.fetchrow(GET_VIEW_CATEGORY_SHARE, product_id, since, until)
-    return dict(row)
+async def list_view_trade(conn: asyncpg.Connection, product_ids: list[int], today: date) -> dict[int, dict[str, Any]]:
+    return {pid: rows[0] for pid, rows in _by_product(await conn.fetch(LIST_VIEW_TRADE, product_ids, today)).items()}
 
 
-async def get_view_returns(conn: asyncpg.Connection, product_id: int, since: date, until: date) -> dict[str, Any]:
-    row = await conn.fetchrow(GET_VIEW_RETURNS, product_id, since, until)
-    return dict(row)
+async def list_view_category_shares(
+    conn: asyncpg.Connection, product_ids: list[int], since: date, until: date
+) -> dict[int, dict[str, Any]]:
+    rows = await conn.fetch(LIST_VIEW_CATEGORY_SHARES, product_ids, since, until)
+    return {pid: found[0] for pid, found in _by_product(rows).items()}
 
 
-async def get_view_product(conn: asyncpg.Connection, code: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(GET_VIEW_PRODUCT, code)
-    return None if row is None else dict(row)
+async def list_view_returns(
+    conn: asyncpg.Connection, product_ids: list[int], since: date, until: date
+) -> dict[int, dict[str, Any]]:
+    rows = await conn.fetch(LIST_VIEW_RETURNS, product_ids, since, until)
+    return {pid: found[0] for pid, found in _by_product(rows).items()}
 
 
-async def list_view_skus(conn: asyncpg.Connection, product_id: int) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(LIST_VIEW_SKUS, product_id)]
+async def list_view_products(conn: asyncpg.Connection, codes: list[str]) -> dict[str, dict[str, Any]]:
+    """Some products for the views, by code (an unknown code is absent)."""
+    return {r["code"]: dict(r) for r in await conn.fetch(LIST_VIEW_PRODUCTS, codes)}
 
 
-async def list_view_stock(conn: asyncpg.Connection, product_id: int) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(LIST_VIEW_STOCK, product_id)]
+async def list_view_skus(conn: asyncpg.Connection, product_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    return _by_product(await conn.fetch(LIST_VIEW_SKUS, product_ids))
+
+
+async def list_view_stock(conn: asyncpg.Connection, product_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    return _by_product(await conn.fetch(LIST_VIEW_STOCK, product_ids))
 
 
 # Lifecycle transitions.

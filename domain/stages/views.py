@@ -20,14 +20,21 @@ from domain.prices import views as pricing
 from domain.products.model import ProductNotFound
 from domain.reports.promotions import product_promotions
 from domain.stages import completeness, store
-from domain.stages.model import STAGE_ROLE, Missing, Need, Recomputing, StageNotFound, StageViewForbidden, may_read
+from domain.stages.model import (
+    STAGE_ROLE,
+    Completeness,
+    Missing,
+    Need,
+    Recomputing,
+    StageNotFound,
+    StageViewForbidden,
+    may_read,
+)
 from domain.stages.service import get_needs
 
 # Items drawn from suppliers, sales and stock valuation (read only for views that list one of them).
 TRADE_ITEMS = frozenset({"supplier", "supplier_terms", "sales_volume", "stock_valuation"})
 
-# Items read over a window of days (`from`..`to`), each loaded only when the stage reads it.
-WINDOW_ITEMS = frozenset({"category_share", "promotion_outcomes", "returns"})
 # The window when the request names no `from`: the 28 days up to `to` (default today, UTC).
 WINDOW_DAYS = 28
 # The promotions of a product the marketing view lists (newest first).
@@ -207,58 +214,64 @@ async def stage_views(
         raise StageViewForbidden(stage, principal.roles)
     window = view_window(since, until)
     needs = (await get_needs(conn, stage)).needs
+    contexts = await _contexts(conn, principal, codes, needs, window)
+    states = await completeness.get_completenesses(conn, codes)
+    return [_view(contexts[code], principal, states[code], stage, needs) for code in codes]
+
+
+async def _contexts(
+    conn: asyncpg.Connection, principal: Principal, codes: list[str], needs: list[Need], window: tuple[date, date]
+) -> dict[str, Context]:
+    """What the views of some products draw on, read set-based — a statement per kind of data for all of
+    them, not per product (a customer service lookup shows up to 20 views); an unknown code is a 404."""
+    products = await store.list_view_products(conn, codes)
+    for code in codes:
+        if code not in products:
+            raise ProductNotFound(code)
+    ids = sorted({p["id"] for p in products.values()})
+    skus = await store.list_view_skus(conn, ids)
+    stock = await store.list_view_stock(conn, ids)
+    prices = await pricing.list_product_prices(conn, ids)
+    promotions = await pricing.list_product_promotions(conn, ids)
     sets: dict[int, list[AttributeSetEntry]] = {}  # attribute sets by category: products often share one
-    return [await _view(conn, principal, code, stage, needs, sets, window) for code in codes]
-
-
-async def _outcomes(conn: asyncpg.Connection, ctx: Context, wanted: frozenset[str], window: tuple[date, date]) -> None:
-    """Load the window items the view reads into `ctx.outcomes`, each value carrying its window."""
+    for category_id in sorted({p["category_id"] for p in products.values()}):
+        sets[category_id] = await effective_attribute_set(conn, category_id)
+    wanted = {need.item for need in needs}
+    trade = await store.list_view_trade(conn, ids, datetime.now(UTC).date()) if TRADE_ITEMS & wanted else {}
+    # the window items, each value carrying its window
     since, until = window
     days = {"from": since.isoformat(), "to": until.isoformat()}
-    product_id = ctx.product["id"]
-    if "category_share" in wanted:
-        ctx.outcomes["category_share"] = {**days, **await store.get_view_category_share(conn, product_id, since, until)}
-    if "returns" in wanted:
-        ctx.outcomes["returns"] = {**days, **await store.get_view_returns(conn, product_id, since, until)}
-    if "promotion_outcomes" in wanted:
-        skus = {s["sku"] for s in ctx.skus}
-        ctx.outcomes["promotion_outcomes"] = await product_promotions(
-            conn, product_id, skus, until, shown=PROMOTIONS_SHOWN
+    shares = await store.list_view_category_shares(conn, ids, since, until) if "category_share" in wanted else {}
+    returns = await store.list_view_returns(conn, ids, since, until) if "returns" in wanted else {}
+    contexts: dict[str, Context] = {}
+    for code, product in products.items():
+        pid = product["id"]
+        ctx = Context(
+            conn=conn,
+            product=product,
+            skus=skus.get(pid, []),
+            attribute_set=sets[product["category_id"]],
+            stock=stock.get(pid, []),
+            principal=principal,
+            prices=prices.get(pid, []),
+            promotions=promotions.get(pid, []),
+            trade=trade.get(pid, {}),
         )
+        if pid in shares:
+            ctx.outcomes["category_share"] = {**days, **shares[pid]}
+        if pid in returns:
+            ctx.outcomes["returns"] = {**days, **returns[pid]}
+        if "promotion_outcomes" in wanted:  # (the marketing view's: a report's own reads, per product)
+            ctx.outcomes["promotion_outcomes"] = await product_promotions(
+                conn, pid, {s["sku"] for s in ctx.skus}, until, shown=PROMOTIONS_SHOWN
+            )
+        contexts[code] = ctx
+    return contexts
 
 
-async def _view(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    code: str,
-    stage: str,
-    needs: list[Need],
-    sets: dict[int, list[AttributeSetEntry]],
-    window: tuple[date, date],
-) -> StageView:
-    product = await store.get_view_product(conn, code)
-    if product is None:
-        raise ProductNotFound(code)
-    skus = await store.list_view_skus(conn, product["id"])
-    if product["category_id"] not in sets:
-        sets[product["category_id"]] = await effective_attribute_set(conn, product["category_id"])
-    attribute_set = sets[product["category_id"]]
-    stock = await store.list_view_stock(conn, product["id"])
-    ctx = Context(
-        conn=conn,
-        product=product,
-        skus=skus,
-        attribute_set=attribute_set,
-        stock=stock,
-        principal=principal,
-        prices=await pricing.list_product_prices(conn, product["id"]),
-        promotions=await pricing.list_product_promotions(conn, product["id"]),
-    )
-    if TRADE_ITEMS & {need.item for need in needs}:
-        ctx.trade = await store.get_view_trade(conn, product["id"], datetime.now(UTC).date())
-    if wanted := WINDOW_ITEMS & {need.item for need in needs}:
-        await _outcomes(conn, ctx, wanted, window)
-    state = await completeness.get_completeness(conn, code)
+def _view(ctx: Context, principal: Principal, state: Completeness, stage: str, needs: list[Need]) -> StageView:
+    """One product's view, from what was read for it."""
+    product, attribute_set = ctx.product, ctx.attribute_set
     mine = state.stages[stage]
     missing_items = {m.item for m in mine.missing}
     confidential_ok = principal.sees_confidential

@@ -68,8 +68,11 @@ BEGIN
 END
 $$;
 
--- Bring up to date what this transaction's writes recorded: the sales rollup by its deltas, then every
--- read model of the recorded products (prices before completeness, which reads them; the storefront last).
+-- Bring up to date what this transaction's writes recorded: the sales rollup by its deltas (the products
+-- whose units sold they moved are queued for the clock: merch_queue_storefront_sold), then every read model
+-- of the recorded products (prices before completeness, which reads them; the storefront last: whole, or
+-- only the units sold of the products the clock recorded as `sold`, both sets' rows locked first in one
+-- pass, in product id order).
 -- Runs at commit, or earlier when called; what is recorded after it runs is refreshed at commit, and the
 -- change feed's events of the transaction are flushed at commit only (merch_refresh_at_commit).
 CREATE FUNCTION merch_refresh_pending() RETURNS void LANGUAGE plpgsql AS $$
@@ -79,21 +82,26 @@ DECLARE
     v_prices bigint[];
     v_completeness bigint[];
     v_storefront bigint[];
+    v_sold bigint[];
 BEGIN
     IF v_tx IS NULL THEN
         RETURN;  -- this transaction wrote nothing
     END IF;
     PERFORM set_config('merch.refresh_queued', 'off', true);
     DELETE FROM refresh_queued WHERE txid = v_tx;
-    PERFORM merch_merge_sales_pending(v_tx);
+    v_sold := merch_merge_sales_pending(v_tx);
+    IF v_sold IS NOT NULL THEN
+        PERFORM merch_queue_storefront_sold(v_sold);
+    END IF;
     WITH gone AS (
         DELETE FROM refresh_pending WHERE txid = v_tx RETURNING model, product_id
     )
     SELECT array_agg(DISTINCT product_id ORDER BY product_id),
            array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'prices'),
            array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'completeness'),
-           array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'storefront')
-      INTO v_all, v_prices, v_completeness, v_storefront
+           array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'storefront'),
+           array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'sold')
+      INTO v_all, v_prices, v_completeness, v_storefront, v_sold
       FROM gone;
     IF v_all IS NULL THEN
         RETURN;
@@ -104,8 +112,18 @@ BEGIN
     IF v_completeness IS NOT NULL THEN
         PERFORM merch_refresh_model('completeness', v_completeness);
     END IF;
+    IF v_storefront IS NOT NULL AND v_sold IS NOT NULL THEN
+        -- (the refresh locks its rows a chunk at a time: take both sets' rows first, in one key-ordered pass)
+        PERFORM 1 FROM storefront_products s WHERE s.product_id = ANY (v_storefront || v_sold)
+         ORDER BY s.product_id FOR UPDATE;
+    END IF;
     IF v_storefront IS NOT NULL THEN
         PERFORM merch_refresh_model('storefront', v_storefront);
+    END IF;
+    IF v_sold IS NOT NULL THEN
+        -- (a product refreshed whole just now has its units sold current)
+        PERFORM merch_refresh_storefront_sold(ARRAY(
+            SELECT d.x FROM (SELECT unnest(v_sold) EXCEPT SELECT unnest(v_storefront)) d(x) ORDER BY d.x));
     END IF;
 END
 $$;
@@ -126,26 +144,37 @@ CREATE CONSTRAINT TRIGGER refresh_at_commit AFTER INSERT ON refresh_queued
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION merch_refresh_at_commit();
 
 -- Products whose prices started or stopped being in force since their prices_in_force rows were computed,
--- with no write (a row's stale_at has passed), and products whose storefront went stale (a promotion that
--- started or ended; a label or visibility that changed under them; at most p_limit of these per call):
--- recorded like a write, for the refresh at commit. Answers how many.
+-- with no write (a row's stale_at has passed), products whose storefront went stale (a promotion that
+-- started or ended; a label or visibility that changed under them) and products whose units sold sales
+-- writes queued (storefront_sold_due; at most p_limit of each of these two kinds per call, the oldest
+-- first, skipping those a sales write still holds): recorded like a write, for the refresh at commit.
+-- Answers how many.
 CREATE FUNCTION merch_touch_due(p_limit integer DEFAULT 2000) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     v_products bigint[];
     v_storefront bigint[];
+    v_sold bigint[];
 BEGIN
     SELECT array_agg(DISTINCT f.product_id ORDER BY f.product_id) INTO v_products
       FROM prices_in_force f WHERE f.stale_at <= clock_timestamp();
     -- (the oldest first, in the stale_at index's order: no sort of every due row at each tick)
     v_storefront := ARRAY(SELECT s.product_id FROM storefront_products s WHERE s.stale_at <= clock_timestamp()
                            ORDER BY s.stale_at LIMIT p_limit);
+    WITH gone AS (
+        DELETE FROM storefront_sold_due d
+         WHERE d.product_id IN (SELECT q.product_id FROM storefront_sold_due q ORDER BY q.since, q.product_id
+                                 LIMIT p_limit FOR UPDATE SKIP LOCKED)
+        RETURNING d.product_id
+    )
+    SELECT coalesce(array_agg(g.product_id ORDER BY g.product_id), '{}') INTO v_sold FROM gone g;
     IF v_products IS NOT NULL THEN
         PERFORM merch_touch('prices', v_products);
         PERFORM merch_touch('completeness', v_products);
         PERFORM merch_touch('storefront', v_products);
     END IF;
     PERFORM merch_touch('storefront', v_storefront);
-    RETURN coalesce(cardinality(v_products), 0) + cardinality(v_storefront);
+    PERFORM merch_touch('sold', v_sold);
+    RETURN coalesce(cardinality(v_products), 0) + cardinality(v_storefront) + cardinality(v_sold);
 END
 $$;
 

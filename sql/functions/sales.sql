@@ -57,10 +57,13 @@ CREATE TRIGGER sales_facts_deleted_delta AFTER DELETE ON sales_facts
 
 -- Merge a transaction's pending deltas into the rollup and then the totals, each in key order (the order
 -- every writer takes their rows in), and drop the rows no fact feeds any more (a currency replaced).
-CREATE FUNCTION merch_merge_sales_pending(p_tx xid8) RETURNS void LANGUAGE plpgsql AS $$
+-- Answers the products whose units sold (net of returns, every currency) changed, in id order, else null.
+CREATE FUNCTION merch_merge_sales_pending(p_tx xid8) RETURNS bigint[] LANGUAGE plpgsql AS $$
+DECLARE
+    v_sold bigint[];
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM sales_pending WHERE txid = p_tx) THEN
-        RETURN;
+        RETURN NULL;
     END IF;
     INSERT INTO sales_monthly AS m (month, sku_id, channel, currency, facts, qty, revenue, cost, costed_qty,
                                     costed_facts, costed_revenue, distribution_value, distributed_qty,
@@ -109,6 +112,11 @@ BEGIN
     DELETE FROM sales_sku_totals t
      USING (SELECT DISTINCT sku_id, currency FROM sales_pending WHERE txid = p_tx) k
      WHERE t.sku_id = k.sku_id AND t.currency = k.currency AND t.facts = 0;
+    -- (a re-costing moves no unit; units moved between two SKUs of one product leave it as it was)
+    SELECT array_agg(x.product_id ORDER BY x.product_id) INTO v_sold
+      FROM (SELECT s.product_id FROM sales_pending d JOIN skus s ON s.id = d.sku_id
+             WHERE d.txid = p_tx GROUP BY s.product_id HAVING sum(d.qty) <> 0) x;
     DELETE FROM sales_pending WHERE txid = p_tx;
+    RETURN v_sold;
 END
 $$;

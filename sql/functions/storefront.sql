@@ -580,6 +580,47 @@ BEGIN
 END
 $$;
 
+-- Units sold of some products (p_products: in id order) as merch_storefront_rows computes them — the per-SKU
+-- totals of every currency, net of returns — written to their storefront row and shelf rows, only where
+-- the number changed and nothing else, without the cost of a full refresh: what the refresh point's clock
+-- does for the products sales writes queued (merch_queue_storefront_sold). The rows are locked first, in
+-- product id order, then computed from the latest committed totals. Not an event: the number is on no
+-- page or card, and it moves with every sale; a category page's or a search's order it changes changes
+-- that answer's bytes and so its ETag.
+CREATE FUNCTION merch_refresh_storefront_sold(p_products bigint[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF cardinality(p_products) = 0 THEN
+        RETURN;
+    END IF;
+    PERFORM 1 FROM storefront_products s WHERE s.product_id = ANY (p_products) ORDER BY s.product_id FOR UPDATE;
+    WITH fresh AS (
+        SELECT p.id AS product_id, coalesce(sum(t.qty), 0)::bigint AS sold
+          FROM unnest(p_products) AS p(id)
+          LEFT JOIN skus k ON k.product_id = p.id
+          LEFT JOIN sales_sku_totals t ON t.sku_id = k.id
+         GROUP BY p.id
+    ), written AS (
+        UPDATE storefront_products s SET sold = f.sold
+          FROM fresh f
+         WHERE s.product_id = f.product_id AND s.sold <> f.sold
+        RETURNING s.product_id, s.sold
+    )
+    UPDATE storefront_shelf h SET sold = w.sold
+      FROM written w
+     WHERE h.product_id = w.product_id AND h.sold <> w.sold;
+END
+$$;
+
+-- Queue the products whose units sold a sales write moved (p_products: in id order), for the clock to
+-- write to the storefront (migration 0020): a product already queued keeps its first moment, and its row
+-- is locked until this transaction ends (the clock skips it meanwhile: it never takes a product away
+-- before it can see every total this transaction moved).
+CREATE FUNCTION merch_queue_storefront_sold(p_products bigint[]) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO storefront_sold_due AS d (product_id, since)
+    SELECT x.id, clock_timestamp() FROM unnest(p_products) AS x(id) ORDER BY x.id
+    ON CONFLICT (product_id) DO UPDATE SET since = d.since;
+$$;
+
 -- The counts of listed products per category (navigation), brought up to date with what this
 -- transaction's storefront refreshes recorded: one statement, in key order (two writers that list products
 -- of the same categories wait for one another in one order, never in a cycle).

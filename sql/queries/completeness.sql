@@ -2,8 +2,8 @@
 -- The completeness of some products computed now, without storing it (what a full recomputation says).
 SELECT c.product_id, c.stages, c.incomplete FROM merch_completeness($1::bigint[]) c ORDER BY c.product_id;
 
--- name: get_product_completeness :one
--- A product's stored completeness, its category path and whether an active recompute job still covers it.
+-- name: list_products_completeness :many
+-- Some products' (by code, $1) stored completeness and whether an active recompute job still covers each.
 SELECT p.id, p.code, p.lifecycle, pc.stages, pc.computed_at,
        (SELECT j.id FROM jobs j
          WHERE j.state IN ('queued', 'running')
@@ -13,7 +13,7 @@ SELECT p.id, p.code, p.lifecycle, pc.stages, pc.computed_at,
   FROM products p
   JOIN categories c ON c.id = p.category_id
   LEFT JOIN product_completeness pc ON pc.product_id = p.id
- WHERE p.code = $1::text;
+ WHERE p.code = ANY ($1::text[]);
 
 -- name: list_worklist :many
 -- Incomplete products (in one stage, or any), optionally under a category and of a role, below a ratio.

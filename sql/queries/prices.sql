@@ -86,10 +86,11 @@ SELECT c.id, c.kind, c.currency, c.amount, c.valid_from, c.valid_to, c.reason, c
  LIMIT $3::integer;
 
 -- name: list_product_prices :many
--- Every price of a product's SKUs for the stage views, flagged when in force now, newest first per SKU.
-SELECT s.sku, p.kind, p.amount, p.currency, p.valid_from, p.valid_to,
+-- Every price of some products' ($1) SKUs for the stage views, flagged when in force now, per product
+-- newest first per SKU.
+SELECT s.product_id, s.sku, p.kind, p.amount, p.currency, p.valid_from, p.valid_to,
        (p.valid_from <= now() AND (p.valid_to IS NULL OR p.valid_to > now())) AS in_force
   FROM prices p
   JOIN skus s ON s.id = p.sku_id
- WHERE s.product_id = $1::bigint
- ORDER BY s.sku, p.valid_from DESC, p.kind, p.currency;
+ WHERE s.product_id = ANY ($1::bigint[])
+ ORDER BY s.product_id, s.sku, p.valid_from DESC, p.kind, p.currency;

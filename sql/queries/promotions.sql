@@ -70,13 +70,14 @@ DELETE FROM promotions WHERE id = $1::bigint;
 SELECT id, sku FROM skus WHERE sku = ANY($1::text[]) ORDER BY sku;
 
 -- name: list_product_promotions :many
--- Active promotions running now that cover a product's SKUs, one row per SKU item, soonest ending first.
-SELECT pr.code, pr.labels, pr.starts_at, pr.ends_at, s.sku, pi.price, pi.currency
+-- Active promotions running now that cover some products' ($1) SKUs, one row per SKU item, per product
+-- soonest ending first.
+SELECT s.product_id, pr.code, pr.labels, pr.starts_at, pr.ends_at, s.sku, pi.price, pi.currency
   FROM promotions pr
   JOIN promotion_items pi ON pi.promotion_id = pr.id
   JOIN skus s ON s.id = pi.sku_id
- WHERE s.product_id = $1::bigint AND pr.active AND pr.starts_at <= now() AND pr.ends_at > now()
- ORDER BY pr.ends_at, pr.code, s.sku;
+ WHERE s.product_id = ANY ($1::bigint[]) AND pr.active AND pr.starts_at <= now() AND pr.ends_at > now()
+ ORDER BY s.product_id, pr.ends_at, pr.code, s.sku;
 
 -- name: list_shopper_prices :many
 -- Per SKU the lowest of its sale price in force at $2 and the prices of active promotions running then in

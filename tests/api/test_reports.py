@@ -282,6 +282,7 @@ async def test_a_row_gone_stale_with_time_is_recomputed_by_readers_and_by_the_ru
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
     await shop(conn)
+    assert await refresh_due(conn) == 3  # (the units sold of the shop's sales, queued for the storefront)
     # a sale price of A-1 scheduled for 2099: the row knows when it goes stale
     r = await api.post(
         "/v1/skus/A-1/prices",
