@@ -22,7 +22,7 @@ import asyncpg
 import msgspec
 
 from domain.errors import param_error
-from domain.imports import counts, formats, prices, skus, store, xlsx
+from domain.imports import categories, counts, formats, prices, skus, store, xlsx
 from domain.imports.model import FileFormat, ImportType, ReportFormat, RowError
 from domain.keys.model import Principal
 from domain.prices.model import visible_kinds
@@ -55,6 +55,8 @@ async def export(
             chunks = _export_skus(conn, path, table)
         elif kind == "stock":
             chunks = _export_counts(conn, path, table)
+        elif kind == "categories":
+            chunks = _export_categories(conn, path, table)
         elif kind == "prices":
             chunks = _export_prices(conn, path, list(visible_kinds(viewer)), table)
         else:
@@ -188,6 +190,30 @@ async def _export_counts(
                 yield _jsonl([counts.export_row(r) for r in found])
             else:
                 yield table.rows([[str(r[c]) for c in counts.REQUIRED] for r in found])
+
+
+async def _export_categories(
+    conn: asyncpg.Connection, path: str | None, table: _Table | None
+) -> AsyncGenerator[bytes, None]:
+    """Categories, parents before their children (by tree, then positions from the root down), a keyset chunk at
+    a time, as a category import takes them: re-imported in this order each lands where it was."""
+    header: list[str] | None = None
+    if table is not None:
+        header = categories.export_header(await store.list_export_category_locales(conn, path))
+        yield table.rows([header])
+    else:
+        yield b""
+    pages = _pages(
+        lambda after: store.list_export_categories(conn, path, after, CHUNK), lambda r: (r["tree"], r["ord"])
+    )
+    async with aclosing(pages):
+        async for found in pages:
+            rows = [categories.export_row(r) for r in found]
+            yield (
+                _jsonl(rows)
+                if table is None or header is None
+                else table.rows([categories.export_cells(header, r) for r in rows])
+            )
 
 
 def _csv_line(cells: list[str], *, bom: bool = False) -> bytes:

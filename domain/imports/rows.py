@@ -31,7 +31,7 @@ Staged = tuple[
     int, str | None, bool, int | None, int | None, list[int] | None, list[int] | None, list[int] | None, str | None
 ]
 
-_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 @dataclass(slots=True)
@@ -109,7 +109,7 @@ async def check_body(
         except msgspec.ValidationError:
             errors = conversion_errors(value, ProductCreate)
             code = value.get("code") if isinstance(value, dict) else None
-            return rejected(line, code if isinstance(code, str) and _CODE.match(code) else None), errors
+            return rejected(line, code if isinstance(code, str) and CODE.match(code) else None), errors
     home = catalog.categories.get(fields.category)
     defs = None if home is None else await catalog.definitions(conn, home.id)
     try:

@@ -53,6 +53,13 @@ LIST_EXPORT_PRICES = Q.list_export_prices.sql
 LIST_IMPORT_MOVEMENTS = Q.list_import_movements.sql
 UPDATE_IMPORT_ROWS_REFUSED = Q.update_import_rows_refused.sql
 LIST_EXPORT_COUNTS = Q.list_export_counts.sql
+LIST_IMPORT_DOCS = Q.list_import_docs.sql
+UPDATE_AUDIT_IMPORT = Q.update_audit_import.sql
+LIST_TREES = Q.list_trees.sql
+LIST_CATEGORY_STATES = Q.list_category_states.sql
+UPDATE_CATEGORY_IMPORT_DERIVED = Q.update_category_import_derived.sql
+LIST_EXPORT_CATEGORY_LOCALES = Q.list_export_category_locales.sql
+LIST_EXPORT_CATEGORIES = Q.list_export_categories.sql
 # A stock count import applies its rows through the ledger's own statement (POST /v1/stock/movements').
 INSERT_MOVEMENTS = load("stock").insert_movements.sql
 
@@ -304,3 +311,38 @@ async def list_export_counts(
     """A chunk of stock levels as count rows, after the keyset (sku, warehouse, location)."""
     keyset = after or (None, None, None)
     return [dict(r) for r in await conn.fetch(LIST_EXPORT_COUNTS, path, *keyset, limit)]
+
+
+async def list_import_docs(conn: asyncpg.Connection, job_id: int, low: int, high: int) -> list[tuple[int, str]]:
+    """The good staged rows with lines in [low, high): (line, the row's API body as JSON)."""
+    return [(r["line"], r["doc"]) for r in await conn.fetch(LIST_IMPORT_DOCS, job_id, low, high)]
+
+
+async def list_trees(conn: asyncpg.Connection) -> set[str]:
+    return {r["code"] for r in await conn.fetch(LIST_TREES)}
+
+
+async def list_category_states(conn: asyncpg.Connection, codes: list[str]) -> dict[str, tuple[int, str | None]]:
+    """The stored categories among `codes`: {code: (version, parent code)}."""
+    return {r["code"]: (r["version"], r["parent"]) for r in await conn.fetch(LIST_CATEGORY_STATES, codes)}
+
+
+async def update_category_import_derived(conn: asyncpg.Connection, moved: list[str], relabelled: list[str]) -> None:
+    await conn.execute(UPDATE_CATEGORY_IMPORT_DERIVED, moved, relabelled)
+
+
+async def list_export_category_locales(conn: asyncpg.Connection, path: str | None) -> list[str]:
+    return [r["locale"] for r in await conn.fetch(LIST_EXPORT_CATEGORY_LOCALES, path)]
+
+
+async def list_export_categories(
+    conn: asyncpg.Connection, path: str | None, after: tuple[Any, ...] | None, limit: int
+) -> list[dict[str, Any]]:
+    """A chunk of categories as import rows (with `ord`, their keyset's positions from the root), parents first."""
+    keyset = after or (None, None)
+    return [dict(r) for r in await conn.fetch(LIST_EXPORT_CATEGORIES, path, *keyset, limit)]
+
+
+async def update_audit_import(conn: asyncpg.Connection, job_id: int) -> None:
+    """The audit records this transaction writes through the API's use cases name import `job_id`."""
+    await conn.execute(UPDATE_AUDIT_IMPORT, job_id)

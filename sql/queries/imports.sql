@@ -384,3 +384,51 @@ SELECT s.sku, w.code AS warehouse, l.code AS location, sl.on_hand AS qty
                     WHERE pp.product_id = pr.id AND pc.path <@ $1))
  ORDER BY s.sku, w.code, l.code
  LIMIT $5::integer;
+
+-- name: list_import_docs :many
+-- The good staged rows of an import with lines in [$2, $3), in line order: each a body of its type's API write.
+SELECT line, doc FROM import_rows
+ WHERE job_id = $1::bigint AND line >= $2::integer AND line < $3::integer AND ok
+ ORDER BY line;
+
+-- name: list_trees :many
+-- Every category tree's code (an upload of categories checks the trees its rows name against them).
+SELECT code FROM category_trees ORDER BY code;
+
+-- name: list_category_states :many
+-- The version, parent and labels of the categories with these codes (what an import's chunk changes).
+SELECT c.code, c.version, p.code AS parent
+  FROM categories c LEFT JOIN categories p ON p.id = c.parent_id
+ WHERE c.code = ANY ($1::text[])
+ ORDER BY c.code;
+
+-- name: update_category_import_derived :exec
+-- Bring the derived data of the products under categories an import moved ($1) or relabelled ($2) up to date
+-- now, through the refresh point.
+SELECT merch_import_categories_derived($1::text[], $2::text[]);
+
+-- name: list_export_category_locales :many
+-- The locales of the labels of the categories in the subtree $1 (every category when null): a CSV's columns.
+SELECT DISTINCT k.locale
+  FROM categories c, jsonb_object_keys(c.labels) AS k(locale)
+ WHERE $1::ltree IS NULL OR c.path <@ $1
+ ORDER BY k.locale;
+
+-- name: list_export_categories :many
+-- A chunk of categories as import rows, parents before their children (by tree, then the positions from the
+-- root down), after the keyset ($2, $3): those of the subtree $1 (every category when null).
+SELECT x.code, x.tree, x.parent, x.position, x.labels, x.ord
+  FROM (SELECT c.code, t.code AS tree, p.code AS parent, c.position, c.labels,
+               ARRAY(SELECT a.position FROM categories a WHERE a.path @> c.path ORDER BY nlevel(a.path)) AS ord
+          FROM categories c
+          JOIN category_trees t ON t.id = c.tree_id
+          LEFT JOIN categories p ON p.id = c.parent_id
+         WHERE $1::ltree IS NULL OR c.path <@ $1) x
+ WHERE $2::text IS NULL OR (x.tree, x.ord) > ($2, $3::integer[])
+ ORDER BY x.tree, x.ord
+ LIMIT $4::integer;
+
+-- name: update_audit_import :exec
+-- Name import $1 in the audit records this transaction writes through the API's own use cases (insert_entry
+-- reads it); transaction-local.
+SELECT set_config('merch.import_id', $1::bigint::text, true);
