@@ -22,7 +22,7 @@ import asyncpg
 import msgspec
 
 from domain.errors import param_error
-from domain.imports import categories, counts, formats, prices, skus, store, xlsx
+from domain.imports import attributes, categories, counts, formats, prices, skus, store, xlsx
 from domain.imports.model import FileFormat, ImportType, ReportFormat, RowError
 from domain.keys.model import Principal
 from domain.prices.model import visible_kinds
@@ -57,6 +57,12 @@ async def export(
             chunks = _export_counts(conn, path, table)
         elif kind == "categories":
             chunks = _export_categories(conn, path, table)
+        elif kind == "attributes":
+            if category is not None:
+                raise param_error(
+                    "category", "not_applicable", "An export of attributes holds every attribute: no `category`."
+                )
+            chunks = _export_attributes(conn, table)
         elif kind == "prices":
             chunks = _export_prices(conn, path, list(visible_kinds(viewer)), table)
         else:
@@ -214,6 +220,27 @@ async def _export_categories(
                 if table is None or header is None
                 else table.rows([categories.export_cells(header, r) for r in rows])
             )
+
+
+async def _export_attributes(conn: asyncpg.Connection, table: _Table | None) -> AsyncGenerator[bytes, None]:
+    """Attributes in code order, with their options, a keyset chunk at a time, as an attribute import takes them."""
+    header: list[str] | None = None
+    if table is not None:
+        header = attributes.export_header(*await store.list_export_attribute_columns(conn))
+        yield table.rows([header])
+    else:
+        yield b""
+
+    async def fetch(after: str | None) -> list[Row]:
+        return [attributes.export_row(a) for a in await store.list_export_attributes(conn, after, CHUNK)]
+
+    pages = _pages(fetch, lambda r: r["code"])
+    async with aclosing(pages):
+        async for rows in pages:
+            if table is None or header is None:
+                yield _jsonl(rows)
+            else:
+                yield table.rows([attributes.export_cells(header, r) for r in rows])
 
 
 def _csv_line(cells: list[str], *, bom: bool = False) -> bytes:

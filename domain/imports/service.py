@@ -19,7 +19,7 @@ import asyncpg
 import msgspec
 
 from domain.errors import IdempotencyKeyReused, InvalidIdempotencyKey
-from domain.imports import categories, counts, exports, formats, prices, rows, skus, store, xlsx
+from domain.imports import attributes, categories, counts, exports, formats, prices, rows, skus, store, xlsx
 from domain.imports.formats import Header
 from domain.imports.model import (
     MEDIA_TYPES,
@@ -127,6 +127,10 @@ async def start_import(
         elif kind == "categories":
             await _read_with(
                 await categories.CategoryRows.load(conn), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field
+            )
+        elif kind == "attributes":
+            await _read_with(
+                await attributes.AttributeRows.load(conn), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field
             )
         else:
             await _read_products(conn, upload, fmt, aiter(hashed), line_flaw)
@@ -341,6 +345,8 @@ async def _chunk(conn: asyncpg.Connection, run: ImportRun, low: int) -> tuple[in
     """Apply a chunk of lines: (rows applied, rows unchanged, rows the ledger or the API refused)."""
     if run.type == "categories":
         return await categories.apply(conn, run, low, low + CHUNK)
+    if run.type == "attributes":
+        return await attributes.apply(conn, run, low, low + CHUNK)
     if run.type == "stock":
         found = await store.list_import_movements(conn, run.id, low, low + CHUNK)
         answers = await store.insert_movements(

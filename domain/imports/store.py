@@ -7,6 +7,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from domain.attributes import store as attributes_store
+from domain.attributes.model import Attribute
 from domain.attributes.values import AttributeDef
 from domain.imports.model import ExportColumns, ImportCounts, ImportRun, RowError, SkuExportColumns
 from domain.products.model import CategoryRef, ProductFields
@@ -54,6 +56,12 @@ LIST_IMPORT_MOVEMENTS = Q.list_import_movements.sql
 UPDATE_IMPORT_ROWS_REFUSED = Q.update_import_rows_refused.sql
 LIST_EXPORT_COUNTS = Q.list_export_counts.sql
 LIST_IMPORT_DOCS = Q.list_import_docs.sql
+LIST_ATTRIBUTE_GROUPS = Q.list_attribute_groups.sql
+LIST_ATTRIBUTE_VERSIONS = Q.list_attribute_versions.sql
+UPDATE_ATTRIBUTE_IMPORT_DERIVED = Q.update_attribute_import_derived.sql
+LIST_EXPORT_ATTRIBUTE_COLUMNS = Q.list_export_attribute_columns.sql
+# An upload of attributes refuses the codes of built-in information items (the stages' list of them).
+LIST_INFORMATION_FIELDS = load("stages").list_information_fields.sql
 UPDATE_AUDIT_IMPORT = Q.update_audit_import.sql
 LIST_TREES = Q.list_trees.sql
 LIST_CATEGORY_STATES = Q.list_category_states.sql
@@ -346,3 +354,32 @@ async def list_export_categories(
 async def update_audit_import(conn: asyncpg.Connection, job_id: int) -> None:
     """The audit records this transaction writes through the API's use cases name import `job_id`."""
     await conn.execute(UPDATE_AUDIT_IMPORT, job_id)
+
+
+async def list_attribute_groups(conn: asyncpg.Connection) -> set[str]:
+    return {r["code"] for r in await conn.fetch(LIST_ATTRIBUTE_GROUPS)}
+
+
+async def list_information_items(conn: asyncpg.Connection) -> set[str]:
+    return {r["code"] for r in await conn.fetch(LIST_INFORMATION_FIELDS)}
+
+
+async def list_attribute_versions(conn: asyncpg.Connection, codes: list[str]) -> dict[str, int]:
+    return {r["code"]: r["version"] for r in await conn.fetch(LIST_ATTRIBUTE_VERSIONS, codes)}
+
+
+async def update_attribute_import_derived(conn: asyncpg.Connection, changed: list[str]) -> None:
+    await conn.execute(UPDATE_ATTRIBUTE_IMPORT_DERIVED, changed)
+
+
+async def list_export_attribute_columns(conn: asyncpg.Connection) -> tuple[list[str], list[str], list[str]]:
+    """The locales of the attributes' labels, the validation rules in use, the locales of the options' labels."""
+    row = await conn.fetchrow(LIST_EXPORT_ATTRIBUTE_COLUMNS)
+    return list(row["labels"]), list(row["rules"]), list(row["option_labels"])
+
+
+async def list_export_attributes(conn: asyncpg.Connection, after: str | None, limit: int) -> list[Attribute]:
+    """A chunk of attributes in code order after `after`: the attribute list's statement (GET /v1/attributes)."""
+    return await attributes_store.list_attributes(
+        conn, after=after, group=None, type_=None, visibility=None, filterable=None, limit=limit
+    )

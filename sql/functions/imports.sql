@@ -424,3 +424,16 @@ BEGIN
     PERFORM merch_refresh_pending();
 END
 $$;
+
+-- The storefront of the products that show attributes an import of attributes changed (labels, visibility,
+-- priority, group, type, options), brought up to date now through the refresh point: when the import's job
+-- says done, it is current.
+CREATE FUNCTION merch_import_attributes_derived(p_changed text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF cardinality(p_changed) = 0 THEN
+        RETURN;
+    END IF;
+    PERFORM merch_touch('storefront', merch_storefront_showing(p_changed));
+    PERFORM merch_refresh_pending();
+END
+$$;

@@ -432,3 +432,22 @@ SELECT x.code, x.tree, x.parent, x.position, x.labels, x.ord
 -- Name import $1 in the audit records this transaction writes through the API's own use cases (insert_entry
 -- reads it); transaction-local.
 SELECT set_config('merch.import_id', $1::bigint::text, true);
+
+-- name: list_attribute_groups :many
+-- Every attribute group's code (an upload of attributes checks the groups its rows name against them).
+SELECT code FROM attribute_groups ORDER BY code;
+
+-- name: list_attribute_versions :many
+-- The version of the attributes with these codes (what an import's chunk changes).
+SELECT code, version FROM attributes WHERE code = ANY ($1::text[]) ORDER BY code;
+
+-- name: update_attribute_import_derived :exec
+-- Bring the storefront of the products showing attributes an import changed ($1) up to date now.
+SELECT merch_import_attributes_derived($1::text[]);
+
+-- name: list_export_attribute_columns :one
+-- What a CSV export of attributes needs for its header: the locales of their labels, the validation rules in
+-- use, the locales of their options' labels.
+SELECT ARRAY(SELECT DISTINCT k FROM attributes a, jsonb_object_keys(a.labels) k ORDER BY 1) AS labels,
+       ARRAY(SELECT DISTINCT k FROM attributes a, jsonb_object_keys(a.validation) k ORDER BY 1) AS rules,
+       ARRAY(SELECT DISTINCT k FROM attribute_options o, jsonb_object_keys(o.labels) k ORDER BY 1) AS option_labels;
