@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -358,3 +359,20 @@ async def test_attributes_are_imported_by_admin_only_as_the_attribute_api_is_wri
         assert exported.status_code == 200
         assert [msgspec.json.decode(x)["code"] for x in exported.content.splitlines()] == ["material", "width"]
     assert await conn.fetchval("SELECT count(*) FROM jobs WHERE kind = 'import-attributes'") == 0
+
+
+async def test_the_readme_attribute_csv_imports_into_the_demo_catalog_as_it_stands(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    from api import demo
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = text.index("```csv\n", text.index("### Attributes and their options (`type=attributes`)")) + len("```csv\n")
+    await demo.seed(conn)
+    job = await imported(api, conn, text[start : text.index("```", start)].encode(), headers=CSV)
+    assert (job["state"], job["rows"]) == ("done", {"read": 2, "applied": 1, "unchanged": 1, "rejected": 0})
+    assert (await attribute(api, "silk-grade"))["options"] == [
+        {"code": "6a", "labels": {"en": "Grade 6A", "zh-CN": "6A级"}, "position": 0},
+        {"code": "5a", "labels": {"en": "Grade 5A", "zh-CN": "5A级"}, "position": 1},
+        {"code": "4a", "labels": {"zh-CN": "4A级"}, "position": 2},
+    ]

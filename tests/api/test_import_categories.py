@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -319,3 +320,20 @@ async def test_a_move_by_import_has_the_storefront_shelf_counts_current_when_the
     await run_import(OneConnectionPool(conn), answer.json()["id"])  # this job alone
     assert [tuple(r) for r in await conn.fetch(counts)] == [("gifts", 3), ("scarves", 3)]
     assert await conn.fetchval("SELECT count(*) FROM storefront_products WHERE stale_at IS NOT NULL") == 0
+
+
+async def test_the_readme_category_csv_imports_into_the_demo_catalog_as_it_stands(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    from api import demo
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = text.index("```csv\n", text.index("### Categories (`type=categories`)")) + len("```csv\n")
+    await demo.seed(conn)
+    job = await imported(api, conn, text[start : text.index("```", start)].encode(), headers=CSV)
+    assert (job["state"], job["rows"]) == ("done", {"read": 3, "applied": 2, "unchanged": 1, "rejected": 0})
+    scrunchies = await category(api, "silk-scrunchies")
+    assert (scrunchies["path"], scrunchies["labels"]) == (
+        ["accessories", "silk-accessories", "silk-scrunchies"],
+        {"zh-CN": "真丝发圈", "en": "Silk scrunchies"},
+    )
