@@ -269,7 +269,7 @@ def add_parsers(sub: Any) -> None:
         p.add_argument(
             "--type",
             required=True,
-            choices=["products", "skus", "prices", "stock", "categories", "attributes"],
+            choices=["products", "skus", "prices", "stock", "categories", "attributes", "attribute_sets"],
             help="what it holds",
         )
         p.add_argument("--format", choices=sorted(MEDIA_TYPES), help="default: from the file's name")

@@ -39,8 +39,8 @@ TypeQ = Annotated[
     ImportType,
     QueryParameter(
         name="type",
-        description="What the file holds: `products`, `skus`, `prices`, `stock` (counts), `categories` or "
-        "`attributes` (with their options).",
+        description="What the file holds: `products`, `skus`, `prices`, `stock` (counts), `categories`, "
+        "`attributes` (with their options) or `attribute_sets` (categories' bindings).",
     ),
 ]
 FormatQ = Annotated[
@@ -90,7 +90,7 @@ class ImportController(Controller):
     @post(
         "",
         operation_id="postImport",
-        summary="Import a file of products, SKUs, prices, stock counts, categories or attributes",
+        summary="Import a file of products, SKUs, prices, stock counts, categories, attributes or attribute sets",
         opt=IMPORTERS | FILE_UPLOAD,
         status_code=202,
         request_max_body_size=MAX_IMPORT_BYTES,
@@ -129,7 +129,9 @@ class ImportController(Controller):
         `position`, `labels[<locale>]`; a parent stored or on an earlier line), applied through the category API's
         upsert. `type=attributes`: a row the body of `POST /v1/attributes` with its `options` (CSV: one row per
         attribute, `options` and `option_labels[<locale>]` lists separated by `|`, `validation[<rule>]`), applied
-        through the attribute API's upsert and option list. A type is imported by the roles that write it through
+        through the attribute API's upsert and option list. `type=attribute_sets`: a row the body of `PUT
+        /v1/categories/{code}/attributes` with its `category` (CSV: `attributes`, `display_priority`,
+        `required_for[<stage>]` lists separated by `|`). A type is imported by the roles that write it through
         the API (403 otherwise).
 
         Answers 202 with the job (`GET /v1/jobs/{id}`: phase, rows read / applied / unchanged / rejected,
@@ -188,7 +190,7 @@ class ExportController(Controller):
     @get(
         "",
         operation_id="getExport",
-        summary="Export products, SKUs, prices, stock, categories or attributes as a file",
+        summary="Export products, SKUs, prices, stock, categories, attributes or attribute sets as a file",
         opt=EXPORTERS | FILE_ANSWER | ON_REPLICA,
         dependencies=STREAMING,
     )
@@ -209,7 +211,8 @@ class ExportController(Controller):
     ) -> Stream:
         """Products (SKUs: `type=skus`, price periods: `type=prices`, stock levels as counts: `type=stock` — those
         of the products in scope; `type=categories`: the categories of the subtree, parents first;
-        `type=attributes`: every attribute with its options, `category` not applicable), in code order, as an
+        `type=attributes`: every attribute with its options, `category` not applicable; `type=attribute_sets`: the
+        subtree's categories with their own bindings), in code order, as an
         import of the same type takes them — JSON Lines, CSV
         (UTF-8 with a BOM, Excel's way) or XLSX (one sheet, the CSV's columns, every cell text) — streamed:
         export, edit, import back. Confidential attribute values,

@@ -22,7 +22,7 @@ import asyncpg
 import msgspec
 
 from domain.errors import param_error
-from domain.imports import attributes, categories, counts, formats, prices, skus, store, xlsx
+from domain.imports import attribute_sets, attributes, categories, counts, formats, prices, skus, store, xlsx
 from domain.imports.model import FileFormat, ImportType, ReportFormat, RowError
 from domain.keys.model import Principal
 from domain.prices.model import visible_kinds
@@ -63,6 +63,8 @@ async def export(
                     "category", "not_applicable", "An export of attributes holds every attribute: no `category`."
                 )
             chunks = _export_attributes(conn, table)
+        elif kind == "attribute_sets":
+            chunks = _export_attribute_sets(conn, path, table)
         elif kind == "prices":
             chunks = _export_prices(conn, path, list(visible_kinds(viewer)), table)
         else:
@@ -241,6 +243,27 @@ async def _export_attributes(conn: asyncpg.Connection, table: _Table | None) -> 
                 yield _jsonl(rows)
             else:
                 yield table.rows([attributes.export_cells(header, r) for r in rows])
+
+
+async def _export_attribute_sets(
+    conn: asyncpg.Connection, path: str | None, table: _Table | None
+) -> AsyncGenerator[bytes, None]:
+    """The categories with an own binding, in code order, a keyset chunk at a time, as an attribute set import
+    takes them."""
+    header: list[str] | None = None
+    if table is not None:
+        header = attribute_sets.export_header(await store.list_export_set_stages(conn, path))
+        yield table.rows([header])
+    else:
+        yield b""
+    pages = _pages(lambda after: store.list_export_attribute_sets(conn, path, after, CHUNK), lambda r: r["category"])
+    async with aclosing(pages):
+        async for found in pages:
+            rows = [attribute_sets.export_row(r) for r in found]
+            if table is None or header is None:
+                yield _jsonl(rows)
+            else:
+                yield table.rows([attribute_sets.export_cells(header, r) for r in rows])
 
 
 def _csv_line(cells: list[str], *, bom: bool = False) -> bytes:

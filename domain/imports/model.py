@@ -17,7 +17,7 @@ import msgspec
 from domain.errors import DomainError, FieldError, Forbidden, InvalidRequest, NotFound
 from domain.keys.model import Principal
 
-ImportType = Literal["products", "skus", "prices", "stock", "categories", "attributes"]
+ImportType = Literal["products", "skus", "prices", "stock", "categories", "attributes", "attribute_sets"]
 ImportMode = Literal["all_or_nothing", "valid_rows"]
 FileFormat = Literal["jsonl", "csv", "xlsx"]
 ReportFormat = Literal["jsonl", "csv"]
@@ -54,6 +54,8 @@ TYPES: dict[str, TypeSpec] = {
     # the category and attribute APIs' writes (PUT /v1/categories/{code}, PUT /v1/attributes/{code}) are admin's
     "categories": TypeSpec(noun="category", code_field="code", importers=frozenset({"admin"})),
     "attributes": TypeSpec(noun="attribute", code_field="code", importers=frozenset({"admin"})),
+    # PUT /v1/categories/{code}/attributes: admin's too
+    "attribute_sets": TypeSpec(noun="attribute set", code_field="category", importers=frozenset({"admin"})),
 }
 
 # A row (a JSONL line, a CSV record) longer than this is rejected unread: no row of a product comes near it.

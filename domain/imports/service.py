@@ -19,7 +19,19 @@ import asyncpg
 import msgspec
 
 from domain.errors import IdempotencyKeyReused, InvalidIdempotencyKey
-from domain.imports import attributes, categories, counts, exports, formats, prices, rows, skus, store, xlsx
+from domain.imports import (
+    attribute_sets,
+    attributes,
+    categories,
+    counts,
+    exports,
+    formats,
+    prices,
+    rows,
+    skus,
+    store,
+    xlsx,
+)
 from domain.imports.formats import Header
 from domain.imports.model import (
     MEDIA_TYPES,
@@ -132,6 +144,9 @@ async def start_import(
             await _read_with(
                 await attributes.AttributeRows.load(conn), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field
             )
+        elif kind == "attribute_sets":
+            checker = await attribute_sets.AttributeSetRows.load(conn)
+            await _read_with(checker, upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
         else:
             await _read_products(conn, upload, fmt, aiter(hashed), line_flaw)
         await upload.flush()
@@ -347,6 +362,8 @@ async def _chunk(conn: asyncpg.Connection, run: ImportRun, low: int) -> tuple[in
         return await categories.apply(conn, run, low, low + CHUNK)
     if run.type == "attributes":
         return await attributes.apply(conn, run, low, low + CHUNK)
+    if run.type == "attribute_sets":
+        return await attribute_sets.apply(conn, run, low, low + CHUNK)
     if run.type == "stock":
         found = await store.list_import_movements(conn, run.id, low, low + CHUNK)
         answers = await store.insert_movements(

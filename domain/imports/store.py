@@ -56,6 +56,9 @@ LIST_IMPORT_MOVEMENTS = Q.list_import_movements.sql
 UPDATE_IMPORT_ROWS_REFUSED = Q.update_import_rows_refused.sql
 LIST_EXPORT_COUNTS = Q.list_export_counts.sql
 LIST_IMPORT_DOCS = Q.list_import_docs.sql
+LIST_ATTRIBUTE_SET_OWNERS = Q.list_attribute_set_owners.sql
+LIST_EXPORT_ATTRIBUTE_SETS = Q.list_export_attribute_sets.sql
+LIST_EXPORT_SET_STAGES = Q.list_export_set_stages.sql
 LIST_ATTRIBUTE_GROUPS = Q.list_attribute_groups.sql
 LIST_ATTRIBUTE_VERSIONS = Q.list_attribute_versions.sql
 UPDATE_ATTRIBUTE_IMPORT_DERIVED = Q.update_attribute_import_derived.sql
@@ -383,3 +386,19 @@ async def list_export_attributes(conn: asyncpg.Connection, after: str | None, li
     return await attributes_store.list_attributes(
         conn, after=after, group=None, type_=None, visibility=None, filterable=None, limit=limit
     )
+
+
+async def list_attribute_set_owners(conn: asyncpg.Connection, codes: list[str]) -> dict[str, list[Any]]:
+    """The stored categories among `codes` with their own bindings: {code: [[attribute, stages, priority], …]}."""
+    return {r["category"]: r["attributes"] for r in await conn.fetch(LIST_ATTRIBUTE_SET_OWNERS, codes)}
+
+
+async def list_export_attribute_sets(
+    conn: asyncpg.Connection, path: str | None, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """A chunk of categories with their own bindings, in code order after `after`."""
+    return [dict(r) for r in await conn.fetch(LIST_EXPORT_ATTRIBUTE_SETS, path, after, limit)]
+
+
+async def list_export_set_stages(conn: asyncpg.Connection, path: str | None) -> list[str]:
+    return [r["stage"] for r in await conn.fetch(LIST_EXPORT_SET_STAGES, path)]

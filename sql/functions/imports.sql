@@ -396,10 +396,10 @@ BEGIN
 END
 $$;
 
--- The derived data of the products under categories an import of categories moved (p_moved: their attribute
--- sets are inherited from other ancestors now; completeness and storefront) or relabelled (p_relabelled: the
--- storefront's names and search words), brought up to date now through the refresh point, as the products'
--- import does for its chunk: when the import's job says done, they are current.
+-- The derived data of the products under categories an import of categories moved or an import of attribute
+-- sets rebound (p_moved: the attribute sets they inherit changed; completeness and storefront) or relabelled
+-- (p_relabelled: the storefront's names and search words), brought up to date now through the refresh point, as
+-- the products' import does for its chunk: when the import's job says done, they are current.
 CREATE FUNCTION merch_import_categories_derived(p_moved text[], p_relabelled text[]) RETURNS void
     LANGUAGE plpgsql AS $$
 DECLARE

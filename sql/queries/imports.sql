@@ -451,3 +451,39 @@ SELECT merch_import_attributes_derived($1::text[]);
 SELECT ARRAY(SELECT DISTINCT k FROM attributes a, jsonb_object_keys(a.labels) k ORDER BY 1) AS labels,
        ARRAY(SELECT DISTINCT k FROM attributes a, jsonb_object_keys(a.validation) k ORDER BY 1) AS rules,
        ARRAY(SELECT DISTINCT k FROM attribute_options o, jsonb_object_keys(o.labels) k ORDER BY 1) AS option_labels;
+
+-- name: list_attribute_set_owners :many
+-- The own bindings of the categories with these codes, each in the order it was given (what an import's chunk
+-- changes): {category: [[attribute, required_for, display_priority], …]}.
+SELECT c.code AS category,
+       coalesce((SELECT jsonb_agg(jsonb_build_array(a.code, ca.required_for, ca.display_priority)
+                                  ORDER BY ca.position, a.code)
+                   FROM category_attributes ca JOIN attributes a ON a.id = ca.attribute_id
+                  WHERE ca.category_id = c.id), '[]') AS attributes
+  FROM categories c
+ WHERE c.code = ANY ($1::text[])
+ ORDER BY c.code;
+
+-- name: list_export_attribute_sets :many
+-- A chunk of categories with an own binding, as import rows of attribute sets (each binding in the order it was
+-- given), in category code order after $2: those of the subtree $1 (every category when null).
+SELECT c.code AS category,
+       (SELECT jsonb_agg(jsonb_build_object('attribute', a.code, 'required_for', ca.required_for,
+                                            'display_priority', ca.display_priority)
+                         ORDER BY ca.position, a.code)
+          FROM category_attributes ca JOIN attributes a ON a.id = ca.attribute_id
+         WHERE ca.category_id = c.id) AS attributes
+  FROM categories c
+ WHERE EXISTS (SELECT 1 FROM category_attributes ca WHERE ca.category_id = c.id)
+   AND ($1::ltree IS NULL OR c.path <@ $1)
+   AND ($2::text IS NULL OR c.code > $2)
+ ORDER BY c.code
+ LIMIT $3::integer;
+
+-- name: list_export_set_stages :many
+-- The stages any binding of the categories in the subtree $1 (every category when null) requires: a CSV's columns.
+SELECT DISTINCT s.stage
+  FROM categories c
+  JOIN category_attributes ca ON ca.category_id = c.id, unnest(ca.required_for) AS s(stage)
+ WHERE $1::ltree IS NULL OR c.path <@ $1
+ ORDER BY s.stage;
