@@ -269,7 +269,16 @@ def add_parsers(sub: Any) -> None:
         p.add_argument(
             "--type",
             required=True,
-            choices=["products", "skus", "prices", "stock", "categories", "attributes", "attribute_sets"],
+            choices=[
+                "products",
+                "skus",
+                "prices",
+                "stock",
+                "categories",
+                "attributes",
+                "attribute_sets",
+                "supplier_terms",
+            ],
             help="what it holds",
         )
         p.add_argument("--format", choices=sorted(MEDIA_TYPES), help="default: from the file's name")

@@ -22,7 +22,18 @@ import asyncpg
 import msgspec
 
 from domain.errors import param_error
-from domain.imports import attribute_sets, attributes, categories, counts, formats, prices, skus, store, xlsx
+from domain.imports import (
+    attribute_sets,
+    attributes,
+    categories,
+    counts,
+    formats,
+    prices,
+    skus,
+    store,
+    supplier_terms,
+    xlsx,
+)
 from domain.imports.model import FileFormat, ImportType, ReportFormat, RowError
 from domain.keys.model import Principal
 from domain.prices.model import visible_kinds
@@ -65,6 +76,9 @@ async def export(
             chunks = _export_attributes(conn, table)
         elif kind == "attribute_sets":
             chunks = _export_attribute_sets(conn, path, table)
+        elif kind == "supplier_terms":
+            supplier_terms.check_reader(viewer)
+            chunks = _export_terms(conn, path, table)
         elif kind == "prices":
             chunks = _export_prices(conn, path, list(visible_kinds(viewer)), table)
         else:
@@ -264,6 +278,20 @@ async def _export_attribute_sets(
                 yield _jsonl(rows)
             else:
                 yield table.rows([attribute_sets.export_cells(header, r) for r in rows])
+
+
+async def _export_terms(
+    conn: asyncpg.Connection, path: str | None, table: _Table | None
+) -> AsyncGenerator[bytes, None]:
+    """Supplier terms by product and supplier, a keyset chunk at a time, as a supplier terms import takes them."""
+    yield table.rows([list(supplier_terms.COLUMNS)]) if table else b""
+    pages = _pages(
+        lambda after: store.list_export_terms(conn, path, after, CHUNK), lambda r: (r["product"], r["supplier"])
+    )
+    async with aclosing(pages):
+        async for found in pages:
+            rows = [supplier_terms.export_row(r) for r in found]
+            yield _jsonl(rows) if table is None else table.rows([supplier_terms.export_cells(r) for r in rows])
 
 
 def _csv_line(cells: list[str], *, bom: bool = False) -> bytes:

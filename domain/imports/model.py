@@ -17,7 +17,9 @@ import msgspec
 from domain.errors import DomainError, FieldError, Forbidden, InvalidRequest, NotFound
 from domain.keys.model import Principal
 
-ImportType = Literal["products", "skus", "prices", "stock", "categories", "attributes", "attribute_sets"]
+ImportType = Literal[
+    "products", "skus", "prices", "stock", "categories", "attributes", "attribute_sets", "supplier_terms"
+]
 ImportMode = Literal["all_or_nothing", "valid_rows"]
 FileFormat = Literal["jsonl", "csv", "xlsx"]
 ReportFormat = Literal["jsonl", "csv"]
@@ -56,6 +58,10 @@ TYPES: dict[str, TypeSpec] = {
     "attributes": TypeSpec(noun="attribute", code_field="code", importers=frozenset({"admin"})),
     # PUT /v1/categories/{code}/attributes: admin's too
     "attribute_sets": TypeSpec(noun="attribute set", code_field="category", importers=frozenset({"admin"})),
+    # confidential: PUT /v1/products/{code}/suppliers/{supplier} is purchasing's (and admin's)
+    "supplier_terms": TypeSpec(
+        noun="product's terms with a supplier", code_field="supplier", importers=frozenset({"admin", "purchasing"})
+    ),
 }
 
 # A row (a JSONL line, a CSV record) longer than this is rejected unread: no row of a product comes near it.

@@ -6,7 +6,7 @@ attribute set once, not once per row."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -86,6 +86,21 @@ def checked_line(
         return rejected(line, None), [MALFORMED_JSON]
     fields, value = decoded
     staged, errors = check(line, value, fields)
+    return staged, [fault(e) for e in errors]
+
+
+async def checked_line_async(
+    line: int,
+    raw: bytes,
+    kind: type[T],
+    check: Callable[[int, Any, T | None], Awaitable[tuple[Staged, list[FieldError]]]],
+) -> tuple[Staged, list[RowFault]]:
+    """`checked_line` for a type whose check reads the database (SKUs, supplier terms)."""
+    decoded = decode_line(raw, kind)
+    if decoded is None:
+        return rejected(line, None), [MALFORMED_JSON]
+    fields, value = decoded
+    staged, errors = await check(line, value, fields)
     return staged, [fault(e) for e in errors]
 
 

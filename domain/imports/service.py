@@ -30,6 +30,7 @@ from domain.imports import (
     rows,
     skus,
     store,
+    supplier_terms,
     xlsx,
 )
 from domain.imports.formats import Header
@@ -147,6 +148,9 @@ async def start_import(
         elif kind == "attribute_sets":
             checker = await attribute_sets.AttributeSetRows.load(conn)
             await _read_with(checker, upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
+        elif kind == "supplier_terms":
+            terms = await supplier_terms.TermsRows.load(conn)
+            await _read_with(terms, upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
         else:
             await _read_products(conn, upload, fmt, aiter(hashed), line_flaw)
         await upload.flush()
@@ -364,6 +368,8 @@ async def _chunk(conn: asyncpg.Connection, run: ImportRun, low: int) -> tuple[in
         return await attributes.apply(conn, run, low, low + CHUNK)
     if run.type == "attribute_sets":
         return await attribute_sets.apply(conn, run, low, low + CHUNK)
+    if run.type == "supplier_terms":
+        return await supplier_terms.apply(conn, run, low, low + CHUNK)
     if run.type == "stock":
         found = await store.list_import_movements(conn, run.id, low, low + CHUNK)
         answers = await store.insert_movements(

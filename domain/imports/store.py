@@ -56,6 +56,11 @@ LIST_IMPORT_MOVEMENTS = Q.list_import_movements.sql
 UPDATE_IMPORT_ROWS_REFUSED = Q.update_import_rows_refused.sql
 LIST_EXPORT_COUNTS = Q.list_export_counts.sql
 LIST_IMPORT_DOCS = Q.list_import_docs.sql
+LIST_SUPPLIER_CODES = Q.list_supplier_codes.sql
+IS_PRODUCT = Q.is_product.sql
+LIST_TERMS_VERSIONS = Q.list_terms_versions.sql
+UPDATE_REFRESH_PENDING = Q.update_refresh_pending.sql
+LIST_EXPORT_TERMS = Q.list_export_terms.sql
 LIST_ATTRIBUTE_SET_OWNERS = Q.list_attribute_set_owners.sql
 LIST_EXPORT_ATTRIBUTE_SETS = Q.list_export_attribute_sets.sql
 LIST_EXPORT_SET_STAGES = Q.list_export_set_stages.sql
@@ -402,3 +407,28 @@ async def list_export_attribute_sets(
 
 async def list_export_set_stages(conn: asyncpg.Connection, path: str | None) -> list[str]:
     return [r["stage"] for r in await conn.fetch(LIST_EXPORT_SET_STAGES, path)]
+
+
+async def list_supplier_codes(conn: asyncpg.Connection) -> set[str]:
+    return {r["code"] for r in await conn.fetch(LIST_SUPPLIER_CODES)}
+
+
+async def is_product(conn: asyncpg.Connection, code: str) -> bool:
+    return bool(await conn.fetchval(IS_PRODUCT, code))
+
+
+async def list_terms_versions(conn: asyncpg.Connection, products: list[str]) -> dict[str, int]:
+    """The versions of the terms of these products: {`product/supplier`: version}."""
+    return {r["ref"]: r["version"] for r in await conn.fetch(LIST_TERMS_VERSIONS, products)}
+
+
+async def update_refresh_pending(conn: asyncpg.Connection) -> None:
+    await conn.execute(UPDATE_REFRESH_PENDING)
+
+
+async def list_export_terms(
+    conn: asyncpg.Connection, path: str | None, after: tuple[Any, ...] | None, limit: int
+) -> list[dict[str, Any]]:
+    """A chunk of supplier terms, after the keyset (product, supplier)."""
+    keyset = after or (None, None)
+    return [dict(r) for r in await conn.fetch(LIST_EXPORT_TERMS, path, *keyset, limit)]

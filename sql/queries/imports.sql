@@ -487,3 +487,40 @@ SELECT DISTINCT s.stage
   JOIN category_attributes ca ON ca.category_id = c.id, unnest(ca.required_for) AS s(stage)
  WHERE $1::ltree IS NULL OR c.path <@ $1
  ORDER BY s.stage;
+
+-- name: list_supplier_codes :many
+-- Every supplier's code (an upload of supplier terms checks the suppliers its rows name against them).
+SELECT code FROM suppliers ORDER BY code;
+
+-- name: is_product :val
+-- Whether a product has this code.
+SELECT EXISTS (SELECT 1 FROM products WHERE code = $1::text);
+
+-- name: list_terms_versions :many
+-- The versions of the supplier terms of the products with these codes (what an import's chunk changes).
+SELECT p.code || '/' || s.code AS ref, ps.version
+  FROM product_suppliers ps
+  JOIN products p ON p.id = ps.product_id
+  JOIN suppliers s ON s.id = ps.supplier_id
+ WHERE p.code = ANY ($1::text[])
+ ORDER BY 1;
+
+-- name: update_refresh_pending :exec
+-- Bring the derived data of what this transaction wrote so far up to date now (the refresh point).
+SELECT merch_refresh_pending();
+
+-- name: list_export_terms :many
+-- A chunk of supplier terms as import rows, by product and supplier code after the keyset ($2, $3): of the
+-- products whose home category or a placement is in the subtree $1 (every product when null).
+SELECT p.code AS product, s.code AS supplier, ps.purchase_price, ps.currency, ps.moq, ps.lead_time_days,
+       ps.preferred
+  FROM product_suppliers ps
+  JOIN products p ON p.id = ps.product_id
+  JOIN suppliers s ON s.id = ps.supplier_id
+ WHERE ($2::text IS NULL OR (p.code, s.code) > ($2, $3::text))
+   AND ($1::ltree IS NULL
+        OR EXISTS (SELECT 1 FROM categories c WHERE c.id = p.category_id AND c.path <@ $1)
+        OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
+                    WHERE pp.product_id = p.id AND pc.path <@ $1))
+ ORDER BY p.code, s.code
+ LIMIT $4::integer;
