@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from domain.attributes import service as attribute_service
 from domain.errors import param_error
 from domain.imports import (
     attribute_sets,
@@ -36,6 +37,7 @@ from domain.imports import (
 )
 from domain.imports.model import FileFormat, ImportType, ReportFormat, RowError
 from domain.keys.model import Principal
+from domain.paging import encode_cursor
 from domain.prices.model import visible_kinds
 
 CHUNK = 1_000
@@ -248,7 +250,12 @@ async def _export_attributes(conn: asyncpg.Connection, table: _Table | None) -> 
         yield b""
 
     async def fetch(after: str | None) -> list[Row]:
-        return [attributes.export_row(a) for a in await store.list_export_attributes(conn, after, CHUNK)]
+        # the attribute list's own use case (GET /v1/attributes), a page a chunk
+        cursor = None if after is None else encode_cursor([after])
+        page = await attribute_service.list_attributes(
+            conn, group=None, type_=None, visibility=None, filterable=None, limit=CHUNK, cursor=cursor
+        )
+        return [attributes.export_row(a) for a in page.items]
 
     pages = _pages(fetch, lambda r: r["code"])
     async with aclosing(pages):

@@ -13,26 +13,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import asyncpg
 import msgspec
 
 from domain.errors import IdempotencyKeyReused, InvalidIdempotencyKey
-from domain.imports import (
-    attribute_sets,
-    attributes,
-    categories,
-    counts,
-    exports,
-    formats,
-    prices,
-    rows,
-    skus,
-    store,
-    supplier_terms,
-    xlsx,
-)
+from domain.imports import counts, exports, formats, kinds, rows, store, xlsx
 from domain.imports.formats import Header
 from domain.imports.model import (
     MEDIA_TYPES,
@@ -129,30 +116,11 @@ async def start_import(
     hashed = _Hashing(body, f"{kind}\n{mode}\n{fmt}\n")
     upload = _Upload(conn, job_id)
     try:
-        if kind == "skus":
-            await _read_with(
-                await skus.SkuRows.load(conn), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field
-            )
-        elif kind == "prices":
-            await _read_with(prices.PriceRows(actor), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
-        elif kind == "stock":
-            await _read_with(counts.CountRows(), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
-        elif kind == "categories":
-            await _read_with(
-                await categories.CategoryRows.load(conn), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field
-            )
-        elif kind == "attributes":
-            await _read_with(
-                await attributes.AttributeRows.load(conn), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field
-            )
-        elif kind == "attribute_sets":
-            checker = await attribute_sets.AttributeSetRows.load(conn)
-            await _read_with(checker, upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
-        elif kind == "supplier_terms":
-            terms = await supplier_terms.TermsRows.load(conn)
-            await _read_with(terms, upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
-        else:
+        if kind == "products":
             await _read_products(conn, upload, fmt, aiter(hashed), line_flaw)
+        else:
+            checker = await kinds.checker(conn, actor, kind)
+            await _read_with(checker, upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
         await upload.flush()
     except InvalidUpload:
         await store.delete_import_job(conn, job_id)
@@ -198,24 +166,8 @@ async def _read_products(
         await upload.add(staged, sheet.relabel(faults) if sheet else faults)
 
 
-class _Header(Protocol):
-    @property
-    def width(self) -> int: ...
-
-
-H = TypeVar("H", bound=_Header)
-
-
-class _Checker(Protocol[H]):
-    """What checks the rows of one type (SKUs, prices): a JSON Lines row, a CSV header, a CSV record."""
-
-    async def jsonl(self, line: int, raw: bytes) -> tuple[rows.Staged, list[RowFault]]: ...
-    def header(self, cells: list[str]) -> H: ...
-    async def csv(self, header: H, line: int, cells: list[str]) -> tuple[rows.Staged, list[RowFault]]: ...
-
-
 async def _read_with(
-    checker: _Checker[H],
+    checker: kinds.Checker[kinds.H],
     upload: _Upload,
     fmt: FileFormat,
     body: AsyncIterator[bytes],
@@ -230,7 +182,7 @@ async def _read_with(
             else:
                 await upload.add(*await checker.jsonl(line, raw))
         return
-    header: H | None = None
+    header: kinds.H | None = None
     sheet: xlsx.SheetColumns | None = None
     async for line, cells in xlsx.records(fmt, body):
         if header is None:
@@ -362,14 +314,9 @@ class _Refused(Exception):
 
 async def _chunk(conn: asyncpg.Connection, run: ImportRun, low: int) -> tuple[int, int, list[RowError]]:
     """Apply a chunk of lines: (rows applied, rows unchanged, rows the ledger or the API refused)."""
-    if run.type == "categories":
-        return await categories.apply(conn, run, low, low + CHUNK)
-    if run.type == "attributes":
-        return await attributes.apply(conn, run, low, low + CHUNK)
-    if run.type == "attribute_sets":
-        return await attribute_sets.apply(conn, run, low, low + CHUNK)
-    if run.type == "supplier_terms":
-        return await supplier_terms.apply(conn, run, low, low + CHUNK)
+    through_api = kinds.THROUGH_API.get(run.type)
+    if through_api is not None:
+        return await through_api(conn, run, low, low + CHUNK)
     if run.type == "stock":
         found = await store.list_import_movements(conn, run.id, low, low + CHUNK)
         answers = await store.insert_movements(

@@ -1,4 +1,7 @@
-"""The only place that runs the imports' and exports' statements (sql/queries/imports.sql)."""
+"""The only place that runs the imports' and exports' statements (sql/queries/imports.sql).
+
+Longer than 400 lines: a binding and a thin function per statement of eight import types, their exports and
+their jobs — split, the imports' statements would be run from two places."""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from domain.attributes import store as attributes_store
-from domain.attributes.model import Attribute
 from domain.attributes.values import AttributeDef
 from domain.imports.model import ExportColumns, ImportCounts, ImportRun, RowError, SkuExportColumns
 from domain.products.model import CategoryRef, ProductFields
@@ -384,13 +385,6 @@ async def list_export_attribute_columns(conn: asyncpg.Connection) -> tuple[list[
     """The locales of the attributes' labels, the validation rules in use, the locales of the options' labels."""
     row = await conn.fetchrow(LIST_EXPORT_ATTRIBUTE_COLUMNS)
     return list(row["labels"]), list(row["rules"]), list(row["option_labels"])
-
-
-async def list_export_attributes(conn: asyncpg.Connection, after: str | None, limit: int) -> list[Attribute]:
-    """A chunk of attributes in code order after `after`: the attribute list's statement (GET /v1/attributes)."""
-    return await attributes_store.list_attributes(
-        conn, after=after, group=None, type_=None, visibility=None, filterable=None, limit=limit
-    )
 
 
 async def list_attribute_set_owners(conn: asyncpg.Connection, codes: list[str]) -> dict[str, list[Any]]:
