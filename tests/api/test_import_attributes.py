@@ -126,16 +126,18 @@ async def test_a_csv_file_lists_options_in_one_cell_and_their_labels_per_locale_
         "validation[max],options,option_labels[en],option_labels[zh-CN]\r\n"
         "colour,multiselect,basics,public,80,true,Colour,颜色,,,red|navy,Red|Navy,红|\r\n"
         "width,integer,,public,0,false,width,,10,200,,,\r\n"  # as stored
+        "material,select,basics,public,0,false,material,,,,,,\r\n"  # no options listed: they stay as they are
     ).encode()
     job = await imported(api, conn, table, headers=CSV)
-    assert job["rows"] == {"read": 2, "applied": 1, "unchanged": 1, "rejected": 0}, await report(api, job["id"])
+    assert job["rows"] == {"read": 3, "applied": 1, "unchanged": 2, "rejected": 0}, await report(api, job["id"])
+    assert [o["code"] for o in (await attribute(api, "material"))["options"]] == ["silk", "cotton"]
     assert (await attribute(api, "colour"))["options"] == [
         {"code": "red", "labels": {"en": "Red", "zh-CN": "红"}, "position": 0},
         {"code": "navy", "labels": {"en": "Navy"}, "position": 1},
     ]
     again = await imported(api, conn, table, headers=CSV)
-    assert again["rows"] == {"read": 2, "applied": 0, "unchanged": 2, "rejected": 0}
-    assert [(await attribute(api, c))["version"] for c in ("colour", "width")] == [2, 1]
+    assert again["rows"] == {"read": 3, "applied": 0, "unchanged": 3, "rejected": 0}
+    assert [(await attribute(api, c))["version"] for c in ("colour", "width", "material")] == [2, 1, 1]
     assert (await api.get("/v1/audit", params={"import": again["id"]})).json()["items"] == []
 
 
