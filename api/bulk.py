@@ -266,7 +266,21 @@ def add_parsers(sub: Any) -> None:
     """The `import` and `export` subcommands of `merch`."""
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--type", required=True, choices=["products", "skus", "prices", "stock"], help="what it holds")
+        p.add_argument(
+            "--type",
+            required=True,
+            choices=[
+                "products",
+                "skus",
+                "prices",
+                "stock",
+                "categories",
+                "attributes",
+                "attribute_sets",
+                "supplier_terms",
+            ],
+            help="what it holds",
+        )
         p.add_argument("--format", choices=sorted(MEDIA_TYPES), help="default: from the file's name")
         p.add_argument(
             "--url",

@@ -37,7 +37,11 @@ FILE_UPLOAD = {"file_upload": {"application/x-ndjson": "rows", "text/csv": "text
 
 TypeQ = Annotated[
     ImportType,
-    QueryParameter(name="type", description="What the file holds: `products`, `skus`, `prices` or `stock` (counts)."),
+    QueryParameter(
+        name="type",
+        description="What the file holds: `products`, `skus`, `prices`, `stock` (counts), `categories`, "
+        "`attributes` (with their options), `attribute_sets` (categories' bindings) or `supplier_terms`.",
+    ),
 ]
 FormatQ = Annotated[
     FileFormat,
@@ -86,7 +90,8 @@ class ImportController(Controller):
     @post(
         "",
         operation_id="postImport",
-        summary="Import a file of products, SKUs, prices or stock counts",
+        summary="Import a file of products, SKUs, prices, stock counts, categories, attributes, attribute sets or "
+        "supplier terms",
         opt=IMPORTERS | FILE_UPLOAD,
         status_code=202,
         request_max_body_size=MAX_IMPORT_BYTES,
@@ -121,7 +126,16 @@ class ImportController(Controller):
         recorded as that call records it (a row identical to a stored period changes nothing; cost and
         distribution rows only for finance, purchasing and admin). `type=stock`: stock counts, a row one `count`
         movement of `POST /v1/stock/movements` (`sku`, `warehouse`, `location`, `qty`), applied through the
-        ledger. A type is imported by the roles that write it through the API (403 otherwise).
+        ledger. `type=categories`: a row the body of `POST /v1/categories` (CSV: `code`, `tree`, `parent`,
+        `position`, `labels[<locale>]`; a parent stored or on an earlier line), applied through the category API's
+        upsert. `type=attributes`: a row the body of `POST /v1/attributes` with its `options` (CSV: one row per
+        attribute, `options` and `option_labels[<locale>]` lists separated by `|`, `validation[<rule>]`), applied
+        through the attribute API's upsert and option list. `type=attribute_sets`: a row the body of `PUT
+        /v1/categories/{code}/attributes` with its `category` (CSV: `attributes`, `display_priority`,
+        `required_for[<stage>]` lists separated by `|`). `type=supplier_terms`: a row the body of `POST
+        /v1/products/{code}/suppliers` with its `product` (CSV: `product`, `supplier`, `purchase_price`,
+        `currency`, `moq`, `lead_time_days`, `preferred`), upserted by product and supplier. A type is imported by
+        the roles that write it through the API (403 otherwise).
 
         Answers 202 with the job (`GET /v1/jobs/{id}`: phase, rows read / applied / unchanged / rejected,
         progress, rate, ETA) once the upload is read; the job runner applies it. `report` is the per-row
@@ -179,7 +193,7 @@ class ExportController(Controller):
     @get(
         "",
         operation_id="getExport",
-        summary="Export products, SKUs, prices or stock as a file",
+        summary="Export products, SKUs, prices, stock, categories, attributes, attribute sets or supplier terms",
         opt=EXPORTERS | FILE_ANSWER | ON_REPLICA,
         dependencies=STREAMING,
     )
@@ -199,7 +213,11 @@ class ExportController(Controller):
         format: FormatQ = "jsonl",
     ) -> Stream:
         """Products (SKUs: `type=skus`, price periods: `type=prices`, stock levels as counts: `type=stock` — those
-        of the products in scope), in code order, as an import of the same type takes them — JSON Lines, CSV
+        of the products in scope; `type=categories`: the categories of the subtree, parents first;
+        `type=attributes`: every attribute with its options, `category` not applicable; `type=attribute_sets`: the
+        subtree's categories with their own bindings; `type=supplier_terms`: the terms of the products in scope, for
+        purchasing, finance and admin only), in code order, as an
+        import of the same type takes them — JSON Lines, CSV
         (UTF-8 with a BOM, Excel's way) or XLSX (one sheet, the CSV's columns, every cell text) — streamed:
         export, edit, import back. Confidential attribute values,
         cost and distribution prices only for the roles that see them (finance, purchasing, admin). Read in one

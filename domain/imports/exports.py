@@ -21,10 +21,23 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from domain.attributes import service as attribute_service
 from domain.errors import param_error
-from domain.imports import counts, formats, prices, skus, store, xlsx
+from domain.imports import (
+    attribute_sets,
+    attributes,
+    categories,
+    counts,
+    formats,
+    prices,
+    skus,
+    store,
+    supplier_terms,
+    xlsx,
+)
 from domain.imports.model import FileFormat, ImportType, ReportFormat, RowError
 from domain.keys.model import Principal
+from domain.paging import encode_cursor
 from domain.prices.model import visible_kinds
 
 CHUNK = 1_000
@@ -55,6 +68,19 @@ async def export(
             chunks = _export_skus(conn, path, table)
         elif kind == "stock":
             chunks = _export_counts(conn, path, table)
+        elif kind == "categories":
+            chunks = _export_categories(conn, path, table)
+        elif kind == "attributes":
+            if category is not None:
+                raise param_error(
+                    "category", "not_applicable", "An export of attributes holds every attribute: no `category`."
+                )
+            chunks = _export_attributes(conn, table)
+        elif kind == "attribute_sets":
+            chunks = _export_attribute_sets(conn, path, table)
+        elif kind == "supplier_terms":
+            supplier_terms.check_reader(viewer)
+            chunks = _export_terms(conn, path, table)
         elif kind == "prices":
             chunks = _export_prices(conn, path, list(visible_kinds(viewer)), table)
         else:
@@ -188,6 +214,91 @@ async def _export_counts(
                 yield _jsonl([counts.export_row(r) for r in found])
             else:
                 yield table.rows([[str(r[c]) for c in counts.REQUIRED] for r in found])
+
+
+async def _export_categories(
+    conn: asyncpg.Connection, path: str | None, table: _Table | None
+) -> AsyncGenerator[bytes, None]:
+    """Categories, parents before their children (by tree, then positions from the root down), a keyset chunk at
+    a time, as a category import takes them: re-imported in this order each lands where it was."""
+    header: list[str] | None = None
+    if table is not None:
+        header = categories.export_header(await store.list_export_category_locales(conn, path))
+        yield table.rows([header])
+    else:
+        yield b""
+    pages = _pages(
+        lambda after: store.list_export_categories(conn, path, after, CHUNK), lambda r: (r["tree"], r["ord"])
+    )
+    async with aclosing(pages):
+        async for found in pages:
+            rows = [categories.export_row(r) for r in found]
+            yield (
+                _jsonl(rows)
+                if table is None or header is None
+                else table.rows([categories.export_cells(header, r) for r in rows])
+            )
+
+
+async def _export_attributes(conn: asyncpg.Connection, table: _Table | None) -> AsyncGenerator[bytes, None]:
+    """Attributes in code order, with their options, a keyset chunk at a time, as an attribute import takes them."""
+    header: list[str] | None = None
+    if table is not None:
+        header = attributes.export_header(*await store.list_export_attribute_columns(conn))
+        yield table.rows([header])
+    else:
+        yield b""
+
+    async def fetch(after: str | None) -> list[Row]:
+        # the attribute list's own use case (GET /v1/attributes), a page a chunk
+        cursor = None if after is None else encode_cursor([after])
+        page = await attribute_service.list_attributes(
+            conn, group=None, type_=None, visibility=None, filterable=None, limit=CHUNK, cursor=cursor
+        )
+        return [attributes.export_row(a) for a in page.items]
+
+    pages = _pages(fetch, lambda r: r["code"])
+    async with aclosing(pages):
+        async for rows in pages:
+            if table is None or header is None:
+                yield _jsonl(rows)
+            else:
+                yield table.rows([attributes.export_cells(header, r) for r in rows])
+
+
+async def _export_attribute_sets(
+    conn: asyncpg.Connection, path: str | None, table: _Table | None
+) -> AsyncGenerator[bytes, None]:
+    """The categories with an own binding, in code order, a keyset chunk at a time, as an attribute set import
+    takes them."""
+    header: list[str] | None = None
+    if table is not None:
+        header = attribute_sets.export_header(await store.list_export_set_stages(conn, path))
+        yield table.rows([header])
+    else:
+        yield b""
+    pages = _pages(lambda after: store.list_export_attribute_sets(conn, path, after, CHUNK), lambda r: r["category"])
+    async with aclosing(pages):
+        async for found in pages:
+            rows = [attribute_sets.export_row(r) for r in found]
+            if table is None or header is None:
+                yield _jsonl(rows)
+            else:
+                yield table.rows([attribute_sets.export_cells(header, r) for r in rows])
+
+
+async def _export_terms(
+    conn: asyncpg.Connection, path: str | None, table: _Table | None
+) -> AsyncGenerator[bytes, None]:
+    """Supplier terms by product and supplier, a keyset chunk at a time, as a supplier terms import takes them."""
+    yield table.rows([list(supplier_terms.COLUMNS)]) if table else b""
+    pages = _pages(
+        lambda after: store.list_export_terms(conn, path, after, CHUNK), lambda r: (r["product"], r["supplier"])
+    )
+    async with aclosing(pages):
+        async for found in pages:
+            rows = [supplier_terms.export_row(r) for r in found]
+            yield _jsonl(rows) if table is None else table.rows([supplier_terms.export_cells(r) for r in rows])
 
 
 def _csv_line(cells: list[str], *, bom: bool = False) -> bytes:

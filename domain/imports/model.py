@@ -7,16 +7,19 @@ that breaks a rule is named in the report with the API's own error codes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
-from domain.errors import FieldError, Forbidden, InvalidRequest, NotFound
+from domain.errors import DomainError, FieldError, Forbidden, InvalidRequest, NotFound
 from domain.keys.model import Principal
 
-ImportType = Literal["products", "skus", "prices", "stock"]
+ImportType = Literal[
+    "products", "skus", "prices", "stock", "categories", "attributes", "attribute_sets", "supplier_terms"
+]
 ImportMode = Literal["all_or_nothing", "valid_rows"]
 FileFormat = Literal["jsonl", "csv", "xlsx"]
 ReportFormat = Literal["jsonl", "csv"]
@@ -49,6 +52,15 @@ TYPES: dict[str, TypeSpec] = {
     # a count of a SKU in a bin: who may post stock movements (POST /v1/stock/movements)
     "stock": TypeSpec(
         noun="count of a SKU in a bin", code_field="sku", importers=frozenset({"admin", "warehouse", "purchasing"})
+    ),
+    # the category and attribute APIs' writes (PUT /v1/categories/{code}, PUT /v1/attributes/{code}) are admin's
+    "categories": TypeSpec(noun="category", code_field="code", importers=frozenset({"admin"})),
+    "attributes": TypeSpec(noun="attribute", code_field="code", importers=frozenset({"admin"})),
+    # PUT /v1/categories/{code}/attributes: admin's too
+    "attribute_sets": TypeSpec(noun="attribute set", code_field="category", importers=frozenset({"admin"})),
+    # confidential: PUT /v1/products/{code}/suppliers/{supplier} is purchasing's (and admin's)
+    "supplier_terms": TypeSpec(
+        noun="product's terms with a supplier", code_field="supplier", importers=frozenset({"admin", "purchasing"})
     ),
 }
 
@@ -175,20 +187,27 @@ def upload_error(line: int, column: str | None, code: str, message: str) -> Fiel
     return FieldError(pointer=where, code=code, message=message)
 
 
+_KEYED = re.compile(r"^([a-z_]+)\[([^\]]+)\]$")
+
+
 @dataclass(frozen=True, slots=True)
 class FixedHeader:
-    """The checked header of a CSV whose columns are a fixed set (prices, stock counts): its columns in order."""
+    """The checked header of a CSV whose columns are a fixed set (prices, stock counts, categories, attributes):
+    its columns in order; `keyed` fields are maps with a column per key (`labels[<locale>]`)."""
 
     columns: list[str]
     known: tuple[str, ...]
+    keyed: tuple[str, ...] = ()
 
     @property
     def width(self) -> int:
         return len(self.columns)
 
     def column_of(self, pointer: str | None) -> str | None:
-        head = (pointer or "").lstrip("/").split("/")[0]
-        return head if head in self.known else None
+        parts = (pointer or "").lstrip("/").split("/")
+        if parts[0] in self.keyed and len(parts) > 1:
+            return f"{parts[0]}[{parts[1]}]"
+        return parts[0] if parts[0] in self.known else None
 
     def faults(self, errors: Sequence[FieldError]) -> list[RowFault]:
         """A row's errors, each with the column it is in."""
@@ -197,15 +216,35 @@ class FixedHeader:
             for e in errors
         ]
 
+    def cells(self, cells: list[str]) -> dict[str, Any]:
+        """A record's non-empty cells by column, a keyed field's as a map (`labels[en]` → `{"labels": {"en": …}}`)."""
+        body: dict[str, Any] = {}
+        for name, cell in zip(self.columns, cells, strict=True):
+            if cell == "":
+                continue
+            keyed = _KEYED.match(name)
+            if keyed is not None and keyed.group(1) in self.keyed:
+                body.setdefault(keyed.group(1), {})[keyed.group(2)] = cell
+            else:
+                body[name] = cell
+        return body
 
-def read_fixed_header(cells: list[str], known: tuple[str, ...], required: tuple[str, ...], what: str) -> FixedHeader:
-    """Check the header of a CSV import of `what`: every column known, none twice, the required ones present;
-    else the whole upload is refused, naming every bad column."""
+
+def read_fixed_header(
+    cells: list[str], known: tuple[str, ...], required: tuple[str, ...], what: str, keyed: tuple[str, ...] = ()
+) -> FixedHeader:
+    """Check the header of a CSV import of `what`: every column known (or `<keyed field>[<key>]`), none twice, the
+    required ones present; else the whole upload is refused, naming every bad column."""
     names = [c.strip() for c in cells]
+
+    def is_known(name: str) -> bool:
+        keyed_column = _KEYED.match(name)
+        return name in known or (keyed_column is not None and keyed_column.group(1) in keyed)
+
     errors = [
         upload_error(1, n or "(empty)", "unknown_column", f"{n!r} is not a column merchflow knows.")
         for n in names
-        if n not in known
+        if not is_known(n)
     ]
     errors += [
         upload_error(1, n, "duplicate_column", f"The column {n!r} is in the header twice.")
@@ -216,9 +255,27 @@ def read_fixed_header(cells: list[str], known: tuple[str, ...], required: tuple[
         upload_error(1, n, "missing_column", f"The header has no {n!r} column.") for n in required if n not in names
     ]
     if errors:
+        listed = [*known, *(f"{k}[…]" for k in keyed)]
         raise InvalidUpload(
             f"The first line of a CSV import of {what} is its header, naming columns merchflow knows "
-            f"({', '.join(known)}): {len(errors)} problem(s).",
+            f"({', '.join(listed)}): {len(errors)} problem(s).",
             errors,
         )
-    return FixedHeader(columns=names, known=known)
+    return FixedHeader(columns=names, known=known, keyed=keyed)
+
+
+def refusal(line: int, exc: DomainError, column_of: Callable[[str | None], str | None] | None) -> list[RowError]:
+    """What the API refused when a row was applied, as the row's errors: each field error it listed, else the
+    refusal itself (its problem code: `category-cycle`, `attribute-in-use`, …); `column_of` names a CSV's column."""
+    if not exc.errors:
+        return [RowError(line=line, pointer="", column=None, code=exc.code, message=exc.detail)]
+    return [
+        RowError(
+            line=line,
+            pointer=e.pointer,
+            column=column_of(e.pointer) if column_of else None,
+            code=e.code,
+            message=e.message,
+        )
+        for e in exc.errors
+    ]

@@ -6,7 +6,7 @@ attribute set once, not once per row."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -31,7 +31,7 @@ Staged = tuple[
     int, str | None, bool, int | None, int | None, list[int] | None, list[int] | None, list[int] | None, str | None
 ]
 
-_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 @dataclass(slots=True)
@@ -89,6 +89,21 @@ def checked_line(
     return staged, [fault(e) for e in errors]
 
 
+async def checked_line_async(
+    line: int,
+    raw: bytes,
+    kind: type[T],
+    check: Callable[[int, Any, T | None], Awaitable[tuple[Staged, list[FieldError]]]],
+) -> tuple[Staged, list[RowFault]]:
+    """`checked_line` for a type whose check reads the database (SKUs, supplier terms)."""
+    decoded = decode_line(raw, kind)
+    if decoded is None:
+        return rejected(line, None), [MALFORMED_JSON]
+    fields, value = decoded
+    staged, errors = await check(line, value, fields)
+    return staged, [fault(e) for e in errors]
+
+
 def conversion_errors(value: Any, kind: Any) -> list[FieldError]:
     """Why a row's JSON builtins do not convert to `kind`: every field's error, or that it is not an object."""
     errors = collect(value, kind) if isinstance(value, dict) else []
@@ -109,7 +124,7 @@ async def check_body(
         except msgspec.ValidationError:
             errors = conversion_errors(value, ProductCreate)
             code = value.get("code") if isinstance(value, dict) else None
-            return rejected(line, code if isinstance(code, str) and _CODE.match(code) else None), errors
+            return rejected(line, code if isinstance(code, str) and CODE.match(code) else None), errors
     home = catalog.categories.get(fields.category)
     defs = None if home is None else await catalog.definitions(conn, home.id)
     try:

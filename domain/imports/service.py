@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import asyncpg
 import msgspec
 
 from domain.errors import IdempotencyKeyReused, InvalidIdempotencyKey
-from domain.imports import counts, exports, formats, prices, rows, skus, store, xlsx
+from domain.imports import counts, exports, formats, kinds, rows, store, xlsx
 from domain.imports.formats import Header
 from domain.imports.model import (
     MEDIA_TYPES,
@@ -116,16 +116,11 @@ async def start_import(
     hashed = _Hashing(body, f"{kind}\n{mode}\n{fmt}\n")
     upload = _Upload(conn, job_id)
     try:
-        if kind == "skus":
-            await _read_with(
-                await skus.SkuRows.load(conn), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field
-            )
-        elif kind == "prices":
-            await _read_with(prices.PriceRows(actor), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
-        elif kind == "stock":
-            await _read_with(counts.CountRows(), upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
-        else:
+        if kind == "products":
             await _read_products(conn, upload, fmt, aiter(hashed), line_flaw)
+        else:
+            checker = await kinds.checker(conn, actor, kind)
+            await _read_with(checker, upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
         await upload.flush()
     except InvalidUpload:
         await store.delete_import_job(conn, job_id)
@@ -171,24 +166,8 @@ async def _read_products(
         await upload.add(staged, sheet.relabel(faults) if sheet else faults)
 
 
-class _Header(Protocol):
-    @property
-    def width(self) -> int: ...
-
-
-H = TypeVar("H", bound=_Header)
-
-
-class _Checker(Protocol[H]):
-    """What checks the rows of one type (SKUs, prices): a JSON Lines row, a CSV header, a CSV record."""
-
-    async def jsonl(self, line: int, raw: bytes) -> tuple[rows.Staged, list[RowFault]]: ...
-    def header(self, cells: list[str]) -> H: ...
-    async def csv(self, header: H, line: int, cells: list[str]) -> tuple[rows.Staged, list[RowFault]]: ...
-
-
 async def _read_with(
-    checker: _Checker[H],
+    checker: kinds.Checker[kinds.H],
     upload: _Upload,
     fmt: FileFormat,
     body: AsyncIterator[bytes],
@@ -203,7 +182,7 @@ async def _read_with(
             else:
                 await upload.add(*await checker.jsonl(line, raw))
         return
-    header: H | None = None
+    header: kinds.H | None = None
     sheet: xlsx.SheetColumns | None = None
     async for line, cells in xlsx.records(fmt, body):
         if header is None:
@@ -334,7 +313,10 @@ class _Refused(Exception):
 
 
 async def _chunk(conn: asyncpg.Connection, run: ImportRun, low: int) -> tuple[int, int, list[RowError]]:
-    """Apply a chunk of lines: (rows applied, rows unchanged, rows the ledger refused)."""
+    """Apply a chunk of lines: (rows applied, rows unchanged, rows the ledger or the API refused)."""
+    through_api = kinds.THROUGH_API.get(run.type)
+    if through_api is not None:
+        return await through_api(conn, run, low, low + CHUNK)
     if run.type == "stock":
         found = await store.list_import_movements(conn, run.id, low, low + CHUNK)
         answers = await store.insert_movements(

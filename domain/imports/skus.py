@@ -21,8 +21,8 @@ from domain.attributes.values import AttributeDef
 from domain.errors import FieldError, ValidationFailed, field_error
 from domain.imports import store
 from domain.imports.formats import Column, Header, attribute_column, cell_text
-from domain.imports.model import InvalidUpload, RowFault, fault, upload_error
-from domain.imports.rows import MALFORMED_JSON, Catalog, Staged, conversion_errors, decode_line, rejected
+from domain.imports.model import InvalidUpload, RowFault, upload_error
+from domain.imports.rows import Catalog, Staged, checked_line_async, conversion_errors, rejected
 from domain.skus.model import SkuCreate, SkuOwner, checked
 
 FIXED = ("sku", "product", "barcode")
@@ -77,12 +77,7 @@ class SkuRows:
 
     async def jsonl(self, line: int, raw: bytes) -> tuple[Staged, list[RowFault]]:
         """Check one JSON Lines row (already known to be whole, UTF-8 and within the limits)."""
-        decoded = decode_line(raw, SkuCreate)
-        if decoded is None:
-            return rejected(line, None), [MALFORMED_JSON]
-        fields, value = decoded
-        staged, errors = await self.check(line, value, fields)
-        return staged, [fault(e) for e in errors]
+        return await checked_line_async(line, raw, SkuCreate, self.check)
 
     def header(self, cells: list[str]) -> SkuHeader:
         return read_header(cells, self.catalog.attributes)

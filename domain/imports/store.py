@@ -1,4 +1,7 @@
-"""The only place that runs the imports' and exports' statements (sql/queries/imports.sql)."""
+"""The only place that runs the imports' and exports' statements (sql/queries/imports.sql).
+
+Longer than 400 lines: a binding and a thin function per statement of eight import types, their exports and
+their jobs — split, the imports' statements would be run from two places."""
 
 from __future__ import annotations
 
@@ -53,6 +56,27 @@ LIST_EXPORT_PRICES = Q.list_export_prices.sql
 LIST_IMPORT_MOVEMENTS = Q.list_import_movements.sql
 UPDATE_IMPORT_ROWS_REFUSED = Q.update_import_rows_refused.sql
 LIST_EXPORT_COUNTS = Q.list_export_counts.sql
+LIST_IMPORT_DOCS = Q.list_import_docs.sql
+LIST_SUPPLIER_CODES = Q.list_supplier_codes.sql
+IS_PRODUCT = Q.is_product.sql
+LIST_TERMS_VERSIONS = Q.list_terms_versions.sql
+UPDATE_REFRESH_PENDING = Q.update_refresh_pending.sql
+LIST_EXPORT_TERMS = Q.list_export_terms.sql
+LIST_ATTRIBUTE_SET_OWNERS = Q.list_attribute_set_owners.sql
+LIST_EXPORT_ATTRIBUTE_SETS = Q.list_export_attribute_sets.sql
+LIST_EXPORT_SET_STAGES = Q.list_export_set_stages.sql
+LIST_ATTRIBUTE_GROUPS = Q.list_attribute_groups.sql
+LIST_ATTRIBUTE_VERSIONS = Q.list_attribute_versions.sql
+UPDATE_ATTRIBUTE_IMPORT_DERIVED = Q.update_attribute_import_derived.sql
+LIST_EXPORT_ATTRIBUTE_COLUMNS = Q.list_export_attribute_columns.sql
+# An upload of attributes refuses the codes of built-in information items (the stages' list of them).
+LIST_INFORMATION_FIELDS = load("stages").list_information_fields.sql
+UPDATE_AUDIT_IMPORT = Q.update_audit_import.sql
+LIST_TREES = Q.list_trees.sql
+LIST_CATEGORY_STATES = Q.list_category_states.sql
+UPDATE_CATEGORY_IMPORT_DERIVED = Q.update_category_import_derived.sql
+LIST_EXPORT_CATEGORY_LOCALES = Q.list_export_category_locales.sql
+LIST_EXPORT_CATEGORIES = Q.list_export_categories.sql
 # A stock count import applies its rows through the ledger's own statement (POST /v1/stock/movements').
 INSERT_MOVEMENTS = load("stock").insert_movements.sql
 
@@ -304,3 +328,101 @@ async def list_export_counts(
     """A chunk of stock levels as count rows, after the keyset (sku, warehouse, location)."""
     keyset = after or (None, None, None)
     return [dict(r) for r in await conn.fetch(LIST_EXPORT_COUNTS, path, *keyset, limit)]
+
+
+async def list_import_docs(conn: asyncpg.Connection, job_id: int, low: int, high: int) -> list[tuple[int, str]]:
+    """The good staged rows with lines in [low, high): (line, the row's API body as JSON)."""
+    return [(r["line"], r["doc"]) for r in await conn.fetch(LIST_IMPORT_DOCS, job_id, low, high)]
+
+
+async def list_trees(conn: asyncpg.Connection) -> set[str]:
+    return {r["code"] for r in await conn.fetch(LIST_TREES)}
+
+
+async def list_category_states(conn: asyncpg.Connection, codes: list[str]) -> dict[str, tuple[int, str | None]]:
+    """The stored categories among `codes`: {code: (version, parent code)}."""
+    return {r["code"]: (r["version"], r["parent"]) for r in await conn.fetch(LIST_CATEGORY_STATES, codes)}
+
+
+async def update_category_import_derived(conn: asyncpg.Connection, moved: list[str], relabelled: list[str]) -> None:
+    await conn.execute(UPDATE_CATEGORY_IMPORT_DERIVED, moved, relabelled)
+
+
+async def list_export_category_locales(conn: asyncpg.Connection, path: str | None) -> list[str]:
+    return [r["locale"] for r in await conn.fetch(LIST_EXPORT_CATEGORY_LOCALES, path)]
+
+
+async def list_export_categories(
+    conn: asyncpg.Connection, path: str | None, after: tuple[Any, ...] | None, limit: int
+) -> list[dict[str, Any]]:
+    """A chunk of categories as import rows (with `ord`, their keyset's positions from the root), parents first."""
+    keyset = after or (None, None)
+    return [dict(r) for r in await conn.fetch(LIST_EXPORT_CATEGORIES, path, *keyset, limit)]
+
+
+async def update_audit_import(conn: asyncpg.Connection, job_id: int) -> None:
+    """The audit records this transaction writes through the API's use cases name import `job_id`."""
+    await conn.execute(UPDATE_AUDIT_IMPORT, job_id)
+
+
+async def list_attribute_groups(conn: asyncpg.Connection) -> set[str]:
+    return {r["code"] for r in await conn.fetch(LIST_ATTRIBUTE_GROUPS)}
+
+
+async def list_information_items(conn: asyncpg.Connection) -> set[str]:
+    return {r["code"] for r in await conn.fetch(LIST_INFORMATION_FIELDS)}
+
+
+async def list_attribute_versions(conn: asyncpg.Connection, codes: list[str]) -> dict[str, int]:
+    return {r["code"]: r["version"] for r in await conn.fetch(LIST_ATTRIBUTE_VERSIONS, codes)}
+
+
+async def update_attribute_import_derived(conn: asyncpg.Connection, changed: list[str]) -> None:
+    await conn.execute(UPDATE_ATTRIBUTE_IMPORT_DERIVED, changed)
+
+
+async def list_export_attribute_columns(conn: asyncpg.Connection) -> tuple[list[str], list[str], list[str]]:
+    """The locales of the attributes' labels, the validation rules in use, the locales of the options' labels."""
+    row = await conn.fetchrow(LIST_EXPORT_ATTRIBUTE_COLUMNS)
+    return list(row["labels"]), list(row["rules"]), list(row["option_labels"])
+
+
+async def list_attribute_set_owners(conn: asyncpg.Connection, codes: list[str]) -> dict[str, list[Any]]:
+    """The stored categories among `codes` with their own bindings: {code: [[attribute, stages, priority], …]}."""
+    return {r["category"]: r["attributes"] for r in await conn.fetch(LIST_ATTRIBUTE_SET_OWNERS, codes)}
+
+
+async def list_export_attribute_sets(
+    conn: asyncpg.Connection, path: str | None, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """A chunk of categories with their own bindings, in code order after `after`."""
+    return [dict(r) for r in await conn.fetch(LIST_EXPORT_ATTRIBUTE_SETS, path, after, limit)]
+
+
+async def list_export_set_stages(conn: asyncpg.Connection, path: str | None) -> list[str]:
+    return [r["stage"] for r in await conn.fetch(LIST_EXPORT_SET_STAGES, path)]
+
+
+async def list_supplier_codes(conn: asyncpg.Connection) -> set[str]:
+    return {r["code"] for r in await conn.fetch(LIST_SUPPLIER_CODES)}
+
+
+async def is_product(conn: asyncpg.Connection, code: str) -> bool:
+    return bool(await conn.fetchval(IS_PRODUCT, code))
+
+
+async def list_terms_versions(conn: asyncpg.Connection, products: list[str]) -> dict[str, int]:
+    """The versions of the terms of these products: {`product/supplier`: version}."""
+    return {r["ref"]: r["version"] for r in await conn.fetch(LIST_TERMS_VERSIONS, products)}
+
+
+async def update_refresh_pending(conn: asyncpg.Connection) -> None:
+    await conn.execute(UPDATE_REFRESH_PENDING)
+
+
+async def list_export_terms(
+    conn: asyncpg.Connection, path: str | None, after: tuple[Any, ...] | None, limit: int
+) -> list[dict[str, Any]]:
+    """A chunk of supplier terms, after the keyset (product, supplier)."""
+    keyset = after or (None, None)
+    return [dict(r) for r in await conn.fetch(LIST_EXPORT_TERMS, path, *keyset, limit)]

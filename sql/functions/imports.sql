@@ -395,3 +395,45 @@ BEGIN
     PERFORM merch_refresh_pending();
 END
 $$;
+
+-- The derived data of the products under categories an import of categories moved or an import of attribute
+-- sets rebound (p_moved: the attribute sets they inherit changed; completeness and storefront) or relabelled
+-- (p_relabelled: the storefront's names and search words), brought up to date now through the refresh point, as
+-- the products' import does for its chunk: when the import's job says done, they are current.
+CREATE FUNCTION merch_import_categories_derived(p_moved text[], p_relabelled text[]) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_homed bigint[];
+    v_shown bigint[];
+BEGIN
+    IF cardinality(p_moved) = 0 AND cardinality(p_relabelled) = 0 THEN
+        RETURN;
+    END IF;
+    WITH below AS (
+        SELECT d.id, c.code = ANY (p_moved) AS moved
+          FROM categories c JOIN categories d ON d.path <@ c.path
+         WHERE c.code = ANY (p_moved || p_relabelled)
+    )
+    SELECT ARRAY(SELECT DISTINCT p.id FROM products p JOIN below b ON b.id = p.category_id WHERE b.moved ORDER BY 1),
+           ARRAY(SELECT p.id FROM products p JOIN below b ON b.id = p.category_id
+                 UNION SELECT pp.product_id FROM product_placements pp JOIN below b ON b.id = pp.category_id
+                 ORDER BY 1)
+      INTO v_homed, v_shown;
+    PERFORM merch_touch('completeness', v_homed);
+    PERFORM merch_touch('storefront', v_shown);
+    PERFORM merch_refresh_pending();
+END
+$$;
+
+-- The storefront of the products that show attributes an import of attributes changed (labels, visibility,
+-- priority, group, type, options), brought up to date now through the refresh point: when the import's job
+-- says done, it is current.
+CREATE FUNCTION merch_import_attributes_derived(p_changed text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF cardinality(p_changed) = 0 THEN
+        RETURN;
+    END IF;
+    PERFORM merch_touch('storefront', merch_storefront_showing(p_changed));
+    PERFORM merch_refresh_pending();
+END
+$$;

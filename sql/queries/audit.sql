@@ -1,12 +1,15 @@
 -- name: insert_entry :exec
--- Append one audit record.
-INSERT INTO audit_log (actor, action, entity, code, version, changes, reason)
-VALUES ($1::text, $2::text, $3::text, $4::text, $5::integer, $6::jsonb, $7::text);
+-- Append one audit record (naming the import whose rows the transaction applies through the API's own use
+-- cases, when it does: merch.import_id, set for the transaction).
+INSERT INTO audit_log (actor, action, entity, code, version, changes, reason, import_id)
+VALUES ($1::text, $2::text, $3::text, $4::text, $5::integer, $6::jsonb, $7::text,
+        nullif(current_setting('merch.import_id', true), '')::bigint);
 
 -- name: insert_entries :exec
 -- Append audit records of one action by one actor, one per code with its changes, in the order given.
-INSERT INTO audit_log (actor, action, entity, code, changes, reason)
-SELECT $1::text, $2::text, $3::text, e.code, e.changes, $6::text
+INSERT INTO audit_log (actor, action, entity, code, changes, reason, import_id)
+SELECT $1::text, $2::text, $3::text, e.code, e.changes, $6::text,
+       nullif(current_setting('merch.import_id', true), '')::bigint
   FROM unnest($4::text[], $5::jsonb[]) WITH ORDINALITY AS e(code, changes, n)
  ORDER BY e.n;
 

@@ -384,3 +384,143 @@ SELECT s.sku, w.code AS warehouse, l.code AS location, sl.on_hand AS qty
                     WHERE pp.product_id = pr.id AND pc.path <@ $1))
  ORDER BY s.sku, w.code, l.code
  LIMIT $5::integer;
+
+-- name: list_import_docs :many
+-- The good staged rows of an import with lines in [$2, $3), in line order: each a body of its type's API write.
+SELECT line, doc FROM import_rows
+ WHERE job_id = $1::bigint AND line >= $2::integer AND line < $3::integer AND ok
+ ORDER BY line;
+
+-- name: list_trees :many
+-- Every category tree's code (an upload of categories checks the trees its rows name against them).
+SELECT code FROM category_trees ORDER BY code;
+
+-- name: list_category_states :many
+-- The version, parent and labels of the categories with these codes (what an import's chunk changes).
+SELECT c.code, c.version, p.code AS parent
+  FROM categories c LEFT JOIN categories p ON p.id = c.parent_id
+ WHERE c.code = ANY ($1::text[])
+ ORDER BY c.code;
+
+-- name: update_category_import_derived :exec
+-- Bring the derived data of the products under categories an import moved ($1) or relabelled ($2) up to date
+-- now, through the refresh point.
+SELECT merch_import_categories_derived($1::text[], $2::text[]);
+
+-- name: list_export_category_locales :many
+-- The locales of the labels of the categories in the subtree $1 (every category when null): a CSV's columns.
+SELECT DISTINCT k.locale
+  FROM categories c, jsonb_object_keys(c.labels) AS k(locale)
+ WHERE $1::ltree IS NULL OR c.path <@ $1
+ ORDER BY k.locale;
+
+-- name: list_export_categories :many
+-- A chunk of categories as import rows, parents before their children (by tree, then the positions from the
+-- root down), after the keyset ($2, $3): those of the subtree $1 (every category when null).
+SELECT x.code, x.tree, x.parent, x.position, x.labels, x.ord
+  FROM (SELECT c.code, t.code AS tree, p.code AS parent, c.position, c.labels,
+               ARRAY(SELECT a.position FROM categories a WHERE a.path @> c.path ORDER BY nlevel(a.path)) AS ord
+          FROM categories c
+          JOIN category_trees t ON t.id = c.tree_id
+          LEFT JOIN categories p ON p.id = c.parent_id
+         WHERE $1::ltree IS NULL OR c.path <@ $1) x
+ WHERE $2::text IS NULL OR (x.tree, x.ord) > ($2, $3::integer[])
+ ORDER BY x.tree, x.ord
+ LIMIT $4::integer;
+
+-- name: update_audit_import :exec
+-- Name import $1 in the audit records this transaction writes through the API's own use cases (insert_entry
+-- reads it); transaction-local.
+SELECT set_config('merch.import_id', $1::bigint::text, true);
+
+-- name: list_attribute_groups :many
+-- Every attribute group's code (an upload of attributes checks the groups its rows name against them).
+SELECT code FROM attribute_groups ORDER BY code;
+
+-- name: list_attribute_versions :many
+-- The version of the attributes with these codes (what an import's chunk changes).
+SELECT code, version FROM attributes WHERE code = ANY ($1::text[]) ORDER BY code;
+
+-- name: update_attribute_import_derived :exec
+-- Bring the storefront of the products showing attributes an import changed ($1) up to date now.
+SELECT merch_import_attributes_derived($1::text[]);
+
+-- name: list_export_attribute_columns :one
+-- What a CSV export of attributes needs for its header: the locales of their labels, the validation rules in
+-- use, the locales of their options' labels.
+SELECT ARRAY(SELECT DISTINCT k FROM attributes a, jsonb_object_keys(a.labels) k ORDER BY 1) AS labels,
+       ARRAY(SELECT DISTINCT k FROM attributes a, jsonb_object_keys(a.validation) k ORDER BY 1) AS rules,
+       ARRAY(SELECT DISTINCT k FROM attribute_options o, jsonb_object_keys(o.labels) k ORDER BY 1) AS option_labels;
+
+-- name: list_attribute_set_owners :many
+-- The own bindings of the categories with these codes, each in the order it was given (what an import's chunk
+-- changes): {category: [[attribute, required_for, display_priority], …]}.
+SELECT c.code AS category,
+       coalesce((SELECT jsonb_agg(jsonb_build_array(a.code, ca.required_for, ca.display_priority)
+                                  ORDER BY ca.position, a.code)
+                   FROM category_attributes ca JOIN attributes a ON a.id = ca.attribute_id
+                  WHERE ca.category_id = c.id), '[]') AS attributes
+  FROM categories c
+ WHERE c.code = ANY ($1::text[])
+ ORDER BY c.code;
+
+-- name: list_export_attribute_sets :many
+-- A chunk of categories with an own binding, as import rows of attribute sets (each binding in the order it was
+-- given), in category code order after $2: those of the subtree $1 (every category when null).
+SELECT c.code AS category,
+       (SELECT jsonb_agg(jsonb_build_object('attribute', a.code, 'required_for', ca.required_for,
+                                            'display_priority', ca.display_priority)
+                         ORDER BY ca.position, a.code)
+          FROM category_attributes ca JOIN attributes a ON a.id = ca.attribute_id
+         WHERE ca.category_id = c.id) AS attributes
+  FROM categories c
+ WHERE EXISTS (SELECT 1 FROM category_attributes ca WHERE ca.category_id = c.id)
+   AND ($1::ltree IS NULL OR c.path <@ $1)
+   AND ($2::text IS NULL OR c.code > $2)
+ ORDER BY c.code
+ LIMIT $3::integer;
+
+-- name: list_export_set_stages :many
+-- The stages any binding of the categories in the subtree $1 (every category when null) requires: a CSV's columns.
+SELECT DISTINCT s.stage
+  FROM categories c
+  JOIN category_attributes ca ON ca.category_id = c.id, unnest(ca.required_for) AS s(stage)
+ WHERE $1::ltree IS NULL OR c.path <@ $1
+ ORDER BY s.stage;
+
+-- name: list_supplier_codes :many
+-- Every supplier's code (an upload of supplier terms checks the suppliers its rows name against them).
+SELECT code FROM suppliers ORDER BY code;
+
+-- name: is_product :val
+-- Whether a product has this code.
+SELECT EXISTS (SELECT 1 FROM products WHERE code = $1::text);
+
+-- name: list_terms_versions :many
+-- The versions of the supplier terms of the products with these codes (what an import's chunk changes).
+SELECT p.code || '/' || s.code AS ref, ps.version
+  FROM product_suppliers ps
+  JOIN products p ON p.id = ps.product_id
+  JOIN suppliers s ON s.id = ps.supplier_id
+ WHERE p.code = ANY ($1::text[])
+ ORDER BY 1;
+
+-- name: update_refresh_pending :exec
+-- Bring the derived data of what this transaction wrote so far up to date now (the refresh point).
+SELECT merch_refresh_pending();
+
+-- name: list_export_terms :many
+-- A chunk of supplier terms as import rows, by product and supplier code after the keyset ($2, $3): of the
+-- products whose home category or a placement is in the subtree $1 (every product when null).
+SELECT p.code AS product, s.code AS supplier, ps.purchase_price, ps.currency, ps.moq, ps.lead_time_days,
+       ps.preferred
+  FROM product_suppliers ps
+  JOIN products p ON p.id = ps.product_id
+  JOIN suppliers s ON s.id = ps.supplier_id
+ WHERE ($2::text IS NULL OR (p.code, s.code) > ($2, $3::text))
+   AND ($1::ltree IS NULL
+        OR EXISTS (SELECT 1 FROM categories c WHERE c.id = p.category_id AND c.path <@ $1)
+        OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
+                    WHERE pp.product_id = p.id AND pc.path <@ $1))
+ ORDER BY p.code, s.code
+ LIMIT $4::integer;
