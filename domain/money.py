@@ -144,9 +144,15 @@ def money_errors(value: Money, pointer: str, *, extra_decimals: int = 0, negativ
     return errors
 
 
-def money(amount: Decimal, currency: str) -> Money:
-    """A Money in the currency's own precision (or more, when the amount has more)."""
+def in_currency(amount: Decimal, currency: str) -> Decimal:
+    """An amount in the currency's own precision (`Decimal("109.0000")` → `109.00` for CNY, `1990` for JPY), or
+    more, when the amount has more (nothing is rounded away). merch_money (sql/functions/storefront.sql) is the
+    same rule for the documents the database writes."""
     minor = CURRENCIES.get(currency, 2)
     quantum = Decimal(1).scaleb(-minor)
-    value = amount.quantize(quantum) if amount == amount.quantize(quantum) else amount.normalize()
-    return Money(amount=format(value, "f"), currency=currency)
+    return amount.quantize(quantum) if amount == amount.quantize(quantum) else amount.normalize()
+
+
+def money(amount: Decimal, currency: str) -> Money:
+    """A Money in the currency's own precision (or more, when the amount has more)."""
+    return Money(amount=format(in_currency(amount, currency), "f"), currency=currency)

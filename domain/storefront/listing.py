@@ -15,6 +15,7 @@ import msgspec
 
 from domain.attributes.units import FAMILIES
 from domain.errors import param_error
+from domain.money import in_currency
 from domain.paging import decode_cursor, split_page
 from domain.storefront import store
 from domain.storefront.model import SORTS, Card, CardPage, Facet, Facets, FacetValue, PriceBounds
@@ -213,8 +214,8 @@ def card(row: asyncpg.Record) -> Card:
         role=row["role"],
         series=list(row["series"]),
         currency=row["currency"],
-        price=row["price"],
-        regular_price=row["regular"],
+        price=None if row["price"] is None else in_currency(row["price"], row["currency"]),
+        regular_price=None if row["regular"] is None else in_currency(row["regular"], row["currency"]),
         in_stock=row["in_stock"],
     )
 
@@ -290,7 +291,12 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
             values.setdefault(row["attribute"], []).append((row["value"], row["n"]))
         elif row["kind"] == "total":
             total = row["n"]
-            price = PriceBounds(currency=currency, min=row["low"], max=row["high"])
+            low, high = row["low"], row["high"]
+            price = PriceBounds(
+                currency=currency,
+                min=None if low is None else in_currency(low, currency),
+                max=None if high is None else in_currency(high, currency),
+            )
         else:
             ranges[row["attribute"]] = (row["low"], row["high"])
     priorities = await store.list_category_priorities(conn, filters.category_id)

@@ -15,9 +15,22 @@ CREATE FUNCTION merch_localized(p_map jsonb, p_locale text, p_default text) RETU
                     (SELECT e.value FROM jsonb_each_text(p_map) e ORDER BY e.key LIMIT 1))
 $$;
 
--- An amount as the API writes money: a string with four decimals ("199.0000"), null for none.
-CREATE FUNCTION merch_money(p_amount numeric) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN p_amount IS NULL THEN 'null'::jsonb ELSE to_jsonb(p_amount::numeric(18, 4)::text) END
+-- The decimal places of a currency (ISO 4217 minor units): those of domain/money.py's CURRENCIES, which
+-- tests/db/test_money_format.py holds this to (2 for every currency not named here).
+CREATE FUNCTION merch_currency_decimals(p_currency text) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_currency IN ('CLP', 'ISK', 'JPY', 'KRW', 'VND') THEN 0
+                WHEN p_currency IN ('BHD', 'JOD', 'KWD', 'OMR', 'TND') THEN 3
+                ELSE 2 END
+$$;
+
+-- An amount as the API writes money (domain/money.py `money`): a string in the currency's own decimals
+-- ("199.00", "1990" for JPY), more only when the amount has more; null for none.
+CREATE FUNCTION merch_money(p_amount numeric, p_currency text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_amount IS NULL THEN 'null'::jsonb
+                WHEN p_amount = round(p_amount, merch_currency_decimals(p_currency))
+                THEN to_jsonb(round(p_amount, merch_currency_decimals(p_currency))::text)
+                ELSE to_jsonb(trim_scale(p_amount)::text) END
 $$;
 
 -- The price a shopper pays for a SKU: the promotion's while one runs and it is lower (or there is no sale
@@ -190,17 +203,17 @@ BEGIN
         SELECT * FROM unnest(p_values)
     ), sk_page AS (
         SELECT sk.product_id, loc.locale,
-               merch_money(min(merch_shown_price(sk.promotion_price, sk.sale))) AS price,
-               merch_money(min(sk.sale)) AS regular, bool_or(sk.in_stock) AS in_stock,
+               merch_money(min(merch_shown_price(sk.promotion_price, sk.sale)), cfg.currency) AS price,
+               merch_money(min(sk.sale), cfg.currency) AS regular, bool_or(sk.in_stock) AS in_stock,
                jsonb_agg(jsonb_build_object(
                    'sku', sk.sku, 'barcode', sk.barcode, 'axes', sk.axes,
-                   'price', merch_money(merch_shown_price(sk.promotion_price, sk.sale)),
-                   'regular_price', merch_money(sk.sale),
+                   'price', merch_money(merch_shown_price(sk.promotion_price, sk.sale), cfg.currency),
+                   'regular_price', merch_money(sk.sale, cfg.currency),
                    'promotion', CASE WHEN merch_promotion_applies(sk.promotion_price, sk.sale) THEN jsonb_build_object(
                        'code', sk.promotion_code, 'label', merch_localized(sk.promotion_labels, loc.locale, loc.def),
                        'ends_at', sk.promotion_ends_at) END,
                    'in_stock', sk.in_stock) ORDER BY sk.sku) AS skus
-          FROM sk CROSS JOIN loc GROUP BY sk.product_id, loc.locale
+          FROM sk CROSS JOIN loc CROSS JOIN cfg GROUP BY sk.product_id, loc.locale, cfg.currency
     ), groups AS (
         SELECT at.product_id, loc.locale, at.group_code, min(at.n) AS first,
                max(merch_localized(at.group_labels, loc.locale, loc.def)) AS label,

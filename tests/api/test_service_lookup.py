@@ -40,7 +40,7 @@ async def test_what_an_agent_says_of_a_destination_item(as_role: Any, conn: asyn
     assert (item["destination_item"], item["promotion_item"], item["image_item"]) == (True, False, False)
     assert item["selling_points"] == ["peony point"]
     (sku,) = item["skus"]
-    assert (sku["price"], sku["regular_price"], sku["promotion"]) == ("199.0000", "199.0000", None)
+    assert (sku["price"], sku["regular_price"], sku["promotion"]) == ("199.00", "199.00", None)
     # available quantity per warehouse (on hand − reserved), never bins
     assert sku["available"] == [{"warehouse": "hz", "available": 5}, {"warehouse": "sh", "available": 3}]
     assert "A-1" not in str(item) and "B-1" not in str(item)
@@ -61,9 +61,9 @@ async def test_a_promotion_item_shows_its_running_promotions_with_dates_and_pric
     async with as_role("service") as http:
         item = (await lookup(http, "WAVE-1"))["items"][0]
     assert item["promotion_item"] is True and item["role"]["says"].startswith("Promotion item")
-    assert [(p["code"], p["sku"], p["price"]) for p in item["promotions"]] == [("double11", "WAVE-1", "99.0000")]
+    assert [(p["code"], p["sku"], p["price"]) for p in item["promotions"]] == [("double11", "WAVE-1", "99.00")]
     assert item["promotions"][0]["ends_at"] > item["promotions"][0]["starts_at"]
-    assert (item["skus"][0]["price"], item["skus"][0]["promotion"]) == ("99.0000", "double11")
+    assert (item["skus"][0]["price"], item["skus"][0]["promotion"]) == ("99.00", "double11")
     assert item["skus"][0]["available"] == [{"warehouse": "hz", "available": 0}]
 
 
@@ -86,7 +86,7 @@ async def test_no_cost_distribution_price_supplier_or_confidential_value(
         r = await http.get("/v1/service/lookup", params={"q": "peony"})
     assert r.status_code == 200, r.text
     assert [i["code"] for i in r.json()["items"]] == ["peony"]  # (what is checked below is this answer)
-    for hidden in ("80.0000", "120.0000", "3% off", "supplier-notes"):
+    for hidden in ("80.00", "120.00", "3% off", "supplier-notes"):
         assert hidden not in r.text
 
 

@@ -16,7 +16,7 @@ from tests import storefront_catalog as shop
 
 LISTED = ["check", "peony", "wave"]
 NOT_LISTED = ["draft", "sourced", "stocked", "delisted", "retired"]
-HIDDEN_VALUES = ["6214100000", "3% off", "80.0000", "120.0000"]  # internal, confidential, cost, distribution
+HIDDEN_VALUES = ["6214100000", "3% off", "80.00", "120.00"]  # internal, confidential, cost, distribution
 
 
 async def codes(http: Any, **params: Any) -> list[str]:
@@ -50,13 +50,13 @@ async def test_a_product_page_shows_public_attributes_in_shopper_attention_order
             "sku": "PEONY-1",
             "barcode": "6900000000000",
             "axes": {},
-            "price": "199.0000",
-            "regular_price": "199.0000",
+            "price": "199.00",
+            "regular_price": "199.00",
             "promotion": None,
             "in_stock": True,
         }
     ]
-    assert (page["price"], page["currency"], page["in_stock"]) == ("199.0000", "CNY", True)
+    assert (page["price"], page["currency"], page["in_stock"]) == ("199.00", "CNY", True)
     assert page["series"] == [
         {
             "code": "silk-series",
@@ -249,13 +249,13 @@ async def test_a_promotion_starting_with_time_and_no_write_changes_price_and_eta
         card = (await http.get("/v1/storefront/products", params={"category": "scarves", "sort": "price_asc"})).json()
         await conn.execute("SELECT merch_touch_due()")
         stored = await http.get("/v1/storefront/products/peony")
-    assert before.json()["price"] == "199.0000"
+    assert before.json()["price"] == "199.00"
     assert after.status_code == 200
-    assert after.json()["price"] == "159.0000" and after.json()["regular_price"] == "199.0000"
+    assert after.json()["price"] == "159.00" and after.json()["regular_price"] == "199.00"
     assert after.json()["skus"][0]["promotion"]["code"] == "double11"
     assert after.headers["etag"] != before.headers["etag"]
     peony = next(c for c in card["items"] if c["code"] == "peony")
-    assert (peony["price"], peony["regular_price"]) == ("159.0000", "199.0000")
+    assert (peony["price"], peony["regular_price"]) == ("159.00", "199.00")
     assert stored.headers["etag"] == after.headers["etag"]
     assert stored.content == after.content
 
@@ -273,8 +273,8 @@ async def test_a_running_promotion_not_below_the_sale_price_is_not_the_shoppers(
         check = (await http.get("/v1/storefront/products/check", params={"locale": "en"})).json()
     async with as_role("service") as http:
         told = (await http.get("/v1/service/lookup", params={"q": "PEONY-1"})).json()
-    assert (peony["price"], peony["skus"][0]["price"], peony["skus"][0]["promotion"]) == ("199.0000", "199.0000", None)
-    assert (check["price"], check["skus"][0]["promotion"]["code"]) == ("89.0000", "cheaper")
+    assert (peony["price"], peony["skus"][0]["price"], peony["skus"][0]["promotion"]) == ("199.00", "199.00", None)
+    assert (check["price"], check["skus"][0]["promotion"]["code"]) == ("89.00", "cheaper")
     assert told["items"][0]["skus"][0]["promotion"] is None
 
 
@@ -384,8 +384,8 @@ async def test_cards_show_the_price_to_pay_and_no_hidden_data(as_role: Any, conn
         "role": "destination",
         "series": ["silk-series"],
         "currency": "CNY",
-        "price": "199.0000",
-        "regular_price": "199.0000",
+        "price": "199.00",
+        "regular_price": "199.00",
         "in_stock": True,
     }
     for hidden in HIDDEN_VALUES:
@@ -578,7 +578,7 @@ async def test_facets_come_in_shopper_attention_order_with_labels_and_bounds(
     assert [(v["value"], v["label"], v["count"]) for v in color["values"]] == [("navy", "Navy blue", 1)]
     width = body["facets"][2]  # bounds in the attribute's default unit
     assert (width["min"], width["max"], width["unit"]) == ("70", "70", "cm")
-    assert body["price"] == {"currency": "CNY", "min": "99.0000", "max": "199.0000"}  # without the price filter
+    assert body["price"] == {"currency": "CNY", "min": "99.00", "max": "199.00"}  # without the price filter
     assert body["total"] == 1
 
 
