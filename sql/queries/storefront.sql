@@ -151,7 +151,10 @@ WITH g AS MATERIALIZED (
 ), counted AS MATERIALIZED (
     SELECT u.t, sum(u.products) FILTER (WHERE u.passes OR starts_with(u.t, u.failed || '='))::bigint AS n,
            coalesce(sum(u.products) FILTER (WHERE u.passes), 0)::bigint AS total
-      FROM (SELECT unnest(near.tokens || ''::text) AS t, near.passes, near.failed, near.products FROM near) u
+      FROM (SELECT unnest(k.tokens || ''::text) AS t, k.passes, k.failed, k.products
+              FROM (SELECT near.tokens, near.passes, near.failed, sum(near.products) AS products
+                      FROM near  -- (combinations that differ in their numbers only: their tokens once)
+                     GROUP BY near.tokens, near.passes, near.failed) k) u
      GROUP BY u.t
 )
 SELECT 'value' AS kind, split_part(t, '=', 1) AS attribute, substr(t, strpos(t, '=') + 1) AS value,
