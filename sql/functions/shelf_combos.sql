@@ -1,4 +1,4 @@
--- The shelf's combinations (storefront_shelf_combos, migration 0020): per category, how many listed products
+-- The shelf's combinations (storefront_shelf_combos, migration 0021): per category, how many listed products
 -- carry each combination of tokens and numbers — what the facets count from.
 --
 -- Kept from the shelf itself, whoever writes it (the storefront refresh's inserts, updates and deletes, and
@@ -20,12 +20,19 @@ BEGIN
         INSERT INTO storefront_shelf_combos_pending (txid, category_id, tokens, numbers, delta)
         SELECT pg_current_xact_id(), o.category_id, o.tokens, o.numbers, -count(*)
           FROM old_rows o GROUP BY o.category_id, o.tokens, o.numbers;
-    ELSE  -- (a row whose tokens and numbers stay, a price or sales change, cancels out)
+    ELSE  -- only rows whose tokens or numbers changed (not those of a price or units sold change)
         INSERT INTO storefront_shelf_combos_pending (txid, category_id, tokens, numbers, delta)
         SELECT pg_current_xact_id(), x.category_id, x.tokens, x.numbers, sum(x.delta)
-          FROM (SELECT o.category_id, o.tokens, o.numbers, -1 AS delta FROM old_rows o
-                UNION ALL
-                SELECT n.category_id, n.tokens, n.numbers, 1 FROM new_rows n) x
+          FROM (SELECT o.category_id AS old_category, o.tokens AS old_tokens, o.numbers AS old_numbers,
+                       n.category_id AS new_category, n.tokens AS new_tokens, n.numbers AS new_numbers
+                  FROM old_rows o
+                  FULL JOIN new_rows n ON n.category_id = o.category_id AND n.product_id = o.product_id
+                 WHERE o.category_id IS NULL OR n.category_id IS NULL
+                    OR (o.tokens, o.numbers) IS DISTINCT FROM (n.tokens, n.numbers)) c
+         CROSS JOIN LATERAL (VALUES (c.old_category, c.old_tokens, c.old_numbers, -1),
+                                    (c.new_category, c.new_tokens, c.new_numbers, 1))
+                            AS x(category_id, tokens, numbers, delta)
+         WHERE x.category_id IS NOT NULL
          GROUP BY x.category_id, x.tokens, x.numbers
         HAVING sum(x.delta) <> 0;
     END IF;
