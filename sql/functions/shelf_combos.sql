@@ -1,4 +1,4 @@
--- The shelf's combinations (storefront_shelf_combos, migration 0021): per category, how many listed products
+-- The shelf's combinations (storefront_shelf_combos, migration 0024): per category, how many listed products
 -- carry each combination of tokens and numbers — what the facets count from.
 --
 -- Kept from the shelf itself, whoever writes it (the storefront refresh's inserts, updates and deletes, and

@@ -1,4 +1,4 @@
-"""The facets counted from the shelf's combinations (storefront_shelf_combos, migration 0021): per category,
+"""The facets counted from the shelf's combinations (storefront_shelf_combos, migration 0024): per category,
 how many listed products carry each combination of tokens and numbers, kept by delta from the shelf — equal
 to a recount after every kind of write, after a rebuild, and when writers of one combination commit at once;
 and the facets counted from them equal those counted from the shelf's rows."""
