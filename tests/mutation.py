@@ -228,6 +228,27 @@ MUTANTS = [
         ("tests/api/test_storefront.py", "-k", "quarantine"),
     ),
     Mutant(
+        "facets: a shelf row whose tokens changed leaves its combination as it was",
+        "sql/functions/shelf_combos.sql",
+        "OR (o.tokens, o.numbers) IS DISTINCT FROM (n.tokens, n.numbers)) c",
+        "OR false) c",
+        ("tests/api/test_storefront_facet_combos.py", "-k", "burst"),
+    ),
+    Mutant(
+        "facets: a combination no product carries any more is kept",
+        "sql/functions/shelf_combos.sql",
+        "    IF v_emptied IS NOT NULL THEN",
+        "    IF false THEN",
+        ("tests/api/test_storefront_facet_combos.py", "-k", "burst"),
+    ),
+    Mutant(
+        "facets: an attribute's values counted under its own selection too (not disjunctive)",
+        "sql/queries/storefront.sql",
+        "SELECT u.t, sum(u.products) FILTER (WHERE u.passes OR starts_with(u.t, u.failed || '='))::bigint AS n,",
+        "SELECT u.t, sum(u.products) FILTER (WHERE u.passes)::bigint AS n,",
+        ("tests/api/test_storefront.py", "-k", "brute_force"),
+    ),
+    Mutant(
         "suppliers: an agent ranks above a manufacturer",
         "sql/queries/suppliers.sql",
         "THEN array_position(ARRAY['manufacturer', 'agent', 'wholesaler', 'trading_company'], s.type)",

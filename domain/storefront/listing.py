@@ -271,17 +271,34 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
     by_code = {r["code"]: r for r in candidates}
     # a row that fails at most one filter passes at least one of two or more groups
     union = [t for g in filters.groups.values() for t in g] if len(filters.groups) > 1 else [filters.category_token]
-    rows = await store.list_facet_counts(
-        conn,
-        [filters.category_token, *filters.tokens],
-        filters.groups,
-        filters.ranges,
-        filters.price_min,
-        filters.price_max,
-        sorted(by_code),
-        union,
-        sorted(c for c, a in by_code.items() if a["type"] in RANGE_TYPES),
-    )
+    numeric = sorted(c for c, a in by_code.items() if a["type"] in RANGE_TYPES)
+    tokens = [filters.category_token, *filters.tokens]
+    if filters.price_min is None and filters.price_max is None:
+        # what passes depends on tokens and numbers alone: counted from the category's combinations of them
+        rows = await store.list_facet_combos(
+            conn,
+            tokens,
+            filters.groups,
+            filters.ranges,
+            union,
+            sorted(by_code),
+            numeric,
+            filters.category_id,
+            filters.index_terms(),
+            PROBE_ROWS,
+        )
+    else:  # a price range: from the shelf rows that pass all filters but one
+        rows = await store.list_facet_counts(
+            conn,
+            tokens,
+            filters.groups,
+            filters.ranges,
+            filters.price_min,
+            filters.price_max,
+            sorted(by_code),
+            union,
+            numeric,
+        )
     values: dict[str, list[tuple[str, int]]] = {}
     ranges: dict[str, tuple[Decimal, Decimal]] = {}
     price = PriceBounds(currency=currency, min=None, max=None)

@@ -21,6 +21,7 @@ GET_CATEGORY_ID = Q.get_category_id.sql
 GET_FILTER_CONTEXT = Q.get_filter_context.sql
 LIST_CARDS = Q.list_cards.sql
 LIST_FACET_COUNTS = Q.list_facet_counts.sql
+LIST_FACET_COMBOS = Q.list_facet_combos.sql
 LIST_OPTION_LABELS = Q.list_option_labels.sql
 LIST_CATEGORY_PRIORITIES = Q.list_category_priorities.sql
 LIST_SIMILAR_WORDS = Q.list_similar_words.sql
@@ -107,6 +108,25 @@ async def list_facet_counts(
 ) -> list[asyncpg.Record]:
     return list(
         await conn.fetch(LIST_FACET_COUNTS, tokens, groups, ranges, price_min, price_max, attributes, any_of, numeric)
+    )
+
+
+async def list_facet_combos(
+    conn: asyncpg.Connection,
+    tokens: list[str],
+    groups: dict[str, list[str]],
+    ranges: dict[str, list[str | None]],
+    any_of: list[str],
+    attributes: list[str],
+    numeric: list[str],
+    category_id: int,
+    index_terms: tuple[list[str], list[str], dict[str, list[str]]],
+    probe: int,
+) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            LIST_FACET_COMBOS, tokens, groups, ranges, any_of, attributes, numeric, category_id, *index_terms, probe
+        )
     )
 
 

@@ -59,6 +59,7 @@ BEGIN
                 PERFORM merch_refresh_storefront(p_products[i * 1000 + 1 : (i + 1) * 1000]);
             END LOOP;
             PERFORM merch_merge_shelf_counts();
+            PERFORM merch_merge_shelf_combos();
         WHEN 'completeness' THEN
             -- in slices, as the jobs do: a bulk write of a million products is never one giant computation
             FOR i IN 0 .. (cardinality(p_products) - 1) / 10000 LOOP

@@ -149,8 +149,8 @@ SELECT 'SK-' || lpad(i::text, 7, '0'), id,
 -- Refresh the planner's statistics of what a bulk load wrote (the benchmarks that follow need fresh ones);
 -- those tables only: a database-wide ANALYZE waits behind autovacuum on every other table.
 ANALYZE category_trees, categories, attribute_groups, attributes, attribute_options, category_attributes, products,
-        skus, product_completeness, prices_in_force, storefront_products, storefront_shelf, storefront_documents,
-        storefront_words
+        skus, product_completeness, prices_in_force, storefront_products, storefront_shelf, storefront_shelf_combos,
+        storefront_documents, storefront_words
 
 -- name: is_catalog_empty :val
 -- Whether the database holds no catalog yet: no category trees, no products.

@@ -122,6 +122,63 @@ SELECT 'range', x.key, NULL, count(*), min(x.value::numeric), max(x.value::numer
    AND (near.passes OR near.failed = x.key)
  GROUP BY x.key;
 
+-- name: list_facet_combos :many
+-- list_facet_counts for filters without a price range (what passes then depends on a product's tokens and
+-- numbers alone), counted from the category's combinations of tokens and numbers (storefront_shelf_combos,
+-- each with its number of products) instead of its shelf rows, through their tokens' index: $1 tokens all
+-- present (the category's first), $2 groups, $3 ranges, $4 tokens of which every combination counted has
+-- one, $5 the facet attributes, $6 the numeric facet attributes, as there. The price bounds: the first match
+-- in the category's price order each way (merch_storefront_listing: $7 category id, $8 tokens all present,
+-- $9 tokens of which one, $10 further groups, as list_cards; $11 shelf rows walked before the tokens' index
+-- is used).
+WITH g AS MATERIALIZED (
+    SELECT g.key, ARRAY(SELECT jsonb_array_elements_text(g.value)) AS tokens FROM jsonb_each($2::jsonb) g
+), r AS MATERIALIZED (
+    SELECT r.key, coalesce((r.value ->> 0)::numeric, '-Infinity') AS low,
+           coalesce((r.value ->> 1)::numeric, 'Infinity') AS high
+      FROM jsonb_each($3::jsonb) r
+), near AS MATERIALIZED (
+    SELECT x.tokens, x.numbers, x.products, x.fails[1] AS failed, cardinality(x.fails) = 0 AS passes
+      FROM (SELECT c.tokens, c.numbers, c.products,
+                   ARRAY(SELECT g.key FROM g WHERE NOT c.tokens && g.tokens)
+                   || ARRAY(SELECT r.key FROM r
+                             WHERE NOT coalesce((c.numbers ->> r.key)::numeric BETWEEN r.low AND r.high, false))
+                       AS fails
+              FROM storefront_shelf_combos c
+             WHERE c.tokens @> $1::text[] AND c.tokens && $4::text[]
+            OFFSET 0) x
+     WHERE cardinality(x.fails) <= 1
+), counted AS MATERIALIZED (
+    SELECT u.t, sum(u.products) FILTER (WHERE u.passes OR starts_with(u.t, u.failed || '='))::bigint AS n,
+           coalesce(sum(u.products) FILTER (WHERE u.passes), 0)::bigint AS total
+      FROM (SELECT unnest(k.tokens || ''::text) AS t, k.passes, k.failed, k.products
+              FROM (SELECT near.tokens, near.passes, near.failed, sum(near.products) AS products
+                      FROM near  -- (combinations that differ in their numbers only: their tokens once)
+                     GROUP BY near.tokens, near.passes, near.failed) k) u
+     GROUP BY u.t
+)
+SELECT 'value' AS kind, split_part(t, '=', 1) AS attribute, substr(t, strpos(t, '=') + 1) AS value,
+       n, NULL::numeric AS low, NULL::numeric AS high
+  FROM counted
+ WHERE n > 0 AND strpos(t, '=') > 0 AND split_part(t, '=', 1) = ANY ($5::text[])
+UNION ALL
+SELECT 'total', NULL, NULL, total,
+       CASE WHEN total > 0 THEN (
+           SELECT nullif(h.k, 1e18)  -- (a product without a price sorts last, as 1e18)
+             FROM merch_storefront_listing($7::bigint, $8::text[], $9::text[], $10::jsonb, $3::jsonb, NULL, NULL,
+                                           'price_asc', NULL, NULL, 1, $11::integer) h) END,
+       CASE WHEN total > 0 THEN (
+           SELECT -nullif(h.k, 1e18)
+             FROM merch_storefront_listing($7::bigint, $8::text[], $9::text[], $10::jsonb, $3::jsonb, NULL, NULL,
+                                           'price_desc', NULL, NULL, 1, $11::integer) h) END
+  FROM counted WHERE t = ''
+UNION ALL
+SELECT 'range', x.key, NULL, sum(near.products)::bigint, min(x.value::numeric), max(x.value::numeric)
+  FROM near CROSS JOIN LATERAL jsonb_each_text(near.numbers) x
+ WHERE cardinality($6::text[]) > 0 AND near.numbers ?| $6::text[] AND x.key = ANY ($6::text[])
+   AND (near.passes OR near.failed = x.key)
+ GROUP BY x.key;
+
 -- name: list_option_labels :many
 -- The labels of some options of some attributes, in position order.
 SELECT a.code::text AS attribute, o.code::text AS option, o.labels, o.position
