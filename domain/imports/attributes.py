@@ -39,7 +39,7 @@ from domain.errors import DomainError, FieldError, field_error
 from domain.imports import store
 from domain.imports.formats import LIST_SEPARATOR, integer_cell
 from domain.imports.model import FixedHeader, ImportRun, RowError, RowFault, read_fixed_header, refusal
-from domain.imports.rows import CODE, Staged, checked_line, conversion_errors, rejected
+from domain.imports.rows import Staged, checked_line, checked_record, conversion_errors, named, rejected
 from domain.keys.model import Principal
 
 COLUMNS = ("code", "type", "group", "visibility", "display_priority", "filterable", "options")
@@ -73,10 +73,7 @@ class AttributeRows:
             try:
                 fields = msgspec.convert(value, AttributeRow)
             except msgspec.ValidationError:
-                code = value.get("code") if isinstance(value, dict) else None
-                return rejected(line, code if isinstance(code, str) and CODE.match(code) else None), (
-                    conversion_errors(value, AttributeRow)
-                )
+                return rejected(line, named(value, "code")), conversion_errors(value, AttributeRow)
         errors: list[FieldError] = []
         if fields.code in self.reserved:
             message = f"`{fields.code}` names a built-in information item; choose another code."
@@ -101,15 +98,7 @@ class AttributeRows:
 
     async def csv(self, header: FixedHeader, line: int, cells: list[str]) -> tuple[Staged, list[RowFault]]:
         """Check one CSV record (as many cells as the header has columns, no NUL) as an API body."""
-        body, errors = csv_body(header.cells(cells))
-        if errors:
-            code = body.get("code")
-            staged = rejected(line, code if isinstance(code, str) and CODE.match(code) else None)
-        else:
-            staged, errors = self.check(line, body, None)
-        return staged, [
-            RowFault(pointer=e.pointer, column=column_of(e.pointer), code=e.code, message=e.message) for e in errors
-        ]
+        return checked_record(line, csv_body(header.cells(cells)), "code", self.check, column_of)
 
 
 def csv_body(cells: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:

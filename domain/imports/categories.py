@@ -25,7 +25,7 @@ from domain.errors import DomainError, FieldError, field_error
 from domain.imports import store
 from domain.imports.formats import integer_cell
 from domain.imports.model import FixedHeader, ImportRun, RowError, RowFault, read_fixed_header, refusal
-from domain.imports.rows import CODE, Staged, checked_line, conversion_errors, rejected
+from domain.imports.rows import Staged, checked_line, conversion_errors, named, rejected
 from domain.keys.model import Principal
 
 COLUMNS = ("code", "tree", "parent", "position")
@@ -53,10 +53,7 @@ class CategoryRows:
             try:
                 fields = msgspec.convert(value, CategoryCreate)
             except msgspec.ValidationError:
-                code = value.get("code") if isinstance(value, dict) else None
-                return rejected(line, code if isinstance(code, str) and CODE.match(code) else None), (
-                    conversion_errors(value, CategoryCreate)
-                )
+                return rejected(line, named(value, "code")), conversion_errors(value, CategoryCreate)
         errors: list[FieldError] = []
         if fields.tree not in self.trees:
             errors.append(field_error("/tree", "not_found", f"No category tree has the code {fields.tree!r}."))

@@ -18,7 +18,7 @@ from domain.attributes.values import AttributeDef
 from domain.errors import FieldError, ValidationFailed
 from domain.imports import store
 from domain.imports.formats import TooLarge
-from domain.imports.model import MAX_ROW_BYTES, RowFault, fault
+from domain.imports.model import MAX_ROW_BYTES, RowFault, fault, faults
 from domain.products.model import CategoryRef, ProductCreate, plan_product
 from domain.validation import collect
 
@@ -114,6 +114,30 @@ def rejected(line: int, code: str | None) -> Staged:
     return (line, code, False, None, None, None, None, None, None)
 
 
+def named(value: Any, key: str, pattern: re.Pattern[str] = CODE) -> str | None:
+    """The code a row that did not convert is named by in the report: its `key`, when that is a well-formed code."""
+    code = value.get(key) if isinstance(value, dict) else None
+    return code if isinstance(code, str) and pattern.match(code) else None
+
+
+def checked_record(
+    line: int,
+    converted: tuple[dict[str, Any], list[FieldError]],
+    key: str,
+    check: Callable[[int, Any, Any], tuple[Staged, list[FieldError]]],
+    column_of: Callable[[str | None], str | None],
+) -> tuple[Staged, list[RowFault]]:
+    """Check one CSV record given as (its API body, what did not line up converting its cells) with its type's
+    `check` — a record whose cells did not line up is rejected with those errors alone, named by its `key` —
+    each error in the column `column_of` finds."""
+    body, errors = converted
+    if errors:
+        staged = rejected(line, named(body, key))
+    else:
+        staged, errors = check(line, body, None)
+    return staged, faults(errors, column_of)
+
+
 async def check_body(
     conn: asyncpg.Connection, catalog: Catalog, line: int, value: Any, fields: ProductCreate | None
 ) -> tuple[Staged, list[FieldError]]:
@@ -122,9 +146,7 @@ async def check_body(
         try:
             fields = msgspec.convert(value, ProductCreate)
         except msgspec.ValidationError:
-            errors = conversion_errors(value, ProductCreate)
-            code = value.get("code") if isinstance(value, dict) else None
-            return rejected(line, code if isinstance(code, str) and CODE.match(code) else None), errors
+            return rejected(line, named(value, "code")), conversion_errors(value, ProductCreate)
     home = catalog.categories.get(fields.category)
     defs = None if home is None else await catalog.definitions(conn, home.id)
     try:
