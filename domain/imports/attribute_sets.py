@@ -38,8 +38,7 @@ from domain.imports.model import (
     refusal,
     upload_error,
 )
-from domain.imports.rows import Staged, checked_line, checked_record, conversion_errors, named, rejected
-from domain.keys.model import Principal
+from domain.imports.rows import Staged, checked_line, checked_record, conversion_errors, named, rejected, rows_to_apply
 from domain.types import STAGES, Code
 
 COLUMNS = ("category", "attributes", "display_priority")
@@ -153,13 +152,8 @@ async def apply(conn: asyncpg.Connection, run: ImportRun, low: int, high: int) -
     """Apply the good rows with lines in [low, high), in line order, each through the attribute set API (in a
     savepoint of its own); then the derived data of the products under the categories whose set changed.
     Answers (rows applied, rows unchanged, rows refused)."""
-    found = [
-        (line, msgspec.json.decode(doc, type=AttributeSetRow))
-        for line, doc in await store.list_import_docs(conn, run.id, low, high)
-    ]
+    actor, found = await rows_to_apply(conn, run, low, high, AttributeSetRow)
     before = await store.list_attribute_set_owners(conn, [row.category for _, row in found])
-    await store.update_audit_import(conn, run.id)
-    actor = Principal(name=run.actor, roles=frozenset())  # (its roles were checked when the file was uploaded)
     applied = unchanged = 0
     refused: list[RowError] = []
     changed: list[str] = []

@@ -39,8 +39,7 @@ from domain.errors import DomainError, FieldError, field_error
 from domain.imports import store
 from domain.imports.formats import LIST_SEPARATOR, integer_cell
 from domain.imports.model import FixedHeader, ImportRun, RowError, RowFault, read_fixed_header, refusal
-from domain.imports.rows import Staged, checked_line, checked_record, conversion_errors, named, rejected
-from domain.keys.model import Principal
+from domain.imports.rows import Staged, checked_line, checked_record, conversion_errors, named, rejected, rows_to_apply
 
 COLUMNS = ("code", "type", "group", "visibility", "display_priority", "filterable", "options")
 REQUIRED = ("code", "type")
@@ -148,13 +147,8 @@ async def apply(conn: asyncpg.Connection, run: ImportRun, low: int, high: int) -
     and, with options, its replacement of the option list (both in one savepoint: a refused row leaves
     nothing); then the storefront of the products showing the attributes that changed. Answers (rows applied,
     rows unchanged, rows refused)."""
-    found = [
-        (line, msgspec.json.decode(doc, type=AttributeRow))
-        for line, doc in await store.list_import_docs(conn, run.id, low, high)
-    ]
+    actor, found = await rows_to_apply(conn, run, low, high, AttributeRow)
     before = await store.list_attribute_versions(conn, [row.code for _, row in found])
-    await store.update_audit_import(conn, run.id)
-    actor = Principal(name=run.actor, roles=frozenset())  # (its roles were checked when the file was uploaded)
     applied = unchanged = 0
     refused: list[RowError] = []
     changed: list[str] = []

@@ -1,7 +1,7 @@
 """Checking an import row by the API's own rules: the same body type (`ProductCreate`, strictly, every
 invalid field named), the same plan (`plan_product`: codes resolved, attribute values checked against the
 home category's effective attribute set). The catalog's codes are read once per upload and each category's
-attribute set once, not once per row."""
+attribute set once, not once per row. And the good rows read back for the types applied through their API."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from domain.attributes.values import AttributeDef
 from domain.errors import FieldError, ValidationFailed
 from domain.imports import store
 from domain.imports.formats import TooLarge
-from domain.imports.model import MAX_ROW_BYTES, RowFault, fault, faults
+from domain.imports.model import MAX_ROW_BYTES, ImportRun, RowFault, fault, faults
+from domain.keys.model import Principal
 from domain.products.model import CategoryRef, ProductCreate, plan_product
 from domain.validation import collect
 
@@ -102,6 +103,20 @@ async def checked_line_async(
     fields, value = decoded
     staged, errors = await check(line, value, fields)
     return staged, [fault(e) for e in errors]
+
+
+async def rows_to_apply(
+    conn: asyncpg.Connection, run: ImportRun, low: int, high: int, kind: type[T]
+) -> tuple[Principal, list[tuple[int, T]]]:
+    """For a type applied row by row through its API's use cases: the actor the rows are applied as (its roles
+    were checked when the file was uploaded) and the good rows with lines in [low, high), as (line, typed body)
+    in line order; the audit records this transaction writes from here on name the import."""
+    await store.update_audit_import(conn, run.id)
+    found = [
+        (line, msgspec.json.decode(doc, type=kind))
+        for line, doc in await store.list_import_docs(conn, run.id, low, high)
+    ]
+    return Principal(name=run.actor, roles=frozenset()), found
 
 
 def conversion_errors(value: Any, kind: Any) -> list[FieldError]:

@@ -26,7 +26,7 @@ from domain.errors import DomainError, FieldError, Forbidden, field_error
 from domain.imports import store
 from domain.imports.formats import integer_cell
 from domain.imports.model import FixedHeader, ImportRun, RowError, RowFault, faults, read_fixed_header, refusal
-from domain.imports.rows import Staged, checked_line_async, conversion_errors, named, rejected
+from domain.imports.rows import Staged, checked_line_async, conversion_errors, named, rejected, rows_to_apply
 from domain.keys.model import Principal
 from domain.money import money
 from domain.products.model import ProductNotFound
@@ -129,13 +129,8 @@ async def apply(conn: asyncpg.Connection, run: ImportRun, low: int, high: int) -
     """Apply the good rows with lines in [low, high), in line order, each through the terms API's upsert (in a
     savepoint of its own); then the derived data of their products, through the refresh point. Answers (rows
     applied, rows unchanged, rows refused)."""
-    found = [
-        (line, msgspec.json.decode(doc, type=TermsRow))
-        for line, doc in await store.list_import_docs(conn, run.id, low, high)
-    ]
+    actor, found = await rows_to_apply(conn, run, low, high, TermsRow)
     before = await store.list_terms_versions(conn, [row.product for _, row in found])
-    await store.update_audit_import(conn, run.id)
-    actor = Principal(name=run.actor, roles=frozenset())  # (its roles were checked when the file was uploaded)
     applied = unchanged = 0
     refused: list[RowError] = []
     for line, row in found:
