@@ -81,7 +81,7 @@ def checked_line(
     line: int, raw: bytes, kind: type[T], check: Callable[[int, Any, T | None], tuple[Staged, list[FieldError]]]
 ) -> tuple[Staged, list[RowFault]]:
     """Check one JSON Lines row (already known to be whole, UTF-8 and within the limits) of a fixed-column
-    type (prices, stock counts) with its type's `check`."""
+    type (prices, stock counts, categories, attributes, attribute sets) with its type's `check`."""
     decoded = decode_line(raw, kind)
     if decoded is None:
         return rejected(line, None), [MALFORMED_JSON]
