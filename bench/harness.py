@@ -1,5 +1,6 @@
 """What the HTTP benchmarks share: the server programs (one table of how each is started), starting and
-stopping a server with its workers, peak memory, and wrk runs read from the shared kit's summary line."""
+stopping a server with its workers, peak memory, and wrk runs read from the shared kit's summary line; and the
+fresh database of its own an in-process benchmark runs on."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from typing import Any
 
 import asyncpg
 
-from api import db
+from api import db, migrate
 from api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,6 +211,31 @@ def bench_database(folder: str) -> tuple[str, Any, dict[str, str]]:
     }
     asyncio.run(_warn_of_jobs(dsn))
     return dsn, server, env
+
+
+async def own_database(database: str, folder: str) -> tuple[asyncpg.Connection, Any]:
+    """A connection to `database`, dropped and created afresh and migrated, on the embedded server under
+    .merchflow/<folder> (or DATABASE_URL's server), and the server's handle (None on DATABASE_URL's): keep it
+    alive for as long as the database is needed."""
+    settings = Settings()
+    if settings.database_url:
+        admin_dsn, server = settings.database_url, None
+    else:
+        server = db.embedded_server(ROOT / ".merchflow" / folder)
+        admin_dsn = db.embedded_dsn(server, "postgres")
+    admin = await asyncpg.connect(admin_dsn)
+    await admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    await admin.execute(f"CREATE DATABASE {database} TEMPLATE template0 ENCODING 'UTF8'")
+    await admin.close()
+    dsn = db.embedded_dsn(server, database) if server is not None else admin_dsn.rsplit("/", 1)[0] + "/" + database
+    conn = await asyncpg.connect(dsn)
+    try:
+        await db.init_connection(conn)
+        await migrate.migrate(conn)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn, server
 
 
 async def _warn_of_jobs(dsn: str) -> None:

@@ -14,16 +14,11 @@ import argparse
 import asyncio
 import statistics
 import time
-from pathlib import Path
 
-import asyncpg
-
-from api import db, migrate
-from api.settings import Settings
+from bench.harness import own_database
 from domain.keys.model import Principal
 from domain.storefront import search
 
-ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "merch_bench_lookup"
 AGENT = Principal(name="bench", roles=frozenset({"service"}))
 
@@ -53,21 +48,8 @@ SELECT m.id, s.id, 80, 'CNY' FROM promotions m, skus s WHERE s.sku LIKE '%-1';
 
 
 async def main(args: argparse.Namespace) -> None:
-    settings = Settings()  # type: ignore[call-arg]
-    if settings.database_url:
-        admin_dsn, server = settings.database_url, None
-    else:
-        server = db.embedded_server(ROOT / ".merchflow" / "bench-lookup")
-        admin_dsn = db.embedded_dsn(server, "postgres")
-    admin = await asyncpg.connect(admin_dsn)
-    await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    await admin.execute(f"CREATE DATABASE {DATABASE} TEMPLATE template0 ENCODING 'UTF8'")
-    await admin.close()
-    dsn = db.embedded_dsn(server, DATABASE) if server is not None else admin_dsn.rsplit("/", 1)[0] + "/" + DATABASE
-    conn = await asyncpg.connect(dsn)
-    await db.init_connection(conn)
+    conn, _server = await own_database(DATABASE, "bench-lookup")
     try:
-        await migrate.migrate(conn)
         async with conn.transaction():
             for statement in CATALOG.strip().split(";\n"):
                 await conn.execute(statement, *([args.products] if "$1" in statement else []))

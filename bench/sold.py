@@ -19,18 +19,14 @@ import statistics
 import subprocess
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
-import asyncpg
 import msgspec
 
-from api import db, migrate
-from api.settings import Settings
+from bench.harness import ROOT, own_database
 from domain.keys.model import Principal
 from domain.sales import service as sales
 from domain.seed import scale
 
-ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "merch_bench_sold"
 ACTOR = Principal(name="bench", roles=frozenset({"finance"}))
 
@@ -77,21 +73,8 @@ def body(skus: list[str], day: date) -> bytes:
 
 
 async def main(args: argparse.Namespace) -> None:
-    settings = Settings()  # type: ignore[call-arg]
-    if settings.database_url:
-        admin_dsn, server = settings.database_url, None
-    else:
-        server = db.embedded_server(ROOT / ".merchflow" / "bench-sold")
-        admin_dsn = db.embedded_dsn(server, "postgres")
-    admin = await asyncpg.connect(admin_dsn)
-    await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    await admin.execute(f"CREATE DATABASE {DATABASE} TEMPLATE template0 ENCODING 'UTF8'")
-    await admin.close()
-    dsn = db.embedded_dsn(server, DATABASE) if server is not None else admin_dsn.rsplit("/", 1)[0] + "/" + DATABASE
-    conn = await asyncpg.connect(dsn)
-    await db.init_connection(conn)
+    conn, _server = await own_database(DATABASE, "bench-sold")
     try:
-        await migrate.migrate(conn)
         print(await scale.seed(conn, products=args.products, progress=print))
         started = time.perf_counter()
         await conn.execute("UPDATE products SET lifecycle = 'listed'")

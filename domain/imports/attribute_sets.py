@@ -38,8 +38,7 @@ from domain.imports.model import (
     refusal,
     upload_error,
 )
-from domain.imports.rows import CODE, Staged, checked_line, conversion_errors, rejected
-from domain.keys.model import Principal
+from domain.imports.rows import Staged, checked_line, checked_record, conversion_errors, named, rejected, rows_to_apply
 from domain.types import STAGES, Code
 
 COLUMNS = ("category", "attributes", "display_priority")
@@ -70,10 +69,7 @@ class AttributeSetRows:
             try:
                 fields = msgspec.convert(value, AttributeSetRow)
             except msgspec.ValidationError:
-                code = value.get("category") if isinstance(value, dict) else None
-                return rejected(line, code if isinstance(code, str) and CODE.match(code) else None), (
-                    conversion_errors(value, AttributeSetRow)
-                )
+                return rejected(line, named(value, "category")), conversion_errors(value, AttributeSetRow)
         errors: list[FieldError] = []
         if fields.category not in self.categories:
             missing = CategoryNotFound(fields.category)
@@ -99,15 +95,7 @@ class AttributeSetRows:
 
     async def csv(self, header: FixedHeader, line: int, cells: list[str]) -> tuple[Staged, list[RowFault]]:
         """Check one CSV record (as many cells as the header has columns, no NUL) as an API body."""
-        body, errors = csv_body(header.cells(cells))
-        if errors:
-            code = body.get("category")
-            staged = rejected(line, code if isinstance(code, str) and CODE.match(code) else None)
-        else:
-            staged, errors = self.check(line, body, None)
-        return staged, [
-            RowFault(pointer=e.pointer, column=column_of(e.pointer), code=e.code, message=e.message) for e in errors
-        ]
+        return checked_record(line, csv_body(header.cells(cells)), "category", self.check, column_of)
 
 
 def csv_body(cells: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
@@ -164,13 +152,8 @@ async def apply(conn: asyncpg.Connection, run: ImportRun, low: int, high: int) -
     """Apply the good rows with lines in [low, high), in line order, each through the attribute set API (in a
     savepoint of its own); then the derived data of the products under the categories whose set changed.
     Answers (rows applied, rows unchanged, rows refused)."""
-    found = [
-        (line, msgspec.json.decode(doc, type=AttributeSetRow))
-        for line, doc in await store.list_import_docs(conn, run.id, low, high)
-    ]
+    actor, found = await rows_to_apply(conn, run, low, high, AttributeSetRow)
     before = await store.list_attribute_set_owners(conn, [row.category for _, row in found])
-    await store.update_audit_import(conn, run.id)
-    actor = Principal(name=run.actor, roles=frozenset())  # (its roles were checked when the file was uploaded)
     applied = unchanged = 0
     refused: list[RowError] = []
     changed: list[str] = []

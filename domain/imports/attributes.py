@@ -39,8 +39,7 @@ from domain.errors import DomainError, FieldError, field_error
 from domain.imports import store
 from domain.imports.formats import LIST_SEPARATOR, integer_cell
 from domain.imports.model import FixedHeader, ImportRun, RowError, RowFault, read_fixed_header, refusal
-from domain.imports.rows import CODE, Staged, checked_line, conversion_errors, rejected
-from domain.keys.model import Principal
+from domain.imports.rows import Staged, checked_line, checked_record, conversion_errors, named, rejected, rows_to_apply
 
 COLUMNS = ("code", "type", "group", "visibility", "display_priority", "filterable", "options")
 REQUIRED = ("code", "type")
@@ -73,10 +72,7 @@ class AttributeRows:
             try:
                 fields = msgspec.convert(value, AttributeRow)
             except msgspec.ValidationError:
-                code = value.get("code") if isinstance(value, dict) else None
-                return rejected(line, code if isinstance(code, str) and CODE.match(code) else None), (
-                    conversion_errors(value, AttributeRow)
-                )
+                return rejected(line, named(value, "code")), conversion_errors(value, AttributeRow)
         errors: list[FieldError] = []
         if fields.code in self.reserved:
             message = f"`{fields.code}` names a built-in information item; choose another code."
@@ -101,15 +97,7 @@ class AttributeRows:
 
     async def csv(self, header: FixedHeader, line: int, cells: list[str]) -> tuple[Staged, list[RowFault]]:
         """Check one CSV record (as many cells as the header has columns, no NUL) as an API body."""
-        body, errors = csv_body(header.cells(cells))
-        if errors:
-            code = body.get("code")
-            staged = rejected(line, code if isinstance(code, str) and CODE.match(code) else None)
-        else:
-            staged, errors = self.check(line, body, None)
-        return staged, [
-            RowFault(pointer=e.pointer, column=column_of(e.pointer), code=e.code, message=e.message) for e in errors
-        ]
+        return checked_record(line, csv_body(header.cells(cells)), "code", self.check, column_of)
 
 
 def csv_body(cells: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
@@ -159,13 +147,8 @@ async def apply(conn: asyncpg.Connection, run: ImportRun, low: int, high: int) -
     and, with options, its replacement of the option list (both in one savepoint: a refused row leaves
     nothing); then the storefront of the products showing the attributes that changed. Answers (rows applied,
     rows unchanged, rows refused)."""
-    found = [
-        (line, msgspec.json.decode(doc, type=AttributeRow))
-        for line, doc in await store.list_import_docs(conn, run.id, low, high)
-    ]
+    actor, found = await rows_to_apply(conn, run, low, high, AttributeRow)
     before = await store.list_attribute_versions(conn, [row.code for _, row in found])
-    await store.update_audit_import(conn, run.id)
-    actor = Principal(name=run.actor, roles=frozenset())  # (its roles were checked when the file was uploaded)
     applied = unchanged = 0
     refused: list[RowError] = []
     changed: list[str] = []

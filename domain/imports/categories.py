@@ -25,8 +25,7 @@ from domain.errors import DomainError, FieldError, field_error
 from domain.imports import store
 from domain.imports.formats import integer_cell
 from domain.imports.model import FixedHeader, ImportRun, RowError, RowFault, read_fixed_header, refusal
-from domain.imports.rows import CODE, Staged, checked_line, conversion_errors, rejected
-from domain.keys.model import Principal
+from domain.imports.rows import Staged, checked_line, conversion_errors, named, rejected, rows_to_apply
 
 COLUMNS = ("code", "tree", "parent", "position")
 REQUIRED = ("code", "tree")
@@ -53,10 +52,7 @@ class CategoryRows:
             try:
                 fields = msgspec.convert(value, CategoryCreate)
             except msgspec.ValidationError:
-                code = value.get("code") if isinstance(value, dict) else None
-                return rejected(line, code if isinstance(code, str) and CODE.match(code) else None), (
-                    conversion_errors(value, CategoryCreate)
-                )
+                return rejected(line, named(value, "code")), conversion_errors(value, CategoryCreate)
         errors: list[FieldError] = []
         if fields.tree not in self.trees:
             errors.append(field_error("/tree", "not_found", f"No category tree has the code {fields.tree!r}."))
@@ -98,13 +94,8 @@ async def apply(conn: asyncpg.Connection, run: ImportRun, low: int, high: int) -
     """Apply the good rows with lines in [low, high), in line order, each through the category API's upsert (in
     a savepoint of its own: a refused row leaves nothing); then the derived data of the products under the
     categories that moved or were relabelled. Answers (rows applied, rows unchanged, rows refused)."""
-    found = [
-        (line, msgspec.json.decode(doc, type=CategoryCreate))
-        for line, doc in await store.list_import_docs(conn, run.id, low, high)
-    ]
+    actor, found = await rows_to_apply(conn, run, low, high, CategoryCreate)
     before = await store.list_category_states(conn, [row.code for _, row in found])
-    await store.update_audit_import(conn, run.id)
-    actor = Principal(name=run.actor, roles=frozenset())  # (its roles were checked when the file was uploaded)
     column_of = None if run.format == "jsonl" else _COLUMNS.column_of
     applied = unchanged = 0
     refused: list[RowError] = []

@@ -1,4 +1,4 @@
-"""Bulk exports of products, SKUs, prices and stock: exactly what an import of the same type takes (JSON Lines: one
+"""Bulk exports of each import type: exactly what an import of the same type takes (JSON Lines: one
 import row per line; CSV and XLSX: the import's column convention), streamed a keyset chunk at a time — constant
 memory, the first byte once the first chunk is read — so that export → edit → import round-trips. A viewer
 who does not see confidential data gets no confidential attribute values, nor cost or distribution prices
@@ -16,7 +16,7 @@ import csv
 import io
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, aclosing
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import msgspec
@@ -64,27 +64,13 @@ async def export(
     table = None if fmt == "jsonl" else _Table(fmt)
     async with connect() as conn, conn.transaction(**_snapshot(conn)):
         path = await export_scope(conn, category)
-        if kind == "skus":
-            chunks = _export_skus(conn, path, table)
-        elif kind == "stock":
-            chunks = _export_counts(conn, path, table)
-        elif kind == "categories":
-            chunks = _export_categories(conn, path, table)
-        elif kind == "attributes":
-            if category is not None:
-                raise param_error(
-                    "category", "not_applicable", "An export of attributes holds every attribute: no `category`."
-                )
-            chunks = _export_attributes(conn, table)
-        elif kind == "attribute_sets":
-            chunks = _export_attribute_sets(conn, path, table)
-        elif kind == "supplier_terms":
+        if kind == "attributes" and category is not None:
+            raise param_error(
+                "category", "not_applicable", "An export of attributes holds every attribute: no `category`."
+            )
+        if kind == "supplier_terms":
             supplier_terms.check_reader(viewer)
-            chunks = _export_terms(conn, path, table)
-        elif kind == "prices":
-            chunks = _export_prices(conn, path, list(visible_kinds(viewer)), table)
-        else:
-            chunks = _export_products(conn, path, viewer.sees_confidential, table)
+        chunks = _chunks(lambda: _source(conn, viewer, kind, path, table is not None), table)
         async with aclosing(chunks):
             # each kind's first yield is its header (empty for JSON Lines): sent with the first chunk, once read
             yield await anext(chunks) + await anext(chunks, b"")
@@ -143,162 +129,121 @@ def _jsonl(rows: list[Row]) -> bytes:
     return b"".join(msgspec.json.encode(r) + b"\n" for r in rows)
 
 
-async def _export_products(
-    conn: asyncpg.Connection, path: str | None, confidential: bool, table: _Table | None
-) -> AsyncGenerator[bytes, None]:
-    """Products in code order, a keyset chunk at a time, as a product import takes them."""
-    header: list[str] | None = None
-    if table is not None:
+class _Source(NamedTuple):
+    """What an export of one type reads: its CSV header (None for JSON Lines), its chunks (`fetch(after)`: up to
+    CHUNK stored rows after the keyset `after`, None first), a stored row's keyset, a stored row as an import row,
+    an import row as the cells of the header."""
+
+    header: list[str] | None
+    fetch: Callable[[Any], Awaitable[list[Row]]]
+    key: Callable[[Row], Any]
+    row: Callable[[Row], Row]
+    cells: Callable[[list[str], Row], list[str]]
+
+
+async def _source(
+    conn: asyncpg.Connection, viewer: Principal, kind: ImportType, path: str | None, tabular: bool
+) -> _Source:
+    """What an export of `kind` reads, and in which order: each type's rows as its import takes them."""
+    if kind == "skus":  # in sku order
+        header = None
+        if tabular:
+            sku_cols = await store.list_export_sku_columns(conn, path)
+            header = skus.export_header(sku_cols.axes, sku_cols.attributes)
+        return _Source(
+            header,
+            lambda after: store.list_export_skus(conn, path, after, CHUNK),
+            lambda r: r["sku"],
+            _same,
+            skus.export_cells,
+        )
+    if kind == "stock":  # stock levels by SKU, warehouse and bin, as count rows of what is on hand
+        return _Source(
+            list(counts.REQUIRED),
+            lambda after: store.list_export_counts(conn, path, after, CHUNK),
+            lambda r: (r["sku"], r["warehouse"], r["location"]),
+            counts.export_row,
+            lambda header, r: [str(r[c]) for c in header],
+        )
+    if kind == "categories":
+        # parents before their children (by tree, then positions from the root down): re-imported in this order
+        # each lands where it was
+        header = categories.export_header(await store.list_export_category_locales(conn, path)) if tabular else None
+        return _Source(
+            header,
+            lambda after: store.list_export_categories(conn, path, after, CHUNK),
+            lambda r: (r["tree"], r["ord"]),
+            categories.export_row,
+            categories.export_cells,
+        )
+    if kind == "attributes":  # in code order, with their options (every attribute: no category)
+        header = attributes.export_header(*await store.list_export_attribute_columns(conn)) if tabular else None
+
+        async def fetch(after: str | None) -> list[Row]:
+            # the attribute list's own use case (GET /v1/attributes), a page a chunk
+            cursor = None if after is None else encode_cursor([after])
+            page = await attribute_service.list_attributes(
+                conn, group=None, type_=None, visibility=None, filterable=None, limit=CHUNK, cursor=cursor
+            )
+            return [attributes.export_row(a) for a in page.items]
+
+        return _Source(header, fetch, lambda r: r["code"], _same, attributes.export_cells)
+    if kind == "attribute_sets":  # the categories with an own binding, in code order
+        header = attribute_sets.export_header(await store.list_export_set_stages(conn, path)) if tabular else None
+        return _Source(
+            header,
+            lambda after: store.list_export_attribute_sets(conn, path, after, CHUNK),
+            lambda r: r["category"],
+            attribute_sets.export_row,
+            attribute_sets.export_cells,
+        )
+    if kind == "supplier_terms":  # by product and supplier
+        return _Source(
+            list(supplier_terms.COLUMNS),
+            lambda after: store.list_export_terms(conn, path, after, CHUNK),
+            lambda r: (r["product"], r["supplier"]),
+            supplier_terms.export_row,
+            lambda _, r: supplier_terms.export_cells(r),
+        )
+    if kind == "prices":  # by SKU, kind, currency and start; only the kinds the viewer may read
+        kinds = list(visible_kinds(viewer))
+        return _Source(
+            list(prices.COLUMNS),
+            lambda after: store.list_export_prices(conn, path, kinds, after, CHUNK),
+            lambda r: (r["sku"], r["kind"], r["currency"], r["valid_from"]),
+            prices.export_row,
+            lambda _, r: prices.export_cells(r),
+        )
+    # products in code order (a viewer who does not see confidential data gets none)
+    confidential = viewer.sees_confidential
+    header = None
+    if tabular:
         cols = await store.list_export_columns(conn, path, confidential)
         header = formats.export_header(cols.labels, cols.description, cols.selling_points, cols.attributes)
-        yield table.rows([header])
-    else:
-        yield b""
-    pages = _pages(
-        lambda after: store.list_export_products(conn, path, confidential, after, CHUNK), lambda r: r["code"]
+    return _Source(
+        header,
+        lambda after: store.list_export_products(conn, path, confidential, after, CHUNK),
+        lambda r: r["code"],
+        _same,
+        formats.export_cells,
     )
-    async with aclosing(pages):
-        async for products in pages:
-            if table is None or header is None:
-                yield _jsonl(products)
-            else:
-                yield table.rows([formats.export_cells(header, p) for p in products])
 
 
-async def _export_skus(conn: asyncpg.Connection, path: str | None, table: _Table | None) -> AsyncGenerator[bytes, None]:
-    """SKUs in sku order, a keyset chunk at a time, as a SKU import takes them."""
-    header: list[str] | None = None
-    if table is not None:
-        cols = await store.list_export_sku_columns(conn, path)
-        header = skus.export_header(cols.axes, cols.attributes)
-        yield table.rows([header])
-    else:
-        yield b""
-    pages = _pages(lambda after: store.list_export_skus(conn, path, after, CHUNK), lambda r: r["sku"])
-    async with aclosing(pages):
-        async for rows in pages:
-            if table is None or header is None:
-                yield _jsonl(rows)
-            else:
-                yield table.rows([skus.export_cells(header, r) for r in rows])
+def _same(row: Row) -> Row:
+    return row
 
 
-async def _export_prices(
-    conn: asyncpg.Connection, path: str | None, kinds: list[str], table: _Table | None
-) -> AsyncGenerator[bytes, None]:
-    """Price periods by SKU, kind, currency and start, a keyset chunk at a time, as a price import takes them
-    (only the kinds the viewer may read)."""
-    yield table.rows([list(prices.COLUMNS)]) if table else b""
-    pages = _pages(
-        lambda after: store.list_export_prices(conn, path, kinds, after, CHUNK),
-        lambda r: (r["sku"], r["kind"], r["currency"], r["valid_from"]),
-    )
+async def _chunks(source: Callable[[], Awaitable[_Source]], table: _Table | None) -> AsyncGenerator[bytes, None]:
+    """An export's bytes, a keyset chunk at a time: first its header (empty for JSON Lines), once the columns it
+    names are read, then each chunk's rows as the import takes them."""
+    kind = await source()
+    header = kind.header or []
+    yield b"" if table is None else table.rows([header])
+    pages = _pages(kind.fetch, kind.key)
     async with aclosing(pages):
         async for found in pages:
-            rows = [prices.export_row(r) for r in found]
-            yield _jsonl(rows) if table is None else table.rows([prices.export_cells(r) for r in rows])
-
-
-async def _export_counts(
-    conn: asyncpg.Connection, path: str | None, table: _Table | None
-) -> AsyncGenerator[bytes, None]:
-    """Stock levels by SKU, warehouse and bin, a keyset chunk at a time, as count rows of what is on hand."""
-    yield table.rows([list(counts.REQUIRED)]) if table else b""
-    pages = _pages(
-        lambda after: store.list_export_counts(conn, path, after, CHUNK),
-        lambda r: (r["sku"], r["warehouse"], r["location"]),
-    )
-    async with aclosing(pages):
-        async for found in pages:
-            if table is None:
-                yield _jsonl([counts.export_row(r) for r in found])
-            else:
-                yield table.rows([[str(r[c]) for c in counts.REQUIRED] for r in found])
-
-
-async def _export_categories(
-    conn: asyncpg.Connection, path: str | None, table: _Table | None
-) -> AsyncGenerator[bytes, None]:
-    """Categories, parents before their children (by tree, then positions from the root down), a keyset chunk at
-    a time, as a category import takes them: re-imported in this order each lands where it was."""
-    header: list[str] | None = None
-    if table is not None:
-        header = categories.export_header(await store.list_export_category_locales(conn, path))
-        yield table.rows([header])
-    else:
-        yield b""
-    pages = _pages(
-        lambda after: store.list_export_categories(conn, path, after, CHUNK), lambda r: (r["tree"], r["ord"])
-    )
-    async with aclosing(pages):
-        async for found in pages:
-            rows = [categories.export_row(r) for r in found]
-            yield (
-                _jsonl(rows)
-                if table is None or header is None
-                else table.rows([categories.export_cells(header, r) for r in rows])
-            )
-
-
-async def _export_attributes(conn: asyncpg.Connection, table: _Table | None) -> AsyncGenerator[bytes, None]:
-    """Attributes in code order, with their options, a keyset chunk at a time, as an attribute import takes them."""
-    header: list[str] | None = None
-    if table is not None:
-        header = attributes.export_header(*await store.list_export_attribute_columns(conn))
-        yield table.rows([header])
-    else:
-        yield b""
-
-    async def fetch(after: str | None) -> list[Row]:
-        # the attribute list's own use case (GET /v1/attributes), a page a chunk
-        cursor = None if after is None else encode_cursor([after])
-        page = await attribute_service.list_attributes(
-            conn, group=None, type_=None, visibility=None, filterable=None, limit=CHUNK, cursor=cursor
-        )
-        return [attributes.export_row(a) for a in page.items]
-
-    pages = _pages(fetch, lambda r: r["code"])
-    async with aclosing(pages):
-        async for rows in pages:
-            if table is None or header is None:
-                yield _jsonl(rows)
-            else:
-                yield table.rows([attributes.export_cells(header, r) for r in rows])
-
-
-async def _export_attribute_sets(
-    conn: asyncpg.Connection, path: str | None, table: _Table | None
-) -> AsyncGenerator[bytes, None]:
-    """The categories with an own binding, in code order, a keyset chunk at a time, as an attribute set import
-    takes them."""
-    header: list[str] | None = None
-    if table is not None:
-        header = attribute_sets.export_header(await store.list_export_set_stages(conn, path))
-        yield table.rows([header])
-    else:
-        yield b""
-    pages = _pages(lambda after: store.list_export_attribute_sets(conn, path, after, CHUNK), lambda r: r["category"])
-    async with aclosing(pages):
-        async for found in pages:
-            rows = [attribute_sets.export_row(r) for r in found]
-            if table is None or header is None:
-                yield _jsonl(rows)
-            else:
-                yield table.rows([attribute_sets.export_cells(header, r) for r in rows])
-
-
-async def _export_terms(
-    conn: asyncpg.Connection, path: str | None, table: _Table | None
-) -> AsyncGenerator[bytes, None]:
-    """Supplier terms by product and supplier, a keyset chunk at a time, as a supplier terms import takes them."""
-    yield table.rows([list(supplier_terms.COLUMNS)]) if table else b""
-    pages = _pages(
-        lambda after: store.list_export_terms(conn, path, after, CHUNK), lambda r: (r["product"], r["supplier"])
-    )
-    async with aclosing(pages):
-        async for found in pages:
-            rows = [supplier_terms.export_row(r) for r in found]
-            yield _jsonl(rows) if table is None else table.rows([supplier_terms.export_cells(r) for r in rows])
+            rows = [kind.row(r) for r in found]
+            yield _jsonl(rows) if table is None else table.rows([kind.cells(header, r) for r in rows])
 
 
 def _csv_line(cells: list[str], *, bom: bool = False) -> bytes:

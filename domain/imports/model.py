@@ -102,6 +102,11 @@ def fault(error: FieldError, column: str | None = None) -> RowFault:
     return RowFault(pointer=error.pointer, column=column, code=error.code, message=error.message)
 
 
+def faults(errors: Sequence[FieldError], column_of: Callable[[str | None], str | None]) -> list[RowFault]:
+    """A CSV row's errors, each with the column `column_of` finds its pointer in."""
+    return [fault(e, column_of(e.pointer)) for e in errors]
+
+
 class ImportRun(msgspec.Struct, frozen=True, kw_only=True):
     """An import job as its runner needs it."""
 
@@ -211,10 +216,7 @@ class FixedHeader:
 
     def faults(self, errors: Sequence[FieldError]) -> list[RowFault]:
         """A row's errors, each with the column it is in."""
-        return [
-            RowFault(pointer=e.pointer, column=self.column_of(e.pointer), code=e.code, message=e.message)
-            for e in errors
-        ]
+        return faults(errors, self.column_of)
 
     def cells(self, cells: list[str]) -> dict[str, Any]:
         """A record's non-empty cells by column, a keyed field's as a map (`labels[en]` → `{"labels": {"en": …}}`)."""

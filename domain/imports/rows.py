@@ -1,7 +1,7 @@
 """Checking an import row by the API's own rules: the same body type (`ProductCreate`, strictly, every
 invalid field named), the same plan (`plan_product`: codes resolved, attribute values checked against the
 home category's effective attribute set). The catalog's codes are read once per upload and each category's
-attribute set once, not once per row."""
+attribute set once, not once per row. And the good rows read back for the types applied through their API."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from domain.attributes.values import AttributeDef
 from domain.errors import FieldError, ValidationFailed
 from domain.imports import store
 from domain.imports.formats import TooLarge
-from domain.imports.model import MAX_ROW_BYTES, RowFault, fault
+from domain.imports.model import MAX_ROW_BYTES, ImportRun, RowFault, fault, faults
+from domain.keys.model import Principal
 from domain.products.model import CategoryRef, ProductCreate, plan_product
 from domain.validation import collect
 
@@ -80,7 +81,7 @@ def checked_line(
     line: int, raw: bytes, kind: type[T], check: Callable[[int, Any, T | None], tuple[Staged, list[FieldError]]]
 ) -> tuple[Staged, list[RowFault]]:
     """Check one JSON Lines row (already known to be whole, UTF-8 and within the limits) of a fixed-column
-    type (prices, stock counts) with its type's `check`."""
+    type (prices, stock counts, categories, attributes, attribute sets) with its type's `check`."""
     decoded = decode_line(raw, kind)
     if decoded is None:
         return rejected(line, None), [MALFORMED_JSON]
@@ -104,6 +105,20 @@ async def checked_line_async(
     return staged, [fault(e) for e in errors]
 
 
+async def rows_to_apply(
+    conn: asyncpg.Connection, run: ImportRun, low: int, high: int, kind: type[T]
+) -> tuple[Principal, list[tuple[int, T]]]:
+    """For a type applied row by row through its API's use cases: the actor the rows are applied as (its roles
+    were checked when the file was uploaded) and the good rows with lines in [low, high), as (line, typed body)
+    in line order; the audit records this transaction writes from here on name the import."""
+    await store.update_audit_import(conn, run.id)
+    found = [
+        (line, msgspec.json.decode(doc, type=kind))
+        for line, doc in await store.list_import_docs(conn, run.id, low, high)
+    ]
+    return Principal(name=run.actor, roles=frozenset()), found
+
+
 def conversion_errors(value: Any, kind: Any) -> list[FieldError]:
     """Why a row's JSON builtins do not convert to `kind`: every field's error, or that it is not an object."""
     errors = collect(value, kind) if isinstance(value, dict) else []
@@ -114,6 +129,30 @@ def rejected(line: int, code: str | None) -> Staged:
     return (line, code, False, None, None, None, None, None, None)
 
 
+def named(value: Any, key: str, pattern: re.Pattern[str] = CODE) -> str | None:
+    """The code a row that did not convert is named by in the report: its `key`, when that is a well-formed code."""
+    code = value.get(key) if isinstance(value, dict) else None
+    return code if isinstance(code, str) and pattern.match(code) else None
+
+
+def checked_record(
+    line: int,
+    converted: tuple[dict[str, Any], list[FieldError]],
+    key: str,
+    check: Callable[[int, Any, Any], tuple[Staged, list[FieldError]]],
+    column_of: Callable[[str | None], str | None],
+) -> tuple[Staged, list[RowFault]]:
+    """Check one CSV record given as (its API body, what did not line up converting its cells) with its type's
+    `check` — a record whose cells did not line up is rejected with those errors alone, named by its `key` —
+    each error in the column `column_of` finds."""
+    body, errors = converted
+    if errors:
+        staged = rejected(line, named(body, key))
+    else:
+        staged, errors = check(line, body, None)
+    return staged, faults(errors, column_of)
+
+
 async def check_body(
     conn: asyncpg.Connection, catalog: Catalog, line: int, value: Any, fields: ProductCreate | None
 ) -> tuple[Staged, list[FieldError]]:
@@ -122,9 +161,7 @@ async def check_body(
         try:
             fields = msgspec.convert(value, ProductCreate)
         except msgspec.ValidationError:
-            errors = conversion_errors(value, ProductCreate)
-            code = value.get("code") if isinstance(value, dict) else None
-            return rejected(line, code if isinstance(code, str) and CODE.match(code) else None), errors
+            return rejected(line, named(value, "code")), conversion_errors(value, ProductCreate)
     home = catalog.categories.get(fields.category)
     defs = None if home is None else await catalog.definitions(conn, home.id)
     try:

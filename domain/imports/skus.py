@@ -22,7 +22,7 @@ from domain.errors import FieldError, ValidationFailed, field_error
 from domain.imports import store
 from domain.imports.formats import Column, Header, attribute_column, cell_text
 from domain.imports.model import InvalidUpload, RowFault, upload_error
-from domain.imports.rows import Catalog, Staged, checked_line_async, conversion_errors, rejected
+from domain.imports.rows import Catalog, Staged, checked_line_async, conversion_errors, named, rejected
 from domain.skus.model import SkuCreate, SkuOwner, checked
 
 FIXED = ("sku", "product", "barcode")
@@ -56,9 +56,7 @@ class SkuRows:
             try:
                 fields = msgspec.convert(value, SkuCreate)
             except msgspec.ValidationError:
-                errors = conversion_errors(value, SkuCreate)
-                code = value.get("sku") if isinstance(value, dict) else None
-                return rejected(line, code if isinstance(code, str) and _SKU_CODE.match(code) else None), errors
+                return rejected(line, named(value, "sku", _SKU_CODE)), conversion_errors(value, SkuCreate)
         if fields.product is not None:
             owner = await self._owner(fields.product)
             if owner is None:

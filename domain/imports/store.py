@@ -97,6 +97,16 @@ EXPORT_FIELDS = ("code", *ProductFields.__struct_fields__)
 ERROR_COLUMNS = ["job_id", "line", "seq", "pointer", "column_name", "code", "message"]
 
 
+async def _codes(conn: asyncpg.Connection, sql: str) -> set[str]:
+    """The `code` of each row a listing of codes reads."""
+    return {r["code"] for r in await conn.fetch(sql)}
+
+
+async def _dicts(conn: asyncpg.Connection, sql: str, *args: Any) -> list[dict[str, Any]]:
+    """A statement's rows as dicts (an export's chunk)."""
+    return [dict(r) for r in await conn.fetch(sql, *args)]
+
+
 async def insert_import_job(
     conn: asyncpg.Connection, actor: str, mode: str, fmt: str, confidential: bool, kind: str
 ) -> int:
@@ -264,7 +274,7 @@ async def list_export_skus(
     conn: asyncpg.Connection, path: str | None, after: str | None, limit: int
 ) -> list[dict[str, Any]]:
     """A chunk of SKUs as import rows (JSON builtins), in sku order after `after`."""
-    return [dict(r) for r in await conn.fetch(LIST_EXPORT_SKUS, path, after, limit)]
+    return await _dicts(conn, LIST_EXPORT_SKUS, path, after, limit)
 
 
 async def update_price_import_rows(conn: asyncpg.Connection, job_id: int, fmt: str) -> None:
@@ -284,7 +294,7 @@ async def list_export_prices(
 ) -> list[dict[str, Any]]:
     """A chunk of price periods as import rows, after the keyset (sku, kind, currency, valid_from)."""
     keyset = after or (None, None, None, None)
-    return [dict(r) for r in await conn.fetch(LIST_EXPORT_PRICES, path, *keyset, kinds, limit)]
+    return await _dicts(conn, LIST_EXPORT_PRICES, path, *keyset, kinds, limit)
 
 
 async def list_import_movements(conn: asyncpg.Connection, job_id: int, low: int, high: int) -> list[tuple[int, Any]]:
@@ -327,7 +337,7 @@ async def list_export_counts(
 ) -> list[dict[str, Any]]:
     """A chunk of stock levels as count rows, after the keyset (sku, warehouse, location)."""
     keyset = after or (None, None, None)
-    return [dict(r) for r in await conn.fetch(LIST_EXPORT_COUNTS, path, *keyset, limit)]
+    return await _dicts(conn, LIST_EXPORT_COUNTS, path, *keyset, limit)
 
 
 async def list_import_docs(conn: asyncpg.Connection, job_id: int, low: int, high: int) -> list[tuple[int, str]]:
@@ -336,7 +346,7 @@ async def list_import_docs(conn: asyncpg.Connection, job_id: int, low: int, high
 
 
 async def list_trees(conn: asyncpg.Connection) -> set[str]:
-    return {r["code"] for r in await conn.fetch(LIST_TREES)}
+    return await _codes(conn, LIST_TREES)
 
 
 async def list_category_states(conn: asyncpg.Connection, codes: list[str]) -> dict[str, tuple[int, str | None]]:
@@ -357,7 +367,7 @@ async def list_export_categories(
 ) -> list[dict[str, Any]]:
     """A chunk of categories as import rows (with `ord`, their keyset's positions from the root), parents first."""
     keyset = after or (None, None)
-    return [dict(r) for r in await conn.fetch(LIST_EXPORT_CATEGORIES, path, *keyset, limit)]
+    return await _dicts(conn, LIST_EXPORT_CATEGORIES, path, *keyset, limit)
 
 
 async def update_audit_import(conn: asyncpg.Connection, job_id: int) -> None:
@@ -366,11 +376,11 @@ async def update_audit_import(conn: asyncpg.Connection, job_id: int) -> None:
 
 
 async def list_attribute_groups(conn: asyncpg.Connection) -> set[str]:
-    return {r["code"] for r in await conn.fetch(LIST_ATTRIBUTE_GROUPS)}
+    return await _codes(conn, LIST_ATTRIBUTE_GROUPS)
 
 
 async def list_information_items(conn: asyncpg.Connection) -> set[str]:
-    return {r["code"] for r in await conn.fetch(LIST_INFORMATION_FIELDS)}
+    return await _codes(conn, LIST_INFORMATION_FIELDS)
 
 
 async def list_attribute_versions(conn: asyncpg.Connection, codes: list[str]) -> dict[str, int]:
@@ -396,7 +406,7 @@ async def list_export_attribute_sets(
     conn: asyncpg.Connection, path: str | None, after: str | None, limit: int
 ) -> list[dict[str, Any]]:
     """A chunk of categories with their own bindings, in code order after `after`."""
-    return [dict(r) for r in await conn.fetch(LIST_EXPORT_ATTRIBUTE_SETS, path, after, limit)]
+    return await _dicts(conn, LIST_EXPORT_ATTRIBUTE_SETS, path, after, limit)
 
 
 async def list_export_set_stages(conn: asyncpg.Connection, path: str | None) -> list[str]:
@@ -404,7 +414,7 @@ async def list_export_set_stages(conn: asyncpg.Connection, path: str | None) -> 
 
 
 async def list_supplier_codes(conn: asyncpg.Connection) -> set[str]:
-    return {r["code"] for r in await conn.fetch(LIST_SUPPLIER_CODES)}
+    return await _codes(conn, LIST_SUPPLIER_CODES)
 
 
 async def is_product(conn: asyncpg.Connection, code: str) -> bool:
@@ -425,4 +435,4 @@ async def list_export_terms(
 ) -> list[dict[str, Any]]:
     """A chunk of supplier terms, after the keyset (product, supplier)."""
     keyset = after or (None, None)
-    return [dict(r) for r in await conn.fetch(LIST_EXPORT_TERMS, path, *keyset, limit)]
+    return await _dicts(conn, LIST_EXPORT_TERMS, path, *keyset, limit)

@@ -25,8 +25,8 @@ import msgspec
 from domain.errors import DomainError, FieldError, Forbidden, field_error
 from domain.imports import store
 from domain.imports.formats import integer_cell
-from domain.imports.model import FixedHeader, ImportRun, RowError, RowFault, read_fixed_header, refusal
-from domain.imports.rows import CODE, Staged, checked_line_async, conversion_errors, rejected
+from domain.imports.model import FixedHeader, ImportRun, RowError, RowFault, faults, read_fixed_header, refusal
+from domain.imports.rows import Staged, checked_line_async, conversion_errors, named, rejected, rows_to_apply
 from domain.keys.model import Principal
 from domain.money import money
 from domain.products.model import ProductNotFound
@@ -80,9 +80,9 @@ class TermsRows:
             try:
                 fields = msgspec.convert(value, TermsRow)
             except msgspec.ValidationError:
-                pair = [value.get(k) if isinstance(value, dict) else None for k in ("product", "supplier")]
-                codes = [c for c in pair if isinstance(c, str) and CODE.match(c)]
-                return rejected(line, ref(*codes) if len(codes) == 2 else None), conversion_errors(value, TermsRow)
+                product, supplier = named(value, "product"), named(value, "supplier")
+                code = ref(product, supplier) if product and supplier else None
+                return rejected(line, code), conversion_errors(value, TermsRow)
         errors: list[FieldError] = []
         if not await self._known(fields.product):
             missing: DomainError = ProductNotFound(fields.product)
@@ -114,9 +114,7 @@ class TermsRows:
         if "preferred" in body:
             body["preferred"] = {"true": True, "false": False}.get(body["preferred"].lower(), body["preferred"])
         staged, errors = await self.check(line, body, None)
-        return staged, [
-            RowFault(pointer=e.pointer, column=column_of(e.pointer), code=e.code, message=e.message) for e in errors
-        ]
+        return staged, faults(errors, column_of)
 
 
 def column_of(pointer: str | None) -> str | None:
@@ -131,13 +129,8 @@ async def apply(conn: asyncpg.Connection, run: ImportRun, low: int, high: int) -
     """Apply the good rows with lines in [low, high), in line order, each through the terms API's upsert (in a
     savepoint of its own); then the derived data of their products, through the refresh point. Answers (rows
     applied, rows unchanged, rows refused)."""
-    found = [
-        (line, msgspec.json.decode(doc, type=TermsRow))
-        for line, doc in await store.list_import_docs(conn, run.id, low, high)
-    ]
+    actor, found = await rows_to_apply(conn, run, low, high, TermsRow)
     before = await store.list_terms_versions(conn, [row.product for _, row in found])
-    await store.update_audit_import(conn, run.id)
-    actor = Principal(name=run.actor, roles=frozenset())  # (its roles were checked when the file was uploaded)
     applied = unchanged = 0
     refused: list[RowError] = []
     for line, row in found:

@@ -173,6 +173,30 @@ async def test_every_bad_row_is_named_with_the_apis_code_and_all_or_nothing_appl
     assert await conn.fetchval("SELECT count(*) FROM categories WHERE code IN ('ok-1', 'later', 'extra')") == 0
 
 
+async def test_a_row_that_does_not_convert_still_holds_its_well_formed_code_against_a_later_line(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await shop(conn)
+    job = await imported(
+        api,
+        conn,
+        jsonl(
+            {"code": "dup", "tree": "merch", "colour": "red"},  # rejected, but named `dup`
+            row("dup"),  # so a duplicate of line 1
+            row("other"),
+        ),
+        mode="valid_rows",
+    )
+    assert job["rows"] == {"read": 3, "applied": 1, "unchanged": 0, "rejected": 2}, await report(api, job["id"])
+    assert [(e["line"], e["code"], e["message"]) for e in await report(api, job["id"])] == [
+        (1, "unknown_field", "`colour` is not a field here."),
+        (2, "duplicate_code", "dup is on line 1 already: a file names each category once."),
+    ]
+    assert await conn.fetchval(
+        "SELECT array_agg(code ORDER BY code) FROM categories WHERE code IN ('dup', 'other')"
+    ) == ["other"]
+
+
 async def test_what_the_api_refuses_when_a_row_is_applied_is_named_and_valid_rows_applies_the_rest(
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
