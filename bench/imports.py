@@ -4,7 +4,8 @@ storefront rows) included, as the job says done — next to the floor of the sam
 plain COPY of the same rows into an unindexed table. While the import runs, a warehouse tool sends stock
 movements (one at a time, each the next pick or receive of one SKU): their latencies during the import
 against the same loop before it. Then the N products are exported (JSON Lines and CSV, streamed), next to
-the floor of a plain `COPY … TO STDOUT` of the same products' rows as JSON.
+the floor of a plain `COPY … TO STDOUT` of the same products' rows as JSON; the CSV export is then imported
+into the emptied catalog, for the CSV import's time against the JSON Lines one's.
 
     MERCH_DATA_DIR=.merchflow/bench-imports python -m bench.imports --products 100000
 
@@ -157,9 +158,11 @@ async def chunks(path: Path) -> Any:
             yield block
 
 
-async def imported(port: int, key: str, path: Path) -> tuple[float, dict[str, Any]]:
+async def imported(
+    port: int, key: str, path: Path, content_type: str = "application/x-ndjson"
+) -> tuple[float, dict[str, Any]]:
     """Seconds from the first byte of the upload to the job saying done, and the finished job."""
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": content_type}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=3600) as http:
         started = time.perf_counter()
         answer = await http.post("/v1/imports", params={"type": "products"}, content=chunks(path), headers=headers)
@@ -241,8 +244,9 @@ def percentiles(latencies: list[float]) -> str:
     return f"{len(ordered):,} movements, p50 {pick(0.5):.1f} ms, p99 {pick(0.99):.1f} ms, max {top:.1f} ms"
 
 
-async def exported(port: int, key: str, fmt: str) -> tuple[float, float, int, int]:
-    """Seconds to the first byte and to the last of an export of the benchmark's products, bytes and lines."""
+async def exported(port: int, key: str, fmt: str, keep: Path) -> tuple[float, float, int, int]:
+    """Seconds to the first byte and to the last of an export of the benchmark's products, bytes and lines;
+    the file is written to `keep` as it arrives (as a client saving it)."""
     headers = {"Authorization": f"Bearer {key}"}
     params = {"type": "products", "category": "bi-root", "format": fmt}
     size = lines = 0
@@ -251,11 +255,13 @@ async def exported(port: int, key: str, fmt: str) -> tuple[float, float, int, in
         started = time.perf_counter()
         async with http.stream("GET", "/v1/exports", params=params, headers=headers) as answer:
             assert answer.status_code == 200, await answer.aread()
-            async for block in answer.aiter_raw():
-                if not size:
-                    first = time.perf_counter() - started
-                size += len(block)
-                lines += block.count(b"\n")
+            with keep.open("wb") as out:
+                async for block in answer.aiter_raw():
+                    out.write(block)
+                    if not size:
+                        first = time.perf_counter() - started
+                    size += len(block)
+                    lines += block.count(b"\n")
         return first, time.perf_counter() - started, size, lines
 
 
@@ -305,7 +311,10 @@ async def main(products: int, leaves: int) -> None:
                 done.set()
                 await scanner
             for fmt in ("jsonl", "csv"):
-                exports.append((fmt, *await exported(port, key, fmt)))
+                exports.append((fmt, *await exported(port, key, fmt, path.with_suffix(f".export.{fmt}"))))
+            # the CSV export imported again into an emptied catalog: the same products from CSV
+            await prepare(conn, leaves)
+            csv_elapsed, csv_job = await imported(port, key, path.with_suffix(".export.csv"), "text/csv")
         finally:
             peak, largest = stop(proc)
         export_floor_s = await export_floor(conn)
@@ -328,6 +337,11 @@ async def main(products: int, leaves: int) -> None:
                 f"{size / 1e6:.0f} MB, {lines:,} lines"
             )
         print(f"export floor (COPY of the same products' rows as JSON): {export_floor_s:.1f} s")
+        assert csv_job["state"] == "done" and csv_job["rows"]["applied"] == products, csv_job
+        print(
+            f"import of the CSV export into an emptied catalog: {csv_elapsed:.1f} s = {products / csv_elapsed:,.0f} "
+            f"rows/s; CSV / JSON Lines: {csv_elapsed / elapsed:.2f}× the time"
+        )
         print(f"peak RSS of the server (import and exports): {peak} MB (largest process {largest} MB)")
     finally:
         await conn.execute("DROP TABLE IF EXISTS bench_import_floor")
