@@ -82,32 +82,35 @@ SELECT x.id AS product_id, d.*
 -- Some products' ($1) shares of their home categories over days $2..$3, net of returns, per product: its
 -- units against those of every product whose home category is its own (units_share, percent), and per
 -- currency its revenue share; whole months read from the rollup, the other days from the facts
--- (merch_report_sku_sales).
-SELECT x.id AS product_id, d.*
-  FROM unnest($1::bigint[]) AS x(id)
- CROSS JOIN LATERAL (
-    WITH home AS (
-        SELECT c.id, c.code::text AS code, c.labels, c.path
-          FROM products p JOIN categories c ON c.id = p.category_id
-         WHERE p.id = x.id
-    ), sold AS (
-        SELECT so.currency, sum(so.qty) FILTER (WHERE s.product_id = x.id) AS own_qty, sum(so.qty) AS qty,
-               sum(so.revenue) FILTER (WHERE s.product_id = x.id) AS own_revenue, sum(so.revenue) AS revenue
-          FROM merch_report_sku_sales((SELECT h.path FROM home h), NULL, NULL, $2::date, $3::date, true) so
-          JOIN skus s ON s.id = so.sku_id
-          JOIN products p ON p.id = s.product_id
-         WHERE p.category_id = (SELECT h.id FROM home h)
-         GROUP BY so.currency
-    )
-    SELECT h.code AS category, h.labels,
-           (SELECT coalesce(sum(s.own_qty), 0) FROM sold s)::bigint AS units,
-           (SELECT coalesce(sum(s.qty), 0) FROM sold s)::bigint AS category_units,
-           (SELECT round(coalesce(sum(s.own_qty), 0) * 100.0 / nullif(sum(s.qty), 0), 2)::text FROM sold s) AS units_share,
-           (SELECT coalesce(jsonb_object_agg(s.currency,
-                                             round(coalesce(s.own_revenue, 0) * 100 / nullif(s.revenue, 0), 2)::text),
-                            '{}')
-              FROM sold s) AS revenue_share
-      FROM home h) d;
+-- (merch_report_sku_sales), read once per home category however many of the products share it.
+WITH own AS (
+    SELECT p.id, p.category_id FROM products p WHERE p.id = ANY ($1::bigint[])
+), homes AS MATERIALIZED (
+    SELECT c.id, c.path FROM categories c WHERE c.id IN (SELECT o.category_id FROM own o)
+), sold AS MATERIALIZED (
+    SELECT h.id AS category_id, s.product_id, so.currency, sum(so.qty) AS qty, sum(so.revenue) AS revenue
+      FROM homes h
+     CROSS JOIN LATERAL merch_report_sku_sales(h.path, NULL, NULL, $2::date, $3::date, true) so
+      JOIN skus s ON s.id = so.sku_id
+      JOIN products p ON p.id = s.product_id
+     WHERE p.category_id = h.id
+     GROUP BY h.id, s.product_id, so.currency
+), shares AS (
+    SELECT o.id, c.currency, sum(c.qty) FILTER (WHERE c.product_id = o.id) AS own_qty, sum(c.qty) AS qty,
+           sum(c.revenue) FILTER (WHERE c.product_id = o.id) AS own_revenue, sum(c.revenue) AS revenue
+      FROM own o JOIN sold c ON c.category_id = o.category_id
+     GROUP BY o.id, c.currency
+)
+SELECT o.id AS product_id, h.code::text AS category, h.labels,
+       (SELECT coalesce(sum(s.own_qty), 0) FROM shares s WHERE s.id = o.id)::bigint AS units,
+       (SELECT coalesce(sum(s.qty), 0) FROM shares s WHERE s.id = o.id)::bigint AS category_units,
+       (SELECT round(coalesce(sum(s.own_qty), 0) * 100.0 / nullif(sum(s.qty), 0), 2)::text
+          FROM shares s WHERE s.id = o.id) AS units_share,
+       (SELECT coalesce(jsonb_object_agg(s.currency,
+                                         round(coalesce(s.own_revenue, 0) * 100 / nullif(s.revenue, 0), 2)::text),
+                        '{}')
+          FROM shares s WHERE s.id = o.id) AS revenue_share
+  FROM own o JOIN categories h ON h.id = o.category_id;
 
 -- name: list_view_returns :many
 -- Some products' ($1) returns over days $2..$3, per product: units sold on those days (the facts, before
