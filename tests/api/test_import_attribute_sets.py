@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -20,7 +19,7 @@ from api.db import OneConnectionPool
 from domain.imports.service import run_import
 from tests import factories as f
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, jsonl, report
+from tests.api.test_imports import CSV, error, jsonl, readme_example, report
 from tests.api.test_imports_xlsx import XLSX
 
 upload = partial(imports_tests.upload, type="attribute_sets")
@@ -54,10 +53,6 @@ async def own(api: httpx.AsyncClient, category: str) -> list[tuple[str, list[str
     answer = await api.get(f"/v1/categories/{category}/attributes")
     assert answer.status_code == 200, answer.text
     return [(a["attribute"], a["required_for"], a["display_priority_override"]) for a in answer.json()["attributes"]]
-
-
-def error(line: int, pointer: str, code: str, message: str, column: str | None = None) -> dict[str, Any]:
-    return {"line": line, "pointer": pointer, "column": column, "code": code, "message": message}
 
 
 async def test_a_jsonl_file_replaces_each_categorys_binding_as_the_api_does_and_again_changes_nothing(
@@ -216,10 +211,8 @@ async def test_the_readme_attribute_set_csv_imports_into_the_demo_catalog_as_it_
 ) -> None:
     from api import demo
 
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    start = text.index("```csv\n", text.index("### Attribute sets (`type=attribute_sets`)")) + len("```csv\n")
     await demo.seed(conn)
-    job = await imported(api, conn, text[start : text.index("```", start)].encode(), headers=CSV)
+    job = await imported(api, conn, readme_example("### Attribute sets (`type=attribute_sets`)"), headers=CSV)
     assert (job["state"], job["rows"]) == ("done", {"read": 2, "applied": 1, "unchanged": 1, "rejected": 0})
     assert await own(api, "silk-long-scarves") == [
         ("width", ["listing"], None),

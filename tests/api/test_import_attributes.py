@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -22,7 +21,7 @@ from domain.imports.service import run_import
 from tests import factories as f
 from tests import storefront_catalog as storefront
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, jsonl, report
+from tests.api.test_imports import CSV, error, jsonl, readme_example, report
 from tests.api.test_imports_xlsx import XLSX
 
 upload = partial(imports_tests.upload, type="attributes")
@@ -63,10 +62,6 @@ async def attribute(api: httpx.AsyncClient, code: str) -> dict[str, Any]:
     body = answer.json()
     assert isinstance(body, dict)
     return body
-
-
-def error(line: int, pointer: str, code: str, message: str, column: str | None = None) -> dict[str, Any]:
-    return {"line": line, "pointer": pointer, "column": column, "code": code, "message": message}
 
 
 async def test_a_jsonl_file_creates_and_changes_attributes_with_their_options_as_the_api_would(
@@ -368,10 +363,8 @@ async def test_the_readme_attribute_csv_imports_into_the_demo_catalog_as_it_stan
 ) -> None:
     from api import demo
 
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    start = text.index("```csv\n", text.index("### Attributes and their options (`type=attributes`)")) + len("```csv\n")
     await demo.seed(conn)
-    job = await imported(api, conn, text[start : text.index("```", start)].encode(), headers=CSV)
+    job = await imported(api, conn, readme_example("### Attributes and their options (`type=attributes`)"), headers=CSV)
     assert (job["state"], job["rows"]) == ("done", {"read": 2, "applied": 1, "unchanged": 1, "rejected": 0})
     assert (await attribute(api, "silk-grade"))["options"] == [
         {"code": "6a", "labels": {"en": "Grade 6A", "zh-CN": "6A级"}, "position": 0},

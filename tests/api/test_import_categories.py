@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,7 +20,7 @@ from domain.imports.service import run_import
 from tests import factories as f
 from tests import storefront_catalog as storefront
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, jsonl, report
+from tests.api.test_imports import CSV, error, jsonl, readme_example, report
 from tests.api.test_imports_xlsx import XLSX
 
 upload = partial(imports_tests.upload, type="categories")
@@ -47,10 +46,6 @@ async def category(api: httpx.AsyncClient, code: str) -> dict[str, Any]:
     body = answer.json()
     assert isinstance(body, dict)
     return body
-
-
-def error(line: int, pointer: str, code: str, message: str, column: str | None = None) -> dict[str, Any]:
-    return {"line": line, "pointer": pointer, "column": column, "code": code, "message": message}
 
 
 async def test_a_jsonl_file_creates_categories_under_parents_stored_or_earlier_in_the_file(
@@ -351,10 +346,8 @@ async def test_the_readme_category_csv_imports_into_the_demo_catalog_as_it_stand
 ) -> None:
     from api import demo
 
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    start = text.index("```csv\n", text.index("### Categories (`type=categories`)")) + len("```csv\n")
     await demo.seed(conn)
-    job = await imported(api, conn, text[start : text.index("```", start)].encode(), headers=CSV)
+    job = await imported(api, conn, readme_example("### Categories (`type=categories`)"), headers=CSV)
     assert (job["state"], job["rows"]) == ("done", {"read": 3, "applied": 2, "unchanged": 1, "rejected": 0})
     scrunchies = await category(api, "silk-scrunchies")
     assert (scrunchies["path"], scrunchies["labels"]) == (

@@ -18,7 +18,7 @@ import msgspec
 
 from tests import factories as f
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, jsonl, report
+from tests.api.test_imports import CSV, error, jsonl, report
 from tests.prices import history
 
 PAST = "2025-01-01T00:00:00Z"
@@ -120,10 +120,6 @@ async def test_an_export_imports_back_unchanged_in_jsonl_and_csv(
     assert same["rows"] == {"read": 4, "applied": 0, "unchanged": 4, "rejected": 0}
     assert await conn.fetchval("SELECT count(*) FROM prices") == before
     assert (await api.get("/v1/audit", params={"import": same["id"]})).json()["items"] == []
-
-
-def error(line: int, pointer: str, code: str, message: str) -> dict[str, Any]:
-    return {"line": line, "pointer": pointer, "column": None, "code": code, "message": message}
 
 
 async def test_bad_rows_are_named_with_the_apis_codes_and_all_or_nothing_applies_none(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -19,7 +18,7 @@ import pytest
 from domain.skus.gtin import check_digit
 from tests import factories as f
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, JSONL, jsonl, report, run
+from tests.api.test_imports import CSV, JSONL, error, jsonl, readme_example, report, run
 
 
 def gtin(body: str) -> str:
@@ -147,10 +146,6 @@ BAD_ROWS: list[dict[str, Any] | str] = [
     row("taken-1", product="sq-2", barcode=None, axes={"colour": "gold"}),
     row("ok-2", product="sq-2", barcode=GOLD),
 ]
-
-
-def error(line: int, pointer: str, code: str, message: str, column: str | None = None) -> dict[str, Any]:
-    return {"line": line, "pointer": pointer, "column": column, "code": code, "message": message}
 
 
 EXPECTED_REPORT = [
@@ -356,11 +351,9 @@ async def test_the_readme_sku_csv_imports_into_the_demo_catalog_as_it_stands(
 ) -> None:
     from api import demo
 
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    start = text.index("```csv\n", text.index("### SKUs (`type=skus`)")) + len("```csv\n")
     await demo.seed(conn)
     await run(conn)  # (the seed's recompute jobs)
-    job = await imported(api, conn, text[start : text.index("```", start)].encode(), headers=CSV)
+    job = await imported(api, conn, readme_example("### SKUs (`type=skus`)"), headers=CSV)
     assert (job["state"], job["rows"]) == ("done", {"read": 2, "applied": 1, "unchanged": 1, "rejected": 0})
     navy = (await api.get("/v1/skus/SSP-NAVY")).json()
     assert (navy["version"], navy["axes"], navy["attributes"]) == (

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -18,7 +17,7 @@ import msgspec
 
 from tests import factories as f
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, jsonl, report
+from tests.api.test_imports import CSV, jsonl, readme_example, report
 from tests.api.test_imports_xlsx import XLSX
 
 upload = partial(imports_tests.upload, type="supplier_terms")
@@ -58,10 +57,6 @@ async def terms(api: httpx.AsyncClient, product: str) -> list[tuple[str, str, in
         (t["supplier"], t["purchase_price"]["amount"], t["moq"], t["preferred"], t["version"])
         for t in answer.json()["items"]
     ]
-
-
-def error(line: int, pointer: str, code: str, message: str, column: str | None = None) -> dict[str, Any]:
-    return {"line": line, "pointer": pointer, "column": column, "code": code, "message": message}
 
 
 async def test_a_jsonl_file_writes_terms_as_the_api_does_one_preferred_supplier_a_product(
@@ -237,10 +232,8 @@ async def test_the_readme_supplier_terms_csv_imports_into_the_demo_catalog_as_it
 ) -> None:
     from api import demo
 
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    start = text.index("```csv\n", text.index("### Supplier terms (`type=supplier_terms`)")) + len("```csv\n")
     await demo.seed(conn)
-    job = await imported(api, conn, text[start : text.index("```", start)].encode(), headers=CSV)
+    job = await imported(api, conn, readme_example("### Supplier terms (`type=supplier_terms`)"), headers=CSV)
     assert (job["state"], job["rows"]) == ("done", {"read": 2, "applied": 2, "unchanged": 0, "rejected": 0}), (
         await report(api, job["id"])
     )
