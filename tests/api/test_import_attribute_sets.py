@@ -6,8 +6,6 @@ current when the job is done, the export that imports back exactly (JSON Lines, 
 
 from __future__ import annotations
 
-import csv
-import io
 from functools import partial
 from typing import Any
 
@@ -19,7 +17,7 @@ from api.db import OneConnectionPool
 from domain.imports.service import run_import
 from tests import factories as f
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, error, jsonl, readme_example, report
+from tests.api.test_imports import CSV, csv_file, csv_records, error, jsonl, readme_example, report
 from tests.api.test_imports_xlsx import XLSX
 
 upload = partial(imports_tests.upload, type="attribute_sets")
@@ -166,26 +164,24 @@ async def test_an_export_imports_back_exactly_as_jsonl_csv_and_xlsx(
     assert same["rows"] == {"read": 2, "applied": 0, "unchanged": 2, "rejected": 0}
 
     table = (await api.get("/v1/exports", params={"type": "attribute_sets", "format": "csv"})).content
-    records = list(csv.reader(io.StringIO(table.decode("utf-8-sig"))))
+    records = csv_records(table)
     assert records == [
         ["category", "attributes", "display_priority", "required_for[purchasing]", "required_for[listing]"],
         ["accessories", "material", "", "", "material"],
         ["scarves", "width|colour", "70|", "width", "width"],
     ]
     records[2][1:5] = ["width|colour|material", "70||", "width", "width|colour"]  # edited in a spreadsheet
-    edited = io.StringIO()
-    csv.writer(edited).writerows(records)
-    job = await imported(api, conn, edited.getvalue().encode(), headers=CSV)
+    job = await imported(api, conn, csv_file(records), headers=CSV)
     assert job["rows"] == {"read": 2, "applied": 1, "unchanged": 1, "rejected": 0}
     after = (await api.get("/v1/exports", params={"type": "attribute_sets", "format": "csv"})).content
-    assert list(csv.reader(io.StringIO(after.decode("utf-8-sig")))) == records
+    assert csv_records(after) == records
 
     book = (await api.get("/v1/exports", params={"type": "attribute_sets", "format": "xlsx"})).content
     await conn.execute("DELETE FROM category_attributes")
     fresh = await imported(api, conn, book, headers=XLSX)
     assert fresh["rows"] == {"read": 2, "applied": 2, "unchanged": 0, "rejected": 0}, await report(api, fresh["id"])
     again = (await api.get("/v1/exports", params={"type": "attribute_sets", "format": "csv"})).content
-    assert list(csv.reader(io.StringIO(again.decode("utf-8-sig")))) == records
+    assert csv_records(again) == records
     scoped = await api.get("/v1/exports", params={"type": "attribute_sets", "category": "scarves"})
     assert [msgspec.json.decode(x)["category"] for x in scoped.content.splitlines()] == ["scarves"]
 

@@ -6,8 +6,6 @@ sales facts, both modes, and who may do what."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -18,7 +16,7 @@ import msgspec
 
 from tests import factories as f
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, error, jsonl, report
+from tests.api.test_imports import CSV, csv_records, error, jsonl, report
 from tests.prices import history
 
 PAST = "2025-01-01T00:00:00Z"
@@ -113,7 +111,7 @@ async def test_an_export_imports_back_unchanged_in_jsonl_and_csv(
     again = await imported(api, conn, exported.content)
     assert again["rows"] == {"read": 4, "applied": 0, "unchanged": 4, "rejected": 0}
     table = (await api.get("/v1/exports", params={"type": "prices", "format": "csv"})).content
-    records = list(csv.reader(io.StringIO(table.decode("utf-8-sig"))))
+    records = csv_records(table)
     assert records[0] == ["sku", "kind", "amount", "currency", "valid_from", "valid_to"]
     assert records[1] == ["B-1", "cost", "30.00", "CNY", PAST, ""]
     same = await imported(api, conn, table, headers=CSV)

@@ -5,8 +5,6 @@ and CSV, and who may do what."""
 
 from __future__ import annotations
 
-import csv
-import io
 from functools import partial
 from typing import Any
 
@@ -18,7 +16,7 @@ import pytest
 from domain.skus.gtin import check_digit
 from tests import factories as f
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, JSONL, error, jsonl, readme_example, report, run
+from tests.api.test_imports import CSV, JSONL, csv_records, error, jsonl, readme_example, report, run
 
 
 def gtin(body: str) -> str:
@@ -236,7 +234,7 @@ async def test_export_then_import_round_trips_in_jsonl_and_csv_and_an_edited_cel
 
     table = await exported(api, "csv")
     assert table.startswith(b"\xef\xbb\xbf")
-    records = list(csv.reader(io.StringIO(table.decode("utf-8-sig"))))
+    records = csv_records(table)
     assert records[0] == ["sku", "product", "barcode", "axis:colour", "axis:length", "attr:material"]
     assert records[2] == ["sq1-red", "sq-1", RED, "red", "90 cm", "silk"]
     assert records[1] == ["sq1-navy", "sq-1", "", "navy", "", "silk|cotton"]

@@ -6,8 +6,6 @@ purchasing and admin, exported to purchasing, finance and admin only."""
 
 from __future__ import annotations
 
-import csv
-import io
 from functools import partial
 from typing import Any
 
@@ -17,7 +15,7 @@ import msgspec
 
 from tests import factories as f
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, jsonl, readme_example, report
+from tests.api.test_imports import CSV, csv_file, csv_records, jsonl, readme_example, report
 from tests.api.test_imports_xlsx import XLSX
 
 upload = partial(imports_tests.upload, type="supplier_terms")
@@ -181,7 +179,7 @@ async def test_an_export_imports_back_exactly_as_jsonl_csv_and_xlsx(
     assert same["rows"] == {"read": 3, "applied": 0, "unchanged": 3, "rejected": 0}
 
     table = (await api.get("/v1/exports", params={"type": "supplier_terms", "format": "csv"})).content
-    records = list(csv.reader(io.StringIO(table.decode("utf-8-sig"))))
+    records = csv_records(table)
     assert records == [
         HEADER,
         ["sq-1", "hz-silk", "38.50", "CNY", "100", "14", "true"],
@@ -189,19 +187,17 @@ async def test_an_export_imports_back_exactly_as_jsonl_csv_and_xlsx(
         ["sq-2", "hz-silk", "38.50", "CNY", "100", "14", "false"],
     ]
     records[3][2] = "36.00"  # a new price agreed, typed into the sheet
-    edited = io.StringIO()
-    csv.writer(edited).writerows(records)
-    job = await imported(api, conn, edited.getvalue().encode(), headers=CSV)
+    job = await imported(api, conn, csv_file(records), headers=CSV)
     assert job["rows"] == {"read": 3, "applied": 1, "unchanged": 2, "rejected": 0}
     after = (await api.get("/v1/exports", params={"type": "supplier_terms", "format": "csv"})).content
-    assert list(csv.reader(io.StringIO(after.decode("utf-8-sig")))) == records
+    assert csv_records(after) == records
 
     book = (await api.get("/v1/exports", params={"type": "supplier_terms", "format": "xlsx"})).content
     await conn.execute("DELETE FROM product_suppliers")
     fresh = await imported(api, conn, book, headers=XLSX)
     assert fresh["rows"] == {"read": 3, "applied": 3, "unchanged": 0, "rejected": 0}, await report(api, fresh["id"])
     again = (await api.get("/v1/exports", params={"type": "supplier_terms", "format": "csv"})).content
-    assert list(csv.reader(io.StringIO(again.decode("utf-8-sig")))) == records
+    assert csv_records(again) == records
 
 
 async def test_terms_are_imported_by_purchasing_and_admin_and_exported_to_the_roles_that_read_them(

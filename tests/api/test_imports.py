@@ -105,6 +105,18 @@ def error(line: int, pointer: str, code: str, message: str, column: str | None =
     return {"line": line, "pointer": pointer, "column": column, "code": code, "message": message}
 
 
+def csv_records(content: bytes) -> list[list[str]]:
+    """A CSV file's records, as an export writes it (UTF-8 with a BOM)."""
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def csv_file(records: list[list[str]]) -> bytes:
+    """Records written back as a CSV file, as a spreadsheet saves an edited one."""
+    out = io.StringIO()
+    csv.writer(out).writerows(records)
+    return out.getvalue().encode()
+
+
 async def report(api: httpx.AsyncClient, job_id: int, fmt: str = "jsonl") -> list[dict[str, Any]]:
     answer = await api.get(f"/v1/imports/{job_id}/errors", params={"format": fmt})
     assert answer.status_code == 200, answer.text
