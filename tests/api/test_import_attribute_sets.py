@@ -6,10 +6,7 @@ current when the job is done, the export that imports back exactly (JSON Lines, 
 
 from __future__ import annotations
 
-import csv
-import io
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -20,7 +17,7 @@ from api.db import OneConnectionPool
 from domain.imports.service import run_import
 from tests import factories as f
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, jsonl, report
+from tests.api.test_imports import CSV, csv_file, csv_records, error, jsonl, readme_example, report
 from tests.api.test_imports_xlsx import XLSX
 
 upload = partial(imports_tests.upload, type="attribute_sets")
@@ -54,10 +51,6 @@ async def own(api: httpx.AsyncClient, category: str) -> list[tuple[str, list[str
     answer = await api.get(f"/v1/categories/{category}/attributes")
     assert answer.status_code == 200, answer.text
     return [(a["attribute"], a["required_for"], a["display_priority_override"]) for a in answer.json()["attributes"]]
-
-
-def error(line: int, pointer: str, code: str, message: str, column: str | None = None) -> dict[str, Any]:
-    return {"line": line, "pointer": pointer, "column": column, "code": code, "message": message}
 
 
 async def test_a_jsonl_file_replaces_each_categorys_binding_as_the_api_does_and_again_changes_nothing(
@@ -171,26 +164,24 @@ async def test_an_export_imports_back_exactly_as_jsonl_csv_and_xlsx(
     assert same["rows"] == {"read": 2, "applied": 0, "unchanged": 2, "rejected": 0}
 
     table = (await api.get("/v1/exports", params={"type": "attribute_sets", "format": "csv"})).content
-    records = list(csv.reader(io.StringIO(table.decode("utf-8-sig"))))
+    records = csv_records(table)
     assert records == [
         ["category", "attributes", "display_priority", "required_for[purchasing]", "required_for[listing]"],
         ["accessories", "material", "", "", "material"],
         ["scarves", "width|colour", "70|", "width", "width"],
     ]
     records[2][1:5] = ["width|colour|material", "70||", "width", "width|colour"]  # edited in a spreadsheet
-    edited = io.StringIO()
-    csv.writer(edited).writerows(records)
-    job = await imported(api, conn, edited.getvalue().encode(), headers=CSV)
+    job = await imported(api, conn, csv_file(records), headers=CSV)
     assert job["rows"] == {"read": 2, "applied": 1, "unchanged": 1, "rejected": 0}
     after = (await api.get("/v1/exports", params={"type": "attribute_sets", "format": "csv"})).content
-    assert list(csv.reader(io.StringIO(after.decode("utf-8-sig")))) == records
+    assert csv_records(after) == records
 
     book = (await api.get("/v1/exports", params={"type": "attribute_sets", "format": "xlsx"})).content
     await conn.execute("DELETE FROM category_attributes")
     fresh = await imported(api, conn, book, headers=XLSX)
     assert fresh["rows"] == {"read": 2, "applied": 2, "unchanged": 0, "rejected": 0}, await report(api, fresh["id"])
     again = (await api.get("/v1/exports", params={"type": "attribute_sets", "format": "csv"})).content
-    assert list(csv.reader(io.StringIO(again.decode("utf-8-sig")))) == records
+    assert csv_records(again) == records
     scoped = await api.get("/v1/exports", params={"type": "attribute_sets", "category": "scarves"})
     assert [msgspec.json.decode(x)["category"] for x in scoped.content.splitlines()] == ["scarves"]
 
@@ -216,10 +207,8 @@ async def test_the_readme_attribute_set_csv_imports_into_the_demo_catalog_as_it_
 ) -> None:
     from api import demo
 
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    start = text.index("```csv\n", text.index("### Attribute sets (`type=attribute_sets`)")) + len("```csv\n")
     await demo.seed(conn)
-    job = await imported(api, conn, text[start : text.index("```", start)].encode(), headers=CSV)
+    job = await imported(api, conn, readme_example("### Attribute sets (`type=attribute_sets`)"), headers=CSV)
     assert (job["state"], job["rows"]) == ("done", {"read": 2, "applied": 1, "unchanged": 1, "rejected": 0})
     assert await own(api, "silk-long-scarves") == [
         ("width", ["listing"], None),

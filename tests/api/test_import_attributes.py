@@ -7,10 +7,7 @@ convention, XLSX), and who may do what."""
 
 from __future__ import annotations
 
-import csv
-import io
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -22,7 +19,7 @@ from domain.imports.service import run_import
 from tests import factories as f
 from tests import storefront_catalog as storefront
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, jsonl, report
+from tests.api.test_imports import CSV, csv_file, csv_records, error, jsonl, readme_example, report
 from tests.api.test_imports_xlsx import XLSX
 
 upload = partial(imports_tests.upload, type="attributes")
@@ -63,10 +60,6 @@ async def attribute(api: httpx.AsyncClient, code: str) -> dict[str, Any]:
     body = answer.json()
     assert isinstance(body, dict)
     return body
-
-
-def error(line: int, pointer: str, code: str, message: str, column: str | None = None) -> dict[str, Any]:
-    return {"line": line, "pointer": pointer, "column": column, "code": code, "message": message}
 
 
 async def test_a_jsonl_file_creates_and_changes_attributes_with_their_options_as_the_api_would(
@@ -273,7 +266,7 @@ async def test_an_export_imports_back_exactly_as_jsonl_csv_and_xlsx(
     assert same["rows"] == {"read": 3, "applied": 0, "unchanged": 3, "rejected": 0}
 
     table = (await api.get("/v1/exports", params={"type": "attributes", "format": "csv"})).content
-    records = list(csv.reader(io.StringIO(table.decode("utf-8-sig"))))
+    records = csv_records(table)
     assert records == [
         [
             "code",
@@ -324,12 +317,10 @@ async def test_an_export_imports_back_exactly_as_jsonl_csv_and_xlsx(
     ]
     records[1][10:12] = ["red|navy|gold", "Red|Navy|Gold"]  # an option added in a spreadsheet
     records[1][12] = "红||金"
-    edited = io.StringIO()
-    csv.writer(edited).writerows(records)
-    job = await imported(api, conn, edited.getvalue().encode(), headers=CSV)
+    job = await imported(api, conn, csv_file(records), headers=CSV)
     assert job["rows"] == {"read": 3, "applied": 1, "unchanged": 2, "rejected": 0}
     after = (await api.get("/v1/exports", params={"type": "attributes", "format": "csv"})).content
-    assert list(csv.reader(io.StringIO(after.decode("utf-8-sig")))) == records
+    assert csv_records(after) == records
 
     book = (await api.get("/v1/exports", params={"type": "attributes", "format": "xlsx"})).content
     same_book = await imported(api, conn, book, headers=XLSX)
@@ -341,7 +332,7 @@ async def test_an_export_imports_back_exactly_as_jsonl_csv_and_xlsx(
     fresh = await imported(api, conn, book, headers=XLSX)
     assert fresh["rows"] == {"read": 3, "applied": 1, "unchanged": 2, "rejected": 0}, await report(api, fresh["id"])
     again = (await api.get("/v1/exports", params={"type": "attributes", "format": "csv"})).content
-    assert list(csv.reader(io.StringIO(again.decode("utf-8-sig")))) == records
+    assert csv_records(again) == records
 
     scoped = await api.get("/v1/exports", params={"type": "attributes", "category": "scarves"})
     assert (scoped.status_code, scoped.json()["errors"][0]["code"]) == (400, "not_applicable")
@@ -368,10 +359,8 @@ async def test_the_readme_attribute_csv_imports_into_the_demo_catalog_as_it_stan
 ) -> None:
     from api import demo
 
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    start = text.index("```csv\n", text.index("### Attributes and their options (`type=attributes`)")) + len("```csv\n")
     await demo.seed(conn)
-    job = await imported(api, conn, text[start : text.index("```", start)].encode(), headers=CSV)
+    job = await imported(api, conn, readme_example("### Attributes and their options (`type=attributes`)"), headers=CSV)
     assert (job["state"], job["rows"]) == ("done", {"read": 2, "applied": 1, "unchanged": 1, "rejected": 0})
     assert (await attribute(api, "silk-grade"))["options"] == [
         {"code": "6a", "labels": {"en": "Grade 6A", "zh-CN": "6A级"}, "position": 0},

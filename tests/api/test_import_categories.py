@@ -6,10 +6,7 @@ derived data of moved categories' products current when the job is done, the exp
 
 from __future__ import annotations
 
-import csv
-import io
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,7 +18,7 @@ from domain.imports.service import run_import
 from tests import factories as f
 from tests import storefront_catalog as storefront
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, jsonl, report
+from tests.api.test_imports import CSV, csv_file, csv_records, error, jsonl, readme_example, report
 from tests.api.test_imports_xlsx import XLSX
 
 upload = partial(imports_tests.upload, type="categories")
@@ -47,10 +44,6 @@ async def category(api: httpx.AsyncClient, code: str) -> dict[str, Any]:
     body = answer.json()
     assert isinstance(body, dict)
     return body
-
-
-def error(line: int, pointer: str, code: str, message: str, column: str | None = None) -> dict[str, Any]:
-    return {"line": line, "pointer": pointer, "column": column, "code": code, "message": message}
 
 
 async def test_a_jsonl_file_creates_categories_under_parents_stored_or_earlier_in_the_file(
@@ -287,19 +280,17 @@ async def test_an_export_imports_back_exactly_as_jsonl_csv_and_xlsx(
     assert same["rows"] == {"read": 6, "applied": 0, "unchanged": 6, "rejected": 0}
 
     table = (await api.get("/v1/exports", params={"type": "categories", "format": "csv"})).content
-    records = list(csv.reader(io.StringIO(table.decode("utf-8-sig"))))
+    records = csv_records(table)
     assert records[:3] == [
         ["code", "tree", "parent", "position", "labels[en]"],
         ["home", "merch", "", "0", "Home"],
         ["candles", "merch", "home", "0", "Candles"],
     ]
     records[2][4] = "Candles & scents"  # edited in a spreadsheet
-    edited = io.StringIO()
-    csv.writer(edited).writerows(records)
-    job = await imported(api, conn, edited.getvalue().encode(), headers=CSV)
+    job = await imported(api, conn, csv_file(records), headers=CSV)
     assert job["rows"] == {"read": 6, "applied": 1, "unchanged": 5, "rejected": 0}
     after = (await api.get("/v1/exports", params={"type": "categories", "format": "csv"})).content
-    assert list(csv.reader(io.StringIO(after.decode("utf-8-sig")))) == records
+    assert csv_records(after) == records
 
     # into an empty catalog (its trees only), the file makes the same categories in the same places
     book = (await api.get("/v1/exports", params={"type": "categories", "format": "xlsx"})).content
@@ -307,7 +298,7 @@ async def test_an_export_imports_back_exactly_as_jsonl_csv_and_xlsx(
     fresh = await imported(api, conn, book, headers=XLSX)
     assert fresh["rows"] == {"read": 6, "applied": 6, "unchanged": 0, "rejected": 0}, await report(api, fresh["id"])
     again = (await api.get("/v1/exports", params={"type": "categories", "format": "csv"})).content
-    assert list(csv.reader(io.StringIO(again.decode("utf-8-sig")))) == records
+    assert csv_records(again) == records
 
 
 async def test_categories_are_imported_by_admin_only_as_the_category_api_is_written(
@@ -351,10 +342,8 @@ async def test_the_readme_category_csv_imports_into_the_demo_catalog_as_it_stand
 ) -> None:
     from api import demo
 
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    start = text.index("```csv\n", text.index("### Categories (`type=categories`)")) + len("```csv\n")
     await demo.seed(conn)
-    job = await imported(api, conn, text[start : text.index("```", start)].encode(), headers=CSV)
+    job = await imported(api, conn, readme_example("### Categories (`type=categories`)"), headers=CSV)
     assert (job["state"], job["rows"]) == ("done", {"read": 3, "applied": 2, "unchanged": 1, "rejected": 0})
     scrunchies = await category(api, "silk-scrunchies")
     assert (scrunchies["path"], scrunchies["labels"]) == (

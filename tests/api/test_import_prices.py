@@ -6,8 +6,6 @@ sales facts, both modes, and who may do what."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -18,7 +16,7 @@ import msgspec
 
 from tests import factories as f
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, jsonl, report
+from tests.api.test_imports import CSV, csv_records, error, jsonl, report
 from tests.prices import history
 
 PAST = "2025-01-01T00:00:00Z"
@@ -113,17 +111,13 @@ async def test_an_export_imports_back_unchanged_in_jsonl_and_csv(
     again = await imported(api, conn, exported.content)
     assert again["rows"] == {"read": 4, "applied": 0, "unchanged": 4, "rejected": 0}
     table = (await api.get("/v1/exports", params={"type": "prices", "format": "csv"})).content
-    records = list(csv.reader(io.StringIO(table.decode("utf-8-sig"))))
+    records = csv_records(table)
     assert records[0] == ["sku", "kind", "amount", "currency", "valid_from", "valid_to"]
     assert records[1] == ["B-1", "cost", "30.00", "CNY", PAST, ""]
     same = await imported(api, conn, table, headers=CSV)
     assert same["rows"] == {"read": 4, "applied": 0, "unchanged": 4, "rejected": 0}
     assert await conn.fetchval("SELECT count(*) FROM prices") == before
     assert (await api.get("/v1/audit", params={"import": same["id"]})).json()["items"] == []
-
-
-def error(line: int, pointer: str, code: str, message: str) -> dict[str, Any]:
-    return {"line": line, "pointer": pointer, "column": None, "code": code, "message": message}
 
 
 async def test_bad_rows_are_named_with_the_apis_codes_and_all_or_nothing_applies_none(

@@ -5,10 +5,7 @@ and CSV, and who may do what."""
 
 from __future__ import annotations
 
-import csv
-import io
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -19,7 +16,7 @@ import pytest
 from domain.skus.gtin import check_digit
 from tests import factories as f
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, JSONL, jsonl, report, run
+from tests.api.test_imports import CSV, JSONL, csv_records, error, jsonl, readme_example, report, run
 
 
 def gtin(body: str) -> str:
@@ -149,10 +146,6 @@ BAD_ROWS: list[dict[str, Any] | str] = [
 ]
 
 
-def error(line: int, pointer: str, code: str, message: str, column: str | None = None) -> dict[str, Any]:
-    return {"line": line, "pointer": pointer, "column": column, "code": code, "message": message}
-
-
 EXPECTED_REPORT = [
     error(2, "", "malformed_json", "This line is not valid JSON."),
     error(3, "/barcode", "invalid_check_digit", f"The check digit of {BAD_GTIN} should be {RED[-1]}."),
@@ -241,7 +234,7 @@ async def test_export_then_import_round_trips_in_jsonl_and_csv_and_an_edited_cel
 
     table = await exported(api, "csv")
     assert table.startswith(b"\xef\xbb\xbf")
-    records = list(csv.reader(io.StringIO(table.decode("utf-8-sig"))))
+    records = csv_records(table)
     assert records[0] == ["sku", "product", "barcode", "axis:colour", "axis:length", "attr:material"]
     assert records[2] == ["sq1-red", "sq-1", RED, "red", "90 cm", "silk"]
     assert records[1] == ["sq1-navy", "sq-1", "", "navy", "", "silk|cotton"]
@@ -356,11 +349,9 @@ async def test_the_readme_sku_csv_imports_into_the_demo_catalog_as_it_stands(
 ) -> None:
     from api import demo
 
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    start = text.index("```csv\n", text.index("### SKUs (`type=skus`)")) + len("```csv\n")
     await demo.seed(conn)
     await run(conn)  # (the seed's recompute jobs)
-    job = await imported(api, conn, text[start : text.index("```", start)].encode(), headers=CSV)
+    job = await imported(api, conn, readme_example("### SKUs (`type=skus`)"), headers=CSV)
     assert (job["state"], job["rows"]) == ("done", {"read": 2, "applied": 1, "unchanged": 1, "rejected": 0})
     navy = (await api.get("/v1/skus/SSP-NAVY")).json()
     assert (navy["version"], navy["axes"], navy["attributes"]) == (

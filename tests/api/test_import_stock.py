@@ -5,8 +5,6 @@ ledger had applied when it refuses one row — the round trip, and who may do wh
 
 from __future__ import annotations
 
-import csv
-import io
 from functools import partial
 from typing import Any
 
@@ -17,7 +15,7 @@ import msgspec
 from domain.imports.service import run_import
 from tests import stockbed
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, JSONL, jsonl, report, run
+from tests.api.test_imports import CSV, JSONL, csv_records, jsonl, report, run
 from tests.conftest import OneConnectionPool
 from tests.stockbed import move
 
@@ -127,7 +125,7 @@ async def test_an_export_of_levels_imports_back_as_counts_that_change_nothing(
         row(7),
     ]
     table = (await api.get("/v1/exports", params={"type": "stock", "format": "csv"})).content
-    assert list(csv.reader(io.StringIO(table.decode("utf-8-sig")))) == [
+    assert csv_records(table) == [
         ["sku", "warehouse", "location", "qty"],
         ["S-NAVY", "hz", "B-02-01-01", "2"],
         ["S-RED", "hz", "A-01-01-01", "7"],

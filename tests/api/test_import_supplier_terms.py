@@ -6,10 +6,7 @@ purchasing and admin, exported to purchasing, finance and admin only."""
 
 from __future__ import annotations
 
-import csv
-import io
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -18,7 +15,7 @@ import msgspec
 
 from tests import factories as f
 from tests.api import test_imports as imports_tests
-from tests.api.test_imports import CSV, jsonl, report
+from tests.api.test_imports import CSV, csv_file, csv_records, jsonl, readme_example, report
 from tests.api.test_imports_xlsx import XLSX
 
 upload = partial(imports_tests.upload, type="supplier_terms")
@@ -58,10 +55,6 @@ async def terms(api: httpx.AsyncClient, product: str) -> list[tuple[str, str, in
         (t["supplier"], t["purchase_price"]["amount"], t["moq"], t["preferred"], t["version"])
         for t in answer.json()["items"]
     ]
-
-
-def error(line: int, pointer: str, code: str, message: str, column: str | None = None) -> dict[str, Any]:
-    return {"line": line, "pointer": pointer, "column": column, "code": code, "message": message}
 
 
 async def test_a_jsonl_file_writes_terms_as_the_api_does_one_preferred_supplier_a_product(
@@ -186,7 +179,7 @@ async def test_an_export_imports_back_exactly_as_jsonl_csv_and_xlsx(
     assert same["rows"] == {"read": 3, "applied": 0, "unchanged": 3, "rejected": 0}
 
     table = (await api.get("/v1/exports", params={"type": "supplier_terms", "format": "csv"})).content
-    records = list(csv.reader(io.StringIO(table.decode("utf-8-sig"))))
+    records = csv_records(table)
     assert records == [
         HEADER,
         ["sq-1", "hz-silk", "38.50", "CNY", "100", "14", "true"],
@@ -194,19 +187,17 @@ async def test_an_export_imports_back_exactly_as_jsonl_csv_and_xlsx(
         ["sq-2", "hz-silk", "38.50", "CNY", "100", "14", "false"],
     ]
     records[3][2] = "36.00"  # a new price agreed, typed into the sheet
-    edited = io.StringIO()
-    csv.writer(edited).writerows(records)
-    job = await imported(api, conn, edited.getvalue().encode(), headers=CSV)
+    job = await imported(api, conn, csv_file(records), headers=CSV)
     assert job["rows"] == {"read": 3, "applied": 1, "unchanged": 2, "rejected": 0}
     after = (await api.get("/v1/exports", params={"type": "supplier_terms", "format": "csv"})).content
-    assert list(csv.reader(io.StringIO(after.decode("utf-8-sig")))) == records
+    assert csv_records(after) == records
 
     book = (await api.get("/v1/exports", params={"type": "supplier_terms", "format": "xlsx"})).content
     await conn.execute("DELETE FROM product_suppliers")
     fresh = await imported(api, conn, book, headers=XLSX)
     assert fresh["rows"] == {"read": 3, "applied": 3, "unchanged": 0, "rejected": 0}, await report(api, fresh["id"])
     again = (await api.get("/v1/exports", params={"type": "supplier_terms", "format": "csv"})).content
-    assert list(csv.reader(io.StringIO(again.decode("utf-8-sig")))) == records
+    assert csv_records(again) == records
 
 
 async def test_terms_are_imported_by_purchasing_and_admin_and_exported_to_the_roles_that_read_them(
@@ -237,10 +228,8 @@ async def test_the_readme_supplier_terms_csv_imports_into_the_demo_catalog_as_it
 ) -> None:
     from api import demo
 
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    start = text.index("```csv\n", text.index("### Supplier terms (`type=supplier_terms`)")) + len("```csv\n")
     await demo.seed(conn)
-    job = await imported(api, conn, text[start : text.index("```", start)].encode(), headers=CSV)
+    job = await imported(api, conn, readme_example("### Supplier terms (`type=supplier_terms`)"), headers=CSV)
     assert (job["state"], job["rows"]) == ("done", {"read": 2, "applied": 2, "unchanged": 0, "rejected": 0}), (
         await report(api, job["id"])
     )

@@ -100,6 +100,23 @@ async def imported(api: httpx.AsyncClient, conn: asyncpg.Connection, body: bytes
     return job
 
 
+def error(line: int, pointer: str, code: str, message: str, column: str | None = None) -> dict[str, Any]:
+    """One line of an import's error report."""
+    return {"line": line, "pointer": pointer, "column": column, "code": code, "message": message}
+
+
+def csv_records(content: bytes) -> list[list[str]]:
+    """A CSV file's records, as an export writes it (UTF-8 with a BOM)."""
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def csv_file(records: list[list[str]]) -> bytes:
+    """Records written back as a CSV file, as a spreadsheet saves an edited one."""
+    out = io.StringIO()
+    csv.writer(out).writerows(records)
+    return out.getvalue().encode()
+
+
 async def report(api: httpx.AsyncClient, job_id: int, fmt: str = "jsonl") -> list[dict[str, Any]]:
     answer = await api.get(f"/v1/imports/{job_id}/errors", params={"format": fmt})
     assert answer.status_code == 200, answer.text
@@ -536,6 +553,13 @@ async def test_who_may_import_and_export_and_what_an_export_shows_them(as_role: 
         assert (stored["labels"], stored["attributes"]["cost_note"]) == ({"en": "By listing"}, "secret")
         assert (await warehouse.get(f"/v1/imports/{job['id']}/errors")).status_code == 403
         assert (await listing.get("/v1/imports/999999/errors")).json()["code"] == "import-not-found"
+
+
+def readme_example(heading: str) -> bytes:
+    """The first CSV example under a README heading, as it stands there."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = text.index("```csv\n", text.index(heading)) + len("```csv\n")
+    return text[start : text.index("```", start)].encode()
 
 
 def readme_csv() -> bytes:
