@@ -27,12 +27,12 @@ class Takes:
         names: frozenset[str],
         lists: frozenset[str],
         typed: frozenset[str],
-        choices: dict[str, tuple[str, ...]] | None = None,
+        choices: dict[str, tuple[str, ...]],
     ) -> None:
         self.names = names
         self.lists = lists
         self.typed = typed
-        self.choices = choices or {}
+        self.choices = choices
 
 
 def _is_list(schema: Any) -> bool:
@@ -89,11 +89,10 @@ def check_query(request: Request[Any, Any, Any]) -> None:
     for one that takes a value other than text (routes outside the document pass)."""
     if not request.scope.get("query_string"):
         return
-    template = request.scope.get("path_template", "")  # (the route's path as the document writes it)
-    table: dict[tuple[str, str], Takes] = request.app.state.query_params
-    takes = table.get((request.method, template))
+    takes = _takes(request)
     if takes is None:
         return
+    template = request.scope.get("path_template", "")
     given = request.query_params
     unknown = sorted(set(given) - takes.names)
     if unknown:
@@ -111,10 +110,15 @@ def check_query(request: Request[Any, Any, Any]) -> None:
             raise param_error(name, "invalid", f"`{name}` is not null: leave it out for none.")
 
 
+def _takes(request: Request[Any, Any, Any]) -> Takes | None:
+    """What the request's operation takes (its route's path as the document writes it); None off the document."""
+    table: dict[tuple[str, str], Takes] = request.app.state.query_params
+    return table.get((request.method, request.scope.get("path_template", "")))
+
+
 def choices_of(request: Request[Any, Any, Any], name: str) -> tuple[str, ...]:
     """The values the request's route takes for a query parameter of a few values (none if it takes any)."""
-    table: dict[tuple[str, str], Takes] = request.app.state.query_params
-    takes = table.get((request.method, request.scope.get("path_template", "")))
+    takes = _takes(request)
     return takes.choices.get(name, ()) if takes is not None else ()
 
 
