@@ -306,3 +306,22 @@ async def test_each_role_reads_its_own_window_items_and_no_role_sees_amounts_the
         if status == 200:
             returns = next(i for i in r.json()["items"] if i["item"] == "returns")["value"]
             assert (returns["return_rate"], not amounts & set(returns)) == ("37.50", True)
+
+
+async def test_a_share_counts_the_products_of_the_home_category_itself_not_of_its_subcategories(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await shop(api, conn)
+    await f.category(conn, "mini-scarves", parent="scarves")  # a subcategory of silk-sq's home, with sales
+    await f.product(conn, "silk-mini", "mini-scarves", lifecycle="listed")
+    await f.sku(conn, "M", "silk-mini")
+    await sale(conn, day(2).isoformat(), "M", "web", 5, "250")
+    share = (await item(api, "silk-sq", "marketing", "category_share"))["value"]
+    assert (share["units"], share["category_units"], share["units_share"]) == (6, 18, "33.33")  # as before
+    mini = (await item(api, "silk-mini", "marketing", "category_share"))["value"]
+    assert (mini["category"], mini["units"], mini["category_units"], mini["units_share"]) == (
+        "mini-scarves",
+        5,
+        5,
+        "100.00",
+    )
