@@ -8,11 +8,17 @@
 -- order at the end of the refresh (merch_flush_events). Only public attribute values, sale and promotion
 -- prices and an in-stock flag ever enter this model: no cost, distribution price, supplier or bin.
 
--- The text of a locale map in a locale, else in the default locale, else in its first locale.
+-- The text of a locale map in its first locale (by code).
+CREATE FUNCTION merch_localized_first(p_map jsonb) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT e.value FROM jsonb_each_text(p_map) e ORDER BY e.key LIMIT 1
+$$;
+
+-- The text of a locale map in a locale, else in the default locale, else in its first locale. (No subquery of
+-- its own: the planner inlines it — a page calls it some thirty times — and the first locale is looked for
+-- only when neither is there.)
 CREATE FUNCTION merch_localized(p_map jsonb, p_locale text, p_default text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(p_map ->> p_locale, p_map ->> p_default,
-                    (SELECT e.value FROM jsonb_each_text(p_map) e ORDER BY e.key LIMIT 1))
+    SELECT coalesce(p_map ->> p_locale, p_map ->> p_default, merch_localized_first(p_map))
 $$;
 
 -- The decimal places of a currency (ISO 4217 minor units): those of domain/money.py's CURRENCIES, which
@@ -487,25 +493,30 @@ BEGIN
            price = EXCLUDED.price, regular = EXCLUDED.regular, in_stock = EXCLUDED.in_stock, sold = EXCLUDED.sold,
            created_at = EXCLUDED.created_at, card = EXCLUDED.card, words = EXCLUDED.words, grams = EXCLUDED.grams,
            stale_at = EXCLUDED.stale_at, computed_at = EXCLUDED.computed_at;
-    -- the shelves: a row per listed product and category it is shown under; only what changed is written
-    DELETE FROM storefront_shelf h
-     WHERE h.product_id = ANY (p_products)
-       AND NOT EXISTS (SELECT 1 FROM unnest(v_new) n
-                        WHERE n.product_id = h.product_id AND n.listed AND h.category_id = ANY (n.categories));
-    INSERT INTO storefront_shelf (category_id, product_id, tokens, numbers, price, newest, sold)
-    SELECT x.* FROM (
-        SELECT c.id, n.product_id, ARRAY(SELECT t FROM unnest(n.tokens) t WHERE t NOT LIKE 'c:%' OR t = 'c:' || c.id ORDER BY t) AS tokens,
-               n.numbers, n.price, -extract(epoch FROM n.created_at) AS newest, n.sold
-          FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.categories) c(id)
-         WHERE n.listed) x
-     WHERE NOT EXISTS (SELECT 1 FROM storefront_shelf h
-                        WHERE h.category_id = x.id AND h.product_id = x.product_id
-                          AND (h.tokens, h.numbers, h.price, h.newest, h.sold)
-                              IS NOT DISTINCT FROM (x.tokens, x.numbers, x.price, x.newest, x.sold))
-     ORDER BY x.id, x.product_id
-    ON CONFLICT (category_id, product_id) DO UPDATE
-       SET tokens = EXCLUDED.tokens, numbers = EXCLUDED.numbers, price = EXCLUDED.price, newest = EXCLUDED.newest,
-           sold = EXCLUDED.sold;
+    -- the shelves: a row per listed product and category it is shown under, made of the storefront row alone;
+    -- only what changed is written (nothing to look at when no product's row changed in what the shelf holds)
+    IF EXISTS (SELECT 1 FROM unnest(v_new) n FULL JOIN unnest(v_old) o ON o.product_id = n.product_id
+                WHERE (n.listed, n.categories, n.tokens, n.numbers, n.price, n.created_at, n.sold)
+                      IS DISTINCT FROM (o.listed, o.categories, o.tokens, o.numbers, o.price, o.created_at, o.sold)) THEN
+        DELETE FROM storefront_shelf h
+         WHERE h.product_id = ANY (p_products)
+           AND NOT EXISTS (SELECT 1 FROM unnest(v_new) n
+                            WHERE n.product_id = h.product_id AND n.listed AND h.category_id = ANY (n.categories));
+        INSERT INTO storefront_shelf (category_id, product_id, tokens, numbers, price, newest, sold)
+        SELECT x.* FROM (
+            SELECT c.id, n.product_id, ARRAY(SELECT t FROM unnest(n.tokens) t WHERE t NOT LIKE 'c:%' OR t = 'c:' || c.id ORDER BY t) AS tokens,
+                   n.numbers, n.price, -extract(epoch FROM n.created_at) AS newest, n.sold
+              FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.categories) c(id)
+             WHERE n.listed) x
+         WHERE NOT EXISTS (SELECT 1 FROM storefront_shelf h
+                            WHERE h.category_id = x.id AND h.product_id = x.product_id
+                              AND (h.tokens, h.numbers, h.price, h.newest, h.sold)
+                                  IS NOT DISTINCT FROM (x.tokens, x.numbers, x.price, x.newest, x.sold))
+         ORDER BY x.id, x.product_id
+        ON CONFLICT (category_id, product_id) DO UPDATE
+           SET tokens = EXCLUDED.tokens, numbers = EXCLUDED.numbers, price = EXCLUDED.price, newest = EXCLUDED.newest,
+               sold = EXCLUDED.sold;
+    END IF;
     -- what each category's count of listed products gains or loses (merged once per model refresh:
     -- merch_merge_shelf_counts)
     INSERT INTO storefront_shelf_pending (txid, category_id, delta)
@@ -517,36 +528,45 @@ BEGIN
     INSERT INTO storefront_words (word, signature)
     SELECT w.lexeme, array_to_string(ARRAY(SELECT ch FROM regexp_split_to_table(w.lexeme, '') ch ORDER BY ch), '')
       FROM (SELECT DISTINCT u.lexeme FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.words) u
-             WHERE length(u.lexeme) BETWEEN 3 AND 40 AND u.lexeme ~ '^[a-z]+$') w
+             WHERE length(u.lexeme) BETWEEN 3 AND 40 AND u.lexeme ~ '^[a-z]+$'
+               AND NOT EXISTS (SELECT 1 FROM unnest(v_old) o CROSS JOIN LATERAL unnest(o.words) ou
+                                WHERE o.product_id = n.product_id AND ou.lexeme = u.lexeme)) w
      WHERE NOT EXISTS (SELECT 1 FROM storefront_words x WHERE x.word = w.lexeme)
      ORDER BY w.lexeme
     ON CONFLICT DO NOTHING;
 
-    -- the pages: one per listed product and configured locale (their series parts: storefront_series)
-    v_docs := ARRAY(
-        SELECT ROW(f.code, f.locale, f.product_id, convert_to(f.doc::text, 'UTF8'), left(md5(f.doc::text), 24),
-                   n.stale_at)::storefront_documents
+    -- the pages: one per listed product and configured locale (their series parts: storefront_series), each
+    -- page's text made once for its bytes and its ETag; and which top-level parts of a page changed, per product
+    -- (for the feed), from the pages as built and the stored pages whose ETag differs (each parsed once);
+    -- `besides_stock`: the same when in-stock flags are left out (a product going in or out of stock has its own
+    -- event: the flag itself, and the SKUs' list when only their flags changed)
+    WITH fresh AS MATERIALIZED (
+        SELECT f.product_id, f.code, f.locale, f.doc, convert_to(x.t, 'UTF8') AS body, left(md5(x.t), 24) AS etag,
+               n.stale_at
           FROM merch_storefront_pages(ARRAY(SELECT n.product_id FROM unnest(v_new) n WHERE n.listed), v_at,
                                       v_values, v_skus) f
-          JOIN unnest(v_new) n ON n.product_id = f.product_id);
-    -- which top-level parts of a page changed, per product (for the feed); `besides_stock`: the same when
-    -- in-stock flags are left out (a product going in or out of stock has its own event)
-    SELECT jsonb_object_agg(x.product_id::text, jsonb_build_object('all', x.changed, 'besides_stock', x.besides))
-      INTO v_changed
-      FROM (SELECT j.product_id, jsonb_agg(DISTINCT k.key) AS changed,
-                   coalesce(jsonb_agg(DISTINCT k.key) FILTER (
-                       WHERE merch_page_part(k.key, j.old -> k.key) IS DISTINCT FROM merch_page_part(k.key, k.value)),
-                       '[]') AS besides
-              FROM (SELECT f.product_id, convert_from(d.body, 'UTF8')::jsonb AS old,
-                           convert_from(f.body, 'UTF8')::jsonb AS new  -- each page parsed once
-                      FROM unnest(v_docs) f
-                      JOIN storefront_documents d ON d.code = f.code AND d.locale = f.locale AND d.etag <> f.etag) j
-             CROSS JOIN LATERAL jsonb_each(j.new) k
-             WHERE k.key <> 'locale' AND j.old -> k.key IS DISTINCT FROM k.value
-             GROUP BY j.product_id) x;
+          JOIN unnest(v_new) n ON n.product_id = f.product_id
+         CROSS JOIN LATERAL (SELECT f.doc::text AS t OFFSET 0) x  -- (OFFSET 0: the text made once, not per use)
+    )
+    SELECT ARRAY(SELECT ROW(f.code, f.locale, f.product_id, f.body, f.etag, f.stale_at)::storefront_documents
+                   FROM fresh f),
+           (SELECT jsonb_object_agg(c.product_id::text, jsonb_build_object('all', c.changed, 'besides_stock', c.besides))
+              FROM (SELECT j.product_id, jsonb_agg(DISTINCT k.key) AS changed,
+                           coalesce(jsonb_agg(DISTINCT k.key) FILTER (
+                               WHERE k.key <> 'in_stock'
+                                 AND (k.key <> 'skus' OR merch_page_part('skus', j.old -> 'skus')
+                                                         IS DISTINCT FROM merch_page_part('skus', k.value))),
+                               '[]') AS besides
+                      FROM (SELECT f.product_id, convert_from(d.body, 'UTF8')::jsonb AS old, f.doc AS new
+                              FROM fresh f
+                              JOIN storefront_documents d ON d.code = f.code AND d.locale = f.locale AND d.etag <> f.etag) j
+                     CROSS JOIN LATERAL jsonb_each(j.new) k
+                     WHERE k.key <> 'locale' AND j.old -> k.key IS DISTINCT FROM k.value
+                     GROUP BY j.product_id) c)
+      INTO v_docs, v_changed;
     DELETE FROM storefront_documents d
      WHERE d.product_id = ANY (p_products)
-       AND (d.code, d.locale) NOT IN (SELECT f.code, f.locale FROM unnest(v_docs) f);
+       AND NOT EXISTS (SELECT 1 FROM unnest(v_docs) f WHERE f.code = d.code AND f.locale = d.locale);
     INSERT INTO storefront_documents SELECT * FROM unnest(v_docs) f ORDER BY f.code, f.locale
     ON CONFLICT (code, locale) DO UPDATE
        SET product_id = EXCLUDED.product_id, body = EXCLUDED.body, etag = EXCLUDED.etag, stale_at = EXCLUDED.stale_at
