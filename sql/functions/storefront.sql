@@ -492,7 +492,18 @@ BEGIN
            tokens = EXCLUDED.tokens, numbers = EXCLUDED.numbers, currency = EXCLUDED.currency,
            price = EXCLUDED.price, regular = EXCLUDED.regular, in_stock = EXCLUDED.in_stock, sold = EXCLUDED.sold,
            created_at = EXCLUDED.created_at, card = EXCLUDED.card, words = EXCLUDED.words, grams = EXCLUDED.grams,
-           stale_at = EXCLUDED.stale_at, computed_at = EXCLUDED.computed_at;
+           stale_at = EXCLUDED.stale_at, computed_at = EXCLUDED.computed_at
+     -- (a row that comes out the same is left as it is — its heap tuple and its GIN entries — and keeps the
+     -- moment it was last computed different: computed_at)
+     WHERE (storefront_products.code, storefront_products.listed, storefront_products.categories,
+            storefront_products.tokens, storefront_products.numbers, storefront_products.currency,
+            storefront_products.price, storefront_products.regular, storefront_products.in_stock,
+            storefront_products.sold, storefront_products.created_at, storefront_products.card,
+            storefront_products.words, storefront_products.grams, storefront_products.stale_at)
+           IS DISTINCT FROM
+           (EXCLUDED.code, EXCLUDED.listed, EXCLUDED.categories, EXCLUDED.tokens, EXCLUDED.numbers, EXCLUDED.currency,
+            EXCLUDED.price, EXCLUDED.regular, EXCLUDED.in_stock, EXCLUDED.sold, EXCLUDED.created_at, EXCLUDED.card,
+            EXCLUDED.words, EXCLUDED.grams, EXCLUDED.stale_at);
     -- the shelves: a row per listed product and category it is shown under, made of the storefront row alone;
     -- only what changed is written (nothing to look at when no product's row changed in what the shelf holds)
     IF EXISTS (SELECT 1 FROM unnest(v_new) n FULL JOIN unnest(v_old) o ON o.product_id = n.product_id
