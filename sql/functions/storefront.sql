@@ -584,30 +584,36 @@ BEGIN
      WHERE storefront_documents.etag IS DISTINCT FROM EXCLUDED.etag
         OR storefront_documents.stale_at IS DISTINCT FROM EXCLUDED.stale_at;
 
-    INSERT INTO events_pending (txid, type, code, fields)
-    SELECT pg_current_xact_id(), e.type, e.code, e.fields
-      FROM (SELECT n.code, 'product.listed' AS type, '{}'::text[] AS fields, n.product_id, 1 AS k
-              FROM unnest(v_new) n LEFT JOIN unnest(v_old) o ON o.product_id = n.product_id
-             WHERE n.listed AND NOT coalesce(o.listed, false)
-            UNION ALL
-            SELECT o.code, 'product.delisted', '{}', o.product_id, 1
-              FROM unnest(v_old) o LEFT JOIN unnest(v_new) n ON n.product_id = o.product_id
-             WHERE o.listed AND NOT coalesce(n.listed, false)
-            UNION ALL
-            SELECT n.code, CASE WHEN n.in_stock THEN 'product.in_stock' ELSE 'product.out_of_stock' END, '{}',
-                   n.product_id, 2
-              FROM unnest(v_new) n JOIN unnest(v_old) o ON o.product_id = n.product_id
-             WHERE n.listed AND o.listed AND n.in_stock <> o.in_stock
-            UNION ALL
-            SELECT n.code, 'product.changed', c.fields, n.product_id, 3
-              FROM unnest(v_new) n JOIN unnest(v_old) o ON o.product_id = n.product_id
-             CROSS JOIN LATERAL (
-                SELECT ARRAY(SELECT jsonb_array_elements_text(
-                                 v_changed -> n.product_id::text -> CASE WHEN n.in_stock <> o.in_stock
-                                                                         THEN 'besides_stock' ELSE 'all' END)
-                              ORDER BY 1) AS fields) c
-             WHERE n.listed AND o.listed AND cardinality(c.fields) > 0) e
-     ORDER BY e.product_id, e.k;
+    -- (nothing to look for when no product was listed or delisted and no stored page changed: a listed
+    -- product that goes in or out of stock changes its pages' in-stock flags)
+    IF v_changed IS NOT NULL OR EXISTS (
+           SELECT 1 FROM unnest(v_new) n FULL JOIN unnest(v_old) o ON o.product_id = n.product_id
+            WHERE n.listed IS DISTINCT FROM o.listed) THEN
+        INSERT INTO events_pending (txid, type, code, fields)
+        SELECT pg_current_xact_id(), e.type, e.code, e.fields
+          FROM (SELECT n.code, 'product.listed' AS type, '{}'::text[] AS fields, n.product_id, 1 AS k
+                  FROM unnest(v_new) n LEFT JOIN unnest(v_old) o ON o.product_id = n.product_id
+                 WHERE n.listed AND NOT coalesce(o.listed, false)
+                UNION ALL
+                SELECT o.code, 'product.delisted', '{}', o.product_id, 1
+                  FROM unnest(v_old) o LEFT JOIN unnest(v_new) n ON n.product_id = o.product_id
+                 WHERE o.listed AND NOT coalesce(n.listed, false)
+                UNION ALL
+                SELECT n.code, CASE WHEN n.in_stock THEN 'product.in_stock' ELSE 'product.out_of_stock' END, '{}',
+                       n.product_id, 2
+                  FROM unnest(v_new) n JOIN unnest(v_old) o ON o.product_id = n.product_id
+                 WHERE n.listed AND o.listed AND n.in_stock <> o.in_stock
+                UNION ALL
+                SELECT n.code, 'product.changed', c.fields, n.product_id, 3
+                  FROM unnest(v_new) n JOIN unnest(v_old) o ON o.product_id = n.product_id
+                 CROSS JOIN LATERAL (
+                    SELECT ARRAY(SELECT jsonb_array_elements_text(
+                                     v_changed -> n.product_id::text -> CASE WHEN n.in_stock <> o.in_stock
+                                                                             THEN 'besides_stock' ELSE 'all' END)
+                                  ORDER BY 1) AS fields) c
+                 WHERE n.listed AND o.listed AND cardinality(c.fields) > 0) e
+         ORDER BY e.product_id, e.k;
+    END IF;
 
     -- a series part of pages lists products by card: refresh the series of products whose card or
     -- listing changed (before and after)
