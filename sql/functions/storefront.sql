@@ -120,7 +120,8 @@ $$;
 -- Some products' public attribute values with what the pages show of them, each product's in shopper-
 -- attention order (`n`): the nearest binding's display priority in its home category's attribute set, else
 -- the attribute's own; then the binding's position and the code. Set-based: the bindings of each home
--- category are resolved once.
+-- category are resolved once (for more than 20 products; a write's few look up each value's nearest binding
+-- by index, ~0.1 ms less a product on a generic plan).
 CREATE TYPE merch_storefront_value AS (
     product_id bigint, n bigint, code text, type text, labels jsonb, group_code text, group_labels jsonb,
     value jsonb, options jsonb, base numeric
@@ -135,7 +136,7 @@ BEGIN
     ), bindings AS (
         SELECT DISTINCT ON (c.category_id, ca.attribute_id) c.category_id, ca.attribute_id, ca.display_priority,
                ca.position
-          FROM (SELECT DISTINCT p.category_id FROM p) c
+          FROM (SELECT DISTINCT p.category_id FROM p WHERE cardinality(p_products) > 20) c
           JOIN categories leaf ON leaf.id = c.category_id
           JOIN categories anc ON anc.path @> leaf.path
           JOIN category_attributes ca ON ca.category_id = anc.id
@@ -143,11 +144,20 @@ BEGIN
     ), vals AS (
         SELECT p.id AS product_id, a.id AS attribute_id, a.code::text AS code, a.type, a.labels,
                g.code::text AS group_code, g.labels AS group_labels,
-               coalesce(b.display_priority, a.display_priority) AS priority, b.position, v.value
+               coalesce(b.display_priority, n.display_priority, a.display_priority) AS priority,
+               coalesce(b.position, n.position) AS position, v.value
           FROM p CROSS JOIN LATERAL jsonb_each(p.attributes) v
           JOIN attributes a ON a.code = v.key AND a.visibility = 'public'
           LEFT JOIN attribute_groups g ON g.id = a.group_id
           LEFT JOIN bindings b ON b.category_id = p.category_id AND b.attribute_id = a.id
+          -- (a write's few products: the nearest binding of each value by index, not every binding of their
+          -- categories' ancestors hashed — one of the two ways runs, by the number of products)
+          LEFT JOIN LATERAL (
+              SELECT ca.display_priority, ca.position
+                FROM categories leaf JOIN categories anc ON anc.path @> leaf.path
+                JOIN category_attributes ca ON ca.category_id = anc.id AND ca.attribute_id = a.id
+               WHERE leaf.id = p.category_id AND cardinality(p_products) <= 20
+               ORDER BY nlevel(anc.path) DESC LIMIT 1) n ON true
     )
     SELECT v.product_id,
            row_number() OVER (PARTITION BY v.product_id ORDER BY v.priority DESC, v.position NULLS LAST, v.code),
