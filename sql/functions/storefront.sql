@@ -8,11 +8,17 @@
 -- order at the end of the refresh (merch_flush_events). Only public attribute values, sale and promotion
 -- prices and an in-stock flag ever enter this model: no cost, distribution price, supplier or bin.
 
--- The text of a locale map in a locale, else in the default locale, else in its first locale.
+-- The text of a locale map in its first locale (by code).
+CREATE FUNCTION merch_localized_first(p_map jsonb) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT e.value FROM jsonb_each_text(p_map) e ORDER BY e.key LIMIT 1
+$$;
+
+-- The text of a locale map in a locale, else in the default locale, else in its first locale. (No subquery of
+-- its own: the planner inlines it — a page calls it some thirty times — and the first locale is looked for
+-- only when neither is there.)
 CREATE FUNCTION merch_localized(p_map jsonb, p_locale text, p_default text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(p_map ->> p_locale, p_map ->> p_default,
-                    (SELECT e.value FROM jsonb_each_text(p_map) e ORDER BY e.key LIMIT 1))
+    SELECT coalesce(p_map ->> p_locale, p_map ->> p_default, merch_localized_first(p_map))
 $$;
 
 -- The decimal places of a currency (ISO 4217 minor units): those of domain/money.py's CURRENCIES, which
@@ -114,7 +120,8 @@ $$;
 -- Some products' public attribute values with what the pages show of them, each product's in shopper-
 -- attention order (`n`): the nearest binding's display priority in its home category's attribute set, else
 -- the attribute's own; then the binding's position and the code. Set-based: the bindings of each home
--- category are resolved once.
+-- category are resolved once (for more than 20 products; a write's few look up each value's nearest binding
+-- by index, ~0.1 ms less a product on a generic plan).
 CREATE TYPE merch_storefront_value AS (
     product_id bigint, n bigint, code text, type text, labels jsonb, group_code text, group_labels jsonb,
     value jsonb, options jsonb, base numeric
@@ -129,7 +136,7 @@ BEGIN
     ), bindings AS (
         SELECT DISTINCT ON (c.category_id, ca.attribute_id) c.category_id, ca.attribute_id, ca.display_priority,
                ca.position
-          FROM (SELECT DISTINCT p.category_id FROM p) c
+          FROM (SELECT DISTINCT p.category_id FROM p WHERE cardinality(p_products) > 20) c
           JOIN categories leaf ON leaf.id = c.category_id
           JOIN categories anc ON anc.path @> leaf.path
           JOIN category_attributes ca ON ca.category_id = anc.id
@@ -137,11 +144,20 @@ BEGIN
     ), vals AS (
         SELECT p.id AS product_id, a.id AS attribute_id, a.code::text AS code, a.type, a.labels,
                g.code::text AS group_code, g.labels AS group_labels,
-               coalesce(b.display_priority, a.display_priority) AS priority, b.position, v.value
+               coalesce(b.display_priority, n.display_priority, a.display_priority) AS priority,
+               coalesce(b.position, n.position) AS position, v.value
           FROM p CROSS JOIN LATERAL jsonb_each(p.attributes) v
           JOIN attributes a ON a.code = v.key AND a.visibility = 'public'
           LEFT JOIN attribute_groups g ON g.id = a.group_id
           LEFT JOIN bindings b ON b.category_id = p.category_id AND b.attribute_id = a.id
+          -- (a write's few products: the nearest binding of each value by index, not every binding of their
+          -- categories' ancestors hashed — one of the two ways runs, by the number of products)
+          LEFT JOIN LATERAL (
+              SELECT ca.display_priority, ca.position
+                FROM categories leaf JOIN categories anc ON anc.path @> leaf.path
+                JOIN category_attributes ca ON ca.category_id = anc.id AND ca.attribute_id = a.id
+               WHERE leaf.id = p.category_id AND cardinality(p_products) <= 20
+               ORDER BY nlevel(anc.path) DESC LIMIT 1) n ON true
     )
     SELECT v.product_id,
            row_number() OVER (PARTITION BY v.product_id ORDER BY v.priority DESC, v.position NULLS LAST, v.code),
@@ -486,26 +502,42 @@ BEGIN
            tokens = EXCLUDED.tokens, numbers = EXCLUDED.numbers, currency = EXCLUDED.currency,
            price = EXCLUDED.price, regular = EXCLUDED.regular, in_stock = EXCLUDED.in_stock, sold = EXCLUDED.sold,
            created_at = EXCLUDED.created_at, card = EXCLUDED.card, words = EXCLUDED.words, grams = EXCLUDED.grams,
-           stale_at = EXCLUDED.stale_at, computed_at = EXCLUDED.computed_at;
-    -- the shelves: a row per listed product and category it is shown under; only what changed is written
-    DELETE FROM storefront_shelf h
-     WHERE h.product_id = ANY (p_products)
-       AND NOT EXISTS (SELECT 1 FROM unnest(v_new) n
-                        WHERE n.product_id = h.product_id AND n.listed AND h.category_id = ANY (n.categories));
-    INSERT INTO storefront_shelf (category_id, product_id, tokens, numbers, price, newest, sold)
-    SELECT x.* FROM (
-        SELECT c.id, n.product_id, ARRAY(SELECT t FROM unnest(n.tokens) t WHERE t NOT LIKE 'c:%' OR t = 'c:' || c.id ORDER BY t) AS tokens,
-               n.numbers, n.price, -extract(epoch FROM n.created_at) AS newest, n.sold
-          FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.categories) c(id)
-         WHERE n.listed) x
-     WHERE NOT EXISTS (SELECT 1 FROM storefront_shelf h
-                        WHERE h.category_id = x.id AND h.product_id = x.product_id
-                          AND (h.tokens, h.numbers, h.price, h.newest, h.sold)
-                              IS NOT DISTINCT FROM (x.tokens, x.numbers, x.price, x.newest, x.sold))
-     ORDER BY x.id, x.product_id
-    ON CONFLICT (category_id, product_id) DO UPDATE
-       SET tokens = EXCLUDED.tokens, numbers = EXCLUDED.numbers, price = EXCLUDED.price, newest = EXCLUDED.newest,
-           sold = EXCLUDED.sold;
+           stale_at = EXCLUDED.stale_at, computed_at = EXCLUDED.computed_at
+     -- (a row that comes out the same is left as it is — its heap tuple and its GIN entries — and keeps the
+     -- moment it was last computed different: computed_at)
+     WHERE (storefront_products.code, storefront_products.listed, storefront_products.categories,
+            storefront_products.tokens, storefront_products.numbers, storefront_products.currency,
+            storefront_products.price, storefront_products.regular, storefront_products.in_stock,
+            storefront_products.sold, storefront_products.created_at, storefront_products.card,
+            storefront_products.words, storefront_products.grams, storefront_products.stale_at)
+           IS DISTINCT FROM
+           (EXCLUDED.code, EXCLUDED.listed, EXCLUDED.categories, EXCLUDED.tokens, EXCLUDED.numbers, EXCLUDED.currency,
+            EXCLUDED.price, EXCLUDED.regular, EXCLUDED.in_stock, EXCLUDED.sold, EXCLUDED.created_at, EXCLUDED.card,
+            EXCLUDED.words, EXCLUDED.grams, EXCLUDED.stale_at);
+    -- the shelves: a row per listed product and category it is shown under, made of the storefront row alone;
+    -- only what changed is written (nothing to look at when no product's row changed in what the shelf holds)
+    IF EXISTS (SELECT 1 FROM unnest(v_new) n FULL JOIN unnest(v_old) o ON o.product_id = n.product_id
+                WHERE (n.listed, n.categories, n.tokens, n.numbers, n.price, n.created_at, n.sold)
+                      IS DISTINCT FROM (o.listed, o.categories, o.tokens, o.numbers, o.price, o.created_at, o.sold)) THEN
+        DELETE FROM storefront_shelf h
+         WHERE h.product_id = ANY (p_products)
+           AND NOT EXISTS (SELECT 1 FROM unnest(v_new) n
+                            WHERE n.product_id = h.product_id AND n.listed AND h.category_id = ANY (n.categories));
+        INSERT INTO storefront_shelf (category_id, product_id, tokens, numbers, price, newest, sold)
+        SELECT x.* FROM (
+            SELECT c.id, n.product_id, ARRAY(SELECT t FROM unnest(n.tokens) t WHERE t NOT LIKE 'c:%' OR t = 'c:' || c.id ORDER BY t) AS tokens,
+                   n.numbers, n.price, -extract(epoch FROM n.created_at) AS newest, n.sold
+              FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.categories) c(id)
+             WHERE n.listed) x
+         WHERE NOT EXISTS (SELECT 1 FROM storefront_shelf h
+                            WHERE h.category_id = x.id AND h.product_id = x.product_id
+                              AND (h.tokens, h.numbers, h.price, h.newest, h.sold)
+                                  IS NOT DISTINCT FROM (x.tokens, x.numbers, x.price, x.newest, x.sold))
+         ORDER BY x.id, x.product_id
+        ON CONFLICT (category_id, product_id) DO UPDATE
+           SET tokens = EXCLUDED.tokens, numbers = EXCLUDED.numbers, price = EXCLUDED.price, newest = EXCLUDED.newest,
+               sold = EXCLUDED.sold;
+    END IF;
     -- what each category's count of listed products gains or loses (merged once per model refresh:
     -- merch_merge_shelf_counts)
     INSERT INTO storefront_shelf_pending (txid, category_id, delta)
@@ -517,66 +549,81 @@ BEGIN
     INSERT INTO storefront_words (word, signature)
     SELECT w.lexeme, array_to_string(ARRAY(SELECT ch FROM regexp_split_to_table(w.lexeme, '') ch ORDER BY ch), '')
       FROM (SELECT DISTINCT u.lexeme FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.words) u
-             WHERE length(u.lexeme) BETWEEN 3 AND 40 AND u.lexeme ~ '^[a-z]+$') w
+             WHERE length(u.lexeme) BETWEEN 3 AND 40 AND u.lexeme ~ '^[a-z]+$'
+               AND NOT EXISTS (SELECT 1 FROM unnest(v_old) o CROSS JOIN LATERAL unnest(o.words) ou
+                                WHERE o.product_id = n.product_id AND ou.lexeme = u.lexeme)) w
      WHERE NOT EXISTS (SELECT 1 FROM storefront_words x WHERE x.word = w.lexeme)
      ORDER BY w.lexeme
     ON CONFLICT DO NOTHING;
 
-    -- the pages: one per listed product and configured locale (their series parts: storefront_series)
-    v_docs := ARRAY(
-        SELECT ROW(f.code, f.locale, f.product_id, convert_to(f.doc::text, 'UTF8'), left(md5(f.doc::text), 24),
-                   n.stale_at)::storefront_documents
+    -- the pages: one per listed product and configured locale (their series parts: storefront_series), each
+    -- page's text made once for its bytes and its ETag; and which top-level parts of a page changed, per product
+    -- (for the feed), from the pages as built and the stored pages whose ETag differs (each parsed once);
+    -- `besides_stock`: the same when in-stock flags are left out (a product going in or out of stock has its own
+    -- event: the flag itself, and the SKUs' list when only their flags changed)
+    WITH fresh AS MATERIALIZED (
+        SELECT f.product_id, f.code, f.locale, f.doc, convert_to(x.t, 'UTF8') AS body, left(md5(x.t), 24) AS etag,
+               n.stale_at
           FROM merch_storefront_pages(ARRAY(SELECT n.product_id FROM unnest(v_new) n WHERE n.listed), v_at,
                                       v_values, v_skus) f
-          JOIN unnest(v_new) n ON n.product_id = f.product_id);
-    -- which top-level parts of a page changed, per product (for the feed); `besides_stock`: the same when
-    -- in-stock flags are left out (a product going in or out of stock has its own event)
-    SELECT jsonb_object_agg(x.product_id::text, jsonb_build_object('all', x.changed, 'besides_stock', x.besides))
-      INTO v_changed
-      FROM (SELECT j.product_id, jsonb_agg(DISTINCT k.key) AS changed,
-                   coalesce(jsonb_agg(DISTINCT k.key) FILTER (
-                       WHERE merch_page_part(k.key, j.old -> k.key) IS DISTINCT FROM merch_page_part(k.key, k.value)),
-                       '[]') AS besides
-              FROM (SELECT f.product_id, convert_from(d.body, 'UTF8')::jsonb AS old,
-                           convert_from(f.body, 'UTF8')::jsonb AS new  -- each page parsed once
-                      FROM unnest(v_docs) f
-                      JOIN storefront_documents d ON d.code = f.code AND d.locale = f.locale AND d.etag <> f.etag) j
-             CROSS JOIN LATERAL jsonb_each(j.new) k
-             WHERE k.key <> 'locale' AND j.old -> k.key IS DISTINCT FROM k.value
-             GROUP BY j.product_id) x;
+          JOIN unnest(v_new) n ON n.product_id = f.product_id
+         CROSS JOIN LATERAL (SELECT f.doc::text AS t OFFSET 0) x  -- (OFFSET 0: the text made once, not per use)
+    )
+    SELECT ARRAY(SELECT ROW(f.code, f.locale, f.product_id, f.body, f.etag, f.stale_at)::storefront_documents
+                   FROM fresh f),
+           (SELECT jsonb_object_agg(c.product_id::text, jsonb_build_object('all', c.changed, 'besides_stock', c.besides))
+              FROM (SELECT j.product_id, jsonb_agg(DISTINCT k.key) AS changed,
+                           coalesce(jsonb_agg(DISTINCT k.key) FILTER (
+                               WHERE k.key <> 'in_stock'
+                                 AND (k.key <> 'skus' OR merch_page_part('skus', j.old -> 'skus')
+                                                         IS DISTINCT FROM merch_page_part('skus', k.value))),
+                               '[]') AS besides
+                      FROM (SELECT f.product_id, convert_from(d.body, 'UTF8')::jsonb AS old, f.doc AS new
+                              FROM fresh f
+                              JOIN storefront_documents d ON d.code = f.code AND d.locale = f.locale AND d.etag <> f.etag) j
+                     CROSS JOIN LATERAL jsonb_each(j.new) k
+                     WHERE k.key <> 'locale' AND j.old -> k.key IS DISTINCT FROM k.value
+                     GROUP BY j.product_id) c)
+      INTO v_docs, v_changed;
     DELETE FROM storefront_documents d
      WHERE d.product_id = ANY (p_products)
-       AND (d.code, d.locale) NOT IN (SELECT f.code, f.locale FROM unnest(v_docs) f);
+       AND NOT EXISTS (SELECT 1 FROM unnest(v_docs) f WHERE f.code = d.code AND f.locale = d.locale);
     INSERT INTO storefront_documents SELECT * FROM unnest(v_docs) f ORDER BY f.code, f.locale
     ON CONFLICT (code, locale) DO UPDATE
        SET product_id = EXCLUDED.product_id, body = EXCLUDED.body, etag = EXCLUDED.etag, stale_at = EXCLUDED.stale_at
      WHERE storefront_documents.etag IS DISTINCT FROM EXCLUDED.etag
         OR storefront_documents.stale_at IS DISTINCT FROM EXCLUDED.stale_at;
 
-    INSERT INTO events_pending (txid, type, code, fields)
-    SELECT pg_current_xact_id(), e.type, e.code, e.fields
-      FROM (SELECT n.code, 'product.listed' AS type, '{}'::text[] AS fields, n.product_id, 1 AS k
-              FROM unnest(v_new) n LEFT JOIN unnest(v_old) o ON o.product_id = n.product_id
-             WHERE n.listed AND NOT coalesce(o.listed, false)
-            UNION ALL
-            SELECT o.code, 'product.delisted', '{}', o.product_id, 1
-              FROM unnest(v_old) o LEFT JOIN unnest(v_new) n ON n.product_id = o.product_id
-             WHERE o.listed AND NOT coalesce(n.listed, false)
-            UNION ALL
-            SELECT n.code, CASE WHEN n.in_stock THEN 'product.in_stock' ELSE 'product.out_of_stock' END, '{}',
-                   n.product_id, 2
-              FROM unnest(v_new) n JOIN unnest(v_old) o ON o.product_id = n.product_id
-             WHERE n.listed AND o.listed AND n.in_stock <> o.in_stock
-            UNION ALL
-            SELECT n.code, 'product.changed', c.fields, n.product_id, 3
-              FROM unnest(v_new) n JOIN unnest(v_old) o ON o.product_id = n.product_id
-             CROSS JOIN LATERAL (
-                SELECT ARRAY(SELECT jsonb_array_elements_text(
-                                 v_changed -> n.product_id::text -> CASE WHEN n.in_stock <> o.in_stock
-                                                                         THEN 'besides_stock' ELSE 'all' END)
-                              ORDER BY 1) AS fields) c
-             WHERE n.listed AND o.listed AND cardinality(c.fields) > 0) e
-     ORDER BY e.product_id, e.k;
+    -- (nothing to look for when no product was listed or delisted and no stored page changed: a listed
+    -- product that goes in or out of stock changes its pages' in-stock flags)
+    IF v_changed IS NOT NULL OR EXISTS (
+           SELECT 1 FROM unnest(v_new) n FULL JOIN unnest(v_old) o ON o.product_id = n.product_id
+            WHERE n.listed IS DISTINCT FROM o.listed) THEN
+        INSERT INTO events_pending (txid, type, code, fields)
+        SELECT pg_current_xact_id(), e.type, e.code, e.fields
+          FROM (SELECT n.code, 'product.listed' AS type, '{}'::text[] AS fields, n.product_id, 1 AS k
+                  FROM unnest(v_new) n LEFT JOIN unnest(v_old) o ON o.product_id = n.product_id
+                 WHERE n.listed AND NOT coalesce(o.listed, false)
+                UNION ALL
+                SELECT o.code, 'product.delisted', '{}', o.product_id, 1
+                  FROM unnest(v_old) o LEFT JOIN unnest(v_new) n ON n.product_id = o.product_id
+                 WHERE o.listed AND NOT coalesce(n.listed, false)
+                UNION ALL
+                SELECT n.code, CASE WHEN n.in_stock THEN 'product.in_stock' ELSE 'product.out_of_stock' END, '{}',
+                       n.product_id, 2
+                  FROM unnest(v_new) n JOIN unnest(v_old) o ON o.product_id = n.product_id
+                 WHERE n.listed AND o.listed AND n.in_stock <> o.in_stock
+                UNION ALL
+                SELECT n.code, 'product.changed', c.fields, n.product_id, 3
+                  FROM unnest(v_new) n JOIN unnest(v_old) o ON o.product_id = n.product_id
+                 CROSS JOIN LATERAL (
+                    SELECT ARRAY(SELECT jsonb_array_elements_text(
+                                     v_changed -> n.product_id::text -> CASE WHEN n.in_stock <> o.in_stock
+                                                                             THEN 'besides_stock' ELSE 'all' END)
+                                  ORDER BY 1) AS fields) c
+                 WHERE n.listed AND o.listed AND cardinality(c.fields) > 0) e
+         ORDER BY e.product_id, e.k;
+    END IF;
 
     -- a series part of pages lists products by card: refresh the series of products whose card or
     -- listing changed (before and after)

@@ -77,6 +77,7 @@ async def test_a_category_binding_overrides_the_display_priority(as_role: Any, c
         "UPDATE category_attributes SET display_priority = 500 WHERE attribute_id = (SELECT id FROM attributes"
         " WHERE code = 'care')"
     )
+    await f.bind(conn, "accessories", "care", display_priority=1)  # (farther up: the nearest binding counts)
     await conn.execute("SELECT merch_touch('storefront', ARRAY(SELECT id FROM products))")
     async with as_role("storefront") as http:
         page = (await http.get("/v1/storefront/products/peony")).json()
