@@ -396,7 +396,8 @@ SELECT to_char(so.month, 'YYYY-MM') AS month, so.currency, sum(so.facts)::intege
 
 -- name: list_returns :many
 -- Returns (售后) by $6 (sku, product, category — the home category —, supplier — the preferred one — or
--- reason): units sold on days $4..$5 (gross, as the facts say) and units that came back on those days (UTC),
+-- reason): units sold on days $4..$5 (gross, as the facts say: read from the rollup, $8 as the other sales
+-- reports take it, plus the units returned of those days' sales) and units that came back on those days (UTC),
 -- resellable or not, the return rate in percent (returned / sold) and, per group other than reason, the reason
 -- most units came back for (ties by code). By reason, `sold` is every unit sold in scope.
 WITH scope AS (
@@ -412,10 +413,16 @@ WITH scope AS (
     SELECT sc.sku_id, CASE $6::text WHEN 'sku' THEN sc.sku WHEN 'product' THEN sc.product
                                     WHEN 'category' THEN sc.category WHEN 'supplier' THEN sc.supplier END AS grp
       FROM scope sc
+), sold_skus AS (
+    -- gross units sold on the days: the rollup's units (net of the returns that name their sale) plus the units
+    -- of those returns, by the day of the sale they name (a return never names a fact it does not lower)
+    SELECT so.sku_id, so.qty FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $8::boolean) so
+    UNION ALL
+    SELECT r.sku_id, r.qty FROM sales_returns r
+     WHERE r.sale_day >= coalesce($4::date, '-infinity'::date) AND r.sale_day <= coalesce($5::date, 'infinity'::date)
 ), sold AS (
-    SELECT k.grp, sum(f.qty) AS sold
-      FROM keyed k JOIN sales_facts f ON f.sku_id = k.sku_id
-     WHERE f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
+    SELECT k.grp, sum(so.qty) AS sold
+      FROM (SELECT sku_id, sum(qty) AS qty FROM sold_skus GROUP BY sku_id) so JOIN keyed k ON k.sku_id = so.sku_id
      GROUP BY k.grp
 ), per_reason AS (
     SELECT CASE WHEN $6::text = 'reason' THEN rr.code::text ELSE k.grp END AS grp, rr.code::text AS reason,
