@@ -15,7 +15,6 @@ import pytest
 
 from domain.reports import returns as returns_report
 from domain.reports.model import ReportScope
-
 from tests.api.test_reports import sale, shop
 from tests.api.test_sales_removals import PERIODS, ROLLUP, TOTALS
 
