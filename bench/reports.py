@@ -16,6 +16,7 @@ the sale, a reason and a condition each: `sales_facts.returned_qty / refunded`, 
     python -m bench.reports --products 1000000 --sales-skus 100000     (the real run)
     python -m bench.reports --products 20000 --sales-skus 5000         (a quick check)
     python -m bench.reports --since 2026-08-01 --until 2026-10-31      (sales reports over a period)
+    python -m bench.reports --only returns promotion-roi               (some reports only)
 
 Uses MERCH_DATA_DIR (default bench/out/data) or DATABASE_URL.
 """
@@ -251,6 +252,8 @@ async def main(args: argparse.Namespace) -> None:
             print(f"sales period: {args.since or 'all'} .. {args.until or 'all'}")
             print(f"{'report':<24} {'whole tree':>12} {'rows':>7}  {'category':>10} {'rows':>6}")
             for name, run in runners(None, args.since, args.until).items():
+                if args.only and not name.startswith(tuple(args.only)):
+                    continue
                 tree, tree_rows = await measure(conn, run)
                 one, one_rows = await measure(conn, runners(category, args.since, args.until)[name])
                 print(
@@ -273,4 +276,5 @@ if __name__ == "__main__":
     parser.add_argument("--category", default="sc-1-1", help="the one category timed (default: a middle one)")
     parser.add_argument("--since", type=date.fromisoformat, help="first day of the sales period (default: all)")
     parser.add_argument("--until", type=date.fromisoformat, help="last day of the sales period (default: all)")
+    parser.add_argument("--only", nargs="+", help="only the reports whose names start so (e.g. returns promotion-roi)")
     asyncio.run(main(parser.parse_args()))
