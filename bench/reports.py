@@ -8,11 +8,15 @@ Loads what is missing, set-based: the scale catalog (`--products`), sale / distr
 every SKU, a year of daily sales facts (two channels) for `--sales-skus` SKUs in one INSERT … SELECT
 generate_series (each fact costed at the prices of its day; the refresh point rolls them up into
 `sales_monthly` and `sales_sku_totals` as the statement commits), stock and receipts for those SKUs in one
-warehouse.
+warehouse; then (issue 14) a year of promotions — 2,000, each on 100 SKUs of one minor category (200,000 items),
+7 to 21 days, with a spend — and returns of about 2 % of the units sold (whole facts returned three days after
+the sale, a reason and a condition each: `sales_facts.returned_qty / refunded`, one `return` movement and one
+`sales_returns` row per returned fact), as the return movements would leave them.
 
     python -m bench.reports --products 1000000 --sales-skus 100000     (the real run)
     python -m bench.reports --products 20000 --sales-skus 5000         (a quick check)
     python -m bench.reports --since 2026-08-01 --until 2026-10-31      (sales reports over a period)
+    python -m bench.reports --only returns promotion-roi               (some reports only)
 
 Uses MERCH_DATA_DIR (default bench/out/data) or DATABASE_URL.
 """
@@ -36,13 +40,14 @@ import msgspec
 from api import db, migrate
 from api.settings import Settings
 from domain.keys.model import Principal
-from domain.reports import costs, sales
+from domain.reports import costs, promotions, returns, sales
 from domain.reports.model import ReportScope
 from domain.seed import scale
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 FINANCE = Principal(name="bench", roles=frozenset({"finance"}))
 GOAL_TREE, GOAL_CATEGORY = 2.0, 0.2
+PROMOTION_COUNT = 2_000
 
 PRICES = """
 INSERT INTO prices (sku_id, kind, currency, amount, valid_from, actor)
@@ -88,6 +93,61 @@ SELECT r.id, 0, 'receive', sl.sku_id, sl.warehouse_id, sl.location_id, sl.on_han
   FROM r, stock_levels sl
 """
 
+# 2,000 promotions over the year of facts, promotion i on the first 100 SKUs (by id) of the products of minor
+# category i (categories in code order), 7–21 days, at 80 % of the sale price, with a spend of 500–1,499 CNY.
+PROMOTIONS = """
+WITH leaves AS (
+    SELECT id, row_number() OVER (ORDER BY code) - 1 AS n FROM categories
+     WHERE tree_id = (SELECT id FROM category_trees WHERE code = 'scale') AND nlevel(path) = 3
+), made AS (
+    INSERT INTO promotions (code, labels, starts_at, ends_at, spend_amount, spend_currency)
+    SELECT 'bench-promo-' || lpad(i::text, 4, '0'), jsonb_build_object('en', 'Bench promotion ' || i),
+           (current_date - 358 + (i * 7) % 340)::timestamp AT TIME ZONE 'UTC',
+           (current_date - 358 + (i * 7) % 340 + 7 + i % 15)::timestamp AT TIME ZONE 'UTC',
+           500 + (i * 37) % 1000, 'CNY'
+      FROM generate_series(0, $1::integer - 1) i
+    RETURNING id, substr(code, 13)::integer AS i
+)
+INSERT INTO promotion_items (promotion_id, sku_id, price, currency)
+SELECT m.id, k.sku_id, round((50 + k.sku_id % 200) * 0.8, 2), 'CNY'
+  FROM made m
+  JOIN leaves l ON l.n = m.i
+ CROSS JOIN LATERAL (SELECT s.id AS sku_id FROM products p JOIN skus s ON s.product_id = p.id
+                      WHERE p.category_id = l.id ORDER BY s.id LIMIT 100) k
+"""
+# Returns: every fact with units whose (SKU + day) falls on 0 modulo 50 comes back whole, three days later, into
+# the bench bin (resellable) or its quarantine bin (one in four), with a reason of the vocabulary.
+RETURNED = """
+CREATE TEMPORARY TABLE bench_returned ON COMMIT DROP AS
+SELECT row_number() OVER (ORDER BY f.day, f.sku_id, f.channel)::integer AS line, f.day, f.sku_id, f.channel,
+       f.qty, f.revenue, f.currency, (f.sku_id + (f.day - date '2000-01-01')) % 4 <> 0 AS resellable,
+       (SELECT array_agg(id ORDER BY code) FROM return_reasons) AS reasons
+  FROM sales_facts f
+ WHERE f.qty > 0 AND (f.sku_id + (f.day - date '2000-01-01')) % 50 = 0
+"""
+RETURNS = [
+    "INSERT INTO locations (warehouse_id, code, zone, quarantine)"
+    " SELECT id, 'Q-01', 'Q', true FROM warehouses WHERE code = 'bench-wh' ON CONFLICT DO NOTHING",
+    "INSERT INTO stock_requests (actor, request_hash) VALUES ('bench-returns', '\\x01')",
+    """INSERT INTO stock_movements (request_id, line, type, sku_id, warehouse_id, location_id, qty, on_hand_delta,
+                                   reserved_delta, reason, actor, created_at)
+       SELECT (SELECT max(id) FROM stock_requests WHERE actor = 'bench-returns'), r.line, 'return', r.sku_id,
+              l.warehouse_id, l.id, r.qty, r.qty, 0, 'bench', 'bench', (r.day + 3)::timestamp AT TIME ZONE 'UTC'
+         FROM bench_returned r
+         JOIN locations l ON l.warehouse_id = (SELECT id FROM warehouses WHERE code = 'bench-wh')
+          AND l.code = CASE WHEN r.resellable THEN 'A-01' ELSE 'Q-01' END""",
+    """INSERT INTO sales_returns (movement_id, sku_id, location_id, qty, reason_id, resellable, channel, sale_day,
+                                 refund, currency, returned_on)
+       SELECT m.id, r.sku_id, m.location_id, r.qty, r.reasons[1 + (r.sku_id + r.line) % cardinality(r.reasons)],
+              r.resellable, r.channel, r.day, r.revenue, r.currency, r.day + 3
+         FROM bench_returned r
+         JOIN stock_movements m ON m.request_id = (SELECT max(id) FROM stock_requests WHERE actor = 'bench-returns')
+          AND m.line = r.line""",
+    # the facts net of what came back: the refresh point moves the rollups as the statement commits
+    """UPDATE sales_facts f SET returned_qty = r.qty, refunded = r.revenue
+         FROM bench_returned r WHERE f.day = r.day AND f.sku_id = r.sku_id AND f.channel = r.channel""",
+]
+
 
 async def prepare(pool: asyncpg.Pool, products: int, sales_skus: int) -> None:
     async with pool.acquire() as conn:
@@ -113,6 +173,22 @@ async def prepare(pool: asyncpg.Pool, products: int, sales_skus: int) -> None:
             await conn.execute(WAREHOUSE)
             await conn.execute(STOCK)
             await conn.execute(RECEIPTS)
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM promotions WHERE code LIKE 'bench-promo-%')"):
+            started = time.perf_counter()
+            status = await conn.execute(PROMOTIONS, PROMOTION_COUNT)
+            print(
+                f"promotions: {PROMOTION_COUNT:,} with {int(status.split()[-1]):,} items in"
+                f" {time.perf_counter() - started:.1f} s",
+                flush=True,
+            )
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM sales_returns)"):
+            started = time.perf_counter()
+            async with conn.transaction():
+                await conn.execute(RETURNED)
+                for statement in RETURNS:
+                    await conn.execute(statement)
+                returned = await conn.fetchval("SELECT count(*) FROM bench_returned")
+            print(f"returns: {returned:,} returned facts in {time.perf_counter() - started:.1f} s", flush=True)
         await conn.execute("ANALYZE")
 
 
@@ -133,6 +209,9 @@ def runners(
         ),
         "payables": lambda c: costs.payables(c, period, limit=limit),
         "receivables": lambda c: sales.receivables(c, period, limit=limit),
+        "returns (by product)": lambda c: returns.returns(c, period, by="product", limit=limit),
+        "returns (by reason)": lambda c: returns.returns(c, period, by="reason", limit=limit),
+        "promotion-roi": lambda c: promotions.promotion_roi(c, FINANCE, period, promotion=None, limit=limit),
     }
 
 
@@ -173,6 +252,8 @@ async def main(args: argparse.Namespace) -> None:
             print(f"sales period: {args.since or 'all'} .. {args.until or 'all'}")
             print(f"{'report':<24} {'whole tree':>12} {'rows':>7}  {'category':>10} {'rows':>6}")
             for name, run in runners(None, args.since, args.until).items():
+                if args.only and not name.startswith(tuple(args.only)):
+                    continue
                 tree, tree_rows = await measure(conn, run)
                 one, one_rows = await measure(conn, runners(category, args.since, args.until)[name])
                 print(
@@ -195,4 +276,5 @@ if __name__ == "__main__":
     parser.add_argument("--category", default="sc-1-1", help="the one category timed (default: a middle one)")
     parser.add_argument("--since", type=date.fromisoformat, help="first day of the sales period (default: all)")
     parser.add_argument("--until", type=date.fromisoformat, help="last day of the sales period (default: all)")
+    parser.add_argument("--only", nargs="+", help="only the reports whose names start so (e.g. returns promotion-roi)")
     asyncio.run(main(parser.parse_args()))

@@ -91,8 +91,10 @@ class _Table:
     def rows(self, rows: list[list[str]]) -> bytes:
         if self.sheet is not None:
             return self.sheet.rows(rows)
-        out = b"".join(_csv_line(r, bom=self.bom and i == 0) for i, r in enumerate(rows))
-        self.bom = False
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\r\n").writerows(rows)
+        out = (b"\xef\xbb\xbf" if self.bom and rows else b"") + text.getvalue().encode()
+        self.bom = self.bom and not rows
         return out
 
     def close(self) -> bytes:
@@ -150,12 +152,13 @@ async def _source(
         if tabular:
             sku_cols = await store.list_export_sku_columns(conn, path)
             header = skus.export_header(sku_cols.axes, sku_cols.attributes)
+        sku_cells = skus.export_cells(header or [])
         return _Source(
             header,
             lambda after: store.list_export_skus(conn, path, after, CHUNK),
             lambda r: r["sku"],
             _same,
-            skus.export_cells,
+            lambda _, r: sku_cells(r),
         )
     if kind == "stock":  # stock levels by SKU, warehouse and bin, as count rows of what is on hand
         return _Source(
@@ -220,12 +223,13 @@ async def _source(
     if tabular:
         cols = await store.list_export_columns(conn, path, confidential)
         header = formats.export_header(cols.labels, cols.description, cols.selling_points, cols.attributes)
+    product_cells = formats.export_cells(header or [])
     return _Source(
         header,
         lambda after: store.list_export_products(conn, path, confidential, after, CHUNK),
         lambda r: r["code"],
         _same,
-        formats.export_cells,
+        lambda _, r: product_cells(r),
     )
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import operator
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -321,25 +322,57 @@ def export_header(labels: list[str], description: list[str], points: list[str], 
     ]
 
 
-def export_cells(header: list[str], product: Mapping[str, Any]) -> list[str]:
-    """A product (as an import row takes it) as the cells of an export's header."""
-    cells: list[str] = []
-    for name in header:
+def export_cells(header: list[str]) -> Callable[[Mapping[str, Any]], list[str]]:
+    """A product (as an import row takes it) as the cells of an export's `header`. The header is read once — a
+    getter per fixed column, a position per attribute — so that a row costs its own fields and the attribute
+    values it has, not a pass over every column (a catalog's header has hundreds of attribute columns)."""
+    width = len(header)
+    fixed: list[tuple[int, Callable[[Mapping[str, Any]], str]]] = []
+    placed: dict[str, int] = {}
+    for at, name in enumerate(header):
         localised = _LOCALISED.match(name)
         if localised:
-            fld, loc = localised.group(1), localised.group(2)
-            if fld == "selling_points":
-                points = product["selling_points"]
-                cells.append("\n".join(p.get(loc, "") for p in points) if any(loc in p for p in points) else "")
-            else:
-                cells.append(product[fld].get(loc, ""))
+            fixed.append((at, _text_getter(localised.group(1), localised.group(2))))
         elif name.startswith("attr:"):
-            cells.append(cell_text(product["attributes"].get(name[5:])))
+            placed[name[5:]] = at
         elif name in LISTS:
-            cells.append(LIST_SEPARATOR.join(product[name]))
+            fixed.append((at, _list_getter(name)))
         else:
-            cells.append(product[name])
+            fixed.append((at, operator.itemgetter(name)))
+
+    def cells(product: Mapping[str, Any]) -> list[str]:
+        out = [""] * width
+        for at, get in fixed:
+            out[at] = get(product)
+        place_values(out, product["attributes"], placed)
+        return out
+
     return cells
+
+
+def place_values(out: list[str], values: Mapping[str, Any], placed: Mapping[str, int]) -> None:
+    """Write each value of `values` that has a column (`placed`: code → its position) as its cell text."""
+    for code, value in values.items():
+        at = placed.get(code)
+        if at is not None:
+            out[at] = cell_text(value)
+
+
+def _list_getter(fld: str) -> Callable[[Mapping[str, Any]], str]:
+    return lambda product: LIST_SEPARATOR.join(product[fld])
+
+
+def _text_getter(fld: str, loc: str) -> Callable[[Mapping[str, Any]], str]:
+    """The cell of a localised text column: a label or description in `loc`, or the selling points' texts in
+    `loc`, one a line (empty when none has that locale)."""
+    if fld == "selling_points":
+
+        def points(product: Mapping[str, Any]) -> str:
+            given = product["selling_points"]
+            return "\n".join(p.get(loc, "") for p in given) if any(loc in p for p in given) else ""
+
+        return points
+    return lambda product: product[fld].get(loc, "")
 
 
 def cell_text(value: Any) -> str:

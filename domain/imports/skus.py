@@ -10,7 +10,7 @@ CSV columns: `sku`, `product`, `barcode`; one column per axis, `axis:<code>`, an
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ import msgspec
 from domain.attributes.values import AttributeDef
 from domain.errors import FieldError, ValidationFailed, field_error
 from domain.imports import store
-from domain.imports.formats import Column, Header, attribute_column, cell_text
+from domain.imports.formats import Column, Header, attribute_column, place_values
 from domain.imports.model import InvalidUpload, RowFault, upload_error
 from domain.imports.rows import Catalog, Staged, checked_line_async, conversion_errors, named, rejected
 from domain.skus.model import SkuCreate, SkuOwner, checked
@@ -166,14 +166,20 @@ def export_header(axes: list[str], attributes: list[str]) -> list[str]:
     return [*FIXED, *(f"axis:{code}" for code in axes), *(f"attr:{code}" for code in attributes)]
 
 
-def export_cells(header: list[str], sku: Mapping[str, Any]) -> list[str]:
-    """A SKU (as an import row takes it) as the cells of an export's header."""
-    cells: list[str] = []
-    for name in header:
-        if name.startswith("axis:"):
-            cells.append(cell_text(sku["axes"].get(name[5:])))
-        elif name.startswith("attr:"):
-            cells.append(cell_text(sku["attributes"].get(name[5:])))
-        else:
-            cells.append(sku[name] or "")
+def export_cells(header: list[str]) -> Callable[[Mapping[str, Any]], list[str]]:
+    """A SKU (as an import row takes it) as the cells of an export's `header`, the header read once (as for
+    products: a row costs its own axes and overrides, not a pass over every column)."""
+    width = len(header)
+    fixed = [(at, name) for at, name in enumerate(header) if not name.startswith(("axis:", "attr:"))]
+    axes = {name[5:]: at for at, name in enumerate(header) if name.startswith("axis:")}
+    overrides = {name[5:]: at for at, name in enumerate(header) if name.startswith("attr:")}
+
+    def cells(sku: Mapping[str, Any]) -> list[str]:
+        out = [""] * width
+        for at, name in fixed:
+            out[at] = sku[name] or ""
+        place_values(out, sku["axes"], axes)
+        place_values(out, sku["attributes"], overrides)
+        return out
+
     return cells

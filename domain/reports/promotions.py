@@ -67,12 +67,19 @@ def _row(
     **extra: Any,
 ) -> PromotionRoiRow:
     currency = promo["currency"]
-    units = sum((x.units for x in f), Decimal(0))
-    revenue = sum((x.revenue for x in f), Decimal(0))
-    margin = _sum([x.margin for x in f])
-    base_units = _sum([x.baseline_units for x in f])
-    base_revenue = _sum([x.baseline_revenue for x in f])
-    base_margin = _sum([x.baseline_margin for x in f])
+    if len(f) == 1:  # an item's line: its own figures (most rows of the report)
+        one = f[0]
+        units, revenue, margin = one.units, one.revenue, one.margin
+        base_units, base_revenue, base_margin = one.baseline_units, one.baseline_revenue, one.baseline_margin
+        discount = one.discount_cost
+    else:
+        units = sum((x.units for x in f), Decimal(0))
+        revenue = sum((x.revenue for x in f), Decimal(0))
+        margin = _sum([x.margin for x in f])
+        base_units = _sum([x.baseline_units for x in f])
+        base_revenue = _sum([x.baseline_revenue for x in f])
+        base_margin = _sum([x.baseline_margin for x in f])
+        discount = _sum([x.discount_cost for x in f])
     inc_margin = _sub(margin, base_margin)
     return PromotionRoiRow(
         promotion=promo["promotion"],
@@ -92,7 +99,7 @@ def _row(
         incremental_units=_q(_sub(units, base_units)),
         incremental_revenue=amount(_sub(revenue, base_revenue), currency),
         incremental_margin=amount(inc_margin, currency) if show else HIDDEN,
-        discount_cost=amount(_sum([x.discount_cost for x in f]), currency) if level != "others" else None,
+        discount_cost=amount(discount, currency) if level != "others" else None,
         **{"spend": None, "roi": None, "effect": None, "caveats": None, **extra},
     )
 

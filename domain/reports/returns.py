@@ -1,6 +1,7 @@
 """The returns report (售后): what came back, why, and how much of what was sold.
 
-Units sold are the sales facts of the period's days as uploaded (gross); units returned are the `return` stock
+Units sold are the sales facts of the period's days as uploaded (gross: the rollup's units net of returns plus
+the units returned of those days' sales); units returned are the `return` stock
 movements of the period's days (UTC), each with its reason and condition (sql/functions/stock.sql). The other
 sales reports count sales net of the returns that name their sale."""
 
@@ -18,10 +19,13 @@ RETURNS_BASIS = (
 )
 
 
-async def returns(conn: asyncpg.Connection, scope: ReportScope, *, by: ReturnsBy, limit: int) -> Report[ReturnRow]:
-    """Return rates by SKU, product, category, preferred supplier or reason over a period."""
+async def returns(
+    conn: asyncpg.Connection, scope: ReportScope, *, by: ReturnsBy, limit: int, rollup: bool = True
+) -> Report[ReturnRow]:
+    """Return rates by SKU, product, category, preferred supplier or reason over a period (`rollup=False`: the
+    units sold from every day's facts, to check the rollup's)."""
     ids = await open_scope(conn, scope)
-    rows = await store.list_returns(conn, ids, scope.since, scope.until, by, limit + 1)
+    rows = await store.list_returns(conn, ids, scope.since, scope.until, by, limit + 1, rollup)
     items = [
         ReturnRow(
             group=r["group"],

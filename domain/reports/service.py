@@ -24,6 +24,8 @@ from domain.reports.model import Report, ReportScope, ScopeIds
 R = TypeVar("R", bound=msgspec.Struct)
 
 COST_FIELDS = ("cost", "margin")
+_CENT = Decimal("0.01")
+_QUANTA = {code: Decimal(1).scaleb(-places) for code, places in CURRENCIES.items()}  # (reports round many amounts)
 
 
 async def open_scope(conn: asyncpg.Connection, scope: ReportScope) -> ScopeIds:
@@ -47,7 +49,7 @@ def amount(value: Decimal | None, currency: str | None) -> str | None:
     """An amount rounded (half up) to the currency's minor units, as a decimal string."""
     if value is None:
         return None
-    quantum = Decimal(1).scaleb(-CURRENCIES.get(currency or "", 2))
+    quantum = _QUANTA.get(currency or "", _CENT)
     return format(value.quantize(quantum, rounding=ROUND_HALF_UP), "f")
 
 

@@ -118,9 +118,15 @@ async def list_receivables(
 
 
 async def list_returns(
-    conn: asyncpg.Connection, ids: ScopeIds, since: date | None, until: date | None, by: str, limit: int
+    conn: asyncpg.Connection,
+    ids: ScopeIds,
+    since: date | None,
+    until: date | None,
+    by: str,
+    limit: int,
+    rollup: bool,
 ) -> Sequence[Row]:
-    return await _fetch(conn, LIST_RETURNS, ids, since, until, by, limit)
+    return await _fetch(conn, LIST_RETURNS, ids, since, until, by, limit, rollup)
 
 
 async def list_promotion_outcomes(

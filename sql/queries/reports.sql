@@ -396,35 +396,57 @@ SELECT to_char(so.month, 'YYYY-MM') AS month, so.currency, sum(so.facts)::intege
 
 -- name: list_returns :many
 -- Returns (售后) by $6 (sku, product, category — the home category —, supplier — the preferred one — or
--- reason): units sold on days $4..$5 (gross, as the facts say) and units that came back on those days (UTC),
+-- reason): units sold on days $4..$5 (gross, as the facts say: read from the rollup, $8 as the other sales
+-- reports take it, plus the units returned of those days' sales) and units that came back on those days (UTC),
 -- resellable or not, the return rate in percent (returned / sold) and, per group other than reason, the reason
 -- most units came back for (ties by code). By reason, `sold` is every unit sold in scope.
-WITH scope AS (
-    SELECT s.id AS sku_id, s.sku::text AS sku, p.code::text AS product, c.code::text AS category,
-           sup.code::text AS supplier
-      FROM merch_report_products($1::ltree, $2::bigint, $3::bigint) sp
-      JOIN products p ON p.id = sp.id
-      JOIN skus s ON s.product_id = p.id
+-- Everything is summed per SKU first; a SKU's product, category and supplier are looked up only for the SKUs
+-- that sold or came back (with no scope, the scope is not read at all).
+WITH scoped AS (
+    SELECT s.id AS sku_id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint) sp JOIN skus s ON s.product_id = sp.id
+     WHERE NOT ($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+), returned AS (
+    SELECT r.sku_id, r.qty, r.resellable, r.reason_id, r.sale_day, r.returned_on
+      FROM sales_returns r
+     WHERE $1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL
+    UNION ALL
+    SELECT r.sku_id, r.qty, r.resellable, r.reason_id, r.sale_day, r.returned_on
+      FROM scoped sc JOIN sales_returns r ON r.sku_id = sc.sku_id
+), sold_skus AS (
+    -- gross units sold on the days: the rollup's units (net of the returns that name their sale) plus the units
+    -- of those returns, by the day of the sale they name (a return never names a fact it does not lower)
+    SELECT so.sku_id, sum(so.qty) AS sold
+      FROM (SELECT x.sku_id, x.qty
+              FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $8::boolean) x
+            UNION ALL
+            SELECT r.sku_id, r.qty FROM returned r
+             WHERE r.sale_day >= coalesce($4::date, '-infinity'::date)
+               AND r.sale_day <= coalesce($5::date, 'infinity'::date)) so
+     GROUP BY so.sku_id
+), back AS (
+    -- units that came back on the days, per SKU and reason
+    SELECT r.sku_id, r.reason_id, sum(r.qty) AS returned, coalesce(sum(r.qty) FILTER (WHERE r.resellable), 0) AS resellable
+      FROM returned r
+     WHERE r.returned_on >= coalesce($4::date, '-infinity'::date)
+       AND r.returned_on <= coalesce($5::date, 'infinity'::date)
+     GROUP BY r.sku_id, r.reason_id
+), keyed AS (
+    -- the group of each SKU that sold or came back (none needed by reason)
+    SELECT s.id AS sku_id, CASE $6::text WHEN 'sku' THEN s.sku::text WHEN 'product' THEN p.code::text
+                                         WHEN 'category' THEN c.code::text WHEN 'supplier' THEN sup.code::text END AS grp
+      FROM (SELECT sku_id FROM sold_skus UNION SELECT sku_id FROM back) k
+      JOIN skus s ON s.id = k.sku_id
+      JOIN products p ON p.id = s.product_id
       JOIN categories c ON c.id = p.category_id
       LEFT JOIN product_suppliers ps ON ps.product_id = p.id AND ps.preferred
       LEFT JOIN suppliers sup ON sup.id = ps.supplier_id
-), keyed AS (
-    SELECT sc.sku_id, CASE $6::text WHEN 'sku' THEN sc.sku WHEN 'product' THEN sc.product
-                                    WHEN 'category' THEN sc.category WHEN 'supplier' THEN sc.supplier END AS grp
-      FROM scope sc
-), sold AS (
-    SELECT k.grp, sum(f.qty) AS sold
-      FROM keyed k JOIN sales_facts f ON f.sku_id = k.sku_id
-     WHERE f.day >= coalesce($4::date, '-infinity'::date) AND f.day <= coalesce($5::date, 'infinity'::date)
-     GROUP BY k.grp
+     WHERE $6::text <> 'reason'
 ), per_reason AS (
     SELECT CASE WHEN $6::text = 'reason' THEN rr.code::text ELSE k.grp END AS grp, rr.code::text AS reason,
-           sum(r.qty) AS returned, sum(r.qty) FILTER (WHERE r.resellable) AS resellable
-      FROM keyed k
-      JOIN sales_returns r ON r.sku_id = k.sku_id
-      JOIN return_reasons rr ON rr.id = r.reason_id
-     WHERE r.returned_on >= coalesce($4::date, '-infinity'::date)
-       AND r.returned_on <= coalesce($5::date, 'infinity'::date)
+           sum(b.returned) AS returned, sum(b.resellable) AS resellable
+      FROM back b
+      JOIN return_reasons rr ON rr.id = b.reason_id
+      LEFT JOIN keyed k ON k.sku_id = b.sku_id
      GROUP BY 1, rr.code
 ), grouped AS (
     SELECT grp, 0 AS sold, sum(returned) AS returned, coalesce(sum(resellable), 0) AS resellable,
@@ -432,9 +454,11 @@ WITH scope AS (
       FROM per_reason
      GROUP BY grp
     UNION ALL
-    SELECT grp, sold, 0, 0, NULL FROM sold WHERE $6::text <> 'reason'
+    SELECT k.grp, sum(so.sold), 0, 0, NULL FROM sold_skus so JOIN keyed k ON k.sku_id = so.sku_id
+     WHERE $6::text <> 'reason'
+     GROUP BY k.grp
 ), totals AS (
-    SELECT grp, CASE WHEN $6::text = 'reason' THEN (SELECT coalesce(sum(sold), 0) FROM sold) ELSE sum(sold) END AS sold,
+    SELECT grp, CASE WHEN $6::text = 'reason' THEN (SELECT coalesce(sum(sold), 0) FROM sold_skus) ELSE sum(sold) END AS sold,
            sum(returned) AS returned, sum(resellable) AS resellable, max(top_reason) AS top_reason
       FROM grouped
      GROUP BY grp
