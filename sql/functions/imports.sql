@@ -12,10 +12,11 @@
 -- An ANALYZE in this transaction sees its own rows, and holds the table's SHARE UPDATE EXCLUSIVE lock until the
 -- commit, so that autovacuum (which skips a locked table) cannot count them as nothing again meanwhile; writes
 -- (ROW EXCLUSIVE) never wait on that lock — another ANALYZE does, another large import's among them.
--- So: the tables into which this transaction has put at least p_min rows more than it removed, where they
--- outnumber what the statistics know (the table's rows at its last ANALYZE, when it is not yet this
--- transaction's; else the planner's estimate — its density times the pages the table has now — below half
--- of them) are analysed. Answers the tables analysed (NULL: none).
+-- So: the tables into which this transaction has put at least p_min rows more than it removed are analysed
+-- where those rows outnumber what another session's ANALYZE would count — the table's rows at its last
+-- ANALYZE or its committed live rows now (a catalog emptied since: the statistics still say full), whichever
+-- is fewer —, or, once analysed here, where the planner's estimate (its density times the pages the table has
+-- now) fell below half of them. Answers the tables analysed (NULL: none).
 CREATE FUNCTION merch_analyze_own_rows(p_min bigint) RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
     v_tables text[];
@@ -37,7 +38,7 @@ BEGIN
                 THEN c.relpages > 0 AND c.reltuples >= 0
                      AND c.reltuples / c.relpages * (pg_relation_size(c.oid) / current_setting('block_size')::bigint)
                          < own.rows / 2
-                ELSE greatest(c.reltuples, 0) < own.rows END;
+                ELSE least(greatest(c.reltuples, 0), pg_stat_get_live_tuples(c.oid)) < own.rows END;
     IF v_tables IS NOT NULL THEN
         EXECUTE 'ANALYZE ' || array_to_string(v_tables, ', ');
     END IF;
