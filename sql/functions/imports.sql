@@ -4,6 +4,48 @@
 -- keeps the product's version and leaves no audit record. Derived data follows through the refresh point
 -- (the products' statement triggers), like any other write, brought up to date chunk by chunk.
 
+-- Statistics that know this transaction's own rows. A large all_or_nothing import is one transaction, and its
+-- rows are invisible to every other session until it commits: an ANALYZE of a table the import fills — autovacuum's,
+-- of a catalog emptied or empty before it — counts them as nothing, and the planner, reading "no rows" over
+-- thousands of pages, plans a join over the import's own rows as a nested loop over a table of one row: quadratic
+-- in them (100,000 products: a chunk's lock of its products over 170 s, the derived data's refresh over 250 s).
+-- An ANALYZE in this transaction sees its own rows, and holds the table's SHARE UPDATE EXCLUSIVE lock until the
+-- commit, so that autovacuum (which skips a locked table) cannot count them as nothing again meanwhile; writes
+-- (ROW EXCLUSIVE) never wait on that lock — another ANALYZE does, another large import's among them.
+-- So: the tables into which this transaction has put at least p_min rows more than it removed are analysed
+-- where those rows outnumber what another session's ANALYZE would count — the table's rows at its last
+-- ANALYZE or its committed live rows now (a catalog emptied since: the statistics still say full), whichever
+-- is fewer —, or, once analysed here, where the planner's estimate (its density times the pages the table has
+-- now) fell below half of them. Answers the tables analysed (NULL: none).
+CREATE FUNCTION merch_analyze_own_rows(p_min bigint) RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    v_tables text[];
+BEGIN
+    WITH own AS MATERIALIZED (
+        SELECT x.relid, x.n_tup_ins - x.n_tup_del AS rows
+          FROM pg_stat_xact_user_tables x
+         WHERE x.n_tup_ins - x.n_tup_del >= p_min
+    )
+    SELECT array_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.oid)
+      INTO v_tables
+      FROM own
+      JOIN pg_class c ON c.oid = own.relid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'r' AND c.relpersistence = 'p'
+       AND CASE WHEN EXISTS (SELECT 1 FROM pg_locks l
+                              WHERE l.locktype = 'relation' AND l.relation = c.oid AND l.pid = pg_backend_pid()
+                                AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted)
+                THEN c.relpages > 0 AND c.reltuples >= 0
+                     AND c.reltuples / c.relpages * (pg_relation_size(c.oid) / current_setting('block_size')::bigint)
+                         < own.rows / 2
+                ELSE least(greatest(c.reltuples, 0), pg_stat_get_live_tuples(c.oid)) < own.rows END;
+    IF v_tables IS NOT NULL THEN
+        EXECUTE 'ANALYZE ' || array_to_string(v_tables, ', ');
+    END IF;
+    RETURN v_tables;
+END
+$$;
+
 -- The first staged attribute value (by line, then attribute code) the API would refuse now: its attribute gone
 -- or out of the set of the row's category (bound to it or an ancestor), not the JSON type of its kind, or a
 -- select's option (any of a multiselect's options) no longer defined. The re-check of products' and SKUs'
@@ -180,6 +222,7 @@ BEGIN
     -- Derived data of this chunk's products now, through the refresh point (what is recorded after this runs
     -- is refreshed at commit): an all_or_nothing import is one transaction, and a refresh of all its products
     -- at once grows faster than their number (100,000 products: over 15 minutes at commit).
+    PERFORM merch_analyze_own_rows(1000);  -- (before the refresh reads the rows this chunk wrote)
     PERFORM merch_refresh_pending();
 END
 $$;
@@ -290,6 +333,7 @@ BEGIN
       FROM merch_import_sku_chunk c JOIN skus s ON s.id = c.sku_id
      ORDER BY c.line;
 
+    PERFORM merch_analyze_own_rows(1000);  -- (before the refresh reads the rows this chunk wrote)
     PERFORM merch_refresh_pending();
 END
 $$;
@@ -392,6 +436,7 @@ BEGIN
      WHERE f.day = x.day AND f.sku_id = x.sku_id AND f.channel = x.channel
        AND (f.cost, f.distribution_value) IS DISTINCT FROM (x.cost, x.distribution_value);
 
+    PERFORM merch_analyze_own_rows(1000);  -- (before the refresh reads the rows this chunk wrote)
     PERFORM merch_refresh_pending();
 END
 $$;

@@ -5,6 +5,7 @@ chunk by chunk with derived data current when the job says done."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import asyncpg
@@ -86,6 +87,92 @@ async def test_a_connection_killed_in_the_middle_of_an_all_or_nothing_import_app
         assert (await api.get(f"/v1/jobs/{job_id}")).json()[
             "state"
         ] == "running"  # taken over once its heartbeat is stale
+
+
+async def planned_products(conn: asyncpg.Connection, n: int) -> int:
+    """How many rows the planner believes `products` holds, in the transaction of `conn`, once it has read what
+    other sessions changed in the catalog (statistics among it): a session reads that when it locks a relation
+    anew (`n`: a table of its own each time), not on a relation its transaction holds already."""
+    await conn.execute(f"CREATE TEMP TABLE planned_{n} () ON COMMIT DROP")
+    plan = await conn.fetchval("EXPLAIN (FORMAT JSON) SELECT 1 FROM products")
+    return int((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]["Plan Rows"])
+
+
+async def import_analysed_elsewhere(
+    app: Any, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch, first: int, count: int, before: set[int]
+) -> list[int]:
+    """An all_or_nothing import of products sq-<first>… (`count`, in chunks of 500), with another session
+    analysing `products` as autovacuum does (skipping it when locked) before the chunks numbered in `before`:
+    what the planner believes `products` holds in the import's transaction after each chunk and after each
+    of those ANALYZEs."""
+    monkeypatch.setattr(service, "CHUNK", 500)
+    seen: list[int] = []
+    calls = 0
+    apply_chunk = store.update_products_from_import
+
+    async def analysed_elsewhere(conn: asyncpg.Connection, *args: Any) -> tuple[int, int, int]:
+        nonlocal calls
+        calls += 1
+        if calls in before:
+            async with pool.acquire() as other:
+                await other.execute("ANALYZE (SKIP_LOCKED) products")  # (autovacuum skips a locked table)
+            seen.append(await planned_products(conn, len(seen)))
+        answer = await apply_chunk(conn, *args)
+        seen.append(await planned_products(conn, len(seen)))
+        return answer
+
+    monkeypatch.setattr(store, "update_products_from_import", analysed_elsewhere)
+    async with client(app) as api:
+        answer = await api.post(
+            "/v1/imports",
+            params={"type": "products"},
+            content=jsonl(*(row(f"sq-{i:04}") for i in range(first, first + count))),
+            headers=JSONL,
+        )
+        assert await run_pending(pool) == 1
+        job = (await api.get(f"/v1/jobs/{answer.json()['id']}")).json()
+        assert (job["state"], job["rows"]["applied"]) == ("done", count)
+    monkeypatch.setattr(store, "update_products_from_import", apply_chunk)
+    return seen
+
+
+async def test_an_all_or_nothing_import_keeps_statistics_that_count_its_own_rows_whoever_else_analyses(
+    fresh_app: Any, fresh_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An ANALYZE in another session (autovacuum's) counts the uncommitted rows of a large import as nothing: the
+    # planner then takes `products` for one row over the pages the import filled, and its joins over them go
+    # quadratic (the 100,000-product import's statement timeout). The import analyses them in its own
+    # transaction once they outnumber what the statistics know, and keeps other sessions from undoing that.
+    async with fresh_pool.acquire() as conn:
+        await catalog(conn)
+    seen = await import_analysed_elsewhere(fresh_app, fresh_pool, monkeypatch, 0, 2500, {2, 4})
+    # the planner's belief after chunk 1, before chunk 2 (another session has analysed), after chunk 2 (the import
+    # analysed its 1,000 rows), 3, before 4 (another session's ANALYZE skipped the table), after 4 and 5
+    written = [500, 500, 1000, 1500, 1500, 2000, 2500]
+    assert seen[1] == 1, seen  # the other session's ANALYZE counted the import's rows as nothing
+    assert all(w / 2 <= n <= 2 * w for n, w in zip(seen[2:], written[2:], strict=True)), (seen, written)
+    async with fresh_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM product_completeness") == 2500
+
+
+async def test_an_import_into_a_catalog_emptied_since_its_last_analyze_keeps_statistics_that_count_its_rows(
+    fresh_app: Any, fresh_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The statistics still say 3,000 products when the import begins (the catalog was emptied since), more than
+    # it will write: what an ANALYZE elsewhere would count now — no committed product — is what it compares with.
+    async with fresh_pool.acquire() as conn:
+        await catalog(conn)
+    await import_analysed_elsewhere(fresh_app, fresh_pool, monkeypatch, 0, 3000, set())
+    async with fresh_pool.acquire() as conn:
+        await conn.execute("ANALYZE products")
+        await conn.execute("DELETE FROM products")
+        await conn.execute("SELECT pg_stat_force_next_flush()")  # (the delete counted before the import reads it)
+        assert await conn.fetchval("SELECT reltuples FROM pg_class WHERE relname = 'products'") == 3000
+    seen = await import_analysed_elsewhere(fresh_app, fresh_pool, monkeypatch, 5000, 2500, {3})
+    # after chunks 1 and 2 (the import analysed its 1,000 rows), before 3 (another session's ANALYZE skipped the
+    # table), after 3, 4 and 5
+    written = [500, 1000, 1000, 1500, 2000, 2500]
+    assert all(w / 2 <= n <= 2 * w for n, w in zip(seen[1:], written[1:], strict=True)), (seen, written)
 
 
 async def test_valid_rows_commits_chunk_by_chunk_and_derived_data_is_current_when_the_job_is_done(
