@@ -9,7 +9,6 @@ sooner, and 30 seconds for lists, facets, search and navigation; `Vary: Accept-L
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
 import msgspec
@@ -39,7 +38,6 @@ from domain.versioning import matches_tag
 QUERY_TEXT: dict[str, Any] = {"maxLength": search.MAX_QUERY, "pattern": r"[^\s\x1c-\x1f\x85]|\ufeff"}
 ANYONE = allow(*(r for r in ROLES if r != "admin"))
 SERVICE = allow("service")
-LIST_MAX_AGE = 30
 
 LocaleQ = Annotated[
     str | None,
@@ -122,7 +120,7 @@ def cached(body: bytes, etag: str, max_age: int, if_none_match: str | None, loca
 
 def as_cached(answer: msgspec.Struct, if_none_match: str | None, locale: str) -> Response[Any]:
     body = msgspec.json.encode(answer)
-    return cached(body, f'"{hashlib.sha256(body).hexdigest()[:24]}"', LIST_MAX_AGE, if_none_match, locale)
+    return cached(body, service.etag_of(body), service.LIST_MAX_AGE, if_none_match, locale)
 
 
 async def provide_filters(
