@@ -13,8 +13,9 @@ The lanes: a warehouse scan (POST /v1/stock/movements), a product read (GET /v1/
 shop's product page (GET /v1/storefront/products/{code}) and category page (GET /v1/storefront/products?…),
 the calls warehouse tools, back offices and shop front ends make most. Only the category page's lane takes a
 query string, parsed as the framework parses it; one it does not take exactly as it is (a parameter the
-route does not declare or given twice, a value outside the route's declared limits) is the route's. tests/api/test_fastlane.py compares every answer of
-a lane, header by header, with the framework's answer to the same request.
+route does not declare or given twice, a value outside the route's declared limits) is the route's.
+tests/api/test_fastlane.py compares every answer of a lane, header by header, with the framework's answer to
+the same request.
 """
 
 from __future__ import annotations
@@ -175,19 +176,18 @@ async def list_storefront_products(call: Call) -> Answer | None:
     async with call.acquire() as conn:
         locales, _ = await storefront.config(conn)
         locale = storefront.negotiate(locales, given.get("locale"), call.header(b"accept-language"))
+        query = listing.PageQuery(
+            given["category"],
+            tuple(given["filter"]),
+            given.get("price"),
+            given.get("in_stock"),
+            given.get("role"),
+            given.get("series"),
+        )
         try:
-            filters = await listing.parse_filters(
-                conn,
-                category=given["category"],
-                filters=given["filter"],
-                price=given.get("price"),
-                in_stock=given.get("in_stock"),
-                role=given.get("role"),
-                series=given.get("series"),
-            )
             page = await listing.category_page(
                 conn,
-                filters,
+                query,
                 sort=given.get("sort", "position"),
                 limit=given.get("limit", 50),
                 cursor=given.get("cursor"),

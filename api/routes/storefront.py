@@ -133,8 +133,8 @@ async def provide_filters(
     role: RoleQ = None,
     series: SeriesQ = None,
 ) -> listing.Filters:
-    """A category page's query (for its cards and its facets alike), parsed and checked: a 400 names what is
-    wrong."""
+    """The facets' query, parsed and checked: a 400 names what is wrong. (The category page takes the same
+    parameters itself: listing.category_page reads the filters' context with its cards when it can.)"""
     return await listing.parse_filters(
         conn, category=category, filters=filter or [], price=price, in_stock=in_stock, role=role, series=series
     )
@@ -180,13 +180,17 @@ class StorefrontController(Controller):
         operation_id="listStorefrontProducts",
         summary="A category page: listed products as cards",
         opt=ANYONE,
-        dependencies=SHOP_FILTERS,
     )
     async def products(
         self,
         conn: Conn,
         chosen: ShopLocale,
-        shop_filters: ShopFilters,
+        category: CategoryQ,
+        filter: FilterQ = None,
+        price: PriceQ = None,
+        in_stock: InStockQ = None,
+        role: RoleQ = None,
+        series: SeriesQ = None,
         sort: SortQ = "position",
         limit: PageLimitQ = 50,
         cursor: CursorQ = None,
@@ -195,7 +199,8 @@ class StorefrontController(Controller):
         """Listed products of a category subtree as cards (code, label, main image, the price to show and the
         regular price, in stock, series), filtered and sorted, one keyset page at a time (`next_cursor`;
         a cursor belongs to its query). Bad filters are a 400 naming the parameter."""
-        page = await listing.category_page(conn, shop_filters, sort=sort, limit=limit, cursor=cursor, locale=chosen)
+        query = listing.PageQuery(category, tuple(filter or ()), price, in_stock, role, series)
+        page = await listing.category_page(conn, query, sort=sort, limit=limit, cursor=cursor, locale=chosen)
         return as_cached(page, if_none_match, chosen)
 
     @get(

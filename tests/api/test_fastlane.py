@@ -294,7 +294,10 @@ async def test_a_category_page_from_the_lane_is_the_routes_page_with_its_etag_an
     headers = {"Accept-Language": accept} if accept else {}
     served = lane.app.served
     path = f"{LIST}?{query}"
-    by_lane, by_route = await get(lane, path, "storefront", **headers), await get(framework, path, "storefront", **headers)
+    by_lane, by_route = (
+        await get(lane, path, "storefront", **headers),
+        await get(framework, path, "storefront", **headers),
+    )
     assert lane.app.served == served + 1
     assert by_lane.status_code == 200, by_lane.text
     assert by_lane.json()["items"], "a page with cards"
@@ -333,7 +336,9 @@ async def test_a_price_change_changes_the_lanes_page_and_its_etag(lane: Edge, co
     await shop.shop(conn)
     path = f"{LIST}?category=scarves&sort=price_asc"
     before = await get(lane, path, "storefront")
-    await conn.execute("UPDATE prices SET amount = 299 WHERE kind = 'sale' AND sku_id = (SELECT id FROM skus WHERE sku = 'CHECK-1')")
+    await conn.execute(
+        "UPDATE prices SET amount = 299 WHERE kind = 'sale' AND sku_id = (SELECT id FROM skus WHERE sku = 'CHECK-1')"
+    )
     after = await get(lane, path, "storefront")
     assert [c["code"] for c in before.json()["items"]] == ["check", "wave", "peony"]
     assert [c["code"] for c in after.json()["items"]] == ["wave", "peony", "check"]
@@ -378,11 +383,16 @@ async def test_category_pages_off_the_happy_path_are_answered_by_the_route(
     assert by_lane.content == by_route.content
 
 
-async def test_a_category_page_from_a_browser_is_the_routes(framework: Any, lane: Edge, conn: asyncpg.Connection) -> None:
+async def test_a_category_page_from_a_browser_is_the_routes(
+    framework: Any, lane: Edge, conn: asyncpg.Connection
+) -> None:
     await shop.shop(conn)
     served = lane.app.served
     path = f"{LIST}?category=scarves"
     headers = {"Origin": "http://shop.example"}
-    by_lane, by_route = await get(lane, path, "storefront", **headers), await get(framework, path, "storefront", **headers)
+    by_lane, by_route = (
+        await get(lane, path, "storefront", **headers),
+        await get(framework, path, "storefront", **headers),
+    )
     assert lane.app.served == served
     same(by_lane, by_route)
