@@ -9,10 +9,13 @@ to the framework's own route for that request, which answers it exactly as it wo
 the one definition of the behaviour and of its OpenAPI document, and the lane is only a shortcut through
 it. A refusal costs the lane's attempt (nothing was written: the service's transaction rolled back).
 
-The lanes: a warehouse scan (POST /v1/stock/movements), a product read (GET /v1/products/{code}) and a
-shop's product page (GET /v1/storefront/products/{code}), the calls warehouse tools, back offices and shop
-front ends make most. tests/api/test_fastlane.py compares every answer of
-a lane, header by header, with the framework's answer to the same request.
+The lanes: a warehouse scan (POST /v1/stock/movements), a product read (GET /v1/products/{code}), a
+shop's product page (GET /v1/storefront/products/{code}) and category page (GET /v1/storefront/products?…),
+the calls warehouse tools, back offices and shop front ends make most. Only the category page's lane takes a
+query string, parsed as the framework parses it; one it does not take exactly as it is (a parameter the
+route does not declare or given twice, a value outside the route's declared limits) is the route's.
+tests/api/test_fastlane.py compares every answer of a lane, header by header, with the framework's answer to
+the same request.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 from litestar._asgi.utils import is_valid_host
+from litestar._parsers import parse_query_string
 from litestar.types import Receive, ReceiveMessage, Scope, Send
 
 from api import guard
@@ -36,7 +40,9 @@ from domain.keys.model import Principal
 from domain.products import service as products
 from domain.stock.model import MovementRequest
 from domain.stock.service import MovementWriter
+from domain.storefront import listing
 from domain.storefront import service as storefront
+from domain.storefront.model import SORTS
 from domain.versioning import etag, matches_none, matches_tag
 
 Headers = list[tuple[bytes, bytes]]
@@ -52,6 +58,7 @@ class Call:
     state: Any
     param: str
     on_replica: bool  # the route declares replica reads (api/replicas.py)
+    query: tuple[tuple[str, str], ...] = ()  # the query string's parameters (a lane that takes one)
 
     def acquire(self) -> Any:
         """The request's connection, where its route reads."""
@@ -122,6 +129,83 @@ async def get_storefront_product(call: Call) -> Answer | None:
     return _json(200, page.body, headers)
 
 
+# GET /v1/storefront/products: the parameters it takes, each once but `filter`, with the route's declared
+# limits (api/routes/storefront.py): at most this many characters, `filter` at most 20 times.
+_LIST_TEXT = {"category": 64, "price": 40, "role": 64, "series": 64, "cursor": 2000, "locale": 35}
+_LIST_MAX_FILTERS = 20
+
+
+def _list_query(query: tuple[tuple[str, str], ...]) -> dict[str, Any] | None:
+    """The category page's parameters when the lane takes them as they are, else None (the route judges)."""
+    given: dict[str, Any] = {"filter": []}
+    for name, value in query:
+        if name == "filter":
+            given["filter"].append(value)
+            continue
+        if name in given or not value:
+            return None  # given twice, or empty: the route's 400 (or its reading of it)
+        if name in _LIST_TEXT:
+            if len(value) > _LIST_TEXT[name]:
+                return None
+            given[name] = value
+        elif name == "sort":
+            if value not in SORTS:
+                return None
+            given[name] = value
+        elif name == "limit":
+            if not (value.isascii() and value.isdigit() and value[0] != "0" and len(value) <= 3 and int(value) <= 100):
+                return None
+            given[name] = int(value)
+        elif name == "in_stock":
+            if value not in ("true", "false"):
+                return None
+            given[name] = value == "true"
+        else:
+            return None  # a parameter the route does not take: its 400
+    if "category" not in given or len(given["filter"]) > _LIST_MAX_FILTERS:
+        return None
+    return given
+
+
+async def list_storefront_products(call: Call) -> Answer | None:
+    """GET /v1/storefront/products?category=…: a category page's cards, as the route makes them, with their
+    ETag; 304 for a current copy."""
+    given = _list_query(call.query)
+    if given is None:
+        return None
+    async with call.acquire() as conn:
+        locales, _ = await storefront.config(conn)
+        locale = storefront.negotiate(locales, given.get("locale"), call.header(b"accept-language"))
+        query = listing.PageQuery(
+            given["category"],
+            tuple(given["filter"]),
+            given.get("price"),
+            given.get("in_stock"),
+            given.get("role"),
+            given.get("series"),
+        )
+        try:
+            page = await listing.category_page(
+                conn,
+                query,
+                sort=given.get("sort", "position"),
+                limit=given.get("limit", 50),
+                cursor=given.get("cursor"),
+                locale=locale,
+            )
+        except DomainError:
+            return None
+    body = msgspec.json.encode(page)
+    tag = storefront.etag_of(body)
+    headers = [
+        (name.lower().encode(), value.encode())
+        for name, value in storefront.cache_headers(tag, storefront.LIST_MAX_AGE, locale)
+    ]
+    if matches_tag(call.header(b"if-none-match"), tag):
+        return 304, headers, b""
+    return _json(200, body, headers)
+
+
 @dataclass(frozen=True, slots=True)
 class Lane:
     """A shortcut through one route: its method, its path as the framework declares it (a fixed path, or a
@@ -131,6 +215,7 @@ class Lane:
     route: str
     handler: Handler
     body: bool  # whether requests carry a JSON body
+    query: bool = False  # whether the lane takes a query string (else a request with one is the route's)
 
     @property
     def prefix(self) -> str | None:
@@ -141,6 +226,7 @@ LANES = (
     Lane("POST", "/v1/stock/movements", post_movements, body=True),
     Lane("GET", "/v1/products/{code:str}", get_product, body=False),
     Lane("GET", "/v1/storefront/products/{code:str}", get_storefront_product, body=False),
+    Lane("GET", "/v1/storefront/products", list_storefront_products, body=False, query=True),
 )
 
 
@@ -159,12 +245,14 @@ class FastLane:
 
     def _match(self, scope: Any) -> tuple[Lane, str] | None:
         """The lane of a request and its path parameter; None for any request a lane does not take as is."""
-        if scope["type"] != "http" or scope.get("query_string") or scope.get("root_path"):
+        if scope["type"] != "http" or scope.get("root_path"):
             return None
         method, path = scope["method"], scope["path"]
         lane = self.fixed.get((method, path))
         if lane is not None:
-            return lane, ""
+            return (lane, "") if lane.query or not scope.get("query_string") else None
+        if scope.get("query_string"):
+            return None
         for lane, prefix in self.prefixed:
             if lane.method == method and path.startswith(prefix):
                 param = path[len(prefix) :]
@@ -201,8 +289,15 @@ class FastLane:
             state.limiter.take(scope, principal)
             if not principal.has_any(self.roles[lane]):
                 return None
+            query = tuple(parse_query_string(scope["query_string"])) if lane.query else ()
             call = Call(
-                scope=scope, body=body, principal=principal, state=state, param=param, on_replica=self.on_replica[lane]
+                scope=scope,
+                body=body,
+                principal=principal,
+                state=state,
+                param=param,
+                on_replica=self.on_replica[lane],
+                query=query,
             )
             return await lane.handler(call)
         except (DatabaseUnavailable, TooManyRequests):

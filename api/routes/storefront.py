@@ -9,7 +9,6 @@ sooner, and 30 seconds for lists, facets, search and navigation; `Vary: Accept-L
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
 import msgspec
@@ -39,7 +38,6 @@ from domain.versioning import matches_tag
 QUERY_TEXT: dict[str, Any] = {"maxLength": search.MAX_QUERY, "pattern": r"[^\s\x1c-\x1f\x85]|\ufeff"}
 ANYONE = allow(*(r for r in ROLES if r != "admin"))
 SERVICE = allow("service")
-LIST_MAX_AGE = 30
 
 LocaleQ = Annotated[
     str | None,
@@ -122,7 +120,7 @@ def cached(body: bytes, etag: str, max_age: int, if_none_match: str | None, loca
 
 def as_cached(answer: msgspec.Struct, if_none_match: str | None, locale: str) -> Response[Any]:
     body = msgspec.json.encode(answer)
-    return cached(body, f'"{hashlib.sha256(body).hexdigest()[:24]}"', LIST_MAX_AGE, if_none_match, locale)
+    return cached(body, service.etag_of(body), service.LIST_MAX_AGE, if_none_match, locale)
 
 
 async def provide_filters(
@@ -135,8 +133,8 @@ async def provide_filters(
     role: RoleQ = None,
     series: SeriesQ = None,
 ) -> listing.Filters:
-    """A category page's query (for its cards and its facets alike), parsed and checked: a 400 names what is
-    wrong."""
+    """The facets' query, parsed and checked: a 400 names what is wrong. (The category page takes the same
+    parameters itself: listing.category_page reads the filters' context with its cards when it can.)"""
     return await listing.parse_filters(
         conn, category=category, filters=filter or [], price=price, in_stock=in_stock, role=role, series=series
     )
@@ -182,13 +180,17 @@ class StorefrontController(Controller):
         operation_id="listStorefrontProducts",
         summary="A category page: listed products as cards",
         opt=ANYONE,
-        dependencies=SHOP_FILTERS,
     )
     async def products(
         self,
         conn: Conn,
         chosen: ShopLocale,
-        shop_filters: ShopFilters,
+        category: CategoryQ,
+        filter: FilterQ = None,
+        price: PriceQ = None,
+        in_stock: InStockQ = None,
+        role: RoleQ = None,
+        series: SeriesQ = None,
         sort: SortQ = "position",
         limit: PageLimitQ = 50,
         cursor: CursorQ = None,
@@ -197,7 +199,8 @@ class StorefrontController(Controller):
         """Listed products of a category subtree as cards (code, label, main image, the price to show and the
         regular price, in stock, series), filtered and sorted, one keyset page at a time (`next_cursor`;
         a cursor belongs to its query). Bad filters are a 400 naming the parameter."""
-        page = await listing.category_page(conn, shop_filters, sort=sort, limit=limit, cursor=cursor, locale=chosen)
+        query = listing.PageQuery(category, tuple(filter or ()), price, in_stock, role, series)
+        page = await listing.category_page(conn, query, sort=sort, limit=limit, cursor=cursor, locale=chosen)
         return as_cached(page, if_none_match, chosen)
 
     @get(

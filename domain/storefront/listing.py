@@ -14,7 +14,7 @@ import asyncpg
 import msgspec
 
 from domain.attributes.units import FAMILIES
-from domain.errors import param_error
+from domain.errors import DomainError, param_error
 from domain.money import in_currency
 from domain.paging import decode_cursor, split_page
 from domain.storefront import store
@@ -116,11 +116,53 @@ async def parse_filters(
     role: str | None,
     series: str | None,
 ) -> Filters:
-    split: list[tuple[str, str]] = []
-    for raw in filters[: MAX_FILTERS + 1]:
-        code, sep, value = raw.partition(":")
-        split.append((code, value) if sep and code and value else ("", raw))
-    context = await store.get_filter_context(conn, category, sorted({c for c, _ in split if c}), role, series)
+    query = PageQuery(category, tuple(filters), price, in_stock, role, series)
+    context = await store.get_filter_context(conn, category, list(query.attribute_codes), role, series)
+    _remember(query, context)
+    return checked(query, context)
+
+
+@dataclass(frozen=True, slots=True)
+class PageQuery:
+    """A category page's query as sent: what its filters are checked from."""
+
+    category: str
+    filters: tuple[str, ...]
+    price: str | None = None
+    in_stock: bool | None = None
+    role: str | None = None
+    series: str | None = None
+
+    @property
+    def split(self) -> list[tuple[str, str]]:
+        """Each filter as (attribute, value); ("", filter) for one that is not attribute:value."""
+        out: list[tuple[str, str]] = []
+        for raw in self.filters[: MAX_FILTERS + 1]:
+            code, sep, value = raw.partition(":")
+            out.append((code, value) if sep and code and value else ("", raw))
+        return out
+
+    @property
+    def attribute_codes(self) -> tuple[str, ...]:
+        return tuple(sorted({c for c, _ in self.split if c}))
+
+    @property
+    def context_key(self) -> tuple[str, tuple[str, ...], str | None, str | None]:
+        """What its filter context is read by (store.get_filter_context)."""
+        return self.category, self.attribute_codes, self.role, self.series
+
+
+def checked(query: PageQuery, context: store.FilterContext) -> Filters:
+    """The query's filters checked against its context: a 400 names what is wrong."""
+    category, filters, price, in_stock, role, series = (
+        query.category,
+        query.filters,
+        query.price,
+        query.in_stock,
+        query.role,
+        query.series,
+    )
+    split = query.split
     if context.category_id is None:
         raise param_error("category", "unknown_category", f"No category has the code {category!r}.")
     parsed = Filters(category=category, category_id=context.category_id)
@@ -220,10 +262,53 @@ def card(row: asyncpg.Record) -> Card:
     )
 
 
+# The filter contexts this process has read, by what they are read by (PageQuery.context_key): a page of a
+# query whose context is known runs one statement, which reads the context again and stands only if it is
+# unchanged (else the page is made afresh from the context read first, as for a query never seen).
+_contexts: dict[tuple[str, tuple[str, ...], str | None, str | None], store.FilterContext] = {}
+MAX_CONTEXTS = 1000
+
+
+def _remember(query: PageQuery, context: store.FilterContext) -> None:
+    if len(_contexts) >= MAX_CONTEXTS:
+        _contexts.clear()
+    _contexts[query.context_key] = context
+
+
 async def category_page(
-    conn: asyncpg.Connection, filters: Filters, *, sort: str, limit: int, cursor: str | None, locale: str
+    conn: asyncpg.Connection, query: PageQuery, *, sort: str, limit: int, cursor: str | None, locale: str
 ) -> CardPage:
     """Listed products of the category subtree under the filters, one keyset page at a time."""
+    known = _contexts.get(query.context_key)
+    if known is not None:
+        try:
+            page = await _cards(conn, query, known, sort=sort, limit=limit, cursor=cursor, locale=locale)
+        except DomainError:
+            page = None  # (a refusal is judged on the context read afresh)
+        if page is not None:
+            return page
+    codes = list(query.attribute_codes)
+    context = await store.get_filter_context(conn, query.category, codes, query.role, query.series)
+    _remember(query, context)
+    page = await _cards(conn, query, context, sort=sort, limit=limit, cursor=cursor, locale=locale, fresh=True)
+    assert page is not None
+    return page
+
+
+async def _cards(
+    conn: asyncpg.Connection,
+    query: PageQuery,
+    context: store.FilterContext,
+    *,
+    sort: str,
+    limit: int,
+    cursor: str | None,
+    locale: str,
+    fresh: bool = False,
+) -> CardPage | None:
+    """The page under the filters checked against `context`; None when the context read with the cards is not
+    that one (unless it is `fresh`: read just before, as the two reads of a page always were)."""
+    filters = checked(query, context)
     if sort not in SORTS:
         raise param_error("sort", "unknown_sort", f"{sort!r} is not a sort; use one of {', '.join(SORTS)}.")
     fingerprint = filters.fingerprint(sort)
@@ -258,7 +343,14 @@ async def category_page(
         locale,
         locales[0],
         now_utc(),
+        query.category,
+        list(query.attribute_codes),
+        query.role,
+        query.series,
     )
+    if not fresh and rows[0]["fingerprint"] != context.fingerprint:
+        return None
+    rows = [r for r in rows if r["product_id"] is not None]
     rows, next_cursor = split_page(rows, limit, lambda r: [fingerprint, str(r["k"]), r["product_id"]])
     return CardPage(items=[card(r) for r in rows], next_cursor=next_cursor)
 

@@ -4,6 +4,7 @@ service's lookup: search.py; the change feed: feed.py."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -107,6 +108,12 @@ class Page:
 
 
 MAX_AGE = 60
+LIST_MAX_AGE = 30  # lists, facets, search and navigation
+
+
+def etag_of(body: bytes) -> str:
+    """The strong ETag of an answer computed on request (a list, facets, search, navigation): of its bytes."""
+    return f'"{hashlib.sha256(body).hexdigest()[:24]}"'
 
 
 def cache_headers(etag: str, max_age: int, locale: str) -> list[tuple[str, str]]:

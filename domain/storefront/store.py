@@ -69,6 +69,7 @@ class FilterContext:
     attributes: dict[str, Any]  # the named attributes by code, with their options
     role_known: bool  # (true when no role was named)
     series_known: bool
+    fingerprint: str  # of all the above as read (list_cards reads it again)
 
 
 async def get_filter_context(
@@ -80,6 +81,7 @@ async def get_filter_context(
         attributes={a["code"]: a for a in row["attributes"]},
         role_known=row["role_known"],
         series_known=row["series_known"],
+        fingerprint=row["fingerprint"],
     )
 
 

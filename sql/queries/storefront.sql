@@ -46,30 +46,50 @@ SELECT id FROM categories WHERE code = $1::text;
 -- What a category page's query needs checked, in one read: the category's id by code ($1; null when none),
 -- the attributes its filters name ($2), each with what decides whether it may filter (type, visibility,
 -- filterable), its unit family and default unit, and its option codes; whether the role ($3) and the series
--- ($4) it names exist (true when it names none).
-SELECT (SELECT c.id FROM categories c WHERE c.code = $1::text) AS category_id,
-       ($3::text IS NULL OR EXISTS (SELECT 1 FROM roles r WHERE r.code = $3::text)) AS role_known,
-       ($4::text IS NULL OR EXISTS (SELECT 1 FROM series s WHERE s.code = $4::text)) AS series_known,
-       coalesce((SELECT jsonb_agg(jsonb_build_object(
-                            'code', a.code, 'type', a.type, 'visibility', a.visibility, 'filterable', a.filterable,
-                            'unit_family', a.validation ->> 'unit_family',
-                            'default_unit', a.validation ->> 'default_unit',
-                            'options', ARRAY(SELECT o.code::text FROM attribute_options o
-                                              WHERE o.attribute_id = a.id)))
-                   FROM attributes a WHERE a.code = ANY ($2::text[])), '[]') AS attributes;
+-- ($4) it names exist (true when it names none); and a fingerprint of all that (list_cards reads it again).
+SELECT x.category_id, x.role_known, x.series_known, x.attributes, md5(x::text) AS fingerprint FROM (
+    SELECT (SELECT c.id FROM categories c WHERE c.code = $1::text) AS category_id,
+           ($3::text IS NULL OR EXISTS (SELECT 1 FROM roles r WHERE r.code = $3::text)) AS role_known,
+           ($4::text IS NULL OR EXISTS (SELECT 1 FROM series s WHERE s.code = $4::text)) AS series_known,
+           coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                'code', a.code, 'type', a.type, 'visibility', a.visibility, 'filterable', a.filterable,
+                                'unit_family', a.validation ->> 'unit_family',
+                                'default_unit', a.validation ->> 'default_unit',
+                                'options', ARRAY(SELECT o.code::text FROM attribute_options o
+                                                  WHERE o.attribute_id = a.id ORDER BY o.code)) ORDER BY a.code)
+                       FROM attributes a WHERE a.code = ANY ($2::text[])), '[]') AS attributes
+) x;
 
 -- name: list_cards :many
 -- One page of listed products under a category page's filters (merch_storefront_listing: $1 category id, $2
 -- tokens all present, the category's first; $3 tokens of which one, an attribute's OR'ed values or the
 -- category's again; $4 further attributes with several values; $5 ranges; $6, $7 price bounds; $8 sort;
 -- after the keyset $9 sort value, $10 product id; $11 rows; $12 shelf rows walked before the GIN index is
--- used), as cards in $13 locale ($14 the default) at $15 now.
-SELECT s.product_id, s.code, h.k, c.*
-  FROM merch_storefront_listing($1::bigint, $2::text[], $3::text[], $4::jsonb, $5::jsonb, $6::numeric,
-                                $7::numeric, $8::text, $9::numeric, $10::bigint, $11::integer, $12::integer) h
-  JOIN storefront_products s ON s.product_id = h.product_id
- CROSS JOIN LATERAL merch_storefront_card(s, $13::text, $14::text, $15::timestamptz) c
- ORDER BY h.k, h.product_id;
+-- used), as cards in $13 locale ($14 the default) at $15 now; on every row (one with no card when none
+-- matches) the fingerprint of the filter context of $16 category, $17 attributes, $18 role, $19 series, read
+-- in the same snapshot as get_filter_context reads it: the cards stand for the filters checked against a
+-- context with that fingerprint (one statement for a query whose context the process has read before).
+WITH x AS MATERIALIZED (
+    SELECT (SELECT c.id FROM categories c WHERE c.code = $16::text) AS category_id,
+           ($18::text IS NULL OR EXISTS (SELECT 1 FROM roles r WHERE r.code = $18::text)) AS role_known,
+           ($19::text IS NULL OR EXISTS (SELECT 1 FROM series s WHERE s.code = $19::text)) AS series_known,
+           coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                'code', a.code, 'type', a.type, 'visibility', a.visibility, 'filterable', a.filterable,
+                                'unit_family', a.validation ->> 'unit_family',
+                                'default_unit', a.validation ->> 'default_unit',
+                                'options', ARRAY(SELECT o.code::text FROM attribute_options o
+                                                  WHERE o.attribute_id = a.id ORDER BY o.code)) ORDER BY a.code)
+                       FROM attributes a WHERE a.code = ANY ($17::text[])), '[]') AS attributes
+)
+SELECT md5(x::text) AS fingerprint, p.*
+  FROM x LEFT JOIN LATERAL (
+      SELECT s.product_id, s.code, h.k, c.*
+        FROM merch_storefront_listing($1::bigint, $2::text[], $3::text[], $4::jsonb, $5::jsonb, $6::numeric,
+                                      $7::numeric, $8::text, $9::numeric, $10::bigint, $11::integer,
+                                      $12::integer) h
+        JOIN storefront_products s ON s.product_id = h.product_id
+       CROSS JOIN LATERAL merch_storefront_card(s, $13::text, $14::text, $15::timestamptz) c) p ON true
+ ORDER BY p.k, p.product_id;
 
 -- name: list_facet_counts :many
 -- For the category page's filters, per token of a filterable attribute: how many products carry it when

@@ -270,3 +270,130 @@ async def test_an_unexpected_error_in_the_write_lane_is_a_problem_and_runs_nothi
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == "internal-error" and "boom" not in r.text
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+LIST = "/v1/storefront/products"
+
+
+@pytest.mark.parametrize(
+    ("query", "accept"),
+    [
+        ("category=scarves", None),
+        ("category=scarves&filter=color:navy,red&filter=material:silk", None),
+        ("category=scarves&filter=color%3Anavy&filter=width:600..800mm&sort=price_desc&in_stock=false", "en"),
+        ("category=accessories&filter=organic:true&sort=price_asc&limit=1&locale=en", None),
+        ("category=scarves&price=100..200&role=routine&series=silk-series&sort=newest", "fr, en;q=0.5"),
+        ("category=web-gifts&sort=best_selling&in_stock=true", None),
+        ("sort=position&limit=2&category=scarves", "zh"),
+    ],
+)
+async def test_a_category_page_from_the_lane_is_the_routes_page_with_its_etag_and_304(
+    framework: Any, lane: Edge, conn: asyncpg.Connection, query: str, accept: str | None
+) -> None:
+    await shop.shop(conn)
+    headers = {"Accept-Language": accept} if accept else {}
+    served = lane.app.served
+    path = f"{LIST}?{query}"
+    by_lane, by_route = (
+        await get(lane, path, "storefront", **headers),
+        await get(framework, path, "storefront", **headers),
+    )
+    assert lane.app.served == served + 1
+    assert by_lane.status_code == 200, by_lane.text
+    assert by_lane.json()["items"], "a page with cards"
+    same(by_lane, by_route)
+    assert by_lane.content == by_route.content
+    tag = by_lane.headers["etag"]
+    current = await get(lane, path, "storefront", **headers, **{"If-None-Match": tag})
+    assert lane.app.served == served + 2
+    assert current.status_code == 304 and current.content == b""
+    assert dict(current.headers) == dict(
+        (await get(framework, path, "storefront", **headers, **{"If-None-Match": tag})).headers
+    )
+    other = await get(lane, path, "storefront", **headers, **{"If-None-Match": '"0123456789abcdef01234567"'})
+    assert other.status_code == 200 and other.content == by_route.content
+
+
+async def test_the_lanes_keyset_pages_are_the_routes(framework: Any, lane: Edge, conn: asyncpg.Connection) -> None:
+    await shop.shop(conn)
+    served = lane.app.served
+    for sort in ("position", "price_asc"):
+        path, seen = f"{LIST}?category=scarves&limit=1&sort={sort}", []
+        for _ in range(4):
+            by_lane, by_route = await get(lane, path, "storefront"), await get(framework, path, "storefront")
+            same(by_lane, by_route)
+            assert by_lane.content == by_route.content
+            page = by_lane.json()
+            seen += [c["code"] for c in page["items"]]
+            if page["next_cursor"] is None:
+                break
+            path = f"{LIST}?category=scarves&limit=1&sort={sort}&cursor={page['next_cursor']}"
+        assert len(seen) == 3 and len(set(seen)) == 3
+    assert lane.app.served == served + 6
+
+
+async def test_a_price_change_changes_the_lanes_page_and_its_etag(lane: Edge, conn: asyncpg.Connection) -> None:
+    await shop.shop(conn)
+    path = f"{LIST}?category=scarves&sort=price_asc"
+    before = await get(lane, path, "storefront")
+    await conn.execute(
+        "UPDATE prices SET amount = 299 WHERE kind = 'sale' AND sku_id = (SELECT id FROM skus WHERE sku = 'CHECK-1')"
+    )
+    after = await get(lane, path, "storefront")
+    assert [c["code"] for c in before.json()["items"]] == ["check", "wave", "peony"]
+    assert [c["code"] for c in after.json()["items"]] == ["wave", "peony", "check"]
+    assert after.headers["etag"] != before.headers["etag"]
+    stale = await get(lane, path, "storefront", **{"If-None-Match": before.headers["etag"]})
+    assert stale.status_code == 200 and stale.content == after.content
+
+
+@pytest.mark.parametrize(
+    ("query", "role", "status"),
+    [
+        ("category=scarves", None, 401),
+        ("category=nope", "storefront", 400),  # the domain's refusal
+        ("category=scarves&filter=color:purple", "storefront", 400),
+        ("category=scarves&filter=care:x", "storefront", 400),  # not a filter
+        ("category=scarves&cursor=%25%25%25", "storefront", 400),
+        ("category=scarves&x=1", "storefront", 400),  # a parameter the route does not take
+        ("category=scarves&category=bags", "storefront", 400),  # given twice
+        ("category=scarves&sort=cheapest", "storefront", 400),
+        ("category=scarves&limit=0", "storefront", 400),
+        ("category=scarves&limit=101", "storefront", 400),
+        ("category=scarves&limit=050", "storefront", 400),  # (the framework reads numbers strictly)
+        ("category=scarves&limit=null", "storefront", 400),
+        ("category=scarves&in_stock=1", "storefront", 200),  # read by the framework
+        ("category=scarves&in_stock=maybe", "storefront", 400),
+        ("category=scarves&price=", "storefront", 400),
+        ("filter=color:red", "storefront", 400),  # no category
+        (f"category={'x' * 65}", "storefront", 400),
+        ("category=scarves&price=100000000000000.000000..200000000000000.000000", "storefront", 400),  # > 40
+        ("category=scarves&" + "&".join(["filter=color:red"] * 21), "storefront", 400),
+    ],
+)
+async def test_category_pages_off_the_happy_path_are_answered_by_the_route(
+    framework: Any, lane: Edge, conn: asyncpg.Connection, query: str, role: str | None, status: int
+) -> None:
+    await shop.shop(conn)
+    served = lane.app.served
+    path = f"{LIST}?{query}"
+    by_lane, by_route = await get(lane, path, role), await get(framework, path, role)
+    assert lane.app.served == served
+    assert by_lane.status_code == status, by_lane.text
+    same(by_lane, by_route)
+    assert by_lane.content == by_route.content
+
+
+async def test_a_category_page_from_a_browser_is_the_routes(
+    framework: Any, lane: Edge, conn: asyncpg.Connection
+) -> None:
+    await shop.shop(conn)
+    served = lane.app.served
+    path = f"{LIST}?category=scarves"
+    headers = {"Origin": "http://shop.example"}
+    by_lane, by_route = (
+        await get(lane, path, "storefront", **headers),
+        await get(framework, path, "storefront", **headers),
+    )
+    assert lane.app.served == served
+    same(by_lane, by_route)
