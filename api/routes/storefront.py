@@ -21,6 +21,7 @@ from api.auth import allow
 from api.http import Actor, Conn, CursorQ, IfNoneMatch
 from api.replicas import ON_REPLICA
 from domain.keys.model import ROLES
+from domain.storefront import facets as facet_counts
 from domain.storefront import feed, listing, search, service
 from domain.storefront.model import (
     CardPage,
@@ -222,7 +223,7 @@ class StorefrontController(Controller):
         disjunctive: an attribute's own selection is left out when its values are counted — or its bounds
         for numbers and measurements (in the base unit); the price bounds (without the price filter); the
         total under every filter."""
-        return as_cached(await listing.facets(conn, shop_filters, chosen), if_none_match, chosen)
+        return as_cached(await facet_counts.facets(conn, shop_filters, chosen), if_none_match, chosen)
 
     @get(
         "/products/{code:str}",

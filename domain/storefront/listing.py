@@ -18,8 +18,8 @@ from domain.errors import DomainError, param_error
 from domain.money import in_currency
 from domain.paging import decode_cursor, split_page
 from domain.storefront import store
-from domain.storefront.model import SORTS, Card, CardPage, Facet, Facets, FacetValue, PriceBounds
-from domain.storefront.service import config, localized, now_utc
+from domain.storefront.model import SORTS, Card, CardPage
+from domain.storefront.service import config, now_utc
 
 MAX_FILTERS = 20
 # A category page walks up to this many rows of the category's shelf in the sort's order before it takes
@@ -206,7 +206,7 @@ def checked(query: PageQuery, context: store.FilterContext) -> Filters:
                 raise param_error("filter", "invalid_range", f"{code!r} is a number without a unit.")
             if kind == "measurement":
                 factors = FAMILIES.get(family or "", {})
-                unit = unit or _unit_of(attribute)
+                unit = unit or unit_of(attribute)
                 if unit not in factors:
                     raise param_error(
                         "filter",
@@ -230,7 +230,7 @@ def checked(query: PageQuery, context: store.FilterContext) -> Filters:
     return parsed
 
 
-def _unit_of(attribute: Mapping[str, Any]) -> str | None:
+def unit_of(attribute: Mapping[str, Any]) -> str | None:
     """The unit a measurement's bare numbers are in: its default unit, else its family's base unit."""
     family = attribute["unit_family"]
     units = FAMILIES.get(family or "", {})
@@ -238,7 +238,7 @@ def _unit_of(attribute: Mapping[str, Any]) -> str | None:
     return default if default in units else BASE_UNITS.get(family or "")
 
 
-def _plain(value: Decimal) -> Decimal:
+def plain(value: Decimal) -> Decimal:
     """A decimal without trailing zeros and never in exponent form (70, not 7E+1)."""
     normal = value.normalize()
     return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal
@@ -353,91 +353,3 @@ async def _cards(
     rows = [r for r in rows if r["product_id"] is not None]
     rows, next_cursor = split_page(rows, limit, lambda r: [fingerprint, str(r["k"]), r["product_id"]])
     return CardPage(items=[card(r) for r in rows], next_cursor=next_cursor)
-
-
-async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Facets:
-    """Per filterable public attribute of the products on the page: its values with disjunctive counts (or
-    its bounds), in shopper-attention order; the price bounds."""
-    locales, currency = await config(conn)
-    candidates = await store.list_facet_attributes(conn, list(FILTER_TYPES))
-    by_code = {r["code"]: r for r in candidates}
-    # a row that fails at most one filter passes at least one of two or more groups
-    union = [t for g in filters.groups.values() for t in g] if len(filters.groups) > 1 else [filters.category_token]
-    numeric = sorted(c for c, a in by_code.items() if a["type"] in RANGE_TYPES)
-    tokens = [filters.category_token, *filters.tokens]
-    if filters.price_min is None and filters.price_max is None:
-        # what passes depends on tokens and numbers alone: counted from the category's combinations of them
-        rows = await store.list_facet_combos(
-            conn,
-            tokens,
-            filters.groups,
-            filters.ranges,
-            union,
-            sorted(by_code),
-            numeric,
-            filters.category_id,
-            filters.index_terms(),
-            PROBE_ROWS,
-        )
-    else:  # a price range: from the shelf rows that pass all filters but one
-        rows = await store.list_facet_counts(
-            conn,
-            tokens,
-            filters.groups,
-            filters.ranges,
-            filters.price_min,
-            filters.price_max,
-            sorted(by_code),
-            union,
-            numeric,
-        )
-    values: dict[str, list[tuple[str, int]]] = {}
-    ranges: dict[str, tuple[Decimal, Decimal]] = {}
-    price = PriceBounds(currency=currency, min=None, max=None)
-    total = 0
-    for row in rows:
-        if row["kind"] == "value":
-            values.setdefault(row["attribute"], []).append((row["value"], row["n"]))
-        elif row["kind"] == "total":
-            total = row["n"]
-            low, high = row["low"], row["high"]
-            price = PriceBounds(
-                currency=currency,
-                min=None if low is None else in_currency(low, currency),
-                max=None if high is None else in_currency(high, currency),
-            )
-        else:
-            ranges[row["attribute"]] = (row["low"], row["high"])
-    priorities = await store.list_category_priorities(conn, filters.category_id)
-    labels: dict[str, dict[str, tuple[int, Any]]] = {}
-    for row in await store.list_option_labels(conn, sorted(values)):  # the options of the facets shown only
-        labels.setdefault(row["attribute"], {})[row["option"]] = (row["position"], row["labels"])
-    out: list[tuple[int, str, Facet]] = []
-    for code in sorted(set(values) | set(ranges)):
-        attribute = by_code[code]
-        priority = priorities.get(code, attribute["display_priority"])
-        label = localized(attribute["labels"], locale, locales[0])
-        if code in ranges:
-            low, high = ranges[code]
-            unit = _unit_of(attribute) if attribute["type"] == "measurement" else None
-            if unit is not None:  # bounds in the unit the attribute is entered in
-                factor = FAMILIES[attribute["unit_family"]][unit]
-                low, high = _plain(low / factor), _plain(high / factor)
-            facet = Facet(attribute=code, label=label, type=attribute["type"], min=low, max=high, unit=unit)
-            out.append((priority, code, facet))
-            continue
-        selected = set(filters.groups.get(code, []))
-        options = labels.get(code, {})
-        entries = sorted(values[code], key=lambda vn: (options.get(vn[0], (1 << 30, None))[0], vn[0]))
-        facet_values = [
-            FacetValue(
-                value=v,
-                label=localized(options[v][1], locale, locales[0]) if v in options else v,
-                count=n,
-                selected=f"{code}={v}" in selected,
-            )
-            for v, n in entries
-        ]
-        out.append((priority, code, Facet(attribute=code, label=label, type=attribute["type"], values=facet_values)))
-    out.sort(key=lambda x: (-x[0], x[1]))
-    return Facets(category=filters.category, total=total, facets=[f for _, _, f in out], price=price)
