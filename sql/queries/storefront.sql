@@ -43,22 +43,9 @@ SELECT EXISTS (SELECT 1 FROM category_trees WHERE code = $1::text);
 SELECT id FROM categories WHERE code = $1::text;
 
 -- name: get_filter_context :one
--- What a category page's query needs checked, in one read: the category's id by code ($1; null when none),
--- the attributes its filters name ($2), each with what decides whether it may filter (type, visibility,
--- filterable), its unit family and default unit, and its option codes; whether the role ($3) and the series
--- ($4) it names exist (true when it names none); and a fingerprint of all that (list_cards reads it again).
-SELECT x.category_id, x.role_known, x.series_known, x.attributes, md5(x::text) AS fingerprint FROM (
-    SELECT (SELECT c.id FROM categories c WHERE c.code = $1::text) AS category_id,
-           ($3::text IS NULL OR EXISTS (SELECT 1 FROM roles r WHERE r.code = $3::text)) AS role_known,
-           ($4::text IS NULL OR EXISTS (SELECT 1 FROM series s WHERE s.code = $4::text)) AS series_known,
-           coalesce((SELECT jsonb_agg(jsonb_build_object(
-                                'code', a.code, 'type', a.type, 'visibility', a.visibility, 'filterable', a.filterable,
-                                'unit_family', a.validation ->> 'unit_family',
-                                'default_unit', a.validation ->> 'default_unit',
-                                'options', ARRAY(SELECT o.code::text FROM attribute_options o
-                                                  WHERE o.attribute_id = a.id ORDER BY o.code)) ORDER BY a.code)
-                       FROM attributes a WHERE a.code = ANY ($2::text[])), '[]') AS attributes
-) x;
+-- What a category page's query needs checked ($1 category, $2 attributes its filters name, $3 role, $4 series),
+-- and its fingerprint: merch_filter_context (sql/functions/storefront_reads.sql).
+SELECT * FROM merch_filter_context($1::text, $2::text[], $3::text, $4::text);
 
 -- name: list_cards :many
 -- One page of listed products under a category page's filters (merch_storefront_listing: $1 category id, $2
@@ -69,19 +56,8 @@ SELECT x.category_id, x.role_known, x.series_known, x.attributes, md5(x::text) A
 -- matches) the fingerprint of the filter context of $16 category, $17 attributes, $18 role, $19 series, read
 -- in the same snapshot as get_filter_context reads it: the cards stand for the filters checked against a
 -- context with that fingerprint (one statement for a query whose context the process has read before).
-WITH x AS MATERIALIZED (
-    SELECT (SELECT c.id FROM categories c WHERE c.code = $16::text) AS category_id,
-           ($18::text IS NULL OR EXISTS (SELECT 1 FROM roles r WHERE r.code = $18::text)) AS role_known,
-           ($19::text IS NULL OR EXISTS (SELECT 1 FROM series s WHERE s.code = $19::text)) AS series_known,
-           coalesce((SELECT jsonb_agg(jsonb_build_object(
-                                'code', a.code, 'type', a.type, 'visibility', a.visibility, 'filterable', a.filterable,
-                                'unit_family', a.validation ->> 'unit_family',
-                                'default_unit', a.validation ->> 'default_unit',
-                                'options', ARRAY(SELECT o.code::text FROM attribute_options o
-                                                  WHERE o.attribute_id = a.id ORDER BY o.code)) ORDER BY a.code)
-                       FROM attributes a WHERE a.code = ANY ($17::text[])), '[]') AS attributes
-)
-SELECT md5(x::text) AS fingerprint, p.*
+WITH x AS MATERIALIZED (SELECT * FROM merch_filter_context($16::text, $17::text[], $18::text, $19::text))
+SELECT x.fingerprint, p.*
   FROM x LEFT JOIN LATERAL (
       SELECT s.product_id, s.code, h.k, c.*
         FROM merch_storefront_listing($1::bigint, $2::text[], $3::text[], $4::jsonb, $5::jsonb, $6::numeric,
