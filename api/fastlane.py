@@ -34,6 +34,7 @@ from api import guard
 from api.auth import ROLES_KEY, principal_for
 from api.db import DatabaseUnavailable
 from api.limits import TooManyRequests
+from api.params import Takes
 from api.replicas import ON_REPLICA_KEY
 from domain.errors import DomainError
 from domain.keys.model import Principal
@@ -129,14 +130,13 @@ async def get_storefront_product(call: Call) -> Answer | None:
     return _json(200, page.body, headers)
 
 
-# GET /v1/storefront/products: the parameters it takes, each once but `filter`, with the route's declared
-# limits (api/routes/storefront.py): at most this many characters, `filter` at most 20 times.
-_LIST_TEXT = {"category": 64, "price": 40, "role": 64, "series": 64, "cursor": 2000, "locale": 35}
-_LIST_MAX_FILTERS = 20
+_LIST_ROUTE = ("GET", "/v1/storefront/products")
 
 
-def _list_query(query: tuple[tuple[str, str], ...]) -> dict[str, Any] | None:
-    """The category page's parameters when the lane takes them as they are, else None (the route judges)."""
+def _list_query(query: tuple[tuple[str, str], ...], takes: Takes) -> dict[str, Any] | None:
+    """The category page's parameters when the lane takes them as they are, else None (the route judges). The
+    route's declared limits — each text's length, how often `filter` may be given — are read from what the
+    route's OpenAPI operation says it takes (api/params.py), not kept here a second time."""
     given: dict[str, Any] = {"filter": []}
     for name, value in query:
         if name == "filter":
@@ -144,8 +144,8 @@ def _list_query(query: tuple[tuple[str, str], ...]) -> dict[str, Any] | None:
             continue
         if name in given or not value:
             return None  # given twice, or empty: the route's 400 (or its reading of it)
-        if name in _LIST_TEXT:
-            if len(value) > _LIST_TEXT[name]:
+        if name in takes.lengths:
+            if len(value) > takes.lengths[name]:
                 return None
             given[name] = value
         elif name == "sort":
@@ -162,7 +162,7 @@ def _list_query(query: tuple[tuple[str, str], ...]) -> dict[str, Any] | None:
             given[name] = value == "true"
         else:
             return None  # a parameter the route does not take: its 400
-    if "category" not in given or len(given["filter"]) > _LIST_MAX_FILTERS:
+    if "category" not in given or len(given["filter"]) > takes.repeats.get("filter", 0):
         return None
     return given
 
@@ -170,7 +170,7 @@ def _list_query(query: tuple[tuple[str, str], ...]) -> dict[str, Any] | None:
 async def list_storefront_products(call: Call) -> Answer | None:
     """GET /v1/storefront/products?category=…: a category page's cards, as the route makes them, with their
     ETag; 304 for a current copy."""
-    given = _list_query(call.query)
+    given = _list_query(call.query, call.state.query_params[_LIST_ROUTE])
     if given is None:
         return None
     async with call.acquire() as conn:

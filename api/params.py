@@ -20,7 +20,7 @@ class Takes:
     """The query parameters of one operation: all of them, those that take a list (repeatable), those that
     take a value other than text (`null` is no such value), and the values of those that take one of a few."""
 
-    __slots__ = ("choices", "lists", "names", "typed")
+    __slots__ = ("choices", "lengths", "lists", "names", "repeats", "typed")
 
     def __init__(
         self,
@@ -28,11 +28,15 @@ class Takes:
         lists: frozenset[str],
         typed: frozenset[str],
         choices: dict[str, tuple[str, ...]],
+        lengths: dict[str, int] | None = None,
+        repeats: dict[str, int] | None = None,
     ) -> None:
         self.names = names
         self.lists = lists
         self.typed = typed
         self.choices = choices
+        self.lengths = lengths or {}  # the most characters a text parameter takes (maxLength)
+        self.repeats = repeats or {}  # the most times a list parameter may be given (maxItems)
 
 
 def _is_list(schema: Any) -> bool:
@@ -66,6 +70,20 @@ def _choices(schema: Any) -> tuple[str, ...]:
     return ()
 
 
+def _bound(schema: Any, name: str) -> int | None:
+    """A schema's `max_length` or `max_items`, on it or on one of its alternatives (`oneOf` with null)."""
+    if not isinstance(schema, Schema):
+        return None
+    found = getattr(schema, name, None)
+    if found is not None:
+        return int(found)
+    for inner in [*(schema.one_of or ()), *(schema.any_of or ())]:
+        found = _bound(inner, name)
+        if found is not None:
+            return found
+    return None
+
+
 def query_table(schema: OpenAPI) -> dict[tuple[str, str], Takes]:
     """(method, path as the OpenAPI document writes it) → the query parameters the operation takes."""
     table: dict[tuple[str, str], Takes] = {}
@@ -80,6 +98,8 @@ def query_table(schema: OpenAPI) -> dict[tuple[str, str], Takes]:
                 frozenset(p.name for p in query if _is_list(p.schema)),
                 frozenset(p.name for p in query if _is_typed(p.schema)),
                 {p.name: c for p in query if (c := _choices(p.schema))},
+                {p.name: n for p in query if (n := _bound(p.schema, "max_length")) is not None},
+                {p.name: n for p in query if (n := _bound(p.schema, "max_items")) is not None},
             )
     return table
 

@@ -285,6 +285,7 @@ LIST = "/v1/storefront/products"
         ("category=scarves&price=100..200&role=routine&series=silk-series&sort=newest", "fr, en;q=0.5"),
         ("category=web-gifts&sort=best_selling&in_stock=true", None),
         ("sort=position&limit=2&category=scarves", "zh"),
+        ("category=scarves&price=000000000000100.000000..00000000200.0000", None),  # at the route's 40 characters
     ],
 )
 async def test_a_category_page_from_the_lane_is_the_routes_page_with_its_etag_and_304(
