@@ -133,18 +133,18 @@ class PageQuery:
     role: str | None = None
     series: str | None = None
 
-    @property
-    def split(self) -> list[tuple[str, str]]:
-        """Each filter as (attribute, value); ("", filter) for one that is not attribute:value."""
-        out: list[tuple[str, str]] = []
+    # each filter as (attribute, value), ("", filter) for one that is not attribute:value; the attributes named —
+    # worked out once, when the query is made (a page reads them several times)
+    split: tuple[tuple[str, str], ...] = field(init=False, compare=False)
+    attribute_codes: tuple[str, ...] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        split = []
         for raw in self.filters[: MAX_FILTERS + 1]:
             code, sep, value = raw.partition(":")
-            out.append((code, value) if sep and code and value else ("", raw))
-        return out
-
-    @property
-    def attribute_codes(self) -> tuple[str, ...]:
-        return tuple(sorted({c for c, _ in self.split if c}))
+            split.append((code, value) if sep and code and value else ("", raw))
+        object.__setattr__(self, "split", tuple(split))
+        object.__setattr__(self, "attribute_codes", tuple(sorted({c for c, _ in split if c})))
 
     @property
     def context_key(self) -> tuple[str, tuple[str, ...], str | None, str | None]:
