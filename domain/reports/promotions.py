@@ -67,19 +67,13 @@ def _row(
     **extra: Any,
 ) -> PromotionRoiRow:
     currency = promo["currency"]
-    if len(f) == 1:  # an item's line: its own figures (most rows of the report)
-        one = f[0]
-        units, revenue, margin = one.units, one.revenue, one.margin
-        base_units, base_revenue, base_margin = one.baseline_units, one.baseline_revenue, one.baseline_margin
-        discount = one.discount_cost
-    else:
-        units = sum((x.units for x in f), Decimal(0))
-        revenue = sum((x.revenue for x in f), Decimal(0))
-        margin = _sum([x.margin for x in f])
-        base_units = _sum([x.baseline_units for x in f])
-        base_revenue = _sum([x.baseline_revenue for x in f])
-        base_margin = _sum([x.baseline_margin for x in f])
-        discount = _sum([x.discount_cost for x in f])
+    units = sum((x.units for x in f), Decimal(0))
+    revenue = sum((x.revenue for x in f), Decimal(0))
+    margin = _sum([x.margin for x in f])
+    base_units = _sum([x.baseline_units for x in f])
+    base_revenue = _sum([x.baseline_revenue for x in f])
+    base_margin = _sum([x.baseline_margin for x in f])
+    discount = _sum([x.discount_cost for x in f])
     inc_margin = _sub(margin, base_margin)
     return PromotionRoiRow(
         promotion=promo["promotion"],
