@@ -68,6 +68,8 @@ CURRENCIES: dict[str, int] = {
     "VND": 0,
     "ZAR": 2,
 }
+_CENT = Decimal("0.01")
+_QUANTA = {code: Decimal(1).scaleb(-places) for code, places in CURRENCIES.items()}  # (made once)
 
 Currency = Annotated[
     str,
@@ -144,13 +146,17 @@ def money_errors(value: Money, pointer: str, *, extra_decimals: int = 0, negativ
     return errors
 
 
+def quantum(currency: str | None) -> Decimal:
+    """One minor unit of the currency (`0.01` for CNY, `1` for JPY; two places for one not known)."""
+    return _QUANTA.get(currency or "", _CENT)
+
+
 def in_currency(amount: Decimal, currency: str) -> Decimal:
     """An amount in the currency's own precision (`Decimal("109.0000")` → `109.00` for CNY, `1990` for JPY), or
     more, when the amount has more (nothing is rounded away). merch_money (sql/functions/storefront.sql) is the
     same rule for the documents the database writes."""
-    minor = CURRENCIES.get(currency, 2)
-    quantum = Decimal(1).scaleb(-minor)
-    return amount.quantize(quantum) if amount == amount.quantize(quantum) else amount.normalize()
+    unit = quantum(currency)
+    return amount.quantize(unit) if amount == amount.quantize(unit) else amount.normalize()
 
 
 def money(amount: Decimal, currency: str) -> Money:

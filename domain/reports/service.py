@@ -17,15 +17,13 @@ import asyncpg
 import msgspec
 
 from domain.errors import param_error
-from domain.money import CURRENCIES
+from domain.money import quantum
 from domain.reports import store
 from domain.reports.model import Report, ReportScope, ScopeIds
 
 R = TypeVar("R", bound=msgspec.Struct)
 
 COST_FIELDS = ("cost", "margin")
-_CENT = Decimal("0.01")
-_QUANTA = {code: Decimal(1).scaleb(-places) for code, places in CURRENCIES.items()}  # (reports round many amounts)
 
 
 async def open_scope(conn: asyncpg.Connection, scope: ReportScope) -> ScopeIds:
@@ -49,8 +47,7 @@ def amount(value: Decimal | None, currency: str | None) -> str | None:
     """An amount rounded (half up) to the currency's minor units, as a decimal string."""
     if value is None:
         return None
-    quantum = _QUANTA.get(currency or "", _CENT)
-    return format(value.quantize(quantum, rounding=ROUND_HALF_UP), "f")
+    return format(value.quantize(quantum(currency), rounding=ROUND_HALF_UP), "f")
 
 
 def dec(value: Decimal | None) -> str | None:
