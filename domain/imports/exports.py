@@ -134,13 +134,13 @@ def _jsonl(rows: list[Row]) -> bytes:
 class _Source(NamedTuple):
     """What an export of one type reads: its CSV header (None for JSON Lines), its chunks (`fetch(after)`: up to
     CHUNK stored rows after the keyset `after`, None first), a stored row's keyset, a stored row as an import row,
-    an import row as the cells of the header."""
+    an import row as the cells of the header (each made once the header is known)."""
 
     header: list[str] | None
     fetch: Callable[[Any], Awaitable[list[Row]]]
     key: Callable[[Row], Any]
     row: Callable[[Row], Row]
-    cells: Callable[[list[str], Row], list[str]]
+    cells: Callable[[Row], list[str]]
 
 
 async def _source(
@@ -152,13 +152,12 @@ async def _source(
         if tabular:
             sku_cols = await store.list_export_sku_columns(conn, path)
             header = skus.export_header(sku_cols.axes, sku_cols.attributes)
-        sku_cells = skus.export_cells(header or [])
         return _Source(
             header,
             lambda after: store.list_export_skus(conn, path, after, CHUNK),
             lambda r: r["sku"],
             _same,
-            lambda _, r: sku_cells(r),
+            skus.export_cells(header or []),
         )
     if kind == "stock":  # stock levels by SKU, warehouse and bin, as count rows of what is on hand
         return _Source(
@@ -166,7 +165,7 @@ async def _source(
             lambda after: store.list_export_counts(conn, path, after, CHUNK),
             lambda r: (r["sku"], r["warehouse"], r["location"]),
             counts.export_row,
-            lambda header, r: [str(r[c]) for c in header],
+            lambda r: [str(r[c]) for c in counts.REQUIRED],
         )
     if kind == "categories":
         # parents before their children (by tree, then positions from the root down): re-imported in this order
@@ -177,7 +176,7 @@ async def _source(
             lambda after: store.list_export_categories(conn, path, after, CHUNK),
             lambda r: (r["tree"], r["ord"]),
             categories.export_row,
-            categories.export_cells,
+            lambda r: categories.export_cells(header or [], r),
         )
     if kind == "attributes":  # in code order, with their options (every attribute: no category)
         header = attributes.export_header(*await store.list_export_attribute_columns(conn)) if tabular else None
@@ -190,7 +189,7 @@ async def _source(
             )
             return [attributes.export_row(a) for a in page.items]
 
-        return _Source(header, fetch, lambda r: r["code"], _same, attributes.export_cells)
+        return _Source(header, fetch, lambda r: r["code"], _same, lambda r: attributes.export_cells(header or [], r))
     if kind == "attribute_sets":  # the categories with an own binding, in code order
         header = attribute_sets.export_header(await store.list_export_set_stages(conn, path)) if tabular else None
         return _Source(
@@ -198,7 +197,7 @@ async def _source(
             lambda after: store.list_export_attribute_sets(conn, path, after, CHUNK),
             lambda r: r["category"],
             attribute_sets.export_row,
-            attribute_sets.export_cells,
+            lambda r: attribute_sets.export_cells(header or [], r),
         )
     if kind == "supplier_terms":  # by product and supplier
         return _Source(
@@ -206,7 +205,7 @@ async def _source(
             lambda after: store.list_export_terms(conn, path, after, CHUNK),
             lambda r: (r["product"], r["supplier"]),
             supplier_terms.export_row,
-            lambda _, r: supplier_terms.export_cells(r),
+            supplier_terms.export_cells,
         )
     if kind == "prices":  # by SKU, kind, currency and start; only the kinds the viewer may read
         kinds = list(visible_kinds(viewer))
@@ -215,7 +214,7 @@ async def _source(
             lambda after: store.list_export_prices(conn, path, kinds, after, CHUNK),
             lambda r: (r["sku"], r["kind"], r["currency"], r["valid_from"]),
             prices.export_row,
-            lambda _, r: prices.export_cells(r),
+            prices.export_cells,
         )
     # products in code order (a viewer who does not see confidential data gets none)
     confidential = viewer.sees_confidential
@@ -223,13 +222,12 @@ async def _source(
     if tabular:
         cols = await store.list_export_columns(conn, path, confidential)
         header = formats.export_header(cols.labels, cols.description, cols.selling_points, cols.attributes)
-    product_cells = formats.export_cells(header or [])
     return _Source(
         header,
         lambda after: store.list_export_products(conn, path, confidential, after, CHUNK),
         lambda r: r["code"],
         _same,
-        lambda _, r: product_cells(r),
+        formats.export_cells(header or []),
     )
 
 
@@ -247,7 +245,7 @@ async def _chunks(source: Callable[[], Awaitable[_Source]], table: _Table | None
     async with aclosing(pages):
         async for found in pages:
             rows = [kind.row(r) for r in found]
-            yield _jsonl(rows) if table is None else table.rows([kind.cells(header, r) for r in rows])
+            yield _jsonl(rows) if table is None else table.rows([kind.cells(r) for r in rows])
 
 
 def _csv_line(cells: list[str], *, bom: bool = False) -> bytes:
