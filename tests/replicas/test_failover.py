@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
+from api import db
 from domain.storefront import service as storefront
 from tests.replicas.conftest import Cluster, client
 
@@ -24,6 +25,7 @@ async def test_a_replica_killed_under_reads_costs_no_read_and_rejoins_when_it_is
     app = cluster.app()
     replica, router = cluster.replica, cluster.reads
     answers: list[tuple[int, float, str]] = []
+    began: list[float] = []  # when each answered read started
     stop = asyncio.Event()
     warmed, moved = asyncio.Event(), asyncio.Event()
     marks: dict[str, float] = {}
@@ -33,6 +35,7 @@ async def test_a_replica_killed_under_reads_costs_no_read_and_rejoins_when_it_is
             started = time.perf_counter()
             r = await http.get("/v1/storefront/products/peony", params={"locale": "en"})
             answers.append((r.status_code, time.perf_counter() - started, r.text))
+            began.append(started)
             if replica.reads >= 40:
                 warmed.set()
             if "killed" in marks and router.fallbacks > marks["fallbacks"] and not moved.is_set():
@@ -49,7 +52,9 @@ async def test_a_replica_killed_under_reads_costs_no_read_and_rejoins_when_it_is
             await asyncio.wait_for(moved.wait(), 10)
             served = len(answers)
             await cluster.settle("down")
+            marks["restarting"] = time.perf_counter()
             await asyncio.to_thread(cluster.standby.start)
+            marks["restarted"] = time.perf_counter()
             await cluster.settle("streaming", rounds=300)
             back = replica.reads
             while replica.reads < back + 10:  # the replica serves reads again
@@ -61,7 +66,11 @@ async def test_a_replica_killed_under_reads_costs_no_read_and_rejoins_when_it_is
     failed = [(status, text) for status, _, text in answers if status != 200]
     assert failed == []  # not one read failed: those cut on the replica ran again elsewhere
     assert {json.loads(text)["label"] for _, _, text in answers} == {"Silk scarf peony"}
-    assert max(seconds for _, seconds, _ in answers) < 1.0
+    slowest = max(range(len(answers)), key=lambda i: answers[i][1])
+    when = {mark: round(began[slowest] - at, 3) for mark, at in marks.items() if mark != "fallbacks"}  # said when it fails
+    # a read that met the replica as it died pays at most its failed connect (db.CONNECT_TIMEOUT, tried twice by
+    # asyncpg) before it runs on the primary: ~30 ms on a quiet machine, 1.58 s once in a CI run of the whole suite
+    assert answers[slowest][1] < 2 * db.CONNECT_TIMEOUT + 1.0, when
     assert marks["moved"] - marks["killed"] < 1.0  # reads moved to the primary within a second
 
 
