@@ -17,6 +17,7 @@ from urllib.parse import quote
 import asyncpg
 import msgspec
 
+from api import background
 from api.settings import Settings
 
 log = logging.getLogger("merchflow.db")
@@ -309,11 +310,7 @@ class FairPool:
 
     async def stop_watching(self) -> None:
         if self._watch is not None:
-            self._watch.cancel()
-            try:
-                await self._watch
-            except asyncio.CancelledError:
-                pass
+            await background.stop(self._watch)
             self._watch = None
 
     async def _watching(self, dsn: str) -> None:

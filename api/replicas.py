@@ -49,7 +49,7 @@ from litestar.openapi.spec import (
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from api import db, document
+from api import background, db, document
 from domain.errors import FieldError, InvalidRequest
 
 log = logging.getLogger("merchflow.replicas")
@@ -252,11 +252,7 @@ class ReadRouter:
 
     async def stop(self) -> None:
         if self._monitor is not None:
-            self._monitor.cancel()
-            try:
-                await self._monitor
-            except asyncio.CancelledError:
-                pass
+            await background.stop(self._monitor)
             self._monitor = None
         for replica in self.replicas:
             await replica.pool.stop_watching()

@@ -8,6 +8,7 @@ import logging
 import time
 from typing import Any
 
+from api import background
 from domain.housekeeping import forget_old_records
 from domain.jobs.service import refresh_due, run_pending
 
@@ -33,11 +34,7 @@ class JobRunner:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await background.stop(self._task)
 
     async def _loop(self) -> None:
         last_clock = -CLOCK_SECONDS
