@@ -260,7 +260,8 @@ def main(args: argparse.Namespace) -> None:
             for conc, ratio in table(sides, args.concurrency, runs).items():
                 rps = statistics.median(r["rps"] for r in runs[(1, conc)])
                 print(f"  c{conc}: {ratio:.2f}× the floor; {rps / SALEOR_PAGE_RPS:,.0f}× Saleor's 16.6 requests/s")
-            print(f"  merchflow: {answer_bytes(runs, len(sides) - 1, args.concurrency):,.0f} bytes an answer (headers too)")
+            size = answer_bytes(runs, len(sides) - 1, args.concurrency)
+            print(f"  merchflow: {size:,.0f} bytes an answer (headers too)")
         filters = asyncio.run(list_filters(dsn))
         facets_query = f"category=web-bench&{filters}"
         query = f"{facets_query}&limit=50"
@@ -275,7 +276,8 @@ def main(args: argparse.Namespace) -> None:
             table(sides, args.concurrency, runs)
             for conc in args.concurrency:
                 print(f"  c{conc}: merchflow p95 {p95(runs[(1, conc)]):.1f} ms (goal ≤ 50 ms)")
-            print(f"  merchflow: {answer_bytes(runs, len(sides) - 1, args.concurrency):,.0f} bytes an answer (headers too)")
+            size = answer_bytes(runs, len(sides) - 1, args.concurrency)
+            print(f"  merchflow: {size:,.0f} bytes an answer (headers too)")
         # the facets of the page's query (the goal's figure), then of its first filter alone and of none
         variants = [facets_query, f"category=web-bench&{filters.split('&')[0]}", "category=web-bench"]
         for what, script, path, bench_query in (

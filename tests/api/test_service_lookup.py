@@ -62,7 +62,9 @@ async def test_a_promotion_item_shows_its_running_promotions_with_dates_and_pric
     async with as_role("service") as http:
         item = (await lookup(http, "WAVE-1"))["items"][0]
     assert item["promotion_item"] is True and item["role"]["says"].startswith("Promotion item")
-    assert [(p["code"], p["sku"], p["price"]) for p in item["promotions"]] == [("double11", "WAVE-1", shop.cny("99.00"))]
+    assert [(p["code"], p["sku"], p["price"]) for p in item["promotions"]] == [
+        ("double11", "WAVE-1", shop.cny("99.00"))
+    ]
     assert item["promotions"][0]["ends_at"] > item["promotions"][0]["starts_at"]
     assert (item["skus"][0]["price"], item["skus"][0]["promotion"]) == (shop.cny("99.00"), "double11")
     assert item["skus"][0]["available"] == [{"warehouse": "hz", "available": 0}]

@@ -110,5 +110,7 @@ def test_the_walk_refuses_bare_amounts() -> None:
             continue
         raise AssertionError(f"{bad} passed the walk")
     found: list[str] = []
-    amounts({"price": shop.cny("1.00"), "regular_price": None, "bounds": {"price": {"min": None, "max": None}}}, "", found)
+    amounts(
+        {"price": shop.cny("1.00"), "regular_price": None, "bounds": {"price": {"min": None, "max": None}}}, "", found
+    )
     assert found == ["/price"]
