@@ -29,14 +29,17 @@ CREATE FUNCTION merch_currency_decimals(p_currency text) RETURNS integer LANGUAG
                 ELSE 2 END
 $$;
 
--- An amount as the API writes money (domain/money.py `money`): a string in the currency's own decimals
--- ("199.00", "1990" for JPY), more only when the amount has more; null for none.
+-- An amount as the API writes money (domain/money.py `money`): {"amount": "199.00", "currency": "CNY"}, the
+-- amount a string in the currency's own decimals ("1990" for JPY), more only when the amount has more; null
+-- for none.
 CREATE FUNCTION merch_money(p_amount numeric, p_currency text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN p_amount IS NULL THEN 'null'::jsonb
-                WHEN p_amount = round(p_amount, merch_currency_decimals(p_currency))
-                THEN to_jsonb(round(p_amount, merch_currency_decimals(p_currency))::text)
-                ELSE to_jsonb(trim_scale(p_amount)::text) END
+                ELSE jsonb_build_object(
+                    'amount', CASE WHEN p_amount = round(p_amount, merch_currency_decimals(p_currency))
+                                   THEN round(p_amount, merch_currency_decimals(p_currency))::text
+                                   ELSE trim_scale(p_amount)::text END,
+                    'currency', p_currency) END
 $$;
 
 -- The price a shopper pays for a SKU: the promotion's while one runs and it is lower (or there is no sale
@@ -256,7 +259,6 @@ BEGIN
         'role', jsonb_build_object('code', p.role_code, 'label', merch_localized(p.role_labels, loc.locale, loc.def)),
         'category', jsonb_build_object('code', p.cat_code, 'label', merch_localized(p.cat_labels, loc.locale, loc.def)),
         'attribute_groups', coalesce(ap.groups, '[]'),
-        'currency', cfg.currency,
         'price', coalesce(kp.price, 'null'),
         'regular_price', coalesce(kp.regular, 'null'),
         'in_stock', coalesce(kp.in_stock, false),
