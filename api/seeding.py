@@ -1,0 +1,161 @@
+"""`merch seed scale`: the scale catalog written as import files and loaded through the import path
+(domain/seed/front.py), with the import CLI's progress line on standard error and a summary per file; or,
+with `--direct`, the benchmarks' direct writer (domain/seed/scale.py), which bypasses every rule.
+
+The files go to `--out DIR` (default: a temporary folder) and are removed once loaded unless `--keep-files`;
+when a file is rejected they stay, for a look at the rows named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import msgspec
+
+from api import bulk, db, guard, migrate
+from api.settings import Settings
+from domain.imports.model import ImportType
+from domain.jobs.model import Job
+from domain.seed import front
+from domain.seed.catalog import KINDS, Catalog, write_files
+from domain.seed.front import Loaded, elapsed
+from domain.seed.model import CatalogNotEmpty, InvalidCount
+from domain.seed.service import is_catalog_empty
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """`merch seed scale` through the import path; the exit status."""
+    return asyncio.run(_seed(args, settings))
+
+
+async def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    if args.products < 1:
+        raise InvalidCount()
+    out = bulk.Progress(sys.stderr)
+    started = time.perf_counter()
+    dsn, _server = await db.prepare_database(settings)  # (the handle keeps an embedded server up until we end)
+    conn = await asyncpg.connect(dsn)
+    await db.init_connection(conn)
+    steps: list[Loaded] = []
+    try:
+        await migrate.migrate(conn)
+        if not await is_catalog_empty(conn) and not args.force:
+            raise CatalogNotEmpty()
+        catalog = Catalog(args.products, seed=args.seed, epoch=await front.stored_epoch(conn))
+        s = catalog.shape
+        print(
+            f"scale catalog: {s.products:,} products, {s.categories:,} categories, {s.attributes:,} attributes "
+            f"(seed {args.seed})",
+            file=sys.stderr,
+        )
+        begun = time.perf_counter()
+        count = await front.write_structure(conn, catalog.structure())
+        steps.append(Loaded(step="structure (trees, series, suppliers, bins)", rows=count, seconds=elapsed(begun)))
+    finally:
+        await conn.close()
+    folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="merch-seed-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    begun = time.perf_counter()
+    written = []
+    for kind, path, rows in write_files(catalog, folder):
+        written.append((kind, path, rows))
+        out.show(f"writing files · {path.name} · {rows:,} rows · {elapsed(begun):,.1f} s")
+    size = sum(path.stat().st_size for _, path, _ in written)
+    out.show(f"wrote {len(written)} files, {bulk._size(size)}, in {elapsed(begun):,.1f} s: {folder}", final=True)
+    rows = sum(r for _, _, r in written)
+    steps.append(Loaded(step="writing the files", rows=rows, seconds=elapsed(begun), in_total=False))
+    pool = await db.create_pool(dsn, settings)
+    loaded = False
+    try:
+        for kind, path, rows in written:
+            steps.append(await _load(pool, kind, path, rows, out, settings.job_workers))
+        begun = time.perf_counter()
+        codes = catalog.listed()
+
+        def listed(done: int) -> None:
+            out.show(f"lifecycle · {done:,} of {len(codes):,} products through sourced, stocked, listed")
+
+        moved = await front.list_products(pool, codes, on_progress=listed)
+        out.show(f"lifecycle · {moved:,} products listed", final=True)
+        steps.append(Loaded(step="listing products (3 transitions each)", rows=moved, seconds=elapsed(begun)))
+        loaded = True
+    finally:
+        await pool.close()
+        if loaded and not args.keep_files:
+            if args.out:
+                for _, path, _ in written:
+                    path.unlink()
+            else:
+                shutil.rmtree(folder)
+    print(summary(steps, elapsed(started)))
+    return 0
+
+
+async def _load(pool: asyncpg.Pool, kind: str, path: Path, rows: int, out: bulk.Progress, workers: int) -> Loaded:
+    begun = time.perf_counter()
+
+    def uploaded(sent: int, total: int) -> None:
+        share = f" {sent * 100 // total}%" if total else ""
+        out.show(f"{path.name} · reading{share} · {bulk._size(sent)} of {bulk._size(total)}")
+
+    def watched(job: Job) -> None:
+        out.show(f"{path.name} · {bulk.job_line(msgspec.to_builtins(job))}")
+
+    job = await front.load_file(
+        pool,
+        _import_type(kind),
+        path,
+        line_flaw=guard.body_flaw,
+        on_upload=uploaded,
+        on_job=watched,
+        job_workers=workers,
+    )
+    seconds = elapsed(begun)
+    out.show(f"{path.name} · {bulk.job_line(msgspec.to_builtins(job))} · {seconds:,.1f} s", final=True)
+    assert job.rows is not None
+    return Loaded(step=path.name, rows=rows, seconds=seconds)
+
+
+def _import_type(kind: str) -> ImportType:
+    assert kind in KINDS
+    return kind  # type: ignore[return-value]
+
+
+def summary(steps: list[Loaded], total: float) -> str:
+    """The summary table: each step's rows, seconds and rows a second, then the total."""
+    width = max(len(s.step) for s in steps)
+    lines = [f"{'step':<{width}}  {'rows':>12}  {'seconds':>9}  {'rows/s':>10}"]
+    for s in steps:
+        lines.append(f"{s.step:<{width}}  {s.rows:>12,}  {s.seconds:>9,.1f}  {s.rate:>10,.0f}")
+    rows = sum(s.rows for s in steps if s.in_total)
+    lines.append(f"{'total':<{width}}  {rows:>12,}  {total:>9,.1f}  {rows / total if total else 0:>10,.0f}")
+    return "\n".join(lines)
+
+
+def add_arguments(scale: argparse.ArgumentParser) -> None:
+    """The options of `merch seed scale`."""
+    scale.add_argument("--products", type=int, default=100_000, help="how many products (default 100,000)")
+    scale.add_argument("--seed", type=int, default=1, help="the random seed: the same seed, the same files")
+    scale.add_argument("--out", help="write the import files here (default: a temporary folder)")
+    scale.add_argument(
+        "--keep-files", action="store_true", help="keep the files once loaded (a rejected file's stay anyway)"
+    )
+    scale.add_argument(
+        "--force",
+        action="store_true",
+        help="load into a database that holds a catalog already: every row is upserted by code, as an import "
+        "does (rows identical to the stored ones change nothing; other rows with the seed's codes are replaced)",
+    )
+    scale.add_argument(
+        "--direct",
+        action="store_true",
+        help="the benchmarks' direct writer: the catalog written straight into the tables, bypassing every rule, "
+        "the import path and the audit trail (fast; a shape of its own), once per database",
+    )
