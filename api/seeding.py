@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -24,7 +25,7 @@ from api.settings import Settings
 from domain.imports.model import ImportType
 from domain.jobs.model import Job
 from domain.seed import front
-from domain.seed.catalog import KINDS, Catalog, write_files
+from domain.seed.catalog import KINDS, Catalog, file_name, write_files
 from domain.seed.front import Loaded, elapsed
 from domain.seed.model import CatalogNotEmpty, InvalidCount
 from domain.seed.service import is_catalog_empty
@@ -38,64 +39,90 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def _seed(args: argparse.Namespace, settings: Settings) -> int:
     if args.products < 1:
         raise InvalidCount()
-    out = bulk.Progress(sys.stderr)
     started = time.perf_counter()
     dsn, _server = await db.prepare_database(settings)  # (the handle keeps an embedded server up until we end)
     conn = await asyncpg.connect(dsn)
     await db.init_connection(conn)
-    steps: list[Loaded] = []
     try:
         await migrate.migrate(conn)
-        if not await is_catalog_empty(conn) and not args.force:
+    finally:
+        await conn.close()
+    folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="merch-seed-"))
+    pool = await db.create_pool(dsn, settings)
+    try:
+        steps = await seed_scale(
+            pool,
+            products=args.products,
+            seed=args.seed,
+            folder=folder,
+            force=args.force,
+            out=bulk.Progress(sys.stderr),
+            job_workers=settings.job_workers,
+        )
+    finally:
+        await pool.close()
+    if not args.keep_files:
+        if args.out:
+            for position, kind in enumerate(KINDS):
+                (folder / file_name(position, kind)).unlink(missing_ok=True)
+        else:
+            shutil.rmtree(folder)
+    print(summary(steps, elapsed(started)))
+    return 0
+
+
+async def seed_scale(
+    pool: asyncpg.Pool,
+    *,
+    products: int,
+    seed: int,
+    folder: Path,
+    force: bool,
+    out: bulk.Progress,
+    job_workers: int = 2,
+    tamper: Callable[[Path], None] | None = None,
+) -> list[Loaded]:
+    """Write the scale catalog's files into `folder` and load them (a database holding a catalog only with
+    `force`); answers the steps. `tamper` (tests: a corrupted file) sees the folder before anything is loaded.
+    A rejected file raises `SeedRejected`: the files stay in `folder`."""
+    steps: list[Loaded] = []
+    async with pool.acquire() as conn:
+        if not force and not await is_catalog_empty(conn):
             raise CatalogNotEmpty()
-        catalog = Catalog(args.products, seed=args.seed, epoch=await front.stored_epoch(conn))
+        catalog = Catalog(products, seed=seed, epoch=await front.stored_epoch(conn))
         s = catalog.shape
-        print(
+        out.show(
             f"scale catalog: {s.products:,} products, {s.categories:,} categories, {s.attributes:,} attributes "
-            f"(seed {args.seed})",
-            file=sys.stderr,
+            f"(seed {seed})",
+            final=True,
         )
         begun = time.perf_counter()
         count = await front.write_structure(conn, catalog.structure())
         steps.append(Loaded(step="structure (trees, series, suppliers, bins)", rows=count, seconds=elapsed(begun)))
-    finally:
-        await conn.close()
-    folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="merch-seed-"))
-    folder.mkdir(parents=True, exist_ok=True)
     begun = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
     written = []
     for kind, path, rows in write_files(catalog, folder):
         written.append((kind, path, rows))
         out.show(f"writing files · {path.name} · {rows:,} rows · {elapsed(begun):,.1f} s")
     size = sum(path.stat().st_size for _, path, _ in written)
     out.show(f"wrote {len(written)} files, {bulk._size(size)}, in {elapsed(begun):,.1f} s: {folder}", final=True)
-    rows = sum(r for _, _, r in written)
-    steps.append(Loaded(step="writing the files", rows=rows, seconds=elapsed(begun), in_total=False))
-    pool = await db.create_pool(dsn, settings)
-    loaded = False
-    try:
-        for kind, path, rows in written:
-            steps.append(await _load(pool, kind, path, rows, out, settings.job_workers))
-        begun = time.perf_counter()
-        codes = catalog.listed()
+    total = sum(r for _, _, r in written)
+    steps.append(Loaded(step="writing the files", rows=total, seconds=elapsed(begun), in_total=False))
+    if tamper is not None:
+        tamper(folder)
+    for kind, path, rows in written:
+        steps.append(await _load(pool, kind, path, rows, out, job_workers))
+    begun = time.perf_counter()
+    listing = catalog.listed()
 
-        def listed(done: int) -> None:
-            out.show(f"lifecycle · {done:,} of {len(codes):,} products through sourced, stocked, listed")
+    def listed(done: int) -> None:
+        out.show(f"lifecycle · {done:,} of {len(listing):,} products through sourced, stocked, listed")
 
-        moved = await front.list_products(pool, codes, on_progress=listed)
-        out.show(f"lifecycle · {moved:,} products listed", final=True)
-        steps.append(Loaded(step="listing products (3 transitions each)", rows=moved, seconds=elapsed(begun)))
-        loaded = True
-    finally:
-        await pool.close()
-        if loaded and not args.keep_files:
-            if args.out:
-                for _, path, _ in written:
-                    path.unlink()
-            else:
-                shutil.rmtree(folder)
-    print(summary(steps, elapsed(started)))
-    return 0
+    moved = await front.list_products(pool, listing, on_progress=listed)
+    out.show(f"lifecycle · {moved:,} products listed", final=True)
+    steps.append(Loaded(step="listing products (3 transitions each)", rows=moved, seconds=elapsed(begun)))
+    return steps
 
 
 async def _load(pool: asyncpg.Pool, kind: str, path: Path, rows: int, out: bulk.Progress, workers: int) -> Loaded:
