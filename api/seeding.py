@@ -56,6 +56,7 @@ async def _seed(args: argparse.Namespace, settings: Settings) -> int:
             seed=args.seed,
             folder=folder,
             force=args.force,
+            skip=frozenset(args.skip or ()),
             out=bulk.Progress(sys.stderr),
             job_workers=settings.job_workers,
         )
@@ -80,11 +81,12 @@ async def seed_scale(
     force: bool,
     out: bulk.Progress,
     job_workers: int = 2,
+    skip: frozenset[str] = frozenset(),
     tamper: Callable[[Path], None] | None = None,
 ) -> list[Loaded]:
-    """Write the scale catalog's files into `folder` and load them (a database holding a catalog only with
-    `force`); answers the steps. `tamper` (tests: a corrupted file) sees the folder before anything is loaded.
-    A rejected file raises `SeedRejected`: the files stay in `folder`."""
+    """Write the scale catalog's files (but those of the types in `skip`) into `folder` and load them (a
+    database holding a catalog only with `force`); answers the steps. `tamper` (tests: a corrupted file) sees
+    the folder before anything is loaded. A rejected file raises `SeedRejected`: the files stay in `folder`."""
     steps: list[Loaded] = []
     async with pool.acquire() as conn:
         if not force and not await is_catalog_empty(conn):
@@ -102,7 +104,7 @@ async def seed_scale(
     begun = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for kind, path, rows in write_files(catalog, folder):
+    for kind, path, rows in write_files(catalog, folder, skip):
         written.append((kind, path, rows))
         out.show(f"writing files · {path.name} · {rows:,} rows · {elapsed(begun):,.1f} s")
     size = sum(path.stat().st_size for _, path, _ in written)
@@ -179,6 +181,12 @@ def add_arguments(scale: argparse.ArgumentParser) -> None:
         action="store_true",
         help="load into a database that holds a catalog already: every row is upserted by code, as an import "
         "does (rows identical to the stored ones change nothing; other rows with the seed's codes are replaced)",
+    )
+    scale.add_argument(
+        "--skip",
+        action="append",
+        choices=[k for k in KINDS if k not in ("categories", "attributes", "products")],
+        help="leave out one file (repeat for several): measure the others when one type is too slow at scale",
     )
     scale.add_argument(
         "--direct",

@@ -396,12 +396,14 @@ def file_name(position: int, kind: str) -> str:
     return f"{position + 1}-{kind}.jsonl"
 
 
-def write_files(catalog: Catalog, folder: Path) -> Iterator[tuple[str, Path, int]]:
-    """Write each file of the catalog into `folder`, a row at a time; yields (kind, path, rows) as each is
-    done."""
+def write_files(catalog: Catalog, folder: Path, skip: frozenset[str] = frozenset()) -> Iterator[tuple[str, Path, int]]:
+    """Write each file of the catalog (but those of the types in `skip`) into `folder`, a row at a time; yields
+    (kind, path, rows) as each is done."""
     encoder = msgspec.json.Encoder()
     buffer = bytearray()
     for position, kind in enumerate(KINDS):
+        if kind in skip:
+            continue
         path = folder / file_name(position, kind)
         count = 0
         with path.open("wb") as out:

@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
 from api import bulk
 from api.seeding import seed_scale
 from domain.seed.catalog import KINDS, Catalog, Shape, file_name, write_files
 from domain.seed.model import CatalogNotEmpty, SeedRejected
-from tests.conftest import KEYS
+from tests.conftest import client_for
 
 PRODUCTS = 300
 # What a second seed must leave exactly as it was (a stock level's count is a fact recorded again: its
@@ -51,11 +50,6 @@ async def snapshot(conn: asyncpg.Connection) -> dict[str, list[str]]:
     return {name: sorted(r[0] for r in await conn.fetch(sql)) for name, sql in SNAPSHOT.items()}
 
 
-def client(app: Any, role: str) -> httpx.AsyncClient:
-    headers = {"Authorization": f"Bearer {KEYS[role]}"}
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers)
-
-
 async def test_the_seeded_catalog_reads_back_through_the_api_like_api_made_data(
     fresh_app: Any, fresh_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
@@ -63,7 +57,7 @@ async def test_the_seeded_catalog_reads_back_through_the_api_like_api_made_data(
     by_step = {s.step: s.rows for s in steps}
     assert [by_step[file_name(i, k)] for i, k in enumerate(KINDS)] == [18, 30, 12, 300, 300, 702, 81, 249]
     assert by_step["listing products (3 transitions each)"] == 6
-    async with client(fresh_app, "admin") as api:
+    async with client_for(fresh_app, "admin") as api:
         product = (await api.get("/v1/products/sp-0000050")).json()
         assert product["category"] == "sc-1-1-3"
         assert product["categories"] == ["sw-1-0"]
@@ -84,10 +78,8 @@ async def test_the_seeded_catalog_reads_back_through_the_api_like_api_made_data(
         jobs = {j["kind"]: j["id"] for j in (await api.get("/v1/jobs", params={"limit": 50})).json()["items"]}
         audit = (await api.get("/v1/audit", params={"import": jobs["import-products"], "limit": 500})).json()
         assert len(audit["items"]) == PRODUCTS
-        assert {(a["action"], a["entity"], a["actor"]) for a in audit["items"]} == {
-            ("create", "product", "merch-seed")
-        }
-    async with client(fresh_app, "storefront") as shop:
+        assert {(a["action"], a["entity"], a["actor"]) for a in audit["items"]} == {("create", "product", "merch-seed")}
+    async with client_for(fresh_app, "storefront") as shop:
         page = await shop.get("/v1/storefront/products/sp-0000050")
         assert page.status_code == 200
         assert (await shop.get("/v1/storefront/products/sp-0000049")).status_code == 404  # a draft
