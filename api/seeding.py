@@ -25,7 +25,8 @@ from api.settings import Settings
 from domain.imports.model import ImportType
 from domain.jobs.model import Job
 from domain.seed import front
-from domain.seed.catalog import KINDS, Catalog, file_name, write_files
+from domain.seed.catalog import KINDS, Catalog
+from domain.seed.files import file_name, write_files
 from domain.seed.front import Loaded, elapsed
 from domain.seed.model import CatalogNotEmpty, InvalidCount
 from domain.seed.service import is_catalog_empty

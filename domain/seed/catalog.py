@@ -14,10 +14,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-
-import msgspec
 
 from domain.skus.gtin import check_digit
 
@@ -390,26 +387,3 @@ def _value(a: Attribute, i: int, rng: random.Random) -> Any:
     if kind == "measurement":
         return {"value": str(rng.randrange(1, 301)), "unit": "cm"}
     return f"2025-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
-
-
-def file_name(position: int, kind: str) -> str:
-    return f"{position + 1}-{kind}.jsonl"
-
-
-def write_files(catalog: Catalog, folder: Path, skip: frozenset[str] = frozenset()) -> Iterator[tuple[str, Path, int]]:
-    """Write each file of the catalog (but those of the types in `skip`) into `folder`, a row at a time; yields
-    (kind, path, rows) as each is done."""
-    encoder = msgspec.json.Encoder()
-    buffer = bytearray()
-    for position, kind in enumerate(KINDS):
-        if kind in skip:
-            continue
-        path = folder / file_name(position, kind)
-        count = 0
-        with path.open("wb") as out:
-            for row in catalog.rows(kind):
-                encoder.encode_into(row, buffer)
-                buffer.extend(b"\n")
-                out.write(buffer)
-                count += 1
-        yield kind, path, count

@@ -14,7 +14,8 @@ import pytest
 
 from api import bulk
 from api.seeding import seed_scale
-from domain.seed.catalog import KINDS, Catalog, Shape, file_name, write_files
+from domain.seed.catalog import KINDS, Catalog, Shape
+from domain.seed.files import file_name, write_files
 from domain.seed.model import CatalogNotEmpty, SeedRejected
 from tests.conftest import client_for
 
