@@ -120,11 +120,22 @@ BEGIN
                         WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok)
       ORDER BY a.id
         FOR SHARE;
+    -- (the chunk's 50,000 values passed as a few thousand, each at its first line: what the check reads of a
+    -- value is its JSON type, and the options it names when its attribute is a select or multiselect — the
+    -- attributes' rows are share-locked above, so the type read here is the type the check reads)
     SELECT m.line, m.key INTO v_line, v_attribute
-      FROM (SELECT array_agg(r.line) AS lines, array_agg(r.category_id) AS categories, array_agg(v.key) AS keys,
-                   array_agg(v.value) AS vals
-              FROM import_rows r, jsonb_each(r.doc::jsonb -> 'attributes') v
-             WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok) x,
+      FROM (SELECT array_agg(k.line) AS lines, array_agg(k.category_id) AS categories, array_agg(k.key) AS keys,
+                   array_agg(k.value) AS vals
+              FROM (SELECT min(r.line) AS line, r.category_id, v.key,
+                           CASE WHEN a.type IN ('select', 'multiselect') THEN v.value
+                                ELSE CASE jsonb_typeof(v.value) WHEN 'string' THEN '""'::jsonb WHEN 'number' THEN '0'
+                                                                 WHEN 'boolean' THEN 'false' WHEN 'array' THEN '[]'
+                                                                 WHEN 'object' THEN '{}' ELSE 'null' END END AS value
+                      FROM import_rows r
+                     CROSS JOIN LATERAL jsonb_each(r.doc::jsonb -> 'attributes') v
+                      LEFT JOIN attributes a ON a.code = v.key
+                     WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok
+                     GROUP BY 2, 3, 4) k) x,
            merch_import_first_misfit(x.lines, x.categories, x.keys, x.vals) m
      WHERE m.line IS NOT NULL;
     IF FOUND THEN
