@@ -162,11 +162,14 @@ BEGIN
     SELECT v.product_id,
            row_number() OVER (PARTITION BY v.product_id ORDER BY v.priority DESC, v.position NULLS LAST, v.code),
            v.code, v.type, v.labels, v.group_code, v.group_labels, v.value,
-           (SELECT jsonb_object_agg(o.code, o.labels) FROM attribute_options o
-             WHERE o.attribute_id = v.attribute_id
-               AND o.code::text IN (SELECT jsonb_array_elements_text(
-                                      CASE jsonb_typeof(v.value) WHEN 'array' THEN v.value
-                                           ELSE jsonb_build_array(v.value) END))),
+           -- (the labels of the options a value names: a page shows them for selects alone — not looked up
+           -- for the other values, most of a product's)
+           CASE WHEN v.type IN ('select', 'multiselect') THEN
+               (SELECT jsonb_object_agg(o.code, o.labels) FROM attribute_options o
+                 WHERE o.attribute_id = v.attribute_id
+                   AND o.code::text IN (SELECT jsonb_array_elements_text(
+                                          CASE jsonb_typeof(v.value) WHEN 'array' THEN v.value
+                                               ELSE jsonb_build_array(v.value) END))) END,
            CASE WHEN v.type IN ('integer', 'decimal') AND jsonb_typeof(v.value) IN ('number', 'string')
                      AND (v.value #>> '{}') ~ '^-?[0-9]+(\.[0-9]+)?$' THEN (v.value #>> '{}')::numeric
                 WHEN v.type = 'measurement' THEN
