@@ -62,7 +62,10 @@ class JobRunner:
                 raise
             except Exception:
                 log.warning("job runner: a job failed; polling on")
+            # the next poll, or sooner when woken (asyncio.wait, not wait_for: on Python 3.11 wait_for can drop a
+            # cancellation that lands as the wake does — api/background.stop)
+            woken = asyncio.ensure_future(self._woken.wait())
             try:
-                await asyncio.wait_for(self._woken.wait(), self.poll_seconds)
-            except TimeoutError:
-                pass
+                await asyncio.wait({woken}, timeout=self.poll_seconds)
+            finally:
+                woken.cancel()
