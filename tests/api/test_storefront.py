@@ -166,6 +166,27 @@ async def test_values_of_internal_and_confidential_attributes_reach_no_storefron
     assert refused.json()["errors"][0]["code"] == "not_a_filter"
 
 
+async def test_a_page_shows_a_select_and_a_multiselect_by_their_options_labels(
+    as_role: Any, conn: asyncpg.Connection
+) -> None:
+    await shop.shop(conn)
+    await f.attribute(conn, "motifs", "multiselect", options=("peony", "wave"), display_priority=5)
+    await f.bind(conn, "scarves", "motifs")
+    await conn.execute(
+        "UPDATE attribute_options o SET labels = jsonb_build_object('en', initcap(o.code) || ' (label)')"
+        " FROM attributes a WHERE a.id = o.attribute_id AND a.code IN ('motifs', 'material')"
+    )
+    await conn.execute("""UPDATE products SET attributes = attributes || '{"motifs": ["wave", "peony"]}'
+                           WHERE code = 'peony'""")
+    await conn.execute("SELECT merch_refresh_pending()")  # (what the commit would run)
+    async with as_role("storefront") as http:
+        page = (await http.get("/v1/storefront/products/peony", params={"locale": "en"})).json()
+    shown = {a["code"]: (a["value"], a["display"]) for g in page["attribute_groups"] for a in g["attributes"]}
+    assert shown["motifs"] == (["wave", "peony"], "Wave (label), Peony (label)")
+    assert shown["material"] == ("silk", "Silk (label)")
+    assert shown["care"][1] == shown["care"][0]  # (a text shows itself)
+
+
 async def test_sku_axes_of_attributes_that_are_not_public_reach_no_page(as_role: Any, conn: asyncpg.Connection) -> None:
     await shop.shop(conn)
     await f.attribute(conn, "size", "select", options=("s", "m"))
