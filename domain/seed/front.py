@@ -113,13 +113,6 @@ async def load_file(
             body=_blocks(path, on_upload),
             line_flaw=line_flaw,
         )
-        # A workaround, not part of what a user's import runs: the staged rows are planned with the staging
-        # table's statistics of before the upload (autovacuum analyses it a minute later, the runner takes the
-        # job at once), and the price import's settling statement (update_price_import_rows) then nests loops
-        # over the rows — measured 1.4 s for 1,000 rows, 5.8 s for 2,000, 22 s for 4,000, past the statement
-        # timeout for the 23,400 of 10,000 products; 1.0 s for those after an ANALYZE. To be fixed in the import
-        # path, then dropped here.
-        await store.update_staging_statistics(conn)
     on_job(job)
     watcher = asyncio.get_running_loop().create_task(_watch(pool, job.id, on_job))
     try:

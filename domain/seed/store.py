@@ -23,7 +23,6 @@ UPDATE_PLANNER_STATISTICS = Q.update_planner_statistics.sql
 IS_CATALOG_EMPTY = Q.is_catalog_empty.sql
 GET_SCALE_EPOCH = Q.get_scale_epoch.sql
 LIST_LIFECYCLES = Q.list_lifecycles.sql
-UPDATE_STAGING_STATISTICS = Q.update_staging_statistics.sql
 
 
 async def is_scale_seeded(conn: asyncpg.Connection) -> bool:
@@ -79,5 +78,3 @@ async def list_lifecycles(conn: asyncpg.Connection, codes: list[str]) -> list[tu
     return [(r["code"], r["lifecycle"]) for r in await conn.fetch(LIST_LIFECYCLES, codes)]
 
 
-async def update_staging_statistics(conn: asyncpg.Connection) -> None:
-    await conn.execute(UPDATE_STAGING_STATISTICS)

@@ -168,8 +168,3 @@ SELECT p.valid_from
 -- name: list_lifecycles :many
 -- The lifecycle of each of the products $1, in code order.
 SELECT code, lifecycle FROM products WHERE code = ANY ($1::text[]) ORDER BY code;
-
--- name: update_staging_statistics :exec
--- Statistics of the import staging table, once an upload is staged (see domain/seed/front.py: without them the
--- price import's settling statement plans nested loops over thousands of rows).
-ANALYZE import_rows;
