@@ -312,6 +312,8 @@ WITH scope AS (
        AND coalesce(i.lr, -1) = coalesce(a.lr, -1) AND i.tags = a.tags
       LEFT JOIN sold so ON so.product_id = i.id
      WHERE NOT a.sold AND so.product_id IS NULL
+       -- (a condition on no row: with no such combination, the scope is not read again)
+       AND (SELECT coalesce(bool_or(NOT r.sold), false) FROM ranking r)
 ), normalised AS (
     -- exactly: a component equal on every line normalises to 1; a line without a margin scores 0 on it
     SELECT c.product, c.volume, c.margin_pct, c.appeal, c.value,
