@@ -231,9 +231,9 @@ WITH scope AS (
                                           false, true) sa
              GROUP BY sa.product_id
             HAVING sum(sa.facts) > 0) x
-), inputs AS NOT MATERIALIZED (
+), inputs AS (
     -- every product in scope: the whole tree straight from products (in id order, to merge with the
-    -- completeness rows), a subtree from the scope (read again, only for unsold products that can rank)
+    -- completeness rows), a subtree from the scope
     SELECT p.id, p.quality_score AS tags, pc.product_id IS NOT NULL AS computed, pc.listing_present AS lp,
            pc.listing_required AS lr
       FROM products p
@@ -246,23 +246,25 @@ WITH scope AS (
       LEFT JOIN product_completeness pc ON pc.product_id = sp.id
      WHERE NOT ($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
 ), lines AS MATERIALIZED (
-    -- what the scores are made of: a line per sold product, and one per combination of appeal inputs for the
-    -- unsold products that have it (they all score alike: n of them), in one pass over the products in scope
-    SELECT so.product_id AS id, count(*) AS n, so.product_id IS NOT NULL AS sold, coalesce(min(so.qty), 0) AS volume,
-           min(so.margin_f) AS margin_f, coalesce(min(so.value_f), 0) AS value_f, i.computed, i.lp, i.lr, i.tags
+    -- what each product's score is made of (the sold ones are among them), as integers and floats: cheap for
+    -- a million lines
+    SELECT i.id, so.product_id IS NOT NULL AS sold, coalesce(so.qty, 0) AS volume,
+           so.margin_f, coalesce(so.value_f, 0) AS value_f, i.computed, i.lp, i.lr, i.tags
       FROM inputs i
       LEFT JOIN sold so ON so.product_id = i.id
-     GROUP BY i.computed, i.lp, i.lr, i.tags, so.product_id
 ), bounds AS MATERIALIZED (
-    -- exact bounds of each component: volume and appeal over every line, margin and value over the sold ones
-    -- (value 0 for the others)
+    -- exact bounds of each component: volume over every line, margin and value over the sold ones (value 0
+    -- for the others), appeal over each combination of its inputs that occurs
     SELECT v.v_min, v.v_max, m.m_min, m.m_max, v.a_min, v.a_max,
            least(m.x_min, CASE WHEN v.unsold THEN 0 END) AS x_min,
            greatest(m.x_max, CASE WHEN v.unsold THEN 0 END) AS x_max
-      FROM (SELECT min(l.volume) AS v_min, max(l.volume) AS v_max, bool_or(NOT l.sold) AS unsold,
-                   min(merch_appeal(l.computed, l.lp, l.lr, l.tags)) AS a_min,
-                   max(merch_appeal(l.computed, l.lp, l.lr, l.tags)) AS a_max
-              FROM lines l) v,
+      FROM (SELECT min(c.v_min) AS v_min, max(c.v_max) AS v_max, bool_or(c.unsold) AS unsold,
+                   min(merch_appeal(c.computed, c.lp, c.lr, c.tags)) AS a_min,
+                   max(merch_appeal(c.computed, c.lp, c.lr, c.tags)) AS a_max
+              FROM (SELECT computed, lp, lr, tags, min(volume) AS v_min, max(volume) AS v_max,
+                           bool_or(NOT sold) AS unsold
+                      FROM lines
+                     GROUP BY computed, lp, lr, tags) c) v,
            (SELECT min(margin_pct) AS m_min, max(margin_pct) AS m_max, min(value) AS x_min, max(value) AS x_max
               FROM sold) m
 ), fb AS MATERIALIZED (
@@ -274,10 +276,10 @@ WITH scope AS (
            ($6::numeric[])[3]::float8 AS w_appeal, ($6::numeric[])[4]::float8 AS w_value
       FROM bounds b
 ), approx AS MATERIALIZED (
-    -- the score in floating point for every line, only to find the products that can be among the first $8: a
-    -- product is among them only if its score is within 0.0001 (the rounding of scores, half up, to 4
-    -- decimals) of the $8th best one, float error aside (< 1e-12 here). Those products are then scored exactly.
-    SELECT l.id, l.n, l.sold, l.volume, l.computed, l.lp, l.lr, l.tags,
+    -- the score in floating point for every line, only to find the lines that can be among the first $8: a
+    -- line is among them only if its score is within 0.0001 (the rounding of scores, half up, to 4 decimals)
+    -- of the $8th best one, float error aside (< 1e-12 here). Those lines are then scored exactly.
+    SELECT l.id, l.volume, l.computed, l.lp, l.lr, l.tags,
            coalesce((l.volume - b.v_min) / nullif(b.v_span, 0), 1) * b.w_volume
            + CASE WHEN l.margin_f IS NULL THEN 0 ELSE coalesce((l.margin_f - b.m_min) / nullif(b.m_span, 0), 1) END
              * b.w_margin
@@ -286,34 +288,15 @@ WITH scope AS (
            + coalesce((l.value_f - b.x_min) / nullif(b.x_span, 0), 1) * b.w_value AS score
       FROM lines l CROSS JOIN fb b
 ), cutoff AS (
-    -- the $8th best product's score (a line counts n times; fewer products: the lowest), less the margin
-    SELECT coalesce((SELECT x.score
-                       FROM (SELECT a.score, sum(a.n) OVER (ORDER BY a.score DESC ROWS UNBOUNDED PRECEDING) AS upto
-                               FROM approx a) x
-                      WHERE x.upto >= $8::integer
-                      ORDER BY x.upto LIMIT 1),
-                    (SELECT min(a.score) FROM approx a), '-infinity'::float8) - 0.0002 AS score
-), ranking AS (
-    -- the lines that can rank: sold products, and combinations of the unsold ones (each product of them read
-    -- again from the scope, only when there is such a combination)
-    SELECT a.* FROM approx a WHERE a.score >= (SELECT score FROM cutoff)
+    SELECT coalesce(min(x.score), '-infinity'::float8) - 0.0002 AS score
+      FROM (SELECT a.score FROM approx a ORDER BY a.score DESC LIMIT $8::integer) x
 ), candidates AS (
-    -- (few products: their codes looked up one by one)
+    -- (few lines: their codes looked up one by one)
     SELECT (SELECT p.code::text FROM products p WHERE p.id = a.id) AS product, a.volume, so.margin_pct,
            merch_appeal(a.computed, a.lp, a.lr, a.tags) AS appeal, coalesce(so.value, 0) AS value
-      FROM ranking a
+      FROM approx a
       LEFT JOIN sold so ON so.product_id = a.id
-     WHERE a.sold
-    UNION ALL
-    SELECT (SELECT p.code::text FROM products p WHERE p.id = i.id), 0, NULL,
-           merch_appeal(a.computed, a.lp, a.lr, a.tags), 0
-      FROM ranking a
-      JOIN inputs i ON i.computed = a.computed AND coalesce(i.lp, -1) = coalesce(a.lp, -1)
-       AND coalesce(i.lr, -1) = coalesce(a.lr, -1) AND i.tags = a.tags
-      LEFT JOIN sold so ON so.product_id = i.id
-     WHERE NOT a.sold AND so.product_id IS NULL
-       -- (a condition on no row: with no such combination, the scope is not read again)
-       AND (SELECT coalesce(bool_or(NOT r.sold), false) FROM ranking r)
+     WHERE a.score >= (SELECT score FROM cutoff)
 ), normalised AS (
     -- exactly: a component equal on every line normalises to 1; a line without a margin scores 0 on it
     SELECT c.product, c.volume, c.margin_pct, c.appeal, c.value,
@@ -417,8 +400,8 @@ SELECT to_char(so.month, 'YYYY-MM') AS month, so.currency, sum(so.facts)::intege
 -- reports take it, plus the units returned of those days' sales) and units that came back on those days (UTC),
 -- resellable or not, the return rate in percent (returned / sold) and, per group other than reason, the reason
 -- most units came back for (ties by code). By reason, `sold` is every unit sold in scope.
--- The returns are read once, summed per SKU and reason; everything is summed by ids (a SKU's group looked up
--- only for the SKUs that sold or came back, with no scope the scope not read at all) and labelled at the end.
+-- Everything is summed per SKU first; a SKU's product, category and supplier are looked up only for the SKUs
+-- that sold or came back (with no scope, the scope is not read at all).
 WITH scoped AS (
     SELECT s.id AS sku_id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint) sp JOIN skus s ON s.product_id = sp.id
      WHERE NOT ($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
@@ -429,94 +412,61 @@ WITH scoped AS (
     UNION ALL
     SELECT r.sku_id, r.qty, r.resellable, r.reason_id, r.sale_day, r.returned_on
       FROM scoped sc JOIN sales_returns r ON r.sku_id = sc.sku_id
-), per_sku AS (
-    -- in one pass: per SKU and reason, the units that came back on the days (resellable apart) and the units
-    -- returned of those days' sales (by the day of the sale they name: the rollup holds those sales net of them)
-    SELECT r.sku_id, r.reason_id,
-           sum(r.qty) FILTER (WHERE r.returned_on >= coalesce($4::date, '-infinity'::date)
-                                AND r.returned_on <= coalesce($5::date, 'infinity'::date)) AS returned,
-           coalesce(sum(r.qty) FILTER (WHERE r.returned_on >= coalesce($4::date, '-infinity'::date)
-                                         AND r.returned_on <= coalesce($5::date, 'infinity'::date) AND r.resellable), 0)
-               AS resellable,
-           sum(r.qty) FILTER (WHERE r.sale_day >= coalesce($4::date, '-infinity'::date)
-                                AND r.sale_day <= coalesce($5::date, 'infinity'::date)) AS sold_back
-      FROM returned r
-     WHERE (r.returned_on >= coalesce($4::date, '-infinity'::date) AND r.returned_on <= coalesce($5::date, 'infinity'::date))
-        OR (r.sale_day >= coalesce($4::date, '-infinity'::date) AND r.sale_day <= coalesce($5::date, 'infinity'::date))
-     GROUP BY r.sku_id, r.reason_id
 ), sold_skus AS (
     -- gross units sold on the days: the rollup's units (net of the returns that name their sale) plus the units
-    -- of those returns (a return never names a fact it does not lower)
+    -- of those returns, by the day of the sale they name (a return never names a fact it does not lower)
     SELECT so.sku_id, sum(so.qty) AS sold
       FROM (SELECT x.sku_id, x.qty
               FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $8::boolean) x
             UNION ALL
-            SELECT b.sku_id, b.sold_back FROM per_sku b WHERE b.sold_back IS NOT NULL) so
+            SELECT r.sku_id, r.qty FROM returned r
+             WHERE r.sale_day >= coalesce($4::date, '-infinity'::date)
+               AND r.sale_day <= coalesce($5::date, 'infinity'::date)) so
      GROUP BY so.sku_id
-), reasons AS (
-    -- the reasons in code order: a tie on units goes to the first code
-    SELECT rr.id, rr.code::text AS code, row_number() OVER (ORDER BY rr.code) AS ord FROM return_reasons rr
+), back AS (
+    -- units that came back on the days, per SKU and reason
+    SELECT r.sku_id, r.reason_id, sum(r.qty) AS returned, coalesce(sum(r.qty) FILTER (WHERE r.resellable), 0) AS resellable
+      FROM returned r
+     WHERE r.returned_on >= coalesce($4::date, '-infinity'::date)
+       AND r.returned_on <= coalesce($5::date, 'infinity'::date)
+     GROUP BY r.sku_id, r.reason_id
 ), keyed AS (
-    -- the group of each SKU that sold or came back, by id (none needed by reason)
-    SELECT s.id AS sku_id,
-           CASE $6::text WHEN 'sku' THEN s.id WHEN 'product' THEN s.product_id WHEN 'category' THEN p.category_id
-                         WHEN 'supplier' THEN ps.supplier_id END AS gid
-      FROM (SELECT sku_id FROM sold_skus UNION SELECT sku_id FROM per_sku WHERE returned IS NOT NULL) k
+    -- the group of each SKU that sold or came back (none needed by reason)
+    SELECT s.id AS sku_id, CASE $6::text WHEN 'sku' THEN s.sku::text WHEN 'product' THEN p.code::text
+                                         WHEN 'category' THEN c.code::text WHEN 'supplier' THEN sup.code::text END AS grp
+      FROM (SELECT sku_id FROM sold_skus UNION SELECT sku_id FROM back) k
       JOIN skus s ON s.id = k.sku_id
-      LEFT JOIN products p ON $6::text = 'category' AND p.id = s.product_id
-      LEFT JOIN product_suppliers ps ON $6::text = 'supplier' AND ps.product_id = s.product_id AND ps.preferred
+      JOIN products p ON p.id = s.product_id
+      JOIN categories c ON c.id = p.category_id
+      LEFT JOIN product_suppliers ps ON ps.product_id = p.id AND ps.preferred
+      LEFT JOIN suppliers sup ON sup.id = ps.supplier_id
      WHERE $6::text <> 'reason'
 ), per_reason AS (
-    SELECT CASE WHEN $6::text = 'reason' THEN b.reason_id ELSE k.gid END AS gid, b.reason_id,
+    SELECT CASE WHEN $6::text = 'reason' THEN rr.code::text ELSE k.grp END AS grp, rr.code::text AS reason,
            sum(b.returned) AS returned, sum(b.resellable) AS resellable
-      FROM per_sku b
-      LEFT JOIN keyed k ON $6::text <> 'reason' AND k.sku_id = b.sku_id
-     WHERE b.returned IS NOT NULL
-     GROUP BY 1, b.reason_id
-), back AS (
-    -- per group: units back, resellable, and the reason most units came back for as the largest of units ×
-    -- 10⁶ + (10⁶ − its place in code order), an integer (a vocabulary of fewer than a million reasons)
-    SELECT pr.gid, sum(pr.returned) AS returned, sum(pr.resellable) AS resellable,
-           max(pr.returned * 1000000 + (1000000 - r.ord)) AS top
-      FROM per_reason pr JOIN reasons r ON r.id = pr.reason_id
-     GROUP BY pr.gid
-), sold AS (
-    SELECT k.gid, sum(so.sold) AS sold FROM sold_skus so JOIN keyed k ON k.sku_id = so.sku_id GROUP BY k.gid
+      FROM back b
+      JOIN return_reasons rr ON rr.id = b.reason_id
+      LEFT JOIN keyed k ON k.sku_id = b.sku_id
+     GROUP BY 1, rr.code
+), grouped AS (
+    SELECT grp, 0 AS sold, sum(returned) AS returned, coalesce(sum(resellable), 0) AS resellable,
+           CASE WHEN $6::text <> 'reason' THEN (array_agg(reason ORDER BY returned DESC, reason))[1] END AS top_reason
+      FROM per_reason
+     GROUP BY grp
+    UNION ALL
+    SELECT k.grp, sum(so.sold), 0, 0, NULL FROM sold_skus so JOIN keyed k ON k.sku_id = so.sku_id
+     WHERE $6::text <> 'reason'
+     GROUP BY k.grp
 ), totals AS (
-    SELECT x.gid,
-           CASE WHEN $6::text = 'reason' THEN (SELECT coalesce(sum(sold), 0) FROM sold_skus) ELSE sum(x.sold) END
-               AS sold,
-           sum(x.returned) AS returned, sum(x.resellable) AS resellable,
-           CASE WHEN $6::text <> 'reason' THEN 1000000 - max(x.top) % 1000000 END AS top_ord
-      FROM (SELECT b.gid, 0 AS sold, b.returned, b.resellable, b.top FROM back b
-            UNION ALL
-            SELECT so.gid, so.sold, 0, 0, NULL FROM sold so) x
-     GROUP BY x.gid
-), rated AS (
-    SELECT t.*, round(t.returned * 100.0 / nullif(t.sold, 0), 2) AS return_rate FROM totals t
-), cutoff AS (
-    -- the order's key of the last row asked for: only the rows at or above it are labelled (ties between them
-    -- are broken by their labels)
-    SELECT r.return_rate IS NOT NULL AS rated, coalesce(r.return_rate, 0) AS rate, r.returned
-      FROM rated r
-     ORDER BY r.return_rate DESC NULLS LAST, r.returned DESC
-    OFFSET greatest($7::integer - 1, 0) LIMIT 1
-), labelled AS (
-    SELECT CASE $6::text WHEN 'sku' THEN (SELECT s.sku::text FROM skus s WHERE s.id = r.gid)
-                         WHEN 'product' THEN (SELECT p.code::text FROM products p WHERE p.id = r.gid)
-                         WHEN 'category' THEN (SELECT c.code::text FROM categories c WHERE c.id = r.gid)
-                         WHEN 'supplier' THEN (SELECT su.code::text FROM suppliers su WHERE su.id = r.gid)
-                         WHEN 'reason' THEN (SELECT x.code FROM reasons x WHERE x.id = r.gid) END AS grp,
-           r.sold, r.returned, r.resellable, r.return_rate,
-           (SELECT x.code FROM reasons x WHERE x.ord = r.top_ord) AS top_reason
-      FROM rated r
-     WHERE NOT EXISTS (SELECT 1 FROM cutoff)
-        OR (r.return_rate IS NOT NULL, coalesce(r.return_rate, 0), r.returned)
-           >= (SELECT c.rated, c.rate, c.returned FROM cutoff c)
+    SELECT grp, CASE WHEN $6::text = 'reason' THEN (SELECT coalesce(sum(sold), 0) FROM sold_skus) ELSE sum(sold) END AS sold,
+           sum(returned) AS returned, sum(resellable) AS resellable, max(top_reason) AS top_reason
+      FROM grouped
+     GROUP BY grp
 )
 SELECT grp AS "group", sold::bigint AS sold, returned::bigint AS returned, resellable::bigint AS resellable,
-       (returned - resellable)::bigint AS not_resellable, return_rate, top_reason
-  FROM labelled
+       (returned - resellable)::bigint AS not_resellable,
+       round(returned * 100.0 / nullif(sold, 0), 2) AS return_rate, top_reason
+  FROM totals
  ORDER BY return_rate DESC NULLS LAST, returned DESC, grp NULLS LAST
  LIMIT $7::integer;
 
