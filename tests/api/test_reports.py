@@ -760,9 +760,9 @@ async def test_the_purchasing_scorecard_normalises_each_component_and_ranks_by_t
 async def test_the_scorecard_ranks_unsold_products_by_their_appeal_and_breaks_ties_by_code_at_the_limit(
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
-    """Unsold products score alike per combination of appeal inputs (read as one line each, then product by
-    product when they can rank): with them volume and value start at 0 — volume 18, 6, 1, 0 → 1, 1/3, 1/18, 0;
-    value 1600, 280, 200, 0 → 1, 0.175, 0.125, 0; appeal 1, 0.5, 0.25 and the unsold 0.5, 0.5, 0 → the same."""
+    """Unsold products rank too, alike when their appeal inputs are alike (ties by code, also where the limit cuts
+    them): with them volume and value start at 0 — volume 18, 6, 1, 0 → 1, 1/3, 1/18, 0; value 1600, 280, 200, 0
+    → 1, 0.175, 0.125, 0; appeal 1, 0.5, 0.25 and the unsold 0.5 (three) and 0 → the same."""
     await shop(conn)
     for code, tags in (
         ("wool-c", ["famous", "new"]),
