@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -435,16 +436,19 @@ def rows(body: dict[str, Any]) -> list[tuple[Any, ...]]:
     ]
 
 
+async def returns_answer(api: httpx.AsyncClient, **params: str) -> dict[str, Any]:
+    r = await api.get("/v1/reports/returns", params=params)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
 async def test_the_returns_report_gives_return_rates_by_sku_product_category_supplier_and_reason(
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
     await returns_scenario(api, conn)
 
-    async def report(**params: str) -> dict[str, Any]:
-        r = await api.get("/v1/reports/returns", params=params)
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        return body
+    report = partial(returns_answer, api)
 
     body = await report()
     assert body["columns"] == ["group", "sold", "returned", "resellable", "not_resellable", "return_rate", "top_reason"]
@@ -514,11 +518,7 @@ async def test_the_returns_report_cut_by_its_limit_breaks_ties_by_group(
     is still broken by the group's code."""
     await returns_scenario(api, conn)
 
-    async def report(**params: str) -> dict[str, Any]:
-        r = await api.get("/v1/reports/returns", params=params)
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        return body
+    report = partial(returns_answer, api)
 
     # defective and wrong_size tie at 8.00 % and 2 units: the first code first, whatever the limit
     first = await report(by="reason", limit="1")
