@@ -371,8 +371,13 @@ SET plan_cache_mode = 'force_generic_plan' AS $$
 $$;
 
 -- The storefront rows of some products, as they are now (every lifecycle state: the row says `listed`),
--- set-based: each product's attributes and SKUs computed once. (PL/pgSQL: its plan is kept per connection;
--- merch_refresh_storefront says which kind, see there.)
+-- set-based: each product's attributes and SKUs computed once. A product that is not listed is on no shelf, no
+-- card list, no page and in no shop search: its row holds what customer service's lookup reads of it (its code,
+-- its search words and grams, its units sold, its card) and the categories it hangs on (a renamed category
+-- changes its search words: merch_categories_changed finds it by them); no facet tokens, numbers, price or
+-- in-stock flag (p_values and p_skus need not have its attributes and SKUs: merch_refresh_storefront computes
+-- them for listed products alone). (PL/pgSQL: its plan is kept per connection; merch_refresh_storefront says
+-- which kind, see there.)
 CREATE FUNCTION merch_storefront_rows(p_products bigint[], p_at timestamptz, p_values merch_storefront_value[],
                                       p_skus merch_storefront_sku[])
 RETURNS SETOF storefront_products LANGUAGE plpgsql STABLE AS $$
@@ -401,11 +406,10 @@ BEGIN
                min(sk.sale) AS regular, bool_or(sk.in_stock) AS in_stock, min(sk.stale_at) AS stale_at
           FROM sk GROUP BY sk.product_id
     ), axes AS (
-        SELECT s.product_id, array_agg(DISTINCT a.code || '=' || (v.value #>> '{}')) AS tokens,
-               string_agg(concat_ws(' ', s.sku, s.barcode), ' ') AS words
-          FROM skus s CROSS JOIN LATERAL jsonb_each(s.axes || s.attributes) v
+        SELECT s.product_id, array_agg(DISTINCT a.code || '=' || (v.value #>> '{}')) AS tokens
+          FROM p JOIN skus s ON s.product_id = p.id CROSS JOIN LATERAL jsonb_each(s.axes || s.attributes) v
           LEFT JOIN attributes a ON a.code = v.key AND a.visibility = 'public' AND a.type IN ('select', 'boolean')
-         WHERE s.product_id = ANY (p_products)
+         WHERE p.lifecycle = 'listed'
          GROUP BY s.product_id
     ), codes AS (
         SELECT s.product_id, string_agg(concat_ws(' ', s.sku, s.barcode), ' ') AS words
@@ -444,6 +448,7 @@ BEGIN
                      || coalesce(ARRAY(SELECT 'series:' || c FROM unnest(series.codes) c), '{}')
                      || CASE WHEN coalesce(sk_agg.in_stock, false) THEN ARRAY['in-stock'] ELSE '{}' END
                      || coalesce(ARRAY(SELECT 'c:' || c FROM unnest(cats.ids) c), '{}')) t
+                  WHERE p.lifecycle = 'listed'
                   ORDER BY 1),
            coalesce(at_agg.numbers, '{}'),
            cfg.currency, sk_agg.price::numeric(18, 4), sk_agg.regular::numeric(18, 4), coalesce(sk_agg.in_stock, false),
@@ -484,6 +489,7 @@ CREATE FUNCTION merch_refresh_storefront(p_products bigint[]) RETURNS void LANGU
 DECLARE
     v_at timestamptz := clock_timestamp();
     v_plans text := current_setting('plan_cache_mode');
+    v_listed bigint[];
     v_values merch_storefront_value[];
     v_skus merch_storefront_sku[];
     v_old storefront_products[];
@@ -499,8 +505,11 @@ BEGIN
                        CASE WHEN cardinality(p_products) <= 20 THEN 'force_generic_plan' ELSE 'force_custom_plan' END,
                        true);
     v_old := ARRAY(SELECT s FROM storefront_products s WHERE s.product_id = ANY (p_products));
-    v_values := ARRAY(SELECT v FROM merch_storefront_values(p_products) v);  -- once, for the rows and the pages
-    v_skus := ARRAY(SELECT k FROM merch_storefront_sku_rows(p_products, v_at) k);
+    -- (once, for the rows and the pages; of the listed products alone: see merch_storefront_rows)
+    v_listed := ARRAY(SELECT p.id FROM products p WHERE p.id = ANY (p_products) AND p.lifecycle = 'listed'
+                       ORDER BY p.id);
+    v_values := ARRAY(SELECT v FROM merch_storefront_values(v_listed) v);
+    v_skus := ARRAY(SELECT k FROM merch_storefront_sku_rows(v_listed, v_at) k);
     v_new := ARRAY(SELECT r FROM merch_storefront_rows(p_products, v_at, v_values, v_skus) r);
 
     DELETE FROM storefront_products s WHERE s.product_id = ANY (p_products)
