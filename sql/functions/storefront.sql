@@ -508,8 +508,12 @@ BEGIN
     -- (once, for the rows and the pages; of the listed products alone: see merch_storefront_rows)
     v_listed := ARRAY(SELECT p.id FROM products p WHERE p.id = ANY (p_products) AND p.lifecycle = 'listed'
                        ORDER BY p.id);
-    v_values := ARRAY(SELECT v FROM merch_storefront_values(v_listed) v);
-    v_skus := ARRAY(SELECT k FROM merch_storefront_sku_rows(v_listed, v_at) k);
+    v_values := '{}';
+    v_skus := '{}';
+    IF cardinality(v_listed) > 0 THEN  -- (an import's drafts: not even a plan for none, ~4 ms a chunk)
+        v_values := ARRAY(SELECT v FROM merch_storefront_values(v_listed) v);
+        v_skus := ARRAY(SELECT k FROM merch_storefront_sku_rows(v_listed, v_at) k);
+    END IF;
     v_new := ARRAY(SELECT r FROM merch_storefront_rows(p_products, v_at, v_values, v_skus) r);
 
     DELETE FROM storefront_products s WHERE s.product_id = ANY (p_products)
@@ -578,31 +582,35 @@ BEGIN
     -- page's text made once for its bytes and its ETag; and which top-level parts of a page changed, per product
     -- (for the feed), from the pages as built and the stored pages whose ETag differs (each parsed once);
     -- `besides_stock`: the same when in-stock flags are left out (a product going in or out of stock has its own
-    -- event: the flag itself, and the SKUs' list when only their flags changed)
-    WITH fresh AS MATERIALIZED (
-        SELECT f.product_id, f.code, f.locale, f.doc, convert_to(x.t, 'UTF8') AS body, left(md5(x.t), 24) AS etag,
-               n.stale_at
-          FROM merch_storefront_pages(ARRAY(SELECT n.product_id FROM unnest(v_new) n WHERE n.listed), v_at,
-                                      v_values, v_skus) f
-          JOIN unnest(v_new) n ON n.product_id = f.product_id
-         CROSS JOIN LATERAL (SELECT f.doc::text AS t OFFSET 0) x  -- (OFFSET 0: the text made once, not per use)
-    )
-    SELECT ARRAY(SELECT ROW(f.code, f.locale, f.product_id, f.body, f.etag, f.stale_at)::storefront_documents
-                   FROM fresh f),
-           (SELECT jsonb_object_agg(c.product_id::text, jsonb_build_object('all', c.changed, 'besides_stock', c.besides))
-              FROM (SELECT j.product_id, jsonb_agg(DISTINCT k.key) AS changed,
-                           coalesce(jsonb_agg(DISTINCT k.key) FILTER (
-                               WHERE k.key <> 'in_stock'
-                                 AND (k.key <> 'skus' OR merch_page_part('skus', j.old -> 'skus')
-                                                         IS DISTINCT FROM merch_page_part('skus', k.value))),
-                               '[]') AS besides
-                      FROM (SELECT f.product_id, convert_from(d.body, 'UTF8')::jsonb AS old, f.doc AS new
-                              FROM fresh f
-                              JOIN storefront_documents d ON d.code = f.code AND d.locale = f.locale AND d.etag <> f.etag) j
-                     CROSS JOIN LATERAL jsonb_each(j.new) k
-                     WHERE k.key <> 'locale' AND j.old -> k.key IS DISTINCT FROM k.value
-                     GROUP BY j.product_id) c)
-      INTO v_docs, v_changed;
+    -- event: the flag itself, and the SKUs' list when only their flags changed). None when none is listed: their
+    -- stored pages, if any, are deleted below.
+    v_docs := '{}';
+    IF EXISTS (SELECT 1 FROM unnest(v_new) n WHERE n.listed) THEN
+        WITH fresh AS MATERIALIZED (
+            SELECT f.product_id, f.code, f.locale, f.doc, convert_to(x.t, 'UTF8') AS body, left(md5(x.t), 24) AS etag,
+                   n.stale_at
+              FROM merch_storefront_pages(ARRAY(SELECT n.product_id FROM unnest(v_new) n WHERE n.listed), v_at,
+                                          v_values, v_skus) f
+              JOIN unnest(v_new) n ON n.product_id = f.product_id
+             CROSS JOIN LATERAL (SELECT f.doc::text AS t OFFSET 0) x  -- (OFFSET 0: the text made once, not per use)
+        )
+        SELECT ARRAY(SELECT ROW(f.code, f.locale, f.product_id, f.body, f.etag, f.stale_at)::storefront_documents
+                       FROM fresh f),
+               (SELECT jsonb_object_agg(c.product_id::text, jsonb_build_object('all', c.changed, 'besides_stock', c.besides))
+                  FROM (SELECT j.product_id, jsonb_agg(DISTINCT k.key) AS changed,
+                               coalesce(jsonb_agg(DISTINCT k.key) FILTER (
+                                   WHERE k.key <> 'in_stock'
+                                     AND (k.key <> 'skus' OR merch_page_part('skus', j.old -> 'skus')
+                                                             IS DISTINCT FROM merch_page_part('skus', k.value))),
+                                   '[]') AS besides
+                          FROM (SELECT f.product_id, convert_from(d.body, 'UTF8')::jsonb AS old, f.doc AS new
+                                  FROM fresh f
+                                  JOIN storefront_documents d ON d.code = f.code AND d.locale = f.locale AND d.etag <> f.etag) j
+                         CROSS JOIN LATERAL jsonb_each(j.new) k
+                         WHERE k.key <> 'locale' AND j.old -> k.key IS DISTINCT FROM k.value
+                         GROUP BY j.product_id) c)
+          INTO v_docs, v_changed;
+    END IF;
     DELETE FROM storefront_documents d
      WHERE d.product_id = ANY (p_products)
        AND NOT EXISTS (SELECT 1 FROM unnest(v_docs) f WHERE f.code = d.code AND f.locale = d.locale);
