@@ -2,8 +2,9 @@
 -- refresh point (sql/functions/refresh.sql, model `storefront`) and written as the change feed.
 --
 -- merch_refresh_storefront(products) recomputes, for each product: its storefront_products row (filters,
--- sorts, card, search words), and — when it is listed — its product page per configured locale as the
--- bytes the API sends (storefront_documents), with an ETag. What changed for a cache (listed, delisted,
+-- sorts, card, search words; of a product that is not listed, only what customer service's lookup reads: see
+-- merch_storefront_rows), and — when it is listed — its product page per configured locale as the bytes the
+-- API sends (storefront_documents), with an ETag. What changed for a cache (listed, delisted,
 -- changed and which parts, in stock, out of stock) goes to events_pending, flushed into `events` in commit
 -- order at the end of the refresh (merch_flush_events). Only public attribute values, sale and promotion
 -- prices and an in-stock flag ever enter this model: no cost, distribution price, supplier or bin.
