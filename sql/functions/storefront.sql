@@ -2,8 +2,9 @@
 -- refresh point (sql/functions/refresh.sql, model `storefront`) and written as the change feed.
 --
 -- merch_refresh_storefront(products) recomputes, for each product: its storefront_products row (filters,
--- sorts, card, search words), and — when it is listed — its product page per configured locale as the
--- bytes the API sends (storefront_documents), with an ETag. What changed for a cache (listed, delisted,
+-- sorts, card, search words; of a product that is not listed, only what customer service's lookup reads: see
+-- merch_storefront_rows), and — when it is listed — its product page per configured locale as the bytes the
+-- API sends (storefront_documents), with an ETag. What changed for a cache (listed, delisted,
 -- changed and which parts, in stock, out of stock) goes to events_pending, flushed into `events` in commit
 -- order at the end of the refresh (merch_flush_events). Only public attribute values, sale and promotion
 -- prices and an in-stock flag ever enter this model: no cost, distribution price, supplier or bin.
@@ -371,8 +372,13 @@ SET plan_cache_mode = 'force_generic_plan' AS $$
 $$;
 
 -- The storefront rows of some products, as they are now (every lifecycle state: the row says `listed`),
--- set-based: each product's attributes and SKUs computed once. (PL/pgSQL: its plan is kept per connection;
--- merch_refresh_storefront says which kind, see there.)
+-- set-based: each product's attributes and SKUs computed once. A product that is not listed is on no shelf, no
+-- card list, no page and in no shop search: its row holds what customer service's lookup reads of it (its code,
+-- its search words and grams, its units sold, its card) and the categories it hangs on (a renamed category
+-- changes its search words: merch_categories_changed finds it by them); no facet tokens, numbers, price or
+-- in-stock flag (p_values and p_skus need not have its attributes and SKUs: merch_refresh_storefront computes
+-- them for listed products alone). (PL/pgSQL: its plan is kept per connection; merch_refresh_storefront says
+-- which kind, see there.)
 CREATE FUNCTION merch_storefront_rows(p_products bigint[], p_at timestamptz, p_values merch_storefront_value[],
                                       p_skus merch_storefront_sku[])
 RETURNS SETOF storefront_products LANGUAGE plpgsql STABLE AS $$
@@ -401,11 +407,10 @@ BEGIN
                min(sk.sale) AS regular, bool_or(sk.in_stock) AS in_stock, min(sk.stale_at) AS stale_at
           FROM sk GROUP BY sk.product_id
     ), axes AS (
-        SELECT s.product_id, array_agg(DISTINCT a.code || '=' || (v.value #>> '{}')) AS tokens,
-               string_agg(concat_ws(' ', s.sku, s.barcode), ' ') AS words
-          FROM skus s CROSS JOIN LATERAL jsonb_each(s.axes || s.attributes) v
+        SELECT s.product_id, array_agg(DISTINCT a.code || '=' || (v.value #>> '{}')) AS tokens
+          FROM p JOIN skus s ON s.product_id = p.id CROSS JOIN LATERAL jsonb_each(s.axes || s.attributes) v
           LEFT JOIN attributes a ON a.code = v.key AND a.visibility = 'public' AND a.type IN ('select', 'boolean')
-         WHERE s.product_id = ANY (p_products)
+         WHERE p.lifecycle = 'listed'
          GROUP BY s.product_id
     ), codes AS (
         SELECT s.product_id, string_agg(concat_ws(' ', s.sku, s.barcode), ' ') AS words
@@ -444,6 +449,7 @@ BEGIN
                      || coalesce(ARRAY(SELECT 'series:' || c FROM unnest(series.codes) c), '{}')
                      || CASE WHEN coalesce(sk_agg.in_stock, false) THEN ARRAY['in-stock'] ELSE '{}' END
                      || coalesce(ARRAY(SELECT 'c:' || c FROM unnest(cats.ids) c), '{}')) t
+                  WHERE p.lifecycle = 'listed'
                   ORDER BY 1),
            coalesce(at_agg.numbers, '{}'),
            cfg.currency, sk_agg.price::numeric(18, 4), sk_agg.regular::numeric(18, 4), coalesce(sk_agg.in_stock, false),
@@ -484,6 +490,7 @@ CREATE FUNCTION merch_refresh_storefront(p_products bigint[]) RETURNS void LANGU
 DECLARE
     v_at timestamptz := clock_timestamp();
     v_plans text := current_setting('plan_cache_mode');
+    v_listed bigint[];
     v_values merch_storefront_value[];
     v_skus merch_storefront_sku[];
     v_old storefront_products[];
@@ -499,8 +506,15 @@ BEGIN
                        CASE WHEN cardinality(p_products) <= 20 THEN 'force_generic_plan' ELSE 'force_custom_plan' END,
                        true);
     v_old := ARRAY(SELECT s FROM storefront_products s WHERE s.product_id = ANY (p_products));
-    v_values := ARRAY(SELECT v FROM merch_storefront_values(p_products) v);  -- once, for the rows and the pages
-    v_skus := ARRAY(SELECT k FROM merch_storefront_sku_rows(p_products, v_at) k);
+    -- (once, for the rows and the pages; of the listed products alone: see merch_storefront_rows)
+    v_listed := ARRAY(SELECT p.id FROM products p WHERE p.id = ANY (p_products) AND p.lifecycle = 'listed'
+                       ORDER BY p.id);
+    v_values := '{}';
+    v_skus := '{}';
+    IF cardinality(v_listed) > 0 THEN  -- (an import's drafts: not even a plan for none, ~4 ms a chunk)
+        v_values := ARRAY(SELECT v FROM merch_storefront_values(v_listed) v);
+        v_skus := ARRAY(SELECT k FROM merch_storefront_sku_rows(v_listed, v_at) k);
+    END IF;
     v_new := ARRAY(SELECT r FROM merch_storefront_rows(p_products, v_at, v_values, v_skus) r);
 
     DELETE FROM storefront_products s WHERE s.product_id = ANY (p_products)
@@ -569,31 +583,35 @@ BEGIN
     -- page's text made once for its bytes and its ETag; and which top-level parts of a page changed, per product
     -- (for the feed), from the pages as built and the stored pages whose ETag differs (each parsed once);
     -- `besides_stock`: the same when in-stock flags are left out (a product going in or out of stock has its own
-    -- event: the flag itself, and the SKUs' list when only their flags changed)
-    WITH fresh AS MATERIALIZED (
-        SELECT f.product_id, f.code, f.locale, f.doc, convert_to(x.t, 'UTF8') AS body, left(md5(x.t), 24) AS etag,
-               n.stale_at
-          FROM merch_storefront_pages(ARRAY(SELECT n.product_id FROM unnest(v_new) n WHERE n.listed), v_at,
-                                      v_values, v_skus) f
-          JOIN unnest(v_new) n ON n.product_id = f.product_id
-         CROSS JOIN LATERAL (SELECT f.doc::text AS t OFFSET 0) x  -- (OFFSET 0: the text made once, not per use)
-    )
-    SELECT ARRAY(SELECT ROW(f.code, f.locale, f.product_id, f.body, f.etag, f.stale_at)::storefront_documents
-                   FROM fresh f),
-           (SELECT jsonb_object_agg(c.product_id::text, jsonb_build_object('all', c.changed, 'besides_stock', c.besides))
-              FROM (SELECT j.product_id, jsonb_agg(DISTINCT k.key) AS changed,
-                           coalesce(jsonb_agg(DISTINCT k.key) FILTER (
-                               WHERE k.key <> 'in_stock'
-                                 AND (k.key <> 'skus' OR merch_page_part('skus', j.old -> 'skus')
-                                                         IS DISTINCT FROM merch_page_part('skus', k.value))),
-                               '[]') AS besides
-                      FROM (SELECT f.product_id, convert_from(d.body, 'UTF8')::jsonb AS old, f.doc AS new
-                              FROM fresh f
-                              JOIN storefront_documents d ON d.code = f.code AND d.locale = f.locale AND d.etag <> f.etag) j
-                     CROSS JOIN LATERAL jsonb_each(j.new) k
-                     WHERE k.key <> 'locale' AND j.old -> k.key IS DISTINCT FROM k.value
-                     GROUP BY j.product_id) c)
-      INTO v_docs, v_changed;
+    -- event: the flag itself, and the SKUs' list when only their flags changed). None when none is listed: their
+    -- stored pages, if any, are deleted below.
+    v_docs := '{}';
+    IF EXISTS (SELECT 1 FROM unnest(v_new) n WHERE n.listed) THEN
+        WITH fresh AS MATERIALIZED (
+            SELECT f.product_id, f.code, f.locale, f.doc, convert_to(x.t, 'UTF8') AS body, left(md5(x.t), 24) AS etag,
+                   n.stale_at
+              FROM merch_storefront_pages(ARRAY(SELECT n.product_id FROM unnest(v_new) n WHERE n.listed), v_at,
+                                          v_values, v_skus) f
+              JOIN unnest(v_new) n ON n.product_id = f.product_id
+             CROSS JOIN LATERAL (SELECT f.doc::text AS t OFFSET 0) x  -- (OFFSET 0: the text made once, not per use)
+        )
+        SELECT ARRAY(SELECT ROW(f.code, f.locale, f.product_id, f.body, f.etag, f.stale_at)::storefront_documents
+                       FROM fresh f),
+               (SELECT jsonb_object_agg(c.product_id::text, jsonb_build_object('all', c.changed, 'besides_stock', c.besides))
+                  FROM (SELECT j.product_id, jsonb_agg(DISTINCT k.key) AS changed,
+                               coalesce(jsonb_agg(DISTINCT k.key) FILTER (
+                                   WHERE k.key <> 'in_stock'
+                                     AND (k.key <> 'skus' OR merch_page_part('skus', j.old -> 'skus')
+                                                             IS DISTINCT FROM merch_page_part('skus', k.value))),
+                                   '[]') AS besides
+                          FROM (SELECT f.product_id, convert_from(d.body, 'UTF8')::jsonb AS old, f.doc AS new
+                                  FROM fresh f
+                                  JOIN storefront_documents d ON d.code = f.code AND d.locale = f.locale AND d.etag <> f.etag) j
+                         CROSS JOIN LATERAL jsonb_each(j.new) k
+                         WHERE k.key <> 'locale' AND j.old -> k.key IS DISTINCT FROM k.value
+                         GROUP BY j.product_id) c)
+          INTO v_docs, v_changed;
+    END IF;
     DELETE FROM storefront_documents d
      WHERE d.product_id = ANY (p_products)
        AND NOT EXISTS (SELECT 1 FROM unnest(v_docs) f WHERE f.code = d.code AND f.locale = d.locale);
