@@ -321,10 +321,13 @@ class FairPool:
             try:
                 if probe is None or probe.is_closed():
                     # (a first connection to a new database may take a while: only the answer is timed tightly)
-                    probe = await asyncio.wait_for(asyncpg.connect(dsn), PROBE_CONNECT_TIMEOUT)
+                    async with asyncio.timeout(PROBE_CONNECT_TIMEOUT):
+                        probe = await asyncpg.connect(dsn)
                 asking: asyncpg.Connection = probe
                 asked = loop.time()
-                await asyncio.wait_for(asking.fetchval("SELECT 1"), WATCH_TIMEOUT)
+                # (asyncio.timeout, not wait_for: on 3.11 wait_for can drop a cancellation — see api/background)
+                async with asyncio.timeout(WATCH_TIMEOUT):
+                    await asking.fetchval("SELECT 1")
                 if self.down:
                     log.warning("the database answers again: serving")
                     await self.pool.expire_connections()  # connections from before the outage are replaced

@@ -351,10 +351,12 @@ async def _ask(probes: dict[str, asyncpg.Connection | None], name: str, dsn: str
     conn = probes.get(name)
     try:
         if conn is None or conn.is_closed():
-            conn = await asyncio.wait_for(asyncpg.connect(dsn), db.PROBE_CONNECT_TIMEOUT)
+            async with asyncio.timeout(db.PROBE_CONNECT_TIMEOUT):
+                conn = await asyncpg.connect(dsn)
             probes[name] = conn
         asking: asyncpg.Connection = conn
-        return int(await asyncio.wait_for(asking.fetchval(POSITION), db.WATCH_TIMEOUT) or 0)
+        async with asyncio.timeout(db.WATCH_TIMEOUT):  # (not wait_for: see api/background)
+            return int(await asking.fetchval(POSITION) or 0)
     except asyncio.CancelledError:
         raise
     except Exception:
