@@ -34,9 +34,11 @@ class JobRunner:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="merchflow-jobs")
 
-    def wake(self) -> None:
+    async def wake(self) -> None:
         """A job was queued here: look for it now rather than at the next poll (an import of 10,000 rows is done
-        in a few seconds; half a poll's wait was a sixth of it). Other workers find it at their poll."""
+        in a few seconds; half a poll's wait was a sixth of it). Other workers find it at their poll. (A
+        coroutine: a background task of a sync function runs in a thread, and an asyncio.Event is set on its
+        loop only.)"""
         self._woken.set()
 
     async def stop(self) -> None:

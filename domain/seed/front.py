@@ -10,6 +10,7 @@ A file the import rejects stops the seed: it is imported `all_or_nothing`, so no
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -170,7 +171,10 @@ async def list_products(pool: Any, products: list[Listed], *, on_progress: Calla
                 if found[p.product] != "stocked"
             ]
             if receipts:
-                await stock.post_movements(conn, SEEDER, MovementRequest(movements=receipts), None)
+                # (keyed by what it receives: a run that stopped after this batch and before its transitions
+                # replays the receipt when run again, instead of receiving the units twice)
+                key = "seed-receipt-" + hashlib.sha256(" ".join(m.sku for m in receipts).encode()).hexdigest()[:32]
+                await stock.post_movements(conn, SEEDER, MovementRequest(movements=receipts), key)
             for p in todo:
                 now = found[p.product]
                 for target in LIFECYCLE[LIFECYCLE.index(now) + 1 if now in LIFECYCLE else 0 :]:

@@ -156,3 +156,28 @@ async def test_a_corrupted_file_stops_the_seed_and_applies_nothing_of_it(
         assert await conn.fetchval("SELECT count(*) FROM attributes WHERE code LIKE 'sa-%'") == 30  # the files before
         assert await conn.fetchval("SELECT count(*) FROM skus") == 0  # and none after
     assert (tmp_path / file_name(3, "products")).exists()
+
+
+async def test_a_seed_stopped_between_a_receipt_and_its_transitions_receives_nothing_twice_when_run_again(
+    fresh_pool: asyncpg.Pool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from domain.seed import front
+
+    async def stopped(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the seed stopped here")  # (a gate refusal, a Ctrl-C)
+
+    original = front.transition
+    monkeypatch.setattr(front, "transition", stopped)
+    with pytest.raises(RuntimeError, match="stopped here"):
+        await seed_scale(fresh_pool, products=PRODUCTS, seed=1, folder=tmp_path / "a", force=False, out=quiet())
+    async with fresh_pool.acquire() as conn:
+        received = await conn.fetchval("SELECT count(*) FROM stock_movements WHERE type = 'receive'")
+    assert received > 0  # the first batch's receipt went in before its transitions failed
+    monkeypatch.setattr(front, "transition", original)
+    await seed_scale(fresh_pool, products=PRODUCTS, seed=1, folder=tmp_path / "b", force=True, out=quiet())
+    async with fresh_pool.acquire() as conn:
+        receipts = await conn.fetch(
+            "SELECT sku_id, count(*) AS n FROM stock_movements WHERE type = 'receive' GROUP BY sku_id"
+        )
+        listed = await conn.fetchval("SELECT count(*) FROM products WHERE lifecycle = 'listed'")
+    assert listed == len(receipts) > 0 and {r["n"] for r in receipts} == {1}  # each received once
