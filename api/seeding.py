@@ -84,15 +84,17 @@ async def seed_scale(
     job_workers: int = 2,
     skip: frozenset[str] = frozenset(),
     tamper: Callable[[Path], None] | None = None,
+    floor: bool = True,
 ) -> list[Loaded]:
     """Write the scale catalog's files (but those of the types in `skip`) into `folder` and load them (a
     database holding a catalog only with `force`); answers the steps. `tamper` (tests: a corrupted file) sees
-    the folder before anything is loaded. A rejected file raises `SeedRejected`: the files stay in `folder`."""
+    the folder before anything is loaded; `floor` False (tests) scales the structure down with a small count. A
+    rejected file raises `SeedRejected`: the files stay in `folder`."""
     steps: list[Loaded] = []
     async with pool.acquire() as conn:
         if not force and not await is_catalog_empty(conn):
             raise CatalogNotEmpty()
-        catalog = Catalog(products, seed=seed, epoch=await front.stored_epoch(conn))
+        catalog = Catalog(products, seed=seed, epoch=await front.stored_epoch(conn), floor=floor)
         s = catalog.shape
         out.show(
             f"scale catalog: {s.products:,} products, {s.categories:,} categories, {s.attributes:,} attributes "

@@ -46,6 +46,11 @@ CURRENCY = "CNY"
 KINDS = ("categories", "attributes", "attribute_sets", "products", "skus", "prices", "supplier_terms", "stock")
 
 
+# The least structure of `merch seed scale` (at 2,000 leaves: 2,110 merchandise and 210 storefront categories).
+LEAVES_FLOOR = 2_000
+ATTRIBUTES_FLOOR = 200
+
+
 def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
@@ -68,8 +73,11 @@ class Shape:
     bins: int  # in each warehouse
 
     @classmethod
-    def of(cls, products: int) -> Shape:
-        leaves = _clamp(products // 250, 8, 4000)
+    def of(cls, products: int, *, floor: bool = True) -> Shape:
+        """The shape for `products`: with `floor` (what `merch seed scale` makes), never less than a large real
+        catalog's structure — thousands of categories, hundreds of attributes (DOMAIN.md) — whatever the count;
+        without it (the tests' small catalogs), scaled down with the count."""
+        leaves = _clamp(products // 250, LEAVES_FLOOR if floor else 8, 4000)
         majors = _clamp(math.ceil(leaves / 200), 2, 20)
         middles = _clamp(math.ceil(leaves / (majors * 20)), 1, 10)
         sections_total = _clamp(leaves // 10, 4, 400)
@@ -81,7 +89,7 @@ class Shape:
             minors=math.ceil(leaves / (majors * middles)),
             shelves=shelves,
             sections=math.ceil(sections_total / shelves),
-            attributes=_clamp(products // 1000, 30, 1000),
+            attributes=_clamp(products // 1000, ATTRIBUTES_FLOOR if floor else 30, 1000),
             series=_clamp(products // 5000, 4, 200),
             suppliers=_clamp(products // 2000, 4, 500),
             warehouses=2,
@@ -128,8 +136,8 @@ class Catalog:
     never starts in the past), all at the same moment (the import settles them in one statement): `epoch`,
     when the catalog is seeded already, is that moment, so that the same periods come back unchanged."""
 
-    def __init__(self, products: int, *, seed: int, epoch: datetime | None = None) -> None:
-        self.shape = Shape.of(products)
+    def __init__(self, products: int, *, seed: int, epoch: datetime | None = None, floor: bool = True) -> None:
+        self.shape = Shape.of(products, floor=floor)
         self.seed = seed
         self.epoch = epoch.isoformat() if epoch is not None else None
         s = self.shape

@@ -54,7 +54,9 @@ async def snapshot(conn: asyncpg.Connection) -> dict[str, list[str]]:
 async def test_the_seeded_catalog_reads_back_through_the_api_like_api_made_data(
     fresh_app: Any, fresh_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    steps = await seed_scale(fresh_pool, products=PRODUCTS, seed=1, folder=tmp_path, force=False, out=quiet())
+    steps = await seed_scale(
+        fresh_pool, floor=False, products=PRODUCTS, seed=1, folder=tmp_path, force=False, out=quiet()
+    )
     by_step = {s.step: s.rows for s in steps}
     assert [by_step[file_name(i, k)] for i, k in enumerate(KINDS)] == [18, 30, 12, 300, 300, 702, 81, 249]
     assert by_step["listing products (3 transitions each)"] == 6
@@ -93,12 +95,18 @@ async def test_the_seeded_catalog_reads_back_through_the_api_like_api_made_data(
 
 
 async def test_a_second_seed_with_the_same_seed_changes_nothing(fresh_pool: asyncpg.Pool, tmp_path: Path) -> None:
-    await seed_scale(fresh_pool, products=PRODUCTS, seed=1, folder=tmp_path / "a", force=False, out=quiet())
+    await seed_scale(
+        fresh_pool, floor=False, products=PRODUCTS, seed=1, folder=tmp_path / "a", force=False, out=quiet()
+    )
     async with fresh_pool.acquire() as conn:
         before = await snapshot(conn)
     with pytest.raises(CatalogNotEmpty):
-        await seed_scale(fresh_pool, products=PRODUCTS, seed=1, folder=tmp_path / "b", force=False, out=quiet())
-    steps = await seed_scale(fresh_pool, products=PRODUCTS, seed=1, folder=tmp_path / "c", force=True, out=quiet())
+        await seed_scale(
+            fresh_pool, floor=False, products=PRODUCTS, seed=1, folder=tmp_path / "b", force=False, out=quiet()
+        )
+    steps = await seed_scale(
+        fresh_pool, floor=False, products=PRODUCTS, seed=1, folder=tmp_path / "c", force=True, out=quiet()
+    )
     assert {s.step: s.rows for s in steps}["listing products (3 transitions each)"] == 0
     async with fresh_pool.acquire() as conn:
         after = await snapshot(conn)
@@ -117,10 +125,19 @@ async def test_the_files_are_the_same_bytes_for_the_same_seed(tmp_path: Path) ->
     folders = [tmp_path / "a", tmp_path / "b", tmp_path / "c"]
     for folder, seed in zip(folders, (7, 7, 8), strict=True):
         folder.mkdir()
-        assert [k for k, _, _ in write_files(Catalog(PRODUCTS, seed=seed), folder)] == list(KINDS)
+        assert [k for k, _, _ in write_files(Catalog(PRODUCTS, seed=seed, floor=False), folder)] == list(KINDS)
     names = [file_name(i, k) for i, k in enumerate(KINDS)]
     assert [(folders[0] / n).read_bytes() for n in names] == [(folders[1] / n).read_bytes() for n in names]
     assert (folders[0] / names[3]).read_bytes() != (folders[2] / names[3]).read_bytes()
+
+
+def test_the_scale_seed_is_shaped_like_a_large_catalog_whatever_the_count() -> None:
+    # DOMAIN.md: "a synthetic catalog of N products shaped like a large real one (thousands of categories,
+    # hundreds of attributes)"
+    for products in (1, 10_000, 100_000):
+        shape = Shape.of(products)
+        assert shape.categories >= 2_000 and shape.attributes >= 200, (products, shape)
+    assert Shape.of(10_000, floor=False).categories < 100  # (the tests' small catalogs)
 
 
 def test_the_shape_at_a_million_products_is_akeneos_large_catalog() -> None:
@@ -145,7 +162,14 @@ async def test_a_corrupted_file_stops_the_seed_and_applies_nothing_of_it(
 
     with pytest.raises(SeedRejected) as stopped:
         await seed_scale(
-            fresh_pool, products=PRODUCTS, seed=1, folder=tmp_path, force=False, out=quiet(), tamper=corrupt
+            fresh_pool,
+            floor=False,
+            products=PRODUCTS,
+            seed=1,
+            folder=tmp_path,
+            force=False,
+            out=quiet(),
+            tamper=corrupt,
         )
     assert [(r.line, r.pointer, r.code) for r in stopped.value.rejects] == [(151, "/category", "unknown_category")]
     assert stopped.value.detail.splitlines()[0] == (
@@ -169,12 +193,14 @@ async def test_a_seed_stopped_between_a_receipt_and_its_transitions_receives_not
     original = front.transition
     monkeypatch.setattr(front, "transition", stopped)
     with pytest.raises(RuntimeError, match="stopped here"):
-        await seed_scale(fresh_pool, products=PRODUCTS, seed=1, folder=tmp_path / "a", force=False, out=quiet())
+        await seed_scale(
+            fresh_pool, floor=False, products=PRODUCTS, seed=1, folder=tmp_path / "a", force=False, out=quiet()
+        )
     async with fresh_pool.acquire() as conn:
         received = await conn.fetchval("SELECT count(*) FROM stock_movements WHERE type = 'receive'")
     assert received > 0  # the first batch's receipt went in before its transitions failed
     monkeypatch.setattr(front, "transition", original)
-    await seed_scale(fresh_pool, products=PRODUCTS, seed=1, folder=tmp_path / "b", force=True, out=quiet())
+    await seed_scale(fresh_pool, floor=False, products=PRODUCTS, seed=1, folder=tmp_path / "b", force=True, out=quiet())
     async with fresh_pool.acquire() as conn:
         receipts = await conn.fetch(
             "SELECT sku_id, count(*) AS n FROM stock_movements WHERE type = 'receive' GROUP BY sku_id"
