@@ -33,12 +33,7 @@ def _quiet() -> None:
 
 async def _with_conn(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     dsn, _server = await db.prepare_database(settings)
-    conn = await asyncpg.connect(dsn)
-    await db.init_connection(conn)
-    try:
-        return await work(conn)
-    finally:
-        await conn.close()
+    return await db.on_connection(dsn, work)
 
 
 def _run(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:

@@ -8,10 +8,10 @@ import json
 import logging
 import os
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import asyncpg
@@ -19,6 +19,8 @@ import msgspec
 
 from api import background
 from api.settings import Settings
+
+T = TypeVar("T")
 
 log = logging.getLogger("merchflow.db")
 
@@ -113,6 +115,16 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     # jsonb travels as text; decode it to Python values once, here, for every query.
     for name in ("jsonb", "json"):
         await conn.set_type_codec(name, encoder=_json_text, decoder=msgspec.json.decode, schema="pg_catalog")
+
+
+async def on_connection(dsn: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """`work` on a connection of its own (the pool's codecs), closed after it: the CLI's one-off statements."""
+    conn = await asyncpg.connect(dsn)
+    await init_connection(conn)
+    try:
+        return await work(conn)
+    finally:
+        await conn.close()
 
 
 async def release_connection(conn: asyncpg.Connection) -> None:

@@ -42,12 +42,7 @@ async def _seed(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidCount()
     started = time.perf_counter()
     dsn, _server = await db.prepare_database(settings)  # (the handle keeps an embedded server up until we end)
-    conn = await asyncpg.connect(dsn)
-    await db.init_connection(conn)
-    try:
-        await migrate.migrate(conn)
-    finally:
-        await conn.close()
+    await db.on_connection(dsn, migrate.migrate)
     folder = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="merch-seed-"))
     pool = await db.create_pool(dsn, settings)
     try:
