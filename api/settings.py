@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     consistency_wait_ms: int = Field(
         default=200, ge=0, le=10_000, validation_alias=AliasChoices("MERCH_CONSISTENCY_WAIT_MS")
     )
+    # The embedded PostgreSQL's shared_buffers (no effect with DATABASE_URL): `auto` is a quarter of the machine's
+    # memory, between 128MB and 2GB; or a size such as 512MB. A change applies when the server next starts.
+    pg_shared_buffers: str = Field(
+        default="auto",
+        pattern=r"^(auto|[1-9][0-9]{0,6}(kB|MB|GB))$",
+        validation_alias=AliasChoices("MERCH_PG_SHARED_BUFFERS"),
+    )
     # Browser origins that may call the API (a shop front end's), comma-separated; empty: no CORS at all.
     cors_origins: str = Field(default="", max_length=4000, validation_alias=AliasChoices("MERCH_CORS_ORIGINS"))
 

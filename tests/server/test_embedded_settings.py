@@ -1,0 +1,96 @@
+"""The embedded server runs with the project's settings (api/db.py configure_embedded): on its first start, and
+after a change of MERCH_PG_SHARED_BUFFERS — at once when the process is its only holder, at its next start when
+another process holds it (a running `make run` is never restarted under its feet)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from api import db
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    path = ROOT / ".merchflow" / f"t-conf-{uuid.uuid4().hex[:8]}"
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def shown(server: Any) -> str:
+    """The running server's shared_buffers."""
+
+    async def ask() -> str:
+        conn = await asyncpg.connect(db.embedded_dsn(server, "postgres"))
+        try:
+            return str(await conn.fetchval("SHOW shared_buffers"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(ask())
+
+
+def postmaster(data_dir: Path) -> int:
+    return int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
+
+
+def merch(data_dir: Path, shared_buffers: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(MERCH_DATA_DIR=str(data_dir), MERCH_PG_SHARED_BUFFERS=shared_buffers)
+    return subprocess.run(
+        [sys.executable, "-m", "api.cli", *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_the_first_start_and_a_sole_holder_apply_the_setting_at_once(data_dir: Path) -> None:
+    server = db.embedded_server(data_dir, "160MB")  # a fresh data directory: initialised, started, restarted
+    try:
+        assert shown(server) == "160MB"
+    finally:
+        db._release(server, data_dir / "pg")
+    server = db.embedded_server(data_dir, "176MB")  # changed, and this process alone holds it
+    try:
+        assert shown(server) == "176MB"
+    finally:
+        db._release(server, data_dir / "pg")
+    assert not (data_dir / "pg" / "postmaster.pid").exists()  # the restarted server is still stopped at exit
+
+
+def test_a_joined_server_is_not_restarted_and_takes_the_setting_at_its_next_start(data_dir: Path) -> None:
+    held = db.embedded_server(data_dir, "160MB")  # another holder (as a `make run` would be)
+    try:
+        before = postmaster(data_dir)
+        joined = merch(data_dir, "192MB", "keys", "list")
+        assert joined.returncode == 0, joined.stderr
+        assert "apply at its next start" in joined.stderr
+        assert postmaster(data_dir) == before  # not restarted
+        assert shown(held) == "160MB"
+    finally:
+        db._release(held, data_dir / "pg")
+    again = db.embedded_server(data_dir, "192MB")  # the file already says so: no restart needed, read at start
+    try:
+        assert shown(again) == "192MB"
+    finally:
+        db._release(again, data_dir / "pg")
+
+
+@pytest.mark.parametrize(("memory_mb", "expected"), [(256, "128MB"), (4096, "1024MB"), (23_000, "2048MB")])
+def test_auto_is_a_quarter_of_the_memory_within_bounds(
+    monkeypatch: pytest.MonkeyPatch, memory_mb: int, expected: str
+) -> None:
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": memory_mb * 256}
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    assert db.shared_buffers_for("auto") == expected
+    assert db.shared_buffers_for("300MB") == "300MB"
