@@ -23,3 +23,116 @@ SELECT x.category_id, x.role_known, x.series_known, x.attributes, md5(x::text) F
                        FROM attributes a WHERE a.code = ANY (p_attributes)), '[]') AS attributes
 ) x
 $$;
+
+-- A category's shelf walked in the sort's order after the keyset (p_after_k, p_after_id), p_probe rows at most,
+-- through the sort's index alone (migration 0027): each row's product, sort key k and token signature.
+CREATE FUNCTION merch_shelf_walk(p_category bigint, p_sort text, p_after_k numeric, p_after_id bigint,
+                                 p_probe integer)
+RETURNS TABLE (product_id bigint, k numeric, bits bit(256)) LANGUAGE sql STABLE AS $$
+    (SELECT s.product_id, s.product_id::numeric, s.bits FROM storefront_shelf s
+      WHERE p_sort = 'position' AND s.category_id = p_category AND s.product_id > coalesce(p_after_id, -1)
+      ORDER BY s.product_id LIMIT p_probe)
+    UNION ALL
+    (SELECT s.product_id, coalesce(s.price, 1e18), s.bits FROM storefront_shelf s
+      WHERE p_sort = 'price_asc' AND s.category_id = p_category
+        AND (coalesce(s.price, 1e18), s.product_id) > (coalesce(p_after_k, '-Infinity'), coalesce(p_after_id, -1))
+      ORDER BY coalesce(s.price, 1e18), s.product_id LIMIT p_probe)
+    UNION ALL
+    (SELECT s.product_id, coalesce(-s.price, 1e18), s.bits FROM storefront_shelf s
+      WHERE p_sort = 'price_desc' AND s.category_id = p_category
+        AND (coalesce(-s.price, 1e18), s.product_id) > (coalesce(p_after_k, '-Infinity'), coalesce(p_after_id, -1))
+      ORDER BY coalesce(-s.price, 1e18), s.product_id LIMIT p_probe)
+    UNION ALL
+    (SELECT s.product_id, s.newest, s.bits FROM storefront_shelf s
+      WHERE p_sort = 'newest' AND s.category_id = p_category
+        AND (s.newest, s.product_id) > (coalesce(p_after_k, '-Infinity'), coalesce(p_after_id, -1))
+      ORDER BY s.newest, s.product_id LIMIT p_probe)
+    UNION ALL
+    (SELECT s.product_id, (-s.sold)::numeric, s.bits FROM storefront_shelf s
+      WHERE p_sort = 'best_selling' AND s.category_id = p_category
+        AND ((-s.sold)::numeric, s.product_id) > (coalesce(p_after_k, '-Infinity'), coalesce(p_after_id, -1))
+      ORDER BY (-s.sold)::numeric, s.product_id LIMIT p_probe)
+$$;
+
+-- The listed products of a category a page's filters let through, with the page's sort key k, in two ways with
+-- one definition of the filters (p_all tokens all present, the category's `c:<id>` among them; one of p_any
+-- present; per attribute of p_groups one of its tokens; p_ranges {attribute: [min, max]} in base units; the
+-- price bounds):
+-- * p_probe > 0: the shelf walked (merch_shelf_walk); a row whose token signature has every bit of p_all_bits
+--   and one of p_any_bits (shelf_token_bits of p_all and p_any) is read from the table and checked; the rows
+--   come in (k, product id) order, so a LIMIT stops at the page's last match. Cheap while matches are common
+--   among the shelf's rows.
+-- * p_probe = 0: every match, through the shelf's tokens' GIN index, in no order: for filters that few
+--   products pass.
+CREATE FUNCTION merch_storefront_hits(p_category bigint, p_all text[], p_any text[], p_groups jsonb,
+                                      p_ranges jsonb, p_price_min numeric, p_price_max numeric, p_sort text,
+                                      p_after_k numeric, p_after_id bigint, p_probe integer,
+                                      p_all_bits bit(256), p_any_bits bit(256))
+RETURNS TABLE (product_id bigint, k numeric) LANGUAGE sql STABLE AS $$
+    SELECT x.product_id, x.k FROM (
+        SELECT w.product_id, w.k, r.tokens, r.numbers, r.price
+          FROM merch_shelf_walk(p_category, p_sort, p_after_k, p_after_id, p_probe) w
+         -- (a lateral subquery the planner keeps as it is: each candidate read in walk order, never a join
+         -- that would read every candidate before returning the first)
+         CROSS JOIN LATERAL (SELECT h.tokens, h.numbers, h.price FROM storefront_shelf h
+                              WHERE h.category_id = p_category AND h.product_id = w.product_id OFFSET 0) r
+         WHERE p_probe > 0 AND (w.bits & p_all_bits) = p_all_bits AND (w.bits & p_any_bits) <> B'0'::bit(256)
+        UNION ALL
+        SELECT s.product_id,
+               CASE p_sort
+                   WHEN 'position' THEN s.product_id::numeric
+                   WHEN 'price_asc' THEN coalesce(s.price, 1e18)
+                   WHEN 'price_desc' THEN coalesce(-s.price, 1e18)
+                   WHEN 'newest' THEN s.newest
+                   WHEN 'best_selling' THEN (-s.sold)::numeric
+               END,
+               s.tokens, s.numbers, s.price
+          FROM storefront_shelf s
+         WHERE p_probe = 0 AND s.tokens @> p_all AND s.tokens && p_any
+    ) x
+     WHERE x.tokens @> p_all AND x.tokens && p_any
+       AND NOT EXISTS (SELECT 1 FROM jsonb_each(p_groups) g
+                        WHERE NOT x.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
+       AND NOT EXISTS (SELECT 1 FROM jsonb_each(p_ranges) r
+                        WHERE NOT coalesce((x.numbers ->> r.key)::numeric
+                                           BETWEEN coalesce((r.value ->> 0)::numeric, '-Infinity')
+                                               AND coalesce((r.value ->> 1)::numeric, 'Infinity'), false))
+       AND (p_price_min IS NULL OR x.price >= p_price_min) AND (p_price_max IS NULL OR x.price <= p_price_max)
+       AND (x.k, x.product_id) > (coalesce(p_after_k, '-Infinity'), coalesce(p_after_id, -1))
+$$;
+
+-- One page of a category: the first p_limit matches after the keyset, in (k, product id) order. The shelf is
+-- walked first (p_probe rows at most); when that does not fill the page and the walk did not reach the end
+-- of the category, every match is taken from the GIN index and sorted.
+CREATE FUNCTION merch_storefront_listing(p_category bigint, p_all text[], p_any text[], p_groups jsonb,
+                                         p_ranges jsonb, p_price_min numeric, p_price_max numeric, p_sort text,
+                                         p_after_k numeric, p_after_id bigint, p_limit integer, p_probe integer)
+RETURNS TABLE (product_id bigint, k numeric) LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_ids bigint[];
+    v_ks numeric[];
+    v_all_bits bit(256) := shelf_token_bits(p_all);
+    v_any_bits bit(256) := shelf_token_bits(p_any);
+BEGIN
+    IF p_probe > 0 THEN
+        SELECT array_agg(h.product_id ORDER BY h.k, h.product_id), array_agg(h.k ORDER BY h.k, h.product_id)
+          INTO v_ids, v_ks
+          FROM (SELECT * FROM merch_storefront_hits(p_category, p_all, p_any, p_groups, p_ranges, p_price_min,
+                                                    p_price_max, p_sort, p_after_k, p_after_id, p_probe,
+                                                    v_all_bits, v_any_bits)
+                 LIMIT p_limit) h;
+        IF coalesce(cardinality(v_ids), 0) >= p_limit OR (
+               SELECT count(*) < p_probe  -- the walk reached the end of the category
+                 FROM merch_shelf_walk(p_category, p_sort, p_after_k, p_after_id, p_probe)) THEN
+            RETURN QUERY SELECT * FROM unnest(v_ids, v_ks);
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY
+    SELECT h.product_id, h.k
+      FROM merch_storefront_hits(p_category, p_all, p_any, p_groups, p_ranges, p_price_min, p_price_max, p_sort,
+                                 p_after_k, p_after_id, 0, v_all_bits, v_any_bits) h
+     ORDER BY h.k, h.product_id
+     LIMIT p_limit;
+END
+$$;
