@@ -11,9 +11,19 @@
 -- md5, not hashtext: the bits are stored, and hashtext may change with a major PostgreSQL version. A function
 -- of this migration, not of the routine files (a generated column depends on it; those are dropped and made
 -- again when they change).
-CREATE FUNCTION shelf_token_bits(p_tokens text[]) RETURNS bit(256) LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(bit_or(set_bit(B'0'::bit(256), get_byte(decode(md5(t), 'hex'), 0), 1)), B'0'::bit(256))
-      FROM unnest(p_tokens) t
+-- (A PL/pgSQL loop: 4 µs a shelf row of ~6 tokens where an SQL aggregate over unnest took 7 µs; a 10,000-product
+-- import writes ~30,000 shelf rows.)
+CREATE FUNCTION shelf_token_bits(p_tokens text[]) RETURNS bit(256) LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    v_bits bit(256) := B'0'::bit(256);
+    v_token text;
+BEGIN
+    FOREACH v_token IN ARRAY coalesce(p_tokens, '{}') LOOP
+        CONTINUE WHEN v_token IS NULL;
+        v_bits := set_bit(v_bits, get_byte(decode(md5(v_token), 'hex'), 0), 1);
+    END LOOP;
+    RETURN v_bits;
+END
 $$;
 
 ALTER TABLE storefront_shelf ADD COLUMN bits bit(256) GENERATED ALWAYS AS (shelf_token_bits(tokens)) STORED;
