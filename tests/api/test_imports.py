@@ -161,6 +161,27 @@ async def test_a_jsonl_upload_creates_every_product_as_the_api_would(
     assert audit[0]["changes"]["role"]["after"] in ("destination", "routine")
 
 
+async def test_an_imported_creation_is_audited_as_the_api_audits_the_same_creation(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """The import builds a creation's audit record field by field (sql/functions/imports.sql): it must list what
+    the API's record of the same product lists — a field added to products and not to that list fails here."""
+    await catalog(conn)
+    labels = {"zh-CN": "真丝方巾", "en": "Silk square"}
+    created = await api.post("/v1/products", json=row("sq-api", labels=labels))
+    assert created.status_code == 201, created.text
+    job = await imported(api, conn, msgspec.json.encode(row("sq-imp", labels=labels)) + b"\n")
+    assert job["rows"]["applied"] == 1
+    audit = (await api.get("/v1/audit", params={"entity": "product"})).json()["items"]
+    changes = {a["code"]: (a["action"], a["version"], a["changes"]) for a in audit}
+    by_api, by_import = changes["sq-api"], changes["sq-imp"]
+    assert by_import[:2] == by_api[:2] == ("create", 1)
+    assert by_import[2].pop("code") == {"before": None, "after": "sq-imp"}
+    assert by_api[2].pop("code") == {"before": None, "after": "sq-api"}
+    assert by_import[2] == by_api[2]
+    assert {"lifecycle", "attributes", "labels", "quality_tags"} <= set(by_import[2])
+
+
 async def test_an_identical_row_changes_nothing_and_a_changed_one_is_one_new_version_with_its_audit_record(
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
