@@ -472,22 +472,21 @@ SELECT grp AS "group", sold::bigint AS sold, returned::bigint AS returned, resel
 
 -- name: list_promotion_outcomes :many
 -- Promotions (one, $4, or those whose days meet $5..$6 and that list a product in scope — and, with $8, list
--- that product) with, per promotion,
--- one row per item (its SKU) and one for the other listed products of its items' home categories and series
--- (`others`): units, revenue and cost of their sales during the promotion's days (UTC) and over its baseline
--- window (the baseline days right before its first day, never before the first day of any sales data), net of
--- returns, in the promotion's currency and on its spend channel (all channels without one). Costed: whether
--- every such fact has a cost. `regular` is an item's sale price in force when the promotion starts.
+-- that product) with, per promotion, one row per item (its SKU) and one for the other listed products of its
+-- items' home categories and series (`others`, none when there is no such product): units, revenue and cost
+-- of their sales during the promotion's days (UTC) and over its baseline window, net of returns, in the
+-- promotion's currency and on its spend channel — the kept read model's sums (promotion_outcome_lines,
+-- sql/functions/promotions.sql). Costed: whether every such fact has a cost. `regular` is an item's sale
+-- price in force when the promotion starts.
 WITH promo AS (
-    SELECT pr.id, pr.code::text AS code, pr.starts_at, (pr.starts_at AT TIME ZONE 'UTC')::date AS first_day,
-           ((pr.ends_at - interval '1 microsecond') AT TIME ZONE 'UTC')::date AS last_day, pr.baseline_days,
-           pr.spend_amount, pr.spend_currency, pr.spend_channel,
-           coalesce(pr.spend_currency,
-                    (SELECT min(pi.currency) FROM promotion_items pi WHERE pi.promotion_id = pr.id)) AS currency
+    SELECT pr.id, pr.code::text AS code, pr.spend_amount, pr.spend_channel,
+           coalesce(o.currency, pr.spend_currency) AS currency, o.first_day, o.last_day, o.baseline_days,
+           o.baseline_from
       FROM promotions pr
+      JOIN promotion_outcomes o ON o.promotion_id = pr.id
      WHERE ($4::text IS NULL OR pr.code = $4::text)
-       AND ($5::date IS NULL OR ((pr.ends_at - interval '1 microsecond') AT TIME ZONE 'UTC')::date >= $5::date)
-       AND ($6::date IS NULL OR (pr.starts_at AT TIME ZONE 'UTC')::date <= $6::date)
+       AND ($5::date IS NULL OR o.last_day >= $5::date)
+       AND ($6::date IS NULL OR o.first_day <= $6::date)
        AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
             OR EXISTS (SELECT 1 FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
                         WHERE pi.promotion_id = pr.id
@@ -497,66 +496,16 @@ WITH promo AS (
                           WHERE s.product_id = $8::bigint))
      ORDER BY pr.code
      LIMIT $7::integer
-), win AS (
-    SELECT p.*, p.last_day - p.first_day + 1 AS days,
-           coalesce(p.baseline_days, p.last_day - p.first_day + 1) AS baseline_days_asked,
-           -- no earlier than the first day of any sales data (none at all: no baseline)
-           greatest(p.first_day - coalesce(p.baseline_days, p.last_day - p.first_day + 1),
-                    coalesce((SELECT min(f.day) FROM sales_facts f), p.first_day)) AS baseline_from
-      FROM promo p
-), items AS (
-    SELECT w.id AS promotion_id, s.id AS sku_id, s.sku::text AS sku, pi.price, s.product_id, p.category_id
-      FROM win w JOIN promotion_items pi ON pi.promotion_id = w.id JOIN skus s ON s.id = pi.sku_id
-      JOIN products p ON p.id = s.product_id
-), neighbours AS (
-    -- the other listed products of the items' home categories and series, once a promotion (found from the
-    -- items by index: never a condition tried on every listed product for every promotion)
-    SELECT n.promotion_id, n.product_id
-      FROM (SELECT c.promotion_id, o.id AS product_id
-              FROM (SELECT DISTINCT i.promotion_id, i.category_id FROM items i) c
-              JOIN products o ON o.category_id = c.category_id
-            UNION
-            SELECT r.promotion_id, os.product_id
-              FROM (SELECT DISTINCT i.promotion_id, ps.series_id
-                      FROM items i JOIN product_series ps ON ps.product_id = i.product_id) r
-              JOIN product_series os ON os.series_id = r.series_id) n
-      JOIN products o ON o.id = n.product_id AND o.lifecycle = 'listed'
-     WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.promotion_id = n.promotion_id AND i.product_id = n.product_id)
-), members AS (
-    -- the items' SKUs, and the SKUs of the neighbours
-    SELECT i.promotion_id, 'item' AS level, i.sku, i.sku_id, i.price,
-           (SELECT pz.amount FROM prices pz
-             WHERE pz.sku_id = i.sku_id AND pz.kind = 'sale' AND pz.currency = w.currency
-               AND pz.valid_from <= w.starts_at AND (pz.valid_to IS NULL OR pz.valid_to > w.starts_at)) AS regular
-      FROM items i JOIN win w ON w.id = i.promotion_id
-    UNION ALL
-    SELECT n.promotion_id, 'others', NULL, s.id, NULL, NULL
-      FROM neighbours n JOIN skus s ON s.product_id = n.product_id
-), sold AS (
-    SELECT m.promotion_id, m.level, m.sku, min(m.price) AS price, min(m.regular) AS regular,
-           coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day >= w.first_day), 0) AS units,
-           coalesce(sum(f.revenue - f.refunded) FILTER (WHERE f.day >= w.first_day), 0) AS revenue,
-           coalesce(sum(merch_net(f.cost, f.qty, f.returned_qty)) FILTER (WHERE f.day >= w.first_day), 0) AS cost,
-           coalesce(bool_and(f.cost IS NOT NULL) FILTER (WHERE f.day >= w.first_day), true) AS costed,
-           coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day < w.first_day), 0) AS baseline_units,
-           coalesce(sum(f.revenue - f.refunded) FILTER (WHERE f.day < w.first_day), 0) AS baseline_revenue,
-           coalesce(sum(merch_net(f.cost, f.qty, f.returned_qty)) FILTER (WHERE f.day < w.first_day), 0)
-               AS baseline_cost,
-           coalesce(bool_and(f.cost IS NOT NULL) FILTER (WHERE f.day < w.first_day), true) AS baseline_costed
-      FROM members m
-      JOIN win w ON w.id = m.promotion_id
-      LEFT JOIN sales_facts f ON f.sku_id = m.sku_id AND f.currency = w.currency
-       AND f.day >= w.baseline_from AND f.day <= w.last_day
-       AND (w.spend_channel IS NULL OR f.channel = w.spend_channel)
-     GROUP BY m.promotion_id, m.level, m.sku
 )
-SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.days, w.baseline_days_asked,
-       greatest(w.first_day - w.baseline_from, 0) AS baseline_days_known,
-       w.spend_amount, w.spend_channel, so.level, so.sku, so.price, so.regular, so.units, so.revenue, so.cost,
-       so.costed, so.baseline_units, so.baseline_revenue, so.baseline_cost, so.baseline_costed
-  FROM win w
-  LEFT JOIN sold so ON so.promotion_id = w.id
- ORDER BY w.code, so.level, so.sku NULLS LAST;
+SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.last_day - w.first_day + 1 AS days,
+       w.baseline_days AS baseline_days_asked, greatest(w.first_day - w.baseline_from, 0) AS baseline_days_known,
+       w.spend_amount, w.spend_channel, CASE WHEN l.sku_id = 0 THEN 'others' WHEN l.sku_id > 0 THEN 'item' END AS level,
+       s.sku::text AS sku, l.price, l.regular, l.units, l.revenue, l.cost, l.uncosted = 0 AS costed,
+       l.baseline_units, l.baseline_revenue, l.baseline_cost, l.baseline_uncosted = 0 AS baseline_costed
+  FROM promo w
+  LEFT JOIN promotion_outcome_lines l ON l.promotion_id = w.id
+  LEFT JOIN skus s ON s.id = l.sku_id
+ ORDER BY w.code, level, s.sku NULLS LAST;
 
 -- name: update_report_settings :exec
 -- Settings for a report's transaction: a report is one large statement; it gets memory to hash and sort in

@@ -1,0 +1,164 @@
+-- Promotion outcomes kept (issue 14): the read model behind GET /v1/reports/promotion-roi. The report read
+-- every promoted SKU's and every neighbour's daily facts over the promotion's days and its baseline at each
+-- request (79.8 s for the whole tree of the 1M bench database); these tables hold those sums, kept current by
+-- the refresh point (sql/functions/refresh.sql, sql/functions/promotions.sql): fact writes add their deltas,
+-- a promotion's edit (dates, baseline rule, spend channel or currency, items) recomputes it whole, a sale
+-- price's change recomputes its items' regular price, a product that joins or leaves a promotion's neighbours
+-- adds or takes away its sums.
+
+-- Per promotion: the days it covers (UTC), its baseline's (from `baseline_from` to the day before
+-- `first_day`: the asked number of days right before it, never before the first day of any sales data) and the
+-- facts that count (its currency; its spend channel's only when it names one).
+CREATE TABLE promotion_outcomes (
+    promotion_id bigint NOT NULL,
+    currency text,
+    channel text,
+    first_day date NOT NULL,
+    last_day date NOT NULL,
+    baseline_days integer NOT NULL,
+    baseline_from date NOT NULL,
+    CONSTRAINT promotion_outcomes_pkey PRIMARY KEY (promotion_id),
+    CONSTRAINT promotion_outcomes_promotion_id_fkey FOREIGN KEY (promotion_id) REFERENCES promotions (id)
+        ON DELETE CASCADE
+);
+
+-- What makes a product a promotion's neighbour: the home categories and series of its items' products
+-- (`category`, `series`), and those products themselves, which never are (`product`).
+CREATE TABLE promotion_outcome_scopes (
+    promotion_id bigint NOT NULL,
+    kind text NOT NULL,
+    key_id bigint NOT NULL,
+    CONSTRAINT promotion_outcome_scopes_pkey PRIMARY KEY (promotion_id, kind, key_id),
+    CONSTRAINT promotion_outcome_scopes_promotion_id_fkey FOREIGN KEY (promotion_id)
+        REFERENCES promotion_outcomes (promotion_id) ON DELETE CASCADE,
+    CONSTRAINT promotion_outcome_scopes_kind_check CHECK (kind IN ('category', 'series', 'product'))
+);
+CREATE INDEX promotion_outcome_scopes_key_idx ON promotion_outcome_scopes (kind, key_id);
+
+-- Per promotion and item (`sku_id`), and one line for its neighbours (`sku_id` 0: the other listed products of
+-- its scopes' categories and series, `neighbours` of them; no line when there is none): the sums of their
+-- facts, net of returns, over its days (`units` … `uncosted`: how many facts had no cost) and over its
+-- baseline (`baseline_*`). An item's line carries its promotion price and its regular price (the sale price
+-- in force when the promotion starts, in its currency).
+CREATE TABLE promotion_outcome_lines (
+    promotion_id bigint NOT NULL,
+    sku_id bigint NOT NULL,
+    neighbours integer NOT NULL DEFAULT 0,
+    price numeric(18, 4),
+    regular numeric(18, 4),
+    units bigint NOT NULL DEFAULT 0,
+    revenue numeric NOT NULL DEFAULT 0,
+    cost numeric NOT NULL DEFAULT 0,
+    uncosted integer NOT NULL DEFAULT 0,
+    baseline_units bigint NOT NULL DEFAULT 0,
+    baseline_revenue numeric NOT NULL DEFAULT 0,
+    baseline_cost numeric NOT NULL DEFAULT 0,
+    baseline_uncosted integer NOT NULL DEFAULT 0,
+    CONSTRAINT promotion_outcome_lines_pkey PRIMARY KEY (promotion_id, sku_id),
+    CONSTRAINT promotion_outcome_lines_promotion_id_fkey FOREIGN KEY (promotion_id)
+        REFERENCES promotion_outcomes (promotion_id) ON DELETE CASCADE
+);
+-- (a written fact finds the item lines of its SKU)
+CREATE INDEX promotion_outcome_lines_sku_id_idx ON promotion_outcome_lines (sku_id) WHERE sku_id <> 0;
+
+-- The refresh point's records (unlogged, as refresh_pending: a row lives only inside the transaction that
+-- wrote it). Deltas of lines (+ new − old facts; ± a neighbour and its sums; `reprice`: recompute the item's
+-- regular price), and promotions to recompute whole.
+CREATE UNLOGGED TABLE promotion_pending (
+    txid xid8 NOT NULL,
+    promotion_id bigint NOT NULL,
+    sku_id bigint NOT NULL,
+    reprice boolean NOT NULL DEFAULT false,
+    neighbours integer NOT NULL DEFAULT 0,
+    units bigint NOT NULL DEFAULT 0,
+    revenue numeric NOT NULL DEFAULT 0,
+    cost numeric NOT NULL DEFAULT 0,
+    uncosted integer NOT NULL DEFAULT 0,
+    baseline_units bigint NOT NULL DEFAULT 0,
+    baseline_revenue numeric NOT NULL DEFAULT 0,
+    baseline_cost numeric NOT NULL DEFAULT 0,
+    baseline_uncosted integer NOT NULL DEFAULT 0
+);
+CREATE INDEX promotion_pending_txid_idx ON promotion_pending (txid);
+CREATE UNLOGGED TABLE promotion_stale (
+    txid xid8 NOT NULL,
+    promotion_id bigint NOT NULL,
+    CONSTRAINT promotion_stale_pkey PRIMARY KEY (txid, promotion_id)
+);
+
+-- The backfill, set-based: the same computation as merch_refresh_promotion_outcomes (merch_net written out:
+-- routines are created after the migrations).
+INSERT INTO promotion_outcomes (promotion_id, currency, channel, first_day, last_day, baseline_days, baseline_from)
+SELECT pr.id,
+       coalesce(pr.spend_currency, (SELECT min(pi.currency) FROM promotion_items pi WHERE pi.promotion_id = pr.id)),
+       pr.spend_channel, w.first_day, w.last_day, w.asked,
+       greatest(w.first_day - w.asked, coalesce((SELECT min(f.day) FROM sales_facts f), w.first_day))
+  FROM promotions pr
+ CROSS JOIN LATERAL (SELECT (pr.starts_at AT TIME ZONE 'UTC')::date AS first_day,
+                            ((pr.ends_at - interval '1 microsecond') AT TIME ZONE 'UTC')::date AS last_day) d
+ CROSS JOIN LATERAL (SELECT d.first_day, d.last_day,
+                            coalesce(pr.baseline_days, d.last_day - d.first_day + 1) AS asked) w;
+
+INSERT INTO promotion_outcome_scopes (promotion_id, kind, key_id)
+SELECT DISTINCT i.promotion_id, k.kind, k.key_id
+  FROM promotion_items i
+  JOIN skus s ON s.id = i.sku_id
+  JOIN products p ON p.id = s.product_id
+ CROSS JOIN LATERAL (SELECT 'product' AS kind, p.id AS key_id
+                     UNION ALL SELECT 'category', p.category_id
+                     UNION ALL SELECT 'series', ps.series_id FROM product_series ps WHERE ps.product_id = p.id) k;
+
+INSERT INTO promotion_outcome_lines (promotion_id, sku_id, price, regular, units, revenue, cost, uncosted,
+                                     baseline_units, baseline_revenue, baseline_cost, baseline_uncosted)
+SELECT o.promotion_id, i.sku_id, i.price,
+       (SELECT pz.amount FROM prices pz
+         WHERE pz.sku_id = i.sku_id AND pz.kind = 'sale' AND pz.currency = o.currency
+           AND pz.valid_from <= pr.starts_at AND (pz.valid_to IS NULL OR pz.valid_to > pr.starts_at)),
+       x.units, x.revenue, x.cost, x.uncosted, x.baseline_units, x.baseline_revenue, x.baseline_cost,
+       x.baseline_uncosted
+  FROM promotion_outcomes o
+  JOIN promotions pr ON pr.id = o.promotion_id
+  JOIN promotion_items i ON i.promotion_id = o.promotion_id
+ CROSS JOIN LATERAL (
+       SELECT coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day >= o.first_day), 0) AS units,
+              coalesce(sum(f.revenue - f.refunded) FILTER (WHERE f.day >= o.first_day), 0) AS revenue,
+              coalesce(sum(CASE WHEN f.returned_qty = 0 THEN f.cost ELSE round(f.cost * (f.qty - f.returned_qty) / f.qty, 4) END) FILTER (WHERE f.day >= o.first_day), 0) AS cost,
+              count(*) FILTER (WHERE f.day >= o.first_day AND f.cost IS NULL) AS uncosted,
+              coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day < o.first_day), 0) AS baseline_units,
+              coalesce(sum(f.revenue - f.refunded) FILTER (WHERE f.day < o.first_day), 0) AS baseline_revenue,
+              coalesce(sum(CASE WHEN f.returned_qty = 0 THEN f.cost ELSE round(f.cost * (f.qty - f.returned_qty) / f.qty, 4) END) FILTER (WHERE f.day < o.first_day), 0)
+                  AS baseline_cost,
+              count(*) FILTER (WHERE f.day < o.first_day AND f.cost IS NULL) AS baseline_uncosted
+         FROM sales_facts f
+        WHERE f.sku_id = i.sku_id AND f.currency = o.currency AND f.day >= o.baseline_from
+          AND f.day <= o.last_day AND (o.channel IS NULL OR f.channel = o.channel)) x;
+
+INSERT INTO promotion_outcome_lines (promotion_id, sku_id, neighbours, units, revenue, cost, uncosted,
+                                     baseline_units, baseline_revenue, baseline_cost, baseline_uncosted)
+SELECT o.promotion_id, 0, count(*), sum(x.units), sum(x.revenue), sum(x.cost), sum(x.uncosted),
+       sum(x.baseline_units), sum(x.baseline_revenue), sum(x.baseline_cost), sum(x.baseline_uncosted)
+  FROM (SELECT sc.promotion_id, p.id AS product_id
+          FROM promotion_outcome_scopes sc JOIN products p ON p.category_id = sc.key_id
+         WHERE sc.kind = 'category'
+        UNION
+        SELECT sc.promotion_id, ps.product_id
+          FROM promotion_outcome_scopes sc JOIN product_series ps ON ps.series_id = sc.key_id
+         WHERE sc.kind = 'series') n
+  JOIN products p ON p.id = n.product_id AND p.lifecycle = 'listed'
+  JOIN promotion_outcomes o ON o.promotion_id = n.promotion_id
+ CROSS JOIN LATERAL (
+       SELECT coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day >= o.first_day), 0) AS units,
+              coalesce(sum(f.revenue - f.refunded) FILTER (WHERE f.day >= o.first_day), 0) AS revenue,
+              coalesce(sum(CASE WHEN f.returned_qty = 0 THEN f.cost ELSE round(f.cost * (f.qty - f.returned_qty) / f.qty, 4) END) FILTER (WHERE f.day >= o.first_day), 0) AS cost,
+              count(*) FILTER (WHERE f.day >= o.first_day AND f.cost IS NULL) AS uncosted,
+              coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day < o.first_day), 0) AS baseline_units,
+              coalesce(sum(f.revenue - f.refunded) FILTER (WHERE f.day < o.first_day), 0) AS baseline_revenue,
+              coalesce(sum(CASE WHEN f.returned_qty = 0 THEN f.cost ELSE round(f.cost * (f.qty - f.returned_qty) / f.qty, 4) END) FILTER (WHERE f.day < o.first_day), 0)
+                  AS baseline_cost,
+              count(*) FILTER (WHERE f.day < o.first_day AND f.cost IS NULL) AS baseline_uncosted
+         FROM skus s JOIN sales_facts f ON f.sku_id = s.id
+        WHERE s.product_id = n.product_id AND f.currency = o.currency AND f.day >= o.baseline_from
+          AND f.day <= o.last_day AND (o.channel IS NULL OR f.channel = o.channel)) x
+ WHERE NOT EXISTS (SELECT 1 FROM promotion_outcome_scopes i
+                    WHERE i.promotion_id = n.promotion_id AND i.kind = 'product' AND i.key_id = n.product_id)
+ GROUP BY o.promotion_id;
