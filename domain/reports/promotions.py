@@ -142,30 +142,18 @@ def _outcomes(rows: Sequence[Mapping[str, Any]], today: Any) -> list[_Outcome]:
 async def promotion_roi(
     conn: asyncpg.Connection, principal: Principal, scope: ReportScope, *, promotion: str | None, limit: int
 ) -> Report[PromotionRoiRow]:
-    """Per promotion, item and neighbouring products: the outcome against the baseline, spend and ROI."""
+    """Per promotion, item and neighbouring products: the outcome against the baseline, spend and ROI — rows
+    the database builds from the kept outcomes (sql/queries/reports.sql list_promotion_roi: the same figures,
+    rounding and caveats as `_Outcome` and `_row` below, which the product's stage view uses)."""
     ids = await open_scope(conn, scope)
-    rows = await store.list_promotion_outcomes(conn, ids, promotion, scope.since, scope.until, limit + 1)
-    if promotion is not None and not rows:
-        raise param_error("promotion", "unknown_code", f"No promotion has the code {promotion!r}.")
     show = principal.sees_confidential
-    outcomes = _outcomes(rows, datetime.now(UTC).date())
-    items: list[PromotionRoiRow] = []
-    for o in outcomes[:limit]:
-        promo = o.promo
-        figures = [f for _, f in o.lines]
-        spent = amount(o.spend, promo["currency"])
-        items.append(
-            _row(promo, "promotion", None, figures, show, spend=spent, roi=_q(o.roi, ROI_PLACES), caveats=o.caveats)
-        )
-        items += [_row(promo, "item", r["sku"], [f], show) for r, f in o.lines]
-        inc_units = _sub(sum((f.units for f in o.others), Decimal(0)), _sum([f.baseline_units for f in o.others]))
-        effect = (
-            None if inc_units is None else "halo" if inc_units > 0 else "cannibalisation" if inc_units < 0 else "none"
-        )
-        items.append(_row(promo, "others", None, o.others, show, effect=effect))
+    found, items = await store.list_promotion_roi(conn, ids, promotion, scope.since, scope.until, limit, show)
+    if promotion is not None and not found:
+        raise param_error("promotion", "unknown_code", f"No promotion has the code {promotion!r}.")
+    rows = msgspec.json.decode(items, type=list[PromotionRoiRow])
     params = {**scope.echo(period=True), "promotion": promotion}
-    result = report("promotion-roi", PromotionRoiRow, items, params, omitted=() if show else MARGIN_FIELDS)
-    return msgspec.structs.replace(result, truncated=len(outcomes) > limit)
+    result = report("promotion-roi", PromotionRoiRow, rows, params, omitted=() if show else MARGIN_FIELDS)
+    return msgspec.structs.replace(result, truncated=found > limit)
 
 
 async def product_promotions(

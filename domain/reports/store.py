@@ -30,6 +30,7 @@ LIST_PAYABLES = Q.list_payables.sql
 LIST_RECEIVABLES = Q.list_receivables.sql
 LIST_RETURNS = Q.list_returns.sql
 LIST_PROMOTION_OUTCOMES = Q.list_promotion_outcomes.sql
+LIST_PROMOTION_ROI = Q.list_promotion_roi.sql
 
 UPDATE_REPORT_SETTINGS = Q.update_report_settings.sql
 
@@ -141,3 +142,30 @@ async def list_promotion_outcomes(
     """Per promotion (at most `limit`, by code; one product's only with `product_id`) its items' and
     neighbours' sales during it and before it."""
     return await _fetch(conn, LIST_PROMOTION_OUTCOMES, ids, promotion, since, until, limit, product_id)
+
+
+async def list_promotion_roi(
+    conn: asyncpg.Connection,
+    ids: ScopeIds,
+    promotion: str | None,
+    since: date | None,
+    until: date | None,
+    limit: int,
+    confidential: bool,
+) -> tuple[int, str]:
+    """The promotion-roi report's rows as one JSON array (margin amounts only when `confidential`), and how
+    many promotions matched (at most `limit` + 1)."""
+    async with conn.transaction():
+        await conn.execute(UPDATE_REPORT_SETTINGS)
+        row = await conn.fetchrow(
+            LIST_PROMOTION_ROI,
+            ids.category_path,
+            ids.role_id,
+            ids.series_id,
+            promotion,
+            since,
+            until,
+            limit,
+            confidential,
+        )
+    return int(row["promotions"]), str(row["items"])

@@ -245,6 +245,8 @@ BEGIN
                coalesce(sum(r.sign * r.cost) FILTER (WHERE r.day < o.first_day), 0),
                coalesce(sum(r.sign) FILTER (WHERE r.day < o.first_day AND r.cost IS NULL), 0)
           FROM (%s) r
+          JOIN (SELECT min(baseline_from) AS since, max(last_day) AS until FROM promotion_outcomes) b
+            ON r.day >= b.since AND r.day <= b.until
           JOIN skus s ON s.id = r.sku_id
           JOIN products p ON p.id = s.product_id
          CROSS JOIN LATERAL (SELECT l.promotion_id, l.sku_id AS line FROM promotion_outcome_lines l

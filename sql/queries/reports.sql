@@ -507,6 +507,115 @@ SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.last_day - w.
   LEFT JOIN skus s ON s.id = l.sku_id
  ORDER BY w.code, level, s.sku NULLS LAST;
 
+-- name: list_promotion_roi :one
+-- The promotion-roi report's rows, built from the kept outcomes (promotion_outcome_lines): for each promotion
+-- (one, $4, or those whose days meet $5..$6 and that list a product in scope; at most $7, by code) its row
+-- (its items' figures summed, spend, ROI = (incremental margin − spend) / spend, caveats), one per item (by
+-- SKU) and one for its neighbours (`others`: halo, cannibalisation or none) — as JSON, amounts rounded half up
+-- to the currency's minor units, units and percentages to 2 places, ROI to 4 (merch_decimal_text); margin
+-- amounts left out unless $8 (absent keys: the rows' HIDDEN). `promotions`: how many promotions matched (at most $7 + 1).
+-- A line's baseline is its baseline window's sums × the promotion's days / the baseline days known (none
+-- known: no baseline); its discount cost (regular − promotion price) × units.
+WITH promo AS (
+    SELECT pr.id, pr.code::text AS code, pr.spend_amount, coalesce(o.currency, pr.spend_currency) AS currency,
+           o.first_day, o.last_day, o.last_day - o.first_day + 1 AS days, o.baseline_days AS asked,
+           greatest(o.first_day - o.baseline_from, 0) AS known
+      FROM promotions pr
+      JOIN promotion_outcomes o ON o.promotion_id = pr.id
+     WHERE ($4::text IS NULL OR pr.code = $4::text)
+       AND ($5::date IS NULL OR o.last_day >= $5::date)
+       AND ($6::date IS NULL OR o.first_day <= $6::date)
+       AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+            OR EXISTS (SELECT 1 FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
+                        WHERE pi.promotion_id = pr.id
+                          AND s.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint))))
+     ORDER BY pr.code
+     LIMIT $7::integer + 1
+), shown AS (
+    SELECT * FROM promo ORDER BY code LIMIT $7::integer
+), line AS (
+    -- per item and the neighbours: actual, baseline (scaled) and discount figures, unrounded
+    SELECT w.id, CASE WHEN l.sku_id = 0 THEN 'others' ELSE 'item' END AS level, s.sku::text AS sku,
+           l.units::numeric AS units, l.revenue,
+           CASE WHEN l.uncosted = 0 THEN l.revenue - l.cost END AS margin,
+           CASE WHEN w.known > 0 THEN l.baseline_units * w.days / w.known END AS base_units,
+           CASE WHEN w.known > 0 THEN l.baseline_revenue * w.days / w.known END AS base_revenue,
+           CASE WHEN w.known > 0 AND l.baseline_uncosted = 0
+                THEN (l.baseline_revenue - l.baseline_cost) * w.days / w.known END AS base_margin,
+           CASE WHEN l.sku_id <> 0 THEN (l.regular - l.price) * l.units END AS discount,
+           l.sku_id = 0 OR (l.uncosted = 0 AND (w.known = 0 OR l.baseline_uncosted = 0)) AS costed
+      FROM shown w
+      JOIN promotion_outcome_lines l ON l.promotion_id = w.id
+      LEFT JOIN skus s ON s.id = l.sku_id AND l.sku_id <> 0
+), total AS (
+    -- per promotion: its items' figures summed (null when one is null), and its neighbours' (zero when none)
+    SELECT w.id, 'promotion' AS level, NULL::text AS sku,
+           coalesce(sum(i.units), 0) AS units, coalesce(sum(i.revenue), 0) AS revenue,
+           CASE WHEN count(i.id) = count(i.margin) THEN coalesce(sum(i.margin), 0) END AS margin,
+           CASE WHEN count(i.id) = count(i.base_units) THEN coalesce(sum(i.base_units), 0) END AS base_units,
+           CASE WHEN count(i.id) = count(i.base_revenue) THEN coalesce(sum(i.base_revenue), 0) END AS base_revenue,
+           CASE WHEN count(i.id) = count(i.base_margin) THEN coalesce(sum(i.base_margin), 0) END AS base_margin,
+           CASE WHEN count(i.id) = count(i.discount) THEN coalesce(sum(i.discount), 0) END AS discount,
+           coalesce(bool_and(i.costed), true) AS costed
+      FROM shown w
+      LEFT JOIN line i ON i.id = w.id AND i.level = 'item'
+     GROUP BY w.id
+), others AS (
+    SELECT w.id, 'others' AS level, NULL::text AS sku, coalesce(n.units, 0) AS units,
+           coalesce(n.revenue, 0) AS revenue, CASE WHEN n.id IS NULL THEN 0 ELSE n.margin END AS margin,
+           CASE WHEN n.id IS NULL THEN 0 ELSE n.base_units END AS base_units,
+           CASE WHEN n.id IS NULL THEN 0 ELSE n.base_revenue END AS base_revenue,
+           CASE WHEN n.id IS NULL THEN 0 ELSE n.base_margin END AS base_margin, NULL::numeric AS discount,
+           true AS costed
+      FROM shown w
+      LEFT JOIN line n ON n.id = w.id AND n.level = 'others'
+), fig AS (
+    SELECT 0 AS rank, t.* FROM total t
+    UNION ALL SELECT 1, i.* FROM line i WHERE i.level = 'item'
+    UNION ALL SELECT 2, n.* FROM others n
+), item AS (
+    SELECT w.code, f.rank, f.sku, w.currency, w.spend_amount, w.last_day, w.known, w.asked,
+           f.level, f.costed, w.days, f.units, f.revenue, f.margin, f.base_units, f.base_revenue, f.base_margin,
+           f.units - f.base_units AS inc_units, f.revenue - f.base_revenue AS inc_revenue,
+           f.margin - f.base_margin AS inc_margin, f.discount,
+           merch_currency_decimals(w.currency) AS places
+      FROM shown w JOIN fig f ON f.id = w.id
+), shaped AS (
+    SELECT i.code, i.rank, i.sku, jsonb_build_object(
+               'promotion', i.code, 'level', i.level, 'sku', i.sku, 'currency', i.currency, 'days', i.days,
+               'baseline_days', i.asked, 'baseline_days_known', i.known, 'units', i.units::bigint,
+               'revenue', merch_decimal_text(i.revenue, i.places),
+               'margin_pct', CASE WHEN i.revenue <> 0 THEN merch_decimal_text(i.margin * 100 / i.revenue, 2) END,
+               'baseline_units', merch_decimal_text(i.base_units, 2),
+               'baseline_revenue', merch_decimal_text(i.base_revenue, i.places),
+               'incremental_units', merch_decimal_text(i.inc_units, 2),
+               'incremental_revenue', merch_decimal_text(i.inc_revenue, i.places),
+               'discount_cost', merch_decimal_text(i.discount, i.places),
+               'spend', CASE WHEN i.rank = 0 THEN merch_decimal_text(i.spend_amount, i.places) END,
+               'roi', CASE WHEN i.rank = 0 AND i.spend_amount <> 0
+                           THEN merch_decimal_text((i.inc_margin - i.spend_amount) / i.spend_amount, 4) END,
+               'effect', CASE WHEN i.rank = 2 THEN CASE WHEN i.inc_units > 0 THEN 'halo'
+                                                        WHEN i.inc_units < 0 THEN 'cannibalisation'
+                                                        WHEN i.inc_units = 0 THEN 'none' END END,
+               'caveats', CASE WHEN i.rank = 0 THEN nullif(concat_ws('; ',
+                   CASE WHEN i.known = 0 THEN 'no sales data before the promotion: no baseline, no increment'
+                        WHEN i.known < i.asked
+                        THEN format('the baseline window reaches before any sales data: %s of %s days known',
+                                    i.known, i.asked) END,
+                   CASE WHEN i.spend_amount IS NULL THEN 'no spend recorded: no ROI'
+                        WHEN i.spend_amount = 0 THEN 'the spend is 0: no ROI' END,
+                   CASE WHEN NOT i.costed THEN 'some sales have no cost price: no margin' END,
+                   CASE WHEN i.last_day >= (now() AT TIME ZONE 'UTC')::date
+                        THEN 'the promotion has days from today on: their sales are not all in' END), '') END)
+           || CASE WHEN $8::boolean THEN jsonb_build_object(
+                  'margin', merch_decimal_text(i.margin, i.places),
+                  'baseline_margin', merch_decimal_text(i.base_margin, i.places),
+                  'incremental_margin', merch_decimal_text(i.inc_margin, i.places)) ELSE '{}' END AS row
+      FROM item i
+)
+SELECT (SELECT count(*) FROM promo)::integer AS promotions,
+       coalesce((SELECT json_agg(x.row ORDER BY x.code, x.rank, x.sku) FROM shaped x), '[]')::text AS items;
+
 -- name: update_report_settings :exec
 -- Settings for a report's transaction: a report is one large statement; it gets memory to hash and sort in
 -- (not spill to disk) and a plan made for its parameters (the branches for "no filter" are planned away, see

@@ -30,7 +30,8 @@ WITH promo AS (
        AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
             OR EXISTS (SELECT 1 FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
                         WHERE pi.promotion_id = pr.id
-                          AND s.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint))))
+                          AND s.product_id IN (SELECT id
+                                                 FROM merch_report_products($1::ltree, $2::bigint, $3::bigint))))
        AND ($8::bigint IS NULL
             OR pr.id IN (SELECT pi.promotion_id FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
                           WHERE s.product_id = $8::bigint))
@@ -158,14 +159,14 @@ async def test_the_kept_outcomes_follow_a_promotion_s_edits_and_its_items(
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
     await market(api, conn)
-    # spring one day longer and a baseline of 2 days, spent on the web only
+    # spring one day longer; then a baseline of 2 days, spent on the web only
+    r = await api.patch("/v1/promotions/spring", json={"ends_at": "2026-03-15T00:00:00Z"})
+    assert r.status_code == 200, r.text
+    kept = await kept_equals_scratch(conn)
+    assert line(kept, "spring", "item", "A")["days"] == 4
     r = await api.patch(
         "/v1/promotions/spring",
-        json={
-            "ends_at": "2026-03-15T00:00:00Z",
-            "baseline_days": 2,
-            "spend": {"amount": "100", "currency": "CNY", "channel": "web"},
-        },
+        json={"baseline_days": 2, "spend": {"amount": "100", "currency": "CNY", "channel": "web"}},
     )
     assert r.status_code == 200, r.text
     kept = await kept_equals_scratch(conn)
@@ -213,8 +214,7 @@ async def test_the_kept_outcomes_follow_neighbours_and_the_first_day_of_sales_da
     kept = await kept_equals_scratch(conn)
     assert line(kept, "spring", "others")["units"] == 1  # D's only
     await conn.execute(
-        "UPDATE products SET category_id = (SELECT id FROM categories WHERE code = 'scarves')"
-        " WHERE code = 'silk-long'"
+        "UPDATE products SET category_id = (SELECT id FROM categories WHERE code = 'scarves') WHERE code = 'silk-long'"
     )
     await kept_equals_scratch(conn)
     await conn.execute("UPDATE products SET lifecycle = 'delisted' WHERE code = 'silk-long'")
