@@ -133,6 +133,20 @@ MUTANTS = [
         ("tests/api/test_promotion_outcomes_kept.py", "-k", "uploads"),
     ),
     Mutant(
+        "promotion-roi: a baseline's units scaled in integers",
+        "sql/queries/reports.sql",
+        "CASE WHEN w.known > 0 THEN l.baseline_units::numeric * w.days / w.known END AS base_units,",
+        "CASE WHEN w.known > 0 THEN l.baseline_units * w.days / w.known END AS base_units,",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "python"),
+    ),
+    Mutant(
+        "promotion-roi: a negative amount that rounds to zero loses its sign",
+        "sql/functions/reports.sql",
+        "CASE WHEN p_value < 0 AND round(p_value, p_places) = 0 THEN '-' ELSE '' END",
+        "''",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "python"),
+    ),
+    Mutant(
         "assortment: the category rows group by role",
         "sql/queries/reports.sql",
         "SELECT 'category', p.category_id, pp.currency",

@@ -538,7 +538,7 @@ WITH promo AS (
     SELECT w.id, CASE WHEN l.sku_id = 0 THEN 'others' ELSE 'item' END AS level, s.sku::text AS sku,
            l.units::numeric AS units, l.revenue,
            CASE WHEN l.uncosted = 0 THEN l.revenue - l.cost END AS margin,
-           CASE WHEN w.known > 0 THEN l.baseline_units * w.days / w.known END AS base_units,
+           CASE WHEN w.known > 0 THEN l.baseline_units::numeric * w.days / w.known END AS base_units,
            CASE WHEN w.known > 0 THEN l.baseline_revenue * w.days / w.known END AS base_revenue,
            CASE WHEN w.known > 0 AND l.baseline_uncosted = 0
                 THEN (l.baseline_revenue - l.baseline_cost) * w.days / w.known END AS base_margin,

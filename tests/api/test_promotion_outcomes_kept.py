@@ -6,12 +6,20 @@ report ran before the outcomes were kept, below."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 
+from domain.reports import promotions as roi
+from domain.reports import store
+from domain.reports.model import ScopeIds
+from domain.reports.service import amount
 from domain.reports.store import LIST_PROMOTION_OUTCOMES
+from tests import factories as f
 from tests.api.test_promotion_roi import EXPECTED, market, rows
 from tests.api.test_reports import price, sale
 
@@ -247,9 +255,77 @@ async def test_the_report_s_hand_figures_hold_when_the_promotions_came_before_th
     facts = await conn.fetch("SELECT day, sku_id, channel, qty, revenue, currency FROM sales_facts ORDER BY day")
     await conn.execute("DELETE FROM sales_facts")
     assert {r["units"] for r in await conn.fetch("SELECT units FROM promotion_outcome_lines")} == {0}
-    for f in facts:
-        sku = await conn.fetchval("SELECT sku FROM skus WHERE id = $1", f["sku_id"])
-        await sale(conn, f["day"].isoformat(), sku, f["channel"], f["qty"], str(f["revenue"]))
+    for fact in facts:
+        sku = await conn.fetchval("SELECT sku FROM skus WHERE id = $1", fact["sku_id"])
+        await sale(conn, fact["day"].isoformat(), sku, fact["channel"], fact["qty"], str(fact["revenue"]))
     await kept_equals_scratch(conn)
     r = await api.get("/v1/reports/promotion-roi")
     assert rows(r.json()) == EXPECTED
+
+
+async def python_rows(conn: asyncpg.Connection, show: bool) -> list[dict[str, Any]]:
+    """The report's rows as Python builds them from the kept sums (the stage view's code, and the report's before
+    its rows were built in SQL)."""
+    out: list[Any] = []
+    sums = await store.list_promotion_outcomes(conn, ScopeIds(), None, None, None, 1000)
+    for o in roi._outcomes(sums, datetime.now(UTC).date()):
+        promo = o.promo
+        figures = [x for _, x in o.lines]
+        spent = amount(o.spend, promo["currency"])
+        out.append(
+            roi._row(
+                promo,
+                "promotion",
+                None,
+                figures,
+                show,
+                spend=spent,
+                roi=roi._q(o.roi, roi.ROI_PLACES),
+                caveats=o.caveats,
+            )
+        )
+        out += [roi._row(promo, "item", r["sku"], [x], show) for r, x in o.lines]
+        inc = roi._sub(sum((x.units for x in o.others), Decimal(0)), roi._sum([x.baseline_units for x in o.others]))
+        effect = None if inc is None else "halo" if inc > 0 else "cannibalisation" if inc < 0 else "none"
+        out.append(roi._row(promo, "others", None, o.others, show, effect=effect))
+    return [msgspec.to_builtins(r) for r in out]
+
+
+async def test_the_report_s_rows_built_in_sql_equal_python_s_on_scaled_baselines_and_uncosted_sales(
+    api: httpx.AsyncClient, conn: asyncpg.Connection, as_role: Any
+) -> None:
+    await market(api, conn)
+    # spring over 3 days against 7 days before it of which 7 known (rates × 3 / 7: thirds and sevenths to round)
+    r = await api.patch("/v1/promotions/spring", json={"baseline_days": 7})
+    assert r.status_code == 200, r.text
+    # a scarf with no cost price sells during spring (neighbour: no margin for the others) and is an item of
+    # "quiet" (no margin, a caveat); a promotion still running
+    await f.product(conn, "silk-new", "scarves", lifecycle="listed")
+    await f.sku(conn, "F", "silk-new")
+    await price(conn, "F", "sale", "70", "2025-01-01T00:00:00Z")
+    await sale(conn, "2026-03-12", "F", "web", 3, "200")
+    await sale(conn, "2026-03-19", "F", "web", 1, "70")
+    await sale(conn, "2026-03-20", "F", "web", 2, "133.3333")
+    r = await api.patch(
+        "/v1/promotions/quiet", json={"items": [{"sku": "F", "price": {"amount": "66.66", "currency": "CNY"}}]}
+    )
+    assert r.status_code == 200, r.text
+    r = await api.post(
+        "/v1/promotions",
+        json={
+            "code": "running",
+            "starts_at": "2026-03-12T00:00:00Z",
+            "ends_at": "2099-01-01T00:00:00Z",
+            "items": [{"sku": "D", "price": {"amount": "35", "currency": "CNY"}}],
+            "spend": {"amount": "0", "currency": "CNY"},
+        },
+    )
+    assert r.status_code == 201, r.text
+    body = (await api.get("/v1/reports/promotion-roi")).json()
+    expected = await python_rows(conn, True)
+    for got, want in zip(body["items"], expected, strict=True):
+        assert got == want, {k: (got.get(k), want.get(k)) for k in {*got, *want} if got.get(k) != want.get(k)}
+    assert {i["promotion"] for i in body["items"]} == {"opening", "quiet", "running", "spring"}
+    async with as_role("marketing") as client:
+        hidden = (await client.get("/v1/reports/promotion-roi")).json()
+    assert hidden["items"] == await python_rows(conn, False)
