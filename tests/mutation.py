@@ -133,6 +133,20 @@ MUTANTS = [
         ("tests/api/test_promotion_outcomes_kept.py", "-k", "uploads"),
     ),
     Mutant(
+        "promotion outcomes: a new SKU of a neighbour is not among its neighbours' SKUs",
+        "sql/functions/promotions.sql",
+        "      JOIN products p ON p.id = w.product_id\n",
+        "      JOIN products p ON p.id = w.product_id AND false\n",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "python"),
+    ),
+    Mutant(
+        "promotion outcomes: a neighbour moved keeps its SKUs' rows as they were",
+        "sql/functions/promotions.sql",
+        "' JOIN skus s ON s.product_id = c.id WHERE c.sign = 1 ON CONFLICT DO NOTHING'",
+        "' JOIN skus s ON s.product_id = c.id WHERE false ON CONFLICT DO NOTHING'",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "neighbours"),
+    ),
+    Mutant(
         "promotion-roi: a baseline's units scaled in integers",
         "sql/queries/reports.sql",
         "CASE WHEN w.known > 0 THEN l.baseline_units::numeric * w.days / w.known END AS base_units,",

@@ -147,13 +147,15 @@ async def promotion_roi(
     rounding and caveats as `_Outcome` and `_row` below, which the product's stage view uses)."""
     ids = await open_scope(conn, scope)
     show = principal.sees_confidential
-    found, items = await store.list_promotion_roi(conn, ids, promotion, scope.since, scope.until, limit, show)
+    found = await store.list_promotion_roi(conn, ids, promotion, scope.since, scope.until, limit)
     if promotion is not None and not found:
         raise param_error("promotion", "unknown_code", f"No promotion has the code {promotion!r}.")
-    rows = msgspec.json.decode(items, type=list[PromotionRoiRow])
+    hidden = {} if show else dict.fromkeys(MARGIN_FIELDS, HIDDEN)
+    fields = list(found[0].keys())[1:] if found else []  # (after `promotions`)
+    rows = [PromotionRoiRow(**{**dict(zip(fields, r[1:], strict=True)), **hidden}) for r in found]
     params = {**scope.echo(period=True), "promotion": promotion}
     result = report("promotion-roi", PromotionRoiRow, rows, params, omitted=() if show else MARGIN_FIELDS)
-    return msgspec.structs.replace(result, truncated=found > limit)
+    return msgspec.structs.replace(result, truncated=bool(found) and found[0]["promotions"] > limit)
 
 
 async def product_promotions(

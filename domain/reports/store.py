@@ -151,21 +151,12 @@ async def list_promotion_roi(
     since: date | None,
     until: date | None,
     limit: int,
-    confidential: bool,
-) -> tuple[int, str]:
-    """The promotion-roi report's rows as one JSON array (margin amounts only when `confidential`), and how
-    many promotions matched (at most `limit` + 1)."""
+) -> list[asyncpg.Record]:
+    """The promotion-roi report's rows, shaped and rounded (each with `promotions` first: how many matched, at
+    most `limit` + 1)."""
     async with conn.transaction():
         await conn.execute(UPDATE_REPORT_SETTINGS)
-        row = await conn.fetchrow(
-            LIST_PROMOTION_ROI,
-            ids.category_path,
-            ids.role_id,
-            ids.series_id,
-            promotion,
-            since,
-            until,
-            limit,
-            confidential,
+        rows: list[asyncpg.Record] = await conn.fetch(
+            LIST_PROMOTION_ROI, ids.category_path, ids.role_id, ids.series_id, promotion, since, until, limit
         )
-    return int(row["promotions"]), str(row["items"])
+        return rows

@@ -66,6 +66,7 @@ BEGIN
     PERFORM 1 FROM promotion_outcomes o WHERE o.promotion_id = ANY (p_promotions)
      ORDER BY o.promotion_id FOR UPDATE;
     DELETE FROM promotion_outcome_lines WHERE promotion_id = ANY (p_promotions);
+    DELETE FROM promotion_outcome_neighbours WHERE promotion_id = ANY (p_promotions);
     DELETE FROM promotion_outcome_scopes WHERE promotion_id = ANY (p_promotions);
     DELETE FROM promotion_outcomes o
      WHERE o.promotion_id = ANY (p_promotions) AND NOT EXISTS (SELECT 1 FROM promotions pr WHERE pr.id = o.promotion_id);
@@ -127,6 +128,19 @@ BEGIN
      WHERE NOT EXISTS (SELECT 1 FROM promotion_outcome_scopes i
                         WHERE i.promotion_id = n.promotion_id AND i.kind = 'product' AND i.key_id = n.product_id)
      GROUP BY o.promotion_id;
+    INSERT INTO promotion_outcome_neighbours (sku_id, promotion_id)
+    SELECT s.id, n.promotion_id
+      FROM (SELECT sc.promotion_id, p.id AS product_id
+              FROM promotion_outcome_scopes sc JOIN products p ON p.category_id = sc.key_id
+             WHERE sc.kind = 'category' AND sc.promotion_id = ANY (p_promotions)
+            UNION
+            SELECT sc.promotion_id, ps.product_id
+              FROM promotion_outcome_scopes sc JOIN product_series ps ON ps.series_id = sc.key_id
+             WHERE sc.kind = 'series' AND sc.promotion_id = ANY (p_promotions)) n
+      JOIN products p ON p.id = n.product_id AND p.lifecycle = 'listed'
+      JOIN skus s ON s.product_id = n.product_id
+     WHERE NOT EXISTS (SELECT 1 FROM promotion_outcome_scopes i
+                        WHERE i.promotion_id = n.promotion_id AND i.kind = 'product' AND i.key_id = n.product_id);
 END
 $$;
 
@@ -247,12 +261,10 @@ BEGIN
           FROM (%s) r
           JOIN (SELECT min(baseline_from) AS since, max(last_day) AS until FROM promotion_outcomes) b
             ON r.day >= b.since AND r.day <= b.until
-          JOIN skus s ON s.id = r.sku_id
-          JOIN products p ON p.id = s.product_id
          CROSS JOIN LATERAL (SELECT l.promotion_id, l.sku_id AS line FROM promotion_outcome_lines l
                               WHERE l.sku_id = r.sku_id AND l.sku_id <> 0
                              UNION ALL
-                             SELECT n.promotion_id, 0 FROM merch_promotions_near(p.id, p.category_id, p.lifecycle) n) m
+                             SELECT n.promotion_id, 0 FROM promotion_outcome_neighbours n WHERE n.sku_id = r.sku_id) m
           JOIN promotion_outcomes o ON o.promotion_id = m.promotion_id AND r.day >= o.baseline_from
            AND r.day <= o.last_day AND r.currency = o.currency AND (o.channel IS NULL OR r.channel = o.channel)
          GROUP BY o.promotion_id, m.line
@@ -301,6 +313,17 @@ BEGIN
                                                  o.currency, o.channel, o.baseline_from, o.first_day, o.last_day) x
          GROUP BY o.promotion_id
     $sql$, v_rows);
+    -- (their SKUs' rows: as they are now)
+    IF TG_OP <> 'INSERT' THEN
+        EXECUTE format('DELETE FROM promotion_outcome_neighbours n USING skus s'
+                       ' WHERE n.sku_id = s.id AND s.product_id IN (SELECT c.id FROM (%s) c)', v_rows);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        EXECUTE format('INSERT INTO promotion_outcome_neighbours (sku_id, promotion_id)'
+                       ' SELECT s.id, n.promotion_id FROM (%s) c'
+                       ' CROSS JOIN LATERAL merch_promotions_near(c.id, c.category_id, c.lifecycle) n'
+                       ' JOIN skus s ON s.product_id = c.id WHERE c.sign = 1 ON CONFLICT DO NOTHING', v_rows);
+    END IF;
     IF TG_OP = 'UPDATE' THEN
         PERFORM merch_touch_promotions(ARRAY(
             SELECT sc.promotion_id FROM new_rows n JOIN old_rows o ON o.id = n.id
@@ -389,3 +412,29 @@ CREATE TRIGGER prices_updated_promotions AFTER UPDATE ON prices
     EXECUTE FUNCTION merch_promotion_repriced();
 CREATE TRIGGER prices_deleted_promotions AFTER DELETE ON prices
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_promotion_repriced();
+
+-- SKUs: a new SKU of a neighbour (or one moved to another product) is a neighbour's SKU.
+CREATE FUNCTION merch_promotion_skus_written() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM promotion_outcome_scopes) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        DELETE FROM promotion_outcome_neighbours n
+         WHERE n.sku_id IN (SELECT o.id FROM old_rows o JOIN new_rows w ON w.id = o.id
+                             WHERE w.product_id IS DISTINCT FROM o.product_id);
+    END IF;
+    INSERT INTO promotion_outcome_neighbours (sku_id, promotion_id)
+    SELECT w.id, n.promotion_id
+      FROM new_rows w
+      JOIN products p ON p.id = w.product_id
+     CROSS JOIN LATERAL merch_promotions_near(p.id, p.category_id, p.lifecycle) n
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER skus_inserted_promotions AFTER INSERT ON skus
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION merch_promotion_skus_written();
+CREATE TRIGGER skus_updated_promotions AFTER UPDATE ON skus
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION merch_promotion_skus_written();

@@ -61,6 +61,18 @@ CREATE TABLE promotion_outcome_lines (
 -- (a written fact finds the item lines of its SKU)
 CREATE INDEX promotion_outcome_lines_sku_id_idx ON promotion_outcome_lines (sku_id) WHERE sku_id <> 0;
 
+-- The SKUs of each promotion's neighbours (what a written fact looks up to find the neighbours' lines it feeds,
+-- by its SKU alone): kept with the scopes (a recompute), the products' category and lifecycle, and their SKUs.
+CREATE TABLE promotion_outcome_neighbours (
+    sku_id bigint NOT NULL,
+    promotion_id bigint NOT NULL,
+    CONSTRAINT promotion_outcome_neighbours_pkey PRIMARY KEY (sku_id, promotion_id),
+    CONSTRAINT promotion_outcome_neighbours_sku_id_fkey FOREIGN KEY (sku_id) REFERENCES skus (id) ON DELETE CASCADE,
+    CONSTRAINT promotion_outcome_neighbours_promotion_id_fkey FOREIGN KEY (promotion_id)
+        REFERENCES promotion_outcomes (promotion_id) ON DELETE CASCADE
+);
+CREATE INDEX promotion_outcome_neighbours_promotion_id_idx ON promotion_outcome_neighbours (promotion_id);
+
 -- The refresh point's records (unlogged, as refresh_pending: a row lives only inside the transaction that
 -- wrote it). Deltas of lines (+ new − old facts; ± a neighbour and its sums; `reprice`: recompute the item's
 -- regular price), and promotions to recompute whole.
@@ -162,3 +174,17 @@ SELECT o.promotion_id, 0, count(*), sum(x.units), sum(x.revenue), sum(x.cost), s
  WHERE NOT EXISTS (SELECT 1 FROM promotion_outcome_scopes i
                     WHERE i.promotion_id = n.promotion_id AND i.kind = 'product' AND i.key_id = n.product_id)
  GROUP BY o.promotion_id;
+
+INSERT INTO promotion_outcome_neighbours (sku_id, promotion_id)
+SELECT s.id, n.promotion_id
+  FROM (SELECT sc.promotion_id, p.id AS product_id
+          FROM promotion_outcome_scopes sc JOIN products p ON p.category_id = sc.key_id
+         WHERE sc.kind = 'category'
+        UNION
+        SELECT sc.promotion_id, ps.product_id
+          FROM promotion_outcome_scopes sc JOIN product_series ps ON ps.series_id = sc.key_id
+         WHERE sc.kind = 'series') n
+  JOIN products p ON p.id = n.product_id AND p.lifecycle = 'listed'
+  JOIN skus s ON s.product_id = n.product_id
+ WHERE NOT EXISTS (SELECT 1 FROM promotion_outcome_scopes i
+                    WHERE i.promotion_id = n.promotion_id AND i.kind = 'product' AND i.key_id = n.product_id);

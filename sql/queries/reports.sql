@@ -507,13 +507,13 @@ SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.last_day - w.
   LEFT JOIN skus s ON s.id = l.sku_id
  ORDER BY w.code, level, s.sku NULLS LAST;
 
--- name: list_promotion_roi :one
+-- name: list_promotion_roi :many
 -- The promotion-roi report's rows, built from the kept outcomes (promotion_outcome_lines): for each promotion
 -- (one, $4, or those whose days meet $5..$6 and that list a product in scope; at most $7, by code) its row
 -- (its items' figures summed, spend, ROI = (incremental margin − spend) / spend, caveats), one per item (by
--- SKU) and one for its neighbours (`others`: halo, cannibalisation or none) — as JSON, amounts rounded half up
--- to the currency's minor units, units and percentages to 2 places, ROI to 4 (merch_decimal_text); margin
--- amounts left out unless $8 (absent keys: the rows' HIDDEN). `promotions`: how many promotions matched (at most $7 + 1).
+-- SKU) and one for its neighbours (`others`: halo, cannibalisation or none), in that order: amounts rounded
+-- half up to the currency's minor units, units and percentages to 2 places, ROI to 4 (merch_decimal_text).
+-- `promotions` (on every row): how many promotions matched (at most $7 + 1).
 -- A line's baseline is its baseline window's sums × the promotion's days / the baseline days known (none
 -- known: no baseline); its discount cost (regular − promotion price) × units.
 WITH promo AS (
@@ -580,41 +580,36 @@ WITH promo AS (
            f.margin - f.base_margin AS inc_margin, f.discount,
            merch_currency_decimals(w.currency) AS places
       FROM shown w JOIN fig f ON f.id = w.id
-), shaped AS (
-    SELECT i.code, i.rank, i.sku, jsonb_build_object(
-               'promotion', i.code, 'level', i.level, 'sku', i.sku, 'currency', i.currency, 'days', i.days,
-               'baseline_days', i.asked, 'baseline_days_known', i.known, 'units', i.units::bigint,
-               'revenue', merch_decimal_text(i.revenue, i.places),
-               'margin_pct', CASE WHEN i.revenue <> 0 THEN merch_decimal_text(i.margin * 100 / i.revenue, 2) END,
-               'baseline_units', merch_decimal_text(i.base_units, 2),
-               'baseline_revenue', merch_decimal_text(i.base_revenue, i.places),
-               'incremental_units', merch_decimal_text(i.inc_units, 2),
-               'incremental_revenue', merch_decimal_text(i.inc_revenue, i.places),
-               'discount_cost', merch_decimal_text(i.discount, i.places),
-               'spend', CASE WHEN i.rank = 0 THEN merch_decimal_text(i.spend_amount, i.places) END,
-               'roi', CASE WHEN i.rank = 0 AND i.spend_amount <> 0
-                           THEN merch_decimal_text((i.inc_margin - i.spend_amount) / i.spend_amount, 4) END,
-               'effect', CASE WHEN i.rank = 2 THEN CASE WHEN i.inc_units > 0 THEN 'halo'
-                                                        WHEN i.inc_units < 0 THEN 'cannibalisation'
-                                                        WHEN i.inc_units = 0 THEN 'none' END END,
-               'caveats', CASE WHEN i.rank = 0 THEN nullif(concat_ws('; ',
-                   CASE WHEN i.known = 0 THEN 'no sales data before the promotion: no baseline, no increment'
-                        WHEN i.known < i.asked
-                        THEN format('the baseline window reaches before any sales data: %s of %s days known',
-                                    i.known, i.asked) END,
-                   CASE WHEN i.spend_amount IS NULL THEN 'no spend recorded: no ROI'
-                        WHEN i.spend_amount = 0 THEN 'the spend is 0: no ROI' END,
-                   CASE WHEN NOT i.costed THEN 'some sales have no cost price: no margin' END,
-                   CASE WHEN i.last_day >= (now() AT TIME ZONE 'UTC')::date
-                        THEN 'the promotion has days from today on: their sales are not all in' END), '') END)
-           || CASE WHEN $8::boolean THEN jsonb_build_object(
-                  'margin', merch_decimal_text(i.margin, i.places),
-                  'baseline_margin', merch_decimal_text(i.base_margin, i.places),
-                  'incremental_margin', merch_decimal_text(i.inc_margin, i.places)) ELSE '{}' END AS row
-      FROM item i
 )
-SELECT (SELECT count(*) FROM promo)::integer AS promotions,
-       coalesce((SELECT json_agg(x.row ORDER BY x.code, x.rank, x.sku) FROM shaped x), '[]')::text AS items;
+SELECT (SELECT count(*) FROM promo)::integer AS promotions, i.code AS promotion, i.level, i.sku, i.currency,
+       i.days, i.asked AS baseline_days, i.known AS baseline_days_known, i.units::bigint AS units,
+       merch_decimal_text(i.revenue, i.places) AS revenue,
+       merch_decimal_text(i.margin, i.places) AS margin,
+       CASE WHEN i.revenue <> 0 THEN merch_decimal_text(i.margin * 100 / i.revenue, 2) END AS margin_pct,
+       merch_decimal_text(i.base_units, 2) AS baseline_units,
+       merch_decimal_text(i.base_revenue, i.places) AS baseline_revenue,
+       merch_decimal_text(i.base_margin, i.places) AS baseline_margin,
+       merch_decimal_text(i.inc_units, 2) AS incremental_units,
+       merch_decimal_text(i.inc_revenue, i.places) AS incremental_revenue,
+       merch_decimal_text(i.inc_margin, i.places) AS incremental_margin,
+       merch_decimal_text(i.discount, i.places) AS discount_cost,
+       CASE WHEN i.rank = 0 THEN merch_decimal_text(i.spend_amount, i.places) END AS spend,
+       CASE WHEN i.rank = 0 AND i.spend_amount <> 0
+            THEN merch_decimal_text((i.inc_margin - i.spend_amount) / i.spend_amount, 4) END AS roi,
+       CASE WHEN i.rank = 2 THEN CASE WHEN i.inc_units > 0 THEN 'halo' WHEN i.inc_units < 0 THEN 'cannibalisation'
+                                      WHEN i.inc_units = 0 THEN 'none' END END AS effect,
+       CASE WHEN i.rank = 0 THEN nullif(concat_ws('; ',
+           CASE WHEN i.known = 0 THEN 'no sales data before the promotion: no baseline, no increment'
+                WHEN i.known < i.asked
+                THEN format('the baseline window reaches before any sales data: %s of %s days known', i.known, i.asked)
+                END,
+           CASE WHEN i.spend_amount IS NULL THEN 'no spend recorded: no ROI'
+                WHEN i.spend_amount = 0 THEN 'the spend is 0: no ROI' END,
+           CASE WHEN NOT i.costed THEN 'some sales have no cost price: no margin' END,
+           CASE WHEN i.last_day >= (now() AT TIME ZONE 'UTC')::date
+                THEN 'the promotion has days from today on: their sales are not all in' END), '') END AS caveats
+  FROM item i
+ ORDER BY i.code, i.rank, i.sku;
 
 -- name: update_report_settings :exec
 -- Settings for a report's transaction: a report is one large statement; it gets memory to hash and sort in

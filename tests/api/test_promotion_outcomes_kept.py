@@ -306,6 +306,7 @@ async def test_the_report_s_rows_built_in_sql_equal_python_s_on_scaled_baselines
     await sale(conn, "2026-03-12", "F", "web", 3, "200")
     await sale(conn, "2026-03-19", "F", "web", 1, "70")
     await sale(conn, "2026-03-20", "F", "web", 2, "133.3333")
+    await kept_equals_scratch(conn)  # (F: a new SKU of a new neighbour of spring)
     r = await api.patch(
         "/v1/promotions/quiet", json={"items": [{"sku": "F", "price": {"amount": "66.66", "currency": "CNY"}}]}
     )
