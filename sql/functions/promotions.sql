@@ -247,26 +247,31 @@ BEGIN
         RETURN NULL;
     END IF;
     EXECUTE format($sql$
+        -- (the lines each fact feeds first, by its SKU, then their promotions' windows: never every fact
+        -- against every promotion)
+        WITH m AS MATERIALIZED (
+            SELECT r.*, x.promotion_id, x.line
+              FROM (%s) r
+             CROSS JOIN LATERAL (SELECT l.promotion_id, l.sku_id AS line FROM promotion_outcome_lines l
+                                  WHERE l.sku_id = r.sku_id AND l.sku_id <> 0
+                                 UNION ALL
+                                 SELECT n.promotion_id, 0 FROM promotion_outcome_neighbours n
+                                  WHERE n.sku_id = r.sku_id) x
+        )
         INSERT INTO promotion_pending (txid, promotion_id, sku_id, units, revenue, cost, uncosted, baseline_units,
                                        baseline_revenue, baseline_cost, baseline_uncosted)
         SELECT pg_current_xact_id(), o.promotion_id, m.line,
-               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.day >= o.first_day), 0),
-               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.day >= o.first_day), 0),
-               coalesce(sum(r.sign * r.cost) FILTER (WHERE r.day >= o.first_day), 0),
-               coalesce(sum(r.sign) FILTER (WHERE r.day >= o.first_day AND r.cost IS NULL), 0),
-               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.day < o.first_day), 0),
-               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.day < o.first_day), 0),
-               coalesce(sum(r.sign * r.cost) FILTER (WHERE r.day < o.first_day), 0),
-               coalesce(sum(r.sign) FILTER (WHERE r.day < o.first_day AND r.cost IS NULL), 0)
-          FROM (%s) r
-          JOIN (SELECT min(baseline_from) AS since, max(last_day) AS until FROM promotion_outcomes) b
-            ON r.day >= b.since AND r.day <= b.until
-         CROSS JOIN LATERAL (SELECT l.promotion_id, l.sku_id AS line FROM promotion_outcome_lines l
-                              WHERE l.sku_id = r.sku_id AND l.sku_id <> 0
-                             UNION ALL
-                             SELECT n.promotion_id, 0 FROM promotion_outcome_neighbours n WHERE n.sku_id = r.sku_id) m
-          JOIN promotion_outcomes o ON o.promotion_id = m.promotion_id AND r.day >= o.baseline_from
-           AND r.day <= o.last_day AND r.currency = o.currency AND (o.channel IS NULL OR r.channel = o.channel)
+               coalesce(sum(m.sign * m.qty) FILTER (WHERE m.day >= o.first_day), 0),
+               coalesce(sum(m.sign * m.revenue) FILTER (WHERE m.day >= o.first_day), 0),
+               coalesce(sum(m.sign * m.cost) FILTER (WHERE m.day >= o.first_day), 0),
+               coalesce(sum(m.sign) FILTER (WHERE m.day >= o.first_day AND m.cost IS NULL), 0),
+               coalesce(sum(m.sign * m.qty) FILTER (WHERE m.day < o.first_day), 0),
+               coalesce(sum(m.sign * m.revenue) FILTER (WHERE m.day < o.first_day), 0),
+               coalesce(sum(m.sign * m.cost) FILTER (WHERE m.day < o.first_day), 0),
+               coalesce(sum(m.sign) FILTER (WHERE m.day < o.first_day AND m.cost IS NULL), 0)
+          FROM m
+          JOIN promotion_outcomes o ON o.promotion_id = m.promotion_id AND m.day >= o.baseline_from
+           AND m.day <= o.last_day AND m.currency = o.currency AND (o.channel IS NULL OR m.channel = o.channel)
          GROUP BY o.promotion_id, m.line
     $sql$, v_rows);
     -- (after the deltas: they are of the windows as they were, which a recompute for an earlier first day of
