@@ -7,7 +7,7 @@ report ran before the outcomes were kept, below."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import asyncpg
@@ -167,9 +167,9 @@ async def test_the_kept_outcomes_follow_a_promotion_s_edits_and_its_items(
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
     await market(api, conn)
-    # spring one day longer; then a baseline of 2 days, spent on the web only
-    r = await api.patch("/v1/promotions/spring", json={"ends_at": "2026-03-15T00:00:00Z"})
-    assert r.status_code == 200, r.text
+    # spring one day longer (its row alone: a PATCH writes its items again); then a baseline of 2 days, spent on
+    # the web only
+    await conn.execute("UPDATE promotions SET ends_at = '2026-03-15T00:00:00Z' WHERE code = 'spring'")
     kept = await kept_equals_scratch(conn)
     assert line(kept, "spring", "item", "A")["days"] == 4
     r = await api.patch(
@@ -225,6 +225,9 @@ async def test_the_kept_outcomes_follow_neighbours_and_the_first_day_of_sales_da
         "UPDATE products SET category_id = (SELECT id FROM categories WHERE code = 'scarves') WHERE code = 'silk-long'"
     )
     await kept_equals_scratch(conn)
+    await sale(conn, "2026-03-12", "B", "app", 2, "90")  # (B a neighbour again: its new facts count)
+    kept = await kept_equals_scratch(conn)
+    assert line(kept, "spring", "others")["units"] == 1 + 6 + 2
     await conn.execute("UPDATE products SET lifecycle = 'delisted' WHERE code = 'silk-long'")
     await kept_equals_scratch(conn)
     # the oil (C, home, no series) joins the silk series: a neighbour of spring; E (retired) is listed again
@@ -330,3 +333,17 @@ async def test_the_report_s_rows_built_in_sql_equal_python_s_on_scaled_baselines
     async with as_role("marketing") as client:
         hidden = (await client.get("/v1/reports/promotion-roi")).json()
     assert hidden["items"] == await python_rows(conn, False)
+
+
+async def test_amounts_round_half_up_as_python_writes_them(conn: asyncpg.Connection) -> None:
+    """merch_decimal_text, the report's rounding, against Decimal.quantize(ROUND_HALF_UP) and format "f"."""
+    values = ["-0.001", "-0.005", "0.005", "-0.0049", "2.675", "-2.675", "0", "1e-10", "-1234.5", "0.4999"]
+    for places in (0, 2, 3, 4):
+        got = await conn.fetch(
+            "SELECT merch_decimal_text(v::numeric, $2) AS t FROM unnest($1::text[]) WITH ORDINALITY u(v, n) ORDER BY n",
+            values,
+            places,
+        )
+        quantum = Decimal(1).scaleb(-places)
+        want = [format(Decimal(v).quantize(quantum, rounding=ROUND_HALF_UP), "f") for v in values]
+        assert [r["t"] for r in got] == want, places
