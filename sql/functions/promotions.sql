@@ -14,10 +14,11 @@
 -- promotion's windows are fixed by its dates, its baseline rule and the first day of sales data; a running
 -- promotion's figures move with the facts written only (the report says when its days are not all in).
 --
--- Concurrency: a recompute takes its promotions' rows FOR UPDATE before it reads the facts (each statement
--- reads the latest committed data), a merge of deltas takes them FOR SHARE (merges of concurrent uploads do not
--- wait for one another; their line rows are upserted in key order): a merge waits for a recompute that read
--- without its facts and applies its deltas after it, a recompute waits for the merges whose facts it must see.
+-- Concurrency: a recompute takes its promotions' transaction-level advisory locks (7340655, promotion id)
+-- exclusively before it reads the facts (each statement reads the latest committed data), a merge of deltas takes
+-- them shared (merges of concurrent uploads do not wait for one another, and write no lock into any row; their
+-- line rows are upserted in key order): a merge waits for a recompute that read without its facts and applies
+-- its deltas after it, a recompute waits for the merges whose facts it must see.
 
 -- The sums over a promotion's days and its baseline window of the facts of some SKUs (its currency, its
 -- channel when it names one), net of returns; `uncosted`: facts with no cost.
@@ -63,15 +64,14 @@ BEGIN
     IF p_promotions IS NULL OR cardinality(p_promotions) = 0 THEN
         RETURN;
     END IF;
-    PERFORM 1 FROM promotion_outcomes o WHERE o.promotion_id = ANY (p_promotions)
-     ORDER BY o.promotion_id FOR UPDATE;
+    PERFORM pg_advisory_xact_lock(7340655, x.id::integer)
+       FROM (SELECT DISTINCT u.id FROM unnest(p_promotions) AS u(id)) x ORDER BY x.id;
     DELETE FROM promotion_outcome_lines WHERE promotion_id = ANY (p_promotions);
     DELETE FROM promotion_outcome_neighbours WHERE promotion_id = ANY (p_promotions);
     DELETE FROM promotion_outcome_scopes WHERE promotion_id = ANY (p_promotions);
     DELETE FROM promotion_outcomes o
      WHERE o.promotion_id = ANY (p_promotions) AND NOT EXISTS (SELECT 1 FROM promotions pr WHERE pr.id = o.promotion_id);
     SELECT min(f.day) INTO v_data_from FROM sales_facts f;
-    -- (updated in place, not deleted: a merge waiting for this row's lock finds its new version)
     INSERT INTO promotion_outcomes AS o (promotion_id, currency, channel, first_day, last_day, baseline_days,
                                          baseline_from)
     SELECT pr.id,
@@ -167,7 +167,7 @@ $$;
 
 -- Apply what this transaction recorded (called by merch_refresh_pending, after the sales rollup's merge):
 -- promotions whose baseline start moved with the first day of sales data join those to recompute whole; the
--- deltas of the others are added to their lines (in key order, their promotions' rows held FOR SHARE), a
+-- deltas of the others are added to their lines (in key order, their promotions' locks held shared), a
 -- neighbours' line left with no neighbour is dropped, repriced items get their regular price; then the
 -- promotions to recompute are.
 CREATE FUNCTION merch_merge_promotion_pending(p_tx xid8) RETURNS void LANGUAGE plpgsql AS $$
@@ -187,10 +187,10 @@ BEGIN
     )
     SELECT coalesce(array_agg(g.promotion_id ORDER BY g.promotion_id), '{}') INTO v_stale FROM gone g;
     IF EXISTS (SELECT 1 FROM promotion_pending WHERE txid = p_tx) THEN
-        PERFORM 1 FROM promotion_outcomes o
-         WHERE o.promotion_id IN (SELECT d.promotion_id FROM promotion_pending d WHERE d.txid = p_tx)
-           AND o.promotion_id <> ALL (v_stale)
-         ORDER BY o.promotion_id FOR SHARE;
+        PERFORM pg_advisory_xact_lock_shared(7340655, x.promotion_id::integer)
+           FROM (SELECT DISTINCT d.promotion_id FROM promotion_pending d
+                  WHERE d.txid = p_tx AND d.promotion_id <> ALL (v_stale)) x
+          ORDER BY x.promotion_id;
         INSERT INTO promotion_outcome_lines AS l (promotion_id, sku_id, neighbours, units, revenue, cost, uncosted,
                                                   baseline_units, baseline_revenue, baseline_cost, baseline_uncosted)
         SELECT d.promotion_id, d.sku_id, sum(d.neighbours), sum(d.units), sum(d.revenue), sum(d.cost),
