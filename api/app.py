@@ -161,6 +161,7 @@ def create_app(
         app.state.movements = movement_writer(app.state.pool, settings)
         runner = JobRunner(own, workers=settings.job_workers, poll_seconds=1.0)
         runner.start()
+        app.state.wake_jobs = runner.wake
         sampler = asyncio.create_task(metrics.sample_forever(app.state)) if metrics.MULTIPROCESS else None
         try:
             yield

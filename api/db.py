@@ -8,16 +8,19 @@ import json
 import logging
 import os
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import asyncpg
 import msgspec
 
+from api import background
 from api.settings import Settings
+
+T = TypeVar("T")
 
 log = logging.getLogger("merchflow.db")
 
@@ -112,6 +115,16 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     # jsonb travels as text; decode it to Python values once, here, for every query.
     for name in ("jsonb", "json"):
         await conn.set_type_codec(name, encoder=_json_text, decoder=msgspec.json.decode, schema="pg_catalog")
+
+
+async def on_connection(dsn: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """`work` on a connection of its own (the pool's codecs), closed after it: the CLI's one-off statements."""
+    conn = await asyncpg.connect(dsn)
+    await init_connection(conn)
+    try:
+        return await work(conn)
+    finally:
+        await conn.close()
 
 
 async def release_connection(conn: asyncpg.Connection) -> None:
@@ -309,11 +322,7 @@ class FairPool:
 
     async def stop_watching(self) -> None:
         if self._watch is not None:
-            self._watch.cancel()
-            try:
-                await self._watch
-            except asyncio.CancelledError:
-                pass
+            await background.stop(self._watch)
             self._watch = None
 
     async def _watching(self, dsn: str) -> None:
@@ -324,10 +333,13 @@ class FairPool:
             try:
                 if probe is None or probe.is_closed():
                     # (a first connection to a new database may take a while: only the answer is timed tightly)
-                    probe = await asyncio.wait_for(asyncpg.connect(dsn), PROBE_CONNECT_TIMEOUT)
+                    async with asyncio.timeout(PROBE_CONNECT_TIMEOUT):
+                        probe = await asyncpg.connect(dsn)
                 asking: asyncpg.Connection = probe
                 asked = loop.time()
-                await asyncio.wait_for(asking.fetchval("SELECT 1"), WATCH_TIMEOUT)
+                # (asyncio.timeout, not wait_for: on 3.11 wait_for can drop a cancellation — see api/background)
+                async with asyncio.timeout(WATCH_TIMEOUT):
+                    await asking.fetchval("SELECT 1")
                 if self.down:
                     log.warning("the database answers again: serving")
                     await self.pool.expire_connections()  # connections from before the outage are replaced

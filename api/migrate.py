@@ -52,6 +52,7 @@ LIST_MODEL_BUILDS = Q.list_model_builds.sql
 IS_MODEL_BUILD_LEDGER = Q.is_model_build_ledger.sql
 UPSERT_MODEL_BUILD = Q.upsert_model_build.sql
 INSERT_REFRESH_MODELS_JOB = Q.insert_refresh_models_job.sql
+UPDATE_STOREFRONT_DOCUMENTS_DUE = Q.update_storefront_documents_due.sql
 LOCK_RUNNER = Q.lock_runner.sql
 UNLOCK_RUNNER = Q.unlock_runner.sql
 
@@ -185,6 +186,10 @@ async def queue_rebuilds(conn: asyncpg.Connection, routines: Routines) -> int | 
         if ordered:
             reason = "the routines that build " + ", ".join(ordered) + " changed"
             job = int(await conn.fetchval(INSERT_REFRESH_MODELS_JOB, ordered, reason))
+        if "storefront" in ordered:
+            # the stored pages are the bytes the product page sends as they are: none of the old routines' is
+            # sent while the job runs (a page is computed on the spot until the job writes it again)
+            await conn.execute(UPDATE_STOREFRONT_DOCUMENTS_DUE)
         for r in rows:
             if r["checksum"] != r["built"]:
                 await conn.execute(UPSERT_MODEL_BUILD, r["model"], r["checksum"], job)

@@ -49,7 +49,7 @@ from litestar.openapi.spec import (
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from api import db, document
+from api import background, db, document
 from domain.errors import FieldError, InvalidRequest
 
 log = logging.getLogger("merchflow.replicas")
@@ -252,11 +252,7 @@ class ReadRouter:
 
     async def stop(self) -> None:
         if self._monitor is not None:
-            self._monitor.cancel()
-            try:
-                await self._monitor
-            except asyncio.CancelledError:
-                pass
+            await background.stop(self._monitor)
             self._monitor = None
         for replica in self.replicas:
             await replica.pool.stop_watching()
@@ -355,10 +351,12 @@ async def _ask(probes: dict[str, asyncpg.Connection | None], name: str, dsn: str
     conn = probes.get(name)
     try:
         if conn is None or conn.is_closed():
-            conn = await asyncio.wait_for(asyncpg.connect(dsn), db.PROBE_CONNECT_TIMEOUT)
+            async with asyncio.timeout(db.PROBE_CONNECT_TIMEOUT):
+                conn = await asyncpg.connect(dsn)
             probes[name] = conn
         asking: asyncpg.Connection = conn
-        return int(await asyncio.wait_for(asking.fetchval(POSITION), db.WATCH_TIMEOUT) or 0)
+        async with asyncio.timeout(db.WATCH_TIMEOUT):  # (not wait_for: see api/background)
+            return int(await asking.fetchval(POSITION) or 0)
     except asyncio.CancelledError:
         raise
     except Exception:

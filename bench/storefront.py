@@ -199,6 +199,12 @@ async def list_filters(dsn: str) -> str:
     return "&".join(f"filter={a}:{','.join(v)}" for a, v in chosen.items())
 
 
+def answer_bytes(runs: dict[tuple[int, int], list[dict[str, float]]], side: int, concurrency: list[int]) -> float:
+    """Bytes read per answer, headers included, over every measured run of one side (wrk's byte count)."""
+    measured = [r for conc in concurrency for r in runs[(side, conc)]]
+    return sum(r["bytes"] for r in measured) / sum(r["requests"] for r in measured)
+
+
 def p95(runs: list[dict[str, float]]) -> float:
     return statistics.median(r["p95_us"] for r in runs) / 1000
 
@@ -254,6 +260,8 @@ def main(args: argparse.Namespace) -> None:
             for conc, ratio in table(sides, args.concurrency, runs).items():
                 rps = statistics.median(r["rps"] for r in runs[(1, conc)])
                 print(f"  c{conc}: {ratio:.2f}× the floor; {rps / SALEOR_PAGE_RPS:,.0f}× Saleor's 16.6 requests/s")
+            size = answer_bytes(runs, len(sides) - 1, args.concurrency)
+            print(f"  merchflow: {size:,.0f} bytes an answer (headers too)")
         filters = asyncio.run(list_filters(dsn))
         facets_query = f"category=web-bench&{filters}"
         query = f"{facets_query}&limit=50"
@@ -268,6 +276,8 @@ def main(args: argparse.Namespace) -> None:
             table(sides, args.concurrency, runs)
             for conc in args.concurrency:
                 print(f"  c{conc}: merchflow p95 {p95(runs[(1, conc)]):.1f} ms (goal ≤ 50 ms)")
+            size = answer_bytes(runs, len(sides) - 1, args.concurrency)
+            print(f"  merchflow: {size:,.0f} bytes an answer (headers too)")
         # the facets of the page's query (the goal's figure), then of its first filter alone and of none
         variants = [facets_query, f"category=web-bench&{filters.split('&')[0]}", "category=web-bench"]
         for what, script, path, bench_query in (

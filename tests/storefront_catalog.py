@@ -11,6 +11,11 @@ import asyncpg
 from tests import factories as f
 
 
+def cny(amount: str) -> dict[str, str]:
+    """A storefront or service amount as an answer writes it: money in the shop's currency."""
+    return {"amount": amount, "currency": "CNY"}
+
+
 async def price(
     conn: asyncpg.Connection,
     sku: str,

@@ -78,7 +78,7 @@ async function lookup(body, ctx) {
             item.listed ? t("listed") : t("not_listed"), item.role ? ` · ${item.role.label}` : ""),
           item.role?.says ? h("p", { class: "says", text: item.role.says }) : null,
           item.promotions?.length ? h("p", {}, `${t("promotions")}: `, item.promotions.map((p) =>
-            `${label(p.labels, p.code)} ${p.sku} ${Number(p.price).toFixed(2)} ${p.currency}`).join("; ")) : null,
+            `${label(p.labels, p.code)} ${p.sku} ${p.price.amount} ${p.price.currency}`).join("; ")) : null,
           item.selling_points?.length ? h("ul", {}, item.selling_points.map((s) => h("li", { text: s }))) : null));
       }
     });

@@ -66,10 +66,13 @@ def _documented_row(data: JSONBody[ProductCreate]) -> None:
     this object). The handler streams the raw body itself: a file is not one JSON document, nor held whole."""
 
 
-def accepted(job: Job, replayed: bool) -> Response[Job]:
-    """202 with the job, its Location, and whether it answers an earlier upload with the same key."""
+def accepted(job: Job, replayed: bool, state: State) -> Response[Job]:
+    """202 with the job, its Location, and whether it answers an earlier upload with the same key; this worker's
+    job runner is woken once it is sent (none when the caller runs the jobs: tests)."""
     headers = {"Location": f"/v1/jobs/{job.id}", "Idempotency-Replayed": "true" if replayed else "false"}
-    return Response(job, status_code=202, headers=headers)
+    wake = state.get("wake_jobs")
+    background = None if replayed or wake is None else BackgroundTask(wake)
+    return Response(job, status_code=202, headers=headers, background=background)
 
 
 def attachment(body: Any, fmt: FileFormat | ReportFormat, name: str) -> Stream:
@@ -102,6 +105,7 @@ class ImportController(Controller):
         conn: Conn,
         principal: Actor,
         request: Request[Any, Any, Any],
+        state: State,
         type: TypeQ,  # (named as its query parameter: a refusal names it)
         mode: Annotated[
             ImportMode,
@@ -151,7 +155,7 @@ class ImportController(Controller):
             body=request.stream(),
             line_flaw=guard.body_flaw,
         )
-        return accepted(job, replayed)
+        return accepted(job, replayed, state)
 
     @get(
         "/{job_id:int}/errors",

@@ -44,6 +44,7 @@ log = logging.getLogger("merchflow.imports")
 
 BATCH = 2_000  # rows checked before they are COPied into the staging table
 CHUNK = 5_000  # lines applied per statement
+STAGED_STATISTICS_MIN = 1_000  # staged rows from which the staging table is analysed before a job reads them
 
 
 class _Hashing:
@@ -265,6 +266,7 @@ async def run_import(pool: Any, job_id: int) -> None:
 
 async def _run(pool: Any, conn: asyncpg.Connection, run: ImportRun) -> None:
     spec = TYPES[run.type]
+    await store.update_staged_statistics(conn, run.id, STAGED_STATISTICS_MIN)
     if spec.unique_codes:
         await store.insert_duplicate_errors(conn, run.id, run.format, spec.noun, spec.code_field, run.code_column)
     if run.type == "skus":

@@ -51,6 +51,7 @@ UPDATE_SKUS_FROM_IMPORT = Q.update_skus_from_import.sql
 LIST_EXPORT_SKUS = Q.list_export_skus.sql
 LIST_EXPORT_SKU_COLUMNS = Q.list_export_sku_columns.sql
 UPDATE_PRICE_IMPORT_ROWS = Q.update_price_import_rows.sql
+UPDATE_STAGED_STATISTICS = Q.update_staged_statistics.sql
 UPDATE_PRICES_FROM_IMPORT = Q.update_prices_from_import.sql
 LIST_EXPORT_PRICES = Q.list_export_prices.sql
 LIST_IMPORT_MOVEMENTS = Q.list_import_movements.sql
@@ -275,6 +276,10 @@ async def list_export_skus(
 ) -> list[dict[str, Any]]:
     """A chunk of SKUs as import rows (JSON builtins), in sku order after `after`."""
     return await _dicts(conn, LIST_EXPORT_SKUS, path, after, limit)
+
+
+async def update_staged_statistics(conn: asyncpg.Connection, job_id: int, at_least: int) -> bool:
+    return bool(await conn.fetchval(UPDATE_STAGED_STATISTICS, job_id, at_least))
 
 
 async def update_price_import_rows(conn: asyncpg.Connection, job_id: int, fmt: str) -> None:

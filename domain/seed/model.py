@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.errors import Conflict
+from domain.imports.model import RowError
 
 
 class InvalidCount(Conflict):
@@ -21,3 +22,29 @@ class ScaleSeeded(Conflict):
 
     def __init__(self) -> None:
         super().__init__("The scale catalog is loaded already (tree `scale`).")
+
+
+class CatalogNotEmpty(Conflict):
+    """`merch seed scale` is run on a database that holds a catalog already (and without `--force`)."""
+
+    code = "catalog-not-empty"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database holds a catalog already: the scale seed loads into an empty one. --force loads it anyway, "
+            "upserting by code (rows identical to the stored ones change nothing; other rows with the seed's codes "
+            "are replaced)."
+        )
+
+
+class SeedRejected(Conflict):
+    """A file of the scale seed was rejected by the import (a row breaking a rule): the seed stops there, and
+    nothing of that file is applied."""
+
+    code = "seed-rejected"
+
+    def __init__(self, kind: str, file: str, error: str, rejects: list[RowError]) -> None:
+        lines = [f"{file}: {error or 'the import of ' + kind + ' failed'}"]
+        lines += [f"  line {r.line} {r.pointer or r.column or ''} {r.code}: {r.message}" for r in rejects]
+        super().__init__("\n".join(lines), type=kind, file=file)
+        self.rejects = rejects

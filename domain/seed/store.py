@@ -3,6 +3,8 @@ catalog, and whether a database holds a catalog yet."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 from domain.sql import load
@@ -19,6 +21,8 @@ INSERT_SCALE_PRODUCTS = Q.insert_scale_products.sql
 INSERT_SCALE_SKUS = Q.insert_scale_skus.sql
 UPDATE_PLANNER_STATISTICS = Q.update_planner_statistics.sql
 IS_CATALOG_EMPTY = Q.is_catalog_empty.sql
+GET_SCALE_EPOCH = Q.get_scale_epoch.sql
+LIST_LIFECYCLES = Q.list_lifecycles.sql
 
 
 async def is_scale_seeded(conn: asyncpg.Connection) -> bool:
@@ -63,3 +67,14 @@ async def update_planner_statistics(conn: asyncpg.Connection) -> None:
 
 async def is_catalog_empty(conn: asyncpg.Connection) -> bool:
     return bool(await conn.fetchval(IS_CATALOG_EMPTY))
+
+
+async def get_scale_epoch(conn: asyncpg.Connection, sku: str) -> datetime | None:
+    found: datetime | None = await conn.fetchval(GET_SCALE_EPOCH, sku)
+    return found
+
+
+async def list_lifecycles(conn: asyncpg.Connection, codes: list[str]) -> list[tuple[str, str]]:
+    return [(r["code"], r["lifecycle"]) for r in await conn.fetch(LIST_LIFECYCLES, codes)]
+
+

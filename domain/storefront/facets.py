@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from domain.attributes.units import FAMILIES
-from domain.money import in_currency
+from domain.money import money
 from domain.storefront import store
 from domain.storefront.listing import FILTER_TYPES, PROBE_ROWS, RANGE_TYPES, Filters, plain, unit_of
 from domain.storefront.model import Facet, Facets, FacetValue, PriceBounds
@@ -56,7 +56,7 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
         )
     values: dict[str, list[tuple[str, int]]] = {}
     ranges: dict[str, tuple[Decimal, Decimal]] = {}
-    price = PriceBounds(currency=currency, min=None, max=None)
+    price = PriceBounds(min=None, max=None)
     total = 0
     for row in rows:
         if row["kind"] == "value":
@@ -65,9 +65,8 @@ async def facets(conn: asyncpg.Connection, filters: Filters, locale: str) -> Fac
             total = row["n"]
             low, high = row["low"], row["high"]
             price = PriceBounds(
-                currency=currency,
-                min=None if low is None else in_currency(low, currency),
-                max=None if high is None else in_currency(high, currency),
+                min=None if low is None else money(low, currency),
+                max=None if high is None else money(high, currency),
             )
         else:
             ranges[row["attribute"]] = (row["low"], row["high"])

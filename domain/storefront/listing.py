@@ -15,7 +15,7 @@ import msgspec
 
 from domain.attributes.units import FAMILIES
 from domain.errors import DomainError, param_error
-from domain.money import in_currency
+from domain.money import money
 from domain.paging import decode_cursor, split_page
 from domain.storefront import store
 from domain.storefront.model import SORTS, Card, CardPage
@@ -255,9 +255,8 @@ def card(row: asyncpg.Record) -> Card:
         image=row["image"],
         role=row["role"],
         series=list(row["series"]),
-        currency=row["currency"],
-        price=None if row["price"] is None else in_currency(row["price"], row["currency"]),
-        regular_price=None if row["regular"] is None else in_currency(row["regular"], row["currency"]),
+        price=None if row["price"] is None else money(row["price"], row["currency"]),
+        regular_price=None if row["regular"] is None else money(row["regular"], row["currency"]),
         in_stock=row["in_stock"],
     )
 

@@ -9,6 +9,7 @@ from typing import Any, Literal, get_args
 import msgspec
 
 from domain.errors import Gone, NotFound
+from domain.money import Money
 
 Sort = Literal["position", "price_asc", "price_desc", "newest", "best_selling"]
 SORTS: tuple[str, ...] = get_args(Sort)
@@ -36,16 +37,16 @@ class Shelves(msgspec.Struct, frozen=True, kw_only=True):
 
 class Card(msgspec.Struct, frozen=True, kw_only=True):
     """A product as a category page or a search shows it. `price` is what the shop charges now (the
-    promotion price while one runs), `regular_price` the sale price (shown struck through when higher)."""
+    promotion price while one runs), `regular_price` the sale price (shown struck through when higher): money
+    in the shop's currency, null when there is none."""
 
     code: str
     label: str | None
     image: str | None
     role: str
     series: list[str]
-    currency: str
-    price: Decimal | None
-    regular_price: Decimal | None
+    price: Money | None
+    regular_price: Money | None
     in_stock: bool
 
 
@@ -79,9 +80,10 @@ class Facet(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 
 class PriceBounds(msgspec.Struct, frozen=True, kw_only=True):
-    currency: str
-    min: Decimal | None
-    max: Decimal | None
+    """The lowest and highest price of the products on the page, in the shop's currency (null: no product)."""
+
+    min: Money | None
+    max: Money | None
 
 
 class Facets(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,8 +119,8 @@ class DocumentSku(msgspec.Struct, frozen=True, kw_only=True):
     sku: str
     barcode: str | None
     axes: dict[str, Any]
-    price: Decimal | None
-    regular_price: Decimal | None
+    price: Money | None
+    regular_price: Money | None
     promotion: DocumentPromotion | None
     in_stock: bool
 
@@ -142,9 +144,9 @@ class DocumentSeries(msgspec.Struct, frozen=True, kw_only=True):
 
 class StorefrontProduct(msgspec.Struct, frozen=True, kw_only=True):
     """A listed product's page in one locale (the schema of the stored bytes the route sends): public
-    attributes grouped and in shopper-attention order, SKUs with the price to show, its series each with up
-    to 12 of its listed products (by code; this one among them when it is). Never a cost, a distribution
-    price, a supplier or a bin."""
+    attributes grouped and in shopper-attention order, SKUs with the price to show (money in the shop's
+    currency, null when there is none), its series each with up to 12 of its listed products (by code; this
+    one among them when it is). Never a cost, a distribution price, a supplier or a bin."""
 
     code: str
     locale: str
@@ -155,9 +157,8 @@ class StorefrontProduct(msgspec.Struct, frozen=True, kw_only=True):
     role: DocumentRef
     category: DocumentRef
     attribute_groups: list[DocumentGroup]
-    currency: str
-    price: Decimal | None
-    regular_price: Decimal | None
+    price: Money | None
+    regular_price: Money | None
     in_stock: bool
     skus: list[DocumentSku]
     series: list[DocumentSeries]
@@ -172,9 +173,8 @@ class ServiceSku(msgspec.Struct, frozen=True, kw_only=True):
     sku: str
     barcode: str | None
     axes: dict[str, Any]
-    currency: str
-    price: Decimal | None
-    regular_price: Decimal | None
+    price: Money | None
+    regular_price: Money | None
     promotion: str | None
     available: list[ServiceAvailability]
 
@@ -185,8 +185,7 @@ class ServicePromotion(msgspec.Struct, frozen=True, kw_only=True):
     starts_at: datetime
     ends_at: datetime
     sku: str
-    price: Decimal
-    currency: str
+    price: Money
 
 
 class ServiceRole(msgspec.Struct, frozen=True, kw_only=True):

@@ -16,7 +16,9 @@
 -- where those rows outnumber what another session's ANALYZE would count — the table's rows at its last
 -- ANALYZE or its committed live rows now (a catalog emptied since: the statistics still say full), whichever
 -- is fewer —, or, once analysed here, where the planner's estimate (its density times the pages the table has
--- now) fell below half of them. Answers the tables analysed (NULL: none).
+-- now) fell below half of them. Not the audit log nor the staged rows: no statement of an import plans over the
+-- one, and the other's rows were committed by the upload (another session's ANALYZE counts them); each ANALYZE
+-- of theirs cost ~0.1 s a chunk. Answers the tables analysed (NULL: none).
 CREATE FUNCTION merch_analyze_own_rows(p_min bigint) RETURNS text[] LANGUAGE plpgsql AS $$
 DECLARE
     v_tables text[];
@@ -31,7 +33,7 @@ BEGIN
       FROM own
       JOIN pg_class c ON c.oid = own.relid
       JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind = 'r' AND c.relpersistence = 'p'
+     WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND c.relname NOT IN ('audit_log', 'import_rows')
        AND CASE WHEN EXISTS (SELECT 1 FROM pg_locks l
                               WHERE l.locktype = 'relation' AND l.relation = c.oid AND l.pid = pg_backend_pid()
                                 AND l.mode = 'ShareUpdateExclusiveLock' AND l.granted)
@@ -46,41 +48,69 @@ BEGIN
 END
 $$;
 
+-- Statistics of the staging table for import p_job before its runner reads its rows: an upload of thousands of
+-- rows under a job id the statistics have never seen is planned as a handful, and the statements that settle
+-- staged rows (prices' above all) then nest loops over them — 1.4 s for 1,000 price rows, 22 s for 4,000, past
+-- the statement timeout for 23,400; 1.0 s for those after an ANALYZE. A job of at least p_min rows has the
+-- table analysed (a sample: well under a second) — autovacuum would, a minute after the upload, too late.
+-- Answers whether it did.
+CREATE FUNCTION merch_analyze_staged(p_job bigint, p_min integer) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT count(*) FROM (SELECT 1 FROM import_rows WHERE job_id = p_job LIMIT p_min) AS staged) < p_min THEN
+        RETURN false;
+    END IF;
+    ANALYZE import_rows;
+    RETURN true;
+END
+$$;
+
 -- The first staged attribute value (by line, then attribute code) the API would refuse now: its attribute gone
 -- or out of the set of the row's category (bound to it or an ancestor), not the JSON type of its kind, or a
 -- select's option (any of a multiselect's options) no longer defined. The re-check of products' and SKUs'
 -- staged rows at apply time, set-based: the values as four parallel arrays (line, category, attribute code,
--- value); the options are one anti-join, not a lookup per value. No row: everything still fits.
+-- value). Whether a value fits its set and type depends on its category, attribute and JSON type alone, and an
+-- option on its attribute and code alone: each such kind is checked once, at the first line it is on (a
+-- chunk's 50,000 values are a few thousand kinds), and the first misfit of all is the first of those kinds'
+-- first lines. No row: everything still fits.
 CREATE FUNCTION merch_import_first_misfit(
     p_lines integer[], p_categories bigint[], p_keys text[], p_values jsonb[], OUT line integer, OUT key text
 ) LANGUAGE sql STABLE AS $$
-    WITH vals AS (
+    WITH vals AS MATERIALIZED (
         SELECT * FROM unnest(p_lines, p_categories, p_keys, p_values) AS v(line, category_id, key, value)
+    ), kinds AS (
+        SELECT min(v.line) AS line, v.category_id, v.key, jsonb_typeof(v.value) AS json_type
+          FROM vals v GROUP BY v.category_id, v.key, jsonb_typeof(v.value)
     ), allowed AS (
         SELECT DISTINCT c.id AS category_id, ca.attribute_id
           FROM categories c
           JOIN categories anc ON anc.path @> c.path
           JOIN category_attributes ca ON ca.category_id = anc.id
-         WHERE c.id IN (SELECT DISTINCT category_id FROM vals)
-    ), checked AS (
-        SELECT v.line, v.key, v.value, a.id, a.type, al.attribute_id IS NOT NULL AS bound,
-               jsonb_typeof(v.value) = CASE a.type WHEN 'integer' THEN 'number' WHEN 'boolean' THEN 'boolean'
-                                                   WHEN 'multiselect' THEN 'array' WHEN 'measurement' THEN 'object'
-                                                   ELSE 'string' END AS typed
+         WHERE c.id IN (SELECT DISTINCT category_id FROM kinds)
+    ), named AS (
+        -- each option a select's or multiselect's value of its JSON type names (one of another type is a
+        -- misfit of its kind already), at the first line it is on
+        SELECT min(v.line) AS line, v.key, a.id, o.code
           FROM vals v
-          LEFT JOIN attributes a ON a.code = v.key
-          LEFT JOIN allowed al ON al.category_id = v.category_id AND al.attribute_id = a.id
-    ), misfits AS (
-        SELECT c.line, c.key FROM checked c WHERE NOT c.bound OR NOT c.typed
-        UNION ALL
-        SELECT c.line, c.key
-          FROM checked c
-         CROSS JOIN LATERAL (SELECT c.value #>> '{}' WHERE c.type = 'select'
+          JOIN attributes a ON a.code = v.key AND a.type IN ('select', 'multiselect')
+         CROSS JOIN LATERAL (SELECT v.value #>> '{}' WHERE a.type = 'select' AND jsonb_typeof(v.value) = 'string'
                              UNION ALL
-                             SELECT e FROM jsonb_array_elements_text(CASE WHEN c.type = 'multiselect' THEN c.value END) e
+                             SELECT e FROM jsonb_array_elements_text(
+                                 CASE WHEN a.type = 'multiselect' AND jsonb_typeof(v.value) = 'array' THEN v.value END) e
                             ) o(code)
-         WHERE c.bound AND c.typed
-           AND NOT EXISTS (SELECT 1 FROM attribute_options x WHERE x.attribute_id = c.id AND x.code = o.code)
+         GROUP BY v.key, a.id, o.code
+    ), misfits AS (
+        SELECT k.line, k.key
+          FROM kinds k
+          LEFT JOIN attributes a ON a.code = k.key
+          LEFT JOIN allowed al ON al.category_id = k.category_id AND al.attribute_id = a.id
+         WHERE al.attribute_id IS NULL
+            OR k.json_type IS DISTINCT FROM CASE a.type WHEN 'integer' THEN 'number' WHEN 'boolean' THEN 'boolean'
+                                                        WHEN 'multiselect' THEN 'array' WHEN 'measurement' THEN 'object'
+                                                        ELSE 'string' END
+        UNION ALL
+        SELECT n.line, n.key
+          FROM named n
+         WHERE NOT EXISTS (SELECT 1 FROM attribute_options x WHERE x.attribute_id = n.id AND x.code = n.code)
     )
     SELECT m.line, m.key FROM misfits m ORDER BY m.line, m.key LIMIT 1
 $$;
@@ -106,11 +136,22 @@ BEGIN
                         WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok)
       ORDER BY a.id
         FOR SHARE;
+    -- (the chunk's 50,000 values passed as a few thousand, each at its first line: what the check reads of a
+    -- value is its JSON type, and the options it names when its attribute is a select or multiselect — the
+    -- attributes' rows are share-locked above, so the type read here is the type the check reads)
     SELECT m.line, m.key INTO v_line, v_attribute
-      FROM (SELECT array_agg(r.line) AS lines, array_agg(r.category_id) AS categories, array_agg(v.key) AS keys,
-                   array_agg(v.value) AS vals
-              FROM import_rows r, jsonb_each(r.doc::jsonb -> 'attributes') v
-             WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok) x,
+      FROM (SELECT array_agg(k.line) AS lines, array_agg(k.category_id) AS categories, array_agg(k.key) AS keys,
+                   array_agg(k.value) AS vals
+              FROM (SELECT min(r.line) AS line, r.category_id, v.key,
+                           CASE WHEN a.type IN ('select', 'multiselect') THEN v.value
+                                ELSE CASE jsonb_typeof(v.value) WHEN 'string' THEN '""'::jsonb WHEN 'number' THEN '0'
+                                                                 WHEN 'boolean' THEN 'false' WHEN 'array' THEN '[]'
+                                                                 WHEN 'object' THEN '{}' ELSE 'null' END END AS value
+                      FROM import_rows r
+                     CROSS JOIN LATERAL jsonb_each(r.doc::jsonb -> 'attributes') v
+                      LEFT JOIN attributes a ON a.code = v.key
+                     WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok
+                     GROUP BY 2, 3, 4) k) x,
            merch_import_first_misfit(x.lines, x.categories, x.keys, x.vals) m
      WHERE m.line IS NOT NULL;
     IF FOUND THEN

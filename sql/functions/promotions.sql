@@ -1,4 +1,4 @@
--- Promotion outcomes (issue 14): the read model behind GET /v1/reports/promotion-roi (migration 0026), kept
+-- Promotion outcomes (issue 14): the read model behind GET /v1/reports/promotion-roi (migration 0027), kept
 -- current by the refresh point (sql/functions/refresh.sql) like the sales rollup:
 --   * facts written (an upload, a re-sent day, a return, a re-costing) record their deltas (+ new − old) for
 --     the lines they fall in — an item's line when the fact is of its SKU, the neighbours' line when of a
@@ -55,7 +55,7 @@ RETURNS TABLE (promotion_id bigint) LANGUAGE sql STABLE AS $$
                         WHERE i.promotion_id = n.promotion_id AND i.kind = 'product' AND i.key_id = p_product)
 $$;
 
--- Recompute promotions' outcomes whole, set-based (the backfill of migration 0026 is the same computation):
+-- Recompute promotions' outcomes whole, set-based (the backfill of migration 0027 is the same computation):
 -- their windows, their scopes, their items' lines and their neighbours' line; a promotion gone leaves none.
 CREATE FUNCTION merch_refresh_promotion_outcomes(p_promotions bigint[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE

@@ -344,7 +344,7 @@ DECLARE
     v_count integer := cardinality(p_actors);
     v_first integer := 1;
     v_size integer;
-    v_answers jsonb := '[]'::jsonb;
+    v_answers jsonb[] := '{}';  -- (appended to: a jsonb array concatenated to copies itself, quadratic in the batch)
     v_made merch_stock_row[];
     v_refused boolean := false;
 BEGIN
@@ -423,10 +423,10 @@ BEGIN
     FOR i IN 1..v_count LOOP
         v_size := jsonb_array_length(p_lines->(i - 1));
         BEGIN
-            v_answers := v_answers || jsonb_build_array(jsonb_build_object('response', merch_apply_request(
+            v_answers := array_append(v_answers, jsonb_build_object('response', merch_apply_request(
                 p_actors[i], p_keys[i], p_hashes[i], v_lines[v_first:v_first + v_size - 1])));
         EXCEPTION WHEN SQLSTATE 'MF409' OR SQLSTATE 'MF422' THEN
-            v_answers := v_answers || jsonb_build_array(jsonb_build_object(
+            v_answers := array_append(v_answers, jsonb_build_object(
                 'refused', jsonb_build_object('sqlstate', SQLSTATE, 'message', SQLERRM)));
             v_refused := true;
         END;
@@ -438,7 +438,7 @@ BEGIN
          WHERE sl.sku_id = m.sku_id AND sl.location_id = m.location_id AND sl.on_hand = 0 AND sl.reserved = 0
            AND NOT EXISTS (SELECT 1 FROM stock_movements sm WHERE sm.sku_id = sl.sku_id AND sm.location_id = sl.location_id);
     END IF;
-    RETURN v_answers;
+    RETURN to_jsonb(v_answers);
 END
 $$;
 

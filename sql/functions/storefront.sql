@@ -2,8 +2,9 @@
 -- refresh point (sql/functions/refresh.sql, model `storefront`) and written as the change feed.
 --
 -- merch_refresh_storefront(products) recomputes, for each product: its storefront_products row (filters,
--- sorts, card, search words), and — when it is listed — its product page per configured locale as the
--- bytes the API sends (storefront_documents), with an ETag. What changed for a cache (listed, delisted,
+-- sorts, card, search words; of a product that is not listed, only what customer service's lookup reads: see
+-- merch_storefront_rows), and — when it is listed — its product page per configured locale as the bytes the
+-- API sends (storefront_documents), with an ETag. What changed for a cache (listed, delisted,
 -- changed and which parts, in stock, out of stock) goes to events_pending, flushed into `events` in commit
 -- order at the end of the refresh (merch_flush_events). Only public attribute values, sale and promotion
 -- prices and an in-stock flag ever enter this model: no cost, distribution price, supplier or bin.
@@ -29,14 +30,17 @@ CREATE FUNCTION merch_currency_decimals(p_currency text) RETURNS integer LANGUAG
                 ELSE 2 END
 $$;
 
--- An amount as the API writes money (domain/money.py `money`): a string in the currency's own decimals
--- ("199.00", "1990" for JPY), more only when the amount has more; null for none.
+-- An amount as the API writes money (domain/money.py `money`): {"amount": "199.00", "currency": "CNY"}, the
+-- amount a string in the currency's own decimals ("1990" for JPY), more only when the amount has more; null
+-- for none.
 CREATE FUNCTION merch_money(p_amount numeric, p_currency text) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN p_amount IS NULL THEN 'null'::jsonb
-                WHEN p_amount = round(p_amount, merch_currency_decimals(p_currency))
-                THEN to_jsonb(round(p_amount, merch_currency_decimals(p_currency))::text)
-                ELSE to_jsonb(trim_scale(p_amount)::text) END
+                ELSE jsonb_build_object(
+                    'amount', CASE WHEN p_amount = round(p_amount, merch_currency_decimals(p_currency))
+                                   THEN round(p_amount, merch_currency_decimals(p_currency))::text
+                                   ELSE trim_scale(p_amount)::text END,
+                    'currency', p_currency) END
 $$;
 
 -- The price a shopper pays for a SKU: the promotion's while one runs and it is lower (or there is no sale
@@ -162,11 +166,14 @@ BEGIN
     SELECT v.product_id,
            row_number() OVER (PARTITION BY v.product_id ORDER BY v.priority DESC, v.position NULLS LAST, v.code),
            v.code, v.type, v.labels, v.group_code, v.group_labels, v.value,
-           (SELECT jsonb_object_agg(o.code, o.labels) FROM attribute_options o
-             WHERE o.attribute_id = v.attribute_id
-               AND o.code::text IN (SELECT jsonb_array_elements_text(
-                                      CASE jsonb_typeof(v.value) WHEN 'array' THEN v.value
-                                           ELSE jsonb_build_array(v.value) END))),
+           -- (the labels of the options a value names: a page shows them for selects alone — not looked up
+           -- for the other values, most of a product's)
+           CASE WHEN v.type IN ('select', 'multiselect') THEN
+               (SELECT jsonb_object_agg(o.code, o.labels) FROM attribute_options o
+                 WHERE o.attribute_id = v.attribute_id
+                   AND o.code::text IN (SELECT jsonb_array_elements_text(
+                                          CASE jsonb_typeof(v.value) WHEN 'array' THEN v.value
+                                               ELSE jsonb_build_array(v.value) END))) END,
            CASE WHEN v.type IN ('integer', 'decimal') AND jsonb_typeof(v.value) IN ('number', 'string')
                      AND (v.value #>> '{}') ~ '^-?[0-9]+(\.[0-9]+)?$' THEN (v.value #>> '{}')::numeric
                 WHEN v.type = 'measurement' THEN
@@ -256,7 +263,6 @@ BEGIN
         'role', jsonb_build_object('code', p.role_code, 'label', merch_localized(p.role_labels, loc.locale, loc.def)),
         'category', jsonb_build_object('code', p.cat_code, 'label', merch_localized(p.cat_labels, loc.locale, loc.def)),
         'attribute_groups', coalesce(ap.groups, '[]'),
-        'currency', cfg.currency,
         'price', coalesce(kp.price, 'null'),
         'regular_price', coalesce(kp.regular, 'null'),
         'in_stock', coalesce(kp.in_stock, false),
@@ -351,8 +357,12 @@ RETURNS TABLE (doc jsonb, stale_at timestamptz) LANGUAGE sql STABLE AS $$
 $$;
 
 -- The CJK characters of a text, and every pair of adjacent ones within a run (Chinese has no spaces: a
--- two-character query is found by its one pair).
-CREATE FUNCTION merch_grams(p_text text) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+-- two-character query is found by its one pair). Its plan is generic, made once a session: it runs once a
+-- product inside merch_refresh_storefront, which forces custom plans for a bulk refresh, and a SQL function
+-- (not inlined: it has a FROM) planned anew at each call cost ~70 µs a product — two thirds of the storefront
+-- row's cost, 40 % of a 10,000-product import's storefront refresh.
+CREATE FUNCTION merch_grams(p_text text) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET plan_cache_mode = 'force_generic_plan' AS $$
     SELECT coalesce(array_agg(DISTINCT g), '{}')
       FROM regexp_matches(p_text, '[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+', 'g') AS m(run)
      CROSS JOIN LATERAL (
@@ -362,8 +372,13 @@ CREATE FUNCTION merch_grams(p_text text) RETURNS text[] LANGUAGE sql IMMUTABLE P
 $$;
 
 -- The storefront rows of some products, as they are now (every lifecycle state: the row says `listed`),
--- set-based: each product's attributes and SKUs computed once. (PL/pgSQL: its plan is kept per connection;
--- merch_refresh_storefront says which kind, see there.)
+-- set-based: each product's attributes and SKUs computed once. A product that is not listed is on no shelf, no
+-- card list, no page and in no shop search: its row holds what customer service's lookup reads of it (its code,
+-- its search words and grams, its units sold, its card) and the categories it hangs on (a renamed category
+-- changes its search words: merch_categories_changed finds it by them); no facet tokens, numbers, price or
+-- in-stock flag (p_values and p_skus need not have its attributes and SKUs: merch_refresh_storefront computes
+-- them for listed products alone). (PL/pgSQL: its plan is kept per connection; merch_refresh_storefront says
+-- which kind, see there.)
 CREATE FUNCTION merch_storefront_rows(p_products bigint[], p_at timestamptz, p_values merch_storefront_value[],
                                       p_skus merch_storefront_sku[])
 RETURNS SETOF storefront_products LANGUAGE plpgsql STABLE AS $$
@@ -392,11 +407,10 @@ BEGIN
                min(sk.sale) AS regular, bool_or(sk.in_stock) AS in_stock, min(sk.stale_at) AS stale_at
           FROM sk GROUP BY sk.product_id
     ), axes AS (
-        SELECT s.product_id, array_agg(DISTINCT a.code || '=' || (v.value #>> '{}')) AS tokens,
-               string_agg(concat_ws(' ', s.sku, s.barcode), ' ') AS words
-          FROM skus s CROSS JOIN LATERAL jsonb_each(s.axes || s.attributes) v
+        SELECT s.product_id, array_agg(DISTINCT a.code || '=' || (v.value #>> '{}')) AS tokens
+          FROM p JOIN skus s ON s.product_id = p.id CROSS JOIN LATERAL jsonb_each(s.axes || s.attributes) v
           LEFT JOIN attributes a ON a.code = v.key AND a.visibility = 'public' AND a.type IN ('select', 'boolean')
-         WHERE s.product_id = ANY (p_products)
+         WHERE p.lifecycle = 'listed'
          GROUP BY s.product_id
     ), codes AS (
         SELECT s.product_id, string_agg(concat_ws(' ', s.sku, s.barcode), ' ') AS words
@@ -435,6 +449,7 @@ BEGIN
                      || coalesce(ARRAY(SELECT 'series:' || c FROM unnest(series.codes) c), '{}')
                      || CASE WHEN coalesce(sk_agg.in_stock, false) THEN ARRAY['in-stock'] ELSE '{}' END
                      || coalesce(ARRAY(SELECT 'c:' || c FROM unnest(cats.ids) c), '{}')) t
+                  WHERE p.lifecycle = 'listed'
                   ORDER BY 1),
            coalesce(at_agg.numbers, '{}'),
            cfg.currency, sk_agg.price::numeric(18, 4), sk_agg.regular::numeric(18, 4), coalesce(sk_agg.in_stock, false),
@@ -475,6 +490,7 @@ CREATE FUNCTION merch_refresh_storefront(p_products bigint[]) RETURNS void LANGU
 DECLARE
     v_at timestamptz := clock_timestamp();
     v_plans text := current_setting('plan_cache_mode');
+    v_listed bigint[];
     v_values merch_storefront_value[];
     v_skus merch_storefront_sku[];
     v_old storefront_products[];
@@ -490,8 +506,15 @@ BEGIN
                        CASE WHEN cardinality(p_products) <= 20 THEN 'force_generic_plan' ELSE 'force_custom_plan' END,
                        true);
     v_old := ARRAY(SELECT s FROM storefront_products s WHERE s.product_id = ANY (p_products));
-    v_values := ARRAY(SELECT v FROM merch_storefront_values(p_products) v);  -- once, for the rows and the pages
-    v_skus := ARRAY(SELECT k FROM merch_storefront_sku_rows(p_products, v_at) k);
+    -- (once, for the rows and the pages; of the listed products alone: see merch_storefront_rows)
+    v_listed := ARRAY(SELECT p.id FROM products p WHERE p.id = ANY (p_products) AND p.lifecycle = 'listed'
+                       ORDER BY p.id);
+    v_values := '{}';
+    v_skus := '{}';
+    IF cardinality(v_listed) > 0 THEN  -- (an import's drafts: not even a plan for none, ~4 ms a chunk)
+        v_values := ARRAY(SELECT v FROM merch_storefront_values(v_listed) v);
+        v_skus := ARRAY(SELECT k FROM merch_storefront_sku_rows(v_listed, v_at) k);
+    END IF;
     v_new := ARRAY(SELECT r FROM merch_storefront_rows(p_products, v_at, v_values, v_skus) r);
 
     DELETE FROM storefront_products s WHERE s.product_id = ANY (p_products)
@@ -560,31 +583,35 @@ BEGIN
     -- page's text made once for its bytes and its ETag; and which top-level parts of a page changed, per product
     -- (for the feed), from the pages as built and the stored pages whose ETag differs (each parsed once);
     -- `besides_stock`: the same when in-stock flags are left out (a product going in or out of stock has its own
-    -- event: the flag itself, and the SKUs' list when only their flags changed)
-    WITH fresh AS MATERIALIZED (
-        SELECT f.product_id, f.code, f.locale, f.doc, convert_to(x.t, 'UTF8') AS body, left(md5(x.t), 24) AS etag,
-               n.stale_at
-          FROM merch_storefront_pages(ARRAY(SELECT n.product_id FROM unnest(v_new) n WHERE n.listed), v_at,
-                                      v_values, v_skus) f
-          JOIN unnest(v_new) n ON n.product_id = f.product_id
-         CROSS JOIN LATERAL (SELECT f.doc::text AS t OFFSET 0) x  -- (OFFSET 0: the text made once, not per use)
-    )
-    SELECT ARRAY(SELECT ROW(f.code, f.locale, f.product_id, f.body, f.etag, f.stale_at)::storefront_documents
-                   FROM fresh f),
-           (SELECT jsonb_object_agg(c.product_id::text, jsonb_build_object('all', c.changed, 'besides_stock', c.besides))
-              FROM (SELECT j.product_id, jsonb_agg(DISTINCT k.key) AS changed,
-                           coalesce(jsonb_agg(DISTINCT k.key) FILTER (
-                               WHERE k.key <> 'in_stock'
-                                 AND (k.key <> 'skus' OR merch_page_part('skus', j.old -> 'skus')
-                                                         IS DISTINCT FROM merch_page_part('skus', k.value))),
-                               '[]') AS besides
-                      FROM (SELECT f.product_id, convert_from(d.body, 'UTF8')::jsonb AS old, f.doc AS new
-                              FROM fresh f
-                              JOIN storefront_documents d ON d.code = f.code AND d.locale = f.locale AND d.etag <> f.etag) j
-                     CROSS JOIN LATERAL jsonb_each(j.new) k
-                     WHERE k.key <> 'locale' AND j.old -> k.key IS DISTINCT FROM k.value
-                     GROUP BY j.product_id) c)
-      INTO v_docs, v_changed;
+    -- event: the flag itself, and the SKUs' list when only their flags changed). None when none is listed: their
+    -- stored pages, if any, are deleted below.
+    v_docs := '{}';
+    IF EXISTS (SELECT 1 FROM unnest(v_new) n WHERE n.listed) THEN
+        WITH fresh AS MATERIALIZED (
+            SELECT f.product_id, f.code, f.locale, f.doc, convert_to(x.t, 'UTF8') AS body, left(md5(x.t), 24) AS etag,
+                   n.stale_at
+              FROM merch_storefront_pages(ARRAY(SELECT n.product_id FROM unnest(v_new) n WHERE n.listed), v_at,
+                                          v_values, v_skus) f
+              JOIN unnest(v_new) n ON n.product_id = f.product_id
+             CROSS JOIN LATERAL (SELECT f.doc::text AS t OFFSET 0) x  -- (OFFSET 0: the text made once, not per use)
+        )
+        SELECT ARRAY(SELECT ROW(f.code, f.locale, f.product_id, f.body, f.etag, f.stale_at)::storefront_documents
+                       FROM fresh f),
+               (SELECT jsonb_object_agg(c.product_id::text, jsonb_build_object('all', c.changed, 'besides_stock', c.besides))
+                  FROM (SELECT j.product_id, jsonb_agg(DISTINCT k.key) AS changed,
+                               coalesce(jsonb_agg(DISTINCT k.key) FILTER (
+                                   WHERE k.key <> 'in_stock'
+                                     AND (k.key <> 'skus' OR merch_page_part('skus', j.old -> 'skus')
+                                                             IS DISTINCT FROM merch_page_part('skus', k.value))),
+                                   '[]') AS besides
+                          FROM (SELECT f.product_id, convert_from(d.body, 'UTF8')::jsonb AS old, f.doc AS new
+                                  FROM fresh f
+                                  JOIN storefront_documents d ON d.code = f.code AND d.locale = f.locale AND d.etag <> f.etag) j
+                         CROSS JOIN LATERAL jsonb_each(j.new) k
+                         WHERE k.key <> 'locale' AND j.old -> k.key IS DISTINCT FROM k.value
+                         GROUP BY j.product_id) c)
+          INTO v_docs, v_changed;
+    END IF;
     DELETE FROM storefront_documents d
      WHERE d.product_id = ANY (p_products)
        AND NOT EXISTS (SELECT 1 FROM unnest(v_docs) f WHERE f.code = d.code AND f.locale = d.locale);

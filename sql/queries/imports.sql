@@ -255,6 +255,10 @@ WITH scoped AS (
 SELECT ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(axes) k ORDER BY k) AS axes,
        ARRAY(SELECT DISTINCT k FROM scoped, jsonb_object_keys(attributes) k ORDER BY k) AS attributes;
 
+-- name: update_staged_statistics :val
+-- The staging table analysed before the runner reads import $1's rows, when it staged at least $2 (see the function).
+SELECT merch_analyze_staged($1::bigint, $2::integer);
+
 -- name: update_price_import_rows :exec
 -- Settle the good staged price rows of an import against the clock and the stored periods, set-based: a row
 -- identical to a stored period is unchanged; any other starts now or later (`valid_from` null, or within

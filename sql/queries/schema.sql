@@ -111,3 +111,9 @@ WITH existing AS (
     RETURNING id
 )
 SELECT id FROM inserted UNION ALL SELECT id FROM existing;
+
+-- name: update_storefront_documents_due :exec
+-- Every stored product page due (stale at once) when a rebuild of the storefront is queued: until the rebuild
+-- has written a product's pages again, a read computes them on the spot with the new routines — never the
+-- stored bytes of the old ones (which may have another shape than the new routines' answers).
+UPDATE storefront_documents SET stale_at = '-infinity' WHERE stale_at IS NULL OR stale_at > '-infinity';

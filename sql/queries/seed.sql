@@ -155,3 +155,16 @@ ANALYZE category_trees, categories, attribute_groups, attributes, attribute_opti
 -- name: is_catalog_empty :val
 -- Whether the database holds no catalog yet: no category trees, no products.
 SELECT NOT EXISTS (SELECT 1 FROM category_trees) AND NOT EXISTS (SELECT 1 FROM products);
+
+-- name: get_scale_epoch :val
+-- When the seeded catalog's prices start: the first sale price period of its first SKU ($1), if any.
+SELECT p.valid_from
+  FROM prices p
+  JOIN skus s ON s.id = p.sku_id
+ WHERE s.sku = $1::text AND p.kind = 'sale'
+ ORDER BY p.valid_from
+ LIMIT 1;
+
+-- name: list_lifecycles :many
+-- The lifecycle of each of the products $1, in code order.
+SELECT code, lifecycle FROM products WHERE code = ANY ($1::text[]) ORDER BY code;

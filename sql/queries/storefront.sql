@@ -243,7 +243,7 @@ SELECT sp.product_id, sp.code, sp.listed
 SELECT p.id, p.code::text AS code, p.lifecycle, p.labels, p.selling_points, r.code::text AS role, r.labels AS role_labels,
        r.description AS role_description,
        coalesce((SELECT jsonb_agg(jsonb_build_object(
-                    'sku', x.sku, 'barcode', x.barcode, 'axes', x.axes, 'currency', $2::text,
+                    'sku', x.sku, 'barcode', x.barcode, 'axes', x.axes,
                     'price', merch_money(merch_shown_price(x.promotion_price, x.sale), $2::text),
                     'regular_price', merch_money(x.sale, $2::text),
                     'promotion', CASE WHEN merch_promotion_applies(x.promotion_price, x.sale) THEN x.promotion_code END,
@@ -258,7 +258,7 @@ SELECT p.id, p.code::text AS code, p.lifecycle, p.labels, p.selling_points, r.co
                   FROM merch_storefront_skus(p.id, $2::text, $3::timestamptz) x), '[]') AS skus,
        coalesce((SELECT jsonb_agg(jsonb_build_object(
                     'code', m.code, 'labels', m.labels, 'starts_at', m.starts_at, 'ends_at', m.ends_at,
-                    'sku', s.sku, 'price', merch_money(i.price, i.currency), 'currency', i.currency) ORDER BY m.starts_at, m.code, s.sku)
+                    'sku', s.sku, 'price', merch_money(i.price, i.currency)) ORDER BY m.starts_at, m.code, s.sku)
                   FROM promotion_items i JOIN promotions m ON m.id = i.promotion_id JOIN skus s ON s.id = i.sku_id
                  WHERE s.product_id = p.id AND m.active AND m.starts_at <= $3::timestamptz
                    AND m.ends_at > $3::timestamptz), '[]') AS promotions

@@ -127,6 +127,28 @@ async def get(app: Any, path: str, role: str | None = "warehouse", **headers: st
         return await http.get(path, headers={**SAME_ID, **sent, **headers})
 
 
+async def served_alike(framework: Any, lane: Edge, path: str, headers: dict[str, str]) -> httpx.Response:
+    """The lane serves `path` with the route's status 200, headers and bytes, then a 304 to its ETag with the
+    route's headers: its answer."""
+    served = lane.app.served
+    by_lane, by_route = (
+        await get(lane, path, "storefront", **headers),
+        await get(framework, path, "storefront", **headers),
+    )
+    assert lane.app.served == served + 1
+    assert by_lane.status_code == 200, by_lane.text
+    same(by_lane, by_route)
+    assert by_lane.content == by_route.content
+    tag = by_lane.headers["etag"]
+    current = await get(lane, path, "storefront", **headers, **{"If-None-Match": tag})
+    assert lane.app.served == served + 2
+    assert current.status_code == 304 and current.content == b""
+    assert dict(current.headers) == dict(
+        (await get(framework, path, "storefront", **headers, **{"If-None-Match": tag})).headers
+    )
+    return by_lane
+
+
 async def product(conn: asyncpg.Connection) -> None:
     await f.tree(conn)
     await f.category(conn, "scarves")
@@ -184,24 +206,9 @@ async def test_a_storefront_page_from_the_lane_is_the_routes_page_with_its_etag_
 ) -> None:
     await shop.shop(conn)
     headers = {"Accept-Language": accept} if accept else {}
-    served = lane.app.served
     path = "/v1/storefront/products/peony"
-    by_lane, by_route = (
-        await get(lane, path, "storefront", **headers),
-        await get(framework, path, "storefront", **headers),
-    )
-    assert lane.app.served == served + 1
-    assert by_lane.status_code == 200
-    same(by_lane, by_route)
-    assert by_lane.content == by_route.content
+    by_lane = await served_alike(framework, lane, path, headers)
     assert by_lane.headers["content-language"] == ("en" if accept and accept.startswith("en") else "zh-CN")
-    tag = by_lane.headers["etag"]
-    current = await get(lane, path, "storefront", **headers, **{"If-None-Match": tag})
-    assert lane.app.served == served + 2
-    assert current.status_code == 304 and current.content == b""
-    assert dict(current.headers) == dict(
-        (await get(framework, path, "storefront", **headers, **{"If-None-Match": tag})).headers
-    )
 
 
 @pytest.mark.parametrize(
@@ -293,26 +300,11 @@ async def test_a_category_page_from_the_lane_is_the_routes_page_with_its_etag_an
 ) -> None:
     await shop.shop(conn)
     headers = {"Accept-Language": accept} if accept else {}
-    served = lane.app.served
     path = f"{LIST}?{query}"
-    by_lane, by_route = (
-        await get(lane, path, "storefront", **headers),
-        await get(framework, path, "storefront", **headers),
-    )
-    assert lane.app.served == served + 1
-    assert by_lane.status_code == 200, by_lane.text
+    by_lane = await served_alike(framework, lane, path, headers)
     assert by_lane.json()["items"], "a page with cards"
-    same(by_lane, by_route)
-    assert by_lane.content == by_route.content
-    tag = by_lane.headers["etag"]
-    current = await get(lane, path, "storefront", **headers, **{"If-None-Match": tag})
-    assert lane.app.served == served + 2
-    assert current.status_code == 304 and current.content == b""
-    assert dict(current.headers) == dict(
-        (await get(framework, path, "storefront", **headers, **{"If-None-Match": tag})).headers
-    )
     other = await get(lane, path, "storefront", **headers, **{"If-None-Match": '"0123456789abcdef01234567"'})
-    assert other.status_code == 200 and other.content == by_route.content
+    assert other.status_code == 200 and other.content == by_lane.content
 
 
 async def test_the_lanes_keyset_pages_are_the_routes(framework: Any, lane: Edge, conn: asyncpg.Connection) -> None:

@@ -757,6 +757,46 @@ async def test_the_purchasing_scorecard_normalises_each_component_and_ranks_by_t
     ]
 
 
+async def test_the_scorecard_ranks_unsold_products_by_their_appeal_and_breaks_ties_by_code_at_the_limit(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """Unsold products rank too, alike when their appeal inputs are alike (ties by code, also where the limit cuts
+    them): with them volume and value start at 0 — volume 18, 6, 1, 0 → 1, 1/3, 1/18, 0; value 1600, 280, 200, 0
+    → 1, 0.175, 0.125, 0; appeal 1, 0.5, 0.25 and the unsold 0.5 (three) and 0 → the same."""
+    await shop(conn)
+    for code, tags in (
+        ("wool-c", ["famous", "new"]),
+        ("wool-d", ["famous", "new"]),
+        ("wool-b", ["famous", "new"]),
+        ("wool-a", []),
+    ):
+        await f.product(conn, code, "scarves", role="routine", quality_tags=tags)
+    # their completeness never computed: appeal from the tags only
+    await conn.execute(
+        "DELETE FROM product_completeness WHERE product_id IN (SELECT id FROM products WHERE code LIKE 'wool-%')"
+    )
+    # silk-square 0.3 + 0.2 + 0.2 = 0.7; lavender-oil 0.3/18 + 0.3 + 0.2 × 0.25 + 0.2 × 0.125 = 0.391667;
+    # silk-long 0.3/3 + 0.3 × 5.08/24.37 + 0.2 × 0.5 + 0.2 × 0.175 = 0.297536; wool-b, wool-c and wool-d
+    # 0.2 × 0.5 = 0.1 (tied: by code); wool-a 0
+    ranked = [
+        ("silk-square", 18, "1.0000", "0.7000"),
+        ("lavender-oil", 1, "0.2500", "0.3917"),
+        ("silk-long", 6, "0.5000", "0.2975"),
+        ("wool-b", 0, "0.5000", "0.1000"),
+        ("wool-c", 0, "0.5000", "0.1000"),
+        ("wool-d", 0, "0.5000", "0.1000"),
+        ("wool-a", 0, "0.0000", "0.0000"),
+    ]
+    body = await report(api, "purchasing-scorecard")
+    assert [(i["product"], i["volume"], i["appeal"], i["score"]) for i in body["items"]] == ranked
+    assert [i["rank"] for i in body["items"]] == [1, 2, 3, 4, 5, 6, 7]
+    assert body["items"][3]["margin_pct"] is None and body["items"][3]["value"] == "0.00"
+    for limit in (4, 5, 6):  # the limit falls between and after the three tied unsold products
+        cut = await report(api, "purchasing-scorecard", limit=str(limit))
+        assert [(i["product"], i["volume"], i["appeal"], i["score"]) for i in cut["items"]] == ranked[:limit]
+        assert cut["truncated"] is True
+
+
 async def test_payables_accrue_receipts_at_unit_cost_by_supplier_and_month(
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:

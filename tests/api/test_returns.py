@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -435,16 +436,19 @@ def rows(body: dict[str, Any]) -> list[tuple[Any, ...]]:
     ]
 
 
+async def returns_answer(api: httpx.AsyncClient, **params: str) -> dict[str, Any]:
+    r = await api.get("/v1/reports/returns", params=params)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
 async def test_the_returns_report_gives_return_rates_by_sku_product_category_supplier_and_reason(
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
     await returns_scenario(api, conn)
 
-    async def report(**params: str) -> dict[str, Any]:
-        r = await api.get("/v1/reports/returns", params=params)
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        return body
+    report = partial(returns_answer, api)
 
     body = await report()
     assert body["columns"] == ["group", "sold", "returned", "resellable", "not_resellable", "return_rate", "top_reason"]
@@ -505,6 +509,29 @@ async def test_the_returns_report_gives_return_rates_by_sku_product_category_sup
         "home,1,1,1,0,100.00,changed_mind",
         "scarves,24,4,2,2,16.67,defective",
     ]
+
+
+async def test_the_returns_report_cut_by_its_limit_breaks_ties_by_group(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """Only the groups at or above the last row asked for are labelled; a tie on rate and units across the limit
+    is still broken by the group's code."""
+    await returns_scenario(api, conn)
+
+    report = partial(returns_answer, api)
+
+    # defective and wrong_size tie at 8.00 % and 2 units: the first code first, whatever the limit
+    first = await report(by="reason", limit="1")
+    assert (rows(first), first["truncated"]) == ([("defective", 25, 2, 0, 2, "8.00", None)], True)
+    two = await report(by="reason", limit="2")
+    assert [r[0] for r in rows(two)] == ["defective", "wrong_size"] and two["truncated"] is True
+    # by SKU: A-1 and B-1 tie on the rate (16.67 %) but not on units (3 against 1)
+    assert rows(await report(by="sku", limit="2")) == [
+        ("C-1", 1, 1, 1, 0, "100.00", "changed_mind"),
+        ("A-1", 18, 3, 2, 1, "16.67", "wrong_size"),
+    ]
+    everything = await report(by="sku", limit="3")
+    assert [r[0] for r in rows(everything)] == ["C-1", "A-1", "B-1"] and not everything.get("truncated")
 
 
 async def test_the_returns_report_refuses_bad_parameters_and_roles_without_a_need(

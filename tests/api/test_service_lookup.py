@@ -40,7 +40,8 @@ async def test_what_an_agent_says_of_a_destination_item(as_role: Any, conn: asyn
     assert (item["destination_item"], item["promotion_item"], item["image_item"]) == (True, False, False)
     assert item["selling_points"] == ["peony point"]
     (sku,) = item["skus"]
-    assert (sku["price"], sku["regular_price"], sku["promotion"]) == ("199.00", "199.00", None)
+    assert (sku["price"], sku["regular_price"], sku["promotion"]) == (shop.cny("199.00"), shop.cny("199.00"), None)
+    assert "currency" not in sku  # (each amount names its currency)
     # available quantity per warehouse (on hand − reserved), never bins
     assert sku["available"] == [{"warehouse": "hz", "available": 5}, {"warehouse": "sh", "available": 3}]
     assert "A-1" not in str(item) and "B-1" not in str(item)
@@ -61,9 +62,11 @@ async def test_a_promotion_item_shows_its_running_promotions_with_dates_and_pric
     async with as_role("service") as http:
         item = (await lookup(http, "WAVE-1"))["items"][0]
     assert item["promotion_item"] is True and item["role"]["says"].startswith("Promotion item")
-    assert [(p["code"], p["sku"], p["price"]) for p in item["promotions"]] == [("double11", "WAVE-1", "99.00")]
+    assert [(p["code"], p["sku"], p["price"]) for p in item["promotions"]] == [
+        ("double11", "WAVE-1", shop.cny("99.00"))
+    ]
     assert item["promotions"][0]["ends_at"] > item["promotions"][0]["starts_at"]
-    assert (item["skus"][0]["price"], item["skus"][0]["promotion"]) == ("99.00", "double11")
+    assert (item["skus"][0]["price"], item["skus"][0]["promotion"]) == (shop.cny("99.00"), "double11")
     assert item["skus"][0]["available"] == [{"warehouse": "hz", "available": 0}]
 
 

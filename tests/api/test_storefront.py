@@ -50,13 +50,14 @@ async def test_a_product_page_shows_public_attributes_in_shopper_attention_order
             "sku": "PEONY-1",
             "barcode": "6900000000000",
             "axes": {},
-            "price": "199.00",
-            "regular_price": "199.00",
+            "price": shop.cny("199.00"),
+            "regular_price": shop.cny("199.00"),
             "promotion": None,
             "in_stock": True,
         }
     ]
-    assert (page["price"], page["currency"], page["in_stock"]) == ("199.00", "CNY", True)
+    assert (page["price"], page["regular_price"], page["in_stock"]) == (shop.cny("199.00"), shop.cny("199.00"), True)
+    assert "currency" not in page  # (each amount names its currency)
     assert page["series"] == [
         {
             "code": "silk-series",
@@ -165,6 +166,27 @@ async def test_values_of_internal_and_confidential_attributes_reach_no_storefron
     assert refused.json()["errors"][0]["code"] == "not_a_filter"
 
 
+async def test_a_page_shows_a_select_and_a_multiselect_by_their_options_labels(
+    as_role: Any, conn: asyncpg.Connection
+) -> None:
+    await shop.shop(conn)
+    await f.attribute(conn, "motifs", "multiselect", options=("peony", "wave"), display_priority=5)
+    await f.bind(conn, "scarves", "motifs")
+    await conn.execute(
+        "UPDATE attribute_options o SET labels = jsonb_build_object('en', initcap(o.code) || ' (label)')"
+        " FROM attributes a WHERE a.id = o.attribute_id AND a.code IN ('motifs', 'material')"
+    )
+    await conn.execute("""UPDATE products SET attributes = attributes || '{"motifs": ["wave", "peony"]}'
+                           WHERE code = 'peony'""")
+    await conn.execute("SELECT merch_refresh_pending()")  # (what the commit would run)
+    async with as_role("storefront") as http:
+        page = (await http.get("/v1/storefront/products/peony", params={"locale": "en"})).json()
+    shown = {a["code"]: (a["value"], a["display"]) for g in page["attribute_groups"] for a in g["attributes"]}
+    assert shown["motifs"] == (["wave", "peony"], "Wave (label), Peony (label)")
+    assert shown["material"] == ("silk", "Silk (label)")
+    assert shown["care"][1] == shown["care"][0]  # (a text shows itself)
+
+
 async def test_sku_axes_of_attributes_that_are_not_public_reach_no_page(as_role: Any, conn: asyncpg.Connection) -> None:
     await shop.shop(conn)
     await f.attribute(conn, "size", "select", options=("s", "m"))
@@ -250,13 +272,13 @@ async def test_a_promotion_starting_with_time_and_no_write_changes_price_and_eta
         card = (await http.get("/v1/storefront/products", params={"category": "scarves", "sort": "price_asc"})).json()
         await conn.execute("SELECT merch_touch_due()")
         stored = await http.get("/v1/storefront/products/peony")
-    assert before.json()["price"] == "199.00"
+    assert before.json()["price"] == shop.cny("199.00")
     assert after.status_code == 200
-    assert after.json()["price"] == "159.00" and after.json()["regular_price"] == "199.00"
+    assert after.json()["price"] == shop.cny("159.00") and after.json()["regular_price"] == shop.cny("199.00")
     assert after.json()["skus"][0]["promotion"]["code"] == "double11"
     assert after.headers["etag"] != before.headers["etag"]
     peony = next(c for c in card["items"] if c["code"] == "peony")
-    assert (peony["price"], peony["regular_price"]) == ("159.00", "199.00")
+    assert (peony["price"], peony["regular_price"]) == (shop.cny("159.00"), shop.cny("199.00"))
     assert stored.headers["etag"] == after.headers["etag"]
     assert stored.content == after.content
 
@@ -274,8 +296,12 @@ async def test_a_running_promotion_not_below_the_sale_price_is_not_the_shoppers(
         check = (await http.get("/v1/storefront/products/check", params={"locale": "en"})).json()
     async with as_role("service") as http:
         told = (await http.get("/v1/service/lookup", params={"q": "PEONY-1"})).json()
-    assert (peony["price"], peony["skus"][0]["price"], peony["skus"][0]["promotion"]) == ("199.00", "199.00", None)
-    assert (check["price"], check["skus"][0]["promotion"]["code"]) == ("89.00", "cheaper")
+    assert (peony["price"], peony["skus"][0]["price"], peony["skus"][0]["promotion"]) == (
+        shop.cny("199.00"),
+        shop.cny("199.00"),
+        None,
+    )
+    assert (check["price"], check["skus"][0]["promotion"]["code"]) == (shop.cny("89.00"), "cheaper")
     assert told["items"][0]["skus"][0]["promotion"] is None
 
 
@@ -384,9 +410,8 @@ async def test_cards_show_the_price_to_pay_and_no_hidden_data(as_role: Any, conn
         "image": "https://img.example/peony.jpg",
         "role": "destination",
         "series": ["silk-series"],
-        "currency": "CNY",
-        "price": "199.00",
-        "regular_price": "199.00",
+        "price": shop.cny("199.00"),
+        "regular_price": shop.cny("199.00"),
         "in_stock": True,
     }
     for hidden in HIDDEN_VALUES:
@@ -579,7 +604,7 @@ async def test_facets_come_in_shopper_attention_order_with_labels_and_bounds(
     assert [(v["value"], v["label"], v["count"]) for v in color["values"]] == [("navy", "Navy blue", 1)]
     width = body["facets"][2]  # bounds in the attribute's default unit
     assert (width["min"], width["max"], width["unit"]) == ("70", "70", "cm")
-    assert body["price"] == {"currency": "CNY", "min": "99.00", "max": "199.00"}  # without the price filter
+    assert body["price"] == {"min": shop.cny("99.00"), "max": shop.cny("199.00")}  # without the price filter
     assert body["total"] == 1
 
 

@@ -157,6 +157,10 @@ async def test_stock_by_bin_and_the_service_lookup_are_the_apis(as_role: Any, ap
         i["code"] for i in found
     ]
     assert found[0]["label"] in await page.locator(".hit h3").first.inner_text()
+    promotions = found[0]["promotions"]
+    assert promotions  # (the demo's running promotion of SSP-RED): its price as the lookup writes it
+    hit = await page.locator(".hit").first.inner_text()
+    assert all(f"{p['sku']} {p['price']['amount']} {p['price']['currency']}" in hit for p in promotions), hit
     await console.shot("warehouse")
     assert console.errors == []
 

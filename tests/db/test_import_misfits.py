@@ -77,3 +77,22 @@ async def test_the_first_value_that_no_longer_fits_is_named_by_line_and_attribut
     fitting = [(1, ids["leaf"], k, v) for k, v in FITTING]
     later = [(3, ids["leaf"], "material", "wool")]  # a later line's misfit is not the first
     assert await first_misfit(conn, [*fitting, (2, ids[category], key, value), *later, *fitting]) == (2, key)
+
+
+async def test_a_misfit_is_named_at_the_first_line_it_is_on_whatever_the_order_the_values_come_in(
+    conn: asyncpg.Connection,
+) -> None:
+    # (each kind of value — category, attribute, JSON type; an option — is checked once: at its first line)
+    ids = await setting(conn)
+    values = [
+        (9, ids["leaf"], "width", "90"),  # the same misfit as line 6's, later
+        (4, ids["leaf"], "material", "silk"),
+        (6, ids["leaf"], "width", "91"),
+        (7, ids["leaf"], "material", "wool"),
+        (5, ids["leaf"], "colours", ["red"]),
+        (8, ids["leaf"], "colours", ["navy", "gold"]),
+    ]
+    assert await first_misfit(conn, values) == (6, "width")
+    assert await first_misfit(conn, [v for v in values if v[2] != "width"]) == (7, "material")
+    assert await first_misfit(conn, [*values, (6, ids["leaf"], "colours", ["gold"])]) == (6, "colours")
+    assert await first_misfit(conn, [v for v in values if v[2] == "colours"]) == (8, "colours")

@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
+from api.runner import JobRunner
 from domain.imports import service, store
 from domain.jobs.service import run_pending
 from tests import factories as f
@@ -51,6 +52,35 @@ async def test_retries_of_one_upload_at_the_same_moment_are_one_import(
     async with fresh_pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE entity = 'product'") == 50
         assert await conn.fetchval("SELECT count(*) FROM import_rows") == 0
+
+
+async def test_an_upload_wakes_its_workers_job_runner_which_applies_it_without_waiting_for_its_poll(
+    fresh_app: Any, fresh_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with fresh_pool.acquire() as conn:
+        await catalog(conn)
+    ran = service.run_import
+    done = asyncio.Event()
+
+    async def run_and_tell(pool: Any, job_id: int) -> None:
+        await ran(pool, job_id)
+        done.set()
+
+    monkeypatch.setattr(service, "run_import", run_and_tell)
+    runner = JobRunner(fresh_pool, workers=1, poll_seconds=3600)  # (its next poll: in an hour)
+    runner.start()
+    fresh_app.framework.state.wake_jobs = runner.wake  # (as the served app's lifespan does)
+    try:
+        async with client(fresh_app) as api:
+            answer = await api.post(
+                "/v1/imports", params={"type": "products"}, content=jsonl(row("sq-1"), row("sq-2")), headers=JSONL
+            )
+            assert answer.status_code == 202
+            await asyncio.wait_for(done.wait(), 60)  # (an hour without the wake)
+            job = (await api.get(f"/v1/jobs/{answer.json()['id']}")).json()
+            assert (job["state"], job["rows"]["applied"]) == ("done", 2)
+    finally:
+        await runner.stop()
 
 
 async def test_a_connection_killed_in_the_middle_of_an_all_or_nothing_import_applies_nothing(
@@ -231,3 +261,30 @@ async def test_an_upload_cut_off_mid_way_is_a_failed_job_with_nothing_staged(con
     assert await conn.fetchval("SELECT count(*) FROM import_rows") == 0
     assert await run_pending(OneConnectionPool(conn), workers=1) == 0
     assert await conn.fetchval("SELECT count(*) FROM products") == 0
+
+
+async def test_the_staging_table_is_analysed_before_a_large_job_reads_its_rows(
+    fresh_app: Any, fresh_pool: asyncpg.Pool
+) -> None:
+    # A thousand rows staged under a job id the statistics have never seen are planned as a handful, and the
+    # statements that settle staged rows nest loops over them (a price file of 23,400 rows ran past the
+    # statement timeout): the runner analyses the staging table before it reads a job of ≥ 1,000 rows.
+    async with fresh_pool.acquire() as conn:
+        await catalog(conn)
+        await conn.execute("ANALYZE import_rows")  # (statistics of an empty staging table)
+    async with client(fresh_app) as api:
+        answer = await api.post(
+            "/v1/imports",
+            params={"type": "products"},
+            content=jsonl(*(row(f"st-{i:04}") for i in range(service.STAGED_STATISTICS_MIN))),
+            headers=JSONL,
+        )
+        job_id = answer.json()["id"]
+        assert await run_pending(fresh_pool) == 1
+        assert (await api.get(f"/v1/jobs/{job_id}")).json()["state"] == "done"
+    async with fresh_pool.acquire() as conn:
+        plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) SELECT * FROM import_rows WHERE job_id = {int(job_id)}")
+        planned = int((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]["Plan Rows"])
+        assert service.STAGED_STATISTICS_MIN / 2 <= planned <= 2 * service.STAGED_STATISTICS_MIN, planned
+        # a smaller job leaves the statistics to autovacuum
+        assert await store.update_staged_statistics(conn, job_id, service.STAGED_STATISTICS_MIN + 1) is False

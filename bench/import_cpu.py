@@ -1,0 +1,99 @@
+"""What a product import costs in CPU (issue 13): N products of bench.imports' shape, all_or_nothing into its
+emptied catalog, driven in-process — the upload (`start_import`: read, checked, staged) then the run
+(`run_import`: applied, derived data included) — with the seconds each took and the CPU each used, of this
+Python process and of the embedded server's processes (from /proc). On a loaded machine wall-clock figures move
+2× between runs; the CPU an import costs is what compares.
+
+    MERCH_DATA_DIR=/tmp/… python -m bench.import_cpu --products 10000
+
+Needs the embedded server (MERCH_DATA_DIR, never bench/out): its processes are read from /proc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+
+from api import db, guard, migrate
+from api.settings import Settings
+from bench import imports as bench_imports
+from domain.imports import service
+from domain.keys.model import Principal
+
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+
+def server_cpu(data_dir: Path) -> float:
+    """CPU seconds of the embedded server: its postmaster (with the backends that exited) and its processes."""
+    postmaster = int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # (a process that ended meanwhile)
+            continue
+        if int(pid) == postmaster or int(fields[1]) == postmaster:
+            total += sum(int(f) for f in fields[11:15]) / ticks
+    return total
+
+
+async def blocks(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as f:
+        while block := f.read(1 << 16):
+            yield block
+
+
+async def main(products: int) -> None:
+    data_dir = Path(os.environ["MERCH_DATA_DIR"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings()
+    dsn, server = await db.prepare_database(settings)
+    conn = await asyncpg.connect(dsn)
+    await db.init_connection(conn)
+    pool = await db.create_pool(dsn, settings)
+    try:
+        await migrate.migrate(conn)
+        codes = await bench_imports.prepare(conn, 200)
+        await conn.execute("DELETE FROM jobs WHERE requested_by = 'bench-import-cpu'")
+        await conn.execute("VACUUM ANALYZE")
+        path = data_dir / f"products-{products}.jsonl"
+        bench_imports.write_file(path, products, codes)
+        actor = Principal(name="bench-import-cpu", roles=frozenset({"admin"}))
+        marks = [(time.perf_counter(), time.process_time(), server_cpu(data_dir))]
+        async with pool.acquire() as upload:
+            job, _ = await service.start_import(
+                upload,
+                actor,
+                kind="products",
+                mode="all_or_nothing",
+                media_type="application/x-ndjson",
+                idempotency_key=None,
+                body=blocks(path),
+                line_flaw=guard.body_flaw,
+            )
+        marks.append((time.perf_counter(), time.process_time(), server_cpu(data_dir)))
+        await service.run_import(pool, job.id)
+        marks.append((time.perf_counter(), time.process_time(), server_cpu(data_dir)))
+        state = await conn.fetchval("SELECT state FROM jobs WHERE id = $1", job.id)
+        assert state == "done", state
+        for name, (a, b) in (("upload", marks[0:2]), ("apply", marks[1:3])):
+            print(f"{name}: {b[0] - a[0]:.2f} s; CPU: Python {b[1] - a[1]:.2f} s, PostgreSQL {b[2] - a[2]:.2f} s")
+    finally:
+        await pool.close()
+        await conn.close()
+        del server
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=10_000)
+    args = parser.parse_args()
+    asyncio.run(main(args.products))
