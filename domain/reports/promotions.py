@@ -27,6 +27,7 @@ from domain.reports.service import amount, open_scope, report
 MARGIN_FIELDS = ("margin", "baseline_margin", "incremental_margin")
 CENT = Decimal("0.01")
 ROI_PLACES = Decimal("0.0001")
+RECOMPUTING = "being recomputed after a change: no figure until it is done"
 
 
 def _q(value: Decimal | None, quantum: Decimal = CENT) -> str | None:
@@ -94,11 +95,13 @@ def _row(
         incremental_revenue=amount(_sub(revenue, base_revenue), currency),
         incremental_margin=amount(inc_margin, currency) if show else HIDDEN,
         discount_cost=amount(discount, currency) if level != "others" else None,
-        **{"spend": None, "roi": None, "effect": None, "caveats": None, **extra},
+        **{"spend": None, "roi": None, "effect": None, "caveats": None, "recomputing": False, **extra},
     )
 
 
 def _caveats(promo: Mapping[str, Any], costed: bool, today: Any) -> list[str]:
+    if promo["recomputing"]:
+        return [RECOMPUTING]
     known, asked = promo["baseline_days_known"], promo["baseline_days_asked"]
     out = []
     if known == 0:
@@ -127,7 +130,10 @@ class _Outcome:
         figures = [f for _, f in self.lines]
         self.spend: Decimal | None = promo["spend_amount"]
         inc_margin = _sub(_sum([f.margin for f in figures]), _sum([f.baseline_margin for f in figures]))
-        self.roi = (inc_margin - self.spend) / self.spend if self.spend and inc_margin is not None else None
+        recomputing = promo["recomputing"]
+        self.roi = (
+            (inc_margin - self.spend) / self.spend if self.spend and inc_margin is not None and not recomputing else None
+        )
         costed = all(r["costed"] and (known == 0 or r["baseline_costed"]) for r, _ in self.lines)
         self.caveats = "; ".join(_caveats(promo, costed, today)) or None
 
@@ -181,9 +187,12 @@ async def product_promotions(
                 "last_day": last.isoformat(),
                 "state": state,
                 "roi": _q(o.roi, ROI_PLACES),
-                "units": own.units,
-                "margin_pct": own.margin_pct,
-                "incremental_units": own.incremental_units,
+                # (none while it is being recomputed: the caveat says so)
+                **(
+                    dict.fromkeys(("units", "margin_pct", "incremental_units"))
+                    if promo["recomputing"]
+                    else {"units": own.units, "margin_pct": own.margin_pct, "incremental_units": own.incremental_units}
+                ),
                 "caveats": o.caveats,
             }
         )

@@ -31,6 +31,13 @@ LIST_RECEIVABLES = Q.list_receivables.sql
 LIST_RETURNS = Q.list_returns.sql
 LIST_PROMOTION_OUTCOMES = Q.list_promotion_outcomes.sql
 LIST_PROMOTION_ROI = Q.list_promotion_roi.sql
+LOCK_PROMOTION_OUTCOMES_JOB = Q.lock_promotion_outcomes_job.sql
+UNLOCK_PROMOTION_OUTCOMES_JOB = Q.unlock_promotion_outcomes_job.sql
+UPDATE_PROMOTION_LOG_FOLDED = Q.update_promotion_log_folded.sql
+LIST_PROMOTION_MARKS = Q.list_promotion_marks.sql
+UPDATE_PROMOTION_OUTCOMES_REBUILT = Q.update_promotion_outcomes_rebuilt.sql
+LOCK_PROMOTION_WRITERS = Q.lock_promotion_writers.sql
+UPDATE_PROMOTION_OUTCOMES_SUMMED = Q.update_promotion_outcomes_summed.sql
 
 UPDATE_REPORT_SETTINGS = Q.update_report_settings.sql
 
@@ -160,3 +167,33 @@ async def list_promotion_roi(
             LIST_PROMOTION_ROI, ids.category_path, ids.role_id, ids.series_id, promotion, since, until, limit
         )
         return rows
+
+
+async def lock_promotion_outcomes_job(conn: asyncpg.Connection) -> None:
+    await conn.execute(LOCK_PROMOTION_OUTCOMES_JOB)
+
+
+async def unlock_promotion_outcomes_job(conn: asyncpg.Connection) -> None:
+    await conn.execute(UNLOCK_PROMOTION_OUTCOMES_JOB)
+
+
+async def update_promotion_log_folded(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval(UPDATE_PROMOTION_LOG_FOLDED))
+
+
+async def list_promotion_marks(conn: asyncpg.Connection) -> tuple[int, list[int]]:
+    """The last mark's id and the promotions marked to be recomputed."""
+    row = await conn.fetchrow(LIST_PROMOTION_MARKS)
+    return int(row["mark"]), list(row["promotions"])
+
+
+async def update_promotion_outcomes_rebuilt(conn: asyncpg.Connection, promotions: list[int]) -> None:
+    await conn.execute(UPDATE_PROMOTION_OUTCOMES_REBUILT, promotions)
+
+
+async def lock_promotion_writers(conn: asyncpg.Connection) -> None:
+    await conn.execute(LOCK_PROMOTION_WRITERS)
+
+
+async def update_promotion_outcomes_summed(conn: asyncpg.Connection, promotions: list[int], mark: int) -> None:
+    await conn.execute(UPDATE_PROMOTION_OUTCOMES_SUMMED, promotions, mark)

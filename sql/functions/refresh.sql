@@ -70,8 +70,7 @@ END
 $$;
 
 -- Bring up to date what this transaction's writes recorded: the sales rollup by its deltas (the products
--- whose units sold they moved are queued for the clock: merch_queue_storefront_sold), the promotion outcomes
--- (sql/functions/promotions.sql: deltas and promotions recomputed whole), then every read model
+-- whose units sold they moved are queued for the clock: merch_queue_storefront_sold), then every read model
 -- of the recorded products (prices before completeness, which reads them; the storefront last: whole, or
 -- only the units sold of the products the clock recorded as `sold`, both sets' rows locked first in one
 -- pass, in product id order).
@@ -95,7 +94,6 @@ BEGIN
     IF v_sold IS NOT NULL THEN
         PERFORM merch_queue_storefront_sold(v_sold);
     END IF;
-    PERFORM merch_merge_promotion_pending(v_tx);
     WITH gone AS (
         DELETE FROM refresh_pending WHERE txid = v_tx RETURNING model, product_id
     )

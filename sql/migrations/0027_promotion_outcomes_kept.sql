@@ -1,10 +1,10 @@
 -- Promotion outcomes kept (issue 14): the read model behind GET /v1/reports/promotion-roi. The report read
 -- every promoted SKU's and every neighbour's daily facts over the promotion's days and its baseline at each
--- request (79.8 s for the whole tree of the 1M bench database); these tables hold those sums, kept current by
--- the refresh point (sql/functions/refresh.sql, sql/functions/promotions.sql): fact writes add their deltas,
--- a promotion's edit (dates, baseline rule, spend channel or currency, items) recomputes it whole, a sale
--- price's change recomputes its items' regular price, a product that joins or leaves a promotion's neighbours
--- adds or takes away its sums.
+-- request (79.8 s for the whole tree of the 1M bench database); these tables hold those sums
+-- (sql/functions/promotions.sql): writes of facts and products' moves append their deltas to a log the
+-- `promotion-outcomes` job folds into the sums (the report adds the log's rows not folded yet); a promotion's
+-- edit (dates, baseline rule, spend channel or currency, items), a series change of its scopes or an earlier
+-- first day of sales data mark it to be recomputed whole by that job (the report says `recomputing`).
 
 -- Per promotion: the days it covers (UTC), its baseline's (from `baseline_from` to the day before
 -- `first_day`: the asked number of days right before it, never before the first day of any sales data) and the
@@ -17,6 +17,10 @@ CREATE TABLE promotion_outcomes (
     last_day date NOT NULL,
     baseline_days integer NOT NULL,
     baseline_from date NOT NULL,
+    -- which build of its lines and neighbours this is (a log row counts only with the build it was written
+    -- against), and whether its sums are computed (false between a recompute's two steps: figures withheld)
+    generation bigint NOT NULL DEFAULT 1,
+    computed boolean NOT NULL DEFAULT true,
     CONSTRAINT promotion_outcomes_pkey PRIMARY KEY (promotion_id),
     CONSTRAINT promotion_outcomes_promotion_id_fkey FOREIGN KEY (promotion_id) REFERENCES promotions (id)
         ON DELETE CASCADE
@@ -73,13 +77,15 @@ CREATE TABLE promotion_outcome_neighbours (
 );
 CREATE INDEX promotion_outcome_neighbours_promotion_id_idx ON promotion_outcome_neighbours (promotion_id);
 
--- The refresh point's records (unlogged, as refresh_pending: a row lives only inside the transaction that
--- wrote it). Deltas of lines (+ new − old facts; ± a neighbour and its sums; `reprice`: recompute the item's
--- regular price), and promotions to recompute whole.
-CREATE UNLOGGED TABLE promotion_pending (
-    txid xid8 NOT NULL,
+-- Deltas not folded into promotion_outcome_lines yet (the `promotion-outcomes` job folds them): + new − old facts
+-- written, ± a neighbour and its sums, or an item to reprice (`reprice`: its regular price read again), each
+-- against the build (`generation`) of its promotion's lines it found. Appended by writers (no key, no foreign
+-- key, no index the writers' statements read: an INSERT and nothing else); the report adds the rows of each
+-- promotion's current build.
+CREATE TABLE promotion_outcome_log (
     promotion_id bigint NOT NULL,
     sku_id bigint NOT NULL,
+    generation bigint NOT NULL,
     reprice boolean NOT NULL DEFAULT false,
     neighbours integer NOT NULL DEFAULT 0,
     units bigint NOT NULL DEFAULT 0,
@@ -91,12 +97,23 @@ CREATE UNLOGGED TABLE promotion_pending (
     baseline_cost numeric NOT NULL DEFAULT 0,
     baseline_uncosted integer NOT NULL DEFAULT 0
 );
-CREATE INDEX promotion_pending_txid_idx ON promotion_pending (txid);
-CREATE UNLOGGED TABLE promotion_stale (
-    txid xid8 NOT NULL,
+CREATE INDEX promotion_outcome_log_promotion_id_idx ON promotion_outcome_log (promotion_id);
+
+-- Promotions to recompute whole (one row per mark; the job takes the marks it saw).
+CREATE TABLE promotion_outcome_stale (
+    id bigint GENERATED ALWAYS AS IDENTITY,
     promotion_id bigint NOT NULL,
-    CONSTRAINT promotion_stale_pkey PRIMARY KEY (txid, promotion_id)
+    marked_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    CONSTRAINT promotion_outcome_stale_pkey PRIMARY KEY (id)
 );
+CREATE INDEX promotion_outcome_stale_promotion_id_idx ON promotion_outcome_stale (promotion_id);
+
+-- The job that folds the log and recomputes the marked promotions (queued, coalesced, by the writers).
+ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;
+ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check
+    CHECK (kind IN ('recompute-completeness', 'refresh-models', 'import-products', 'import-skus', 'import-prices',
+                    'import-stock', 'import-categories', 'import-attributes', 'import-attribute_sets',
+                    'import-supplier_terms', 'promotion-outcomes'));
 
 -- The backfill, set-based: the same computation as merch_refresh_promotion_outcomes (merch_net written out:
 -- routines are created after the migrations).

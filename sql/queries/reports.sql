@@ -476,12 +476,13 @@ SELECT grp AS "group", sold::bigint AS sold, returned::bigint AS returned, resel
 -- items' home categories and series (`others`, none when there is no such product): units, revenue and cost
 -- of their sales during the promotion's days (UTC) and over its baseline window, net of returns, in the
 -- promotion's currency and on its spend channel — the kept read model's sums (promotion_outcome_lines,
--- sql/functions/promotions.sql). Costed: whether every such fact has a cost. `regular` is an item's sale
--- price in force when the promotion starts.
+-- sql/functions/promotions.sql, with the log's rows not folded yet). Costed: whether every such fact has a
+-- cost. `regular` is an item's sale price in force when the promotion starts. `recomputing`: the promotion is
+-- being recomputed after a change (sql/functions/promotions.sql): its row alone, with no line.
 WITH promo AS (
     SELECT pr.id, pr.code::text AS code, pr.spend_amount, pr.spend_channel,
            coalesce(o.currency, pr.spend_currency) AS currency, o.first_day, o.last_day, o.baseline_days,
-           o.baseline_from
+           o.baseline_from, merch_promotion_recomputing(o.promotion_id, o.computed) AS recomputing
       FROM promotions pr
       JOIN promotion_outcomes o ON o.promotion_id = pr.id
      WHERE ($4::text IS NULL OR pr.code = $4::text)
@@ -501,9 +502,10 @@ SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.last_day - w.
        w.baseline_days AS baseline_days_asked, greatest(w.first_day - w.baseline_from, 0) AS baseline_days_known,
        w.spend_amount, w.spend_channel, CASE WHEN l.sku_id = 0 THEN 'others' WHEN l.sku_id > 0 THEN 'item' END AS level,
        s.sku::text AS sku, l.price, l.regular, l.units, l.revenue, l.cost, l.uncosted = 0 AS costed,
-       l.baseline_units, l.baseline_revenue, l.baseline_cost, l.baseline_uncosted = 0 AS baseline_costed
+       l.baseline_units, l.baseline_revenue, l.baseline_cost, l.baseline_uncosted = 0 AS baseline_costed,
+       w.recomputing
   FROM promo w
-  LEFT JOIN promotion_outcome_lines l ON l.promotion_id = w.id
+  LEFT JOIN merch_promotion_lines(ARRAY(SELECT p.id FROM promo p WHERE NOT p.recomputing)) l ON l.promotion_id = w.id
   LEFT JOIN skus s ON s.id = l.sku_id
  ORDER BY w.code, level, s.sku NULLS LAST;
 
@@ -513,13 +515,16 @@ SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.last_day - w.
 -- (its items' figures summed, spend, ROI = (incremental margin − spend) / spend, caveats), one per item (by
 -- SKU) and one for its neighbours (`others`: halo, cannibalisation or none), in that order: amounts rounded
 -- half up to the currency's minor units, units and percentages to 2 places, ROI to 4 (merch_decimal_text).
--- `promotions` (on every row): how many promotions matched (at most $7 + 1).
+-- `promotions` (on every row): how many promotions matched (at most $7 + 1). A promotion being recomputed after a
+-- change (`recomputing`: marked, or between the two steps of its recompute — sql/functions/promotions.sql)
+-- has its row alone, its spend and no figure.
 -- A line's baseline is its baseline window's sums × the promotion's days / the baseline days known (none
 -- known: no baseline); its discount cost (regular − promotion price) × units.
 WITH promo AS (
     SELECT pr.id, pr.code::text AS code, pr.spend_amount, coalesce(o.currency, pr.spend_currency) AS currency,
            o.first_day, o.last_day, o.last_day - o.first_day + 1 AS days, o.baseline_days AS asked,
-           greatest(o.first_day - o.baseline_from, 0) AS known
+           greatest(o.first_day - o.baseline_from, 0) AS known,
+           merch_promotion_recomputing(o.promotion_id, o.computed) AS recomputing
       FROM promotions pr
       JOIN promotion_outcomes o ON o.promotion_id = pr.id
      WHERE ($4::text IS NULL OR pr.code = $4::text)
@@ -545,21 +550,27 @@ WITH promo AS (
            CASE WHEN l.sku_id <> 0 THEN (l.regular - l.price) * l.units END AS discount,
            l.sku_id = 0 OR (l.uncosted = 0 AND (w.known = 0 OR l.baseline_uncosted = 0)) AS costed
       FROM shown w
-      JOIN promotion_outcome_lines l ON l.promotion_id = w.id
+      JOIN merch_promotion_lines(ARRAY(SELECT x.id FROM shown x WHERE NOT x.recomputing)) l ON l.promotion_id = w.id
       LEFT JOIN skus s ON s.id = l.sku_id AND l.sku_id <> 0
 ), total AS (
     -- per promotion: its items' figures summed (null when one is null), and its neighbours' (zero when none)
+    -- (none of them while it is being recomputed)
     SELECT w.id, 'promotion' AS level, NULL::text AS sku,
-           coalesce(sum(i.units), 0) AS units, coalesce(sum(i.revenue), 0) AS revenue,
-           CASE WHEN count(i.id) = count(i.margin) THEN coalesce(sum(i.margin), 0) END AS margin,
-           CASE WHEN count(i.id) = count(i.base_units) THEN coalesce(sum(i.base_units), 0) END AS base_units,
-           CASE WHEN count(i.id) = count(i.base_revenue) THEN coalesce(sum(i.base_revenue), 0) END AS base_revenue,
-           CASE WHEN count(i.id) = count(i.base_margin) THEN coalesce(sum(i.base_margin), 0) END AS base_margin,
-           CASE WHEN count(i.id) = count(i.discount) THEN coalesce(sum(i.discount), 0) END AS discount,
+           CASE WHEN NOT w.recomputing THEN coalesce(sum(i.units), 0) END AS units,
+           CASE WHEN NOT w.recomputing THEN coalesce(sum(i.revenue), 0) END AS revenue,
+           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.margin) THEN coalesce(sum(i.margin), 0) END AS margin,
+           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.base_units) THEN coalesce(sum(i.base_units), 0) END
+               AS base_units,
+           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.base_revenue) THEN coalesce(sum(i.base_revenue), 0) END
+               AS base_revenue,
+           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.base_margin) THEN coalesce(sum(i.base_margin), 0) END
+               AS base_margin,
+           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.discount) THEN coalesce(sum(i.discount), 0) END
+               AS discount,
            coalesce(bool_and(i.costed), true) AS costed
       FROM shown w
       LEFT JOIN line i ON i.id = w.id AND i.level = 'item'
-     GROUP BY w.id
+     GROUP BY w.id, w.recomputing
 ), others AS (
     SELECT w.id, 'others' AS level, NULL::text AS sku, coalesce(n.units, 0) AS units,
            coalesce(n.revenue, 0) AS revenue, CASE WHEN n.id IS NULL THEN 0 ELSE n.margin END AS margin,
@@ -569,12 +580,13 @@ WITH promo AS (
            true AS costed
       FROM shown w
       LEFT JOIN line n ON n.id = w.id AND n.level = 'others'
+     WHERE NOT w.recomputing
 ), fig AS (
     SELECT 0 AS rank, t.* FROM total t
     UNION ALL SELECT 1, i.* FROM line i WHERE i.level = 'item'
     UNION ALL SELECT 2, n.* FROM others n
 ), item AS (
-    SELECT w.code, f.rank, f.sku, w.currency, w.spend_amount, w.last_day, w.known, w.asked,
+    SELECT w.code, f.rank, f.sku, w.currency, w.spend_amount, w.last_day, w.known, w.asked, w.recomputing,
            f.level, f.costed, w.days, f.units, f.revenue, f.margin, f.base_units, f.base_revenue, f.base_margin,
            f.units - f.base_units AS inc_units, f.revenue - f.base_revenue AS inc_revenue,
            f.margin - f.base_margin AS inc_margin, f.discount,
@@ -582,7 +594,9 @@ WITH promo AS (
       FROM shown w JOIN fig f ON f.id = w.id
 )
 SELECT (SELECT count(*) FROM promo)::integer AS promotions, i.code AS promotion, i.level, i.sku, i.currency,
-       i.days, i.asked AS baseline_days, i.known AS baseline_days_known, i.units::bigint AS units,
+       CASE WHEN NOT i.recomputing THEN i.days END AS days,
+       CASE WHEN NOT i.recomputing THEN i.asked END AS baseline_days,
+       CASE WHEN NOT i.recomputing THEN i.known END AS baseline_days_known, i.units::bigint AS units,
        merch_decimal_text(i.revenue, i.places) AS revenue,
        merch_decimal_text(i.margin, i.places) AS margin,
        CASE WHEN i.revenue <> 0 THEN merch_decimal_text(i.margin * 100 / i.revenue, 2) END AS margin_pct,
@@ -598,7 +612,8 @@ SELECT (SELECT count(*) FROM promo)::integer AS promotions, i.code AS promotion,
             THEN merch_decimal_text((i.inc_margin - i.spend_amount) / i.spend_amount, 4) END AS roi,
        CASE WHEN i.rank = 2 THEN CASE WHEN i.inc_units > 0 THEN 'halo' WHEN i.inc_units < 0 THEN 'cannibalisation'
                                       WHEN i.inc_units = 0 THEN 'none' END END AS effect,
-       CASE WHEN i.rank = 0 THEN nullif(concat_ws('; ',
+       CASE WHEN i.recomputing THEN 'being recomputed after a change: no figure until it is done'
+            WHEN i.rank = 0 THEN nullif(concat_ws('; ',
            CASE WHEN i.known = 0 THEN 'no sales data before the promotion: no baseline, no increment'
                 WHEN i.known < i.asked
                 THEN format('the baseline window reaches before any sales data: %s of %s days known', i.known, i.asked)
@@ -607,7 +622,8 @@ SELECT (SELECT count(*) FROM promo)::integer AS promotions, i.code AS promotion,
                 WHEN i.spend_amount = 0 THEN 'the spend is 0: no ROI' END,
            CASE WHEN NOT i.costed THEN 'some sales have no cost price: no margin' END,
            CASE WHEN i.last_day >= (now() AT TIME ZONE 'UTC')::date
-                THEN 'the promotion has days from today on: their sales are not all in' END), '') END AS caveats
+                THEN 'the promotion has days from today on: their sales are not all in' END), '') END AS caveats,
+       i.recomputing
   FROM item i
  ORDER BY i.code, i.rank, i.sku;
 
@@ -618,3 +634,33 @@ SELECT (SELECT count(*) FROM promo)::integer AS promotions, i.code AS promotion,
 -- JIT compilation costs more than it saves on these plans.
 SET LOCAL work_mem = '256MB'; SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off;
 SET LOCAL random_page_cost = 1.1;
+
+-- name: lock_promotion_outcomes_job :exec
+-- One promotion-outcomes job at a time (a session lock, held across its transactions).
+SELECT pg_advisory_lock(7340655, 1);
+
+-- name: unlock_promotion_outcomes_job :exec
+-- The promotion-outcomes job is done.
+SELECT pg_advisory_unlock(7340655, 1);
+
+-- name: update_promotion_log_folded :val
+-- Fold the promotion outcomes' log into their lines (in a repeatable-read transaction); answers how many rows.
+SELECT merch_fold_promotion_log();
+
+-- name: list_promotion_marks :one
+-- The promotions marked to be recomputed, and the last mark's id (the marks a recompute takes).
+SELECT coalesce(max(id), 0)::bigint AS mark,
+       coalesce(array_agg(DISTINCT promotion_id ORDER BY promotion_id), '{}')::bigint[] AS promotions
+  FROM promotion_outcome_stale;
+
+-- name: update_promotion_outcomes_rebuilt :exec
+-- A recompute's step one: the promotions' new build, committed before the barrier.
+SELECT merch_rebuild_promotion_outcomes($1::bigint[]);
+
+-- name: lock_promotion_writers :exec
+-- The barrier: wait for every writer of the promotion outcomes' log that may have read a previous build.
+SELECT pg_advisory_xact_lock(7340655, 0);
+
+-- name: update_promotion_outcomes_summed :exec
+-- A recompute's step two (one repeatable-read snapshot taken after the barrier): the sums, the marks up to $2.
+SELECT merch_sum_promotion_outcomes($1::bigint[], $2::bigint);
