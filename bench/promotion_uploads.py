@@ -2,7 +2,9 @@
 each of another SKU of another listed product) with the promotion outcomes kept (this tree) and without (the
 fact triggers of sql/functions/promotions.sql disabled and merch_refresh_pending as it is at `--compare`, which
 merges no promotion outcome), runs alternated on one connection, each after a warm-up upload following the
-swap; medians of `--runs` each.
+swap; medians of `--runs` each. With the outcomes kept, an upload appends its deltas to the outcomes' log; the
+promotion-outcomes job's fold (merch_fold_promotion_log, off the upload's path) runs after each upload, timed
+apart.
 
 The catalog carries promotions whose windows cover every day uploaded, as the 1M bench database's do: one on
 every tenth SKU (the storefront benchmark's: its neighbours are the whole catalog) and one per minor category
@@ -22,8 +24,10 @@ import subprocess
 import time
 from datetime import date, timedelta
 
+from api.db import OneConnectionPool
 from bench.harness import ROOT, own_database
 from bench.sold import ACTOR, body, routine
+from domain.reports.outcomes import run_promotion_outcomes
 from domain.sales import service as sales
 from domain.seed import scale
 
@@ -86,9 +90,14 @@ async def main(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         await conn.execute(EVERY_TENTH, FIRST_DAY)
         await conn.execute(PROMOTIONS, args.promotions, FIRST_DAY)
+        # (the promotions are marked: the job builds their outcomes)
+        recomputed = await run_promotion_outcomes(OneConnectionPool(conn))
         await conn.execute("ANALYZE")
         lines = await conn.fetchval("SELECT count(*) FROM promotion_outcome_lines")
-        print(f"promotions: {args.promotions + 1:,} ({lines:,} outcome lines) in {time.perf_counter() - started:.1f} s")
+        print(
+            f"promotions: {args.promotions + 1:,} ({recomputed:,} recomputed by the job, {lines:,} outcome lines)"
+            f" in {time.perf_counter() - started:.1f} s"
+        )
         step = max(1, args.products // args.lines)
         skus = [
             r["sku"]
@@ -105,6 +114,8 @@ async def main(args: argparse.Namespace) -> None:
         for rev in args.compare:
             modes[rev] = refresh_point(rev) + "".join(f"ALTER TABLE sales_facts DISABLE TRIGGER {t};" for t in TRIGGERS)
         times: dict[str, list[float]] = {m: [] for m in modes}
+        folds: list[float] = []
+        logged: list[int] = []
         day = FIRST_DAY
         for _ in range(args.runs):
             for mode, sql in modes.items():
@@ -117,6 +128,14 @@ async def main(args: argparse.Namespace) -> None:
                     assert result.inserted == args.lines
                     if timed:
                         times[mode].append(elapsed)
+                    if mode == "this tree":
+                        # the job's fold, as it runs it (one repeatable-read transaction)
+                        t0 = time.perf_counter()
+                        async with conn.transaction(isolation="repeatable_read"):
+                            folded = await conn.fetchval("SELECT merch_fold_promotion_log()")
+                        if timed:
+                            folds.append(time.perf_counter() - t0)
+                            logged.append(folded)
         base = statistics.median(times["this tree"])
         for mode, ts in times.items():
             median = statistics.median(ts)
@@ -125,6 +144,10 @@ async def main(args: argparse.Namespace) -> None:
                 f" (runs {', '.join(f'{t * 1000:.0f}' for t in ts)}); this tree's uploads per second"
                 f" {median / base:.2f}× of these"
             )
+        print(
+            f"the job's fold of an upload's log rows ({statistics.median(logged):,.0f}): median"
+            f" {statistics.median(folds) * 1000:.0f} ms (runs {', '.join(f'{t * 1000:.0f}' for t in folds)})"
+        )
     finally:
         await conn.close()
 

@@ -72,8 +72,8 @@ MUTANTS = [
     Mutant(
         "promotion-roi: the baseline reaches before the first sales data",
         "sql/functions/promotions.sql",
-        "greatest(w.first_day - w.asked, coalesce(v_data_from, w.first_day))",
-        "least(w.first_day - w.asked, coalesce(v_data_from, w.first_day))",
+        "greatest(w.first_day - w.asked, coalesce((SELECT min(f.day) FROM sales_facts f), w.first_day))",
+        "least(w.first_day - w.asked, coalesce((SELECT min(f.day) FROM sales_facts f), w.first_day))",
         ("tests/api/test_promotion_roi.py", "-k", "by_hand"),
     ),
     Mutant(
@@ -100,15 +100,15 @@ MUTANTS = [
     Mutant(
         "promotion outcomes: an earlier first day of sales data leaves the baselines as they were",
         "sql/functions/promotions.sql",
-        "    IF current_setting('merch.promotion_facts', true) = 'on' THEN",
-        "    IF false THEN",
+        "         WHERE o.baseline_from IS DISTINCT FROM",
+        "         WHERE false AND o.baseline_from IS DISTINCT FROM",
         ("tests/api/test_promotion_outcomes_kept.py", "-k", "neighbours"),
     ),
     Mutant(
         "promotion outcomes: a new sale price leaves the items' regular price",
         "sql/functions/promotions.sql",
-        "                                               WHERE d.txid = p_tx AND d.reprice);",
-        "                                               WHERE d.txid = p_tx AND false);",
+        "        ' JOIN promotion_outcome_lines l ON l.sku_id = r.sku_id AND l.sku_id <> 0'\n        ' JOIN promotion_outcomes",
+        "        ' JOIN promotion_outcome_lines l ON l.sku_id = r.sku_id AND false'\n        ' JOIN promotion_outcomes",
         ("tests/api/test_promotion_outcomes_kept.py", "-k", "edits"),
     ),
     Mutant(
@@ -145,6 +145,73 @@ MUTANTS = [
         "' JOIN skus s ON s.product_id = c.id WHERE c.sign = 1 ON CONFLICT DO NOTHING'",
         "' JOIN skus s ON s.product_id = c.id WHERE false ON CONFLICT DO NOTHING'",
         ("tests/api/test_promotion_outcomes_kept.py", "-k", "neighbours"),
+    ),
+    Mutant(
+        "promotion outcomes: the report leaves out the log's rows not folded yet",
+        "sql/functions/promotions.sql",
+        "         WHERE g.promotion_id = ANY (p_promotions)\n         GROUP BY g.promotion_id, g.sku_id",
+        "         WHERE g.promotion_id = ANY (p_promotions) AND false\n         GROUP BY g.promotion_id, g.sku_id",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "log"),
+    ),
+    Mutant(
+        "promotion outcomes: the report counts log rows of an older build",
+        "sql/functions/promotions.sql",
+        "          JOIN promotion_outcomes o ON o.promotion_id = g.promotion_id AND o.generation = g.generation\n"
+        "         WHERE g.promotion_id = ANY (p_promotions)",
+        "          JOIN promotion_outcomes o ON o.promotion_id = g.promotion_id\n"
+        "         WHERE g.promotion_id = ANY (p_promotions)",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "log"),
+    ),
+    Mutant(
+        "promotion outcomes: the fold keeps the log rows it added",
+        "sql/functions/promotions.sql",
+        "    DELETE FROM promotion_outcome_log g\n     WHERE NOT EXISTS",
+        "    DELETE FROM promotion_outcome_log g\n     WHERE false AND NOT EXISTS",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "log"),
+    ),
+    Mutant(
+        "promotion outcomes: a recompute's second step keeps the log rows its snapshot saw",
+        "sql/functions/promotions.sql",
+        "    DELETE FROM promotion_outcome_log WHERE promotion_id = ANY (p_promotions);\n    DELETE FROM promotion_outcome_stale",
+        "    DELETE FROM promotion_outcome_stale",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "recomputing"),
+    ),
+    Mutant(
+        "promotion outcomes: every write queues another job (not coalesced)",
+        "sql/functions/promotions.sql",
+        "     WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND kind = 'promotion-outcomes')",
+        "     WHERE true",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "log"),
+    ),
+    Mutant(
+        "promotion outcomes: a promotion's edit recomputes it in the writer's transaction",
+        "sql/functions/promotions.sql",
+        "    PERFORM merch_queue_promotion_outcomes('promotions changed');\nEND",
+        "    PERFORM merch_queue_promotion_outcomes('promotions changed');\n"
+        "    PERFORM merch_rebuild_promotion_outcomes(p_promotions);\n"
+        "    PERFORM merch_sum_promotion_outcomes(p_promotions, (SELECT max(id) FROM promotion_outcome_stale));\nEND",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "recomputing"),
+    ),
+    Mutant(
+        "promotion outcomes: a marked promotion is not said to be recomputing",
+        "sql/functions/promotions.sql",
+        "    SELECT NOT p_computed OR EXISTS (SELECT 1 FROM promotion_outcome_stale s WHERE s.promotion_id = p_promotion)",
+        "    SELECT NOT p_computed",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "recomputing"),
+    ),
+    Mutant(
+        "promotion-roi: a promotion being recomputed shows the figures of its lines",
+        "sql/queries/reports.sql",
+        "           CASE WHEN NOT w.recomputing THEN coalesce(sum(i.units), 0) END AS units,",
+        "           coalesce(sum(i.units), 0) AS units,",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "recomputing"),
+    ),
+    Mutant(
+        "promotion outcomes: the job's recompute leaves the marks",
+        "sql/functions/promotions.sql",
+        "    DELETE FROM promotion_outcome_stale WHERE promotion_id = ANY (p_promotions) AND id <= p_mark;",
+        "",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "recomputing"),
     ),
     Mutant(
         "promotion-roi: a baseline's units scaled in integers",

@@ -370,3 +370,136 @@ async def test_amounts_round_half_up_as_python_writes_them(conn: asyncpg.Connect
         quantum = Decimal(1).scaleb(-places)
         want = [format(Decimal(v).quantize(quantum, rounding=ROUND_HALF_UP), "f") for v in values]
         assert [r["t"] for r in got] == want, places
+
+
+SPRING_LINES = """
+SELECT l.sku_id, l.neighbours, l.regular, l.units, l.revenue, l.baseline_units, l.baseline_revenue, o.generation
+  FROM promotion_outcome_lines l JOIN promotion_outcomes o ON o.promotion_id = l.promotion_id
+ WHERE l.promotion_id = (SELECT id FROM promotions WHERE code = 'spring')
+ ORDER BY l.sku_id
+"""
+QUEUED = "SELECT count(*) FROM jobs WHERE kind = 'promotion-outcomes' AND state = 'queued'"
+
+
+async def test_an_upload_appends_its_deltas_to_the_log_which_the_report_adds_until_the_job_folds_it(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await market(api, conn)
+    lines = await conn.fetch(SPRING_LINES)
+    assert await conn.fetchval(QUEUED) == 0
+    # B (a neighbour of spring) sells 4 during it, A (its item) 1 in its baseline: no line is written, the log
+    # has the deltas, per line, against spring's build; one job queued, and no second for the next upload
+    await sale(conn, "2026-03-13", "B", "app", 4, "180")
+    await sale(conn, "2026-03-09", "A", "app", 1, "100")
+    assert await conn.fetch(SPRING_LINES) == lines
+    logged = await conn.fetch(
+        "SELECT g.sku_id, g.units, g.baseline_units, g.generation FROM promotion_outcome_log g"
+        " WHERE g.promotion_id = (SELECT id FROM promotions WHERE code = 'spring') ORDER BY g.sku_id"
+    )
+    a = await conn.fetchval("SELECT id FROM skus WHERE sku = 'A'")
+    generation = lines[0]["generation"]
+    assert [tuple(r) for r in logged] == [(0, 4, 0, generation), (a, 0, 1, generation)]
+    assert await conn.fetchval(QUEUED) == 1
+    # the report adds the log's rows: exact before the fold
+    unfolded = await same(conn)
+    assert line(unfolded, "spring", "others")["units"] == next(r["units"] for r in lines if r["sku_id"] == 0) + 4
+    body = (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json()
+    # a row of an older build (a writer that read the build a recompute replaced) counts for nothing
+    await conn.execute(
+        "INSERT INTO promotion_outcome_log (promotion_id, sku_id, generation, units)"
+        " SELECT id, 0, $1::bigint - 1, 1000 FROM promotions WHERE code = 'spring'",
+        generation,
+    )
+    assert await same(conn) == unfolded
+    # the job folds the log into the lines: the same figures, the log empty, the job done
+    assert await run_jobs(conn) == 1
+    assert await conn.fetchval("SELECT count(*) FROM promotion_outcome_log") == 0
+    assert await same(conn) == unfolded
+    assert (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json() == body
+    assert await conn.fetchval(QUEUED) == 0
+
+
+async def test_a_promotion_s_edit_marks_it_recomputing_and_the_job_recomputes_it_not_the_writer(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await market(api, conn)
+    lines = await conn.fetch(SPRING_LINES)
+    before = (await api.get("/v1/reports/promotion-roi")).json()
+    r = await api.patch("/v1/promotions/spring", json={"baseline_days": 2})
+    assert r.status_code == 200, r.text
+    # the writer's transaction recomputed nothing: spring's lines and build are as they were, spring is marked
+    assert await conn.fetch(SPRING_LINES) == lines
+    assert await conn.fetchval(QUEUED) == 1
+    # the report: spring's row alone, recomputing, with its spend and no figure; the others as they were
+    body = (await api.get("/v1/reports/promotion-roi")).json()
+    spring = [i for i in body["items"] if i["promotion"] == "spring"]
+    figures = ("days", "baseline_days", "baseline_days_known", "units", "revenue", "margin", "margin_pct")
+    figures += ("baseline_units", "baseline_revenue", "baseline_margin", "incremental_units", "incremental_revenue")
+    figures += ("incremental_margin", "discount_cost", "roi", "effect")
+    assert spring == [
+        {
+            "promotion": "spring",
+            "level": "promotion",
+            "sku": None,
+            "currency": "CNY",
+            **dict.fromkeys(figures),
+            "spend": "100.00",
+            "caveats": "being recomputed after a change: no figure until it is done",
+            "recomputing": True,
+        }
+    ]
+    assert [i for i in body["items"] if i["promotion"] != "spring"] == [
+        i for i in before["items"] if i["promotion"] != "spring"
+    ]
+    assert not any(i["recomputing"] for i in before["items"])
+    csv = await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"}, headers={"Accept": "text/csv"})
+    header, row = csv.text.splitlines()[:2]
+    assert header.endswith(",caveats,recomputing") and row.endswith(",true")
+    # the job's first step installs the new build (no sums yet): still recomputing; its second sums it
+    spring_id = await conn.fetchval("SELECT id FROM promotions WHERE code = 'spring'")
+    await conn.execute("SELECT merch_rebuild_promotion_outcomes(ARRAY[$1::bigint])", spring_id)
+    rebuilt = await conn.fetch(SPRING_LINES)
+    assert {(r["units"], r["baseline_units"], r["generation"]) for r in rebuilt} == {(0, 0, lines[0]["generation"] + 1)}
+    again = (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json()["items"]
+    assert [(i["level"], i["recomputing"], i["units"]) for i in again] == [("promotion", True, None)]
+    # a sale written between the two steps (against the new build) is in the second step's sums: its log row,
+    # which that step's snapshot sees, goes
+    await sale(conn, "2026-03-12", "B", "app", 1, "50")
+    assert await conn.fetchval(
+        "SELECT generation FROM promotion_outcome_log WHERE promotion_id = $1", spring_id
+    ) == lines[0]["generation"] + 1
+    await conn.execute(
+        "SELECT merch_sum_promotion_outcomes(ARRAY[$1::bigint], (SELECT max(id) FROM promotion_outcome_stale))",
+        spring_id,
+    )
+    assert await conn.fetchval("SELECT count(*) FROM promotion_outcome_log WHERE promotion_id = $1", spring_id) == 0
+    kept = await kept_equals_scratch(conn)  # (exact before the job runs, and after)
+    assert line(kept, "spring", "item", "A")["baseline_days_asked"] == 2
+    after = (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json()["items"]
+    assert [(i["level"], i["recomputing"]) for i in after] == [("promotion", False), ("item", False), ("others", False)]
+    assert after[0]["units"] == 15 and after[0]["baseline_days"] == 2
+
+
+async def test_a_new_promotion_is_recomputing_until_the_job_has_built_it(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await market(api, conn)
+    r = await api.post(
+        "/v1/promotions",
+        json={
+            "code": "summer",
+            "starts_at": "2026-03-12T00:00:00Z",
+            "ends_at": "2026-03-13T00:00:00Z",
+            "items": [{"sku": "B", "price": {"amount": "45", "currency": "CNY"}}],
+        },
+    )
+    assert r.status_code == 201, r.text
+    body = (await api.get("/v1/reports/promotion-roi", params={"promotion": "summer"})).json()["items"]
+    assert [(i["level"], i["recomputing"], i["units"], i["spend"]) for i in body] == [("promotion", True, None, None)]
+    await kept_equals_scratch(conn)
+    body = (await api.get("/v1/reports/promotion-roi", params={"promotion": "summer"})).json()["items"]
+    assert [(i["level"], i["sku"], i["recomputing"], i["units"]) for i in body] == [
+        ("promotion", None, False, 2),
+        ("item", "B", False, 2),
+        ("others", None, False, 5),
+    ]
