@@ -107,7 +107,8 @@ MUTANTS = [
     Mutant(
         "promotion outcomes: a new sale price leaves the items' regular price",
         "sql/functions/promotions.sql",
-        "        ' JOIN promotion_outcome_lines l ON l.sku_id = r.sku_id AND l.sku_id <> 0'\n        ' JOIN promotion_outcomes",
+        "        ' JOIN promotion_outcome_lines l ON l.sku_id = r.sku_id AND l.sku_id <> 0'\n"
+        "        ' JOIN promotion_outcomes",
         "        ' JOIN promotion_outcome_lines l ON l.sku_id = r.sku_id AND false'\n        ' JOIN promotion_outcomes",
         ("tests/api/test_promotion_outcomes_kept.py", "-k", "edits"),
     ),
@@ -172,7 +173,8 @@ MUTANTS = [
     Mutant(
         "promotion outcomes: a recompute's second step keeps the log rows its snapshot saw",
         "sql/functions/promotions.sql",
-        "    DELETE FROM promotion_outcome_log WHERE promotion_id = ANY (p_promotions);\n    DELETE FROM promotion_outcome_stale",
+        "    DELETE FROM promotion_outcome_log WHERE promotion_id = ANY (p_promotions);\n"
+        "    DELETE FROM promotion_outcome_stale",
         "    DELETE FROM promotion_outcome_stale",
         ("tests/api/test_promotion_outcomes_kept.py", "-k", "recomputing"),
     ),
@@ -195,7 +197,8 @@ MUTANTS = [
     Mutant(
         "promotion outcomes: a marked promotion is not said to be recomputing",
         "sql/functions/promotions.sql",
-        "    SELECT NOT p_computed OR EXISTS (SELECT 1 FROM promotion_outcome_stale s WHERE s.promotion_id = p_promotion)",
+        "    SELECT NOT p_computed OR EXISTS (SELECT 1 FROM promotion_outcome_stale s"
+        " WHERE s.promotion_id = p_promotion)",
         "    SELECT NOT p_computed",
         ("tests/api/test_promotion_outcomes_kept.py", "-k", "recomputing"),
     ),

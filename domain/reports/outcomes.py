@@ -40,6 +40,10 @@ async def _in_one_snapshot(conn: asyncpg.Connection, work: Callable[[], Awaitabl
     raise AssertionError("unreachable")
 
 
+def _summed(conn: asyncpg.Connection, promotions: list[int], mark: int) -> Callable[[], Awaitable[None]]:
+    return lambda: store.update_promotion_outcomes_summed(conn, promotions, mark)
+
+
 async def run_promotion_outcomes(pool: Any) -> int:
     """Fold the log and recompute the marked promotions; answers how many promotions were recomputed."""
     recomputed = 0
@@ -56,7 +60,7 @@ async def run_promotion_outcomes(pool: Any) -> int:
                     await store.update_promotion_outcomes_rebuilt(conn, promotions)
                 async with conn.transaction():
                     await store.lock_promotion_writers(conn)
-                await _in_one_snapshot(conn, lambda: store.update_promotion_outcomes_summed(conn, promotions, mark))
+                await _in_one_snapshot(conn, _summed(conn, promotions, mark))
                 recomputed += len(promotions)
         finally:
             await store.unlock_promotion_outcomes_job(conn)

@@ -132,7 +132,9 @@ class _Outcome:
         inc_margin = _sub(_sum([f.margin for f in figures]), _sum([f.baseline_margin for f in figures]))
         recomputing = promo["recomputing"]
         self.roi = (
-            (inc_margin - self.spend) / self.spend if self.spend and inc_margin is not None and not recomputing else None
+            (inc_margin - self.spend) / self.spend
+            if self.spend and inc_margin is not None and not recomputing
+            else None
         )
         costed = all(r["costed"] and (known == 0 or r["baseline_costed"]) for r, _ in self.lines)
         self.caveats = "; ".join(_caveats(promo, costed, today)) or None

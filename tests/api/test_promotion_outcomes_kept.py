@@ -465,9 +465,10 @@ async def test_a_promotion_s_edit_marks_it_recomputing_and_the_job_recomputes_it
     # a sale written between the two steps (against the new build) is in the second step's sums: its log row,
     # which that step's snapshot sees, goes
     await sale(conn, "2026-03-12", "B", "app", 1, "50")
-    assert await conn.fetchval(
-        "SELECT generation FROM promotion_outcome_log WHERE promotion_id = $1", spring_id
-    ) == lines[0]["generation"] + 1
+    assert (
+        await conn.fetchval("SELECT generation FROM promotion_outcome_log WHERE promotion_id = $1", spring_id)
+        == lines[0]["generation"] + 1
+    )
     await conn.execute(
         "SELECT merch_sum_promotion_outcomes(ARRAY[$1::bigint], (SELECT max(id) FROM promotion_outcome_stale))",
         spring_id,

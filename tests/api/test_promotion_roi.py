@@ -187,7 +187,9 @@ async def test_the_report_answers_each_promotion_and_item_against_its_baseline_b
     csv = await api.get("/v1/reports/promotion-roi", params={"promotion": "quiet"}, headers={"Accept": "text/csv"})
     lines = csv.text.splitlines()
     assert lines[0].startswith("promotion,level,sku,currency,days,baseline_days,baseline_days_known,units,revenue,")
-    assert lines[1] == "quiet,promotion,,CNY,2,4,4,0,0.00,0.00,,0.00,0.00,0.00,0.00,0.00,0.00,0.00,50.00,-1.0000,,,false"
+    assert (
+        lines[1] == "quiet,promotion,,CNY,2,4,4,0,0.00,0.00,,0.00,0.00,0.00,0.00,0.00,0.00,0.00,50.00,-1.0000,,,false"
+    )
 
 
 async def test_a_spend_channel_counts_that_channel_only_and_returns_count_net(
