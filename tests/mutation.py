@@ -217,6 +217,20 @@ MUTANTS = [
         ("tests/api/test_promotion_outcomes_kept.py", "-k", "recomputing"),
     ),
     Mutant(
+        "promotion outcomes: a writer holds no writers' lock (the job's barrier waits for nothing)",
+        "sql/functions/promotions.sql",
+        "    SELECT pg_advisory_xact_lock_shared(7340655, 0)\n",
+        "    SELECT pg_advisory_xact_lock_shared(7340655, 2)\n",
+        ("tests/db/test_promotion_outcomes_concurrency.py",),
+    ),
+    Mutant(
+        "promotion outcomes: the job sums without waiting at the barrier",
+        "sql/queries/reports.sql",
+        "SELECT pg_advisory_xact_lock(7340655, 0);",
+        "SELECT 1;",
+        ("tests/db/test_promotion_outcomes_concurrency.py",),
+    ),
+    Mutant(
         "promotion-roi: a baseline's units scaled in integers",
         "sql/queries/reports.sql",
         "CASE WHEN w.known > 0 THEN l.baseline_units::numeric * w.days / w.known END AS base_units,",

@@ -59,9 +59,15 @@ async def run_promotion_outcomes(pool: Any) -> int:
                     await conn.execute("SET LOCAL statement_timeout = 0")
                     await store.update_promotion_outcomes_rebuilt(conn, promotions)
                 async with conn.transaction():
+                    await conn.execute("SET LOCAL statement_timeout = 0")  # (as long as the longest writer)
                     await store.lock_promotion_writers(conn)
                 await _in_one_snapshot(conn, _summed(conn, promotions, mark))
                 recomputed += len(promotions)
         finally:
             await store.unlock_promotion_outcomes_job(conn)
     return recomputed
+
+
+async def forget_old_jobs(conn: asyncpg.Connection, hours: int) -> int:
+    """Forget the finished promotion-outcomes jobs older than `hours` (the writers queue one per burst)."""
+    return await store.delete_old_promotion_outcomes_jobs(conn, hours)

@@ -38,6 +38,7 @@ LIST_PROMOTION_MARKS = Q.list_promotion_marks.sql
 UPDATE_PROMOTION_OUTCOMES_REBUILT = Q.update_promotion_outcomes_rebuilt.sql
 LOCK_PROMOTION_WRITERS = Q.lock_promotion_writers.sql
 UPDATE_PROMOTION_OUTCOMES_SUMMED = Q.update_promotion_outcomes_summed.sql
+DELETE_OLD_PROMOTION_OUTCOMES_JOBS = Q.delete_old_promotion_outcomes_jobs.sql
 
 UPDATE_REPORT_SETTINGS = Q.update_report_settings.sql
 
@@ -197,3 +198,7 @@ async def lock_promotion_writers(conn: asyncpg.Connection) -> None:
 
 async def update_promotion_outcomes_summed(conn: asyncpg.Connection, promotions: list[int], mark: int) -> None:
     await conn.execute(UPDATE_PROMOTION_OUTCOMES_SUMMED, promotions, mark)
+
+
+async def delete_old_promotion_outcomes_jobs(conn: asyncpg.Connection, hours: int) -> int:
+    return int(await conn.fetchval(DELETE_OLD_PROMOTION_OUTCOMES_JOBS, hours))

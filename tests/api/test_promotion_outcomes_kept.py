@@ -15,6 +15,7 @@ import httpx
 import msgspec
 
 from api.db import OneConnectionPool
+from domain.housekeeping import forget_old_records
 from domain.jobs.service import run_pending
 from domain.reports import promotions as roi
 from domain.reports import store
@@ -504,3 +505,16 @@ async def test_a_new_promotion_is_recomputing_until_the_job_has_built_it(
         ("item", "B", False, 2),
         ("others", None, False, 5),
     ]
+
+
+async def test_housekeeping_forgets_finished_promotion_outcomes_jobs_after_48_hours(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    await market(api, conn)
+    await sale(conn, "2026-03-13", "B", "app", 4, "180")
+    await run_jobs(conn)
+    ids = [r["id"] for r in await conn.fetch("SELECT id FROM jobs WHERE kind = 'promotion-outcomes' ORDER BY id")]
+    assert len(ids) == 2  # (the market's promotions, the upload)
+    await conn.execute("UPDATE jobs SET finished_at = now() - interval '49 hours' WHERE id = $1", ids[0])
+    await forget_old_records(conn)
+    assert [r["id"] for r in await conn.fetch("SELECT id FROM jobs WHERE kind = 'promotion-outcomes'")] == ids[1:]
