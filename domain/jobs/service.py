@@ -139,7 +139,7 @@ async def run_pending(pool: Any, *, workers: int = 2, on_progress: Callable[[int
                 # (imported here: the reports area reads jobs)
                 from domain.reports.outcomes import run_promotion_outcomes
 
-                await run_promotion_outcomes(pool)
+                await run_promotion_outcomes(pool, job.id)
             else:
                 await run_job(pool, job, workers=workers, on_progress=on_progress)
         except Exception as exc:

@@ -13,12 +13,14 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from domain.jobs import store as jobs
 from domain.reports import store
 
 log = logging.getLogger("merchflow.jobs")
 
 PROMOTION_OUTCOMES = "promotion-outcomes"
 ROUNDS = 5
+BARRIER_TRIES = 3600  # a second each
 TRIES = 5  # a snapshot's work tried again when a writer touched the same neighbours' SKUs (serialization)
 
 T = TypeVar("T")
@@ -40,31 +42,59 @@ async def _in_one_snapshot(conn: asyncpg.Connection, work: Callable[[], Awaitabl
     raise AssertionError("unreachable")
 
 
+async def _barrier(conn: asyncpg.Connection) -> None:
+    """Wait for every writer that may have read a previous build (the writers' lock, taken exclusively and let
+    go). Asked for a second at a time: new writers queue behind the request, and one of them may hold what a
+    writer the job waits for needs (a deadlock the job would otherwise break by failing, or a writer by being
+    aborted); stepping out of the queue lets them through."""
+    for _ in range(BARRIER_TRIES):
+        try:
+            async with conn.transaction():
+                await conn.execute("SET LOCAL lock_timeout = '1s'")
+                await store.lock_promotion_writers(conn)
+            return
+        except asyncpg.LockNotAvailableError:
+            continue
+    raise TimeoutError("promotion outcomes: writers held the writers' lock for the whole barrier")
+
+
 def _summed(conn: asyncpg.Connection, promotions: list[int], mark: int) -> Callable[[], Awaitable[None]]:
     return lambda: store.update_promotion_outcomes_summed(conn, promotions, mark)
 
 
-async def run_promotion_outcomes(pool: Any) -> int:
-    """Fold the log and recompute the marked promotions; answers how many promotions were recomputed."""
+async def run_promotion_outcomes(pool: Any, job_id: int | None = None) -> int:
+    """Fold the log and recompute the marked promotions; answers how many promotions were recomputed (the job's
+    `done`, its heartbeat kept after each step: a recompute of many promotions outlasts the minute after which
+    another runner would take the job over)."""
     recomputed = 0
     async with pool.acquire() as conn:
+
+        async def beat(done: int = 0) -> None:
+            if job_id is not None:
+                await jobs.update_job_progress(conn, job_id, done)
+
         await store.lock_promotion_outcomes_job(conn)
         try:
             for _ in range(ROUNDS):
                 await _in_one_snapshot(conn, lambda: store.update_promotion_log_folded(conn))
+                await beat()
                 mark, promotions = await store.list_promotion_marks(conn)
                 if not promotions:
                     break
                 async with conn.transaction():
                     await conn.execute("SET LOCAL statement_timeout = 0")
                     await store.update_promotion_outcomes_rebuilt(conn, promotions)
-                async with conn.transaction():
-                    await conn.execute("SET LOCAL statement_timeout = 0")  # (as long as the longest writer)
-                    await store.lock_promotion_writers(conn)
+                await beat()
+                await _barrier(conn)
                 await _in_one_snapshot(conn, _summed(conn, promotions, mark))
+                await beat(len(promotions))
                 recomputed += len(promotions)
         finally:
-            await store.unlock_promotion_outcomes_job(conn)
+            try:
+                await store.unlock_promotion_outcomes_job(conn)
+            except BaseException:
+                conn.terminate()  # (no pooled connection keeps the job's session lock)
+                raise
     return recomputed
 
 
