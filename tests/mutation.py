@@ -171,6 +171,14 @@ MUTANTS = [
         ("tests/api/test_promotion_outcomes_kept.py", "-k", "log"),
     ),
     Mutant(
+        "promotion outcomes: the fold adds log rows of an older build",
+        "sql/functions/promotions.sql",
+        "      JOIN promotion_outcomes o ON o.promotion_id = g.promotion_id AND o.generation = g.generation"
+        " AND o.computed",
+        "      JOIN promotion_outcomes o ON o.promotion_id = g.promotion_id AND o.computed",
+        ("tests/api/test_promotion_outcomes_kept.py", "-k", "log"),
+    ),
+    Mutant(
         "promotion outcomes: a recompute's second step keeps the log rows its snapshot saw",
         "sql/functions/promotions.sql",
         "    DELETE FROM promotion_outcome_log WHERE promotion_id = ANY (p_promotions);\n"

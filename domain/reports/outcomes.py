@@ -27,15 +27,20 @@ T = TypeVar("T")
 
 
 async def _in_one_snapshot(conn: asyncpg.Connection, work: Callable[[], Awaitable[T]]) -> T:
-    """`work` in one repeatable-read transaction with no statement timeout (a savepoint inside a transaction
-    already open: a test's), tried again on a serialization failure."""
+    """`work` in one repeatable-read transaction (a savepoint inside a transaction already open: a test's)."""
+    return await _retried(conn, work, isolation="repeatable_read")
+
+
+async def _retried(conn: asyncpg.Connection, work: Callable[[], Awaitable[T]], *, isolation: str | None) -> T:
+    """`work` in a transaction with no statement timeout, tried again when a writer moved under it (a
+    serialization failure, a key it was adding, a deadlock with a writer of the same neighbours' SKUs)."""
     for attempt in range(1, TRIES + 1):
         try:
-            isolation = None if conn.is_in_transaction() else "repeatable_read"
-            async with conn.transaction(isolation=isolation):
+            level = None if conn.is_in_transaction() else isolation
+            async with conn.transaction(isolation=level):
                 await conn.execute("SET LOCAL statement_timeout = 0")
                 return await work()
-        except (asyncpg.SerializationError, asyncpg.UniqueViolationError):
+        except (asyncpg.SerializationError, asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
             if attempt == TRIES:
                 raise
             log.info("promotion outcomes: a writer moved under the job's snapshot; trying again (%s)", attempt)
@@ -56,6 +61,10 @@ async def _barrier(conn: asyncpg.Connection) -> None:
         except asyncpg.LockNotAvailableError:
             continue
     raise TimeoutError("promotion outcomes: writers held the writers' lock for the whole barrier")
+
+
+def _rebuilt(conn: asyncpg.Connection, promotions: list[int]) -> Callable[[], Awaitable[None]]:
+    return lambda: store.update_promotion_outcomes_rebuilt(conn, promotions)
 
 
 def _summed(conn: asyncpg.Connection, promotions: list[int], mark: int) -> Callable[[], Awaitable[None]]:
@@ -81,9 +90,7 @@ async def run_promotion_outcomes(pool: Any, job_id: int | None = None) -> int:
                 mark, promotions = await store.list_promotion_marks(conn)
                 if not promotions:
                     break
-                async with conn.transaction():
-                    await conn.execute("SET LOCAL statement_timeout = 0")
-                    await store.update_promotion_outcomes_rebuilt(conn, promotions)
+                await _retried(conn, _rebuilt(conn, promotions), isolation=None)
                 await beat()
                 await _barrier(conn)
                 await _in_one_snapshot(conn, _summed(conn, promotions, mark))
