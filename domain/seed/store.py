@@ -76,3 +76,5 @@ async def get_scale_epoch(conn: asyncpg.Connection, sku: str) -> datetime | None
 
 async def list_lifecycles(conn: asyncpg.Connection, codes: list[str]) -> list[tuple[str, str]]:
     return [(r["code"], r["lifecycle"]) for r in await conn.fetch(LIST_LIFECYCLES, codes)]
+
+
