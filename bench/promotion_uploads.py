@@ -139,10 +139,13 @@ async def main(args: argparse.Namespace) -> None:
         base = statistics.median(times["this tree"])
         for mode, ts in times.items():
             median = statistics.median(ts)
+            # (each run of this tree and the next of `mode` are neighbours in time: their ratio, run by run, is
+            # less moved by the machine's load changing between runs)
+            paired = statistics.median(m / t for t, m in zip(times["this tree"], ts, strict=True))
             print(
                 f"{mode}: upload of {args.lines:,} lines median {median * 1000:.0f} ms"
                 f" (runs {', '.join(f'{t * 1000:.0f}' for t in ts)}); this tree's uploads per second"
-                f" {median / base:.2f}× of these"
+                f" {median / base:.2f}× of these (median of the runs' pairs {paired:.2f}×)"
             )
         print(
             f"the job's fold of an upload's log rows ({statistics.median(logged):,.0f}): median"
