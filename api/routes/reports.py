@@ -89,7 +89,7 @@ AcceptH = Annotated[
 
 def render(report: Report[Any], accept: str | None) -> Response[Report[Any]]:
     """The report as JSON, or — when the client prefers `text/csv` — as UTF-8 CSV: a header line of the
-    row fields, then one line per row; decimals as strings, empty cells for nulls."""
+    row fields, then one line per row; decimals as strings, empty cells for nulls, booleans as in JSON."""
     # JSON first: `*/*` (or no Accept at all) answers JSON
     if accept is None or Accept(accept).best_match(["application/json", CSV]) != CSV:
         return Response(report)
@@ -97,7 +97,7 @@ def render(report: Report[Any], accept: str | None) -> Response[Report[Any]]:
     writer = csv.writer(out, lineterminator="\r\n")
     header, rows = service.to_rows(report)
     writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    writer.writerows([["" if v is None else str(v).lower() if isinstance(v, bool) else v for v in row] for row in rows])
     return Response(
         out.getvalue(),  # type: ignore[arg-type]
         media_type=CSV,  # Litestar adds `; charset=utf-8`

@@ -1,6 +1,7 @@
 """Background jobs: recomputing completeness for every product a change affects, set-based, in chunks,
 with progress a client can poll (`GET /v1/jobs/{id}`); rebuilding read models whose building routines
-changed (`refresh-models`, queued by the schema runner: api/migrate.py); and imports (domain/imports), run
+changed (`refresh-models`, queued by the schema runner: api/migrate.py); keeping the promotion outcomes
+(`promotion-outcomes`, queued by the writers: domain/reports/outcomes.py); and imports (domain/imports), run
 the same way.
 
 A job is a row; any API worker process may run it (claimed with SKIP LOCKED; a runner that stops
@@ -28,6 +29,7 @@ log = logging.getLogger("merchflow.jobs")
 CHUNK = 10_000
 MODELS_CHUNK = 1_000  # a rebuild's chunk: the storefront costs ~7 ms a product, a chunk a few seconds
 REFRESH_MODELS = "refresh-models"
+PROMOTION_OUTCOMES = "promotion-outcomes"  # (domain/reports/outcomes.py: folds and recomputes, no products)
 STALE_AFTER_SECONDS = 60
 
 
@@ -133,7 +135,13 @@ async def run_pending(pool: Any, *, workers: int = 2, on_progress: Callable[[int
             ran += 1
             continue
         try:
-            await run_job(pool, job, workers=workers, on_progress=on_progress)
+            if job.kind == PROMOTION_OUTCOMES:
+                # (imported here: the reports area reads jobs)
+                from domain.reports.outcomes import run_promotion_outcomes
+
+                await run_promotion_outcomes(pool, job.id)
+            else:
+                await run_job(pool, job, workers=workers, on_progress=on_progress)
         except Exception as exc:
             log.exception("job %s failed", job.id)
             async with pool.acquire() as conn:

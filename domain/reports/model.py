@@ -197,16 +197,20 @@ class ReturnRow(msgspec.Struct, frozen=True, kw_only=True):
 class PromotionRoiRow(msgspec.Struct, frozen=True, kw_only=True):
     """One promotion (`level: promotion`, with its spend, ROI and caveats), one of its items (`item`, a SKU),
     or the other listed products of its items' categories and series (`others`: halo or cannibalisation).
-    `baseline_*` are the baseline's daily rates × the promotion's days; `incremental_*` = actual − baseline."""
+    `baseline_*` are the baseline's daily rates × the promotion's days; `incremental_*` = actual − baseline.
+    `recomputing`: the promotion is being recomputed after a change to its dates, baseline, spend channel or
+    currency, items, an item's category, a series of its scopes or the first day of sales data (a queued job,
+    `promotion-outcomes`): it has its promotion row alone, with its spend and no figure (days, units, amounts,
+    ROI: null) until the job is done."""
 
     promotion: str
     level: str
     sku: str | None
     currency: str | None
-    days: int
-    baseline_days: int
-    baseline_days_known: int
-    units: int
+    days: int | None
+    baseline_days: int | None
+    baseline_days_known: int | None
+    units: int | None
     revenue: str | None
     margin: str | Hidden | None = HIDDEN
     margin_pct: str | None
@@ -221,3 +225,4 @@ class PromotionRoiRow(msgspec.Struct, frozen=True, kw_only=True):
     roi: str | None
     effect: str | None
     caveats: str | None
+    recomputing: bool

@@ -27,6 +27,7 @@ from domain.reports.service import amount, open_scope, report
 MARGIN_FIELDS = ("margin", "baseline_margin", "incremental_margin")
 CENT = Decimal("0.01")
 ROI_PLACES = Decimal("0.0001")
+RECOMPUTING = "being recomputed after a change: no figure until it is done"
 
 
 def _q(value: Decimal | None, quantum: Decimal = CENT) -> str | None:
@@ -94,11 +95,13 @@ def _row(
         incremental_revenue=amount(_sub(revenue, base_revenue), currency),
         incremental_margin=amount(inc_margin, currency) if show else HIDDEN,
         discount_cost=amount(discount, currency) if level != "others" else None,
-        **{"spend": None, "roi": None, "effect": None, "caveats": None, **extra},
+        **{"spend": None, "roi": None, "effect": None, "caveats": None, "recomputing": False, **extra},
     )
 
 
 def _caveats(promo: Mapping[str, Any], costed: bool, today: Any) -> list[str]:
+    if promo["recomputing"]:
+        return [RECOMPUTING]
     known, asked = promo["baseline_days_known"], promo["baseline_days_asked"]
     out = []
     if known == 0:
@@ -127,7 +130,12 @@ class _Outcome:
         figures = [f for _, f in self.lines]
         self.spend: Decimal | None = promo["spend_amount"]
         inc_margin = _sub(_sum([f.margin for f in figures]), _sum([f.baseline_margin for f in figures]))
-        self.roi = (inc_margin - self.spend) / self.spend if self.spend and inc_margin is not None else None
+        recomputing = promo["recomputing"]
+        self.roi = (
+            (inc_margin - self.spend) / self.spend
+            if self.spend and inc_margin is not None and not recomputing
+            else None
+        )
         costed = all(r["costed"] and (known == 0 or r["baseline_costed"]) for r, _ in self.lines)
         self.caveats = "; ".join(_caveats(promo, costed, today)) or None
 
@@ -142,30 +150,20 @@ def _outcomes(rows: Sequence[Mapping[str, Any]], today: Any) -> list[_Outcome]:
 async def promotion_roi(
     conn: asyncpg.Connection, principal: Principal, scope: ReportScope, *, promotion: str | None, limit: int
 ) -> Report[PromotionRoiRow]:
-    """Per promotion, item and neighbouring products: the outcome against the baseline, spend and ROI."""
+    """Per promotion, item and neighbouring products: the outcome against the baseline, spend and ROI — rows
+    the database builds from the kept outcomes (sql/queries/reports.sql list_promotion_roi: the same figures,
+    rounding and caveats as `_Outcome` and `_row` below, which the product's stage view uses)."""
     ids = await open_scope(conn, scope)
-    rows = await store.list_promotion_outcomes(conn, ids, promotion, scope.since, scope.until, limit + 1)
-    if promotion is not None and not rows:
-        raise param_error("promotion", "unknown_code", f"No promotion has the code {promotion!r}.")
     show = principal.sees_confidential
-    outcomes = _outcomes(rows, datetime.now(UTC).date())
-    items: list[PromotionRoiRow] = []
-    for o in outcomes[:limit]:
-        promo = o.promo
-        figures = [f for _, f in o.lines]
-        spent = amount(o.spend, promo["currency"])
-        items.append(
-            _row(promo, "promotion", None, figures, show, spend=spent, roi=_q(o.roi, ROI_PLACES), caveats=o.caveats)
-        )
-        items += [_row(promo, "item", r["sku"], [f], show) for r, f in o.lines]
-        inc_units = _sub(sum((f.units for f in o.others), Decimal(0)), _sum([f.baseline_units for f in o.others]))
-        effect = (
-            None if inc_units is None else "halo" if inc_units > 0 else "cannibalisation" if inc_units < 0 else "none"
-        )
-        items.append(_row(promo, "others", None, o.others, show, effect=effect))
+    found = await store.list_promotion_roi(conn, ids, promotion, scope.since, scope.until, limit)
+    if promotion is not None and not found:
+        raise param_error("promotion", "unknown_code", f"No promotion has the code {promotion!r}.")
+    hidden = {} if show else dict.fromkeys(MARGIN_FIELDS, HIDDEN)
+    fields = list(found[0].keys())[1:] if found else []  # (after `promotions`)
+    rows = [PromotionRoiRow(**{**dict(zip(fields, r[1:], strict=True)), **hidden}) for r in found]
     params = {**scope.echo(period=True), "promotion": promotion}
-    result = report("promotion-roi", PromotionRoiRow, items, params, omitted=() if show else MARGIN_FIELDS)
-    return msgspec.structs.replace(result, truncated=len(outcomes) > limit)
+    result = report("promotion-roi", PromotionRoiRow, rows, params, omitted=() if show else MARGIN_FIELDS)
+    return msgspec.structs.replace(result, truncated=bool(found) and found[0]["promotions"] > limit)
 
 
 async def product_promotions(
@@ -191,9 +189,12 @@ async def product_promotions(
                 "last_day": last.isoformat(),
                 "state": state,
                 "roi": _q(o.roi, ROI_PLACES),
-                "units": own.units,
-                "margin_pct": own.margin_pct,
-                "incremental_units": own.incremental_units,
+                # (none while it is being recomputed: the caveat says so)
+                **(
+                    dict.fromkeys(("units", "margin_pct", "incremental_units"))
+                    if promo["recomputing"]
+                    else {"units": own.units, "margin_pct": own.margin_pct, "incremental_units": own.incremental_units}
+                ),
                 "caveats": o.caveats,
             }
         )

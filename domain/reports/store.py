@@ -30,6 +30,15 @@ LIST_PAYABLES = Q.list_payables.sql
 LIST_RECEIVABLES = Q.list_receivables.sql
 LIST_RETURNS = Q.list_returns.sql
 LIST_PROMOTION_OUTCOMES = Q.list_promotion_outcomes.sql
+LIST_PROMOTION_ROI = Q.list_promotion_roi.sql
+LOCK_PROMOTION_OUTCOMES_JOB = Q.lock_promotion_outcomes_job.sql
+UNLOCK_PROMOTION_OUTCOMES_JOB = Q.unlock_promotion_outcomes_job.sql
+UPDATE_PROMOTION_LOG_FOLDED = Q.update_promotion_log_folded.sql
+LIST_PROMOTION_MARKS = Q.list_promotion_marks.sql
+UPDATE_PROMOTION_OUTCOMES_REBUILT = Q.update_promotion_outcomes_rebuilt.sql
+LOCK_PROMOTION_WRITERS = Q.lock_promotion_writers.sql
+UPDATE_PROMOTION_OUTCOMES_SUMMED = Q.update_promotion_outcomes_summed.sql
+DELETE_OLD_PROMOTION_OUTCOMES_JOBS = Q.delete_old_promotion_outcomes_jobs.sql
 
 UPDATE_REPORT_SETTINGS = Q.update_report_settings.sql
 
@@ -141,3 +150,55 @@ async def list_promotion_outcomes(
     """Per promotion (at most `limit`, by code; one product's only with `product_id`) its items' and
     neighbours' sales during it and before it."""
     return await _fetch(conn, LIST_PROMOTION_OUTCOMES, ids, promotion, since, until, limit, product_id)
+
+
+async def list_promotion_roi(
+    conn: asyncpg.Connection,
+    ids: ScopeIds,
+    promotion: str | None,
+    since: date | None,
+    until: date | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """The promotion-roi report's rows, shaped and rounded (each with `promotions` first: how many matched, at
+    most `limit` + 1)."""
+    async with conn.transaction():
+        await conn.execute(UPDATE_REPORT_SETTINGS)
+        rows: list[asyncpg.Record] = await conn.fetch(
+            LIST_PROMOTION_ROI, ids.category_path, ids.role_id, ids.series_id, promotion, since, until, limit
+        )
+        return rows
+
+
+async def lock_promotion_outcomes_job(conn: asyncpg.Connection) -> None:
+    await conn.execute(LOCK_PROMOTION_OUTCOMES_JOB)
+
+
+async def unlock_promotion_outcomes_job(conn: asyncpg.Connection) -> None:
+    await conn.execute(UNLOCK_PROMOTION_OUTCOMES_JOB)
+
+
+async def update_promotion_log_folded(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval(UPDATE_PROMOTION_LOG_FOLDED))
+
+
+async def list_promotion_marks(conn: asyncpg.Connection) -> tuple[int, list[int]]:
+    """The last mark's id and the promotions marked to be recomputed."""
+    row = await conn.fetchrow(LIST_PROMOTION_MARKS)
+    return int(row["mark"]), list(row["promotions"])
+
+
+async def update_promotion_outcomes_rebuilt(conn: asyncpg.Connection, promotions: list[int]) -> None:
+    await conn.execute(UPDATE_PROMOTION_OUTCOMES_REBUILT, promotions)
+
+
+async def lock_promotion_writers(conn: asyncpg.Connection) -> None:
+    await conn.execute(LOCK_PROMOTION_WRITERS)
+
+
+async def update_promotion_outcomes_summed(conn: asyncpg.Connection, promotions: list[int], mark: int) -> None:
+    await conn.execute(UPDATE_PROMOTION_OUTCOMES_SUMMED, promotions, mark)
+
+
+async def delete_old_promotion_outcomes_jobs(conn: asyncpg.Connection, hours: int) -> int:
+    return int(await conn.fetchval(DELETE_OLD_PROMOTION_OUTCOMES_JOBS, hours))

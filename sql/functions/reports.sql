@@ -156,3 +156,10 @@ RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT least(1, CASE WHEN NOT p_computed THEN 0 ELSE coalesce(p_present::numeric / nullif(p_required, 0), 1) END
                     + 0.25 * p_tags)
 $$;
+
+-- A number rounded half up (away from zero) to some places, as Python's Decimal.quantize(ROUND_HALF_UP) writes
+-- it (format "f"): a negative number that rounds to zero keeps its sign ("-0.00"). Null for none.
+CREATE FUNCTION merch_decimal_text(p_value numeric, p_places integer) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_value < 0 AND round(p_value, p_places) = 0 THEN '-' ELSE '' END || round(p_value, p_places)::text
+$$;

@@ -472,22 +472,22 @@ SELECT grp AS "group", sold::bigint AS sold, returned::bigint AS returned, resel
 
 -- name: list_promotion_outcomes :many
 -- Promotions (one, $4, or those whose days meet $5..$6 and that list a product in scope — and, with $8, list
--- that product) with, per promotion,
--- one row per item (its SKU) and one for the other listed products of its items' home categories and series
--- (`others`): units, revenue and cost of their sales during the promotion's days (UTC) and over its baseline
--- window (the baseline days right before its first day, never before the first day of any sales data), net of
--- returns, in the promotion's currency and on its spend channel (all channels without one). Costed: whether
--- every such fact has a cost. `regular` is an item's sale price in force when the promotion starts.
+-- that product) with, per promotion, one row per item (its SKU) and one for the other listed products of its
+-- items' home categories and series (`others`, none when there is no such product): units, revenue and cost
+-- of their sales during the promotion's days (UTC) and over its baseline window, net of returns, in the
+-- promotion's currency and on its spend channel — the kept read model's sums (promotion_outcome_lines,
+-- sql/functions/promotions.sql, with the log's rows not folded yet). Costed: whether every such fact has a
+-- cost. `regular` is an item's sale price in force when the promotion starts. `recomputing`: the promotion is
+-- being recomputed after a change (sql/functions/promotions.sql): its row alone, with no line.
 WITH promo AS (
-    SELECT pr.id, pr.code::text AS code, pr.starts_at, (pr.starts_at AT TIME ZONE 'UTC')::date AS first_day,
-           ((pr.ends_at - interval '1 microsecond') AT TIME ZONE 'UTC')::date AS last_day, pr.baseline_days,
-           pr.spend_amount, pr.spend_currency, pr.spend_channel,
-           coalesce(pr.spend_currency,
-                    (SELECT min(pi.currency) FROM promotion_items pi WHERE pi.promotion_id = pr.id)) AS currency
+    SELECT pr.id, pr.code::text AS code, pr.spend_amount, pr.spend_channel,
+           coalesce(o.currency, pr.spend_currency) AS currency, o.first_day, o.last_day, o.baseline_days,
+           o.baseline_from, merch_promotion_recomputing(o.promotion_id, o.computed) AS recomputing
       FROM promotions pr
+      JOIN promotion_outcomes o ON o.promotion_id = pr.id
      WHERE ($4::text IS NULL OR pr.code = $4::text)
-       AND ($5::date IS NULL OR ((pr.ends_at - interval '1 microsecond') AT TIME ZONE 'UTC')::date >= $5::date)
-       AND ($6::date IS NULL OR (pr.starts_at AT TIME ZONE 'UTC')::date <= $6::date)
+       AND ($5::date IS NULL OR o.last_day >= $5::date)
+       AND ($6::date IS NULL OR o.first_day <= $6::date)
        AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
             OR EXISTS (SELECT 1 FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
                         WHERE pi.promotion_id = pr.id
@@ -497,66 +497,135 @@ WITH promo AS (
                           WHERE s.product_id = $8::bigint))
      ORDER BY pr.code
      LIMIT $7::integer
-), win AS (
-    SELECT p.*, p.last_day - p.first_day + 1 AS days,
-           coalesce(p.baseline_days, p.last_day - p.first_day + 1) AS baseline_days_asked,
-           -- no earlier than the first day of any sales data (none at all: no baseline)
-           greatest(p.first_day - coalesce(p.baseline_days, p.last_day - p.first_day + 1),
-                    coalesce((SELECT min(f.day) FROM sales_facts f), p.first_day)) AS baseline_from
-      FROM promo p
-), items AS (
-    SELECT w.id AS promotion_id, s.id AS sku_id, s.sku::text AS sku, pi.price, s.product_id, p.category_id
-      FROM win w JOIN promotion_items pi ON pi.promotion_id = w.id JOIN skus s ON s.id = pi.sku_id
-      JOIN products p ON p.id = s.product_id
-), neighbours AS (
-    -- the other listed products of the items' home categories and series, once a promotion (found from the
-    -- items by index: never a condition tried on every listed product for every promotion)
-    SELECT n.promotion_id, n.product_id
-      FROM (SELECT c.promotion_id, o.id AS product_id
-              FROM (SELECT DISTINCT i.promotion_id, i.category_id FROM items i) c
-              JOIN products o ON o.category_id = c.category_id
-            UNION
-            SELECT r.promotion_id, os.product_id
-              FROM (SELECT DISTINCT i.promotion_id, ps.series_id
-                      FROM items i JOIN product_series ps ON ps.product_id = i.product_id) r
-              JOIN product_series os ON os.series_id = r.series_id) n
-      JOIN products o ON o.id = n.product_id AND o.lifecycle = 'listed'
-     WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.promotion_id = n.promotion_id AND i.product_id = n.product_id)
-), members AS (
-    -- the items' SKUs, and the SKUs of the neighbours
-    SELECT i.promotion_id, 'item' AS level, i.sku, i.sku_id, i.price,
-           (SELECT pz.amount FROM prices pz
-             WHERE pz.sku_id = i.sku_id AND pz.kind = 'sale' AND pz.currency = w.currency
-               AND pz.valid_from <= w.starts_at AND (pz.valid_to IS NULL OR pz.valid_to > w.starts_at)) AS regular
-      FROM items i JOIN win w ON w.id = i.promotion_id
-    UNION ALL
-    SELECT n.promotion_id, 'others', NULL, s.id, NULL, NULL
-      FROM neighbours n JOIN skus s ON s.product_id = n.product_id
-), sold AS (
-    SELECT m.promotion_id, m.level, m.sku, min(m.price) AS price, min(m.regular) AS regular,
-           coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day >= w.first_day), 0) AS units,
-           coalesce(sum(f.revenue - f.refunded) FILTER (WHERE f.day >= w.first_day), 0) AS revenue,
-           coalesce(sum(merch_net(f.cost, f.qty, f.returned_qty)) FILTER (WHERE f.day >= w.first_day), 0) AS cost,
-           coalesce(bool_and(f.cost IS NOT NULL) FILTER (WHERE f.day >= w.first_day), true) AS costed,
-           coalesce(sum(f.qty - f.returned_qty) FILTER (WHERE f.day < w.first_day), 0) AS baseline_units,
-           coalesce(sum(f.revenue - f.refunded) FILTER (WHERE f.day < w.first_day), 0) AS baseline_revenue,
-           coalesce(sum(merch_net(f.cost, f.qty, f.returned_qty)) FILTER (WHERE f.day < w.first_day), 0)
-               AS baseline_cost,
-           coalesce(bool_and(f.cost IS NOT NULL) FILTER (WHERE f.day < w.first_day), true) AS baseline_costed
-      FROM members m
-      JOIN win w ON w.id = m.promotion_id
-      LEFT JOIN sales_facts f ON f.sku_id = m.sku_id AND f.currency = w.currency
-       AND f.day >= w.baseline_from AND f.day <= w.last_day
-       AND (w.spend_channel IS NULL OR f.channel = w.spend_channel)
-     GROUP BY m.promotion_id, m.level, m.sku
 )
-SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.days, w.baseline_days_asked,
-       greatest(w.first_day - w.baseline_from, 0) AS baseline_days_known,
-       w.spend_amount, w.spend_channel, so.level, so.sku, so.price, so.regular, so.units, so.revenue, so.cost,
-       so.costed, so.baseline_units, so.baseline_revenue, so.baseline_cost, so.baseline_costed
-  FROM win w
-  LEFT JOIN sold so ON so.promotion_id = w.id
- ORDER BY w.code, so.level, so.sku NULLS LAST;
+SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.last_day - w.first_day + 1 AS days,
+       w.baseline_days AS baseline_days_asked, greatest(w.first_day - w.baseline_from, 0) AS baseline_days_known,
+       w.spend_amount, w.spend_channel, CASE WHEN l.sku_id = 0 THEN 'others' WHEN l.sku_id > 0 THEN 'item' END AS level,
+       s.sku::text AS sku, l.price, l.regular, l.units, l.revenue, l.cost, l.uncosted = 0 AS costed,
+       l.baseline_units, l.baseline_revenue, l.baseline_cost, l.baseline_uncosted = 0 AS baseline_costed,
+       w.recomputing
+  FROM promo w
+  LEFT JOIN merch_promotion_lines(ARRAY(SELECT p.id FROM promo p WHERE NOT p.recomputing)) l ON l.promotion_id = w.id
+  LEFT JOIN skus s ON s.id = l.sku_id
+ ORDER BY w.code, level, s.sku NULLS LAST;
+
+-- name: list_promotion_roi :many
+-- The promotion-roi report's rows, built from the kept outcomes (promotion_outcome_lines): for each promotion
+-- (one, $4, or those whose days meet $5..$6 and that list a product in scope; at most $7, by code) its row
+-- (its items' figures summed, spend, ROI = (incremental margin − spend) / spend, caveats), one per item (by
+-- SKU) and one for its neighbours (`others`: halo, cannibalisation or none), in that order: amounts rounded
+-- half up to the currency's minor units, units and percentages to 2 places, ROI to 4 (merch_decimal_text).
+-- `promotions` (on every row): how many promotions matched (at most $7 + 1). A promotion being recomputed after a
+-- change (`recomputing`: marked, or between the two steps of its recompute — sql/functions/promotions.sql)
+-- has its row alone, its spend and no figure.
+-- A line's baseline is its baseline window's sums × the promotion's days / the baseline days known (none
+-- known: no baseline); its discount cost (regular − promotion price) × units.
+WITH promo AS (
+    SELECT pr.id, pr.code::text AS code, pr.spend_amount, coalesce(o.currency, pr.spend_currency) AS currency,
+           o.first_day, o.last_day, o.last_day - o.first_day + 1 AS days, o.baseline_days AS asked,
+           greatest(o.first_day - o.baseline_from, 0) AS known,
+           merch_promotion_recomputing(o.promotion_id, o.computed) AS recomputing
+      FROM promotions pr
+      JOIN promotion_outcomes o ON o.promotion_id = pr.id
+     WHERE ($4::text IS NULL OR pr.code = $4::text)
+       AND ($5::date IS NULL OR o.last_day >= $5::date)
+       AND ($6::date IS NULL OR o.first_day <= $6::date)
+       AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+            OR EXISTS (SELECT 1 FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
+                        WHERE pi.promotion_id = pr.id
+                          AND s.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint))))
+     ORDER BY pr.code
+     LIMIT $7::integer + 1
+), shown AS (
+    SELECT * FROM promo ORDER BY code LIMIT $7::integer
+), line AS (
+    -- per item and the neighbours: actual, baseline (scaled) and discount figures, unrounded
+    SELECT w.id, CASE WHEN l.sku_id = 0 THEN 'others' ELSE 'item' END AS level, s.sku::text AS sku,
+           l.units::numeric AS units, l.revenue,
+           CASE WHEN l.uncosted = 0 THEN l.revenue - l.cost END AS margin,
+           CASE WHEN w.known > 0 THEN l.baseline_units::numeric * w.days / w.known END AS base_units,
+           CASE WHEN w.known > 0 THEN l.baseline_revenue * w.days / w.known END AS base_revenue,
+           CASE WHEN w.known > 0 AND l.baseline_uncosted = 0
+                THEN (l.baseline_revenue - l.baseline_cost) * w.days / w.known END AS base_margin,
+           CASE WHEN l.sku_id <> 0 THEN (l.regular - l.price) * l.units END AS discount,
+           l.sku_id = 0 OR (l.uncosted = 0 AND (w.known = 0 OR l.baseline_uncosted = 0)) AS costed
+      FROM shown w
+      JOIN merch_promotion_lines(ARRAY(SELECT x.id FROM shown x WHERE NOT x.recomputing)) l ON l.promotion_id = w.id
+      LEFT JOIN skus s ON s.id = l.sku_id AND l.sku_id <> 0
+), total AS (
+    -- per promotion: its items' figures summed (null when one is null), and its neighbours' (zero when none)
+    -- (none of them while it is being recomputed)
+    SELECT w.id, 'promotion' AS level, NULL::text AS sku,
+           CASE WHEN NOT w.recomputing THEN coalesce(sum(i.units), 0) END AS units,
+           CASE WHEN NOT w.recomputing THEN coalesce(sum(i.revenue), 0) END AS revenue,
+           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.margin) THEN coalesce(sum(i.margin), 0) END AS margin,
+           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.base_units) THEN coalesce(sum(i.base_units), 0) END
+               AS base_units,
+           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.base_revenue) THEN coalesce(sum(i.base_revenue), 0) END
+               AS base_revenue,
+           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.base_margin) THEN coalesce(sum(i.base_margin), 0) END
+               AS base_margin,
+           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.discount) THEN coalesce(sum(i.discount), 0) END
+               AS discount,
+           coalesce(bool_and(i.costed), true) AS costed
+      FROM shown w
+      LEFT JOIN line i ON i.id = w.id AND i.level = 'item'
+     GROUP BY w.id, w.recomputing
+), others AS (
+    SELECT w.id, 'others' AS level, NULL::text AS sku, coalesce(n.units, 0) AS units,
+           coalesce(n.revenue, 0) AS revenue, CASE WHEN n.id IS NULL THEN 0 ELSE n.margin END AS margin,
+           CASE WHEN n.id IS NULL THEN 0 ELSE n.base_units END AS base_units,
+           CASE WHEN n.id IS NULL THEN 0 ELSE n.base_revenue END AS base_revenue,
+           CASE WHEN n.id IS NULL THEN 0 ELSE n.base_margin END AS base_margin, NULL::numeric AS discount,
+           true AS costed
+      FROM shown w
+      LEFT JOIN line n ON n.id = w.id AND n.level = 'others'
+     WHERE NOT w.recomputing
+), fig AS (
+    SELECT 0 AS rank, t.* FROM total t
+    UNION ALL SELECT 1, i.* FROM line i WHERE i.level = 'item'
+    UNION ALL SELECT 2, n.* FROM others n
+), item AS (
+    SELECT w.code, f.rank, f.sku, w.currency, w.spend_amount, w.last_day, w.known, w.asked, w.recomputing,
+           f.level, f.costed, w.days, f.units, f.revenue, f.margin, f.base_units, f.base_revenue, f.base_margin,
+           f.units - f.base_units AS inc_units, f.revenue - f.base_revenue AS inc_revenue,
+           f.margin - f.base_margin AS inc_margin, f.discount,
+           merch_currency_decimals(w.currency) AS places
+      FROM shown w JOIN fig f ON f.id = w.id
+)
+SELECT (SELECT count(*) FROM promo)::integer AS promotions, i.code AS promotion, i.level, i.sku, i.currency,
+       CASE WHEN NOT i.recomputing THEN i.days END AS days,
+       CASE WHEN NOT i.recomputing THEN i.asked END AS baseline_days,
+       CASE WHEN NOT i.recomputing THEN i.known END AS baseline_days_known, i.units::bigint AS units,
+       merch_decimal_text(i.revenue, i.places) AS revenue,
+       merch_decimal_text(i.margin, i.places) AS margin,
+       CASE WHEN i.revenue <> 0 THEN merch_decimal_text(i.margin * 100 / i.revenue, 2) END AS margin_pct,
+       merch_decimal_text(i.base_units, 2) AS baseline_units,
+       merch_decimal_text(i.base_revenue, i.places) AS baseline_revenue,
+       merch_decimal_text(i.base_margin, i.places) AS baseline_margin,
+       merch_decimal_text(i.inc_units, 2) AS incremental_units,
+       merch_decimal_text(i.inc_revenue, i.places) AS incremental_revenue,
+       merch_decimal_text(i.inc_margin, i.places) AS incremental_margin,
+       merch_decimal_text(i.discount, i.places) AS discount_cost,
+       CASE WHEN i.rank = 0 THEN merch_decimal_text(i.spend_amount, i.places) END AS spend,
+       CASE WHEN i.rank = 0 AND i.spend_amount <> 0
+            THEN merch_decimal_text((i.inc_margin - i.spend_amount) / i.spend_amount, 4) END AS roi,
+       CASE WHEN i.rank = 2 THEN CASE WHEN i.inc_units > 0 THEN 'halo' WHEN i.inc_units < 0 THEN 'cannibalisation'
+                                      WHEN i.inc_units = 0 THEN 'none' END END AS effect,
+       CASE WHEN i.recomputing THEN 'being recomputed after a change: no figure until it is done'
+            WHEN i.rank = 0 THEN nullif(concat_ws('; ',
+           CASE WHEN i.known = 0 THEN 'no sales data before the promotion: no baseline, no increment'
+                WHEN i.known < i.asked
+                THEN format('the baseline window reaches before any sales data: %s of %s days known', i.known, i.asked)
+                END,
+           CASE WHEN i.spend_amount IS NULL THEN 'no spend recorded: no ROI'
+                WHEN i.spend_amount = 0 THEN 'the spend is 0: no ROI' END,
+           CASE WHEN NOT i.costed THEN 'some sales have no cost price: no margin' END,
+           CASE WHEN i.last_day >= (now() AT TIME ZONE 'UTC')::date
+                THEN 'the promotion has days from today on: their sales are not all in' END), '') END AS caveats,
+       i.recomputing
+  FROM item i
+ ORDER BY i.code, i.rank, i.sku;
 
 -- name: update_report_settings :exec
 -- Settings for a report's transaction: a report is one large statement; it gets memory to hash and sort in
@@ -565,3 +634,43 @@ SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.days, w.basel
 -- JIT compilation costs more than it saves on these plans.
 SET LOCAL work_mem = '256MB'; SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off;
 SET LOCAL random_page_cost = 1.1;
+
+-- name: lock_promotion_outcomes_job :exec
+-- One promotion-outcomes job at a time (a session lock, held across its transactions).
+SELECT pg_advisory_lock(7340655, 1);
+
+-- name: unlock_promotion_outcomes_job :exec
+-- The promotion-outcomes job is done.
+SELECT pg_advisory_unlock(7340655, 1);
+
+-- name: update_promotion_log_folded :val
+-- Fold the promotion outcomes' log into their lines (in a repeatable-read transaction); answers how many rows.
+SELECT merch_fold_promotion_log();
+
+-- name: list_promotion_marks :one
+-- The promotions marked to be recomputed, and the last mark's id (the marks a recompute takes).
+SELECT coalesce(max(id), 0)::bigint AS mark,
+       coalesce(array_agg(DISTINCT promotion_id ORDER BY promotion_id), '{}')::bigint[] AS promotions
+  FROM promotion_outcome_stale;
+
+-- name: update_promotion_outcomes_rebuilt :exec
+-- A recompute's step one: the promotions' new build, committed before the barrier.
+SELECT merch_rebuild_promotion_outcomes($1::bigint[]);
+
+-- name: lock_promotion_writers :exec
+-- The barrier: wait for every writer of the promotion outcomes' log that may have read a previous build.
+SELECT pg_advisory_xact_lock(7340655, 0);
+
+-- name: update_promotion_outcomes_summed :exec
+-- A recompute's step two (one repeatable-read snapshot taken after the barrier): the sums, the marks up to $2.
+SELECT merch_sum_promotion_outcomes($1::bigint[], $2::bigint);
+
+-- name: delete_old_promotion_outcomes_jobs :val
+-- Forget finished promotion-outcomes jobs older than $1 hours (one per burst of writes); answers how many.
+WITH gone AS (
+    DELETE FROM jobs
+     WHERE kind = 'promotion-outcomes' AND state IN ('done', 'failed')
+       AND finished_at < clock_timestamp() - make_interval(hours => $1::integer)
+    RETURNING id
+)
+SELECT count(*) FROM gone;

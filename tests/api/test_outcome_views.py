@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 
 from tests import factories as f
+from tests.api.test_promotion_roi import run_jobs
 from tests.api.test_reports import price, sale
 from tests.api.test_returns import post, ret
 
@@ -96,6 +97,7 @@ async def shop(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
             body["spend"] = spend
         r = await api.post("/v1/promotions", json=body)
         assert r.status_code == 201, r.text
+    await run_jobs(conn)  # (the promotion outcomes: recomputed by a job)
 
 
 async def item(client: httpx.AsyncClient, product: str, stage: str, name: str, **params: str) -> dict[str, Any]:

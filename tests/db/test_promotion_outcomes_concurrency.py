@@ -1,0 +1,151 @@
+"""The promotion outcomes' recompute against a writer it must not miss (committed, on a database of their own):
+a sales upload that read a promotion's build before the promotion-outcomes job replaced it, and commits
+after, is counted once — the job's barrier waits for it before the job sums the facts."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import asyncpg
+
+from domain.reports.outcomes import run_promotion_outcomes
+from domain.reports.store import LIST_PROMOTION_OUTCOMES
+from tests import factories as f
+from tests.api.test_promotion_outcomes_kept import FROM_FACTS
+from tests.api.test_reports import sale
+
+A_UNITS = """
+SELECT l.units FROM merch_promotion_lines(ARRAY(SELECT id FROM promotions WHERE code = 'spring')) l
+ WHERE l.sku_id = (SELECT id FROM skus WHERE sku = 'A')
+"""
+WAITING = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+
+
+async def until_waiting(pool: asyncpg.Pool) -> None:
+    """Until a backend waits on an advisory lock (the job at its barrier), at most 10 s."""
+    async with pool.acquire() as conn:
+        for _ in range(200):
+            if await conn.fetchval(WAITING):
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("the job never waited for the writer")
+
+
+async def test_a_recompute_waits_for_a_writer_that_read_the_build_before_it(fresh_pool: asyncpg.Pool) -> None:
+    async with fresh_pool.acquire() as conn:
+        await f.tree(conn)
+        await f.category(conn, "scarves")
+        await f.product(conn, "silk", "scarves", lifecycle="listed")
+        await f.sku(conn, "A", "silk")
+        await sale(conn, "2026-03-01", "A", "web", 1, "100")
+        await conn.execute(
+            "WITH p AS (INSERT INTO promotions (code, labels, starts_at, ends_at) VALUES ('spring', '{}',"
+            " '2026-03-10T00:00:00Z', '2026-03-14T00:00:00Z') RETURNING id)"
+            " INSERT INTO promotion_items (promotion_id, sku_id, price, currency)"
+            " SELECT p.id, s.id, 80, 'CNY' FROM p, skus s WHERE s.sku = 'A'"
+        )
+    assert await run_promotion_outcomes(fresh_pool) == 1
+    # a writer uploads 5 of A during spring, against spring's build, and has not committed when spring is
+    # edited (marked) and the job starts
+    async with fresh_pool.acquire() as writer:
+        tx = writer.transaction()
+        await tx.start()
+        await sale(writer, "2026-03-12", "A", "web", 5, "400")
+        async with fresh_pool.acquire() as conn:
+            await conn.execute("UPDATE promotions SET ends_at = '2026-03-15T00:00:00Z' WHERE code = 'spring'")
+        job = asyncio.create_task(run_promotion_outcomes(fresh_pool))
+        try:
+            await until_waiting(fresh_pool)  # (the job has installed the new build: it waits at its barrier)
+            assert not job.done()
+            await tx.commit()
+        except BaseException:
+            await tx.rollback()
+            job.cancel()
+            raise
+    assert await job == 1
+    async with fresh_pool.acquire() as conn:
+        assert await conn.fetchval(A_UNITS) == 5
+        assert await conn.fetchval("SELECT count(*) FROM promotion_outcome_log") == 0
+
+
+async def test_concurrent_uploads_edits_moves_and_jobs_leave_the_outcomes_equal_to_the_facts(
+    fresh_pool: asyncpg.Pool,
+) -> None:
+    """Uploads (re-sending days), promotions' edits, products moving and delisted, and the job, all at once on
+    their own connections: afterwards (the job run once more) the kept figures equal the facts read whole."""
+    skus = [f"S{i}" for i in range(8)]
+    async with fresh_pool.acquire() as conn:
+        await f.tree(conn)
+        await f.category(conn, "left")
+        await f.category(conn, "right")
+        for i, sku in enumerate(skus):
+            await f.product(conn, f"p{i}", "left" if i % 2 else "right", lifecycle="listed")
+            await f.sku(conn, sku, f"p{i}")
+        await sale(conn, "2026-03-01", "S0", "web", 1, "10")
+        for n, (first, last, item) in enumerate((("03-05", "03-09", "S0"), ("03-08", "03-12", "S1"))):
+            await conn.execute(
+                "WITH p AS (INSERT INTO promotions (code, labels, starts_at, ends_at) VALUES ($1, '{}',"
+                " $2::text::timestamptz, $3::text::timestamptz) RETURNING id)"
+                " INSERT INTO promotion_items (promotion_id, sku_id, price, currency)"
+                " SELECT p.id, s.id, 5, 'CNY' FROM p, skus s WHERE s.sku = $4",
+                f"promo{n}",
+                f"2026-{first}T00:00:00Z",
+                f"2026-{last}T00:00:00Z",
+                item,
+            )
+    await run_promotion_outcomes(fresh_pool)
+    done = asyncio.Event()
+
+    async def uploader(seed: int) -> None:
+        rng = random.Random(seed)
+        async with fresh_pool.acquire() as conn:
+            for _ in range(25):
+                async with conn.transaction():
+                    day = f"2026-03-{rng.randint(2, 13):02d}"
+                    await sale(conn, day, rng.choice(skus), rng.choice(["web", "app"]), rng.randint(1, 9), "30")
+
+    async def editor() -> None:
+        rng = random.Random(7)
+        async with fresh_pool.acquire() as conn:
+            for _ in range(12):
+                which = rng.randint(0, 3)
+                if which == 0:
+                    await conn.execute(
+                        "UPDATE promotions SET ends_at = ends_at + make_interval(days => $1) WHERE code = 'promo0'",
+                        rng.choice([-1, 1]),
+                    )
+                elif which == 1:
+                    await conn.execute(
+                        "UPDATE products SET category_id = (SELECT id FROM categories WHERE code = $1) WHERE code = $2",
+                        rng.choice(["left", "right"]),
+                        f"p{rng.randint(2, 7)}",
+                    )
+                elif which == 2:
+                    await conn.execute(
+                        "UPDATE products SET lifecycle = $1 WHERE code = $2",
+                        rng.choice(["listed", "delisted"]),
+                        f"p{rng.randint(2, 7)}",
+                    )
+                else:
+                    await conn.execute(
+                        "UPDATE promotions SET baseline_days = $1 WHERE code = 'promo1'", rng.randint(1, 6)
+                    )
+
+    async def jobs() -> None:
+        while not done.is_set():
+            await run_promotion_outcomes(fresh_pool)
+
+    runner = asyncio.create_task(jobs())
+    try:
+        await asyncio.gather(*(uploader(n) for n in range(3)), editor())
+    finally:
+        done.set()
+        await runner
+    await run_promotion_outcomes(fresh_pool)
+    async with fresh_pool.acquire() as conn:
+        args = (None, None, None, None, None, None, None, None)
+        kept = [dict(r) for r in await conn.fetch(LIST_PROMOTION_OUTCOMES, *args)]
+        assert not any(k.pop("recomputing") for k in kept)
+        assert kept == [dict(r) for r in await conn.fetch(FROM_FACTS, *args)]
+        assert await conn.fetchval("SELECT count(*) FROM promotion_outcome_log") == 0
