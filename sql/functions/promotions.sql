@@ -1,4 +1,4 @@
--- Promotion outcomes (issue 14): the read model behind GET /v1/reports/promotion-roi (migration 0027).
+-- Promotion outcomes (issue 14): the read model behind GET /v1/reports/promotion-roi (migration 0028).
 --   * Writes append deltas to promotion_outcome_log, in their own statement and nothing more (no upsert into
 --     the outcome lines, no lock on them): facts written (an upload, a re-sent day, a return, a re-costing) +
 --     new − old for the lines they fall in — an item's line when the fact is of its SKU, the neighbours' line
