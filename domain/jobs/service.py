@@ -49,6 +49,11 @@ async def enqueue_for_category(
     return await enqueue_recompute(conn, actor, reason, path, stages)
 
 
+async def record_progress(conn: asyncpg.Connection, job_id: int, done: int) -> None:
+    """A running job's progress and heartbeat (a job that outlasts a minute without one is taken over)."""
+    await store.update_job_progress(conn, job_id, done)
+
+
 async def get_job(conn: asyncpg.Connection, job_id: int) -> Job:
     """One job with its progress."""
     job = await store.get_job(conn, job_id)

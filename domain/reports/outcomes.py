@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from domain.jobs import store as jobs
+from domain.jobs import service as jobs
 from domain.reports import store
 
 log = logging.getLogger("merchflow.jobs")
@@ -38,7 +38,7 @@ async def _retried(conn: asyncpg.Connection, work: Callable[[], Awaitable[T]], *
         try:
             level = None if conn.is_in_transaction() else isolation
             async with conn.transaction(isolation=level):
-                await conn.execute("SET LOCAL statement_timeout = 0")
+                await store.update_local_statement_timeout(conn, "0")
                 return await work()
         except (asyncpg.SerializationError, asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
             if attempt == TRIES:
@@ -55,7 +55,7 @@ async def _barrier(conn: asyncpg.Connection) -> None:
     for _ in range(BARRIER_TRIES):
         try:
             async with conn.transaction():
-                await conn.execute("SET LOCAL lock_timeout = '1s'")
+                await store.update_local_lock_timeout(conn, "1s")
                 await store.lock_promotion_writers(conn)
             return
         except asyncpg.LockNotAvailableError:
@@ -80,7 +80,7 @@ async def run_promotion_outcomes(pool: Any, job_id: int | None = None) -> int:
 
         async def beat(done: int = 0) -> None:
             if job_id is not None:
-                await jobs.update_job_progress(conn, job_id, done)
+                await jobs.record_progress(conn, job_id, done)
 
         await store.lock_promotion_outcomes_job(conn)
         try:
@@ -98,7 +98,7 @@ async def run_promotion_outcomes(pool: Any, job_id: int | None = None) -> int:
                 recomputed += len(promotions)
         finally:
             try:
-                await store.unlock_promotion_outcomes_job(conn)
+                await store.delete_promotion_outcomes_job_lock(conn)
             except BaseException:
                 conn.terminate()  # (no pooled connection keeps the job's session lock)
                 raise

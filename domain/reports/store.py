@@ -32,7 +32,9 @@ LIST_RETURNS = Q.list_returns.sql
 LIST_PROMOTION_OUTCOMES = Q.list_promotion_outcomes.sql
 LIST_PROMOTION_ROI = Q.list_promotion_roi.sql
 LOCK_PROMOTION_OUTCOMES_JOB = Q.lock_promotion_outcomes_job.sql
-UNLOCK_PROMOTION_OUTCOMES_JOB = Q.unlock_promotion_outcomes_job.sql
+DELETE_PROMOTION_OUTCOMES_JOB_LOCK = Q.delete_promotion_outcomes_job_lock.sql
+UPDATE_LOCAL_STATEMENT_TIMEOUT = Q.update_local_statement_timeout.sql
+UPDATE_LOCAL_LOCK_TIMEOUT = Q.update_local_lock_timeout.sql
 UPDATE_PROMOTION_LOG_FOLDED = Q.update_promotion_log_folded.sql
 LIST_PROMOTION_MARKS = Q.list_promotion_marks.sql
 UPDATE_PROMOTION_OUTCOMES_REBUILT = Q.update_promotion_outcomes_rebuilt.sql
@@ -174,8 +176,16 @@ async def lock_promotion_outcomes_job(conn: asyncpg.Connection) -> None:
     await conn.execute(LOCK_PROMOTION_OUTCOMES_JOB)
 
 
-async def unlock_promotion_outcomes_job(conn: asyncpg.Connection) -> None:
-    await conn.execute(UNLOCK_PROMOTION_OUTCOMES_JOB)
+async def delete_promotion_outcomes_job_lock(conn: asyncpg.Connection) -> None:
+    await conn.execute(DELETE_PROMOTION_OUTCOMES_JOB_LOCK)
+
+
+async def update_local_statement_timeout(conn: asyncpg.Connection, value: str) -> None:
+    await conn.execute(UPDATE_LOCAL_STATEMENT_TIMEOUT, value)
+
+
+async def update_local_lock_timeout(conn: asyncpg.Connection, value: str) -> None:
+    await conn.execute(UPDATE_LOCAL_LOCK_TIMEOUT, value)
 
 
 async def update_promotion_log_folded(conn: asyncpg.Connection) -> int:

