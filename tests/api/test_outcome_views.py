@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from tests import factories as f
 from tests.api.test_promotion_roi import run_jobs
@@ -17,6 +18,14 @@ from tests.api.test_reports import price, sale
 from tests.api.test_returns import post, ret
 
 TODAY = datetime.now(UTC).date()
+
+
+@pytest.fixture(autouse=True)
+def today() -> None:
+    """Today as the views see it, read when each test starts (not when the module is collected: a run that
+    crosses midnight between the two had the views count from one day and the tests from the one before)."""
+    global TODAY
+    TODAY = datetime.now(UTC).date()
 
 
 def day(back: int) -> date:
@@ -107,8 +116,8 @@ async def item(client: httpx.AsyncClient, product: str, stage: str, name: str, *
     return found
 
 
-def window(first: date, last: date = TODAY) -> dict[str, str]:
-    return {"from": first.isoformat(), "to": last.isoformat()}
+def window(first: date, last: date | None = None) -> dict[str, str]:
+    return {"from": first.isoformat(), "to": (last or TODAY).isoformat()}
 
 
 async def test_marketing_sees_a_products_share_of_its_home_category_over_a_window(
