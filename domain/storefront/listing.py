@@ -32,6 +32,7 @@ RANGE_TYPES = ("integer", "decimal", "measurement")
 BASE_UNITS = {family: next(u for u, f in units.items() if f == 1) for family, units in FAMILIES.items()}
 _NUMBER = r"-?\d{1,15}(?:\.\d{1,6})?"
 _RANGE = re.compile(rf"^(?P<low>{_NUMBER})?(?P<lu>[a-z][a-z0-9_]*)?\.\.(?P<high>{_NUMBER})?(?P<hu>[a-z][a-z0-9_]*)?$")
+_LONG_NUMBER = re.compile(r"-?(\d{16,}|\d+\.\d{7,})")  # (a bound the range's form refuses for its length)
 
 # Filters ------------------------------------------------------------------------------------------------
 
@@ -90,6 +91,12 @@ def _decimal(text: str, parameter: str) -> Decimal:
 def parse_range(text: str, parameter: str) -> tuple[Decimal | None, Decimal | None, str | None]:
     """`min..max`, either side optional, with an optional unit after a bound (`50cm..90cm`, `50..90cm`)."""
     m = _RANGE.match(text)
+    if m is None and _LONG_NUMBER.search(text):
+        raise param_error(
+            parameter,
+            "invalid_range",
+            f"{text!r}: a bound has at most 15 digits before the decimal point and 6 after it.",
+        )
     if m is None or (m["low"] is None and m["high"] is None):
         raise param_error(
             parameter,

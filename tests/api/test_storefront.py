@@ -519,6 +519,21 @@ async def test_bad_category_page_queries_are_400_naming_the_parameter(
             assert problem["errors"][0]["code"] == code, problem
 
 
+async def test_a_range_bound_too_long_is_named_as_such_not_as_a_malformed_range(
+    as_role: Any, conn: asyncpg.Connection
+) -> None:
+    await shop.shop(conn)
+    async with as_role("storefront") as http:
+        for params in ({"price": "1..99999999999999999999"}, {"filter": "width:1.1234567..2"}):
+            r = await http.get("/v1/storefront/products", params={"category": "scarves", **params})
+            assert r.status_code == 400, r.text
+            error = r.json()["errors"][0]
+            assert error["code"] == "invalid_range"
+            assert "at most 15 digits before the decimal point and 6 after it" in error["message"], error
+        r = await http.get("/v1/storefront/products", params={"category": "scarves", "price": "a..b"})
+        assert "is not a range" in r.json()["errors"][0]["message"]
+
+
 @pytest.mark.parametrize(
     "params",
     [{"sort": "cheapest"}, {"limit": 101}, {"limit": 0}, {}, {"in_stock": "maybe"}, {"filter": ["color:red"] * 21}],
