@@ -6,30 +6,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from api import db
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
-    path = ROOT / ".merchflow" / f"t-own-{uuid.uuid4().hex[:8]}"
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def merch(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def merch(data_dir: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """A `merch` command on `data_dir`'s embedded server (with more `settings` in its environment)."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["MERCH_DATA_DIR"] = str(data_dir)
+    env.update(MERCH_DATA_DIR=str(data_dir), **settings)
     return subprocess.run(
         [sys.executable, "-m", "api.cli", *args], env=env, capture_output=True, text=True, timeout=120, check=False
     )

@@ -6,11 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import subprocess
-import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +13,7 @@ import asyncpg
 import pytest
 
 from api import db, pgconf
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
-    path = ROOT / ".merchflow" / f"t-conf-{uuid.uuid4().hex[:8]}"
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+from tests.server.test_embedded_ownership import merch
 
 
 def shown(server: Any) -> str:
@@ -44,14 +31,6 @@ def shown(server: Any) -> str:
 
 def postmaster(data_dir: Path) -> int:
     return int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
-
-
-def merch(data_dir: Path, shared_buffers: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(MERCH_DATA_DIR=str(data_dir), MERCH_PG_SHARED_BUFFERS=shared_buffers)
-    return subprocess.run(
-        [sys.executable, "-m", "api.cli", *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 def test_the_first_start_and_a_sole_holder_apply_the_setting_at_once(data_dir: Path) -> None:
@@ -72,7 +51,7 @@ def test_a_joined_server_is_not_restarted_and_takes_the_setting_at_its_next_star
     held = db.embedded_server(data_dir, "160MB")  # another holder (as a `make run` would be)
     try:
         before = postmaster(data_dir)
-        joined = merch(data_dir, "192MB", "keys", "list")
+        joined = merch(data_dir, "keys", "list", MERCH_PG_SHARED_BUFFERS="192MB")
         assert joined.returncode == 0, joined.stderr
         assert "apply at its next start" in joined.stderr
         assert postmaster(data_dir) == before  # not restarted
