@@ -7,6 +7,7 @@ folds again, until nothing is marked (at most ROUNDS rounds: a later mark queues
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -18,8 +19,8 @@ from domain.reports import store
 
 log = logging.getLogger("merchflow.jobs")
 
-PROMOTION_OUTCOMES = "promotion-outcomes"
 ROUNDS = 5
+LOCK_WAIT_SECONDS = 1.0  # between two asks for the job's lock while another job holds it
 BARRIER_TRIES = 3600  # a second each
 TRIES = 5  # a snapshot's work tried again when a writer touched the same neighbours' SKUs (serialization)
 
@@ -47,7 +48,7 @@ async def _retried(conn: asyncpg.Connection, work: Callable[[], Awaitable[T]], *
     raise AssertionError("unreachable")
 
 
-async def _barrier(conn: asyncpg.Connection) -> None:
+async def _barrier(conn: asyncpg.Connection, beat: Callable[[], Awaitable[None]]) -> None:
     """Wait for every writer that may have read a previous build (the writers' lock, taken exclusively and let
     go). Asked for a second at a time: new writers queue behind the request, and one of them may hold what a
     writer the job waits for needs (a deadlock the job would otherwise break by failing, or a writer by being
@@ -59,6 +60,7 @@ async def _barrier(conn: asyncpg.Connection) -> None:
                 await store.lock_promotion_writers(conn)
             return
         except asyncpg.LockNotAvailableError:
+            await beat()  # (a wait of minutes must not look like a dead runner: the job would be taken over)
             continue
     raise TimeoutError("promotion outcomes: writers held the writers' lock for the whole barrier")
 
@@ -82,8 +84,13 @@ async def run_promotion_outcomes(pool: Any, job_id: int | None = None) -> int:
             if job_id is not None:
                 await jobs.record_progress(conn, job_id, done)
 
-        await store.lock_promotion_outcomes_job(conn)
+        locked = False
         try:
+            # another promotion-outcomes job may be running (writers queue one while one runs): wait for it a
+            # second at a time with this job's heartbeat, not in one statement the statement timeout would end
+            while not (locked := await store.lock_promotion_outcomes_job(conn)):
+                await beat()
+                await asyncio.sleep(LOCK_WAIT_SECONDS)
             for _ in range(ROUNDS):
                 await _in_one_snapshot(conn, lambda: store.update_promotion_log_folded(conn))
                 await beat()
@@ -92,13 +99,14 @@ async def run_promotion_outcomes(pool: Any, job_id: int | None = None) -> int:
                     break
                 await _retried(conn, _rebuilt(conn, promotions), isolation=None)
                 await beat()
-                await _barrier(conn)
+                await _barrier(conn, beat)
                 await _in_one_snapshot(conn, _summed(conn, promotions, mark))
                 await beat(len(promotions))
                 recomputed += len(promotions)
         finally:
             try:
-                await store.delete_promotion_outcomes_job_lock(conn)
+                if locked:
+                    await store.delete_promotion_outcomes_job_lock(conn)
             except BaseException:
                 conn.terminate()  # (no pooled connection keeps the job's session lock)
                 raise

@@ -172,8 +172,8 @@ async def list_promotion_roi(
         return rows
 
 
-async def lock_promotion_outcomes_job(conn: asyncpg.Connection) -> None:
-    await conn.execute(LOCK_PROMOTION_OUTCOMES_JOB)
+async def lock_promotion_outcomes_job(conn: asyncpg.Connection) -> bool:
+    return bool(await conn.fetchval(LOCK_PROMOTION_OUTCOMES_JOB))
 
 
 async def delete_promotion_outcomes_job_lock(conn: asyncpg.Connection) -> None:

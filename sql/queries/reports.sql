@@ -635,9 +635,11 @@ SELECT (SELECT count(*) FROM promo)::integer AS promotions, i.code AS promotion,
 SET LOCAL work_mem = '256MB'; SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off;
 SET LOCAL random_page_cost = 1.1;
 
--- name: lock_promotion_outcomes_job :exec
--- One promotion-outcomes job at a time (a session lock, held across its transactions).
-SELECT pg_advisory_lock(7340655, 1);
+-- name: lock_promotion_outcomes_job :val
+-- One promotion-outcomes job at a time (a session lock, held across its transactions): true when taken, false
+-- when another job holds it (the caller asks again, keeping its heartbeat, rather than waiting here past the
+-- statement timeout).
+SELECT pg_try_advisory_lock(7340655, 1);
 
 -- name: delete_promotion_outcomes_job_lock :exec
 -- The promotion-outcomes job is done.

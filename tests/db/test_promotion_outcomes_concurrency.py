@@ -8,7 +8,9 @@ import asyncio
 import random
 
 import asyncpg
+import pytest
 
+from domain.reports import outcomes, store
 from domain.reports.outcomes import run_promotion_outcomes
 from domain.reports.store import LIST_PROMOTION_OUTCOMES
 from tests import factories as f
@@ -149,3 +151,39 @@ async def test_concurrent_uploads_edits_moves_and_jobs_leave_the_outcomes_equal_
         assert not any(k.pop("recomputing") for k in kept)
         assert kept == [dict(r) for r in await conn.fetch(FROM_FACTS, *args)]
         assert await conn.fetchval("SELECT count(*) FROM promotion_outcome_log") == 0
+
+
+async def test_a_second_job_waits_for_the_running_one_with_its_heartbeat_and_then_runs(
+    fresh_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writers queue a job while one runs: the second asks for the job's lock again and again, beating its
+    heartbeat (never one blocking wait that the statement timeout would end, failing the job, or that would let
+    another runner take it over as dead), and runs once the first lets go."""
+    asked: list[bool] = []
+    beats: list[int] = []
+    holder = await fresh_pool.acquire()
+    try:
+        assert await holder.fetchval("SELECT pg_try_advisory_lock(7340655, 1)")  # (the running job's lock)
+        take = store.lock_promotion_outcomes_job
+
+        async def counted(conn: asyncpg.Connection) -> bool:
+            got = await take(conn)
+            asked.append(got)
+            if len(asked) == 3:
+                await holder.execute("SELECT pg_advisory_unlock(7340655, 1)")  # the first job ends
+            return got
+
+        async def beat(conn: asyncpg.Connection, job_id: int, done: int) -> None:
+            beats.append(job_id)
+
+        monkeypatch.setattr(store, "lock_promotion_outcomes_job", counted)
+        monkeypatch.setattr(outcomes.jobs, "record_progress", beat)
+        monkeypatch.setattr(outcomes, "LOCK_WAIT_SECONDS", 0.01)
+        assert await asyncio.wait_for(run_promotion_outcomes(fresh_pool, 42), 10) == 0
+    finally:
+        await fresh_pool.release(holder)
+    assert asked == [False, False, False, True]
+    assert beats[:3] == [42, 42, 42]  # a heartbeat at each ask while the lock was held
+    async with fresh_pool.acquire() as conn:  # and the job let its lock go
+        assert await conn.fetchval("SELECT pg_try_advisory_lock(7340655, 1)")
+        await conn.execute("SELECT pg_advisory_unlock(7340655, 1)")

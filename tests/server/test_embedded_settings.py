@@ -1,4 +1,4 @@
-"""The embedded server runs with the project's settings (api/db.py configure_embedded): on its first start, and
+"""The embedded server runs with the project's settings (api/pgconf.py): on its first start, and
 after a change of MERCH_PG_SHARED_BUFFERS — at once when the process is its only holder, at its next start when
 another process holds it (a running `make run` is never restarted under its feet)."""
 
