@@ -199,7 +199,7 @@ MUTANTS = [
         "    PERFORM merch_queue_promotion_outcomes('promotions changed');\nEND",
         "    PERFORM merch_queue_promotion_outcomes('promotions changed');\n"
         "    PERFORM merch_rebuild_promotion_outcomes(p_promotions);\n"
-        "    PERFORM merch_sum_promotion_outcomes(p_promotions, (SELECT max(id) FROM promotion_outcome_stale));\nEND",
+        "    PERFORM merch_sum_promotion_outcomes(p_promotions, ARRAY(SELECT id FROM promotion_outcome_stale));\nEND",
         ("tests/api/test_promotion_outcomes_kept.py", "-k", "recomputing"),
     ),
     Mutant(
@@ -220,7 +220,7 @@ MUTANTS = [
     Mutant(
         "promotion outcomes: the job's recompute leaves the marks",
         "sql/functions/promotions.sql",
-        "    DELETE FROM promotion_outcome_stale WHERE promotion_id = ANY (p_promotions) AND id <= p_mark;",
+        "    DELETE FROM promotion_outcome_stale WHERE id = ANY (p_marks);",
         "",
         ("tests/api/test_promotion_outcomes_kept.py", "-k", "recomputing"),
     ),

@@ -69,8 +69,8 @@ def _rebuilt(conn: asyncpg.Connection, promotions: list[int]) -> Callable[[], Aw
     return lambda: store.update_promotion_outcomes_rebuilt(conn, promotions)
 
 
-def _summed(conn: asyncpg.Connection, promotions: list[int], mark: int) -> Callable[[], Awaitable[None]]:
-    return lambda: store.update_promotion_outcomes_summed(conn, promotions, mark)
+def _summed(conn: asyncpg.Connection, promotions: list[int], marks: list[int]) -> Callable[[], Awaitable[None]]:
+    return lambda: store.update_promotion_outcomes_summed(conn, promotions, marks)
 
 
 async def run_promotion_outcomes(pool: Any, job_id: int | None = None) -> int:
@@ -94,13 +94,13 @@ async def run_promotion_outcomes(pool: Any, job_id: int | None = None) -> int:
             for _ in range(ROUNDS):
                 await _in_one_snapshot(conn, lambda: store.update_promotion_log_folded(conn))
                 await beat()
-                mark, promotions = await store.list_promotion_marks(conn)
+                marks, promotions = await store.list_promotion_marks(conn)
                 if not promotions:
                     break
                 await _retried(conn, _rebuilt(conn, promotions), isolation=None)
                 await beat()
                 await _barrier(conn, beat)
-                await _in_one_snapshot(conn, _summed(conn, promotions, mark))
+                await _in_one_snapshot(conn, _summed(conn, promotions, marks))
                 await beat(len(promotions))
                 recomputed += len(promotions)
         finally:

@@ -192,10 +192,10 @@ async def update_promotion_log_folded(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval(UPDATE_PROMOTION_LOG_FOLDED))
 
 
-async def list_promotion_marks(conn: asyncpg.Connection) -> tuple[int, list[int]]:
-    """The last mark's id and the promotions marked to be recomputed."""
+async def list_promotion_marks(conn: asyncpg.Connection) -> tuple[list[int], list[int]]:
+    """The marks' ids and the promotions marked to be recomputed."""
     row = await conn.fetchrow(LIST_PROMOTION_MARKS)
-    return int(row["mark"]), list(row["promotions"])
+    return list(row["marks"]), list(row["promotions"])
 
 
 async def update_promotion_outcomes_rebuilt(conn: asyncpg.Connection, promotions: list[int]) -> None:
@@ -206,8 +206,8 @@ async def lock_promotion_writers(conn: asyncpg.Connection) -> None:
     await conn.execute(LOCK_PROMOTION_WRITERS)
 
 
-async def update_promotion_outcomes_summed(conn: asyncpg.Connection, promotions: list[int], mark: int) -> None:
-    await conn.execute(UPDATE_PROMOTION_OUTCOMES_SUMMED, promotions, mark)
+async def update_promotion_outcomes_summed(conn: asyncpg.Connection, promotions: list[int], marks: list[int]) -> None:
+    await conn.execute(UPDATE_PROMOTION_OUTCOMES_SUMMED, promotions, marks)
 
 
 async def delete_old_promotion_outcomes_jobs(conn: asyncpg.Connection, hours: int) -> int:

@@ -188,8 +188,10 @@ $$;
 -- The job, step two of a recompute (one repeatable-read snapshot taken after the barrier: every writer that
 -- read the previous build has committed, and every later one wrote against this build): the neighbours' SKUs
 -- set right, the items' regular prices and every line's sums from the facts, the promotions' log rows this
--- snapshot sees dropped (their facts are in the sums), their marks up to `p_mark` taken, `computed` true.
-CREATE FUNCTION merch_sum_promotion_outcomes(p_promotions bigint[], p_mark bigint) RETURNS void LANGUAGE plpgsql AS $$
+-- snapshot sees dropped (their facts are in the sums), the marks `p_marks` taken — those the job listed before step
+-- one, by id: a mark with a smaller id that committed later was not seen by step one and stays, for the next
+-- round — `computed` true.
+CREATE FUNCTION merch_sum_promotion_outcomes(p_promotions bigint[], p_marks bigint[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM promotion_outcome_neighbours n
      WHERE n.promotion_id = ANY (p_promotions)
@@ -226,7 +228,7 @@ BEGIN
                                              o.currency, o.channel, o.baseline_from, o.first_day, o.last_day) x
      GROUP BY o.promotion_id;
     DELETE FROM promotion_outcome_log WHERE promotion_id = ANY (p_promotions);
-    DELETE FROM promotion_outcome_stale WHERE promotion_id = ANY (p_promotions) AND id <= p_mark;
+    DELETE FROM promotion_outcome_stale WHERE id = ANY (p_marks);
     UPDATE promotion_outcomes SET computed = true WHERE promotion_id = ANY (p_promotions);
 END
 $$;

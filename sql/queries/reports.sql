@@ -650,8 +650,8 @@ SELECT pg_advisory_unlock(7340655, 1);
 SELECT merch_fold_promotion_log();
 
 -- name: list_promotion_marks :one
--- The promotions marked to be recomputed, and the last mark's id (the marks a recompute takes).
-SELECT coalesce(max(id), 0)::bigint AS mark,
+-- The promotions marked to be recomputed, and the marks' ids (those a recompute takes: merch_sum_promotion_outcomes).
+SELECT coalesce(array_agg(id ORDER BY id), '{}')::bigint[] AS marks,
        coalesce(array_agg(DISTINCT promotion_id ORDER BY promotion_id), '{}')::bigint[] AS promotions
   FROM promotion_outcome_stale;
 
@@ -664,8 +664,8 @@ SELECT merch_rebuild_promotion_outcomes($1::bigint[]);
 SELECT pg_advisory_xact_lock(7340655, 0);
 
 -- name: update_promotion_outcomes_summed :exec
--- A recompute's step two (one repeatable-read snapshot taken after the barrier): the sums, the marks up to $2.
-SELECT merch_sum_promotion_outcomes($1::bigint[], $2::bigint);
+-- A recompute's step two (one repeatable-read snapshot taken after the barrier): the sums, the marks $2 taken.
+SELECT merch_sum_promotion_outcomes($1::bigint[], $2::bigint[]);
 
 -- name: delete_old_promotion_outcomes_jobs :val
 -- Forget finished promotion-outcomes jobs older than $1 hours (one per burst of writes); answers how many.

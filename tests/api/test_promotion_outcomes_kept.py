@@ -471,7 +471,7 @@ async def test_a_promotion_s_edit_marks_it_recomputing_and_the_job_recomputes_it
         == lines[0]["generation"] + 1
     )
     await conn.execute(
-        "SELECT merch_sum_promotion_outcomes(ARRAY[$1::bigint], (SELECT max(id) FROM promotion_outcome_stale))",
+        "SELECT merch_sum_promotion_outcomes(ARRAY[$1::bigint], ARRAY(SELECT id FROM promotion_outcome_stale))",
         spring_id,
     )
     assert await conn.fetchval("SELECT count(*) FROM promotion_outcome_log WHERE promotion_id = $1", spring_id) == 0
@@ -518,3 +518,26 @@ async def test_housekeeping_forgets_finished_promotion_outcomes_jobs_after_48_ho
     await conn.execute("UPDATE jobs SET finished_at = now() - interval '49 hours' WHERE id = $1", ids[0])
     await forget_old_records(conn)
     assert [r["id"] for r in await conn.fetch("SELECT id FROM jobs WHERE kind = 'promotion-outcomes'")] == ids[1:]
+
+
+async def test_a_mark_the_job_did_not_list_stays_even_with_a_smaller_id(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """Mark ids are handed out at insert, not at commit: an edit's mark with a smaller id than one the job listed
+    may commit only after the job's step one. The recompute takes the marks it listed, by id — not every mark up
+    to the largest — so the late edit's mark stays and the promotion reads recomputing for the next round."""
+    await market(api, conn)
+    r = await api.patch("/v1/promotions/spring", json={"baseline_days": 2})
+    assert r.status_code == 200, r.text
+    marks, promotions = await store.list_promotion_marks(conn)
+    spring = await conn.fetchval("SELECT id FROM promotions WHERE code = 'spring'")
+    assert promotions == [spring] and marks
+    late = min(marks) - 1  # (an id taken before the listed ones, committed after the listing)
+    await conn.execute(
+        "INSERT INTO promotion_outcome_stale (id, promotion_id) OVERRIDING SYSTEM VALUE VALUES ($1, $2)", late, spring
+    )
+    await store.update_promotion_outcomes_rebuilt(conn, promotions)
+    await store.update_promotion_outcomes_summed(conn, promotions, marks)
+    assert await conn.fetchval("SELECT array_agg(id) FROM promotion_outcome_stale") == [late]
+    body = (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json()["items"]
+    assert [(i["level"], i["recomputing"]) for i in body] == [("promotion", True)]
