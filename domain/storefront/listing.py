@@ -32,7 +32,8 @@ RANGE_TYPES = ("integer", "decimal", "measurement")
 BASE_UNITS = {family: next(u for u, f in units.items() if f == 1) for family, units in FAMILIES.items()}
 _NUMBER = r"-?\d{1,15}(?:\.\d{1,6})?"
 _RANGE = re.compile(rf"^(?P<low>{_NUMBER})?(?P<lu>[a-z][a-z0-9_]*)?\.\.(?P<high>{_NUMBER})?(?P<hu>[a-z][a-z0-9_]*)?$")
-_LONG_NUMBER = re.compile(r"-?(\d{16,}|\d+\.\d{7,})")  # (a bound the range's form refuses for its length)
+# the range's form with bounds of any length: a text it matches and _RANGE does not has a bound too long
+_LOOSE_RANGE = re.compile(r"^(-?\d+(?:\.\d+)?)?([a-z][a-z0-9_]*)?\.\.(-?\d+(?:\.\d+)?)?([a-z][a-z0-9_]*)?$")
 
 # Filters ------------------------------------------------------------------------------------------------
 
@@ -91,7 +92,7 @@ def _decimal(text: str, parameter: str) -> Decimal:
 def parse_range(text: str, parameter: str) -> tuple[Decimal | None, Decimal | None, str | None]:
     """`min..max`, either side optional, with an optional unit after a bound (`50cm..90cm`, `50..90cm`)."""
     m = _RANGE.match(text)
-    if m is None and _LONG_NUMBER.search(text):
+    if m is None and _LOOSE_RANGE.match(text):
         raise param_error(
             parameter,
             "invalid_range",
