@@ -15,19 +15,37 @@ log = logging.getLogger("merchflow.db")
 # bench catalog walks a few thousand shelf rows scattered over a 600 MB table, and each one missing from the
 # buffers is copied from the operating system's cache (bench/RESULTS.md). The memory is taken as it is used.
 SETTINGS_FILE = "merchflow.conf"
-_INCLUDE = f"include_if_exists = '{SETTINGS_FILE}'  # merchflow's settings (api/db.py)\n"
+_INCLUDE = f"include_if_exists = '{SETTINGS_FILE}'  # merchflow's settings (api/pgconf.py)\n"
 MIN_SHARED_BUFFERS_MB, MAX_SHARED_BUFFERS_MB = 128, 2048
 
 
+# Where a container's memory limit is read (cgroup v2, then v1): "max" or a huge number when there is none.
+CGROUP_LIMITS = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+
+
+def memory_mb() -> int:
+    """The memory this process may use: the machine's, or its container's limit when that is lower (0: unknown)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 0
+    for path in CGROUP_LIMITS:
+        try:
+            limit = path.read_text().strip()
+        except OSError:
+            continue
+        if limit.isdigit() and 0 < int(limit) < (total or int(limit) + 1):
+            total = int(limit)
+        break
+    return total // (1024 * 1024)
+
+
 def shared_buffers_for(setting: str) -> str:
-    """`auto`: a quarter of this machine's memory, between 128 MB and 2 GB; otherwise the setting as given."""
+    """`auto`: a quarter of the memory this process may use (its container's limit, if lower than the machine's),
+    between 128 MB and 2 GB; otherwise the setting as given."""
     if setting != "auto":
         return setting
-    try:
-        total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
-    except (ValueError, OSError, AttributeError):
-        total_mb = 0
-    return f"{max(MIN_SHARED_BUFFERS_MB, min(MAX_SHARED_BUFFERS_MB, total_mb // 4))}MB"
+    return f"{max(MIN_SHARED_BUFFERS_MB, min(MAX_SHARED_BUFFERS_MB, memory_mb() // 4))}MB"
 
 
 def configure_embedded(server: Any, pgdata: Path, shared_buffers: str) -> None:

@@ -66,8 +66,9 @@ class Settings(BaseSettings):
     consistency_wait_ms: int = Field(
         default=200, ge=0, le=10_000, validation_alias=AliasChoices("MERCH_CONSISTENCY_WAIT_MS")
     )
-    # The embedded PostgreSQL's shared_buffers (no effect with DATABASE_URL): `auto` is a quarter of the machine's
-    # memory, between 128MB and 2GB; or a size such as 512MB. A change applies when the server next starts.
+    # The embedded PostgreSQL's shared_buffers (no effect with DATABASE_URL): `auto` is a quarter of the memory it
+    # may use (its container's limit when lower than the machine's), between 128MB and 2GB; or a size such as
+    # 512MB. A change applies at once when the command is the server's only holder, else at its next start.
     pg_shared_buffers: str = Field(
         default="auto",
         pattern=r"^(auto|[1-9][0-9]{0,6}(kB|MB|GB))$",

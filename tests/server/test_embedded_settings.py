@@ -65,11 +65,25 @@ def test_a_joined_server_is_not_restarted_and_takes_the_setting_at_its_next_star
         db._release(again, data_dir / "pg")
 
 
-@pytest.mark.parametrize(("memory_mb", "expected"), [(256, "128MB"), (4096, "1024MB"), (23_000, "2048MB")])
-def test_auto_is_a_quarter_of_the_memory_within_bounds(
-    monkeypatch: pytest.MonkeyPatch, memory_mb: int, expected: str
+@pytest.mark.parametrize(
+    ("memory_mb", "limit", "expected"),
+    [
+        (256, None, "128MB"),
+        (4096, None, "1024MB"),
+        (23_000, None, "2048MB"),
+        (23_000, "max", "2048MB"),  # a container without a limit
+        (65_536, str(2048 * 1024 * 1024), "512MB"),  # a 2 GB container on a 64 GB host: a quarter of its 2 GB
+        (4096, str(2**63 - 4096), "1024MB"),  # (v1's "no limit" is a huge number)
+    ],
+)
+def test_auto_is_a_quarter_of_the_memory_it_may_use_within_bounds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, memory_mb: int, limit: str | None, expected: str
 ) -> None:
     pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": memory_mb * 256}
     monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    cgroup = tmp_path / "memory.max"
+    if limit is not None:
+        cgroup.write_text(limit + "\n")
+    monkeypatch.setattr(pgconf, "CGROUP_LIMITS", (cgroup, tmp_path / "v1-absent"))
     assert pgconf.shared_buffers_for("auto") == expected
     assert pgconf.shared_buffers_for("300MB") == "300MB"
