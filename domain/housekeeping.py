@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncpg
 
 from domain.imports import service as imports
-from domain.reports import outcomes
+from domain.jobs import service as jobs
 from domain.sales import service as sales
 from domain.stock import service as stock
 from domain.storefront import feed
@@ -22,4 +22,4 @@ async def forget_old_records(conn: asyncpg.Connection) -> None:
     await sales.forget_old_requests(conn, KEY_RETENTION_HOURS)
     await feed.forget_old_events(conn)
     await imports.forget_old_uploads(conn, KEY_RETENTION_HOURS)
-    await outcomes.forget_old_jobs(conn, KEY_RETENTION_HOURS)
+    await jobs.forget_finished(conn, jobs.PROMOTION_OUTCOMES, KEY_RETENTION_HOURS)

@@ -54,6 +54,11 @@ async def record_progress(conn: asyncpg.Connection, job_id: int, done: int) -> N
     await store.update_job_progress(conn, job_id, done)
 
 
+async def forget_finished(conn: asyncpg.Connection, kind: str, hours: int) -> int:
+    """Forget the finished jobs of `kind` older than `hours` (a kind its writers queue once per burst)."""
+    return await store.delete_old_finished_jobs(conn, kind, hours)
+
+
 async def get_job(conn: asyncpg.Connection, job_id: int) -> Job:
     """One job with its progress."""
     job = await store.get_job(conn, job_id)

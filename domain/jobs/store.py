@@ -27,6 +27,7 @@ UPDATE_CHUNK_MODELS = Q.update_chunk_models.sql
 UPDATE_DUE_PRODUCTS = Q.update_due_products.sql
 COUNT_JOBS_BY_STATE = Q.count_jobs_by_state.sql
 LIST_RUNNING_JOBS = Q.list_running_jobs.sql
+DELETE_OLD_FINISHED_JOBS = Q.delete_old_finished_jobs.sql
 
 
 def _job(row: asyncpg.Record) -> Job:
@@ -122,3 +123,7 @@ async def get_job_stats(conn: asyncpg.Connection) -> JobStats:
     states = {row["state"]: int(row["jobs"]) for row in await conn.fetch(COUNT_JOBS_BY_STATE)}
     running = [msgspec.convert(dict(row), RunningJob) for row in await conn.fetch(LIST_RUNNING_JOBS)]
     return JobStats(states=states, running=running)
+
+
+async def delete_old_finished_jobs(conn: asyncpg.Connection, kind: str, hours: int) -> int:
+    return int(await conn.fetchval(DELETE_OLD_FINISHED_JOBS, kind, hours))

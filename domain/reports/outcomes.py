@@ -111,8 +111,3 @@ async def run_promotion_outcomes(pool: Any, job_id: int | None = None) -> int:
                 conn.terminate()  # (no pooled connection keeps the job's session lock)
                 raise
     return recomputed
-
-
-async def forget_old_jobs(conn: asyncpg.Connection, hours: int) -> int:
-    """Forget the finished promotion-outcomes jobs older than `hours` (the writers queue one per burst)."""
-    return await store.delete_old_promotion_outcomes_jobs(conn, hours)

@@ -40,7 +40,6 @@ LIST_PROMOTION_MARKS = Q.list_promotion_marks.sql
 UPDATE_PROMOTION_OUTCOMES_REBUILT = Q.update_promotion_outcomes_rebuilt.sql
 LOCK_PROMOTION_WRITERS = Q.lock_promotion_writers.sql
 UPDATE_PROMOTION_OUTCOMES_SUMMED = Q.update_promotion_outcomes_summed.sql
-DELETE_OLD_PROMOTION_OUTCOMES_JOBS = Q.delete_old_promotion_outcomes_jobs.sql
 
 UPDATE_REPORT_SETTINGS = Q.update_report_settings.sql
 
@@ -208,7 +207,3 @@ async def lock_promotion_writers(conn: asyncpg.Connection) -> None:
 
 async def update_promotion_outcomes_summed(conn: asyncpg.Connection, promotions: list[int], marks: list[int]) -> None:
     await conn.execute(UPDATE_PROMOTION_OUTCOMES_SUMMED, promotions, marks)
-
-
-async def delete_old_promotion_outcomes_jobs(conn: asyncpg.Connection, hours: int) -> int:
-    return int(await conn.fetchval(DELETE_OLD_PROMOTION_OUTCOMES_JOBS, hours))

@@ -105,3 +105,14 @@ SELECT state, count(*)::bigint AS jobs FROM jobs GROUP BY state ORDER BY state;
 -- name: list_running_jobs :many
 -- The running jobs and how far each is (for /metrics).
 SELECT id, kind, total, done FROM jobs WHERE state = 'running' ORDER BY id;
+
+-- name: delete_old_finished_jobs :val
+-- Forget the finished jobs of kind $1 older than $2 hours (a kind queued once per burst of writes, such as
+-- promotion-outcomes); answers how many.
+WITH gone AS (
+    DELETE FROM jobs
+     WHERE kind = $1::text AND state IN ('done', 'failed')
+       AND finished_at < clock_timestamp() - make_interval(hours => $2::integer)
+    RETURNING id
+)
+SELECT count(*) FROM gone;

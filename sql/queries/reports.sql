@@ -667,16 +667,6 @@ SELECT pg_advisory_xact_lock(7340655, 0);
 -- A recompute's step two (one repeatable-read snapshot taken after the barrier): the sums, the marks $2 taken.
 SELECT merch_sum_promotion_outcomes($1::bigint[], $2::bigint[]);
 
--- name: delete_old_promotion_outcomes_jobs :val
--- Forget finished promotion-outcomes jobs older than $1 hours (one per burst of writes); answers how many.
-WITH gone AS (
-    DELETE FROM jobs
-     WHERE kind = 'promotion-outcomes' AND state IN ('done', 'failed')
-       AND finished_at < clock_timestamp() - make_interval(hours => $1::integer)
-    RETURNING id
-)
-SELECT count(*) FROM gone;
-
 -- name: update_local_statement_timeout :exec
 -- This transaction's statement timeout ($1, e.g. 0: none), for the promotion-outcomes job's long statements.
 SELECT set_config('statement_timeout', $1::text, true);
