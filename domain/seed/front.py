@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,8 @@ async def load_file(
         job = await _finished(pool, job.id)
     finally:
         watcher.cancel()
+        with suppress(asyncio.CancelledError):
+            await watcher  # (an error of the watch is raised, not lost with the task)
     on_job(job)
     if job.state != "done":
         raise SeedRejected(kind, path.name, job.error or "", await _first_rejects(pool, job.id))
