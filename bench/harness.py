@@ -240,9 +240,12 @@ async def own_database(database: str, folder: str) -> tuple[asyncpg.Connection, 
 
 async def _warn_of_jobs(dsn: str) -> None:
     """Say so when background jobs are queued or running (a read model rebuilt after its routines changed, a
-    recompute): they share the CPU with what is measured."""
+    recompute): they share the CPU with what is measured. Nothing to say of a database not migrated yet (a
+    fresh bench database: the benchmark's own preparation migrates it)."""
     conn = await asyncpg.connect(dsn)
     try:
+        if await conn.fetchval("SELECT to_regclass('jobs')") is None:
+            return
         rows = await conn.fetch(
             "SELECT id, kind, done, total FROM jobs WHERE state IN ('queued', 'running') ORDER BY id"
         )
