@@ -58,16 +58,18 @@ $$;
 -- one definition of the filters (p_all tokens all present, the category's `c:<id>` among them; one of p_any
 -- present; per attribute of p_groups one of its tokens; p_ranges {attribute: [min, max]} in base units; the
 -- price bounds):
--- * p_probe > 0: the shelf walked (merch_shelf_walk); a row whose token signature has every bit of p_all_bits
---   and one of p_any_bits (shelf_token_bits of p_all and p_any) is read from the table and checked; the rows
---   come in (k, product id) order, so a LIMIT stops at the page's last match. Cheap while matches are common
---   among the shelf's rows.
+-- * p_probe > 0: the shelf walked (merch_shelf_walk); a row whose token signature has every bit of p_all_bits,
+--   one of p_any_bits and one of each of p_group_bits (shelf_token_bits of p_all, of p_any and of the first
+--   two attributes of p_groups; null: none) is read from the table and checked; the rows come in (k, product
+--   id) order, so a LIMIT stops at the page's last match. Cheap while matches are common among the shelf's
+--   rows; the signature keeps the rows read to about the matches whatever the number of filters.
 -- * p_probe = 0: every match, through the shelf's tokens' GIN index, in no order: for filters that few
 --   products pass.
 CREATE FUNCTION merch_storefront_hits(p_category bigint, p_all text[], p_any text[], p_groups jsonb,
                                       p_ranges jsonb, p_price_min numeric, p_price_max numeric, p_sort text,
                                       p_after_k numeric, p_after_id bigint, p_probe integer,
-                                      p_all_bits bit(256), p_any_bits bit(256))
+                                      p_all_bits bit(256), p_any_bits bit(256), p_g1_bits bit(256),
+                                      p_g2_bits bit(256))
 RETURNS TABLE (product_id bigint, k numeric) LANGUAGE sql STABLE AS $$
     SELECT x.product_id, x.k FROM (
         SELECT w.product_id, w.k, r.tokens, r.numbers, r.price
@@ -77,6 +79,8 @@ RETURNS TABLE (product_id bigint, k numeric) LANGUAGE sql STABLE AS $$
          CROSS JOIN LATERAL (SELECT h.tokens, h.numbers, h.price FROM storefront_shelf h
                               WHERE h.category_id = p_category AND h.product_id = w.product_id OFFSET 0) r
          WHERE p_probe > 0 AND (w.bits & p_all_bits) = p_all_bits AND (w.bits & p_any_bits) <> B'0'::bit(256)
+           AND (p_g1_bits IS NULL OR (w.bits & p_g1_bits) <> B'0'::bit(256))
+           AND (p_g2_bits IS NULL OR (w.bits & p_g2_bits) <> B'0'::bit(256))
         UNION ALL
         SELECT s.product_id,
                CASE p_sort
@@ -91,12 +95,13 @@ RETURNS TABLE (product_id bigint, k numeric) LANGUAGE sql STABLE AS $$
          WHERE p_probe = 0 AND s.tokens @> p_all AND s.tokens && p_any
     ) x
      WHERE x.tokens @> p_all AND x.tokens && p_any
-       AND NOT EXISTS (SELECT 1 FROM jsonb_each(p_groups) g
-                        WHERE NOT x.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value)))
-       AND NOT EXISTS (SELECT 1 FROM jsonb_each(p_ranges) r
+       -- (an empty object decides at once: no subquery set up for each row)
+       AND (p_groups = '{}' OR NOT EXISTS (SELECT 1 FROM jsonb_each(p_groups) g
+                                          WHERE NOT x.tokens && ARRAY(SELECT jsonb_array_elements_text(g.value))))
+       AND (p_ranges = '{}' OR NOT EXISTS (SELECT 1 FROM jsonb_each(p_ranges) r
                         WHERE NOT coalesce((x.numbers ->> r.key)::numeric
                                            BETWEEN coalesce((r.value ->> 0)::numeric, '-Infinity')
-                                               AND coalesce((r.value ->> 1)::numeric, 'Infinity'), false))
+                                               AND coalesce((r.value ->> 1)::numeric, 'Infinity'), false)))
        AND (p_price_min IS NULL OR x.price >= p_price_min) AND (p_price_max IS NULL OR x.price <= p_price_max)
        AND (x.k, x.product_id) > (coalesce(p_after_k, '-Infinity'), coalesce(p_after_id, -1))
 $$;
@@ -113,13 +118,15 @@ DECLARE
     v_ks numeric[];
     v_all_bits bit(256) := shelf_token_bits(p_all);
     v_any_bits bit(256) := shelf_token_bits(p_any);
+    v_group_bits bit(256)[] := ARRAY(SELECT shelf_token_bits(ARRAY(SELECT jsonb_array_elements_text(g.value)))
+                                       FROM jsonb_each(p_groups) g LIMIT 2);
 BEGIN
     IF p_probe > 0 THEN
         SELECT array_agg(h.product_id ORDER BY h.k, h.product_id), array_agg(h.k ORDER BY h.k, h.product_id)
           INTO v_ids, v_ks
           FROM (SELECT * FROM merch_storefront_hits(p_category, p_all, p_any, p_groups, p_ranges, p_price_min,
                                                     p_price_max, p_sort, p_after_k, p_after_id, p_probe,
-                                                    v_all_bits, v_any_bits)
+                                                    v_all_bits, v_any_bits, v_group_bits[1], v_group_bits[2])
                  LIMIT p_limit) h;
         IF coalesce(cardinality(v_ids), 0) >= p_limit OR (
                SELECT count(*) < p_probe  -- the walk reached the end of the category
@@ -131,7 +138,7 @@ BEGIN
     RETURN QUERY
     SELECT h.product_id, h.k
       FROM merch_storefront_hits(p_category, p_all, p_any, p_groups, p_ranges, p_price_min, p_price_max, p_sort,
-                                 p_after_k, p_after_id, 0, v_all_bits, v_any_bits) h
+                                 p_after_k, p_after_id, 0, v_all_bits, v_any_bits, NULL, NULL) h
      ORDER BY h.k, h.product_id
      LIMIT p_limit;
 END
