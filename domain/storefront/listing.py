@@ -270,8 +270,9 @@ def card(row: asyncpg.Record) -> Card:
 
 
 # The filter contexts this process has read, by what they are read by (PageQuery.context_key): a page of a
-# query whose context is known runs one statement, which reads the context again and stands only if it is
-# unchanged (else the page is made afresh from the context read first, as for a query never seen).
+# query whose context is known runs one statement, which reads the contexts' stamp (migration 0029) and stands
+# only if the stamp is the one the context was read with: nothing a context is read from changed since (else the
+# page is made afresh from the context read first, as for a query never seen).
 _contexts: dict[tuple[str, tuple[str, ...], str | None, str | None], store.FilterContext] = {}
 MAX_CONTEXTS = 1000
 
@@ -350,10 +351,6 @@ async def _cards(
         locale,
         locales[0],
         now_utc(),
-        query.category,
-        list(query.attribute_codes),
-        query.role,
-        query.series,
     )
     if not fresh and rows[0]["fingerprint"] != context.fingerprint:
         return None

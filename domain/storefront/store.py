@@ -69,7 +69,7 @@ class FilterContext:
     attributes: dict[str, Any]  # the named attributes by code, with their options
     role_known: bool  # (true when no role was named)
     series_known: bool
-    fingerprint: str  # of all the above as read (list_cards reads it again)
+    fingerprint: str  # the stamp all the above was read with (merch_context_stamp; list_cards reads it again)
 
 
 async def get_filter_context(

@@ -4,13 +4,14 @@
 -- What a category page's query needs checked, in one read: the category's id by code (null when none), the
 -- attributes its filters name, each with what decides whether it may filter (type, visibility, filterable), its
 -- unit family and default unit, and its option codes; whether the role and the series it names exist (true when
--- it names none); and a fingerprint of all that. get_filter_context reads it before a page; list_cards reads it
--- again with the cards, in their snapshot, so that a page made against a context known before stands only when
--- the fingerprint is the same (sql/queries/storefront.sql). A single SELECT: the planner inlines it.
+-- it names none); and the stamp it stands for (merch_context_stamp, sql/functions/storefront_context.sql: read in
+-- the same snapshot). get_filter_context reads it before a page; list_cards reads the stamp alone with the cards,
+-- in their snapshot, so that a page made against a context known before stands only when the stamp is the same
+-- (sql/queries/storefront.sql). A single SELECT: the planner inlines it.
 CREATE FUNCTION merch_filter_context(p_category text, p_attributes text[], p_role text, p_series text)
 RETURNS TABLE (category_id bigint, role_known boolean, series_known boolean, attributes jsonb, fingerprint text)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-SELECT x.category_id, x.role_known, x.series_known, x.attributes, md5(x::text) FROM (
+SELECT x.category_id, x.role_known, x.series_known, x.attributes, merch_context_stamp() FROM (
     SELECT (SELECT c.id FROM categories c WHERE c.code = p_category) AS category_id,
            (p_role IS NULL OR EXISTS (SELECT 1 FROM roles r WHERE r.code = p_role)) AS role_known,
            (p_series IS NULL OR EXISTS (SELECT 1 FROM series s WHERE s.code = p_series)) AS series_known,

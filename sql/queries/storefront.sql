@@ -53,10 +53,10 @@ SELECT * FROM merch_filter_context($1::text, $2::text[], $3::text, $4::text);
 -- category's again; $4 further attributes with several values; $5 ranges; $6, $7 price bounds; $8 sort;
 -- after the keyset $9 sort value, $10 product id; $11 rows; $12 shelf rows walked before the GIN index is
 -- used), as cards in $13 locale ($14 the default) at $15 now; on every row (one with no card when none
--- matches) the fingerprint of the filter context of $16 category, $17 attributes, $18 role, $19 series, read
--- in the same snapshot as get_filter_context reads it: the cards stand for the filters checked against a
--- context with that fingerprint (one statement for a query whose context the process has read before).
-WITH x AS MATERIALIZED (SELECT * FROM merch_filter_context($16::text, $17::text[], $18::text, $19::text))
+-- matches) the stamp of the filter contexts (merch_context_stamp), read in the cards' snapshot as
+-- get_filter_context reads it with a context: the cards stand for the filters checked against a context read
+-- with that stamp (one statement for a query whose context the process has read before).
+WITH x AS MATERIALIZED (SELECT merch_context_stamp() AS fingerprint)
 SELECT x.fingerprint, p.*
   FROM x LEFT JOIN LATERAL (
       SELECT s.product_id, s.code, h.k, c.*

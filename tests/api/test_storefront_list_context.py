@@ -1,6 +1,7 @@
 """A category page whose filter context (the category, the filters' attributes and options, the role and series
-named) this process has read before is one statement, which reads the context again: the page stands only for
-the context as it is now. Every change to what the filters are checked against is seen at once."""
+named) this process has read before is one statement, which reads the contexts' stamp (migration 0029): the page
+stands only for the context as it is now. Every change to what the filters are checked against is seen at once —
+within the changing transaction, and by every other at its commit."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from domain.storefront import listing, store
 from tests import factories as f
 from tests import storefront_catalog as shop
+from tests.conftest import client_for
 
 
 @pytest.fixture
@@ -79,6 +81,8 @@ async def test_a_query_seen_before_is_one_statement(as_role: Any, conn: asyncpg.
             200,
             ["wave"],
         ),
+        # the role named is renamed
+        ("UPDATE roles SET code = 'everyday' WHERE code = 'routine'", {"role": "routine"}, 400, None),
         # the series named is gone
         (
             "DELETE FROM product_series; DELETE FROM series WHERE code = 'silk-series'",
@@ -109,7 +113,7 @@ async def test_a_change_to_what_filters_are_checked_against_is_seen_at_once(
     if expected is not None:
         assert [c["code"] for c in after.json()["items"]] == expected
     else:
-        assert after.json()["errors"][0]["parameter"] == ("series" if "series" in params else "filter")
+        assert after.json()["errors"][0]["parameter"] == next(p for p in ("series", "role", "filter") if p in params)
 
 
 async def test_a_category_of_another_id_under_the_same_code_is_read_afresh(
@@ -129,3 +133,44 @@ async def test_a_category_of_another_id_under_the_same_code_is_read_afresh(
     assert after.status_code == 200, after.text
     assert [c["code"] for c in after.json()["items"]] == ["wave"]
     assert reads == ["context", "cards", "cards", "context", "cards"]
+
+
+async def stamp(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval("SELECT version FROM storefront_context_stamp"))
+
+
+async def test_a_change_committed_by_another_transaction_is_seen_by_the_next_page(
+    fresh_pool: asyncpg.Pool, fresh_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(listing, "_contexts", {})
+    async with fresh_pool.acquire() as conn:
+        await shop.shop(conn)
+        async with client_for(fresh_app, "storefront") as http:
+            assert [c["code"] for c in (await page(http, filter="material:silk")).json()["items"]] == ["peony", "wave"]
+            assert listing._contexts, "the context is known"
+            before = await stamp(conn)
+            # one transaction changing many rows of several of the tables moves the stamp once, at its commit
+            async with conn.transaction():
+                await conn.execute("UPDATE attribute_options SET position = position + 1")
+                await conn.execute("UPDATE attributes SET filterable = false WHERE code = 'material'")
+                async with fresh_pool.acquire() as other:
+                    assert await stamp(other) == before, "not before the commit"
+            assert await stamp(conn) == before + 1
+            after = await page(http, filter="material:silk")
+    assert after.status_code == 400, after.text
+    assert after.json()["errors"][0]["code"] == "not_a_filter"
+
+
+async def test_writers_of_the_structure_do_not_wait_for_one_another_on_the_stamp(fresh_pool: asyncpg.Pool) -> None:
+    async with fresh_pool.acquire() as a, fresh_pool.acquire() as b:
+        await shop.shop(a)
+        before = await stamp(a)
+        async with a.transaction():
+            await a.execute("UPDATE attributes SET filterable = true WHERE code = 'color'")
+            # b changes another attribute and commits while a's transaction is open: no wait on the stamp's row
+            # (the lock timeout turns a wait into an error)
+            async with b.transaction():
+                await b.execute("SET LOCAL lock_timeout = '2s'")
+                await b.execute("UPDATE attributes SET filterable = true WHERE code = 'material'")
+            assert await stamp(b) == before + 1
+        assert await stamp(a) == before + 2
