@@ -466,6 +466,34 @@ MUTANTS = [
         "                if False:",
         ("tests/replicas/test_routing.py", "-k", "writes"),
     ),
+    Mutant(
+        "promotion outcomes: a writer looks for a queued job before it holds the writers' lock",
+        "sql/functions/promotions.sql",
+        "    SELECT merch_promotion_writer();\n    INSERT INTO jobs (kind, reason, requested_by)",
+        "    INSERT INTO jobs (kind, reason, requested_by)",
+        ("tests/db/test_promotion_outcomes_concurrency.py", "-k", "stranded"),
+    ),
+    Mutant(
+        "promotion outcomes: the job ends on a list of marks taken before any barrier",
+        "domain/reports/outcomes.py",
+        "                if not promotions and barrier_passed:",
+        "                if not promotions:",
+        ("tests/db/test_promotion_outcomes_concurrency.py", "-k", "stranded"),
+    ),
+    Mutant(
+        "the clock: a tick waits for the queued products another tick holds",
+        "sql/functions/refresh.sql",
+        "LIMIT p_limit FOR UPDATE SKIP LOCKED))",
+        "LIMIT p_limit FOR UPDATE))",
+        ("tests/db/test_storefront_sold_concurrency.py", "-k", "two_ticks"),
+    ),
+    Mutant(
+        "jobs: a job of a kind with no runner is run as something else",
+        "domain/jobs/service.py",
+        "                raise UnknownJobKind(job.kind)",
+        "                pass",
+        ("tests/db/test_job_kinds.py",),
+    ),
 ]
 
 

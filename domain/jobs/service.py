@@ -2,7 +2,7 @@
 with progress a client can poll (`GET /v1/jobs/{id}`); rebuilding read models whose building routines
 changed (`refresh-models`, queued by the schema runner: api/migrate.py); keeping the promotion outcomes
 (`promotion-outcomes`, queued by the writers: domain/reports/outcomes.py); and imports (domain/imports), run
-the same way.
+the same way: each kind by its entry in RUNNERS.
 
 A job is a row; any API worker process may run it (claimed with SKIP LOCKED; a runner that stops
 sending heartbeats loses its job to another). Recomputing is idempotent, so a job taken over restarts
@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
 
 import asyncpg
 
-from domain.imports.model import IMPORT_KIND
+from domain.imports.model import IMPORT_KIND, TYPES
 from domain.jobs import store
-from domain.jobs.model import ClaimedJob, Job, JobNotFound, JobPage, JobRef, JobStats, job_ref
+from domain.jobs.model import ClaimedJob, Job, JobNotFound, JobPage, JobRef, JobStats, UnknownJobKind, job_ref
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
 
@@ -28,9 +28,11 @@ log = logging.getLogger("merchflow.jobs")
 
 CHUNK = 10_000
 MODELS_CHUNK = 1_000  # a rebuild's chunk: the storefront costs ~7 ms a product, a chunk a few seconds
+RECOMPUTE_COMPLETENESS = "recompute-completeness"
 REFRESH_MODELS = "refresh-models"
 PROMOTION_OUTCOMES = "promotion-outcomes"  # (domain/reports/outcomes.py: folds and recomputes, no products)
 STALE_AFTER_SECONDS = 60
+Progress = Callable[[int], None] | None
 
 
 async def enqueue_recompute(
@@ -38,7 +40,7 @@ async def enqueue_recompute(
 ) -> JobRef:
     """Queue a completeness recompute of every product (scope None) or those under a category path, in
     every stage (stages None) or only those the change concerns."""
-    return job_ref(await store.insert_job(conn, "recompute-completeness", reason, scope_path, actor.name, stages))
+    return job_ref(await store.insert_job(conn, RECOMPUTE_COMPLETENESS, reason, scope_path, actor.name, stages))
 
 
 async def enqueue_for_category(
@@ -99,13 +101,25 @@ async def rebuild_chunk(conn: asyncpg.Connection, ids: list[int], models: list[s
 
 
 async def run_job(
-    pool: Any, job: ClaimedJob, *, workers: int = 2, on_progress: Callable[[int], None] | None = None
+    pool: Any,
+    job: ClaimedJob,
+    *,
+    workers: int = 2,
+    on_progress: Progress = None,
+    chunk: int = CHUNK,
+    work: Callable[[asyncpg.Connection, list[int]], Awaitable[None]] | None = None,
 ) -> None:
-    """Run one claimed job: split its products into id ranges and recompute them on `workers` connections."""
+    """Run one claimed job over its products: split them into id ranges of `chunk` and do `work` on each (by
+    default recompute its completeness) on `workers` connections."""
+
+    async def recompute(conn: asyncpg.Connection, ids: list[int]) -> None:
+        await refresh_chunk(conn, ids, job.stages)
+
+    do = work or recompute
     async with pool.acquire() as conn:
         total = await store.count_job_products(conn, job.scope)
         await store.update_job_total(conn, job.id, total)
-        bounds = await store.list_job_chunk_bounds(conn, job.scope, MODELS_CHUNK if job.models else CHUNK)
+        bounds = await store.list_job_chunk_bounds(conn, job.scope, chunk)
     ranges = list(zip([0, *bounds], [*bounds, None], strict=True))
     queue: asyncio.Queue[tuple[int, int | None]] = asyncio.Queue()
     for r in ranges:
@@ -118,10 +132,7 @@ async def run_job(
                 ids = await store.list_job_product_ids(conn, job.scope, low, high)
                 if not ids:
                     continue
-                if job.kind == REFRESH_MODELS and job.models:
-                    await rebuild_chunk(conn, ids, job.models)
-                else:
-                    await refresh_chunk(conn, ids, job.stages)
+                await do(conn, ids)
                 await store.update_job_progress(conn, job.id, len(ids))
                 if on_progress is not None:
                     on_progress(len(ids))
@@ -129,29 +140,74 @@ async def run_job(
     await asyncio.gather(*(consume() for _ in range(max(1, min(workers, len(ranges))))))
 
 
-async def run_pending(pool: Any, *, workers: int = 2, on_progress: Callable[[int], None] | None = None) -> int:
-    """Claim and run queued jobs until none is left; answers how many ran."""
+class Runner(NamedTuple):
+    """How a kind of job runs: `run(pool, job, workers, on_progress)`; `own_end` when it records its own end,
+    failed or done (an import: its phase and report with it)."""
+
+    run: Callable[[Any, ClaimedJob, int, Progress], Awaitable[None]]
+    own_end: bool = False
+
+
+async def _run_completeness(pool: Any, job: ClaimedJob, workers: int, on_progress: Progress) -> None:
+    await run_job(pool, job, workers=workers, on_progress=on_progress)
+
+
+async def _run_models(pool: Any, job: ClaimedJob, workers: int, on_progress: Progress) -> None:
+    models = job.models
+    if not models:  # (a rebuild that names no model: the completeness of every product, as before)
+        await run_job(pool, job, workers=workers, on_progress=on_progress)
+        return
+    await run_job(
+        pool,
+        job,
+        workers=workers,
+        on_progress=on_progress,
+        chunk=MODELS_CHUNK,
+        work=lambda conn, ids: rebuild_chunk(conn, ids, models),
+    )
+
+
+async def _run_import(pool: Any, job: ClaimedJob, workers: int, on_progress: Progress) -> None:
+    # (imported here: the imports area answers with jobs, so it imports this module)
+    from domain.imports.service import run_import
+
+    await run_import(pool, job.id)
+
+
+async def _run_promotion_outcomes(pool: Any, job: ClaimedJob, workers: int, on_progress: Progress) -> None:
+    # (imported here: the reports area reads jobs)
+    from domain.reports.outcomes import run_promotion_outcomes
+
+    await run_promotion_outcomes(pool, job.id)
+
+
+# Every kind of job and its runner: a new kind is one entry here (and one in the jobs_kind_check constraint).
+RUNNERS: dict[str, Runner] = {
+    RECOMPUTE_COMPLETENESS: Runner(_run_completeness),
+    REFRESH_MODELS: Runner(_run_models),
+    PROMOTION_OUTCOMES: Runner(_run_promotion_outcomes),
+    **{f"{IMPORT_KIND}{kind}": Runner(_run_import, own_end=True) for kind in TYPES},
+}
+
+
+async def run_pending(pool: Any, *, workers: int = 2, on_progress: Progress = None) -> int:
+    """Claim and run queued jobs until none is left; answers how many ran. A job of a kind with no runner
+    fails (its error says so), like a job whose runner raised."""
     ran = 0
     while True:
         async with pool.acquire() as conn:
             job = await store.update_job_claimed(conn, STALE_AFTER_SECONDS)
         if job is None:
             return ran
-        if job.kind.startswith(IMPORT_KIND):
-            # (imported here: the imports area answers with jobs, so it imports this module)
-            from domain.imports.service import run_import
-
-            await run_import(pool, job.id)  # it records its own end, failed or done
+        runner = RUNNERS.get(job.kind)
+        if runner is not None and runner.own_end:
+            await runner.run(pool, job, workers, on_progress)
             ran += 1
             continue
         try:
-            if job.kind == PROMOTION_OUTCOMES:
-                # (imported here: the reports area reads jobs)
-                from domain.reports.outcomes import run_promotion_outcomes
-
-                await run_promotion_outcomes(pool, job.id)
-            else:
-                await run_job(pool, job, workers=workers, on_progress=on_progress)
+            if runner is None:
+                raise UnknownJobKind(job.kind)
+            await runner.run(pool, job, workers, on_progress)
         except Exception as exc:
             log.exception("job %s failed", job.id)
             async with pool.acquire() as conn:

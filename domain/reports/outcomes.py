@@ -3,7 +3,9 @@
 promotions to recompute whole, and queue this job unless one is queued (coalesced). It folds the log into the
 outcome lines, then recomputes the marked promotions in two steps — their new build, committed; a barrier
 that waits for every writer that read the previous one; their sums, in one repeatable-read snapshot — and
-folds again, until nothing is marked (at most ROUNDS rounds: a later mark queues another job)."""
+folds again, until nothing is marked (at most ROUNDS rounds). It ends only on a list of marks taken after a
+barrier: every writer that saw it queued, and so queued no other, has committed by then (its marks are in the
+list), and every later writer saw it running and queued another job."""
 
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ from domain.reports import store
 
 log = logging.getLogger("merchflow.jobs")
 
-ROUNDS = 5
+ROUNDS = 5  # (at least 2: a job that ends by its rounds ends after a list taken after a barrier)
 LOCK_WAIT_SECONDS = 1.0  # between two asks for the job's lock while another job holds it
 BARRIER_TRIES = 3600  # a second each
+BARRIER_LOCK_TIMEOUT = "1s"
 TRIES = 5  # a snapshot's work tried again when a writer touched the same neighbours' SKUs (serialization)
 
 T = TypeVar("T")
@@ -56,7 +59,7 @@ async def _barrier(conn: asyncpg.Connection, beat: Callable[[], Awaitable[None]]
     for _ in range(BARRIER_TRIES):
         try:
             async with conn.transaction():
-                await store.update_local_lock_timeout(conn, "1s")
+                await store.update_local_lock_timeout(conn, BARRIER_LOCK_TIMEOUT)
                 await store.lock_promotion_writers(conn)
             return
         except asyncpg.LockNotAvailableError:
@@ -91,15 +94,24 @@ async def run_promotion_outcomes(pool: Any, job_id: int | None = None) -> int:
             while not (locked := await store.lock_promotion_outcomes_job(conn)):
                 await beat()
                 await asyncio.sleep(LOCK_WAIT_SECONDS)
+            barrier_passed = False
             for _ in range(ROUNDS):
                 await _in_one_snapshot(conn, lambda: store.update_promotion_log_folded(conn))
                 await beat()
                 marks, promotions = await store.list_promotion_marks(conn)
-                if not promotions:
+                if not promotions and barrier_passed:
                     break
+                if not promotions:
+                    # a writer that saw this job queued (and so queued none) may not have committed its marks
+                    # yet: the last list comes after the barrier, which waits for it (see
+                    # merch_queue_promotion_outcomes); a writer after the barrier sees the job running
+                    await _barrier(conn, beat)
+                    barrier_passed = True
+                    continue
                 await _retried(conn, _rebuilt(conn, promotions), isolation=None)
                 await beat()
                 await _barrier(conn, beat)
+                barrier_passed = True
                 await _in_one_snapshot(conn, _summed(conn, promotions, marks))
                 await beat(len(promotions))
                 recomputed += len(promotions)

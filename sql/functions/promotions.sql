@@ -113,7 +113,14 @@ CREATE FUNCTION merch_promotion_writer() RETURNS void LANGUAGE sql AS $$
 $$;
 
 -- Queue the promotion-outcomes job unless one is queued already (a running one may have missed this write).
+-- The writers' lock first, then the look (a statement of its own: a snapshot taken once the lock is held): a
+-- writer that sees a job queued, and so queues none, holds the lock until it commits, and the job passes its
+-- barrier (the lock taken exclusively) before its last list of marks — so that list sees this writer's marks;
+-- a writer that takes the lock after the barrier sees the job running and queues another. (A writer in a
+-- repeatable-read transaction whose snapshot predates the lock could still see a claimed job as queued: none
+-- writes promotions, items, sales or prices that way.)
 CREATE FUNCTION merch_queue_promotion_outcomes(p_reason text) RETURNS void LANGUAGE sql AS $$
+    SELECT merch_promotion_writer();
     INSERT INTO jobs (kind, reason, requested_by)
     SELECT 'promotion-outcomes', p_reason, 'merchflow'
      WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND kind = 'promotion-outcomes')

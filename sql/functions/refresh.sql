@@ -150,7 +150,10 @@ CREATE CONSTRAINT TRIGGER refresh_at_commit AFTER INSERT ON refresh_queued
 -- writes queued (storefront_sold_due; at most p_limit of each of these two kinds per call, the oldest
 -- first, skipping those a sales write still holds): recorded like a write, for the refresh at commit.
 -- Answers how many.
-CREATE FUNCTION merch_touch_due(p_limit integer DEFAULT 2000) RETURNS integer LANGUAGE plpgsql AS $$
+CREATE FUNCTION merch_touch_due(p_limit integer DEFAULT 2000) RETURNS integer LANGUAGE plpgsql
+-- (planned at each call: a session's plan made while the queue was nearly empty — the runner's connection
+-- lives long — scanned the whole queue for each row it took once the queue had grown)
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_products bigint[];
     v_storefront bigint[];
@@ -161,10 +164,14 @@ BEGIN
     -- (the oldest first, in the stale_at index's order: no sort of every due row at each tick)
     v_storefront := ARRAY(SELECT s.product_id FROM storefront_products s WHERE s.stale_at <= clock_timestamp()
                            ORDER BY s.stale_at LIMIT p_limit);
+    -- (picked once, then deleted by row address: `IN (… LIMIT … FOR UPDATE SKIP LOCKED)` let the planner put the
+    -- pick on the inner side of a nested loop when the statistics say the table is nearly empty, running it
+    -- again for every row: 71 s for 20,000 rows; a row locked here is not updated before this transaction
+    -- ends, so its address holds)
     WITH gone AS (
         DELETE FROM storefront_sold_due d
-         WHERE d.product_id IN (SELECT q.product_id FROM storefront_sold_due q ORDER BY q.since, q.product_id
-                                 LIMIT p_limit FOR UPDATE SKIP LOCKED)
+         WHERE d.ctid = ANY (ARRAY(SELECT q.ctid FROM storefront_sold_due q ORDER BY q.since, q.product_id
+                                    LIMIT p_limit FOR UPDATE SKIP LOCKED))
         RETURNING d.product_id
     )
     SELECT coalesce(array_agg(g.product_id ORDER BY g.product_id), '{}') INTO v_sold FROM gone g;

@@ -1,6 +1,8 @@
 """The promotion outcomes' recompute against a writer it must not miss (committed, on a database of their own):
 a sales upload that read a promotion's build before the promotion-outcomes job replaced it, and commits
-after, is counted once — the job's barrier waits for it before the job sums the facts."""
+after, is counted once — the job's barrier waits for it before the job sums the facts; a mark written by a
+writer that saw the job still queued (and so queued none) is taken by that job — it lists the marks a last
+time after its barrier, which waits for that writer."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import random
 import asyncpg
 import pytest
 
+from domain.jobs import service as jobs_service
 from domain.reports import outcomes, store
 from domain.reports.outcomes import run_promotion_outcomes
 from domain.reports.store import LIST_PROMOTION_OUTCOMES
@@ -21,6 +24,7 @@ A_UNITS = """
 SELECT l.units FROM merch_promotion_lines(ARRAY(SELECT id FROM promotions WHERE code = 'spring')) l
  WHERE l.sku_id = (SELECT id FROM skus WHERE sku = 'A')
 """
+QUEUED = "SELECT count(*) FROM jobs WHERE kind = 'promotion-outcomes' AND state = 'queued'"
 WAITING = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
 
 
@@ -69,6 +73,68 @@ async def test_a_recompute_waits_for_a_writer_that_read_the_build_before_it(fres
     async with fresh_pool.acquire() as conn:
         assert await conn.fetchval(A_UNITS) == 5
         assert await conn.fetchval("SELECT count(*) FROM promotion_outcome_log") == 0
+
+
+async def test_a_mark_written_as_the_job_is_claimed_is_taken_by_that_job_not_stranded(
+    fresh_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit marks a promotion and sees the promotion-outcomes job queued (so it queues none); a runner claims
+    that job before the edit commits. The job must not end on a list of marks that cannot see the edit's: it
+    waits for the edit at its barrier (the edit holds the writers' lock) and recomputes the promotion."""
+    async with fresh_pool.acquire() as conn:
+        await f.tree(conn)
+        await f.category(conn, "scarves")
+        await f.product(conn, "silk", "scarves", lifecycle="listed")
+        await f.sku(conn, "A", "silk")
+        await sale(conn, "2026-03-01", "A", "web", 1, "100")
+        await conn.execute(
+            "WITH p AS (INSERT INTO promotions (code, labels, starts_at, ends_at) VALUES ('spring', '{}',"
+            " '2026-03-10T00:00:00Z', '2026-03-14T00:00:00Z') RETURNING id)"
+            " INSERT INTO promotion_items (promotion_id, sku_id, price, currency)"
+            " SELECT p.id, s.id, 80, 'CNY' FROM p, skus s WHERE s.sku = 'A'"
+        )
+    assert await run_promotion_outcomes(fresh_pool) == 1  # (outside a job: the one the writes queued stays queued)
+    async with fresh_pool.acquire() as conn:
+        assert await conn.fetchval(QUEUED) == 1
+    # the barrier's asks, a short wait each: the first refused one tells the test the job waits for the writer
+    blocked = asyncio.Event()
+    take = store.lock_promotion_writers
+
+    async def watched(conn: asyncpg.Connection) -> None:
+        try:
+            await take(conn)
+        except asyncpg.LockNotAvailableError:
+            blocked.set()
+            raise
+
+    monkeypatch.setattr(store, "lock_promotion_writers", watched)
+    monkeypatch.setattr(outcomes, "BARRIER_LOCK_TIMEOUT", "10ms")
+    async with fresh_pool.acquire() as writer:
+        tx = writer.transaction()
+        await tx.start()
+        await writer.execute("UPDATE promotions SET ends_at = '2026-03-15T00:00:00Z' WHERE code = 'spring'")
+        runner = asyncio.create_task(jobs_service.run_pending(fresh_pool, workers=1))
+        waiting = asyncio.create_task(blocked.wait())
+        try:
+            # the runner has claimed the job and either ended (it never waited for the edit) or waits for it
+            await asyncio.wait({runner, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            await tx.commit()
+        except BaseException:
+            await tx.rollback()
+            runner.cancel()
+            raise
+        finally:
+            waiting.cancel()
+    assert await runner == 1
+    async with fresh_pool.acquire() as conn:
+        # the mark taken by that job (none left, and no other job queued: nothing would ever take it)
+        assert await conn.fetchval("SELECT count(*) FROM promotion_outcome_stale") == 0
+        assert await conn.fetchval(QUEUED) == 0
+        row = await conn.fetchrow(
+            "SELECT o.last_day::text, o.computed FROM promotion_outcomes o JOIN promotions p ON p.id = o.promotion_id"
+            " WHERE p.code = 'spring'"
+        )
+        assert dict(row) == {"last_day": "2026-03-14", "computed": True}
 
 
 async def test_concurrent_uploads_edits_moves_and_jobs_leave_the_outcomes_equal_to_the_facts(

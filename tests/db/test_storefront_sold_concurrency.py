@@ -6,7 +6,9 @@
   in product id order by every writer, so all four commit (crossing orders deadlock here, in every run),
   and after the next tick the units sold are those of every sales write;
 - a tick while a sales write that queued a product has not committed yet skips that product, rather than
-  take it off the queue and compute it without that write's totals."""
+  take it off the queue and compute it without that write's totals;
+- two ticks at once take each queued product once: the second skips those the first took and has not
+  committed, and takes the next oldest."""
 
 from __future__ import annotations
 
@@ -153,3 +155,35 @@ async def test_a_tick_skips_a_product_whose_sales_write_has_not_committed(fresh_
         async with b.transaction():
             assert await b.fetchval("SELECT merch_touch_due()") == 1
         assert (await stored(b))["peony"] == 7 == (await rebuilt(b))["peony"]
+
+
+TAKEN = (
+    "SELECT coalesce(array_agg(product_id ORDER BY product_id), '{}') FROM refresh_pending"
+    " WHERE txid = pg_current_xact_id() AND model = 'sold'"
+)
+
+
+async def test_two_ticks_at_once_take_each_queued_product_once_oldest_first(fresh_pool: asyncpg.Pool) -> None:
+    async with fresh_pool.acquire() as a, fresh_pool.acquire() as b:
+        await a.execute(
+            "INSERT INTO storefront_sold_due (product_id, since)"
+            " SELECT 11 - g, timestamptz '2026-01-01T00:00:00Z' + g * interval '1 second' FROM generate_series(1, 10) g"
+        )
+        first = a.transaction()
+        await first.start()
+        try:
+            assert await a.fetchval("SELECT merch_touch_due(4)") == 4
+            # the second tick while the first has not committed (never waiting for it: a wait fails here)
+            async with b.transaction():
+                await b.execute("SET LOCAL lock_timeout = '2s'")
+                assert await b.fetchval("SELECT merch_touch_due(4)") == 4
+                second = await b.fetchval(TAKEN)
+            took = await a.fetchval(TAKEN)
+        finally:
+            await first.commit()
+        async with b.transaction():
+            assert await b.fetchval("SELECT merch_touch_due(4)") == 2
+            third = await b.fetchval(TAKEN)
+        # the oldest (since) first: product 10 was queued first, product 1 last
+        assert (took, second, third) == ([7, 8, 9, 10], [3, 4, 5, 6], [1, 2])
+        assert await b.fetchval("SELECT count(*) FROM storefront_sold_due") == 0
