@@ -60,9 +60,10 @@ $$;
 -- present; per attribute of p_groups one of its tokens; p_ranges {attribute: [min, max]} in base units; the
 -- price bounds):
 -- * p_probe > 0: the shelf walked (merch_shelf_walk); a row whose token signature has every bit of p_all_bits,
---   one of p_any_bits and one of each of p_group_bits (shelf_token_bits of p_all, of p_any and of the first
---   two attributes of p_groups; null: none) is read from the table and checked; the rows come in (k, product
---   id) order, so a LIMIT stops at the page's last match. Cheap while matches are common among the shelf's
+--   one of p_any_bits and one of each of p_group_bits (shelf_token_bits of p_all but the category's own token,
+--   which every row of the walk carries; of p_any unless it holds that token; of the first two attributes of
+--   p_groups; null: nothing to check) is read from the table and checked; the rows come in (k, product id)
+--   order, so a LIMIT stops at the page's last match. Cheap while matches are common among the shelf's
 --   rows; the signature keeps the rows read to about the matches whatever the number of filters.
 -- * p_probe = 0: every match, through the shelf's tokens' GIN index, in no order: for filters that few
 --   products pass.
@@ -79,7 +80,8 @@ RETURNS TABLE (product_id bigint, k numeric) LANGUAGE sql STABLE AS $$
          -- that would read every candidate before returning the first)
          CROSS JOIN LATERAL (SELECT h.tokens, h.numbers, h.price FROM storefront_shelf h
                               WHERE h.category_id = p_category AND h.product_id = w.product_id OFFSET 0) r
-         WHERE p_probe > 0 AND (w.bits & p_all_bits) = p_all_bits AND (w.bits & p_any_bits) <> B'0'::bit(256)
+         WHERE p_probe > 0 AND (p_all_bits IS NULL OR (w.bits & p_all_bits) = p_all_bits)
+           AND (p_any_bits IS NULL OR (w.bits & p_any_bits) <> B'0'::bit(256))
            AND (p_g1_bits IS NULL OR (w.bits & p_g1_bits) <> B'0'::bit(256))
            AND (p_g2_bits IS NULL OR (w.bits & p_g2_bits) <> B'0'::bit(256))
         UNION ALL
@@ -117,8 +119,9 @@ RETURNS TABLE (product_id bigint, k numeric) LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_ids bigint[];
     v_ks numeric[];
-    v_all_bits bit(256) := shelf_token_bits(p_all);
-    v_any_bits bit(256) := shelf_token_bits(p_any);
+    v_all_bits bit(256) := nullif(shelf_token_bits(array_remove(p_all, 'c:' || p_category)), B'0'::bit(256));
+    v_any_bits bit(256) := CASE WHEN 'c:' || p_category = ANY (p_any) THEN NULL  -- (every row carries one)
+                                ELSE shelf_token_bits(p_any) END;
     v_group_bits bit(256)[] := ARRAY(SELECT shelf_token_bits(ARRAY(SELECT jsonb_array_elements_text(g.value)))
                                        FROM jsonb_each(p_groups) g LIMIT 2);
 BEGIN
