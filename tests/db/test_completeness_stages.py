@@ -1,5 +1,6 @@
 """Completeness computed for some stages only (`merch_completeness(ids, only_stages)`, what a change that concerns
-those stages alone recomputes) answers those stages as the whole computation does (what is missing in no particular order), and no other."""
+those stages alone recomputes) answers those stages as the whole computation does (what is missing in no particular
+order), and no other."""
 
 from __future__ import annotations
 

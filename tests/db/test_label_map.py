@@ -30,7 +30,9 @@ MAPS = {
     "null": False,
 }
 
-INSERT_TREE = "INSERT INTO category_trees (code, labels, level_names) VALUES ('t-label-map', $1::text::jsonb, '{Level}')"
+INSERT_TREE = (
+    "INSERT INTO category_trees (code, labels, level_names) VALUES ('t-label-map', $1::text::jsonb, '{Level}')"
+)
 
 
 async def test_a_label_map_is_an_object_of_non_empty_strings(conn: asyncpg.Connection) -> None:
