@@ -60,11 +60,13 @@ class Catalog:
             found = self.sets[category_id] = await effective_definitions(conn, category_id)
         return found
 
-    async def prefetch(self, conn: asyncpg.Connection, codes: set[str]) -> None:
-        """Read the attribute sets of the categories named by these codes not read yet, in one query."""
-        ids = sorted({ref.id for c in codes if (ref := self.categories.get(c)) is not None} - self.sets.keys())
-        if ids:
-            self.sets.update(await effective_definitions_of(conn, ids))
+    def missing(self, codes: set[str]) -> list[int]:
+        """The ids of the categories named by these codes whose attribute sets were not read yet."""
+        return sorted({ref.id for c in codes if (ref := self.categories.get(c)) is not None} - self.sets.keys())
+
+    async def read_sets(self, conn: asyncpg.Connection, category_ids: list[int]) -> None:
+        """Read the attribute sets of these categories, in one query."""
+        self.sets.update(await effective_definitions_of(conn, category_ids))
 
 
 T = TypeVar("T")

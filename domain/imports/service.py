@@ -36,13 +36,13 @@ from domain.imports.model import (
     UnsupportedImportFormat,
     check_importer,
 )
+from domain.imports.staging import Upload
 from domain.jobs.model import Job
 from domain.jobs.service import get_job
 from domain.keys.model import Principal
 
 log = logging.getLogger("merchflow.imports")
 
-BATCH = 2_000  # rows checked before they are COPied into the staging table
 # JSON Lines product rows read before they are checked: the attribute sets of the categories they name that were
 # not read yet are read in one query (a query for each category was a round trip each: 200 of a 10,000-row file)
 BLOCK_ROWS, BLOCK_BYTES = 500, 1 << 20
@@ -61,35 +61,6 @@ class _Hashing:
         async for chunk in self.chunks:
             self.hash.update(chunk)
             yield chunk
-
-
-class _Upload:
-    """Staged rows and errors of an upload, COPied a batch at a time, with the counts."""
-
-    def __init__(self, conn: asyncpg.Connection, job_id: int) -> None:
-        self.conn = conn
-        self.job_id = job_id
-        self.rows: list[tuple[Any, ...]] = []
-        self.errors: list[tuple[Any, ...]] = []
-        self.read = 0
-        self.rejected = 0
-
-    async def add(self, staged: rows.Staged, faults: list[RowFault]) -> None:
-        self.read += 1
-        self.rows.append((self.job_id, *staged))
-        if faults:
-            self.rejected += 1
-            line = staged[0]
-            self.errors += [
-                (self.job_id, line, i, f.pointer, f.column, f.code, f.message) for i, f in enumerate(faults)
-            ]
-        if len(self.rows) >= BATCH:
-            await self.flush()
-
-    async def flush(self) -> None:
-        await store.insert_staged(self.conn, self.rows, self.errors)
-        await store.update_import_received(self.conn, self.job_id, self.read, self.rejected)
-        self.rows, self.errors = [], []
 
 
 def format_of(media_type: str) -> FileFormat:
@@ -118,7 +89,9 @@ async def start_import(
     fmt = format_of(media_type)
     job_id = await store.insert_import_job(conn, actor.name, mode, fmt, actor.sees_confidential, kind)
     hashed = _Hashing(body, f"{kind}\n{mode}\n{fmt}\n")
-    upload = _Upload(conn, job_id)
+    # (a products file in JSON Lines is staged behind its reading: nothing else uses the connection meanwhile but
+    # the reading of attribute sets, which waits for the pending write)
+    upload = Upload(conn, job_id, behind=kind == "products" and fmt == "jsonl")
     try:
         if kind == "products":
             await _read_products(conn, upload, fmt, aiter(hashed), line_flaw)
@@ -126,10 +99,13 @@ async def start_import(
             checker = await kinds.checker(conn, actor, kind)
             await _read_with(checker, upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
         await upload.flush()
+        await upload.settle()
     except InvalidUpload:
+        await upload.abandon()
         await store.delete_import_job(conn, job_id)
         raise
     except BaseException as exc:  # the client went away, the body was too large, the task was cancelled
+        await upload.abandon()
         await _interrupted(conn, job_id, exc)
         raise
     fingerprint = hashed.hash.digest()
@@ -148,7 +124,7 @@ async def start_import(
 
 
 async def _read_products(
-    conn: asyncpg.Connection, upload: _Upload, fmt: FileFormat, body: AsyncIterator[bytes], flaw: rows.LineFlaw
+    conn: asyncpg.Connection, upload: Upload, fmt: FileFormat, body: AsyncIterator[bytes], flaw: rows.LineFlaw
 ) -> None:
     catalog = await rows.Catalog.load(conn)
     if fmt == "jsonl":
@@ -179,19 +155,22 @@ async def _read_products(
 
 async def _check_block(
     conn: asyncpg.Connection,
-    upload: _Upload,
+    upload: Upload,
     catalog: rows.Catalog,
     block: list[rows.Decoded | tuple[rows.Staged, list[RowFault]]],
 ) -> None:
     """Check a block of JSON Lines product rows in line order, their categories' attribute sets read first."""
-    await catalog.prefetch(conn, {c for r in block if isinstance(r, rows.Decoded) and (c := r.category())})
+    missing = catalog.missing({c for r in block if isinstance(r, rows.Decoded) and (c := r.category())})
+    if missing:
+        await upload.settle()  # (the connection is free once the batch staged behind is)
+        await catalog.read_sets(conn, missing)
     for row in block:
         await upload.add(*(await rows.check_decoded(conn, catalog, row) if isinstance(row, rows.Decoded) else row))
 
 
 async def _read_with(
     checker: kinds.Checker[kinds.H],
-    upload: _Upload,
+    upload: Upload,
     fmt: FileFormat,
     body: AsyncIterator[bytes],
     flaw: rows.LineFlaw,

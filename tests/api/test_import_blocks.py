@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from domain.imports import rows, service
+from domain.imports import rows, service, staging
 from tests.api.test_imports import catalog, imported, jsonl, report, row
 
 
@@ -44,12 +44,15 @@ async def answers_of_the_product_api(api: httpx.AsyncClient) -> dict[int, set[tu
     return found
 
 
-@pytest.mark.parametrize("block_rows", [1, 2, 3, 500])
+@pytest.mark.parametrize(("block_rows", "batch"), [(1, 2000), (2, 2), (3, 1), (500, 2000), (500, 3)])
 async def test_rows_checked_in_blocks_are_answered_as_the_product_api_answers_them(
-    api: httpx.AsyncClient, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch, block_rows: int
+    api: httpx.AsyncClient, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch, block_rows: int, batch: int
 ) -> None:
+    # (batches staged behind the reading while the next rows are checked, and a block's attribute sets read once
+    # the batch before is staged)
     await catalog(conn)
     monkeypatch.setattr(service, "BLOCK_ROWS", block_rows)
+    monkeypatch.setattr(staging, "BATCH", batch)
 
     async def one_at_a_time(*_: Any) -> None:
         raise AssertionError("a block's attribute sets are read in one query, before its rows are checked")
@@ -61,7 +64,8 @@ async def test_rows_checked_in_blocks_are_answered_as_the_product_api_answers_th
     for e in await report(api, job["id"]):
         found.setdefault(e["line"], set()).add((e["pointer"], e["code"]))
     assert found.pop(3) == {("", "malformed_json")}
-    assert job["rows"]["applied"] == 3 and sorted(found) == [2, 5, 6, 7, 8]
+    assert job["rows"] == {"read": 9, "applied": 3, "unchanged": 0, "rejected": 6}
+    assert sorted(found) == [2, 5, 6, 7, 8]
     assert {line: found.get(line, set()) for line in (1, 2, 4, 5, 6, 7, 8, 9)} == await answers_of_the_product_api(api)
     stored = await conn.fetch("SELECT code, attributes FROM products WHERE code LIKE 'bl-%' ORDER BY code")
     assert [(r["code"], sorted(r["attributes"])) for r in stored] == [
@@ -69,3 +73,42 @@ async def test_rows_checked_in_blocks_are_answered_as_the_product_api_answers_th
         ("bl-4", []),
         ("bl-9", ["weight"]),
     ]
+
+
+async def test_an_upload_cut_off_while_a_batch_is_staged_behind_it_is_a_failed_job_with_nothing_staged(
+    conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api import guard
+    from domain.keys.model import Principal
+
+    await catalog(conn)
+    monkeypatch.setattr(staging, "BATCH", 2)
+    monkeypatch.setattr(service, "BLOCK_ROWS", 3)
+    staged: list[int] = []
+    write = staging.Upload._write
+
+    async def counted(self: staging.Upload, batch: list[Any], *args: Any) -> None:
+        await write(self, batch, *args)
+        staged.append(len(batch))
+
+    monkeypatch.setattr(staging.Upload, "_write", counted)
+
+    async def cut_off() -> Any:
+        yield jsonl(*(row(f"bl-{i}") for i in range(7)))
+        raise ConnectionResetError("the client went away")
+
+    with pytest.raises(ConnectionResetError):
+        await service.start_import(
+            conn,
+            Principal(name="feed", roles=frozenset({"admin"})),
+            kind="products",
+            mode="all_or_nothing",
+            media_type="application/x-ndjson",
+            idempotency_key=None,
+            body=cut_off(),
+            line_flaw=guard.body_flaw,
+        )
+    assert staged == [2, 2, 2]  # (the third batch was being written when the body broke off)
+    job = await conn.fetchrow("SELECT state, phase, error FROM jobs WHERE kind = 'import-products'")
+    assert tuple(job) == ("failed", "interrupted", "The upload stopped before its end (ConnectionResetError).")
+    assert await conn.fetchval("SELECT count(*) FROM import_rows") == 0
