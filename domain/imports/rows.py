@@ -206,11 +206,13 @@ def line_fault(raw: bytes | TooLarge, flaw: LineFlaw) -> RowFault | None:
 
 @dataclass(slots=True)
 class Decoded:
-    """A JSON Lines row read as JSON: its typed body when it converted at once, else its JSON builtins."""
+    """A row read as an API body: its typed body when it converted at once, else its JSON builtins; a CSV or
+    XLSX row's with `column_of`, the column each error's pointer is in."""
 
     line: int
     fields: ProductCreate | None
     value: Any
+    column_of: Callable[[str | None], str | None] | None = None
 
     def category(self) -> str | None:
         """The category code the row names, if it names one (its attribute set is what its values need)."""
@@ -232,6 +234,6 @@ def read_jsonl(line: int, raw: bytes | TooLarge, flaw: LineFlaw) -> Decoded | tu
 
 
 async def check_decoded(conn: asyncpg.Connection, catalog: Catalog, row: Decoded) -> tuple[Staged, list[RowFault]]:
-    """Check one JSON Lines row read by `read_jsonl`."""
+    """Check one row read as an API body (`read_jsonl`, or a CSV record's cells)."""
     staged, errors = await check_body(conn, catalog, row.line, row.value, row.fields)
-    return staged, [fault(e) for e in errors]
+    return staged, [fault(e) for e in errors] if row.column_of is None else faults(errors, row.column_of)

@@ -112,3 +112,40 @@ async def test_an_upload_cut_off_while_a_batch_is_staged_behind_it_is_a_failed_j
     job = await conn.fetchrow("SELECT state, phase, error FROM jobs WHERE kind = 'import-products'")
     assert tuple(job) == ("failed", "interrupted", "The upload stopped before its end (ConnectionResetError).")
     assert await conn.fetchval("SELECT count(*) FROM import_rows") == 0
+
+
+@pytest.mark.parametrize(("block_rows", "batch"), [(2, 2), (500, 2000)])
+async def test_csv_records_checked_in_blocks_are_named_by_line_and_column(
+    api: httpx.AsyncClient, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch, block_rows: int, batch: int
+) -> None:
+    await catalog(conn)
+    monkeypatch.setattr(service, "BLOCK_ROWS", block_rows)
+    monkeypatch.setattr(staging, "BATCH", batch)
+
+    async def one_at_a_time(*_: Any) -> None:
+        raise AssertionError("a block's attribute sets are read in one query, before its rows are checked")
+
+    monkeypatch.setattr(rows, "effective_definitions", one_at_a_time)
+    body = (
+        "code,category,role,attr:material,attr:width\n"
+        "c-1,scarves,routine,silk,90\n"
+        "c-2,accessories,routine,cotton,90\n"
+        "c-3,fragrance,routine,,\n"
+        "c-4,fragrance,routine,silk\n"
+        "c-5,fragrance,routine,silk,\n"
+        "c-6,scarves,routine,wool,500\n"
+    )
+    job = await imported(api, conn, body.encode(), headers={"content-type": "text/csv"}, mode="valid_rows")
+    assert job["rows"] == {"read": 6, "applied": 2, "unchanged": 0, "rejected": 4}
+    found = [(e["line"], e["column"], e["pointer"], e["code"]) for e in await report(api, job["id"], "csv")]
+    assert found[:3] == [
+        ("3", "attr:width", "/attributes/width", "not_in_attribute_set"),
+        ("5", "", "", "ragged_row"),
+        ("6", "attr:material", "/attributes/material", "not_in_attribute_set"),
+    ]
+    assert sorted((line, column, pointer) for line, column, pointer, _ in found[3:]) == [
+        ("7", "attr:material", "/attributes/material"),
+        ("7", "attr:width", "/attributes/width"),
+    ]
+    stored = await conn.fetch("SELECT code FROM products WHERE code LIKE 'c-%' ORDER BY code")
+    assert [r["code"] for r in stored] == ["c-1", "c-3"]
