@@ -75,3 +75,13 @@ async def effective_attribute_set(conn: asyncpg.Connection, category_id: int) ->
 async def effective_definitions(conn: asyncpg.Connection, category_id: int) -> dict[str, AttributeDef]:
     """The attributes a product of this category may carry, as the value checker needs them (one query)."""
     return {d.code: d for d in await store.list_effective_definitions(conn, category_id)}
+
+
+async def effective_definitions_of(
+    conn: asyncpg.Connection, category_ids: list[int]
+) -> dict[int, dict[str, AttributeDef]]:
+    """`effective_definitions` of each of these categories, in one query (a category with none: empty)."""
+    found: dict[int, dict[str, AttributeDef]] = {c: {} for c in category_ids}
+    for category_id, definition in await store.list_effective_definitions_of(conn, category_ids):
+        found[category_id][definition.code] = definition
+    return found

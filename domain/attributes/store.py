@@ -43,6 +43,7 @@ DELETE_CATEGORY_ATTRIBUTES = Q.delete_category_attributes.sql
 INSERT_CATEGORY_ATTRIBUTES = Q.insert_category_attributes.sql
 LIST_ATTRIBUTE_SET = Q.list_attribute_set.sql
 LIST_EFFECTIVE_DEFINITIONS = Q.list_effective_definitions.sql
+LIST_EFFECTIVE_DEFINITIONS_OF = Q.list_effective_definitions_of.sql
 
 
 class Locked(msgspec.Struct, frozen=True, kw_only=True):
@@ -228,3 +229,17 @@ async def list_attribute_set(conn: asyncpg.Connection, category_id: int, effecti
 async def list_effective_definitions(conn: asyncpg.Connection, category_id: int) -> list[AttributeDef]:
     rows = await conn.fetch(LIST_EFFECTIVE_DEFINITIONS, category_id)
     return [msgspec.convert(dict(r), AttributeDef, strict=False) for r in rows]
+
+
+async def list_effective_definitions_of(
+    conn: asyncpg.Connection, category_ids: list[int]
+) -> list[tuple[int, AttributeDef]]:
+    """(category id, definition) for every attribute of these categories' effective sets."""
+    rows = await conn.fetch(LIST_EFFECTIVE_DEFINITIONS_OF, category_ids)
+    return [
+        (
+            r["category_id"],
+            msgspec.convert({k: r[k] for k in r.keys() if k != "category_id"}, AttributeDef, strict=False),
+        )
+        for r in rows
+    ]

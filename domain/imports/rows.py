@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
-from domain.attributes.sets import effective_definitions
+from domain.attributes.sets import effective_definitions, effective_definitions_of
 from domain.attributes.values import AttributeDef
 from domain.errors import FieldError, ValidationFailed
 from domain.imports import store
@@ -59,6 +59,14 @@ class Catalog:
         if found is None:
             found = self.sets[category_id] = await effective_definitions(conn, category_id)
         return found
+
+    def missing(self, codes: set[str]) -> list[int]:
+        """The ids of the categories named by these codes whose attribute sets were not read yet."""
+        return sorted({ref.id for c in codes if (ref := self.categories.get(c)) is not None} - self.sets.keys())
+
+    async def read_sets(self, conn: asyncpg.Connection, category_ids: list[int]) -> None:
+        """Read the attribute sets of these categories, in one query."""
+        self.sets.update(await effective_definitions_of(conn, category_ids))
 
 
 T = TypeVar("T")
@@ -196,16 +204,36 @@ def line_fault(raw: bytes | TooLarge, flaw: LineFlaw) -> RowFault | None:
     return None
 
 
-async def check_jsonl(
-    conn: asyncpg.Connection, catalog: Catalog, line: int, raw: bytes | TooLarge, flaw: LineFlaw
-) -> tuple[Staged, list[RowFault]]:
-    """Check one JSON Lines row."""
+@dataclass(slots=True)
+class Decoded:
+    """A row read as an API body: its typed body when it converted at once, else its JSON builtins; a CSV or
+    XLSX row's with `column_of`, the column each error's pointer is in."""
+
+    line: int
+    fields: ProductCreate | None
+    value: Any
+    column_of: Callable[[str | None], str | None] | None = None
+
+    def category(self) -> str | None:
+        """The category code the row names, if it names one (its attribute set is what its values need)."""
+        if self.fields is not None:
+            return self.fields.category
+        found = self.value.get("category") if isinstance(self.value, dict) else None
+        return found if isinstance(found, str) else None
+
+
+def read_jsonl(line: int, raw: bytes | TooLarge, flaw: LineFlaw) -> Decoded | tuple[Staged, list[RowFault]]:
+    """Read one JSON Lines row: decoded, or rejected as a whole (too large, not UTF-8, a NUL, too deep, not JSON)."""
     unreadable = line_fault(raw, flaw)
     if unreadable is not None or isinstance(raw, TooLarge):
         return rejected(line, None), [unreadable] if unreadable else []
     decoded = decode_line(raw, ProductCreate)
     if decoded is None:
         return rejected(line, None), [MALFORMED_JSON]
-    fields, value = decoded
-    staged, errors = await check_body(conn, catalog, line, value, fields)
-    return staged, [fault(e) for e in errors]
+    return Decoded(line, *decoded)
+
+
+async def check_decoded(conn: asyncpg.Connection, catalog: Catalog, row: Decoded) -> tuple[Staged, list[RowFault]]:
+    """Check one row read as an API body (`read_jsonl`, or a CSV record's cells)."""
+    staged, errors = await check_body(conn, catalog, row.line, row.value, row.fields)
+    return staged, [fault(e) for e in errors] if row.column_of is None else faults(errors, row.column_of)

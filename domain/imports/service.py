@@ -36,13 +36,16 @@ from domain.imports.model import (
     UnsupportedImportFormat,
     check_importer,
 )
+from domain.imports.staging import Upload
 from domain.jobs.model import Job
 from domain.jobs.service import get_job
 from domain.keys.model import Principal
 
 log = logging.getLogger("merchflow.imports")
 
-BATCH = 2_000  # rows checked before they are COPied into the staging table
+# Product rows read before they are checked: the attribute sets of the categories they name that were not read
+# yet are read in one query (a query for each category was a round trip each: 200 of a 10,000-row file)
+BLOCK_ROWS, BLOCK_BYTES = 500, 1 << 20
 CHUNK = 5_000  # lines applied per statement
 STAGED_STATISTICS_MIN = 1_000  # staged rows from which the staging table is analysed before a job reads them
 
@@ -58,35 +61,6 @@ class _Hashing:
         async for chunk in self.chunks:
             self.hash.update(chunk)
             yield chunk
-
-
-class _Upload:
-    """Staged rows and errors of an upload, COPied a batch at a time, with the counts."""
-
-    def __init__(self, conn: asyncpg.Connection, job_id: int) -> None:
-        self.conn = conn
-        self.job_id = job_id
-        self.rows: list[tuple[Any, ...]] = []
-        self.errors: list[tuple[Any, ...]] = []
-        self.read = 0
-        self.rejected = 0
-
-    async def add(self, staged: rows.Staged, faults: list[RowFault]) -> None:
-        self.read += 1
-        self.rows.append((self.job_id, *staged))
-        if faults:
-            self.rejected += 1
-            line = staged[0]
-            self.errors += [
-                (self.job_id, line, i, f.pointer, f.column, f.code, f.message) for i, f in enumerate(faults)
-            ]
-        if len(self.rows) >= BATCH:
-            await self.flush()
-
-    async def flush(self) -> None:
-        await store.insert_staged(self.conn, self.rows, self.errors)
-        await store.update_import_received(self.conn, self.job_id, self.read, self.rejected)
-        self.rows, self.errors = [], []
 
 
 def format_of(media_type: str) -> FileFormat:
@@ -115,7 +89,9 @@ async def start_import(
     fmt = format_of(media_type)
     job_id = await store.insert_import_job(conn, actor.name, mode, fmt, actor.sees_confidential, kind)
     hashed = _Hashing(body, f"{kind}\n{mode}\n{fmt}\n")
-    upload = _Upload(conn, job_id)
+    # (a products file is staged behind its reading: nothing else uses the connection meanwhile but the reading of
+    # attribute sets, which waits for the pending write)
+    upload = Upload(conn, job_id, behind=kind == "products")
     try:
         if kind == "products":
             await _read_products(conn, upload, fmt, aiter(hashed), line_flaw)
@@ -123,10 +99,13 @@ async def start_import(
             checker = await kinds.checker(conn, actor, kind)
             await _read_with(checker, upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
         await upload.flush()
+        await upload.settle()
     except InvalidUpload:
+        await upload.abandon()
         await store.delete_import_job(conn, job_id)
         raise
     except BaseException as exc:  # the client went away, the body was too large, the task was cancelled
+        await upload.abandon()
         await _interrupted(conn, job_id, exc)
         raise
     fingerprint = hashed.hash.digest()
@@ -145,31 +124,74 @@ async def start_import(
 
 
 async def _read_products(
-    conn: asyncpg.Connection, upload: _Upload, fmt: FileFormat, body: AsyncIterator[bytes], flaw: rows.LineFlaw
+    conn: asyncpg.Connection, upload: Upload, fmt: FileFormat, body: AsyncIterator[bytes], flaw: rows.LineFlaw
 ) -> None:
     catalog = await rows.Catalog.load(conn)
     if fmt == "jsonl":
+        block: list[rows.Decoded | tuple[rows.Staged, list[RowFault]]] = []
+        size = 0
         async for line, raw in formats.jsonl_lines(body):
-            await upload.add(*await rows.check_jsonl(conn, catalog, line, raw, flaw))
+            block.append(rows.read_jsonl(line, raw, flaw))
+            size += len(raw) if isinstance(raw, bytes) else 0
+            if len(block) >= BLOCK_ROWS or size >= BLOCK_BYTES:
+                await _check_block(conn, upload, catalog, block)
+                block, size = [], 0
+        await _check_block(conn, upload, catalog, block)
         return
     header: Header | None = None
     sheet: xlsx.SheetColumns | None = None
+    block, size = [], 0
     async for line, cells in xlsx.records(fmt, body):
         if header is None:
             header = formats.read_header(cells, catalog.attributes)
             sheet = await xlsx.sheet_columns(upload.conn, upload.job_id, fmt, cells, "code")
             continue
-        fitted = sheet.fit(line, cells) if sheet else cells
-        if isinstance(fitted, RowFault):
-            await upload.add(rows.rejected(line, None), [fitted])
-            continue
-        staged, faults = await _check_csv(conn, catalog, header, line, fitted)
-        await upload.add(staged, sheet.relabel(faults) if sheet else faults)
+        block.append(_read_record(header, sheet, line, cells))
+        size += sum(len(c) for c in cells)
+        if len(block) >= BLOCK_ROWS or size >= BLOCK_BYTES:
+            await _check_block(conn, upload, catalog, block)
+            block, size = [], 0
+    await _check_block(conn, upload, catalog, block)
+
+
+def _read_record(
+    header: Header, sheet: xlsx.SheetColumns | None, line: int, cells: list[str]
+) -> rows.Decoded | tuple[rows.Staged, list[RowFault]]:
+    """Read one CSV or XLSX record: as an API body (each error's column found by the header, named as the sheet
+    names it), or rejected as a whole (cells that do not fit the header, a NUL)."""
+    fitted = sheet.fit(line, cells) if sheet else cells
+    if isinstance(fitted, RowFault):
+        return rows.rejected(line, None), [fitted]
+    unreadable = _record_fault(len(header.columns), fitted)
+    if unreadable is not None:
+        return rows.rejected(line, None), [unreadable]
+    body, sources = header.row(fitted)
+
+    def column_of(pointer: str | None) -> str | None:
+        column = header.column_of(pointer, sources)
+        return column if column is None or sheet is None else sheet.label(column)
+
+    return rows.Decoded(line, None, body, column_of)
+
+
+async def _check_block(
+    conn: asyncpg.Connection,
+    upload: Upload,
+    catalog: rows.Catalog,
+    block: list[rows.Decoded | tuple[rows.Staged, list[RowFault]]],
+) -> None:
+    """Check a block of product rows in line order, their categories' attribute sets read first."""
+    missing = catalog.missing({c for r in block if isinstance(r, rows.Decoded) and (c := r.category())})
+    if missing:
+        await upload.settle()  # (the connection is free once the batch staged behind is)
+        await catalog.read_sets(conn, missing)
+    for row in block:
+        await upload.add(*(await rows.check_decoded(conn, catalog, row) if isinstance(row, rows.Decoded) else row))
 
 
 async def _read_with(
     checker: kinds.Checker[kinds.H],
-    upload: _Upload,
+    upload: Upload,
     fmt: FileFormat,
     body: AsyncIterator[bytes],
     flaw: rows.LineFlaw,
@@ -209,21 +231,6 @@ async def _interrupted(conn: asyncpg.Connection, job_id: int, exc: BaseException
         )
     except Exception:  # the connection itself may be what failed: the job stays `receiving` for housekeeping
         log.warning("import %s: could not record the interrupted upload", job_id)
-
-
-async def _check_csv(
-    conn: asyncpg.Connection, catalog: rows.Catalog, header: Header, line: int, cells: list[str]
-) -> tuple[rows.Staged, list[RowFault]]:
-    """Check one CSV record: as many cells as the header has columns, then the row as an API body."""
-    unreadable = _record_fault(len(header.columns), cells)
-    if unreadable is not None:
-        return rows.rejected(line, None), [unreadable]
-    body, sources = header.row(cells)
-    staged, errors = await rows.check_body(conn, catalog, line, body, None)
-    return staged, [
-        RowFault(pointer=e.pointer, column=header.column_of(e.pointer, sources), code=e.code, message=e.message)
-        for e in errors
-    ]
 
 
 def _record_fault(width: int, cells: list[str]) -> RowFault | None:

@@ -210,6 +210,21 @@ SELECT a.code, a.type, a.visibility, a.validation,
  ORDER BY a.code
    FOR SHARE OF a;
 
+-- name: list_effective_definitions_of :many
+-- The effective attribute sets of some categories as the value checker needs them, one query for all (an import
+-- checks rows of many categories: a query for each was a round trip each): list_effective_definitions' rows,
+-- each with its category's id. The attribute rows are share-locked, as there.
+SELECT x.category_id, a.code, a.type, a.visibility, a.validation,
+       ARRAY(SELECT o.code FROM attribute_options o WHERE o.attribute_id = a.id ORDER BY o.code) AS options
+  FROM (SELECT DISTINCT c.id AS category_id, ca.attribute_id
+          FROM categories c
+          JOIN categories anc ON anc.path @> c.path
+          JOIN category_attributes ca ON ca.category_id = anc.id
+         WHERE c.id = ANY ($1::bigint[])) x
+  JOIN attributes a ON a.id = x.attribute_id
+ ORDER BY x.category_id, a.code
+   FOR SHARE OF a;
+
 -- name: is_information_field :val
 -- Whether a code names a built-in information item (attribute codes may not take those names).
 SELECT EXISTS (SELECT 1 FROM information_fields WHERE code = $1::text);
