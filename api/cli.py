@@ -198,6 +198,9 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.what == "scale" and not args.direct:
         return seeding.run(args, settings)
+    if args.what == "scale" and (misuse := seeding.direct_misuse(args)):
+        print(f"merch: {misuse}", file=sys.stderr)
+        return 2
 
     async def work(conn: asyncpg.Connection) -> str:
         await _migrate(conn)

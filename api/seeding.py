@@ -49,7 +49,7 @@ async def _seed(args: argparse.Namespace, settings: Settings) -> int:
         steps = await seed_scale(
             pool,
             products=args.products,
-            seed=args.seed,
+            seed=1 if args.seed is None else args.seed,
             folder=folder,
             force=args.force,
             skip=frozenset(args.skip or ()),
@@ -166,10 +166,25 @@ def summary(steps: list[Loaded], total: float) -> str:
     return "\n".join(lines)
 
 
+# The options of the import path, which the direct writer has no use for (a shape of its own, no files).
+IMPORT_PATH_OPTIONS = ("seed", "out", "keep_files", "force", "skip")
+
+
+def direct_misuse(args: argparse.Namespace) -> str | None:
+    """What is wrong with `merch seed scale --direct` given options of the import path (None: nothing)."""
+    given = [f"--{o.replace('_', '-')}" for o in IMPORT_PATH_OPTIONS if getattr(args, o) not in (None, False)]
+    if not args.direct or not given:
+        return None
+    return (
+        f"{', '.join(given)}: options of the import path, which --direct does not take (it writes its own shape of "
+        "catalog straight into the tables, once per database)"
+    )
+
+
 def add_arguments(scale: argparse.ArgumentParser) -> None:
     """The options of `merch seed scale`."""
     scale.add_argument("--products", type=int, default=100_000, help="how many products (default 100,000)")
-    scale.add_argument("--seed", type=int, default=1, help="the random seed: the same seed, the same files")
+    scale.add_argument("--seed", type=int, help="the random seed: the same seed, the same files (default 1)")
     scale.add_argument("--out", help="write the import files here (default: a temporary folder)")
     scale.add_argument(
         "--keep-files", action="store_true", help="keep the files once loaded (a rejected file's stay anyway)"
