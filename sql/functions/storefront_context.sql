@@ -29,26 +29,21 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER categories_context_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON categories
-    FOR EACH STATEMENT EXECUTE FUNCTION merch_context_changed();
-CREATE CONSTRAINT TRIGGER categories_context_committed AFTER INSERT OR UPDATE OR DELETE ON categories
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION merch_context_committed();
-CREATE TRIGGER attributes_context_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON attributes
-    FOR EACH STATEMENT EXECUTE FUNCTION merch_context_changed();
-CREATE CONSTRAINT TRIGGER attributes_context_committed AFTER INSERT OR UPDATE OR DELETE ON attributes
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION merch_context_committed();
-CREATE TRIGGER attribute_options_context_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON attribute_options
-    FOR EACH STATEMENT EXECUTE FUNCTION merch_context_changed();
-CREATE CONSTRAINT TRIGGER attribute_options_context_committed AFTER INSERT OR UPDATE OR DELETE ON attribute_options
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION merch_context_committed();
-CREATE TRIGGER roles_context_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON roles
-    FOR EACH STATEMENT EXECUTE FUNCTION merch_context_changed();
-CREATE CONSTRAINT TRIGGER roles_context_committed AFTER INSERT OR UPDATE OR DELETE ON roles
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION merch_context_committed();
-CREATE TRIGGER series_context_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON series
-    FOR EACH STATEMENT EXECUTE FUNCTION merch_context_changed();
-CREATE CONSTRAINT TRIGGER series_context_committed AFTER INSERT OR UPDATE OR DELETE ON series
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION merch_context_committed();
+-- The two triggers on each table a context is read from.
+DO $$
+DECLARE
+    v_table text;
+BEGIN
+    FOREACH v_table IN ARRAY ARRAY['categories', 'attributes', 'attribute_options', 'roles', 'series'] LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION merch_context_changed()', v_table || '_context_changed',
+                       v_table);
+        EXECUTE format('CREATE CONSTRAINT TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I'
+                       ' DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION merch_context_committed()',
+                       v_table || '_context_committed', v_table);
+    END LOOP;
+END
+$$;
 
 -- The stamp as this transaction sees the contexts: the committed version and the mark of its own last change.
 CREATE FUNCTION merch_context_stamp() RETURNS text LANGUAGE sql STABLE AS $$

@@ -44,13 +44,8 @@ async def answers_of_the_product_api(api: httpx.AsyncClient) -> dict[int, set[tu
     return found
 
 
-@pytest.mark.parametrize(("block_rows", "batch"), [(1, 2000), (2, 2), (3, 1), (500, 2000), (500, 3)])
-async def test_rows_checked_in_blocks_are_answered_as_the_product_api_answers_them(
-    api: httpx.AsyncClient, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch, block_rows: int, batch: int
-) -> None:
-    # (batches staged behind the reading while the next rows are checked, and a block's attribute sets read once
-    # the batch before is staged)
-    await catalog(conn)
+def in_blocks(monkeypatch: pytest.MonkeyPatch, block_rows: int, batch: int) -> None:
+    """Blocks of `block_rows` rows, batches of `batch`; no attribute set read one category at a time."""
     monkeypatch.setattr(service, "BLOCK_ROWS", block_rows)
     monkeypatch.setattr(staging, "BATCH", batch)
 
@@ -58,6 +53,16 @@ async def test_rows_checked_in_blocks_are_answered_as_the_product_api_answers_th
         raise AssertionError("a block's attribute sets are read in one query, before its rows are checked")
 
     monkeypatch.setattr(rows, "effective_definitions", one_at_a_time)
+
+
+@pytest.mark.parametrize(("block_rows", "batch"), [(1, 2000), (2, 2), (3, 1), (500, 2000), (500, 3)])
+async def test_rows_checked_in_blocks_are_answered_as_the_product_api_answers_them(
+    api: httpx.AsyncClient, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch, block_rows: int, batch: int
+) -> None:
+    # (batches staged behind the reading while the next rows are checked, and a block's attribute sets read once
+    # the batch before is staged)
+    await catalog(conn)
+    in_blocks(monkeypatch, block_rows, batch)
     job = await imported(api, conn, jsonl(*bodies()), mode="valid_rows")
     assert job["state"] == "done", job
     found: dict[int, set[tuple[str, str]]] = {}
@@ -119,13 +124,7 @@ async def test_csv_records_checked_in_blocks_are_named_by_line_and_column(
     api: httpx.AsyncClient, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch, block_rows: int, batch: int
 ) -> None:
     await catalog(conn)
-    monkeypatch.setattr(service, "BLOCK_ROWS", block_rows)
-    monkeypatch.setattr(staging, "BATCH", batch)
-
-    async def one_at_a_time(*_: Any) -> None:
-        raise AssertionError("a block's attribute sets are read in one query, before its rows are checked")
-
-    monkeypatch.setattr(rows, "effective_definitions", one_at_a_time)
+    in_blocks(monkeypatch, block_rows, batch)
     body = (
         "code,category,role,attr:material,attr:width\n"
         "c-1,scarves,routine,silk,90\n"

@@ -195,7 +195,9 @@ async def test_a_page_runs_on_a_generic_plan_after_its_first_five(
     generic, custom = await plans()
     async with as_role("storefront") as http:
         for n in range(9):
-            r = await page(http, filter=["color:red,navy", "material:silk,cotton"], sort=("position", "price_asc")[n % 2])
+            r = await page(
+                http, filter=["color:red,navy", "material:silk,cotton"], sort=("position", "price_asc")[n % 2]
+            )
             assert r.status_code == 200, r.text
     assert reads.count("cards") == 9
     generic_after, custom_after = await plans()

@@ -38,8 +38,9 @@ async def until_waiting(pool: asyncpg.Pool) -> None:
     raise AssertionError("the job never waited for the writer")
 
 
-async def test_a_recompute_waits_for_a_writer_that_read_the_build_before_it(fresh_pool: asyncpg.Pool) -> None:
-    async with fresh_pool.acquire() as conn:
+async def spring(pool: asyncpg.Pool) -> None:
+    """A listed product's SKU A, sold once on 2026-03-01, and the promotion `spring` on A (10–13 March, 80)."""
+    async with pool.acquire() as conn:
         await f.tree(conn)
         await f.category(conn, "scarves")
         await f.product(conn, "silk", "scarves", lifecycle="listed")
@@ -51,6 +52,10 @@ async def test_a_recompute_waits_for_a_writer_that_read_the_build_before_it(fres
             " INSERT INTO promotion_items (promotion_id, sku_id, price, currency)"
             " SELECT p.id, s.id, 80, 'CNY' FROM p, skus s WHERE s.sku = 'A'"
         )
+
+
+async def test_a_recompute_waits_for_a_writer_that_read_the_build_before_it(fresh_pool: asyncpg.Pool) -> None:
+    await spring(fresh_pool)
     assert await run_promotion_outcomes(fresh_pool) == 1
     # a writer uploads 5 of A during spring, against spring's build, and has not committed when spring is
     # edited (marked) and the job starts
@@ -81,18 +86,7 @@ async def test_a_mark_written_as_the_job_is_claimed_is_taken_by_that_job_not_str
     """An edit marks a promotion and sees the promotion-outcomes job queued (so it queues none); a runner claims
     that job before the edit commits. The job must not end on a list of marks that cannot see the edit's: it
     waits for the edit at its barrier (the edit holds the writers' lock) and recomputes the promotion."""
-    async with fresh_pool.acquire() as conn:
-        await f.tree(conn)
-        await f.category(conn, "scarves")
-        await f.product(conn, "silk", "scarves", lifecycle="listed")
-        await f.sku(conn, "A", "silk")
-        await sale(conn, "2026-03-01", "A", "web", 1, "100")
-        await conn.execute(
-            "WITH p AS (INSERT INTO promotions (code, labels, starts_at, ends_at) VALUES ('spring', '{}',"
-            " '2026-03-10T00:00:00Z', '2026-03-14T00:00:00Z') RETURNING id)"
-            " INSERT INTO promotion_items (promotion_id, sku_id, price, currency)"
-            " SELECT p.id, s.id, 80, 'CNY' FROM p, skus s WHERE s.sku = 'A'"
-        )
+    await spring(fresh_pool)
     assert await run_promotion_outcomes(fresh_pool) == 1  # (outside a job: the one the writes queued stays queued)
     async with fresh_pool.acquire() as conn:
         assert await conn.fetchval(QUEUED) == 1
