@@ -163,3 +163,30 @@ CREATE FUNCTION merch_decimal_text(p_value numeric, p_places integer) RETURNS te
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN p_value < 0 AND round(p_value, p_places) = 0 THEN '-' ELSE '' END || round(p_value, p_places)::text
 $$;
+
+-- The promotions a promotion report covers: one (p_code), or those whose days meet p_since..p_until and that
+-- list a product in the scope (merch_report_products of p_path, p_role, p_series) — and, with p_product, list
+-- that product — with their kept outcome's days, baseline window and currency, and whether they are being
+-- recomputed (merch_promotion_recomputing). Inlined into its callers (sql/queries/reports.sql), which order
+-- and limit.
+CREATE FUNCTION merch_report_promotions(p_path ltree, p_role bigint, p_series bigint, p_code text, p_since date,
+                                        p_until date, p_product bigint)
+RETURNS TABLE (id bigint, code text, spend_amount numeric, spend_channel text, currency text, first_day date,
+               last_day date, baseline_days integer, baseline_from date, recomputing boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT pr.id, pr.code::text, pr.spend_amount, pr.spend_channel::text, coalesce(o.currency, pr.spend_currency)::text,
+           o.first_day, o.last_day, o.baseline_days, o.baseline_from,
+           merch_promotion_recomputing(o.promotion_id, o.computed)
+      FROM promotions pr
+      JOIN promotion_outcomes o ON o.promotion_id = pr.id
+     WHERE (p_code IS NULL OR pr.code = p_code)
+       AND (p_since IS NULL OR o.last_day >= p_since)
+       AND (p_until IS NULL OR o.first_day <= p_until)
+       AND ((p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
+            OR EXISTS (SELECT 1 FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
+                        WHERE pi.promotion_id = pr.id
+                          AND s.product_id IN (SELECT x.id FROM merch_report_products(p_path, p_role, p_series) x)))
+       AND (p_product IS NULL
+            OR pr.id IN (SELECT pi.promotion_id FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
+                          WHERE s.product_id = p_product))
+$$;

@@ -480,22 +480,8 @@ SELECT grp AS "group", sold::bigint AS sold, returned::bigint AS returned, resel
 -- cost. `regular` is an item's sale price in force when the promotion starts. `recomputing`: the promotion is
 -- being recomputed after a change (sql/functions/promotions.sql): its row alone, with no line.
 WITH promo AS (
-    SELECT pr.id, pr.code::text AS code, pr.spend_amount, pr.spend_channel,
-           coalesce(o.currency, pr.spend_currency) AS currency, o.first_day, o.last_day, o.baseline_days,
-           o.baseline_from, merch_promotion_recomputing(o.promotion_id, o.computed) AS recomputing
-      FROM promotions pr
-      JOIN promotion_outcomes o ON o.promotion_id = pr.id
-     WHERE ($4::text IS NULL OR pr.code = $4::text)
-       AND ($5::date IS NULL OR o.last_day >= $5::date)
-       AND ($6::date IS NULL OR o.first_day <= $6::date)
-       AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
-            OR EXISTS (SELECT 1 FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
-                        WHERE pi.promotion_id = pr.id
-                          AND s.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint))))
-       AND ($8::bigint IS NULL
-            OR pr.id IN (SELECT pi.promotion_id FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
-                          WHERE s.product_id = $8::bigint))
-     ORDER BY pr.code
+    SELECT * FROM merch_report_promotions($1::ltree, $2::bigint, $3::bigint, $4::text, $5::date, $6::date, $8::bigint)
+     ORDER BY code
      LIMIT $7::integer
 )
 SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.last_day - w.first_day + 1 AS days,
@@ -521,20 +507,10 @@ SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.last_day - w.
 -- A line's baseline is its baseline window's sums × the promotion's days / the baseline days known (none
 -- known: no baseline); its discount cost (regular − promotion price) × units.
 WITH promo AS (
-    SELECT pr.id, pr.code::text AS code, pr.spend_amount, coalesce(o.currency, pr.spend_currency) AS currency,
-           o.first_day, o.last_day, o.last_day - o.first_day + 1 AS days, o.baseline_days AS asked,
-           greatest(o.first_day - o.baseline_from, 0) AS known,
-           merch_promotion_recomputing(o.promotion_id, o.computed) AS recomputing
-      FROM promotions pr
-      JOIN promotion_outcomes o ON o.promotion_id = pr.id
-     WHERE ($4::text IS NULL OR pr.code = $4::text)
-       AND ($5::date IS NULL OR o.last_day >= $5::date)
-       AND ($6::date IS NULL OR o.first_day <= $6::date)
-       AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
-            OR EXISTS (SELECT 1 FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
-                        WHERE pi.promotion_id = pr.id
-                          AND s.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint))))
-     ORDER BY pr.code
+    SELECT r.id, r.code, r.spend_amount, r.currency, r.first_day, r.last_day, r.last_day - r.first_day + 1 AS days,
+           r.baseline_days AS asked, greatest(r.first_day - r.baseline_from, 0) AS known, r.recomputing
+      FROM merch_report_promotions($1::ltree, $2::bigint, $3::bigint, $4::text, $5::date, $6::date, NULL) r
+     ORDER BY r.code
      LIMIT $7::integer + 1
 ), shown AS (
     SELECT * FROM promo ORDER BY code LIMIT $7::integer
