@@ -16,10 +16,11 @@ $$;
 
 -- The text of a locale map in a locale, else in the default locale, else in its first locale. (No subquery of
 -- its own: the planner inlines it — a page calls it some thirty times — and the first locale is looked for
--- only when neither is there.)
+-- only when neither is there, and never in no map: an attribute of no group, ~5 µs a call saved.)
 CREATE FUNCTION merch_localized(p_map jsonb, p_locale text, p_default text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(p_map ->> p_locale, p_map ->> p_default, merch_localized_first(p_map))
+    SELECT CASE WHEN p_map IS NOT NULL
+                THEN coalesce(p_map ->> p_locale, p_map ->> p_default, merch_localized_first(p_map)) END
 $$;
 
 -- The decimal places of a currency (ISO 4217 minor units): those of domain/money.py's CURRENCIES, which
@@ -32,9 +33,10 @@ $$;
 
 -- An amount as the API writes money (domain/money.py `money`): {"amount": "199.00", "currency": "CNY"}, the
 -- amount a string in the currency's own decimals ("1990" for JPY), more only when the amount has more; null
--- for none.
+-- for none. (STABLE, as jsonb_build_object is: the planner inlines it — an IMMUTABLE function whose body is
+-- not is called instead, ~6 µs a call, four a page's SKU.)
 CREATE FUNCTION merch_money(p_amount numeric, p_currency text) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN p_amount IS NULL THEN 'null'::jsonb
                 ELSE jsonb_build_object(
                     'amount', CASE WHEN p_amount = round(p_amount, merch_currency_decimals(p_currency))
@@ -197,14 +199,22 @@ BEGIN
 END
 $$;
 
--- What the page shows of one value in a locale: option labels, a measurement with its unit, yes / no.
-CREATE FUNCTION merch_storefront_display(p_type text, p_value jsonb, p_options jsonb, p_locale text, p_default text)
+-- What the page shows of a select's or a multiselect's value in a locale: its options' labels.
+CREATE FUNCTION merch_storefront_options_display(p_value jsonb, p_options jsonb, p_locale text, p_default text)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT string_agg(coalesce(merch_localized(p_options -> x.v, p_locale, p_default), x.v), ', ' ORDER BY x.n)
+      FROM jsonb_array_elements_text(CASE jsonb_typeof(p_value) WHEN 'array' THEN p_value
+                                          ELSE jsonb_build_array(p_value) END) WITH ORDINALITY x(v, n)
+$$;
+
+-- What the page shows of one value in a locale: option labels, a measurement with its unit, yes / no. (No
+-- subquery of its own, STABLE as concat_ws is: the planner inlines it — a page calls it for every value in
+-- every locale, ~8 µs a call when it is not — and only the selects' call the options' function.)
+CREATE FUNCTION merch_storefront_display(p_type text, p_value jsonb, p_options jsonb, p_locale text, p_default text)
+RETURNS text LANGUAGE sql STABLE AS $$
     SELECT CASE
         WHEN p_type IN ('select', 'multiselect') THEN
-            (SELECT string_agg(coalesce(merch_localized(p_options -> x.v, p_locale, p_default), x.v), ', ' ORDER BY x.n)
-               FROM jsonb_array_elements_text(CASE jsonb_typeof(p_value) WHEN 'array' THEN p_value
-                                                    ELSE jsonb_build_array(p_value) END) WITH ORDINALITY x(v, n))
+            merch_storefront_options_display(p_value, p_options, p_locale, p_default)
         WHEN p_type = 'measurement' THEN concat_ws(' ', p_value ->> 'value', p_value ->> 'unit')
         WHEN p_type = 'boolean' THEN CASE WHEN p_value = 'true' THEN
             CASE WHEN p_locale LIKE 'zh%' THEN '是' ELSE 'yes' END

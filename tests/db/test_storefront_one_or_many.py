@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from tests import factories as f
 from tests import storefront_catalog as shop
@@ -74,3 +75,26 @@ async def test_a_refresh_of_each_product_alone_equals_one_of_them_all(conn: asyn
         await conn.execute("SELECT merch_refresh_storefront(ARRAY[$1::bigint])", i)
     assert await state(conn) == at_once
     assert len(at_once["pages"]) > 40
+
+
+async def test_a_page_shows_an_option_by_its_label_in_the_page_locale_else_the_default_one(
+    conn: asyncpg.Connection,
+) -> None:
+    await shop.shop(conn)
+    labels = {"silk": {"en": "Silk", "zh-CN": "真丝"}, "navy": {"en": "Navy"}}
+    for code, names in labels.items():
+        await conn.execute("UPDATE attribute_options SET labels = $2 WHERE code = $1", code, names)
+    await conn.execute("SELECT merch_refresh_storefront(ARRAY(SELECT id FROM products WHERE code = 'wave'))")
+    locales, default = await conn.fetchrow("SELECT locales, locales[1] FROM storefront_config")
+    assert set(locales) == {"en", "zh-CN"}
+    shown = {}
+    for locale in locales:
+        body = await conn.fetchval(
+            "SELECT convert_from(body, 'UTF8') FROM storefront_documents WHERE code = 'wave' AND locale = $1", locale
+        )
+        page = msgspec.json.decode(body)
+        shown[locale] = {a["code"]: a["display"] for g in page["attribute_groups"] for a in g["attributes"]}
+    assert shown["zh-CN"]["material"] == "真丝" and shown["en"]["material"] == "Silk"
+    # navy has no Chinese label: the default locale's (or the first one's) for both
+    assert shown["zh-CN"]["color"] == shown["en"]["color"] == "Navy"
+    assert default in locales
