@@ -67,7 +67,8 @@ RETURNS TABLE (sku_id bigint, sku text, barcode text, axes jsonb, sale numeric, 
                promotion_code text, promotion_labels jsonb, promotion_ends_at timestamptz, in_stock boolean,
                stale_at timestamptz)
 LANGUAGE sql STABLE AS $$
-    SELECT s.id, s.sku, s.barcode, merch_public_attributes(s.axes),
+    -- (a SKU of no axes reads no attribute: ~40 µs a write of a product of such SKUs)
+    SELECT s.id, s.sku, s.barcode, CASE WHEN s.axes = '{}' THEN s.axes ELSE merch_public_attributes(s.axes) END,
            (SELECT max(pr.amount) FROM prices pr
              WHERE pr.sku_id = s.id AND pr.kind = 'sale' AND pr.currency = p_currency
                AND pr.valid_from <= p_at AND (pr.valid_to IS NULL OR pr.valid_to > p_at)),
@@ -456,13 +457,6 @@ BEGIN
          CROSS JOIN LATERAL unnest(string_to_array(c.path::text, '.')) a
           LEFT JOIN LATERAL jsonb_each_text(c.labels) e(k, v) ON true
          GROUP BY x.product_id
-    ), texts AS (
-        SELECT p.id AS product_id, concat_ws(' ',
-                   (SELECT string_agg(v, ' ') FROM jsonb_each_text(p.labels) e(k, v)),
-                   (SELECT string_agg(e.v, ' ') FROM jsonb_array_elements(p.selling_points) sp(x)
-                     CROSS JOIN LATERAL jsonb_each_text(sp.x) e(k, v)),
-                   cats.texts, series.texts) AS all_text
-          FROM p LEFT JOIN cats ON cats.product_id = p.id LEFT JOIN series ON series.product_id = p.id
     )
     SELECT p.id, p.code::text, p.lifecycle = 'listed',
            coalesce(cats.ids, '{}'),
@@ -493,7 +487,13 @@ BEGIN
       LEFT JOIN codes ON codes.product_id = p.id
       LEFT JOIN series ON series.product_id = p.id
       LEFT JOIN cats ON cats.product_id = p.id
-      LEFT JOIN texts ON texts.product_id = p.id;
+      -- (the text searched, of the rows already joined: not a second join of the categories and the series)
+     CROSS JOIN LATERAL (
+          SELECT concat_ws(' ',
+                     (SELECT string_agg(v, ' ') FROM jsonb_each_text(p.labels) e(k, v)),
+                     (SELECT string_agg(e.v, ' ') FROM jsonb_array_elements(p.selling_points) sp(x)
+                       CROSS JOIN LATERAL jsonb_each_text(sp.x) e(k, v)),
+                     cats.texts, series.texts) AS all_text) texts;
 END
 $$;
 
@@ -522,6 +522,11 @@ DECLARE
     v_docs storefront_documents[];
     v_changed jsonb;
     v_series bigint[];
+    v_gone boolean;      -- a stored row whose product is no more
+    v_shelved boolean;   -- a row changed in what its shelf rows hold
+    v_counted boolean;   -- a row listed or delisted, or moved between categories
+    v_worded boolean;    -- a row's search words changed
+    v_listing boolean;   -- a row listed or delisted
 BEGIN
     PERFORM 1 FROM storefront_products s WHERE s.product_id = ANY (p_products) ORDER BY s.product_id FOR UPDATE;
     -- A write refreshes a product or a few: one generic plan per connection (planning the page builders costs
@@ -540,9 +545,22 @@ BEGIN
         v_skus := ARRAY(SELECT k FROM merch_storefront_sku_rows(v_listed, v_at) k);
     END IF;
     v_new := ARRAY(SELECT r FROM merch_storefront_rows(p_products, v_at, v_values, v_skus) r);
+    -- what came out different, in one pass over the old and new rows: each step below that has nothing to do
+    -- then (a write's refresh that changes no shelf, no listing, no word) is not run at all
+    SELECT coalesce(bool_or(n.product_id IS NULL), false),
+           coalesce(bool_or((n.listed, n.categories, n.tokens, n.numbers, n.price, n.created_at, n.sold)
+                            IS DISTINCT FROM (o.listed, o.categories, o.tokens, o.numbers, o.price, o.created_at, o.sold)),
+                    false),
+           coalesce(bool_or((n.listed, n.categories) IS DISTINCT FROM (o.listed, o.categories)), false),
+           coalesce(bool_or(n.words IS DISTINCT FROM o.words), false),
+           coalesce(bool_or(n.listed IS DISTINCT FROM o.listed), false)
+      INTO v_gone, v_shelved, v_counted, v_worded, v_listing
+      FROM unnest(v_new) n FULL JOIN unnest(v_old) o ON o.product_id = n.product_id;
 
-    DELETE FROM storefront_products s WHERE s.product_id = ANY (p_products)
-       AND s.product_id NOT IN (SELECT n.product_id FROM unnest(v_new) n);
+    IF v_gone THEN
+        DELETE FROM storefront_products s WHERE s.product_id = ANY (p_products)
+           AND s.product_id NOT IN (SELECT n.product_id FROM unnest(v_new) n);
+    END IF;
     INSERT INTO storefront_products SELECT * FROM unnest(v_new) n ORDER BY n.product_id
     ON CONFLICT (product_id) DO UPDATE
        SET code = EXCLUDED.code, listed = EXCLUDED.listed, categories = EXCLUDED.categories,
@@ -563,9 +581,7 @@ BEGIN
             EXCLUDED.words, EXCLUDED.grams, EXCLUDED.stale_at);
     -- the shelves: a row per listed product and category it is shown under, made of the storefront row alone;
     -- only what changed is written (nothing to look at when no product's row changed in what the shelf holds)
-    IF EXISTS (SELECT 1 FROM unnest(v_new) n FULL JOIN unnest(v_old) o ON o.product_id = n.product_id
-                WHERE (n.listed, n.categories, n.tokens, n.numbers, n.price, n.created_at, n.sold)
-                      IS DISTINCT FROM (o.listed, o.categories, o.tokens, o.numbers, o.price, o.created_at, o.sold)) THEN
+    IF v_shelved THEN
         DELETE FROM storefront_shelf h
          WHERE h.product_id = ANY (p_products)
            AND NOT EXISTS (SELECT 1 FROM unnest(v_new) n
@@ -586,22 +602,27 @@ BEGIN
                sold = EXCLUDED.sold;
     END IF;
     -- what each category's count of listed products gains or loses (merged once per model refresh:
-    -- merch_merge_shelf_counts)
-    INSERT INTO storefront_shelf_pending (txid, category_id, delta)
-    SELECT pg_current_xact_id(), x.c, sum(x.d)
-      FROM (SELECT c, -1 AS d FROM unnest(v_old) o CROSS JOIN LATERAL unnest(o.categories) c WHERE o.listed
-            UNION ALL
-            SELECT c, 1 FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.categories) c WHERE n.listed) x
-     GROUP BY x.c HAVING sum(x.d) <> 0;
-    INSERT INTO storefront_words (word, signature)
-    SELECT w.lexeme, array_to_string(ARRAY(SELECT ch FROM regexp_split_to_table(w.lexeme, '') ch ORDER BY ch), '')
-      FROM (SELECT DISTINCT u.lexeme FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.words) u
-             WHERE length(u.lexeme) BETWEEN 3 AND 40 AND u.lexeme ~ '^[a-z]+$'
-               AND NOT EXISTS (SELECT 1 FROM unnest(v_old) o CROSS JOIN LATERAL unnest(o.words) ou
-                                WHERE o.product_id = n.product_id AND ou.lexeme = u.lexeme)) w
-     WHERE NOT EXISTS (SELECT 1 FROM storefront_words x WHERE x.word = w.lexeme)
-     ORDER BY w.lexeme
-    ON CONFLICT DO NOTHING;
+    -- merch_merge_shelf_counts; nothing when no row was listed, delisted or moved)
+    IF v_counted THEN
+        INSERT INTO storefront_shelf_pending (txid, category_id, delta)
+        SELECT pg_current_xact_id(), x.c, sum(x.d)
+          FROM (SELECT c, -1 AS d FROM unnest(v_old) o CROSS JOIN LATERAL unnest(o.categories) c WHERE o.listed
+                UNION ALL
+                SELECT c, 1 FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.categories) c WHERE n.listed) x
+         GROUP BY x.c HAVING sum(x.d) <> 0;
+    END IF;
+    -- (the words a row did not hold before: none when no row's words changed)
+    IF v_worded THEN
+        INSERT INTO storefront_words (word, signature)
+        SELECT w.lexeme, array_to_string(ARRAY(SELECT ch FROM regexp_split_to_table(w.lexeme, '') ch ORDER BY ch), '')
+          FROM (SELECT DISTINCT u.lexeme FROM unnest(v_new) n CROSS JOIN LATERAL unnest(n.words) u
+                 WHERE length(u.lexeme) BETWEEN 3 AND 40 AND u.lexeme ~ '^[a-z]+$'
+                   AND NOT EXISTS (SELECT 1 FROM unnest(v_old) o CROSS JOIN LATERAL unnest(o.words) ou
+                                    WHERE o.product_id = n.product_id AND ou.lexeme = u.lexeme)) w
+         WHERE NOT EXISTS (SELECT 1 FROM storefront_words x WHERE x.word = w.lexeme)
+         ORDER BY w.lexeme
+        ON CONFLICT DO NOTHING;
+    END IF;
 
     -- the pages: one per listed product and configured locale (their series parts: storefront_series), each
     -- page's text made once for its bytes and its ETag; and which top-level parts of a page changed, per product
@@ -647,9 +668,7 @@ BEGIN
 
     -- (nothing to look for when no product was listed or delisted and no stored page changed: a listed
     -- product that goes in or out of stock changes its pages' in-stock flags)
-    IF v_changed IS NOT NULL OR EXISTS (
-           SELECT 1 FROM unnest(v_new) n FULL JOIN unnest(v_old) o ON o.product_id = n.product_id
-            WHERE n.listed IS DISTINCT FROM o.listed) THEN
+    IF v_changed IS NOT NULL OR v_listing THEN
         INSERT INTO events_pending (txid, type, code, fields)
         SELECT pg_current_xact_id(), e.type, e.code, e.fields
           FROM (SELECT n.code, 'product.listed' AS type, '{}'::text[] AS fields, n.product_id, 1 AS k
