@@ -10,6 +10,15 @@ import asyncpg
 
 from tests import factories as f
 
+# The storefront read model as tests compare it, in a fixed order: its rows (every column but computed_at, the
+# moment a row last came out different), shelf rows and pages.
+ROWS = """
+    SELECT product_id, code, listed, categories, tokens, numbers, currency, price, regular, in_stock, sold,
+           created_at, card, words, grams, stale_at
+      FROM storefront_products ORDER BY product_id"""
+SHELF = "SELECT category_id, product_id, tokens, numbers, price, newest, sold FROM storefront_shelf ORDER BY 1, 2"
+PAGES = "SELECT code, locale, product_id, body, etag, stale_at FROM storefront_documents ORDER BY 1, 2"
+
 
 def cny(amount: str) -> dict[str, str]:
     """A storefront or service amount as an answer writes it: money in the shop's currency."""

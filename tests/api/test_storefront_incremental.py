@@ -9,14 +9,8 @@ from typing import Any
 import asyncpg
 
 from tests import storefront_catalog as shop
+from tests.storefront_catalog import PAGES, ROWS, SHELF
 
-# every column but computed_at (the moment a row last came out different)
-ROWS = """
-    SELECT product_id, code, listed, categories, tokens, numbers, currency, price, regular, in_stock, sold,
-           created_at, card, words, grams, stale_at
-      FROM storefront_products ORDER BY product_id"""
-SHELF = "SELECT category_id, product_id, tokens, numbers, price, newest, sold FROM storefront_shelf ORDER BY 1, 2"
-PAGES = "SELECT code, locale, product_id, body, etag, stale_at FROM storefront_documents ORDER BY 1, 2"
 # every word search can correct to that a storefront row holds is known
 UNKNOWN_WORDS = """
     SELECT DISTINCT u.lexeme FROM storefront_products s CROSS JOIN LATERAL unnest(s.words) u

@@ -12,13 +12,8 @@ import msgspec
 
 from tests import factories as f
 from tests import storefront_catalog as shop
+from tests.storefront_catalog import PAGES, ROWS, SHELF
 
-ROWS = """
-    SELECT product_id, code, listed, categories, tokens, numbers, currency, price, regular, in_stock, sold,
-           created_at, card, words, grams, stale_at
-      FROM storefront_products ORDER BY product_id"""
-SHELF = "SELECT category_id, product_id, tokens, numbers, price, newest, sold FROM storefront_shelf ORDER BY 1, 2"
-PAGES = "SELECT code, locale, product_id, body, etag, stale_at FROM storefront_documents ORDER BY 1, 2"
 VALUES = "SELECT v.* FROM merch_storefront_values($1::bigint[]) v ORDER BY v.product_id, v.n"
 
 
