@@ -73,8 +73,9 @@ async def effective_attribute_set(conn: asyncpg.Connection, category_id: int) ->
 
 
 async def effective_definitions(conn: asyncpg.Connection, category_id: int) -> dict[str, AttributeDef]:
-    """The attributes a product of this category may carry, as the value checker needs them (one query)."""
-    return {d.code: d for d in await store.list_effective_definitions(conn, category_id)}
+    """The attributes a product of this category may carry, as the value checker needs them (one query; their
+    rows share-locked until the transaction ends)."""
+    return (await effective_definitions_of(conn, [category_id]))[category_id]
 
 
 async def effective_definitions_of(

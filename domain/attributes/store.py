@@ -42,7 +42,6 @@ LIST_OWN_BINDINGS = Q.list_own_bindings.sql
 DELETE_CATEGORY_ATTRIBUTES = Q.delete_category_attributes.sql
 INSERT_CATEGORY_ATTRIBUTES = Q.insert_category_attributes.sql
 LIST_ATTRIBUTE_SET = Q.list_attribute_set.sql
-LIST_EFFECTIVE_DEFINITIONS = Q.list_effective_definitions.sql
 LIST_EFFECTIVE_DEFINITIONS_OF = Q.list_effective_definitions_of.sql
 
 
@@ -224,11 +223,6 @@ async def replace_bindings(conn: asyncpg.Connection, category_id: int, bindings:
 async def list_attribute_set(conn: asyncpg.Connection, category_id: int, effective: bool) -> list[AttributeSetEntry]:
     rows = await conn.fetch(LIST_ATTRIBUTE_SET, category_id, effective)
     return [msgspec.convert(_in_stage_order(r), AttributeSetEntry) for r in rows]
-
-
-async def list_effective_definitions(conn: asyncpg.Connection, category_id: int) -> list[AttributeDef]:
-    rows = await conn.fetch(LIST_EFFECTIVE_DEFINITIONS, category_id)
-    return [msgspec.convert(dict(r), AttributeDef, strict=False) for r in rows]
 
 
 async def list_effective_definitions_of(

@@ -194,26 +194,11 @@ SELECT s.attribute, s.type, s.labels, s.visibility, s."group", s.display_priorit
  -- the own binding keeps the order it was given in; the effective set is in shopper-attention order
  ORDER BY CASE WHEN $2::boolean THEN 0 ELSE s.position END, s.display_priority DESC, s.attribute;
 
--- name: list_effective_definitions :many
--- The effective attribute set of a category as the value checker needs it: type, visibility, rules, options.
--- The attribute rows are share-locked: a writer checking values against them holds them until it commits.
-SELECT a.code, a.type, a.visibility, a.validation,
-       ARRAY(SELECT o.code FROM attribute_options o WHERE o.attribute_id = a.id ORDER BY o.code) AS options
-  FROM attributes a
- WHERE a.id IN (
-       SELECT ca.attribute_id
-         FROM categories c
-         JOIN categories anc ON anc.path @> c.path
-         JOIN category_attributes ca ON ca.category_id = anc.id
-        WHERE c.id = $1::bigint
- )
- ORDER BY a.code
-   FOR SHARE OF a;
-
 -- name: list_effective_definitions_of :many
 -- The effective attribute sets of some categories as the value checker needs them, one query for all (an import
--- checks rows of many categories: a query for each was a round trip each): list_effective_definitions' rows,
--- each with its category's id. The attribute rows are share-locked, as there.
+-- checks rows of many categories: a query for each was a round trip each): type, visibility, rules, options, each
+-- with its category's id. The attribute rows are share-locked: a writer checking values against them holds them
+-- until it commits.
 SELECT x.category_id, a.code, a.type, a.visibility, a.validation,
        ARRAY(SELECT o.code FROM attribute_options o WHERE o.attribute_id = a.id ORDER BY o.code) AS options
   FROM (SELECT DISTINCT c.id AS category_id, ca.attribute_id
