@@ -124,10 +124,3 @@ class JobNotFound(NotFound):
 
     def __init__(self, job_id: int) -> None:
         super().__init__(f"No job has the id {job_id}.")
-
-
-class UnknownJobKind(Exception):
-    """A claimed job of a kind no runner runs (domain/jobs/service.py RUNNERS): the job fails with this error."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"no runner for job kind {kind!r}")

@@ -20,7 +20,7 @@ import asyncpg
 
 from domain.imports.model import IMPORT_KIND, TYPES
 from domain.jobs import store
-from domain.jobs.model import ClaimedJob, Job, JobNotFound, JobPage, JobRef, JobStats, UnknownJobKind, job_ref
+from domain.jobs.model import ClaimedJob, Job, JobNotFound, JobPage, JobRef, JobStats, job_ref
 from domain.keys.model import Principal
 from domain.paging import decode_cursor, split_page
 
@@ -191,22 +191,20 @@ RUNNERS: dict[str, Runner] = {
 
 
 async def run_pending(pool: Any, *, workers: int = 2, on_progress: Progress = None) -> int:
-    """Claim and run queued jobs until none is left; answers how many ran. A job of a kind with no runner
-    fails (its error says so), like a job whose runner raised."""
+    """Claim and run queued jobs of the kinds this process runs until none is left; answers how many ran."""
     ran = 0
+    kinds = list(RUNNERS)
     while True:
         async with pool.acquire() as conn:
-            job = await store.update_job_claimed(conn, STALE_AFTER_SECONDS)
+            job = await store.update_job_claimed(conn, STALE_AFTER_SECONDS, kinds)
         if job is None:
             return ran
-        runner = RUNNERS.get(job.kind)
-        if runner is not None and runner.own_end:
+        runner = RUNNERS[job.kind]
+        if runner.own_end:
             await runner.run(pool, job, workers, on_progress)
             ran += 1
             continue
         try:
-            if runner is None:
-                raise UnknownJobKind(job.kind)
             await runner.run(pool, job, workers, on_progress)
         except Exception as exc:
             log.exception("job %s failed", job.id)

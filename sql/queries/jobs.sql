@@ -31,13 +31,15 @@ SELECT id, kind, reason, scope_path::text AS scope, stages, models, state, total
  LIMIT $3::integer;
 
 -- name: update_job_claimed :one
--- Claim the oldest queued job (or one whose runner stopped sending heartbeats) for this runner.
+-- Claim the oldest queued job (or one whose runner stopped sending heartbeats) of a kind this runner runs ($2: a
+-- job queued by a newer version of the code, during a rolling deploy, waits for a process that knows its kind).
 UPDATE jobs
    SET state = 'running', started_at = coalesce(started_at, clock_timestamp()), heartbeat_at = clock_timestamp(),
        done = 0
  WHERE id = (SELECT id FROM jobs
-              WHERE state = 'queued'
-                 OR (state = 'running' AND heartbeat_at < clock_timestamp() - make_interval(secs => $1::integer))
+              WHERE (state = 'queued'
+                     OR (state = 'running' AND heartbeat_at < clock_timestamp() - make_interval(secs => $1::integer)))
+                AND kind = ANY ($2::text[])
               ORDER BY id
               LIMIT 1
                 FOR UPDATE SKIP LOCKED)
