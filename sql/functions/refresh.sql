@@ -135,6 +135,8 @@ BEGIN
     PERFORM set_config('merch.flushing_after', 'on', true);
     PERFORM merch_refresh_pending();
     PERFORM set_config('merch.flushing_after', 'off', true);
+    -- the storefront's filter contexts changed: their stamp moves on (sql/functions/storefront_context.sql)
+    PERFORM merch_context_committed();
     -- last: the feed's lock is held from here to the commit only (ids in commit order)
     PERFORM merch_flush_events();
     RETURN NULL;
