@@ -40,6 +40,25 @@ def memory_mb() -> int:
     return total // (1024 * 1024)
 
 
+_UNIT_KB = {"kB": 1, "MB": 1024, "GB": 1024 * 1024}
+MIN_EXPLICIT_KB = 128  # PostgreSQL's own least shared_buffers (16 pages of 8 kB)
+
+
+def check_shared_buffers(setting: str) -> str:
+    """A size the embedded server can start with: at least PostgreSQL's least (128kB), at most the memory this
+    process may use (when known). A size it refuses would stop it from starting at all, and the settings file
+    would keep it so until edited by hand."""
+    if setting == "auto":
+        return setting
+    number, unit = setting[:-2], setting[-2:]
+    kb = int(number) * _UNIT_KB[unit]
+    memory = memory_mb()
+    if kb < MIN_EXPLICIT_KB or (memory and kb > memory * 1024):
+        limit = f"{memory}MB, this machine's memory" if memory else "the machine's memory"
+        raise ValueError(f"shared_buffers {setting!r} is out of range: at least 128kB, at most {limit}")
+    return setting
+
+
 def shared_buffers_for(setting: str) -> str:
     """`auto`: a quarter of the memory this process may use (its container's limit, if lower than the machine's),
     between 128 MB and 2 GB; otherwise the setting as given."""

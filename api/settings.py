@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.pgconf import check_shared_buffers
 from domain.keys.model import ROLES
 
 
@@ -84,6 +85,11 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @field_validator("pg_shared_buffers")
+    @classmethod
+    def _shared_buffers_in_range(cls, value: str) -> str:
+        return check_shared_buffers(value)
 
     @field_validator("rate_limit_roles")
     @classmethod
