@@ -27,7 +27,7 @@ log = logging.getLogger("merchflow.db")
 DATABASE_NAME = "merchflow"
 
 
-def embedded_server(data_dir: Path, shared_buffers: str = "auto") -> Any:
+def embedded_server(data_dir: Path, shared_buffers: str) -> Any:
     """Start (or join) the embedded PostgreSQL whose data lives under `data_dir/pg`. The server belongs to
     the processes holding a handle on it: the last one to exit stops it, so a command that started it (a
     `merch keys …`) stops it again, and one that joined a running `make run` leaves it running. Its settings

@@ -221,7 +221,7 @@ async def own_database(database: str, folder: str) -> tuple[asyncpg.Connection, 
     if settings.database_url:
         admin_dsn, server = settings.database_url, None
     else:
-        server = db.embedded_server(ROOT / ".merchflow" / folder)
+        server = db.embedded_server(ROOT / ".merchflow" / folder, settings.pg_shared_buffers)
         admin_dsn = db.embedded_dsn(server, "postgres")
     admin = await asyncpg.connect(admin_dsn)
     await admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")

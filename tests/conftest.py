@@ -42,7 +42,7 @@ class Server:
         if url:
             self.admin_dsn = url
         else:
-            self.handle = db.embedded_server(ROOT / ".merchflow" / "test")
+            self.handle = db.embedded_server(ROOT / ".merchflow" / "test", Settings().pg_shared_buffers)
             self.admin_dsn = db.embedded_dsn(self.handle, "postgres")
 
     def dsn(self, database: str) -> str:

@@ -31,7 +31,7 @@ def test_a_command_stops_the_server_it_started_and_leaves_a_joined_one_running(d
     assert done.returncode == 0, done.stderr
     assert not running(data_dir)  # it started the server: it stopped it
 
-    held = db.embedded_server(data_dir)  # another holder (as a `make run` would be)
+    held = db.embedded_server(data_dir, "auto")  # another holder (as a `make run` would be)
     try:
         assert running(data_dir)
         joined = merch(data_dir, "keys", "list")
