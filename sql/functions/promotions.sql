@@ -323,12 +323,6 @@ RETURNS TABLE (promotion_id bigint, sku_id bigint, neighbours bigint, price nume
        AND NOT EXISTS (SELECT 1 FROM promotion_outcome_lines l WHERE l.promotion_id = d.promotion_id AND l.sku_id = 0)
 $$;
 
--- Whether a promotion is being recomputed: marked, or between the two steps of its recompute.
-CREATE FUNCTION merch_promotion_recomputing(p_promotion bigint, p_computed boolean) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT NOT p_computed OR EXISTS (SELECT 1 FROM promotion_outcome_stale s WHERE s.promotion_id = p_promotion)
-$$;
-
 -- The map: what records what. ---------------------------------------------------------------------------------
 
 -- Facts: their deltas to the item lines of their SKU and to the neighbours' lines of their product, within the

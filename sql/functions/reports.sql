@@ -167,8 +167,9 @@ $$;
 -- The promotions a promotion report covers: one (p_code), or those whose days meet p_since..p_until and that
 -- list a product in the scope (merch_report_products of p_path, p_role, p_series) — and, with p_product, list
 -- that product — with their kept outcome's days, baseline window and currency, and whether they are being
--- recomputed (merch_promotion_recomputing). Inlined into its callers (sql/queries/reports.sql), which order
--- and limit.
+-- recomputed: marked, or between the two steps of their recompute (sql/functions/promotions.sql). Inlined into
+-- its callers (sql/queries/reports.sql), which order and limit (and so is the marks' test: a function holding
+-- it would be called once a promotion, never inlined).
 CREATE FUNCTION merch_report_promotions(p_path ltree, p_role bigint, p_series bigint, p_code text, p_since date,
                                         p_until date, p_product bigint)
 RETURNS TABLE (id bigint, code text, spend_amount numeric, spend_channel text, currency text, first_day date,
@@ -176,7 +177,7 @@ RETURNS TABLE (id bigint, code text, spend_amount numeric, spend_channel text, c
 LANGUAGE sql STABLE AS $$
     SELECT pr.id, pr.code::text, pr.spend_amount, pr.spend_channel::text, coalesce(o.currency, pr.spend_currency)::text,
            o.first_day, o.last_day, o.baseline_days, o.baseline_from,
-           merch_promotion_recomputing(o.promotion_id, o.computed)
+           NOT o.computed OR EXISTS (SELECT 1 FROM promotion_outcome_stale s WHERE s.promotion_id = o.promotion_id)
       FROM promotions pr
       JOIN promotion_outcomes o ON o.promotion_id = pr.id
      WHERE (p_code IS NULL OR pr.code = p_code)
