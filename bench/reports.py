@@ -44,8 +44,8 @@ from api import db, migrate
 from api.settings import Settings
 from domain.keys.model import Principal
 from domain.reports import costs, promotions, returns, sales
-from domain.reports.outcomes import run_promotion_outcomes
 from domain.reports.model import ReportScope
+from domain.reports.outcomes import run_promotion_outcomes
 from domain.seed import scale
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
