@@ -2,7 +2,7 @@
 
 Times every report for the whole catalog and for one category on the scale catalog, each the median of 3
 runs (query + JSON encoding, through the same service calls the routes make, with the routes' default limits —
-promotion-roi also with every promotion, its maximum), next to the goals:
+promotion-roi also with its items' rows, and with every promotion's), next to the goals:
 ≤ 2 s for the whole tree, ≤ 200 ms for one category.
 
 Loads what is missing, set-based: the scale catalog (`--products`), sale / distribution / cost prices for
@@ -220,9 +220,15 @@ def runners(
         "receivables": lambda c: sales.receivables(c, period, limit=limit),
         "returns (by product)": lambda c: returns.returns(c, period, by="product", limit=limit),
         "returns (by reason)": lambda c: returns.returns(c, period, by="reason", limit=limit),
-        # (the route's default: 500 promotions, each with its item lines; then every promotion, its maximum)
+        # (the route's defaults: 500 promotions, a promotion row and an others row each; then with their items'
+        # rows, and with every promotion's — the limit's maximum)
         "promotion-roi": lambda c: promotions.promotion_roi(c, FINANCE, period, promotion=None, limit=500),
-        "promotion-roi (all)": lambda c: promotions.promotion_roi(c, FINANCE, period, promotion=None, limit=limit),
+        "promotion-roi (items)": lambda c: promotions.promotion_roi(
+            c, FINANCE, period, promotion=None, limit=500, detail="items"
+        ),
+        "promotion-roi (all items)": lambda c: promotions.promotion_roi(
+            c, FINANCE, period, promotion=None, limit=limit, detail="items"
+        ),
     }
 
 

@@ -28,6 +28,7 @@ from domain.reports.model import (
     ReportScope,
     ReturnRow,
     ReturnsBy,
+    RoiDetail,
     ScorecardRow,
     ValuationRow,
 )
@@ -330,6 +331,14 @@ class ReportController(Controller):
         principal: Actor,
         report_scope: Scope,
         promotion: Annotated[str | None, _q("promotion", "Only this promotion (code).")] = None,
+        detail: Annotated[
+            RoiDetail,
+            _q(
+                "detail",
+                "promotions (default): a promotion row and an others row per promotion; items: also a row per item"
+                " (SKU) — with a scope, the items of the scope's products (the promotion row sums all its items).",
+            ),
+        ] = "promotions",
         limit: Annotated[
             int,
             QueryParameter(name="limit", ge=1, le=10_000, description="At most this many promotions (default 500)."),
@@ -337,8 +346,9 @@ class ReportController(Controller):
         accept: AcceptH = None,
     ) -> Response[Report[PromotionRoiRow]]:
         """Promotions whose days (UTC) meet `from`..`to` and that list a product in scope (or the one named), by
-        code; per promotion a `promotion` row, a row per `item` (SKU) and an `others` row — the other listed
-        products of the items' home categories and series (`effect`: halo, cannibalisation or none). Figures
+        code; per promotion a `promotion` row, with `detail=items` a row per `item` (SKU; with a scope, of the
+        scope's products), and an `others` row — the other listed products of the items' home categories and
+        series (`effect`: halo, cannibalisation or none). Figures
         are net of returns, in the promotion's currency, on its spend channel when it names one: units, revenue,
         margin and margin percent during its days; `baseline_*`: the daily rate over its `baseline_days` right
         before it × its days (a window reaching before the first day of any sales data counts the days known,
@@ -347,5 +357,8 @@ class ReportController(Controller):
         `roi` = (incremental margin − spend) / spend, four decimals. Marketing sees ROI and margin percentages,
         never margin amounts."""
         return render(
-            await promotions.promotion_roi(conn, principal, report_scope, promotion=promotion, limit=limit), accept
+            await promotions.promotion_roi(
+                conn, principal, report_scope, promotion=promotion, limit=limit, detail=detail
+            ),
+            accept,
         )

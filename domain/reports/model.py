@@ -23,6 +23,7 @@ HIDDEN = msgspec.UNSET
 
 MarginsBy = Literal["sku", "product", "category", "role", "series"]
 ReturnsBy = Literal["sku", "product", "category", "supplier", "reason"]
+RoiDetail = Literal["promotions", "items"]
 
 
 class ReportScope(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,7 +21,7 @@ import msgspec
 from domain.errors import param_error
 from domain.keys.model import Principal
 from domain.reports import store
-from domain.reports.model import HIDDEN, PromotionRoiRow, Report, ReportScope, ScopeIds
+from domain.reports.model import HIDDEN, PromotionRoiRow, Report, ReportScope, RoiDetail, ScopeIds
 from domain.reports.service import amount, open_scope, report
 
 MARGIN_FIELDS = ("margin", "baseline_margin", "incremental_margin")
@@ -148,20 +148,29 @@ def _outcomes(rows: Sequence[Mapping[str, Any]], today: Any) -> list[_Outcome]:
 
 
 async def promotion_roi(
-    conn: asyncpg.Connection, principal: Principal, scope: ReportScope, *, promotion: str | None, limit: int
+    conn: asyncpg.Connection,
+    principal: Principal,
+    scope: ReportScope,
+    *,
+    promotion: str | None,
+    limit: int,
+    detail: RoiDetail = "promotions",
 ) -> Report[PromotionRoiRow]:
-    """Per promotion, item and neighbouring products: the outcome against the baseline, spend and ROI — rows
-    the database builds from the kept outcomes (sql/queries/reports.sql list_promotion_roi: the same figures,
-    rounding and caveats as `_Outcome` and `_row` below, which the product's stage view uses)."""
+    """Per promotion and its neighbouring products (and with `detail` "items" per item, of the scope's
+    products): the outcome against the baseline, spend and ROI — rows the database builds from the kept outcomes
+    (sql/queries/reports.sql list_promotion_roi: the same figures, rounding and caveats as `_Outcome` and `_row`
+    below, which the product's stage view uses)."""
     ids = await open_scope(conn, scope)
     show = principal.sees_confidential
-    found = await store.list_promotion_roi(conn, ids, promotion, scope.since, scope.until, limit)
+    found = await store.list_promotion_roi(
+        conn, ids, promotion, scope.since, scope.until, limit, items=detail == "items"
+    )
     if promotion is not None and not found:
         raise param_error("promotion", "unknown_code", f"No promotion has the code {promotion!r}.")
     hidden = {} if show else dict.fromkeys(MARGIN_FIELDS, HIDDEN)
     fields = list(found[0].keys())[1:] if found else []  # (after `promotions`)
     rows = [PromotionRoiRow(**{**dict(zip(fields, r[1:], strict=True)), **hidden}) for r in found]
-    params = {**scope.echo(period=True), "promotion": promotion}
+    params = {**scope.echo(period=True), "promotion": promotion, "detail": detail}
     result = report("promotion-roi", PromotionRoiRow, rows, params, omitted=() if show else MARGIN_FIELDS)
     return msgspec.structs.replace(result, truncated=bool(found) and found[0]["promotions"] > limit)
 

@@ -160,13 +160,14 @@ async def list_promotion_roi(
     since: date | None,
     until: date | None,
     limit: int,
+    items: bool,
 ) -> list[asyncpg.Record]:
     """The promotion-roi report's rows, shaped and rounded (each with `promotions` first: how many matched, at
-    most `limit` + 1)."""
+    most `limit` + 1); with `items`, a row per item too (of the scope's products)."""
     async with conn.transaction():
         await conn.execute(UPDATE_REPORT_SETTINGS)
         rows: list[asyncpg.Record] = await conn.fetch(
-            LIST_PROMOTION_ROI, ids.category_path, ids.role_id, ids.series_id, promotion, since, until, limit
+            LIST_PROMOTION_ROI, ids.category_path, ids.role_id, ids.series_id, promotion, since, until, limit, items
         )
         return rows
 

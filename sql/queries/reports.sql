@@ -498,8 +498,9 @@ SELECT w.code AS promotion, w.currency, w.first_day, w.last_day, w.last_day - w.
 -- name: list_promotion_roi :many
 -- The promotion-roi report's rows, built from the kept outcomes (promotion_outcome_lines): for each promotion
 -- (one, $4, or those whose days meet $5..$6 and that list a product in scope; at most $7, by code) its row
--- (its items' figures summed, spend, ROI = (incremental margin − spend) / spend, caveats), one per item (by
--- SKU) and one for its neighbours (`others`: halo, cannibalisation or none), in that order: amounts rounded
+-- (its items' figures summed, spend, ROI = (incremental margin − spend) / spend, caveats), with $8 one per item
+-- (by SKU; with a scope, the items of its products only — the promotion's row sums all of them) and one for its
+-- neighbours (`others`: halo, cannibalisation or none), in that order: amounts rounded
 -- half up to the currency's minor units, units and percentages to 2 places, ROI to 4 (merch_decimal_text).
 -- `promotions` (on every row): how many promotions matched (at most $7 + 1). A promotion being recomputed after a
 -- change (`recomputing`: marked, or between the two steps of its recompute — sql/functions/promotions.sql)
@@ -516,7 +517,7 @@ WITH promo AS (
     SELECT * FROM promo ORDER BY code LIMIT $7::integer
 ), line AS (
     -- per item and the neighbours: actual, baseline (scaled) and discount figures, unrounded
-    SELECT w.id, CASE WHEN l.sku_id = 0 THEN 'others' ELSE 'item' END AS level, s.sku::text AS sku,
+    SELECT w.id, CASE WHEN l.sku_id = 0 THEN 'others' ELSE 'item' END AS level, l.sku_id,
            l.units::numeric AS units, l.revenue,
            CASE WHEN l.uncosted = 0 THEN l.revenue - l.cost END AS margin,
            CASE WHEN w.known > 0 THEN l.baseline_units::numeric * w.days / w.known END AS base_units,
@@ -527,11 +528,10 @@ WITH promo AS (
            l.sku_id = 0 OR (l.uncosted = 0 AND (w.known = 0 OR l.baseline_uncosted = 0)) AS costed
       FROM shown w
       JOIN merch_promotion_lines(ARRAY(SELECT x.id FROM shown x WHERE NOT x.recomputing)) l ON l.promotion_id = w.id
-      LEFT JOIN skus s ON s.id = l.sku_id AND l.sku_id <> 0
 ), total AS (
     -- per promotion: its items' figures summed (null when one is null), and its neighbours' (zero when none)
     -- (none of them while it is being recomputed)
-    SELECT w.id, 'promotion' AS level, NULL::text AS sku,
+    SELECT w.id, 'promotion' AS level, 0::bigint AS sku_id,
            CASE WHEN NOT w.recomputing THEN coalesce(sum(i.units), 0) END AS units,
            CASE WHEN NOT w.recomputing THEN coalesce(sum(i.revenue), 0) END AS revenue,
            CASE WHEN NOT w.recomputing AND count(i.id) = count(i.margin) THEN coalesce(sum(i.margin), 0) END AS margin,
@@ -548,7 +548,7 @@ WITH promo AS (
       LEFT JOIN line i ON i.id = w.id AND i.level = 'item'
      GROUP BY w.id, w.recomputing
 ), others AS (
-    SELECT w.id, 'others' AS level, NULL::text AS sku, coalesce(n.units, 0) AS units,
+    SELECT w.id, 'others' AS level, 0::bigint AS sku_id, coalesce(n.units, 0) AS units,
            coalesce(n.revenue, 0) AS revenue, CASE WHEN n.id IS NULL THEN 0 ELSE n.margin END AS margin,
            CASE WHEN n.id IS NULL THEN 0 ELSE n.base_units END AS base_units,
            CASE WHEN n.id IS NULL THEN 0 ELSE n.base_revenue END AS base_revenue,
@@ -558,9 +558,13 @@ WITH promo AS (
       LEFT JOIN line n ON n.id = w.id AND n.level = 'others'
      WHERE NOT w.recomputing
 ), fig AS (
-    SELECT 0 AS rank, t.* FROM total t
-    UNION ALL SELECT 1, i.* FROM line i WHERE i.level = 'item'
-    UNION ALL SELECT 2, n.* FROM others n
+    SELECT 0 AS rank, NULL::text AS sku, t.* FROM total t
+    UNION ALL
+    SELECT 1, s.sku::text, i.* FROM line i JOIN skus s ON s.id = i.sku_id
+     WHERE i.level = 'item' AND $8::boolean
+       AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+            OR s.product_id IN (SELECT x.id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint) x))
+    UNION ALL SELECT 2, NULL, n.* FROM others n
 ), item AS (
     SELECT w.code, f.rank, f.sku, w.currency, w.spend_amount, w.last_day, w.known, w.asked, w.recomputing,
            f.level, f.costed, w.days, f.units, f.revenue, f.margin, f.base_units, f.base_revenue, f.base_margin,

@@ -285,7 +285,7 @@ async def test_the_report_s_hand_figures_hold_when_the_promotions_came_before_th
         sku = await conn.fetchval("SELECT sku FROM skus WHERE id = $1", fact["sku_id"])
         await sale(conn, fact["day"].isoformat(), sku, fact["channel"], fact["qty"], str(fact["revenue"]))
     await kept_equals_scratch(conn)
-    r = await api.get("/v1/reports/promotion-roi")
+    r = await api.get("/v1/reports/promotion-roi", params={"detail": "items"})
     assert rows(r.json()) == EXPECTED
 
 
@@ -349,13 +349,13 @@ async def test_the_report_s_rows_built_in_sql_equal_python_s_on_scaled_baselines
     )
     assert r.status_code == 201, r.text
     await run_jobs(conn)
-    body = (await api.get("/v1/reports/promotion-roi")).json()
+    body = (await api.get("/v1/reports/promotion-roi", params={"detail": "items"})).json()
     expected = await python_rows(conn, True)
     for got, want in zip(body["items"], expected, strict=True):
         assert got == want, {k: (got.get(k), want.get(k)) for k in {*got, *want} if got.get(k) != want.get(k)}
     assert {i["promotion"] for i in body["items"]} == {"opening", "quiet", "running", "spring"}
     async with as_role("marketing") as client:
-        hidden = (await client.get("/v1/reports/promotion-roi")).json()
+        hidden = (await client.get("/v1/reports/promotion-roi", params={"detail": "items"})).json()
     assert hidden["items"] == await python_rows(conn, False)
 
 
@@ -404,7 +404,7 @@ async def test_an_upload_appends_its_deltas_to_the_log_which_the_report_adds_unt
     # the report adds the log's rows: exact before the fold
     unfolded = await same(conn)
     assert line(unfolded, "spring", "others")["units"] == next(r["units"] for r in lines if r["sku_id"] == 0) + 4
-    body = (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json()
+    body = (await api.get("/v1/reports/promotion-roi", params={"detail": "items", "promotion": "spring"})).json()
     # a row of an older build (a writer that read the build a recompute replaced) counts for nothing
     await conn.execute(
         "INSERT INTO promotion_outcome_log (promotion_id, sku_id, generation, units)"
@@ -416,7 +416,9 @@ async def test_an_upload_appends_its_deltas_to_the_log_which_the_report_adds_unt
     assert await run_jobs(conn) == 1
     assert await conn.fetchval("SELECT count(*) FROM promotion_outcome_log") == 0
     assert await same(conn) == unfolded
-    assert (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json() == body
+    assert (
+        await api.get("/v1/reports/promotion-roi", params={"detail": "items", "promotion": "spring"})
+    ).json() == body
     assert await conn.fetchval(QUEUED) == 0
 
 
@@ -425,14 +427,14 @@ async def test_a_promotion_s_edit_marks_it_recomputing_and_the_job_recomputes_it
 ) -> None:
     await market(api, conn)
     lines = await conn.fetch(SPRING_LINES)
-    before = (await api.get("/v1/reports/promotion-roi")).json()
+    before = (await api.get("/v1/reports/promotion-roi", params={"detail": "items"})).json()
     r = await api.patch("/v1/promotions/spring", json={"baseline_days": 2})
     assert r.status_code == 200, r.text
     # the writer's transaction recomputed nothing: spring's lines and build are as they were, spring is marked
     assert await conn.fetch(SPRING_LINES) == lines
     assert await conn.fetchval(QUEUED) == 1
     # the report: spring's row alone, recomputing, with its spend and no figure; the others as they were
-    body = (await api.get("/v1/reports/promotion-roi")).json()
+    body = (await api.get("/v1/reports/promotion-roi", params={"detail": "items"})).json()
     spring = [i for i in body["items"] if i["promotion"] == "spring"]
     figures = ("days", "baseline_days", "baseline_days_known", "units", "revenue", "margin", "margin_pct")
     figures += ("baseline_units", "baseline_revenue", "baseline_margin", "incremental_units", "incremental_revenue")
@@ -453,7 +455,9 @@ async def test_a_promotion_s_edit_marks_it_recomputing_and_the_job_recomputes_it
         i for i in before["items"] if i["promotion"] != "spring"
     ]
     assert not any(i["recomputing"] for i in before["items"])
-    csv = await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"}, headers={"Accept": "text/csv"})
+    csv = await api.get(
+        "/v1/reports/promotion-roi", params={"detail": "items", "promotion": "spring"}, headers={"Accept": "text/csv"}
+    )
     header, row = csv.text.splitlines()[:2]
     assert header.endswith(",caveats,recomputing") and row.endswith(",true")
     # the job's first step installs the new build (no sums yet): still recomputing; its second sums it
@@ -461,7 +465,9 @@ async def test_a_promotion_s_edit_marks_it_recomputing_and_the_job_recomputes_it
     await conn.execute("SELECT merch_rebuild_promotion_outcomes(ARRAY[$1::bigint])", spring_id)
     rebuilt = await conn.fetch(SPRING_LINES)
     assert {(r["units"], r["baseline_units"], r["generation"]) for r in rebuilt} == {(0, 0, lines[0]["generation"] + 1)}
-    again = (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json()["items"]
+    again = (await api.get("/v1/reports/promotion-roi", params={"detail": "items", "promotion": "spring"})).json()[
+        "items"
+    ]
     assert [(i["level"], i["recomputing"], i["units"]) for i in again] == [("promotion", True, None)]
     # a sale written between the two steps (against the new build) is in the second step's sums: its log row,
     # which that step's snapshot sees, goes
@@ -477,7 +483,9 @@ async def test_a_promotion_s_edit_marks_it_recomputing_and_the_job_recomputes_it
     assert await conn.fetchval("SELECT count(*) FROM promotion_outcome_log WHERE promotion_id = $1", spring_id) == 0
     kept = await kept_equals_scratch(conn)  # (exact before the job runs, and after)
     assert line(kept, "spring", "item", "A")["baseline_days_asked"] == 2
-    after = (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json()["items"]
+    after = (await api.get("/v1/reports/promotion-roi", params={"detail": "items", "promotion": "spring"})).json()[
+        "items"
+    ]
     assert [(i["level"], i["recomputing"]) for i in after] == [("promotion", False), ("item", False), ("others", False)]
     assert after[0]["units"] == 15 and after[0]["baseline_days"] == 2
 
@@ -496,10 +504,14 @@ async def test_a_new_promotion_is_recomputing_until_the_job_has_built_it(
         },
     )
     assert r.status_code == 201, r.text
-    body = (await api.get("/v1/reports/promotion-roi", params={"promotion": "summer"})).json()["items"]
+    body = (await api.get("/v1/reports/promotion-roi", params={"detail": "items", "promotion": "summer"})).json()[
+        "items"
+    ]
     assert [(i["level"], i["recomputing"], i["units"], i["spend"]) for i in body] == [("promotion", True, None, None)]
     await kept_equals_scratch(conn)
-    body = (await api.get("/v1/reports/promotion-roi", params={"promotion": "summer"})).json()["items"]
+    body = (await api.get("/v1/reports/promotion-roi", params={"detail": "items", "promotion": "summer"})).json()[
+        "items"
+    ]
     assert [(i["level"], i["sku"], i["recomputing"], i["units"]) for i in body] == [
         ("promotion", None, False, 2),
         ("item", "B", False, 2),
@@ -539,5 +551,7 @@ async def test_a_mark_the_job_did_not_list_stays_even_with_a_smaller_id(
     await store.update_promotion_outcomes_rebuilt(conn, promotions)
     await store.update_promotion_outcomes_summed(conn, promotions, marks)
     assert await conn.fetchval("SELECT array_agg(id) FROM promotion_outcome_stale") == [late]
-    body = (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json()["items"]
+    body = (await api.get("/v1/reports/promotion-roi", params={"detail": "items", "promotion": "spring"})).json()[
+        "items"
+    ]
     assert [(i["level"], i["recomputing"]) for i in body] == [("promotion", True)]

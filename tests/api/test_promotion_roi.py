@@ -168,7 +168,7 @@ async def test_the_report_answers_each_promotion_and_item_against_its_baseline_b
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
     await market(api, conn)
-    r = await api.get("/v1/reports/promotion-roi")
+    r = await api.get("/v1/reports/promotion-roi", params={"detail": "items"})
     assert r.status_code == 200, r.text
     body = r.json()
     assert rows(body) == EXPECTED
@@ -178,18 +178,67 @@ async def test_the_report_answers_each_promotion_and_item_against_its_baseline_b
         "quiet": None,
         "spring": None,
     }
-    one = (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json()
+    one = (await api.get("/v1/reports/promotion-roi", params={"detail": "items", "promotion": "spring"})).json()
     assert rows(one) == [e for e in EXPECTED if e[0] == "spring"]
     assert one["parameters"]["promotion"] == "spring"
     # a period selects the promotions whose days meet it
-    during = (await api.get("/v1/reports/promotion-roi", params={"from": "2026-03-13", "to": "2026-03-20"})).json()
+    during = (
+        await api.get("/v1/reports/promotion-roi", params={"detail": "items", "from": "2026-03-13", "to": "2026-03-20"})
+    ).json()
     assert sorted({i["promotion"] for i in during["items"]}) == ["quiet", "spring"]
-    csv = await api.get("/v1/reports/promotion-roi", params={"promotion": "quiet"}, headers={"Accept": "text/csv"})
+    csv = await api.get(
+        "/v1/reports/promotion-roi", params={"detail": "items", "promotion": "quiet"}, headers={"Accept": "text/csv"}
+    )
     lines = csv.text.splitlines()
     assert lines[0].startswith("promotion,level,sku,currency,days,baseline_days,baseline_days_known,units,revenue,")
     assert (
         lines[1] == "quiet,promotion,,CNY,2,4,4,0,0.00,0.00,,0.00,0.00,0.00,0.00,0.00,0.00,0.00,50.00,-1.0000,,,false"
     )
+
+
+async def test_the_report_lists_promotions_by_default_and_with_detail_the_items_of_the_scope(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """By default a promotion row and an others row per promotion (the figures they have with the items); with
+    `detail=items` a row per item too — with a scope, of the scope's products alone, the promotion row still
+    summing all its items."""
+    await market(api, conn)
+    body = (await api.get("/v1/reports/promotion-roi")).json()
+    assert rows(body) == [e for e in EXPECTED if e[1] != "item"]
+    assert body["parameters"]["detail"] == "promotions"
+    # duo, Mar 12 only, on A (scarves: 5 units, 400.00 that day) and C (home: 10 units, 500.00)
+    r = await api.post(
+        "/v1/promotions",
+        json={
+            "code": "duo",
+            "starts_at": "2026-03-12T00:00:00Z",
+            "ends_at": "2026-03-13T00:00:00Z",
+            "items": [
+                {"sku": "A", "price": {"amount": "90", "currency": "CNY"}},
+                {"sku": "C", "price": {"amount": "45", "currency": "CNY"}},
+            ],
+        },
+    )
+    assert r.status_code == 201, r.text
+    await run_jobs(conn)
+    whole = (await api.get("/v1/reports/promotion-roi", params={"promotion": "duo", "detail": "items"})).json()
+    assert [(i["level"], i["sku"], i["units"], i["revenue"]) for i in whole["items"]] == [
+        ("promotion", None, 15, "900.00"),
+        ("item", "A", 5, "400.00"),
+        ("item", "C", 10, "500.00"),
+        ("others", None, whole["items"][3]["units"], whole["items"][3]["revenue"]),
+    ]
+    home = (await api.get("/v1/reports/promotion-roi", params={"category": "home", "detail": "items"})).json()
+    assert [(i["promotion"], i["level"], i["sku"]) for i in home["items"]] == [
+        ("duo", "promotion", None),
+        ("duo", "item", "C"),
+        ("duo", "others", None),
+    ]
+    assert home["items"] == [whole["items"][0], whole["items"][2], whole["items"][3]]
+    r = await api.get("/v1/reports/promotion-roi", params={"detail": "everything"})
+    assert r.status_code == 400, r.text
+    assert [(e["parameter"], e["code"]) for e in r.json()["errors"]] == [("detail", "invalid")]
+    assert "promotions" in r.json()["errors"][0]["message"], r.json()
 
 
 async def test_a_spend_channel_counts_that_channel_only_and_returns_count_net(
@@ -202,7 +251,7 @@ async def test_a_spend_channel_counts_that_channel_only_and_returns_count_net(
     assert r.status_code == 200, r.text
     assert r.json()["spend"] == {"amount": "100.00", "currency": "CNY", "channel": "web"}
     await run_jobs(conn)
-    body = (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json()
+    body = (await api.get("/v1/reports/promotion-roi", params={"detail": "items", "promotion": "spring"})).json()
     assert rows(body) == [e for e in EXPECTED if e[0] == "spring"]
     # without the channel, the app's 10 units × 80.00 (margin 200.00) count: increment 19 units, margin 260.00,
     # ROI (260 − 100) / 100 = 1.6: it paid
@@ -210,7 +259,9 @@ async def test_a_spend_channel_counts_that_channel_only_and_returns_count_net(
     r = await api.patch("/v1/promotions/spring", json={"spend": {"channel": None}})
     assert r.json()["spend"] == {"amount": "100.00", "currency": "CNY"}
     await run_jobs(conn)
-    total = (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json()["items"][0]
+    total = (await api.get("/v1/reports/promotion-roi", params={"detail": "items", "promotion": "spring"})).json()[
+        "items"
+    ][0]
     assert (total["units"], total["incremental_units"], total["incremental_margin"], total["roi"]) == (
         25,
         "19.00",
@@ -224,7 +275,7 @@ async def test_marketing_sees_roi_and_margin_percentages_never_margin_amounts(
 ) -> None:
     await market(api, conn)
     async with as_role("marketing") as client:
-        body = (await client.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json()
+        body = (await client.get("/v1/reports/promotion-roi", params={"detail": "items", "promotion": "spring"})).json()
     assert body["omitted"] == ["margin", "baseline_margin", "incremental_margin"]
     assert "margin" not in body["columns"] and "margin_pct" in body["columns"]
     hidden = {"margin", "baseline_margin", "incremental_margin"}
@@ -233,7 +284,9 @@ async def test_marketing_sees_roi_and_margin_percentages_never_margin_amounts(
     ]
     for role, status in (("finance", 200), ("purchasing", 200), ("service", 403), ("storefront", 403)):
         async with as_role(role) as client:
-            assert (await client.get("/v1/reports/promotion-roi")).status_code == status, role
+            assert (await client.get("/v1/reports/promotion-roi", params={"detail": "items"})).status_code == status, (
+                role
+            )
 
 
 async def test_bad_spends_and_report_parameters_are_refused(api: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
@@ -248,9 +301,9 @@ async def test_bad_spends_and_report_parameters_are_refused(api: httpx.AsyncClie
     assert {e["pointer"] for e in r.json()["errors"]} >= {"/baseline_days"}
     spring = (await api.get("/v1/promotions/spring")).json()
     assert (spring["spend"], spring["version"]) == ({"amount": "100.00", "currency": "CNY"}, 1)
-    r = await api.get("/v1/reports/promotion-roi", params={"from": "2026-03-20", "to": "2026-03-01"})
+    r = await api.get("/v1/reports/promotion-roi", params={"detail": "items", "from": "2026-03-20", "to": "2026-03-01"})
     assert (r.status_code, r.json()["errors"][0]["parameter"]) == (400, "from")
-    r = await api.get("/v1/reports/promotion-roi", params={"promotion": "winter"})
+    r = await api.get("/v1/reports/promotion-roi", params={"detail": "items", "promotion": "winter"})
     assert r.status_code == 400
     assert r.json()["errors"] == [
         {"parameter": "promotion", "code": "unknown_code", "message": "No promotion has the code 'winter'."}
@@ -278,7 +331,9 @@ async def test_returns_of_a_promotion_s_sales_lower_its_outcome(
         },
     )
     assert r.status_code == 201, r.text
-    total = (await api.get("/v1/reports/promotion-roi", params={"promotion": "spring"})).json()["items"][0]
+    total = (await api.get("/v1/reports/promotion-roi", params={"detail": "items", "promotion": "spring"})).json()[
+        "items"
+    ][0]
     assert (total["units"], total["revenue"], total["margin"], total["incremental_margin"], total["roi"]) == (
         12,
         "960.00",
