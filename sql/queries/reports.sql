@@ -400,75 +400,92 @@ SELECT to_char(so.month, 'YYYY-MM') AS month, so.currency, sum(so.facts)::intege
 -- reports take it, plus the units returned of those days' sales) and units that came back on those days (UTC),
 -- resellable or not, the return rate in percent (returned / sold) and, per group other than reason, the reason
 -- most units came back for (ties by code). By reason, `sold` is every unit sold in scope.
--- Everything is summed per SKU first; a SKU's product, category and supplier are looked up only for the SKUs
--- that sold or came back (with no scope, the scope is not read at all).
+-- Everything is summed per SKU first, in one pass over the returns; a SKU's product, category and supplier are
+-- looked up only for the SKUs that sold or came back (with no scope, the scope is not read at all); the top
+-- reasons only for the groups shown (at most $7).
 WITH scoped AS (
     SELECT s.id AS sku_id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint) sp JOIN skus s ON s.product_id = sp.id
      WHERE NOT ($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
-), returned AS (
+), returned AS NOT MATERIALIZED (
     SELECT r.sku_id, r.qty, r.resellable, r.reason_id, r.sale_day, r.returned_on
       FROM sales_returns r
      WHERE $1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL
     UNION ALL
     SELECT r.sku_id, r.qty, r.resellable, r.reason_id, r.sale_day, r.returned_on
       FROM scoped sc JOIN sales_returns r ON r.sku_id = sc.sku_id
-), sold_skus AS (
-    -- gross units sold on the days: the rollup's units (net of the returns that name their sale) plus the units
-    -- of those returns, by the day of the sale they name (a return never names a fact it does not lower)
-    SELECT so.sku_id, sum(so.qty) AS sold
-      FROM (SELECT x.sku_id, x.qty
+), per_sku AS (
+    -- per SKU: gross units sold on the days — the rollup's units (net of the returns that name their sale) plus
+    -- the units of those returns, by the day of the sale they name (a return never names a fact it does not
+    -- lower) —, and the units that came back on the days, resellable of them. A SKU whose rollup rows sum to no
+    -- fact, that no such return names and that nothing came back of is left out.
+    SELECT k.sku_id, sum(k.sold) AS sold, sum(k.returned) AS returned, sum(k.resellable) AS resellable
+      FROM (SELECT x.sku_id, x.qty AS sold, 0 AS returned, 0 AS resellable, x.facts
               FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $8::boolean) x
             UNION ALL
-            SELECT r.sku_id, r.qty FROM returned r
-             WHERE r.sale_day >= coalesce($4::date, '-infinity'::date)
-               AND r.sale_day <= coalesce($5::date, 'infinity'::date)) so
-     GROUP BY so.sku_id
-), back AS (
-    -- units that came back on the days, per SKU and reason
-    SELECT r.sku_id, r.reason_id, sum(r.qty) AS returned, coalesce(sum(r.qty) FILTER (WHERE r.resellable), 0) AS resellable
-      FROM returned r
-     WHERE r.returned_on >= coalesce($4::date, '-infinity'::date)
-       AND r.returned_on <= coalesce($5::date, 'infinity'::date)
-     GROUP BY r.sku_id, r.reason_id
+            SELECT r.sku_id,
+                   CASE WHEN r.sale_day >= coalesce($4::date, '-infinity'::date)
+                         AND r.sale_day <= coalesce($5::date, 'infinity'::date) THEN r.qty ELSE 0 END,
+                   CASE WHEN r.returned_on >= coalesce($4::date, '-infinity'::date)
+                         AND r.returned_on <= coalesce($5::date, 'infinity'::date) THEN r.qty ELSE 0 END,
+                   CASE WHEN r.resellable AND r.returned_on >= coalesce($4::date, '-infinity'::date)
+                         AND r.returned_on <= coalesce($5::date, 'infinity'::date) THEN r.qty ELSE 0 END,
+                   NULL
+              FROM returned r
+             WHERE (r.sale_day >= coalesce($4::date, '-infinity'::date) AND r.sale_day <= coalesce($5::date, 'infinity'::date))
+                OR (r.returned_on >= coalesce($4::date, '-infinity'::date)
+                    AND r.returned_on <= coalesce($5::date, 'infinity'::date))) k
+     GROUP BY k.sku_id
+    HAVING sum(k.facts) > 0 OR count(k.facts) < count(*)
 ), keyed AS (
-    -- the group of each SKU that sold or came back (none needed by reason)
-    SELECT s.id AS sku_id, CASE $6::text WHEN 'sku' THEN s.sku::text WHEN 'product' THEN p.code::text
-                                         WHEN 'category' THEN c.code::text WHEN 'supplier' THEN sup.code::text END AS grp
-      FROM (SELECT sku_id FROM sold_skus UNION SELECT sku_id FROM back) k
-      JOIN skus s ON s.id = k.sku_id
+    -- the group of each SKU that sold or came back (none needed by reason); '' for no preferred supplier (a
+    -- code is never empty): a key to join on
+    SELECT ps.sku_id, ps.sold, ps.returned, ps.resellable,
+           CASE $6::text WHEN 'sku' THEN s.sku::text WHEN 'product' THEN p.code::text
+                         WHEN 'category' THEN c.code::text WHEN 'supplier' THEN coalesce(sup.code::text, '') END AS grp
+      FROM per_sku ps
+      JOIN skus s ON s.id = ps.sku_id
       JOIN products p ON p.id = s.product_id
       JOIN categories c ON c.id = p.category_id
-      LEFT JOIN product_suppliers ps ON ps.product_id = p.id AND ps.preferred
-      LEFT JOIN suppliers sup ON sup.id = ps.supplier_id
+      LEFT JOIN product_suppliers pps ON pps.product_id = p.id AND pps.preferred
+      LEFT JOIN suppliers sup ON sup.id = pps.supplier_id
      WHERE $6::text <> 'reason'
-), per_reason AS (
-    SELECT CASE WHEN $6::text = 'reason' THEN rr.code::text ELSE k.grp END AS grp, rr.code::text AS reason,
-           sum(b.returned) AS returned, sum(b.resellable) AS resellable
-      FROM back b
-      JOIN return_reasons rr ON rr.id = b.reason_id
-      LEFT JOIN keyed k ON k.sku_id = b.sku_id
-     GROUP BY 1, rr.code
 ), grouped AS (
-    SELECT grp, 0 AS sold, sum(returned) AS returned, coalesce(sum(resellable), 0) AS resellable,
-           CASE WHEN $6::text <> 'reason' THEN (array_agg(reason ORDER BY returned DESC, reason))[1] END AS top_reason
-      FROM per_reason
-     GROUP BY grp
-    UNION ALL
-    SELECT k.grp, sum(so.sold), 0, 0, NULL FROM sold_skus so JOIN keyed k ON k.sku_id = so.sku_id
-     WHERE $6::text <> 'reason'
+    SELECT k.grp, sum(k.sold) AS sold, sum(k.returned) AS returned, sum(k.resellable) AS resellable
+      FROM keyed k
      GROUP BY k.grp
-), totals AS (
-    SELECT grp, CASE WHEN $6::text = 'reason' THEN (SELECT coalesce(sum(sold), 0) FROM sold_skus) ELSE sum(sold) END AS sold,
-           sum(returned) AS returned, sum(resellable) AS resellable, max(top_reason) AS top_reason
-      FROM grouped
-     GROUP BY grp
+    UNION ALL
+    -- by reason: what came back on the days for each reason, against every unit sold in scope
+    SELECT rr.code::text, (SELECT coalesce(sum(ps.sold), 0) FROM per_sku ps), sum(r.qty),
+           coalesce(sum(r.qty) FILTER (WHERE r.resellable), 0)
+      FROM returned r
+      JOIN return_reasons rr ON rr.id = r.reason_id
+     WHERE $6::text = 'reason'
+       AND r.returned_on >= coalesce($4::date, '-infinity'::date) AND r.returned_on <= coalesce($5::date, 'infinity'::date)
+     GROUP BY rr.code
+), shown AS (
+    SELECT g.grp, g.sold, g.returned, g.resellable, round(g.returned * 100.0 / nullif(g.sold, 0), 2) AS return_rate
+      FROM grouped g
+     ORDER BY return_rate DESC NULLS LAST, g.returned DESC, nullif(g.grp, '') NULLS LAST
+     LIMIT $7::integer
+), top AS (
+    -- the reason most units of a shown group came back for on the days (ties by code)
+    SELECT DISTINCT ON (t.grp) t.grp, t.reason
+      FROM (SELECT k.grp, rr.code::text AS reason, sum(r.qty) AS returned
+              FROM keyed k
+              JOIN returned r ON r.sku_id = k.sku_id
+              JOIN return_reasons rr ON rr.id = r.reason_id
+             WHERE k.returned > 0 AND k.grp IN (SELECT sh.grp FROM shown sh)
+               AND r.returned_on >= coalesce($4::date, '-infinity'::date)
+               AND r.returned_on <= coalesce($5::date, 'infinity'::date)
+             GROUP BY k.grp, rr.code) t
+     ORDER BY t.grp, t.returned DESC, t.reason
 )
-SELECT grp AS "group", sold::bigint AS sold, returned::bigint AS returned, resellable::bigint AS resellable,
-       (returned - resellable)::bigint AS not_resellable,
-       round(returned * 100.0 / nullif(sold, 0), 2) AS return_rate, top_reason
-  FROM totals
- ORDER BY return_rate DESC NULLS LAST, returned DESC, grp NULLS LAST
- LIMIT $7::integer;
+SELECT nullif(sh.grp, '') AS "group", sh.sold::bigint AS sold, sh.returned::bigint AS returned,
+       sh.resellable::bigint AS resellable, (sh.returned - sh.resellable)::bigint AS not_resellable, sh.return_rate,
+       t.reason AS top_reason
+  FROM shown sh
+  LEFT JOIN top t ON t.grp = sh.grp
+ ORDER BY sh.return_rate DESC NULLS LAST, sh.returned DESC, nullif(sh.grp, '') NULLS LAST;
 
 -- name: list_promotion_outcomes :many
 -- Promotions (one, $4, or those whose days meet $5..$6 and that list a product in scope — and, with $8, list

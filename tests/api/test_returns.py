@@ -502,6 +502,22 @@ async def test_the_returns_report_gives_return_rates_by_sku_product_category_sup
         ("B-1", 0, 1, 0, 1, None, "defective"),
         ("C-1", 0, 1, 1, 0, None, "changed_mind"),
     ]
+    # A-1's two wrong_size units came back 40 days ago: on today's date its defective unit alone did, and that is
+    # its top reason of the day
+    await conn.execute(
+        "UPDATE sales_returns r SET returned_on = r.returned_on - 40 FROM return_reasons rr"
+        " WHERE rr.id = r.reason_id AND rr.code = 'wrong_size'"
+    )
+    assert rows(await report(**{"from": today, "to": today})) == [
+        ("A-1", 0, 1, 0, 1, None, "defective"),
+        ("B-1", 0, 1, 0, 1, None, "defective"),
+        ("C-1", 0, 1, 1, 0, None, "changed_mind"),
+    ]
+    assert rows(await report(by="product")) == [
+        ("lavender-oil", 1, 1, 1, 0, "100.00", "changed_mind"),
+        ("silk-square", 18, 3, 2, 1, "16.67", "wrong_size"),
+        ("silk-long", 6, 1, 0, 1, "16.67", "defective"),
+    ]
     r = await api.get("/v1/reports/returns", params={"by": "category"}, headers={"Accept": "text/csv"})
     assert r.headers["content-type"].startswith("text/csv")
     assert r.text.splitlines() == [
