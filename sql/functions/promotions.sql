@@ -288,7 +288,8 @@ $$;
 
 -- Promotions' lines as the report reads them: the kept sums plus the log rows of their current build not
 -- folded yet (a repriced item's regular price read now); a neighbours' line with no neighbour left out.
-CREATE FUNCTION merch_promotion_lines(p_promotions bigint[])
+-- With p_items false, the neighbours' lines alone; with p_skus, the lines of those SKUs alone.
+CREATE FUNCTION merch_promotion_lines(p_promotions bigint[], p_items boolean DEFAULT true, p_skus bigint[] DEFAULT NULL)
 RETURNS TABLE (promotion_id bigint, sku_id bigint, neighbours bigint, price numeric, regular numeric, units bigint,
                revenue numeric, cost numeric, uncosted bigint, baseline_units bigint, baseline_revenue numeric,
                baseline_cost numeric, baseline_uncosted bigint) LANGUAGE sql STABLE AS $$
@@ -299,7 +300,8 @@ RETURNS TABLE (promotion_id bigint, sku_id bigint, neighbours bigint, price nume
                sum(g.baseline_cost) AS baseline_cost, sum(g.baseline_uncosted) AS baseline_uncosted
           FROM promotion_outcome_log g
           JOIN promotion_outcomes o ON o.promotion_id = g.promotion_id AND o.generation = g.generation
-         WHERE g.promotion_id = ANY (p_promotions)
+         WHERE g.promotion_id = ANY (p_promotions) AND (p_items OR g.sku_id = 0)
+           AND (p_skus IS NULL OR g.sku_id = ANY (p_skus))
          GROUP BY g.promotion_id, g.sku_id
     )
     SELECT l.promotion_id, l.sku_id, l.neighbours + coalesce(d.neighbours, 0), l.price,
@@ -314,13 +316,46 @@ RETURNS TABLE (promotion_id bigint, sku_id bigint, neighbours bigint, price nume
            (l.baseline_uncosted + coalesce(d.baseline_uncosted, 0))::bigint
       FROM promotion_outcome_lines l
       LEFT JOIN d ON d.promotion_id = l.promotion_id AND d.sku_id = l.sku_id
-     WHERE l.promotion_id = ANY (p_promotions) AND (l.sku_id <> 0 OR l.neighbours + coalesce(d.neighbours, 0) <> 0)
+     WHERE l.promotion_id = ANY (p_promotions) AND (p_items OR l.sku_id = 0)
+       AND (p_skus IS NULL OR l.sku_id = ANY (p_skus))
+       AND (l.sku_id <> 0 OR l.neighbours + coalesce(d.neighbours, 0) <> 0)
     UNION ALL
     SELECT d.promotion_id, 0, d.neighbours, NULL, NULL, d.units::bigint, d.revenue, d.cost, d.uncosted::bigint,
            d.baseline_units::bigint, d.baseline_revenue, d.baseline_cost, d.baseline_uncosted::bigint
       FROM d
      WHERE d.sku_id = 0 AND d.neighbours <> 0
        AND NOT EXISTS (SELECT 1 FROM promotion_outcome_lines l WHERE l.promotion_id = d.promotion_id AND l.sku_id = 0)
+$$;
+
+-- Promotions' items summed as the report reads them (merch_promotion_lines' item lines, summed): per promotion its
+-- items, their units, revenue and cost, facts with no cost, and the same over the baseline window; the discount
+-- Σ (regular − promotion price) × units and whether every item has both prices. One pass over the kept lines;
+-- the few lines the log touches (not folded yet) are read as merch_promotion_lines reads them.
+CREATE FUNCTION merch_promotion_totals(p_promotions bigint[])
+RETURNS TABLE (promotion_id bigint, items bigint, units numeric, revenue numeric, cost numeric, uncosted numeric,
+               baseline_units numeric, baseline_revenue numeric, baseline_cost numeric, baseline_uncosted numeric,
+               discount numeric, priced boolean) LANGUAGE sql STABLE AS $$
+    WITH touched AS MATERIALIZED (
+        SELECT DISTINCT g.promotion_id, g.sku_id
+          FROM promotion_outcome_log g
+          JOIN promotion_outcomes o ON o.promotion_id = g.promotion_id AND o.generation = g.generation
+         WHERE g.promotion_id = ANY (p_promotions) AND g.sku_id <> 0
+    )
+    SELECT x.promotion_id, count(*), sum(x.units), sum(x.revenue), sum(x.cost), sum(x.uncosted), sum(x.baseline_units),
+           sum(x.baseline_revenue), sum(x.baseline_cost), sum(x.baseline_uncosted),
+           sum((x.regular - x.price) * x.units), bool_and(x.regular IS NOT NULL AND x.price IS NOT NULL)
+      FROM (SELECT l.promotion_id, l.units, l.revenue, l.cost, l.uncosted, l.baseline_units, l.baseline_revenue,
+                   l.baseline_cost, l.baseline_uncosted, l.regular, l.price
+              FROM promotion_outcome_lines l
+             WHERE l.promotion_id = ANY (p_promotions) AND l.sku_id <> 0
+               AND NOT EXISTS (SELECT 1 FROM touched t WHERE t.promotion_id = l.promotion_id AND t.sku_id = l.sku_id)
+            UNION ALL
+            SELECT l.promotion_id, l.units, l.revenue, l.cost, l.uncosted, l.baseline_units, l.baseline_revenue,
+                   l.baseline_cost, l.baseline_uncosted, l.regular, l.price
+              FROM merch_promotion_lines(ARRAY(SELECT DISTINCT t.promotion_id FROM touched t), true,
+                                         ARRAY(SELECT DISTINCT t.sku_id FROM touched t)) l
+             WHERE EXISTS (SELECT 1 FROM touched t WHERE t.promotion_id = l.promotion_id AND t.sku_id = l.sku_id)) x
+     GROUP BY x.promotion_id
 $$;
 
 -- The map: what records what. ---------------------------------------------------------------------------------

@@ -533,7 +533,7 @@ WITH promo AS (
 ), shown AS (
     SELECT * FROM promo ORDER BY code LIMIT $7::integer
 ), line AS (
-    -- per item and the neighbours: actual, baseline (scaled) and discount figures, unrounded
+    -- per item (with $8) and the neighbours: actual, baseline (scaled) and discount figures, unrounded
     SELECT w.id, CASE WHEN l.sku_id = 0 THEN 'others' ELSE 'item' END AS level, l.sku_id,
            l.units::numeric AS units, l.revenue,
            CASE WHEN l.uncosted = 0 THEN l.revenue - l.cost END AS margin,
@@ -544,26 +544,26 @@ WITH promo AS (
            CASE WHEN l.sku_id <> 0 THEN (l.regular - l.price) * l.units END AS discount,
            l.sku_id = 0 OR (l.uncosted = 0 AND (w.known = 0 OR l.baseline_uncosted = 0)) AS costed
       FROM shown w
-      JOIN merch_promotion_lines(ARRAY(SELECT x.id FROM shown x WHERE NOT x.recomputing)) l ON l.promotion_id = w.id
+      JOIN merch_promotion_lines(ARRAY(SELECT x.id FROM shown x WHERE NOT x.recomputing), $8::boolean) l
+        ON l.promotion_id = w.id
 ), total AS (
-    -- per promotion: its items' figures summed (null when one is null), and its neighbours' (zero when none)
+    -- per promotion: its items' figures summed (merch_promotion_totals: one pass over its lines, whatever is
+    -- shown) — null when one item's is —, the baseline's sums scaled once; and its neighbours' (zero when none)
     -- (none of them while it is being recomputed)
     SELECT w.id, 'promotion' AS level, 0::bigint AS sku_id,
-           CASE WHEN NOT w.recomputing THEN coalesce(sum(i.units), 0) END AS units,
-           CASE WHEN NOT w.recomputing THEN coalesce(sum(i.revenue), 0) END AS revenue,
-           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.margin) THEN coalesce(sum(i.margin), 0) END AS margin,
-           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.base_units) THEN coalesce(sum(i.base_units), 0) END
-               AS base_units,
-           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.base_revenue) THEN coalesce(sum(i.base_revenue), 0) END
-               AS base_revenue,
-           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.base_margin) THEN coalesce(sum(i.base_margin), 0) END
-               AS base_margin,
-           CASE WHEN NOT w.recomputing AND count(i.id) = count(i.discount) THEN coalesce(sum(i.discount), 0) END
-               AS discount,
-           coalesce(bool_and(i.costed), true) AS costed
+           CASE WHEN NOT w.recomputing THEN coalesce(t.units, 0) END AS units,
+           CASE WHEN NOT w.recomputing THEN coalesce(t.revenue, 0) END AS revenue,
+           CASE WHEN NOT w.recomputing AND coalesce(t.uncosted, 0) = 0 THEN coalesce(t.revenue - t.cost, 0) END AS margin,
+           CASE WHEN NOT w.recomputing AND (t.items IS NULL OR w.known > 0)
+                THEN coalesce(t.baseline_units * w.days / w.known, 0) END AS base_units,
+           CASE WHEN NOT w.recomputing AND (t.items IS NULL OR w.known > 0)
+                THEN coalesce(t.baseline_revenue * w.days / w.known, 0) END AS base_revenue,
+           CASE WHEN NOT w.recomputing AND (t.items IS NULL OR (w.known > 0 AND t.baseline_uncosted = 0))
+                THEN coalesce((t.baseline_revenue - t.baseline_cost) * w.days / w.known, 0) END AS base_margin,
+           CASE WHEN NOT w.recomputing AND (t.items IS NULL OR t.priced) THEN coalesce(t.discount, 0) END AS discount,
+           t.items IS NULL OR (t.uncosted = 0 AND (w.known = 0 OR t.baseline_uncosted = 0)) AS costed
       FROM shown w
-      LEFT JOIN line i ON i.id = w.id AND i.level = 'item'
-     GROUP BY w.id, w.recomputing
+      LEFT JOIN merch_promotion_totals(ARRAY(SELECT x.id FROM shown x WHERE NOT x.recomputing)) t ON t.promotion_id = w.id
 ), others AS (
     SELECT w.id, 'others' AS level, 0::bigint AS sku_id, coalesce(n.units, 0) AS units,
            coalesce(n.revenue, 0) AS revenue, CASE WHEN n.id IS NULL THEN 0 ELSE n.margin END AS margin,
