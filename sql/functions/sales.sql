@@ -1,5 +1,7 @@
 -- Sales: the monthly rollup `sales_monthly` (per month, SKU, channel and currency) and the per-SKU totals
--- `sales_sku_totals` (per SKU and currency, all months), both sums of the daily facts. Every statement that
+-- `sales_sku_totals` (per SKU and currency, all months), both sums of the daily facts; a rollup row also holds
+-- its month's checkpoints (<measure>_d8, _d16, _d24: the sums of days 1..8, 1..16, 1..24, which reports over a
+-- period that cuts the month read: sql/functions/reports.sql, migration 0031). Every statement that
 -- writes facts records its deltas (+ new values, − old values) in `sales_pending`; the refresh point
 -- (sql/functions/refresh.sql) merges them into both in key order before the transaction commits, so that
 -- any writer of facts keeps them exact and concurrent writers never lock their rows in crossing orders.
@@ -19,7 +21,8 @@ $$;
 -- the cost and distribution value of the units kept).
 CREATE FUNCTION merch_record_sales_delta() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    v_net text := 'day, sku_id, channel, currency, qty - returned_qty AS qty, revenue - refunded AS revenue, '
+    v_net text := 'day, day - date_trunc(''month'', day)::date AS d, sku_id, channel, currency, '
+                  'qty - returned_qty AS qty, revenue - refunded AS revenue, '
                   'merch_net(cost, qty, returned_qty) AS cost, '
                   'merch_net(distribution_value, qty, returned_qty) AS distribution_value';
     v_rows text := CASE TG_OP
@@ -30,7 +33,13 @@ BEGIN
     EXECUTE format($sql$
         INSERT INTO sales_pending (txid, month, sku_id, channel, currency, facts, qty, revenue, cost, costed_qty,
                                    costed_facts, costed_revenue, distribution_value, distributed_qty,
-                                   distributed_facts)
+                                   distributed_facts,
+                                   facts_d8, qty_d8, revenue_d8, cost_d8, costed_facts_d8, costed_revenue_d8,
+                                   distribution_value_d8, distributed_qty_d8, distributed_facts_d8, facts_d16,
+                                   qty_d16, revenue_d16, cost_d16, costed_facts_d16, costed_revenue_d16,
+                                   distribution_value_d16, distributed_qty_d16, distributed_facts_d16, facts_d24,
+                                   qty_d24, revenue_d24, cost_d24, costed_facts_d24, costed_revenue_d24,
+                                   distribution_value_d24, distributed_qty_d24, distributed_facts_d24)
         SELECT pg_current_xact_id(), date_trunc('month', r.day)::date, r.sku_id, r.channel, r.currency,
                sum(r.sign), sum(r.sign * r.qty), sum(r.sign * r.revenue), coalesce(sum(r.sign * r.cost), 0),
                coalesce(sum(r.sign * r.qty) FILTER (WHERE r.cost IS NOT NULL), 0),
@@ -38,7 +47,35 @@ BEGIN
                coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.cost IS NOT NULL), 0),
                coalesce(sum(r.sign * r.distribution_value), 0),
                coalesce(sum(r.sign * r.qty) FILTER (WHERE r.distribution_value IS NOT NULL), 0),
-               coalesce(sum(r.sign) FILTER (WHERE r.distribution_value IS NOT NULL), 0)
+               coalesce(sum(r.sign) FILTER (WHERE r.distribution_value IS NOT NULL), 0),
+               -- the checkpoints: the same sums over the days before day 9, 17, 25 of the month (d: 0-based)
+               coalesce(sum(r.sign) FILTER (WHERE r.d < 8), 0),
+               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.d < 8), 0),
+               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.d < 8), 0),
+               coalesce(sum(r.sign * r.cost) FILTER (WHERE r.d < 8), 0),
+               coalesce(sum(r.sign) FILTER (WHERE r.d < 8 AND r.cost IS NOT NULL), 0),
+               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.d < 8 AND r.cost IS NOT NULL), 0),
+               coalesce(sum(r.sign * r.distribution_value) FILTER (WHERE r.d < 8), 0),
+               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.d < 8 AND r.distribution_value IS NOT NULL), 0),
+               coalesce(sum(r.sign) FILTER (WHERE r.d < 8 AND r.distribution_value IS NOT NULL), 0),
+               coalesce(sum(r.sign) FILTER (WHERE r.d < 16), 0),
+               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.d < 16), 0),
+               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.d < 16), 0),
+               coalesce(sum(r.sign * r.cost) FILTER (WHERE r.d < 16), 0),
+               coalesce(sum(r.sign) FILTER (WHERE r.d < 16 AND r.cost IS NOT NULL), 0),
+               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.d < 16 AND r.cost IS NOT NULL), 0),
+               coalesce(sum(r.sign * r.distribution_value) FILTER (WHERE r.d < 16), 0),
+               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.d < 16 AND r.distribution_value IS NOT NULL), 0),
+               coalesce(sum(r.sign) FILTER (WHERE r.d < 16 AND r.distribution_value IS NOT NULL), 0),
+               coalesce(sum(r.sign) FILTER (WHERE r.d < 24), 0),
+               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.d < 24), 0),
+               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.d < 24), 0),
+               coalesce(sum(r.sign * r.cost) FILTER (WHERE r.d < 24), 0),
+               coalesce(sum(r.sign) FILTER (WHERE r.d < 24 AND r.cost IS NOT NULL), 0),
+               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.d < 24 AND r.cost IS NOT NULL), 0),
+               coalesce(sum(r.sign * r.distribution_value) FILTER (WHERE r.d < 24), 0),
+               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.d < 24 AND r.distribution_value IS NOT NULL), 0),
+               coalesce(sum(r.sign) FILTER (WHERE r.d < 24 AND r.distribution_value IS NOT NULL), 0)
           FROM (%s) r
          GROUP BY 2, r.sku_id, r.channel, r.currency
     $sql$, v_rows);
@@ -67,10 +104,23 @@ BEGIN
     END IF;
     INSERT INTO sales_monthly AS m (month, sku_id, channel, currency, facts, qty, revenue, cost, costed_qty,
                                     costed_facts, costed_revenue, distribution_value, distributed_qty,
-                                    distributed_facts)
+                                    distributed_facts,
+                                    facts_d8, qty_d8, revenue_d8, cost_d8, costed_facts_d8, costed_revenue_d8,
+                                    distribution_value_d8, distributed_qty_d8, distributed_facts_d8, facts_d16,
+                                    qty_d16, revenue_d16, cost_d16, costed_facts_d16, costed_revenue_d16,
+                                    distribution_value_d16, distributed_qty_d16, distributed_facts_d16, facts_d24,
+                                    qty_d24, revenue_d24, cost_d24, costed_facts_d24, costed_revenue_d24,
+                                    distribution_value_d24, distributed_qty_d24, distributed_facts_d24)
     SELECT d.month, d.sku_id, d.channel, d.currency, sum(d.facts), sum(d.qty), sum(d.revenue), sum(d.cost),
            sum(d.costed_qty), sum(d.costed_facts), sum(d.costed_revenue), sum(d.distribution_value),
-           sum(d.distributed_qty), sum(d.distributed_facts)
+           sum(d.distributed_qty), sum(d.distributed_facts),
+           sum(d.facts_d8), sum(d.qty_d8), sum(d.revenue_d8), sum(d.cost_d8), sum(d.costed_facts_d8),
+           sum(d.costed_revenue_d8), sum(d.distribution_value_d8), sum(d.distributed_qty_d8),
+           sum(d.distributed_facts_d8), sum(d.facts_d16), sum(d.qty_d16), sum(d.revenue_d16), sum(d.cost_d16),
+           sum(d.costed_facts_d16), sum(d.costed_revenue_d16), sum(d.distribution_value_d16),
+           sum(d.distributed_qty_d16), sum(d.distributed_facts_d16), sum(d.facts_d24), sum(d.qty_d24),
+           sum(d.revenue_d24), sum(d.cost_d24), sum(d.costed_facts_d24), sum(d.costed_revenue_d24),
+           sum(d.distribution_value_d24), sum(d.distributed_qty_d24), sum(d.distributed_facts_d24)
       FROM sales_pending d
      WHERE d.txid = p_tx
      GROUP BY d.month, d.sku_id, d.channel, d.currency
@@ -82,7 +132,34 @@ BEGIN
            costed_revenue = m.costed_revenue + EXCLUDED.costed_revenue,
            distribution_value = m.distribution_value + EXCLUDED.distribution_value,
            distributed_qty = m.distributed_qty + EXCLUDED.distributed_qty,
-           distributed_facts = m.distributed_facts + EXCLUDED.distributed_facts;
+           distributed_facts = m.distributed_facts + EXCLUDED.distributed_facts,
+           facts_d8 = m.facts_d8 + EXCLUDED.facts_d8,
+           qty_d8 = m.qty_d8 + EXCLUDED.qty_d8,
+           revenue_d8 = m.revenue_d8 + EXCLUDED.revenue_d8,
+           cost_d8 = m.cost_d8 + EXCLUDED.cost_d8,
+           costed_facts_d8 = m.costed_facts_d8 + EXCLUDED.costed_facts_d8,
+           costed_revenue_d8 = m.costed_revenue_d8 + EXCLUDED.costed_revenue_d8,
+           distribution_value_d8 = m.distribution_value_d8 + EXCLUDED.distribution_value_d8,
+           distributed_qty_d8 = m.distributed_qty_d8 + EXCLUDED.distributed_qty_d8,
+           distributed_facts_d8 = m.distributed_facts_d8 + EXCLUDED.distributed_facts_d8,
+           facts_d16 = m.facts_d16 + EXCLUDED.facts_d16,
+           qty_d16 = m.qty_d16 + EXCLUDED.qty_d16,
+           revenue_d16 = m.revenue_d16 + EXCLUDED.revenue_d16,
+           cost_d16 = m.cost_d16 + EXCLUDED.cost_d16,
+           costed_facts_d16 = m.costed_facts_d16 + EXCLUDED.costed_facts_d16,
+           costed_revenue_d16 = m.costed_revenue_d16 + EXCLUDED.costed_revenue_d16,
+           distribution_value_d16 = m.distribution_value_d16 + EXCLUDED.distribution_value_d16,
+           distributed_qty_d16 = m.distributed_qty_d16 + EXCLUDED.distributed_qty_d16,
+           distributed_facts_d16 = m.distributed_facts_d16 + EXCLUDED.distributed_facts_d16,
+           facts_d24 = m.facts_d24 + EXCLUDED.facts_d24,
+           qty_d24 = m.qty_d24 + EXCLUDED.qty_d24,
+           revenue_d24 = m.revenue_d24 + EXCLUDED.revenue_d24,
+           cost_d24 = m.cost_d24 + EXCLUDED.cost_d24,
+           costed_facts_d24 = m.costed_facts_d24 + EXCLUDED.costed_facts_d24,
+           costed_revenue_d24 = m.costed_revenue_d24 + EXCLUDED.costed_revenue_d24,
+           distribution_value_d24 = m.distribution_value_d24 + EXCLUDED.distribution_value_d24,
+           distributed_qty_d24 = m.distributed_qty_d24 + EXCLUDED.distributed_qty_d24,
+           distributed_facts_d24 = m.distributed_facts_d24 + EXCLUDED.distributed_facts_d24;
     INSERT INTO sales_sku_totals AS t (sku_id, currency, product_id, facts, qty, revenue, cost, costed_qty,
                                        costed_facts, costed_revenue, distribution_value, distributed_qty,
                                        distributed_facts)

@@ -391,6 +391,7 @@ SELECT to_char(so.month, 'YYYY-MM') AS month, so.currency, sum(so.facts)::intege
   FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $7::boolean, 'distribution',
                               true) so
  GROUP BY so.month, so.currency
+HAVING sum(so.facts) > 0
  ORDER BY so.month, so.currency
  LIMIT $6::integer;
 
@@ -415,14 +416,16 @@ WITH scoped AS (
 ), sold_skus AS (
     -- gross units sold on the days: the rollup's units (net of the returns that name their sale) plus the units
     -- of those returns, by the day of the sale they name (a return never names a fact it does not lower)
+    -- (a SKU whose rows sum to no fact and that no such return names sold nothing on the days)
     SELECT so.sku_id, sum(so.qty) AS sold
-      FROM (SELECT x.sku_id, x.qty
+      FROM (SELECT x.sku_id, x.qty, x.facts
               FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $8::boolean) x
             UNION ALL
-            SELECT r.sku_id, r.qty FROM returned r
+            SELECT r.sku_id, r.qty, NULL FROM returned r
              WHERE r.sale_day >= coalesce($4::date, '-infinity'::date)
                AND r.sale_day <= coalesce($5::date, 'infinity'::date)) so
      GROUP BY so.sku_id
+    HAVING sum(so.facts) > 0 OR count(so.facts) < count(*)
 ), back AS (
     -- units that came back on the days, per SKU and reason
     SELECT r.sku_id, r.reason_id, sum(r.qty) AS returned, coalesce(sum(r.qty) FILTER (WHERE r.resellable), 0) AS resellable

@@ -95,6 +95,7 @@ WITH own AS (
       JOIN products p ON p.id = s.product_id
      WHERE p.category_id = h.id
      GROUP BY h.id, s.product_id, so.currency
+    HAVING sum(so.facts) > 0
 ), shares AS (
     SELECT o.id, c.currency, sum(c.qty) FILTER (WHERE c.product_id = o.id) AS own_qty, sum(c.qty) AS qty,
            sum(c.revenue) FILTER (WHERE c.product_id = o.id) AS own_revenue, sum(c.revenue) AS revenue
