@@ -7,6 +7,7 @@ returns and removed facts; and the rollup's checkpoints equal a rebuild from the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,13 +17,14 @@ import asyncpg
 import msgspec
 import pytest
 
+from api.migrate import MIGRATIONS_DIR
 from domain.keys.model import Principal
 from domain.reports import returns as returns_report
 from domain.reports import sales
 from domain.reports.model import ReportScope
 from domain.sql import load
 from tests.api.test_reports import shop
-from tests.api.test_sales import ROLLUP, ROLLUP_OF_FACTS
+from tests.api.test_sales import CHECKPOINTS, ROLLUP, ROLLUP_OF_FACTS
 
 SALES = load("sales")
 # Days of each month around every checkpoint (after day 8, 16, 24 and the month's end) and the cuts' reach.
@@ -222,3 +224,32 @@ async def test_every_sales_report_over_a_cut_period_equals_the_report_from_the_f
         for name, run in reports(conn, scope).items():
             by_rollup, by_facts = msgspec.to_builtins(await run(True)), msgspec.to_builtins(await run(False))
             assert by_rollup == by_facts, (name, category)
+
+
+async def test_a_cut_reads_the_facts_of_at_most_4_days_up_to_its_nearest_checkpoint(conn: asyncpg.Connection) -> None:
+    """merch_checkpoint: for every day of two years (leap February included) as a cut, the checkpoint is one of
+    its month's (0, 8, 16, 24 days in, or its end) and the nearest one — never more than 4 days away."""
+    rows = await conn.fetch(
+        "SELECT b, abs(merch_checkpoint(b) - b) AS distance,"
+        " (SELECT min(abs(b - (m + k))) FROM unnest(ARRAY[0, 8, 16, 24, n]) k) AS nearest,"
+        " merch_checkpoint(b) - m = ANY (ARRAY[0, 8, 16, 24, n]) AS known"
+        " FROM (SELECT g::date AS b, date_trunc('month', g)::date AS m,"
+        " (date_trunc('month', g) + interval '1 month')::date - date_trunc('month', g)::date AS n"
+        " FROM generate_series('2027-01-01'::date, '2028-12-31'::date, interval '1 day') g) x"
+    )
+    assert len(rows) == 731
+    assert [r["b"] for r in rows if not r["known"] or r["distance"] != r["nearest"]] == []
+    assert max(r["nearest"] for r in rows) == 4
+
+
+async def test_the_migration_backfills_the_checkpoints_of_a_rollup_that_had_none(conn: asyncpg.Connection) -> None:
+    """Migration 0031's set-based backfill (its UPDATE, run on the history's rollup with every checkpoint at 0,
+    as the ADD COLUMN leaves them) gives the checkpoints a rebuild from the facts gives, returns included."""
+    await history(conn)
+    text = (MIGRATIONS_DIR / "0031_sales_monthly_checkpoints.sql").read_text(encoding="utf-8")
+    backfill = re.search(r"^UPDATE sales_monthly m\n.*?;$", text, re.S | re.M)
+    assert backfill
+    await conn.execute(f"UPDATE sales_monthly SET {', '.join(f'{c} = 0' for c in CHECKPOINTS)}")
+    assert [dict(r) for r in await conn.fetch(ROLLUP)] != [dict(r) for r in await conn.fetch(ROLLUP_OF_FACTS)]
+    await conn.execute(backfill.group(0))
+    assert [dict(r) for r in await conn.fetch(ROLLUP)] == [dict(r) for r in await conn.fetch(ROLLUP_OF_FACTS)]
