@@ -186,6 +186,7 @@ PERIODS = [
     ("2025-12-25", "2026-03-05"),  # most of the history: the totals minus the outside months, two cuts
     ("2026-02-02", "2026-02-27"),  # a month's inner days
     ("2026-01-17", "2026-01-17"),  # one day
+    ("2026-02-28", "2026-02-28"),  # one day whose distribution fact was removed: no receivable that month
     ("2026-01-05", "2026-01-28"),
     ("2026-01-25", "2026-01-31"),
     (None, "2026-02-12"),
