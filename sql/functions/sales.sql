@@ -31,53 +31,21 @@ DECLARE
         ELSE format('SELECT 1 AS sign, %1$s FROM new_rows UNION ALL SELECT -1, %1$s FROM old_rows', v_net) END;
 BEGIN
     EXECUTE format($sql$
-        INSERT INTO sales_pending (txid, month, sku_id, channel, currency, facts, qty, revenue, cost, costed_qty,
-                                   costed_facts, costed_revenue, distribution_value, distributed_qty,
-                                   distributed_facts,
-                                   facts_d8, qty_d8, revenue_d8, cost_d8, costed_facts_d8, costed_revenue_d8,
-                                   distribution_value_d8, distributed_qty_d8, distributed_facts_d8, facts_d16,
-                                   qty_d16, revenue_d16, cost_d16, costed_facts_d16, costed_revenue_d16,
-                                   distribution_value_d16, distributed_qty_d16, distributed_facts_d16, facts_d24,
-                                   qty_d24, revenue_d24, cost_d24, costed_facts_d24, costed_revenue_d24,
-                                   distribution_value_d24, distributed_qty_d24, distributed_facts_d24)
+        INSERT INTO sales_pending (txid, month, sku_id, channel, currency, segment, facts, qty, revenue, cost,
+                                   costed_qty, costed_facts, costed_revenue, distribution_value, distributed_qty,
+                                   distributed_facts)
         SELECT pg_current_xact_id(), date_trunc('month', r.day)::date, r.sku_id, r.channel, r.currency,
+               -- the part of the month: 0 for days 1..8, 1 for 9..16, 2 for 17..24, 3 after (the checkpoints')
+               least(r.d / 8, 3),
                sum(r.sign), sum(r.sign * r.qty), sum(r.sign * r.revenue), coalesce(sum(r.sign * r.cost), 0),
                coalesce(sum(r.sign * r.qty) FILTER (WHERE r.cost IS NOT NULL), 0),
                coalesce(sum(r.sign) FILTER (WHERE r.cost IS NOT NULL), 0),
                coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.cost IS NOT NULL), 0),
                coalesce(sum(r.sign * r.distribution_value), 0),
                coalesce(sum(r.sign * r.qty) FILTER (WHERE r.distribution_value IS NOT NULL), 0),
-               coalesce(sum(r.sign) FILTER (WHERE r.distribution_value IS NOT NULL), 0),
-               -- the checkpoints: the same sums over the days before day 9, 17, 25 of the month (d: 0-based)
-               coalesce(sum(r.sign) FILTER (WHERE r.d < 8), 0),
-               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.d < 8), 0),
-               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.d < 8), 0),
-               coalesce(sum(r.sign * r.cost) FILTER (WHERE r.d < 8), 0),
-               coalesce(sum(r.sign) FILTER (WHERE r.d < 8 AND r.cost IS NOT NULL), 0),
-               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.d < 8 AND r.cost IS NOT NULL), 0),
-               coalesce(sum(r.sign * r.distribution_value) FILTER (WHERE r.d < 8), 0),
-               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.d < 8 AND r.distribution_value IS NOT NULL), 0),
-               coalesce(sum(r.sign) FILTER (WHERE r.d < 8 AND r.distribution_value IS NOT NULL), 0),
-               coalesce(sum(r.sign) FILTER (WHERE r.d < 16), 0),
-               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.d < 16), 0),
-               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.d < 16), 0),
-               coalesce(sum(r.sign * r.cost) FILTER (WHERE r.d < 16), 0),
-               coalesce(sum(r.sign) FILTER (WHERE r.d < 16 AND r.cost IS NOT NULL), 0),
-               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.d < 16 AND r.cost IS NOT NULL), 0),
-               coalesce(sum(r.sign * r.distribution_value) FILTER (WHERE r.d < 16), 0),
-               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.d < 16 AND r.distribution_value IS NOT NULL), 0),
-               coalesce(sum(r.sign) FILTER (WHERE r.d < 16 AND r.distribution_value IS NOT NULL), 0),
-               coalesce(sum(r.sign) FILTER (WHERE r.d < 24), 0),
-               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.d < 24), 0),
-               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.d < 24), 0),
-               coalesce(sum(r.sign * r.cost) FILTER (WHERE r.d < 24), 0),
-               coalesce(sum(r.sign) FILTER (WHERE r.d < 24 AND r.cost IS NOT NULL), 0),
-               coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.d < 24 AND r.cost IS NOT NULL), 0),
-               coalesce(sum(r.sign * r.distribution_value) FILTER (WHERE r.d < 24), 0),
-               coalesce(sum(r.sign * r.qty) FILTER (WHERE r.d < 24 AND r.distribution_value IS NOT NULL), 0),
-               coalesce(sum(r.sign) FILTER (WHERE r.d < 24 AND r.distribution_value IS NOT NULL), 0)
+               coalesce(sum(r.sign) FILTER (WHERE r.distribution_value IS NOT NULL), 0)
           FROM (%s) r
-         GROUP BY 2, r.sku_id, r.channel, r.currency
+         GROUP BY 2, r.sku_id, r.channel, r.currency, 6
     $sql$, v_rows);
     PERFORM merch_queue_refresh();
     RETURN NULL;
@@ -114,13 +82,34 @@ BEGIN
     SELECT d.month, d.sku_id, d.channel, d.currency, sum(d.facts), sum(d.qty), sum(d.revenue), sum(d.cost),
            sum(d.costed_qty), sum(d.costed_facts), sum(d.costed_revenue), sum(d.distribution_value),
            sum(d.distributed_qty), sum(d.distributed_facts),
-           sum(d.facts_d8), sum(d.qty_d8), sum(d.revenue_d8), sum(d.cost_d8), sum(d.costed_facts_d8),
-           sum(d.costed_revenue_d8), sum(d.distribution_value_d8), sum(d.distributed_qty_d8),
-           sum(d.distributed_facts_d8), sum(d.facts_d16), sum(d.qty_d16), sum(d.revenue_d16), sum(d.cost_d16),
-           sum(d.costed_facts_d16), sum(d.costed_revenue_d16), sum(d.distribution_value_d16),
-           sum(d.distributed_qty_d16), sum(d.distributed_facts_d16), sum(d.facts_d24), sum(d.qty_d24),
-           sum(d.revenue_d24), sum(d.cost_d24), sum(d.costed_facts_d24), sum(d.costed_revenue_d24),
-           sum(d.distribution_value_d24), sum(d.distributed_qty_d24), sum(d.distributed_facts_d24)
+           -- the checkpoints' deltas: those of the days up to day 8, 16, 24
+           coalesce(sum(d.facts) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.qty) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.revenue) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.cost) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.costed_facts) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.costed_revenue) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.distribution_value) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.distributed_qty) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.distributed_facts) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.facts) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.qty) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.revenue) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.cost) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.costed_facts) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.costed_revenue) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.distribution_value) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.distributed_qty) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.distributed_facts) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.facts) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.qty) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.revenue) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.cost) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.costed_facts) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.costed_revenue) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.distribution_value) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.distributed_qty) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.distributed_facts) FILTER (WHERE d.segment < 3), 0)
       FROM sales_pending d
      WHERE d.txid = p_tx
      GROUP BY d.month, d.sku_id, d.channel, d.currency

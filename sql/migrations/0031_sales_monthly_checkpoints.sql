@@ -5,8 +5,8 @@
 -- cut — the days between the cut and the nearest checkpoint (0, 8, 16, 24 or the whole month) — instead of every
 -- day of the cut part from the facts (merch_report_sku_sales, sql/functions/reports.sql). Placed after the
 -- existing columns, so that readers of whole months never deform them. Kept like the other sums by the
--- statement triggers on the facts and the refresh point's merge (sql/functions/sales.sql); `sales_pending`
--- carries them.
+-- statement triggers on the facts and the refresh point's merge (sql/functions/sales.sql), from the deltas'
+-- part of the month (`sales_pending.segment`).
 -- The backfill: one grouping of the facts of days 1..24 per rollup row (set-based), net of returns as
 -- merch_net computes it (written out: the routines are created after the migrations). The defaults serve
 -- only the ADD COLUMN: no writer may leave a checkpoint out, so they are dropped. Run
@@ -138,32 +138,7 @@ ALTER TABLE sales_monthly
     ALTER COLUMN distributed_qty_d24 DROP DEFAULT,
     ALTER COLUMN distributed_facts_d24 DROP DEFAULT;
 
--- (empty between transactions: the refresh point deletes a transaction's rows as it merges them)
-ALTER TABLE sales_pending
-    ADD COLUMN facts_d8 integer NOT NULL,
-    ADD COLUMN qty_d8 bigint NOT NULL,
-    ADD COLUMN revenue_d8 numeric NOT NULL,
-    ADD COLUMN cost_d8 numeric NOT NULL,
-    ADD COLUMN costed_facts_d8 integer NOT NULL,
-    ADD COLUMN costed_revenue_d8 numeric NOT NULL,
-    ADD COLUMN distribution_value_d8 numeric NOT NULL,
-    ADD COLUMN distributed_qty_d8 bigint NOT NULL,
-    ADD COLUMN distributed_facts_d8 integer NOT NULL,
-    ADD COLUMN facts_d16 integer NOT NULL,
-    ADD COLUMN qty_d16 bigint NOT NULL,
-    ADD COLUMN revenue_d16 numeric NOT NULL,
-    ADD COLUMN cost_d16 numeric NOT NULL,
-    ADD COLUMN costed_facts_d16 integer NOT NULL,
-    ADD COLUMN costed_revenue_d16 numeric NOT NULL,
-    ADD COLUMN distribution_value_d16 numeric NOT NULL,
-    ADD COLUMN distributed_qty_d16 bigint NOT NULL,
-    ADD COLUMN distributed_facts_d16 integer NOT NULL,
-    ADD COLUMN facts_d24 integer NOT NULL,
-    ADD COLUMN qty_d24 bigint NOT NULL,
-    ADD COLUMN revenue_d24 numeric NOT NULL,
-    ADD COLUMN cost_d24 numeric NOT NULL,
-    ADD COLUMN costed_facts_d24 integer NOT NULL,
-    ADD COLUMN costed_revenue_d24 numeric NOT NULL,
-    ADD COLUMN distribution_value_d24 numeric NOT NULL,
-    ADD COLUMN distributed_qty_d24 bigint NOT NULL,
-    ADD COLUMN distributed_facts_d24 integer NOT NULL;
+-- (empty between transactions: the refresh point deletes a transaction's rows as it merges them) The deltas
+-- carry the part of the month their days fall in — 0: days 1..8, 1: 9..16, 2: 17..24, 3: the rest — so that the
+-- merge sums the checkpoints' deltas from them: a statement records no more sums than before.
+ALTER TABLE sales_pending ADD COLUMN segment integer NOT NULL;
