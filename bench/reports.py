@@ -20,6 +20,9 @@ job builds the new promotions' outcomes (as the runner would: without it promoti
     python -m bench.reports --products 20000 --sales-skus 5000         (a quick check)
     python -m bench.reports --since 2026-08-01 --until 2026-10-31      (sales reports over a period)
     python -m bench.reports --only returns promotion-roi               (some reports only)
+    python -m bench.reports --since 2026-01-15 --until 2026-11-20 --reads main
+        (the sales reports' reads — merch_report_sku_sales — as of a git revision, on this database; the
+         tree's put back afterwards: alternate runs with and without it to compare)
 
 Uses MERCH_DATA_DIR (default bench/out/data) or DATABASE_URL.
 """
@@ -30,6 +33,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
 import time
 import warnings
 from collections.abc import Awaitable, Callable
@@ -243,6 +247,28 @@ async def measure(conn: asyncpg.Connection, run: Callable[[asyncpg.Connection], 
     return statistics.median(times), rows
 
 
+def reads_of(revision: str | None) -> str:
+    """merch_report_sku_sales as of a git revision (None: the working tree's), ready to replace the installed one."""
+    from bench.sold import routine
+
+    text = (
+        (Path(__file__).resolve().parents[1] / "sql/functions/reports.sql").read_text(encoding="utf-8")
+        if revision is None
+        else subprocess.run(
+            ["git", "show", f"{revision}:sql/functions/reports.sql"], check=True, capture_output=True, text=True
+        ).stdout
+    )
+    return routine(text, "merch_report_sku_sales")
+
+
+async def install_reads(conn: asyncpg.Connection, definition: str) -> None:
+    async with conn.transaction():
+        await conn.execute(
+            "DROP FUNCTION merch_report_sku_sales(ltree, bigint, bigint, date, date, boolean, text, boolean, boolean)"
+        )
+        await conn.execute(definition)
+
+
 async def main(args: argparse.Namespace) -> None:
     os.environ.setdefault("MERCH_DATA_DIR", str(Path("bench/out/data")))
     Path(os.environ["MERCH_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -253,6 +279,8 @@ async def main(args: argparse.Namespace) -> None:
         await prepare(pool, args.products, args.sales_skus)
         async with pool.acquire() as conn:
             await conn.execute("SET statement_timeout = 0")
+            if args.reads:
+                await install_reads(conn, reads_of(args.reads))
             products = await conn.fetchval("SELECT count(*) FROM products")
             facts = await conn.fetchval("SELECT count(*) FROM sales_facts")
             monthly = await conn.fetchval("SELECT count(*) FROM sales_monthly")
@@ -280,9 +308,12 @@ async def main(args: argparse.Namespace) -> None:
                 )
             print(
                 f"goal: whole tree ≤ {GOAL_TREE * 1000:.0f} ms, one category ≤ {GOAL_CATEGORY * 1000:.0f} ms "
-                "(median of 3, query + JSON)"
+                "(median of 3, query + JSON)" + (f"; sales reads as of {args.reads}" if args.reads else "")
             )
     finally:
+        if args.reads:
+            async with pool.acquire() as conn:
+                await install_reads(conn, reads_of(None))
         await pool.close()
 
 
@@ -293,5 +324,6 @@ if __name__ == "__main__":
     parser.add_argument("--category", default="sc-1-1", help="the one category timed (default: a middle one)")
     parser.add_argument("--since", type=date.fromisoformat, help="first day of the sales period (default: all)")
     parser.add_argument("--until", type=date.fromisoformat, help="last day of the sales period (default: all)")
+    parser.add_argument("--reads", help="time merch_report_sku_sales as of this git revision (e.g. main)")
     parser.add_argument("--only", nargs="+", help="only the reports whose names start so (e.g. returns promotion-roi)")
     asyncio.run(main(parser.parse_args()))

@@ -1,7 +1,8 @@
 """What keeping the storefront's units sold current costs a sales upload: the same upload (a new day of
 `--lines` facts, each of another SKU of another listed product) with the refresh point of this tree and as it
-is at other git revisions (`--compare`: their merch_refresh_pending and merch_merge_sales_pending), runs
-alternated on one connection, each after a warm-up upload following the swap; medians of `--runs` each.
+is at other git revisions (`--compare`: their merch_refresh_pending, merch_merge_sales_pending and the facts'
+statement trigger merch_record_sales_delta), runs alternated on one connection, each after a warm-up upload
+following the swap; medians of `--runs` each.
 The clock's ticks that then write the queued units sold (merch_touch_due, 2,000 products a transaction, as
 the runner does every minute) are timed apart: they are not on the upload's path.
 
@@ -54,8 +55,30 @@ def definitions(revision: str | None) -> str:
             "DROP FUNCTION merch_refresh_pending();",
             routine(read("sql/functions/sales.sql"), "merch_merge_sales_pending") + "\n",
             routine(read("sql/functions/refresh.sql"), "merch_refresh_pending") + "\n",
+            # the facts' statement trigger records the deltas the merge reads (its triggers keep it: replaced)
+            routine(read("sql/functions/sales.sql"), "merch_record_sales_delta").replace(
+                "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1
+            )
+            + "\n",
         ]
     )
+
+
+# The rollup's and the deltas' sums that another revision's writers may not know (the checkpoints of migration
+# 0031): 0 unless written, in this database only, so that those writers run on it.
+DEFAULTS = """
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT table_name, column_name FROM information_schema.columns
+              WHERE table_schema = 'public' AND table_name IN ('sales_monthly', 'sales_pending')
+                AND column_default IS NULL AND data_type IN ('integer', 'bigint', 'numeric')
+                AND column_name <> 'sku_id' LOOP
+        EXECUTE format('ALTER TABLE %I ALTER COLUMN %I SET DEFAULT 0', c.table_name, c.column_name);
+    END LOOP;
+END
+$$"""
 
 
 def body(skus: list[str], day: date) -> bytes:
@@ -91,6 +114,7 @@ async def main(args: argparse.Namespace) -> None:
             )
         ]
         assert len(skus) == args.lines, len(skus)
+        await conn.execute(DEFAULTS)
         modes = {"this tree": definitions(None), **{rev: definitions(rev) for rev in args.compare}}
         times: dict[str, list[float]] = {m: [] for m in modes}
         ticks: dict[str, list[float]] = {m: [] for m in modes}

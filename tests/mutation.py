@@ -51,8 +51,8 @@ MUTANTS = [
     Mutant(
         "returns: a returned unit still counts as sold in the rollups",
         "sql/functions/sales.sql",
-        "'day, sku_id, channel, currency, qty - returned_qty AS qty, revenue - refunded AS revenue, '",
-        "'day, sku_id, channel, currency, qty, revenue - refunded AS revenue, '",
+        "'qty - returned_qty AS qty, revenue - refunded AS revenue, '",
+        "'qty, revenue - refunded AS revenue, '",
         ("tests/api/test_returns.py", "-k", "fewer_units"),
     ),
     Mutant(
@@ -493,6 +493,62 @@ MUTANTS = [
         "                AND kind = ANY ($2::text[])",
         "                AND (kind = ANY ($2::text[]) OR $2::text[] IS NOT NULL)",
         ("tests/db/test_job_kinds.py",),
+    ),
+    Mutant(
+        "sales periods: a delta's part of the month counts the day after it",
+        "sql/functions/sales.sql",
+        "least(r.d / 8, 3),",
+        "least((r.d + 1) / 8, 3),",
+        ("tests/api/test_sales_periods.py", "-k", "equal_a_rebuild"),
+    ),
+    Mutant(
+        "sales periods: the merge replaces a checkpoint instead of adding to it",
+        "sql/functions/sales.sql",
+        "revenue_d8 = m.revenue_d8 + EXCLUDED.revenue_d8",
+        "revenue_d8 = EXCLUDED.revenue_d8",
+        ("tests/api/test_sales_periods.py", "-k", "equal_a_rebuild"),
+    ),
+    Mutant(
+        "sales periods: the merge sums a checkpoint's deltas over one part of the month too many",
+        "sql/functions/sales.sql",
+        "coalesce(sum(d.qty) FILTER (WHERE d.segment < 2), 0),",
+        "coalesce(sum(d.qty) FILTER (WHERE d.segment <= 2), 0),",
+        ("tests/api/test_sales_periods.py", "-k", "equal_a_rebuild"),
+    ),
+    Mutant(
+        "sales periods: a cut reads the checkpoint of another day than its column's",
+        "sql/functions/reports.sql",
+        "<= 12 THEN 8",
+        "<= 12 THEN 9",
+        ("tests/api/test_sales_periods.py", "-k", "checkpoints_as_from_the_facts and None-None-False"),
+    ),
+    Mutant(
+        "sales periods: a cut is read from a checkpoint farther than the nearest",
+        "sql/functions/reports.sql",
+        "<= 4 THEN 0",
+        "<= 5 THEN 0",
+        ("tests/api/test_sales_periods.py", "-k", "at_most_4"),
+    ),
+    Mutant(
+        "sales periods: the start's days between cut and checkpoint count the wrong way",
+        "sql/functions/reports.sql",
+        "merch_checkpoint(merch_cut(p_from, p_rollup)) THEN 1 ELSE -1 END",
+        "merch_checkpoint(merch_cut(p_from, p_rollup)) THEN -1 ELSE 1 END",
+        ("tests/api/test_sales_periods.py", "-k", "checkpoints_as_from_the_facts and apparel"),
+    ),
+    Mutant(
+        "sales periods: receivables show a month with no fact in the period",
+        "sql/queries/reports.sql",
+        "HAVING sum(so.facts) > 0\n ORDER BY so.month, so.currency",
+        " ORDER BY so.month, so.currency",
+        ("tests/api/test_sales_periods.py", "-k", "cut_period and 2026-02-28"),
+    ),
+    Mutant(
+        "sales periods: migration 0031 backfills a checkpoint with the day after it",
+        "sql/migrations/0031_sales_monthly_checkpoints.sql",
+        "coalesce(sum(n.qty) FILTER (WHERE n.d < 16), 0) AS qty_d16",
+        "coalesce(sum(n.qty) FILTER (WHERE n.d <= 16), 0) AS qty_d16",
+        ("tests/api/test_sales_periods.py", "-k", "backfills"),
     ),
 ]
 

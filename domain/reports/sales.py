@@ -2,9 +2,10 @@
 
 They read sales through `merch_report_sku_sales`: the monthly rollup `sales_monthly` for the whole months of
 the period (a period covering most of the history as the per-SKU totals `sales_sku_totals` minus the months
-outside it), the facts for the days of its partial edge months (`rollup=False`: every day from the facts, to
-check the rollup). A fact is costed (cost and distribution price in force on its day) when uploaded, and
-re-costed when those prices change on its day (a price correction, or a price recorded today: the price
+outside it), and for a month the period cuts, that month's rollup rows' checkpoints (sums through day 8, 16 and
+24) plus the few days between each cut and its nearest checkpoint from the facts (`rollup=False`: every day
+from the facts, to check the rollup). A fact is costed (cost and distribution price in force on its day) when
+uploaded, and re-costed when those prices change on its day (a price correction, or a price recorded today: the price
 service re-costs the SKU's facts of the days it changed, in its transaction); a price changed by any other
 way (SQL by hand) needs `merch_recost_sales` over those months."""
 

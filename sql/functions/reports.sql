@@ -44,8 +44,38 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
             OR f.product_id IN (SELECT id FROM merch_report_products(p_path, p_role, p_series)))
 $$;
 
--- The whole months of [p_from, p_to] read from the rollup are [merch_rollup_from, merch_rollup_to); the days
--- before and after them come from the facts (with p_rollup false the range is empty: every day from the facts).
+-- The first day of a day's month. IMMUTABLE (and so are the three below) so that, for given dates, the planner
+-- sees the bounds as constants (and estimates the rows).
+CREATE FUNCTION merch_month(p_day date) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT date_trunc('month', p_day::timestamp)::date
+$$;
+
+-- A cut of a month by a period, as the boundary between days (for the period's start: its first day; for its
+-- end: the day after its last): the boundary when it falls inside a month, NULL when it falls before a month's
+-- first day (whole months) or with p_rollup false (every day from the facts).
+CREATE FUNCTION merch_cut(p_boundary date, p_rollup boolean) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_rollup AND p_boundary <> merch_month(p_boundary) THEN p_boundary END
+$$;
+
+-- The checkpoint of the rollup nearest a boundary: the boundary, in its month, before day 1, 9, 17 or 25 or after
+-- the month's last day (offsets 0, 8, 16, 24 and the month's length: sales_monthly's <measure>_d8, _d16, _d24
+-- and its whole-month sums); at most 4 days from the boundary.
+CREATE FUNCTION merch_checkpoint(p_boundary date) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT merch_month(p_boundary)
+           + CASE WHEN p_boundary - merch_month(p_boundary) <= 4 THEN 0
+                  WHEN p_boundary - merch_month(p_boundary) <= 12 THEN 8
+                  WHEN p_boundary - merch_month(p_boundary) <= 20 THEN 16
+                  WHEN 2 * (p_boundary - merch_month(p_boundary)) - 24
+                       <= (merch_month(p_boundary) + interval '1 month')::date - merch_month(p_boundary) THEN 24
+                  ELSE (merch_month(p_boundary) + interval '1 month')::date - merch_month(p_boundary) END
+$$;
+
+-- The whole months of [p_from, p_to] read from the rollup are [merch_rollup_from, merch_rollup_to); the months
+-- cut before and after them are read from their checkpoints (merch_cut) (with p_rollup false the range is
+-- empty: every day from the facts).
 -- IMMUTABLE so that, for given dates, the planner sees the bounds as constants (and estimates the rows).
 CREATE FUNCTION merch_rollup_from(p_from date, p_rollup boolean) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -68,14 +98,17 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- Sales of the SKUs in scope over [p_from, p_to] (all days when NULL), net of returns, as rows to be summed per SKU (or per
--- month with p_monthly): whole months from the rollup, the days of partial edge months from the facts
--- (p_rollup false: every day from the facts, to check the rollup); one channel or all. Raw sums: cost and
--- costed revenue count where costed_facts > 0, distribution value where distributed_facts > 0. product_id:
--- on every row with p_products (from the totals, which hold every SKU and currency of the rollup: a small map),
--- else only on the totals' rows.
--- With no filter the rollup and the facts are read directly (the scope not at all), and a period covering
--- more than half of the rollup's months (all channels) is read as the totals minus the months outside it
--- (negative rows);
+-- month with p_monthly): whole months from the rollup; a month the period cuts from its rollup rows'
+-- checkpoints (the month's sums through day 8, 16 and 24, and the whole month's) and the days between each cut
+-- and its nearest checkpoint from the facts, at most 4 a cut (merch_cut, merch_checkpoint); with p_rollup false
+-- every day from the facts, to check the rollup. One channel or all. Raw sums: cost and costed revenue count
+-- where costed_facts > 0, distribution value where distributed_facts > 0; rows may sum to nothing (no fact: a
+-- caller keeps a SKU, month or product only where its facts sum above 0). product_id: on every row with
+-- p_products (from the totals, which hold every SKU and currency of the rollup: a small map), else only on the
+-- totals' rows.
+-- With no filter the rollup and the facts are read directly (the scope not at all), and a period whose whole
+-- months cover more than half of the rollup's months (all channels) is read as the totals minus the months
+-- outside them (negative rows), plus its cut months as above;
 -- with a filter they are read by SKU from the scope. Each branch is gated by a condition on the
 -- parameters, which the planner drops when false or checks once.
 CREATE FUNCTION merch_report_sku_sales(p_path ltree, p_role bigint, p_series bigint, p_from date, p_to date,
@@ -97,23 +130,61 @@ WITH scope AS (
            END AS complement
       FROM (SELECT min(m.month) AS mn, max(m.month) AS mx FROM sales_monthly m) b
 ), monthly AS (
-    SELECT 1 AS sign, m.* FROM sales_monthly m
+    -- (the columns named: whole months never deform the checkpoints, stored after them)
+    SELECT 1 AS sign, m.month, m.sku_id, m.channel, m.currency, m.facts, m.qty, m.revenue, m.cost, m.costed_facts, m.costed_revenue,
+           m.distribution_value, m.distributed_facts, m.distributed_qty
+      FROM sales_monthly m
      WHERE p_path IS NULL AND p_role IS NULL AND p_series IS NULL AND NOT (SELECT complement FROM gate)
        AND m.month >= merch_rollup_from(p_from, p_rollup) AND m.month < merch_rollup_to(p_from, p_to, p_rollup)
     UNION ALL
-    SELECT 1, m.* FROM scope sc JOIN sales_monthly m ON m.sku_id = sc.id
+    SELECT 1, m.month, m.sku_id, m.channel, m.currency, m.facts, m.qty, m.revenue, m.cost, m.costed_facts, m.costed_revenue,
+           m.distribution_value, m.distributed_facts, m.distributed_qty
+      FROM scope sc JOIN sales_monthly m ON m.sku_id = sc.id
      WHERE NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
        AND m.month >= merch_rollup_from(p_from, p_rollup) AND m.month < merch_rollup_to(p_from, p_to, p_rollup)
     UNION ALL
-    SELECT -1, m.* FROM sales_monthly m
+    SELECT -1, m.month, m.sku_id, m.channel, m.currency, m.facts, m.qty, m.revenue, m.cost, m.costed_facts, m.costed_revenue,
+           m.distribution_value, m.distributed_facts, m.distributed_qty
+      FROM sales_monthly m
      WHERE (SELECT complement FROM gate)
        AND (m.month < merch_rollup_from(p_from, p_rollup) OR m.month >= merch_rollup_to(p_from, p_to, p_rollup))
-), facts AS (
+), cut_months AS (
+    -- the rollup rows of the months the period cuts (at its start, its end, or both in one month)
+    SELECT m.* FROM sales_monthly m
+     WHERE p_path IS NULL AND p_role IS NULL AND p_series IS NULL
+       AND (merch_cut(p_from, p_rollup) IS NOT NULL OR merch_cut(p_to + 1, p_rollup) IS NOT NULL)
+       AND m.month IN (merch_month(merch_cut(p_from, p_rollup)), merch_month(merch_cut(p_to + 1, p_rollup)))
+    UNION ALL
+    SELECT m.* FROM scope sc JOIN sales_monthly m ON m.sku_id = sc.id
+     WHERE NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
+       AND (merch_cut(p_from, p_rollup) IS NOT NULL OR merch_cut(p_to + 1, p_rollup) IS NOT NULL)
+       AND m.month IN (merch_month(merch_cut(p_from, p_rollup)), merch_month(merch_cut(p_to + 1, p_rollup)))
+), facts AS NOT MATERIALIZED (
     SELECT f.* FROM sales_facts f
      WHERE p_path IS NULL AND p_role IS NULL AND p_series IS NULL
     UNION ALL
     SELECT f.* FROM scope sc JOIN sales_facts f ON f.sku_id = sc.id
      WHERE NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
+), days AS (
+    -- the facts read, with the sign they count with: with p_rollup false every day of the period; else the
+    -- days between each cut and its nearest checkpoint — a cut's month sums through the day before it as the
+    -- checkpoint's sums plus the days from the checkpoint to the cut, or minus those from the cut to the
+    -- checkpoint; the period's start subtracts that, its end adds it
+    SELECT 1 AS sign, f.* FROM facts f
+     WHERE NOT p_rollup
+       AND f.day >= coalesce(p_from, '-infinity'::date) AND f.day <= coalesce(p_to, 'infinity'::date)
+    UNION ALL
+    SELECT CASE WHEN merch_cut(p_from, p_rollup) < merch_checkpoint(merch_cut(p_from, p_rollup)) THEN 1 ELSE -1 END,
+           f.*
+      FROM facts f
+     WHERE f.day >= least(merch_cut(p_from, p_rollup), merch_checkpoint(merch_cut(p_from, p_rollup)))
+       AND f.day < greatest(merch_cut(p_from, p_rollup), merch_checkpoint(merch_cut(p_from, p_rollup)))
+    UNION ALL
+    SELECT CASE WHEN merch_cut(p_to + 1, p_rollup) > merch_checkpoint(merch_cut(p_to + 1, p_rollup)) THEN 1 ELSE -1 END,
+           f.*
+      FROM facts f
+     WHERE f.day >= least(merch_cut(p_to + 1, p_rollup), merch_checkpoint(merch_cut(p_to + 1, p_rollup)))
+       AND f.day < greatest(merch_cut(p_to + 1, p_rollup), merch_checkpoint(merch_cut(p_to + 1, p_rollup)))
 )
     SELECT m.sku_id, s.product_id, m.month, m.currency, m.sign * m.facts::bigint, m.sign * m.qty,
            m.sign * m.revenue::numeric, m.sign * m.cost::numeric, m.sign * m.costed_facts::bigint,
@@ -129,23 +200,58 @@ WITH scope AS (
       FROM sales_sku_totals t
      WHERE (SELECT complement FROM gate)
     UNION ALL
-    SELECT f.sku_id, s.product_id, date_trunc('month', f.day::timestamp)::date, f.currency, 1::bigint, f.qty::bigint,
-           f.revenue::numeric, coalesce(f.cost, 0)::numeric, (f.cost IS NOT NULL)::integer::bigint,
-           CASE WHEN f.cost IS NOT NULL THEN f.revenue ELSE 0 END::numeric,
-           coalesce(f.distribution_value, 0)::numeric, (f.distribution_value IS NOT NULL)::integer::bigint,
-           (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
+    -- a cut month: its sums up to the end's checkpoint (the whole month's when the period goes on) less those up
+    -- to the start's (none when the period began before the month); checkpoint offsets 0, 8, 16, 24 or the month's
+    -- length (ELSE: the whole month)
+    SELECT c.sku_id, s.product_id, c.month, c.currency, c.facts::bigint, c.qty, c.revenue::numeric,
+           c.cost::numeric, c.costed_facts::bigint, c.costed_revenue::numeric, c.distribution_value::numeric,
+           c.distributed_facts::bigint, c.qty - c.distributed_qty
+      FROM (SELECT e.sku_id, e.month, e.currency, e.channel,
+           ((CASE e.hi WHEN 0 THEN 0 WHEN 8 THEN e.facts_d8 WHEN 16 THEN e.facts_d16 WHEN 24 THEN e.facts_d24 ELSE e.facts END)
+             - (CASE e.lo WHEN 0 THEN 0 WHEN 8 THEN e.facts_d8 WHEN 16 THEN e.facts_d16 WHEN 24 THEN e.facts_d24 ELSE e.facts END)) AS facts,
+           ((CASE e.hi WHEN 0 THEN 0 WHEN 8 THEN e.qty_d8 WHEN 16 THEN e.qty_d16 WHEN 24 THEN e.qty_d24 ELSE e.qty END)
+             - (CASE e.lo WHEN 0 THEN 0 WHEN 8 THEN e.qty_d8 WHEN 16 THEN e.qty_d16 WHEN 24 THEN e.qty_d24 ELSE e.qty END)) AS qty,
+           ((CASE e.hi WHEN 0 THEN 0 WHEN 8 THEN e.revenue_d8 WHEN 16 THEN e.revenue_d16 WHEN 24 THEN e.revenue_d24 ELSE e.revenue END)
+             - (CASE e.lo WHEN 0 THEN 0 WHEN 8 THEN e.revenue_d8 WHEN 16 THEN e.revenue_d16 WHEN 24 THEN e.revenue_d24 ELSE e.revenue END)) AS revenue,
+           ((CASE e.hi WHEN 0 THEN 0 WHEN 8 THEN e.cost_d8 WHEN 16 THEN e.cost_d16 WHEN 24 THEN e.cost_d24 ELSE e.cost END)
+             - (CASE e.lo WHEN 0 THEN 0 WHEN 8 THEN e.cost_d8 WHEN 16 THEN e.cost_d16 WHEN 24 THEN e.cost_d24 ELSE e.cost END)) AS cost,
+           ((CASE e.hi WHEN 0 THEN 0 WHEN 8 THEN e.costed_facts_d8 WHEN 16 THEN e.costed_facts_d16 WHEN 24 THEN e.costed_facts_d24 ELSE e.costed_facts END)
+             - (CASE e.lo WHEN 0 THEN 0 WHEN 8 THEN e.costed_facts_d8 WHEN 16 THEN e.costed_facts_d16 WHEN 24 THEN e.costed_facts_d24 ELSE e.costed_facts END)) AS costed_facts,
+           ((CASE e.hi WHEN 0 THEN 0 WHEN 8 THEN e.costed_revenue_d8 WHEN 16 THEN e.costed_revenue_d16 WHEN 24 THEN e.costed_revenue_d24 ELSE e.costed_revenue END)
+             - (CASE e.lo WHEN 0 THEN 0 WHEN 8 THEN e.costed_revenue_d8 WHEN 16 THEN e.costed_revenue_d16 WHEN 24 THEN e.costed_revenue_d24 ELSE e.costed_revenue END)) AS costed_revenue,
+           ((CASE e.hi WHEN 0 THEN 0 WHEN 8 THEN e.distribution_value_d8 WHEN 16 THEN e.distribution_value_d16 WHEN 24 THEN e.distribution_value_d24 ELSE e.distribution_value END)
+             - (CASE e.lo WHEN 0 THEN 0 WHEN 8 THEN e.distribution_value_d8 WHEN 16 THEN e.distribution_value_d16 WHEN 24 THEN e.distribution_value_d24 ELSE e.distribution_value END)) AS distribution_value,
+           ((CASE e.hi WHEN 0 THEN 0 WHEN 8 THEN e.distributed_facts_d8 WHEN 16 THEN e.distributed_facts_d16 WHEN 24 THEN e.distributed_facts_d24 ELSE e.distributed_facts END)
+             - (CASE e.lo WHEN 0 THEN 0 WHEN 8 THEN e.distributed_facts_d8 WHEN 16 THEN e.distributed_facts_d16 WHEN 24 THEN e.distributed_facts_d24 ELSE e.distributed_facts END)) AS distributed_facts,
+           ((CASE e.hi WHEN 0 THEN 0 WHEN 8 THEN e.distributed_qty_d8 WHEN 16 THEN e.distributed_qty_d16 WHEN 24 THEN e.distributed_qty_d24 ELSE e.distributed_qty END)
+             - (CASE e.lo WHEN 0 THEN 0 WHEN 8 THEN e.distributed_qty_d8 WHEN 16 THEN e.distributed_qty_d16 WHEN 24 THEN e.distributed_qty_d24 ELSE e.distributed_qty END)) AS distributed_qty
+              FROM (SELECT x.*,
+                           CASE WHEN x.month = merch_month(merch_cut(p_to + 1, p_rollup))
+                                THEN merch_checkpoint(merch_cut(p_to + 1, p_rollup))
+                                     - merch_month(merch_cut(p_to + 1, p_rollup))
+                                ELSE 32 END AS hi,
+                           CASE WHEN x.month = merch_month(merch_cut(p_from, p_rollup))
+                                THEN merch_checkpoint(merch_cut(p_from, p_rollup))
+                                     - merch_month(merch_cut(p_from, p_rollup))
+                                ELSE 0 END AS lo
+                      FROM cut_months x) e) c
+      LEFT JOIN sales_sku_totals s ON p_products AND s.sku_id = c.sku_id AND s.currency = c.currency
+     WHERE p_channel IS NULL OR c.channel = p_channel
+    UNION ALL
+    SELECT f.sku_id, s.product_id, date_trunc('month', f.day::timestamp)::date, f.currency, f.sign::bigint,
+           f.sign * f.qty::bigint, f.sign * f.revenue::numeric, f.sign * coalesce(f.cost, 0)::numeric,
+           f.sign * (f.cost IS NOT NULL)::integer::bigint,
+           f.sign * CASE WHEN f.cost IS NOT NULL THEN f.revenue ELSE 0 END::numeric,
+           f.sign * coalesce(f.distribution_value, 0)::numeric,
+           f.sign * (f.distribution_value IS NOT NULL)::integer::bigint,
+           f.sign * (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
       -- net of returns, as the rollup holds them
-      FROM (SELECT f.day, f.sku_id, f.channel, f.currency, f.qty - f.returned_qty AS qty, f.revenue - f.refunded AS revenue,
-                   merch_net(f.cost, f.qty, f.returned_qty) AS cost,
+      FROM (SELECT f.sign, f.day, f.sku_id, f.channel, f.currency, f.qty - f.returned_qty AS qty,
+                   f.revenue - f.refunded AS revenue, merch_net(f.cost, f.qty, f.returned_qty) AS cost,
                    merch_net(f.distribution_value, f.qty, f.returned_qty) AS distribution_value
-              FROM facts f) f
+              FROM days f) f
       LEFT JOIN sales_sku_totals s ON p_products AND s.sku_id = f.sku_id AND s.currency = f.currency
-      -- a gate: no facts are read for a period of whole months
-     WHERE (merch_rollup_from(p_from, p_rollup) > coalesce(p_from, '-infinity'::date)
-            OR (p_to IS NOT NULL AND merch_rollup_to(p_from, p_to, p_rollup) <= p_to))
-       AND f.day >= coalesce(p_from, '-infinity'::date) AND f.day <= coalesce(p_to, 'infinity'::date)
-       AND (f.day < merch_rollup_from(p_from, p_rollup) OR f.day >= merch_rollup_to(p_from, p_to, p_rollup))
-       AND (p_channel IS NULL OR f.channel = p_channel)
+     WHERE p_channel IS NULL OR f.channel = p_channel
 $$;
 
 -- The appeal of a product in the purchasing scorecard: the share of listing information present (0 for a

@@ -1,5 +1,7 @@
 -- Sales: the monthly rollup `sales_monthly` (per month, SKU, channel and currency) and the per-SKU totals
--- `sales_sku_totals` (per SKU and currency, all months), both sums of the daily facts. Every statement that
+-- `sales_sku_totals` (per SKU and currency, all months), both sums of the daily facts; a rollup row also holds
+-- its month's checkpoints (<measure>_d8, _d16, _d24: the sums of days 1..8, 1..16, 1..24, which reports over a
+-- period that cuts the month read: sql/functions/reports.sql, migration 0031). Every statement that
 -- writes facts records its deltas (+ new values, − old values) in `sales_pending`; the refresh point
 -- (sql/functions/refresh.sql) merges them into both in key order before the transaction commits, so that
 -- any writer of facts keeps them exact and concurrent writers never lock their rows in crossing orders.
@@ -19,7 +21,8 @@ $$;
 -- the cost and distribution value of the units kept).
 CREATE FUNCTION merch_record_sales_delta() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    v_net text := 'day, sku_id, channel, currency, qty - returned_qty AS qty, revenue - refunded AS revenue, '
+    v_net text := 'day, day - date_trunc(''month'', day)::date AS d, sku_id, channel, currency, '
+                  'qty - returned_qty AS qty, revenue - refunded AS revenue, '
                   'merch_net(cost, qty, returned_qty) AS cost, '
                   'merch_net(distribution_value, qty, returned_qty) AS distribution_value';
     v_rows text := CASE TG_OP
@@ -28,10 +31,12 @@ DECLARE
         ELSE format('SELECT 1 AS sign, %1$s FROM new_rows UNION ALL SELECT -1, %1$s FROM old_rows', v_net) END;
 BEGIN
     EXECUTE format($sql$
-        INSERT INTO sales_pending (txid, month, sku_id, channel, currency, facts, qty, revenue, cost, costed_qty,
-                                   costed_facts, costed_revenue, distribution_value, distributed_qty,
+        INSERT INTO sales_pending (txid, month, sku_id, channel, currency, segment, facts, qty, revenue, cost,
+                                   costed_qty, costed_facts, costed_revenue, distribution_value, distributed_qty,
                                    distributed_facts)
         SELECT pg_current_xact_id(), date_trunc('month', r.day)::date, r.sku_id, r.channel, r.currency,
+               -- the part of the month: 0 for days 1..8, 1 for 9..16, 2 for 17..24, 3 after (the checkpoints')
+               least(r.d / 8, 3),
                sum(r.sign), sum(r.sign * r.qty), sum(r.sign * r.revenue), coalesce(sum(r.sign * r.cost), 0),
                coalesce(sum(r.sign * r.qty) FILTER (WHERE r.cost IS NOT NULL), 0),
                coalesce(sum(r.sign) FILTER (WHERE r.cost IS NOT NULL), 0),
@@ -40,7 +45,7 @@ BEGIN
                coalesce(sum(r.sign * r.qty) FILTER (WHERE r.distribution_value IS NOT NULL), 0),
                coalesce(sum(r.sign) FILTER (WHERE r.distribution_value IS NOT NULL), 0)
           FROM (%s) r
-         GROUP BY 2, r.sku_id, r.channel, r.currency
+         GROUP BY 2, r.sku_id, r.channel, r.currency, 6
     $sql$, v_rows);
     PERFORM merch_queue_refresh();
     RETURN NULL;
@@ -67,10 +72,44 @@ BEGIN
     END IF;
     INSERT INTO sales_monthly AS m (month, sku_id, channel, currency, facts, qty, revenue, cost, costed_qty,
                                     costed_facts, costed_revenue, distribution_value, distributed_qty,
-                                    distributed_facts)
+                                    distributed_facts,
+                                    facts_d8, qty_d8, revenue_d8, cost_d8, costed_facts_d8, costed_revenue_d8,
+                                    distribution_value_d8, distributed_qty_d8, distributed_facts_d8, facts_d16,
+                                    qty_d16, revenue_d16, cost_d16, costed_facts_d16, costed_revenue_d16,
+                                    distribution_value_d16, distributed_qty_d16, distributed_facts_d16, facts_d24,
+                                    qty_d24, revenue_d24, cost_d24, costed_facts_d24, costed_revenue_d24,
+                                    distribution_value_d24, distributed_qty_d24, distributed_facts_d24)
     SELECT d.month, d.sku_id, d.channel, d.currency, sum(d.facts), sum(d.qty), sum(d.revenue), sum(d.cost),
            sum(d.costed_qty), sum(d.costed_facts), sum(d.costed_revenue), sum(d.distribution_value),
-           sum(d.distributed_qty), sum(d.distributed_facts)
+           sum(d.distributed_qty), sum(d.distributed_facts),
+           -- the checkpoints' deltas: those of the days up to day 8, 16, 24
+           coalesce(sum(d.facts) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.qty) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.revenue) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.cost) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.costed_facts) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.costed_revenue) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.distribution_value) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.distributed_qty) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.distributed_facts) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.facts) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.qty) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.revenue) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.cost) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.costed_facts) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.costed_revenue) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.distribution_value) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.distributed_qty) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.distributed_facts) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.facts) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.qty) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.revenue) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.cost) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.costed_facts) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.costed_revenue) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.distribution_value) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.distributed_qty) FILTER (WHERE d.segment < 3), 0),
+           coalesce(sum(d.distributed_facts) FILTER (WHERE d.segment < 3), 0)
       FROM sales_pending d
      WHERE d.txid = p_tx
      GROUP BY d.month, d.sku_id, d.channel, d.currency
@@ -82,7 +121,34 @@ BEGIN
            costed_revenue = m.costed_revenue + EXCLUDED.costed_revenue,
            distribution_value = m.distribution_value + EXCLUDED.distribution_value,
            distributed_qty = m.distributed_qty + EXCLUDED.distributed_qty,
-           distributed_facts = m.distributed_facts + EXCLUDED.distributed_facts;
+           distributed_facts = m.distributed_facts + EXCLUDED.distributed_facts,
+           facts_d8 = m.facts_d8 + EXCLUDED.facts_d8,
+           qty_d8 = m.qty_d8 + EXCLUDED.qty_d8,
+           revenue_d8 = m.revenue_d8 + EXCLUDED.revenue_d8,
+           cost_d8 = m.cost_d8 + EXCLUDED.cost_d8,
+           costed_facts_d8 = m.costed_facts_d8 + EXCLUDED.costed_facts_d8,
+           costed_revenue_d8 = m.costed_revenue_d8 + EXCLUDED.costed_revenue_d8,
+           distribution_value_d8 = m.distribution_value_d8 + EXCLUDED.distribution_value_d8,
+           distributed_qty_d8 = m.distributed_qty_d8 + EXCLUDED.distributed_qty_d8,
+           distributed_facts_d8 = m.distributed_facts_d8 + EXCLUDED.distributed_facts_d8,
+           facts_d16 = m.facts_d16 + EXCLUDED.facts_d16,
+           qty_d16 = m.qty_d16 + EXCLUDED.qty_d16,
+           revenue_d16 = m.revenue_d16 + EXCLUDED.revenue_d16,
+           cost_d16 = m.cost_d16 + EXCLUDED.cost_d16,
+           costed_facts_d16 = m.costed_facts_d16 + EXCLUDED.costed_facts_d16,
+           costed_revenue_d16 = m.costed_revenue_d16 + EXCLUDED.costed_revenue_d16,
+           distribution_value_d16 = m.distribution_value_d16 + EXCLUDED.distribution_value_d16,
+           distributed_qty_d16 = m.distributed_qty_d16 + EXCLUDED.distributed_qty_d16,
+           distributed_facts_d16 = m.distributed_facts_d16 + EXCLUDED.distributed_facts_d16,
+           facts_d24 = m.facts_d24 + EXCLUDED.facts_d24,
+           qty_d24 = m.qty_d24 + EXCLUDED.qty_d24,
+           revenue_d24 = m.revenue_d24 + EXCLUDED.revenue_d24,
+           cost_d24 = m.cost_d24 + EXCLUDED.cost_d24,
+           costed_facts_d24 = m.costed_facts_d24 + EXCLUDED.costed_facts_d24,
+           costed_revenue_d24 = m.costed_revenue_d24 + EXCLUDED.costed_revenue_d24,
+           distribution_value_d24 = m.distribution_value_d24 + EXCLUDED.distribution_value_d24,
+           distributed_qty_d24 = m.distributed_qty_d24 + EXCLUDED.distributed_qty_d24,
+           distributed_facts_d24 = m.distributed_facts_d24 + EXCLUDED.distributed_facts_d24;
     INSERT INTO sales_sku_totals AS t (sku_id, currency, product_id, facts, qty, revenue, cost, costed_qty,
                                        costed_facts, costed_revenue, distribution_value, distributed_qty,
                                        distributed_facts)

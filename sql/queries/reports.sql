@@ -391,6 +391,7 @@ SELECT to_char(so.month, 'YYYY-MM') AS month, so.currency, sum(so.facts)::intege
   FROM merch_report_sku_sales($1::ltree, $2::bigint, $3::bigint, $4::date, $5::date, $7::boolean, 'distribution',
                               true) so
  GROUP BY so.month, so.currency
+HAVING sum(so.facts) > 0
  ORDER BY so.month, so.currency
  LIMIT $6::integer;
 

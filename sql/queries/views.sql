@@ -81,8 +81,8 @@ SELECT x.id AS product_id, d.*
 -- name: list_view_category_shares :many
 -- Some products' ($1) shares of their home categories over days $2..$3, net of returns, per product: its
 -- units against those of every product whose home category is its own (units_share, percent), and per
--- currency its revenue share; whole months read from the rollup, the other days from the facts
--- (merch_report_sku_sales), read once per home category however many of the products share it.
+-- currency its revenue share; read from the rollup and a few days of facts (merch_report_sku_sales: a product
+-- whose rows sum to no fact sold nothing), once per home category however many of the products share it.
 WITH own AS (
     SELECT p.id, p.category_id FROM products p WHERE p.id = ANY ($1::bigint[])
 ), homes AS MATERIALIZED (
@@ -95,6 +95,7 @@ WITH own AS (
       JOIN products p ON p.id = s.product_id
      WHERE p.category_id = h.id
      GROUP BY h.id, s.product_id, so.currency
+    HAVING sum(so.facts) > 0
 ), shares AS (
     SELECT o.id, c.currency, sum(c.qty) FILTER (WHERE c.product_id = o.id) AS own_qty, sum(c.qty) AS qty,
            sum(c.revenue) FILTER (WHERE c.product_id = o.id) AS own_revenue, sum(c.revenue) AS revenue

@@ -154,6 +154,14 @@ async def test_marketing_sees_a_products_share_of_its_home_category_over_a_windo
         "100.00",
         {"CNY": "100.00"},
     )
+    # days of T-40's month without its sale (a period that cuts the month: its rollup rows sum to nothing there):
+    # nothing sold in the category, no share
+    d40 = day(40)
+    first, last = (d40.replace(day=1), d40 - timedelta(days=1))
+    if d40.day == 1:
+        first, last = d40 + timedelta(days=1), d40 + timedelta(days=5)
+    none = (await item(api, "silk-sq", "marketing", "category_share", **window(first, last)))["value"]
+    assert (none["units"], none["category_units"], none["units_share"], none["revenue_share"]) == (0, 0, None, {})
     # a product that sold nothing in a category that did: 0 %; alone in a category that sold nothing: no share
     new = (await item(api, "silk-new", "marketing", "category_share"))["value"]
     assert (new["units"], new["category_units"], new["units_share"], new["revenue_share"]) == (

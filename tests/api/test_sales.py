@@ -296,22 +296,58 @@ async def test_finance_and_marketing_upload_purchasing_only_reads_and_storefront
             assert (await client.get("/v1/sales")).status_code == get_status, role
 
 
+# The measures a sales report reads, and the rollup's checkpoints of them: their sums through day 8, 16 and 24.
+CHECKPOINTED = (
+    "facts",
+    "qty",
+    "revenue",
+    "cost",
+    "costed_facts",
+    "costed_revenue",
+    "distribution_value",
+    "distributed_qty",
+    "distributed_facts",
+)
+CHECKPOINTS = [f"{m}_d{d}" for d in (8, 16, 24) for m in CHECKPOINTED]
 ROLLUP = (
     "SELECT month, s.sku, channel, currency, facts, qty, revenue, cost, costed_qty, costed_facts, costed_revenue,"
-    " distribution_value, distributed_qty, distributed_facts"
+    f" distribution_value, distributed_qty, distributed_facts, {', '.join(CHECKPOINTS)}"
     " FROM sales_monthly m JOIN skus s ON s.id = m.sku_id ORDER BY month, s.sku, channel, currency"
 )
-# The same rows summed from the facts themselves: what the rollup must equal.
+# The same rows summed from the facts themselves, net of their returns: what the rollup must equal (the
+# checkpoints: the same sums over the days before the 9th, 17th and 25th).
+_NET = {
+    "facts": ("count(*)", None),
+    "qty": ("sum(f.qty)", None),
+    "revenue": ("sum(f.revenue)", None),
+    "cost": ("sum(f.cost)", None),
+    "costed_qty": ("sum(f.qty)", "f.cost IS NOT NULL"),
+    "costed_facts": ("count(f.cost)", None),
+    "costed_revenue": ("sum(f.revenue)", "f.cost IS NOT NULL"),
+    "distribution_value": ("sum(f.distribution_value)", None),
+    "distributed_qty": ("sum(f.qty)", "f.distribution_value IS NOT NULL"),
+    "distributed_facts": ("count(f.distribution_value)", None),
+}
+
+
+def _sum(measure: str, before: int | None = None) -> str:
+    expression, condition = _NET[measure]
+    conditions = [c for c in (condition, None if before is None else f"f.day < f.month + {before}") if c]
+    filtered = f"{expression} FILTER (WHERE {' AND '.join(conditions)})" if conditions else expression
+    typed = "integer" if "facts" in measure else "bigint" if "qty" in measure else "numeric"
+    return f"coalesce({filtered}, 0)::{typed}"
+
+
 ROLLUP_OF_FACTS = (
-    "SELECT date_trunc('month', f.day)::date AS month, s.sku, f.channel, f.currency, count(*)::integer AS facts,"
-    " sum(f.qty)::bigint AS qty, sum(f.revenue) AS revenue, coalesce(sum(f.cost), 0) AS cost,"
-    " coalesce(sum(f.qty) FILTER (WHERE f.cost IS NOT NULL), 0)::bigint AS costed_qty,"
-    " count(f.cost)::integer AS costed_facts,"
-    " coalesce(sum(f.revenue) FILTER (WHERE f.cost IS NOT NULL), 0) AS costed_revenue,"
-    " coalesce(sum(f.distribution_value), 0) AS distribution_value,"
-    " coalesce(sum(f.qty) FILTER (WHERE f.distribution_value IS NOT NULL), 0)::bigint AS distributed_qty,"
-    " count(f.distribution_value)::integer AS distributed_facts"
-    " FROM sales_facts f JOIN skus s ON s.id = f.sku_id GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+    "SELECT f.month, s.sku, f.channel, f.currency, "
+    + ", ".join(f"{_sum(m)} AS {m}" for m in _NET)
+    + ", "
+    + ", ".join(f"{_sum(m, d)} AS {m}_d{d}" for d in (8, 16, 24) for m in CHECKPOINTED)
+    + " FROM (SELECT date_trunc('month', f.day::timestamp)::date AS month, f.day, f.sku_id, f.channel, f.currency,"
+    " f.qty - f.returned_qty AS qty, f.revenue - f.refunded AS revenue,"
+    " merch_net(f.cost, f.qty, f.returned_qty) AS cost,"
+    " merch_net(f.distribution_value, f.qty, f.returned_qty) AS distribution_value FROM sales_facts f) f"
+    " JOIN skus s ON s.id = f.sku_id GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
 )
 
 

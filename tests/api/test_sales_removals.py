@@ -12,12 +12,8 @@ import httpx
 import pytest
 
 from tests.api.test_reports import sale, shop
+from tests.api.test_sales import ROLLUP
 
-ROLLUP = (
-    "SELECT month, s.sku, channel, currency, facts, qty, revenue, cost, costed_qty, costed_facts, costed_revenue,"
-    " distribution_value, distributed_qty, distributed_facts"
-    " FROM sales_monthly m JOIN skus s ON s.id = m.sku_id ORDER BY month, s.sku, channel, currency"
-)
 TOTALS = (
     "SELECT s.sku, t.currency, t.product_id, facts, qty, revenue, cost, costed_qty, costed_facts, costed_revenue,"
     " distribution_value, distributed_qty, distributed_facts"
