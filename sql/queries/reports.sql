@@ -439,16 +439,17 @@ WITH scoped AS (
     HAVING sum(k.facts) > 0 OR count(k.facts) < count(*)
 ), keyed AS (
     -- the group of each SKU that sold or came back (none needed by reason); '' for no preferred supplier (a
-    -- code is never empty): a key to join on
+    -- code is never empty): a key to join on. The grouping is a constant of the plan: only its lookup is made.
     SELECT ps.sku_id, ps.sold, ps.returned, ps.resellable,
-           CASE $6::text WHEN 'sku' THEN s.sku::text WHEN 'product' THEN p.code::text
-                         WHEN 'category' THEN c.code::text WHEN 'supplier' THEN coalesce(sup.code::text, '') END AS grp
+           CASE $6::text WHEN 'sku' THEN s.sku::text
+                         WHEN 'product' THEN (SELECT p.code::text FROM products p WHERE p.id = s.product_id)
+                         WHEN 'category' THEN (SELECT c.code::text FROM products p JOIN categories c ON c.id = p.category_id
+                                                WHERE p.id = s.product_id)
+                         WHEN 'supplier' THEN coalesce((SELECT sup.code::text FROM product_suppliers pps
+                                                          JOIN suppliers sup ON sup.id = pps.supplier_id
+                                                         WHERE pps.product_id = s.product_id AND pps.preferred), '') END AS grp
       FROM per_sku ps
       JOIN skus s ON s.id = ps.sku_id
-      JOIN products p ON p.id = s.product_id
-      JOIN categories c ON c.id = p.category_id
-      LEFT JOIN product_suppliers pps ON pps.product_id = p.id AND pps.preferred
-      LEFT JOIN suppliers sup ON sup.id = pps.supplier_id
      WHERE $6::text <> 'reason'
 ), grouped AS (
     SELECT k.grp, sum(k.sold) AS sold, sum(k.returned) AS returned, sum(k.resellable) AS resellable
@@ -469,24 +470,34 @@ WITH scoped AS (
      ORDER BY return_rate DESC NULLS LAST, g.returned DESC, nullif(g.grp, '') NULLS LAST
      LIMIT $7::integer
 ), top AS (
-    -- the reason most units of a shown group came back for on the days (ties by code)
-    SELECT DISTINCT ON (t.grp) t.grp, t.reason
-      FROM (SELECT k.grp, rr.code::text AS reason, sum(r.qty) AS returned
-              FROM keyed k
-              JOIN returned r ON r.sku_id = k.sku_id
-              JOIN return_reasons rr ON rr.id = r.reason_id
-             WHERE k.returned > 0 AND k.grp IN (SELECT sh.grp FROM shown sh)
-               AND r.returned_on >= coalesce($4::date, '-infinity'::date)
-               AND r.returned_on <= coalesce($5::date, 'infinity'::date)
-             GROUP BY k.grp, rr.code) t
-     ORDER BY t.grp, t.returned DESC, t.reason
+    -- per shown group and reason, the units that came back on the days (the shown groups' SKUs' returns, by
+    -- index: the SKUs are in scope already)
+    SELECT k.grp, rr.code::text AS reason, sum(r.qty) AS returned
+      FROM keyed k
+     CROSS JOIN LATERAL (SELECT x.reason_id, x.qty FROM sales_returns x
+                          WHERE x.sku_id = k.sku_id AND x.returned_on >= coalesce($4::date, '-infinity'::date)
+                            AND x.returned_on <= coalesce($5::date, 'infinity'::date)) r
+      JOIN return_reasons rr ON rr.id = r.reason_id
+     WHERE k.returned > 0 AND k.grp IN (SELECT sh.grp FROM shown sh)
+     GROUP BY k.grp, rr.code
+), labelled AS (
+    -- each shown group with the reason most of its units came back for (ties by code), grouped rather than joined
+    -- (the groups shown are many more than a plan made for the estimates would expect)
+    SELECT u.grp, max(u.sold) AS sold, max(u.returned) AS returned, max(u.resellable) AS resellable,
+           max(u.return_rate) AS return_rate,
+           (array_agg(u.reason ORDER BY u.by_reason DESC, u.reason) FILTER (WHERE u.reason IS NOT NULL))[1] AS top_reason
+      FROM (SELECT sh.grp, sh.sold, sh.returned, sh.resellable, sh.return_rate, NULL::text AS reason,
+                   NULL::numeric AS by_reason
+              FROM shown sh
+            UNION ALL
+            SELECT t.grp, NULL, NULL, NULL, NULL, t.reason, t.returned FROM top t) u
+     GROUP BY u.grp
 )
-SELECT nullif(sh.grp, '') AS "group", sh.sold::bigint AS sold, sh.returned::bigint AS returned,
-       sh.resellable::bigint AS resellable, (sh.returned - sh.resellable)::bigint AS not_resellable, sh.return_rate,
-       t.reason AS top_reason
-  FROM shown sh
-  LEFT JOIN top t ON t.grp = sh.grp
- ORDER BY sh.return_rate DESC NULLS LAST, sh.returned DESC, nullif(sh.grp, '') NULLS LAST;
+SELECT nullif(l.grp, '') AS "group", l.sold::bigint AS sold, l.returned::bigint AS returned,
+       l.resellable::bigint AS resellable, (l.returned - l.resellable)::bigint AS not_resellable, l.return_rate,
+       l.top_reason
+  FROM labelled l
+ ORDER BY l.return_rate DESC NULLS LAST, l.returned DESC, nullif(l.grp, '') NULLS LAST;
 
 -- name: list_promotion_outcomes :many
 -- Promotions (one, $4, or those whose days meet $5..$6 and that list a product in scope — and, with $8, list
