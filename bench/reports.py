@@ -65,7 +65,8 @@ SELECT s.id, k.kind, 'CNY', round((50 + s.id % 200) * k.factor, 2), now() - inte
  CROSS JOIN (VALUES ('sale', 1.0), ('distribution', 0.8), ('cost', 0.55)) AS k(kind, factor)
 """
 # A year of daily facts, web and distribution, for the first $1 SKUs of the scale catalog, each costed at the
-# cost and distribution prices in force on its day (as an upload would): one statement.
+# cost and distribution prices in force on its day (as an upload would): one statement, written day by day as daily
+# uploads lay them out (a period's days are then neighbours in the table, not spread over all of it).
 SALES = """
 INSERT INTO sales_facts (day, sku_id, channel, qty, revenue, currency, cost, distribution_value)
 SELECT d.day, s.id, c.channel, q.qty, q.qty * (50 + s.id % 200) * c.factor, 'CNY', q.qty * pc.amount,
@@ -80,6 +81,7 @@ SELECT d.day, s.id, c.channel, q.qty, q.qty * (50 + s.id % 200) * c.factor, 'CNY
         AND (pc.valid_to IS NULL OR pc.valid_to > d.eod)
   LEFT JOIN prices pd ON pd.sku_id = s.id AND pd.kind = 'distribution' AND pd.currency = 'CNY'
         AND pd.valid_from <= d.eod AND (pd.valid_to IS NULL OR pd.valid_to > d.eod)
+ ORDER BY d.day, s.id, c.channel
 """
 WAREHOUSE = """
 WITH w AS (INSERT INTO warehouses (code, labels) VALUES ('bench-wh', '{"en": "Bench"}') RETURNING id)
