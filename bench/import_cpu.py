@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import time
 import warnings
@@ -102,4 +103,6 @@ if __name__ == "__main__":
         "--sequential", action="store_true", help="the apply after the upload (as before the overlap), not during it"
     )
     args = parser.parse_args()
+    logging.basicConfig(format="%(message)s")
+    logging.getLogger("merchflow.imports").setLevel(logging.INFO)  # (how many lines were applied during the upload)
     asyncio.run(main(args.products, args.sequential))

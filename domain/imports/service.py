@@ -325,6 +325,7 @@ async def _run(pool: Any, conn: asyncpg.Connection, run: ImportRun, early: Overl
     bounds = range(1, counts.last_line + 1, CHUNK)
     if early is not None and early.conn is not None:
         # the file's first lines were applied during the upload, their derived data left to the next chunk
+        log.info("import %s: lines 1-%s of %s applied during the upload", run.id, early.next - 1, counts.last_line)
         await store.update_import_progress(conn, run.id, early.applied, early.unchanged)
         for low in range(early.next, counts.last_line + 1, CHUNK):
             applied, unchanged, _ = await _chunk(early.conn, run, low)
