@@ -16,7 +16,6 @@ from domain.imports.model import RowFault
 from domain.imports.overlap import Overlap
 
 BATCH = 2_000  # rows checked before they are COPied into the staging table
-FIRST_BATCH = 500  # the first batch of an upload applied while it is read: its apply begins sooner
 YIELD_EVERY = 64  # rows checked between two turns given to a pending write (a check never waits otherwise)
 
 
@@ -31,7 +30,6 @@ class Upload:
         self.job_id = job_id
         self.behind = behind
         self.overlap = overlap  # (told of each row read and each batch committed: it applies them)
-        self._batch = BATCH if overlap is None else min(FIRST_BATCH, BATCH)
         self.rows: list[tuple[Any, ...]] = []
         self.errors: list[tuple[Any, ...]] = []
         self.read = 0
@@ -49,8 +47,7 @@ class Upload:
             self.errors += [
                 (self.job_id, line, i, f.pointer, f.column, f.code, f.message) for i, f in enumerate(faults)
             ]
-        if len(self.rows) >= self._batch:
-            self._batch = BATCH
+        if len(self.rows) >= BATCH:
             await self.flush()
         elif self._writing is not None and self.read % YIELD_EVERY == 0:
             await asyncio.sleep(0)  # (a turn for the pending write: its next step, its answer read)
