@@ -216,3 +216,36 @@ async def test_a_chunk_naming_a_stored_product_waits_for_the_upload_and_an_api_w
     async with fresh_pool.acquire() as conn:
         audit = await conn.fetch("SELECT action FROM audit_log WHERE code = 'ov-3' AND import_id IS NOT NULL")
         assert [a["action"] for a in audit] == ["update"]
+
+
+async def test_a_retry_sent_while_the_first_upload_is_applied_during_its_reading_is_one_import(
+    fresh_app: Any, fresh_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The retry's own early chunk meets the first upload's uncommitted products: it gives up at once (a lock it
+    # cannot take) rather than wait for that upload; the retry is then the import, and the first upload, once
+    # read, answers its job with what it had applied rolled back.
+    async with fresh_pool.acquire() as conn:
+        await catalog(conn)
+    first, rest = [row(f"ov-{i}") for i in range(40)], [row("ov-last")]
+    file = Paused(monkeypatch, first, rest)
+    headers = {**JSONL, "Idempotency-Key": "nightly"}
+    async with file, client(fresh_app) as api:
+        upload = asyncio.create_task(
+            api.post("/v1/imports", params={"type": "products"}, content=file.body(), headers=headers)
+        )
+        await file.tried.wait()
+        assert file.early.next > 1
+        retry = await asyncio.wait_for(
+            api.post("/v1/imports", params={"type": "products"}, content=jsonl(*first, *rest), headers=headers),
+            GUARD,
+        )
+        assert (retry.status_code, retry.headers["idempotency-replayed"]) == (202, "false")
+        file.resume.set()
+        answer = await upload
+        assert (answer.status_code, answer.headers["idempotency-replayed"]) == (202, "true")
+        assert answer.json()["id"] == retry.json()["id"]
+        await run_pending(fresh_pool)
+        job = (await api.get(f"/v1/jobs/{retry.json()['id']}")).json()
+        assert (job["state"], job["rows"]["applied"]) == ("done", 41)
+        assert len((await api.get("/v1/jobs")).json()["items"]) == 1
+    assert await counts(fresh_pool) == (41, 41, 41, 41)
