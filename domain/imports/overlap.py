@@ -128,11 +128,13 @@ class Overlap:
                 self._wake.clear()
                 if self._ended or self._discard or self._off or self._staged <= self.next:
                     continue
-                if self._tx is None:
-                    self._hold = self.pool.acquire()
-                    self.conn = await self._hold.__aenter__()
-                    self._tx = self.conn.transaction()
-                    await self._tx.start()
+                if self._hold is None:
+                    hold = self.pool.acquire()
+                    self.conn = await hold.__aenter__()
+                    self._hold = hold  # (given back by `close` once entered, not before)
+                    tx = self.conn.transaction()
+                    await tx.start()
+                    self._tx = tx
                 high = min(self._staged, self.next + MAX_CHUNK)
                 done = await store.update_products_during_upload(
                     self.conn, self.job_id, self.next, high, self.actor, self.confidential
