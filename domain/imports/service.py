@@ -19,29 +19,32 @@ import asyncpg
 import msgspec
 
 from domain.errors import IdempotencyKeyReused, InvalidIdempotencyKey
-from domain.imports import counts, exports, formats, kinds, rows, store, xlsx
+from domain.imports import counts, formats, kinds, overlap, rows, store, xlsx
 from domain.imports.formats import Header
 from domain.imports.model import (
     MEDIA_TYPES,
     TYPES,
     FileFormat,
     ImportMode,
-    ImportNotFound,
     ImportRun,
     ImportType,
     InvalidUpload,
-    ReportFormat,
     RowError,
     RowFault,
     UnsupportedImportFormat,
     check_importer,
 )
+from domain.imports.overlap import Overlap
+from domain.imports.report import check_import, open_report, report
 from domain.imports.staging import Upload
 from domain.jobs.model import Job
 from domain.jobs.service import get_job
 from domain.keys.model import Principal
 
 log = logging.getLogger("merchflow.imports")
+
+__all__ = ["check_import", "finish_overlapped", "open_report", "report", "run_import", "start_import"]
+finish_overlapped = overlap.finished  # (the job runner waits for the imports this process finishes itself)
 
 # Product rows read before they are checked: the attribute sets of the categories they name that were not read
 # yet are read in one query (a query for each category was a round trip each: 200 of a 10,000-row file)
@@ -80,43 +83,70 @@ async def start_import(
     idempotency_key: str | None,
     body: AsyncIterator[bytes],
     line_flaw: rows.LineFlaw,
+    pool: Any = None,
 ) -> tuple[Job, bool]:
     """Read an upload as it streams in, check every row and stage it; then queue the import for the runner.
-    Answers (the job, whether it is the replay of an earlier upload with the same Idempotency-Key)."""
+    Answers (the job, whether it is the replay of an earlier upload with the same Idempotency-Key).
+    `pool` (connections besides `conn`): an all_or_nothing products file is applied while it is read
+    (domain/imports/overlap.py), and its run finished here (`finish_overlapped`), not queued."""
     check_importer(actor, kind)
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise InvalidIdempotencyKey()
     fmt = format_of(media_type)
     job_id = await store.insert_import_job(conn, actor.name, mode, fmt, actor.sees_confidential, kind)
     hashed = _Hashing(body, f"{kind}\n{mode}\n{fmt}\n")
+    early = None
+    if pool is not None and kind == "products" and mode == "all_or_nothing":
+        early = Overlap(pool, job_id, actor.name, actor.sees_confidential)
     # (a products file is staged behind its reading: nothing else uses the connection meanwhile but the reading of
     # attribute sets, which waits for the pending write)
-    upload = Upload(conn, job_id, behind=kind == "products")
+    upload = Upload(conn, job_id, behind=kind == "products", overlap=early)
     try:
         if kind == "products":
             await _read_products(conn, upload, fmt, aiter(hashed), line_flaw)
         else:
             checker = await kinds.checker(conn, actor, kind)
             await _read_with(checker, upload, fmt, aiter(hashed), line_flaw, TYPES[kind].code_field)
+        if early is not None:
+            early.read_all()  # (the last batch is applied by the run: nothing is left to overlap it with)
         await upload.flush()
         await upload.settle()
+        if early is not None:
+            await early.end()
     except InvalidUpload:
         await upload.abandon()
+        if early is not None:
+            await early.abandon()
         await store.delete_import_job(conn, job_id)
         raise
     except BaseException as exc:  # the client went away, the body was too large, the task was cancelled
         await upload.abandon()
+        if early is not None:
+            await early.abandon()  # (before the job says interrupted: nothing of it stays)
         await _interrupted(conn, job_id, exc)
         raise
     fingerprint = hashed.hash.digest()
     prior = None
-    async with conn.transaction():
-        if idempotency_key is not None:
-            await store.lock_import_key(conn, actor.name, idempotency_key)
-            prior = await store.get_import_by_key(conn, actor.name, idempotency_key)
+    try:
+        async with conn.transaction():
+            if idempotency_key is not None:
+                await store.lock_import_key(conn, actor.name, idempotency_key)
+                prior = await store.get_import_by_key(conn, actor.name, idempotency_key)
+            if prior is None:
+                queued = (upload.read, upload.rejected)
+                if early is not None and early.open:  # (claimed here: this process holds its transaction)
+                    await store.update_import_running(conn, job_id, idempotency_key, fingerprint, *queued)
+                else:
+                    await store.update_import_queued(conn, job_id, idempotency_key, fingerprint, *queued)
+                job = await get_job(conn, job_id)
         if prior is None:
-            await store.update_import_queued(conn, job_id, idempotency_key, fingerprint, upload.read, upload.rejected)
-            return await get_job(conn, job_id), False
+            if early is not None and early.open:
+                overlap.finish(job_id, run_import(pool, job_id, early))
+                early = None
+            return job, False
+    finally:
+        if early is not None:
+            await early.abandon()
     await store.delete_import_job(conn, job_id)  # a retry: the first upload's import is the one
     if prior[1] != fingerprint:
         raise IdempotencyKeyReused()
@@ -257,21 +287,26 @@ async def forget_old_uploads(conn: asyncpg.Connection, key_hours: int) -> None:
 # ------------------------------------------------------------------------------------------------- run
 
 
-async def run_import(pool: Any, job_id: int) -> None:
+async def run_import(pool: Any, job_id: int, early: Overlap | None = None) -> None:
     """Run a queued import: reject duplicate codes, then apply the good rows in chunks (all in one transaction
     for all_or_nothing, which applies nothing when any row was rejected). Staged rows are removed at the end;
-    the report stays. Re-running a run that stopped is safe: rows already applied are unchanged rows."""
-    async with pool.acquire() as conn:
-        run = await store.get_import(conn, job_id)
-        assert run is not None, f"job {job_id} is not an import"
-        try:
-            await _run(pool, conn, run)
-        except Exception as exc:
-            await store.update_import_finished(conn, job_id, "failed", "failed", f"{type(exc).__name__}: {exc}")
-            raise
+    the report stays. Re-running a run that stopped is safe: rows already applied are unchanged rows.
+    `early`: the transaction that applied the file's first lines during its upload, continued here."""
+    try:
+        async with pool.acquire() as conn:
+            run = await store.get_import(conn, job_id)
+            assert run is not None, f"job {job_id} is not an import"
+            try:
+                await _run(pool, conn, run, early)
+            except Exception as exc:
+                await store.update_import_finished(conn, job_id, "failed", "failed", f"{type(exc).__name__}: {exc}")
+                raise
+    finally:
+        if early is not None:
+            await early.close()
 
 
-async def _run(pool: Any, conn: asyncpg.Connection, run: ImportRun) -> None:
+async def _run(pool: Any, conn: asyncpg.Connection, run: ImportRun, early: Overlap | None = None) -> None:
     spec = TYPES[run.type]
     await store.update_staged_statistics(conn, run.id, STAGED_STATISTICS_MIN)
     if spec.unique_codes:
@@ -288,7 +323,15 @@ async def _run(pool: Any, conn: asyncpg.Connection, run: ImportRun) -> None:
         return
     await store.update_import_phase(conn, run.id, "applying", counts.good, counts.rejected)
     bounds = range(1, counts.last_line + 1, CHUNK)
-    if run.mode == "all_or_nothing":
+    if early is not None and early.conn is not None:
+        # the file's first lines were applied during the upload, their derived data left to the next chunk
+        log.info("import %s: lines 1-%s of %s applied during the upload", run.id, early.next - 1, counts.last_line)
+        await store.update_import_progress(conn, run.id, early.applied, early.unchanged)
+        for low in range(early.next, counts.last_line + 1, CHUNK):
+            applied, unchanged, _ = await _chunk(early.conn, run, low)
+            await store.update_import_progress(conn, run.id, applied, unchanged)
+        await early.commit()  # (a file applied whole during the upload: its derived data refreshed at the commit)
+    elif run.mode == "all_or_nothing":
         # one transaction for every chunk; progress is told on another connection (this one's writes are
         # invisible until it commits). Rows the ledger refuses (stock counts) undo it all, then are reported.
         refused: list[RowError] = []
@@ -348,38 +391,3 @@ async def _chunk(conn: asyncpg.Connection, run: ImportRun, low: int) -> tuple[in
             conn, run.id, low, low + CHUNK, run.actor, run.sees_confidential
         )
     return created + updated, unchanged, []
-
-
-# ---------------------------------------------------------------------------------------------- report
-
-REPORT_PAGE = 1_000
-
-
-async def check_import(conn: asyncpg.Connection, actor: Principal, job_id: int) -> None:
-    """404 unless the job is an import; 403 unless the actor may import its type."""
-    kind = await store.get_import_type(conn, job_id)
-    if kind is None:
-        raise ImportNotFound(job_id)
-    check_importer(actor, kind)
-
-
-async def report(pool: Any, job_id: int) -> AsyncIterator[RowError]:
-    """An import's per-row report in line order, a page at a time (a connection of its own while it streams)."""
-    after = (0, -1)
-    while True:
-        async with pool.acquire() as conn:
-            page = await store.list_import_errors(conn, job_id, after, REPORT_PAGE)
-        for _, error in page:
-            yield error
-        if len(page) < REPORT_PAGE:
-            return
-        after = (page[-1][1].line, page[-1][0])
-
-
-async def open_report(
-    conn: asyncpg.Connection, pool: Any, actor: Principal, job_id: int, fmt: ReportFormat
-) -> AsyncIterator[bytes]:
-    """Check that the job is an import (else 404) the actor may read (else 403), then hand back its report's
-    bytes to stream."""
-    await check_import(conn, actor, job_id)
-    return exports.report_bytes(report(pool, job_id), fmt)

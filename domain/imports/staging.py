@@ -13,6 +13,7 @@ import asyncpg
 
 from domain.imports import rows, store
 from domain.imports.model import RowFault
+from domain.imports.overlap import Overlap
 
 BATCH = 2_000  # rows checked before they are COPied into the staging table
 YIELD_EVERY = 64  # rows checked between two turns given to a pending write (a check never waits otherwise)
@@ -22,10 +23,13 @@ class Upload:
     """Staged rows and errors of an upload, with the counts. `behind`: a batch is written while the next is
     checked — then whatever else uses the connection first waits for it (`settle`)."""
 
-    def __init__(self, conn: asyncpg.Connection, job_id: int, *, behind: bool = False) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, job_id: int, *, behind: bool = False, overlap: Overlap | None = None
+    ) -> None:
         self.conn = conn
         self.job_id = job_id
         self.behind = behind
+        self.overlap = overlap  # (told of each row read and each batch committed: it applies them)
         self.rows: list[tuple[Any, ...]] = []
         self.errors: list[tuple[Any, ...]] = []
         self.read = 0
@@ -35,6 +39,8 @@ class Upload:
     async def add(self, staged: rows.Staged, faults: list[RowFault]) -> None:
         self.read += 1
         self.rows.append((self.job_id, *staged))
+        if self.overlap is not None:
+            self.overlap.row(staged, faults)
         if faults:
             self.rejected += 1
             line = staged[0]
@@ -76,3 +82,5 @@ class Upload:
     ) -> None:
         await store.insert_staged(self.conn, batch, errors)
         await store.update_import_received(self.conn, self.job_id, read, rejected)
+        if self.overlap is not None and batch:
+            self.overlap.staged(batch[-1][1] + 1)

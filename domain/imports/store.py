@@ -22,6 +22,7 @@ UPDATE_IMPORT_RECEIVED = Q.update_import_received.sql
 LOCK_IMPORT_KEY = Q.lock_import_key.sql
 GET_IMPORT_BY_KEY = Q.get_import_by_key.sql
 UPDATE_IMPORT_QUEUED = Q.update_import_queued.sql
+UPDATE_IMPORT_RUNNING = Q.update_import_running.sql
 UPDATE_IMPORT_INTERRUPTED = Q.update_import_interrupted.sql
 DELETE_IMPORT_JOB = Q.delete_import_job.sql
 UPDATE_IMPORT_CODE_COLUMN = Q.update_import_code_column.sql
@@ -31,6 +32,7 @@ INSERT_DUPLICATE_ERRORS = Q.insert_duplicate_errors.sql
 COUNT_IMPORT_ROWS = Q.count_import_rows.sql
 UPDATE_IMPORT_PHASE = Q.update_import_phase.sql
 UPDATE_PRODUCTS_FROM_IMPORT = Q.update_products_from_import.sql
+UPDATE_PRODUCTS_DURING_UPLOAD = Q.update_products_during_upload.sql
 UPDATE_IMPORT_PROGRESS = Q.update_import_progress.sql
 UPDATE_IMPORT_FINISHED = Q.update_import_finished.sql
 LIST_IMPORT_ERRORS = Q.list_import_errors.sql
@@ -141,6 +143,12 @@ async def update_import_queued(
     await conn.execute(UPDATE_IMPORT_QUEUED, job_id, key, fingerprint, read, rejected)
 
 
+async def update_import_running(
+    conn: asyncpg.Connection, job_id: int, key: str | None, fingerprint: bytes, read: int, rejected: int
+) -> None:
+    await conn.execute(UPDATE_IMPORT_RUNNING, job_id, key, fingerprint, read, rejected)
+
+
 async def update_import_interrupted(conn: asyncpg.Connection, job_id: int, error: str) -> None:
     await conn.execute(UPDATE_IMPORT_INTERRUPTED, job_id, error)
 
@@ -183,6 +191,16 @@ async def update_products_from_import(
     """Apply lines [low, high) of an import; answers (created, updated, unchanged)."""
     row = await conn.fetchrow(UPDATE_PRODUCTS_FROM_IMPORT, job_id, low, high, actor, confidential)
     return row["created"], row["updated"], row["unchanged"]
+
+
+async def update_products_during_upload(
+    conn: asyncpg.Connection, job_id: int, low: int, high: int, actor: str, confidential: bool
+) -> tuple[int, int, int] | None:
+    """Apply lines [low, high) of an all_or_nothing import while its upload goes on: new products only, their
+    derived data left to the next chunk; answers (created, updated, unchanged), or None when nothing was done
+    (a code of the chunk is stored)."""
+    row = await conn.fetchrow(UPDATE_PRODUCTS_DURING_UPLOAD, job_id, low, high, actor, confidential)
+    return None if row["created"] is None else (row["created"], row["updated"], row["unchanged"])
 
 
 async def update_import_progress(conn: asyncpg.Connection, job_id: int, applied: int, unchanged: int) -> None:

@@ -192,7 +192,10 @@ RUNNERS: dict[str, Runner] = {
 
 async def run_pending(pool: Any, *, workers: int = 2, on_progress: Progress = None) -> int:
     """Claim and run queued jobs of the kinds this process runs until none is left; answers how many ran."""
-    ran = 0
+    # (imported here: the imports area answers with jobs, so it imports this module)
+    from domain.imports.service import finish_overlapped
+
+    ran = await finish_overlapped()  # imports this process applies while their files were read
     kinds = list(RUNNERS)
     while True:
         async with pool.acquire() as conn:

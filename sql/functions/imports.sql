@@ -119,9 +119,14 @@ $$;
 -- that differ, skip identical ones; audit each product written (naming the import). An actor who cannot see
 -- confidential values (p_confidential false) keeps the stored ones, as a PUT does. Existing products are
 -- locked in id order first. Answers how many were created, updated and left unchanged.
+-- p_during_upload: a chunk of an all_or_nothing import applied while the rest of its file is still being read
+-- (domain/imports/overlap.py). Then it creates products only — when one of the chunk's codes is stored it does
+-- nothing and answers NULLs (a stored product's row lock would be held across the upload, and an API write of it
+-- would wait) — and leaves their derived data to the next call's refresh, after the upload (the refresh writes
+-- rows other writers share: the storefront's known words).
 CREATE FUNCTION merch_import_products(
     p_job bigint, p_from integer, p_to integer, p_actor text, p_confidential boolean,
-    OUT created integer, OUT updated integer, OUT unchanged integer
+    p_during_upload boolean DEFAULT false, OUT created integer, OUT updated integer, OUT unchanged integer
 ) LANGUAGE plpgsql AS $$
 DECLARE
     v_line integer;
@@ -138,6 +143,9 @@ BEGIN
     SELECT r.line, r.code, r.category_id, r.role_id, r.tree_ids, r.placement_ids, r.series_ids, r.doc::jsonb
       FROM import_rows r
      WHERE r.job_id = p_job AND r.line >= p_from AND r.line < p_to AND r.ok;
+    IF p_during_upload AND EXISTS (SELECT 1 FROM merch_import_staged r JOIN products p ON p.code = r.code) THEN
+        RETURN;  -- (NULLs: nothing done)
+    END IF;
 
     -- The rows were checked by the API's rules when they were uploaded. What may have changed since in a way
     -- that would leave a stored value the API refuses to create — an attribute gone from the home category's
@@ -286,8 +294,20 @@ BEGIN
     -- is refreshed at commit): an all_or_nothing import is one transaction, and a refresh of all its products
     -- at once grows faster than their number (100,000 products: over 15 minutes at commit).
     PERFORM merch_analyze_own_rows(1000);  -- (before the refresh reads the rows this chunk wrote)
-    PERFORM merch_refresh_pending();
+    IF NOT p_during_upload THEN
+        PERFORM merch_refresh_pending();
+    END IF;
 END
+$$;
+
+-- A chunk applied while the rest of its file is still being read (merch_import_products' p_during_upload): it
+-- waits on no other writer for long — a lock it cannot take at once (another upload creating the same codes, an
+-- attribute being changed) fails it, and the file is applied after its upload instead.
+CREATE FUNCTION merch_import_products_during_upload(
+    p_job bigint, p_from integer, p_to integer, p_actor text, p_confidential boolean,
+    OUT created integer, OUT updated integer, OUT unchanged integer
+) LANGUAGE sql SET lock_timeout = '200ms' AS $$
+    SELECT * FROM merch_import_products(p_job, p_from, p_to, p_actor, p_confidential, true)
 $$;
 
 -- Apply the staged SKU rows of import p_job with lines in [p_from, p_to): create the new SKUs, replace those

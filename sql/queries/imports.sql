@@ -26,6 +26,14 @@ UPDATE jobs SET state = 'queued', phase = 'queued', idempotency_key = $2::text, 
                 rows_read = $4::integer, rows_rejected = $5::integer, heartbeat_at = clock_timestamp()
  WHERE id = $1::bigint;
 
+-- name: update_import_running :exec
+-- The upload is complete and its first lines applied during it (domain/imports/overlap.py): the import is run by
+-- the process holding that transaction — claimed here, never queued (a heartbeat gone stale hands it to a runner).
+UPDATE jobs SET state = 'running', phase = 'queued', idempotency_key = $2::text, request_hash = $3::bytea,
+                rows_read = $4::integer, rows_rejected = $5::integer, started_at = clock_timestamp(),
+                heartbeat_at = clock_timestamp()
+ WHERE id = $1::bigint;
+
 -- name: update_import_interrupted :exec
 -- An upload that stopped before its end (the client went away, the body was too large): failed, nothing staged.
 WITH gone AS (DELETE FROM import_rows WHERE job_id = $1::bigint)
@@ -83,6 +91,13 @@ UPDATE jobs SET phase = $2::text, total = $3::integer, done = 0, rows_applied = 
 -- name: update_products_from_import :one
 -- Apply one chunk of an import's staged rows (lines in [$2, $3)) set-based; answers created, updated, unchanged.
 SELECT created, updated, unchanged FROM merch_import_products($1::bigint, $2::integer, $3::integer, $4::text, $5::boolean);
+
+-- name: update_products_during_upload :one
+-- Apply one chunk of an all_or_nothing import's staged rows while the rest of its file is still being read: new
+-- products only, their derived data left to the next chunk's refresh (NULLs: a code of the chunk is stored,
+-- nothing done).
+SELECT created, updated, unchanged
+  FROM merch_import_products_during_upload($1::bigint, $2::integer, $3::integer, $4::text, $5::boolean);
 
 -- name: update_import_progress :exec
 -- Count rows applied and left unchanged by a chunk, and keep the heartbeat fresh.
