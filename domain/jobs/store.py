@@ -72,9 +72,7 @@ async def list_jobs(conn: asyncpg.Connection, after: int | None, state: str | No
     return [_job(r) for r in await conn.fetch(LIST_JOBS, after, state, limit)]
 
 
-async def update_job_claimed(
-    conn: asyncpg.Connection, stale_after_seconds: int, kinds: list[str]
-) -> ClaimedJob | None:
+async def update_job_claimed(conn: asyncpg.Connection, stale_after_seconds: int, kinds: list[str]) -> ClaimedJob | None:
     row = await conn.fetchrow(UPDATE_JOB_CLAIMED, stale_after_seconds, kinds)
     return None if row is None else msgspec.convert(dict(row), ClaimedJob)
 
