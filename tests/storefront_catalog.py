@@ -94,8 +94,8 @@ async def sold(conn: asyncpg.Connection, units: dict[str, int]) -> None:
     for sku, qty in units.items():
         await conn.execute(
             "INSERT INTO sales_sku_totals (sku_id, currency, product_id, facts, qty, revenue, cost, costed_qty,"
-            " costed_facts, costed_revenue, distribution_value, distributed_qty, distributed_facts)"
-            " SELECT id, 'CNY', product_id, 1, $2, 0, 0, 0, 0, 0, 0, 0, 0 FROM skus WHERE sku = $1",
+            " costed_facts, costed_revenue, distribution_value, distributed_qty, distributed_facts, returned_qty)"
+            " SELECT id, 'CNY', product_id, 1, $2, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM skus WHERE sku = $1",
             sku,
             qty,
         )

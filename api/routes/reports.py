@@ -43,7 +43,7 @@ CSV = "text/csv"
 _SHARE = r"[0-9]{1,6}(\.[0-9]{1,6})?"
 _POSITIVE = r"([1-9][0-9]{0,5}(\.[0-9]{1,6})?|0\.[0-9]{0,5}[1-9])"
 _SHARE_OF = rf"[a-z0-9][a-z0-9_-]{{0,63}}:{_SHARE}"
-_WEIGHT_OF = rf"(volume|margin|appeal|value):{_SHARE}"
+_WEIGHT_OF = rf"(volume|margin|appeal|value|quality):{_SHARE}"
 
 
 def _q(name: str, description: str) -> QueryParameter:
@@ -247,7 +247,7 @@ class ReportController(Controller):
             QueryParameter(
                 name="weights",
                 required=False,
-                description="Weights summing to 1 (default volume:0.3,margin:0.3,appeal:0.2,value:0.2).",
+                description=f"Weights summing to 1 (default {sales.DEFAULT_WEIGHTS}).",
                 schema_extra={"pattern": rf"^({_WEIGHT_OF}(,{_WEIGHT_OF})*)?$"},  # (empty: the default)
             ),
         ] = None,
@@ -257,9 +257,10 @@ class ReportController(Controller):
     ) -> Response[Report[ScorecardRow]]:
         """Products ranked by a weighted score of: volume (qty sold in the period), margin percent of the
         period's sales, appeal (listing requirements present / required, plus 0.25 per quality tag famous,
-        specialty, quality, new; at most 1) and value (revenue). Each component is normalised min-max to
-        0..1 within the result (equal on every line: 1; no margin: 0); the score is the weighted sum, four
-        decimals; ties by product code."""
+        specialty, quality, new; at most 1), value (revenue) and quality (the return rate: of the units the
+        period's sales sold, the percent that came back; the lowest rate scores 1). Each component is
+        normalised min-max to 0..1 within the result (equal on every line: 1; no margin or nothing sold: 0);
+        the score is the weighted sum, four decimals; ties by product code."""
         return render(
             await sales.purchasing_scorecard(conn, report_scope, weights=weights, currency=currency, limit=limit),
             accept,

@@ -140,8 +140,10 @@ class AbcRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ScorecardRow(msgspec.Struct, frozen=True, kw_only=True):
-    """One product's components, each normalised to 0..1 within the result, and its weighted score; its
-    preferred supplier's return rate and defective share over the period (over all the supplier's products)."""
+    """One product's components, each normalised to 0..1 within the result, and its weighted score (the return
+    rate: of the units the period's sales sold, the percent that came back — null when nothing was sold; its
+    quality score is 1 at the lowest rate, 0 at the highest and for an unsold product); its preferred
+    supplier's return rate and defective share over the period (over all the supplier's products)."""
 
     rank: int
     product: str
@@ -150,10 +152,12 @@ class ScorecardRow(msgspec.Struct, frozen=True, kw_only=True):
     appeal: str
     value: str
     currency: str
+    return_rate: str | None
     volume_score: str
     margin_score: str
     appeal_score: str
     value_score: str
+    quality_score: str
     score: str
     supplier: str | None
     supplier_return_rate: str | None

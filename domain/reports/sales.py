@@ -25,8 +25,8 @@ from domain.reports.model import HIDDEN, AbcRow, AssortmentRow, ReceivableRow, R
 from domain.reports.service import COST_FIELDS, amount, dec, open_scope, report
 
 DEFAULT_CLASSES = "70,20,5,5"
-DEFAULT_WEIGHTS = "volume:0.3,margin:0.3,appeal:0.2,value:0.2"
-WEIGHT_KEYS = ("volume", "margin", "appeal", "value")
+DEFAULT_WEIGHTS = "volume:0.3,margin:0.25,appeal:0.15,value:0.15,quality:0.15"
+WEIGHT_KEYS = ("volume", "margin", "appeal", "value", "quality")
 RECEIVABLES_BASIS = (
     "accrual: distribution-channel sales facts at qty × the distribution price in force on the day, by month; "
     "not invoices, not payments"
@@ -204,10 +204,12 @@ async def purchasing_scorecard(
             appeal=dec(r["appeal"]) or "0",
             value=amount(r["value"], currency) or "0",
             currency=currency,
+            return_rate=dec(r["return_rate"]),
             volume_score=dec(r["volume_score"]) or "0",
             margin_score=dec(r["margin_score"]) or "0",
             appeal_score=dec(r["appeal_score"]) or "0",
             value_score=dec(r["value_score"]) or "0",
+            quality_score=dec(r["quality_score"]) or "0",
             score=dec(r["score"]) or "0",
             supplier=suppliers.get(r["product"], none)["supplier"],
             supplier_return_rate=dec(suppliers.get(r["product"], none)["return_rate"]),

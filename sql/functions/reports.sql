@@ -109,7 +109,8 @@ $$;
 -- month with p_monthly): whole months from the rollup; a month the period cuts from its rollup rows'
 -- checkpoints (the month's sums through day 8, 16 and 24, and the whole month's) and the days between each cut
 -- and its nearest checkpoint from the facts, at most 4 a cut (merch_cut, merch_checkpoint); with p_rollup false
--- every day from the facts, to check the rollup. One channel or all. Raw sums: cost and costed revenue count
+-- every day from the facts, to check the rollup. One channel or all. returned_qty: the units of those sales
+-- that came back (qty is net of them). Raw sums: cost and costed revenue count
 -- where costed_facts > 0, distribution value where distributed_facts > 0; rows may sum to nothing (no fact: a
 -- caller keeps a SKU, month or product only where its facts sum above 0). product_id: on every row with
 -- p_products (from the totals, which hold every SKU and currency of the rollup: a small map), else only on the
@@ -124,7 +125,7 @@ CREATE FUNCTION merch_report_sku_sales(p_path ltree, p_role bigint, p_series big
                                        p_products boolean DEFAULT false)
 RETURNS TABLE (sku_id bigint, product_id bigint, month date, currency text, facts bigint, qty bigint,
                revenue numeric, cost numeric, costed_facts bigint, costed_revenue numeric, distribution_value numeric,
-               distributed_facts bigint, unpriced_qty bigint)
+               distributed_facts bigint, unpriced_qty bigint, returned_qty bigint)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 WITH scope AS (
     SELECT s.id FROM merch_report_products(p_path, p_role, p_series) sp JOIN skus s ON s.product_id = sp.id
@@ -140,19 +141,19 @@ WITH scope AS (
 ), monthly AS (
     -- (the columns named: whole months never deform the checkpoints, stored after them)
     SELECT 1 AS sign, m.month, m.sku_id, m.channel, m.currency, m.facts, m.qty, m.revenue, m.cost, m.costed_facts, m.costed_revenue,
-           m.distribution_value, m.distributed_facts, m.distributed_qty
+           m.distribution_value, m.distributed_facts, m.distributed_qty, m.returned_qty
       FROM sales_monthly m
      WHERE p_path IS NULL AND p_role IS NULL AND p_series IS NULL AND NOT (SELECT complement FROM gate)
        AND m.month >= merch_rollup_from(p_from, p_rollup) AND m.month < merch_rollup_to(p_from, p_to, p_rollup)
     UNION ALL
     SELECT 1, m.month, m.sku_id, m.channel, m.currency, m.facts, m.qty, m.revenue, m.cost, m.costed_facts, m.costed_revenue,
-           m.distribution_value, m.distributed_facts, m.distributed_qty
+           m.distribution_value, m.distributed_facts, m.distributed_qty, m.returned_qty
       FROM scope sc JOIN sales_monthly m ON m.sku_id = sc.id
      WHERE NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
        AND m.month >= merch_rollup_from(p_from, p_rollup) AND m.month < merch_rollup_to(p_from, p_to, p_rollup)
     UNION ALL
     SELECT -1, m.month, m.sku_id, m.channel, m.currency, m.facts, m.qty, m.revenue, m.cost, m.costed_facts, m.costed_revenue,
-           m.distribution_value, m.distributed_facts, m.distributed_qty
+           m.distribution_value, m.distributed_facts, m.distributed_qty, m.returned_qty
       FROM sales_monthly m
      WHERE (SELECT complement FROM gate)
        AND (m.month < merch_rollup_from(p_from, p_rollup) OR m.month >= merch_rollup_to(p_from, p_to, p_rollup))
@@ -197,14 +198,14 @@ WITH scope AS (
     SELECT m.sku_id, s.product_id, m.month, m.currency, m.sign * m.facts::bigint, m.sign * m.qty,
            m.sign * m.revenue::numeric, m.sign * m.cost::numeric, m.sign * m.costed_facts::bigint,
            m.sign * m.costed_revenue::numeric, m.sign * m.distribution_value::numeric,
-           m.sign * m.distributed_facts::bigint, m.sign * (m.qty - m.distributed_qty)
+           m.sign * m.distributed_facts::bigint, m.sign * (m.qty - m.distributed_qty), m.sign * m.returned_qty
       FROM monthly m
       LEFT JOIN sales_sku_totals s ON p_products AND s.sku_id = m.sku_id AND s.currency = m.currency
      WHERE p_channel IS NULL OR m.channel = p_channel
     UNION ALL
     SELECT t.sku_id, t.product_id, NULL::date, t.currency, t.facts, t.qty, t.revenue::numeric, t.cost::numeric,
            t.costed_facts, t.costed_revenue::numeric, t.distribution_value::numeric, t.distributed_facts,
-           t.qty - t.distributed_qty
+           t.qty - t.distributed_qty, t.returned_qty
       FROM sales_sku_totals t
      WHERE (SELECT complement FROM gate)
     UNION ALL
@@ -213,7 +214,7 @@ WITH scope AS (
     -- length (ELSE: the whole month)
     SELECT c.sku_id, s.product_id, c.month, c.currency, c.facts::bigint, c.qty, c.revenue::numeric,
            c.cost::numeric, c.costed_facts::bigint, c.costed_revenue::numeric, c.distribution_value::numeric,
-           c.distributed_facts::bigint, c.qty - c.distributed_qty
+           c.distributed_facts::bigint, c.qty - c.distributed_qty, c.returned_qty
       FROM (SELECT e.sku_id, e.month, e.currency, e.channel,
            merch_through(e.hi, e.facts_d8, e.facts_d16, e.facts_d24, e.facts)
              - merch_through(e.lo, e.facts_d8, e.facts_d16, e.facts_d24, e.facts) AS facts,
@@ -232,7 +233,9 @@ WITH scope AS (
            merch_through(e.hi, e.distributed_facts_d8, e.distributed_facts_d16, e.distributed_facts_d24, e.distributed_facts)
              - merch_through(e.lo, e.distributed_facts_d8, e.distributed_facts_d16, e.distributed_facts_d24, e.distributed_facts) AS distributed_facts,
            merch_through(e.hi, e.distributed_qty_d8, e.distributed_qty_d16, e.distributed_qty_d24, e.distributed_qty)
-             - merch_through(e.lo, e.distributed_qty_d8, e.distributed_qty_d16, e.distributed_qty_d24, e.distributed_qty) AS distributed_qty
+             - merch_through(e.lo, e.distributed_qty_d8, e.distributed_qty_d16, e.distributed_qty_d24, e.distributed_qty) AS distributed_qty,
+           merch_through(e.hi, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)
+             - merch_through(e.lo, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty) AS returned_qty
               FROM (SELECT x.*,
                            CASE WHEN x.month = merch_month(merch_cut(p_to + 1, p_rollup))
                                 THEN merch_checkpoint(merch_cut(p_to + 1, p_rollup))
@@ -252,9 +255,10 @@ WITH scope AS (
            f.sign * CASE WHEN f.cost IS NOT NULL THEN f.revenue ELSE 0 END::numeric,
            f.sign * coalesce(f.distribution_value, 0)::numeric,
            f.sign * (f.distribution_value IS NOT NULL)::integer::bigint,
-           f.sign * (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint
+           f.sign * (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint,
+           f.sign * f.returned_qty::bigint
       -- net of returns, as the rollup holds them
-      FROM (SELECT f.sign, f.day, f.sku_id, f.channel, f.currency, f.qty - f.returned_qty AS qty,
+      FROM (SELECT f.sign, f.day, f.sku_id, f.channel, f.currency, f.qty - f.returned_qty AS qty, f.returned_qty,
                    f.revenue - f.refunded AS revenue, merch_net(f.cost, f.qty, f.returned_qty) AS cost,
                    merch_net(f.distribution_value, f.qty, f.returned_qty) AS distribution_value
               FROM days f) f

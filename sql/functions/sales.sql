@@ -1,7 +1,8 @@
 -- Sales: the monthly rollup `sales_monthly` (per month, SKU, channel and currency) and the per-SKU totals
 -- `sales_sku_totals` (per SKU and currency, all months), both sums of the daily facts; a rollup row also holds
 -- its month's checkpoints (<measure>_d8, _d16, _d24: the sums of days 1..8, 1..16, 1..24, which reports over a
--- period that cuts the month read: sql/functions/reports.sql, migration 0031). Every statement that
+-- period that cuts the month read: sql/functions/reports.sql, migration 0031); returned_qty: the units of the
+-- facts' sales that came back (migration 0032), beside the net qty. Every statement that
 -- writes facts records its deltas (+ new values, − old values) in `sales_pending`; the refresh point
 -- (sql/functions/refresh.sql) merges them into both in key order before the transaction commits, so that
 -- any writer of facts keeps them exact and concurrent writers never lock their rows in crossing orders.
@@ -24,7 +25,7 @@ DECLARE
     v_net text := 'day, day - date_trunc(''month'', day)::date AS d, sku_id, channel, currency, '
                   'qty - returned_qty AS qty, revenue - refunded AS revenue, '
                   'merch_net(cost, qty, returned_qty) AS cost, '
-                  'merch_net(distribution_value, qty, returned_qty) AS distribution_value';
+                  'merch_net(distribution_value, qty, returned_qty) AS distribution_value, returned_qty';
     v_rows text := CASE TG_OP
         WHEN 'INSERT' THEN format('SELECT 1 AS sign, %s FROM new_rows', v_net)
         WHEN 'DELETE' THEN format('SELECT -1 AS sign, %s FROM old_rows', v_net)
@@ -33,7 +34,7 @@ BEGIN
     EXECUTE format($sql$
         INSERT INTO sales_pending (txid, month, sku_id, channel, currency, segment, facts, qty, revenue, cost,
                                    costed_qty, costed_facts, costed_revenue, distribution_value, distributed_qty,
-                                   distributed_facts)
+                                   distributed_facts, returned_qty)
         SELECT pg_current_xact_id(), date_trunc('month', r.day)::date, r.sku_id, r.channel, r.currency,
                -- the part of the month: 0 for days 1..8, 1 for 9..16, 2 for 17..24, 3 after (the checkpoints')
                least(r.d / 8, 3),
@@ -43,7 +44,8 @@ BEGIN
                coalesce(sum(r.sign * r.revenue) FILTER (WHERE r.cost IS NOT NULL), 0),
                coalesce(sum(r.sign * r.distribution_value), 0),
                coalesce(sum(r.sign * r.qty) FILTER (WHERE r.distribution_value IS NOT NULL), 0),
-               coalesce(sum(r.sign) FILTER (WHERE r.distribution_value IS NOT NULL), 0)
+               coalesce(sum(r.sign) FILTER (WHERE r.distribution_value IS NOT NULL), 0),
+               sum(r.sign * r.returned_qty)
           FROM (%s) r
          GROUP BY 2, r.sku_id, r.channel, r.currency, 6
     $sql$, v_rows);
@@ -78,7 +80,8 @@ BEGIN
                                     qty_d16, revenue_d16, cost_d16, costed_facts_d16, costed_revenue_d16,
                                     distribution_value_d16, distributed_qty_d16, distributed_facts_d16, facts_d24,
                                     qty_d24, revenue_d24, cost_d24, costed_facts_d24, costed_revenue_d24,
-                                    distribution_value_d24, distributed_qty_d24, distributed_facts_d24)
+                                    distribution_value_d24, distributed_qty_d24, distributed_facts_d24, returned_qty,
+                                    returned_qty_d8, returned_qty_d16, returned_qty_d24)
     SELECT d.month, d.sku_id, d.channel, d.currency, sum(d.facts), sum(d.qty), sum(d.revenue), sum(d.cost),
            sum(d.costed_qty), sum(d.costed_facts), sum(d.costed_revenue), sum(d.distribution_value),
            sum(d.distributed_qty), sum(d.distributed_facts),
@@ -109,7 +112,11 @@ BEGIN
            coalesce(sum(d.costed_revenue) FILTER (WHERE d.segment < 3), 0),
            coalesce(sum(d.distribution_value) FILTER (WHERE d.segment < 3), 0),
            coalesce(sum(d.distributed_qty) FILTER (WHERE d.segment < 3), 0),
-           coalesce(sum(d.distributed_facts) FILTER (WHERE d.segment < 3), 0)
+           coalesce(sum(d.distributed_facts) FILTER (WHERE d.segment < 3), 0),
+           sum(d.returned_qty),
+           coalesce(sum(d.returned_qty) FILTER (WHERE d.segment < 1), 0),
+           coalesce(sum(d.returned_qty) FILTER (WHERE d.segment < 2), 0),
+           coalesce(sum(d.returned_qty) FILTER (WHERE d.segment < 3), 0)
       FROM sales_pending d
      WHERE d.txid = p_tx
      GROUP BY d.month, d.sku_id, d.channel, d.currency
@@ -148,16 +155,21 @@ BEGIN
            costed_revenue_d24 = m.costed_revenue_d24 + EXCLUDED.costed_revenue_d24,
            distribution_value_d24 = m.distribution_value_d24 + EXCLUDED.distribution_value_d24,
            distributed_qty_d24 = m.distributed_qty_d24 + EXCLUDED.distributed_qty_d24,
-           distributed_facts_d24 = m.distributed_facts_d24 + EXCLUDED.distributed_facts_d24;
+           distributed_facts_d24 = m.distributed_facts_d24 + EXCLUDED.distributed_facts_d24,
+           returned_qty = m.returned_qty + EXCLUDED.returned_qty,
+           returned_qty_d8 = m.returned_qty_d8 + EXCLUDED.returned_qty_d8,
+           returned_qty_d16 = m.returned_qty_d16 + EXCLUDED.returned_qty_d16,
+           returned_qty_d24 = m.returned_qty_d24 + EXCLUDED.returned_qty_d24;
     INSERT INTO sales_sku_totals AS t (sku_id, currency, product_id, facts, qty, revenue, cost, costed_qty,
                                        costed_facts, costed_revenue, distribution_value, distributed_qty,
-                                       distributed_facts)
+                                       distributed_facts, returned_qty)
     SELECT d.sku_id, d.currency, s.product_id, d.facts, d.qty, d.revenue, d.cost, d.costed_qty, d.costed_facts,
-           d.costed_revenue, d.distribution_value, d.distributed_qty, d.distributed_facts
+           d.costed_revenue, d.distribution_value, d.distributed_qty, d.distributed_facts, d.returned_qty
       FROM (SELECT p.sku_id, p.currency, sum(p.facts) AS facts, sum(p.qty) AS qty, sum(p.revenue) AS revenue,
                    sum(p.cost) AS cost, sum(p.costed_qty) AS costed_qty, sum(p.costed_facts) AS costed_facts,
                    sum(p.costed_revenue) AS costed_revenue, sum(p.distribution_value) AS distribution_value,
-                   sum(p.distributed_qty) AS distributed_qty, sum(p.distributed_facts) AS distributed_facts
+                   sum(p.distributed_qty) AS distributed_qty, sum(p.distributed_facts) AS distributed_facts,
+                   sum(p.returned_qty) AS returned_qty
               FROM sales_pending p
              WHERE p.txid = p_tx
              GROUP BY p.sku_id, p.currency) d
@@ -170,7 +182,8 @@ BEGIN
            costed_revenue = t.costed_revenue + EXCLUDED.costed_revenue,
            distribution_value = t.distribution_value + EXCLUDED.distribution_value,
            distributed_qty = t.distributed_qty + EXCLUDED.distributed_qty,
-           distributed_facts = t.distributed_facts + EXCLUDED.distributed_facts;
+           distributed_facts = t.distributed_facts + EXCLUDED.distributed_facts,
+           returned_qty = t.returned_qty + EXCLUDED.returned_qty;
     DELETE FROM sales_monthly m
      USING (SELECT DISTINCT month, sku_id, channel, currency FROM sales_pending WHERE txid = p_tx) k
      WHERE m.month = k.month AND m.sku_id = k.sku_id AND m.channel = k.channel AND m.currency = k.currency

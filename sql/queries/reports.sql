@@ -214,13 +214,16 @@ SELECT r.rank::integer AS rank, r.sku, r.product, r.currency, r.qty::bigint AS q
  LIMIT $7::integer;
 
 -- name: list_purchasing_scorecard :many
--- Products ranked by the weighted score ($6: volume, margin, appeal, value weights) of their components over
--- days $4..$5 (value and margin in currency $7), each normalised min-max to 0..1 within the result.
+-- Products ranked by the weighted score ($6: volume, margin, appeal, value, quality weights) of their components
+-- over days $4..$5 (value and margin in currency $7), each normalised min-max to 0..1 within the result; quality:
+-- the return rate (units of the period's sales that came back / units sold, %), the lowest scoring 1.
 WITH scope AS (
     SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
 ), sold AS (
-    SELECT x.*, x.margin_pct::float8 AS margin_f, x.value::float8 AS value_f
+    SELECT x.*, x.margin_pct::float8 AS margin_f, x.value::float8 AS value_f, x.return_rate::float8 AS rate_f
       FROM (SELECT sa.product_id, sum(sa.qty)::bigint AS qty,
+                   round(sum(sa.returned_qty) * 100.0 / nullif(sum(sa.qty) + sum(sa.returned_qty), 0), 2)
+                     AS return_rate,
                    coalesce(sum(sa.revenue) FILTER (WHERE sa.currency = $7::text), 0) AS value,
                    CASE WHEN sum(sa.costed_facts) FILTER (WHERE sa.currency = $7::text) > 0
                         THEN round((sum(sa.costed_revenue) FILTER (WHERE sa.currency = $7::text)
@@ -249,13 +252,13 @@ WITH scope AS (
     -- what each product's score is made of (the sold ones are among them), as integers and floats: cheap for
     -- a million lines
     SELECT i.id, so.product_id IS NOT NULL AS sold, coalesce(so.qty, 0) AS volume,
-           so.margin_f, coalesce(so.value_f, 0) AS value_f, i.computed, i.lp, i.lr, i.tags
+           so.margin_f, coalesce(so.value_f, 0) AS value_f, so.rate_f, i.computed, i.lp, i.lr, i.tags
       FROM inputs i
       LEFT JOIN sold so ON so.product_id = i.id
 ), bounds AS MATERIALIZED (
-    -- exact bounds of each component: volume over every line, margin and value over the sold ones (value 0
-    -- for the others), appeal over each combination of its inputs that occurs
-    SELECT v.v_min, v.v_max, m.m_min, m.m_max, v.a_min, v.a_max,
+    -- exact bounds of each component: volume over every line, margin, value and return rate over the sold ones
+    -- (value 0 for the others), appeal over each combination of its inputs that occurs
+    SELECT v.v_min, v.v_max, m.m_min, m.m_max, v.a_min, v.a_max, m.r_min, m.r_max,
            least(m.x_min, CASE WHEN v.unsold THEN 0 END) AS x_min,
            greatest(m.x_max, CASE WHEN v.unsold THEN 0 END) AS x_max
       FROM (SELECT min(c.v_min) AS v_min, max(c.v_max) AS v_max, bool_or(c.unsold) AS unsold,
@@ -265,15 +268,18 @@ WITH scope AS (
                            bool_or(NOT sold) AS unsold
                       FROM lines
                      GROUP BY computed, lp, lr, tags) c) v,
-           (SELECT min(margin_pct) AS m_min, max(margin_pct) AS m_max, min(value) AS x_min, max(value) AS x_max
+           (SELECT min(margin_pct) AS m_min, max(margin_pct) AS m_max, min(value) AS x_min, max(value) AS x_max,
+                   min(return_rate) AS r_min, max(return_rate) AS r_max
               FROM sold) m
 ), fb AS MATERIALIZED (
     -- the bounds and weights in floating point, once
     SELECT b.v_min::float8 AS v_min, (b.v_max - b.v_min)::float8 AS v_span, b.m_min::float8 AS m_min,
            (b.m_max - b.m_min)::float8 AS m_span, b.a_min::float8 AS a_min, (b.a_max - b.a_min)::float8 AS a_span,
-           b.x_min::float8 AS x_min, (b.x_max - b.x_min)::float8 AS x_span,
+           b.x_min::float8 AS x_min, (b.x_max - b.x_min)::float8 AS x_span, b.r_max::float8 AS r_max,
+           (b.r_max - b.r_min)::float8 AS r_span,
            ($6::numeric[])[1]::float8 AS w_volume, ($6::numeric[])[2]::float8 AS w_margin,
-           ($6::numeric[])[3]::float8 AS w_appeal, ($6::numeric[])[4]::float8 AS w_value
+           ($6::numeric[])[3]::float8 AS w_appeal, ($6::numeric[])[4]::float8 AS w_value,
+           ($6::numeric[])[5]::float8 AS w_quality
       FROM bounds b
 ), approx AS MATERIALIZED (
     -- the score in floating point for every line, only to find the lines that can be among the first $8: a
@@ -285,7 +291,9 @@ WITH scope AS (
              * b.w_margin
            + coalesce((least(1, CASE WHEN NOT l.computed THEN 0 ELSE coalesce(l.lp::float8 / nullif(l.lr, 0), 1) END
                                 + 0.25 * l.tags) - b.a_min) / nullif(b.a_span, 0), 1) * b.w_appeal
-           + coalesce((l.value_f - b.x_min) / nullif(b.x_span, 0), 1) * b.w_value AS score
+           + coalesce((l.value_f - b.x_min) / nullif(b.x_span, 0), 1) * b.w_value
+           + CASE WHEN l.rate_f IS NULL THEN 0 ELSE coalesce((b.r_max - l.rate_f) / nullif(b.r_span, 0), 1) END
+             * b.w_quality AS score
       FROM lines l CROSS JOIN fb b
 ), cutoff AS (
     SELECT coalesce(min(x.score), '-infinity'::float8) - 0.0002 AS score
@@ -293,33 +301,38 @@ WITH scope AS (
 ), candidates AS (
     -- (few lines: their codes looked up one by one)
     SELECT (SELECT p.code::text FROM products p WHERE p.id = a.id) AS product, a.volume, so.margin_pct,
-           merch_appeal(a.computed, a.lp, a.lr, a.tags) AS appeal, coalesce(so.value, 0) AS value
+           merch_appeal(a.computed, a.lp, a.lr, a.tags) AS appeal, coalesce(so.value, 0) AS value, so.return_rate
       FROM approx a
       LEFT JOIN sold so ON so.product_id = a.id
      WHERE a.score >= (SELECT score FROM cutoff)
 ), normalised AS (
-    -- exactly: a component equal on every line normalises to 1; a line without a margin scores 0 on it
-    SELECT c.product, c.volume, c.margin_pct, c.appeal, c.value,
+    -- exactly: a component equal on every line normalises to 1; a line without a margin (or a return rate:
+    -- nothing sold) scores 0 on it
+    SELECT c.product, c.volume, c.margin_pct, c.appeal, c.value, c.return_rate,
            coalesce((c.volume - b.v_min)::numeric / nullif(b.v_max - b.v_min, 0), 1) AS volume_score,
            CASE WHEN c.margin_pct IS NULL THEN 0
                 ELSE coalesce((c.margin_pct - b.m_min) / nullif(b.m_max - b.m_min, 0), 1) END AS margin_score,
            coalesce((c.appeal - b.a_min) / nullif(b.a_max - b.a_min, 0), 1) AS appeal_score,
-           coalesce((c.value - b.x_min) / nullif(b.x_max - b.x_min, 0), 1) AS value_score
+           coalesce((c.value - b.x_min) / nullif(b.x_max - b.x_min, 0), 1) AS value_score,
+           CASE WHEN c.return_rate IS NULL THEN 0
+                ELSE coalesce((b.r_max - c.return_rate) / nullif(b.r_max - b.r_min, 0), 1) END AS quality_score
       FROM candidates c CROSS JOIN bounds b
 ), scored AS (
     SELECT n.*,
            n.volume_score * ($6::numeric[])[1] + n.margin_score * ($6::numeric[])[2]
-             + n.appeal_score * ($6::numeric[])[3] + n.value_score * ($6::numeric[])[4] AS score
+             + n.appeal_score * ($6::numeric[])[3] + n.value_score * ($6::numeric[])[4]
+             + n.quality_score * ($6::numeric[])[5] AS score
       FROM normalised n
 )
 SELECT (row_number() OVER (ORDER BY t.score DESC, t.product))::integer AS rank,
-       t.product, t.volume, t.margin_pct, t.appeal, t.value, t.volume_score, t.margin_score, t.appeal_score,
-       t.value_score, t.score
+       t.product, t.volume, t.margin_pct, t.appeal, t.value, t.return_rate, t.volume_score, t.margin_score,
+       t.appeal_score, t.value_score, t.quality_score, t.score
   FROM (
     -- the first $8 lines only (a top-N sort), numbered afterwards: the same ranks as numbering every line
     SELECT s.product, s.volume::bigint AS volume, s.margin_pct, round(s.appeal, 4) AS appeal, s.value,
-           round(s.volume_score, 4) AS volume_score, round(s.margin_score, 4) AS margin_score,
+           s.return_rate, round(s.volume_score, 4) AS volume_score, round(s.margin_score, 4) AS margin_score,
            round(s.appeal_score, 4) AS appeal_score, round(s.value_score, 4) AS value_score,
+           round(s.quality_score, 4) AS quality_score,
            round(s.score, 4) AS score
       FROM scored s
      ORDER BY round(s.score, 4) DESC, s.product

@@ -333,11 +333,11 @@ async def test_the_sales_totals_stay_the_sum_of_the_rollup_through_uploads_resen
     await shop(conn)
     compare = (
         "SELECT t.sku_id, t.currency, t.product_id, facts, qty, revenue, cost, costed_qty, costed_facts,"
-        " costed_revenue, distribution_value, distributed_qty, distributed_facts FROM sales_sku_totals t"
+        " costed_revenue, distribution_value, distributed_qty, distributed_facts, returned_qty FROM sales_sku_totals t"
         " ORDER BY 1, 2",
         "SELECT m.sku_id, m.currency, s.product_id, sum(facts), sum(qty), sum(revenue), sum(cost), sum(costed_qty),"
         " sum(costed_facts), sum(costed_revenue), sum(distribution_value), sum(distributed_qty),"
-        " sum(distributed_facts) FROM sales_monthly m JOIN skus s ON s.id = m.sku_id"
+        " sum(distributed_facts), sum(returned_qty) FROM sales_monthly m JOIN skus s ON s.id = m.sku_id"
         " GROUP BY 1, 2, 3 HAVING sum(facts) <> 0 ORDER BY 1, 2",
     )
 
@@ -653,11 +653,15 @@ async def test_abc_classes_must_add_up_to_100(api: httpx.AsyncClient, conn: asyn
     }
 
 
+# The scorecard's weights before its quality component (the return rate: tests/api/test_returns.py)
+NO_QUALITY = "volume:0.3,margin:0.3,appeal:0.2,value:0.2"
+
+
 async def test_the_purchasing_scorecard_normalises_each_component_and_ranks_by_the_weighted_score(
     api: httpx.AsyncClient, conn: asyncpg.Connection
 ) -> None:
     await shop(conn)
-    body = await report(api, "purchasing-scorecard")
+    body = await report(api, "purchasing-scorecard", weights=NO_QUALITY)
     # volume 18, 6, 1 → 1, 5/17, 0; margin 30.63, 35.71, 55.00 → 0, 5.08/24.37, 1;
     # appeal min(1, 3/4 + 0.5) = 1, 2/4 = 0.5, 0 + 0.25 → 1, 1/3, 0; value 1600, 280, 200 → 1, 80/1400, 0
     # silk-square 0.3 + 0.2 + 0.2 = 0.7; lavender-oil 0.3 × 1 = 0.3;
@@ -670,7 +674,7 @@ async def test_the_purchasing_scorecard_normalises_each_component_and_ranks_by_t
             "series": None,
             "from": None,
             "to": None,
-            "weights": "volume:0.3,margin:0.3,appeal:0.2,value:0.2",
+            "weights": "volume:0.3,margin:0.3,appeal:0.2,value:0.2,quality:0",
             "currency": "CNY",
         },
         "columns": [
@@ -681,10 +685,12 @@ async def test_the_purchasing_scorecard_normalises_each_component_and_ranks_by_t
             "appeal",
             "value",
             "currency",
+            "return_rate",
             "volume_score",
             "margin_score",
             "appeal_score",
             "value_score",
+            "quality_score",
             "score",
             "supplier",
             "supplier_return_rate",
@@ -699,10 +705,12 @@ async def test_the_purchasing_scorecard_normalises_each_component_and_ranks_by_t
                 "appeal": "1.0000",
                 "value": "1600.00",
                 "currency": "CNY",
+                "return_rate": "0.00",
                 "volume_score": "1.0000",
                 "margin_score": "0.0000",
                 "appeal_score": "1.0000",
                 "value_score": "1.0000",
+                "quality_score": "1.0000",
                 "score": "0.7000",
                 "supplier": None,
                 "supplier_return_rate": None,
@@ -716,10 +724,12 @@ async def test_the_purchasing_scorecard_normalises_each_component_and_ranks_by_t
                 "appeal": "0.2500",
                 "value": "200.00",
                 "currency": "CNY",
+                "return_rate": "0.00",
                 "volume_score": "0.0000",
                 "margin_score": "1.0000",
                 "appeal_score": "0.0000",
                 "value_score": "0.0000",
+                "quality_score": "1.0000",
                 "score": "0.3000",
                 "supplier": None,
                 "supplier_return_rate": None,
@@ -733,10 +743,12 @@ async def test_the_purchasing_scorecard_normalises_each_component_and_ranks_by_t
                 "appeal": "0.5000",
                 "value": "280.00",
                 "currency": "CNY",
+                "return_rate": "0.00",
                 "volume_score": "0.2941",
                 "margin_score": "0.2085",
                 "appeal_score": "0.3333",
                 "value_score": "0.0571",
+                "quality_score": "1.0000",
                 "score": "0.2289",
                 "supplier": None,
                 "supplier_return_rate": None,
@@ -787,12 +799,12 @@ async def test_the_scorecard_ranks_unsold_products_by_their_appeal_and_breaks_ti
         ("wool-d", 0, "0.5000", "0.1000"),
         ("wool-a", 0, "0.0000", "0.0000"),
     ]
-    body = await report(api, "purchasing-scorecard")
+    body = await report(api, "purchasing-scorecard", weights=NO_QUALITY)
     assert [(i["product"], i["volume"], i["appeal"], i["score"]) for i in body["items"]] == ranked
     assert [i["rank"] for i in body["items"]] == [1, 2, 3, 4, 5, 6, 7]
     assert body["items"][3]["margin_pct"] is None and body["items"][3]["value"] == "0.00"
     for limit in (4, 5, 6):  # the limit falls between and after the three tied unsold products
-        cut = await report(api, "purchasing-scorecard", limit=str(limit))
+        cut = await report(api, "purchasing-scorecard", limit=str(limit), weights=NO_QUALITY)
         assert [(i["product"], i["volume"], i["appeal"], i["score"]) for i in cut["items"]] == ranked[:limit]
         assert cut["truncated"] is True
 

@@ -16,7 +16,7 @@ import pytest
 
 from domain.reports import returns as returns_report
 from domain.reports.model import ReportScope
-from tests.api.test_reports import sale, shop
+from tests.api.test_reports import report, sale, shop
 from tests.api.test_sales_removals import PERIODS, ROLLUP, TOTALS
 
 # The rollup as a rebuild from the facts (net of their returns) would make it.
@@ -92,22 +92,29 @@ async def sales(conn: asyncpg.Connection, *facts: tuple[str, str, str, int, str]
         await sale(conn, *fact)
 
 
+NET_WEIGHTS = "volume:0.3,margin:0.3,appeal:0.2,value:0.2"
+
+
 async def sales_snapshot(api: httpx.AsyncClient, conn: asyncpg.Connection) -> dict[str, Any]:
     """Everything read from the sales facts: each sales report over each period and for a subtree, the stage
     view's sales volume, the rollup and the per-SKU totals."""
     taken: dict[str, Any] = {}
     for name in ("assortment", "abc", "purchasing-scorecard", "receivables"):
         for period in [*PERIODS, {"category": "scarves"}, {"category": "scarves", "from": "2026-01-11"}]:
-            r = await api.get(f"/v1/reports/{name}", params=period)
+            # (the scorecard without its quality component, which weighs the returns themselves)
+            weights = {"weights": NET_WEIGHTS} if name == "purchasing-scorecard" else {}
+            r = await api.get(f"/v1/reports/{name}", params={**period, **weights})
             assert r.status_code == 200, r.text
             body = r.json()
             for row in body["items"]:
-                # the scorecard's supplier quality counts the returns themselves, not sales net of them
-                row.pop("supplier_return_rate", None)
-                row.pop("supplier_defective_share", None)
+                # the scorecard's quality counts the returns themselves, not sales net of them
+                for field in ("return_rate", "quality_score", "supplier_return_rate", "supplier_defective_share"):
+                    row.pop(field, None)
             taken[f"{name} {period}"] = body
-    taken["rollup"] = [dict(r) for r in await conn.fetch(ROLLUP)]
-    taken["totals"] = [dict(r) for r in await conn.fetch(TOTALS)]
+    # (the units returned, kept beside the net sums, the same way)
+    rollup = await conn.fetch(ROLLUP)
+    taken["rollup"] = [{k: v for k, v in r.items() if not k.startswith("returned_qty")} for r in rollup]
+    taken["totals"] = [{k: v for k, v in r.items() if k != "returned_qty"} for r in await conn.fetch(TOTALS)]
     return taken
 
 
@@ -224,6 +231,70 @@ async def test_sales_reports_count_a_return_as_if_the_sale_had_been_of_fewer_uni
     view = (await api.get("/v1/products/silk-square/views/purchasing")).json()
     volume = next(i for i in view["items"] if i["item"] == "sales_volume")
     assert volume["value"]["units"] == 18 - 3 + 1
+
+
+async def test_the_purchasing_scorecard_weighs_each_product_s_return_rate_as_its_quality(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """The quality component: of the units the period's sales sold, the percent that came back (by the day of the
+    sale), normalised so that the lowest rate scores 1 and the highest 0; an unsold product has no rate and
+    scores 0. Default weights volume 0.3, margin 0.25, appeal 0.15, value 0.15, quality 0.15."""
+    await shop(conn)
+    await bins(conn)
+    r = await post(
+        api,
+        {
+            "movements": [
+                ret("A-1", 2, "wrong_size", sale=("web", "2026-01-10")),  # of 5 × 500.00: 3 × 300.00 kept
+                ret("B-1", 1, "defective", "not_resellable", sale=("web", "2026-01-10")),  # of 4 × 200.00
+            ]
+        },
+    )
+    assert r.status_code == 201, r.text
+    body = await report(api, "purchasing-scorecard")
+    assert body["parameters"]["weights"] == "volume:0.3,margin:0.25,appeal:0.15,value:0.15,quality:0.15"
+    # silk-square: 16 kept of 18 sold (2 back: 11.11 %), revenue 1400.00, cost 3 × 60 + 3 × 70 + 10 × 60 = 990
+    # (29.29 %); silk-long: 5 of 6 (16.67 %), 230.00, cost 5 × 30 (34.78 %); lavender-oil: 1 of 1 (0.00 %),
+    # 200.00, 55.00 %. Volume 16, 5, 1 → 1, 4/15, 0; margin → 0, 5.49/25.71, 1; appeal 0.9 (its supplier
+    # recomputed its completeness), 0.5, 0.25 → 1, 0.25/0.65, 0; value 1400, 230, 200 → 1, 30/1200, 0; quality:
+    # rates 11.11, 16.67, 0.00 → 5.56/16.67, 0, 1.
+    # silk-square 0.3 + 0.15 + 0.15 + 0.15 × 0.333533 = 0.650030; lavender-oil 0.25 + 0.15 = 0.4;
+    # silk-long 0.3 × 0.266667 + 0.25 × 0.213535 + 0.15 × 0.384615 + 0.15 × 0.025 = 0.194826
+    assert [
+        (i["product"], i["volume"], i["margin_pct"], i["return_rate"], i["quality_score"], i["score"])
+        for i in body["items"]
+    ] == [
+        ("silk-square", 16, "29.29", "11.11", "0.3335", "0.6500"),
+        ("lavender-oil", 1, "55.00", "0.00", "1.0000", "0.4000"),
+        ("silk-long", 5, "34.78", "16.67", "0.0000", "0.1948"),
+    ]
+    assert [(i["volume_score"], i["margin_score"], i["value_score"]) for i in body["items"]] == [
+        ("1.0000", "0.0000", "1.0000"),
+        ("0.0000", "1.0000", "0.0000"),
+        ("0.2667", "0.2135", "0.0250"),
+    ]
+    # over days that cut January (read from its checkpoints and the facts of the days around them): 2 of 15,
+    # 1 of 4, 0 of 1
+    cut = await report(api, "purchasing-scorecard", **{"from": "2026-01-05", "to": "2026-01-12"})
+    assert {i["product"]: i["return_rate"] for i in cut["items"]} == {
+        "silk-square": "13.33",
+        "silk-long": "25.00",
+        "lavender-oil": "0.00",
+    }
+    # from the 15th: no sale that came back; lavender-oil sold nothing (no rate: 0 on quality), the others alike
+    later = await report(api, "purchasing-scorecard", **{"from": "2026-01-15"})
+    assert {i["product"]: (i["return_rate"], i["quality_score"]) for i in later["items"]} == {
+        "silk-square": ("0.00", "1.0000"),
+        "silk-long": ("0.00", "1.0000"),
+        "lavender-oil": (None, "0.0000"),
+    }
+    # quality alone ranks by the return rate, lowest first
+    alone = await report(api, "purchasing-scorecard", weights="quality:1")
+    assert [(i["product"], i["score"]) for i in alone["items"]] == [
+        ("lavender-oil", "1.0000"),
+        ("silk-square", "0.3335"),
+        ("silk-long", "0.0000"),
+    ]
 
 
 async def test_a_day_re_sent_with_fewer_units_or_less_revenue_than_came_back_is_a_422_naming_the_fact(

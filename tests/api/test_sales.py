@@ -307,11 +307,12 @@ CHECKPOINTED = (
     "distribution_value",
     "distributed_qty",
     "distributed_facts",
+    "returned_qty",
 )
 CHECKPOINTS = [f"{m}_d{d}" for d in (8, 16, 24) for m in CHECKPOINTED]
 ROLLUP = (
     "SELECT month, s.sku, channel, currency, facts, qty, revenue, cost, costed_qty, costed_facts, costed_revenue,"
-    f" distribution_value, distributed_qty, distributed_facts, {', '.join(CHECKPOINTS)}"
+    f" distribution_value, distributed_qty, distributed_facts, returned_qty, {', '.join(CHECKPOINTS)}"
     " FROM sales_monthly m JOIN skus s ON s.id = m.sku_id ORDER BY month, s.sku, channel, currency"
 )
 # The same rows summed from the facts themselves, net of their returns: what the rollup must equal (the
@@ -327,6 +328,7 @@ _NET = {
     "distribution_value": ("sum(f.distribution_value)", None),
     "distributed_qty": ("sum(f.qty)", "f.distribution_value IS NOT NULL"),
     "distributed_facts": ("count(f.distribution_value)", None),
+    "returned_qty": ("sum(f.returned_qty)", None),
 }
 
 
@@ -346,7 +348,8 @@ ROLLUP_OF_FACTS = (
     + " FROM (SELECT date_trunc('month', f.day::timestamp)::date AS month, f.day, f.sku_id, f.channel, f.currency,"
     " f.qty - f.returned_qty AS qty, f.revenue - f.refunded AS revenue,"
     " merch_net(f.cost, f.qty, f.returned_qty) AS cost,"
-    " merch_net(f.distribution_value, f.qty, f.returned_qty) AS distribution_value FROM sales_facts f) f"
+    " merch_net(f.distribution_value, f.qty, f.returned_qty) AS distribution_value, f.returned_qty"
+    " FROM sales_facts f) f"
     " JOIN skus s ON s.id = f.sku_id GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
 )
 

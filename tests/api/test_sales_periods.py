@@ -96,7 +96,8 @@ WITH periods AS (
            sum(x.facts) AS facts,
            sum(x.qty) AS qty, sum(x.revenue) AS revenue, sum(x.cost) AS cost, sum(x.costed_facts) AS costed_facts,
            sum(x.costed_revenue) AS costed_revenue, sum(x.distribution_value) AS distribution_value,
-           sum(x.distributed_facts) AS distributed_facts, sum(x.unpriced_qty) AS unpriced_qty
+           sum(x.distributed_facts) AS distributed_facts, sum(x.unpriced_qty) AS unpriced_qty,
+           sum(x.returned_qty) AS returned_qty
       FROM periods p
      CROSS JOIN (VALUES (true), (false)) r(rollup)
      CROSS JOIN LATERAL merch_report_sku_sales((SELECT c.path FROM categories c WHERE c.code = $2::text), NULL, NULL,
@@ -105,10 +106,10 @@ WITH periods AS (
     HAVING sum(x.facts) <> 0
 ), a AS (
     SELECT since, until, sku_id, product_id, month, currency, facts, qty, revenue, cost, costed_facts, costed_revenue,
-           distribution_value, distributed_facts, unpriced_qty FROM sold WHERE rollup
+           distribution_value, distributed_facts, unpriced_qty, returned_qty FROM sold WHERE rollup
 ), b AS (
     SELECT since, until, sku_id, product_id, month, currency, facts, qty, revenue, cost, costed_facts, costed_revenue,
-           distribution_value, distributed_facts, unpriced_qty FROM sold WHERE NOT rollup
+           distribution_value, distributed_facts, unpriced_qty, returned_qty FROM sold WHERE NOT rollup
 )
 SELECT 'rollup' AS side, * FROM (TABLE a EXCEPT ALL TABLE b) x
 UNION ALL
@@ -250,7 +251,34 @@ async def test_the_migration_backfills_the_checkpoints_of_a_rollup_that_had_none
     text = (MIGRATIONS_DIR / "0031_sales_monthly_checkpoints.sql").read_text(encoding="utf-8")
     backfill = re.search(r"^UPDATE sales_monthly m\n.*?;$", text, re.S | re.M)
     assert backfill
-    await conn.execute(f"UPDATE sales_monthly SET {', '.join(f'{c} = 0' for c in CHECKPOINTS)}")
+    added = [c for c in CHECKPOINTS if not c.startswith("returned_qty")]  # (0032's are its own)
+    await conn.execute(f"UPDATE sales_monthly SET {', '.join(f'{c} = 0' for c in added)}")
     assert [dict(r) for r in await conn.fetch(ROLLUP)] != [dict(r) for r in await conn.fetch(ROLLUP_OF_FACTS)]
     await conn.execute(backfill.group(0))
     assert [dict(r) for r in await conn.fetch(ROLLUP)] == [dict(r) for r in await conn.fetch(ROLLUP_OF_FACTS)]
+
+
+async def test_the_migration_backfills_the_units_returned_of_a_rollup_and_totals_that_had_none(
+    conn: asyncpg.Connection,
+) -> None:
+    """Migration 0032's set-based backfill (its two UPDATEs, run on the history's rollup and totals with every
+    returned_qty at 0, as the ADD COLUMN leaves them) gives what a rebuild from the facts gives."""
+    await history(conn)
+    text = (MIGRATIONS_DIR / "0032_sales_returned_units.sql").read_text(encoding="utf-8")
+    backfills = re.findall(r"^UPDATE sales_(?:monthly m|sku_totals t)\n.*?;$", text, re.S | re.M)
+    assert len(backfills) == 2
+    totals = "SELECT sku_id, currency, returned_qty FROM sales_sku_totals ORDER BY 1, 2"
+    of_facts = (
+        "SELECT sku_id, currency, sum(returned_qty) FROM sales_facts GROUP BY 1, 2 HAVING count(*) > 0 ORDER BY 1, 2"
+    )
+    assert [tuple(r) for r in await conn.fetch(totals)] == [tuple(r) for r in await conn.fetch(of_facts)]
+    assert await conn.fetchval("SELECT sum(returned_qty) FROM sales_facts") > 0  # the history has returns
+    await conn.execute(
+        "UPDATE sales_monthly SET returned_qty = 0, returned_qty_d8 = 0, returned_qty_d16 = 0, returned_qty_d24 = 0"
+    )
+    await conn.execute("UPDATE sales_sku_totals SET returned_qty = 0")
+    assert [dict(r) for r in await conn.fetch(ROLLUP)] != [dict(r) for r in await conn.fetch(ROLLUP_OF_FACTS)]
+    for backfill in backfills:
+        await conn.execute(backfill)
+    assert [dict(r) for r in await conn.fetch(ROLLUP)] == [dict(r) for r in await conn.fetch(ROLLUP_OF_FACTS)]
+    assert [tuple(r) for r in await conn.fetch(totals)] == [tuple(r) for r in await conn.fetch(of_facts)]

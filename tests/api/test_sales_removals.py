@@ -16,7 +16,7 @@ from tests.api.test_sales import ROLLUP
 
 TOTALS = (
     "SELECT s.sku, t.currency, t.product_id, facts, qty, revenue, cost, costed_qty, costed_facts, costed_revenue,"
-    " distribution_value, distributed_qty, distributed_facts"
+    " distribution_value, distributed_qty, distributed_facts, returned_qty"
     " FROM sales_sku_totals t JOIN skus s ON s.id = t.sku_id ORDER BY 1, 2"
 )
 # Periods that read whole months from the rollup, partial months from the facts, or most of the history as
