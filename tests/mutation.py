@@ -550,6 +550,48 @@ MUTANTS = [
         "coalesce(sum(n.qty) FILTER (WHERE n.d <= 16), 0) AS qty_d16",
         ("tests/api/test_sales_periods.py", "-k", "backfills"),
     ),
+    Mutant(
+        "scorecard: the return rate over the units kept rather than those sold",
+        "sql/queries/reports.sql",
+        "nullif(sum(sa.qty) + sum(sa.returned_qty), 0)",
+        "nullif(sum(sa.qty), 0)",
+        ("tests/api/test_returns.py", "-k", "quality"),
+    ),
+    Mutant(
+        "scorecard: the quality component left out of the exact score",
+        "sql/queries/reports.sql",
+        "\n             + n.quality_score * ($6::numeric[])[5] AS score",
+        " AS score",
+        ("tests/api/test_returns.py", "-k", "quality"),
+    ),
+    Mutant(
+        "scorecard: the highest return rate scoring 1 on quality",
+        "sql/queries/reports.sql",
+        "ELSE coalesce((b.r_max - c.return_rate) / nullif(b.r_max - b.r_min, 0), 1) END AS quality_score",
+        "ELSE coalesce((c.return_rate - b.r_min) / nullif(b.r_max - b.r_min, 0), 1) END AS quality_score",
+        ("tests/api/test_returns.py", "-k", "quality"),
+    ),
+    Mutant(
+        "sales periods: a cut month's units returned read whole",
+        "sql/functions/reports.sql",
+        "merch_through(e.hi, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)",
+        "merch_through(32, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)",
+        ("tests/api/test_sales_periods.py", "-k", "every_period_sums"),
+    ),
+    Mutant(
+        "sales rollup: units returned left out of an update's deltas",
+        "sql/functions/sales.sql",
+        "'merch_net(distribution_value, qty, returned_qty) AS distribution_value, returned_qty';",
+        "'merch_net(distribution_value, qty, returned_qty) AS distribution_value, 0 AS returned_qty';",
+        ("tests/api/test_sales_periods.py", "-k", "rebuild"),
+    ),
+    Mutant(
+        "migration 0032 backfills a checkpoint of units returned with the day after it",
+        "sql/migrations/0032_sales_returned_units.sql",
+        "coalesce(sum(n.returned_qty) FILTER (WHERE n.d < 16), 0) AS returned_qty_d16",
+        "coalesce(sum(n.returned_qty) FILTER (WHERE n.d <= 16), 0) AS returned_qty_d16",
+        ("tests/api/test_sales_periods.py", "-k", "units_returned"),
+    ),
 ]
 
 
