@@ -113,8 +113,8 @@ $$;
 -- that came back (qty is net of them). Raw sums: cost and costed revenue count
 -- where costed_facts > 0, distribution value where distributed_facts > 0; rows may sum to nothing (no fact: a
 -- caller keeps a SKU, month or product only where its facts sum above 0). product_id: on every row with
--- p_products (from the totals, which hold every SKU and currency of the rollup: a small map), else only on the
--- totals' rows.
+-- p_products (from the totals, which hold every SKU and currency of the rollup: a small map; with a filter from
+-- the scope, which is smaller still), else only on the totals' rows.
 -- With no filter the rollup and the facts are read directly (the scope not at all), and a period whose whole
 -- months cover more than half of the rollup's months (all channels) is read as the totals minus the months
 -- outside them (negative rows), plus its cut months as above;
@@ -128,7 +128,7 @@ RETURNS TABLE (sku_id bigint, product_id bigint, month date, currency text, fact
                distributed_facts bigint, unpriced_qty bigint, returned_qty bigint)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 WITH scope AS (
-    SELECT s.id FROM merch_report_products(p_path, p_role, p_series) sp JOIN skus s ON s.product_id = sp.id
+    SELECT s.id, s.product_id FROM merch_report_products(p_path, p_role, p_series) sp JOIN skus s ON s.product_id = sp.id
 ), gate AS (
     -- whether to read totals minus the outside months: more than half of the rollup's days are inside
     SELECT CASE WHEN p_monthly OR NOT p_rollup OR p_path IS NOT NULL OR p_role IS NOT NULL
@@ -195,12 +195,14 @@ WITH scope AS (
      WHERE f.day >= least(merch_cut(p_to + 1, p_rollup), merch_checkpoint(merch_cut(p_to + 1, p_rollup)))
        AND f.day < greatest(merch_cut(p_to + 1, p_rollup), merch_checkpoint(merch_cut(p_to + 1, p_rollup)))
 )
-    SELECT m.sku_id, s.product_id, m.month, m.currency, m.sign * m.facts::bigint, m.sign * m.qty,
+    SELECT m.sku_id, coalesce(s.product_id, k.product_id), m.month, m.currency, m.sign * m.facts::bigint, m.sign * m.qty,
            m.sign * m.revenue::numeric, m.sign * m.cost::numeric, m.sign * m.costed_facts::bigint,
            m.sign * m.costed_revenue::numeric, m.sign * m.distribution_value::numeric,
            m.sign * m.distributed_facts::bigint, m.sign * (m.qty - m.distributed_qty), m.sign * m.returned_qty
       FROM monthly m
-      LEFT JOIN sales_sku_totals s ON p_products AND s.sku_id = m.sku_id AND s.currency = m.currency
+      LEFT JOIN sales_sku_totals s ON p_products AND p_path IS NULL AND p_role IS NULL AND p_series IS NULL
+                                  AND s.sku_id = m.sku_id AND s.currency = m.currency
+      LEFT JOIN scope k ON p_products AND NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL) AND k.id = m.sku_id
      WHERE p_channel IS NULL OR m.channel = p_channel
     UNION ALL
     SELECT t.sku_id, t.product_id, NULL::date, t.currency, t.facts, t.qty, t.revenue::numeric, t.cost::numeric,
@@ -212,7 +214,7 @@ WITH scope AS (
     -- a cut month: its sums up to the end's checkpoint (the whole month's when the period goes on) less those up
     -- to the start's (none when the period began before the month); checkpoint offsets 0, 8, 16, 24 or the month's
     -- length (ELSE: the whole month)
-    SELECT c.sku_id, s.product_id, c.month, c.currency, c.facts::bigint, c.qty, c.revenue::numeric,
+    SELECT c.sku_id, coalesce(s.product_id, k.product_id), c.month, c.currency, c.facts::bigint, c.qty, c.revenue::numeric,
            c.cost::numeric, c.costed_facts::bigint, c.costed_revenue::numeric, c.distribution_value::numeric,
            c.distributed_facts::bigint, c.qty - c.distributed_qty, c.returned_qty
       FROM (SELECT e.sku_id, e.month, e.currency, e.channel,
@@ -246,10 +248,12 @@ WITH scope AS (
                                      - merch_month(merch_cut(p_from, p_rollup))
                                 ELSE 0 END AS lo
                       FROM cut_months x) e) c
-      LEFT JOIN sales_sku_totals s ON p_products AND s.sku_id = c.sku_id AND s.currency = c.currency
+      LEFT JOIN sales_sku_totals s ON p_products AND p_path IS NULL AND p_role IS NULL AND p_series IS NULL
+                                  AND s.sku_id = c.sku_id AND s.currency = c.currency
+      LEFT JOIN scope k ON p_products AND NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL) AND k.id = c.sku_id
      WHERE p_channel IS NULL OR c.channel = p_channel
     UNION ALL
-    SELECT f.sku_id, s.product_id, date_trunc('month', f.day::timestamp)::date, f.currency, f.sign::bigint,
+    SELECT f.sku_id, coalesce(s.product_id, k.product_id), date_trunc('month', f.day::timestamp)::date, f.currency, f.sign::bigint,
            f.sign * f.qty::bigint, f.sign * f.revenue::numeric, f.sign * coalesce(f.cost, 0)::numeric,
            f.sign * (f.cost IS NOT NULL)::integer::bigint,
            f.sign * CASE WHEN f.cost IS NOT NULL THEN f.revenue ELSE 0 END::numeric,
@@ -262,7 +266,9 @@ WITH scope AS (
                    f.revenue - f.refunded AS revenue, merch_net(f.cost, f.qty, f.returned_qty) AS cost,
                    merch_net(f.distribution_value, f.qty, f.returned_qty) AS distribution_value
               FROM days f) f
-      LEFT JOIN sales_sku_totals s ON p_products AND s.sku_id = f.sku_id AND s.currency = f.currency
+      LEFT JOIN sales_sku_totals s ON p_products AND p_path IS NULL AND p_role IS NULL AND p_series IS NULL
+                                  AND s.sku_id = f.sku_id AND s.currency = f.currency
+      LEFT JOIN scope k ON p_products AND NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL) AND k.id = f.sku_id
      WHERE p_channel IS NULL OR f.channel = p_channel
 $$;
 
