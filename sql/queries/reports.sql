@@ -217,7 +217,8 @@ SELECT r.rank::integer AS rank, r.sku, r.product, r.currency, r.qty::bigint AS q
 -- Products ranked by the weighted score ($6: volume, margin, appeal, value, quality weights) of their components
 -- over days $4..$5 (value and margin in currency $7), each normalised min-max to 0..1 within the result; quality:
 -- the return rate (units of the period's sales that came back / units sold, %), the lowest scoring 1.
-WITH scope AS (
+WITH scope AS MATERIALIZED (
+    -- (read twice when unsold products can rank: computed once)
     SELECT * FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)
 ), sold AS (
     SELECT x.*, x.margin_pct::float8 AS margin_f, x.value::float8 AS value_f, x.return_rate::float8 AS rate_f
@@ -234,9 +235,10 @@ WITH scope AS (
                                           false, true) sa
              GROUP BY sa.product_id
             HAVING sum(sa.facts) > 0) x
-), inputs AS (
-    -- every product in scope: the whole tree straight from products (in id order, to merge with the
-    -- completeness rows), a subtree from the scope
+), inputs AS NOT MATERIALIZED (
+    -- every product in scope and its appeal's inputs: the whole tree straight from products (in id order, to
+    -- merge with the completeness rows), a subtree from the scope; read whole once (the combinations), and
+    -- again only when unsold products can rank
     SELECT p.id, p.quality_score AS tags, pc.product_id IS NOT NULL AS computed, pc.listing_present AS lp,
            pc.listing_required AS lr
       FROM products p
@@ -248,28 +250,34 @@ WITH scope AS (
       JOIN products p ON p.id = sp.id
       LEFT JOIN product_completeness pc ON pc.product_id = sp.id
      WHERE NOT ($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
-), lines AS MATERIALIZED (
-    -- what each product's score is made of (the sold ones are among them), as integers and floats: cheap for
-    -- a million lines
-    SELECT i.id, so.product_id IS NOT NULL AS sold, coalesce(so.qty, 0) AS volume,
-           so.margin_f, coalesce(so.value_f, 0) AS value_f, so.rate_f, i.computed, i.lp, i.lr, i.tags
-      FROM inputs i
-      LEFT JOIN sold so ON so.product_id = i.id
+), inputs_of_sold AS MATERIALIZED (
+    -- what each sold product's score is made of, as integers and floats (its appeal's inputs read by id)
+    SELECT so.product_id AS id, so.qty AS volume, so.margin_f, so.value_f, so.rate_f,
+           pc.product_id IS NOT NULL AS computed, pc.listing_present AS lp, pc.listing_required AS lr,
+           p.quality_score AS tags
+      FROM sold so
+      JOIN products p ON p.id = so.product_id
+      LEFT JOIN product_completeness pc ON pc.product_id = so.product_id
+), combos AS MATERIALIZED (
+    -- an unsold product's score depends on its appeal's inputs alone: the combinations that occur, with how
+    -- many products in scope have each and how many of those are unsold
+    SELECT a.computed, a.lp, a.lr, a.tags, a.products - coalesce(b.products, 0) AS unsold
+      FROM (SELECT i.computed, i.lp, i.lr, i.tags, count(*) AS products FROM inputs i GROUP BY 1, 2, 3, 4) a
+      LEFT JOIN (SELECT computed, lp, lr, tags, count(*) AS products FROM inputs_of_sold GROUP BY 1, 2, 3, 4) b
+        ON b.computed = a.computed AND b.lp IS NOT DISTINCT FROM a.lp AND b.lr IS NOT DISTINCT FROM a.lr
+       AND b.tags = a.tags
 ), bounds AS MATERIALIZED (
-    -- exact bounds of each component: volume over every line, margin, value and return rate over the sold ones
-    -- (value 0 for the others), appeal over each combination of its inputs that occurs
-    SELECT v.v_min, v.v_max, m.m_min, m.m_max, v.a_min, v.a_max, m.r_min, m.r_max,
-           least(m.x_min, CASE WHEN v.unsold THEN 0 END) AS x_min,
-           greatest(m.x_max, CASE WHEN v.unsold THEN 0 END) AS x_max
-      FROM (SELECT min(c.v_min) AS v_min, max(c.v_max) AS v_max, bool_or(c.unsold) AS unsold,
-                   min(merch_appeal(c.computed, c.lp, c.lr, c.tags)) AS a_min,
-                   max(merch_appeal(c.computed, c.lp, c.lr, c.tags)) AS a_max
-              FROM (SELECT computed, lp, lr, tags, min(volume) AS v_min, max(volume) AS v_max,
-                           bool_or(NOT sold) AS unsold
-                      FROM lines
-                     GROUP BY computed, lp, lr, tags) c) v,
-           (SELECT min(margin_pct) AS m_min, max(margin_pct) AS m_max, min(value) AS x_min, max(value) AS x_max,
-                   min(return_rate) AS r_min, max(return_rate) AS r_max
+    -- exact bounds of each component: volume and value over every line (0 for the unsold), margin and return
+    -- rate over the sold ones, appeal over each combination of its inputs that occurs
+    SELECT least(m.v_min, CASE WHEN c.unsold THEN 0 END) AS v_min,
+           greatest(m.v_max, CASE WHEN c.unsold THEN 0 END) AS v_max, m.m_min, m.m_max, c.a_min, c.a_max,
+           m.r_min, m.r_max, least(m.x_min, CASE WHEN c.unsold THEN 0 END) AS x_min,
+           greatest(m.x_max, CASE WHEN c.unsold THEN 0 END) AS x_max
+      FROM (SELECT bool_or(unsold > 0) AS unsold, min(merch_appeal(computed, lp, lr, tags)) AS a_min,
+                   max(merch_appeal(computed, lp, lr, tags)) AS a_max
+              FROM combos) c,
+           (SELECT min(qty) AS v_min, max(qty) AS v_max, min(margin_pct) AS m_min, max(margin_pct) AS m_max,
+                   min(value) AS x_min, max(value) AS x_max, min(return_rate) AS r_min, max(return_rate) AS r_max
               FROM sold) m
 ), fb AS MATERIALIZED (
     -- the bounds and weights in floating point, once
@@ -282,10 +290,11 @@ WITH scope AS (
            ($6::numeric[])[5]::float8 AS w_quality
       FROM bounds b
 ), approx AS MATERIALIZED (
-    -- the score in floating point for every line, only to find the lines that can be among the first $8: a
-    -- line is among them only if its score is within 0.0001 (the rounding of scores, half up, to 4 decimals)
+    -- the score in floating point of every sold product (n 1) and of every combination's unsold products (n of
+    -- them: volume, value 0, no margin, no return rate), only to find the lines that can be among the first $8:
+    -- a line is among them only if its score is within 0.0001 (the rounding of scores, half up, to 4 decimals)
     -- of the $8th best one, float error aside (< 1e-12 here). Those lines are then scored exactly.
-    SELECT l.id, l.volume, l.computed, l.lp, l.lr, l.tags,
+    SELECT l.id, 1::bigint AS n, l.computed, l.lp, l.lr, l.tags,
            coalesce((l.volume - b.v_min) / nullif(b.v_span, 0), 1) * b.w_volume
            + CASE WHEN l.margin_f IS NULL THEN 0 ELSE coalesce((l.margin_f - b.m_min) / nullif(b.m_span, 0), 1) END
              * b.w_margin
@@ -294,17 +303,43 @@ WITH scope AS (
            + coalesce((l.value_f - b.x_min) / nullif(b.x_span, 0), 1) * b.w_value
            + CASE WHEN l.rate_f IS NULL THEN 0 ELSE coalesce((b.r_max - l.rate_f) / nullif(b.r_span, 0), 1) END
              * b.w_quality AS score
-      FROM lines l CROSS JOIN fb b
+      FROM inputs_of_sold l CROSS JOIN fb b
+    UNION ALL
+    SELECT NULL, c.unsold, c.computed, c.lp, c.lr, c.tags,
+           coalesce((0 - b.v_min) / nullif(b.v_span, 0), 1) * b.w_volume
+           + coalesce((least(1, CASE WHEN NOT c.computed THEN 0 ELSE coalesce(c.lp::float8 / nullif(c.lr, 0), 1) END
+                                + 0.25 * c.tags) - b.a_min) / nullif(b.a_span, 0), 1) * b.w_appeal
+           + coalesce((0 - b.x_min) / nullif(b.x_span, 0), 1) * b.w_value
+      FROM combos c CROSS JOIN fb b
+     WHERE c.unsold > 0
 ), cutoff AS (
+    -- the $8th best score (the lowest of the lines counted best first until $8 are, or of all when fewer)
     SELECT coalesce(min(x.score), '-infinity'::float8) - 0.0002 AS score
-      FROM (SELECT a.score FROM approx a ORDER BY a.score DESC LIMIT $8::integer) x
-), candidates AS (
-    -- (few lines: their codes looked up one by one)
-    SELECT (SELECT p.code::text FROM products p WHERE p.id = a.id) AS product, a.volume, so.margin_pct,
-           merch_appeal(a.computed, a.lp, a.lr, a.tags) AS appeal, coalesce(so.value, 0) AS value, so.return_rate
+      FROM (SELECT a.score, a.n, sum(a.n) OVER (ORDER BY a.score DESC ROWS UNBOUNDED PRECEDING) AS running
+              FROM approx a) x
+     WHERE x.running - x.n < $8::integer
+), unsold_floor AS (
+    -- the least appeal of the combinations whose unsold products can rank (NULL: none can)
+    SELECT min(merch_appeal(a.computed, a.lp, a.lr, a.tags)) AS appeal
       FROM approx a
-      LEFT JOIN sold so ON so.product_id = a.id
-     WHERE a.score >= (SELECT score FROM cutoff)
+     WHERE a.id IS NULL AND a.score >= (SELECT score FROM cutoff)
+), candidates AS (
+    -- (few lines: their codes looked up one by one) the sold lines that can rank, and the unsold products of
+    -- the combinations that can
+    SELECT (SELECT p.code::text FROM products p WHERE p.id = a.id) AS product, so.qty AS volume, so.margin_pct,
+           merch_appeal(a.computed, a.lp, a.lr, a.tags) AS appeal, so.value, so.return_rate
+      FROM approx a
+      JOIN sold so ON so.product_id = a.id
+     WHERE a.id IS NOT NULL AND a.score >= (SELECT score FROM cutoff)
+    UNION ALL
+    -- an unsold product's score grows with its appeal: those whose appeal is at least the least of the
+    -- combinations that can rank (read only when one can)
+    SELECT (SELECT p.code::text FROM products p WHERE p.id = i.id), 0, NULL, merch_appeal(i.computed, i.lp, i.lr, i.tags),
+           0, NULL
+      FROM inputs i
+     WHERE (SELECT appeal FROM unsold_floor) IS NOT NULL
+       AND merch_appeal(i.computed, i.lp, i.lr, i.tags) >= (SELECT appeal FROM unsold_floor)
+       AND i.id NOT IN (SELECT so.product_id FROM sold so WHERE so.product_id IS NOT NULL)  -- (a hashed subplan)
 ), normalised AS (
     -- exactly: a component equal on every line normalises to 1; a line without a margin (or a return rate:
     -- nothing sold) scores 0 on it

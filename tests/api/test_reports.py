@@ -781,6 +781,7 @@ async def test_the_scorecard_ranks_unsold_products_by_their_appeal_and_breaks_ti
         ("wool-d", ["famous", "new"]),
         ("wool-b", ["famous", "new"]),
         ("wool-a", []),
+        ("wool-e", ["quality"]),  # appeal's inputs as lavender-oil's, which sold: counted once each
     ):
         await f.product(conn, code, "scarves", role="routine", quality_tags=tags)
     # their completeness never computed: appeal from the tags only
@@ -789,7 +790,7 @@ async def test_the_scorecard_ranks_unsold_products_by_their_appeal_and_breaks_ti
     )
     # silk-square 0.3 + 0.2 + 0.2 = 0.7; lavender-oil 0.3/18 + 0.3 + 0.2 × 0.25 + 0.2 × 0.125 = 0.391667;
     # silk-long 0.3/3 + 0.3 × 5.08/24.37 + 0.2 × 0.5 + 0.2 × 0.175 = 0.297536; wool-b, wool-c and wool-d
-    # 0.2 × 0.5 = 0.1 (tied: by code); wool-a 0
+    # 0.2 × 0.5 = 0.1 (tied: by code); wool-e 0.2 × 0.25 = 0.05; wool-a 0
     ranked = [
         ("silk-square", 18, "1.0000", "0.7000"),
         ("lavender-oil", 1, "0.2500", "0.3917"),
@@ -797,11 +798,12 @@ async def test_the_scorecard_ranks_unsold_products_by_their_appeal_and_breaks_ti
         ("wool-b", 0, "0.5000", "0.1000"),
         ("wool-c", 0, "0.5000", "0.1000"),
         ("wool-d", 0, "0.5000", "0.1000"),
+        ("wool-e", 0, "0.2500", "0.0500"),
         ("wool-a", 0, "0.0000", "0.0000"),
     ]
     body = await report(api, "purchasing-scorecard", weights=NO_QUALITY)
     assert [(i["product"], i["volume"], i["appeal"], i["score"]) for i in body["items"]] == ranked
-    assert [i["rank"] for i in body["items"]] == [1, 2, 3, 4, 5, 6, 7]
+    assert [i["rank"] for i in body["items"]] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert body["items"][3]["margin_pct"] is None and body["items"][3]["value"] == "0.00"
     for limit in (4, 5, 6):  # the limit falls between and after the three tied unsold products
         cut = await report(api, "purchasing-scorecard", limit=str(limit), weights=NO_QUALITY)
