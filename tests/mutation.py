@@ -572,6 +572,27 @@ MUTANTS = [
         ("tests/api/test_returns.py", "-k", "quality"),
     ),
     Mutant(
+        "scorecard: sold products read again as unsold ones",
+        "sql/queries/reports.sql",
+        "       AND i.id NOT IN (SELECT so.product_id FROM sold so WHERE so.product_id IS NOT NULL)",
+        "       AND true",
+        ("tests/api/test_reports.py", "-k", "scorecard"),
+    ),
+    Mutant(
+        "scorecard: unsold products at the least appeal that can rank left out",
+        "sql/queries/reports.sql",
+        "       AND merch_appeal(i.computed, i.lp, i.lr, i.tags) >= (SELECT appeal FROM unsold_floor)",
+        "       AND merch_appeal(i.computed, i.lp, i.lr, i.tags) > (SELECT appeal FROM unsold_floor)",
+        ("tests/api/test_reports.py", "-k", "scorecard"),
+    ),
+    Mutant(
+        "scorecard: a combination's unsold count includes its sold products",
+        "sql/queries/reports.sql",
+        "a.products - coalesce(b.products, 0) AS unsold",
+        "a.products AS unsold",
+        ("tests/api/test_reports.py", "-k", "scorecard"),
+    ),
+    Mutant(
         "sales periods: a cut month's units returned read whole",
         "sql/functions/reports.sql",
         "merch_through(e.hi, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)",
