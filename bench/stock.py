@@ -4,7 +4,16 @@ the bare conditional-UPDATE route of floor_app.py on the same PostgreSQL server,
 alternated A B A B. Checks afterwards that the ledger still adds up to every level and that every 2xx
 answer is exactly one movement.
 
-    python -m bench.stock            (needs wrk: `apt-get install wrk`; make bench installs it)
+The mix (bench/wrk/movement.lua): picks of 1 unit, and `--returns` of the requests (default 3 %) a `return`
+of 1 unit (售后) — a third of them not resellable, into the quarantine bin Q-01, the others back into the
+SKU's bin; 60 % naming the sale they reverse (channel web, one of the last 28 days: each SKU sold 1,000 units
+a day there), with a reason from the vocabulary. After the runs it also checks the returns: one
+`sales_returns` row per return movement, the facts took back exactly the units of the returns that named
+them, the quarantine bin holds exactly the units of the not-resellable ones, and the sales rollup still
+equals its facts (net of returns).
+
+    python -m bench.stock                 (needs wrk: `apt-get install wrk`; make bench installs it)
+    python -m bench.stock --returns 0     (picks only, as before issue 14)
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ from domain.keys import service as keys
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 SKUS, BINS = 1000, 10
+SKUS_PER_PRODUCT = 10  # (sizes × colours: a return that names a sale queues its product's units sold)
+SALE_DAYS, SOLD_A_DAY = 28, 1000
 
 
 # A warehouse in use: past requests, each an adjustment of +1 and one of -1 in one bin (levels unchanged).
@@ -57,8 +68,9 @@ SELECT r.id, d.line, 'adjust', lv.sku_id, lv.warehouse_id, lv.location_id, d.qty
 
 
 async def prepare(dsn: str) -> str:
-    """Schema, a warehouse with 10 bins, 1,000 SKUs with 100 million units each, 100,000 past requests in the
-    ledger, and a warehouse key."""
+    """Schema, a warehouse with 10 bins and a quarantine bin, 1,000 SKUs of 100 products with 100 million units
+    each, 100,000 past requests in the ledger, 28 days of web sales of every SKU (1,000 units a day: what returns
+    name), and a warehouse key."""
     conn = await asyncpg.connect(dsn)
     await db.init_connection(conn)
     try:
@@ -74,14 +86,19 @@ async def prepare(dsn: str) -> str:
                 tree,
             )
             role = await conn.fetchval("SELECT id FROM roles WHERE code = 'routine'")
-            product = await conn.fetchval(
-                "INSERT INTO products (code, category_id, role_id) VALUES ('bench', $1, $2) RETURNING id", cat, role
+            await conn.execute(
+                "INSERT INTO products (code, category_id, role_id)"
+                " SELECT 'bench-' || lpad(i::text, 3, '0'), $1, $2 FROM generate_series(1, $3) i",
+                cat,
+                role,
+                SKUS // SKUS_PER_PRODUCT,
             )
             await conn.execute(
-                "INSERT INTO skus (sku, product_id, axes) SELECT 'BENCH-' || lpad(i::text, 4, '0'), $1,"
-                " jsonb_build_object('n', i) FROM generate_series(1, $2) i",
-                product,
+                "INSERT INTO skus (sku, product_id, axes) SELECT 'BENCH-' || lpad(i::text, 4, '0'), p.id,"
+                " jsonb_build_object('n', i) FROM generate_series(1, $1) i"
+                " JOIN products p ON p.code = 'bench-' || lpad(((i - 1) / $2 + 1)::text, 3, '0')",
                 SKUS,
+                SKUS_PER_PRODUCT,
             )
             wid = await conn.fetchval("INSERT INTO warehouses (code) VALUES ('bench') RETURNING id")
             await conn.execute(
@@ -89,6 +106,10 @@ async def prepare(dsn: str) -> str:
                 " SELECT $1, 'BIN-' || lpad(i::text, 2, '0'), i FROM generate_series(0, $2 - 1) i",
                 wid,
                 BINS,
+            )
+            await conn.execute(
+                "INSERT INTO locations (warehouse_id, code, pick_sequence, quarantine) VALUES ($1, 'Q-01', 900, true)",
+                wid,
             )
             lines = [
                 {
@@ -103,6 +124,14 @@ async def prepare(dsn: str) -> str:
             setup = "SELECT merch_apply_requests('{bench-setup}', '{NULL}', '{\\\\x00}', jsonb_build_array($1::jsonb))"
             await conn.fetchval(setup, lines)
             await conn.execute(HISTORY, HISTORY_REQUESTS)
+            # the sales the returns name: days 1..28 before today (UTC), as the wrk script counts them
+            await conn.execute(
+                "INSERT INTO sales_facts (day, sku_id, channel, qty, revenue, currency)"
+                " SELECT (now() AT TIME ZONE 'UTC')::date - d, k.id, 'web', $2, $2 * 100, 'CNY'"
+                " FROM skus k CROSS JOIN generate_series(1, $1) d WHERE k.sku LIKE 'BENCH-%'",
+                SALE_DAYS,
+                SOLD_A_DAY,
+            )
             await conn.execute("ANALYZE")
         await conn.execute("DELETE FROM api_keys WHERE name = 'bench-warehouse'")
         return (await keys.create_key(conn, ["warehouse"], "bench-warehouse")).secret
@@ -110,17 +139,43 @@ async def prepare(dsn: str) -> str:
         await conn.close()
 
 
-async def check(dsn: str) -> tuple[int, int]:
-    """(ledger mismatches, picks recorded)."""
+async def check(dsn: str) -> dict[str, int]:
+    """What the runs must leave true, as counts: ledger mismatches (a level that is not the sum of its
+    movements), the movements the runs record (picks, returns — resellable, not, naming a sale), and the
+    returns' own books: return movements without exactly one sales_returns row, units the facts took back
+    against the returns that named them, units in quarantine against the not-resellable returns, and rollup
+    rows (per SKU and currency) that differ from their facts net of returns."""
     conn = await asyncpg.connect(dsn)
     try:
-        bad = await conn.fetchval(
-            "SELECT count(*) FROM (SELECT sl.sku_id FROM stock_levels sl LEFT JOIN stock_movements m"
-            " ON m.sku_id = sl.sku_id AND m.location_id = sl.location_id"
-            " GROUP BY sl.sku_id, sl.location_id, sl.on_hand HAVING sl.on_hand <> coalesce(sum(m.on_hand_delta), 0)) x"
+        row = await conn.fetchrow(
+            """
+            SELECT (SELECT count(*) FROM (SELECT 1 FROM stock_levels sl LEFT JOIN stock_movements m
+                                             ON m.sku_id = sl.sku_id AND m.location_id = sl.location_id
+                                          GROUP BY sl.sku_id, sl.location_id, sl.on_hand
+                                         HAVING sl.on_hand <> coalesce(sum(m.on_hand_delta), 0)) x) AS ledger_bad,
+                   (SELECT count(*) FROM stock_movements WHERE type = 'pick') AS picks,
+                   (SELECT count(*) FROM stock_movements WHERE type = 'return') AS returns,
+                   (SELECT count(*) FROM sales_returns WHERE resellable) AS resellable,
+                   (SELECT count(*) FROM sales_returns WHERE NOT resellable) AS quarantined,
+                   (SELECT count(*) FROM sales_returns WHERE sale_day IS NOT NULL) AS named,
+                   (SELECT count(*) FROM stock_movements m
+                     WHERE m.type = 'return'
+                       AND (SELECT count(*) FROM sales_returns r WHERE r.movement_id = m.id) <> 1) AS returns_bad,
+                   (SELECT coalesce(sum(returned_qty), 0) FROM sales_facts)
+                   - (SELECT coalesce(sum(qty), 0) FROM sales_returns WHERE sale_day IS NOT NULL) AS facts_off,
+                   (SELECT coalesce(sum(sl.on_hand), 0) FROM stock_levels sl JOIN locations l ON l.id = sl.location_id
+                     WHERE l.quarantine)
+                   - (SELECT coalesce(sum(qty), 0) FROM sales_returns WHERE NOT resellable) AS quarantine_off,
+                   (SELECT count(*) FROM (
+                       SELECT f.sku_id, f.currency, sum(f.qty - f.returned_qty) AS qty,
+                              sum(f.revenue - f.refunded) AS revenue
+                         FROM sales_facts f GROUP BY f.sku_id, f.currency) f
+                     FULL JOIN (SELECT m.sku_id, m.currency, sum(m.qty) AS qty, sum(m.revenue) AS revenue
+                                  FROM sales_monthly m GROUP BY m.sku_id, m.currency) r USING (sku_id, currency)
+                    WHERE f.qty IS DISTINCT FROM r.qty OR f.revenue IS DISTINCT FROM r.revenue) AS rollup_bad
+            """
         )
-        picks = await conn.fetchval("SELECT count(*) FROM stock_movements WHERE type = 'pick'")
-        return int(bad), int(picks)
+        return {k: int(v) for k, v in row.items()}
     finally:
         await conn.close()
 
@@ -128,13 +183,17 @@ async def check(dsn: str) -> tuple[int, int]:
 def main(args: argparse.Namespace) -> None:
     dsn, server, env = bench_database("stock")
     key = asyncio.run(prepare(dsn))
-    before_bad, before_picks = asyncio.run(check(dsn))
-    env.update(MERCH_WORKERS=str(args.workers), MERCH_BENCH_KEY=key)
+    before = asyncio.run(check(dsn))
+    env.update(MERCH_WORKERS=str(args.workers), MERCH_BENCH_KEY=key, MERCH_BENCH_RETURNS=str(args.returns))
     floor_port, floor = start_floor(env, args.workers)
     merch_port, merch = start_merchflow(env, args.workers)
     sides = [
         Side("floor: conditional UPDATE", floor_port, SHARED / "wrk" / "floor_write.lua"),
-        Side("merchflow: POST /v1/stock/movements (pick)", merch_port, ROOT / "bench" / "wrk" / "movement.lua"),
+        Side(
+            f"merchflow: POST /v1/stock/movements (pick{f', {args.returns:.0%} return' if args.returns else ''})",
+            merch_port,
+            ROOT / "bench" / "wrk" / "movement.lua",
+        ),
     ]
     try:
         runs = alternate(sides, args.concurrency, args.rounds, args.seconds, env)
@@ -143,7 +202,7 @@ def main(args: argparse.Namespace) -> None:
     ok_requests = sum(
         r["requests"] - r["non_2xx"] - r["socket_errors"] for (n, _), these in runs.items() if n == 1 for r in these
     )
-    bad, picks = asyncio.run(check(dsn))
+    after = asyncio.run(check(dsn))
     print(
         f"\nmovements over HTTP: {SERVER} × {args.workers} workers each, wrk -t2, {args.seconds} s runs, "
         f"{args.rounds} rounds alternated\n"
@@ -156,10 +215,20 @@ def main(args: argparse.Namespace) -> None:
     # wrk stops counting at the end of each run while its last requests are still in flight: those are
     # applied by the server but not counted, at most `concurrency` per run.
     in_flight = sum(conc * args.rounds for conc in args.concurrency) + max(args.concurrency)  # and the warm-up
-    recorded = picks - before_picks
-    exact = bad == 0 and ok_requests <= recorded <= ok_requests + in_flight
+    new = {k: after[k] - before[k] for k in ("picks", "returns", "resellable", "quarantined", "named")}
+    recorded = new["picks"] + new["returns"]
+    books = ("ledger_bad", "returns_bad", "facts_off", "quarantine_off", "rollup_bad")
+    exact = all(after[k] == 0 for k in books) and ok_requests <= recorded <= ok_requests + in_flight
     print(
-        f"exactness: ledger mismatches {bad} (before {before_bad}); picks recorded {recorded:,}, 2xx answers counted"
+        f"movements recorded {recorded:,}: picks {new['picks']:,}, returns {new['returns']:,}"
+        f" ({new['returns'] / max(recorded, 1):.1%}: resellable {new['resellable']:,}, not resellable"
+        f" {new['quarantined']:,}, naming a sale {new['named']:,})"
+    )
+    print(
+        f"exactness: ledger mismatches {after['ledger_bad']} (before {before['ledger_bad']}); return movements"
+        f" without one sales_returns row {after['returns_bad']}; units the facts took back − units of the returns"
+        f" naming them {after['facts_off']}; units in quarantine − not-resellable returns {after['quarantine_off']};"
+        f" rollup rows ≠ their facts {after['rollup_bad']}; movements recorded {recorded:,}, 2xx answers counted"
         f" {ok_requests:,} (+ at most {in_flight} in flight at run ends) → {'exact' if exact else 'MISMATCH'}"
     )
     del server
@@ -171,4 +240,5 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[64, 16])
+    parser.add_argument("--returns", type=float, default=0.03, help="share of the requests that are returns")
     main(parser.parse_args())
