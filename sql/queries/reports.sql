@@ -235,21 +235,27 @@ WITH scope AS MATERIALIZED (
                                           false, true) sa
              GROUP BY sa.product_id
             HAVING sum(sa.facts) > 0) x
-), inputs AS NOT MATERIALIZED (
-    -- every product in scope and its appeal's inputs: the whole tree straight from products (in id order, to
-    -- merge with the completeness rows), a subtree from the scope; read whole once (the combinations), and
-    -- again only when unsold products can rank
+), inputs_of_tree AS NOT MATERIALIZED (
+    -- every product and its appeal's inputs, with no filter: straight from products (in id order, to merge
+    -- with the completeness rows); read whole once (the combinations), and again only when unsold products
+    -- can rank
     SELECT p.id, p.quality_score AS tags, pc.product_id IS NOT NULL AS computed, pc.listing_present AS lp,
            pc.listing_required AS lr
       FROM products p
       LEFT JOIN product_completeness pc ON pc.product_id = p.id
      WHERE $1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL
-    UNION ALL
-    SELECT p.id, p.quality_score, pc.product_id IS NOT NULL, pc.listing_present, pc.listing_required
+), inputs_of_scope AS MATERIALIZED (
+    -- with a filter, those of the scope's products (a few thousand: kept for the second reading)
+    SELECT p.id, p.quality_score AS tags, pc.product_id IS NOT NULL AS computed, pc.listing_present AS lp,
+           pc.listing_required AS lr
       FROM scope sp
       JOIN products p ON p.id = sp.id
       LEFT JOIN product_completeness pc ON pc.product_id = sp.id
      WHERE NOT ($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
+), inputs AS NOT MATERIALIZED (
+    SELECT * FROM inputs_of_tree
+    UNION ALL
+    SELECT * FROM inputs_of_scope
 ), inputs_of_sold AS MATERIALIZED (
     -- what each sold product's score is made of, as integers and floats (its appeal's inputs read by id)
     SELECT so.product_id AS id, so.qty AS volume, so.margin_f, so.value_f, so.rate_f,
