@@ -114,7 +114,7 @@ $$;
 -- where costed_facts > 0, distribution value where distributed_facts > 0; rows may sum to nothing (no fact: a
 -- caller keeps a SKU, month or product only where its facts sum above 0). product_id: on every row with
 -- p_products (from the totals, which hold every SKU and currency of the rollup: a small map; with a filter from
--- the scope, which is smaller still), else only on the totals' rows.
+-- the scope, carried by the rows read through it: pid), else only on the totals' rows.
 -- With no filter the rollup and the facts are read directly (the scope not at all), and a period whose whole
 -- months cover more than half of the rollup's months (all channels) is read as the totals minus the months
 -- outside them (negative rows), plus its cut months as above;
@@ -141,38 +141,38 @@ WITH scope AS (
 ), monthly AS (
     -- (the columns named: whole months never deform the checkpoints, stored after them)
     SELECT 1 AS sign, m.month, m.sku_id, m.channel, m.currency, m.facts, m.qty, m.revenue, m.cost, m.costed_facts, m.costed_revenue,
-           m.distribution_value, m.distributed_facts, m.distributed_qty, m.returned_qty
+           m.distribution_value, m.distributed_facts, m.distributed_qty, m.returned_qty, NULL::bigint AS pid
       FROM sales_monthly m
      WHERE p_path IS NULL AND p_role IS NULL AND p_series IS NULL AND NOT (SELECT complement FROM gate)
        AND m.month >= merch_rollup_from(p_from, p_rollup) AND m.month < merch_rollup_to(p_from, p_to, p_rollup)
     UNION ALL
     SELECT 1, m.month, m.sku_id, m.channel, m.currency, m.facts, m.qty, m.revenue, m.cost, m.costed_facts, m.costed_revenue,
-           m.distribution_value, m.distributed_facts, m.distributed_qty, m.returned_qty
+           m.distribution_value, m.distributed_facts, m.distributed_qty, m.returned_qty, sc.product_id
       FROM scope sc JOIN sales_monthly m ON m.sku_id = sc.id
      WHERE NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
        AND m.month >= merch_rollup_from(p_from, p_rollup) AND m.month < merch_rollup_to(p_from, p_to, p_rollup)
     UNION ALL
     SELECT -1, m.month, m.sku_id, m.channel, m.currency, m.facts, m.qty, m.revenue, m.cost, m.costed_facts, m.costed_revenue,
-           m.distribution_value, m.distributed_facts, m.distributed_qty, m.returned_qty
+           m.distribution_value, m.distributed_facts, m.distributed_qty, m.returned_qty, NULL::bigint
       FROM sales_monthly m
      WHERE (SELECT complement FROM gate)
        AND (m.month < merch_rollup_from(p_from, p_rollup) OR m.month >= merch_rollup_to(p_from, p_to, p_rollup))
 ), cut_months AS (
     -- the rollup rows of the months the period cuts (at its start, its end, or both in one month)
-    SELECT m.* FROM sales_monthly m
+    SELECT m.*, NULL::bigint AS pid FROM sales_monthly m
      WHERE p_path IS NULL AND p_role IS NULL AND p_series IS NULL
        AND (merch_cut(p_from, p_rollup) IS NOT NULL OR merch_cut(p_to + 1, p_rollup) IS NOT NULL)
        AND m.month IN (merch_month(merch_cut(p_from, p_rollup)), merch_month(merch_cut(p_to + 1, p_rollup)))
     UNION ALL
-    SELECT m.* FROM scope sc JOIN sales_monthly m ON m.sku_id = sc.id
+    SELECT m.*, sc.product_id FROM scope sc JOIN sales_monthly m ON m.sku_id = sc.id
      WHERE NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
        AND (merch_cut(p_from, p_rollup) IS NOT NULL OR merch_cut(p_to + 1, p_rollup) IS NOT NULL)
        AND m.month IN (merch_month(merch_cut(p_from, p_rollup)), merch_month(merch_cut(p_to + 1, p_rollup)))
 ), facts AS NOT MATERIALIZED (
-    SELECT f.* FROM sales_facts f
+    SELECT f.*, NULL::bigint AS pid FROM sales_facts f
      WHERE p_path IS NULL AND p_role IS NULL AND p_series IS NULL
     UNION ALL
-    SELECT f.* FROM scope sc JOIN sales_facts f ON f.sku_id = sc.id
+    SELECT f.*, sc.product_id FROM scope sc JOIN sales_facts f ON f.sku_id = sc.id
      WHERE NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
 ), days AS (
     -- the facts read, with the sign they count with: with p_rollup false every day of the period; else the
@@ -195,14 +195,13 @@ WITH scope AS (
      WHERE f.day >= least(merch_cut(p_to + 1, p_rollup), merch_checkpoint(merch_cut(p_to + 1, p_rollup)))
        AND f.day < greatest(merch_cut(p_to + 1, p_rollup), merch_checkpoint(merch_cut(p_to + 1, p_rollup)))
 )
-    SELECT m.sku_id, coalesce(s.product_id, k.product_id), m.month, m.currency, m.sign * m.facts::bigint, m.sign * m.qty,
+    SELECT m.sku_id, coalesce(s.product_id, CASE WHEN p_products THEN m.pid END), m.month, m.currency, m.sign * m.facts::bigint, m.sign * m.qty,
            m.sign * m.revenue::numeric, m.sign * m.cost::numeric, m.sign * m.costed_facts::bigint,
            m.sign * m.costed_revenue::numeric, m.sign * m.distribution_value::numeric,
            m.sign * m.distributed_facts::bigint, m.sign * (m.qty - m.distributed_qty), m.sign * m.returned_qty
       FROM monthly m
       LEFT JOIN sales_sku_totals s ON p_products AND p_path IS NULL AND p_role IS NULL AND p_series IS NULL
                                   AND s.sku_id = m.sku_id AND s.currency = m.currency
-      LEFT JOIN scope k ON p_products AND NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL) AND k.id = m.sku_id
      WHERE p_channel IS NULL OR m.channel = p_channel
     UNION ALL
     SELECT t.sku_id, t.product_id, NULL::date, t.currency, t.facts, t.qty, t.revenue::numeric, t.cost::numeric,
@@ -214,10 +213,10 @@ WITH scope AS (
     -- a cut month: its sums up to the end's checkpoint (the whole month's when the period goes on) less those up
     -- to the start's (none when the period began before the month); checkpoint offsets 0, 8, 16, 24 or the month's
     -- length (ELSE: the whole month)
-    SELECT c.sku_id, coalesce(s.product_id, k.product_id), c.month, c.currency, c.facts::bigint, c.qty, c.revenue::numeric,
+    SELECT c.sku_id, coalesce(s.product_id, CASE WHEN p_products THEN c.pid END), c.month, c.currency, c.facts::bigint, c.qty, c.revenue::numeric,
            c.cost::numeric, c.costed_facts::bigint, c.costed_revenue::numeric, c.distribution_value::numeric,
            c.distributed_facts::bigint, c.qty - c.distributed_qty, c.returned_qty
-      FROM (SELECT e.sku_id, e.month, e.currency, e.channel,
+      FROM (SELECT e.sku_id, e.month, e.currency, e.channel, e.pid,
            merch_through(e.hi, e.facts_d8, e.facts_d16, e.facts_d24, e.facts)
              - merch_through(e.lo, e.facts_d8, e.facts_d16, e.facts_d24, e.facts) AS facts,
            merch_through(e.hi, e.qty_d8, e.qty_d16, e.qty_d24, e.qty)
@@ -250,10 +249,9 @@ WITH scope AS (
                       FROM cut_months x) e) c
       LEFT JOIN sales_sku_totals s ON p_products AND p_path IS NULL AND p_role IS NULL AND p_series IS NULL
                                   AND s.sku_id = c.sku_id AND s.currency = c.currency
-      LEFT JOIN scope k ON p_products AND NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL) AND k.id = c.sku_id
      WHERE p_channel IS NULL OR c.channel = p_channel
     UNION ALL
-    SELECT f.sku_id, coalesce(s.product_id, k.product_id), date_trunc('month', f.day::timestamp)::date, f.currency, f.sign::bigint,
+    SELECT f.sku_id, coalesce(s.product_id, CASE WHEN p_products THEN f.pid END), date_trunc('month', f.day::timestamp)::date, f.currency, f.sign::bigint,
            f.sign * f.qty::bigint, f.sign * f.revenue::numeric, f.sign * coalesce(f.cost, 0)::numeric,
            f.sign * (f.cost IS NOT NULL)::integer::bigint,
            f.sign * CASE WHEN f.cost IS NOT NULL THEN f.revenue ELSE 0 END::numeric,
@@ -262,13 +260,12 @@ WITH scope AS (
            f.sign * (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint,
            f.sign * f.returned_qty::bigint
       -- net of returns, as the rollup holds them
-      FROM (SELECT f.sign, f.day, f.sku_id, f.channel, f.currency, f.qty - f.returned_qty AS qty, f.returned_qty,
+      FROM (SELECT f.sign, f.day, f.sku_id, f.pid, f.channel, f.currency, f.qty - f.returned_qty AS qty, f.returned_qty,
                    f.revenue - f.refunded AS revenue, merch_net(f.cost, f.qty, f.returned_qty) AS cost,
                    merch_net(f.distribution_value, f.qty, f.returned_qty) AS distribution_value
               FROM days f) f
       LEFT JOIN sales_sku_totals s ON p_products AND p_path IS NULL AND p_role IS NULL AND p_series IS NULL
                                   AND s.sku_id = f.sku_id AND s.currency = f.currency
-      LEFT JOIN scope k ON p_products AND NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL) AND k.id = f.sku_id
      WHERE p_channel IS NULL OR f.channel = p_channel
 $$;
 
