@@ -64,15 +64,16 @@ def definitions(revision: str | None) -> str:
     )
 
 
-# The rollup's and the deltas' sums that another revision's writers may not know (the checkpoints of migration
-# 0031): 0 unless written, in this database only, so that those writers run on it.
+# The rollup's, the totals' and the deltas' sums that another revision's writers may not know (the checkpoints of
+# migration 0031, the units returned of 0032): 0 unless written, in this database only, so that those writers run
+# on it.
 DEFAULTS = """
 DO $$
 DECLARE
     c record;
 BEGIN
     FOR c IN SELECT table_name, column_name FROM information_schema.columns
-              WHERE table_schema = 'public' AND table_name IN ('sales_monthly', 'sales_pending')
+              WHERE table_schema = 'public' AND table_name IN ('sales_monthly', 'sales_sku_totals', 'sales_pending')
                 AND column_default IS NULL AND data_type IN ('integer', 'bigint', 'numeric')
                 AND column_name <> 'sku_id' LOOP
         EXECUTE format('ALTER TABLE %I ALTER COLUMN %I SET DEFAULT 0', c.table_name, c.column_name);
