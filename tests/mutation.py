@@ -595,8 +595,8 @@ MUTANTS = [
     Mutant(
         "sales periods: a cut month's units returned read whole",
         "sql/functions/reports.sql",
-        "merch_through(e.hi, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)",
-        "merch_through(32, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)",
+        "merch_between(e.lo, e.hi, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)",
+        "merch_between(e.lo, 32, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)",
         ("tests/api/test_sales_periods.py", "-k", "every_period_sums"),
     ),
     Mutant(

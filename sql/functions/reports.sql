@@ -73,12 +73,14 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                   ELSE (merch_month(p_boundary) + interval '1 month')::date - merch_month(p_boundary) END
 $$;
 
--- A rollup row's sums through a checkpoint offset (0: none, 8, 16, 24; any other: the whole month), from a measure's
--- checkpoint columns and its month's sum (sales_monthly <measure>_d8, _d16, _d24, <measure>). Inlined.
-CREATE FUNCTION merch_through(p_offset integer, p_d8 anycompatible, p_d16 anycompatible, p_d24 anycompatible,
-                              p_month anycompatible) RETURNS anycompatible
+-- A rollup row's sums between two checkpoint offsets (0: none, 8, 16, 24; any other: the whole month), the
+-- later less the earlier, from a measure's checkpoint columns and its month's sum (sales_monthly <measure>_d8,
+-- _d16, _d24, <measure>). Inlined.
+CREATE FUNCTION merch_between(p_lo integer, p_hi integer, p_d8 anycompatible, p_d16 anycompatible,
+                              p_d24 anycompatible, p_month anycompatible) RETURNS anycompatible
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE p_offset WHEN 0 THEN 0 WHEN 8 THEN p_d8 WHEN 16 THEN p_d16 WHEN 24 THEN p_d24 ELSE p_month END
+    SELECT CASE p_hi WHEN 0 THEN 0 WHEN 8 THEN p_d8 WHEN 16 THEN p_d16 WHEN 24 THEN p_d24 ELSE p_month END
+           - CASE p_lo WHEN 0 THEN 0 WHEN 8 THEN p_d8 WHEN 16 THEN p_d16 WHEN 24 THEN p_d24 ELSE p_month END
 $$;
 
 -- The whole months of [p_from, p_to] read from the rollup are [merch_rollup_from, merch_rollup_to); the months
@@ -217,26 +219,16 @@ WITH scope AS (
            c.cost::numeric, c.costed_facts::bigint, c.costed_revenue::numeric, c.distribution_value::numeric,
            c.distributed_facts::bigint, c.qty - c.distributed_qty, c.returned_qty
       FROM (SELECT e.sku_id, e.month, e.currency, e.channel, e.pid,
-           merch_through(e.hi, e.facts_d8, e.facts_d16, e.facts_d24, e.facts)
-             - merch_through(e.lo, e.facts_d8, e.facts_d16, e.facts_d24, e.facts) AS facts,
-           merch_through(e.hi, e.qty_d8, e.qty_d16, e.qty_d24, e.qty)
-             - merch_through(e.lo, e.qty_d8, e.qty_d16, e.qty_d24, e.qty) AS qty,
-           merch_through(e.hi, e.revenue_d8, e.revenue_d16, e.revenue_d24, e.revenue)
-             - merch_through(e.lo, e.revenue_d8, e.revenue_d16, e.revenue_d24, e.revenue) AS revenue,
-           merch_through(e.hi, e.cost_d8, e.cost_d16, e.cost_d24, e.cost)
-             - merch_through(e.lo, e.cost_d8, e.cost_d16, e.cost_d24, e.cost) AS cost,
-           merch_through(e.hi, e.costed_facts_d8, e.costed_facts_d16, e.costed_facts_d24, e.costed_facts)
-             - merch_through(e.lo, e.costed_facts_d8, e.costed_facts_d16, e.costed_facts_d24, e.costed_facts) AS costed_facts,
-           merch_through(e.hi, e.costed_revenue_d8, e.costed_revenue_d16, e.costed_revenue_d24, e.costed_revenue)
-             - merch_through(e.lo, e.costed_revenue_d8, e.costed_revenue_d16, e.costed_revenue_d24, e.costed_revenue) AS costed_revenue,
-           merch_through(e.hi, e.distribution_value_d8, e.distribution_value_d16, e.distribution_value_d24, e.distribution_value)
-             - merch_through(e.lo, e.distribution_value_d8, e.distribution_value_d16, e.distribution_value_d24, e.distribution_value) AS distribution_value,
-           merch_through(e.hi, e.distributed_facts_d8, e.distributed_facts_d16, e.distributed_facts_d24, e.distributed_facts)
-             - merch_through(e.lo, e.distributed_facts_d8, e.distributed_facts_d16, e.distributed_facts_d24, e.distributed_facts) AS distributed_facts,
-           merch_through(e.hi, e.distributed_qty_d8, e.distributed_qty_d16, e.distributed_qty_d24, e.distributed_qty)
-             - merch_through(e.lo, e.distributed_qty_d8, e.distributed_qty_d16, e.distributed_qty_d24, e.distributed_qty) AS distributed_qty,
-           merch_through(e.hi, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)
-             - merch_through(e.lo, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty) AS returned_qty
+           merch_between(e.lo, e.hi, e.facts_d8, e.facts_d16, e.facts_d24, e.facts) AS facts,
+           merch_between(e.lo, e.hi, e.qty_d8, e.qty_d16, e.qty_d24, e.qty) AS qty,
+           merch_between(e.lo, e.hi, e.revenue_d8, e.revenue_d16, e.revenue_d24, e.revenue) AS revenue,
+           merch_between(e.lo, e.hi, e.cost_d8, e.cost_d16, e.cost_d24, e.cost) AS cost,
+           merch_between(e.lo, e.hi, e.costed_facts_d8, e.costed_facts_d16, e.costed_facts_d24, e.costed_facts) AS costed_facts,
+           merch_between(e.lo, e.hi, e.costed_revenue_d8, e.costed_revenue_d16, e.costed_revenue_d24, e.costed_revenue) AS costed_revenue,
+           merch_between(e.lo, e.hi, e.distribution_value_d8, e.distribution_value_d16, e.distribution_value_d24, e.distribution_value) AS distribution_value,
+           merch_between(e.lo, e.hi, e.distributed_facts_d8, e.distributed_facts_d16, e.distributed_facts_d24, e.distributed_facts) AS distributed_facts,
+           merch_between(e.lo, e.hi, e.distributed_qty_d8, e.distributed_qty_d16, e.distributed_qty_d24, e.distributed_qty) AS distributed_qty,
+           merch_between(e.lo, e.hi, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty) AS returned_qty
               FROM (SELECT x.*,
                            CASE WHEN x.month = merch_month(merch_cut(p_to + 1, p_rollup))
                                 THEN merch_checkpoint(merch_cut(p_to + 1, p_rollup))
