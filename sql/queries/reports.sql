@@ -295,12 +295,20 @@ WITH scope AS MATERIALIZED (
            ($6::numeric[])[3]::float8 AS w_appeal, ($6::numeric[])[4]::float8 AS w_value,
            ($6::numeric[])[5]::float8 AS w_quality
       FROM bounds b
+), lines AS (
+    -- what the scores are made of: each sold product (n 1), and each combination's unsold products (n of them:
+    -- volume and value 0, no margin, no return rate)
+    SELECT l.id, 1::bigint AS n, l.volume, l.margin_f, l.value_f, l.rate_f, l.computed, l.lp, l.lr, l.tags
+      FROM inputs_of_sold l
+    UNION ALL
+    SELECT NULL, c.unsold, 0, NULL, 0, NULL, c.computed, c.lp, c.lr, c.tags
+      FROM combos c
+     WHERE c.unsold > 0
 ), approx AS MATERIALIZED (
-    -- the score in floating point of every sold product (n 1) and of every combination's unsold products (n of
-    -- them: volume, value 0, no margin, no return rate), only to find the lines that can be among the first $8:
-    -- a line is among them only if its score is within 0.0001 (the rounding of scores, half up, to 4 decimals)
-    -- of the $8th best one, float error aside (< 1e-12 here). Those lines are then scored exactly.
-    SELECT l.id, 1::bigint AS n, l.computed, l.lp, l.lr, l.tags,
+    -- the score in floating point of each line, only to find the lines that can be among the first $8: a line is
+    -- among them only if its score is within 0.0001 (the rounding of scores, half up, to 4 decimals) of the $8th
+    -- best one, float error aside (< 1e-12 here). Those lines are then scored exactly.
+    SELECT l.id, l.n, l.computed, l.lp, l.lr, l.tags,
            coalesce((l.volume - b.v_min) / nullif(b.v_span, 0), 1) * b.w_volume
            + CASE WHEN l.margin_f IS NULL THEN 0 ELSE coalesce((l.margin_f - b.m_min) / nullif(b.m_span, 0), 1) END
              * b.w_margin
@@ -309,15 +317,7 @@ WITH scope AS MATERIALIZED (
            + coalesce((l.value_f - b.x_min) / nullif(b.x_span, 0), 1) * b.w_value
            + CASE WHEN l.rate_f IS NULL THEN 0 ELSE coalesce((b.r_max - l.rate_f) / nullif(b.r_span, 0), 1) END
              * b.w_quality AS score
-      FROM inputs_of_sold l CROSS JOIN fb b
-    UNION ALL
-    SELECT NULL, c.unsold, c.computed, c.lp, c.lr, c.tags,
-           coalesce((0 - b.v_min) / nullif(b.v_span, 0), 1) * b.w_volume
-           + coalesce((least(1, CASE WHEN NOT c.computed THEN 0 ELSE coalesce(c.lp::float8 / nullif(c.lr, 0), 1) END
-                                + 0.25 * c.tags) - b.a_min) / nullif(b.a_span, 0), 1) * b.w_appeal
-           + coalesce((0 - b.x_min) / nullif(b.x_span, 0), 1) * b.w_value
-      FROM combos c CROSS JOIN fb b
-     WHERE c.unsold > 0
+      FROM lines l CROSS JOIN fb b
 ), cutoff AS (
     -- the $8th best score (the lowest of the lines counted best first until $8 are, or of all when fewer)
     SELECT coalesce(min(x.score), '-infinity'::float8) - 0.0002 AS score
