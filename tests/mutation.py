@@ -595,9 +595,23 @@ MUTANTS = [
     Mutant(
         "sales periods: a cut month's units returned read whole",
         "sql/functions/reports.sql",
-        "merch_between(e.lo, e.hi, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)",
-        "merch_between(e.lo, 32, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)",
+        "merch_between(e.lo, e.hi, p_less, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)",
+        "merch_between(e.lo, 32, p_less, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)",
         ("tests/api/test_sales_periods.py", "-k", "every_period_sums"),
+    ),
+    Mutant(
+        "sales periods: with the complement, a cut month's part outside the period is not taken off",
+        "sql/functions/reports.sql",
+        "SELECT * FROM merch_cut_month_sales(p_from, p_to, p_rollup, 1)",
+        "SELECT * FROM merch_cut_month_sales(p_from, p_to, p_rollup, 0)",
+        ("tests/api/test_sales_periods.py", "-k", "checkpoints_as_from_the_facts and None-None-False"),
+    ),
+    Mutant(
+        "sales periods: with the complement, the months cut are also taken off whole",
+        "sql/functions/reports.sql",
+        "THEN m.month < coalesce(merch_month(merch_cut(p_from, p_rollup)),",
+        "THEN m.month < coalesce(NULL::date,",
+        ("tests/api/test_sales_periods.py", "-k", "checkpoints_as_from_the_facts and None-None-False"),
     ),
     Mutant(
         "sales rollup: units returned left out of an update's deltas",

@@ -74,13 +74,14 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- A rollup row's sums between two checkpoint offsets (0: none, 8, 16, 24; any other: the whole month), the
--- later less the earlier, from a measure's checkpoint columns and its month's sum (sales_monthly <measure>_d8,
--- _d16, _d24, <measure>). Inlined.
-CREATE FUNCTION merch_between(p_lo integer, p_hi integer, p_d8 anycompatible, p_d16 anycompatible,
+-- later less the earlier, less p_less times the whole month, from a measure's checkpoint columns and its month's
+-- sum (sales_monthly <measure>_d8, _d16, _d24, <measure>). Inlined.
+CREATE FUNCTION merch_between(p_lo integer, p_hi integer, p_less integer, p_d8 anycompatible, p_d16 anycompatible,
                               p_d24 anycompatible, p_month anycompatible) RETURNS anycompatible
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE p_hi WHEN 0 THEN 0 WHEN 8 THEN p_d8 WHEN 16 THEN p_d16 WHEN 24 THEN p_d24 ELSE p_month END
            - CASE p_lo WHEN 0 THEN 0 WHEN 8 THEN p_d8 WHEN 16 THEN p_d16 WHEN 24 THEN p_d24 ELSE p_month END
+           - p_less * p_month
 $$;
 
 -- The whole months of [p_from, p_to] read from the rollup are [merch_rollup_from, merch_rollup_to); the months
@@ -107,6 +108,120 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN p_returned = 0 THEN p_amount ELSE round(p_amount * (p_qty - p_returned) / p_qty, 4) END
 $$;
 
+-- Whether a sales read may take the totals less the months outside the period (negative rows) rather than the
+-- months inside it (p_may: no filter, all channels, by SKU): when more than half of the rollup's months lie
+-- inside the period's whole months. Not inlined (it reads the rollup's bounds): a gate checked once a branch and
+-- process — parallel workers check it too, where a CTE or a sub-select would keep them from the read.
+CREATE FUNCTION merch_sales_complement(p_from date, p_to date, p_may boolean) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT p_may AND coalesce(2 * greatest(least(merch_rollup_to(p_from, p_to, true), (b.mx + interval '1 month')::date)
+                                           - greatest(merch_rollup_from(p_from, true), b.mn), 0)
+                              > (b.mx + interval '1 month')::date - b.mn, false)
+      FROM (SELECT min(m.month) AS mn, max(m.month) AS mx FROM sales_monthly m) b
+$$;
+
+-- A month the period [p_from, p_to] cuts, by SKU, channel and currency: its sums up to the end's checkpoint (the
+-- whole month's when the period goes on) less those up to the start's (none when the period began before the
+-- month), less p_less times the whole month; checkpoint offsets 0, 8, 16, 24 or the month's length (ELSE: the
+-- whole month). Inlined (merch_sales_rows).
+CREATE FUNCTION merch_cut_month_sales(p_from date, p_to date, p_rollup boolean, p_less integer)
+RETURNS TABLE (sku_id bigint, channel text, month date, currency text, facts bigint, qty bigint, revenue numeric,
+               cost numeric, costed_facts bigint, costed_revenue numeric, distribution_value numeric,
+               distributed_facts bigint, unpriced_qty bigint, returned_qty bigint)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT e.sku_id, e.channel::text, e.month, e.currency::text,
+           merch_between(e.lo, e.hi, p_less, e.facts_d8, e.facts_d16, e.facts_d24, e.facts)::bigint,
+           merch_between(e.lo, e.hi, p_less, e.qty_d8, e.qty_d16, e.qty_d24, e.qty)::bigint,
+           merch_between(e.lo, e.hi, p_less, e.revenue_d8, e.revenue_d16, e.revenue_d24, e.revenue)::numeric,
+           merch_between(e.lo, e.hi, p_less, e.cost_d8, e.cost_d16, e.cost_d24, e.cost)::numeric,
+           merch_between(e.lo, e.hi, p_less, e.costed_facts_d8, e.costed_facts_d16, e.costed_facts_d24,
+                         e.costed_facts)::bigint,
+           merch_between(e.lo, e.hi, p_less, e.costed_revenue_d8, e.costed_revenue_d16, e.costed_revenue_d24,
+                         e.costed_revenue)::numeric,
+           merch_between(e.lo, e.hi, p_less, e.distribution_value_d8, e.distribution_value_d16,
+                         e.distribution_value_d24, e.distribution_value)::numeric,
+           merch_between(e.lo, e.hi, p_less, e.distributed_facts_d8, e.distributed_facts_d16,
+                         e.distributed_facts_d24, e.distributed_facts)::bigint,
+           (merch_between(e.lo, e.hi, p_less, e.qty_d8, e.qty_d16, e.qty_d24, e.qty)
+            - merch_between(e.lo, e.hi, p_less, e.distributed_qty_d8, e.distributed_qty_d16, e.distributed_qty_d24,
+                            e.distributed_qty))::bigint,
+           merch_between(e.lo, e.hi, p_less, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty)::bigint
+      FROM (SELECT x.*,
+                   CASE WHEN x.month = merch_month(merch_cut(p_to + 1, p_rollup))
+                        THEN merch_checkpoint(merch_cut(p_to + 1, p_rollup)) - merch_month(merch_cut(p_to + 1, p_rollup))
+                        ELSE 32 END AS hi,
+                   CASE WHEN x.month = merch_month(merch_cut(p_from, p_rollup))
+                        THEN merch_checkpoint(merch_cut(p_from, p_rollup)) - merch_month(merch_cut(p_from, p_rollup))
+                        ELSE 0 END AS lo
+              FROM sales_monthly x
+             WHERE (merch_cut(p_from, p_rollup) IS NOT NULL OR merch_cut(p_to + 1, p_rollup) IS NOT NULL)
+               AND x.month IN (merch_month(merch_cut(p_from, p_rollup)), merch_month(merch_cut(p_to + 1, p_rollup)))) e
+$$;
+
+-- Whole months of the rollup, by SKU, channel and currency, signed: with p_outside false the whole months of
+-- [p_from, p_to]; with p_outside true (the complement, to be added to the totals) every month outside the period
+-- but those it cuts, negative. Inlined. (The columns named: whole months never deform the checkpoints, stored after
+-- them.)
+CREATE FUNCTION merch_month_sales(p_from date, p_to date, p_rollup boolean, p_outside boolean)
+RETURNS TABLE (sku_id bigint, channel text, month date, currency text, facts bigint, qty bigint, revenue numeric,
+               cost numeric, costed_facts bigint, costed_revenue numeric, distribution_value numeric,
+               distributed_facts bigint, unpriced_qty bigint, returned_qty bigint)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT m.sku_id, m.channel::text, m.month, m.currency::text, m.sign * m.facts::bigint, m.sign * m.qty::bigint,
+           m.sign * m.revenue::numeric, m.sign * m.cost::numeric, m.sign * m.costed_facts::bigint,
+           m.sign * m.costed_revenue::numeric, m.sign * m.distribution_value::numeric,
+           m.sign * m.distributed_facts::bigint, m.sign * (m.qty - m.distributed_qty)::bigint,
+           m.sign * m.returned_qty::bigint
+      FROM (SELECT CASE WHEN p_outside THEN -1 ELSE 1 END AS sign, m.month, m.sku_id, m.channel, m.currency, m.facts,
+                   m.qty, m.revenue, m.cost, m.costed_facts, m.costed_revenue, m.distribution_value,
+                   m.distributed_facts, m.distributed_qty, m.returned_qty
+              FROM sales_monthly m
+             WHERE CASE WHEN p_outside
+                        THEN m.month < coalesce(merch_month(merch_cut(p_from, p_rollup)),
+                                                merch_rollup_from(p_from, p_rollup))
+                             OR m.month >= coalesce((merch_month(merch_cut(p_to + 1, p_rollup)) + interval '1 month')::date,
+                                                    merch_rollup_to(p_from, p_to, p_rollup))
+                        ELSE m.month >= merch_rollup_from(p_from, p_rollup)
+                             AND m.month < merch_rollup_to(p_from, p_to, p_rollup) END) m
+$$;
+
+-- Facts of [p_from, p_to], net of returns as the rollup holds them, by SKU, channel, month and currency, with the
+-- sign they count with: p_part 0, with p_rollup false, every day of the period; p_part 1 and 2 the days between
+-- the period's start (1) or end (2) and the nearest checkpoint — a cut's month sums through the day before it as
+-- the checkpoint's sums plus the days from the checkpoint to the cut, or minus those from the cut to the
+-- checkpoint; the period's start subtracts that, its end adds it. Inlined (p_part a constant: one range).
+CREATE FUNCTION merch_day_sales(p_from date, p_to date, p_rollup boolean, p_part integer)
+RETURNS TABLE (sku_id bigint, channel text, month date, currency text, facts bigint, qty bigint, revenue numeric,
+               cost numeric, costed_facts bigint, costed_revenue numeric, distribution_value numeric,
+               distributed_facts bigint, unpriced_qty bigint, returned_qty bigint)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT f.sku_id, f.channel::text, date_trunc('month', f.day::timestamp)::date, f.currency::text, f.sign::bigint,
+           f.sign * f.qty::bigint, f.sign * f.revenue::numeric, f.sign * coalesce(f.cost, 0)::numeric,
+           f.sign * (f.cost IS NOT NULL)::integer::bigint,
+           f.sign * CASE WHEN f.cost IS NOT NULL THEN f.revenue ELSE 0 END::numeric,
+           f.sign * coalesce(f.distribution_value, 0)::numeric,
+           f.sign * (f.distribution_value IS NOT NULL)::integer::bigint,
+           f.sign * (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint,
+           f.sign * f.returned_qty::bigint
+      FROM (SELECT CASE p_part
+                        WHEN 0 THEN 1
+                        WHEN 1 THEN CASE WHEN merch_cut(p_from, p_rollup) < merch_checkpoint(merch_cut(p_from, p_rollup)) THEN 1 ELSE -1 END
+                        ELSE CASE WHEN merch_cut(p_to + 1, p_rollup) > merch_checkpoint(merch_cut(p_to + 1, p_rollup)) THEN 1 ELSE -1 END
+                   END AS sign,
+                   f.day, f.sku_id, f.channel, f.currency, f.qty - f.returned_qty AS qty, f.returned_qty,
+                   f.revenue - f.refunded AS revenue, merch_net(f.cost, f.qty, f.returned_qty) AS cost,
+                   merch_net(f.distribution_value, f.qty, f.returned_qty) AS distribution_value
+              FROM sales_facts f
+             WHERE CASE p_part
+                        WHEN 0 THEN NOT p_rollup AND f.day >= coalesce(p_from, '-infinity'::date)
+                                    AND f.day <= coalesce(p_to, 'infinity'::date)
+                        WHEN 1 THEN f.day >= least(merch_cut(p_from, p_rollup), merch_checkpoint(merch_cut(p_from, p_rollup)))
+                                    AND f.day < greatest(merch_cut(p_from, p_rollup), merch_checkpoint(merch_cut(p_from, p_rollup)))
+                        ELSE f.day >= least(merch_cut(p_to + 1, p_rollup), merch_checkpoint(merch_cut(p_to + 1, p_rollup)))
+                             AND f.day < greatest(merch_cut(p_to + 1, p_rollup), merch_checkpoint(merch_cut(p_to + 1, p_rollup)))
+                   END) f
+$$;
+
 -- Sales of the SKUs in scope over [p_from, p_to] (all days when NULL), net of returns, as rows to be summed per SKU (or per
 -- month with p_monthly): whole months from the rollup; a month the period cuts from its rollup rows'
 -- checkpoints (the month's sums through day 8, 16 and 24, and the whole month's) and the days between each cut
@@ -116,12 +231,16 @@ $$;
 -- where costed_facts > 0, distribution value where distributed_facts > 0; rows may sum to nothing (no fact: a
 -- caller keeps a SKU, month or product only where its facts sum above 0). product_id: on every row with
 -- p_products (from the totals, which hold every SKU and currency of the rollup: a small map; with a filter from
--- the scope, carried by the rows read through it: pid), else only on the totals' rows.
+-- the scope), else only on the totals' rows.
 -- With no filter the rollup and the facts are read directly (the scope not at all), and a period whose whole
--- months cover more than half of the rollup's months (all channels) is read as the totals minus the months
--- outside them (negative rows), plus its cut months as above;
--- with a filter they are read by SKU from the scope. Each branch is gated by a condition on the
--- parameters, which the planner drops when false or checks once.
+-- months cover more than half of the rollup's months (all channels, by SKU: merch_sales_complement) is read as
+-- the totals less the months outside it (a month it cuts less its part outside); with a filter they are read
+-- by SKU from the scope (computed once, joined to each kind of row). Each branch is gated by a condition on
+-- the parameters, which the planner drops when false or checks once (the complement's two ways are gated
+-- apart: a function's value in a select list would be computed for every row).
+-- No WITH at the top and no sub-select with no filter: its branches are one flat UNION ALL that the planner
+-- pulls up into the caller, so that the caller's sums per SKU or product run in parallel workers (partial
+-- aggregates) over every branch rather than in one process after them.
 CREATE FUNCTION merch_report_sku_sales(p_path ltree, p_role bigint, p_series bigint, p_from date, p_to date,
                                        p_rollup boolean, p_channel text DEFAULT NULL, p_monthly boolean DEFAULT false,
                                        p_products boolean DEFAULT false)
@@ -129,136 +248,55 @@ RETURNS TABLE (sku_id bigint, product_id bigint, month date, currency text, fact
                revenue numeric, cost numeric, costed_facts bigint, costed_revenue numeric, distribution_value numeric,
                distributed_facts bigint, unpriced_qty bigint, returned_qty bigint)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-WITH scope AS (
-    SELECT s.id, s.product_id FROM merch_report_products(p_path, p_role, p_series) sp JOIN skus s ON s.product_id = sp.id
-), gate AS (
-    -- whether to read totals minus the outside months: more than half of the rollup's days are inside
-    SELECT CASE WHEN p_monthly OR NOT p_rollup OR p_path IS NOT NULL OR p_role IS NOT NULL
-                     OR p_series IS NOT NULL OR p_channel IS NOT NULL OR b.mn IS NULL THEN false
-                ELSE 2 * greatest(least(merch_rollup_to(p_from, p_to, p_rollup), (b.mx + interval '1 month')::date)
-                                  - greatest(merch_rollup_from(p_from, p_rollup), b.mn), 0)
-                     > (b.mx + interval '1 month')::date - b.mn
-           END AS complement
-      FROM (SELECT min(m.month) AS mn, max(m.month) AS mx FROM sales_monthly m) b
-), monthly AS (
-    -- (the columns named: whole months never deform the checkpoints, stored after them)
-    SELECT 1 AS sign, m.month, m.sku_id, m.channel, m.currency, m.facts, m.qty, m.revenue, m.cost, m.costed_facts, m.costed_revenue,
-           m.distribution_value, m.distributed_facts, m.distributed_qty, m.returned_qty, NULL::bigint AS pid
-      FROM sales_monthly m
-     WHERE p_path IS NULL AND p_role IS NULL AND p_series IS NULL AND NOT (SELECT complement FROM gate)
-       AND m.month >= merch_rollup_from(p_from, p_rollup) AND m.month < merch_rollup_to(p_from, p_to, p_rollup)
-    UNION ALL
-    SELECT 1, m.month, m.sku_id, m.channel, m.currency, m.facts, m.qty, m.revenue, m.cost, m.costed_facts, m.costed_revenue,
-           m.distribution_value, m.distributed_facts, m.distributed_qty, m.returned_qty, sc.product_id
-      FROM scope sc JOIN sales_monthly m ON m.sku_id = sc.id
-     WHERE NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
-       AND m.month >= merch_rollup_from(p_from, p_rollup) AND m.month < merch_rollup_to(p_from, p_to, p_rollup)
-    UNION ALL
-    SELECT -1, m.month, m.sku_id, m.channel, m.currency, m.facts, m.qty, m.revenue, m.cost, m.costed_facts, m.costed_revenue,
-           m.distribution_value, m.distributed_facts, m.distributed_qty, m.returned_qty, NULL::bigint
-      FROM sales_monthly m
-     WHERE (SELECT complement FROM gate)
-       AND (m.month < merch_rollup_from(p_from, p_rollup) OR m.month >= merch_rollup_to(p_from, p_to, p_rollup))
-), cut_months AS (
-    -- the rollup rows of the months the period cuts (at its start, its end, or both in one month)
-    SELECT m.*, NULL::bigint AS pid FROM sales_monthly m
+    SELECT x.sku_id, s.product_id, x.month, x.currency, x.facts, x.qty, x.revenue, x.cost, x.costed_facts,
+           x.costed_revenue, x.distribution_value, x.distributed_facts, x.unpriced_qty, x.returned_qty
+      FROM (SELECT * FROM merch_month_sales(p_from, p_to, p_rollup, false)
+             WHERE NOT merch_sales_complement(p_from, p_to, p_rollup AND NOT p_monthly AND p_channel IS NULL)
+            UNION ALL
+            SELECT * FROM merch_month_sales(p_from, p_to, p_rollup, true)
+             WHERE merch_sales_complement(p_from, p_to, p_rollup AND NOT p_monthly AND p_channel IS NULL)
+            UNION ALL
+            SELECT * FROM merch_cut_month_sales(p_from, p_to, p_rollup, 0)
+             WHERE NOT merch_sales_complement(p_from, p_to, p_rollup AND NOT p_monthly AND p_channel IS NULL)
+            UNION ALL
+            SELECT * FROM merch_cut_month_sales(p_from, p_to, p_rollup, 1)
+             WHERE merch_sales_complement(p_from, p_to, p_rollup AND NOT p_monthly AND p_channel IS NULL)
+            UNION ALL
+            SELECT * FROM merch_day_sales(p_from, p_to, p_rollup, 0)
+            UNION ALL
+            SELECT * FROM merch_day_sales(p_from, p_to, p_rollup, 1)
+            UNION ALL
+            SELECT * FROM merch_day_sales(p_from, p_to, p_rollup, 2)) x
+      LEFT JOIN sales_sku_totals s ON p_products AND s.sku_id = x.sku_id AND s.currency = x.currency
      WHERE p_path IS NULL AND p_role IS NULL AND p_series IS NULL
-       AND (merch_cut(p_from, p_rollup) IS NOT NULL OR merch_cut(p_to + 1, p_rollup) IS NOT NULL)
-       AND m.month IN (merch_month(merch_cut(p_from, p_rollup)), merch_month(merch_cut(p_to + 1, p_rollup)))
+       AND (p_channel IS NULL OR x.channel = p_channel)
     UNION ALL
-    SELECT m.*, sc.product_id FROM scope sc JOIN sales_monthly m ON m.sku_id = sc.id
-     WHERE NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
-       AND (merch_cut(p_from, p_rollup) IS NOT NULL OR merch_cut(p_to + 1, p_rollup) IS NOT NULL)
-       AND m.month IN (merch_month(merch_cut(p_from, p_rollup)), merch_month(merch_cut(p_to + 1, p_rollup)))
-), facts AS NOT MATERIALIZED (
-    SELECT f.*, NULL::bigint AS pid FROM sales_facts f
-     WHERE p_path IS NULL AND p_role IS NULL AND p_series IS NULL
-    UNION ALL
-    SELECT f.*, sc.product_id FROM scope sc JOIN sales_facts f ON f.sku_id = sc.id
-     WHERE NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
-), days AS (
-    -- the facts read, with the sign they count with: with p_rollup false every day of the period; else the
-    -- days between each cut and its nearest checkpoint — a cut's month sums through the day before it as the
-    -- checkpoint's sums plus the days from the checkpoint to the cut, or minus those from the cut to the
-    -- checkpoint; the period's start subtracts that, its end adds it
-    SELECT 1 AS sign, f.* FROM facts f
-     WHERE NOT p_rollup
-       AND f.day >= coalesce(p_from, '-infinity'::date) AND f.day <= coalesce(p_to, 'infinity'::date)
-    UNION ALL
-    SELECT CASE WHEN merch_cut(p_from, p_rollup) < merch_checkpoint(merch_cut(p_from, p_rollup)) THEN 1 ELSE -1 END,
-           f.*
-      FROM facts f
-     WHERE f.day >= least(merch_cut(p_from, p_rollup), merch_checkpoint(merch_cut(p_from, p_rollup)))
-       AND f.day < greatest(merch_cut(p_from, p_rollup), merch_checkpoint(merch_cut(p_from, p_rollup)))
-    UNION ALL
-    SELECT CASE WHEN merch_cut(p_to + 1, p_rollup) > merch_checkpoint(merch_cut(p_to + 1, p_rollup)) THEN 1 ELSE -1 END,
-           f.*
-      FROM facts f
-     WHERE f.day >= least(merch_cut(p_to + 1, p_rollup), merch_checkpoint(merch_cut(p_to + 1, p_rollup)))
-       AND f.day < greatest(merch_cut(p_to + 1, p_rollup), merch_checkpoint(merch_cut(p_to + 1, p_rollup)))
-)
-    SELECT m.sku_id, coalesce(s.product_id, CASE WHEN p_products THEN m.pid END), m.month, m.currency, m.sign * m.facts::bigint, m.sign * m.qty,
-           m.sign * m.revenue::numeric, m.sign * m.cost::numeric, m.sign * m.costed_facts::bigint,
-           m.sign * m.costed_revenue::numeric, m.sign * m.distribution_value::numeric,
-           m.sign * m.distributed_facts::bigint, m.sign * (m.qty - m.distributed_qty), m.sign * m.returned_qty
-      FROM monthly m
-      LEFT JOIN sales_sku_totals s ON p_products AND p_path IS NULL AND p_role IS NULL AND p_series IS NULL
-                                  AND s.sku_id = m.sku_id AND s.currency = m.currency
-     WHERE p_channel IS NULL OR m.channel = p_channel
-    UNION ALL
-    SELECT t.sku_id, t.product_id, NULL::date, t.currency, t.facts, t.qty, t.revenue::numeric, t.cost::numeric,
-           t.costed_facts, t.costed_revenue::numeric, t.distribution_value::numeric, t.distributed_facts,
-           t.qty - t.distributed_qty, t.returned_qty
+    SELECT t.sku_id, t.product_id, NULL::date, t.currency::text, t.facts::bigint, t.qty::bigint, t.revenue::numeric,
+           t.cost::numeric, t.costed_facts::bigint, t.costed_revenue::numeric, t.distribution_value::numeric,
+           t.distributed_facts::bigint, (t.qty - t.distributed_qty)::bigint, t.returned_qty::bigint
       FROM sales_sku_totals t
-     WHERE (SELECT complement FROM gate)
+     WHERE p_path IS NULL AND p_role IS NULL AND p_series IS NULL
+       AND merch_sales_complement(p_from, p_to, p_rollup AND NOT p_monthly AND p_channel IS NULL)
     UNION ALL
-    -- a cut month: its sums up to the end's checkpoint (the whole month's when the period goes on) less those up
-    -- to the start's (none when the period began before the month); checkpoint offsets 0, 8, 16, 24 or the month's
-    -- length (ELSE: the whole month)
-    SELECT c.sku_id, coalesce(s.product_id, CASE WHEN p_products THEN c.pid END), c.month, c.currency, c.facts::bigint, c.qty, c.revenue::numeric,
-           c.cost::numeric, c.costed_facts::bigint, c.costed_revenue::numeric, c.distribution_value::numeric,
-           c.distributed_facts::bigint, c.qty - c.distributed_qty, c.returned_qty
-      FROM (SELECT e.sku_id, e.month, e.currency, e.channel, e.pid,
-           merch_between(e.lo, e.hi, e.facts_d8, e.facts_d16, e.facts_d24, e.facts) AS facts,
-           merch_between(e.lo, e.hi, e.qty_d8, e.qty_d16, e.qty_d24, e.qty) AS qty,
-           merch_between(e.lo, e.hi, e.revenue_d8, e.revenue_d16, e.revenue_d24, e.revenue) AS revenue,
-           merch_between(e.lo, e.hi, e.cost_d8, e.cost_d16, e.cost_d24, e.cost) AS cost,
-           merch_between(e.lo, e.hi, e.costed_facts_d8, e.costed_facts_d16, e.costed_facts_d24, e.costed_facts) AS costed_facts,
-           merch_between(e.lo, e.hi, e.costed_revenue_d8, e.costed_revenue_d16, e.costed_revenue_d24, e.costed_revenue) AS costed_revenue,
-           merch_between(e.lo, e.hi, e.distribution_value_d8, e.distribution_value_d16, e.distribution_value_d24, e.distribution_value) AS distribution_value,
-           merch_between(e.lo, e.hi, e.distributed_facts_d8, e.distributed_facts_d16, e.distributed_facts_d24, e.distributed_facts) AS distributed_facts,
-           merch_between(e.lo, e.hi, e.distributed_qty_d8, e.distributed_qty_d16, e.distributed_qty_d24, e.distributed_qty) AS distributed_qty,
-           merch_between(e.lo, e.hi, e.returned_qty_d8, e.returned_qty_d16, e.returned_qty_d24, e.returned_qty) AS returned_qty
-              FROM (SELECT x.*,
-                           CASE WHEN x.month = merch_month(merch_cut(p_to + 1, p_rollup))
-                                THEN merch_checkpoint(merch_cut(p_to + 1, p_rollup))
-                                     - merch_month(merch_cut(p_to + 1, p_rollup))
-                                ELSE 32 END AS hi,
-                           CASE WHEN x.month = merch_month(merch_cut(p_from, p_rollup))
-                                THEN merch_checkpoint(merch_cut(p_from, p_rollup))
-                                     - merch_month(merch_cut(p_from, p_rollup))
-                                ELSE 0 END AS lo
-                      FROM cut_months x) e) c
-      LEFT JOIN sales_sku_totals s ON p_products AND p_path IS NULL AND p_role IS NULL AND p_series IS NULL
-                                  AND s.sku_id = c.sku_id AND s.currency = c.currency
-     WHERE p_channel IS NULL OR c.channel = p_channel
-    UNION ALL
-    SELECT f.sku_id, coalesce(s.product_id, CASE WHEN p_products THEN f.pid END), date_trunc('month', f.day::timestamp)::date, f.currency, f.sign::bigint,
-           f.sign * f.qty::bigint, f.sign * f.revenue::numeric, f.sign * coalesce(f.cost, 0)::numeric,
-           f.sign * (f.cost IS NOT NULL)::integer::bigint,
-           f.sign * CASE WHEN f.cost IS NOT NULL THEN f.revenue ELSE 0 END::numeric,
-           f.sign * coalesce(f.distribution_value, 0)::numeric,
-           f.sign * (f.distribution_value IS NOT NULL)::integer::bigint,
-           f.sign * (CASE WHEN f.distribution_value IS NULL THEN f.qty ELSE 0 END)::bigint,
-           f.sign * f.returned_qty::bigint
-      -- net of returns, as the rollup holds them
-      FROM (SELECT f.sign, f.day, f.sku_id, f.pid, f.channel, f.currency, f.qty - f.returned_qty AS qty, f.returned_qty,
-                   f.revenue - f.refunded AS revenue, merch_net(f.cost, f.qty, f.returned_qty) AS cost,
-                   merch_net(f.distribution_value, f.qty, f.returned_qty) AS distribution_value
-              FROM days f) f
-      LEFT JOIN sales_sku_totals s ON p_products AND p_path IS NULL AND p_role IS NULL AND p_series IS NULL
-                                  AND s.sku_id = f.sku_id AND s.currency = f.currency
-     WHERE p_channel IS NULL OR f.channel = p_channel
+    SELECT x.sku_id, CASE WHEN p_products THEN x.pid END, x.month, x.currency, x.facts, x.qty, x.revenue, x.cost,
+           x.costed_facts, x.costed_revenue, x.distribution_value, x.distributed_facts, x.unpriced_qty, x.returned_qty
+      FROM (WITH scope AS MATERIALIZED (
+                SELECT s.id, s.product_id
+                  FROM merch_report_products(p_path, p_role, p_series) sp JOIN skus s ON s.product_id = sp.id
+            )
+            SELECT sc.product_id AS pid, m.* FROM scope sc JOIN merch_month_sales(p_from, p_to, p_rollup, false) m
+                ON m.sku_id = sc.id
+            UNION ALL
+            SELECT sc.product_id, c.* FROM scope sc JOIN merch_cut_month_sales(p_from, p_to, p_rollup, 0) c
+                ON c.sku_id = sc.id
+            UNION ALL
+            SELECT sc.product_id, f.* FROM scope sc JOIN merch_day_sales(p_from, p_to, p_rollup, 0) f ON f.sku_id = sc.id
+            UNION ALL
+            SELECT sc.product_id, f.* FROM scope sc JOIN merch_day_sales(p_from, p_to, p_rollup, 1) f ON f.sku_id = sc.id
+            UNION ALL
+            SELECT sc.product_id, f.* FROM scope sc JOIN merch_day_sales(p_from, p_to, p_rollup, 2) f ON f.sku_id = sc.id) x
+     WHERE NOT (p_path IS NULL AND p_role IS NULL AND p_series IS NULL)
+       AND (p_channel IS NULL OR x.channel = p_channel)
 $$;
 
 -- The appeal of a product in the purchasing scorecard: the share of listing information present (0 for a

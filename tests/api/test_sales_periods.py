@@ -156,6 +156,43 @@ async def test_every_period_sums_the_same_from_the_checkpoints_as_from_the_facts
     assert count > 0  # (the comparison compared something)
 
 
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [(date(2024, 3, 10), date(2025, 9, 20)), (date(2024, 5, 1), date(2024, 8, 31)), (date(2024, 6, 13), date(2024, 6, 27))],
+)
+async def test_the_whole_trees_sales_are_summed_in_parallel_workers(
+    conn: asyncpg.Connection, since: date, until: date
+) -> None:
+    """With no filter merch_report_sku_sales is one flat UNION ALL (no WITH at its top, no sub-select: its gates are
+    functions), which the planner pulls up into the caller: the caller's sums (per currency here) run in parallel
+    workers over every branch (partial aggregates) — the totals less the months outside or the months inside, cut
+    or not. A WITH or a sub-select there would keep the whole read in one process (the costs set so that a plan
+    which can sum in the workers does: only whether it can is asked; two years of facts on 20 channels, so that
+    there are rows to sum)."""
+    await shop(conn)
+    await conn.execute(
+        "INSERT INTO sales_facts (day, sku_id, channel, qty, revenue, currency)"
+        " SELECT d::date, s.id, 'c' || c, 1 + (s.id + c) % 5, 10, CASE WHEN c % 2 = 0 THEN 'CNY' ELSE 'USD' END"
+        "   FROM skus s, generate_series(1, 20) c, generate_series('2024-01-01'::date, '2025-12-31'::date, interval '1 day') d"
+    )
+    await conn.execute("ANALYZE sales_monthly, sales_sku_totals, sales_facts")
+    # (workers and their rows free, sums dear: a plan that can make them in the workers does)
+    for setting, value in (("parallel_setup_cost", 0), ("parallel_tuple_cost", 0), ("cpu_operator_cost", 10),
+                           ("min_parallel_table_scan_size", 0), ("min_parallel_index_scan_size", 0)):
+        await conn.execute(f"SET LOCAL {setting} = {value}")
+    plan = "\n".join(
+        r[0]
+        for r in await conn.fetch(
+            "EXPLAIN SELECT currency, sum(qty), sum(revenue) FROM"
+            " merch_report_sku_sales(NULL, NULL, NULL, $1::date, $2::date, true) GROUP BY 1",
+            since,
+            until,
+        )
+    )
+    assert re.search(r"Partial (Hash|Group)Aggregate", plan), plan
+    assert "CTE" not in plan, plan
+
+
 async def test_the_rollup_and_its_checkpoints_equal_a_rebuild_through_uploads_resends_returns_and_removals(
     conn: asyncpg.Connection,
 ) -> None:
