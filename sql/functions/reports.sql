@@ -110,13 +110,16 @@ $$;
 
 -- Whether a sales read may take the totals less the months outside the period (negative rows) rather than the
 -- months inside it (p_may: no filter, all channels, by SKU): when more than half of the rollup's months lie
--- inside the period's whole months. Not inlined (it reads the rollup's bounds): a gate checked once a branch and
--- process — parallel workers check it too, where a CTE or a sub-select would keep them from the read.
+-- inside the period's whole months (never with an empty rollup: its bounds would be infinite). Not inlined (it
+-- reads the rollup's bounds): a gate checked once a branch and process — parallel workers check it too, where a
+-- CTE or a sub-select would keep them from the read.
 CREATE FUNCTION merch_sales_complement(p_from date, p_to date, p_may boolean) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT p_may AND coalesce(2 * greatest(least(merch_rollup_to(p_from, p_to, true), (b.mx + interval '1 month')::date)
-                                           - greatest(merch_rollup_from(p_from, true), b.mn), 0)
-                              > (b.mx + interval '1 month')::date - b.mn, false)
+    SELECT CASE WHEN p_may AND b.mn IS NOT NULL
+                THEN 2 * greatest(least(merch_rollup_to(p_from, p_to, true), (b.mx + interval '1 month')::date)
+                                  - greatest(merch_rollup_from(p_from, true), b.mn), 0)
+                     > (b.mx + interval '1 month')::date - b.mn
+                ELSE false END
       FROM (SELECT min(m.month) AS mn, max(m.month) AS mx FROM sales_monthly m) b
 $$;
 

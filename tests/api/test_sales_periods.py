@@ -193,6 +193,28 @@ async def test_the_whole_trees_sales_are_summed_in_parallel_workers(
     assert "CTE" not in plan, plan
 
 
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [(None, None), (date(2026, 1, 15), None), (None, date(2026, 3, 20)), (date(2026, 2, 1), date(2026, 4, 30))],
+)
+async def test_with_no_sales_at_all_every_period_reads_nothing(
+    conn: asyncpg.Connection, since: date | None, until: date | None
+) -> None:
+    """An empty rollup has no first or last month: whether to read the totals less the months outside the period
+    is then no (its span would be infinite less infinite), and every report over any period answers nothing."""
+    assert await conn.fetchval("SELECT count(*) FROM sales_monthly") == 0
+    rows = await conn.fetch(
+        "SELECT * FROM merch_report_sku_sales(NULL, NULL, NULL, $1::date, $2::date, true)", since, until
+    )
+    assert rows == []
+    for name, run in reports(conn, ReportScope(since=since, until=until)).items():
+        items = (await run(True)).items
+        if name == "assortment":  # (a row per role, every one at nothing)
+            assert {(r.dimension, r.products, r.qty, r.revenue) for r in items} == {("role", 0, 0, "0.00")}, items
+        else:
+            assert items == [], name
+
+
 async def test_the_rollup_and_its_checkpoints_equal_a_rebuild_through_uploads_resends_returns_and_removals(
     conn: asyncpg.Connection,
 ) -> None:
