@@ -158,7 +158,11 @@ async def test_every_period_sums_the_same_from_the_checkpoints_as_from_the_facts
 
 @pytest.mark.parametrize(
     ("since", "until"),
-    [(date(2024, 3, 10), date(2025, 9, 20)), (date(2024, 5, 1), date(2024, 8, 31)), (date(2024, 6, 13), date(2024, 6, 27))],
+    [
+        (date(2024, 3, 10), date(2025, 9, 20)),
+        (date(2024, 5, 1), date(2024, 8, 31)),
+        (date(2024, 6, 13), date(2024, 6, 27)),
+    ],
 )
 async def test_the_whole_trees_sales_are_summed_in_parallel_workers(
     conn: asyncpg.Connection, since: date, until: date
@@ -173,7 +177,8 @@ async def test_the_whole_trees_sales_are_summed_in_parallel_workers(
     await conn.execute(
         "INSERT INTO sales_facts (day, sku_id, channel, qty, revenue, currency)"
         " SELECT d::date, s.id, 'c' || c, 1 + (s.id + c) % 5, 10, CASE WHEN c % 2 = 0 THEN 'CNY' ELSE 'USD' END"
-        "   FROM skus s, generate_series(1, 20) c, generate_series('2024-01-01'::date, '2025-12-31'::date, interval '1 day') d"
+        "   FROM skus s, generate_series(1, 20) c,"
+        "        generate_series('2024-01-01'::date, '2025-12-31'::date, interval '1 day') d"
     )
     await conn.execute("ANALYZE sales_monthly, sales_sku_totals, sales_facts")
     # (workers and their rows free, sums dear: a plan that can make them in the workers does)
