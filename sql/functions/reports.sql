@@ -123,14 +123,20 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
       FROM (SELECT min(m.month) AS mn, max(m.month) AS mx FROM sales_monthly m) b
 $$;
 
+-- A row of sales to be summed (merch_cut_month_sales, merch_month_sales, merch_day_sales: the parts of a period),
+-- by SKU, channel, month and currency; signed. Raw sums as merch_report_sku_sales says.
+CREATE TYPE merch_sales_row AS (
+    sku_id bigint, channel text, month date, currency text, facts bigint, qty bigint, revenue numeric, cost numeric,
+    costed_facts bigint, costed_revenue numeric, distribution_value numeric, distributed_facts bigint,
+    unpriced_qty bigint, returned_qty bigint
+);
+
 -- A month the period [p_from, p_to] cuts, by SKU, channel and currency: its sums up to the end's checkpoint (the
 -- whole month's when the period goes on) less those up to the start's (none when the period began before the
 -- month), less p_less times the whole month; checkpoint offsets 0, 8, 16, 24 or the month's length (ELSE: the
 -- whole month). Inlined (merch_sales_rows).
 CREATE FUNCTION merch_cut_month_sales(p_from date, p_to date, p_rollup boolean, p_less integer)
-RETURNS TABLE (sku_id bigint, channel text, month date, currency text, facts bigint, qty bigint, revenue numeric,
-               cost numeric, costed_facts bigint, costed_revenue numeric, distribution_value numeric,
-               distributed_facts bigint, unpriced_qty bigint, returned_qty bigint)
+RETURNS SETOF merch_sales_row
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT e.sku_id, e.channel::text, e.month, e.currency::text,
            merch_between(e.lo, e.hi, p_less, e.facts_d8, e.facts_d16, e.facts_d24, e.facts)::bigint,
@@ -166,9 +172,7 @@ $$;
 -- but those it cuts, negative. Inlined. (The columns named: whole months never deform the checkpoints, stored after
 -- them.)
 CREATE FUNCTION merch_month_sales(p_from date, p_to date, p_rollup boolean, p_outside boolean)
-RETURNS TABLE (sku_id bigint, channel text, month date, currency text, facts bigint, qty bigint, revenue numeric,
-               cost numeric, costed_facts bigint, costed_revenue numeric, distribution_value numeric,
-               distributed_facts bigint, unpriced_qty bigint, returned_qty bigint)
+RETURNS SETOF merch_sales_row
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT m.sku_id, m.channel::text, m.month, m.currency::text, m.sign * m.facts::bigint, m.sign * m.qty::bigint,
            m.sign * m.revenue::numeric, m.sign * m.cost::numeric, m.sign * m.costed_facts::bigint,
@@ -194,9 +198,7 @@ $$;
 -- the checkpoint's sums plus the days from the checkpoint to the cut, or minus those from the cut to the
 -- checkpoint; the period's start subtracts that, its end adds it. Inlined (p_part a constant: one range).
 CREATE FUNCTION merch_day_sales(p_from date, p_to date, p_rollup boolean, p_part integer)
-RETURNS TABLE (sku_id bigint, channel text, month date, currency text, facts bigint, qty bigint, revenue numeric,
-               cost numeric, costed_facts bigint, costed_revenue numeric, distribution_value numeric,
-               distributed_facts bigint, unpriced_qty bigint, returned_qty bigint)
+RETURNS SETOF merch_sales_row
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT f.sku_id, f.channel::text, date_trunc('month', f.day::timestamp)::date, f.currency::text, f.sign::bigint,
            f.sign * f.qty::bigint, f.sign * f.revenue::numeric, f.sign * coalesce(f.cost, 0)::numeric,
