@@ -297,8 +297,8 @@ MUTANTS = [
     Mutant(
         "stock: the levels' keyset repeats a row across pages",
         "sql/queries/stock.sql",
-        "(s.sku, w.code, l.code) > ($7, $8::text, $9::text)",
-        "(s.sku, w.code, l.code) >= ($7, $8::text, $9::text)",
+        "(s.sku, w.code, l.code) > (coalesce($7::text, ''), coalesce($8::text, ''), coalesce($9::text, ''))",
+        "(s.sku, w.code, l.code) >= (coalesce($7::text, ''), coalesce($8::text, ''), coalesce($9::text, ''))",
         ("tests/api/test_stock_movements.py", "-k", "page_through"),
     ),
     Mutant(
@@ -633,6 +633,20 @@ MUTANTS = [
         "coalesce(sum(n.returned_qty) FILTER (WHERE n.d < 16), 0) AS returned_qty_d16",
         "coalesce(sum(n.returned_qty) FILTER (WHERE n.d <= 16), 0) AS returned_qty_d16",
         ("tests/api/test_sales_periods.py", "-k", "units_returned"),
+    ),
+    Mutant(
+        "keyset: the product list's cursor a filter under a generic plan (a page reads every row before it)",
+        "sql/queries/products.sql",
+        "   AND p.code > coalesce($8::text, '')",
+        "   AND ($8::text IS NULL OR p.code > $8)",
+        ("tests/db/test_keyset_plans.py", "-k", "page_of_products"),
+    ),
+    Mutant(
+        "keyset: the audit log's cursor a filter under a generic plan",
+        "sql/queries/audit.sql",
+        "   AND id < coalesce($5::bigint, 9223372036854775807)",
+        "   AND ($5::bigint IS NULL OR id < $5)",
+        ("tests/db/test_keyset_plans.py", "-k", "audit_log"),
     ),
 ]
 

@@ -9,7 +9,7 @@ SELECT a.code, a.type, g.code AS "group", a.labels, a.visibility, a.display_prio
        a.version, a.created_at, a.updated_at
   FROM attributes a
   LEFT JOIN attribute_groups g ON g.id = a.group_id
- WHERE ($1::text IS NULL OR a.code > $1)
+ WHERE a.code > coalesce($1::text, '')
    AND ($2::text IS NULL OR g.code = $2)
    AND ($3::text IS NULL OR a.type = $3)
    AND ($4::text IS NULL OR a.visibility = $4)

@@ -21,7 +21,7 @@ SELECT id, at, actor, action, entity, code, version, changes, reason, import_id
    AND ($1::text IS NULL OR entity = $1)
    AND ($2::text IS NULL OR code = $2)
    AND ($3::text IS NULL OR actor = $3)
-   AND ($4::timestamptz IS NULL OR at >= $4)
-   AND ($5::bigint IS NULL OR id < $5)
+   AND at >= coalesce($4::timestamptz, '-infinity')
+   AND id < coalesce($5::bigint, 9223372036854775807)
  ORDER BY id DESC
  LIMIT $6::integer;

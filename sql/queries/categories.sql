@@ -21,7 +21,7 @@ SELECT c.code, t.code AS tree, p.code AS parent, c.position, c.labels,
  WHERE ($1::text IS NULL OR t.code = $1)
    AND ($2::bigint IS NULL OR c.parent_id = $2)
    AND (NOT $3::boolean OR c.parent_id IS NULL)
-   AND ($4::text IS NULL OR (t.code, c.code) > ($4, $5::text))
+   AND (t.code, c.code) > (coalesce($4::text, ''), coalesce($5::text, ''))
  ORDER BY t.code, c.code
  LIMIT $6::integer;
 

@@ -29,7 +29,7 @@ SELECT p.code, p.labels, c.code AS category, r.code AS role, p.lifecycle, pc.sta
                < $2::numeric * (pc.stages -> $1 ->> 'required')::numeric)
    AND ($3::ltree IS NULL OR c.path <@ $3::ltree)
    AND ($4::bigint IS NULL OR p.role_id = $4)
-   AND ($5::text IS NULL OR p.code > $5)
+   AND p.code > coalesce($5::text, '')
  ORDER BY p.code
  LIMIT $6::integer;
 

@@ -249,7 +249,7 @@ SELECT created, updated, unchanged FROM merch_import_skus($1::bigint, $2::intege
 -- placement is in the subtree $1 (every SKU when null), as the product export scopes them.
 SELECT s.sku, p.code AS product, s.barcode, s.axes, s.attributes
   FROM skus s JOIN products p ON p.id = s.product_id
- WHERE ($2::text IS NULL OR s.sku > $2)
+ WHERE s.sku > coalesce($2::text, '')
    AND ($1::ltree IS NULL
         OR EXISTS (SELECT 1 FROM categories c WHERE c.id = p.category_id AND c.path <@ $1)
         OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
@@ -364,7 +364,9 @@ SELECT s.sku, p.kind, p.amount, p.currency, p.valid_from, p.valid_to
   JOIN skus s ON s.id = p.sku_id
   JOIN products pr ON pr.id = s.product_id
  WHERE p.kind = ANY ($6::text[])
-   AND ($2::text IS NULL OR (s.sku, p.kind, p.currency, p.valid_from) > ($2, $3::text, $4::text, $5::timestamptz))
+   AND (s.sku, p.kind, p.currency, p.valid_from)
+       > (coalesce($2::text, ''), coalesce($3::text, ''), coalesce($4::text, ''),
+          coalesce($5::timestamptz, '-infinity'))
    AND ($1::ltree IS NULL
         OR EXISTS (SELECT 1 FROM categories c WHERE c.id = pr.category_id AND c.path <@ $1)
         OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
@@ -396,7 +398,7 @@ SELECT s.sku, w.code AS warehouse, l.code AS location, sl.on_hand AS qty
   JOIN products pr ON pr.id = s.product_id
   JOIN locations l ON l.id = sl.location_id
   JOIN warehouses w ON w.id = l.warehouse_id
- WHERE ($2::text IS NULL OR (s.sku, w.code, l.code) > ($2, $3::text, $4::text))
+ WHERE (s.sku, w.code, l.code) > (coalesce($2::text, ''), coalesce($3::text, ''), coalesce($4::text, ''))
    AND ($1::ltree IS NULL
         OR EXISTS (SELECT 1 FROM categories c WHERE c.id = pr.category_id AND c.path <@ $1)
         OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id
@@ -443,7 +445,7 @@ SELECT x.code, x.tree, x.parent, x.position, x.labels, x.ord
           JOIN category_trees t ON t.id = c.tree_id
           LEFT JOIN categories p ON p.id = c.parent_id
          WHERE $1::ltree IS NULL OR c.path <@ $1) x
- WHERE $2::text IS NULL OR (x.tree, x.ord) > ($2, $3::integer[])
+ WHERE (x.tree, x.ord) > (coalesce($2::text, ''), coalesce($3::integer[], '{}'))
  ORDER BY x.tree, x.ord
  LIMIT $4::integer;
 
@@ -495,7 +497,7 @@ SELECT c.code AS category,
   FROM categories c
  WHERE EXISTS (SELECT 1 FROM category_attributes ca WHERE ca.category_id = c.id)
    AND ($1::ltree IS NULL OR c.path <@ $1)
-   AND ($2::text IS NULL OR c.code > $2)
+   AND c.code > coalesce($2::text, '')
  ORDER BY c.code
  LIMIT $3::integer;
 
@@ -536,7 +538,7 @@ SELECT p.code AS product, s.code AS supplier, ps.purchase_price, ps.currency, ps
   FROM product_suppliers ps
   JOIN products p ON p.id = ps.product_id
   JOIN suppliers s ON s.id = ps.supplier_id
- WHERE ($2::text IS NULL OR (p.code, s.code) > ($2, $3::text))
+ WHERE (p.code, s.code) > (coalesce($2::text, ''), coalesce($3::text, ''))
    AND ($1::ltree IS NULL
         OR EXISTS (SELECT 1 FROM categories c WHERE c.id = p.category_id AND c.path <@ $1)
         OR EXISTS (SELECT 1 FROM product_placements pp JOIN categories pc ON pc.id = pp.category_id

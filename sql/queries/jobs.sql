@@ -26,7 +26,7 @@ SELECT id, kind, reason, scope_path::text AS scope, stages, models, state, total
        created_at, started_at, finished_at, mode, phase, rows_read, rows_applied, rows_unchanged, rows_rejected,
        applying_at
   FROM jobs
- WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR state = $2)
+ WHERE id < coalesce($1::bigint, 9223372036854775807) AND ($2::text IS NULL OR state = $2)
  ORDER BY id DESC
  LIMIT $3::integer;
 
@@ -72,7 +72,7 @@ SELECT id
 -- The product ids of one chunk of a job: after $2 and up to $3 (no upper bound when null).
 SELECT p.id
   FROM products p
- WHERE p.id > $2::bigint AND ($3::bigint IS NULL OR p.id <= $3)
+ WHERE p.id > $2::bigint AND p.id <= coalesce($3::bigint, 9223372036854775807)
    AND ($1::ltree IS NULL OR p.category_id IN (SELECT c.id FROM categories c WHERE c.path <@ $1::ltree))
  ORDER BY p.id;
 

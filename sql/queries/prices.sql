@@ -26,9 +26,9 @@ SELECT p.id, p.kind, p.amount, p.currency, p.valid_from, p.valid_to,
  WHERE p.sku_id = $1::bigint
    AND p.kind = ANY($2::text[])
    AND ($3::text IS NULL OR p.currency = $3::text)
-   AND ($4::timestamptz IS NULL OR (p.valid_from <= $4::timestamptz
-                                     AND (p.valid_to IS NULL OR p.valid_to > $4::timestamptz)))
-   AND ($5::timestamptz IS NULL OR (p.valid_from, p.id) < ($5::timestamptz, $6::bigint))
+   AND p.valid_from <= coalesce($4::timestamptz, 'infinity')
+   AND ($4::timestamptz IS NULL OR p.valid_to IS NULL OR p.valid_to > $4::timestamptz)
+   AND (p.valid_from, p.id) < (coalesce($5::timestamptz, 'infinity'), coalesce($6::bigint, 9223372036854775807))
  ORDER BY p.valid_from DESC, p.id DESC
  LIMIT $7::integer;
 
@@ -81,7 +81,7 @@ SELECT c.id, c.kind, c.currency, c.amount, c.valid_from, c.valid_to, c.reason, c
        c.after
   FROM price_corrections c
  WHERE c.sku_id = $1::bigint
-   AND ($2::bigint IS NULL OR c.id < $2::bigint)
+   AND c.id < coalesce($2::bigint, 9223372036854775807)
  ORDER BY c.id DESC
  LIMIT $3::integer;
 

@@ -28,7 +28,7 @@ SELECT p.code, c.code AS category,
                     WHERE CASE WHEN p.attributes ->> d.code ~ '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$'
                                THEN (p.attributes ->> d.code)::numeric <> d.value
                                ELSE true END)
-   AND ($8::text IS NULL OR p.code > $8)
+   AND p.code > coalesce($8::text, '')
  ORDER BY p.code
  LIMIT $9::integer;
 

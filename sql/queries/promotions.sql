@@ -10,7 +10,7 @@ SELECT pr.code, pr.labels, pr.starts_at, pr.ends_at, pr.active, pr.version, pr.c
           FROM promotion_items pi JOIN skus s ON s.id = pi.sku_id
          WHERE pi.promotion_id = pr.id) AS items
   FROM promotions pr
- WHERE ($1::text IS NULL OR pr.code > $1::text)
+ WHERE pr.code > coalesce($1::text, '')
    AND ($2::timestamptz IS NULL OR (pr.active AND pr.starts_at <= $2::timestamptz AND pr.ends_at > $2::timestamptz))
  ORDER BY pr.code
  LIMIT $3::integer;

@@ -429,8 +429,8 @@ SELECT to_char(date_trunc('month', m.created_at AT TIME ZONE 'UTC'), 'YYYY-MM') 
  WHERE m.type = 'receive' AND m.unit_cost IS NOT NULL
    AND (($1::ltree IS NULL AND $2::bigint IS NULL AND $3::bigint IS NULL)
         OR s.product_id IN (SELECT id FROM merch_report_products($1::ltree, $2::bigint, $3::bigint)))
-   AND ($4::date IS NULL OR m.created_at >= $4::date::timestamp AT TIME ZONE 'UTC')
-   AND ($5::date IS NULL OR m.created_at < ($5::date + 1)::timestamp AT TIME ZONE 'UTC')
+   AND m.created_at >= coalesce($4::date::timestamp AT TIME ZONE 'UTC', '-infinity')
+   AND m.created_at < coalesce(($5::date + 1)::timestamp AT TIME ZONE 'UTC', 'infinity')
  GROUP BY 1, m.supplier, m.currency
  ORDER BY 1, m.supplier NULLS LAST, m.currency
  LIMIT $6::integer;

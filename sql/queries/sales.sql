@@ -82,7 +82,7 @@ WITH fresh AS (
       FROM sales_facts f
      WHERE f.sku_id = $1::bigint AND f.currency = $2::text
        AND f.day >= ($3::timestamptz AT TIME ZONE 'UTC')::date
-       AND ($4::timestamptz IS NULL OR f.day < ($4::timestamptz AT TIME ZONE 'UTC')::date)
+       AND f.day < coalesce(($4::timestamptz AT TIME ZONE 'UTC')::date, 'infinity')
      ORDER BY f.day, f.sku_id, f.channel
        FOR UPDATE
 )
@@ -99,9 +99,9 @@ SELECT f.day, s.sku, f.channel, f.qty, f.revenue, f.currency, f.updated_at
   JOIN skus s ON s.id = f.sku_id
  WHERE ($1::text IS NULL OR s.sku = $1::text)
    AND ($2::text IS NULL OR f.channel = $2::text)
-   AND ($3::date IS NULL OR f.day >= $3::date)
-   AND ($4::date IS NULL OR f.day <= $4::date)
-   AND ($5::date IS NULL OR (f.day, s.sku, f.channel) > ($5::date, $6::text, $7::text))
+   AND f.day >= coalesce($3::date, '-infinity')
+   AND f.day <= coalesce($4::date, 'infinity')
+   AND (f.day, s.sku, f.channel) > (coalesce($5::date, '-infinity'), coalesce($6::text, ''), coalesce($7::text, ''))
  ORDER BY f.day, s.sku, f.channel
  LIMIT $8::integer;
 

@@ -3,7 +3,7 @@
 SELECT s.sku, p.code AS product, s.barcode, s.axes, s.attributes, s.version, s.created_at, s.updated_at
   FROM skus s JOIN products p ON p.id = s.product_id
  WHERE s.product_id = $1::bigint
-   AND ($2::text IS NULL OR s.sku > $2)
+   AND s.sku > coalesce($2::text, '')
  ORDER BY s.sku
  LIMIT $3::integer;
 

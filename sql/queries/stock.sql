@@ -18,7 +18,7 @@ SELECT s.sku, w.code AS warehouse, l.code AS location, l.zone, l.quarantine, sl.
    AND (NOT $5::boolean OR (s.reorder_point IS NOT NULL
                             AND CASE WHEN l.quarantine THEN 0 ELSE sl.on_hand - sl.reserved END <= s.reorder_point))
    AND ($6::boolean OR sl.on_hand > 0 OR sl.reserved > 0)
-   AND ($7::text IS NULL OR (s.sku, w.code, l.code) > ($7, $8::text, $9::text))
+   AND (s.sku, w.code, l.code) > (coalesce($7::text, ''), coalesce($8::text, ''), coalesce($9::text, ''))
  ORDER BY s.sku, w.code, l.code
  LIMIT $10::integer;
 
@@ -61,8 +61,8 @@ SELECT m.id, m.request_id AS request, m.line, m.type, s.sku, w.code AS warehouse
    AND ($3::text IS NULL OR l.code = $3)
    AND ($4::text IS NULL OR m.type = $4)
    AND ($5::text IS NULL OR m.reference = $5)
-   AND ($6::timestamptz IS NULL OR m.created_at >= $6)
-   AND ($7::bigint IS NULL OR m.id < $7)
+   AND m.created_at >= coalesce($6::timestamptz, '-infinity')
+   AND m.id < coalesce($7::bigint, 9223372036854775807)
  ORDER BY m.id DESC
  LIMIT $8::integer;
 

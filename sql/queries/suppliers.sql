@@ -4,7 +4,7 @@ SELECT code, type, labels, contacts, active, version, created_at, updated_at
   FROM suppliers
  WHERE ($1::text IS NULL OR type = $1)
    AND ($2::boolean IS NULL OR active = $2)
-   AND ($3::text IS NULL OR code > $3)
+   AND code > coalesce($3::text, '')
  ORDER BY code
  LIMIT $4::integer;
 
@@ -83,7 +83,7 @@ SELECT p.code AS product, s.code AS supplier, s.type AS supplier_type, s.active 
   JOIN products p ON p.id = ps.product_id
   JOIN suppliers s ON s.id = ps.supplier_id
  WHERE ps.product_id = $1::bigint
-   AND ($2::text IS NULL OR s.code > $2)
+   AND s.code > coalesce($2::text, '')
  ORDER BY s.code
  LIMIT $3::integer;
 

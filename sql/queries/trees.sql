@@ -2,7 +2,7 @@
 -- Category trees in code order, after a keyset cursor.
 SELECT code, labels, level_names, version, created_at, updated_at
   FROM category_trees
- WHERE ($1::text IS NULL OR code > $1)
+ WHERE code > coalesce($1::text, '')
  ORDER BY code
  LIMIT $2::integer;
 

@@ -5,7 +5,7 @@
 -- Terms in code order, after a keyset cursor.
 SELECT code, labels, description, version, created_at, updated_at
   FROM {table}
- WHERE ($1::text IS NULL OR code > $1)
+ WHERE code > coalesce($1::text, '')
  ORDER BY code
  LIMIT $2::integer;
 

@@ -3,7 +3,7 @@
 SELECT code, labels, active, version, created_at, updated_at
   FROM warehouses
  WHERE ($1::boolean IS NULL OR active = $1)
-   AND ($2::text IS NULL OR code > $2)
+   AND code > coalesce($2::text, '')
  ORDER BY code
  LIMIT $3::integer;
 
@@ -70,7 +70,7 @@ SELECT w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.quarant
  WHERE l.warehouse_id = $1::bigint
    AND ($2::text IS NULL OR l.zone = $2)
    AND ($3::boolean IS NULL OR l.active = $3)
-   AND ($4::integer IS NULL OR (l.pick_sequence, l.code) > ($4, $5::text))
+   AND (l.pick_sequence, l.code) > (coalesce($4::integer, -2147483648), coalesce($5::text, ''))
  ORDER BY l.pick_sequence, l.code
  LIMIT $6::integer;
 
