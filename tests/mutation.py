@@ -648,6 +648,13 @@ MUTANTS = [
         "   AND ($5::bigint IS NULL OR id < $5)",
         ("tests/db/test_keyset_plans.py", "-k", "audit_log"),
     ),
+    Mutant(
+        "exports: a JSON Lines export keeps PostgreSQL's whitespace",
+        "domain/imports/exports.py",
+        'msgspec.json.format(r["line"], indent=-1)',
+        'r["line"]',
+        ("tests/api/test_imports.py", "-k", "round_trips"),
+    ),
 ]
 
 

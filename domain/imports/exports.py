@@ -131,16 +131,23 @@ def _jsonl(rows: list[Row]) -> bytes:
     return b"".join(msgspec.json.encode(r) + b"\n" for r in rows)
 
 
+def _rendered(rows: list[Row]) -> bytes:
+    """Rows PostgreSQL rendered in JSON (`line`), one a line, their whitespace taken out (as `_jsonl` writes)."""
+    return "".join(msgspec.json.format(r["line"], indent=-1) + "\n" for r in rows).encode()
+
+
 class _Source(NamedTuple):
     """What an export of one type reads: its CSV header (None for JSON Lines), its chunks (`fetch(after)`: up to
     CHUNK stored rows after the keyset `after`, None first), a stored row's keyset, a stored row as an import row,
-    an import row as the cells of the header (each made once the header is known)."""
+    an import row as the cells of the header (each made once the header is known); `rendered`: the chunks' rows
+    are import rows as PostgreSQL rendered them in JSON (`key`, `line`: store.as_json_lines), for JSON Lines."""
 
     header: list[str] | None
     fetch: Callable[[Any], Awaitable[list[Row]]]
     key: Callable[[Row], Any]
     row: Callable[[Row], Row]
     cells: Callable[[Row], list[str]]
+    rendered: bool = False
 
 
 async def _source(
@@ -148,10 +155,12 @@ async def _source(
 ) -> _Source:
     """What an export of `kind` reads, and in which order: each type's rows as its import takes them."""
     if kind == "skus":  # in sku order
-        header = None
-        if tabular:
-            sku_cols = await store.list_export_sku_columns(conn, path)
-            header = skus.export_header(sku_cols.axes, sku_cols.attributes)
+        if not tabular:
+            return _Source(
+                None, lambda after: store.list_export_sku_lines(conn, path, after, CHUNK), _key, _same, _no_cells, True
+            )
+        sku_cols = await store.list_export_sku_columns(conn, path)
+        header: list[str] | None = skus.export_header(sku_cols.axes, sku_cols.attributes)
         return _Source(
             header,
             lambda after: store.list_export_skus(conn, path, after, CHUNK),
@@ -218,21 +227,36 @@ async def _source(
         )
     # products in code order (a viewer who does not see confidential data gets none)
     confidential = viewer.sees_confidential
-    header = None
-    if tabular:
-        cols = await store.list_export_columns(conn, path, confidential)
-        header = formats.export_header(cols.labels, cols.description, cols.selling_points, cols.attributes)
+    if not tabular:
+        return _Source(
+            None,
+            lambda after: store.list_export_product_lines(conn, path, confidential, after, CHUNK),
+            _key,
+            _same,
+            _no_cells,
+            True,
+        )
+    cols = await store.list_export_columns(conn, path, confidential)
+    header = formats.export_header(cols.labels, cols.description, cols.selling_points, cols.attributes)
     return _Source(
         header,
         lambda after: store.list_export_products(conn, path, confidential, after, CHUNK),
         lambda r: r["code"],
         _same,
-        formats.export_cells(header or []),
+        formats.export_cells(header),
     )
 
 
 def _same(row: Row) -> Row:
     return row
+
+
+def _key(row: Row) -> Any:
+    return row["key"]
+
+
+def _no_cells(row: Row) -> list[str]:
+    raise AssertionError("a rendered chunk has no cells")
 
 
 async def _chunks(source: Callable[[], Awaitable[_Source]], table: _Table | None) -> AsyncGenerator[bytes, None]:
@@ -244,6 +268,9 @@ async def _chunks(source: Callable[[], Awaitable[_Source]], table: _Table | None
     pages = _pages(kind.fetch, kind.key)
     async with aclosing(pages):
         async for found in pages:
+            if kind.rendered:
+                yield _rendered(found)
+                continue
             rows = [kind.row(r) for r in found]
             yield _jsonl(rows) if table is None else table.rows([kind.cells(r) for r in rows])
 

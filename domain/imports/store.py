@@ -97,6 +97,21 @@ ROW_COLUMNS = [
 ]
 # An export row is an import row: the code, then the writable fields of a product.
 EXPORT_FIELDS = ("code", *ProductFields.__struct_fields__)
+
+
+def as_json_lines(statement: str, key: str, fields: tuple[str, ...]) -> str:
+    """`statement`'s rows as PostgreSQL renders them in JSON — the object of `fields`, in that order, as `line`
+    — with their keyset column `key` as `key`: a JSON Lines export's chunk with no row decoded and encoded again
+    in Python (a row's jsonb values parsed into dicts and written out cost ~55 µs a product: 4/5 of a 1M export)."""
+    columns = ", ".join(f"x.{f}" for f in fields)
+    return (
+        f"SELECT x.{key} AS key, row_to_json((SELECT r FROM (SELECT {columns}) r))::text AS line"
+        f" FROM ({statement.strip().rstrip(';')}) x"
+    )
+
+
+LIST_EXPORT_PRODUCT_LINES = as_json_lines(LIST_PRODUCTS, "code", EXPORT_FIELDS)
+LIST_EXPORT_SKU_LINES = as_json_lines(LIST_EXPORT_SKUS, "sku", ("sku", "product", "barcode", "axes", "attributes"))
 ERROR_COLUMNS = ["job_id", "line", "seq", "pointer", "column_name", "code", "message"]
 
 
@@ -256,6 +271,16 @@ async def list_export_products(
     return [{f: r[f] for f in EXPORT_FIELDS} for r in rows]
 
 
+async def list_export_product_lines(
+    conn: asyncpg.Connection, path: str | None, confidential: bool, after: str | None, limit: int
+) -> list[asyncpg.Record]:
+    """A chunk of products as JSON Lines rows (`key`, `line`: list_export_products' rows, rendered in JSON)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        LIST_EXPORT_PRODUCT_LINES, path, None, None, None, None, [], [], after, limit, confidential
+    )
+    return rows
+
+
 async def update_imports_abandoned(conn: asyncpg.Connection, minutes: int) -> None:
     await conn.execute(UPDATE_IMPORTS_ABANDONED, minutes)
 
@@ -294,6 +319,14 @@ async def list_export_skus(
 ) -> list[dict[str, Any]]:
     """A chunk of SKUs as import rows (JSON builtins), in sku order after `after`."""
     return await _dicts(conn, LIST_EXPORT_SKUS, path, after, limit)
+
+
+async def list_export_sku_lines(
+    conn: asyncpg.Connection, path: str | None, after: str | None, limit: int
+) -> list[asyncpg.Record]:
+    """A chunk of SKUs as JSON Lines rows (`key`, `line`: list_export_skus' rows, rendered in JSON)."""
+    rows: list[asyncpg.Record] = await conn.fetch(LIST_EXPORT_SKU_LINES, path, after, limit)
+    return rows
 
 
 async def update_staged_statistics(conn: asyncpg.Connection, job_id: int, at_least: int) -> bool:

@@ -15,7 +15,7 @@ import httpx
 import msgspec
 import pytest
 
-from domain.imports import exports
+from domain.imports import exports, store
 from domain.jobs.service import run_pending
 from tests import factories as f
 from tests.conftest import OneConnectionPool
@@ -502,6 +502,10 @@ async def test_export_then_import_round_trips_exactly_and_an_edit_is_one_update(
     assert (await api.get("/v1/products")).json()["items"] == before
     lines = (await api.get("/v1/exports", params={"type": "products", "format": "jsonl"})).content.splitlines()
     assert [msgspec.json.decode(line)["code"] for line in lines] == ["sq-1", "sq-2", "sq-3"]
+    # each line an import row, its fields in the import's order, written compactly (PostgreSQL renders the JSON:
+    # no whitespace of its text form is left)
+    assert all(line == msgspec.json.encode(msgspec.json.decode(line)) for line in lines)
+    assert list(msgspec.json.decode(lines[0])) == list(store.EXPORT_FIELDS)
     assert msgspec.json.decode(lines[1]) == {
         k: v for k, v in row("sq-2", categories=[], series=[], selling_points=[]).items()
     } | {"quality_tags": ["famous", "new"]}

@@ -182,8 +182,13 @@ async def test_the_whole_trees_sales_are_summed_in_parallel_workers(
     )
     await conn.execute("ANALYZE sales_monthly, sales_sku_totals, sales_facts")
     # (workers and their rows free, sums dear: a plan that can make them in the workers does)
-    for setting, value in (("parallel_setup_cost", 0), ("parallel_tuple_cost", 0), ("cpu_operator_cost", 10),
-                           ("min_parallel_table_scan_size", 0), ("min_parallel_index_scan_size", 0)):
+    for setting, value in (
+        ("parallel_setup_cost", 0),
+        ("parallel_tuple_cost", 0),
+        ("cpu_operator_cost", 10),
+        ("min_parallel_table_scan_size", 0),
+        ("min_parallel_index_scan_size", 0),
+    ):
         await conn.execute(f"SET LOCAL {setting} = {value}")
     plan = "\n".join(
         r[0]

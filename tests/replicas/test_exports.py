@@ -72,7 +72,7 @@ class Gate:
 
 def gate(monkeypatch: pytest.MonkeyPatch, at: int) -> Gate:
     held = Gate(at)
-    real = store.list_export_products
+    real = store.list_export_product_lines
 
     async def gated(*args: Any) -> Any:
         held.calls += 1
@@ -81,7 +81,7 @@ def gate(monkeypatch: pytest.MonkeyPatch, at: int) -> Gate:
             await held.open.wait()
         return await real(*args)
 
-    monkeypatch.setattr(store, "list_export_products", gated)
+    monkeypatch.setattr(store, "list_export_product_lines", gated)
     return held
 
 
