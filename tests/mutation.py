@@ -655,6 +655,20 @@ MUTANTS = [
         'r["line"]',
         ("tests/api/test_imports.py", "-k", "round_trips"),
     ),
+    Mutant(
+        "exports: the next chunk asked for only once the last one is written out",
+        "domain/imports/exports.py",
+        "                await asyncio.sleep(0)  # (its query on its way before this chunk is written out)",
+        "                pass",
+        ("tests/unit/test_export_pages.py", "-k", "asked_for"),
+    ),
+    Mutant(
+        "exports: a reader who leaves leaves the query ahead running",
+        "domain/imports/exports.py",
+        "                ahead.cancel()\n",
+        "                pass\n",
+        ("tests/unit/test_export_pages.py", "-k", "leaves"),
+    ),
 ]
 
 

@@ -12,6 +12,7 @@ byte cannot be: the stream ends without its end (api/routes/imports.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
@@ -116,15 +117,27 @@ async def _pages(
     fetch: Callable[[Any], Awaitable[list[Row]]], key: Callable[[Row], Any]
 ) -> AsyncGenerator[list[Row], None]:
     """A keyset listing's chunks in order: `fetch(after)` reads up to CHUNK rows after the keyset `after` (None
-    first), `key` is a row's keyset."""
-    after: Any = None
+    first), `key` is a row's keyset. Each full chunk's successor is asked for before the chunk is handed on, so
+    that the database reads it while this process writes the chunk out (one query at a time still, on the one
+    connection and snapshot: the next is sent only once the last has answered); a reader who leaves mid-way
+    has the query ahead cancelled before the connection goes back."""
+    found = await fetch(None)
     while True:
-        found = await fetch(after)
-        if found:
-            yield found
-        if len(found) < CHUNK:
-            return
-        after = key(found[-1])
+        ahead = asyncio.ensure_future(fetch(key(found[-1]))) if len(found) == CHUNK else None
+        try:
+            if ahead is not None:
+                await asyncio.sleep(0)  # (its query on its way before this chunk is written out)
+            if found:
+                yield found
+            if ahead is None:
+                return
+            found = await ahead
+        finally:
+            if ahead is not None and not ahead.done():
+                ahead.cancel()
+                await asyncio.wait([ahead])
+                if not ahead.cancelled():
+                    ahead.exception()  # (retrieved: a failure of a chunk no one reads is no one's error)
 
 
 def _jsonl(rows: list[Row]) -> bytes:
