@@ -669,6 +669,13 @@ MUTANTS = [
         "                pass\n",
         ("tests/unit/test_export_pages.py", "-k", "leaves"),
     ),
+    Mutant(
+        "imports: the import's own ANALYZE reads every indexed column, the documents' GIN among them",
+        "sql/functions/imports.sql",
+        "JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'",
+        "JOIN pg_am am ON am.oid = ic.relam",
+        ("tests/db/test_imports.py", "-k", "indexed_columns"),
+    ),
 ]
 
 
