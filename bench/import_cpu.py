@@ -5,7 +5,10 @@ emptied catalog, driven in-process — the upload (`start_import`: read, checked
 Python process and of the embedded server's processes (from /proc). On a loaded machine wall-clock figures move
 2× between runs; the CPU an import costs is what compares.
 
-    MERCH_DATA_DIR=/tmp/… python -m bench.import_cpu --products 10000
+    MERCH_DATA_DIR=/tmp/… python -m bench.import_cpu --products 10000 [--sequential] [--functions]
+
+`--functions`: the routines the run spent its time in (`track_functions = all`, pg_stat_user_functions: calls,
+total and own milliseconds), the most costly first.
 
 Needs the embedded server (MERCH_DATA_DIR, never bench/out): its processes are read from /proc.
 """
@@ -47,19 +50,27 @@ def server_cpu(data_dir: Path) -> float:
     return total
 
 
+FUNCTIONS = """
+SELECT funcname, calls, total_time, self_time FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 15
+"""
+
+
 async def blocks(path: Path) -> AsyncIterator[bytes]:
     with path.open("rb") as f:
         while block := f.read(1 << 16):
             yield block
 
 
-async def main(products: int, sequential: bool) -> None:
+async def main(products: int, sequential: bool, functions: bool) -> None:
     data_dir = Path(os.environ["MERCH_DATA_DIR"])
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings()
     dsn, server = await db.prepare_database(settings)
     conn = await asyncpg.connect(dsn)
     await db.init_connection(conn)
+    database = await conn.fetchval("SELECT quote_ident(current_database())")
+    if functions:
+        await conn.execute(f"ALTER DATABASE {database} SET track_functions = 'all'")  # (the pool's sessions)
     pool = await db.create_pool(dsn, settings)
     try:
         await migrate.migrate(conn)
@@ -69,6 +80,7 @@ async def main(products: int, sequential: bool) -> None:
         path = data_dir / f"products-{products}.jsonl"
         bench_imports.write_file(path, products, codes)
         actor = Principal(name="bench-import-cpu", roles=frozenset({"admin"}))
+        await conn.execute("SELECT pg_stat_reset()")
         marks = [(time.perf_counter(), time.process_time(), server_cpu(data_dir))]
         async with pool.acquire() as upload:
             job, _ = await service.start_import(
@@ -90,7 +102,14 @@ async def main(products: int, sequential: bool) -> None:
         assert state == "done", state
         for name, (a, b) in (("upload", marks[0:2]), ("apply", marks[1:3])):
             print(f"{name}: {b[0] - a[0]:.2f} s; CPU: Python {b[1] - a[1]:.2f} s, PostgreSQL {b[2] - a[2]:.2f} s")
+        if functions:
+            await pool.close()  # (its sessions report their counts as they end)
+            await conn.execute("SELECT pg_stat_force_next_flush()")
+            for r in await conn.fetch(FUNCTIONS):
+                name, calls, total, own = r["funcname"], r["calls"], r["total_time"], r["self_time"]
+                print(f"  {name:40} {calls:>7} calls {total:>9.0f} ms {own:>9.0f} ms own")
     finally:
+        await conn.execute(f"ALTER DATABASE {database} RESET track_functions")
         await pool.close()
         await conn.close()
         del server
@@ -102,7 +121,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--sequential", action="store_true", help="the apply after the upload (as before the overlap), not during it"
     )
+    parser.add_argument("--functions", action="store_true", help="the routines the run spent its time in")
     args = parser.parse_args()
     logging.basicConfig(format="%(message)s")
     logging.getLogger("merchflow.imports").setLevel(logging.INFO)  # (how many lines were applied during the upload)
-    asyncio.run(main(args.products, args.sequential))
+    asyncio.run(main(args.products, args.sequential, args.functions))
