@@ -19,6 +19,7 @@ import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import cast
 
 import asyncpg
 
@@ -26,6 +27,7 @@ from api import db
 from api.settings import Settings
 from bench.import_cpu import server_cpu
 from domain.imports import exports
+from domain.imports.model import FileFormat
 from domain.keys.model import Principal
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -51,7 +53,7 @@ async def main(category: str | None, formats: list[str], runs: int) -> None:
                 wall, cpu, pg = time.perf_counter(), time.process_time(), server_cpu(data_dir)
                 size = lines = 0
                 first = None
-                async for chunk in exports.export(connect, viewer, "products", category, fmt):  # type: ignore[arg-type]
+                async for chunk in exports.export(connect, viewer, "products", category, cast(FileFormat, fmt)):
                     if first is None:
                         first = time.perf_counter() - wall
                     size += len(chunk)

@@ -267,7 +267,7 @@ async def list_export_products(
 ) -> list[dict[str, Any]]:
     """A chunk of products as import rows (JSON builtins), in code order after `after`: the product list's
     statement (GET /v1/products) with no filter but the scope, each product cut to the fields a row has."""
-    rows = await conn.fetch(LIST_PRODUCTS, path, None, None, None, None, [], [], after, limit, confidential)
+    rows = await _scoped_products(conn, LIST_PRODUCTS, path, confidential, after, limit)
     return [{f: r[f] for f in EXPORT_FIELDS} for r in rows]
 
 
@@ -275,8 +275,15 @@ async def list_export_product_lines(
     conn: asyncpg.Connection, path: str | None, confidential: bool, after: str | None, limit: int
 ) -> list[asyncpg.Record]:
     """A chunk of products as JSON Lines rows (`key`, `line`: list_export_products' rows, rendered in JSON)."""
+    return await _scoped_products(conn, LIST_EXPORT_PRODUCT_LINES, path, confidential, after, limit)
+
+
+async def _scoped_products(
+    conn: asyncpg.Connection, statement: str, path: str | None, confidential: bool, after: str | None, limit: int
+) -> list[asyncpg.Record]:
+    """The product list's statement (or one wrapping it) with no filter but the scope, after a keyset."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        LIST_EXPORT_PRODUCT_LINES, path, None, None, None, None, [], [], after, limit, confidential
+        statement, path, None, None, None, None, [], [], after, limit, confidential
     )
     return rows
 
