@@ -18,8 +18,20 @@ def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(key)).decode().rstrip("=")
 
 
+# An integer in a sort key is a row id or a position: a cursor's integer fits PostgreSQL's bigint, or no page of
+# any list handed it out (and the statement it bounds could not take it).
+INT_RANGE = range(-(2**63), 2**63)
+
+
+def _fits(value: Any, kind: type) -> bool:
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool) and value in INT_RANGE
+    return isinstance(value, kind)
+
+
 def decode_cursor(cursor: str | None, shape: tuple[type, ...]) -> list[Any] | None:
-    """The sort key a cursor carries, checked against the expected types; a bad cursor is a 400."""
+    """The sort key a cursor carries, checked against the expected types (an integer within bigint's range); a
+    bad cursor is a 400."""
     if cursor is None or cursor == "":
         return None
     try:
@@ -30,7 +42,7 @@ def decode_cursor(cursor: str | None, shape: tuple[type, ...]) -> list[Any] | No
     if (
         not isinstance(key, list)
         or len(key) != len(shape)
-        or not all(isinstance(v, t) and not (t is int and isinstance(v, bool)) for v, t in zip(key, shape, strict=True))
+        or not all(_fits(v, t) for v, t in zip(key, shape, strict=True))
     ):
         raise param_error("cursor", "invalid_cursor", "The cursor is not one this list handed out.")
     return key

@@ -70,7 +70,7 @@ SELECT w.code AS warehouse, l.code, l.zone, l.pick_sequence, l.active, l.quarant
  WHERE l.warehouse_id = $1::bigint
    AND ($2::text IS NULL OR l.zone = $2)
    AND ($3::boolean IS NULL OR l.active = $3)
-   AND (l.pick_sequence, l.code) > (coalesce($4::integer, -2147483648), coalesce($5::text, ''))
+   AND (l.pick_sequence, l.code) > (coalesce($4::bigint, -9223372036854775808), coalesce($5::text, ''))
  ORDER BY l.pick_sequence, l.code
  LIMIT $6::integer;
 

@@ -6,6 +6,7 @@ below."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -102,3 +103,36 @@ async def test_paging_one_item_at_a_time_answers_each_item_of_one_page_once_in_o
     key = [json.dumps(item, sort_keys=True) for item in paged]
     assert len(set(key)) == len(key), f"{url}: an item came twice"
     assert paged == whole["items"]
+
+
+def _forged(cursor: str, value: int) -> str | None:
+    """A cursor of the list's own shape with each integer of its key replaced by `value` (None: no integer)."""
+    key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    forged = [value if isinstance(v, int) and not isinstance(v, bool) else v for v in key]
+    if forged == key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("path", OPERATIONS)
+async def test_a_cursor_carrying_an_integer_beyond_bigint_is_a_400_not_a_500(api: httpx.AsyncClient, path: str) -> None:
+    # A hostile client forges a cursor of the right shape with a number no column holds: the statement could not
+    # take it (asyncpg refuses it for a bigint) — an invalid cursor, never an internal error.
+    url, params = REQUESTS[path]
+    for target, body in SETUP.get(path, []):
+        assert (await api.post(target, json=body)).status_code == 201
+    cursor = (await _page(api, url, {**params, "limit": 1}))["next_cursor"]
+    assert cursor is not None
+    for value, fits in ((2**63, False), (-(2**63) - 1, False), (10**30, False), (2**63 - 1, True)):
+        forged = _forged(cursor, value)
+        if forged is None:
+            return  # (a key of codes alone)
+        r = await api.get(url, params={**params, "limit": 1, "cursor": forged})
+        if fits:
+            assert r.status_code == 200, (value, r.text)
+        else:
+            assert (r.status_code, r.json()["code"], r.json()["errors"][0]["code"]) == (
+                400,
+                "invalid-parameter",
+                "invalid_cursor",
+            ), (value, r.text)
