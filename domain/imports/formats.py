@@ -377,6 +377,8 @@ def _text_getter(fld: str, loc: str) -> Callable[[Mapping[str, Any]], str]:
 
 def cell_text(value: Any) -> str:
     """An attribute value as a CSV cell (the inverse of `Header.value`)."""
+    if type(value) is str:  # (most values — texts, options, decimals — are: answered before any other test)
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):

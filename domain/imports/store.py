@@ -264,11 +264,11 @@ async def list_export_columns(conn: asyncpg.Connection, path: str | None, confid
 
 async def list_export_products(
     conn: asyncpg.Connection, path: str | None, confidential: bool, after: str | None, limit: int
-) -> list[dict[str, Any]]:
-    """A chunk of products as import rows (JSON builtins), in code order after `after`: the product list's
-    statement (GET /v1/products) with no filter but the scope, each product cut to the fields a row has."""
-    rows = await _scoped_products(conn, LIST_PRODUCTS, path, confidential, after, limit)
-    return [{f: r[f] for f in EXPORT_FIELDS} for r in rows]
+) -> list[asyncpg.Record]:
+    """A chunk of products in code order after `after`, each record holding an import row's fields (JSON
+    builtins) among others: the product list's statement (GET /v1/products) with no filter but the scope. (Read
+    by field, never copied: a CSV export's cells are made from the records as they came.)"""
+    return await _scoped_products(conn, LIST_PRODUCTS, path, confidential, after, limit)
 
 
 async def list_export_product_lines(
