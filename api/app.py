@@ -20,7 +20,7 @@ from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
-from api import __version__, db, document, http, metrics, params
+from api import __version__, collector, db, document, http, metrics, params
 from api.auth import PUBLIC, KeyCache, auth_middleware, declared_roles
 from api.edge import Edge
 from api.fastlane import FastLane
@@ -163,6 +163,7 @@ def create_app(
         runner.start()
         app.state.wake_jobs = runner.wake
         sampler = asyncio.create_task(metrics.sample_forever(app.state)) if metrics.MULTIPROCESS else None
+        collector.tune()  # (last: what the start-up made is frozen)
         try:
             yield
         finally:

@@ -157,3 +157,10 @@ async def stop_while_a_request_waits(serve: Served, database: str, workers: int)
         assert await check.fetchval("SELECT labels->>'en' FROM category_trees WHERE code = 'slow'") == "Finished"
     finally:
         await check.close()
+
+
+def test_each_worker_tunes_its_garbage_collector_once_started(serve: Served) -> None:
+    # (api/collector.py: logged by each worker before it says its start-up is complete)
+    tuned = [json.loads(line) for line in serve.log if '"merchflow.collector"' in line]
+    assert len(tuned) == WORKERS, serve.log
+    assert all(r["message"].startswith("garbage collector tuned: young generation every 50,000") for r in tuned)
