@@ -683,6 +683,27 @@ MUTANTS = [
         "",
         ("tests/api/test_keyset_everywhere.py", "-k", "beyond_bigint"),
     ),
+    Mutant(
+        "exports: a CSV header without the keys of the home categories of the products placed in scope",
+        "sql/queries/imports.sql",
+        "     WHERE pc.path <@ $1\n), keys AS (",
+        "     WHERE false\n), keys AS (",
+        ("tests/api/test_imports.py", "-k", "subtree"),
+    ),
+    Mutant(
+        "exports: a CSV header naming an attribute removed since its last value went",
+        "sql/queries/imports.sql",
+        "       ARRAY(SELECT k.key FROM keys k JOIN attributes a ON a.code = k.key\n",
+        "       ARRAY(SELECT k.key FROM keys k LEFT JOIN attributes a ON a.code = k.key\n",
+        ("tests/api/test_imports.py", "-k", "no_product_has"),
+    ),
+    Mutant(
+        "refresh point: a product's update leaves the keys of its texts and values unrecorded",
+        "sql/functions/refresh.sql",
+        "    PERFORM merch_touch('keys', v_read);\n",
+        "",
+        ("tests/db/test_refresh_point.py", "-k", "keys"),
+    ),
 ]
 
 

@@ -65,8 +65,27 @@ BEGIN
             FOR i IN 0 .. (cardinality(p_products) - 1) / 10000 LOOP
                 PERFORM merch_refresh_completeness(p_products[i * 10000 + 1 : (i + 1) * 10000], p_stages);
             END LOOP;
+        WHEN 'keys' THEN
+            PERFORM merch_refresh_product_keys(p_products);
     END CASE;
 END
+$$;
+
+-- The keys these products' texts and values carry (locales, attribute codes), under their home category
+-- (category_product_keys: what an export's header names). Only added, never taken away; in key order, so that
+-- two transactions adding the same new keys wait for each other in one order.
+CREATE FUNCTION merch_refresh_product_keys(p_products bigint[]) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO category_product_keys (category_id, kind, key)
+    SELECT DISTINCT p.category_id, k.kind, k.key
+      FROM products p
+     CROSS JOIN LATERAL (SELECT 'labels', jsonb_object_keys(p.labels)
+                         UNION ALL SELECT 'description', jsonb_object_keys(p.description)
+                         UNION ALL SELECT 'selling_points', jsonb_object_keys(sp)
+                                     FROM jsonb_array_elements(p.selling_points) sp
+                         UNION ALL SELECT 'attributes', jsonb_object_keys(p.attributes)) k(kind, key)
+     WHERE p.id = ANY (p_products)
+     ORDER BY 1, 2, 3
+    ON CONFLICT DO NOTHING;
 $$;
 
 -- Bring up to date what this transaction's writes recorded: the sales rollup by its deltas (the products
@@ -84,6 +103,7 @@ DECLARE
     v_completeness bigint[];
     v_storefront bigint[];
     v_sold bigint[];
+    v_keys bigint[];
 BEGIN
     IF v_tx IS NULL THEN
         RETURN;  -- this transaction wrote nothing
@@ -101,8 +121,9 @@ BEGIN
            array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'prices'),
            array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'completeness'),
            array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'storefront'),
-           array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'sold')
-      INTO v_all, v_prices, v_completeness, v_storefront, v_sold
+           array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'sold'),
+           array_agg(product_id ORDER BY product_id) FILTER (WHERE model = 'keys')
+      INTO v_all, v_prices, v_completeness, v_storefront, v_sold, v_keys
       FROM gone;
     IF v_all IS NULL THEN
         RETURN;
@@ -112,6 +133,9 @@ BEGIN
     END IF;
     IF v_completeness IS NOT NULL THEN
         PERFORM merch_refresh_model('completeness', v_completeness);
+    END IF;
+    IF v_keys IS NOT NULL THEN
+        PERFORM merch_refresh_model('keys', v_keys);
     END IF;
     IF v_storefront IS NOT NULL AND v_sold IS NOT NULL THEN
         -- (the refresh locks its rows a chunk at a time: take both sets' rows first, in one key-ordered pass)
@@ -249,18 +273,22 @@ BEGIN
 END
 $$;
 
--- Products: what completeness reads of them; their home category and role (prices_in_force carries both).
+-- Products: what completeness reads of them; their home category and role (prices_in_force carries both);
+-- the keys of their texts and values under their home category (`keys`: read from columns completeness reads).
 CREATE TRIGGER products_inserted_touch AFTER INSERT ON products
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION merch_touch_written('id', 'completeness', 'storefront');
+    EXECUTE FUNCTION merch_touch_written('id', 'completeness', 'storefront', 'keys');
 -- (Written out, not merch_touch_changed: a product write is the hottest path that records.)
 CREATE FUNCTION merch_touch_products_updated() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM merch_touch('completeness', ARRAY(
+DECLARE
+    v_read bigint[] := ARRAY(
         SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
          WHERE (n.category_id, n.labels, n.description, n.selling_points, n.images, n.quality_tags, n.attributes)
                IS DISTINCT FROM
-               (o.category_id, o.labels, o.description, o.selling_points, o.images, o.quality_tags, o.attributes)));
+               (o.category_id, o.labels, o.description, o.selling_points, o.images, o.quality_tags, o.attributes));
+BEGIN
+    PERFORM merch_touch('completeness', v_read);
+    PERFORM merch_touch('keys', v_read);
     PERFORM merch_touch('prices', ARRAY(
         SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
          WHERE (n.category_id, n.role_id) IS DISTINCT FROM (o.category_id, o.role_id)));

@@ -552,6 +552,38 @@ async def test_an_export_of_a_category_holds_its_subtree_and_an_unknown_one_is_a
     assert [msgspec.json.decode(x)["code"] for x in placed.content.splitlines()] == ["sq-1"]
     unknown = await api.get("/v1/exports", params={"type": "products", "category": "nowhere"})
     assert (unknown.status_code, unknown.json()["errors"][0]["parameter"]) == (400, "category")
+    # a CSV's header names what the products in scope carry (category_product_keys of the categories in scope
+    # and of the home categories of the products placed in it): sq-1's attributes, placed or at home; fr-1's none
+    fixed = ["code", "category", "categories", "role", "series", "labels[en]", "labels[zh-CN]", "description[en]"]
+    points = ["selling_points[en]", "selling_points[zh-CN]", "images", "quality_tags"]
+    sq1 = ["attr:colour", "attr:cost_note", "attr:length", "attr:material", "attr:soft", "attr:weight", "attr:width"]
+    for category, header in (("accessories", fixed + points + sq1), ("web-gifts", fixed + points + sq1),
+                             ("fragrance", fixed + points)):  # fmt: skip
+        answer = await api.get("/v1/exports", params={"type": "products", "category": category, "format": "csv"})
+        assert csv_records(answer.content)[0] == header, category
+
+
+async def test_a_csv_export_keeps_a_column_no_product_has_a_value_for_any_more_and_round_trips(
+    api: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    # (the header's keys are only added: an attribute whose last value went is an empty column, imported as none)
+    await catalog(conn)
+    attributes = {k: v for k, v in row("sq-1")["attributes"].items() if k != "width"}
+    await imported(api, conn, jsonl(row("sq-1"), row("sq-2")))
+    await imported(api, conn, jsonl(row("sq-1", attributes=attributes), row("sq-2", attributes=attributes)))
+    exported = await api.get("/v1/exports", params={"type": "products", "format": "csv"})
+    table = csv_records(exported.content)
+    assert [r[table[0].index("attr:width")] for r in table[1:]] == ["", ""]
+    job = await imported(api, conn, exported.content, headers=CSV)
+    assert job["rows"] == {"read": 2, "applied": 0, "unchanged": 2, "rejected": 0}
+    assert "width" not in (await api.get("/v1/products/sq-1")).json()["attributes"]
+    # an attribute removed since is no column at all (an import would refuse it as unknown)
+    unbound = await api.put("/v1/categories/scarves/attributes", json={"attributes": [
+        {"attribute": code, "required_for": []} for code in ("colour", "soft", "length")]})  # fmt: skip
+    assert unbound.status_code == 200, unbound.text
+    assert (await api.delete("/v1/attributes/width")).status_code == 204
+    header = csv_records((await api.get("/v1/exports", params={"type": "products", "format": "csv"})).content)[0]
+    assert "attr:width" not in header and "attr:soft" in header
 
 
 async def test_who_may_import_and_export_and_what_an_export_shows_them(as_role: Any, conn: asyncpg.Connection) -> None:

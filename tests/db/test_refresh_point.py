@@ -80,7 +80,7 @@ async def test_several_writes_to_a_product_are_refreshed_once_when_the_transacti
             " SELECT id, 'sale', 'CNY', 129, now() - interval '1 day', 'test' FROM skus WHERE sku = 'S1'"
         )
         # recorded once per model, nothing refreshed yet
-        assert await pending(conn) == [("completeness", "p1"), ("prices", "p1"), ("storefront", "p1")]
+        assert await pending(conn) == [("completeness", "p1"), ("keys", "p1"), ("prices", "p1"), ("storefront", "p1")]
         assert await stored(conn) == before
         await tx.commit()
         after = await stored(conn)
@@ -221,9 +221,38 @@ async def test_a_refresh_run_before_commit_runs_again_for_what_is_written_after_
             await conn.execute("SELECT merch_refresh_pending()")
             assert "images" in (await stored(conn))["stages"]["listing"]["missing"]
             await conn.execute("UPDATE products SET images = '{https://img.example.com/x.jpg}' WHERE code = 'p1'")
-            assert await pending(conn) == [("completeness", "p1"), ("storefront", "p1")]
+            assert await pending(conn) == [("completeness", "p1"), ("keys", "p1"), ("storefront", "p1")]
         assert "images" not in (await stored(conn))["stages"]["listing"]["missing"]
         assert await pending(conn) == []
+
+
+async def test_the_keys_of_a_product_s_texts_and_values_are_kept_under_its_home_category_at_commit(
+    api: httpx.AsyncClient, fresh_pool: asyncpg.Pool
+) -> None:
+    """`keys` (category_product_keys: what an export's header names) is a read model like the others: whoever
+    writes, recorded by the statement and added at commit; only added — a key no product carries any more stays."""
+    keys = "SELECT kind, key FROM category_product_keys WHERE category_id = $1"
+    async with fresh_pool.acquire() as conn:
+        home, other = await conn.fetchrow(
+            "SELECT c.id, (SELECT o.id FROM categories o WHERE o.tree_id = c.tree_id AND o.id <> c.id ORDER BY o.id"
+            " LIMIT 1) FROM products p JOIN categories c ON c.id = p.category_id WHERE p.code = 'p1'"
+        )
+        added = {("labels", "fr"), ("selling_points", "de"), ("attributes", "x-note")}
+        async with conn.transaction():
+            await conn.execute(
+                "UPDATE products SET labels = labels || '{\"fr\": \"Carré\"}',"
+                " selling_points = selling_points || '[{\"de\": \"Handgerollt\"}]',"
+                " attributes = attributes || '{\"x-note\": \"n\"}' WHERE code = 'p1'"
+            )
+            assert not added & {tuple(r) for r in await conn.fetch(keys, home)}  # (recorded, not yet refreshed)
+        assert added <= {tuple(r) for r in await conn.fetch(keys, home)}
+        async with conn.transaction():
+            await conn.execute(
+                "UPDATE products SET category_id = $1, attributes = attributes - 'x-note' WHERE code = 'p1'", other
+            )
+        moved = {tuple(r) for r in await conn.fetch(keys, other)}
+        assert ("labels", "fr") in moved and ("attributes", "x-note") not in moved
+        assert ("attributes", "x-note") in {tuple(r) for r in await conn.fetch(keys, home)}
 
 
 async def test_receipts_and_supplier_activity_reach_completeness_at_commit(
