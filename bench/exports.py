@@ -23,7 +23,7 @@ from typing import cast
 
 import asyncpg
 
-from api import db
+from api import collector, db
 from api.settings import Settings
 from bench.import_cpu import server_cpu
 from domain.imports import exports
@@ -40,6 +40,7 @@ async def main(category: str | None, formats: list[str], runs: int) -> None:
     dsn, server = await db.prepare_database(Settings())
     conn = await asyncpg.connect(dsn)
     await db.init_connection(conn)
+    collector.tune()  # (as a served worker does once started)
     try:
 
         @asynccontextmanager

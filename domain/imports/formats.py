@@ -355,7 +355,7 @@ def place_values(out: list[str], values: Mapping[str, Any], placed: Mapping[str,
     for code, value in values.items():
         at = placed.get(code)
         if at is not None:
-            out[at] = cell_text(value)
+            out[at] = value if type(value) is str else cell_text(value)  # (most are: no call for them)
 
 
 def _list_getter(fld: str) -> Callable[[Mapping[str, Any]], str]:
@@ -377,7 +377,7 @@ def _text_getter(fld: str, loc: str) -> Callable[[Mapping[str, Any]], str]:
 
 def cell_text(value: Any) -> str:
     """An attribute value as a CSV cell (the inverse of `Header.value`)."""
-    if type(value) is str:  # (most values — texts, options, decimals — are: answered before any other test)
+    if type(value) is str:
         return value
     if value is None:
         return ""
