@@ -71,19 +71,14 @@ BEGIN
 END
 $$;
 
--- The keys these products' texts and values carry (locales, attribute codes), under their home category
--- (category_product_keys: what an export's header names). Only added, never taken away; in key order, so that
--- two transactions adding the same new keys wait for each other in one order.
+-- The keys these products' texts and values carry (locales, attribute codes: the view product_keys), under
+-- their home category (category_product_keys: what an export's header names). Only added, never taken away;
+-- in key order, so that two transactions adding the same new keys wait for each other in one order.
 CREATE FUNCTION merch_refresh_product_keys(p_products bigint[]) RETURNS void LANGUAGE sql AS $$
     INSERT INTO category_product_keys (category_id, kind, key)
-    SELECT DISTINCT p.category_id, k.kind, k.key
-      FROM products p
-     CROSS JOIN LATERAL (SELECT 'labels', jsonb_object_keys(p.labels)
-                         UNION ALL SELECT 'description', jsonb_object_keys(p.description)
-                         UNION ALL SELECT 'selling_points', jsonb_object_keys(sp)
-                                     FROM jsonb_array_elements(p.selling_points) sp
-                         UNION ALL SELECT 'attributes', jsonb_object_keys(p.attributes)) k(kind, key)
-     WHERE p.id = ANY (p_products)
+    SELECT DISTINCT k.category_id, k.kind, k.key
+      FROM product_keys k  -- (a view: the bound reaches the products' primary key)
+     WHERE k.product_id = ANY (p_products)
      ORDER BY 1, 2, 3
     ON CONFLICT DO NOTHING;
 $$;

@@ -16,12 +16,17 @@ CREATE TABLE category_product_keys (
         CHECK (kind IN ('labels', 'description', 'selling_points', 'attributes'))
 );
 
--- The products stored before this migration (set-based; the refresh point keeps the table from here on).
-INSERT INTO category_product_keys (category_id, kind, key)
-SELECT DISTINCT p.category_id, k.kind, k.key
+-- A product's keys, a row each (its id, its home category, the kind and the key): read by the refresh point's
+-- refresher (merch_refresh_product_keys, for the products a transaction wrote) and by the backfill below, for
+-- every product stored before this migration — one definition of what a product's keys are.
+CREATE VIEW product_keys AS
+SELECT p.id AS product_id, p.category_id, k.kind, k.key
   FROM products p
  CROSS JOIN LATERAL (SELECT 'labels', jsonb_object_keys(p.labels)
                      UNION ALL SELECT 'description', jsonb_object_keys(p.description)
                      UNION ALL SELECT 'selling_points', jsonb_object_keys(sp)
                                  FROM jsonb_array_elements(p.selling_points) sp
                      UNION ALL SELECT 'attributes', jsonb_object_keys(p.attributes)) k(kind, key);
+
+INSERT INTO category_product_keys (category_id, kind, key)
+SELECT DISTINCT k.category_id, k.kind, k.key FROM product_keys k;
